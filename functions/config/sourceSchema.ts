@@ -1,0 +1,178 @@
+/**
+ * The contract of a source definition (`sources/<name>.yaml`, DESIGN.md 3.1) as a zod schema.
+ * Parsing fills every default, so the engine receives a fully specified {@link SourceDefinition}
+ * and never checks for undefined.
+ *
+ * @example
+ * ```yaml
+ * name: github_events
+ * schedule: rate(1 hour)
+ * base_url: https://api.github.com
+ * auth: { type: bearer, secret: apilake/github }
+ * streams:
+ *   - name: events
+ *     path: /orgs/{org}/events
+ *     records: "@"
+ *     pagination: { type: link_header }
+ *     window: 1h
+ * vars: { org: aws }
+ * ```
+ */
+
+import { z } from 'zod';
+
+const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
+/** Characters Secrets Manager allows in a secret name. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(IDENTIFIER, `${what} must match [a-z][a-z0-9_]* (lower case, digits, underscores), as it names S3 prefixes and tables`)
+    .max(64);
+
+const secretName = z
+  .string()
+  .regex(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-), never a literal credential')
+  .meta({ description: 'Name of a Secrets Manager secret holding JSON; locally read from APILAKE_SECRET_<NAME>.' });
+
+const jmespath = (description: string) => z.string().min(1).meta({ description });
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({
+    type: z.literal('api_key'),
+    secret: secretName,
+    in: z.enum(['header', 'query']).default('header').meta({ description: 'Where the key goes. @default header' }),
+    name: z.string().min(1).meta({ description: 'Header or query parameter name, e.g. X-API-Key.' }),
+  }),
+  z.strictObject({ type: z.literal('bearer'), secret: secretName }),
+  z.strictObject({ type: z.literal('basic'), secret: secretName }),
+  z.strictObject({
+    type: z.literal('oauth2_client_credentials'),
+    secret: secretName,
+    token_url: z.url({ protocol: /^https?$/ }),
+    scope: z.string().optional(),
+    client_auth: z
+      .enum(['header', 'body'])
+      .default('header')
+      .meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' }),
+  }),
+]);
+
+const stopConditions = {
+  stop_when: jmespath('JMESPath evaluated on each response body; paging ends when it is truthy (e.g. "!has_more").').optional(),
+  max_pages: z
+    .int()
+    .positive()
+    .default(10_000)
+    .meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
+};
+
+const paginationSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none'), ...stopConditions }),
+  z.strictObject({
+    type: z.literal('page_number'),
+    param: z.string().min(1).default('page'),
+    start: z.int().nonnegative().default(1),
+    page_size_param: z.string().min(1).optional(),
+    page_size: z.int().positive().optional(),
+    total_pages: jmespath('JMESPath to the total page count in the first response; enables concurrent paging.').optional(),
+    total_records: jmespath('JMESPath to the total record count in the first response; enables concurrent paging.').optional(),
+    ...stopConditions,
+  }),
+  z.strictObject({
+    type: z.literal('offset'),
+    offset_param: z.string().min(1).default('offset'),
+    limit_param: z.string().min(1).default('limit'),
+    limit: z.int().positive(),
+    total_records: jmespath('JMESPath to the total record count in the first response; enables concurrent paging.').optional(),
+    ...stopConditions,
+  }),
+  z.strictObject({
+    type: z.literal('cursor'),
+    cursor: jmespath('JMESPath to the next cursor in the body (e.g. meta.next_cursor or data[-1].id); absent, null or "" ends paging.'),
+    param: z.string().min(1),
+    ...stopConditions,
+  }),
+  z.strictObject({
+    type: z.literal('next_url'),
+    next: jmespath('JMESPath to the next page URL (absolute or relative) in the body.'),
+    ...stopConditions,
+  }),
+  z.strictObject({ type: z.literal('link_header'), ...stopConditions }),
+]);
+
+const streamSchema = z.strictObject({
+  name: identifier('stream name'),
+  path: z.string().startsWith('/', 'path must start with "/"').meta({ description: 'Appended to base_url; may hold {placeholders}.' }),
+  method: z.enum(['GET', 'POST']).default('GET'),
+  params: z.record(z.string(), scalar).default({}).meta({ description: 'Query parameters; values may hold {placeholders}.' }),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.unknown().optional().meta({ description: 'JSON body for POST (e.g. a GraphQL query); strings may hold {placeholders}.' }),
+  records: jmespath('JMESPath to the array of records; "@" when the body is the array.').default('@'),
+  pagination: paginationSchema.default({ type: 'none', max_pages: 10_000 }),
+  window: z
+    .string()
+    .optional()
+    .meta({ description: 'Time slice one run covers, e.g. 15m, 1h, 1d. @default the schedule interval (required for cron schedules)' }),
+  vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+});
+
+/** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
+export const sourceSchema = z.strictObject({
+  name: identifier('source name'),
+  description: z.string().optional(),
+  schedule: z.string().meta({ description: 'EventBridge Scheduler expression: rate(1 hour) or cron(0 * * * ? *).' }),
+  timezone: z.string().default('UTC').meta({ description: 'IANA time zone for cron schedules. @default UTC' }),
+  base_url: z.url({ protocol: /^https?$/ }).meta({ description: 'Scheme, host and optional base path of the API.' }),
+  auth: authSchema.default({ type: 'none' }),
+  headers: z.record(z.string(), z.string()).default({}),
+  vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}).meta({ description: 'Values for {placeholders}.' }),
+  timeout_ms: z.int().positive().default(30_000).meta({ description: 'Per-request timeout, body included. @default 30000' }),
+  rate_limit: z
+    .strictObject({
+      requests_per_second: z.number().positive().optional().meta({ description: 'Token bucket refill rate. @default unlimited' }),
+      burst: z.int().positive().optional().meta({ description: 'Token bucket size. @default max(1, requests_per_second)' }),
+      concurrency: z.int().positive().max(64).default(1).meta({ description: 'Requests in flight at once. @default 1' }),
+    })
+    .default({ concurrency: 1 }),
+  retry: z
+    .strictObject({
+      max_attempts: z.int().positive().max(20).default(5),
+      base_delay_ms: z.int().nonnegative().default(500),
+      max_delay_ms: z.int().positive().default(60_000),
+      circuit_breaker_failures: z
+        .int()
+        .positive()
+        .default(10)
+        .meta({ description: 'Consecutive failed requests after which the source fails fast. @default 10' }),
+      circuit_breaker_cooldown_ms: z.int().nonnegative().default(30_000),
+    })
+    .default({ max_attempts: 5, base_delay_ms: 500, max_delay_ms: 60_000, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 30_000 }),
+  lake: z
+    .strictObject({
+      part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
+    })
+    .default({ part_size_mb: 64 }),
+  lambda: z
+    .strictObject({
+      memory_mb: z.int().min(128).max(10_240).default(512),
+      timeout_seconds: z.int().min(10).max(900).default(900),
+    })
+    .default({ memory_mb: 512, timeout_seconds: 900 }),
+  streams: z.array(streamSchema).min(1, 'a source needs at least one stream'),
+});
+
+/** A validated source definition with every default filled. */
+export type SourceDefinition = z.output<typeof sourceSchema>;
+/** One stream of a source, defaults filled. */
+export type StreamDefinition = SourceDefinition['streams'][number];
+/** The auth block, defaults filled. */
+export type AuthConfig = SourceDefinition['auth'];
+/** The pagination block of a stream, defaults filled. */
+export type PaginationConfig = StreamDefinition['pagination'];
+/** The retry block, defaults filled. */
+export type RetryConfig = SourceDefinition['retry'];

@@ -1,0 +1,48 @@
+/** Builds the HTTP client of one source: limits, retry, circuit breaker and auth wired together. */
+
+import type { Clock } from '../clock.js';
+import type { SourceDefinition } from '../config/sourceSchema.js';
+import { createAuthenticator } from '../http/Authenticator.js';
+import { HttpClient } from '../http/HttpClient.js';
+import { Redactor } from '../http/redact.js';
+import type { SecretProvider } from '../secrets/SecretProvider.js';
+
+/** Test and runtime seams of the client. */
+export interface SourceClientOptions {
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly fetch?: typeof fetch;
+  /** Shared redactor, e.g. one the CLI also applies to everything it prints. */
+  readonly redactor?: Redactor;
+}
+
+/**
+ * One client per source and run, shared by all its windows and streams, so the token bucket,
+ * the concurrency cap and the circuit breaker see every request of the source.
+ * @throws SecretError when the source's secret is missing or incomplete.
+ */
+export async function createSourceClient(source: SourceDefinition, secrets: SecretProvider, options: SourceClientOptions = {}): Promise<HttpClient> {
+  const redactor = options.redactor ?? new Redactor();
+  const client = new HttpClient({
+    retry: source.retry,
+    timeoutMs: source.timeout_ms,
+    redactor,
+    headers: source.headers,
+    requestsPerSecond: source.rate_limit.requests_per_second,
+    burst: source.rate_limit.burst,
+    concurrency: source.rate_limit.concurrency,
+    clock: options.clock,
+    random: options.random,
+    fetch: options.fetch,
+  });
+  const authenticator = await createAuthenticator(
+    source.auth,
+    secrets,
+    redactor,
+    async (url, form, headers) =>
+      (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
+    () => (options.clock ?? { now: Date.now }).now(),
+  );
+  client.useAuthenticator(authenticator);
+  return client;
+}

@@ -1,0 +1,156 @@
+/**
+ * The typed errors of apilake. Every message says what was received, what was expected and
+ * where (file + path, or a redacted URL), so an operator can act on it without a debugger.
+ */
+
+/** Base class of every error apilake raises on purpose. */
+export class ApilakeError extends Error {
+  /** Extra facts for logs and manifests; never holds a credential. */
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApilakeError';
+    this.context = options.context ?? {};
+  }
+}
+
+/** One problem found in a source definition, located by file and path inside it. */
+export interface ConfigProblem {
+  /** The file that holds the problem, as given to the loader. */
+  readonly file: string;
+  /** Dotted path inside the file, e.g. `streams[1].pagination.cursor`; empty for the whole file. */
+  readonly path: string;
+  /** 1-based line in the file, when the YAML node could be located. */
+  readonly line?: number;
+  readonly message: string;
+}
+
+/** A source definition (or a set of them) is invalid; lists every problem at once. */
+export class ConfigError extends ApilakeError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[], options: { cause?: unknown } = {}) {
+    super(formatProblems(problems), { ...options, context: { problems } });
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function formatProblems(problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p) => {
+    const where = `${p.file}${p.line === undefined ? '' : `:${p.line}`}`;
+    return `  ${where}${p.path ? ` ${p.path}` : ''}: ${p.message}`;
+  });
+  const noun = problems.length === 1 ? 'problem' : 'problems';
+  return `invalid source definition (${problems.length} ${noun}):\n${lines.join('\n')}`;
+}
+
+/** A command-line argument or Lambda event is invalid. */
+export class InputError extends ApilakeError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'InputError';
+  }
+}
+
+/** A secret is missing, is not JSON, or lacks a key the auth type needs. Never holds the value. */
+export class SecretError extends ApilakeError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'SecretError';
+  }
+}
+
+/** Base of the errors raised while talking to the source's API. */
+export class HttpError extends ApilakeError {
+  /** `METHOD url` with credentials redacted. */
+  readonly request: string;
+
+  constructor(message: string, request: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(`${message} (${request})`, options);
+    this.name = 'HttpError';
+    this.request = request;
+  }
+}
+
+/** The API answered with a status that is not retried, or kept failing until the retry budget ran out. */
+export class HttpStatusError extends HttpError {
+  readonly status: number;
+
+  constructor(status: number, bodySnippet: string, request: string, options: { attempts?: number; cause?: unknown } = {}) {
+    const tries = options.attempts && options.attempts > 1 ? ` after ${options.attempts} attempts` : '';
+    super(`HTTP ${status}${tries}${bodySnippet ? `: ${bodySnippet}` : ''}`, request, {
+      cause: options.cause,
+      context: { status, attempts: options.attempts },
+    });
+    this.name = 'HttpStatusError';
+    this.status = status;
+  }
+}
+
+/** The connection failed (reset, timeout, DNS) and kept failing until the retry budget ran out. */
+export class HttpNetworkError extends HttpError {
+  constructor(reason: string, request: string, options: { attempts?: number; cause?: unknown } = {}) {
+    const tries = options.attempts && options.attempts > 1 ? ` after ${options.attempts} attempts` : '';
+    super(`network error${tries}: ${reason}`, request, { cause: options.cause, context: { attempts: options.attempts } });
+    this.name = 'HttpNetworkError';
+  }
+}
+
+/** The server asked us to wait longer than the retry policy allows. */
+export class RetryBudgetError extends HttpError {
+  constructor(message: string, request: string, options: { cause?: unknown } = {}) {
+    super(message, request, options);
+    this.name = 'RetryBudgetError';
+  }
+}
+
+/** Too many consecutive requests failed; the source is treated as down until the cool-down ends. */
+export class CircuitOpenError extends HttpError {
+  constructor(failures: number, request: string, options: { cause?: unknown } = {}) {
+    const last = options.cause instanceof Error ? `; last error: ${options.cause.message}` : '';
+    super(`circuit open after ${failures} consecutive failed requests${last}`, request, options);
+    this.name = 'CircuitOpenError';
+  }
+}
+
+/** A page's body is not valid JSON. */
+export class InvalidJsonError extends HttpError {
+  constructor(page: number, snippet: string, request: string, options: { cause?: unknown } = {}) {
+    super(`page ${page}: response body is not valid JSON: ${snippet}`, request, options);
+    this.name = 'InvalidJsonError';
+  }
+}
+
+/** The `records` path is missing from a response, or does not point at an array. */
+export class RecordsPathError extends HttpError {
+  constructor(page: number, expression: string, received: string, request: string) {
+    super(`page ${page}: records path "${expression}" ${received}`, request);
+    this.name = 'RecordsPathError';
+  }
+}
+
+/** Paging went wrong: the max_pages guard tripped, a cursor repeated, or a next URL left the source. */
+export class PaginationError extends HttpError {
+  constructor(message: string, request: string) {
+    super(message, request);
+    this.name = 'PaginationError';
+  }
+}
+
+/** Writing to, listing or deleting from the lake failed. */
+export class SinkError extends ApilakeError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'SinkError';
+  }
+}
+
+/** The run was stopped (deadline or interrupt) before the window could finish. */
+export class AbortedError extends ApilakeError {
+  constructor(reason: string, options: { cause?: unknown } = {}) {
+    super(`stopped before the window finished: ${reason}`, options);
+    this.name = 'AbortedError';
+  }
+}

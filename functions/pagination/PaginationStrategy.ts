@@ -1,0 +1,42 @@
+/** The interface every pagination strategy implements (one strategy per file in strategies/). */
+
+import type { JsonResponse } from '../http/HttpClient.js';
+
+/** What varies between the requests of one stream's pages. */
+export interface PageRequest {
+  readonly url: URL;
+  /** JSON body of POST streams. */
+  readonly body?: unknown;
+}
+
+/** A fetched page as strategies see it. */
+export interface PageContext {
+  readonly request: PageRequest;
+  readonly response: JsonResponse;
+  readonly records: readonly unknown[];
+  /** 0-based position of the page in the window. */
+  readonly index: number;
+}
+
+/**
+ * Turns one response into the next request. Stop conditions common to every strategy
+ * (`stop_when`, empty page, `max_pages`) live in `paginate`, not here.
+ */
+export interface PaginationStrategy {
+  /** The first page's request, built from the stream's templated request. */
+  first(base: PageRequest): PageRequest;
+  /** The next page's request, or `undefined` when the response says there is none. */
+  next(page: PageContext): PageRequest | undefined;
+  /**
+   * When the first response reports a total: every remaining request, so pages can be fetched
+   * concurrently. `undefined` when the total is unknown (paging stays sequential).
+   */
+  plan?(first: PageContext): PageRequest[] | undefined;
+}
+
+/** A copy of `request` with query parameters set. */
+export function withParams(request: PageRequest, params: Readonly<Record<string, string | number>>): PageRequest {
+  const url = new URL(request.url);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
+  return { ...request, url };
+}

@@ -1,0 +1,26 @@
+/** Maps the YAML `pagination.type` discriminator to its strategy. */
+
+import type { PaginationConfig } from '../config/sourceSchema.js';
+import type { PaginationStrategy } from './PaginationStrategy.js';
+import { CursorPagination } from './strategies/CursorPagination.js';
+import { LinkHeaderPagination } from './strategies/LinkHeaderPagination.js';
+import { NextUrlPagination } from './strategies/NextUrlPagination.js';
+import { NoPagination } from './strategies/NoPagination.js';
+import { OffsetPagination } from './strategies/OffsetPagination.js';
+import { PageNumberPagination } from './strategies/PageNumberPagination.js';
+
+type Factories = { [K in PaginationConfig['type']]: (config: Extract<PaginationConfig, { type: K }>) => PaginationStrategy };
+
+const FACTORIES: Factories = {
+  none: () => new NoPagination(),
+  page_number: (config) => new PageNumberPagination(config),
+  offset: (config) => new OffsetPagination(config),
+  cursor: (config) => new CursorPagination(config),
+  next_url: (config) => new NextUrlPagination(config),
+  link_header: () => new LinkHeaderPagination(),
+};
+
+/** The strategy for a stream's pagination block. */
+export function createPaginationStrategy(config: PaginationConfig): PaginationStrategy {
+  return (FACTORIES[config.type] as (c: PaginationConfig) => PaginationStrategy)(config);
+}

@@ -1,0 +1,21 @@
+import type { PaginationConfig } from '../../config/sourceSchema.js';
+import { evaluate } from '../../records/evaluate.js';
+import { withParams, type PageContext, type PageRequest, type PaginationStrategy } from '../PaginationStrategy.js';
+
+type Config = Extract<PaginationConfig, { type: 'cursor' }>;
+
+/** The next cursor comes from the body (`meta.next_cursor`, `data[-1].id`); absent, null or "" ends paging. */
+export class CursorPagination implements PaginationStrategy {
+  constructor(private readonly config: Config) {}
+
+  first(base: PageRequest): PageRequest {
+    return base;
+  }
+
+  next(page: PageContext): PageRequest | undefined {
+    const cursor = evaluate(this.config.cursor, page.response.body);
+    if (cursor === null || cursor === undefined || cursor === '') return undefined;
+    if (typeof cursor !== 'string' && typeof cursor !== 'number') return undefined;
+    return withParams(page.request, { [this.config.param]: cursor });
+  }
+}

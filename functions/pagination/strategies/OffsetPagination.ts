@@ -1,0 +1,32 @@
+import type { PaginationConfig } from '../../config/sourceSchema.js';
+import { evaluate } from '../../records/evaluate.js';
+import { withParams, type PageContext, type PageRequest, type PaginationStrategy } from '../PaginationStrategy.js';
+import { asCount } from './PageNumberPagination.js';
+
+type Config = Extract<PaginationConfig, { type: 'offset' }>;
+
+/** `?offset=0&limit=100`, `?offset=100&limit=100`, …; with `total_records`, the remaining pages are known up front. */
+export class OffsetPagination implements PaginationStrategy {
+  constructor(private readonly config: Config) {}
+
+  first(base: PageRequest): PageRequest {
+    return this.request(base, 0);
+  }
+
+  next(page: PageContext): PageRequest | undefined {
+    return this.request(page.request, (page.index + 1) * this.config.limit);
+  }
+
+  plan(first: PageContext): PageRequest[] | undefined {
+    if (!this.config.total_records) return undefined;
+    const total = asCount(evaluate(this.config.total_records, first.response.body));
+    if (total === undefined) return undefined;
+    const rest: PageRequest[] = [];
+    for (let offset = this.config.limit; offset < total; offset += this.config.limit) rest.push(this.request(first.request, offset));
+    return rest;
+  }
+
+  private request(base: PageRequest, offset: number): PageRequest {
+    return withParams(base, { [this.config.offset_param]: offset, [this.config.limit_param]: this.config.limit });
+  }
+}

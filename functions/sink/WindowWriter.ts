@@ -1,0 +1,99 @@
+/**
+ * Writes one window into the lake: records stream into parts rolled at a size limit, then the
+ * commit removes parts of earlier attempts and writes the manifest last.
+ */
+
+import { SinkError } from '../errors.js';
+import type { LakeStorage } from './LakeStorage.js';
+import { manifestKey, partKey, partPrefix, type WindowRef } from './lakeLayout.js';
+import type { Manifest, PartInfo } from './manifest.js';
+import { PartWriter } from './PartWriter.js';
+
+/** Lines are buffered up to this size before a write, so small records do not cost one write each. */
+const WRITE_CHUNK_BYTES = 256 * 1024;
+
+/** Options of a {@link WindowWriter}. */
+export interface WindowWriterOptions {
+  /** Uncompressed size at which a part rolls over. */
+  readonly partSizeBytes: number;
+}
+
+/** The parts of one window being written, and its commit. */
+export class WindowWriter {
+  private readonly parts: PartInfo[] = [];
+  private current: PartWriter | undefined;
+  private buffer: string[] = [];
+  private bufferBytes = 0;
+
+  constructor(
+    private readonly storage: LakeStorage,
+    private readonly ref: WindowRef,
+    private readonly options: WindowWriterOptions,
+  ) {}
+
+  /** Appends envelope lines (each ending in "\n"), rolling to a new part at the size limit. */
+  async writeLines(lines: readonly string[]): Promise<void> {
+    for (const line of lines) {
+      const size = Buffer.byteLength(line);
+      const partBytes = (this.current?.uncompressedBytes ?? 0) + this.bufferBytes;
+      if (partBytes > 0 && partBytes + size > this.options.partSizeBytes) await this.rollPart();
+      this.buffer.push(line);
+      this.bufferBytes += size;
+      if (this.bufferBytes >= WRITE_CHUNK_BYTES) await this.flush();
+    }
+    await this.flush();
+  }
+
+  /** Finishes the last part, deletes parts an earlier attempt left behind, then writes the manifest. */
+  async commit(build: (parts: readonly PartInfo[]) => Manifest): Promise<Manifest> {
+    await this.flush();
+    if (this.current) await this.closeCurrent();
+    const produced = new Set(this.parts.map((p) => p.key));
+    const stale = (await this.storage.list(partPrefix(this.ref))).filter((key) => !produced.has(key));
+    if (stale.length > 0) await this.storage.delete(stale);
+    const manifest = build(this.parts);
+    await this.storage.writeBytes(manifestKey(this.ref), `${JSON.stringify(manifest, null, 2)}\n`);
+    return manifest;
+  }
+
+  /**
+   * Abandons the window: the part in progress is discarded and every part of the window is
+   * removed, so an uncommitted window shows nothing to queries. Best effort: a crash before
+   * this runs leaves parts that the next successful attempt of the window replaces.
+   */
+  async abort(reason: Error): Promise<void> {
+    await this.current?.abort(reason);
+    this.current = undefined;
+    try {
+      await this.storage.delete(await this.storage.list(partPrefix(this.ref)));
+    } catch (error) {
+      throw new SinkError(`could not remove the parts of a failed window under ${partPrefix(this.ref)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Parts closed so far. */
+  get closedParts(): readonly PartInfo[] {
+    return this.parts;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    this.current ??= new PartWriter(partKey(this.ref, this.parts.length), this.storage);
+    const chunk = this.buffer.join('');
+    const lines = this.buffer.length;
+    this.buffer = [];
+    this.bufferBytes = 0;
+    await this.current.write(chunk, lines);
+  }
+
+  private async rollPart(): Promise<void> {
+    await this.flush();
+    await this.closeCurrent();
+  }
+
+  private async closeCurrent(): Promise<void> {
+    const part = this.current;
+    this.current = undefined;
+    if (part) this.parts.push(await part.close());
+  }
+}

@@ -7,12 +7,15 @@ import { InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import { splitIntoWindows, type TimeWindow } from '../window/TimeWindow.js';
+import { splitIntoWindows, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
 import { runWindow, type WindowResult } from './runWindow.js';
 
 /** What windows to run: a range split into each stream's windows, or explicit windows. */
 export type WindowSelection =
-  | { readonly kind: 'range'; readonly from: Date; readonly to: Date }
+  /** Every window overlapping `[from, to)` that has ended by `completeBy` (default: no limit). */
+  | { readonly kind: 'range'; readonly from: Date; readonly to: Date; readonly completeBy?: Date }
+  /** The last complete window before `at`, per stream: what a schedule tick runs. */
+  | { readonly kind: 'latest'; readonly at: Date }
   | { readonly kind: 'windows'; readonly windows: readonly TimeWindow[] };
 
 /** What {@link runSource} needs. */
@@ -43,7 +46,17 @@ export function selectStreams(source: SourceDefinition, stream?: string): Stream
 
 /** The windows of one stream for a selection, aligned to the stream's window size. */
 export function windowsFor(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): readonly TimeWindow[] {
-  return selection.kind === 'windows' ? selection.windows : splitIntoWindows(selection.from, selection.to, streamWindowMs(source, stream));
+  switch (selection.kind) {
+    case 'windows':
+      return selection.windows;
+    case 'latest':
+      return [windowBefore(selection.at, streamWindowMs(source, stream))];
+    case 'range': {
+      const windows = splitIntoWindows(selection.from, selection.to, streamWindowMs(source, stream));
+      const limit = selection.completeBy?.getTime() ?? Number.POSITIVE_INFINITY;
+      return windows.filter((w) => w.end.getTime() <= limit);
+    }
+  }
 }
 
 /**

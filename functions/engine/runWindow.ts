@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError } from '../errors.js';
+import { AbortedError, ApilakeError, InputError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
@@ -16,7 +16,7 @@ import type { LakeStorage } from '../sink/LakeStorage.js';
 import { envelopeLines, manifestKey, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
-import type { TimeWindow } from '../window/TimeWindow.js';
+import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
 import { buildFirstRequest } from './buildRequest.js';
 
 /** What a window run needs. */
@@ -85,6 +85,10 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...extra,
   });
 
+  if (window.end.getTime() > clock.now()) {
+    // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
+    return result('failed', { error: new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`) });
+  }
   const existing = await storage.read(manifestKey(ref));
   if (existing && !input.force) {
     const manifest = JSON.parse(existing.toString('utf8')) as Manifest;

@@ -1,0 +1,80 @@
+/** `apilake demo`: the whole loop offline — a local API, a day of ingestion, a query. */
+
+import { secretEnvName } from '../../functions/secrets/SecretProvider.js';
+import { startDemoApi } from '../demo/demoApi.js';
+import { EXIT } from '../reportError.js';
+import { renderRows } from './query.js';
+import { runLocal } from './run.js';
+import { runLocalQuery } from '../query/runLocalQuery.js';
+
+const DEMO_SOURCE = 'demo_shop';
+const DEMO_SECRET = 'apilake/demo_shop';
+const DEMO_KEY = 'demo-key';
+
+/** The queries the demo shows, in the SQL users would write in Athena too. */
+export const DEMO_QUERIES = [
+  {
+    title: 'records landed per stream',
+    sql: `SELECT 'orders' AS stream, count(*) AS records, count(DISTINCT _window_start) AS windows FROM demo_shop_orders
+          UNION ALL SELECT 'customers', count(*), count(DISTINCT _window_start) FROM demo_shop_customers ORDER BY stream`,
+  },
+  {
+    title: 'top customers by revenue',
+    sql: `SELECT json_extract_scalar(c.data, '$.name') AS customer, count(*) AS orders,
+                 round(sum(CAST(json_extract_scalar(o.data, '$.amount') AS DOUBLE)), 2) AS revenue
+          FROM demo_shop_orders o JOIN demo_shop_customers c
+            ON json_extract_scalar(o.data, '$.customer_id') = json_extract_scalar(c.data, '$.id')
+          GROUP BY 1 ORDER BY revenue DESC, customer LIMIT 5`,
+  },
+];
+
+/** Flags of `apilake demo`. */
+export interface DemoOptions {
+  readonly lake: string;
+  readonly sources: string;
+  readonly serve: boolean;
+  readonly port?: string;
+}
+
+export async function demoCommand(options: DemoOptions): Promise<void> {
+  const variable = secretEnvName(DEMO_SECRET);
+  process.env[variable] ??= JSON.stringify({ api_key: DEMO_KEY });
+  const api = await startDemoApi({ apiKey: DEMO_KEY, port: Number(options.port ?? (options.serve ? 8787 : 0)) });
+
+  if (options.serve) {
+    console.log(`demo API listening on ${api.url} (X-API-Key: ${DEMO_KEY}); Ctrl-C to stop`);
+    console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --from 2024-01-01 --to 2024-01-02`);
+    await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    await api.close();
+    return;
+  }
+
+  const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
+  const yesterday = new Date(today.getTime() - 86_400_000);
+  console.log(`1. demo API on ${api.url}: cursor-paged orders, page-numbered customers, a few 429s and a 503 on purpose`);
+  console.log(`2. ingesting ${yesterday.toISOString().slice(0, 10)} (24 hourly order windows, 1 daily customer window)\n`);
+  try {
+    const results = await runLocal(DEMO_SOURCE, {
+      from: yesterday.toISOString(),
+      to: today.toISOString(),
+      lake: options.lake,
+      sources: options.sources,
+      force: false,
+      baseUrl: api.url,
+    });
+    console.log(`\n   the API served ${api.requests()} requests; run the demo again and every window is skipped: exactly once.`);
+    if (results.some((r) => r.status === 'failed')) {
+      process.exitCode = EXIT.windowsFailed;
+      return;
+    }
+  } finally {
+    await api.close();
+  }
+
+  console.log(`\n3. querying the lake with DuckDB (the same SQL runs in Athena)`);
+  for (const query of DEMO_QUERIES) {
+    const { columns, rows } = await runLocalQuery(query.sql, options.lake);
+    console.log(`\n-- ${query.title}\n${renderRows(columns, rows, 'table')}`);
+  }
+  console.log(`\nnext: npx apilake query "SELECT * FROM demo_shop_orders LIMIT 3" --lake ${options.lake}`);
+}

@@ -1,0 +1,17 @@
+import { loadSources } from '../../functions/config/loadSources.js';
+import { streamWindowMs } from '../../functions/config/checkSource.js';
+import { formatDuration } from '../../functions/window/duration.js';
+
+/** `apilake validate`: loads every source; the loader throws one ConfigError listing all problems. */
+export async function validateCommand(options: { sources: string }): Promise<void> {
+  const sources = await loadSources(options.sources);
+  if (sources.length === 0) {
+    console.log(`no source files (*.yaml) in ${options.sources}`);
+    return;
+  }
+  for (const { file, definition } of sources) {
+    const streams = definition.streams.map((s) => `${s.name} (${s.pagination.type}, ${formatDuration(streamWindowMs(definition, s))})`).join(', ');
+    console.log(`✓ ${file}: ${definition.name} · ${definition.schedule} · auth ${definition.auth.type} · ${streams}`);
+  }
+  console.log(`${sources.length} source${sources.length === 1 ? '' : 's'} valid`);
+}

@@ -15,13 +15,25 @@ export class LinkHeaderPagination implements PaginationStrategy {
 /** Parses an RFC 8288 Link header into rel → target; a link with several rels is listed under each. */
 export function parseLinkHeader(header: string): Map<string, string> {
   const links = new Map<string, string>();
-  // Commas may appear inside <…> targets, so match link-values instead of splitting.
-  for (const match of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+?(?:=(?:"[^"]*"|[^;,]*))?)*)/g)) {
-    const [, target, params] = match;
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;,\s]+))/i.exec(params ?? '');
-    const value = rel?.[1] ?? rel?.[2];
-    if (!value) continue;
-    for (const name of value.trim().toLowerCase().split(/\s+/)) if (!links.has(name)) links.set(name, target!);
+  let i = 0;
+  while (i < header.length) {
+    const open = header.indexOf('<', i);
+    if (open < 0) break;
+    const close = header.indexOf('>', open);
+    if (close < 0) break;
+    const target = header.slice(open + 1, close);
+    // Parameters run to the next comma outside quotes (commas may sit inside <…> and "…").
+    let end = close + 1;
+    let quoted = false;
+    while (end < header.length && (quoted || header[end] !== ',')) {
+      if (header[end] === '"') quoted = !quoted;
+      end++;
+    }
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(header.slice(close + 1, end));
+    for (const name of (rel?.[1] ?? rel?.[2] ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean)) {
+      if (!links.has(name)) links.set(name, target);
+    }
+    i = end + 1;
   }
   return links;
 }

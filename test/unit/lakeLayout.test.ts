@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { Redactor } from '../../functions/http/redact.js';
+import { selectRecords } from '../../functions/records/selectRecords.js';
+import {
+  compactStamp,
+  envelopeLines,
+  manifestKey,
+  parseCompactStamp,
+  parseManifestKey,
+  partKey,
+  partPrefix,
+  partitionDate,
+} from '../../functions/sink/lakeLayout.js';
+import { RecordsPathError } from '../../functions/errors.js';
+
+const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };
+
+describe('lake layout', () => {
+  it('names parts and manifests exactly as DESIGN.md 3.2', () => {
+    expect(partKey(ref, 0)).toBe('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-00000.jsonl.gz');
+    expect(partKey(ref, 12)).toMatch(/_part-00012\.jsonl\.gz$/);
+    expect(manifestKey(ref)).toBe('manifests/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z.json');
+    expect(partPrefix(ref)).toBe('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-');
+  });
+
+  it('partitions by the window start date in UTC', () => expect(partitionDate(ref.window)).toBe('2024-01-01'));
+
+  it('round-trips stamps and manifest keys', () => {
+    expect(compactStamp(new Date('2024-02-29T12:34:56.789Z'))).toBe('20240229T123456Z');
+    expect(parseCompactStamp('20240229T123456Z')).toEqual(new Date('2024-02-29T12:34:56Z'));
+    expect(parseManifestKey(manifestKey(ref))).toEqual(ref);
+    expect(parseManifestKey(partKey(ref, 0))).toBeUndefined();
+  });
+
+  it('wraps each record in the envelope, keeping the record exactly as sent', () => {
+    const record = { id: 1, name: 'a "quoted" ✓\n', nested: { x: [1, null] } };
+    const [line] = envelopeLines(ref, { runId: 'run-1', extractedAt: new Date('2024-01-02T00:05:00Z') }, [record]);
+    expect(line!.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(line!)).toEqual({
+      _source: 'shop',
+      _stream: 'orders',
+      _window_start: '2024-01-01T23:00:00Z',
+      _window_end: '2024-01-02T00:00:00Z',
+      _extracted_at: '2024-01-02T00:05:00.000Z',
+      _run_id: 'run-1',
+      data: record,
+    });
+  });
+});
+
+describe('selectRecords', () => {
+  it.each([
+    [{ data: [1, 2] }, 'data', [1, 2]],
+    [[{ a: 1 }], '@', [{ a: 1 }]],
+    [{ data: { items: [] } }, 'data.items', []],
+  ])('selects %j with %s', (body, expr, records) => expect(selectRecords(body, expr, 1, 'GET /x')).toEqual(records));
+
+  it('fails if the records path is missing (an error body served with 200), naming the page and keys', () => {
+    expect(() => selectRecords({ error: 'quota' }, 'data', 3, 'GET http://api/x')).toThrow(RecordsPathError);
+    expect(() => selectRecords({ error: 'quota' }, 'data', 3, 'GET http://api/x')).toThrow(/page 3: records path "data" is missing from the response; top-level keys: error/);
+  });
+
+  it('fails if the records path is not an array', () => {
+    expect(() => selectRecords({ data: { id: 1 } }, 'data', 1, 'GET /x')).toThrow(/points at an object, expected an array/);
+  });
+});
+
+describe('Redactor', () => {
+  it('masks sensitive query parameters and user info in URLs', () => {
+    const redactor = new Redactor();
+    redactor.addSensitiveParam('X-Custom-Key');
+    expect(redactor.url('https://user:pw@api.test/x?api_key=abc&page=2&x-custom-key=zzz')).toBe('https://***@api.test/x?api_key=***&page=2&x-custom-key=***');
+  });
+
+  it('masks registered secret values anywhere in text, encoded or not', () => {
+    const redactor = new Redactor();
+    redactor.addSecret('s3cr3t/+value');
+    expect(redactor.text('error: key s3cr3t/+value rejected')).toBe('error: key *** rejected');
+    expect(redactor.url('https://api.test/x?k=s3cr3t%2F%2Bvalue')).toBe('https://api.test/x?k=***');
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, isScheduleExpression, parseDuration, rateIntervalMs } from '../../functions/window/duration.js';
+import { describeWindow, isAligned, splitIntoWindows, windowBefore } from '../../functions/window/TimeWindow.js';
+import { placeholdersIn, renderString, renderValue, windowValues } from '../../functions/window/templating.js';
+
+const H = 3_600_000;
+const d = (iso: string) => new Date(iso);
+
+describe('parseDuration', () => {
+  it.each([
+    ['30s', 30_000],
+    ['15m', 900_000],
+    ['1h', H],
+    ['2d', 48 * H],
+    [' 6h ', 6 * H],
+  ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '1', 'h', '1.5h', '1w', '-1h', '1 h'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+
+  it.each([
+    [90 * 60_000, '90m'],
+    [H, '1h'],
+    [86_400_000, '1d'],
+    [1_500, '1500ms'],
+  ])('formats %i as %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('schedule expressions', () => {
+  it.each([
+    ['rate(1 hour)', H],
+    ['rate(5 minutes)', 300_000],
+    ['rate(1 day)', 86_400_000],
+    ['cron(0 * * * ? *)', undefined],
+  ])('interval of %s', (expr, ms) => expect(rateIntervalMs(expr)).toBe(ms));
+
+  it.each(['rate(1 hour)', 'rate(2 hours)', 'cron(0 12 * * ? *)', 'cron(15 0 ? * MON-FRI *)'])('accepts %s', (e) =>
+    expect(isScheduleExpression(e)).toBe(true),
+  );
+  it.each(['rate(1 hours)', 'rate(2 hour)', 'rate(0 hours)', 'cron(0 * * * *)', 'every hour', 'rate(1 week)'])('rejects %s', (e) =>
+    expect(isScheduleExpression(e)).toBe(false),
+  );
+});
+
+describe('splitIntoWindows', () => {
+  it('splits a day into 24 aligned hourly windows', () => {
+    const windows = splitIntoWindows(d('2024-01-01T00:00:00Z'), d('2024-01-02T00:00:00Z'), H);
+    expect(windows).toHaveLength(24);
+    expect(windows[0]).toEqual({ start: d('2024-01-01T00:00:00Z'), end: d('2024-01-01T01:00:00Z') });
+    expect(windows.at(-1)!.end).toEqual(d('2024-01-02T00:00:00Z'));
+    expect(windows.every((w) => isAligned(w, H))).toBe(true);
+  });
+
+  it('widens a ragged range to the windows that contain its edges, so keys stay deterministic', () => {
+    const windows = splitIntoWindows(d('2024-01-01T00:30:00Z'), d('2024-01-01T02:10:00Z'), H);
+    expect(windows.map((w) => w.start.toISOString())).toEqual(['2024-01-01T00:00:00.000Z', '2024-01-01T01:00:00.000Z', '2024-01-01T02:00:00.000Z']);
+  });
+
+  it('fails if the range is empty', () => {
+    expect(() => splitIntoWindows(d('2024-01-02T00:00:00Z'), d('2024-01-01T00:00:00Z'), H)).toThrow(/must be before/);
+  });
+});
+
+describe('windowBefore', () => {
+  it.each([
+    ['2024-01-01T10:00:00Z', '2024-01-01T09:00:00Z', '2024-01-01T10:00:00Z'],
+    ['2024-01-01T10:00:07Z', '2024-01-01T09:00:00Z', '2024-01-01T10:00:00Z'],
+    ['2024-01-01T10:59:59Z', '2024-01-01T09:00:00Z', '2024-01-01T10:00:00Z'],
+  ])('a tick at %s covers [%s, %s)', (tick, start, end) => {
+    expect(windowBefore(d(tick), H)).toEqual({ start: d(start), end: d(end) });
+  });
+});
+
+describe('templating', () => {
+  const window = { start: d('2024-03-05T06:00:00Z'), end: d('2024-03-05T07:00:00Z') };
+  const values = windowValues(window, { org: 'aws' });
+
+  it('provides every window placeholder', () => {
+    expect(values).toMatchObject({
+      'window.start': '2024-03-05T06:00:00Z',
+      'window.end': '2024-03-05T07:00:00Z',
+      'window.start_epoch': 1709618400,
+      'window.end_epoch': 1709622000,
+      'window.start_date': '2024-03-05',
+      org: 'aws',
+    });
+  });
+
+  it('renders placeholders in strings and leaves unknown ones untouched', () => {
+    expect(renderString('/orgs/{org}/events?since={window.start}&x={nope}', values)).toBe('/orgs/aws/events?since=2024-03-05T06:00:00Z&x={nope}');
+  });
+
+  it('renders inside JSON bodies and keeps a lone numeric placeholder a number', () => {
+    const body = { query: 'q', variables: { since: '{window.start}', epoch: '{window.start_epoch}', text: 'at {window.start_epoch}' }, list: ['{org}'] };
+    expect(renderValue(body, values)).toEqual({
+      query: 'q',
+      variables: { since: '2024-03-05T06:00:00Z', epoch: 1709618400, text: 'at 1709618400' },
+      list: ['aws'],
+    });
+  });
+
+  it('lists placeholders in order', () => expect(placeholdersIn('{a}/{window.end}')).toEqual(['a', 'window.end']));
+  it('describes a window', () => expect(describeWindow(window)).toBe('[2024-03-05T06:00:00Z, 2024-03-05T07:00:00Z) (1h)'));
+});

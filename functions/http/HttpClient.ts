@@ -124,9 +124,11 @@ export class HttpClient {
       if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
       this.breaker.check(described);
 
+      // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
+      const prepared = await this.prepare(request);
       const outcome = await this.slots.run(async () => {
         await this.bucket.take(signal);
-        return this.sendOnce(request, signal);
+        return this.sendOnce(request.method, prepared, signal);
       });
 
       if (outcome.kind === 'response') {
@@ -175,10 +177,7 @@ export class HttpClient {
     }
   }
 
-  private async sendOnce(
-    request: HttpRequest,
-    signal: AbortSignal | undefined,
-  ): Promise<{ kind: 'response'; status: number; headers: Headers; text: string; url: URL } | { kind: 'network'; reason: string; error: unknown }> {
+  private async prepare(request: HttpRequest): Promise<{ url: URL; headers: Headers; body: string | undefined }> {
     const url = new URL(request.url);
     const headers = new Headers({ accept: 'application/json', ...this.options.headers, ...request.headers });
     let body: string | undefined;
@@ -188,11 +187,18 @@ export class HttpClient {
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
     if (request.authenticate !== false && this.authenticator) await this.authenticator.apply(url, headers);
+    return { url, headers, body };
+  }
 
+  private async sendOnce(
+    method: HttpRequest['method'],
+    { url, headers, body }: { url: URL; headers: Headers; body: string | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<{ kind: 'response'; status: number; headers: Headers; text: string; url: URL } | { kind: 'network'; reason: string; error: unknown }> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const response = await this.fetchFn(url, { method: request.method, headers, body, signal: combined, redirect: 'follow' });
+      const response = await this.fetchFn(url, { method, headers, body, signal: combined, redirect: 'follow' });
       // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
       const text = await response.text();
       return { kind: 'response', status: response.status, headers: response.headers, text, url };
@@ -239,8 +245,9 @@ export class HttpClient {
 
 /** A short reason for a failed fetch: the system error code when there is one. */
 function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })?.cause;
+  const code = cause?.code ?? cause?.errors?.find((e) => e.code)?.code;
+  if (code) return `${code}${cause?.message && cause.message !== code ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return `${(error as Error).message}: ${cause.message}`;
+  return error instanceof Error ? error.message : String(error);
 }

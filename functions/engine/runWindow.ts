@@ -11,6 +11,7 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
 import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
+import { stringifyJson } from '../records/preciseJson.js';
 import { selectRecords } from '../records/selectRecords.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { envelopeLines, manifestKey, type WindowRef } from '../sink/lakeLayout.js';
@@ -121,7 +122,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     });
     for await (const page of pageStream) {
       pages++;
-      await writer.writeLines(envelopeLines(ref, { runId, extractedAt: new Date(clock.now()) }, page.records));
+      const serialize = (record: unknown) => stringifyJson(record, page.response.precise);
+      await writer.writeLines(envelopeLines(ref, { runId, extractedAt: new Date(clock.now()) }, page.records, serialize));
       input.onPage?.({ index: page.index, records: page.records.length });
     }
     const manifest = await writer.commit((parts) =>

@@ -9,6 +9,7 @@ import { AbortedError, HttpNetworkError, HttpStatusError, InvalidJsonError, Retr
 import type { Authenticator } from './Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
+import { parseJson, type ParsedJson } from '../records/preciseJson.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -33,6 +34,8 @@ export interface JsonResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly body: unknown;
+  /** The body holds numbers beyond float precision: serialise its records with `stringifyJson(…, true)`. */
+  readonly precise: boolean;
   /** The URL requested (with credentials), for resolving relative next links. */
   readonly url: URL;
   /** Bytes of the body as received. */
@@ -139,7 +142,8 @@ export class HttpClient {
         if (status >= 200 && status < 300) {
           this.breaker.recordSuccess();
           this.respectQuota(headers);
-          return { status, headers, url, bytes: Buffer.byteLength(text), body: this.parseJson(text, request, described) };
+          const parsed = this.parseJson(text, request, described);
+          return { status, headers, url, bytes: Buffer.byteLength(text), body: parsed.value, precise: parsed.precise };
         }
         if (status === 401 && !refreshedAuth && request.authenticate !== false && this.authenticator) {
           refreshedAuth = true;
@@ -207,9 +211,9 @@ export class HttpClient {
     }
   }
 
-  private parseJson(text: string, request: HttpRequest, described: string): unknown {
+  private parseJson(text: string, request: HttpRequest, described: string): ParsedJson {
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch (error) {
       const page = Number(/page (\d+)/.exec(request.label ?? '')?.[1] ?? 0);
       throw new InvalidJsonError(page, this.snippet(text) || '(empty body)', described, { cause: error });

@@ -1,12 +1,16 @@
 /** JMESPath evaluation over API bodies, through Powertools' implementation. */
 
 import { search } from '@aws-lambda-powertools/jmespath';
+import { plainValue } from './preciseJson.js';
 
 type JsonObject = Parameters<typeof search>[1];
 
-/** Evaluates a JMESPath expression; `null` when the path does not exist (as JMESPath defines). */
+/**
+ * Evaluates a JMESPath expression; `null` when the path does not exist (as JMESPath defines).
+ * A precise big number comes back as its exact text, so a cursor keeps every digit.
+ */
 export function evaluate(expression: string, body: unknown): unknown {
-  return search(expression, body as JsonObject);
+  return plainValue(search(expression, body as JsonObject));
 }
 
 /** JMESPath truthiness: false, null, "", [] and {} are false; everything else is true. */

@@ -82,10 +82,15 @@ export interface EnvelopeFields {
  * Serialises records into envelope lines (DESIGN.md 3.2). The record is embedded exactly as
  * parsed from the API; the shared prefix is built once per page, not per record.
  */
-export function envelopeLines(ref: WindowRef, fields: EnvelopeFields, records: readonly unknown[]): string[] {
+export function envelopeLines(
+  ref: WindowRef,
+  fields: EnvelopeFields,
+  records: readonly unknown[],
+  serialize: (record: unknown) => string = (record) => JSON.stringify(record ?? null),
+): string[] {
   const prefix =
     `{"_source":${JSON.stringify(ref.source)},"_stream":${JSON.stringify(ref.stream)},` +
     `"_window_start":"${isoSeconds(ref.window.start)}","_window_end":"${isoSeconds(ref.window.end)}",` +
     `"_extracted_at":"${fields.extractedAt.toISOString()}","_run_id":${JSON.stringify(fields.runId)},"data":`;
-  return records.map((record) => `${prefix}${JSON.stringify(record ?? null)}}\n`);
+  return records.map((record) => `${prefix}${serialize(record)}}\n`);
 }

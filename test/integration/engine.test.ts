@@ -82,6 +82,16 @@ describe('runSource into a local lake', () => {
     }
   });
 
+  it('keeps integers past 2^53 exact, in records and in cursors', async () => {
+    const source = testSource(api.url, { path: '/big', params: {}, records: 'data', pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } });
+    const [result] = await run(source, { selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] } });
+    expect(result!.error).toBeUndefined();
+    const key = (await listFiles(lake)).find((k) => k.endsWith('.gz'))!;
+    const text = (await import('node:zlib')).gunzipSync(await readFile(join(lake, key))).toString();
+    expect(text).toContain('"data":{"id":9007199254740993,"amount":12345678901234567.25,"n":1.5}}');
+    expect(text).toContain('"data":{"id":18446744073709551615}}');
+  });
+
   it('writes manifests that match the parts byte for byte', async () => {
     await run(testSource(api.url, STYLES[5]![1]));
     const manifests = await readManifests(lake);

@@ -168,6 +168,14 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
         res.setHeader('link', links.join(', '));
         return json(res, 200, slice);
       }
+      case '/big': {
+        // Ids past 2^53: a float-parsing client rounds the cursor and gets a 400 here.
+        const cursor = url.searchParams.get('cursor');
+        res.writeHead(cursor === null || cursor === '9007199254740993' ? 200 : 400, { 'content-type': 'application/json' });
+        if (cursor === null) return void res.end('{"data":[{"id":9007199254740993,"amount":12345678901234567.25,"n":1.5}],"next":9007199254740993}');
+        if (cursor === '9007199254740993') return void res.end('{"data":[{"id":18446744073709551615}],"next":null}');
+        return void res.end(`{"error":"unknown cursor ${cursor}"}`);
+      }
       case '/graphql': {
         const query = JSON.parse(body || '{}') as { variables?: { since?: string; until?: string } };
         const s = Date.parse(query.variables?.since ?? '');

@@ -12,6 +12,8 @@ import {
   partitionDate,
 } from '../../functions/sink/lakeLayout.js';
 import { RecordsPathError } from '../../functions/errors.js';
+import { evaluate } from '../../functions/records/evaluate.js';
+import { parseJson, stringifyJson } from '../../functions/records/preciseJson.js';
 
 const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };
 
@@ -62,6 +64,27 @@ describe('selectRecords', () => {
 
   it('fails if the records path is not an array', () => {
     expect(() => selectRecords({ data: { id: 1 } }, 'data', 1, 'GET /x')).toThrow(/points at an object, expected an array/);
+  });
+});
+
+describe('precise JSON', () => {
+  it.each([
+    '{"id":9007199254740993}',
+    '{"amount":12345678901234567.25,"small":1.5,"list":[18446744073709551615,-1]}',
+    '[{"id":1234567890123456789012345}]',
+  ])('keeps every digit of %s', (text) => {
+    const parsed = parseJson(text);
+    expect(parsed.precise).toBe(true);
+    expect(stringifyJson(parsed.value, parsed.precise)).toBe(text);
+  });
+
+  it('uses native JSON when no number can lose precision', () => {
+    const parsed = parseJson('{"id":123456789012345,"x":[1.25]}');
+    expect(parsed).toEqual({ value: { id: 123456789012345, x: [1.25] }, precise: false });
+  });
+
+  it('hands JMESPath results out as exact text', () => {
+    expect(evaluate('data[-1].id', parseJson('{"data":[{"id":9007199254740993}]}').value)).toBe('9007199254740993');
   });
 });
 

@@ -15,7 +15,7 @@ function config(block: Record<string, unknown>): PaginationConfig {
 }
 
 function page(request: PageRequest, body: unknown, records: unknown[], index = 0, headers: Record<string, string> = {}): PageContext {
-  const response: JsonResponse = { status: 200, headers: new Headers(headers), body, url: request.url, bytes: 0 };
+  const response: JsonResponse = { status: 200, headers: new Headers(headers), body, url: request.url, bytes: 0, precise: false };
   return { request, response, records, index };
 }
 

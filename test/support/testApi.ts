@@ -4,6 +4,7 @@
  * slow bodies, invalid JSON, error bodies served with 200).
  */
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -21,7 +22,8 @@ export type Fault =
   | { readonly kind: 'reset' } // headers sent, connection destroyed mid-body
   | { readonly kind: 'slow-body'; readonly ms: number } // body trickles for `ms`
   | { readonly kind: 'invalid-json' }
-  | { readonly kind: 'error-body-200' }; // {"error": ...} with status 200, as some APIs do
+  | { readonly kind: 'error-body-200' } // {"error": ...} with status 200, as some APIs do
+  | { readonly kind: 'pass' }; // served normally: lets a script fail the n-th request
 
 /** A request as the server saw it. */
 export interface SeenRequest {
@@ -101,7 +103,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       if (!auth.startsWith('Bearer ') || !validTokens.has(auth.slice(7))) return json(res, 401, { error: 'invalid token' });
     }
     const fault = faults.shift();
-    if (fault) return applyFault(fault, res);
+    if (fault && fault.kind !== 'pass') return applyFault(fault, res);
     route(url, req, body, res);
   });
 
@@ -175,6 +177,13 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
         if (cursor === null) return void res.end('{"data":[{"id":9007199254740993,"amount":12345678901234567.25,"n":1.5}],"next":9007199254740993}');
         if (cursor === '9007199254740993') return void res.end('{"data":[{"id":18446744073709551615}],"next":null}');
         return void res.end(`{"error":"unknown cursor ${cursor}"}`);
+      }
+      case '/blobs': {
+        // Incompressible pages of ~5 MiB, so a part grows past S3's multipart threshold.
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const pages = Number(url.searchParams.get('pages') ?? 3);
+        const list = page > pages ? [] : Array.from({ length: 40 }, (_, i) => ({ id: (page - 1) * 40 + i + 1, blob: randomBytes(96 * 1024).toString('base64') }));
+        return json(res, 200, { items: list });
       }
       case '/graphql': {
         const query = JSON.parse(body || '{}') as { variables?: { since?: string; until?: string } };

@@ -1,0 +1,41 @@
+/**
+ * The deployed function: a thin shell that wires AWS clients and Powertools into `ingest`.
+ * Configuration is read and validated once per container, at the first invocation.
+ */
+
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { logger, metrics } from '../commons/powertools.js';
+import { AwsSecretProvider } from '../secrets/AwsSecretProvider.js';
+import { S3LakeStorage, s3ClientFromEnv } from '../sink/S3LakeStorage.js';
+import { ingest, type IngestDeps, type IngestSummary } from './ingest.js';
+import { readRuntimeConfig } from './runtimeConfig.js';
+
+let deps: IngestDeps | undefined;
+
+function dependencies(): IngestDeps {
+  if (deps) return deps;
+  const config = readRuntimeConfig();
+  deps = {
+    source: config.source,
+    storage: new S3LakeStorage({ bucket: config.bucket, prefix: config.prefix, client: s3ClientFromEnv() }),
+    secrets: new AwsSecretProvider(),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: new DynamoDBClient({}) }),
+    logger,
+    metrics,
+    deadlineMarginMs: config.deadlineMarginMs,
+  };
+  return deps;
+}
+
+/** Lambda entry point (`functions/ingest/handler.handler`). */
+export async function handler(event: unknown, context: Context): Promise<IngestSummary> {
+  logger.addContext(context);
+  try {
+    return await ingest(event, context, dependencies());
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}
+

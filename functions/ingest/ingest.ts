@@ -1,0 +1,246 @@
+/**
+ * What one invocation does, with every dependency injected: validate the event, work out each
+ * stream's window, land it through the idempotency guard, log and measure each window.
+ * The handler only wires AWS clients and Powertools into this.
+ */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { streamWindowMs } from '../config/checkSource.js';
+import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { createSourceClient } from '../engine/createSourceClient.js';
+import { selectStreams } from '../engine/runSource.js';
+import { runWindow, type WindowResult } from '../engine/runWindow.js';
+import { ApilakeError, InputError } from '../errors.js';
+import type { HttpClient } from '../http/HttpClient.js';
+import type { SecretProvider } from '../secrets/SecretProvider.js';
+import type { LakeStorage } from '../sink/LakeStorage.js';
+import { isAligned, isoSeconds, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
+import { formatDuration } from '../window/duration.js';
+import { METRIC } from '../commons/powertools.js';
+import { parseIngestEvent, type IngestEvent } from './event.js';
+
+/** What an invocation needs. */
+export interface IngestDeps {
+  readonly source: SourceDefinition;
+  readonly storage: LakeStorage;
+  readonly secrets: SecretProvider;
+  /** Idempotency records (DynamoDB in Lambda). */
+  readonly persistenceStore: BasePersistenceLayer;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Stop starting pages when less than this remains of the invocation. */
+  readonly deadlineMarginMs: number;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch;
+}
+
+/** The outcome of one stream window in an invocation. */
+export interface StreamSummary {
+  readonly stream: string;
+  readonly window: { readonly start: string; readonly end: string };
+  /** `duplicate`: an earlier delivery already landed it; `in_progress`: another delivery is landing it now. */
+  readonly status: 'committed' | 'skipped' | 'failed' | 'duplicate' | 'in_progress';
+  readonly records: number;
+  readonly parts: number;
+  readonly pages: number;
+  readonly retries: number;
+  readonly throttled: number;
+  readonly bytes: number;
+  readonly duration_ms: number;
+  readonly run_id?: string;
+  readonly error?: string;
+}
+
+/** What the function returns (and what `apilake backfill --remote` prints). */
+export interface IngestSummary {
+  readonly source: string;
+  readonly trigger: 'scheduled' | 'window' | 'rejected';
+  readonly streams: readonly StreamSummary[];
+  readonly error?: string;
+}
+
+/** One or more windows failed; Lambda retries the invocation and, past its retries, sends it to the DLQ. */
+export class WindowsFailedError extends ApilakeError {
+  constructor(readonly summary: IngestSummary) {
+    const failed = summary.streams.filter((s) => s.status === 'failed');
+    super(`${failed.length} window(s) failed: ${failed.map((s) => `${s.stream} [${s.window.start}, ${s.window.end}): ${s.error}`).join('; ')}`, {
+      context: { summary },
+    });
+    this.name = 'WindowsFailedError';
+  }
+}
+
+/** A window failed inside the idempotent section: thrown so the idempotency record is released. */
+class WindowFailure extends Error {
+  constructor(readonly summary: StreamSummary) {
+    super(summary.error);
+  }
+}
+
+/** Idempotency records outlive any sane retry horizon; the manifest keeps guarding after that. */
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+/**
+ * Runs one invocation.
+ * @returns the summary; an invalid event is logged and rejected without an exception, since
+ *   retrying it could never succeed.
+ * @throws WindowsFailedError when a window failed (so Lambda retries, then dead-letters it).
+ */
+export async function ingest(rawEvent: unknown, context: Context, deps: IngestDeps): Promise<IngestSummary> {
+  const { logger, metrics, source } = deps;
+  const clock = deps.clock ?? systemClock;
+  logger.appendKeys({ source: source.name });
+  metrics.setDefaultDimensions({ source: source.name });
+
+  let event: IngestEvent;
+  let jobs: { stream: StreamDefinition; window: TimeWindow }[];
+  try {
+    event = parseIngestEvent(rawEvent);
+    jobs = planJobs(source, event);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    logger.error('rejected invalid event; not retrying it', { error: error.message, event: summarizeEvent(rawEvent) });
+    metrics.addMetric(METRIC.invalidEvents, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return { source: source.name, trigger: 'rejected', streams: [], error: error.message };
+  }
+
+  const controller = new AbortController();
+  const remaining = context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+  const deadline = setTimeout(() => controller.abort(`less than ${deps.deadlineMarginMs} ms left of the invocation`), Math.max(0, remaining));
+  deadline.unref?.();
+
+  try {
+    const client = await createSourceClient(source, deps.secrets, { clock, fetch: deps.fetch });
+    const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS });
+    config.registerLambdaContext(context);
+    const streams: StreamSummary[] = [];
+    for (const job of jobs) {
+      const summary = await landOnce(job, event.kind === 'window' && event.force, client, config, controller.signal, deps, clock);
+      report(summary, deps);
+      streams.push(summary);
+    }
+    const result: IngestSummary = { source: source.name, trigger: event.kind, streams };
+    if (streams.some((s) => s.status === 'failed')) throw new WindowsFailedError(result);
+    return result;
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** The windows an event asks for, one per stream. @throws InputError */
+function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
+  if (event.source !== source.name) throw new InputError(`invalid event: this function lands source "${source.name}", not "${event.source}"`);
+  if (event.kind === 'scheduled') {
+    return source.streams.map((stream) => ({ stream, window: windowBefore(event.scheduledTime, streamWindowMs(source, stream)) }));
+  }
+  return selectStreams(source, event.stream).map((stream) => {
+    const window = { start: event.start, end: event.end };
+    const size = streamWindowMs(source, stream);
+    if (!isAligned(window, size)) {
+      // Keys are per window: an unaligned window would land the same records under other keys.
+      throw new InputError(`invalid event: window [${isoSeconds(event.start)}, ${isoSeconds(event.end)}) is not one ${formatDuration(size)} window of stream "${stream.name}" (windows start at multiples of ${formatDuration(size)} since 1970-01-01T00:00Z)`);
+    }
+    return { stream, window };
+  });
+}
+
+async function landOnce(
+  job: { stream: StreamDefinition; window: TimeWindow },
+  force: boolean,
+  client: HttpClient,
+  config: IdempotencyConfig,
+  signal: AbortSignal,
+  deps: IngestDeps,
+  clock: Clock,
+): Promise<StreamSummary> {
+  const key = { source: deps.source.name, stream: job.stream.name, window: { start: isoSeconds(job.window.start), end: isoSeconds(job.window.end) } };
+  let ran = false;
+  const land = async (_payload: typeof key): Promise<StreamSummary> => {
+    ran = true;
+    const result = await runWindow({ source: deps.source, stream: job.stream, window: job.window, client, storage: deps.storage, force, signal, clock, runId: randomUUID() });
+    const summary = toSummary(result, client);
+    if (result.status === 'failed') throw new WindowFailure(summary);
+    return summary;
+  };
+  try {
+    // A forced re-run is an explicit request to replace the window: it bypasses the guard.
+    if (force) return await land(key);
+    const summary = await makeIdempotent(land, { persistenceStore: deps.persistenceStore, config })(key);
+    return ran ? summary : { ...summary, status: 'duplicate' };
+  } catch (error) {
+    if (error instanceof WindowFailure) return error.summary;
+    const base = { stream: job.stream.name, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
+    if (error instanceof IdempotencyAlreadyInProgressError) return { ...base, status: 'in_progress' };
+    const cause = error instanceof Error && error.cause instanceof WindowFailure ? error.cause : undefined;
+    if (cause) return cause.summary;
+    return { ...base, status: 'failed', error: client.redactor.text(error instanceof Error ? error.message : String(error)) };
+  }
+}
+
+function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
+  return {
+    stream: result.stream,
+    window: { start: isoSeconds(result.window.start), end: isoSeconds(result.window.end) },
+    status: result.status,
+    records: result.records,
+    parts: result.parts,
+    pages: result.pages,
+    retries: result.retries,
+    throttled: result.throttled,
+    bytes: result.bytes,
+    duration_ms: result.durationMs,
+    run_id: result.runId,
+    ...(result.error ? { error: client.redactor.text(result.error.message) } : {}),
+  };
+}
+
+/** One log line and one set of metrics per window. */
+function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
+  const fields = {
+    stream: summary.stream,
+    window: summary.window,
+    run_id: summary.run_id,
+    status: summary.status,
+    records: summary.records,
+    pages: summary.pages,
+    parts: summary.parts,
+    bytes: summary.bytes,
+    retries: summary.retries,
+    throttled: summary.throttled,
+    duration_ms: summary.duration_ms,
+  };
+  if (summary.status === 'failed') logger.error('window failed', { ...fields, error: summary.error });
+  else logger.info(`window ${summary.status}`, fields);
+
+  if (summary.status === 'duplicate' || summary.status === 'in_progress') return; // counted by the delivery that ran it
+  metrics.addDimensions({ stream: summary.stream });
+  if (summary.status === 'committed') {
+    metrics.addMetric(METRIC.windowsCommitted, MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.records, MetricUnit.Count, summary.records);
+    metrics.addMetric(METRIC.bytes, MetricUnit.Bytes, summary.bytes);
+  }
+  if (summary.status === 'skipped') metrics.addMetric(METRIC.windowsSkipped, MetricUnit.Count, 1);
+  if (summary.status === 'failed') metrics.addMetric(METRIC.windowsFailed, MetricUnit.Count, 1);
+  if (summary.status !== 'skipped') {
+    metrics.addMetric(METRIC.pages, MetricUnit.Count, summary.pages);
+    metrics.addMetric(METRIC.retries, MetricUnit.Count, summary.retries);
+    metrics.addMetric(METRIC.throttled, MetricUnit.Count, summary.throttled);
+    metrics.addMetric(METRIC.windowDuration, MetricUnit.Milliseconds, summary.duration_ms);
+  }
+  metrics.publishStoredMetrics();
+}
+
+/** The shape of a rejected event for the log, without values that could be large or sensitive. */
+function summarizeEvent(event: unknown): unknown {
+  if (event === null || typeof event !== 'object') return typeof event;
+  return Object.fromEntries(Object.entries(event).slice(0, 10).map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, 80) : typeof v]));
+}

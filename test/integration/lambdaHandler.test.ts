@@ -1,0 +1,266 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { ingest, WindowsFailedError, type IngestDeps } from '../../functions/ingest/ingest.js';
+import { AwsSecretProvider } from '../../functions/secrets/AwsSecretProvider.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { getObject, listKeys, LOCAL_AWS, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { lambdaContext } from '../support/lambdaContext.js';
+import { testSource } from '../support/sources.js';
+import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
+
+const SECRET = 'sk-lambda-4f1e2d3c';
+const secretsManager = mockClient(SecretsManagerClient);
+let aws: AwsServers;
+let api: TestApi;
+let bucket: string;
+let table: string;
+let n = 0;
+
+beforeAll(async () => {
+  aws = await startAwsServers();
+});
+afterAll(() => aws.stop());
+
+beforeEach(async () => {
+  n++;
+  bucket = `lake-${n}`;
+  table = `idempotency-${n}`;
+  aws.createBucket(bucket);
+  await aws.createIdempotencyTable(table);
+  api = await startTestApi({ count: 250, apiKey: SECRET });
+  secretsManager.reset();
+  secretsManager.on(GetSecretValueCommand, { SecretId: 'apilake/t' }).resolves({ SecretString: JSON.stringify({ api_key: SECRET }) });
+});
+afterEach(async () => {
+  await api.close();
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+const cursorStream = { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 8 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } };
+const auth = { auth: { type: 'api_key', secret: 'apilake/t', in: 'header', name: 'X-API-Key' } };
+const sourceFor = (extra: Record<string, unknown> = {}, stream: Record<string, unknown> = cursorStream) => testSource(api.url, stream, { ...auth, ...extra });
+
+/** Captures everything written to stdout and stderr (Powertools logs and EMF metrics) during `body`. */
+async function captureStdout<T>(body: () => Promise<T>): Promise<{ result: T | undefined; error: unknown; lines: Record<string, unknown>[]; text: string }> {
+  const chunks: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  };
+  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  let result: T | undefined;
+  let error: unknown;
+  try {
+    result = await body();
+  } catch (e) {
+    error = e;
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  const text = chunks.join('');
+  const lines = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { result, error, lines, text };
+}
+
+/** The deployed handler, loaded fresh with the environment a deployment would give it. */
+async function deployedHandler(source: SourceDefinition) {
+  for (const [k, v] of Object.entries({
+    ...aws.env,
+    APILAKE_SOURCE_JSON: JSON.stringify(source),
+    APILAKE_BUCKET: bucket,
+    APILAKE_IDEMPOTENCY_TABLE: table,
+    POWERTOOLS_METRICS_NAMESPACE: 'apilake-test',
+  })) vi.stubEnv(k, v);
+  vi.resetModules();
+  return (await import('../../functions/ingest/handler.js')).handler;
+}
+
+/** `ingest` with injected deps bound to the local servers, for cases that need a custom fetch or storage. */
+function deps(source: SourceDefinition, overrides: Partial<IngestDeps> = {}): IngestDeps {
+  return {
+    source,
+    storage: new S3LakeStorage({ bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: aws.s3Endpoint, forcePathStyle: true }) }),
+    secrets: new AwsSecretProvider({ client: new SecretsManagerClient(LOCAL_AWS) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
+    logger: new Logger({ serviceName: 'apilake' }),
+    metrics: new Metrics({ serviceName: 'apilake', namespace: 'apilake-test' }),
+    deadlineMarginMs: 1_000,
+    ...overrides,
+  };
+}
+
+const TICK = { source: 'testapi', scheduledTime: '2024-01-01T01:00:07Z' };
+const FIRST_HOUR = (id: number) => id <= 60;
+
+describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () => {
+  it('lands the window before a schedule tick record-for-record, with a manifest', async () => {
+    const handler = await deployedHandler(sourceFor());
+    const { result, error } = await captureStdout(() => handler(TICK, lambdaContext()));
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ source: 'testapi', trigger: 'scheduled', streams: [{ stream: 'items', status: 'committed', records: 60, window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }] });
+    const records = await readS3Records(aws.s3, bucket);
+    expect(records.map((r) => (r.data as Item).id)).toEqual(api.items.filter((i) => FIRST_HOUR(i.id)).map((i) => i.id));
+    expect(records.every((r) => r.key === 'raw/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z_part-00000.jsonl.gz')).toBe(true);
+    const manifest = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.json')).toString());
+    expect(manifest).toMatchObject({ source: 'testapi', stream: 'items', totals: { records: 60, parts: 1 }, pages: 8 });
+  });
+
+  it('treats a second delivery of the same tick as a no-op', async () => {
+    const handler = await deployedHandler(sourceFor());
+    await captureStdout(() => handler(TICK, lambdaContext()));
+    const requests = api.requests.length;
+    const keys = await listKeys(aws.s3, bucket);
+    const { result } = await captureStdout(() => handler(TICK, lambdaContext()));
+    expect(result!.streams[0]).toMatchObject({ status: 'duplicate', records: 60 });
+    expect(api.requests.length).toBe(requests);
+    expect(await listKeys(aws.s3, bucket)).toEqual(keys);
+  });
+
+  it('runs two concurrent deliveries once', async () => {
+    // A slow API keeps the first delivery in flight while the second arrives.
+    const slowFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return fetch(input, init);
+    }) as typeof fetch;
+    const source = sourceFor();
+    const { result } = await captureStdout(() =>
+      Promise.all([ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch })), ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch }))]),
+    );
+    const statuses = result!.map((r) => r.streams[0]!.status).sort();
+    expect(statuses).toEqual(['committed', 'in_progress']);
+    expect(api.requests.length).toBe(8); // one run's pages, not two
+    expect(await readS3Records(aws.s3, bucket)).toHaveLength(60);
+  });
+
+  it('logs one JSON line per window with source, stream, window, run_id and request id, and emits EMF metrics', async () => {
+    const handler = await deployedHandler(sourceFor());
+    const { lines } = await captureStdout(() => handler(TICK, lambdaContext(900_000, 'req-abc-123')));
+    const windowLine = lines.find((l) => l.message === 'window committed')!;
+    expect(windowLine).toMatchObject({
+      level: 'INFO',
+      service: 'apilake',
+      source: 'testapi',
+      stream: 'items',
+      window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' },
+      records: 60,
+      pages: 8,
+      function_request_id: 'req-abc-123',
+    });
+    expect(windowLine.run_id).toMatch(/^[0-9a-f-]{36}$/);
+    const emf = lines.find((l) => (l._aws as { CloudWatchMetrics?: unknown } | undefined)?.CloudWatchMetrics && l.Records !== undefined)!;
+    expect(emf).toMatchObject({ source: 'testapi', stream: 'items', Records: 60, Pages: 8, WindowsCommitted: 1 });
+    const names = ((emf._aws as { CloudWatchMetrics: { Metrics: { Name: string }[]; Namespace: string }[] }).CloudWatchMetrics[0]!);
+    expect(names.Namespace).toBe('apilake-test');
+    expect(names.Metrics.map((m) => m.Name)).toEqual(expect.arrayContaining(['Records', 'Pages', 'BytesLanded', 'Retries', 'ThrottledResponses', 'WindowDuration']));
+  });
+
+  it('never logs the secret, even when the API echoes it in an error', async () => {
+    api.fail({ kind: 'status', status: 400, body: `{"error":"key ${SECRET} rejected"}` });
+    const handler = await deployedHandler(sourceFor());
+    const { text, error } = await captureStdout(() => handler(TICK, lambdaContext()));
+    expect((error as Error).name).toBe('WindowsFailedError'); // a fresh module graph: compare by name
+    expect(text).toContain('key *** rejected');
+    expect(text).not.toContain(SECRET);
+    expect((error as Error).message).not.toContain(SECRET);
+  });
+
+  it('rejects an invalid event with the field at fault, without throwing (no pointless retries)', async () => {
+    const handler = await deployedHandler(sourceFor());
+    const { result, error, lines } = await captureStdout(() => handler({ source: 'testapi', scheduledTime: 'yesterday', extra: 1 }, lambdaContext()));
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ trigger: 'rejected', streams: [] });
+    expect(result!.error).toMatch(/scheduledTime: must be an ISO 8601 date-time/);
+    expect(result!.error).toMatch(/extra: unknown field/);
+    expect(lines.find((l) => l.level === 'ERROR')).toMatchObject({ message: 'rejected invalid event; not retrying it' });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it.each([
+    [{ source: 'other', scheduledTime: '2024-01-01T01:00:00Z' }, /lands source "testapi", not "other"/],
+    [{ source: 'testapi', window: { start: '2024-01-01T00:30:00Z', end: '2024-01-01T01:30:00Z' } }, /is not one 1h window of stream "items"/],
+    [{ source: 'testapi', stream: 'nope', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }, /has no stream "nope"/],
+    [{ source: 'testapi', window: { start: '2024-01-01T01:00:00Z', end: '2024-01-01T00:00:00Z' } }, /must be before window.end/],
+    ['not an object', /expected \{source, scheduledTime\}/],
+  ])('rejects %j', async (event, message) => {
+    const { result } = await captureStdout(() => ingest(event, lambdaContext(), deps(sourceFor())));
+    expect(result!.error).toMatch(message);
+  });
+
+  it('lands a backfill window event, and re-lands it with force under the same keys', async () => {
+    const handler = await deployedHandler(sourceFor());
+    const event = { source: 'testapi', stream: 'items', window: { start: '2024-01-01T02:00:00Z', end: '2024-01-01T03:00:00Z' } };
+    const first = await captureStdout(() => handler(event, lambdaContext()));
+    expect(first.result!.streams[0]).toMatchObject({ status: 'committed', records: 60 });
+    const keys = await listKeys(aws.s3, bucket);
+    const forced = await captureStdout(() => handler({ ...event, force: true }, lambdaContext()));
+    expect(forced.result!.streams[0]).toMatchObject({ status: 'committed', records: 60 });
+    expect(await listKeys(aws.s3, bucket)).toEqual(keys);
+    expect(await readS3Records(aws.s3, bucket)).toHaveLength(60);
+  });
+
+  it('aborts the multipart upload of a window that fails mid-part, leaves nothing visible, and the retry lands it once', async () => {
+    const uploadIds: string[] = [];
+    const client = new S3Client({ ...LOCAL_AWS, endpoint: aws.s3Endpoint, forcePathStyle: true });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const output = await next(args);
+        if (context.commandName === 'CreateMultipartUploadCommand') uploadIds.push((output.output as { UploadId: string }).UploadId);
+        return output;
+      },
+      { step: 'initialize', name: 'captureUploadIds' },
+    );
+    const storage = new S3LakeStorage({ bucket, client, partSizeBytes: 5 * 1024 * 1024 });
+    const source = sourceFor({ retry: { max_attempts: 2, base_delay_ms: 1 } }, { path: '/blobs', params: { pages: 4 }, records: 'items', pagination: { type: 'page_number' } });
+    // Pages 1 and 2 (~10 MiB of gzip) start a multipart upload; page 3 fails for good.
+    api.fail({ kind: 'pass' }, { kind: 'pass' }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    const event = { source: 'testapi', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } };
+    const failed = await captureStdout(() => ingest(event, lambdaContext(), deps(source, { storage })));
+    expect(failed.error).toBeInstanceOf(WindowsFailedError);
+    expect(failed.error).toHaveProperty('summary.streams.0.pages', 2);
+    expect(uploadIds.length).toBeGreaterThan(0);
+    expect(await listKeys(aws.s3, bucket)).toEqual([]);
+    for (const UploadId of uploadIds) {
+      const orphan = client.send(new UploadPartCommand({ Bucket: bucket, Key: 'x', UploadId, PartNumber: 2, Body: 'x' }));
+      await expect(orphan).rejects.toThrow(); // NoSuchUpload: the multipart upload was aborted
+    }
+    const retried = await captureStdout(() => ingest(event, lambdaContext(), deps(source, { storage })));
+    expect(retried.result!.streams[0]).toMatchObject({ status: 'committed', records: 160, pages: 5 });
+    const ids = (await readS3Records(aws.s3, bucket)).map((r) => (r.data as { id: number }).id);
+    expect(ids).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
+  });
+
+  it('stops before its deadline and fails the window cleanly', async () => {
+    const slowFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return fetch(input, init);
+    }) as typeof fetch;
+    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(1_400), deps(sourceFor(), { fetch: slowFetch, deadlineMarginMs: 1_000 })));
+    expect(error).toBeInstanceOf(WindowsFailedError);
+    expect((error as Error).message).toMatch(/stopped before the window finished: less than 1000 ms left/);
+    expect(await listKeys(aws.s3, bucket)).toEqual([]);
+  });
+
+  it('names a missing secret (never a value) when Secrets Manager has none', async () => {
+    secretsManager.reset();
+    secretsManager.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(), deps(sourceFor())));
+    expect((error as Error).message).toBe('secret "apilake/t" could not be read from Secrets Manager: it does not exist in this account and region');
+  });
+
+  it('fails at cold start on a misconfigured function, naming every variable', async () => {
+    vi.stubEnv('APILAKE_SOURCE_JSON', '');
+    vi.stubEnv('APILAKE_BUCKET', '');
+    vi.stubEnv('APILAKE_IDEMPOTENCY_TABLE', '');
+    vi.resetModules();
+    const { handler } = await import('../../functions/ingest/handler.js');
+    await expect(handler(TICK, lambdaContext())).rejects.toThrow(/function misconfigured: APILAKE_SOURCE_JSON: .*APILAKE_BUCKET: .*APILAKE_IDEMPOTENCY_TABLE/);
+  });
+});

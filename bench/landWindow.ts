@@ -11,8 +11,17 @@ import { createSourceClient } from '../functions/engine/createSourceClient.js';
 import { runSource } from '../functions/engine/runSource.js';
 import { EnvSecretProvider } from '../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../functions/sink/FsLakeStorage.js';
+import { S3LakeStorage } from '../functions/sink/S3LakeStorage.js';
+import { S3Client } from '@aws-sdk/client-s3';
 
-const { url, pageSize, concurrency, partSizeMb } = JSON.parse(process.argv[2]!) as { url: string; pageSize: number; concurrency: number; partSizeMb: number };
+const { url, pageSize, concurrency, partSizeMb, s3Endpoint } = JSON.parse(process.argv[2]!) as {
+  url: string;
+  pageSize: number;
+  concurrency: number;
+  partSizeMb: number;
+  /** Land into bucket `bench` of this S3 endpoint instead of a temp folder. */
+  s3Endpoint?: string;
+};
 const source = parseSource(
   JSON.stringify({
     name: 'bench',
@@ -25,6 +34,9 @@ const source = parseSource(
   'bench.yaml',
 );
 const lake = await mkdtemp(join(tmpdir(), 'apilake-bench-'));
+const storage = s3Endpoint
+  ? new S3LakeStorage({ bucket: 'bench', client: new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) })
+  : new FsLakeStorage(lake);
 const client = await createSourceClient(source, new EnvSecretProvider({}));
 const baseline = process.memoryUsage().rss;
 let peak = baseline;
@@ -34,7 +46,7 @@ const [result] = await runSource({
   source,
   selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] },
   client,
-  storage: new FsLakeStorage(lake),
+  storage,
 });
 const ms = performance.now() - started;
 clearInterval(sampler);

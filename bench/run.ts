@@ -42,8 +42,8 @@ async function withApi<T>(options: BenchApiOptions, body: (api: { url: string; p
   }
 }
 
-async function land(url: string, pageSize: number, concurrency: number, partSizeMb: number, heapMiB?: number): Promise<Landing> {
-  const args = [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), '--import', 'tsx', here('./landWindow.ts'), JSON.stringify({ url, pageSize, concurrency, partSizeMb })];
+async function land(url: string, pageSize: number, concurrency: number, partSizeMb: number, heapMiB?: number, s3Endpoint?: string): Promise<Landing> {
+  const args = [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), '--import', 'tsx', here('./landWindow.ts'), JSON.stringify({ url, pageSize, concurrency, partSizeMb, s3Endpoint })];
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1024 * 1024 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Landing;
 }
@@ -118,7 +118,26 @@ async function boundedMemory() {
   row('peak RSS growth ÷ JSON size of the larger window', `${(large.peakGrowthMiB / windowMiB(400_000)).toFixed(2)}`);
 }
 
+/** The issue-3 bound: a 2 GiB window through S3 multipart inside what a 512 MB function has. */
+async function s3LargeWindow() {
+  const gib = Number(process.env.BENCH_S3_GIB ?? 2);
+  const pageSize = 5_000;
+  const records = Math.round((gib * 1024 ** 3) / 330);
+  const s3 = fork(here('./fauxqsServer.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: 'inherit' });
+  const { url: s3Endpoint } = await new Promise<{ url: string }>((resolve) => s3.once('message', (m) => resolve(m as { url: string })));
+  try {
+    const landing = await withApi({ records, pageSize, latencyMs: 0, prerender: false }, (api) => land(api.url, pageSize, 2, 64, 256, s3Endpoint));
+    const boundMiB = 300;
+    console.log(`\n4. S3 sink: one ~${gib} GiB window (${landing.records.toLocaleString('en')} records) through multipart uploads (fauxqs), V8 heap capped at 256 MiB`);
+    row('peak RSS growth of the landing process', `${landing.peakGrowthMiB.toFixed(0)} MiB (bound: ${boundMiB} MiB for a 512 MB function) ${landing.peakGrowthMiB < boundMiB ? 'within' : 'OVER'}`);
+    row('landed gzip bytes', `${(landing.bytes / 1024 ** 2).toFixed(0)} MiB in ${Math.round(landing.ms / 1000)} s`);
+  } finally {
+    s3.disconnect();
+  }
+}
+
 console.log('apilake benchmark (ratios measured in this run)');
 await latencyBound();
 await cpuBound();
 await boundedMemory();
+await s3LargeWindow();

@@ -1,12 +1,39 @@
 /**
- * The CDK app. Minimal until the infrastructure issue lands: it validates every source with the
- * same loader as `apilake validate`, so a bad file already fails `cdk synth`.
+ * The CDK app: every file in `sources/` becomes an ingestion; an invalid one fails synth with
+ * the same message as `apilake validate`. Context: `stage` (default dev), `alarmEmail`,
+ * `projectionStartDate`, `infrequentAccessAfterDays`, `bytesScannedCutoffGiB`, `sources` (folder).
  */
 
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Size, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadSources } from '../functions/config/loadSources.js';
+import { ConfigError } from '../functions/errors.js';
+import { ApilakeStack } from './stacks/ApilakeStack.js';
 
 const app = new App();
-const sources = await loadSources(app.node.tryGetContext('sources') ?? 'sources');
-const stack = new Stack(app, 'Apilake', { description: `apilake: ${sources.map((s) => s.definition.name).join(', ')}` });
+const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
+const stage = context('stage') ?? 'dev';
+if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) throw new Error(`context stage "${stage}" must match [a-z][a-z0-9-]{0,19}`);
+
+let sources;
+try {
+  sources = await loadSources(context('sources') ?? 'sources');
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+new ApilakeStack(app, `apilake-${stage}`, {
+  stage,
+  sources: sources.map((s) => s.definition),
+  alarmEmail: context('alarmEmail'),
+  projectionStartDate: context('projectionStartDate'),
+  infrequentAccessAfterDays: context('infrequentAccessAfterDays') ? Number(context('infrequentAccessAfterDays')) : undefined,
+  bytesScannedCutoffPerQuery: context('bytesScannedCutoffGiB') ? Size.gibibytes(Number(context('bytesScannedCutoffGiB'))) : undefined,
+  description: `apilake (${stage}): ${sources.map((s) => s.definition.name).join(', ')}`,
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

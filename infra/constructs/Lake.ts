@@ -1,0 +1,92 @@
+/** The lake bucket: encrypted, SSL only, private, lifecycle-managed, access-logged. */
+
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iamLib from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { MANIFEST_PREFIX, RAW_PREFIX, streamPrefix } from '../../functions/sink/lakeLayout.js';
+
+/** Properties of a {@link Lake}. */
+export interface LakeProps {
+  /**
+   * Days after which raw parts move to S3 Standard-IA (Athena reads them at the same price per byte scanned).
+   * @default 30
+   */
+  readonly infrequentAccessAfterDays?: number;
+  /**
+   * What happens to the bucket when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The S3 bucket every source lands in (DESIGN.md 3.2 layout).
+ *
+ * @example
+ * const lake = new Lake(this, 'Lake');
+ * lake.grantWriteSource(fn, 'github_events');
+ */
+export class Lake extends Construct {
+  readonly bucket: s3.Bucket;
+  /** Receives the lake bucket's server access logs. */
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: LakeProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy,
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the lake bucket access logs; logging it into itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Versioning off: a re-run deliberately replaces a window's parts under the same keys;
+      // old versions would keep every replaced part billed and invisible to Athena.
+      versioned: false,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'lake/',
+      lifecycleRules: [
+        {
+          id: 'raw-to-infrequent-access',
+          prefix: `${RAW_PREFIX}/`,
+          transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(props.infrequentAccessAfterDays ?? 30) }],
+        },
+        // A function killed mid-upload cannot abort its multipart upload; S3 does it after a day.
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+    });
+  }
+
+  /**
+   * Lets a source's function read, write and delete its own prefixes, and list only them.
+   * @returns the grant of the object permissions
+   */
+  grantWriteSource(grantee: iam.IGrantable, source: string): iam.Grant {
+    const prefixes = [streamPrefix(RAW_PREFIX, source), streamPrefix(MANIFEST_PREFIX, source)];
+    iamLib.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+    });
+    return iamLib.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      resourceArns: prefixes.map((p) => this.bucket.arnForObjects(`${p}*`)),
+    });
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * One source, deployed: its function (bundled with its definition), log group, schedule, async
+ * failure handling and least-privilege IAM.
+ */
+
+import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { ENV } from '../../functions/ingest/runtimeConfig.js';
+import type { Lake } from './Lake.js';
+
+/** Properties of a {@link SourceIngestion}. */
+export interface SourceIngestionProps {
+  /** The validated source definition; it is inlined into the function bundle. */
+  readonly source: SourceDefinition;
+  readonly lake: Lake;
+  readonly idempotencyTable: dynamodb.ITable;
+  /** On-failure destination of the function's async invocations. */
+  readonly failedInvocations: sqs.IQueue;
+  /** Where Scheduler puts ticks it could not deliver. */
+  readonly undeliveredTicks: sqs.IQueue;
+  /** Prefixes function and schedule names, so stages coexist in one account. */
+  readonly namePrefix: string;
+  /**
+   * Log retention of the function.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Lambda's own retries of a failed async invocation before it goes to `failedInvocations`.
+   * @default 2
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Whether the schedule starts enabled.
+   * @default true
+   */
+  readonly scheduleEnabled?: boolean;
+}
+
+const HANDLER_ENTRY = fileURLToPath(new URL('../../functions/ingest/handler.ts', import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * @example
+ * new SourceIngestion(this, 'github_events', { source, lake, idempotencyTable, failedInvocations, undeliveredTicks, namePrefix: 'apilake-dev' });
+ */
+export class SourceIngestion extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly schedule: scheduler.Schedule;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: SourceIngestionProps) {
+    super(scope, id);
+    const { source } = props;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: `${props.namePrefix}-${source.name}`.slice(0, 64),
+      description: `apilake: lands source ${source.name} (${source.streams.map((s) => s.name).join(', ')})`,
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: source.lambda.memory_mb,
+      timeout: Duration.seconds(source.lambda.timeout_seconds),
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        [ENV.bucket]: props.lake.bucket.bucketName,
+        [ENV.idempotencyTable]: props.idempotencyTable.tableName,
+        POWERTOOLS_SERVICE_NAME: 'apilake',
+        POWERTOOLS_METRICS_NAMESPACE: 'apilake',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+        // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the
+        // tests ran, whatever SDK version the runtime ships this month.
+        externalModules: [],
+        // The definition is compiled in, so a run never depends on anything mutable at run time.
+        define: { [`process.env.${ENV.source}`]: JSON.stringify(JSON.stringify(source)) },
+        // Some dependencies are CommonJS and call require(); ESM output needs it defined.
+        banner: "import { createRequire as __apilakeCreateRequire } from 'module'; const require = __apilakeCreateRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+
+    this.function.configureAsyncInvoke({
+      retryAttempts: props.retryAttempts ?? 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(props.failedInvocations),
+    });
+
+    props.lake.grantWriteSource(this.function, source.name);
+    props.idempotencyTable.grantReadWriteData(this.function);
+    if (source.auth.type !== 'none') {
+      secretsmanager.Secret.fromSecretNameV2(this, 'Secret', source.auth.secret).grantRead(this.function);
+    }
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      scheduleName: `${props.namePrefix}-${source.name}`.slice(0, 64),
+      description: `apilake tick for ${source.name}`,
+      schedule: scheduler.ScheduleExpression.expression(source.schedule, TimeZone.of(source.timezone)),
+      enabled: props.scheduleEnabled ?? true,
+      target: new targets.LambdaInvoke(this.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({ source: source.name, scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+        retryAttempts: 4,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: props.undeliveredTicks,
+      }),
+    });
+
+    acknowledgeFindings(this, props.lake, source.name);
+  }
+}
+
+/** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN in a finding. */
+function nagArn(construct: Construct): string {
+  const stack = Stack.of(construct);
+  return `<${stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement))}.Arn>`;
+}
+
+/** Findings of cdk-nag that are intended, each acknowledged with its reason. */
+function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: string): void {
+  const fn = ingestion.function;
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'The basic execution role only lets the function write its own logs.',
+  });
+  Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'apilake targets nodejs22.x, the runtime its bundle is built and tested for.' });
+  for (const top of ['raw', 'manifests']) {
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(lake.bucket)}/${top}/source=${source}/*]`,
+      reason: `Object keys are per window, unknown at deploy time; the wildcard is confined to this source's own ${top}/ prefix.`,
+    });
+  }
+  // The Scheduler target role is created at stack level by aws-scheduler-targets.
+  Validations.of(Stack.of(fn)).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`,
+    reason: 'Scheduler may invoke this function and its versions; the wildcard covers only qualifiers of this one function.',
+  });
+}

@@ -1,0 +1,116 @@
+/** The whole deployment of one stage: the lake, one ingestion per source, failure handling, analytics. */
+
+import { CfnOutput, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { Alarms } from '../constructs/Alarms.js';
+import { Analytics } from '../constructs/Analytics.js';
+import { Dashboard } from '../constructs/Dashboard.js';
+import { Lake } from '../constructs/Lake.js';
+import { SourceIngestion } from '../constructs/SourceIngestion.js';
+
+/** Properties of an {@link ApilakeStack}. */
+export interface ApilakeStackProps extends StackProps {
+  /** Validated source definitions; one ingestion is created per source. */
+  readonly sources: readonly SourceDefinition[];
+  /**
+   * Names every resource, so stages coexist in one account.
+   * @default 'dev'
+   */
+  readonly stage?: string;
+  /** @default no email subscription */
+  readonly alarmEmail?: string;
+  /** @default '2020-01-01' */
+  readonly projectionStartDate?: string;
+  /** @default 30 */
+  readonly infrequentAccessAfterDays?: number;
+  /** @default Size.gibibytes(10) */
+  readonly bytesScannedCutoffPerQuery?: Size;
+}
+
+/** Output keys the CLI's remote modes read (`cdk deploy --outputs-file` or CloudFormation). */
+export const OUTPUT = {
+  bucket: 'LakeBucketName',
+  failedInvocationsQueueUrl: 'FailedInvocationsQueueUrl',
+  undeliveredTicksQueueUrl: 'UndeliveredTicksQueueUrl',
+  workGroup: 'AthenaWorkGroup',
+  database: 'GlueDatabase',
+  idempotencyTable: 'IdempotencyTableName',
+  /** `FunctionName<source with underscores removed>`; the description names the source. */
+  functionPrefix: 'FunctionName',
+} as const;
+
+/** Output key of a source's function name. */
+export function functionOutputKey(source: string): string {
+  return `${OUTPUT.functionPrefix}${source.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`;
+}
+
+/**
+ * @example
+ * new ApilakeStack(app, 'apilake-dev', { stage: 'dev', sources: loaded.map((s) => s.definition) });
+ */
+export class ApilakeStack extends Stack {
+  readonly lake: Lake;
+  readonly alarms: Alarms;
+  readonly idempotencyTable: dynamodb.Table;
+  readonly ingestions: Map<string, SourceIngestion> = new Map();
+  readonly analytics: Analytics;
+
+  constructor(scope: Construct, id: string, props: ApilakeStackProps) {
+    super(scope, id, props);
+    const stage = props.stage ?? 'dev';
+    const namePrefix = `apilake-${stage}`;
+
+    this.lake = new Lake(this, 'Lake', { infrequentAccessAfterDays: props.infrequentAccessAfterDays });
+    this.alarms = new Alarms(this, 'Alarms', { email: props.alarmEmail });
+    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiration',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Holds only day-old idempotency records; the manifests in the lake are the lasting truth.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    for (const source of props.sources) {
+      this.ingestions.set(
+        source.name,
+        new SourceIngestion(this, `Source-${source.name}`, {
+          source,
+          lake: this.lake,
+          idempotencyTable: this.idempotencyTable,
+          failedInvocations: this.alarms.failedInvocations,
+          undeliveredTicks: this.alarms.undeliveredTicks,
+          namePrefix,
+        }),
+      );
+    }
+
+    this.analytics = new Analytics(this, 'Analytics', {
+      lake: this.lake,
+      sources: props.sources,
+      databaseName: `apilake_${stage.replace(/[^a-z0-9_]/g, '_')}`,
+      workGroupName: namePrefix,
+      projectionStartDate: props.projectionStartDate,
+      bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
+    });
+
+    new Dashboard(this, 'Dashboard', {
+      dashboardName: namePrefix,
+      sources: props.sources.map((definition) => ({ definition, ingestion: this.ingestions.get(definition.name)! })),
+      alarms: this.alarms,
+    });
+
+    new CfnOutput(this, OUTPUT.bucket, { value: this.lake.bucket.bucketName, description: 'lake bucket' });
+    new CfnOutput(this, OUTPUT.failedInvocationsQueueUrl, { value: this.alarms.failedInvocations.queueUrl, description: 'failed invocations (apilake redrive)' });
+    new CfnOutput(this, OUTPUT.undeliveredTicksQueueUrl, { value: this.alarms.undeliveredTicks.queueUrl, description: 'schedule ticks not delivered' });
+    new CfnOutput(this, OUTPUT.workGroup, { value: this.analytics.workGroup.ref, description: 'Athena workgroup' });
+    new CfnOutput(this, OUTPUT.database, { value: this.analytics.database.databaseName, description: 'Glue database' });
+    new CfnOutput(this, OUTPUT.idempotencyTable, { value: this.idempotencyTable.tableName, description: 'idempotency records' });
+    for (const [name, ingestion] of this.ingestions) {
+      new CfnOutput(this, functionOutputKey(name), { value: ingestion.function.functionName, description: `function of source ${name}` });
+    }
+  }
+}

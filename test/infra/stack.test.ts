@@ -1,0 +1,220 @@
+import { Size } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
+import { buildStack } from '../support/infraApp.js';
+
+let template: Template;
+let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+beforeAll(() => {
+  // GIVEN two sources (three streams), WHEN the stack synthesizes
+  const { stack } = buildStack({ alarmEmail: 'ops@example.com', bytesScannedCutoffPerQuery: Size.gibibytes(5) });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe('ApilakeStack', () => {
+  it('creates one function, log group, schedule and async config per source, one table per stream', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    template.resourceCountIs('AWS::Glue::Table', 3);
+    template.resourceCountIs('AWS::Glue::Database', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.resourceCountIs('AWS::Athena::WorkGroup', 1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('runs each function on nodejs22.x arm64 with its sizing and environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'apilake-test-shop',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 600,
+      Handler: 'index.handler',
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+      Environment: {
+        Variables: Match.objectLike({
+          APILAKE_BUCKET: { Ref: Match.stringLikeRegexp('^LakeBucket') },
+          APILAKE_IDEMPOTENCY_TABLE: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'apilake-test-crm', MemorySize: 512, Timeout: 900 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('schedules each source with its expression, time zone, the scheduled time as input, retries and a DLQ', () => {
+    const undelivered = ofType('AWS::SQS::Queue').map(([id]) => id).find((id) => id.includes('UndeliveredTicks'))!;
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'apilake-test-crm',
+      ScheduleExpression: 'cron(15 2 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SourcecrmFunction'), 'Arn'] },
+        Input: JSON.stringify({ source: 'crm', scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [undelivered, 'Arn'] } },
+        RoleArn: Match.anyValue(),
+      },
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 hour)', ScheduleExpressionTimezone: 'UTC' });
+  });
+
+  it('sends failed async invocations to the failed-invocations queue after two retries', () => {
+    const failed = ofType('AWS::SQS::Queue').map(([id]) => id).find((id) => id.includes('FailedInvocations'))!;
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failed, 'Arn'] } } },
+    });
+  });
+
+  it("scopes each function's S3 access to its own prefixes and its secret", () => {
+    const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('SourceshopFunction'));
+    expect(policies).toHaveLength(1);
+    const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const text = JSON.stringify(statements);
+    expect(text).toContain('/raw/source=shop/*');
+    expect(text).toContain('/manifests/source=shop/*');
+    expect(text).not.toContain('source=crm');
+    const list = statements.find((s) => s.Action === 's3:ListBucket')!;
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['raw/source=shop/*', 'manifests/source=shop/*'] } });
+    const secret = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'))!;
+    expect(JSON.stringify(secret.Resource)).toContain(':secret:apilake/shop-??????');
+  });
+
+  it('grants no s3:* and no Resource "*" anywhere', () => {
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement) {
+        expect([statement.Action].flat(), id).not.toContain('s3:*');
+        expect([statement.Resource].flat(), id).not.toContain('*');
+      }
+    }
+  });
+
+  it('keeps the lake private, encrypted, SSL-only, logged, retained, with lifecycle rules', () => {
+    const lake = Object.values(resources).find((r) => r.Type === 'AWS::S3::Bucket' && JSON.stringify(r.Properties).includes('raw-to-infrequent-access'))!;
+    expect(lake.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { LogFilePrefix: 'lake/' },
+    });
+    expect(lake.Properties.VersioningConfiguration).toBeUndefined();
+    const rules = (lake.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+      ]),
+    );
+    const lakeId = Object.entries(resources).find(([, r]) => r === lake)![0];
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ LifecycleConfiguration: lake.Properties.LifecycleConfiguration }) });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: lakeId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('projects dt partitions on every stream table, OpenX JSON with data as text', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: {
+        Name: 'shop_orders',
+        PartitionKeys: [{ Name: 'dt', Type: 'string', Comment: Match.anyValue() }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.range': '2020-01-01,NOW',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/raw/source=shop/stream=orders/dt=${dt}/']] },
+          has_encrypted_data: false,
+        }),
+        StorageDescriptor: Match.objectLike({
+          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/raw/source=shop/stream=orders/']] },
+          Compressed: true,
+          SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+          Columns: ['_source', '_stream', '_window_start', '_window_end', '_extracted_at', '_run_id', 'data'].map((Name) => ({ Name, Type: 'string', Comment: Match.anyValue() })),
+        }),
+      },
+    });
+  });
+
+  it('enforces an encrypted results location and the bytes-scanned cutoff in the workgroup', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'apilake-test',
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 5 * 1024 ** 3,
+        ResultConfiguration: { OutputLocation: Match.anyValue(), EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
+      }),
+    });
+  });
+
+  it('alarms on any visible message in either dead-letter queue and emails the operator', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedInvocations'), 'QueueName'] } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmsTopic') }],
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
+  });
+
+  it('keeps idempotency records on demand with TTL and point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('outputs what the CLI needs to find the deployment', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    expect(outputs).toEqual(expect.arrayContaining([...Object.values(OUTPUT).filter((k) => k !== OUTPUT.functionPrefix), functionOutputKey('shop'), functionOutputKey('crm')]));
+    template.hasOutput(functionOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^SourceshopFunction') } });
+  });
+
+  it('passes cdk-nag AwsSolutions with every exception acknowledged', () => {
+    const { app } = buildStack();
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails synth when cdk-nag finds an unacknowledged violation', () => {
+    const { app, stack } = buildStack();
+    new sqs.Queue(stack, 'Unencrypted', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});
+
+describe('the CDK app', () => {
+  it('fails synth on an invalid source with the same message as apilake validate', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'apilake-badsrc-'));
+    await writeFile(join(dir, 'bad.yaml'), 'name: bad\nschedule: rate(1 hour)\nbase_url: https://x.test\nstreams:\n  - name: s\n    path: /s\n    pagination: { type: cursor }\n');
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ sources: dir }), CDK_OUTDIR: await mkdtemp(join(tmpdir(), 'apilake-out-')) },
+    });
+    const error = (await run.catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.cursor: required \(expected string\)/);
+    expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.param: required/);
+  });
+});

@@ -33,9 +33,18 @@ const envSchema = z.object({
   [ENV.deadlineMarginMs]: z.coerce.number().int().min(1_000).default(20_000),
 });
 
+/**
+ * The source definition compiled into the bundle. Written as the literal expression
+ * `process.env.APILAKE_SOURCE_JSON` because that is what the bundler's `define` replaces;
+ * outside a bundle it reads the environment.
+ */
+function bundledSourceJson(): string | undefined {
+  return process.env.APILAKE_SOURCE_JSON;
+}
+
 /** @throws ApilakeError naming every missing or invalid variable. */
 export function readRuntimeConfig(env: Readonly<Record<string, string | undefined>> = process.env): RuntimeConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse({ ...env, [ENV.source]: env[ENV.source] || bundledSourceJson() });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.input === undefined ? 'required' : i.message}`);
     throw new ApilakeError(`function misconfigured: ${problems.join('; ')}`);

@@ -92,7 +92,7 @@ export class SourceIngestion extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
-        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the
         // tests ran, whatever SDK version the runtime ships this month.
         externalModules: [],

@@ -40,7 +40,7 @@ export const INFRA_SOURCES: SourceDefinition[] = [
 export function buildStack(props: Partial<ApilakeStackProps> = {}, options: { bundle?: boolean; outdir?: string } = {}) {
   const app = new App({
     outdir: options.outdir,
-    context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] },
+    context: options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] },
   });
   const stack = new ApilakeStack(app, 'apilake-test', { stage: 'test', sources: INFRA_SOURCES, ...props });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

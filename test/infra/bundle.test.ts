@@ -1,0 +1,66 @@
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { buildStack } from '../support/infraApp.js';
+import { lambdaContext } from '../support/lambdaContext.js';
+import { testSource } from '../support/sources.js';
+import { startTestApi, type TestApi } from '../support/testApi.js';
+
+let aws: AwsServers;
+let api: TestApi;
+let bundleDir: string;
+
+beforeAll(async () => {
+  aws = await startAwsServers();
+  api = await startTestApi({ count: 250 });
+  // GIVEN the app synthesized with real esbuild bundling, as `cdk deploy` would upload it
+  const outdir = await mkdtemp(join(tmpdir(), 'apilake-cdkout-'));
+  const source = testSource(api.url, { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 20 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } });
+  const { app } = buildStack({ sources: [source] }, { bundle: true, outdir });
+  app.synth();
+  const template = JSON.parse(await readFile(join(outdir, 'apilake-test.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
+  bundleDir = join(outdir, fn.Metadata!['aws:asset:path']!);
+}, 120_000);
+afterAll(async () => {
+  await api.close();
+  await aws.stop();
+});
+
+describe('the synthesized function bundle', () => {
+  it('is a minified ESM file with a linked source map and the definition compiled in', async () => {
+    const code = await readFile(join(bundleDir, 'index.mjs'), 'utf8');
+    expect(code.startsWith('import { createRequire')).toBe(true);
+    expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
+    expect((await stat(join(bundleDir, 'index.mjs.map'))).size).toBeGreaterThan(0);
+    expect(code).toMatch(/name\\?":\\?"testapi/); // the source definition is compiled in
+  });
+
+  it('loads and lands a scheduled window in S3 with idempotency in DynamoDB', async () => {
+    aws.createBucket('bundle-lake');
+    await aws.createIdempotencyTable('bundle-idempotency');
+    for (const [k, v] of Object.entries({ ...aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      // WHEN the bundle (not the TypeScript source) handles a tick, twice
+      const { handler } = (await import(pathToFileURL(join(bundleDir, 'index.mjs')).href)) as { handler: (e: unknown, c: unknown) => Promise<{ streams: { status: string; records: number }[] }> };
+      const tick = { source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' };
+      const first = await handler(tick, lambdaContext());
+      const second = await handler(tick, lambdaContext());
+      // THEN the window lands once
+      expect(first.streams).toMatchObject([{ status: 'committed', records: 60 }]);
+      expect(second.streams).toMatchObject([{ status: 'duplicate', records: 60 }]);
+    } finally {
+      write.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    expect(await listKeys(aws.s3, 'bundle-lake')).toEqual([
+      'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.json',
+      'raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z_part-00000.jsonl.gz',
+    ]);
+    expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
+  });
+});

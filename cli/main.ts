@@ -20,6 +20,7 @@ const program = new Command('apilake')
 
 const sourcesOption = () => new Option('--sources <dir>', 'folder of source YAML files').default('./sources');
 const lakeOption = () => new Option('--lake <dir>', 'local lake folder').default('./lake');
+const outputsOption = () => new Option('--outputs <file>', 'stack outputs written by `cdk deploy --outputs-file`').default('cdk-outputs.json');
 
 program
   .command('validate')
@@ -40,12 +41,58 @@ program
   .action(async (source, options) => (await import('./commands/run.js')).runCommand(source, options));
 
 program
+  .command('backfill')
+  .description('replay every window of a range, resumable, locally or through the deployed function')
+  .argument('<source>', 'source name')
+  .requiredOption('--from <iso>', 'start of the range (widened to the window containing it)')
+  .requiredOption('--to <iso>', 'end of the range, exclusive (widened to the window containing it)')
+  .option('--stream <name>', 'only this stream')
+  .option('--concurrency <n>', 'windows in flight at once (locally they share one rate limit)', '1')
+  .addOption(lakeOption())
+  .option('--remote', 'invoke the deployed function for each window instead of running locally', false)
+  .option('--force', 're-run windows that are already committed', false)
+  .option('--function <name>', 'deployed function name (default: from the stack outputs)')
+  .addOption(outputsOption())
+  .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
+  .addOption(sourcesOption())
+  .action(async (source, options) => (await import('./commands/backfill.js')).backfillCommand(source, options));
+
+program
+  .command('status')
+  .description('committed windows, records and gaps per stream, from the manifests')
+  .argument('<source>', 'source name')
+  .option('--stream <name>', 'only this stream')
+  .addOption(lakeOption())
+  .option('--bucket <name>', 'read the lake in this S3 bucket instead of a local folder')
+  .option('--remote', 'read the deployed lake bucket (from the stack outputs)', false)
+  .option('--json', 'print JSON for machines', false)
+  .addOption(outputsOption())
+  .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
+  .addOption(sourcesOption())
+  .action(async (source, options) => (await import('./commands/status.js')).statusCommand(source, options));
+
+program
   .command('query')
-  .description('run SQL with DuckDB over the local lake; each stream is a view <source>_<stream>')
+  .description('run SQL over the lake; each stream is a table <source>_<stream> (DuckDB locally, Athena with --remote)')
   .argument('<sql>', 'SQL to run')
   .addOption(lakeOption())
   .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .option('--remote', 'run on Athena in the stack workgroup', false)
+  .option('--workgroup <name>', 'Athena workgroup (default: from the stack outputs)')
+  .option('--database <name>', 'Glue database (default: from the stack outputs)')
+  .addOption(outputsOption())
+  .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .action(async (sql, options) => (await import('./commands/query.js')).queryCommand(sql, options));
+
+program
+  .command('redrive')
+  .description('re-invoke failed invocations from the dead-letter queue; delete each only when it succeeds')
+  .option('--max <n>', 'messages to handle at most', '10')
+  .option('--dry-run', 'list the failed invocations without re-invoking or deleting', false)
+  .option('--queue <url>', 'failed-invocations queue URL (default: from the stack outputs)')
+  .addOption(outputsOption())
+  .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
+  .action(async (options) => (await import('./commands/redrive.js')).redriveCommand(options));
 
 program
   .command('demo')

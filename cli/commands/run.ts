@@ -10,6 +10,7 @@ import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { formatSummary, formatWindowLine } from '../format.js';
 import { parseTimeFlag } from '../parseTime.js';
+import { interruptSignal } from '../interrupt.js';
 import { EXIT } from '../reportError.js';
 
 /** Flags of `apilake run`. */
@@ -40,13 +41,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   const redactor = new Redactor();
   const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
 
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ninterrupted: finishing cleanly (windows in flight fail and leave nothing visible); Ctrl-C again to quit at once\n');
-    controller.abort('interrupted');
-  };
-  process.on('SIGINT', onInterrupt);
+  const interrupt = interruptSignal('finishing cleanly (windows in flight fail and leave nothing visible)');
 
   console.log(`apilake run ${source.name} → ${storage.location}`);
   if (selection.kind === 'range' && selection.to.getTime() > now.getTime()) {
@@ -60,7 +55,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
       client,
       storage,
       force: options.force,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onWindowEnd: (result) => console.log(formatWindowLine(result, (t) => redactor.text(t))),
     });
     if (results.length === 0) console.log('  no complete window in the requested range');
@@ -71,11 +66,12 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     }
     return results;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
 }
 
-function selectionFrom(options: RunOptions, now: Date): WindowSelection {
+/** The windows a `--from/--to` pair (or their absence) asks for. @throws InputError */
+export function selectionFrom(options: { from?: string; to?: string }, now: Date): WindowSelection {
   if (options.to !== undefined && options.from === undefined) throw new InputError('--to needs --from');
   if (options.from === undefined) return { kind: 'latest', at: now };
   const from = parseTimeFlag('--from', options.from);

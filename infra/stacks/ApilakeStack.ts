@@ -9,6 +9,9 @@ import { Analytics } from '../constructs/Analytics.js';
 import { Dashboard } from '../constructs/Dashboard.js';
 import { Lake } from '../constructs/Lake.js';
 import { SourceIngestion } from '../constructs/SourceIngestion.js';
+import { functionOutputKey, OUTPUT } from '../outputs.js';
+
+export { functionOutputKey, OUTPUT } from '../outputs.js';
 
 /** Properties of an {@link ApilakeStack}. */
 export interface ApilakeStackProps extends StackProps {
@@ -27,23 +30,6 @@ export interface ApilakeStackProps extends StackProps {
   readonly infrequentAccessAfterDays?: number;
   /** @default Size.gibibytes(10) */
   readonly bytesScannedCutoffPerQuery?: Size;
-}
-
-/** Output keys the CLI's remote modes read (`cdk deploy --outputs-file` or CloudFormation). */
-export const OUTPUT = {
-  bucket: 'LakeBucketName',
-  failedInvocationsQueueUrl: 'FailedInvocationsQueueUrl',
-  undeliveredTicksQueueUrl: 'UndeliveredTicksQueueUrl',
-  workGroup: 'AthenaWorkGroup',
-  database: 'GlueDatabase',
-  idempotencyTable: 'IdempotencyTableName',
-  /** `FunctionName<source with underscores removed>`; the description names the source. */
-  functionPrefix: 'FunctionName',
-} as const;
-
-/** Output key of a source's function name. */
-export function functionOutputKey(source: string): string {
-  return `${OUTPUT.functionPrefix}${source.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`;
 }
 
 /**

@@ -1,0 +1,114 @@
+/**
+ * Remote backfill: one synchronous invocation of the deployed function per stream window, at
+ * most N in flight, each window's outcome read from the function's summary.
+ */
+
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { selectStreams, windowsFor, type WindowSelection } from '../../functions/engine/runSource.js';
+import type { WindowResult } from '../../functions/engine/runWindow.js';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { AbortedError, ApilakeError } from '../../functions/errors.js';
+import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
+import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
+import { manifestKey } from '../../functions/sink/lakeLayout.js';
+import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.js';
+
+/** What a remote backfill needs. */
+export interface RemoteBackfillInput {
+  readonly source: SourceDefinition;
+  readonly stream?: string;
+  readonly selection: WindowSelection;
+  readonly functionName: string;
+  readonly lambda: LambdaClient;
+  readonly concurrency: number;
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onWindowEnd?: (result: WindowResult) => void;
+}
+
+/** The backfill event of one stream window (DESIGN.md 3.4). */
+export function backfillEvent(source: string, stream: string, window: TimeWindow, force: boolean) {
+  return { source, stream, window: { start: isoSeconds(window.start), end: isoSeconds(window.end) }, ...(force ? { force: true } : {}) };
+}
+
+/** Invokes the function for every window; failures are results, not exceptions. */
+export async function backfillRemote(input: RemoteBackfillInput): Promise<WindowResult[]> {
+  const jobs = selectStreams(input.source, input.stream).flatMap((stream) => windowsFor(input.source, stream, input.selection).map((window) => ({ stream: stream.name, window })));
+  const limiter = new ConcurrencyLimiter(input.concurrency);
+  return Promise.all(
+    jobs.map((job) =>
+      limiter.run(async () => {
+        const result = await invokeWindow(input, job.stream, job.window);
+        input.onWindowEnd?.(result);
+        return result;
+      }),
+    ),
+  );
+}
+
+async function invokeWindow(input: RemoteBackfillInput, stream: string, window: TimeWindow): Promise<WindowResult> {
+  const started = Date.now();
+  const base = {
+    source: input.source.name,
+    stream,
+    window,
+    records: 0,
+    pages: 0,
+    parts: 0,
+    bytes: 0,
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    manifestKey: manifestKey({ source: input.source.name, stream, window }),
+    runId: '',
+  };
+  const failed = (error: Error): WindowResult => ({ ...base, status: 'failed', durationMs: Date.now() - started, error });
+  if (input.signal?.aborted) return failed(new AbortedError('interrupted before it started'));
+  try {
+    const response = await input.lambda.send(
+      new InvokeCommand({
+        FunctionName: input.functionName,
+        InvocationType: 'RequestResponse',
+        Payload: Buffer.from(JSON.stringify(backfillEvent(input.source.name, stream, window, input.force ?? false))),
+      }),
+    );
+    const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
+    if (response.FunctionError) {
+      const payload = safeJson(text) as { errorMessage?: string; errorType?: string } | undefined;
+      return failed(new ApilakeError(`${payload?.errorType ?? response.FunctionError}: ${payload?.errorMessage ?? text.slice(0, 300)}`));
+    }
+    const summary = safeJson(text) as IngestSummary | undefined;
+    if (!summary || summary.trigger === 'rejected') return failed(new ApilakeError(`the function rejected the event: ${summary?.error ?? text.slice(0, 300)}`));
+    const own = summary.streams.find((s) => s.stream === stream);
+    if (!own) return failed(new ApilakeError(`the function's summary has no stream "${stream}"`));
+    return fromSummary(base, own, Date.now() - started);
+  } catch (error) {
+    return failed(new ApilakeError(`invoking ${input.functionName} failed: ${(error as Error).message}`, { cause: error }));
+  }
+}
+
+function fromSummary(base: Omit<WindowResult, 'status' | 'durationMs'>, summary: StreamSummary, elapsedMs: number): WindowResult {
+  // A duplicate or in-progress delivery means the window is (being) landed by another invocation.
+  const status = summary.status === 'committed' ? 'committed' : summary.status === 'failed' ? 'failed' : 'skipped';
+  return {
+    ...base,
+    status,
+    records: summary.records,
+    pages: summary.pages,
+    parts: summary.parts,
+    bytes: summary.bytes,
+    retries: summary.retries,
+    throttled: summary.throttled,
+    durationMs: summary.duration_ms || elapsedMs,
+    runId: summary.run_id ?? '',
+    ...(summary.error ? { error: new ApilakeError(summary.error) } : {}),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

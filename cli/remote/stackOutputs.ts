@@ -1,0 +1,73 @@
+/** Finds the deployed resources from `cdk deploy --outputs-file` so users never copy names by hand. */
+
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../../functions/errors.js';
+import { functionOutputKey, OUTPUT } from '../../infra/outputs.js';
+
+/** Flags every remote command accepts. */
+export interface RemoteOptions {
+  /** The outputs file written by `cdk deploy --outputs-file`. @default cdk-outputs.json */
+  readonly outputs?: string;
+  /** Picks stack `apilake-<stage>` in the outputs file. @default the only apilake stack in it */
+  readonly stage?: string;
+}
+
+/** The outputs of one deployed stack. */
+export type StackOutputs = Readonly<Record<string, string>>;
+
+/**
+ * Reads the stack's outputs; a flag given explicitly never needs this.
+ * @throws InputError saying how to produce the file or which flag to pass instead.
+ */
+export async function readStackOutputs(options: RemoteOptions, neededFor: string): Promise<StackOutputs> {
+  const file = options.outputs ?? 'cdk-outputs.json';
+  let parsed: Record<string, Record<string, string>>;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new InputError(
+      `cannot read stack outputs from ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): deploy with \`npx cdk deploy --outputs-file ${file}\`, or pass ${neededFor}`,
+    );
+  }
+  const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
+  const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
+  if (!wanted || !parsed[wanted]) {
+    throw new InputError(`${file} holds stacks ${stacks.join(', ') || 'none'}: pick one with --stage, or pass ${neededFor}`);
+  }
+  return parsed[wanted]!;
+}
+
+/** One output, or an error naming it. */
+export function requireOutput(outputs: StackOutputs, key: string, flag: string): string {
+  const value = outputs[key];
+  if (!value) throw new InputError(`the stack outputs have no ${key}; pass ${flag}`);
+  return value;
+}
+
+/** The deployed function of a source. */
+export async function resolveFunctionName(source: string, options: RemoteOptions & { function?: string }): Promise<string> {
+  if (options.function) return options.function;
+  return requireOutput(await readStackOutputs(options, '--function NAME'), functionOutputKey(source), '--function NAME');
+}
+
+/** The failed-invocations queue. */
+export async function resolveQueueUrl(options: RemoteOptions & { queue?: string }): Promise<string> {
+  if (options.queue) return options.queue;
+  return requireOutput(await readStackOutputs(options, '--queue URL'), OUTPUT.failedInvocationsQueueUrl, '--queue URL');
+}
+
+/** The Athena workgroup and Glue database. */
+export async function resolveAthena(options: RemoteOptions & { workgroup?: string; database?: string }): Promise<{ workGroup: string; database: string }> {
+  if (options.workgroup && options.database) return { workGroup: options.workgroup, database: options.database };
+  const outputs = await readStackOutputs(options, '--workgroup NAME --database NAME');
+  return {
+    workGroup: options.workgroup ?? requireOutput(outputs, OUTPUT.workGroup, '--workgroup NAME'),
+    database: options.database ?? requireOutput(outputs, OUTPUT.database, '--database NAME'),
+  };
+}
+
+/** The lake bucket. */
+export async function resolveBucket(options: RemoteOptions & { bucket?: string }): Promise<string> {
+  if (options.bucket) return options.bucket;
+  return requireOutput(await readStackOutputs(options, '--bucket NAME'), OUTPUT.bucket, '--bucket NAME');
+}

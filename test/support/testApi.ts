@@ -42,6 +42,8 @@ export interface TestApiOptions {
   readonly spacingMs?: number;
   /** Require `X-API-Key: <key>` (header) or `?api_key=<key>` (query). */
   readonly apiKey?: string;
+  /** Delay before each data response, so concurrent clients overlap. @default 0 */
+  readonly latencyMs?: number;
   /** Require `Authorization: Bearer <token>` from the OAuth2 endpoint. */
   readonly oauth?: { readonly clientId: string; readonly clientSecret: string; readonly expiresIn?: number };
 }
@@ -53,6 +55,10 @@ export interface TestApi {
   readonly requests: SeenRequest[];
   /** Requests to the token endpoint. */
   tokenRequests(): number;
+  /** Most data requests that were ever in flight at once. */
+  peakConcurrency(): number;
+  /** Applies `fault` to the next `times` data requests whose URL matches `predicate`. */
+  failWhen(predicate: (url: URL) => boolean, fault: Fault, times: number): void;
   /** Applies these faults to the next requests to data routes, in order. */
   fail(...faults: Fault[]): void;
   /** Invalidates every issued OAuth2 token (the next data request gets 401). */
@@ -85,6 +91,9 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const validTokens = new Set<string>();
   let tokenCount = 0;
   const sockets = new Set<Socket>();
+  const targeted: { predicate: (url: URL) => boolean; fault: Fault; left: number }[] = [];
+  let inFlight = 0;
+  let peak = 0;
 
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -101,6 +110,15 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     if (options.oauth) {
       const auth = req.headers.authorization ?? '';
       if (!auth.startsWith('Bearer ') || !validTokens.has(auth.slice(7))) return json(res, 401, { error: 'invalid token' });
+    }
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    res.on('close', () => inFlight--);
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    const target = targeted.find((t) => t.left > 0 && t.predicate(url));
+    if (target) {
+      target.left--;
+      return applyFault(target.fault, res);
     }
     const fault = faults.shift();
     if (fault && fault.kind !== 'pass') return applyFault(fault, res);
@@ -232,6 +250,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     requests,
     tokenRequests: () => tokenCount,
     fail: (...more) => faults.push(...more),
+    failWhen: (predicate, fault, times) => targeted.push({ predicate, fault, left: times }),
+    peakConcurrency: () => peak,
     revokeTokens: () => validTokens.clear(),
     close: () =>
       new Promise((resolve) => {

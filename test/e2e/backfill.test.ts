@@ -1,0 +1,109 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apilake } from '../support/cli.js';
+import { spawnApilake } from '../support/cliProcess.js';
+import { listFiles, readManifests, readRecords } from '../support/lakeReader.js';
+import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
+
+// 30 hourly windows of 10 records each: items every 6 minutes from 2024-01-01T00:00Z.
+const RANGE = ['--from', '2024-01-01T00:00:00Z', '--to', '2024-01-02T06:00:00Z'];
+const FAILING_WINDOW = '2024-01-01T07:00:00Z';
+
+let api: TestApi;
+let cwd: string;
+
+beforeEach(async () => {
+  api = await startTestApi({ count: 300, spacingMs: 360_000, latencyMs: 40 });
+  cwd = await mkdtemp(join(tmpdir(), 'apilake-backfill-'));
+  await mkdir(join(cwd, 'sources'));
+  await writeFile(
+    join(cwd, 'sources', 'shop.yaml'),
+    `name: shop
+schedule: rate(1 hour)
+base_url: ${api.url}
+retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 1000 }
+rate_limit: { concurrency: 8 }
+streams:
+  - name: items
+    path: /page
+    params: { since: "{window.start}", until: "{window.end}", per_page: 4 }
+    records: items
+    pagination: { type: page_number }
+    window: 1h
+`,
+  );
+});
+afterEach(() => api.close());
+
+/** Successful first-page fetches per window, read from the API's request log. */
+function landedFetches(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const request of api.requests) {
+    const url = new URL(request.url, 'http://x');
+    if (url.pathname === '/page' && url.searchParams.get('page') === '1') counts.set(url.searchParams.get('since')!, (counts.get(url.searchParams.get('since')!) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function expectExactlyOnce() {
+  const records = await readRecords(join(cwd, 'lake'));
+  const ids = records.map((r) => (r.data as Item).id).sort((a, b) => a - b);
+  expect(ids).toEqual(api.items.map((i) => i.id));
+  const manifests = await readManifests(join(cwd, 'lake'));
+  expect(manifests).toHaveLength(30);
+  expect(new Set(manifests.map((m) => m.window.start)).size).toBe(30);
+}
+
+describe('apilake backfill (local)', () => {
+  it('lands 30 windows 4 at a time; a window that fails twice is reported, then lands on the re-run', async () => {
+    // The failing window's first page fails twice: both attempts of its retry budget.
+    api.failWhen((url) => url.searchParams.get('since') === FAILING_WINDOW, { kind: 'status', status: 503 }, 2);
+    const first = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '4'], { cwd });
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('apilake backfill shop');
+    expect(first.stdout).toContain('(30 windows, 4 at once, one shared rate limit)');
+    expect(first.stdout).toContain('shop: 29 committed, 0 skipped, 1 failed');
+    expect(first.stdout).toMatch(/failed windows \(run the same command again to retry only these\):\n.*stream.*window.*reason/);
+    expect(first.stdout).toMatch(/items\s+│ \[2024-01-01T07:00:00Z, 2024-01-01T08:00:00Z\) \(1h\) │ HTTP 503 after 2 attempts/);
+    expect(api.peakConcurrency()).toBeGreaterThan(1);
+    expect(api.peakConcurrency()).toBeLessThanOrEqual(4);
+
+    const second = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '4'], { cwd });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('shop: 1 committed, 29 skipped, 0 failed');
+    const fetches = landedFetches();
+    expect([...fetches.entries()].filter(([since]) => since !== FAILING_WINDOW).every(([, n]) => n === 1)).toBe(true); // no window fetched twice
+    expect(fetches.get(FAILING_WINDOW)).toBe(3); // two failed attempts, one success
+    await expectExactlyOnce();
+  });
+
+  it('stops cleanly on Ctrl-C and resumes where it stopped, landing every window once', async () => {
+    const run = spawnApilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
+    await run.waitForLines(/^\s+✓ items/, 6);
+    run.child.kill('SIGINT');
+    const interrupted = await run.done();
+    expect(interrupted.stderr).toContain('interrupted: no new windows start');
+    expect(interrupted.code).toBe(1);
+    const landed = (await readManifests(join(cwd, 'lake'))).length;
+    expect(landed).toBeGreaterThanOrEqual(6);
+    expect(landed).toBeLessThan(30);
+    // Nothing half-visible: every part on disk belongs to a committed window, and no temp files remain.
+    const files = await listFiles(join(cwd, 'lake'));
+    expect(files.filter((f) => f.split('/').pop()!.startsWith('.'))).toEqual([]);
+    const committed = new Set((await readManifests(join(cwd, 'lake'))).flatMap((m) => m.parts.map((p) => p.key)));
+    expect(files.filter((f) => f.startsWith('raw/')).every((f) => committed.has(f))).toBe(true);
+
+    const resumed = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`shop: ${30 - landed} committed, ${landed} skipped, 0 failed`);
+    await expectExactlyOnce();
+  });
+
+  it('widens a ragged range to whole windows and says so in the count', async () => {
+    const { stdout, code } = await apilake(['backfill', 'shop', '--from', '2024-01-01T00:30', '--to', '2024-01-01T02:10'], { cwd });
+    expect(code).toBe(0);
+    expect(stdout).toContain('(3 windows, 1 at once');
+  });
+});

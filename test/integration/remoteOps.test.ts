@@ -1,0 +1,279 @@
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { manifestKey } from '../../functions/sink/lakeLayout.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { backfillRemote } from '../../cli/backfill/backfillRemote.js';
+import { redrive } from '../../cli/redrive/redrive.js';
+import { pollDelayMs, runAthenaQuery } from '../../cli/remote/runAthenaQuery.js';
+import { resolveAthena, resolveFunctionName, resolveQueueUrl } from '../../cli/remote/stackOutputs.js';
+import { lakeStatus } from '../../cli/status/lakeStatus.js';
+import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { ManualClock } from '../support/manualClock.js';
+
+const lambdaMock = mockClient(LambdaClient);
+const athenaMock = mockClient(AthenaClient);
+let aws: AwsServers;
+
+beforeAll(async () => {
+  aws = await startAwsServers();
+});
+afterAll(() => aws.stop());
+beforeEach(() => {
+  lambdaMock.reset();
+  athenaMock.reset();
+});
+
+const SOURCE = parseSource(
+  JSON.stringify({
+    name: 'shop',
+    schedule: 'rate(1 hour)',
+    base_url: 'https://api.shop.test',
+    rate_limit: { requests_per_second: 2 },
+    streams: [
+      { name: 'orders', path: '/orders', window: '1h' },
+      { name: 'customers', path: '/customers', window: '1d' },
+    ],
+  }),
+  'shop.yaml',
+);
+
+// The SDK types Payload as a blob adapter; the mock only needs the bytes.
+const payload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+const summaryFor = (event: { stream: string; window: { start: string; end: string } }, status = 'committed') => ({
+  source: 'shop',
+  trigger: 'window',
+  streams: [{ stream: event.stream, window: event.window, status, records: 5, parts: 1, pages: 1, retries: 0, throttled: 0, bytes: 100, duration_ms: 10, run_id: 'r' }],
+});
+
+describe('remote backfill through Lambda', () => {
+  it('invokes one aligned backfill event per window, never more than N at once, and reads each result', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const events: { source: string; stream: string; window: { start: string; end: string }; force?: boolean }[] = [];
+    lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array; InvocationType: string; FunctionName: string }) => {
+      expect(input.InvocationType).toBe('RequestResponse');
+      expect(input.FunctionName).toBe('apilake-prod-shop');
+      const event = JSON.parse(Buffer.from(input.Payload).toString());
+      events.push(event);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      if (event.window.start === '2024-01-01T03:00:00Z') {
+        return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500' }) };
+      }
+      return { StatusCode: 200, Payload: payload(summaryFor(event)) };
+    });
+    const results = await backfillRemote({
+      source: SOURCE,
+      selection: { kind: 'range', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-01T12:00:00Z') },
+      functionName: 'apilake-prod-shop',
+      lambda: new LambdaClient(LOCAL_AWS),
+      concurrency: 3,
+    });
+    expect(events).toHaveLength(13); // 12 hourly orders windows + 1 daily customers window
+    expect(peak).toBe(3);
+    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } });
+    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' } });
+    expect(results.filter((r) => r.status === 'committed')).toHaveLength(12);
+    const failed = results.find((r) => r.status === 'failed')!;
+    expect(failed.window.start.toISOString()).toBe('2024-01-01T03:00:00.000Z');
+    expect(failed.error!.message).toBe('WindowsFailedError: 1 window(s) failed: orders: HTTP 500');
+  });
+
+  it('passes force through and reports a rejected event as a failure', async () => {
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ source: 'shop', trigger: 'rejected', streams: [], error: 'invalid event: bad window' }) });
+    const [result] = await backfillRemote({
+      source: SOURCE,
+      stream: 'orders',
+      selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] },
+      functionName: 'f',
+      lambda: new LambdaClient(LOCAL_AWS),
+      concurrency: 1,
+      force: true,
+    });
+    expect(JSON.parse(Buffer.from(lambdaMock.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString())).toMatchObject({ force: true });
+    expect(result!.status).toBe('failed');
+    expect(result!.error!.message).toContain('the function rejected the event: invalid event: bad window');
+  });
+});
+
+describe('redrive from a real SQS queue (fauxqs)', () => {
+  let sqs: SQSClient;
+  let queueUrl: string;
+  const record = (event: unknown, error = 'WindowsFailedError: HTTP 503') => ({
+    version: '1.0',
+    timestamp: '2024-01-01T10:05:00.000Z',
+    requestContext: { requestId: 'abc', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:apilake-prod-shop:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: error.split(':')[0], errorMessage: error.split(': ').slice(1).join(': ') },
+  });
+  const tickOk = { source: 'shop', scheduledTime: '2024-01-01T10:00:00Z' };
+  const tickStillBad = { source: 'shop', scheduledTime: '2024-01-01T11:00:00Z' };
+  const windowOk = { source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' } };
+
+  beforeEach(async () => {
+    sqs = new SQSClient({ ...LOCAL_AWS, endpoint: aws.s3Endpoint });
+    const name = `failed-${Math.random().toString(36).slice(2, 8)}`;
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+    for (const body of [JSON.stringify(record(tickOk)), JSON.stringify(record(tickStillBad)), 'garbage{', JSON.stringify(record(windowOk))]) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    }
+    lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array }) => {
+      const event = JSON.parse(Buffer.from(input.Payload).toString());
+      if (event.scheduledTime === tickStillBad.scheduledTime) return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorMessage: 'still 503' }) };
+      return { StatusCode: 200, Payload: payload({ source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] }) };
+    });
+  });
+
+  const visibleAndHidden = async () => {
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    return Number(Attributes!.ApproximateNumberOfMessages) + Number(Attributes!.ApproximateNumberOfMessagesNotVisible);
+  };
+
+  it('re-invokes each failed invocation with its original event and deletes only the ones that succeed', async () => {
+    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 10, dryRun: false });
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['redriven', 'redriven', 'still_failing', 'unparseable']);
+    const invoked = lambdaMock.commandCalls(InvokeCommand).map((c) => ({ fn: c.args[0].input.FunctionName, event: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) }));
+    expect(invoked).toHaveLength(3);
+    expect(invoked.map((i) => i.event)).toEqual(expect.arrayContaining([tickOk, tickStillBad, windowOk]));
+    expect(invoked[0]!.fn).toBe('arn:aws:lambda:us-east-1:000000000000:function:apilake-prod-shop:$LATEST');
+    const stillFailing = outcomes.find((o) => o.kind === 'still_failing')!;
+    expect(stillFailing).toMatchObject({ error: 'still 503', invocation: { source: 'shop', what: 'scheduled 2024-01-01T11:00:00Z', attempts: 3 } });
+    expect(outcomes.find((o) => o.kind === 'unparseable')).toMatchObject({ reason: 'body is not JSON' });
+    expect(await visibleAndHidden()).toBe(2); // the failing and the unparseable message stay
+  });
+
+  it('lists without invoking or deleting in a dry run', async () => {
+    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 10, dryRun: true });
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['listed', 'listed', 'listed', 'unparseable']);
+    expect(outcomes.find((o) => o.kind === 'listed' && o.invocation.what.startsWith('stream'))).toMatchObject({
+      invocation: { what: 'stream orders [2024-01-01T05:00:00Z, 2024-01-01T06:00:00Z)', error: 'WindowsFailedError: HTTP 503' },
+    });
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(await visibleAndHidden()).toBe(4);
+  });
+
+  it('stops at --max', async () => {
+    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 2, dryRun: false });
+    expect(outcomes).toHaveLength(2);
+  });
+});
+
+describe('Athena queries', () => {
+  it('starts in the workgroup, polls with backoff, pages through results and reports bytes scanned', async () => {
+    athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    athenaMock
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({ QueryExecution: { Status: { State: 'QUEUED' } } })
+      .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
+      .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 12_345 } } });
+    const columns = { ResultSetMetadata: { ColumnInfo: [{ Name: 'dt', Type: 'varchar' }, { Name: 'n', Type: 'bigint' }] } };
+    athenaMock
+      .on(GetQueryResultsCommand, { QueryExecutionId: 'q-1', NextToken: undefined })
+      .resolves({ ResultSet: { ...columns, Rows: [{ Data: [{ VarCharValue: 'dt' }, { VarCharValue: 'n' }] }, { Data: [{ VarCharValue: '2024-01-01' }, { VarCharValue: '24' }] }] }, NextToken: 't2' })
+      .on(GetQueryResultsCommand, { QueryExecutionId: 'q-1', NextToken: 't2' })
+      .resolves({ ResultSet: { ...columns, Rows: [{ Data: [{ VarCharValue: '2024-01-02' }, {}] }] } });
+    const clock = new ManualClock();
+    const result = await runAthenaQuery('SELECT dt, count(*) n FROM shop_orders GROUP BY 1', { client: new AthenaClient(LOCAL_AWS), workGroup: 'apilake-prod', database: 'apilake_prod', clock });
+    expect(athenaMock.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input).toEqual({
+      QueryString: 'SELECT dt, count(*) n FROM shop_orders GROUP BY 1',
+      WorkGroup: 'apilake-prod',
+      QueryExecutionContext: { Database: 'apilake_prod' },
+    });
+    expect(clock.sleeps).toEqual([200, 400, 800]);
+    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
+  });
+
+  it('fails with Athena\'s reason', async () => {
+    athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-2' });
+    athenaMock.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: "TABLE_NOT_FOUND: line 1:15: Table 'x' does not exist" } } });
+    await expect(runAthenaQuery('SELECT 1 FROM x', { client: new AthenaClient(LOCAL_AWS), workGroup: 'w', database: 'd', clock: new ManualClock() })).rejects.toThrow(
+      "Athena query q-2 failed: TABLE_NOT_FOUND: line 1:15: Table 'x' does not exist",
+    );
+  });
+
+  it.each([
+    [0, 200],
+    [3, 1600],
+    [10, 5000],
+  ])('poll %i waits %i ms', (n, ms) => expect(pollDelayMs(n)).toBe(ms));
+});
+
+describe('status: gaps found exactly', () => {
+  const hour = (h: number) => ({ start: new Date(Date.UTC(2024, 0, 1, h)), end: new Date(Date.UTC(2024, 0, 1, h + 1)) });
+  const manifestFor = (stream: string, window: { start: Date; end: Date }, records: number) =>
+    JSON.stringify({ version: 1, source: 'shop', stream, window: { start: window.start.toISOString(), end: window.end.toISOString() }, parts: [], totals: { records, bytes: 0, parts: 0 } });
+
+  async function seed(storage: LakeStorage) {
+    // orders: hours 0-2, 5, 8-9 committed → gaps [3,5) and [6,8); customers: nothing.
+    for (const h of [0, 1, 2, 5, 8, 9]) await storage.writeBytes(manifestKey({ source: 'shop', stream: 'orders', window: hour(h) }), manifestFor('orders', hour(h), 10 + h));
+    // A manifest of an older 30m window size is reported, not counted.
+    const old = { start: new Date(Date.UTC(2024, 0, 1, 3)), end: new Date(Date.UTC(2024, 0, 1, 3, 30)) };
+    await storage.writeBytes(manifestKey({ source: 'shop', stream: 'orders', window: old }), manifestFor('orders', old, 1));
+  }
+
+  const expected = [
+    {
+      stream: 'orders',
+      window: '1h',
+      committed: 6,
+      records: 10 + 11 + 12 + 15 + 18 + 19,
+      first: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' },
+      last: { start: '2024-01-01T09:00:00Z', end: '2024-01-01T10:00:00Z' },
+      gaps: [
+        { start: '2024-01-01T03:00:00Z', end: '2024-01-01T05:00:00Z', windows: 2 },
+        { start: '2024-01-01T06:00:00Z', end: '2024-01-01T08:00:00Z', windows: 2 },
+      ],
+      behind: { start: '2024-01-01T10:00:00Z', end: '2024-01-01T12:00:00Z', windows: 2 },
+      otherSizes: 1,
+    },
+    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0 },
+  ];
+  const now = new Date('2024-01-01T12:34:00Z');
+
+  it('on disk', async () => {
+    const storage = new FsLakeStorage(await mkdtemp(join(tmpdir(), 'apilake-status-')));
+    await seed(storage);
+    expect(await lakeStatus(storage, SOURCE, { now })).toEqual(expected);
+  });
+
+  it('in an S3 bucket (fauxqs)', async () => {
+    aws.createBucket('status-lake');
+    const storage = new S3LakeStorage({ bucket: 'status-lake', client: aws.s3 });
+    await seed(storage);
+    expect(await lakeStatus(storage, SOURCE, { now })).toEqual(expected);
+    expect(await lakeStatus(storage, SOURCE, { now, stream: 'orders' })).toHaveLength(1);
+  });
+});
+
+describe('stack outputs', () => {
+  it('finds function, queue and Athena names from cdk deploy --outputs-file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'apilake-outputs-'));
+    const file = join(dir, 'cdk-outputs.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        'apilake-prod': { FunctionNameShop: 'apilake-prod-shop', FailedInvocationsQueueUrl: 'https://sqs/q', AthenaWorkGroup: 'apilake-prod', GlueDatabase: 'apilake_prod' },
+        'apilake-dev': { FunctionNameShop: 'apilake-dev-shop' },
+      }),
+    );
+    expect(await resolveFunctionName('shop', { outputs: file, stage: 'prod' })).toBe('apilake-prod-shop');
+    expect(await resolveQueueUrl({ outputs: file, stage: 'prod' })).toBe('https://sqs/q');
+    expect(await resolveAthena({ outputs: file, stage: 'prod' })).toEqual({ workGroup: 'apilake-prod', database: 'apilake_prod' });
+    await expect(resolveFunctionName('shop', { outputs: file })).rejects.toThrow(/holds stacks apilake-prod, apilake-dev: pick one with --stage, or pass --function NAME/);
+    await expect(resolveQueueUrl({ outputs: file, stage: 'dev' })).rejects.toThrow(/no FailedInvocationsQueueUrl; pass --queue URL/);
+    await expect(resolveFunctionName('shop', { outputs: join(dir, 'missing.json') })).rejects.toThrow(/npx cdk deploy --outputs-file/);
+    expect(await resolveFunctionName('shop', { outputs: join(dir, 'missing.json'), function: 'explicit' })).toBe('explicit');
+  });
+});

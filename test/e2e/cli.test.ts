@@ -102,6 +102,21 @@ describe('apilake CLI', () => {
     expect(stdout + stderr).not.toContain(KEY);
   });
 
+  it('reports committed windows and the gap left by the failed window, as text and JSON', async () => {
+    const text = await apilake(['status', 'shop'], { cwd });
+    expect(text.code).toBe(1); // a gap is a failure, so status can gate a pipeline
+    expect(text.stdout).toMatch(/items\s+│ 1h\s+│ 5\s+│ 240\s+│ 2024-01-01T00:00:00Z │ 2024-01-02T02:00:00Z │ 21/);
+    expect(text.stdout).toContain('items: gap [2024-01-01T04:00:00Z, 2024-01-02T01:00:00Z) 21 windows');
+    const json = JSON.parse((await apilake(['status', 'shop', '--json'], { cwd })).stdout);
+    expect(json.streams[0]).toMatchObject({
+      stream: 'items',
+      committed: 5,
+      first: { start: '2024-01-01T00:00:00Z' },
+      last: { start: '2024-01-02T01:00:00Z' },
+      gaps: [{ start: '2024-01-01T04:00:00Z', end: '2024-01-02T01:00:00Z', windows: 21 }],
+    });
+  });
+
   it('tells which variable holds a missing secret, exit 1', async () => {
     const { code, stderr } = await apilake(['run', 'shop', '--from', '2024-01-01', '--to', '2024-01-01T01:00'], { cwd });
     expect(code).toBe(1);

@@ -36,6 +36,7 @@ program
   .option('--from <iso>', 'start of the range (ISO 8601, UTC unless an offset is given)')
   .option('--to <iso>', 'end of the range, exclusive (default: now, complete windows only)')
   .addOption(lakeOption())
+  .option('--bucket <name>', 'land into this S3 bucket instead of the local lake (AWS_ENDPOINT_URL_S3 and credentials from the environment)')
   .option('--force', 're-run windows that are already committed', false)
   .addOption(sourcesOption())
   .action(async (source, options) => (await import('./commands/run.js')).runCommand(source, options));

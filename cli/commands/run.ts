@@ -8,6 +8,8 @@ import { InputError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { formatSummary, formatWindowLine } from '../format.js';
 import { parseTimeFlag } from '../parseTime.js';
 import { interruptSignal } from '../interrupt.js';
@@ -19,6 +21,8 @@ export interface RunOptions {
   readonly from?: string;
   readonly to?: string;
   readonly lake: string;
+  /** Land into this S3 bucket (endpoint and credentials from the environment) instead of `lake`. */
+  readonly bucket?: string;
   readonly force: boolean;
   readonly sources: string;
   /** Base URL override, used by `apilake demo` to point at its own server. */
@@ -37,7 +41,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   const source = options.baseUrl ? { ...loaded.definition, base_url: options.baseUrl } : loaded.definition;
   const now = new Date();
   const selection = selectionFrom(options, now);
-  const storage = new FsLakeStorage(options.lake);
+  const storage: LakeStorage = options.bucket ? new S3LakeStorage({ bucket: options.bucket }) : new FsLakeStorage(options.lake);
   const redactor = new Redactor();
   const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
 

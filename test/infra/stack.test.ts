@@ -2,7 +2,7 @@ import { Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -217,4 +217,17 @@ describe('the CDK app', () => {
     expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.cursor: required \(expected string\)/);
     expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.param: required/);
   });
+});
+
+describe('npx cdk synth', () => {
+  it('synthesizes the repository sources offline, bundling with local esbuild, cdk-nag clean', async () => {
+    const outdir = await mkdtemp(join(tmpdir(), 'apilake-synth-'));
+    const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      timeout: 120_000,
+    });
+    expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
+    const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(3); // demo_shop, github_issues, stripe
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import { stringifyJson } from '../records/preciseJson.js';
 import { selectRecords } from '../records/selectRecords.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { envelopeLines, manifestKey, type WindowRef } from '../sink/lakeLayout.js';
-import { buildManifest, type Manifest } from '../sink/manifest.js';
+import { buildManifest, parseManifest } from '../sink/manifest.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
 import { buildFirstRequest } from './buildRequest.js';
@@ -92,7 +92,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   }
   const existing = await storage.read(manifestKey(ref));
   if (existing && !input.force) {
-    const manifest = JSON.parse(existing.toString('utf8')) as Manifest;
+    const manifest = parseManifest(existing, manifestKey(ref));
     return result('skipped', { records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, runId: manifest.run_id });
   }
   // A forced re-run un-commits first, so a crash mid-way never leaves a manifest describing replaced parts.

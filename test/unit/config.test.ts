@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +95,11 @@ describe('source definitions', () => {
     const problems = (error as ConfigError).problems;
     expect(problems.some((p) => p.file.endsWith('c.yml') && p.path === 'schedule')).toBe(true);
     expect(problems.some((p) => p.file.endsWith('b.yaml') && /also defined in/.test(p.message))).toBe(true);
+  });
+
+  it('keeps the committed sources/source.schema.json in step with the schema (npm run schema)', async () => {
+    const committed = JSON.parse(await readFile(new URL('../../sources/source.schema.json', import.meta.url), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(sourceJsonSchema())));
   });
 
   it('exports a JSON Schema that editors can use', () => {

@@ -53,10 +53,10 @@ export class PartWriter {
     });
   }
 
-  /** Writes a chunk of complete lines, waiting when the consumer is slower. */
-  async write(chunk: string, lineCount: number): Promise<void> {
+  /** Writes a chunk of complete lines (`bytes` long), waiting when the consumer is slower. */
+  async write(chunk: string, lineCount: number, bytes: number): Promise<void> {
     if (this.failure) throw this.failure;
-    this.uncompressedBytes += Buffer.byteLength(chunk);
+    this.uncompressedBytes += bytes;
     this.records += lineCount;
     if (!this.input.write(chunk)) await Promise.race([once(this.input, 'drain'), this.failed]);
   }

@@ -9,9 +9,6 @@ import { manifestKey, partKey, partPrefix, type WindowRef } from './lakeLayout.j
 import type { Manifest, PartInfo } from './manifest.js';
 import { PartWriter } from './PartWriter.js';
 
-/** Lines are buffered up to this size before a write, so small records do not cost one write each. */
-const WRITE_CHUNK_BYTES = 256 * 1024;
-
 /** Options of a {@link WindowWriter}. */
 export interface WindowWriterOptions {
   /** Uncompressed size at which a part rolls over. */
@@ -22,8 +19,6 @@ export interface WindowWriterOptions {
 export class WindowWriter {
   private readonly parts: PartInfo[] = [];
   private current: PartWriter | undefined;
-  private buffer: string[] = [];
-  private bufferBytes = 0;
 
   constructor(
     private readonly storage: LakeStorage,
@@ -31,22 +26,23 @@ export class WindowWriter {
     private readonly options: WindowWriterOptions,
   ) {}
 
-  /** Appends envelope lines (each ending in "\n"), rolling to a new part at the size limit. */
+  /**
+   * Appends one page of envelope lines (each ending in "\n"). A page goes whole into one part:
+   * the part rolls before a page that would take it past the size limit, so a part exceeds the
+   * limit only when a single page does; measuring once per page, not per record, keeps the hot
+   * path cheap.
+   */
   async writeLines(lines: readonly string[]): Promise<void> {
-    for (const line of lines) {
-      const size = Buffer.byteLength(line);
-      const partBytes = (this.current?.uncompressedBytes ?? 0) + this.bufferBytes;
-      if (partBytes > 0 && partBytes + size > this.options.partSizeBytes) await this.rollPart();
-      this.buffer.push(line);
-      this.bufferBytes += size;
-      if (this.bufferBytes >= WRITE_CHUNK_BYTES) await this.flush();
-    }
-    await this.flush();
+    if (lines.length === 0) return;
+    const chunk = lines.join('');
+    const size = Buffer.byteLength(chunk);
+    if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
+    this.current ??= new PartWriter(partKey(this.ref, this.parts.length), this.storage);
+    await this.current.write(chunk, lines.length, size);
   }
 
   /** Finishes the last part, deletes parts an earlier attempt left behind, then writes the manifest. */
   async commit(build: (parts: readonly PartInfo[]) => Manifest): Promise<Manifest> {
-    await this.flush();
     if (this.current) await this.closeCurrent();
     const produced = new Set(this.parts.map((p) => p.key));
     const stale = (await this.storage.list(partPrefix(this.ref))).filter((key) => !produced.has(key));
@@ -74,21 +70,6 @@ export class WindowWriter {
   /** Parts closed so far. */
   get closedParts(): readonly PartInfo[] {
     return this.parts;
-  }
-
-  private async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    this.current ??= new PartWriter(partKey(this.ref, this.parts.length), this.storage);
-    const chunk = this.buffer.join('');
-    const lines = this.buffer.length;
-    this.buffer = [];
-    this.bufferBytes = 0;
-    await this.current.write(chunk, lines);
-  }
-
-  private async rollPart(): Promise<void> {
-    await this.flush();
-    await this.closeCurrent();
   }
 
   private async closeCurrent(): Promise<void> {

@@ -218,13 +218,13 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
       { step: 'initialize', name: 'captureUploadIds' },
     );
     const storage = new S3LakeStorage({ bucket, client, partSizeBytes: 5 * 1024 * 1024 });
-    const source = sourceFor({ retry: { max_attempts: 2, base_delay_ms: 1 } }, { path: '/blobs', params: { pages: 4 }, records: 'items', pagination: { type: 'page_number' } });
-    // Pages 1 and 2 (~10 MiB of gzip) start a multipart upload; page 3 fails for good.
-    api.fail({ kind: 'pass' }, { kind: 'pass' }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    const source = sourceFor({ retry: { max_attempts: 2, base_delay_ms: 1 } }, { path: '/blobs', params: { pages: 5 }, records: 'items', pagination: { type: 'page_number' } });
+    // Pages 1-3 (~11 MiB of gzip) start a multipart upload; page 4 fails for good.
+    api.fail({ kind: 'pass' }, { kind: 'pass' }, { kind: 'pass' }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
     const event = { source: 'testapi', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } };
     const failed = await captureStdout(() => ingest(event, lambdaContext(), deps(source, { storage })));
     expect(failed.error).toBeInstanceOf(WindowsFailedError);
-    expect(failed.error).toHaveProperty('summary.streams.0.pages', 2);
+    expect(failed.error).toHaveProperty('summary.streams.0.pages', 3);
     expect(uploadIds.length).toBeGreaterThan(0);
     expect(await listKeys(aws.s3, bucket)).toEqual([]);
     for (const UploadId of uploadIds) {
@@ -232,9 +232,9 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
       await expect(orphan).rejects.toThrow(); // NoSuchUpload: the multipart upload was aborted
     }
     const retried = await captureStdout(() => ingest(event, lambdaContext(), deps(source, { storage })));
-    expect(retried.result!.streams[0]).toMatchObject({ status: 'committed', records: 160, pages: 5 });
+    expect(retried.result!.streams[0]).toMatchObject({ status: 'committed', records: 200, pages: 6 });
     const ids = (await readS3Records(aws.s3, bucket)).map((r) => (r.data as { id: number }).id);
-    expect(ids).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
+    expect(ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
   it('stops before its deadline and fails the window cleanly', async () => {

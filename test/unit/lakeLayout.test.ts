@@ -13,7 +13,7 @@ import {
 } from '../../functions/sink/lakeLayout.js';
 import { RecordsPathError } from '../../functions/errors.js';
 import { evaluate } from '../../functions/records/evaluate.js';
-import { parseJson, stringifyJson } from '../../functions/records/preciseJson.js';
+import { hasLongDigitRun, parseJson, stringifyJson } from '../../functions/records/preciseJson.js';
 
 const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };
 
@@ -76,6 +76,20 @@ describe('precise JSON', () => {
     const parsed = parseJson(text);
     expect(parsed.precise).toBe(true);
     expect(stringifyJson(parsed.value, parsed.precise)).toBe(text);
+  });
+
+  it.each([
+    ['9007199254740993', true],
+    ['123456789012345', false],
+    ['x'.repeat(17) + '1234567890123456', true], // the run straddles two probes
+    ['1234567890123456' + 'y', true],
+    ['12345678 12345678 12345678', false],
+    ['2024-01-01T00:00:00.000Z,1700000000000,3.14159265358979', false],
+    ['"id_str":"1234567890123456789"', true], // long digit strings take the precise path too: harmless
+    ['', false],
+  ])('detects a run of 16+ digits in %j: %s', (text, expected) => {
+    expect(hasLongDigitRun(text)).toBe(expected);
+    expect(hasLongDigitRun(text)).toBe(/\d{16}/.test(text)); // same answer as the regex, for a quarter of the cost
   });
 
   it('uses native JSON when no number can lose precision', () => {

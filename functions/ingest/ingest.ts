@@ -205,20 +205,8 @@ function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
 
 /** One log line and one set of metrics per window. */
 function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
-  const fields = {
-    stream: summary.stream,
-    window: summary.window,
-    run_id: summary.run_id,
-    status: summary.status,
-    records: summary.records,
-    pages: summary.pages,
-    parts: summary.parts,
-    bytes: summary.bytes,
-    retries: summary.retries,
-    throttled: summary.throttled,
-    duration_ms: summary.duration_ms,
-  };
-  if (summary.status === 'failed') logger.error('window failed', { ...fields, error: summary.error });
+  const { error, ...fields } = summary;
+  if (summary.status === 'failed') logger.error('window failed', { ...fields, error });
   else logger.info(`window ${summary.status}`, fields);
 
   if (summary.status === 'duplicate' || summary.status === 'in_progress') return; // counted by the delivery that ran it

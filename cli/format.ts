@@ -15,7 +15,7 @@ export function formatBytes(bytes: number): string {
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** One progress line per finished window. `redact` masks secrets in error text. */

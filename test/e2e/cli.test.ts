@@ -134,7 +134,7 @@ describe('apilake CLI', () => {
     const { code, stdout, stderr } = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'sources')], { cwd: demoDir });
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toContain('demo_shop: 25 committed, 0 skipped, 0 failed · 1200 records');
+    expect(stdout).toContain('demo_shop: 25 committed, 0 skipped, 0 failed · 1,200 records');
     expect(stdout).toMatch(/orders\s+│ 960\s+│ 24/);
     expect(stdout).toMatch(/retries \([1-9]\d* throttled\)/);
     const again = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'sources')], { cwd: demoDir });

@@ -2,9 +2,8 @@
 
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { findSource } from '../../functions/config/loadSources.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runSource, selectStreams, windowsFor, type WindowSelection } from '../../functions/engine/runSource.js';
+import { runSource, selectStreams, windowsFor } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { InputError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
@@ -15,7 +14,7 @@ import { backfillRemote } from '../backfill/backfillRemote.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatSummary, formatTable } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
-import { parseTimeFlag } from '../parseTime.js';
+import { selectionFromFlags } from '../parseTime.js';
 import { resolveFunctionName } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
 
@@ -38,12 +37,8 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   const { definition: source } = await findSource(options.sources, sourceName);
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new InputError(`--concurrency must be a whole number from 1 to 64, got "${options.concurrency}"`);
-  const now = new Date();
-  const from = parseTimeFlag('--from', options.from);
-  const to = parseTimeFlag('--to', options.to);
-  if (from >= to) throw new InputError(`--from ${from.toISOString()} must be before --to ${to.toISOString()}`);
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
-  const selection: WindowSelection = { kind: 'range', from, to, completeBy: now };
+  const selection = selectionFromFlags(options, new Date());
   const total = selectStreams(source, options.stream).reduce((n, stream) => n + windowsFor(source, stream, selection).length, 0);
 
   const redactor = new Redactor();
@@ -61,7 +56,18 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
     } else {
       const storage = new FsLakeStorage(options.lake);
       console.log(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
-      results = await backfillLocal(source, options, selection, concurrency, storage, redactor, interrupt.signal, (r) => progress.windowDone(r));
+      const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
+      results = await runSource({
+        source,
+        stream: options.stream,
+        selection,
+        client,
+        storage,
+        force: options.force,
+        windowConcurrency: concurrency,
+        signal: interrupt.signal,
+        onWindowEnd: (r) => progress.windowDone(r),
+      });
     }
   } finally {
     interrupt.dispose();
@@ -74,19 +80,4 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
     console.log(formatTable(['stream', 'window', 'reason'], failed.map((r) => [r.stream, describeWindow(r.window), redactor.text(r.error?.message ?? 'unknown')])));
     process.exitCode = EXIT.windowsFailed;
   }
-}
-
-/** Local backfill: N windows in flight in-process, all sharing the source's one HTTP client and token bucket. */
-export async function backfillLocal(
-  source: SourceDefinition,
-  options: Pick<BackfillOptions, 'stream' | 'force'>,
-  selection: WindowSelection,
-  concurrency: number,
-  storage: FsLakeStorage,
-  redactor: Redactor,
-  signal: AbortSignal,
-  onWindowEnd: (result: WindowResult) => void,
-): Promise<WindowResult[]> {
-  const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
-  return runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal, onWindowEnd });
 }

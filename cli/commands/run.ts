@@ -2,16 +2,15 @@
 
 import { findSource } from '../../functions/config/loadSources.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runSource, type WindowSelection } from '../../functions/engine/runSource.js';
+import { runSource } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
-import { InputError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { formatSummary, formatWindowLine } from '../format.js';
-import { parseTimeFlag } from '../parseTime.js';
+import { selectionFromFlags } from '../parseTime.js';
 import { interruptSignal } from '../interrupt.js';
 import { EXIT } from '../reportError.js';
 
@@ -40,7 +39,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   const loaded = await findSource(options.sources, sourceName);
   const source = options.baseUrl ? { ...loaded.definition, base_url: options.baseUrl } : loaded.definition;
   const now = new Date();
-  const selection = selectionFrom(options, now);
+  const selection = selectionFromFlags(options, now);
   const storage: LakeStorage = options.bucket ? new S3LakeStorage({ bucket: options.bucket }) : new FsLakeStorage(options.lake);
   const redactor = new Redactor();
   const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
@@ -72,14 +71,4 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   } finally {
     interrupt.dispose();
   }
-}
-
-/** The windows a `--from/--to` pair (or their absence) asks for. @throws InputError */
-export function selectionFrom(options: { from?: string; to?: string }, now: Date): WindowSelection {
-  if (options.to !== undefined && options.from === undefined) throw new InputError('--to needs --from');
-  if (options.from === undefined) return { kind: 'latest', at: now };
-  const from = parseTimeFlag('--from', options.from);
-  const to = options.to === undefined ? now : parseTimeFlag('--to', options.to);
-  if (from.getTime() >= to.getTime()) throw new InputError(`--from ${from.toISOString()} must be before --to ${to.toISOString()}`);
-  return { kind: 'range', from, to, completeBy: now };
 }

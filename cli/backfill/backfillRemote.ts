@@ -3,7 +3,7 @@
  * most N in flight, each window's outcome read from the function's summary.
  */
 
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { selectStreams, windowsFor, type WindowSelection } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
@@ -12,6 +12,7 @@ import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
 import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
 import { manifestKey } from '../../functions/sink/lakeLayout.js';
 import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.js';
+import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';
 
 /** What a remote backfill needs. */
 export interface RemoteBackfillInput {
@@ -65,20 +66,10 @@ async function invokeWindow(input: RemoteBackfillInput, stream: string, window: 
   const failed = (error: Error): WindowResult => ({ ...base, status: 'failed', durationMs: Date.now() - started, error });
   if (input.signal?.aborted) return failed(new AbortedError('interrupted before it started'));
   try {
-    const response = await input.lambda.send(
-      new InvokeCommand({
-        FunctionName: input.functionName,
-        InvocationType: 'RequestResponse',
-        Payload: Buffer.from(JSON.stringify(backfillEvent(input.source.name, stream, window, input.force ?? false))),
-      }),
-    );
-    const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
-    if (response.FunctionError) {
-      const payload = safeJson(text) as { errorMessage?: string; errorType?: string } | undefined;
-      return failed(new ApilakeError(`${payload?.errorType ?? response.FunctionError}: ${payload?.errorMessage ?? text.slice(0, 300)}`));
-    }
-    const summary = safeJson(text) as IngestSummary | undefined;
-    if (!summary || summary.trigger === 'rejected') return failed(new ApilakeError(`the function rejected the event: ${summary?.error ?? text.slice(0, 300)}`));
+    const { payload, functionError } = await invokeFunction(input.lambda, input.functionName, backfillEvent(input.source.name, stream, window, input.force ?? false));
+    if (functionError) return failed(new ApilakeError(`${functionError.type}: ${functionError.message}`));
+    const summary = parseJsonOrUndefined(payload) as IngestSummary | undefined;
+    if (!summary || summary.trigger === 'rejected') return failed(new ApilakeError(`the function rejected the event: ${summary?.error ?? payload.slice(0, 300)}`));
     const own = summary.streams.find((s) => s.stream === stream);
     if (!own) return failed(new ApilakeError(`the function's summary has no stream "${stream}"`));
     return fromSummary(base, own, Date.now() - started);
@@ -103,12 +94,4 @@ function fromSummary(base: Omit<WindowResult, 'status' | 'durationMs'>, summary:
     runId: summary.run_id ?? '',
     ...(summary.error ? { error: new ApilakeError(summary.error) } : {}),
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -4,9 +4,10 @@
  * are left in place and reported.
  */
 
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { IngestSummary } from '../../functions/ingest/ingest.js';
+import { invokeFunction } from '../remote/invokeFunction.js';
 
 /** One failed invocation as Lambda's on-failure destination records it. */
 export interface FailedInvocation {
@@ -130,21 +131,9 @@ export async function redrive(input: RedriveInput): Promise<RedriveOutcome[]> {
 /** Re-invokes synchronously. @returns undefined on success, else why it failed. */
 async function reinvoke(lambda: LambdaClient, invocation: FailedInvocation): Promise<string | undefined> {
   try {
-    const response = await lambda.send(
-      new InvokeCommand({ FunctionName: invocation.functionArn, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(invocation.event)) }),
-    );
-    const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
-    if (response.FunctionError) {
-      const payload = (() => {
-        try {
-          return JSON.parse(text) as { errorMessage?: string };
-        } catch {
-          return undefined;
-        }
-      })();
-      return payload?.errorMessage ?? text.slice(0, 300);
-    }
-    const summary = JSON.parse(text || '{}') as Partial<IngestSummary>;
+    const { payload, functionError } = await invokeFunction(lambda, invocation.functionArn, invocation.event);
+    if (functionError) return functionError.message;
+    const summary = JSON.parse(payload || '{}') as Partial<IngestSummary>;
     if (summary.trigger === 'rejected') return `rejected: ${summary.error}`;
     const failed = summary.streams?.filter((s) => s.status === 'failed') ?? [];
     return failed.length > 0 ? failed.map((s) => `${s.stream}: ${s.error}`).join('; ') : undefined;

@@ -14,15 +14,15 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n.toLocaleString('en')} ${n === 1 ? word : words}`;
 }
 
 /** One progress line per finished window. `redact` masks secrets in error text. */
 export function formatWindowLine(result: WindowResult, redact: (text: string) => string = (t) => t): string {
   const where = `${result.stream} ${describeWindow(result.window)}`;
   if (result.status === 'skipped') return `  - ${where} already committed (${plural(result.records, 'record')}); --force re-runs it`;
-  const figures = `${plural(result.records, 'record')}, ${plural(result.pages, 'page')}, ${plural(result.retries, 'retry').replace('retrys', 'retries')}`;
+  const figures = `${plural(result.records, 'record')}, ${plural(result.pages, 'page')}, ${plural(result.retries, 'retry', 'retries')}`;
   const time = `${(result.durationMs / 1000).toFixed(1)} s`;
   if (result.status === 'failed') return `  ✗ ${where} FAILED after ${figures}, ${time}: ${redact(result.error?.message ?? 'unknown error')}`;
   return `  ✓ ${where} ${figures}, ${plural(result.parts, 'part')} (${formatBytes(result.bytes)}), ${time}`;

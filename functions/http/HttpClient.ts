@@ -142,7 +142,7 @@ export class HttpClient {
         if (status >= 200 && status < 300) {
           this.breaker.recordSuccess();
           this.respectQuota(headers);
-          const parsed = this.parseJson(text, request, described);
+          const parsed = this.parseBody(text, request, described);
           return { status, headers, url, bytes: Buffer.byteLength(text), body: parsed.value, precise: parsed.precise };
         }
         if (status === 401 && !refreshedAuth && request.authenticate !== false && this.authenticator) {
@@ -211,7 +211,7 @@ export class HttpClient {
     }
   }
 
-  private parseJson(text: string, request: HttpRequest, described: string): ParsedJson {
+  private parseBody(text: string, request: HttpRequest, described: string): ParsedJson {
     try {
       return parseJson(text);
     } catch (error) {

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '../commons/powertools.js';
 import { AwsSecretProvider } from '../secrets/AwsSecretProvider.js';
-import { S3LakeStorage, s3ClientFromEnv } from '../sink/S3LakeStorage.js';
+import { S3LakeStorage } from '../sink/S3LakeStorage.js';
 import { ingest, type IngestDeps, type IngestSummary } from './ingest.js';
 import { readRuntimeConfig } from './runtimeConfig.js';
 
@@ -19,7 +19,7 @@ function dependencies(): IngestDeps {
   const config = readRuntimeConfig();
   deps = {
     source: config.source,
-    storage: new S3LakeStorage({ bucket: config.bucket, prefix: config.prefix, client: s3ClientFromEnv() }),
+    storage: new S3LakeStorage({ bucket: config.bucket, prefix: config.prefix }),
     secrets: new AwsSecretProvider(),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: new DynamoDBClient({}) }),
     logger,

@@ -7,7 +7,6 @@ import {
   NoSuchKey,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
@@ -33,9 +32,9 @@ export interface S3LakeStorageOptions {
 const DELETE_BATCH = 1000;
 
 /** An S3 client configured from the environment, so one code path serves AWS and local servers. */
-export function s3ClientFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, config: S3ClientConfig = {}): S3Client {
+function s3ClientFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): S3Client {
   // The SDK reads AWS_ENDPOINT_URL_S3 itself; path style must be asked for (local servers need it).
-  return new S3Client({ forcePathStyle: env.APILAKE_S3_FORCE_PATH_STYLE === 'true', ...config });
+  return new S3Client({ forcePathStyle: env.APILAKE_S3_FORCE_PATH_STYLE === 'true' });
 }
 
 /** Stores lake objects in S3. Parts stream through multipart uploads with bounded memory. */
@@ -59,7 +58,6 @@ export class S3LakeStorage implements LakeStorage {
       // On failure lib-storage aborts the multipart upload, so no orphan parts are billed.
       leavePartsOnError: false,
     });
-    body.once('error', () => void upload.abort().catch(() => undefined));
     try {
       await upload.done();
     } catch (error) {

@@ -4,7 +4,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { METRIC, SERVICE_NAME } from '../../functions/commons/powertools.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
 import type { Alarms } from './Alarms.js';
 import type { SourceIngestion } from './SourceIngestion.js';
 
@@ -23,7 +23,7 @@ export class Dashboard extends Construct {
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName, defaultInterval: Duration.days(7) });
     const metric = (name: string, source: string, stream: string, statistic = 'Sum') =>
       new cloudwatch.Metric({
-        namespace: 'apilake',
+        namespace: METRICS_NAMESPACE,
         metricName: name,
         dimensionsMap: { service: SERVICE_NAME, source, stream },
         statistic,

@@ -16,7 +16,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
 import { ENV } from '../../functions/ingest/runtimeConfig.js';
+import { MANIFEST_PREFIX, RAW_PREFIX, streamPrefix } from '../../functions/sink/lakeLayout.js';
 import type { Lake } from './Lake.js';
 
 /** Properties of a {@link SourceIngestion}. */
@@ -64,11 +66,12 @@ export class SourceIngestion extends Construct {
   constructor(scope: Construct, id: string, props: SourceIngestionProps) {
     super(scope, id);
     const { source } = props;
+    const name = `${props.namePrefix}-${source.name}`.slice(0, 64);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      functionName: `${props.namePrefix}-${source.name}`.slice(0, 64),
+      functionName: name,
       description: `apilake: lands source ${source.name} (${source.streams.map((s) => s.name).join(', ')})`,
       entry: HANDLER_ENTRY,
       handler: 'handler',
@@ -83,8 +86,8 @@ export class SourceIngestion extends Construct {
       environment: {
         [ENV.bucket]: props.lake.bucket.bucketName,
         [ENV.idempotencyTable]: props.idempotencyTable.tableName,
-        POWERTOOLS_SERVICE_NAME: 'apilake',
-        POWERTOOLS_METRICS_NAMESPACE: 'apilake',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
@@ -117,7 +120,7 @@ export class SourceIngestion extends Construct {
     }
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      scheduleName: `${props.namePrefix}-${source.name}`.slice(0, 64),
+      scheduleName: name,
       description: `apilake tick for ${source.name}`,
       schedule: scheduler.ScheduleExpression.expression(source.schedule, TimeZone.of(source.timezone)),
       enabled: props.scheduleEnabled ?? true,
@@ -147,9 +150,10 @@ function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: str
     reason: 'The basic execution role only lets the function write its own logs.',
   });
   Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'apilake targets nodejs22.x, the runtime its bundle is built and tested for.' });
-  for (const top of ['raw', 'manifests']) {
+  // The same prefixes Lake.grantWriteSource grants.
+  for (const top of [RAW_PREFIX, MANIFEST_PREFIX] as const) {
     Validations.of(fn).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(lake.bucket)}/${top}/source=${source}/*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(lake.bucket)}/${streamPrefix(top, source)}*]`,
       reason: `Object keys are per window, unknown at deploy time; the wildcard is confined to this source's own ${top}/ prefix.`,
     });
   }

@@ -11,7 +11,7 @@ import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { MANIFEST_PREFIX, parseManifestKey, streamPrefix } from '../../functions/sink/lakeLayout.js';
 import { parseManifest } from '../../functions/sink/manifest.js';
 import { formatDuration } from '../../functions/window/duration.js';
-import { isoSeconds, windowBefore } from '../../functions/window/TimeWindow.js';
+import { isAligned, isoSeconds, windowBefore } from '../../functions/window/TimeWindow.js';
 
 /** A run of consecutive missing windows. */
 export interface Gap {
@@ -44,7 +44,7 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
     const size = streamWindowMs(source, stream);
     const keys = await storage.list(streamPrefix(MANIFEST_PREFIX, source.name, stream.name));
     const refs = keys.map((key) => ({ key, ref: parseManifestKey(key) })).filter((e) => e.ref !== undefined);
-    const ofSize = refs.filter((e) => e.ref!.window.end.getTime() - e.ref!.window.start.getTime() === size && e.ref!.window.start.getTime() % size === 0);
+    const ofSize = refs.filter((e) => isAligned(e.ref!.window, size));
     const starts = [...new Set(ofSize.map((e) => e.ref!.window.start.getTime()))].sort((a, b) => a - b);
     const records = await sumRecords(storage, ofSize.map((e) => e.key));
     const latestEnd = windowBefore(now, size).end.getTime();

@@ -137,13 +137,14 @@ export class HttpClient {
       if (outcome.kind === 'response') {
         const { status, headers, text, url } = outcome;
         count('requests');
-        count('bytes', Buffer.byteLength(text));
+        const bytes = Buffer.byteLength(text);
+        count('bytes', bytes);
         if (isThrottled(status, headers)) count('throttled');
         if (status >= 200 && status < 300) {
           this.breaker.recordSuccess();
           this.respectQuota(headers);
           const parsed = this.parseBody(text, request, described);
-          return { status, headers, url, bytes: Buffer.byteLength(text), body: parsed.value, precise: parsed.precise };
+          return { status, headers, url, bytes, body: parsed.value, precise: parsed.precise };
         }
         if (status === 401 && !refreshedAuth && request.authenticate !== false && this.authenticator) {
           refreshedAuth = true;

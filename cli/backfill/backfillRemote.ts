@@ -10,7 +10,6 @@ import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { AbortedError, ApilakeError } from '../../functions/errors.js';
 import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
 import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
-import { manifestKey } from '../../functions/sink/lakeLayout.js';
 import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.js';
 import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';
 
@@ -60,7 +59,7 @@ async function invokeWindow(input: RemoteBackfillInput, stream: string, window: 
     requests: 0,
     retries: 0,
     throttled: 0,
-    manifestKey: manifestKey({ source: input.source.name, stream, window }),
+    manifestKey: '',
     runId: '',
   };
   const failed = (error: Error): WindowResult => ({ ...base, status: 'failed', durationMs: Date.now() - started, error });
@@ -79,7 +78,7 @@ async function invokeWindow(input: RemoteBackfillInput, stream: string, window: 
 }
 
 function fromSummary(base: Omit<WindowResult, 'status' | 'durationMs'>, summary: StreamSummary, elapsedMs: number): WindowResult {
-  // A duplicate or in-progress delivery means the window is (being) landed by another invocation.
+  // A duplicate delivery means another invocation landed the window.
   const status = summary.status === 'committed' ? 'committed' : summary.status === 'failed' ? 'failed' : 'skipped';
   return {
     ...base,

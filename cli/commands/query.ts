@@ -17,7 +17,7 @@ export interface QueryOptions {
 /** `apilake query`: SQL over the local lake (DuckDB) or on Athena, printed as a table, JSON lines or CSV. */
 export async function queryCommand(sql: string, options: QueryOptions): Promise<void> {
   if (!options.remote) {
-    const { columns, rows } = await runLocalQuery(sql, options.lake);
+    const { columns, rows } = await runLocalQuery(sql, options.lake, { warn: (text) => console.error(`apilake: warning: ${text}`) });
     console.log(renderRows(columns, rows, options.format));
     return;
   }

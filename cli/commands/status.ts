@@ -4,6 +4,8 @@ import { findSource } from '../../functions/config/loadSources.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { formatDuration } from '../../functions/window/duration.js';
 import { formatTable } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { resolveBucket } from '../remote/stackOutputs.js';
@@ -55,6 +57,11 @@ export function renderStatus(source: string, location: string, statuses: readonl
     for (const gap of s.gaps) lines.push(`  ${s.stream}: gap [${gap.start}, ${gap.end}) ${gap.windows} window${gap.windows === 1 ? '' : 's'}`);
     if (s.behind) lines.push(`  ${s.stream}: behind [${s.behind.start}, ${s.behind.end}) ${s.behind.windows} window${s.behind.windows === 1 ? '' : 's'} not landed yet`);
     if (s.otherSizes > 0) lines.push(`  ${s.stream}: ${s.otherSizes} manifests of another window size ignored (window changed?)`);
+    for (const u of s.unreadable) lines.push(`  ${s.stream}: ${u.key} cannot be read, so its window counts as not committed (re-run it): ${u.reason}`);
+    if (s.orphanParts > 0 || s.incompleteWrites > 0) {
+      lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run is past the ${formatDuration(ORPHAN_HORIZON_MS)} horizon)`);
+    }
+    if (s.missingSymlinks > 0) lines.push(`  ${s.stream}: ${s.missingSymlinks} committed windows have no Athena symlink yet (\`apilake gc\` writes them)`);
   }
   return lines.join('\n');
 }

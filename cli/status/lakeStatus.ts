@@ -6,10 +6,8 @@
 import { streamWindowMs } from '../../functions/config/checkSource.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { selectStreams } from '../../functions/engine/runSource.js';
-import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { MANIFEST_PREFIX, parseManifestKey, streamPrefix } from '../../functions/sink/lakeLayout.js';
-import { parseManifest } from '../../functions/sink/manifest.js';
+import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { formatDuration } from '../../functions/window/duration.js';
 import { isAligned, isoSeconds, windowBefore } from '../../functions/window/TimeWindow.js';
 
@@ -34,19 +32,26 @@ export interface StreamStatus {
   readonly behind?: Gap;
   /** Manifests of another window size (the stream's `window` changed since). */
   readonly otherSizes: number;
+  /** Windows whose current commit cannot be read (counted as not committed), with the reason. */
+  readonly unreadable: readonly { readonly key: string; readonly reason: string }[];
+  /** Parts no current commit lists: a run in flight, or left by a crash or a replaced commit (`apilake gc`). */
+  readonly orphanParts: number;
+  /** Writes that never finished (temp files, multipart uploads). */
+  readonly incompleteWrites: number;
+  /** Committed windows whose Athena symlink file is missing (`apilake gc` writes them). */
+  readonly missingSymlinks: number;
 }
 
-/** Reads the manifests of a source and reports each stream. */
+/** Reads the commits of a source and reports each stream. */
 export async function lakeStatus(storage: LakeStorage, source: SourceDefinition, options: { stream?: string; now?: Date } = {}): Promise<StreamStatus[]> {
   const now = options.now ?? new Date();
   const statuses: StreamStatus[] = [];
   for (const stream of selectStreams(source, options.stream)) {
     const size = streamWindowMs(source, stream);
-    const keys = await storage.list(streamPrefix(MANIFEST_PREFIX, source.name, stream.name));
-    const refs = keys.map((key) => ({ key, ref: parseManifestKey(key) })).filter((e) => e.ref !== undefined);
-    const ofSize = refs.filter((e) => isAligned(e.ref!.window, size));
-    const starts = [...new Set(ofSize.map((e) => e.ref!.window.start.getTime()))].sort((a, b) => a - b);
-    const records = await sumRecords(storage, ofSize.map((e) => e.key));
+    const snapshot = await snapshotStream(storage, source.name, stream.name, { audit: true });
+    const ofSize = snapshot.committed.filter((w) => isAligned(w.ref.window, size));
+    const starts = [...new Set(ofSize.map((w) => w.ref.window.start.getTime()))].sort((a, b) => a - b);
+    const records = ofSize.reduce((n, w) => n + w.manifest.totals.records, 0);
     const latestEnd = windowBefore(now, size).end.getTime();
     const window = (start: number) => ({ start: isoSeconds(new Date(start)), end: isoSeconds(new Date(start + size)) });
 
@@ -76,21 +81,12 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
       ...(starts.length > 0 ? { first: window(starts[0]!), last: window(lastStart!) } : {}),
       gaps,
       ...(behind ? { behind } : {}),
-      otherSizes: refs.length - ofSize.length,
+      otherSizes: snapshot.committed.length - ofSize.length,
+      unreadable: snapshot.unreadable.map((w) => ({ key: w.key, reason: w.error.message })),
+      orphanParts: snapshot.orphanParts?.length ?? 0,
+      incompleteWrites: snapshot.incomplete?.length ?? 0,
+      missingSymlinks: snapshot.missingSymlinks?.length ?? 0,
     });
   }
   return statuses;
-}
-
-async function sumRecords(storage: LakeStorage, keys: readonly string[]): Promise<number> {
-  const limiter = new ConcurrencyLimiter(16);
-  const counts = await Promise.all(
-    keys.map((key) =>
-      limiter.run(async () => {
-        const bytes = await storage.read(key);
-        return bytes ? parseManifest(bytes, key).totals.records : 0;
-      }),
-    ),
-  );
-  return counts.reduce((a, b) => a + b, 0);
 }

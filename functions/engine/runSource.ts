@@ -64,6 +64,8 @@ export function windowsFor(source: SourceDefinition, stream: StreamDefinition, s
  * so one bad window never hides what the others did. Results come back in window order.
  */
 export async function runSource(input: SourceRunInput): Promise<WindowResult[]> {
+  // A lake that cannot be written fails here, before the API is called once.
+  await input.storage.checkWritable();
   const jobs = selectStreams(input.source, input.stream).flatMap((stream) =>
     windowsFor(input.source, stream, input.selection).map((window) => ({ stream, window })),
   );

@@ -1,23 +1,35 @@
 /**
- * Runs one stream over one window: skip if committed, page through the API, stream envelope
- * lines into parts, commit with a manifest; on any failure remove what the attempt wrote.
+ * Runs one stream over one window: find the window's current commit, skip it if committed, page
+ * through the API streaming envelope lines into this run's parts, then commit. Every decision
+ * about commits and deletions is the commit protocol's (`sink/commitProtocol.ts`); this module
+ * calls it in order and turns the outcome into a result.
  */
 
-import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, InputError } from '../errors.js';
+import { AbortedError, ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
 import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
 import { stringifyJson } from '../records/preciseJson.js';
 import { selectRecords } from '../records/selectRecords.js';
+import {
+  collectWindowGarbage,
+  commitWindow,
+  currentCommitNumber,
+  deleteParts,
+  MAX_ATTEMPT_MS,
+  publishSymlink,
+  readWindowState,
+  type WindowState,
+} from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import { envelopeLines, manifestKey, type WindowRef } from '../sink/lakeLayout.js';
-import { buildManifest, parseManifest } from '../sink/manifest.js';
+import { envelopeLines, manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
+import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
+import { formatDuration } from '../window/duration.js';
 import { buildFirstRequest } from './buildRequest.js';
 
 /** What a window run needs. */
@@ -27,13 +39,18 @@ export interface WindowRunInput {
   readonly window: TimeWindow;
   readonly client: HttpClient;
   readonly storage: LakeStorage;
-  /** Re-run a committed window. @default false */
+  /** Replace a committed window with a new commit. @default false */
   readonly force?: boolean;
   /** Stops the window between pages (deadline, Ctrl-C); it then fails cleanly. */
   readonly signal?: AbortSignal;
+  /**
+   * Bounds every storage call (the invocation's hard deadline in Lambda), so a stalled S3 call
+   * fails the window instead of outliving the function. @default unbounded
+   */
+  readonly storageSignal?: AbortSignal;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** @default a random UUID */
+  /** @default a new run id from the clock */
   readonly runId?: string;
   /** Called after each page lands in the writer. */
   readonly onPage?: (page: { index: number; records: number }) => void;
@@ -45,6 +62,8 @@ export interface WindowResult {
   readonly stream: string;
   readonly window: TimeWindow;
   readonly status: 'committed' | 'skipped' | 'failed';
+  /** Why a window was skipped: committed before this run, or by a concurrent run while this one landed it. */
+  readonly skipReason?: 'already_committed' | 'concurrent_commit';
   readonly records: number;
   readonly pages: number;
   readonly parts: number;
@@ -54,8 +73,12 @@ export interface WindowResult {
   readonly retries: number;
   readonly throttled: number;
   readonly durationMs: number;
+  /** The window's current commit, when there is one. */
   readonly manifestKey: string;
+  /** This run's id, or the committing run's when skipped. */
   readonly runId: string;
+  /** Problems that did not fail the window (a symlink not yet repaired, orphans left for gc). */
+  readonly warnings?: readonly string[];
   readonly error?: ApilakeError | Error;
 }
 
@@ -63,11 +86,14 @@ export interface WindowResult {
 export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   const { source, stream, window, storage, client } = input;
   const clock = input.clock ?? systemClock;
-  const runId = input.runId ?? randomUUID();
-  const ref: WindowRef = { source: source.name, stream: stream.name, window };
   const startedAt = new Date(clock.now());
+  const runId = input.runId ?? newRunId(startedAt);
+  const ref: WindowRef = { source: source.name, stream: stream.name, window };
   const stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
+  const storageCall = { signal: input.storageSignal };
+  const warnings: string[] = [];
   let pages = 0;
+  let currentKey = '';
   const result = (status: WindowResult['status'], extra: Partial<WindowResult> = {}): WindowResult => ({
     source: source.name,
     stream: stream.name,
@@ -81,25 +107,39 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     retries: stats.retries,
     throttled: stats.throttled,
     durationMs: clock.now() - startedAt.getTime(),
-    manifestKey: manifestKey(ref),
+    manifestKey: currentKey,
     runId,
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...extra,
   });
+  const figures = (manifest: Manifest) => ({ records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, manifestKey: manifestKey(ref, manifest.commit) });
+  const warn = (what: string, error: unknown) => warnings.push(`${what}: ${client.redactor.text(error instanceof Error ? error.message : String(error))}`);
 
   if (window.end.getTime() > clock.now()) {
     // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
     return result('failed', { error: new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`) });
   }
-  const existing = await storage.read(manifestKey(ref));
-  if (existing && !input.force) {
-    const manifest = parseManifest(existing, manifestKey(ref));
-    return result('skipped', { records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, runId: manifest.run_id });
-  }
-  // A forced re-run un-commits first, so a crash mid-way never leaves a manifest describing replaced parts.
-  if (existing) await storage.delete([manifestKey(ref)]);
 
-  const writer = new WindowWriter(storage, ref, { partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024) });
+  let base: WindowState;
+  try {
+    base = await readWindowState(storage, ref, storageCall);
+  } catch (error) {
+    return result('failed', { error: new SinkError(`cannot tell whether the window is committed, so it was not touched: ${(error as Error).message}`, { cause: error }) });
+  }
+  if (base.kind !== 'empty') currentKey = base.key;
+  if (base.kind === 'committed' && !input.force) {
+    try {
+      await publishSymlink(storage, ref, { ...storageCall, known: base });
+    } catch (error) {
+      warn('the Athena symlink could not be repaired (apilake gc repairs it)', error);
+    }
+    return result('skipped', { skipReason: 'already_committed', ...figures(base.manifest), runId: base.manifest.run_id });
+  }
+  if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
+
+  const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...storageCall });
   const describe = (request: PageRequest) => `${stream.method} ${client.redactor.url(request.url)}`;
+  let parts;
   try {
     const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
       if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
@@ -126,17 +166,75 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
       await writer.writeLines(envelopeLines(ref, { runId, extractedAt: new Date(clock.now()) }, page.records, serialize));
       input.onPage?.({ index: page.index, records: page.records.length });
     }
-    const manifest = await writer.commit((parts) =>
-      buildManifest({ ref, runId, startedAt, committedAt: new Date(clock.now()), parts, pages, ...stats }),
-    );
-    return result('committed', { records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes });
+    parts = await writer.finish();
+    const age = clock.now() - startedAt.getTime();
+    if (age > MAX_ATTEMPT_MS) {
+      // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
+      throw new ApilakeError(`the run took ${formatDuration(Math.round(age / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`);
+    }
   } catch (error) {
+    // No commit was tried: this run's parts can never be referenced, so they go (I5 a).
     const failure = error instanceof Error ? error : new Error(String(error));
     try {
-      await writer.abort(failure);
+      await writer.discard(failure);
     } catch (cleanupError) {
-      return result('failed', { error: new ApilakeError(`${failure.message}; and cleanup failed: ${(cleanupError as Error).message}`, { cause: failure }) });
+      warn('cleanup', cleanupError);
     }
     return result('failed', { error: failure });
   }
+
+  const manifest = buildManifest({
+    ref,
+    commit: currentCommitNumber(base) + 1,
+    ...(base.kind === 'committed' ? { replaces: { commit: base.commit, run_id: base.manifest.run_id } } : {}),
+    runId,
+    startedAt,
+    committedAt: new Date(clock.now()),
+    parts,
+    pages,
+    ...stats,
+  });
+  const outcome = await commitWindow(storage, ref, manifest, {
+    ...storageCall,
+    // The read-back that settles an unknown outcome gets a few seconds of its own, even past the deadline.
+    readBackSignal: AbortSignal.timeout(5_000),
+    sleep: (ms) => clock.sleep(ms, input.storageSignal),
+  });
+
+  if (outcome.kind === 'unknown') {
+    return result('failed', { error: outcome.error, manifestKey: outcome.key });
+  }
+  if (outcome.kind === 'lost') {
+    try {
+      await deleteParts(storage, ref, writer.keys, storageCall);
+    } catch (error) {
+      warn('this run lost the commit; its parts are left for gc', error);
+    }
+    const winner = outcome.winner;
+    return result('skipped', {
+      skipReason: 'concurrent_commit',
+      ...(winner ? { ...figures(winner), runId: winner.run_id } : { manifestKey: outcome.key }),
+    });
+  }
+
+  // Committed. What follows only tidies up; a failure here is a warning, never a failed window.
+  currentKey = outcome.key;
+  if (base.kind === 'committed') {
+    try {
+      await deleteParts(storage, ref, base.manifest.parts.map((p) => p.key).filter((key) => !parts.some((p) => p.key === key)), storageCall);
+    } catch (error) {
+      warn('the parts of the replaced commit are left for gc', error);
+    }
+  }
+  try {
+    await publishSymlink(storage, ref, storageCall);
+  } catch (error) {
+    warn('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error);
+  }
+  try {
+    await collectWindowGarbage(storage, ref, { ...storageCall, nowMs: clock.now() });
+  } catch (error) {
+    warn('orphans of earlier runs are left for gc', error);
+  }
+  return result('committed', figures(outcome.manifest));
 }

@@ -10,7 +10,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { streamWindowMs } from '../config/checkSource.js';
@@ -21,6 +20,7 @@ import { runWindow, type WindowResult } from '../engine/runWindow.js';
 import { ApilakeError, InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import type { SecretProvider } from '../secrets/SecretProvider.js';
+import { readWindowState } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { isAligned, isoSeconds, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
@@ -38,6 +38,11 @@ export interface IngestDeps {
   readonly metrics: Metrics;
   /** Stop starting pages when less than this remains of the invocation. */
   readonly deadlineMarginMs: number;
+  /**
+   * Abort any storage call still running when less than this remains, so the invocation ends
+   * (and reports) before Lambda kills it. @default min(5 s, deadlineMarginMs / 2)
+   */
+  readonly hardDeadlineMarginMs?: number;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
 }
@@ -46,8 +51,12 @@ export interface IngestDeps {
 export interface StreamSummary {
   readonly stream: string;
   readonly window: { readonly start: string; readonly end: string };
-  /** `duplicate`: an earlier delivery already landed it; `in_progress`: another delivery is landing it now. */
-  readonly status: 'committed' | 'skipped' | 'failed' | 'duplicate' | 'in_progress';
+  /**
+   * `skipped`: committed before (or, `skip_reason: concurrent_commit`, by a concurrent run);
+   * `duplicate`: an earlier delivery of this event already landed it.
+   */
+  readonly status: 'committed' | 'skipped' | 'failed' | 'duplicate';
+  readonly skip_reason?: 'already_committed' | 'concurrent_commit';
   readonly records: number;
   readonly parts: number;
   readonly pages: number;
@@ -56,6 +65,7 @@ export interface StreamSummary {
   readonly bytes: number;
   readonly duration_ms: number;
   readonly run_id?: string;
+  readonly warnings?: readonly string[];
   readonly error?: string;
 }
 
@@ -113,10 +123,17 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
     return { source: source.name, trigger: 'rejected', streams: [], error: error.message };
   }
 
+  // Two deadlines: pages stop at the soft one; storage calls still running at the hard one are
+  // aborted, so a stalled S3 call fails the window cleanly before Lambda kills the function.
+  const remainingMs = context.getRemainingTimeInMillis();
+  const hardMarginMs = deps.hardDeadlineMarginMs ?? Math.min(5_000, deps.deadlineMarginMs / 2);
   const controller = new AbortController();
-  const remaining = context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
-  const deadline = setTimeout(() => controller.abort(`less than ${deps.deadlineMarginMs} ms left of the invocation`), Math.max(0, remaining));
+  const storageController = new AbortController();
+  const deadline = setTimeout(() => controller.abort(`less than ${deps.deadlineMarginMs} ms left of the invocation`), Math.max(0, remainingMs - deps.deadlineMarginMs));
+  const hardDeadline = setTimeout(() => storageController.abort(`less than ${hardMarginMs} ms left of the invocation`), Math.max(0, remainingMs - hardMarginMs));
   deadline.unref?.();
+  hardDeadline.unref?.();
+  const signals = { signal: controller.signal, storageSignal: storageController.signal };
 
   try {
     const client = await createSourceClient(source, deps.secrets, { clock, fetch: deps.fetch });
@@ -124,7 +141,7 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
     config.registerLambdaContext(context);
     const streams: StreamSummary[] = [];
     for (const job of jobs) {
-      const summary = await landOnce(job, event.kind === 'window' && event.force, client, config, controller.signal, deps, clock);
+      const summary = await landOnce(job, event.kind === 'window' && event.force, client, config, signals, deps, clock);
       report(summary, deps);
       streams.push(summary);
     }
@@ -133,6 +150,7 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
     return result;
   } finally {
     clearTimeout(deadline);
+    clearTimeout(hardDeadline);
   }
 }
 
@@ -158,7 +176,7 @@ async function landOnce(
   force: boolean,
   client: HttpClient,
   config: IdempotencyConfig,
-  signal: AbortSignal,
+  signals: { signal: AbortSignal; storageSignal: AbortSignal },
   deps: IngestDeps,
   clock: Clock,
 ): Promise<StreamSummary> {
@@ -166,7 +184,7 @@ async function landOnce(
   let ran = false;
   const land = async (_payload: typeof key): Promise<StreamSummary> => {
     ran = true;
-    const result = await runWindow({ source: deps.source, stream: job.stream, window: job.window, client, storage: deps.storage, force, signal, clock, runId: randomUUID() });
+    const result = await runWindow({ source: deps.source, stream: job.stream, window: job.window, client, storage: deps.storage, force, ...signals, clock });
     const summary = toSummary(result, client);
     if (result.status === 'failed') throw new WindowFailure(summary);
     return summary;
@@ -179,11 +197,39 @@ async function landOnce(
   } catch (error) {
     if (error instanceof WindowFailure) return error.summary;
     const base = { stream: job.stream.name, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
-    if (error instanceof IdempotencyAlreadyInProgressError) return { ...base, status: 'in_progress' };
+    if (error instanceof IdempotencyAlreadyInProgressError) return inProgress(job, base, signals.storageSignal, deps);
     const cause = error instanceof Error && error.cause instanceof WindowFailure ? error.cause : undefined;
     if (cause) return cause.summary;
     return { ...base, status: 'failed', error: client.redactor.text(error instanceof Error ? error.message : String(error)) };
   }
+}
+
+/**
+ * Another delivery holds the idempotency record of this window. If the window is committed that
+ * is a duplicate. If not, the holder may have crashed (a timeout or OOM leaves the record in
+ * progress until its expiry), so this delivery must fail: Lambda then retries it later, and past
+ * its retries it reaches the dead-letter queue. Returning success here would lose the window.
+ */
+async function inProgress(
+  job: { stream: StreamDefinition; window: TimeWindow },
+  base: Omit<StreamSummary, 'status'>,
+  storageSignal: AbortSignal,
+  deps: IngestDeps,
+): Promise<StreamSummary> {
+  const ref = { source: deps.source.name, stream: job.stream.name, window: job.window };
+  try {
+    const state = await readWindowState(deps.storage, ref, { signal: storageSignal });
+    if (state.kind === 'committed') {
+      return { ...base, status: 'duplicate', records: state.manifest.totals.records, parts: state.manifest.totals.parts, bytes: state.manifest.totals.bytes, run_id: state.manifest.run_id };
+    }
+  } catch (error) {
+    return { ...base, status: 'failed', error: `another delivery is landing this window and its state cannot be read: ${(error as Error).message}` };
+  }
+  return {
+    ...base,
+    status: 'failed',
+    error: 'another delivery holds this window (idempotency record in progress) and it is not committed yet; failing so Lambda retries later (the holder may have crashed)',
+  };
 }
 
 function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
@@ -199,6 +245,8 @@ function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
     bytes: result.bytes,
     duration_ms: result.durationMs,
     run_id: result.runId,
+    ...(result.skipReason ? { skip_reason: result.skipReason } : {}),
+    ...(result.warnings ? { warnings: result.warnings.map((w) => client.redactor.text(w)) } : {}),
     ...(result.error ? { error: client.redactor.text(result.error.message) } : {}),
   };
 }
@@ -209,7 +257,7 @@ function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
   if (summary.status === 'failed') logger.error('window failed', { ...fields, error });
   else logger.info(`window ${summary.status}`, fields);
 
-  if (summary.status === 'duplicate' || summary.status === 'in_progress') return; // counted by the delivery that ran it
+  if (summary.status === 'duplicate') return; // counted by the delivery that ran it
   metrics.addDimensions({ stream: summary.stream });
   if (summary.status === 'committed') {
     metrics.addMetric(METRIC.windowsCommitted, MetricUnit.Count, 1);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { LakeStorage } from './LakeStorage.js';
+import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import type { PartInfo } from './manifest.js';
 
 /** Counts and hashes the compressed bytes that reach storage. */
@@ -35,6 +35,7 @@ export class PartWriter {
   constructor(
     readonly key: string,
     storage: LakeStorage,
+    options: StorageCallOptions = {},
   ) {
     this.failed = new Promise<never>((_, reject) => {
       this.fail = (error) => {
@@ -46,7 +47,7 @@ export class PartWriter {
     pipeline(this.input, createGzip({ level: 6 }), this.meter, (error) => {
       if (error) this.fail(error);
     });
-    this.upload = storage.writeStream(key, this.meter);
+    this.upload = storage.writeStream(key, this.meter, options);
     this.upload.catch((error) => {
       this.fail(error);
       this.input.destroy(error as Error);

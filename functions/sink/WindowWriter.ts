@@ -1,23 +1,29 @@
 /**
- * Writes one window into the lake: records stream into parts rolled at a size limit, then the
- * commit removes parts of earlier attempts and writes the manifest last.
+ * Writes the parts of one run of one window: records stream into gzip parts rolled at a size
+ * limit, each under a key only this run uses. It decides nothing about commits: the runner hands
+ * the finished parts to the commit protocol (`commitProtocol.ts`).
  */
 
 import { SinkError } from '../errors.js';
-import type { LakeStorage } from './LakeStorage.js';
-import { manifestKey, partKey, partPrefix, type WindowRef } from './lakeLayout.js';
-import type { Manifest, PartInfo } from './manifest.js';
+import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
+import { partKey, type WindowRef } from './lakeLayout.js';
+import { deleteParts } from './commitProtocol.js';
+import type { PartInfo } from './manifest.js';
 import { PartWriter } from './PartWriter.js';
 
 /** Options of a {@link WindowWriter}. */
-export interface WindowWriterOptions {
+export interface WindowWriterOptions extends StorageCallOptions {
+  /** The run (attempt) writing; every part key carries it. */
+  readonly runId: string;
   /** Uncompressed size at which a part rolls over. */
   readonly partSizeBytes: number;
 }
 
-/** The parts of one window being written, and its commit. */
+/** The parts of one run of a window. */
 export class WindowWriter {
   private readonly parts: PartInfo[] = [];
+  /** Every key this run started, finished or not, so a discard can remove exactly its own. */
+  private readonly started: string[] = [];
   private current: PartWriter | undefined;
 
   constructor(
@@ -37,39 +43,38 @@ export class WindowWriter {
     const chunk = lines.join('');
     const size = Buffer.byteLength(chunk);
     if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
-    this.current ??= new PartWriter(partKey(this.ref, this.parts.length), this.storage);
+    if (!this.current) {
+      const key = partKey(this.ref, this.options.runId, this.started.length);
+      this.started.push(key);
+      this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
+    }
     await this.current.write(chunk, lines.length, size);
   }
 
-  /** Finishes the last part, deletes parts an earlier attempt left behind, then writes the manifest. */
-  async commit(build: (parts: readonly PartInfo[]) => Manifest): Promise<Manifest> {
-    if (this.current) await this.closeCurrent();
-    const produced = new Set(this.parts.map((p) => p.key));
-    const stale = (await this.storage.list(partPrefix(this.ref))).filter((key) => !produced.has(key));
-    if (stale.length > 0) await this.storage.delete(stale);
-    const manifest = build(this.parts);
-    await this.storage.writeBytes(manifestKey(this.ref), `${JSON.stringify(manifest, null, 2)}\n`);
-    return manifest;
+  /** Finishes the last part; every part is then complete in storage, listed in order. */
+  async finish(): Promise<readonly PartInfo[]> {
+    await this.closeCurrent();
+    return this.parts;
   }
 
   /**
-   * Abandons the window: the part in progress is discarded and every part of the window is
-   * removed, so an uncommitted window shows nothing to queries. Best effort: a crash before
-   * this runs leaves parts that the next successful attempt of the window replaces.
+   * Removes everything this run wrote. Call only when this run's commit does not exist and never
+   * will (commitProtocol I5 a): before a commit was tried, or after another run won it.
    */
-  async abort(reason: Error): Promise<void> {
-    await this.current?.abort(reason);
+  async discard(reason: Error): Promise<void> {
+    const part = this.current;
     this.current = undefined;
+    await part?.abort(reason);
     try {
-      await this.storage.delete(await this.storage.list(partPrefix(this.ref)));
+      await deleteParts(this.storage, this.ref, this.started);
     } catch (error) {
-      throw new SinkError(`could not remove the parts of a failed window under ${partPrefix(this.ref)}: ${(error as Error).message}`, { cause: error });
+      throw new SinkError(`could not remove this run's parts (${this.started.length}); gc removes them later: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** Parts closed so far. */
-  get closedParts(): readonly PartInfo[] {
-    return this.parts;
+  /** Keys of every part this run started. */
+  get keys(): readonly string[] {
+    return this.started;
   }
 
   private async closeCurrent(): Promise<void> {

@@ -1,20 +1,34 @@
 /**
- * The lake layout (DESIGN.md 3.2), shared by the filesystem and S3 sinks and by infra:
+ * The lake layout, shared by the filesystem and S3 sinks, the readers and infra. Every key a run
+ * writes names the window it belongs to, and every data file also names the run (attempt) that
+ * wrote it, so two attempts of one window never write the same key (see `commitProtocol.ts`):
  * ```
- * raw/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>_part-<NNNNN>.jsonl.gz
- * manifests/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.json
+ * raw/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>_<run>_part-<NNNNN>.jsonl.gz   data, attempt-scoped
+ * manifests/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.<NNNNNN>.json           commit n of the window
+ * symlinks/raw/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.txt                  what Athena reads
  * ```
+ * Keys of the first layout (`<start>_<end>_part-<NNNNN>.jsonl.gz`, `<start>_<end>.json`) are still
+ * read: such a part has no run, such a manifest is commit 0.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { isoSeconds } from '../window/TimeWindow.js';
 
-/** Top-level prefix of the data Athena reads. */
+/** Top-level prefix of the record parts. */
 export const RAW_PREFIX = 'raw';
-/** Top-level prefix of the commit markers, outside `raw/` so Athena never reads them. */
+/** Top-level prefix of the commits, outside `raw/` so nothing that scans `raw/` reads them. */
 export const MANIFEST_PREFIX = 'manifests';
+/** Top-level prefix of the Athena symlink files (`symlinks/raw/…`), one per committed window. */
+export const SYMLINK_PREFIX = 'symlinks';
 /** File name ending of a part. */
 export const PART_SUFFIX = '.jsonl.gz';
+
+/** The top-level folders a source writes under. */
+export type LakeArea = typeof RAW_PREFIX | typeof MANIFEST_PREFIX | `${typeof SYMLINK_PREFIX}/${typeof RAW_PREFIX}`;
+
+/** The symlink area of raw parts. */
+export const RAW_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${RAW_PREFIX}`;
 
 /** Identifies one window of one stream. */
 export interface WindowRef {
@@ -22,6 +36,11 @@ export interface WindowRef {
   readonly stream: string;
   readonly window: TimeWindow;
 }
+
+const NAME = '[a-z][a-z0-9_]*';
+const STAMP = '\\d{8}T\\d{6}Z';
+/** A run id: the attempt's start as a compact stamp, then 48 random bits. */
+const RUN = `${STAMP}-[0-9a-f]{12}`;
 
 /** `2024-01-01T00:00:00.000Z` → `20240101T000000Z`. */
 export function compactStamp(date: Date): string {
@@ -31,7 +50,24 @@ export function compactStamp(date: Date): string {
 /** `20240101T000000Z` → the Date, or undefined when the text is not a compact stamp. */
 export function parseCompactStamp(stamp: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
-  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : undefined;
+  if (!m) return undefined;
+  const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  // Date rolls 2024-02-30 over to March: only a stamp that formats back to itself is a date.
+  return Number.isNaN(date.getTime()) || compactStamp(date) !== stamp ? undefined : date;
+}
+
+/**
+ * A new run id, e.g. `20241125T120000Z-3fa9c2d4b1e0`: unique per attempt, and it carries the
+ * attempt's start so garbage collection can tell a dead attempt's files by name alone.
+ */
+export function newRunId(startedAt: Date, random: () => Buffer = () => randomBytes(6)): string {
+  return `${compactStamp(startedAt)}-${random().toString('hex').slice(0, 12).padEnd(12, '0')}`;
+}
+
+/** When the run started, read from its id; undefined for ids of another shape. */
+export function runStartedAt(runId: string): Date | undefined {
+  const m = new RegExp(`^(${STAMP})-[0-9a-f]{12}$`).exec(runId);
+  return m ? parseCompactStamp(m[1]!) : undefined;
 }
 
 /** The `dt` partition of a window: its start's UTC date. */
@@ -39,37 +75,86 @@ export function partitionDate(window: TimeWindow): string {
   return window.start.toISOString().slice(0, 10);
 }
 
-/** `source=<s>/stream=<t>/` under a top-level prefix. */
-export function streamPrefix(top: typeof RAW_PREFIX | typeof MANIFEST_PREFIX, source: string, stream?: string): string {
-  return `${top}/source=${source}/${stream === undefined ? '' : `stream=${stream}/`}`;
+/** `<area>/source=<s>/[stream=<t>/]`. */
+export function streamPrefix(area: LakeArea, source: string, stream?: string): string {
+  return `${area}/source=${source}/${stream === undefined ? '' : `stream=${stream}/`}`;
 }
 
+/** `source=<s>/stream=<t>/dt=<d>/<start>_<end>`: what every key of a window starts with after its area. */
 function windowBase(ref: WindowRef): string {
   return `source=${ref.source}/stream=${ref.stream}/dt=${partitionDate(ref.window)}/${compactStamp(ref.window.start)}_${compactStamp(ref.window.end)}`;
 }
 
-/** The key of part `n` (0-based) of a window. */
-export function partKey(ref: WindowRef, n: number): string {
-  return `${RAW_PREFIX}/${windowBase(ref)}_part-${String(n).padStart(5, '0')}${PART_SUFFIX}`;
+/** The key of part `n` (0-based) written by run `runId`. */
+export function partKey(ref: WindowRef, runId: string, n: number): string {
+  return `${RAW_PREFIX}/${windowBase(ref)}_${runId}_part-${String(n).padStart(5, '0')}${PART_SUFFIX}`;
 }
 
-/** The prefix every part of a window starts with (for listing stale parts). */
-export function partPrefix(ref: WindowRef): string {
-  return `${RAW_PREFIX}/${windowBase(ref)}_part-`;
+/** The prefix every part of a window starts with, whatever run wrote it. */
+export function windowPartPrefix(ref: WindowRef): string {
+  return `${RAW_PREFIX}/${windowBase(ref)}_`;
 }
 
-/** The key of a window's manifest, the commit marker. */
-export function manifestKey(ref: WindowRef): string {
-  return `${MANIFEST_PREFIX}/${windowBase(ref)}.json`;
+/** A part key taken apart; `runId` is undefined for parts of the first layout. */
+export interface PartKeyInfo {
+  readonly ref: WindowRef;
+  readonly runId?: string;
+  readonly index: number;
 }
 
-/** Parses a manifest key back into its window, or undefined for any other key. */
-export function parseManifestKey(key: string): WindowRef | undefined {
-  const m = /^manifests\/source=([a-z][a-z0-9_]*)\/stream=([a-z][a-z0-9_]*)\/dt=\d{4}-\d{2}-\d{2}\/(\d{8}T\d{6}Z)_(\d{8}T\d{6}Z)\.json$/.exec(key);
-  if (!m) return undefined;
-  const start = parseCompactStamp(m[3]!);
-  const end = parseCompactStamp(m[4]!);
-  return start && end ? { source: m[1]!, stream: m[2]!, window: { start, end } } : undefined;
+const PART_KEY = new RegExp(
+  `^${RAW_PREFIX}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})(?:_(${RUN}))?_part-(\\d{5})\\.jsonl\\.gz$`,
+);
+
+/** Parses a part key, or undefined for any other key. */
+export function parsePartKey(key: string): PartKeyInfo | undefined {
+  const m = PART_KEY.exec(key);
+  const ref = m && windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!);
+  if (!m || !ref) return undefined;
+  return { ref, ...(m[5] ? { runId: m[5] } : {}), index: Number(m[6]) };
+}
+
+/** The key of commit `commit` (1, 2, …) of a window; commit 0 is the first layout's single manifest. */
+export function manifestKey(ref: WindowRef, commit: number): string {
+  return commit === 0 ? `${MANIFEST_PREFIX}/${windowBase(ref)}.json` : `${MANIFEST_PREFIX}/${windowBase(ref)}.${String(commit).padStart(6, '0')}.json`;
+}
+
+/** The prefix of every commit of one window (and of no other window). */
+export function windowManifestPrefix(ref: WindowRef): string {
+  return `${MANIFEST_PREFIX}/${windowBase(ref)}.`;
+}
+
+const MANIFEST_KEY = new RegExp(`^${MANIFEST_PREFIX}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})(?:\\.(\\d{6}))?\\.json$`);
+
+/** Parses a manifest key into its window and commit number, or undefined for any other key. */
+export function parseManifestKey(key: string): { readonly ref: WindowRef; readonly commit: number } | undefined {
+  const m = MANIFEST_KEY.exec(key);
+  const ref = m && windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!);
+  return m && ref ? { ref, commit: m[5] === undefined ? 0 : Number(m[5]) } : undefined;
+}
+
+/** The Athena symlink file of a window: the data files of its current commit, one URI a line. */
+export function symlinkKey(ref: WindowRef): string {
+  return `${RAW_SYMLINKS}/${windowBase(ref)}.txt`;
+}
+
+const SYMLINK_KEY = new RegExp(`^${RAW_SYMLINKS}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})\\.txt$`);
+
+/** Parses a symlink key into its window, or undefined for any other key. */
+export function parseSymlinkKey(key: string): WindowRef | undefined {
+  const m = SYMLINK_KEY.exec(key);
+  return m ? windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!) : undefined;
+}
+
+/** A stable text key of a window, for maps. */
+export function windowId(ref: WindowRef): string {
+  return windowBase(ref);
+}
+
+function windowRefOf(source: string, stream: string, start: string, end: string): WindowRef | undefined {
+  const s = parseCompactStamp(start);
+  const e = parseCompactStamp(end);
+  return s && e && s < e ? { source, stream, window: { start: s, end: e } } : undefined;
 }
 
 /** What every line of a window shares. */
@@ -79,8 +164,8 @@ export interface EnvelopeFields {
 }
 
 /**
- * Serialises records into envelope lines (DESIGN.md 3.2). The record is embedded exactly as
- * parsed from the API; the shared prefix is built once per page, not per record.
+ * Serialises records into envelope lines. The record is embedded exactly as parsed from the API;
+ * the shared prefix is built once per page, not per record.
  */
 export function envelopeLines(
   ref: WindowRef,

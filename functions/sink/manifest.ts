@@ -1,8 +1,11 @@
-/** The manifest: the commit marker of a window, written last, listing every part. */
+/**
+ * The manifest: one commit of a window. It lists every data file of the window's current
+ * content; readers read exactly these files and nothing else (see `commitProtocol.ts`).
+ */
 
 import { SinkError } from '../errors.js';
 import { isoSeconds } from '../window/TimeWindow.js';
-import type { WindowRef } from './lakeLayout.js';
+import { parsePartKey, type WindowRef } from './lakeLayout.js';
 
 /** One part as the manifest records it. */
 export interface PartInfo {
@@ -14,12 +17,18 @@ export interface PartInfo {
   readonly sha256: string;
 }
 
-/** The content of `manifests/…/<start>_<end>.json`. */
+/** The content of `manifests/…/<start>_<end>.<NNNNNN>.json`. */
 export interface Manifest {
-  readonly version: 1;
+  /** 2 for commits of the attempt-scoped protocol; 1 for manifests of the first layout (commit 0). */
+  readonly format: 1 | 2;
   readonly source: string;
   readonly stream: string;
   readonly window: { readonly start: string; readonly end: string };
+  /** Its number in the window's history: 1 for the first commit, n + 1 for a replacement of n. */
+  readonly commit: number;
+  /** The commit this one replaced (a forced re-run), if any. */
+  readonly replaces?: { readonly commit: number; readonly run_id: string };
+  /** The run (attempt) that wrote the parts and this commit. */
   readonly run_id: string;
   readonly started_at: string;
   readonly committed_at: string;
@@ -32,24 +41,31 @@ export interface Manifest {
   readonly throttled: number;
 }
 
-/** Builds a manifest from what a window run produced. */
-export function buildManifest(input: {
-  ref: WindowRef;
-  runId: string;
-  startedAt: Date;
-  committedAt: Date;
-  parts: readonly PartInfo[];
-  pages: number;
-  requests: number;
-  retries: number;
-  throttled: number;
-}): Manifest {
+/** What a run knows when it commits. */
+export interface ManifestInput {
+  readonly ref: WindowRef;
+  readonly commit: number;
+  readonly replaces?: { readonly commit: number; readonly run_id: string };
+  readonly runId: string;
+  readonly startedAt: Date;
+  readonly committedAt: Date;
+  readonly parts: readonly PartInfo[];
+  readonly pages: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly throttled: number;
+}
+
+/** Builds the manifest of a commit. */
+export function buildManifest(input: ManifestInput): Manifest {
   const { ref, parts } = input;
   return {
-    version: 1,
+    format: 2,
     source: ref.source,
     stream: ref.stream,
     window: { start: isoSeconds(ref.window.start), end: isoSeconds(ref.window.end) },
+    commit: input.commit,
+    ...(input.replaces ? { replaces: input.replaces } : {}),
     run_id: input.runId,
     started_at: input.startedAt.toISOString(),
     committed_at: input.committedAt.toISOString(),
@@ -67,16 +83,57 @@ export function buildManifest(input: {
   };
 }
 
-/** Parses a stored manifest. @throws SinkError when it is not one. */
-export function parseManifest(bytes: Buffer, key: string): Manifest {
-  let parsed: Partial<Manifest>;
+/** The bytes stored for a manifest. */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * Parses and checks a stored manifest against the key it was read from: it must describe that
+ * window and commit, and list only parts of that window (and, from format 2, of its own run).
+ * A truncated, foreign or tampered manifest is rejected, never half-trusted.
+ * @throws SinkError saying what is wrong.
+ */
+export function parseManifest(bytes: Buffer, key: string, expected: { readonly ref: WindowRef; readonly commit: number }): Manifest {
+  let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new SinkError(`manifest ${key} is not valid JSON`, { cause: error });
+    throw new SinkError(`manifest ${key} is not valid JSON (${bytes.length} bytes; truncated or not written by apilake)`, { cause: error, context: { key } });
   }
-  if (parsed?.version !== 1 || !Array.isArray(parsed.parts) || typeof parsed.totals?.records !== 'number') {
-    throw new SinkError(`manifest ${key} is not an apilake v1 manifest`);
+  const fail = (why: string): never => {
+    throw new SinkError(`manifest ${key} is not an apilake manifest of this window: ${why}`, { context: { key } });
+  };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail('not a JSON object');
+  const format = parsed.format ?? (parsed.version === 1 ? 1 : undefined);
+  if (format !== 1 && format !== 2) return fail(`unknown format ${JSON.stringify(parsed.format ?? parsed.version)}`);
+  const { ref } = expected;
+  const window = parsed.window as { start?: unknown; end?: unknown } | undefined;
+  if (parsed.source !== ref.source || parsed.stream !== ref.stream) fail(`it names ${String(parsed.source)}.${String(parsed.stream)}`);
+  if (window?.start !== isoSeconds(ref.window.start) || window?.end !== isoSeconds(ref.window.end)) fail(`it names window [${String(window?.start)}, ${String(window?.end)})`);
+  const commit = format === 1 ? 0 : parsed.commit;
+  if (commit !== expected.commit) fail(`it says commit ${String(commit)}, its key says ${expected.commit}`);
+  if (typeof parsed.run_id !== 'string' || parsed.run_id === '') fail('no run_id');
+  if (!Array.isArray(parsed.parts)) fail('no parts list');
+  const parts = (parsed.parts as unknown[]).map((part, i) => checkPart(part, i, ref, format === 2 ? (parsed.run_id as string) : undefined, fail));
+  const totals = parsed.totals as Manifest['totals'] | undefined;
+  const records = parts.reduce((n, p) => n + p.records, 0);
+  if (totals?.records !== records || totals.parts !== parts.length) fail(`totals (${totals?.records} records, ${totals?.parts} parts) disagree with its parts (${records}, ${parts.length})`);
+  return { ...(parsed as unknown as Manifest), format, commit: commit as number, parts };
+}
+
+function checkPart(part: unknown, i: number, ref: WindowRef, runId: string | undefined, fail: (why: string) => never): PartInfo {
+  const p = part as Partial<PartInfo> | null;
+  if (!p || typeof p.key !== 'string' || !isCount(p.records) || !isCount(p.bytes) || typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) {
+    fail(`parts[${i}] is not {key, records, bytes, sha256}`);
   }
-  return parsed as Manifest;
+  const info = parsePartKey(p!.key!);
+  const sameWindow = info && info.ref.source === ref.source && info.ref.stream === ref.stream && info.ref.window.start.getTime() === ref.window.start.getTime() && info.ref.window.end.getTime() === ref.window.end.getTime();
+  if (!sameWindow) fail(`parts[${i}] ${p!.key} is not a part of this window`);
+  if (runId !== undefined && info!.runId !== runId) fail(`parts[${i}] ${p!.key} was written by another run`);
+  return { key: p!.key!, records: p!.records!, bytes: p!.bytes!, sha256: p!.sha256! };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }

@@ -40,7 +40,7 @@ describe('the synthesized function bundle', () => {
   });
 
   it('loads and lands a scheduled window in S3 with idempotency in DynamoDB', async () => {
-    aws.createBucket('bundle-lake');
+    await aws.createBucket('bundle-lake');
     await aws.createIdempotencyTable('bundle-idempotency');
     for (const [k, v] of Object.entries({ ...aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -57,10 +57,11 @@ describe('the synthesized function bundle', () => {
       write.mockRestore();
       vi.unstubAllEnvs();
     }
-    expect(await listKeys(aws.s3, 'bundle-lake')).toEqual([
-      'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.json',
-      'raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z_part-00000.jsonl.gz',
-    ]);
+    const keys = await listKeys(aws.s3, 'bundle-lake');
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toBe('manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.000001.json');
+    expect(keys[1]).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
+    expect(keys[2]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
   });
 });

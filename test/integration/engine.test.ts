@@ -9,7 +9,7 @@ import { runWindow } from '../../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { ManualClock } from '../support/manualClock.js';
-import { listFiles, readManifests, readRecords, sha256Of } from '../support/lakeReader.js';
+import { listFiles, readCommittedRecords, readCurrentCommits, readManifests, readRecords, sha256Of } from '../support/lakeReader.js';
 import { testSource } from '../support/sources.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
@@ -31,7 +31,9 @@ async function run(source: SourceDefinition, options: { selection?: WindowSelect
 
 /** Asserts the lake holds exactly the API's items once each, in the window their ts falls into. */
 async function expectExactlyOnce(items: readonly Item[] = api.items) {
-  const lines = await readRecords(lake);
+  const lines = await readCommittedRecords(lake);
+  // And nothing else lies around: every part on disk is listed by a current commit.
+  expect((await readRecords(lake)).length).toBe(lines.length);
   const ids = lines.map((l) => (l.data as Item).id);
   expect(ids).toHaveLength(items.length);
   expect(new Set(ids).size).toBe(items.length);
@@ -121,13 +123,16 @@ describe('runSource into a local lake', () => {
     expect(after).toEqual(before);
   });
 
-  it('replaces a window under the same keys with --force, never duplicating', async () => {
+  it('replaces a window with --force by a new commit, deleting the parts it replaced, never duplicating', async () => {
     const source = testSource(api.url, STYLES[5]![1]);
     await run(source);
-    const keys = await listFiles(lake);
+    const firstParts = (await listFiles(lake)).filter((k) => k.startsWith('raw/'));
     const forced = await run(source, { force: true });
     expect(forced.every((r) => r.status === 'committed')).toBe(true);
-    expect(await listFiles(lake)).toEqual(keys);
+    const parts = (await listFiles(lake)).filter((k) => k.startsWith('raw/'));
+    expect(parts).toHaveLength(5);
+    expect(parts.filter((k) => firstParts.includes(k))).toEqual([]);
+    expect((await readCurrentCommits(lake)).map((m) => [m.commit, m.replaces?.commit])).toEqual(Array(5).fill([2, 1]));
     const lines = await expectExactlyOnce();
     expect(new Set(lines.map((l) => l._run_id)).size).toBe(5); // one fresh run id per window
   });
@@ -142,7 +147,7 @@ describe('runSource into a local lake', () => {
     await expectExactlyOnce(api.items.slice(0, 60));
   });
 
-  it('removes parts a larger earlier attempt left behind', async () => {
+  it('removes the parts of the commit a forced re-run replaced, however many', async () => {
     const hour = { kind: 'windows' as const, windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] };
     await run(testSource(api.url, STYLES[5]![1], { lake: { part_size_mb: 0.002 } }), { selection: hour });
     expect((await listFiles(lake)).filter((k) => k.startsWith('raw/')).length).toBeGreaterThan(5);

@@ -2,21 +2,18 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { ingest, WindowsFailedError, type IngestDeps } from '../../functions/ingest/ingest.js';
 import { AwsSecretProvider } from '../../functions/secrets/AwsSecretProvider.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
-import { getObject, listKeys, LOCAL_AWS, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { getObject, listKeys, LOCAL_AWS, openUploads, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 const SECRET = 'sk-lambda-4f1e2d3c';
-const secretsManager = mockClient(SecretsManagerClient);
 let aws: AwsServers;
 let api: TestApi;
 let bucket: string;
@@ -25,6 +22,7 @@ let n = 0;
 
 beforeAll(async () => {
   aws = await startAwsServers();
+  await aws.createSecret('apilake/t', { api_key: SECRET });
 });
 afterAll(() => aws.stop());
 
@@ -32,11 +30,9 @@ beforeEach(async () => {
   n++;
   bucket = `lake-${n}`;
   table = `idempotency-${n}`;
-  aws.createBucket(bucket);
+  await aws.createBucket(bucket);
   await aws.createIdempotencyTable(table);
   api = await startTestApi({ count: 250, apiKey: SECRET });
-  secretsManager.reset();
-  secretsManager.on(GetSecretValueCommand, { SecretId: 'apilake/t' }).resolves({ SecretString: JSON.stringify({ api_key: SECRET }) });
 });
 afterEach(async () => {
   await api.close();
@@ -88,7 +84,7 @@ function deps(source: SourceDefinition, overrides: Partial<IngestDeps> = {}): In
   return {
     source,
     storage: new S3LakeStorage({ bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: aws.s3Endpoint, forcePathStyle: true }) }),
-    secrets: new AwsSecretProvider({ client: new SecretsManagerClient(LOCAL_AWS) }),
+    secrets: new AwsSecretProvider({ client: aws.secrets }),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
     logger: new Logger({ serviceName: 'apilake' }),
     metrics: new Metrics({ serviceName: 'apilake', namespace: 'apilake-test' }),
@@ -100,7 +96,7 @@ function deps(source: SourceDefinition, overrides: Partial<IngestDeps> = {}): In
 const TICK = { source: 'testapi', scheduledTime: '2024-01-01T01:00:07Z' };
 const FIRST_HOUR = (id: number) => id <= 60;
 
-describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () => {
+describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoDB (dynalite)', () => {
   it('lands the window before a schedule tick record-for-record, with a manifest', async () => {
     const handler = await deployedHandler(sourceFor());
     const { result, error } = await captureStdout(() => handler(TICK, lambdaContext()));
@@ -108,9 +104,13 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
     expect(result).toMatchObject({ source: 'testapi', trigger: 'scheduled', streams: [{ stream: 'items', status: 'committed', records: 60, window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }] });
     const records = await readS3Records(aws.s3, bucket);
     expect(records.map((r) => (r.data as Item).id)).toEqual(api.items.filter((i) => FIRST_HOUR(i.id)).map((i) => i.id));
-    expect(records.every((r) => r.key === 'raw/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z_part-00000.jsonl.gz')).toBe(true);
-    const manifest = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.json')).toString());
-    expect(manifest).toMatchObject({ source: 'testapi', stream: 'items', totals: { records: 60, parts: 1 }, pages: 8 });
+    const [part] = new Set(records.map((r) => r.key as string));
+    expect(part).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T000000Z_20240101T010000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
+    const manifest = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.000001.json')).toString());
+    expect(manifest).toMatchObject({ format: 2, commit: 1, source: 'testapi', stream: 'items', totals: { records: 60, parts: 1 }, pages: 8, parts: [{ key: part }] });
+    // Athena reads the window through its symlink file: exactly the committed part.
+    const symlink = (await getObject(aws.s3, bucket, 'symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.txt')).toString();
+    expect(symlink).toBe(`s3://${bucket}/${part}\n`);
   });
 
   it('treats a second delivery of the same tick as a no-op', async () => {
@@ -124,7 +124,7 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
     expect(await listKeys(aws.s3, bucket)).toEqual(keys);
   });
 
-  it('runs two concurrent deliveries once', async () => {
+  it('runs two concurrent deliveries once: the second fails while the first is in flight, so Lambda retries it, and the retry is a duplicate', async () => {
     // A slow API keeps the first delivery in flight while the second arrives.
     const slowFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
       await new Promise((r) => setTimeout(r, 30));
@@ -132,12 +132,40 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
     }) as typeof fetch;
     const source = sourceFor();
     const { result } = await captureStdout(() =>
-      Promise.all([ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch })), ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch }))]),
+      Promise.allSettled([ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch })), ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch }))]),
     );
-    const statuses = result!.map((r) => r.streams[0]!.status).sort();
-    expect(statuses).toEqual(['committed', 'in_progress']);
+    const landed = result!.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof ingest>>>;
+    const turnedAway = result!.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(landed.value.streams[0]!.status).toBe('committed');
+    // Never success for a window that is not committed: the holder may have crashed.
+    expect(turnedAway.reason).toBeInstanceOf(WindowsFailedError);
+    expect((turnedAway.reason as Error).message).toMatch(/another delivery holds this window .* not committed yet; failing so Lambda retries later/);
     expect(api.requests.length).toBe(8); // one run's pages, not two
     expect(await readS3Records(aws.s3, bucket)).toHaveLength(60);
+    const retried = await captureStdout(() => ingest(TICK, lambdaContext(), deps(source)));
+    expect(retried.result!.streams[0]).toMatchObject({ status: 'duplicate', records: 60 });
+  });
+
+  it('fails a retry that finds a crashed delivery in progress, then lands the window once the in-progress record expires', async () => {
+    // The first delivery "crashes": its fetch never answers and ignores every abort, like a
+    // process killed mid-window; its idempotency record stays in progress until it expires.
+    const hang = (() => new Promise<Response>(() => undefined)) as typeof fetch;
+    const source = sourceFor();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      void captureStdout(() => ingest(TICK, lambdaContext(30_000), deps(source, { fetch: hang, deadlineMarginMs: 10_000 })));
+      await new Promise((r) => setTimeout(r, 300)); // let it take the idempotency record
+      const retry = await captureStdout(() => ingest(TICK, lambdaContext(), deps(source)));
+      expect(retry.error).toBeInstanceOf(WindowsFailedError); // Lambda retries it, then the DLQ
+      expect(await listKeys(aws.s3, bucket, 'manifests/')).toEqual([]);
+      // Past the crashed delivery's in-progress expiry (its remaining time), a retry lands the window.
+      vi.setSystemTime(Date.now() + 31_000);
+      const later = await captureStdout(() => ingest(TICK, lambdaContext(), deps(source)));
+      expect(later.result!.streams[0]).toMatchObject({ status: 'committed', records: 60 });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await readS3Records(aws.s3, bucket)).map((r) => (r.data as Item).id)).toEqual(api.items.filter((i) => FIRST_HOUR(i.id)).map((i) => i.id));
   });
 
   it('logs one JSON line per window with source, stream, window, run_id and request id, and emits EMF metrics', async () => {
@@ -154,7 +182,7 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
       pages: 8,
       function_request_id: 'req-abc-123',
     });
-    expect(windowLine.run_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(windowLine.run_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     const emf = lines.find((l) => (l._aws as { CloudWatchMetrics?: unknown } | undefined)?.CloudWatchMetrics && l.Records !== undefined)!;
     expect(emf).toMatchObject({ source: 'testapi', stream: 'items', Records: 60, Pages: 8, WindowsCommitted: 1 });
     const names = ((emf._aws as { CloudWatchMetrics: { Metrics: { Name: string }[]; Namespace: string }[] }).CloudWatchMetrics[0]!);
@@ -194,15 +222,24 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
     expect(result!.error).toMatch(message);
   });
 
-  it('lands a backfill window event, and re-lands it with force under the same keys', async () => {
+  it('lands a backfill window event, and with force replaces it by a new commit, never duplicating', async () => {
     const handler = await deployedHandler(sourceFor());
     const event = { source: 'testapi', stream: 'items', window: { start: '2024-01-01T02:00:00Z', end: '2024-01-01T03:00:00Z' } };
     const first = await captureStdout(() => handler(event, lambdaContext()));
     expect(first.result!.streams[0]).toMatchObject({ status: 'committed', records: 60 });
-    const keys = await listKeys(aws.s3, bucket);
+    const before = await listKeys(aws.s3, bucket, 'raw/');
     const forced = await captureStdout(() => handler({ ...event, force: true }, lambdaContext()));
     expect(forced.result!.streams[0]).toMatchObject({ status: 'committed', records: 60 });
-    expect(await listKeys(aws.s3, bucket)).toEqual(keys);
+    const after = await listKeys(aws.s3, bucket, 'raw/');
+    // The replaced commit's parts are gone, the new commit's are there: one copy of the window.
+    expect(after).toHaveLength(1);
+    expect(after).not.toEqual(before);
+    expect(await listKeys(aws.s3, bucket, 'manifests/')).toEqual([
+      'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000001.json',
+      'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000002.json',
+    ]);
+    const current = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000002.json')).toString());
+    expect(current).toMatchObject({ commit: 2, replaces: { commit: 1 }, parts: [{ key: after[0] }] });
     expect(await readS3Records(aws.s3, bucket)).toHaveLength(60);
   });
 
@@ -227,6 +264,7 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
     expect(failed.error).toHaveProperty('summary.streams.0.pages', 3);
     expect(uploadIds.length).toBeGreaterThan(0);
     expect(await listKeys(aws.s3, bucket)).toEqual([]);
+    expect(await openUploads(aws.s3, bucket)).toEqual([]);
     for (const UploadId of uploadIds) {
       const orphan = client.send(new UploadPartCommand({ Bucket: bucket, Key: 'x', UploadId, PartNumber: 2, Body: 'x' }));
       await expect(orphan).rejects.toThrow(); // NoSuchUpload: the multipart upload was aborted
@@ -249,10 +287,9 @@ describe('the deployed handler against S3 (fauxqs) and DynamoDB (dynalite)', () 
   });
 
   it('names a missing secret (never a value) when Secrets Manager has none', async () => {
-    secretsManager.reset();
-    secretsManager.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
-    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(), deps(sourceFor())));
-    expect((error as Error).message).toBe('secret "apilake/t" could not be read from Secrets Manager: it does not exist in this account and region');
+    const source = sourceFor({ auth: { type: 'api_key', secret: 'apilake/absent', in: 'header', name: 'X-API-Key' } });
+    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(), deps(source)));
+    expect((error as Error).message).toMatch(/secret "apilake\/absent" could not be read from Secrets Manager: it does not exist in this account and region/);
   });
 
   it('fails at cold start on a misconfigured function, naming every variable', async () => {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { manifestKey } from '../../functions/sink/lakeLayout.js';
+import { manifestKey, partKey } from '../../functions/sink/lakeLayout.js';
+import { buildManifest, serializeManifest } from '../../functions/sink/manifest.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { backfillRemote } from '../../cli/backfill/backfillRemote.js';
 import { redrive } from '../../cli/redrive/redrive.js';
@@ -212,15 +213,35 @@ describe('Athena queries', () => {
 
 describe('status: gaps found exactly', () => {
   const hour = (h: number) => ({ start: new Date(Date.UTC(2024, 0, 1, h)), end: new Date(Date.UTC(2024, 0, 1, h + 1)) });
-  const manifestFor = (stream: string, window: { start: Date; end: Date }, records: number) =>
-    JSON.stringify({ version: 1, source: 'shop', stream, window: { start: window.start.toISOString(), end: window.end.toISOString() }, parts: [], totals: { records, bytes: 0, parts: 0 } });
+  const RUN = '20240101T120000Z-0123456789ab';
+  const ref = (stream: string, window: { start: Date; end: Date }) => ({ source: 'shop', stream, window });
+  const manifestFor = (stream: string, window: { start: Date; end: Date }, records: number, commit = 1) =>
+    serializeManifest(
+      buildManifest({
+        ref: ref(stream, window),
+        commit,
+        runId: RUN,
+        startedAt: new Date('2024-01-01T12:00:00Z'),
+        committedAt: new Date('2024-01-01T12:00:01Z'),
+        parts: [{ key: partKey(ref(stream, window), RUN, 0), records, bytes: 100, sha256: 'a'.repeat(64) }],
+        pages: 1,
+        requests: 1,
+        retries: 0,
+        throttled: 0,
+      }),
+    );
 
   async function seed(storage: LakeStorage) {
     // orders: hours 0-2, 5, 8-9 committed → gaps [3,5) and [6,8); customers: nothing.
-    for (const h of [0, 1, 2, 5, 8, 9]) await storage.writeBytes(manifestKey({ source: 'shop', stream: 'orders', window: hour(h) }), manifestFor('orders', hour(h), 10 + h));
+    for (const h of [0, 1, 2, 5, 8]) await storage.writeBytes(manifestKey(ref('orders', hour(h)), 1), manifestFor('orders', hour(h), 10 + h));
+    // Hour 9 was replaced by a forced re-run: only its current commit (2) counts.
+    await storage.writeBytes(manifestKey(ref('orders', hour(9)), 1), manifestFor('orders', hour(9), 999));
+    await storage.writeBytes(manifestKey(ref('orders', hour(9)), 2), manifestFor('orders', hour(9), 19, 2));
+    // Hour 6 holds a truncated commit: reported, and counted as not committed (a gap), never fatal.
+    await storage.writeBytes(manifestKey(ref('orders', hour(6)), 1), manifestFor('orders', hour(6), 16).slice(0, 40));
     // A manifest of an older 30m window size is reported, not counted.
     const old = { start: new Date(Date.UTC(2024, 0, 1, 3)), end: new Date(Date.UTC(2024, 0, 1, 3, 30)) };
-    await storage.writeBytes(manifestKey({ source: 'shop', stream: 'orders', window: old }), manifestFor('orders', old, 1));
+    await storage.writeBytes(manifestKey(ref('orders', old), 1), manifestFor('orders', old, 1));
   }
 
   const expected = [
@@ -237,8 +258,13 @@ describe('status: gaps found exactly', () => {
       ],
       behind: { start: '2024-01-01T10:00:00Z', end: '2024-01-01T12:00:00Z', windows: 2 },
       otherSizes: 1,
+      unreadable: [{ key: manifestKey(ref('orders', hour(6)), 1), reason: expect.stringContaining('is not valid JSON') }],
+      orphanParts: 0,
+      incompleteWrites: 0,
+      // No symlink files were seeded for the seven readable windows with parts.
+      missingSymlinks: 7,
     },
-    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0 },
+    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0, unreadable: [], orphanParts: 0, incompleteWrites: 0, missingSymlinks: 0 },
   ];
   const now = new Date('2024-01-01T12:34:00Z');
 
@@ -248,8 +274,8 @@ describe('status: gaps found exactly', () => {
     expect(await lakeStatus(storage, SOURCE, { now })).toEqual(expected);
   });
 
-  it('in an S3 bucket (fauxqs)', async () => {
-    aws.createBucket('status-lake');
+  it('in an S3 bucket (moto)', async () => {
+    await aws.createBucket('status-lake');
     const storage = new S3LakeStorage({ bucket: 'status-lake', client: aws.s3 });
     await seed(storage);
     expect(await lakeStatus(storage, SOURCE, { now })).toEqual(expected);

@@ -1,15 +1,17 @@
 /**
- * Real AWS protocol servers on loopback: fauxqs for S3 (and SQS), dynalite for DynamoDB.
+ * Real AWS protocol servers on loopback: moto for S3 (with conditional writes, which the commit
+ * protocol needs), Secrets Manager and SQS; dynalite for DynamoDB (Powertools idempotency).
  * Clients point at them through the same environment variables a deployment would use.
  */
 
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { startFauxqs } from 'fauxqs';
+import { startMoto, type MotoServer } from './motoServer.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, number>) => Server;
@@ -19,42 +21,54 @@ export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'tes
 
 /** The running servers and clients bound to them. */
 export interface AwsServers {
+  /** moto: S3, Secrets Manager, SQS and the rest, on one port. */
   readonly s3Endpoint: string;
   readonly dynamoEndpoint: string;
   readonly s3: S3Client;
   readonly dynamo: DynamoDBClient;
-  readonly fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
+  readonly secrets: SecretsManagerClient;
+  readonly moto: MotoServer;
   /** Environment variables that point SDK clients at these servers. */
   readonly env: Record<string, string>;
-  createBucket(name: string): void;
+  createBucket(name: string): Promise<void>;
+  /** Creates a secret holding `value` as JSON text. */
+  createSecret(name: string, value: unknown): Promise<void>;
   /** Creates an idempotency table shaped like the CDK app's (key `id`, TTL `expiration`). */
   createIdempotencyTable(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startAwsServers(): Promise<AwsServers> {
-  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const moto = await startMoto();
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', () => resolve()));
-  const s3Endpoint = `http://127.0.0.1:${fauxqs.port}`;
+  const s3Endpoint = moto.endpoint;
   const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
   const s3 = new S3Client({ ...LOCAL_AWS, endpoint: s3Endpoint, forcePathStyle: true });
   const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoEndpoint });
+  const secrets = new SecretsManagerClient({ ...LOCAL_AWS, endpoint: s3Endpoint });
   return {
     s3Endpoint,
     dynamoEndpoint,
     s3,
     dynamo,
-    fauxqs,
+    secrets,
+    moto,
     env: {
       AWS_REGION: LOCAL_AWS.region,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: s3Endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       APILAKE_S3_FORCE_PATH_STYLE: 'true',
     },
-    createBucket: (name) => fauxqs.createBucket(name),
+    createBucket: async (name) => {
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    createSecret: async (name, value) => {
+      await secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value) }));
+    },
     createIdempotencyTable: async (name) => {
       await dynamo.send(
         new CreateTableCommand({
@@ -68,7 +82,8 @@ export async function startAwsServers(): Promise<AwsServers> {
     stop: async () => {
       s3.destroy();
       dynamo.destroy();
-      await fauxqs.stop();
+      secrets.destroy();
+      await moto.stop();
       await new Promise<void>((resolve) => dynamoServer.close(() => resolve()));
     },
   };
@@ -86,13 +101,19 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
   return keys.sort();
 }
 
+/** Multipart uploads still open in a bucket. */
+export async function openUploads(s3: S3Client, bucket: string): Promise<string[]> {
+  const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (page.Uploads ?? []).map((u) => u.Key!).sort();
+}
+
 /** An object's bytes. */
 export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await response.Body!.transformToByteArray());
 }
 
-/** Every envelope line of every part in the bucket. */
+/** Every envelope line of every part under `raw/`, committed or not (to prove what exists). */
 export async function readS3Records(s3: S3Client, bucket: string): Promise<Record<string, unknown>[]> {
   const lines: Record<string, unknown>[] = [];
   for (const key of (await listKeys(s3, bucket, 'raw/')).filter((k) => k.endsWith('.jsonl.gz'))) {

@@ -5,11 +5,17 @@ import {
   compactStamp,
   envelopeLines,
   manifestKey,
+  newRunId,
   parseCompactStamp,
   parseManifestKey,
+  parsePartKey,
+  parseSymlinkKey,
   partKey,
-  partPrefix,
   partitionDate,
+  runStartedAt,
+  symlinkKey,
+  windowManifestPrefix,
+  windowPartPrefix,
 } from '../../functions/sink/lakeLayout.js';
 import { RecordsPathError } from '../../functions/errors.js';
 import { evaluate } from '../../functions/records/evaluate.js';
@@ -18,20 +24,43 @@ import { hasLongDigitRun, parseJson, stringifyJson } from '../../functions/recor
 const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };
 
 describe('lake layout', () => {
-  it('names parts and manifests exactly as DESIGN.md 3.2', () => {
-    expect(partKey(ref, 0)).toBe('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-00000.jsonl.gz');
-    expect(partKey(ref, 12)).toMatch(/_part-00012\.jsonl\.gz$/);
-    expect(manifestKey(ref)).toBe('manifests/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z.json');
-    expect(partPrefix(ref)).toBe('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-');
+  const run = '20240102T000512Z-0123456789ab';
+
+  it('names parts after their run, commits after their number, and one symlink per window', () => {
+    expect(partKey(ref, run, 0)).toBe(`raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_${run}_part-00000.jsonl.gz`);
+    expect(partKey(ref, run, 12)).toMatch(/_part-00012\.jsonl\.gz$/);
+    expect(manifestKey(ref, 1)).toBe('manifests/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z.000001.json');
+    expect(manifestKey(ref, 0)).toBe('manifests/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z.json');
+    expect(symlinkKey(ref)).toBe('symlinks/raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z.txt');
+    expect(partKey(ref, run, 0).startsWith(windowPartPrefix(ref))).toBe(true);
+    expect(manifestKey(ref, 7).startsWith(windowManifestPrefix(ref))).toBe(true);
+    expect(manifestKey(ref, 0).startsWith(windowManifestPrefix(ref))).toBe(true);
+  });
+
+  it('never lets the prefix of one window cover another window', () => {
+    const twoHours = { ...ref, window: { start: ref.window.start, end: new Date('2024-01-02T01:00:00Z') } };
+    expect(partKey(twoHours, run, 0).startsWith(windowPartPrefix(ref))).toBe(false);
+    expect(manifestKey(twoHours, 1).startsWith(windowManifestPrefix(ref))).toBe(false);
   });
 
   it('partitions by the window start date in UTC', () => expect(partitionDate(ref.window)).toBe('2024-01-01'));
 
-  it('round-trips stamps and manifest keys', () => {
+  it('round-trips stamps, run ids and keys', () => {
     expect(compactStamp(new Date('2024-02-29T12:34:56.789Z'))).toBe('20240229T123456Z');
     expect(parseCompactStamp('20240229T123456Z')).toEqual(new Date('2024-02-29T12:34:56Z'));
-    expect(parseManifestKey(manifestKey(ref))).toEqual(ref);
-    expect(parseManifestKey(partKey(ref, 0))).toBeUndefined();
+    expect(parseCompactStamp('20240230T123456Z')).toBeUndefined();
+    const id = newRunId(new Date('2024-01-02T00:05:12.345Z'), () => Buffer.from('0123456789ab', 'hex'));
+    expect(id).toBe('20240102T000512Z-0123456789ab');
+    expect(runStartedAt(id)).toEqual(new Date('2024-01-02T00:05:12Z'));
+    expect(runStartedAt('550e8400-e29b-41d4-a716-446655440000')).toBeUndefined();
+    expect(newRunId(new Date())).not.toBe(newRunId(new Date()));
+    expect(parseManifestKey(manifestKey(ref, 3))).toEqual({ ref, commit: 3 });
+    expect(parseManifestKey(manifestKey(ref, 0))).toEqual({ ref, commit: 0 });
+    expect(parseManifestKey(partKey(ref, run, 0))).toBeUndefined();
+    expect(parsePartKey(partKey(ref, run, 4))).toEqual({ ref, runId: run, index: 4 });
+    expect(parsePartKey('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-00002.jsonl.gz')).toEqual({ ref, index: 2 });
+    expect(parsePartKey(manifestKey(ref, 1))).toBeUndefined();
+    expect(parseSymlinkKey(symlinkKey(ref))).toEqual(ref);
   });
 
   it('wraps each record in the envelope, keeping the record exactly as sent', () => {

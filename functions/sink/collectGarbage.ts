@@ -1,0 +1,66 @@
+/**
+ * `apilake gc`: removes what no reader will ever see, for every window of a source, by the rules
+ * of the commit protocol (I5 c, I6): orphaned parts and unfinished writes of runs older than the
+ * horizon, and symlink files that do not match the current commit.
+ */
+
+import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowState } from './commitProtocol.js';
+import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
+import { parseManifestKey, parsePartKey, parseSymlinkKey, windowId, type WindowRef } from './lakeLayout.js';
+import { snapshotStream } from './lakeSnapshot.js';
+
+/** What gc did (or, dry, would do) to one stream. */
+export interface StreamGarbageReport {
+  readonly stream: string;
+  readonly deletedParts: number;
+  readonly abortedWrites: number;
+  /** Orphans younger than the horizon: possibly a run still in flight, so kept. */
+  readonly youngOrphans: number;
+  readonly repairedSymlinks: number;
+  /** Windows whose current commit cannot be read: untouched, listed for a human. */
+  readonly unreadable: readonly string[];
+}
+
+/** Options of {@link collectGarbage}. */
+export interface CollectGarbageOptions extends StorageCallOptions {
+  readonly streams: readonly string[];
+  /** @default Date.now() */
+  readonly nowMs?: number;
+  /** @default ORPHAN_HORIZON_MS; a shorter horizon could delete the parts of a run still in flight */
+  readonly horizonMs?: number;
+  readonly dryRun?: boolean;
+}
+
+/** Collects the garbage of the given streams of a source. */
+export async function collectGarbage(storage: LakeStorage, source: string, options: CollectGarbageOptions): Promise<StreamGarbageReport[]> {
+  const nowMs = options.nowMs ?? Date.now();
+  const reports: StreamGarbageReport[] = [];
+  for (const stream of options.streams) {
+    const snapshot = await snapshotStream(storage, source, stream, { ...options, audit: true });
+    // Only windows where something is off need a closer look.
+    const windows = new Map<string, WindowRef>();
+    const note = (ref: WindowRef) => windows.set(windowId(ref), ref);
+    for (const object of snapshot.orphanParts ?? []) note(parsePartKey(object.key)!.ref);
+    for (const write of snapshot.incomplete ?? []) {
+      const ref = parsePartKey(write.key)?.ref ?? parseManifestKey(write.key)?.ref ?? parseSymlinkKey(write.key);
+      if (ref) note(ref);
+    }
+    for (const ref of snapshot.missingSymlinks ?? []) note(ref);
+    for (const key of snapshot.strandedSymlinks ?? []) note(parseSymlinkKey(key)!);
+
+    let deletedParts = 0;
+    let abortedWrites = 0;
+    let youngOrphans = 0;
+    let repairedSymlinks = 0;
+    for (const ref of windows.values()) {
+      const known = await readWindowState(storage, ref, options);
+      const garbage = await collectWindowGarbage(storage, ref, { ...options, nowMs, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS, known });
+      deletedParts += garbage.deletedParts.length;
+      abortedWrites += garbage.abortedWrites.length;
+      youngOrphans += garbage.youngOrphans.length;
+      if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
+    }
+    reports.push({ stream, deletedParts, abortedWrites, youngOrphans, repairedSymlinks, unreadable: snapshot.unreadable.map((w) => w.key) });
+  }
+  return reports;
+}

@@ -1,0 +1,124 @@
+/**
+ * What a stream holds, as readers must see it: the current commit of every window (commitProtocol
+ * I1), and on request what no reader should see — orphaned parts, unfinished writes, unreadable
+ * commits, missing symlinks. Shared by `apilake query`, `status` and `gc`.
+ */
+
+import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
+import { SinkError } from '../errors.js';
+import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
+import {
+  MANIFEST_PREFIX,
+  parseManifestKey,
+  parsePartKey,
+  parseSymlinkKey,
+  RAW_PREFIX,
+  RAW_SYMLINKS,
+  streamPrefix,
+  symlinkKey,
+  windowId,
+  type WindowRef,
+} from './lakeLayout.js';
+import { parseManifest, type Manifest } from './manifest.js';
+
+/** A window and its current, readable commit. */
+export interface CommittedWindow {
+  readonly ref: WindowRef;
+  readonly commit: number;
+  readonly key: string;
+  readonly manifest: Manifest;
+}
+
+/** A window whose current commit cannot be read: not committed, and reported (I1). */
+export interface UnreadableWindow {
+  readonly ref: WindowRef;
+  readonly key: string;
+  readonly error: SinkError;
+}
+
+/** One stream of the lake. */
+export interface StreamSnapshot {
+  readonly source: string;
+  readonly stream: string;
+  /** Sorted by window start. */
+  readonly committed: readonly CommittedWindow[];
+  readonly unreadable: readonly UnreadableWindow[];
+  /** With `audit`: parts that no current commit lists (a run in flight, crashed, or replaced). */
+  readonly orphanParts?: readonly StoredObject[];
+  /** With `audit`: writes that never finished (temp files, multipart uploads). */
+  readonly incomplete?: readonly IncompleteWrite[];
+  /** With `audit`: committed windows with parts whose Athena symlink file is missing. */
+  readonly missingSymlinks?: readonly WindowRef[];
+  /** With `audit`: symlink files of windows that have no readable commit with parts. */
+  readonly strandedSymlinks?: readonly string[];
+}
+
+/** Options of {@link snapshotStream}. */
+export interface SnapshotOptions extends StorageCallOptions {
+  /** Also list parts, unfinished writes and symlinks to find what readers must not see. @default false */
+  readonly audit?: boolean;
+  /** Manifests read at once. @default 16 */
+  readonly concurrency?: number;
+}
+
+/** Reads the current commit of every window of a stream. */
+export async function snapshotStream(storage: LakeStorage, source: string, stream: string, options: SnapshotOptions = {}): Promise<StreamSnapshot> {
+  const current = new Map<string, { ref: WindowRef; commit: number; key: string }>();
+  for (const object of await storage.list(streamPrefix(MANIFEST_PREFIX, source, stream), options)) {
+    const parsed = parseManifestKey(object.key);
+    if (!parsed || parsed.ref.source !== source || parsed.ref.stream !== stream) continue;
+    const id = windowId(parsed.ref);
+    if ((current.get(id)?.commit ?? -1) < parsed.commit) current.set(id, { ...parsed, key: object.key });
+  }
+  const limiter = new ConcurrencyLimiter(options.concurrency ?? 16);
+  const committed: CommittedWindow[] = [];
+  const unreadable: UnreadableWindow[] = [];
+  await Promise.all(
+    [...current.values()].map((entry) =>
+      limiter.run(async () => {
+        const bytes = await storage.read(entry.key, options);
+        try {
+          if (bytes === undefined) throw new SinkError(`manifest ${entry.key} was listed but could not be read`);
+          committed.push({ ...entry, manifest: parseManifest(bytes, entry.key, entry) });
+        } catch (error) {
+          if (!(error instanceof SinkError)) throw error;
+          unreadable.push({ ref: entry.ref, key: entry.key, error });
+        }
+      }),
+    ),
+  );
+  committed.sort((a, b) => a.ref.window.start.getTime() - b.ref.window.start.getTime() || a.ref.window.end.getTime() - b.ref.window.end.getTime());
+  const snapshot: StreamSnapshot = { source, stream, committed, unreadable };
+  return options.audit ? { ...snapshot, ...(await audit(storage, source, stream, committed, unreadable, options)) } : snapshot;
+}
+
+async function audit(
+  storage: LakeStorage,
+  source: string,
+  stream: string,
+  committed: readonly CommittedWindow[],
+  unreadable: readonly UnreadableWindow[],
+  options: StorageCallOptions,
+): Promise<Pick<StreamSnapshot, 'orphanParts' | 'incomplete' | 'missingSymlinks' | 'strandedSymlinks'>> {
+  const listed = new Set(committed.flatMap((w) => w.manifest.parts.map((p) => p.key)));
+  const unreadableWindows = new Set(unreadable.map((w) => windowId(w.ref)));
+  const orphanParts = (await storage.list(streamPrefix(RAW_PREFIX, source, stream), options)).filter((object) => {
+    const part = parsePartKey(object.key);
+    // Parts of a window whose commit cannot be read are neither listed nor orphans: nobody can tell.
+    return part !== undefined && !listed.has(object.key) && !unreadableWindows.has(windowId(part.ref));
+  });
+  const incomplete = [
+    ...(await storage.listIncomplete(streamPrefix(RAW_PREFIX, source, stream), options)),
+    ...(await storage.listIncomplete(streamPrefix(MANIFEST_PREFIX, source, stream), options)),
+    ...(await storage.listIncomplete(streamPrefix(RAW_SYMLINKS, source, stream), options)),
+  ];
+  const symlinks = new Set(
+    (await storage.list(streamPrefix(RAW_SYMLINKS, source, stream), options)).map((o) => o.key).filter((key) => parseSymlinkKey(key) !== undefined),
+  );
+  const withParts = committed.filter((w) => w.manifest.parts.length > 0);
+  const expected = new Set(withParts.map((w) => windowId(w.ref)));
+  const missingSymlinks = withParts.filter((w) => !symlinks.has(symlinkKey(w.ref))).map((w) => w.ref);
+  const strandedSymlinks = [...symlinks].filter((key) => !expected.has(windowId(parseSymlinkKey(key)!)));
+  return { orphanParts, incomplete, missingSymlinks, strandedSymlinks };
+}
+

@@ -1,0 +1,192 @@
+/**
+ * A fault-injecting proxy in front of a local S3 server (moto). It forwards every request
+ * unchanged and, when a rule matches, does what real S3 and real networks do:
+ * - `status`: answers 500 InternalError or 503 SlowDown without forwarding (S3 asks clients to
+ *   retry both: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html);
+ * - `drop-before`: closes the connection without forwarding (a reset before S3 saw the request);
+ * - `drop-after`: forwards, lets S3 apply the request, then closes the connection without
+ *   answering — the response is lost after the server applied the write;
+ * - `stall`: forwards nothing and never answers, until the client gives up.
+ *
+ * With `denyMissingKeys`, it also imitates what no local server does: real S3 answers a GET or
+ * HEAD of a key that does not exist with 403 AccessDenied, not 404, when the caller lacks
+ * s3:ListBucket for the request — and a ListBucket grant conditioned on `s3:prefix` never
+ * applies to a GetObject request, which carries no prefix. GetObject API reference, Permissions:
+ * "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
+ * (access denied) error." https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ */
+
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** The S3 operation a request is, by method and query (path-style requests). */
+export type S3Operation =
+  | 'PutObject'
+  | 'UploadPart'
+  | 'CreateMultipartUpload'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'ListObjectsV2'
+  | 'ListMultipartUploads'
+  | 'DeleteObjects'
+  | 'DeleteObject'
+  | 'Other';
+
+/** A request as the proxy classifies it. */
+export interface S3Call {
+  readonly operation: S3Operation;
+  readonly bucket: string;
+  /** The object key, decoded; '' for bucket-level operations. */
+  readonly key: string;
+  /** The `prefix` of a listing. */
+  readonly prefix: string;
+}
+
+/** What to do to a matching request. */
+export type S3Fault =
+  | { readonly kind: 'status'; readonly status: 500 | 503 }
+  | { readonly kind: 'drop-before' }
+  | { readonly kind: 'drop-after' }
+  | { readonly kind: 'stall' };
+
+/** A fault applied to the next `times` requests that `match`. */
+export interface S3FaultRule {
+  readonly match: (call: S3Call) => boolean;
+  readonly fault: S3Fault;
+  times: number;
+  /** Free text for reports. */
+  readonly label?: string;
+}
+
+/** A running proxy. */
+export interface S3FaultProxy {
+  /** `http://127.0.0.1:<port>`: point S3 clients here. */
+  readonly endpoint: string;
+  /** Every request seen, in order, with the fault applied to it if any. */
+  readonly calls: (S3Call & { readonly fault?: S3Fault['kind'] })[];
+  /** Adds a rule; rules are tried in the order added. */
+  inject(rule: Omit<S3FaultRule, 'times'> & { times?: number }): void;
+  /** Removes every rule not yet used up. */
+  clear(): void;
+  /** Faults injected so far. */
+  faultsInjected(): number;
+  /** Answers 403 for a missing key, as S3 does to a caller without s3:ListBucket. */
+  denyMissingKeys(on: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Classifies a path-style S3 request. */
+export function classify(method: string, url: URL): S3Call {
+  const [, bucket = '', ...rest] = url.pathname.split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  const q = url.searchParams;
+  const prefix = q.get('prefix') ?? '';
+  const op = (operation: S3Operation): S3Call => ({ operation, bucket, key, prefix });
+  if (method === 'PUT' && key) return op(q.has('partNumber') && q.has('uploadId') ? 'UploadPart' : 'PutObject');
+  if (method === 'POST' && key && q.has('uploads')) return op('CreateMultipartUpload');
+  if (method === 'POST' && key && q.has('uploadId')) return op('CompleteMultipartUpload');
+  if (method === 'POST' && !key && q.has('delete')) return op('DeleteObjects');
+  if (method === 'DELETE' && key && q.has('uploadId')) return op('AbortMultipartUpload');
+  if (method === 'DELETE' && key) return op('DeleteObject');
+  if (method === 'GET' && key) return op('GetObject');
+  if (method === 'HEAD' && key) return op('HeadObject');
+  if (method === 'GET' && !key && q.has('uploads')) return op('ListMultipartUploads');
+  if (method === 'GET' && !key && q.get('list-type') === '2') return op('ListObjectsV2');
+  return op('Other');
+}
+
+const ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+const ERROR_BODY = (status: 500 | 503) =>
+  status === 503
+    ? '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
+    : '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>';
+
+/** Starts a proxy on a free loopback port in front of `upstream` (e.g. moto's endpoint). */
+export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy> {
+  const target = new URL(upstream);
+  const rules: S3FaultRule[] = [];
+  const calls: (S3Call & { fault?: S3Fault['kind'] })[] = [];
+  const sockets = new Set<Socket>();
+  let denyMissing = false;
+  let faults = 0;
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const call = classify(req.method ?? 'GET', url);
+    const rule = rules.find((r) => r.times > 0 && r.match(call));
+    if (rule) {
+      rule.times--;
+      faults++;
+    }
+    calls.push({ ...call, ...(rule ? { fault: rule.fault.kind } : {}) });
+    const fault = rule?.fault;
+    if (fault?.kind === 'stall') {
+      req.resume(); // read the body so the client keeps waiting on the response, not on the upload
+      return;
+    }
+    if (fault?.kind === 'drop-before') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'status') {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(fault.status, { 'content-type': 'application/xml' });
+        res.end(ERROR_BODY(fault.status));
+      });
+      return;
+    }
+    forward(req, res, call, fault?.kind === 'drop-after');
+  });
+
+  function forward(req: IncomingMessage, res: ServerResponse, call: S3Call, dropResponse: boolean): void {
+    const upstreamReq = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (upstreamRes) => {
+        const chunks: Buffer[] = [];
+        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+        upstreamRes.on('end', () => {
+          if (dropResponse) {
+            // The server applied the request; the client never learns it.
+            req.socket.destroy();
+            return;
+          }
+          const status = upstreamRes.statusCode ?? 502;
+          if (denyMissing && status === 404 && (call.operation === 'GetObject' || call.operation === 'HeadObject')) {
+            res.writeHead(403, { 'content-type': 'application/xml' });
+            res.end(call.operation === 'HeadObject' ? undefined : ACCESS_DENIED);
+            return;
+          }
+          res.writeHead(status, upstreamRes.headers);
+          res.end(Buffer.concat(chunks));
+        });
+      },
+    );
+    upstreamReq.on('error', () => req.socket.destroy());
+    req.pipe(upstreamReq);
+  }
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    inject: (rule) => rules.push({ ...rule, times: rule.times ?? 1 }),
+    clear: () => rules.splice(0),
+    faultsInjected: () => faults,
+    denyMissingKeys: (on) => {
+      denyMissing = on;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

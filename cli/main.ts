@@ -73,6 +73,20 @@ program
   .action(async (source, options) => (await import('./commands/status.js')).statusCommand(source, options));
 
 program
+  .command('gc')
+  .description('remove orphaned parts and unfinished writes of runs past the 12h horizon, and repair Athena symlink files')
+  .argument('<source>', 'source name')
+  .option('--stream <name>', 'only this stream')
+  .addOption(lakeOption())
+  .option('--bucket <name>', 'the lake in this S3 bucket instead of a local folder')
+  .option('--remote', 'the deployed lake bucket (from the stack outputs)', false)
+  .option('--dry-run', 'report what would be removed, remove nothing', false)
+  .addOption(outputsOption())
+  .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
+  .addOption(sourcesOption())
+  .action(async (source, options) => (await import('./commands/gc.js')).gcCommand(source, options));
+
+program
   .command('query')
   .description('run SQL over the lake; each stream is a table <source>_<stream> (DuckDB locally, Athena with --remote)')
   .argument('<sql>', 'SQL to run')

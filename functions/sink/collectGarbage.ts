@@ -4,9 +4,10 @@
  * horizon, and symlink files that do not match the current commit.
  */
 
-import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowState } from './commitProtocol.js';
+import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
+import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowState, symlinkText } from './commitProtocol.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
-import { parseManifestKey, parsePartKey, parseSymlinkKey, windowId, type WindowRef } from './lakeLayout.js';
+import { parseManifestKey, parsePartKey, parseSymlinkKey, symlinkKey, windowId, type WindowRef } from './lakeLayout.js';
 import { snapshotStream } from './lakeSnapshot.js';
 
 /** What gc did (or, dry, would do) to one stream. */
@@ -46,6 +47,16 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
       if (ref) note(ref);
     }
     for (const ref of snapshot.missingSymlinks ?? []) note(ref);
+    // A symlink that exists may still list another commit's parts (a run died between its commit and the rewrite).
+    const limiter = new ConcurrencyLimiter(16);
+    await Promise.all(
+      snapshot.committed.map((window) =>
+        limiter.run(async () => {
+          const text = await storage.read(symlinkKey(window.ref), options).catch(() => undefined);
+          if (text !== undefined && text.toString('utf8') !== symlinkText(storage, window.manifest)) note(window.ref);
+        }),
+      ),
+    );
     for (const key of snapshot.strandedSymlinks ?? []) note(parseSymlinkKey(key)!);
 
     let deletedParts = 0;

@@ -6,7 +6,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { RAW_PREFIX, streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { RAW_SYMLINKS, streamPrefix } from '../../functions/sink/lakeLayout.js';
 import type { Lake } from './Lake.js';
 
 /** Properties of {@link Analytics}. */
@@ -44,6 +44,20 @@ export const ENVELOPE_COLUMNS: glue.Column[] = [
   { name: 'data', type: glue.Schema.STRING, comment: 'the record exactly as the API sent it, as JSON text' },
 ];
 
+/**
+ * Raw parts read through Hive symlink files: Athena reads only the data files a symlink lists,
+ * one per committed window, never what lies in `raw/` (parts of runs in flight, crashed or
+ * replaced). This is how Delta Lake exposes consistent snapshots to Presto and Athena
+ * ("Presto and Athena to Delta Lake integration", docs.delta.io: a manifest is "a text file
+ * containing the list of data files to read"; SymlinkTextInputFormat with the data's own SerDe),
+ * and the listed gzip files are decompressed by their `.gz` extension.
+ */
+export const SYMLINKED_JSON = new glue.DataFormat({
+  inputFormat: new glue.InputFormat('org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'),
+  outputFormat: glue.OutputFormat.HIVE_IGNORE_KEY_TEXT,
+  serializationLibrary: glue.SerializationLibrary.OPENX_JSON,
+});
+
 /** Glue database, one table per stream named `<source>_<stream>`, and the Athena workgroup. */
 export class Analytics extends Construct {
   readonly database: glue.Database;
@@ -58,14 +72,14 @@ export class Analytics extends Construct {
     for (const source of props.sources) {
       for (const stream of source.streams) {
         const name = `${source.name}_${stream.name}`;
-        const prefix = streamPrefix(RAW_PREFIX, source.name, stream.name);
+        const prefix = streamPrefix(RAW_SYMLINKS, source.name, stream.name);
         const table = new glue.S3Table(this, `Table-${name}`, {
           database: this.database,
           tableName: name,
           description: `${source.name}.${stream.name}: ${source.description ?? source.base_url}`,
           storage: glue.S3TableStorage.fromBucket(props.lake.bucket),
           s3Prefix: prefix,
-          dataFormat: glue.DataFormat.JSON,
+          dataFormat: SYMLINKED_JSON,
           compressed: true,
           // Not client-side encrypted: S3 decrypts SSE-S3 objects transparently for Athena.
           hasEncryptedData: false,
@@ -75,7 +89,7 @@ export class Analytics extends Construct {
             dt: glue.PartitionProjectionConfiguration.date({ min: props.projectionStartDate ?? '2020-01-01', max: 'NOW', format: 'yyyy-MM-dd' }),
           },
           parameters: {
-            // Projection computes each partition's location instead of listing the catalog.
+            // Projection computes each partition's location (a folder of symlink files) instead of listing the catalog.
             'storage.location.template': `s3://${props.lake.bucket.bucketName}/${prefix}dt=\${dt}/`,
           },
         });

@@ -5,7 +5,10 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as iamLib from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MANIFEST_PREFIX, RAW_PREFIX, streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { MANIFEST_PREFIX, RAW_PREFIX, RAW_SYMLINKS, streamPrefix, type LakeArea } from '../../functions/sink/lakeLayout.js';
+
+/** The areas of the lake a source's function writes, reads and lists: its parts, its commits, its Athena symlinks. */
+export const SOURCE_AREAS: readonly LakeArea[] = [RAW_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS];
 
 /** Properties of a {@link Lake}. */
 export interface LakeProps {
@@ -73,10 +76,17 @@ export class Lake extends Construct {
 
   /**
    * Lets a source's function read, write and delete its own prefixes, and list only them.
+   *
+   * Least privilege that works on real S3: the ListBucket grant is conditioned on `s3:prefix`,
+   * which only a listing request carries. A GetObject of a missing key under such a role answers
+   * 403, not 404 (GetObject API reference, Permissions), so apilake never asks whether a window is
+   * committed by reading a key that may be absent: it lists the window's commit prefix (allowed
+   * here) and reads only keys the listing returned. Granting an unconditioned ListBucket instead
+   * would let every source's function list every other source's data.
    * @returns the grant of the object permissions
    */
   grantWriteSource(grantee: iam.IGrantable, source: string): iam.Grant {
-    const prefixes = [streamPrefix(RAW_PREFIX, source), streamPrefix(MANIFEST_PREFIX, source)];
+    const prefixes = SOURCE_AREAS.map((area) => streamPrefix(area, source));
     iamLib.Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],

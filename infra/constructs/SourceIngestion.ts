@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
 import { ENV } from '../../functions/ingest/runtimeConfig.js';
-import { MANIFEST_PREFIX, RAW_PREFIX, streamPrefix } from '../../functions/sink/lakeLayout.js';
-import type { Lake } from './Lake.js';
+import { streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { SOURCE_AREAS, type Lake } from './Lake.js';
 
 /** Properties of a {@link SourceIngestion}. */
 export interface SourceIngestionProps {
@@ -151,7 +151,7 @@ function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: str
   });
   Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'apilake targets nodejs22.x, the runtime its bundle is built and tested for.' });
   // The same prefixes Lake.grantWriteSource grants.
-  for (const top of [RAW_PREFIX, MANIFEST_PREFIX] as const) {
+  for (const top of SOURCE_AREAS) {
     Validations.of(fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagArn(lake.bucket)}/${streamPrefix(top, source)}*]`,
       reason: `Object keys are per window, unknown at deploy time; the wildcard is confined to this source's own ${top}/ prefix.`,

@@ -93,7 +93,9 @@ describe('ApilakeStack', () => {
     expect(text).toContain('/manifests/source=shop/*');
     expect(text).not.toContain('source=crm');
     const list = statements.find((s) => s.Action === 's3:ListBucket')!;
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['raw/source=shop/*', 'manifests/source=shop/*'] } });
+    expect(text).toContain('/symlinks/raw/source=shop/*');
+    // Listing is conditioned on the source's prefixes: commits are found by listing, never by reading a missing key.
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['raw/source=shop/*', 'manifests/source=shop/*', 'symlinks/raw/source=shop/*'] } });
     const secret = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'))!;
     expect(JSON.stringify(secret.Resource)).toContain(':secret:apilake/shop-??????');
   });
@@ -130,7 +132,7 @@ describe('ApilakeStack', () => {
     });
   });
 
-  it('projects dt partitions on every stream table, OpenX JSON with data as text', () => {
+  it('projects dt partitions on every stream table, reading committed parts through symlink files, OpenX JSON with data as text', () => {
     template.hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
         Name: 'shop_orders',
@@ -140,11 +142,13 @@ describe('ApilakeStack', () => {
           'projection.dt.type': 'date',
           'projection.dt.range': '2020-01-01,NOW',
           'projection.dt.format': 'yyyy-MM-dd',
-          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/raw/source=shop/stream=orders/dt=${dt}/']] },
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/symlinks/raw/source=shop/stream=orders/dt=${dt}/']] },
           has_encrypted_data: false,
         }),
         StorageDescriptor: Match.objectLike({
-          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/raw/source=shop/stream=orders/']] },
+          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/symlinks/raw/source=shop/stream=orders/']] },
+          InputFormat: 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           Compressed: true,
           SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
           Columns: ['_source', '_stream', '_window_start', '_window_end', '_extracted_at', '_run_id', 'data'].map((Name) => ({ Name, Type: 'string', Comment: Match.anyValue() })),

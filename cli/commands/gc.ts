@@ -1,0 +1,45 @@
+/** `apilake gc`: removes what no reader will ever see (orphaned parts, unfinished writes) and repairs Athena symlinks. */
+
+import { findSource } from '../../functions/config/loadSources.js';
+import { selectStreams } from '../../functions/engine/runSource.js';
+import { collectGarbage } from '../../functions/sink/collectGarbage.js';
+import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { formatDuration } from '../../functions/window/duration.js';
+import { formatTable } from '../format.js';
+import { resolveBucket } from '../remote/stackOutputs.js';
+import { EXIT } from '../reportError.js';
+
+/** Flags of `apilake gc`. */
+export interface GcOptions {
+  readonly stream?: string;
+  readonly lake: string;
+  readonly bucket?: string;
+  readonly remote?: boolean;
+  readonly dryRun: boolean;
+  readonly sources: string;
+  readonly outputs?: string;
+  readonly stage?: string;
+}
+
+export async function gcCommand(sourceName: string, options: GcOptions): Promise<void> {
+  const { definition: source } = await findSource(options.sources, sourceName);
+  const streams = selectStreams(source, options.stream).map((s) => s.name);
+  const storage: LakeStorage = options.bucket || options.remote ? new S3LakeStorage({ bucket: await resolveBucket(options) }) : new FsLakeStorage(options.lake);
+  console.log(
+    `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files of runs that started more than ${formatDuration(ORPHAN_HORIZON_MS)} ago and that no commit lists`,
+  );
+  const reports = await collectGarbage(storage, source.name, { streams, dryRun: options.dryRun });
+  console.log(
+    formatTable(
+      ['stream', options.dryRun ? 'parts to delete' : 'parts deleted', options.dryRun ? 'writes to abort' : 'writes aborted', 'kept (too young)', 'symlinks repaired', 'unreadable commits'],
+      reports.map((r) => [r.stream, r.deletedParts, r.abortedWrites, r.youngOrphans, r.repairedSymlinks, r.unreadable.length]),
+    ),
+  );
+  for (const report of reports) {
+    for (const key of report.unreadable) console.log(`  ${report.stream}: ${key} cannot be read; its window counts as not committed and its files were left alone (re-run the window)`);
+  }
+  if (reports.some((r) => r.unreadable.length > 0)) process.exitCode = EXIT.windowsFailed;
+}

@@ -313,7 +313,7 @@ export class HttpClient {
       }
       await response.body?.cancel().catch(() => undefined);
       if (decision.kind === 'refuse') return { kind: 'refused', error: this.refusedRedirect(decision, response.status, hop, request), hops: followed + 1 };
-      const next = await this.nextHop(decision, hop, prepared, request);
+      const next = this.nextHop(decision, hop, prepared, request);
       if (next instanceof ApilakeError) return { kind: 'refused', error: next, hops: followed + 1 };
       leftHome ||= decision.url.origin !== home;
       hop = next;
@@ -321,14 +321,19 @@ export class HttpClient {
   }
 
   /** The request a followed redirect makes; credentials go only to the request's own origin. */
-  private async nextHop(decision: Extract<RedirectDecision, { kind: 'follow' }>, hop: Hop, prepared: PreparedRequest, request: HttpRequest): Promise<Hop | ApilakeError> {
+  private nextHop(decision: Extract<RedirectDecision, { kind: 'follow' }>, hop: Hop, prepared: PreparedRequest, request: HttpRequest): Hop | ApilakeError {
     const url = new URL(decision.url);
     const headers = new Headers(hop.headers);
     if (!decision.keepBody) for (const name of BODY_HEADERS) headers.delete(name);
     const body = decision.keepBody ? hop.body : undefined;
     if (decision.credentials) {
-      // Same origin: credentials go as on the first hop, a query api_key included.
-      if (request.authenticate !== false && this.authenticator) await this.authenticator.apply(url, headers);
+      // Same origin: the credentials of the first hop go along, a query api_key included. They are
+      // copied rather than asked of the authenticator again, which could need a token request,
+      // and so a concurrency slot, while this request holds one.
+      for (const name of prepared.authParams) {
+        url.searchParams.delete(name);
+        for (const value of prepared.url.searchParams.getAll(name)) url.searchParams.append(name, value);
+      }
       return { method: decision.method, url, headers, body };
     }
     for (const name of [...prepared.authHeaders, ...CREDENTIAL_HEADERS]) headers.delete(name);

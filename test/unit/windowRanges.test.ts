@@ -99,7 +99,7 @@ describe('a Lambda event with a window off the grid', () => {
     const source = testSource('http://127.0.0.1:9', { path: '/items' });
     const logger = new Logger({ logLevel: 'SILENT' });
     const metrics = new Metrics({ namespace: 'apilake-test', serviceName: 'test' });
-    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
     const summary = await ingest(
       { source: 'testapi', window: { start: '2024-01-01T09:00:00.500Z', end: '2024-01-01T10:00:00.500Z' } },
       lambdaContext(),

@@ -15,11 +15,11 @@ const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01
 
 describe('a cursor that goes round in a cycle', () => {
   it.each([
-    [['A'], 'page 3 would repeat the request of page 2 (the cursor did not advance)', 2],
-    [['A', 'B'], 'page 4 would repeat the request of page 2 (the cursor went round in a cycle of 2 pages)', 3],
-    [['A', 'B', 'C'], 'page 5 would repeat the request of page 2 (the cursor went round in a cycle of 3 pages)', 4],
-    [Array.from({ length: 500 }, (_, i) => `c${i}`), 'page 502 would repeat the request of page 2 (the cursor went round in a cycle of 500 pages)', 501],
-  ])('fails the window at the first repeat of %j, long before max_pages, landing nothing', async (cycle, message, requests) => {
+    ['A', ['A'], 'page 3 would repeat the request of page 2 (the cursor did not advance)', 2],
+    ['A→B', ['A', 'B'], 'page 4 would repeat the request of page 2 (the cursor went round in a cycle of 2 pages)', 3],
+    ['A→B→C', ['A', 'B', 'C'], 'page 5 would repeat the request of page 2 (the cursor went round in a cycle of 3 pages)', 4],
+    ['500 cursors', Array.from({ length: 500 }, (_, i) => `c${i}`), 'page 502 would repeat the request of page 2 (the cursor went round in a cycle of 500 pages)', 501],
+  ])('fails the window at the first repeat of a cycle of %s, long before max_pages, landing nothing', async (_name, cycle, message, requests) => {
     const api = await startCursorCycleApi(cycle);
     try {
       const lake = await mkdtemp(join(tmpdir(), 'apilake-cycle-'));

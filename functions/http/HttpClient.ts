@@ -268,7 +268,8 @@ export class HttpClient {
         context: hit.origin ? { ...hit.origin } : {},
       });
     }
-    return new SecretError(`the credentials cannot be sent in an HTTP header: ${redactor.text(error?.message ?? 'invalid header value')}`, { cause: error });
+    // Not a registered secret's fault: say what failed, with any credential in the message masked.
+    return new SecretError(`applying the source's auth failed: ${redactor.text(error?.message ?? 'an auth header is not a valid header value')}`, { cause: error });
   }
 
   /** Sends the request, following the redirects {@link decideRedirect} allows; one timeout covers the whole chain and the body. */

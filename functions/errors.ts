@@ -154,3 +154,11 @@ export class AbortedError extends ApilakeError {
     this.name = 'AbortedError';
   }
 }
+
+/** A redirect was refused: to an origin the source does not name, too many in a row, or to a bad Location. */
+export class RedirectError extends HttpError {
+  constructor(message: string, request: string, options: { context?: Record<string, unknown> } = {}) {
+    super(message, request, options);
+    this.name = 'RedirectError';
+  }
+}

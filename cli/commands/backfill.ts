@@ -3,7 +3,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { findSource } from '../../functions/config/loadSources.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runSource, selectStreams, windowsFor } from '../../functions/engine/runSource.js';
+import { countWindows, runSource, selectStreams } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { InputError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
@@ -39,7 +39,7 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new InputError(`--concurrency must be a whole number from 1 to 64, got "${options.concurrency}"`);
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
   const selection = selectionFromFlags(options, new Date());
-  const total = selectStreams(source, options.stream).reduce((n, stream) => n + windowsFor(source, stream, selection).length, 0);
+  const total = countWindows(source, selectStreams(source, options.stream), selection);
 
   const redactor = new Redactor();
   const progress = new BackfillProgress({ total, tty: Boolean(process.stdout.isTTY), write: (t) => process.stdout.write(t), redact: (t) => redactor.text(t) });

@@ -3,18 +3,33 @@
  * and the semantic checks, with every problem reported at once by file, path and line.
  */
 
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
 import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSource } from './checkSource.js';
+import { partialSource, type PartialSource } from './partialSource.js';
 import { sourceSchema, type SourceDefinition } from './sourceSchema.js';
+import { checkAliases, checkFlowDepth, checkSize, formatBytes, MAX_ALIAS_NODES, MAX_SOURCE_BYTES, type LimitProblem } from './yamlLimits.js';
 
 /** A validated source and the file it came from. */
 export interface LoadedSource {
   readonly file: string;
   readonly definition: SourceDefinition;
+}
+
+/** Everything known about one file: its definition when valid, its problems, and what parsed. */
+interface Analysis {
+  readonly file: string;
+  readonly definition?: SourceDefinition;
+  readonly problems: ConfigProblem[];
+  /** The parts that passed the schema, for checks across files. */
+  readonly partial: PartialSource;
+  /** The 1-based line of a path in the file, when it can be located. */
+  readonly lineOf: (path: readonly PropertyKey[]) => number | undefined;
 }
 
 /**
@@ -23,36 +38,116 @@ export interface LoadedSource {
  * @throws ConfigError listing every problem in the file.
  */
 export function parseSource(text: string, file: string): SourceDefinition {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lines.linePos(offset).line);
+  const analysis = analyseSource(text, file);
+  if (analysis.problems.length > 0 || !analysis.definition) throw new ConfigError(analysis.problems);
+  return analysis.definition;
+}
 
-  if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({ file, path: '', line: lineOf(e.pos[0]), message: `YAML: ${firstLine(e.message)}` })));
+/**
+ * Reads, parses and checks one file's text, gathering every problem: the size and YAML limits,
+ * YAML syntax, the schema, and the semantic checks on whatever passed the schema.
+ */
+function analyseSource(text: string, file: string): Analysis {
+  const lines = new LineCounter();
+  const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lines.linePos(offset).line);
+  const nothing: Analysis = { file, problems: [], partial: { streams: [] }, lineOf: () => undefined };
+  const fail = (...found: LimitProblem[]): Analysis => ({ ...nothing, problems: found.map((p) => ({ file, path: '', line: lineAt(p.offset), message: p.message })) });
+
+  const tooBig = checkSize(Buffer.byteLength(text));
+  if (tooBig) return fail(tooBig);
+  // Lines are counted here rather than by the parser, so a problem found before parsing is located too.
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  const tooDeep = checkFlowDepth(text);
+  if (tooDeep) return fail(tooDeep);
+
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  } catch (error) {
+    return fail({ message: `YAML: cannot be parsed: ${yamlReason(error)}` });
   }
-  const parsed = sourceSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, file, lineOf)));
+  const syntax = [...doc.errors, ...doc.warnings];
+  if (syntax.length > 0) return fail(...syntax.map((e) => ({ offset: e.pos[0], message: `YAML: ${yamlReason(e)}` })));
+  const aliases = checkAliases(doc);
+  if (aliases.length > 0) return fail(...aliases);
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_NODES });
+  } catch (error) {
+    return fail({ message: `YAML: ${yamlReason(error)}` });
   }
-  const problems = checkSource(parsed.data).map((p) => locate(p.path, p.message, doc, file, lineOf));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return parsed.data;
+  const lineOf = (path: readonly PropertyKey[]) => locate(path, '', doc, file, lineAt).line;
+  const parsed = sourceSchema.safeParse(raw);
+  const partial = parsed.success ? parsed.data : partialSource(raw);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, file, lineAt))),
+    ...checkSource(partial).map((p) => locate(p.path, p.message, doc, file, lineAt)),
+  ];
+  return { file, definition: parsed.success ? parsed.data : undefined, problems: sortByLine(problems), partial, lineOf };
 }
 
 /** Reads and validates one file. @throws ConfigError */
 export async function loadSourceFile(file: string): Promise<SourceDefinition> {
-  let text: string;
+  const analysis = await analyseFile(file);
+  if (analysis.problems.length > 0 || !analysis.definition) throw new ConfigError(analysis.problems);
+  return analysis.definition;
+}
+
+async function analyseFile(file: string): Promise<Analysis> {
+  const problem = (message: string, line?: number): Analysis => ({ file, problems: [{ file, path: '', line, message }], partial: { streams: [] }, lineOf: () => undefined });
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readCapped(file);
   } catch (error) {
-    throw new ConfigError([{ file, path: '', message: `cannot read file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], { cause: error });
+    if (error instanceof ReadLimitError) return problem(error.message);
+    return problem(`cannot read file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return parseSource(text, file);
+  if (!isUtf8(bytes)) {
+    // A line break byte never occurs inside a multi-byte sequence, so lines can be checked one by one.
+    let line = 1;
+    for (let start = 0; start <= bytes.length; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      const stop = end < 0 ? bytes.length : end;
+      if (!isUtf8(bytes.subarray(start, stop))) break;
+      start = stop + 1;
+    }
+    return problem('file is not valid UTF-8 (save it as UTF-8)', line);
+  }
+  return analyseSource(bytes.toString('utf8'), file);
+}
+
+class ReadLimitError extends Error {}
+
+/** Reads at most the size limit (plus one byte to notice more), refusing what is not a regular file. */
+async function readCapped(file: string): Promise<Buffer> {
+  // O_NONBLOCK: opening a FIFO named *.yaml must not wait for a writer.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new ReadLimitError('not a regular file');
+    if (info.size > MAX_SOURCE_BYTES) throw new ReadLimitError(checkSize(info.size)!.message);
+    const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    // The file grew after stat: still refuse it.
+    if (length > MAX_SOURCE_BYTES) throw new ReadLimitError(`file is more than the ${formatBytes(MAX_SOURCE_BYTES)} a source definition may take`);
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Loads every `*.yaml` / `*.yml` file of a folder. Problems of all files are gathered and
- * thrown together, so one `apilake validate` shows everything that needs fixing.
+ * thrown together, so one `apilake validate` shows everything that needs fixing, including
+ * what collides across files: two sources of the same name, or two streams whose table name
+ * `<source>_<stream>` is the same (source `gh` + stream `x_issues`, source `gh_x` + stream `issues`).
  * @throws ConfigError
  */
 export async function loadSources(dir: string): Promise<LoadedSource[]> {
@@ -62,25 +157,45 @@ export async function loadSources(dir: string): Promise<LoadedSource[]> {
   } catch (error) {
     throw new ConfigError([{ file: dir, path: '', message: `cannot read the sources folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], { cause: error });
   }
-  const problems: ConfigProblem[] = [];
-  const loaded: LoadedSource[] = [];
-  for (const name of names) {
-    const file = displayPath(join(dir, name));
-    try {
-      loaded.push({ file, definition: await loadSourceFile(file) });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems);
-    }
-  }
-  const byName = new Map<string, string>();
-  for (const { file, definition } of loaded) {
-    const other = byName.get(definition.name);
-    if (other) problems.push({ file, path: 'name', message: `source "${definition.name}" is also defined in ${other}` });
-    byName.set(definition.name, file);
-  }
+  const analyses: Analysis[] = [];
+  for (const name of names) analyses.push(await analyseFile(displayPath(join(dir, name))));
+  const problems = [...analyses.flatMap((a) => a.problems), ...collisions(analyses)];
   if (problems.length > 0) throw new ConfigError(problems);
-  return loaded;
+  return analyses.map((a) => ({ file: a.file, definition: a.definition! }));
+}
+
+/** Source names and table names used twice across files, reported at the later one, naming both. */
+function collisions(analyses: readonly Analysis[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const sources = new Map<string, { file: string; line?: number }>();
+  const tables = new Map<string, { file: string; line?: number; source: string; stream: string }>();
+  const where = (at: { file: string; line?: number }) => `${at.file}${at.line === undefined ? '' : `:${at.line}`}`;
+  for (const analysis of analyses) {
+    const { name } = analysis.partial;
+    if (name === undefined) continue;
+    const here = { file: analysis.file, line: analysis.lineOf(['name']) };
+    const other = sources.get(name);
+    if (other) {
+      // The same source twice: its tables collide too, and saying so again would only add noise.
+      problems.push({ ...here, path: 'name', message: `source "${name}" is also defined in ${where(other)}` });
+      continue;
+    }
+    sources.set(name, here);
+    analysis.partial.streams.forEach((stream, i) => {
+      if (stream.name === undefined) return;
+      const table = `${name}_${stream.name}`;
+      const at = { file: analysis.file, line: analysis.lineOf(['streams', i, 'name']) };
+      const earlier = tables.get(table);
+      if (earlier && earlier.source !== name) {
+        problems.push({
+          ...at,
+          path: `streams[${i}].name`,
+          message: `table "${table}" (source "${name}", stream "${stream.name}") is also the table of source "${earlier.source}", stream "${earlier.stream}" in ${where(earlier)}: rename a source or a stream`,
+        });
+      } else if (!earlier) tables.set(table, { ...at, source: name, stream: stream.name });
+    });
+  }
+  return problems;
 }
 
 /**
@@ -144,6 +259,16 @@ function displayPath(path: string): string {
   return rel && !rel.startsWith('..') ? rel : path;
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0]!;
+/** The first line of a YAML error, with the parser's stack exhaustion said plainly. */
+function yamlReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Maximum call stack size exceeded/.test(message)) return 'nesting too deep to parse';
+  return message.split('\n')[0]!;
+}
+
+function sortByLine(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Number.POSITIVE_INFINITY) - (b.p.line ?? Number.POSITIVE_INFINITY) || a.i - b.i)
+    .map(({ p }) => p);
 }

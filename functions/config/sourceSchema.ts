@@ -20,6 +20,7 @@
  */
 
 import { z } from 'zod';
+import { normaliseOrigin } from '../http/redirectPolicy.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 /** Characters Secrets Manager allows in a secret name. */
@@ -152,6 +153,24 @@ export const sourceSchema = z.strictObject({
       circuit_breaker_cooldown_ms: z.int().nonnegative().default(30_000),
     })
     .default({ max_attempts: 5, base_delay_ms: 500, max_delay_ms: 60_000, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 30_000 }),
+  redirects: z
+    .strictObject({
+      max: z.int().min(0).max(20).default(5).meta({ description: 'Redirects followed per request at most; 0 follows none. @default 5' }),
+      allowed_origins: z
+        .array(
+          z
+            .string()
+            .refine((text) => normaliseOrigin(text) !== undefined, 'an origin is scheme://host[:port] (http or https), without path, query or credentials')
+            .transform((text) => normaliseOrigin(text)!),
+        )
+        .default([])
+        .meta({
+          description:
+            'Other origins (e.g. https://cdn.example.com) the API may redirect to. Requests there never carry the source\'s credentials, and a redirect to an origin not listed fails the window. @default none',
+        }),
+    })
+    .default({ max: 5, allowed_origins: [] })
+    .meta({ description: 'Redirects are followed within base_url\'s origin (scheme, host, port) only, unless allowed_origins names another.' }),
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
@@ -176,3 +195,5 @@ export type AuthConfig = SourceDefinition['auth'];
 export type PaginationConfig = StreamDefinition['pagination'];
 /** The retry block, defaults filled. */
 export type RetryConfig = SourceDefinition['retry'];
+/** The redirects block, defaults filled and origins normalised. */
+export type RedirectConfig = SourceDefinition['redirects'];

@@ -34,6 +34,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     clock: options.clock,
     random: options.random,
     fetch: options.fetch,
+    redirects: source.redirects,
   });
   const authenticator = await createAuthenticator(
     source.auth,

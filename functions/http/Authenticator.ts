@@ -32,7 +32,7 @@ export async function createAuthenticator(
 ): Promise<Authenticator> {
   if (auth.type === 'none') return { apply: async () => undefined, refresh: async () => false };
   const secret = await secrets.getSecretJson(auth.secret);
-  for (const value of Object.values(secret)) if (typeof value === 'string') redactor.addSecret(value);
+  for (const [key, value] of Object.entries(secret)) if (typeof value === 'string') redactor.addSecret(value, { secret: auth.secret, key });
 
   switch (auth.type) {
     case 'api_key': {

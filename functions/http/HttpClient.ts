@@ -4,13 +4,15 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
-import type { RetryConfig } from '../config/sourceSchema.js';
-import { AbortedError, HttpNetworkError, HttpStatusError, InvalidJsonError, RetryBudgetError } from '../errors.js';
+import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
+import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, InvalidJsonError, RedirectError, RetryBudgetError, SecretError } from '../errors.js';
 import type { Authenticator } from './Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
+import { headerValueProblem } from './headerValue.js';
 import { parseJson, type ParsedJson } from '../records/preciseJson.js';
-import type { Redactor } from './redact.js';
+import { describeSecret, type Redactor } from './redact.js';
+import { decideRedirect, type RedirectDecision } from './redirectPolicy.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
 
@@ -70,10 +72,45 @@ export interface HttpClientOptions {
   readonly random?: () => number;
   /** @default globalThis.fetch (undici, keep-alive) */
   readonly fetch?: typeof fetch;
+  /** Which redirects to follow. @default same origin only, at most 5 */
+  readonly redirects?: RedirectConfig;
 }
+
+/** A request ready to send, and what its auth added (removed again before it leaves its origin). */
+interface PreparedRequest {
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly body: string | undefined;
+  /** Headers the authenticator set. */
+  readonly authHeaders: readonly string[];
+  /** Query parameters the authenticator set. */
+  readonly authParams: readonly string[];
+}
+
+/** One hop of a redirect chain. */
+interface Hop {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly body: string | undefined;
+}
+
+type SendOutcome =
+  /** `hops`: responses received, redirects included. */
+  | { kind: 'response'; status: number; headers: Headers; text: string; url: URL; hops: number }
+  | { kind: 'network'; reason: string; error: unknown }
+  | { kind: 'refused'; error: ApilakeError; hops: number };
+
+const DEFAULT_REDIRECTS: RedirectConfig = { max: 5, allowed_origins: [] };
+/** Headers that carry credentials whatever the auth type; never sent to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'] as const;
+/** Headers that describe a body; dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'] as const;
 
 /** Bytes of an error body quoted in messages. */
 const SNIPPET_CHARS = 200;
+/** Characters of an error body masked before the snippet is cut: far more than any encoded secret spans. */
+const SNIPPET_SCAN_CHARS = 64 * 1024;
 
 /** A rate-limited, retrying JSON client for one source. Share one per source across windows. */
 export class HttpClient {
@@ -86,6 +123,8 @@ export class HttpClient {
   private readonly slots: ConcurrencyLimiter;
   private readonly breaker: CircuitBreaker;
   private authenticator: Authenticator | undefined;
+  private readonly redirects: RedirectConfig;
+  private readonly allowedOrigins: ReadonlySet<string>;
 
   constructor(private readonly options: HttpClientOptions) {
     this.clock = options.clock ?? systemClock;
@@ -99,6 +138,8 @@ export class HttpClient {
       clock: this.clock,
     });
     this.authenticator = options.authenticator;
+    this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
+    this.allowedOrigins = new Set(this.redirects.allowed_origins);
   }
 
   /** Sets the authenticator after construction (OAuth2 needs this client to fetch its token). */
@@ -113,7 +154,10 @@ export class HttpClient {
 
   /**
    * Sends a request and parses the JSON body, retrying transient failures.
-   * @throws HttpStatusError, HttpNetworkError, InvalidJsonError, RetryBudgetError, CircuitOpenError, AbortedError
+   * Redirects are followed within the request's origin, and to `redirects.allowed_origins`
+   * without credentials; any other redirect fails at once with a {@link RedirectError}.
+   * @throws HttpStatusError, HttpNetworkError, InvalidJsonError, RetryBudgetError, CircuitOpenError, AbortedError,
+   *   RedirectError, SecretError (a credential that cannot travel in a header)
    */
   async requestJson(request: HttpRequest, options: { signal?: AbortSignal; stats?: HttpStats } = {}): Promise<JsonResponse> {
     const { signal } = options;
@@ -131,12 +175,16 @@ export class HttpClient {
       const prepared = await this.prepare(request);
       const outcome = await this.slots.run(async () => {
         await this.bucket.take(signal);
-        return this.sendOnce(request.method, prepared, signal);
+        return this.send(request, prepared, signal);
       });
 
+      if (outcome.kind === 'refused') {
+        count('requests', outcome.hops);
+        throw outcome.error; // the server's choice, not a transient failure: retrying would redirect again
+      }
       if (outcome.kind === 'response') {
         const { status, headers, text, url } = outcome;
-        count('requests');
+        count('requests', outcome.hops);
         const bytes = Buffer.byteLength(text);
         count('bytes', bytes);
         if (isThrottled(status, headers)) count('throttled');
@@ -182,7 +230,7 @@ export class HttpClient {
     }
   }
 
-  private async prepare(request: HttpRequest): Promise<{ url: URL; headers: Headers; body: string | undefined }> {
+  private async prepare(request: HttpRequest): Promise<PreparedRequest> {
     const url = new URL(request.url);
     const headers = new Headers({ accept: 'application/json', ...this.options.headers, ...request.headers });
     let body: string | undefined;
@@ -191,25 +239,129 @@ export class HttpClient {
       body = JSON.stringify(request.body);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
-    if (request.authenticate !== false && this.authenticator) await this.authenticator.apply(url, headers);
-    return { url, headers, body };
+    if (request.authenticate === false || !this.authenticator) return { url, headers, body, authHeaders: [], authParams: [] };
+
+    const headersBefore = new Map(headers);
+    const paramsBefore = new URLSearchParams(url.search);
+    try {
+      await this.authenticator.apply(url, headers);
+    } catch (error) {
+      // Headers refuses a value it cannot send with a message that quotes it (or a code point of it).
+      if (error instanceof TypeError) throw this.unusableCredential(error);
+      throw error;
+    }
+    const authHeaders = [...headers.keys()].filter((name) => headersBefore.get(name) !== headers.get(name));
+    const authParams = [...new Set(url.searchParams.keys())].filter((name) => paramsBefore.getAll(name).join('\n') !== url.searchParams.getAll(name).join('\n'));
+    for (const name of authHeaders) {
+      // Control characters pass Headers but fail inside fetch, as a network error that would be retried.
+      if (headerValueProblem(headers.get(name)!) !== undefined) throw this.unusableCredential(undefined, headers.get(name)!);
+    }
+    return { url, headers, body, authHeaders, authParams };
   }
 
-  private async sendOnce(
-    method: HttpRequest['method'],
-    { url, headers, body }: { url: URL; headers: Headers; body: string | undefined },
-    signal: AbortSignal | undefined,
-  ): Promise<{ kind: 'response'; status: number; headers: Headers; text: string; url: URL } | { kind: 'network'; reason: string; error: unknown }> {
+  /** Names the secret key that cannot travel in a header, and why, never its value. */
+  private unusableCredential(error: TypeError | undefined, headerValue?: string): ApilakeError {
+    const { redactor } = this.options;
+    const hit = redactor.findSecret((value) => (headerValue === undefined || headerValue.includes(value) ? headerValueProblem(value) : undefined));
+    if (hit) {
+      return new SecretError(`${describeSecret(hit.origin)} cannot be sent in an HTTP header: its ${hit.found}; correct the stored value`, {
+        context: hit.origin ? { ...hit.origin } : {},
+      });
+    }
+    // Not a registered secret's fault: say what failed, with any credential in the message masked.
+    return new SecretError(`applying the source's auth failed: ${redactor.text(error?.message ?? 'an auth header is not a valid header value')}`, { cause: error });
+  }
+
+  /** Sends the request, following the redirects {@link decideRedirect} allows; one timeout covers the whole chain and the body. */
+  private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined): Promise<SendOutcome> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      const response = await this.fetchFn(url, { method, headers, body, signal: combined, redirect: 'follow' });
-      // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
-      const text = await response.text();
-      return { kind: 'response', status: response.status, headers: response.headers, text, url };
-    } catch (error) {
-      return { kind: 'network', reason: timeout.aborted ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error), error };
+    const failed = (error: unknown): SendOutcome => ({
+      kind: 'network',
+      reason: timeout.aborted ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error),
+      error,
+    });
+    const home = prepared.url.origin;
+    let hop: Hop = { method: request.method, url: prepared.url, headers: prepared.headers, body: prepared.body };
+    let leftHome = false;
+    for (let followed = 0; ; followed++) {
+      let response: Response;
+      try {
+        // Redirects are ours to follow: fetch would carry custom credential headers (X-API-Key) to any origin.
+        // Node's fetch (undici) returns the real 3xx response under 'manual' (nodejs/undici#1193).
+        response = await this.fetchFn(hop.url, { method: hop.method, headers: hop.headers, body: hop.body, signal: combined, redirect: 'manual' });
+      } catch (error) {
+        return failed(error);
+      }
+      const decision = decideRedirect({
+        status: response.status,
+        location: response.headers.get('location'),
+        from: { method: hop.method, url: hop.url, hasBody: hop.body !== undefined },
+        home,
+        leftHome,
+        allowedOrigins: this.allowedOrigins,
+        followed,
+        max: this.redirects.max,
+      });
+      if (decision.kind === 'none') {
+        try {
+          // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
+          const text = await response.text();
+          return { kind: 'response', status: response.status, headers: response.headers, text, url: prepared.url, hops: followed + 1 };
+        } catch (error) {
+          return failed(error);
+        }
+      }
+      await response.body?.cancel().catch(() => undefined);
+      if (decision.kind === 'refuse') return { kind: 'refused', error: this.refusedRedirect(decision, response.status, hop, request), hops: followed + 1 };
+      const next = this.nextHop(decision, hop, prepared, request);
+      if (next instanceof ApilakeError) return { kind: 'refused', error: next, hops: followed + 1 };
+      leftHome ||= decision.url.origin !== home;
+      hop = next;
     }
+  }
+
+  /** The request a followed redirect makes; credentials go only to the request's own origin. */
+  private nextHop(decision: Extract<RedirectDecision, { kind: 'follow' }>, hop: Hop, prepared: PreparedRequest, request: HttpRequest): Hop | ApilakeError {
+    const url = new URL(decision.url);
+    const headers = new Headers(hop.headers);
+    if (!decision.keepBody) for (const name of BODY_HEADERS) headers.delete(name);
+    const body = decision.keepBody ? hop.body : undefined;
+    if (decision.credentials) {
+      // Same origin: the credentials of the first hop go along, a query api_key included. They are
+      // copied rather than asked of the authenticator again, which could need a token request,
+      // and so a concurrency slot, while this request holds one.
+      for (const name of prepared.authParams) {
+        url.searchParams.delete(name);
+        for (const value of prepared.url.searchParams.getAll(name)) url.searchParams.append(name, value);
+      }
+      return { method: decision.method, url, headers, body };
+    }
+    for (const name of [...prepared.authHeaders, ...CREDENTIAL_HEADERS]) headers.delete(name);
+    for (const name of prepared.authParams) url.searchParams.delete(name);
+    // Last line of defence: a Location or a 307 body that echoes a credential in any encoding stops here.
+    const { redactor } = this.options;
+    const carrier = redactor.contains(url.href) ? 'its URL' : [...headers.values()].some((v) => redactor.contains(v)) ? 'a header' : body !== undefined && redactor.contains(body) ? 'its body' : undefined;
+    if (carrier) {
+      return new RedirectError(
+        `HTTP redirect from ${redactor.text(hop.url.origin)} to allowed origin ${redactor.text(url.origin)} refused: the redirected request would carry a credential of the source in ${carrier}`,
+        this.describe(request),
+      );
+    }
+    return { method: decision.method, url, headers, body };
+  }
+
+  private refusedRedirect(decision: Extract<RedirectDecision, { kind: 'refuse' }>, status: number, hop: Hop, request: HttpRequest): RedirectError {
+    const { redactor } = this.options;
+    const from = redactor.text(hop.url.origin);
+    const to = decision.target ? redactor.text(decision.target.origin) : undefined;
+    const message =
+      decision.reason === 'foreign_origin'
+        ? `HTTP ${status} redirect from ${from} to another origin ${to} refused: the source's credentials and records stay with its own origin (list "${to}" in redirects.allowed_origins to follow it, without credentials)`
+        : decision.reason === 'too_many'
+          ? `more than ${this.redirects.max} redirects in a row (redirects.max); the next one pointed to ${redactor.url(decision.target!)}`
+          : `HTTP ${status} redirect from ${from} with a Location that is not an http(s) URL`;
+    return new RedirectError(message, this.describe(request), { context: { status, reason: decision.reason } });
   }
 
   private parseBody(text: string, request: HttpRequest, described: string): ParsedJson {
@@ -242,9 +394,9 @@ export class HttpClient {
   }
 
   private snippet(text: string): string {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    const cut = flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS)}…` : flat;
-    return this.options.redactor.text(cut);
+    // Mask before cutting: a secret straddling the cut would otherwise show its first characters.
+    const flat = this.options.redactor.text(text.slice(0, SNIPPET_SCAN_CHARS)).replace(/\s+/g, ' ').trim();
+    return flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS)}…` : flat;
   }
 }
 

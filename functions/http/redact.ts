@@ -1,29 +1,70 @@
 /** Keeps credentials out of everything apilake prints, logs or stores. */
 
+import { SecretError } from '../errors.js';
+
 /** Query parameters whose values are credentials in common APIs. */
 export const SENSITIVE_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'access_token', 'api_key', 'apikey', 'api-key', 'auth', 'client_secret', 'code', 'key', 'password',
   'secret', 'sig', 'signature', 'token', 'x-amz-credential', 'x-amz-security-token', 'x-amz-signature',
 ]);
 
+/**
+ * Shortest credential apilake accepts. Masking a shorter value is not safe: a 3-character
+ * password masked inside ordinary text (`/v1/***def`) gives itself away by what surrounds it,
+ * and masking every occurrence of a common short string garbles every message. Such secrets
+ * are refused when they are loaded instead.
+ */
+export const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Keys of a secret that identify rather than authenticate (a user name, an OAuth2 client id).
+ * They are masked like credentials when long enough, and never refused when short: a short
+ * user name is no secret, and masking it everywhere would garble messages.
+ */
+export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set(['username', 'user', 'client_id', 'email', 'account_id']);
+
+/** Where a registered value came from, so errors can name it without showing it. */
+export interface SecretOrigin {
+  /** The secret's name (Secrets Manager name or `APILAKE_SECRET_*` variable). */
+  readonly secret: string;
+  /** The JSON key inside the secret. */
+  readonly key: string;
+}
+
 const MASK = '***';
-/** Secret values shorter than this are not masked in free text: they would mask ordinary words. */
-const MIN_MASKED_LENGTH = 4;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * Collects the secret values a run loaded and masks them wherever they appear: in URLs,
- * error messages and body snippets (some APIs echo the key back in their error pages).
+ * error messages and body snippets (some APIs echo the key back in their error pages), in any
+ * form a server or a library may write them: raw, JSON-escaped (`\/`, `\uXXXX`, escaped again
+ * inside another JSON string), percent-encoded (`encodeURIComponent` and form `+`), and, for
+ * base64 values such as the `user:password` of basic auth, the standard and URL-safe
+ * alphabets with or without padding.
  */
 export class Redactor {
-  private readonly values = new Set<string>();
+  private readonly values = new Map<string, SecretOrigin | undefined>();
   private readonly params = new Set<string>(SENSITIVE_QUERY_PARAMS);
+  private pattern: RegExp | undefined;
 
-  /** Registers a secret value to mask. */
-  addSecret(value: string): void {
-    if (value.length >= MIN_MASKED_LENGTH) {
-      this.values.add(value);
-      this.values.add(encodeURIComponent(value));
+  /**
+   * Registers a secret value to mask.
+   * @param origin the secret and key it came from; omitted for values obtained at run time (an OAuth2 access token).
+   * @throws SecretError when a credential is shorter than {@link MIN_SECRET_LENGTH} characters.
+   */
+  addSecret(value: string, origin?: SecretOrigin): void {
+    if (value === '') return; // nothing to mask; a missing key is reported by whoever needs it
+    const identifier = origin !== undefined && IDENTIFIER_KEYS.has(origin.key);
+    if (value.length < MIN_SECRET_LENGTH) {
+      if (identifier) return;
+      const what = origin ? `secret "${origin.secret}" key "${origin.key}"` : 'a credential obtained at run time (e.g. an access token)';
+      throw new SecretError(
+        `${what} is ${value.length} character${value.length === 1 ? '' : 's'} long; apilake refuses credentials shorter than ${MIN_SECRET_LENGTH} characters, because masking them in logs and errors would still give them away (use the full credential, and remove keys the auth type does not use)`,
+        { context: origin ? { ...origin } : {} },
+      );
     }
+    for (const form of equivalentForms(value)) if (!this.values.has(form)) this.values.set(form, origin);
+    this.pattern = undefined;
   }
 
   /** Registers a query parameter name whose value is always masked (an api_key's `name`). */
@@ -49,10 +90,103 @@ export class Redactor {
     return this.text(url.toString().replaceAll(encodeURIComponent(MASK), MASK));
   }
 
-  /** Free text with every registered secret value masked. */
+  /** Free text with every registered secret value masked, in every encoding it may take. */
   text(input: string): string {
-    let out = input;
-    for (const value of this.values) out = out.split(value).join(MASK);
-    return out;
+    const pattern = this.compiled();
+    return pattern ? input.replace(pattern, MASK) : input;
   }
+
+  /** Whether `input` holds a registered secret in any of its forms. */
+  contains(input: string): boolean {
+    const pattern = this.compiled();
+    if (!pattern) return false;
+    pattern.lastIndex = 0;
+    return pattern.test(input);
+  }
+
+  /**
+   * The origin of the first registered raw value that `predicate` accepts, with what it
+   * returned: lets a caller explain which secret is unusable without ever seeing it printed.
+   */
+  findSecret<T>(predicate: (value: string) => T | undefined): { origin: SecretOrigin | undefined; found: T } | undefined {
+    for (const [value, origin] of this.values) {
+      const found = predicate(value);
+      if (found !== undefined) return { origin, found };
+    }
+    return undefined;
+  }
+
+  private compiled(): RegExp | undefined {
+    if (this.values.size === 0) return undefined;
+    // Longest first, so a value that contains another is masked whole.
+    this.pattern ??= new RegExp(
+      [...this.values.keys()]
+        .sort((a, b) => b.length - a.length)
+        .map(encodedPattern)
+        .join('|'),
+      'g',
+    );
+    return this.pattern;
+  }
+}
+
+/** Describes a registered secret for a message: `secret "apilake/x" key "token"`, never its value. */
+export function describeSecret(origin: SecretOrigin | undefined): string {
+  return origin ? `secret "${origin.secret}" key "${origin.key}"` : 'a credential obtained at run time (e.g. an access token)';
+}
+
+/** The value, and for base64 values their URL-safe and unpadded spellings. */
+function equivalentForms(value: string): string[] {
+  const forms = [value];
+  if (value.length % 4 === 0 && BASE64.test(value)) {
+    const unpadded = value.replace(/=+$/, '');
+    const urlSafe = (s: string) => s.replaceAll('+', '-').replaceAll('/', '_');
+    forms.push(unpadded, urlSafe(value), urlSafe(unpadded));
+  }
+  return forms;
+}
+
+/**
+ * A pattern matching `value` with each character in any of the spellings encoders produce,
+ * mixed freely: the character itself, a JSON escape at any depth of nesting (`\/`, `\\\/`,
+ * `\u00e9`), or percent-encoded UTF-8 (`%2F`, and `+` for a space in form encoding).
+ */
+function encodedPattern(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const alternatives = [escapeRegExp(char)];
+    const json = JSON_SHORT_ESCAPES[char];
+    if (json) alternatives.push(`\\\\+${escapeRegExp(json)}`);
+    // Any character may be written \uXXXX (per UTF-16 unit), escaped once or more.
+    alternatives.push([...utf16Units(char)].map((unit) => `\\\\+u${caseless(unit.toString(16).padStart(4, '0'))}`).join(''));
+    alternatives.push([...Buffer.from(char, 'utf8')].map((byte) => `%${caseless(byte.toString(16).padStart(2, '0'))}`).join(''));
+    if (char === ' ') alternatives.push('\\+');
+    out += `(?:${alternatives.join('|')})`;
+  }
+  return out;
+}
+
+/** JSON's two-character escapes, by the character they stand for. `/` is optional in JSON, and PHP writes it. */
+const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  '\b': 'b',
+  '\f': 'f',
+  '\n': 'n',
+  '\r': 'r',
+  '\t': 't',
+};
+
+function* utf16Units(char: string): Generator<number> {
+  for (let i = 0; i < char.length; i++) yield char.charCodeAt(i);
+}
+
+/** A hex string matching either letter case: `2f` → `2[fF]`. */
+function caseless(hex: string): string {
+  return hex.replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }

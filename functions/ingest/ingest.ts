@@ -24,6 +24,7 @@ import { readWindowState } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { isAligned, isoSeconds, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
+import { describeMisalignment, isoExact } from '../window/alignment.js';
 import { METRIC } from '../commons/powertools.js';
 import { parseIngestEvent, type IngestEvent } from './event.js';
 
@@ -165,7 +166,7 @@ function planJobs(source: SourceDefinition, event: IngestEvent): { stream: Strea
     const size = streamWindowMs(source, stream);
     if (!isAligned(window, size)) {
       // Keys are per window: an unaligned window would land the same records under other keys.
-      throw new InputError(`invalid event: window [${isoSeconds(event.start)}, ${isoSeconds(event.end)}) is not one ${formatDuration(size)} window of stream "${stream.name}" (windows start at multiples of ${formatDuration(size)} since 1970-01-01T00:00Z)`);
+      throw new InputError(`invalid event: window [${isoExact(event.start)}, ${isoExact(event.end)}) is not one ${formatDuration(size)} window of stream "${stream.name}": it ${describeMisalignment(window, size)} (windows start at multiples of ${formatDuration(size)} since 1970-01-01T00:00Z)`);
     }
     return { stream, window };
   });

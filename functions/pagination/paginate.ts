@@ -4,6 +4,7 @@
  * still yielding pages in order.
  */
 
+import { createHash } from 'node:crypto';
 import { PaginationError } from '../errors.js';
 import { evaluate, isTruthy } from '../records/evaluate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from './PaginationStrategy.js';
@@ -23,7 +24,19 @@ export interface PaginateOptions {
   readonly concurrency?: number;
   /** Redacts URLs for error messages. */
   readonly describe: (request: PageRequest) => string;
+  /** The stream's method, part of each request's fingerprint. @default 'GET', or 'POST' when the request has a body */
+  readonly method?: string;
+  /** How many request fingerprints to remember. @default MAX_REMEMBERED_REQUESTS */
+  readonly rememberedRequests?: number;
 }
+
+/**
+ * Request fingerprints remembered per window to detect a cursor that cycles (A→B→C→A). Past
+ * this many requests the oldest are forgotten: a cycle longer than that is still stopped by
+ * `max_pages` (default 10,000, below this bound), never by running forever. 32-byte digests
+ * keep the set near 10 MB at the bound, however long the URLs and bodies are.
+ */
+export const MAX_REMEMBERED_REQUESTS = 100_000;
 
 /**
  * Yields the pages of a window in order. Stops on an empty page, on `stop_when`, or when the
@@ -34,7 +47,8 @@ export async function* paginate(options: PaginateOptions): AsyncGenerator<PageCo
   const { strategy, fetchPage, maxPages } = options;
   const origin = options.first.url.origin;
   let request = strategy.first(options.first);
-  let previousKey: string | undefined;
+  const seen = new RequestFingerprints(options.rememberedRequests ?? MAX_REMEMBERED_REQUESTS);
+  seen.add(fingerprint(request, options.method));
 
   for (let index = 0; ; index++) {
     const page = await fetchPage(request, index);
@@ -60,11 +74,13 @@ export async function* paginate(options: PaginateOptions): AsyncGenerator<PageCo
     if (next.url.origin !== origin) {
       throw new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
     }
-    const key = requestKey(next);
-    if (key === requestKey(request) || key === previousKey) {
-      throw new PaginationError('next page request repeats an earlier one (the cursor did not advance)', options.describe(next));
+    const earlier = seen.add(fingerprint(next, options.method));
+    if (earlier !== undefined) {
+      throw new PaginationError(
+        `page ${index + 2} would repeat the request of page ${earlier + 1} (${earlier === index ? 'the cursor did not advance' : `the cursor went round in a cycle of ${index + 1 - earlier} pages`})`,
+        options.describe(next),
+      );
     }
-    previousKey = requestKey(request);
     request = next;
   }
 }
@@ -95,6 +111,32 @@ function isLastPage(page: PageContext, stopWhen: string | undefined): boolean {
   return stopWhen !== undefined && isTruthy(evaluate(stopWhen, page.response.body));
 }
 
-function requestKey(request: PageRequest): string {
-  return `${request.url.href}\n${request.body === undefined ? '' : JSON.stringify(request.body)}`;
+/**
+ * What identifies a request: method, URL with its query parameters in a canonical order (an API
+ * that shuffles them must not slip past), and body.
+ */
+function fingerprint(request: PageRequest, method = request.body === undefined ? 'GET' : 'POST'): string {
+  const url = new URL(request.url);
+  url.searchParams.sort();
+  url.hash = '';
+  const body = request.body === undefined ? '' : JSON.stringify(request.body);
+  return createHash('sha256').update(`${method} ${url.href}\n${body}`).digest('base64');
+}
+
+/** A bounded set of fingerprints, remembering the page index of each; the oldest go first. */
+class RequestFingerprints {
+  private readonly pages = new Map<string, number>();
+  private count = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** Remembers a request; returns the index of the earlier page that made it, if any. */
+  add(key: string): number | undefined {
+    const earlier = this.pages.get(key);
+    if (earlier !== undefined) return earlier;
+    this.pages.set(key, this.count++);
+    // A Map iterates in insertion order, so its first key is the oldest.
+    if (this.pages.size > this.limit) this.pages.delete(this.pages.keys().next().value!);
+    return undefined;
+  }
 }

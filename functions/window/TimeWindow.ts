@@ -13,19 +13,39 @@ export interface TimeWindow {
  * Splits `[from, to)` into consecutive windows of `sizeMs`, aligned to multiples of the size
  * since the Unix epoch, so the same instant always falls into the same window and keys stay
  * deterministic whatever range a user asks for. A `from` or `to` inside a window widens the
- * range to that window's edge.
+ * range to that window's edge. Materialises every window: for ranges of unknown length use
+ * {@link windowsIn}, which yields them one by one.
  */
 export function splitIntoWindows(from: Date, to: Date, sizeMs: number): TimeWindow[] {
+  return [...windowsIn(from, to, sizeMs)];
+}
+
+/**
+ * The windows of `[from, to)` (widened to the grid, as {@link splitIntoWindows}) that have ended
+ * by `completeBy`, generated lazily: a range reaching year 9999 costs nothing until iterated,
+ * and the windows after `completeBy` are never built at all.
+ * @throws InputError when the range is empty.
+ */
+export function* windowsIn(from: Date, to: Date, sizeMs: number, completeBy?: Date): Generator<TimeWindow> {
+  const { first, end } = gridRange(from, to, sizeMs, completeBy);
+  for (let start = first; start + sizeMs <= end; start += sizeMs) {
+    yield { start: new Date(start), end: new Date(start + sizeMs) };
+  }
+}
+
+/** How many windows {@link windowsIn} yields, by arithmetic. @throws InputError when the range is empty. */
+export function countWindowsIn(from: Date, to: Date, sizeMs: number, completeBy?: Date): number {
+  const { first, end } = gridRange(from, to, sizeMs, completeBy);
+  return Math.max(0, Math.floor((end - first) / sizeMs));
+}
+
+/** The first window start and the end no window may pass. */
+function gridRange(from: Date, to: Date, sizeMs: number, completeBy: Date | undefined): { first: number; end: number } {
   if (!(from.getTime() < to.getTime())) {
     throw new InputError(`window range is empty: --from ${from.toISOString()} must be before --to ${to.toISOString()}`);
   }
-  const first = floorTo(from.getTime(), sizeMs);
   const last = ceilTo(to.getTime(), sizeMs);
-  const windows: TimeWindow[] = [];
-  for (let start = first; start < last; start += sizeMs) {
-    windows.push({ start: new Date(start), end: new Date(start + sizeMs) });
-  }
-  return windows;
+  return { first: floorTo(from.getTime(), sizeMs), end: completeBy === undefined ? last : Math.min(last, completeBy.getTime()) };
 }
 
 /**

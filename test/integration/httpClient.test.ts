@@ -157,12 +157,12 @@ describe('auth', () => {
   });
 
   it('sends bearer and basic credentials in the Authorization header', async () => {
-    const bearer = new EnvSecretProvider({ APILAKE_SECRET_T: JSON.stringify({ token: 'tok-abc' }) });
+    const bearer = new EnvSecretProvider({ APILAKE_SECRET_T: JSON.stringify({ token: 'tok-abc-123' }) });
     await (await client({ auth: { type: 'bearer', secret: 't' } }, bearer)).requestJson(get('/items'));
-    expect(api.requests.at(-1)!.headers.authorization).toBe('Bearer tok-abc');
-    const basic = new EnvSecretProvider({ APILAKE_SECRET_T: JSON.stringify({ username: 'u', password: 'p@ss' }) });
+    expect(api.requests.at(-1)!.headers.authorization).toBe('Bearer tok-abc-123');
+    const basic = new EnvSecretProvider({ APILAKE_SECRET_T: JSON.stringify({ username: 'u', password: 'p@ss-word' }) });
     await (await client({ auth: { type: 'basic', secret: 't' } }, basic)).requestJson(get('/items'));
-    expect(api.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('u:p@ss').toString('base64')}`);
+    expect(api.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('u:p@ss-word').toString('base64')}`);
   });
 
   it('fails with the secret name (never its value) when a key is missing', async () => {

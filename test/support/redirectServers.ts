@@ -1,0 +1,109 @@
+/**
+ * Two APIs on loopback, on different ports (so different origins): the source's own ("home"),
+ * which redirects as told, and a foreign one that records every request it receives, to prove
+ * what reached it and what did not.
+ *
+ * Home routes:
+ * - `/data`: one record `{id: "home-1"}` (the request's method and body are echoed in `meta`).
+ * - `/to-foreign/<status>`: redirects with `<status>` to the foreign `/data`, keeping the query string
+ *   (as naive servers do, so a query api_key rides along in the Location).
+ * - `/to-home/<status>`: redirects with `<status>` to `/data` without the query string.
+ * - `/loop?n=<n>`: redirects to `/loop?n=<n+1>`, forever.
+ * - `/to-foreign-with/<param>/<value>`: redirects (302) to the foreign `/data?<param>=<value>`.
+ * - `/via-foreign`: redirects (302) to the foreign `/back-home`, which redirects back to the home `/data`.
+ * Foreign routes: `/data` serves one record `{id: "foreign-1"}`; `/back-home` redirects (302) to the home `/data`.
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** A request as a server saw it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+/** One of the two servers. */
+export interface RecordingServer {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+}
+
+/** The pair; `close()` stops both. */
+export interface RedirectServers {
+  readonly home: RecordingServer;
+  readonly foreign: RecordingServer;
+  close(): Promise<void>;
+}
+
+/** Starts both servers on 127.0.0.1 with free ports. */
+export async function startRedirectServers(): Promise<RedirectServers> {
+  const homeRequests: RecordedRequest[] = [];
+  const foreignRequests: RecordedRequest[] = [];
+  let homeUrl = '';
+  let foreignUrl = '';
+
+  const home = await listen(homeRequests, (url, req, body, res) => {
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (url.pathname === '/data') return json(res, 200, { data: [{ id: 'home-1' }], meta: { method: req.method, body } });
+    if (parts[0] === 'to-foreign' && parts[1]) return redirect(res, Number(parts[1]), `${foreignUrl}/data${url.search}`);
+    if (parts[0] === 'to-home' && parts[1]) return redirect(res, Number(parts[1]), '/data');
+    if (url.pathname === '/loop') return redirect(res, 302, `/loop?n=${Number(url.searchParams.get('n') ?? 0) + 1}`);
+    if (url.pathname === '/via-foreign') return redirect(res, 302, `${foreignUrl}/back-home`);
+    if (parts[0] === 'to-foreign-with' && parts[1] && parts[2]) return redirect(res, 302, `${foreignUrl}/data?${parts[1]}=${parts[2]}`);
+    json(res, 404, { error: `no route ${url.pathname}` });
+  });
+  const foreign = await listen(foreignRequests, (url, req, body, res) => {
+    if (url.pathname === '/data') return json(res, 200, { data: [{ id: 'foreign-1' }], meta: { method: req.method, body } });
+    if (url.pathname === '/back-home') return redirect(res, 302, `${homeUrl}/data`);
+    json(res, 404, { error: `no route ${url.pathname}` });
+  });
+  homeUrl = home.url;
+  foreignUrl = foreign.url;
+  return {
+    home: { url: home.url, requests: homeRequests },
+    foreign: { url: foreign.url, requests: foreignRequests },
+    close: async () => {
+      await Promise.all([home.close(), foreign.close()]);
+    },
+  };
+}
+
+type Handler = (url: URL, req: IncomingMessage, body: string, res: ServerResponse) => void;
+
+async function listen(requests: RecordedRequest[], handle: Handler): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+    handle(new URL(req.url ?? '/', 'http://local'), req, body, res);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function redirect(res: ServerResponse, status: number, location: string): void {
+  res.writeHead(status, { location, 'content-type': 'text/plain' });
+  res.end(`moved to ${location}`);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -10,7 +10,7 @@ import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFil
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SinkError } from '../errors.js';
+import { InputError, SinkError } from '../errors.js';
 import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
 
 /** `.part-00000.jsonl.gz.3fa9c2d4b1e0.tmp` → the hidden temp file of `part-00000.jsonl.gz`. */
@@ -30,13 +30,15 @@ export class FsLakeStorage implements LakeStorage {
     return this.pathOf(key);
   }
 
+  /** @throws InputError: the `--lake` given cannot hold a lake, which no retry fixes. */
   async checkWritable(): Promise<void> {
-    await this.ensureDir(this.location);
     const probe = join(this.location, `.apilake-probe-${randomBytes(6).toString('hex')}.tmp`);
     try {
+      await this.ensureDir(this.location);
       await writeFile(probe, '');
     } catch (error) {
-      throw this.failure('cannot write to', this.location, error);
+      const why = error instanceof SinkError ? error.message : this.failure('cannot write to', this.location, error).message;
+      throw new InputError(`the lake folder cannot be used: ${why}`, { cause: error });
     } finally {
       await rm(probe, { force: true }).catch(() => undefined);
     }

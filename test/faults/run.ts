@@ -1,0 +1,57 @@
+/**
+ * `npm run test:faults`: the fault-injection suite. Seeded — the seed is printed, and
+ * `FAULT_SEED=<n> npm run test:faults` replays a run; `npm run test:faults -- <name…>` runs only
+ * the scenarios whose name contains one of the words. Prints a table and exits 1 on any
+ * invariant violation (see lakeAudit.ts for the invariants).
+ */
+
+import { formatTable } from '../../cli/format.js';
+import type { ScenarioReport } from './harness.js';
+import { seededRandom } from './rng.js';
+import { lambdaScenarios } from './scenarios/lambda.js';
+import { localConcurrent } from './scenarios/localConcurrent.js';
+import { localCrashes } from './scenarios/localCrashes.js';
+import { localDisk } from './scenarios/localDisk.js';
+
+const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const KILL_TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 20);
+const S3_ROUNDS = Number(process.env.FAULT_S3_ROUNDS ?? 6);
+
+console.log(`fault suite, seed ${seed} (replay: FAULT_SEED=${seed} npm run test:faults)`);
+const random = seededRandom(seed);
+const started = Date.now();
+const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = [
+  ['kill', () => localCrashes(random, KILL_TRIALS)],
+  ['concurrent', () => localConcurrent(random)],
+  ['disk', () => localDisk()],
+  ['lambda', () => lambdaScenarios(random, S3_ROUNDS)],
+];
+
+const rows: ScenarioReport[] = [];
+let crashed = false;
+for (const [name, run] of scenarios) {
+  if (only.length > 0 && !only.some((word) => name.includes(word))) continue;
+  const t0 = Date.now();
+  process.stdout.write(`  ${name} …`);
+  try {
+    const result = await run();
+    rows.push(...[result].flat());
+    process.stdout.write(` ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  } catch (error) {
+    crashed = true;
+    process.stdout.write(` crashed\n${(error as Error).stack}\n`);
+  }
+}
+
+console.log(
+  `\n${formatTable(
+    ['scenario', 'trials', 'faults injected', 'windows committed', 'windows failed', 'as expected', 'records checked', 'reader samples', 'violations'],
+    rows.map((r) => [r.name, r.trials, r.faults, r.committed, r.failed, r.asExpected, r.records.toLocaleString('en'), r.samples, r.violations.length]),
+  )}`,
+);
+const violations = rows.flatMap((r) => r.violations.map((v) => `${r.name}: ${v}`));
+for (const v of violations.slice(0, 50)) console.log(`  ✗ ${v}`);
+if (violations.length > 50) console.log(`  … and ${violations.length - 50} more`);
+console.log(`\n${violations.length} invariant violations in ${((Date.now() - started) / 1000).toFixed(0)} s (seed ${seed})`);
+process.exit(violations.length > 0 || crashed ? 1 : 0);

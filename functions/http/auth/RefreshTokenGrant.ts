@@ -25,6 +25,12 @@ type RefreshTokenConfig = Extract<AuthConfig, { type: 'oauth2_refresh_token' }>;
  */
 export const ROTATION_REREAD_DELAYS_MS: readonly number[] = [0, 250, 500, 1_000, 2_000];
 
+/**
+ * Exchanges one fetch may make. Each retry follows a token another run saved, so N runs that
+ * refresh at the same moment all succeed within N exchanges (one wins each round).
+ */
+export const MAX_EXCHANGES_PER_FETCH = 10;
+
 /** What a {@link RefreshTokenGrant} needs. */
 export interface RefreshTokenGrantOptions {
   readonly config: RefreshTokenConfig;
@@ -53,7 +59,8 @@ interface SecretState {
  *   returned; if another run wrote first, the secret is read again and the exchange retried once
  *   from the token that run saved, so the secret ends with the newest token;
  * - an `invalid_grant` (the token was used by another run, which is writing its successor back)
- *   re-reads the secret a few times until a newer token appears, then retries once.
+ *   re-reads the secret a few times until a newer token appears, then retries with it; while
+ *   others keep winning, this repeats up to {@link MAX_EXCHANGES_PER_FETCH} exchanges.
  */
 export class RefreshTokenGrant implements TokenGrant {
   private initial: SecretState | undefined;
@@ -65,13 +72,14 @@ export class RefreshTokenGrant implements TokenGrant {
   async fetch(): Promise<IssuedToken> {
     let state = this.initial ?? (await this.read());
     this.initial = undefined;
-    for (let attempt = 1; ; attempt++) {
+    let lostWrite = false;
+    for (let exchanges = 1; ; exchanges++) {
       let issued: IssuedToken;
       try {
         issued = await this.exchange(state);
       } catch (error) {
         if (oauthErrorCode(error) !== 'invalid_grant') throw error;
-        const rotated = attempt === 1 ? await this.awaitRotation(state) : undefined;
+        const rotated = exchanges < MAX_EXCHANGES_PER_FETCH ? await this.awaitRotation(state) : undefined;
         if (!rotated) throw this.rejected(error);
         state = rotated;
         continue;
@@ -81,7 +89,8 @@ export class RefreshTokenGrant implements TokenGrant {
       // Lost twice: the secret holds the token of a run that won both races. That token is valid
       // (losing a race means the provider accepted a reused refresh token, so it keeps siblings
       // valid), and so is this access token: use it, and leave the secret to the winner.
-      if (outcome.written || attempt > 1) return issued;
+      if (outcome.written || lostWrite) return issued;
+      lostWrite = true;
       state = await this.read();
     }
   }

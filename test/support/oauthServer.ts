@@ -30,7 +30,8 @@ export interface OAuthServerOptions {
   readonly jwt?: {
     readonly publicKey: KeyObject;
     readonly issuer: string;
-    readonly audience: string;
+    /** @default the token URL */
+    readonly audience?: string;
     readonly scope?: string;
     readonly subject?: string;
   };
@@ -50,7 +51,7 @@ export interface TokenExchange {
   readonly issuedRefreshToken?: string;
   readonly accessToken?: string;
   /** Claims and header of a JWT assertion. */
-  readonly assertion?: { readonly header: Record<string, unknown>; readonly claims: Record<string, unknown> };
+  readonly assertion?: { readonly header: Record<string, unknown>; readonly claims: Record<string, unknown>; readonly raw: string };
 }
 
 /** A token request waiting for the test. */
@@ -136,7 +137,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     }
 
     if (grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && options.jwt) {
-      const checked = checkAssertion(form.get('assertion') ?? '', options.jwt, now(), seenJti);
+      const checked = checkAssertion(form.get('assertion') ?? '', { audience: tokenUrl, ...options.jwt }, now(), seenJti);
       if ('error' in checked) return fail(400, 'invalid_grant', { assertion: checked.decoded });
       const accessToken = issue(undefined);
       exchanges.push({ grantType, outcome: 'ok', accessToken, assertion: checked.decoded });
@@ -171,9 +172,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const tokenUrl = `${url}/oauth/token`;
   return {
     url,
-    tokenUrl: `${url}/oauth/token`,
+    tokenUrl,
     exchanges,
     latestRefreshToken: () => latest,
     credentials,
@@ -211,7 +213,7 @@ function clientAuthenticated(req: IncomingMessage, form: URLSearchParams, id: st
 /** RFC 7523 §3 checks of an RS256 assertion. */
 function checkAssertion(
   assertion: string,
-  expected: NonNullable<OAuthServerOptions['jwt']>,
+  expected: NonNullable<OAuthServerOptions['jwt']> & { readonly audience: string },
   nowMs: number,
   seenJti: Set<string>,
 ): { decoded: NonNullable<TokenExchange['assertion']> } | { error: string; decoded?: NonNullable<TokenExchange['assertion']> } {
@@ -219,7 +221,11 @@ function checkAssertion(
   if (parts.length !== 3) return { error: 'not a compact JWS' };
   let decoded: NonNullable<TokenExchange['assertion']>;
   try {
-    decoded = { header: JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()), claims: JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) };
+    decoded = {
+      header: JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()),
+      claims: JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()),
+      raw: assertion,
+    };
   } catch {
     return { error: 'undecodable' };
   }

@@ -39,7 +39,7 @@ export class AwsSecretProvider implements SecretProvider {
       // local servers that track the default version apart from the label.
       raw = await this.provider.get(name, { maxAge: this.options.maxAgeSeconds ?? 300, sdkOptions: { VersionStage: CURRENT_STAGE } });
     } catch (error) {
-      throw readError(name, error, options.example);
+      throw readError(name, error);
     }
     if (typeof raw !== 'string') throw noSecretString(name);
     return parseSecretJson(name, raw, 'Secrets Manager', options.example);
@@ -50,7 +50,7 @@ export class AwsSecretProvider implements SecretProvider {
     try {
       output = await this.client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: CURRENT_STAGE }));
     } catch (error) {
-      throw readError(name, error, options.example);
+      throw readError(name, error);
     }
     if (typeof output.SecretString !== 'string') throw noSecretString(name);
     return { value: parseSecretJson(name, output.SecretString, 'Secrets Manager', options.example), version: output.VersionId! };
@@ -103,12 +103,9 @@ function errorName(error: unknown): string {
   return (error as { cause?: { name?: string } }).cause?.name ?? (error as Error).name;
 }
 
-function readError(name: string, error: unknown, example: string | undefined): SecretError {
+function readError(name: string, error: unknown): SecretError {
   const reason = errorName(error);
-  const hint =
-    reason === 'ResourceNotFoundException'
-      ? `it does not exist in this account and region; create it with its JSON${example ? `, e.g. ${example}` : ''}`
-      : reason;
+  const hint = reason === 'ResourceNotFoundException' ? 'it does not exist in this account and region' : reason;
   return new SecretError(`secret "${name}" could not be read from Secrets Manager: ${hint}`, { cause: error, context: { secret: name } });
 }
 

@@ -19,13 +19,12 @@ beforeAll(() => {
     sources: [
       source('hub', { type: 'oauth2_refresh_token', secret: 'apilake/hub', token_url: 'https://api.test/oauth/token' }),
       source('ga', { type: 'jwt_bearer', secret: 'apilake/ga', token_url: 'https://oauth2.googleapis.com/token', scope: 'analytics' }),
-      source('crm', { type: 'oauth2_client_credentials', secret: 'apilake/crm', token_url: 'https://api.test/token' }),
       source('shop', { type: 'api_key', secret: 'apilake/shop', name: 'X-Key' }),
     ],
   });
   template = Template.fromStack(stack);
   annotations = Annotations.fromStack(stack);
-});
+}, 120_000); // synthesis with cdk-nag takes tens of seconds on a loaded 2-core machine
 
 /** Every Secrets Manager statement of a source's function. */
 function secretStatements(sourceName: string): Statement[] {
@@ -54,7 +53,7 @@ describe('secret grants per auth type', () => {
     }
   });
 
-  it.each(['ga', 'crm', 'shop'])('grants the %s function read access only', (name) => {
+  it.each(['ga', 'shop'])('grants the %s function read access only', (name) => {
     expect(actions(secretStatements(name))).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
   });
 

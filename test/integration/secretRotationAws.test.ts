@@ -10,10 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretError } from '../../functions/errors.js';
 import { AwsSecretProvider, PENDING_STAGE } from '../../functions/secrets/AwsSecretProvider.js';
 import { secretExample } from '../../functions/secrets/secretShapes.js';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { authClient } from '../support/authClient.js';
 import { ManualClock } from '../support/manualClock.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 import { startOAuthServer, type OAuthServer, type OAuthServerOptions } from '../support/oauthServer.js';
+import { testSource } from '../support/sources.js';
 
 let moto: MotoServer;
 let sm: SecretsManagerClient;
@@ -90,12 +92,17 @@ describe('AwsSecretProvider.replaceIfCurrent against moto', () => {
     expect((await p.getSecretJson(name)).refresh_token).toBe('rt-1');
   });
 
-  it('names the missing secret and shows the JSON to create, never a value', async () => {
-    const example = secretExample('oauth2_refresh_token');
-    const error = await provider().readVersioned('apilake/absent', { example }).catch((e: unknown) => e);
+  it('names a missing secret', async () => {
+    const error = await provider().readVersioned('apilake/absent', { example: secretExample('oauth2_refresh_token') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
+    expect((error as Error).message).toBe('secret "apilake/absent" could not be read from Secrets Manager: it does not exist in this account and region');
+  });
+
+  it('shows the JSON its auth type needs when the stored text is not JSON, never the text', async () => {
+    await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'refresh_token=rt-plain-text' }));
+    const error = await provider().readVersioned(name, { example: secretExample('oauth2_refresh_token') }).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
-      `secret "apilake/absent" could not be read from Secrets Manager: it does not exist in this account and region; create it with its JSON, e.g. ${example}`,
+      `secret "${name}" (Secrets Manager) is not valid JSON; expected an object such as {"client_id": "…", "client_secret": "…", "refresh_token": "…"}`,
     );
   });
 });
@@ -187,6 +194,19 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
     expect([byB!.presented, byA!.presented, retry!.presented]).toEqual(['rt-initial-aws', 'rt-initial-aws', byB!.issuedRefreshToken]);
     expect((await current()).value.refresh_token).toBe(retry!.issuedRefreshToken);
     expect(server.latestRefreshToken()).toBe(retry!.issuedRefreshToken);
+  });
+
+  it('reuses the access token in the next invocation of a warm function instead of rotating again', async () => {
+    await start();
+    // As the handler builds its client on each invocation: createSourceClient with the real provider.
+    const invoke = async () => {
+      const client = await createSourceClient(testSource(server.url, { path: '/data' }, { auth: auth() }), provider());
+      return client.requestJson({ method: 'GET', url: new URL('/data', server.url), label: 'page 1' });
+    };
+    expect((await invoke()).status).toBe(200);
+    expect((await invoke()).status).toBe(200);
+    expect(server.exchanges).toHaveLength(1);
+    expect(persistedAtUse).toEqual([true, true]);
   });
 
   it('keeps every container working when several refresh at once', async () => {

@@ -8,7 +8,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, Upd
 import { randomUUID } from 'node:crypto';
 import { SecretError } from '../errors.js';
 import { parseSecretJson } from './secretJson.js';
-import type { ReplaceOutcome, SecretProvider, SecretReadOptions, VersionedSecret } from './SecretProvider.js';
+import type { PendingWrite, ReplaceOutcome, SecretProvider, SecretReadOptions, VersionedSecret } from './SecretProvider.js';
 
 /** Options of an {@link AwsSecretProvider}. */
 export interface AwsSecretProviderOptions {
@@ -92,6 +92,23 @@ export class AwsSecretProvider implements SecretProvider {
     // The cached copy would hand the old value to the next invocation of this warm function for up to maxAge.
     this.provider.clearCache();
     return { written: true, version: versionId };
+  }
+
+  async readPendingWrite(name: string): Promise<PendingWrite | undefined> {
+    let output;
+    try {
+      output = await this.client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: PENDING_STAGE }));
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw readError(name, error);
+    }
+    // Still labelled pending once it became current: that write completed.
+    if (output.VersionStages?.includes(CURRENT_STAGE) || typeof output.SecretString !== 'string') return undefined;
+    return {
+      value: parseSecretJson(name, output.SecretString, `Secrets Manager (${PENDING_STAGE})`),
+      version: output.VersionId!,
+      writtenAt: output.CreatedDate?.getTime() ?? 0,
+    };
   }
 
   private async currentVersionId(name: string): Promise<string | undefined> {

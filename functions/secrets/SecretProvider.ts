@@ -16,6 +16,12 @@ export interface VersionedSecret {
   readonly version: string;
 }
 
+/** A value a writer stored but has not made current: it is between the two steps of a write, or stopped there. */
+export interface PendingWrite extends VersionedSecret {
+  /** Epoch ms the value was stored. */
+  readonly writtenAt: number;
+}
+
 /** What a {@link SecretProvider.replaceIfCurrent} did: wrote, or found that someone else wrote first. */
 export type ReplaceOutcome = { readonly written: true; readonly version: string } | { readonly written: false };
 
@@ -39,6 +45,12 @@ export interface SecretProvider {
    * @throws SecretError when the store refuses the write for any other reason.
    */
   replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome>;
+  /**
+   * The latest write that has not become current, so a rotated value whose writer died half-way
+   * is not lost.
+   * @returns undefined when there is none, or when the store writes in one step.
+   */
+  readPendingWrite(name: string): Promise<PendingWrite | undefined>;
 }
 
 /** `apilake/example` → `APILAKE_SECRET_APILAKE_EXAMPLE` (DESIGN.md 3.1). */
@@ -102,6 +114,11 @@ export class EnvSecretProvider implements SecretProvider {
       );
     }
     return { written: true, version: envVersion(current + 1) };
+  }
+
+  /** An environment variable is replaced in one step: nothing is ever half-written. */
+  async readPendingWrite(): Promise<PendingWrite | undefined> {
+    return undefined;
   }
 
   private rotations(): Map<string, { raw: string; version: number }> {

@@ -11,6 +11,7 @@ import { SecretError } from '../../functions/errors.js';
 import { AwsSecretProvider, PENDING_STAGE } from '../../functions/secrets/AwsSecretProvider.js';
 import { secretExample } from '../../functions/secrets/secretShapes.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { ABANDONED_WRITE_AGE_MS } from '../../functions/http/auth/RefreshTokenGrant.js';
 import { authClient } from '../support/authClient.js';
 import { ManualClock } from '../support/manualClock.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
@@ -207,6 +208,44 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
     expect((await invoke()).status).toBe(200);
     expect(server.exchanges).toHaveLength(1);
     expect(persistedAtUse).toEqual([true, true]);
+  });
+
+  /** A run that exchanged the stored token and stored the successor as pending, then died before making it current. */
+  async function diedMidWrite(): Promise<string> {
+    const response = await fetch(server.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'rt-initial-aws', client_id: 'client-1', client_secret: 'cs-aws-secret' }),
+    });
+    const successor = ((await response.json()) as { refresh_token: string }).refresh_token;
+    const value = { client_id: 'client-1', client_secret: 'cs-aws-secret', refresh_token: successor };
+    await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify(value), VersionStages: [PENDING_STAGE] }));
+    return successor;
+  }
+
+  it('recovers the successor that a run stored but never made current before it died', async () => {
+    await start();
+    const successor = await diedMidWrite();
+    const clock = new ManualClock(Date.now() + ABANDONED_WRITE_AGE_MS); // the next tick, later
+    const c = await authClient(server.url, auth(), provider(), { clock, sleep: async () => undefined });
+    expect((await c.get('/data')).status).toBe(200);
+    expect(server.exchanges.map((e) => [e.presented, e.outcome])).toEqual([
+      ['rt-initial-aws', 'ok'],
+      ['rt-initial-aws', 'invalid_grant'],
+      [successor, 'ok'],
+    ]);
+    expect((await current()).value.refresh_token).toBe(server.latestRefreshToken());
+    expect(persistedAtUse).toEqual([true]);
+  });
+
+  it('does not take over a pending write young enough to be still in progress', async () => {
+    await start();
+    const successor = await diedMidWrite();
+    const c = await authClient(server.url, auth(), provider(), { clock: new ManualClock(Date.now()), sleep: async () => undefined });
+    const error = await c.get('/data').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretError);
+    expect(server.exchanges.map((e) => e.outcome)).toEqual(['ok', 'invalid_grant']);
+    expect((error as Error).message).not.toContain(successor);
   });
 
   it('keeps every container working when several refresh at once', async () => {

@@ -150,6 +150,7 @@ describe('oauth2_refresh_token against a hostile secret store', () => {
       getSecretJson: async () => ({}),
       readVersioned: async () => ({ value: { client_id: 'c', client_secret: 'cs-1234', refresh_token: `rt-${++reads}` }, version: `v${reads}` }),
       replaceIfCurrent: async () => ({ written: false }),
+      readPendingWrite: async () => undefined,
     };
     let exchanges = 0;
     const requestToken = async () => {

@@ -31,6 +31,12 @@ export const ROTATION_REREAD_DELAYS_MS: readonly number[] = [0, 250, 500, 1_000,
  */
 export const MAX_EXCHANGES_PER_FETCH = 10;
 
+/**
+ * A pending write older than this belongs to a run that stopped between the two steps of its
+ * write-back, not to one still writing (the steps take well under a second).
+ */
+export const ABANDONED_WRITE_AGE_MS = 60_000;
+
 /** What a {@link RefreshTokenGrant} needs. */
 export interface RefreshTokenGrantOptions {
   readonly config: RefreshTokenConfig;
@@ -60,7 +66,8 @@ interface SecretState {
  *   from the token that run saved, so the secret ends with the newest token;
  * - an `invalid_grant` (the token was used by another run, which is writing its successor back)
  *   re-reads the secret a few times until a newer token appears, then retries with it; while
- *   others keep winning, this repeats up to {@link MAX_EXCHANGES_PER_FETCH} exchanges.
+ *   others keep winning, this repeats up to {@link MAX_EXCHANGES_PER_FETCH} exchanges. If none
+ *   appears, a successor that a dead run stored but never made current is tried.
  */
 export class RefreshTokenGrant implements TokenGrant {
   private initial: SecretState | undefined;
@@ -105,12 +112,19 @@ export class RefreshTokenGrant implements TokenGrant {
   }
 
   private async awaitRotation(stale: SecretState): Promise<SecretState | undefined> {
+    let last = stale;
     for (const delay of ROTATION_REREAD_DELAYS_MS) {
       await this.options.sleep(delay);
-      const current = await this.read();
-      if (current.refreshToken !== stale.refreshToken) return current;
+      last = await this.read();
+      if (last.refreshToken !== stale.refreshToken) return last;
     }
-    return undefined;
+    // No newer token became current. A run that died between storing its successor and making it
+    // current left that successor pending; once it is old enough that its writer cannot still be
+    // finishing, it is the token to use (and the write-back then makes it current's successor).
+    const pending = await this.options.secrets.readPendingWrite(this.options.config.secret);
+    if (pending === undefined || this.options.now() - pending.writtenAt < ABANDONED_WRITE_AGE_MS) return undefined;
+    const candidate = this.toState({ value: pending.value, version: last.version });
+    return candidate.refreshToken === stale.refreshToken ? undefined : candidate;
   }
 
   private async read(): Promise<SecretState> {

@@ -134,8 +134,12 @@ function writeError(name: string, operation: string, error: unknown): SecretErro
   const reason = errorName(error);
   const hint =
     reason === 'AccessDeniedException' ? '; the function needs secretsmanager:PutSecretValue and secretsmanager:UpdateSecretVersionStage on this secret' : '';
-  return new SecretError(`secret "${name}": the rotated value could not be written back to Secrets Manager (${operation}: ${reason})${hint}`, {
-    cause: error,
-    context: { secret: name, operation },
-  });
+  return new SecretError(
+    `secret "${name}": the rotated value could not be written back to Secrets Manager (${operation}: ${reason})${hint}. ` +
+      'If the provider revoked the old refresh token, authorize again and store the new one in the secret.',
+    {
+      cause: error,
+      context: { secret: name, operation },
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import {
   CreateSecretCommand,
+  DeleteSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
@@ -84,6 +85,18 @@ describe('AwsSecretProvider.replaceIfCurrent against moto', () => {
     const winners = outcomes.flatMap((o, i) => (o.written ? [i] : []));
     expect(winners).toHaveLength(1);
     expect((await current()).value).toEqual({ refresh_token: `rt-${winners[0]}` });
+  });
+
+  it('fails with the operation and the way out, never the value, when Secrets Manager refuses the write', async () => {
+    const read = await provider().readVersioned(name);
+    await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true })); // removed by someone meanwhile
+    const error = await provider().replaceIfCurrent(name, { refresh_token: 'rt-unsaved-1' }, read.version).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretError);
+    expect((error as Error).message).toBe(
+      `secret "${name}": the rotated value could not be written back to Secrets Manager (PutSecretValue: ResourceNotFoundException). ` +
+        'If the provider revoked the old refresh token, authorize again and store the new one in the secret.',
+    );
+    expect((error as Error).message).not.toContain('rt-unsaved-1');
   });
 
   it('does not serve the old value from its cache after a write', async () => {

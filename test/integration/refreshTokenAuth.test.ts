@@ -161,6 +161,15 @@ describe('oauth2_refresh_token shared by concurrent clients (one secret, rotatio
     expect(warnings).toHaveLength(1);
   });
 
+  it('never presents a token it read before another client used it (reuse detection would revoke the family)', async () => {
+    const { secrets } = await start();
+    const early = await authClient(server.url, auth(), secrets); // reads version 0 now, exchanges later
+    await (await authClient(server.url, auth(), secrets)).get('/data');
+    await early.get('/data');
+    expect(server.exchanges.map((e) => e.outcome)).toEqual(['ok', 'ok']);
+    expect(server.exchanges[1]!.presented).toBe(server.exchanges[0]!.issuedRefreshToken);
+  });
+
   it('survives many clients refreshing at once, hour after hour, ending with the latest token stored', async () => {
     const { secrets } = await start();
     const clock = new ManualClock(Date.now());

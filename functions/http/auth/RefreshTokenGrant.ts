@@ -45,7 +45,7 @@ export interface RefreshTokenGrantOptions {
   readonly requestToken: TokenRequester;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
-  /** The secret as createAuthenticator read it; the first exchange uses it. */
+  /** The secret as createAuthenticator read it, checked at construction. */
   readonly initial: VersionedSecret;
 }
 
@@ -60,7 +60,7 @@ interface SecretState {
 
 /**
  * Exchanges the stored refresh token for an access token. Each fetch starts from the secret's
- * current version, so a token another run rotated is picked up, and:
+ * current version (read past any cache), so a token another run rotated is picked up, and:
  * - a rotated refresh token is written back with `replaceIfCurrent` before the access token is
  *   returned; if another run wrote first, the secret is read again and the exchange retried once
  *   from the token that run saved, so the secret ends with the newest token;
@@ -70,15 +70,15 @@ interface SecretState {
  *   appears, a successor that a dead run stored but never made current is tried.
  */
 export class RefreshTokenGrant implements TokenGrant {
-  private initial: SecretState | undefined;
-
   constructor(private readonly options: RefreshTokenGrantOptions) {
-    this.initial = this.toState(options.initial);
+    // Fails early, before any request, when the secret lacks a key.
+    this.toState(options.initial);
   }
 
   async fetch(): Promise<IssuedToken> {
-    let state = this.initial ?? (await this.read());
-    this.initial = undefined;
+    // Read right before the exchange, never from an earlier read: presenting a refresh token that
+    // was already used makes some providers revoke the whole token family (reuse detection).
+    let state = await this.read();
     let lostWrite = false;
     for (let exchanges = 1; ; exchanges++) {
       let issued: IssuedToken;

@@ -41,6 +41,14 @@ const jmespath = (description: string) => z.string().min(1).meta({ description }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
+const tokenUrl = z.url({ protocol: /^https?$/ }).meta({ description: 'The OAuth2 token endpoint.' });
+
+const clientAuth = z
+  .enum(['header', 'body'])
+  .default('header')
+  .meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' });
+
+/** How requests authenticate; every credential lives in the secret, never in the file. */
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -51,16 +59,45 @@ const authSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('bearer'), secret: secretName }),
   z.strictObject({ type: z.literal('basic'), secret: secretName }),
-  z.strictObject({
-    type: z.literal('oauth2_client_credentials'),
-    secret: secretName,
-    token_url: z.url({ protocol: /^https?$/ }),
-    scope: z.string().optional(),
-    client_auth: z
-      .enum(['header', 'body'])
-      .default('header')
-      .meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' }),
-  }),
+  z
+    .strictObject({
+      type: z.literal('oauth2_client_credentials'),
+      secret: secretName,
+      token_url: tokenUrl,
+      scope: z.string().optional().meta({ description: 'Space-separated scopes to request.' }),
+      client_auth: clientAuth,
+    })
+    .meta({ description: 'OAuth2 client credentials grant. Secret JSON: {"client_id", "client_secret"}.' }),
+  z
+    .strictObject({
+      type: z.literal('oauth2_refresh_token'),
+      secret: secretName,
+      token_url: tokenUrl,
+      scope: z.string().optional().meta({ description: 'Space-separated scopes to request; omit to keep those of the original grant.' }),
+      client_auth: clientAuth,
+    })
+    .meta({
+      description:
+        'OAuth2 refresh-token grant (HubSpot, Xero, Zoho…). Secret JSON: {"client_id", "client_secret", "refresh_token"}. ' +
+        'A refresh token the endpoint rotates is written back to the secret before it is used.',
+    }),
+  z
+    .strictObject({
+      type: z.literal('jwt_bearer'),
+      secret: secretName,
+      token_url: tokenUrl,
+      scope: z.string().optional().meta({ description: 'Space-separated scopes, sent as the assertion\'s scope claim (Google requires it).' }),
+      audience: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: 'The assertion\'s aud claim. @default token_url' }),
+    })
+    .meta({
+      description:
+        'JWT bearer grant (RFC 7523), e.g. Google service accounts: an RS256 assertion signed with the secret\'s key. ' +
+        'Secret JSON: {"client_email" or "issuer", "private_key" (PEM), optional "subject", "private_key_id"}.',
+    }),
 ]);
 
 const stopConditions = {

@@ -1,9 +1,20 @@
-/** Applies a source's auth to each request; for OAuth2, fetches and caches the access token. */
+/** Applies a source's auth to each request; the OAuth2 grants live in `auth/`. */
 
+import { systemClock } from '../clock.js';
 import type { AuthConfig } from '../config/sourceSchema.js';
-import { ApilakeError } from '../errors.js';
-import { requireSecretKeys, type SecretProvider } from '../secrets/SecretProvider.js';
+import { SecretError } from '../errors.js';
+import { optionalSecretKey, requireSecretKeys } from '../secrets/secretJson.js';
+import type { SecretProvider } from '../secrets/SecretProvider.js';
+import { secretExample } from '../secrets/secretShapes.js';
+import { ClientCredentialsGrant } from './auth/ClientCredentialsGrant.js';
+import { JwtBearerGrant } from './auth/JwtBearerGrant.js';
+import { RefreshTokenGrant } from './auth/RefreshTokenGrant.js';
+import { readRsaPrivateKey } from './auth/signJwt.js';
+import { TokenAuthenticator } from './auth/TokenAuthenticator.js';
+import { processTokenCache, type TokenCache } from './auth/TokenCache.js';
 import type { Redactor } from './redact.js';
+
+export { TOKEN_EXPIRY_MARGIN_MS } from './auth/tokenResponse.js';
 
 /** Adds credentials to an outgoing request. */
 export interface Authenticator {
@@ -16,12 +27,22 @@ export interface Authenticator {
 /** Posts a form to the token endpoint and returns the parsed JSON body (supplied by the HTTP client). */
 export type TokenRequester = (url: URL, form: URLSearchParams, headers: Headers) => Promise<unknown>;
 
-/** Refresh this long before the token expires, so a request never carries a token that dies in flight. */
-export const TOKEN_EXPIRY_MARGIN_MS = 60_000;
+/** Seams of {@link createAuthenticator} beyond the clock. */
+export interface AuthenticatorOptions {
+  /** Waits between re-reads of a rotating secret. @default real time */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where `oauth2_refresh_token` keeps its access token. @default one cache per process, so a
+   * warm function's next invocation and concurrent clients reuse a token instead of rotating again
+   */
+  readonly tokenCache?: TokenCache;
+}
 
 /**
- * Builds the authenticator for an auth block. Secrets are read once here, and every value is
- * registered with the redactor before any request can carry it.
+ * Builds the authenticator for an auth block. The secret is read here, so a missing or malformed
+ * one fails before any request, and every value is registered with the redactor before any
+ * request can carry it.
+ * @throws SecretError when the secret is missing, is not JSON, or lacks a key.
  */
 export async function createAuthenticator(
   auth: AuthConfig,
@@ -29,10 +50,14 @@ export async function createAuthenticator(
   redactor: Redactor,
   requestToken: TokenRequester,
   now: () => number = Date.now,
+  options: AuthenticatorOptions = {},
 ): Promise<Authenticator> {
   if (auth.type === 'none') return { apply: async () => undefined, refresh: async () => false };
-  const secret = await secrets.getSecretJson(auth.secret);
-  for (const [key, value] of Object.entries(secret)) if (typeof value === 'string') redactor.addSecret(value, { secret: auth.secret, key });
+  const readOptions = { example: secretExample(auth.type) };
+  // A rotating secret is read past any cache and with its version, for the write-back's version check.
+  const versioned = auth.type === 'oauth2_refresh_token' ? await secrets.readVersioned(auth.secret, readOptions) : undefined;
+  const secret = versioned?.value ?? (await secrets.getSecretJson(auth.secret, readOptions));
+  registerSecretValues(secret, redactor, auth.secret);
 
   switch (auth.type) {
     case 'api_key': {
@@ -55,68 +80,50 @@ export async function createAuthenticator(
     }
     case 'oauth2_client_credentials': {
       const credentials = requireSecretKeys(auth.secret, secret, ['client_id', 'client_secret']);
-      return new ClientCredentialsAuthenticator(auth, credentials, redactor, requestToken, now);
+      return new TokenAuthenticator(new ClientCredentialsGrant(auth, credentials, redactor, requestToken, now), now);
+    }
+    case 'oauth2_refresh_token': {
+      const grant = new RefreshTokenGrant({
+        config: auth,
+        secrets,
+        redactor,
+        requestToken,
+        now,
+        sleep: options.sleep ?? ((ms) => systemClock.sleep(ms)),
+        initial: versioned!,
+      });
+      const key = JSON.stringify([auth.type, auth.secret, auth.token_url, auth.scope ?? '', secret.client_id]);
+      return new TokenAuthenticator(grant, now, options.tokenCache ?? processTokenCache, key);
+    }
+    case 'jwt_bearer': {
+      const { private_key } = requireSecretKeys(auth.secret, secret, ['private_key']);
+      const issuer = optionalSecretKey(auth.secret, secret, 'issuer') ?? optionalSecretKey(auth.secret, secret, 'client_email');
+      if (issuer === undefined) {
+        const present = Object.keys(secret).join(', ') || 'none';
+        throw new SecretError(`secret "${auth.secret}" lacks "client_email" or "issuer" (string), the assertion's iss; keys present: ${present}`, {
+          context: { secret: auth.secret },
+        });
+      }
+      const credentials = {
+        issuer,
+        privateKey: readRsaPrivateKey(auth.secret, private_key),
+        subject: optionalSecretKey(auth.secret, secret, 'subject'),
+        keyId: optionalSecretKey(auth.secret, secret, 'private_key_id'),
+      };
+      return new TokenAuthenticator(new JwtBearerGrant(auth, credentials, redactor, requestToken, now), now);
     }
   }
 }
 
-type ClientCredentialsConfig = Extract<AuthConfig, { type: 'oauth2_client_credentials' }>;
-
-class ClientCredentialsAuthenticator implements Authenticator {
-  private token: { value: string; refreshAt: number } | undefined;
-  private pending: Promise<string> | undefined;
-
-  constructor(
-    private readonly config: ClientCredentialsConfig,
-    private readonly credentials: { client_id: string; client_secret: string },
-    private readonly redactor: Redactor,
-    private readonly requestToken: TokenRequester,
-    private readonly now: () => number,
-  ) {
-    redactor.addSecret(Buffer.from(`${credentials.client_id}:${credentials.client_secret}`).toString('base64'));
-  }
-
-  async apply(_url: URL, headers: Headers): Promise<void> {
-    headers.set('authorization', `Bearer ${await this.accessToken()}`);
-  }
-
-  async refresh(): Promise<boolean> {
-    this.token = undefined;
-    await this.accessToken();
-    return true;
-  }
-
-  private accessToken(): Promise<string> {
-    if (this.token && this.now() < this.token.refreshAt) return Promise.resolve(this.token.value);
-    // Concurrent pages share one token request.
-    this.pending ??= this.fetchToken().finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
-  }
-
-  private async fetchToken(): Promise<string> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (this.config.scope) form.set('scope', this.config.scope);
-    const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
-    if (this.config.client_auth === 'header') {
-      const basic = Buffer.from(`${encodeURIComponent(this.credentials.client_id)}:${encodeURIComponent(this.credentials.client_secret)}`).toString('base64');
-      this.redactor.addSecret(basic);
-      headers.set('authorization', `Basic ${basic}`);
-    } else {
-      form.set('client_id', this.credentials.client_id);
-      form.set('client_secret', this.credentials.client_secret);
+/** Masks every string of the secret, and every line of a PEM key, so a partial quote is masked too. */
+function registerSecretValues(secret: Readonly<Record<string, unknown>>, redactor: Redactor, name: string): void {
+  for (const [key, value] of Object.entries(secret)) {
+    if (typeof value !== 'string') continue;
+    redactor.addSecret(value, { secret: name, key });
+    if (value.includes('-----BEGIN')) {
+      // As it appears inside JSON text (escaped line breaks), and line by line.
+      redactor.addSecret(JSON.stringify(value).slice(1, -1));
+      for (const line of value.split(/\r?\n|\\n/)) if (line.length >= 16 && !line.startsWith('-----')) redactor.addSecret(line);
     }
-    const body = (await this.requestToken(new URL(this.config.token_url), form, headers)) as Record<string, unknown> | null;
-    const value = body?.access_token;
-    if (typeof value !== 'string' || value === '') {
-      const keys = body && typeof body === 'object' ? Object.keys(body).join(', ') : typeof body;
-      throw new ApilakeError(`token endpoint ${this.redactor.url(this.config.token_url)} returned no access_token (keys: ${keys})`);
-    }
-    this.redactor.addSecret(value);
-    const lifetimeMs = typeof body?.expires_in === 'number' ? body.expires_in * 1000 : 3_600_000;
-    const margin = Math.min(TOKEN_EXPIRY_MARGIN_MS, lifetimeMs / 10);
-    this.token = { value, refreshAt: this.now() + lifetimeMs - margin };
-    return value;
   }
 }

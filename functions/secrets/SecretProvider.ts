@@ -1,11 +1,56 @@
 /** Where credentials come from: Secrets Manager in Lambda, environment variables on a laptop. */
 
 import { SecretError } from '../errors.js';
+import { parseSecretJson } from './secretJson.js';
+
+/** How a secret is read. */
+export interface SecretReadOptions {
+  /** The JSON the caller expects, e.g. `{"token": "…"}`, quoted in hints when the secret is missing or malformed. */
+  readonly example?: string;
+}
+
+/** A secret's value with the version it was read at, for a later {@link SecretProvider.replaceIfCurrent}. */
+export interface VersionedSecret {
+  readonly value: Readonly<Record<string, unknown>>;
+  /** Opaque: Secrets Manager's VersionId, or a process-local counter. */
+  readonly version: string;
+}
+
+/** A value a writer stored but has not made current: it is between the two steps of a write, or stopped there. */
+export interface PendingWrite extends VersionedSecret {
+  /** Epoch ms the value was stored. */
+  readonly writtenAt: number;
+}
+
+/** What a {@link SecretProvider.replaceIfCurrent} did: wrote, or found that someone else wrote first. */
+export type ReplaceOutcome = { readonly written: true; readonly version: string } | { readonly written: false };
 
 /** Resolves a secret name to its JSON object. Implementations never log or echo values. */
 export interface SecretProvider {
-  /** @throws SecretError when the secret is missing or is not a JSON object. */
-  getSecretJson(name: string): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The secret's JSON, possibly from a cache.
+   * @throws SecretError when the secret is missing or is not a JSON object.
+   */
+  getSecretJson(name: string, options?: SecretReadOptions): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The secret's current JSON and version, never from a cache: credentials that rotate on use
+   * (OAuth2 refresh tokens) must start from the latest value.
+   * @throws SecretError
+   */
+  readVersioned(name: string, options?: SecretReadOptions): Promise<VersionedSecret>;
+  /**
+   * Replaces the secret's JSON only if its current version is still `expectedVersion`
+   * (compare-and-swap), so concurrent writers cannot lose each other's rotation.
+   * @returns `{ written: false }` when another writer got there first; read again and decide.
+   * @throws SecretError when the store refuses the write for any other reason.
+   */
+  replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome>;
+  /**
+   * The latest write that has not become current, so a rotated value whose writer died half-way
+   * is not lost.
+   * @returns undefined when there is none, or when the store writes in one step.
+   */
+  readPendingWrite(name: string): Promise<PendingWrite | undefined>;
 }
 
 /** `apilake/example` → `APILAKE_SECRET_APILAKE_EXAMPLE` (DESIGN.md 3.1). */
@@ -13,49 +58,76 @@ export function secretEnvName(name: string): string {
   return `APILAKE_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
-/** Reads secrets from `APILAKE_SECRET_<NAME>` environment variables holding JSON. */
-export class EnvSecretProvider implements SecretProvider {
-  constructor(private readonly env: Readonly<Record<string, string | undefined>> = process.env) {}
-
-  async getSecretJson(name: string): Promise<Readonly<Record<string, unknown>>> {
-    const variable = secretEnvName(name);
-    const raw = this.env[variable];
-    if (raw === undefined || raw === '') {
-      throw new SecretError(`secret "${name}" not found: set the environment variable ${variable} to its JSON, e.g. {"token": "..."}`, {
-        context: { secret: name },
-      });
-    }
-    return parseSecretJson(name, raw, `environment variable ${variable}`);
-  }
-}
-
-/** Parses a secret's text as a JSON object; the error names the secret, never the text. */
-export function parseSecretJson(name: string, raw: string, where: string): Readonly<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new SecretError(`secret "${name}" (${where}) is not valid JSON; expected an object such as {"token": "..."}`, { context: { secret: name } });
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SecretError(`secret "${name}" (${where}) must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`, {
-      context: { secret: name },
-    });
-  }
-  return parsed as Record<string, unknown>;
+/** Options of an {@link EnvSecretProvider}. */
+export interface EnvSecretProviderOptions {
+  /** Receives the one warning per secret that a rotated value cannot persist. @default a line on stderr */
+  readonly warn?: (message: string) => void;
 }
 
 /**
- * Picks string keys out of a secret, failing with every missing key named.
- * @throws SecretError
+ * Values written back during this process, per environment object. `process.env` is one object,
+ * so every provider reading it sees the same rotations; a test's own env object stays isolated.
  */
-export function requireSecretKeys<K extends string>(name: string, secret: Readonly<Record<string, unknown>>, keys: readonly K[]): Record<K, string> {
-  const missing = keys.filter((key) => typeof secret[key] !== 'string' || secret[key] === '');
-  if (missing.length > 0) {
-    const present = Object.keys(secret).join(', ') || 'none';
-    throw new SecretError(`secret "${name}" lacks ${missing.map((k) => `"${k}"`).join(', ')} (string); keys present: ${present}`, {
-      context: { secret: name, missing },
-    });
+const rotationsByEnv = new WeakMap<object, Map<string, { raw: string; version: number }>>();
+
+/**
+ * Reads secrets from `APILAKE_SECRET_<NAME>` environment variables holding JSON. A rotated value
+ * (a new OAuth2 refresh token) is kept in memory for the rest of the process, with one warning:
+ * an environment variable cannot be written back for the next run.
+ */
+export class EnvSecretProvider implements SecretProvider {
+  constructor(
+    private readonly env: Readonly<Record<string, string | undefined>> = process.env,
+    private readonly options: EnvSecretProviderOptions = {},
+  ) {}
+
+  async getSecretJson(name: string, options: SecretReadOptions = {}): Promise<Readonly<Record<string, unknown>>> {
+    return (await this.readVersioned(name, options)).value;
   }
-  return Object.fromEntries(keys.map((key) => [key, secret[key] as string])) as Record<K, string>;
+
+  async readVersioned(name: string, options: SecretReadOptions = {}): Promise<VersionedSecret> {
+    const variable = secretEnvName(name);
+    const rotated = this.rotations().get(variable);
+    const raw = rotated?.raw ?? this.env[variable];
+    if (raw === undefined || raw === '') {
+      const shape = options.example ? `, e.g. ${options.example}` : ' object';
+      throw new SecretError(`secret "${name}" not found: set the environment variable ${variable} to its JSON${shape}`, {
+        context: { secret: name, variable },
+      });
+    }
+    return { value: parseSecretJson(name, raw, `environment variable ${variable}`, options.example), version: envVersion(rotated?.version ?? 0) };
+  }
+
+  async replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome> {
+    const variable = secretEnvName(name);
+    const rotations = this.rotations();
+    const current = rotations.get(variable)?.version ?? 0;
+    if (envVersion(current) !== expectedVersion) return { written: false };
+    rotations.set(variable, { raw: JSON.stringify(value), version: current + 1 });
+    if (current === 0) {
+      const warn = this.options.warn ?? ((message: string) => process.stderr.write(`${message}\n`));
+      warn(
+        `apilake: warning: secret "${name}" was rotated by its token endpoint; the new value is kept for this process only, ` +
+          `because ${variable} cannot be written back. If the provider revokes the old refresh token, the next run fails ` +
+          `with invalid_grant: keep this secret in Secrets Manager (deployed runs write rotations back), or authorize again ` +
+          `and update ${variable} before the next run.`,
+      );
+    }
+    return { written: true, version: envVersion(current + 1) };
+  }
+
+  /** An environment variable is replaced in one step: nothing is ever half-written. */
+  async readPendingWrite(): Promise<PendingWrite | undefined> {
+    return undefined;
+  }
+
+  private rotations(): Map<string, { raw: string; version: number }> {
+    let rotations = rotationsByEnv.get(this.env);
+    if (!rotations) rotationsByEnv.set(this.env, (rotations = new Map()));
+    return rotations;
+  }
+}
+
+function envVersion(counter: number): string {
+  return `env:${counter}`;
 }

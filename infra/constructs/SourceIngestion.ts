@@ -3,7 +3,8 @@
  * failure handling and least-privilege IAM.
  */
 
-import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -117,6 +118,7 @@ export class SourceIngestion extends Construct {
     props.idempotencyTable.grantReadWriteData(this.function);
     if (source.auth.type !== 'none') {
       secretsmanager.Secret.fromSecretNameV2(this, 'Secret', source.auth.secret).grantRead(this.function);
+      if (source.auth.type === 'oauth2_refresh_token') grantRotationWriteBack(this.function, source.auth.secret);
     }
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
@@ -134,6 +136,20 @@ export class SourceIngestion extends Construct {
 
     acknowledgeFindings(this, props.lake, source.name);
   }
+}
+
+/**
+ * What writing a rotated refresh token back needs (functions/secrets/AwsSecretProvider.ts): a new
+ * version (PutSecretValue), then AWSCURRENT moved to it with a version check
+ * (UpdateSecretVersionStage), on this one secret. Not `grantWrite`, which adds UpdateSecret
+ * (description and KMS key). A secret encrypted with a customer managed key also needs
+ * kms:GenerateDataKey on that key, granted by whoever owns it.
+ */
+function grantRotationWriteBack(fn: lambda.IFunction, secretName: string): iam.Grant {
+  const stack = Stack.of(fn);
+  // The same form grantRead uses for a secret known by name: its ARN ends in "-" and six random characters.
+  const secretArn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return iam.Grant.addToPrincipal({ grantee: fn, actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], resourceArns: [secretArn] });
 }
 
 /** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN in a finding. */

@@ -18,7 +18,7 @@ beforeAll(() => {
   const { stack } = buildStack({ alarmEmail: 'ops@example.com', bytesScannedCutoffPerQuery: Size.gibibytes(5) });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
-});
+}, 120_000); // synthesis with cdk-nag exceeds the 30 s default when the 2-core machine is loaded
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 

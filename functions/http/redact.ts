@@ -23,6 +23,9 @@ export const MIN_SECRET_LENGTH = 8;
  */
 export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set(['username', 'user', 'client_id', 'email', 'account_id']);
 
+/** Secret keys whose values authenticate: too short to mask safely means refused, never sent. */
+export const CREDENTIAL_KEYS: ReadonlySet<string> = new Set(['api_key', 'token', 'password', 'client_secret', 'refresh_token', 'private_key']);
+
 /** Where a registered value came from, so errors can name it without showing it. */
 export interface SecretOrigin {
   /** The secret's name (Secrets Manager name or `APILAKE_SECRET_*` variable). */
@@ -56,7 +59,9 @@ export class Redactor {
     if (value === '') return; // nothing to mask; a missing key is reported by whoever needs it
     const identifier = origin !== undefined && IDENTIFIER_KEYS.has(origin.key);
     if (value.length < MIN_SECRET_LENGTH) {
-      if (identifier) return;
+      // Only a credential is refused: a short value under any other key (a Google key file's
+      // project_id, a region) is not what authenticates, and is not masked either.
+      if (identifier || (origin !== undefined && !CREDENTIAL_KEYS.has(origin.key))) return;
       const what = origin ? `secret "${origin.secret}" key "${origin.key}"` : 'a credential obtained at run time (e.g. an access token)';
       throw new SecretError(
         `${what} is ${value.length} character${value.length === 1 ? '' : 's'} long; apilake refuses credentials shorter than ${MIN_SECRET_LENGTH} characters, because masking them in logs and errors would still give them away (use the full credential, and remove keys the auth type does not use)`,

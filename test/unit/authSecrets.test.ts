@@ -148,7 +148,7 @@ describe('oauth2_refresh_token against a hostile secret store', () => {
     let reads = 0;
     const store: SecretProvider = {
       getSecretJson: async () => ({}),
-      readVersioned: async () => ({ value: { client_id: 'c', client_secret: 'cs-1234', refresh_token: `rt-${++reads}` }, version: `v${reads}` }),
+      readVersioned: async () => ({ value: { client_id: 'c', client_secret: 'cs-12345678', refresh_token: `refresh-token-${++reads}` }, version: `v${reads}` }),
       replaceIfCurrent: async () => ({ written: false }),
       readPendingWrite: async () => undefined,
     };

@@ -79,6 +79,17 @@ describe('Redactor', () => {
     expect(redactor.text('bob and carol.jones')).toBe('bob and ***');
   });
 
+  it.each(['api_key', 'token', 'password', 'client_secret', 'refresh_token', 'private_key'])('refuses a short value of the credential key %s', (key) => {
+    expect(() => new Redactor().addSecret('short', { secret: 's', key })).toThrow(SecretError);
+  });
+
+  it('ignores a short value under a key that does not authenticate (a Google key file\'s project_id), and masks a long one', () => {
+    const redactor = new Redactor();
+    redactor.addSecret('my-proj', { secret: 'apilake/ga', key: 'project_id' });
+    redactor.addSecret('service_account', { secret: 'apilake/ga', key: 'type' });
+    expect(redactor.text('my-proj is a service_account')).toBe('my-proj is a ***');
+  });
+
   it('refuses a short credential obtained at run time (an access token)', () => {
     expect(() => new Redactor().addSecret('t0k')).toThrow(/a credential obtained at run time .* is 3 characters long/);
   });

@@ -145,7 +145,8 @@ export function completeLength(data: Uint8Array): number {
     const c = data[n - k]!;
     if ((c & 0xc0) === 0x80) continue;
     if (c < 0x80) return n;
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    // Only C2..F4 start a sequence; any other byte is invalid already and nothing to wait for.
+    const need = c >= 0xf5 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 1;
     return k < need ? n - k : n;
   }
   return n;

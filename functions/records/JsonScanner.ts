@@ -68,7 +68,7 @@ export class JsonScanner {
   /** Absolute offset where the record being scanned starts; NOT_FOUND between records. */
   private recordStart = NOT_FOUND;
   private recordUnsafe = 0;
-  private skeletonUnsafeFlag = false;
+  private outsideUnsafeFlag = false;
   private spans = new Uint32Array(INITIAL_SPANS * 2);
   private unsafe = new Uint8Array(INITIAL_SPANS);
   private count = 0;
@@ -80,8 +80,6 @@ export class JsonScanner {
   arrayClose = NOT_FOUND;
   /** What the records path led to. */
   target: Target = TARGET.none;
-  /** Absolute offset of the value the path led to when it is not an array. */
-  targetOffset = NOT_FOUND;
 
   /**
    * @param path the records path as UTF-8 key bytes (`[]` for `@`), or `undefined` to validate only.
@@ -100,14 +98,9 @@ export class JsonScanner {
     this.nextOnPath = path !== undefined;
   }
 
-  /** The non-record part of the body holds a number that may not survive a float. */
-  get skeletonUnsafe(): boolean {
-    return this.skeletonUnsafeFlag;
-  }
-
-  /** Whether a complete JSON value has been scanned and only whitespace may follow. */
-  get complete(): boolean {
-    return this.expect === E_EOF;
+  /** The body outside the records array holds a number that may not survive a float. */
+  get outsideUnsafe(): boolean {
+    return this.outsideUnsafeFlag;
   }
 
   /**
@@ -147,7 +140,8 @@ export class JsonScanner {
     let i = from;
     let cut = false;
     let c = 0;
-    // Little-endian 32-bit words over the same memory, for the long-string loop.
+    // 32-bit words over the same memory, for the long-string loop (the tests it runs look for
+    // any matching byte in a word, so byte order does not matter).
     const offset = b.byteOffset;
     const words = new Int32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
     const wordEnd = (offset + end) >>> 2;
@@ -224,7 +218,7 @@ export class JsonScanner {
         }
         if (nextOnPath) {
           nextOnPath = false;
-          if (depth === this.pathLength) this.setTarget(TARGET.other, base + start);
+          if (depth === this.pathLength) this.target = TARGET.other;
         }
         if (depth === recordDepth) this.pushRecord(base + start, i, base);
         expect = depth === 0 ? E_EOF : stack[depth] === OBJECT ? E_COMMA | E_END_OBJECT : E_COMMA | E_END_ARRAY;
@@ -245,7 +239,7 @@ export class JsonScanner {
               recordDepth = depth;
               this.arrayOpen = base + i;
               this.target = TARGET.array;
-            } else this.setTarget(TARGET.other, base + i);
+            } else this.target = TARGET.other;
           } else if (c === 0x7b) {
             keyDepth = depth;
             this.pathSeen[depth] = 0;
@@ -321,7 +315,7 @@ export class JsonScanner {
         }
         if ((unsafe || j - i >= UNSAFE_NUMBER_LENGTH) && !isExactAsFloat(Buffer.from(b.buffer, b.byteOffset + i, j - i).toString('latin1'))) {
           if (recordDepth !== NOT_FOUND && depth >= recordDepth) this.recordUnsafe = 1;
-          else this.skeletonUnsafeFlag = true;
+          else this.outsideUnsafeFlag = true;
         }
         i = j;
       } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
@@ -337,14 +331,14 @@ export class JsonScanner {
         if (nextOnPath && c === 0x6e) {
           // A records path that leads to null is a missing path, as JMESPath sees it.
           nextOnPath = false;
-          if (depth === this.pathLength) this.setTarget(TARGET.none, NOT_FOUND);
+          if (depth === this.pathLength) this.target = TARGET.none;
         }
       } else {
         this.unexpected(b, i, base, expect);
       }
       if (nextOnPath) {
         nextOnPath = false;
-        if (depth === this.pathLength) this.setTarget(TARGET.other, base + start);
+        if (depth === this.pathLength) this.target = TARGET.other;
       }
       if (depth === recordDepth) this.pushRecord(base + start, i, base);
       expect = depth === 0 ? E_EOF : stack[depth] === OBJECT ? E_COMMA | E_END_OBJECT : E_COMMA | E_END_ARRAY;
@@ -400,11 +394,6 @@ export class JsonScanner {
     this.pathSeen[depth] = 1;
     this.pathKeyOffset[depth] = offset;
     return true;
-  }
-
-  private setTarget(target: Target, offset: number): void {
-    this.target = target;
-    this.targetOffset = offset;
   }
 
   private pushRecord(start: number, end: number, base: number): void {

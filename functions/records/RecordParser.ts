@@ -140,6 +140,7 @@ export class RecordParser {
   private first: RecordBatch | undefined;
   private last: RecordBatch | undefined;
   private ended = false;
+  private failure: unknown;
 
   constructor(readonly options: RecordParserOptions) {
     this.path = parseRecordsPath(options.records);
@@ -148,6 +149,8 @@ export class RecordParser {
     this.maxPageBytes = options.maxPageBytes ?? RECORD_PARSER_DEFAULTS.maxPageBytes;
     this.maxOutsideBytes = options.maxOutsideBytes ?? RECORD_PARSER_DEFAULTS.maxOutsideBytes;
     this.retainBytes = options.retainBytes ?? RECORD_PARSER_DEFAULTS.retainBytes;
+    // Record spans are 32-bit offsets.
+    if (!(this.maxPageBytes > 0 && this.maxPageBytes < 2 ** 32)) throw new RangeError(`maxPageBytes must be from 1 to 4 GiB, got ${this.maxPageBytes}`);
     const maxDepth = options.maxDepth ?? RECORD_PARSER_DEFAULTS.maxDepth;
     if (!(Number.isInteger(maxDepth) && maxDepth >= 1 && maxDepth <= 100_000)) throw new RangeError(`maxDepth must be an integer from 1 to 100000, got ${maxDepth}`);
     if (this.path.kind === 'keys') {
@@ -174,12 +177,13 @@ export class RecordParser {
 
   /**
    * Reads the next chunk of the body.
-   * @returns the records the chunk completed (views into the chunk's memory; may be empty).
+   * @returns the records the chunk completed, possibly none: views into the chunk's memory, so
+   *   land (or copy) them before that memory is reused; the parser itself keeps no view of it.
    * @throws PageTooLargeError, ResponseEncodingError, JsonSyntaxError, JsonNestingError, RecordsPathError
    */
   push(chunk: Uint8Array): RecordBatch {
     if (this.ended) throw new Error('RecordParser.push after end()');
-    return this.feed(this.receive(chunk, false), false);
+    return this.guard(() => this.feed(this.receive(chunk, false), false));
   }
 
   /**
@@ -190,6 +194,21 @@ export class RecordParser {
   end(lastChunk: Uint8Array = EMPTY): ParsedPage {
     if (this.ended) throw new Error('RecordParser.end called twice');
     this.ended = true;
+    return this.guard(() => this.finish(lastChunk));
+  }
+
+  /** Runs a step; after a failure every later call fails the same way (the state is not resumable). */
+  private guard<T>(step: () => T): T {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      return step();
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  private finish(lastChunk: Uint8Array): ParsedPage {
     let records = this.feed(this.receive(lastChunk, true), true);
     let body: unknown;
     let reserialised = 0;
@@ -279,7 +298,9 @@ export class RecordParser {
     const { spans, unsafe } = this.scanner.takeRecords();
     const batch = spans.length === 0 ? RecordBatch.EMPTY : new RecordBatch(data, spans, unsafe);
     const keep = final ? this.decodedEnd : this.scanner.keepFrom(this.resume);
-    this.carry = keep < this.decodedEnd ? data.subarray(keep - base) : EMPTY;
+    // Copied: the caller may reuse its chunk's memory once the batch is consumed. Rescans wait
+    // until as many new bytes arrived, so copying the carry costs O(1) per byte.
+    this.carry = keep < this.decodedEnd ? Buffer.from(data.subarray(keep - base)) : EMPTY;
     this.noteRecords(batch);
     return batch;
   }
@@ -301,7 +322,10 @@ export class RecordParser {
       if (arrayClose >= 0) add(Math.max(from, arrayClose), upTo);
     }
     this.outsideUpTo = upTo;
-    if (this.outsideBytes > this.maxOutsideBytes) throw new PageTooLargeError(this.origin, 'outside', this.maxOutsideBytes, this.outsideBytes);
+    if (this.outsideBytes > this.maxOutsideBytes) {
+      const notFound = arrayOpen < 0 ? `records path "${this.options.records}" not found in them` : undefined;
+      throw new PageTooLargeError(this.origin, 'outside', this.maxOutsideBytes, this.outsideBytes, notFound);
+    }
   }
 
   private noteRecords(batch: RecordBatch): void {
@@ -335,7 +359,7 @@ export class RecordParser {
 
   /** The body outside the records, parsed; the records array (empty in the text) is left as it is. */
   private outsideValue(): unknown {
-    return parseExact(Buffer.concat(this.outside, this.outsideBytes), this.scanner.skeletonUnsafe);
+    return parseExact(Buffer.concat(this.outside, this.outsideBytes), this.scanner.outsideUnsafe);
   }
 
   private bodyWithRecords(): unknown {

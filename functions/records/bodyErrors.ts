@@ -69,11 +69,11 @@ export class PageTooLargeError extends HttpError {
   readonly limitBytes: number;
   readonly receivedBytes: number;
 
-  constructor(origin: BodyOrigin, what: 'body' | 'outside', limitBytes: number, receivedBytes: number) {
+  constructor(origin: BodyOrigin, what: 'body' | 'outside', limitBytes: number, receivedBytes: number, note?: string) {
     const message =
       what === 'body'
         ? `page ${origin.page}: response body is larger than max_page_mb (${formatMiB(limitBytes)}): ${receivedBytes} bytes received so far`
-        : `page ${origin.page}: the part of the response body outside the records array is larger than ${formatMiB(limitBytes)} (${receivedBytes} bytes); only records are streamed, the rest is held in memory`;
+        : `page ${origin.page}: the part of the response body outside the records array is larger than ${formatMiB(limitBytes)} (${receivedBytes} bytes${note ? `; ${note}` : ''}); only records are streamed, the rest is held in memory`;
     super(message, origin.request, { context: { limitBytes, receivedBytes } });
     this.name = 'PageTooLargeError';
     this.limitBytes = limitBytes;

@@ -282,6 +282,33 @@ describe('RecordParser: located errors', () => {
     expect(error.message).toContain('outside the records array is larger than 4096 bytes');
   });
 
+  it('fails a large streamed body whose records path is never found, saying the path was not found', () => {
+    const body = Buffer.from(`[${'1,'.repeat(4000)}1]`);
+    const error = errorOf(() => parseInChunks(body, [1000, 2000, 3000, 6000], { records: 'data', maxOutsideBytes: 4096, origin }));
+    expect(error).toBeInstanceOf(PageTooLargeError);
+    expect(error.message).toContain('records path "data" not found in them');
+  });
+
+  it('keeps failing after an error instead of reading on from a broken state', () => {
+    const parser = new RecordParser({ records: 'data' });
+    const first = errorOf(() => parser.push(Buffer.from('{"data":[1,,')));
+    expect(first).toBeInstanceOf(JsonSyntaxError);
+    expect(errorOf(() => parser.push(Buffer.from('2]}')))).toBe(first);
+    expect(errorOf(() => parser.end())).toBe(first);
+  });
+
+  it('does not depend on the chunk memory after push returns (the caller may reuse it)', () => {
+    const parser = new RecordParser({ records: 'data' });
+    const chunk = Buffer.from('{"data":[{"a":"xy');
+    parser.push(chunk);
+    chunk.fill(0x20);
+    expect(recordTexts(parser.end(Buffer.from('z"}]}')))).toEqual(['{"a":"xyz"}']);
+  });
+
+  it('refuses a max_page_mb its 32-bit offsets cannot address', () => {
+    expect(() => new RecordParser({ records: 'data', maxPageBytes: 2 ** 32 })).toThrow(RangeError);
+  });
+
   it('refuses to be used after end()', () => {
     const parser = new RecordParser({ records: '@' });
     parser.end(Buffer.from('[]'));

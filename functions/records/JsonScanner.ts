@@ -31,6 +31,7 @@ export class JsonScanError extends Error {
 
 /** Where the records path led, once the whole body is scanned. */
 export const TARGET = { none: 0, array: 1, other: 2 } as const;
+/** One of {@link TARGET}. */
 export type Target = (typeof TARGET)[keyof typeof TARGET];
 
 const OBJECT = 1;
@@ -441,7 +442,7 @@ function hex(byte: number): string {
 }
 
 /** `'x'` for printable ASCII, the character and its code point for other UTF-8, the byte otherwise. */
-export function describeByte(b: Uint8Array, i: number): string {
+function describeByte(b: Uint8Array, i: number): string {
   const c = b[i]!;
   if (c >= 0x21 && c <= 0x7e) return `'${String.fromCharCode(c)}'`;
   if (c === 0x20) return 'a space';

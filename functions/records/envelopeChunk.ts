@@ -1,0 +1,46 @@
+/**
+ * Envelope lines (DESIGN.md 3.2) built as bytes: one Buffer per batch of records, ready for gzip
+ * without a detour through JS strings. The record bytes are copied as the API sent them.
+ *
+ * The line format is the one `envelopeLines` in `sink/lakeLayout.ts` writes (a unit test holds
+ * the two byte-identical); this is the form the record pipeline hands to the part writer.
+ */
+
+import type { EnvelopeFields, WindowRef } from '../sink/lakeLayout.js';
+import { isoSeconds } from '../window/TimeWindow.js';
+import type { RecordBatch } from './RecordBatch.js';
+
+/** `}` then `\n`: what closes every line after the record. */
+const LINE_END_0 = 0x7d;
+const LINE_END_1 = 0x0a;
+
+/**
+ * The bytes every line of a page starts with, up to and including `"data":`. Build it once per
+ * page (it holds the extraction time) and reuse it for every batch of the page.
+ */
+export function envelopePrefix(ref: WindowRef, fields: EnvelopeFields): Buffer {
+  return Buffer.from(
+    `{"_source":${JSON.stringify(ref.source)},"_stream":${JSON.stringify(ref.stream)},` +
+      `"_window_start":"${isoSeconds(ref.window.start)}","_window_end":"${isoSeconds(ref.window.end)}",` +
+      `"_extracted_at":"${fields.extractedAt.toISOString()}","_run_id":${JSON.stringify(fields.runId)},"data":`,
+  );
+}
+
+/**
+ * One envelope line per record of `batch`, concatenated: `prefix`, the record's bytes, `}\n`.
+ * @returns a Buffer of `batch.count` complete lines (empty for an empty batch).
+ */
+export function envelopeChunk(prefix: Uint8Array, batch: RecordBatch): Buffer {
+  const { source, spans } = batch;
+  const count = batch.count;
+  const out = Buffer.allocUnsafe(count * (prefix.length + 2) + batch.byteLength);
+  let pos = 0;
+  for (let k = 0; k < spans.length; k += 2) {
+    out.set(prefix, pos);
+    pos += prefix.length;
+    pos += source.copy(out, pos, spans[k]!, spans[k + 1]!);
+    out[pos++] = LINE_END_0;
+    out[pos++] = LINE_END_1;
+  }
+  return out;
+}

@@ -20,6 +20,7 @@
  */
 
 import { z } from 'zod';
+import { RESPONSE_ENCODINGS } from '../records/BodyDecoder.js';
 import { normaliseOrigin } from '../http/redirectPolicy.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
@@ -157,6 +158,19 @@ const streamSchema = z.strictObject({
     .optional()
     .meta({ description: 'Time slice one run covers, e.g. 15m, 1h, 1d. @default the schedule interval (required for cron schedules)' }),
   vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+  response_encoding: z
+    .enum(RESPONSE_ENCODINGS)
+    .default('strict')
+    .meta({
+      description:
+        'How response bodies are decoded: strict (invalid UTF-8 fails the page, naming the byte), latin1 (ISO-8859-1 transcoded to UTF-8), replace (invalid bytes become U+FFFD). Anything but strict is counted in the manifest. @default strict',
+    }),
+  max_page_mb: z
+    .number()
+    .positive()
+    .max(4095)
+    .default(256)
+    .meta({ description: 'A response body larger than this fails the page instead of exhausting memory. @default 256' }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */

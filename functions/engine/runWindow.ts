@@ -12,8 +12,8 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
 import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
-import { stringifyJson } from '../records/preciseJson.js';
-import { selectRecords } from '../records/selectRecords.js';
+import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
+import { DecodingTally } from '../records/DecodingTally.js';
 import {
   collectWindowGarbage,
   commitWindow,
@@ -25,7 +25,7 @@ import {
   type WindowState,
 } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import { envelopeLines, manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
+import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
@@ -137,19 +137,17 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   }
   if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
 
+  const decoding = new DecodingTally();
   const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...storageCall });
   const describe = (request: PageRequest) => `${stream.method} ${client.redactor.url(request.url)}`;
   let parts;
   try {
+    const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
     const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
       if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
       const label = `page ${index + 1}`;
-      const response = await client.requestJson(
-        { method: stream.method, url: request.url, body: request.body, headers: stream.headers, label },
-        { signal: input.signal, stats },
-      );
-      const records = selectRecords(response.body, stream.records, index + 1, `${label}, ${describe(request)}`);
-      return { request, response, records, index };
+      const response = await client.requestPage({ method: stream.method, url: request.url, body: request.body, headers: stream.headers, label }, reading, { signal: input.signal, stats });
+      return { request, response, index };
     };
     const pageStream = paginate({
       strategy: createPaginationStrategy(stream.pagination),
@@ -162,9 +160,11 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     });
     for await (const page of pageStream) {
       pages++;
-      const serialize = (record: unknown) => stringifyJson(record, page.response.precise);
-      await writer.writeLines(envelopeLines(ref, { runId, extractedAt: new Date(clock.now()) }, page.records, serialize));
-      input.onPage?.({ index: page.index, records: page.records.length });
+      decoding.add(page.response.stats);
+      // The records go to the part as the API's bytes, each wrapped in its envelope line.
+      const prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) });
+      for (const batch of page.response.batches) await writer.writeChunk(envelopeChunk(prefix, batch), batch.count);
+      input.onPage?.({ index: page.index, records: page.response.recordCount });
     }
     parts = await writer.finish();
     const age = clock.now() - startedAt.getTime();
@@ -193,6 +193,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     parts,
     pages,
     ...stats,
+    ...decoding.manifestField(stream.response_encoding),
   });
   const outcome = await commitWindow(storage, ref, manifest, {
     ...storageCall,

@@ -5,7 +5,7 @@
 
 import { systemClock, type Clock } from '../clock.js';
 import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, InvalidJsonError, RedirectError, RetryBudgetError, SecretError } from '../errors.js';
+import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, InvalidJsonError, RecordsPathError, RedirectError, RetryBudgetError, SecretError } from '../errors.js';
 import type { Authenticator } from './Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
@@ -15,6 +15,8 @@ import { describeSecret, type Redactor } from './redact.js';
 import { decideRedirect, type RedirectDecision } from './redirectPolicy.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
+import { readPageBody, type PageBody, type PageReading } from './readPageBody.js';
+import { JsonNestingError, JsonSyntaxError, PageTooLargeError, ResponseEncodingError } from '../records/bodyErrors.js';
 
 /** One request to send. */
 export interface HttpRequest {
@@ -43,6 +45,9 @@ export interface JsonResponse {
   /** Bytes of the body as received. */
   readonly bytes: number;
 }
+
+/** A page of records: the response, its records as the API's bytes, and its body for pagination expressions. */
+export interface PageResponse extends Omit<JsonResponse, 'precise'>, PageBody {}
 
 /** Counters of what the client did; mutated in place so a run can read them at any time. */
 export interface HttpStats {
@@ -97,8 +102,9 @@ interface Hop {
 
 type SendOutcome =
   /** `hops`: responses received, redirects included. */
-  | { kind: 'response'; status: number; headers: Headers; text: string; url: URL; hops: number }
+  | { kind: 'response'; status: number; headers: Headers; text: string; url: URL; hops: number; bytes: number; page?: PageBody }
   | { kind: 'network'; reason: string; error: unknown }
+  /** Not worth retrying: a redirect the source may not follow, or a body that is not a valid page. */
   | { kind: 'refused'; error: ApilakeError; hops: number };
 
 const DEFAULT_REDIRECTS: RedirectConfig = { max: 5, allowed_origins: [] };
@@ -160,6 +166,21 @@ export class HttpClient {
    *   RedirectError, SecretError (a credential that cannot travel in a header)
    */
   async requestJson(request: HttpRequest, options: { signal?: AbortSignal; stats?: HttpStats } = {}): Promise<JsonResponse> {
+    return (await this.exchange(request, undefined, options)) as JsonResponse;
+  }
+
+  /**
+   * Sends a request for a page of records, like {@link requestJson}, and reads the body as it
+   * arrives into records kept as the API's bytes (`reading`: records path, encoding, size cap,
+   * nesting limit). A body that is not a valid page fails at once, never retried.
+   * @throws what requestJson throws, and PageTooLargeError, ResponseEncodingError, JsonSyntaxError,
+   *   JsonNestingError, RecordsPathError
+   */
+  async requestPage(request: HttpRequest, reading: PageReading, options: { signal?: AbortSignal; stats?: HttpStats } = {}): Promise<PageResponse> {
+    return (await this.exchange(request, reading, options)) as PageResponse;
+  }
+
+  private async exchange(request: HttpRequest, reading: PageReading | undefined, options: { signal?: AbortSignal; stats?: HttpStats }): Promise<JsonResponse | PageResponse> {
     const { signal } = options;
     const count = (field: keyof HttpStats, by = 1) => {
       this.stats[field] += by;
@@ -175,7 +196,7 @@ export class HttpClient {
       const prepared = await this.prepare(request);
       const outcome = await this.slots.run(async () => {
         await this.bucket.take(signal);
-        return this.send(request, prepared, signal);
+        return this.send(request, prepared, signal, reading);
       });
 
       if (outcome.kind === 'refused') {
@@ -183,14 +204,14 @@ export class HttpClient {
         throw outcome.error; // the server's choice, not a transient failure: retrying would redirect again
       }
       if (outcome.kind === 'response') {
-        const { status, headers, text, url } = outcome;
+        const { status, headers, text, url, bytes } = outcome;
         count('requests', outcome.hops);
-        const bytes = Buffer.byteLength(text);
         count('bytes', bytes);
         if (isThrottled(status, headers)) count('throttled');
         if (status >= 200 && status < 300) {
           this.breaker.recordSuccess();
           this.respectQuota(headers);
+          if (outcome.page) return { status, headers, url, bytes, ...outcome.page };
           const parsed = this.parseBody(text, request, described);
           return { status, headers, url, bytes, body: parsed.value, precise: parsed.precise };
         }
@@ -273,7 +294,7 @@ export class HttpClient {
   }
 
   /** Sends the request, following the redirects {@link decideRedirect} allows; one timeout covers the whole chain and the body. */
-  private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined): Promise<SendOutcome> {
+  private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined, reading?: PageReading): Promise<SendOutcome> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const failed = (error: unknown): SendOutcome => ({
@@ -304,11 +325,17 @@ export class HttpClient {
         max: this.redirects.max,
       });
       if (decision.kind === 'none') {
+        const base = { kind: 'response' as const, status: response.status, headers: response.headers, url: prepared.url, hops: followed + 1 };
         try {
           // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
+          if (reading && response.ok) {
+            const page = await readPageBody(response, reading, { page: pageNumber(request.label), request: this.describe(request), redact: (t) => this.options.redactor.text(t) });
+            return { ...base, text: '', bytes: page.stats.bytes, page };
+          }
           const text = await response.text();
-          return { kind: 'response', status: response.status, headers: response.headers, text, url: prepared.url, hops: followed + 1 };
+          return { ...base, text, bytes: Buffer.byteLength(text) };
         } catch (error) {
+          if (isBodyError(error)) return { kind: 'refused', error, hops: followed + 1 };
           return failed(error);
         }
       }
@@ -407,4 +434,14 @@ function networkReason(error: unknown): string {
   if (code) return `${code}${cause?.message && cause.message !== code ? ` (${cause.message})` : ''}`;
   if (cause?.message) return `${(error as Error).message}: ${cause.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A body that is not a valid page: the API's answer, which a retry would only repeat. */
+function isBodyError(error: unknown): error is ApilakeError {
+  return error instanceof ResponseEncodingError || error instanceof JsonSyntaxError || error instanceof JsonNestingError || error instanceof PageTooLargeError || error instanceof RecordsPathError;
+}
+
+/** `page 3` → 3 (1 when the label names no page). */
+function pageNumber(label: string | undefined): number {
+  return Number(/page (\d+)/.exec(label ?? '')?.[1] ?? 1);
 }

@@ -1,6 +1,6 @@
 /** The interface every pagination strategy implements (one strategy per file in strategies/). */
 
-import type { JsonResponse } from '../http/HttpClient.js';
+import type { PageResponse } from '../http/HttpClient.js';
 
 /** What varies between the requests of one stream's pages. */
 export interface PageRequest {
@@ -12,8 +12,8 @@ export interface PageRequest {
 /** A fetched page as strategies see it. */
 export interface PageContext {
   readonly request: PageRequest;
-  readonly response: JsonResponse;
-  readonly records: readonly unknown[];
+  /** The response: headers, the body for expressions, and the records as the API's bytes (`batches`). */
+  readonly response: PageResponse;
   /** 0-based position of the page in the window. */
   readonly index: number;
 }

@@ -107,7 +107,7 @@ async function* fetchInOrder(planned: readonly PageRequest[], options: PaginateO
 }
 
 function isLastPage(page: PageContext, stopWhen: string | undefined): boolean {
-  if (page.records.length === 0) return true;
+  if (page.response.recordCount === 0) return true;
   return stopWhen !== undefined && isTruthy(evaluate(stopWhen, page.response.body));
 }
 

@@ -55,7 +55,7 @@ export class PartWriter {
   }
 
   /** Writes a chunk of complete lines (`bytes` long), waiting when the consumer is slower. */
-  async write(chunk: string, lineCount: number, bytes: number): Promise<void> {
+  async write(chunk: string | Buffer, lineCount: number, bytes: number): Promise<void> {
     if (this.failure) throw this.failure;
     this.uncompressedBytes += bytes;
     this.records += lineCount;

@@ -33,22 +33,21 @@ export class WindowWriter {
   ) {}
 
   /**
-   * Appends one page of envelope lines (each ending in "\n"). A page goes whole into one part:
-   * the part rolls before a page that would take it past the size limit, so a part exceeds the
-   * limit only when a single page does; measuring once per page, not per record, keeps the hot
-   * path cheap.
+   * Appends complete envelope lines (`lines` of them, each ending in "\n"). A chunk goes whole
+   * into one part: the part rolls before a chunk that would take it past the size limit, so a part
+   * exceeds the limit only when a single chunk does; measuring once per chunk, not per record,
+   * keeps the hot path cheap.
    */
-  async writeLines(lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const chunk = lines.join('');
-    const size = Buffer.byteLength(chunk);
+  async writeChunk(chunk: Buffer, lines: number): Promise<void> {
+    if (lines === 0) return;
+    const size = chunk.length;
     if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
     if (!this.current) {
       const key = partKey(this.ref, this.options.runId, this.started.length);
       this.started.push(key);
       this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
     }
-    await this.current.write(chunk, lines.length, size);
+    await this.current.write(chunk, lines, size);
   }
 
   /** Finishes the last part; every part is then complete in storage, listed in order. */

@@ -4,6 +4,7 @@
  */
 
 import { SinkError } from '../errors.js';
+import type { DecodingSummary } from '../records/DecodingTally.js';
 import { isoSeconds } from '../window/TimeWindow.js';
 import { parsePartKey, type WindowRef } from './lakeLayout.js';
 
@@ -39,6 +40,8 @@ export interface Manifest {
   readonly requests: number;
   readonly retries: number;
   readonly throttled: number;
+  /** Present when some body was not landed byte for byte (a lenient `response_encoding`, a building `records` expression). */
+  readonly decoding?: DecodingSummary;
 }
 
 /** What a run knows when it commits. */
@@ -54,6 +57,7 @@ export interface ManifestInput {
   readonly requests: number;
   readonly retries: number;
   readonly throttled: number;
+  readonly decoding?: DecodingSummary;
 }
 
 /** Builds the manifest of a commit. */
@@ -80,6 +84,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     requests: input.requests,
     retries: input.retries,
     throttled: input.throttled,
+    ...(input.decoding ? { decoding: input.decoding } : {}),
   };
 }
 

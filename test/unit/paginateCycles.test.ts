@@ -1,6 +1,6 @@
+import { pageResponse } from '../support/pageResponse.js';
 import { describe, expect, it } from 'vitest';
 import { PaginationError } from '../../functions/errors.js';
-import type { JsonResponse } from '../../functions/http/HttpClient.js';
 import { paginate } from '../../functions/pagination/paginate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from '../../functions/pagination/PaginationStrategy.js';
 
@@ -16,8 +16,7 @@ async function walk(urls: readonly string[], options: { rememberedRequests?: num
   const fetched: string[] = [];
   const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
     fetched.push(request.url.href);
-    const response: JsonResponse = { status: 200, headers: new Headers(), body: {}, url: request.url, bytes: 0, precise: false };
-    return { request, response, records: [index], index };
+    return { request, response: pageResponse(request.url, {}, [index]), index };
   };
   const strategy = scripted(urls);
   const first = { url: new URL(urls[0]!) };

@@ -1,8 +1,8 @@
+import { pageResponse, recordValues } from '../support/pageResponse.js';
 import { describe, expect, it } from 'vitest';
 import type { PaginationConfig } from '../../functions/config/sourceSchema.js';
 import { sourceSchema } from '../../functions/config/sourceSchema.js';
 import { PaginationError } from '../../functions/errors.js';
-import type { JsonResponse } from '../../functions/http/HttpClient.js';
 import { createPaginationStrategy } from '../../functions/pagination/createPaginationStrategy.js';
 import { paginate } from '../../functions/pagination/paginate.js';
 import type { PageContext, PageRequest } from '../../functions/pagination/PaginationStrategy.js';
@@ -15,8 +15,7 @@ function config(block: Record<string, unknown>): PaginationConfig {
 }
 
 function page(request: PageRequest, body: unknown, records: unknown[], index = 0, headers: Record<string, string> = {}): PageContext {
-  const response: JsonResponse = { status: 200, headers: new Headers(headers), body, url: request.url, bytes: 0, precise: false };
-  return { request, response, records, index };
+  return { request, response: pageResponse(request.url, body, records, headers), index };
 }
 
 const base: PageRequest = { url: new URL('https://api.test/v1/items?limit=2') };
@@ -113,7 +112,7 @@ describe('paginate', () => {
   }
   const collect = async (gen: AsyncGenerator<PageContext>) => {
     const out: unknown[] = [];
-    for await (const p of gen) out.push(...p.records);
+    for await (const p of gen) out.push(...recordValues(p.response));
     return out;
   };
   const describeRequest = (r: PageRequest) => `GET ${r.url}`;

@@ -28,7 +28,7 @@ export class PageNumberPagination implements PaginationStrategy {
     if (this.config.total_pages) return asCount(evaluate(this.config.total_pages, first.response.body));
     if (this.config.total_records) {
       const total = asCount(evaluate(this.config.total_records, first.response.body));
-      const size = this.config.page_size ?? first.records.length;
+      const size = this.config.page_size ?? first.response.recordCount;
       if (total === undefined || size === 0) return total === 0 ? 1 : undefined;
       return Math.max(1, Math.ceil(total / size));
     }

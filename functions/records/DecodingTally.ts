@@ -1,0 +1,38 @@
+/** Sums what decoding did to a window's bodies, so the manifest records anything not landed as sent. */
+
+import type { ResponseEncoding } from './BodyDecoder.js';
+import type { PageStats } from './RecordParser.js';
+
+/** The manifest's `decoding` field: present only when a body was not plain UTF-8 landed as is. */
+export interface DecodingSummary {
+  readonly encoding: ResponseEncoding;
+  /** Bytes that became U+FFFD (`replace`). */
+  readonly replaced_chars: number;
+  /** Characters transcoded from ISO-8859-1 (`latin1`). */
+  readonly transcoded_chars: number;
+  /** Records that are not the API's bytes (a `records` expression that builds values). */
+  readonly reserialised_records: number;
+  /** Pages that began with a UTF-8 byte order mark (skipped). */
+  readonly bom_pages: number;
+}
+
+/** Accumulates page stats over a window. */
+export class DecodingTally {
+  private replaced = 0;
+  private transcoded = 0;
+  private reserialised = 0;
+  private bomPages = 0;
+
+  add(stats: PageStats): void {
+    this.replaced += stats.replacedChars;
+    this.transcoded += stats.transcodedChars;
+    this.reserialised += stats.reserialisedRecords;
+    if (stats.bom) this.bomPages++;
+  }
+
+  /** `{ decoding }` for the manifest, or nothing when every byte landed as sent. */
+  manifestField(encoding: ResponseEncoding): { decoding?: DecodingSummary } {
+    if (this.replaced + this.transcoded + this.reserialised + this.bomPages === 0) return {};
+    return { decoding: { encoding, replaced_chars: this.replaced, transcoded_chars: this.transcoded, reserialised_records: this.reserialised, bom_pages: this.bomPages } };
+  }
+}

@@ -66,7 +66,7 @@ describe('record fidelity and hostile bodies', () => {
   it('fails a body that is not valid UTF-8, naming the byte, and lands nothing', async () => {
     const { result, lake } = await land('/invalid-utf8');
     expect(result.status).toBe('failed');
-    expect(result.error!.message).toMatch(/page 1: response body is not valid UTF-8 at byte 18 \(bytes C3 28\));
+    expect(result.error!.message).toMatch(/page 1: response body is not valid UTF-8 at byte 18 \(bytes C3 28\)/);
     expect(await readCurrentCommits(lake)).toEqual([]);
   });
 

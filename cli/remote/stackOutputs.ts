@@ -56,6 +56,33 @@ export async function resolveQueueUrl(options: RemoteOptions & { queue?: string 
   return requireOutput(await readStackOutputs(options, '--queue URL'), OUTPUT.failedInvocationsQueueUrl, '--queue URL');
 }
 
+/** The stack's two dead-letter queues, by the name `--queue` takes. */
+export const DEAD_LETTER_QUEUES = {
+  failed: { output: OUTPUT.failedInvocationsQueueUrl, label: 'failed invocations' },
+  undelivered: { output: OUTPUT.undeliveredTicksQueueUrl, label: 'undelivered schedule ticks' },
+} as const;
+
+/** A queue to redrive. */
+export interface DeadLetterQueue {
+  readonly label: string;
+  readonly url: string;
+}
+
+/**
+ * The queues `--queue` names: `failed`, `undelivered`, a queue URL, or (absent) both of the stack's.
+ * @throws InputError for any other value (checked before the outputs file is read).
+ */
+export async function resolveQueues(options: RemoteOptions & { queue?: string }): Promise<DeadLetterQueue[]> {
+  const { queue } = options;
+  if (queue !== undefined && /^https?:\/\//.test(queue)) return [{ label: 'queue', url: queue }];
+  if (queue !== undefined && !(queue in DEAD_LETTER_QUEUES)) {
+    throw new InputError(`--queue must be failed, undelivered or a queue URL (https://…), got "${queue}"`);
+  }
+  const names = queue === undefined ? (['failed', 'undelivered'] as const) : [queue as keyof typeof DEAD_LETTER_QUEUES];
+  const outputs = await readStackOutputs(options, '--queue URL');
+  return names.map((name) => ({ label: DEAD_LETTER_QUEUES[name].label, url: requireOutput(outputs, DEAD_LETTER_QUEUES[name].output, '--queue URL') }));
+}
+
 /** The Athena workgroup and Glue database. */
 export async function resolveAthena(options: RemoteOptions & { workgroup?: string; database?: string }): Promise<{ workGroup: string; database: string }> {
   if (options.workgroup && options.database) return { workGroup: options.workgroup, database: options.database };

@@ -3,7 +3,7 @@
  * failure handling and least-privilege IAM.
  */
 
-import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -68,7 +68,8 @@ export class SourceIngestion extends Construct {
     const { source } = props;
     const name = `${props.namePrefix}-${source.name}`.slice(0, 64);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    // Deleted with the stack (LogGroup defaults to RETAIN): `cdk destroy` keeps only the lake.
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       functionName: name,

@@ -46,9 +46,10 @@ export class BackfillProgress {
   windowDone(result: WindowResult): void {
     const outcome = this.tally.add(result);
     const { output } = this.options;
-    // Windows never started get one line at the end, not one each.
+    // On a terminal only failures get a row (the reasons in full come in the final list);
+    // piped, every window gets its line. Windows never started get one line at the end.
     const worthALine = output.interactive ? outcome === 'failed' || outcome === 'interrupted' : outcome !== 'not_started';
-    if (worthALine) output.line(formatWindowLine(result, this.options.redact, outcome));
+    if (worthALine) output.row(formatWindowLine(result, this.options.redact, outcome));
     output.status(this.statusLine(output.statusWidth));
   }
 

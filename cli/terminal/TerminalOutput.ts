@@ -36,7 +36,16 @@ export class TerminalOutput {
   /** Prints a line (wrapped on a terminal), keeping the status line below it. */
   line(text: string, indent = '    '): void {
     const width = this.width;
-    const lines = width === undefined ? [text] : wrapText(text, width, indent);
+    this.write(width === undefined ? [text] : wrapText(text, width, indent));
+  }
+
+  /** Prints a line that takes one row on a terminal (cut with `…`), for events whose details come later. */
+  row(text: string): void {
+    const width = this.width;
+    this.write([width === undefined ? text : truncate(text, width)]);
+  }
+
+  private write(lines: readonly string[]): void {
     const status = this.shownStatus;
     if (status !== undefined) this.stream.write('\r\x1b[K');
     this.stream.write(`${lines.join('\n')}\n`);

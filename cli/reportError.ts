@@ -2,7 +2,7 @@
 
 import { ApilakeError, ConfigError, InputError, SecretError } from '../functions/errors.js';
 import { explainAwsError } from './errors/explainAwsError.js';
-import { hintOf } from './errors/hint.js';
+import { hintOf, inputError } from './errors/hint.js';
 
 /**
  * Exit codes (documented in the README): 0 ok; 1 a window failed or was interrupted, a redrive
@@ -19,11 +19,25 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
+ * The error as the user should see it. An AWS SDK error about the caller's set-up (region,
+ * credentials, permissions, a resource that does not exist) is explained, also when the engine
+ * wrapped it (a SinkError whose cause it is): it is a configuration problem, exit 2.
+ */
+export function explain(error: unknown): unknown {
+  if (error instanceof ConfigError || error instanceof InputError || error instanceof SecretError) return error;
+  if (error instanceof ApilakeError) {
+    const cause = explainAwsError(error.cause);
+    return cause ? inputError(`${error.message}`, hintOf(cause)!, { cause: error }) : error;
+  }
+  return explainAwsError(error) ?? error;
+}
+
+/**
  * Prints an error and exits. Expected errors print their message and hint, never a stack; an
  * unexpected one prints its stack only when APILAKE_DEBUG=1.
  */
 export function reportAndExit(error: unknown): never {
-  const known = error instanceof ApilakeError ? error : (explainAwsError(error) ?? error);
+  const known = explain(error);
   if (known instanceof ApilakeError) {
     const hint = hintOf(known);
     process.stderr.write(`apilake: ${known.message}\n${hint ? `  hint: ${hint}\n` : ''}`);

@@ -35,9 +35,10 @@ export function explainAwsError(error: unknown, doing?: string): ApilakeError | 
   const where = doing ? ` while ${doing}` : '';
   const name = error.name;
   const code = (error as NodeJS.ErrnoException).code;
-  if (error.message === 'Region is missing') {
-    return inputError(`no AWS region is configured${where}`, 'set AWS_REGION (or AWS_PROFILE with a region in ~/.aws/config), e.g. `export AWS_REGION=eu-west-1`', { cause: error });
-  }
+  const regionHint = 'set AWS_REGION (or AWS_PROFILE with a region in ~/.aws/config), e.g. `export AWS_REGION=eu-west-1`';
+  if (error.message === 'Region is missing') return inputError(`no AWS region is configured${where}`, regionHint, { cause: error });
+  const badRegion = /^Region not accepted: region="(.*)"/.exec(error.message);
+  if (badRegion) return inputError(`AWS region "${badRegion[1]}" is not a region name${where}`, regionHint, { cause: error });
   if (name === 'CredentialsProviderError') {
     return inputError(`no AWS credentials found${where}: ${error.message}`, 'sign in (`aws sso login`, or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and try again', { cause: error });
   }

@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../functions/errors.js';
+import { inputError } from '../errors/hint.js';
 import { functionOutputKey, OUTPUT } from '../../infra/outputs.js';
 
 /** Flags every remote command accepts. */
@@ -21,14 +22,23 @@ export type StackOutputs = Readonly<Record<string, string>>;
  */
 export async function readStackOutputs(options: RemoteOptions, neededFor: string): Promise<StackOutputs> {
   const file = options.outputs ?? 'cdk-outputs.json';
-  let parsed: Record<string, Record<string, string>>;
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InputError(
-      `cannot read stack outputs from ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): deploy with \`npx cdk deploy --outputs-file ${file}\`, or pass ${neededFor}`,
+    throw inputError(
+      `cannot read stack outputs from ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): deploy with \`npx cdk deploy --outputs-file ${file}\``,
+      `or point at the file with --outputs FILE (and --stage S), or pass ${neededFor}`,
+      { cause: error },
     );
   }
+  let parsed: Record<string, Record<string, string>>;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw inputError(`cannot read stack outputs from ${file}: it is not JSON`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`, { cause: error });
+  }
+  if (parsed === null || typeof parsed !== 'object') throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
   const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
   if (!wanted || !parsed[wanted]) {

@@ -220,9 +220,9 @@ describe('the CDK app', () => {
 });
 
 describe('npx cdk synth', () => {
-  it('synthesizes the repository sources offline, bundling with local esbuild, cdk-nag clean', async () => {
+  it('synthesizes the example sources offline, bundling with local esbuild, cdk-nag clean', async () => {
     const outdir = await mkdtemp(join(tmpdir(), 'apilake-synth-'));
-    const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
+    const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir, '-c', 'sources=examples'], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       timeout: 120_000,
     });

@@ -71,6 +71,13 @@ export function formatFailures(failures: readonly WindowResult[], redact: (text:
   return failures.map((r) => `  ✗ ${r.stream} ${describeWindow(r.window)}: ${redact(r.error?.message ?? 'unknown error')}`);
 }
 
+/** Renders query rows in one of the CLI's formats. */
+export function renderRows(columns: readonly string[], rows: readonly (readonly unknown[])[], format: 'table' | 'json' | 'csv'): string {
+  if (format === 'csv') return formatCsv(columns, rows);
+  if (format === 'json') return rows.map((row) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))).join('\n');
+  return formatTable(columns, rows);
+}
+
 /** Renders rows as an aligned text table. */
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = rows.map((row) => row.map(cellText));

@@ -5,9 +5,9 @@ import { InputError } from '../../functions/errors.js';
 import { secretEnvName } from '../../functions/secrets/SecretProvider.js';
 import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
 import { inputError } from '../errors/hint.js';
+import { renderRows } from '../format.js';
 import { examplesDir } from '../packageRoot.js';
 import { EXIT } from '../reportError.js';
-import { renderRows } from './query.js';
 import { runLocal } from './run.js';
 
 const DEMO_SOURCE = 'demo_shop';

@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,12 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildStack } from '../support/infraApp.js';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+let template: Template;
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
   // GIVEN the stack of two sources, WHEN it synthesizes
-  resources = Template.fromStack(buildStack().stack).toJSON().Resources;
-});
+  template = Template.fromStack(buildStack().stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
 
 const idOf = (predicate: (r: Resource) => boolean) => Object.entries(resources).find(([, r]) => predicate(r))![0];
 
@@ -52,6 +54,20 @@ describe('cdk destroy', () => {
   });
 });
 
+describe('dead-letter alarms', () => {
+  it('tell the on-call engineer the redrive commands for their own queue', () => {
+    for (const [queue, resource] of [
+      ['failed', 'FailedInvocations'],
+      ['undelivered', 'UndeliveredTicks'],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(resource), 'QueueName'] } }],
+        AlarmDescription: Match.stringLikeRegexp(`\`apilake redrive --queue ${queue} --dry-run\`.*then \`apilake redrive --queue ${queue}\``),
+      });
+    }
+  });
+});
+
 describe('deploying only what the user declares', () => {
   const synth = (args: string[], context?: Record<string, string>) =>
     promisify(execFile)(process.execPath, args, {
@@ -59,7 +75,7 @@ describe('deploying only what the user declares', () => {
       timeout: 120_000,
     }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });
 
-  it('fails synth with a clear message when the sources folder holds no source', async () => {
+  it('fails synth with a clear message when the sources folder holds no source', { timeout: 120_000 }, async () => {
     const empty = await mkdtemp(join(tmpdir(), 'apilake-nosources-'));
     const result = (await synth(['--import', 'tsx', 'infra/app.ts'], { sources: empty })) as { code: number; stderr: string };
     expect(result.code).toBe(1);

@@ -27,7 +27,7 @@ export function explain(error: unknown): unknown {
   if (error instanceof ConfigError || error instanceof InputError || error instanceof SecretError) return error;
   if (error instanceof ApilakeError) {
     const cause = explainAwsError(error.cause);
-    return cause ? inputError(`${error.message}`, hintOf(cause)!, { cause: error }) : error;
+    return cause ? inputError(error.message, hintOf(cause)!, { cause: error }) : error;
   }
   return explainAwsError(error) ?? error;
 }

@@ -11,8 +11,8 @@
  */
 
 import { Command, CommanderError, Option } from 'commander';
+import { EXIT } from './exitCodes.js';
 import { packageVersion } from './packageRoot.js';
-import { EXIT, reportAndExit } from './reportError.js';
 
 const program = new Command('apilake')
   .description('Land HTTP APIs as exactly-once windows in a data lake, locally or on AWS.')
@@ -114,5 +114,6 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     // Commander has printed the message (and the help) already; --help and --version end with 0.
     process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.badInput);
   }
-  reportAndExit(error);
+  // Loaded only on failure, so a successful start never pays for the error explanations.
+  void import('./reportError.js').then(({ reportAndExit }) => reportAndExit(error));
 });

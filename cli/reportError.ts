@@ -2,14 +2,10 @@
 
 import { ApilakeError, ConfigError, InputError, SecretError } from '../functions/errors.js';
 import { explainAwsError } from './errors/explainAwsError.js';
+import { EXIT } from './exitCodes.js';
 import { hintOf, inputError } from './errors/hint.js';
 
-/**
- * Exit codes (documented in the README): 0 ok; 1 a window failed or was interrupted, a redrive
- * left messages in a queue, or `status` found a problem; 2 invalid input or configuration
- * (arguments, source files, secrets, AWS set-up); 3 an unexpected error, i.e. a bug.
- */
-export const EXIT = { ok: 0, windowsFailed: 1, badInput: 2, unexpected: 3 } as const;
+export { EXIT } from './exitCodes.js';
 
 /** The exit code an error ends the CLI with. */
 export function exitCodeFor(error: unknown): number {

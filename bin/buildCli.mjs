@@ -1,57 +1,35 @@
 /**
- * Builds the `apilake` CLI from TypeScript into `dist/cli/` with esbuild, and tells whether that
- * build still matches the sources.
+ * Builds the `apilake` CLI from TypeScript into `dist/cli/` with esbuild.
  *
  * Why a build: compiling TypeScript at every start (tsx) cost 0.4–1.8 s per command. The bundle
- * is split per command (each command is a dynamic import, hence its own chunk) and leaves every
- * npm package external, so `apilake --help` loads neither DuckDB nor the AWS SDK.
+ * is split per command (each command is a dynamic import, hence its own chunk) and leaves npm
+ * packages external, so `apilake --help` loads neither DuckDB nor the AWS SDK. Commander, which
+ * every start needs, is bundled into the entry: one module to load instead of eight.
  *
  * Why it cannot go stale: `dist/cli/build.json` records the size and mtime of every file the
- * bundle was built from (esbuild's metafile inputs, plus this script). The bin checks them on
- * each start (a few dozen `stat` calls) and rebuilds first when any differs or is gone, so a
- * developer who edits a `.ts` file and runs `npx apilake` runs the edit.
+ * bundle was built from (esbuild's metafile inputs, package.json for the version, and this
+ * script). `bin/apilake.mjs` checks them on each start (a few dozen `stat` calls) and calls
+ * {@link buildCli} first when any differs or is gone, so an edited `.ts` file is never ignored.
  *
  * `node bin/buildCli.mjs` builds unconditionally; npm runs it on `npm ci` (prepare) and before
- * `npm test` (pretest).
+ * `npm test` (pretest); `npm run build` by hand.
  */
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = join(ROOT, 'dist', 'cli');
+/** Read by bin/apilake.mjs, which trusts only this format (keep the two in step). */
 const STAMP = join(OUT_DIR, 'build.json');
-/** Bumped when the stamp's meaning changes, so an old stamp is never trusted. */
 const STAMP_FORMAT = 1;
-/** Folders whose files may end up in the bundle: signed before building (see build()). */
+/** Files whose content may end up in the bundle: signed before building (see buildCli()). */
 const SOURCE_DIRS = ['cli', 'functions', 'infra', 'bin'];
-const THIS_FILE = 'bin/buildCli.mjs';
-
-/** The bundled entry point the bin imports, as a file URL. */
-export const CLI_ENTRY_URL = pathToFileURL(join(OUT_DIR, 'main.js')).href;
-
-/** Whether dist/cli was built from exactly the files on disk now. Cheap: one read, one stat per input. */
-export function isBuildFresh() {
-  let stamp;
-  try {
-    stamp = JSON.parse(readFileSync(STAMP, 'utf8'));
-  } catch {
-    return false;
-  }
-  if (stamp?.format !== STAMP_FORMAT || typeof stamp.inputs !== 'object') return false;
-  for (const [file, signature] of Object.entries(stamp.inputs)) {
-    let stats;
-    try {
-      stats = statSync(join(ROOT, file));
-    } catch {
-      return false;
-    }
-    if (stats.size !== signature.size || stats.mtimeMs !== signature.mtimeMs) return false;
-  }
-  return true;
-}
+const EXTRA_INPUTS = ['package.json', 'bin/buildCli.mjs'];
+/** Bundled rather than loaded from node_modules at start-up. */
+const BUNDLED_PACKAGES = new Set(['commander']);
 
 /**
  * Bundles the CLI. Files are written under temporary names and renamed into place, the stamp
@@ -61,6 +39,10 @@ export function isBuildFresh() {
  */
 export async function buildCli(options = {}) {
   const esbuild = await import('esbuild');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
+    .filter((name) => !BUNDLED_PACKAGES.has(name))
+    .flatMap((name) => [name, `${name}/*`]);
   // Signatures are taken BEFORE esbuild reads the files: an edit made while the build runs then
   // no longer matches the stamp, and the next start rebuilds instead of trusting stale output.
   const before = signSources();
@@ -73,8 +55,11 @@ export async function buildCli(options = {}) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // node_modules are loaded at run time by the chunk that needs them, never at start-up.
-    packages: 'external',
+    // Other packages load at run time, in the chunk of the command that needs them.
+    external,
+    // Bundled CommonJS (commander) calls require(); ESM output needs one.
+    banner: { js: "import { createRequire as __apilakeCreateRequire } from 'node:module'; const require = __apilakeCreateRequire(import.meta.url);" },
+    define: { APILAKE_BUILD_VERSION: JSON.stringify(pkg.version) },
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
     write: false,
@@ -83,7 +68,7 @@ export async function buildCli(options = {}) {
   });
   const inputs = {};
   // esbuild names inputs relative to absWorkingDir with forward slashes, as signSources() does.
-  for (const file of [...Object.keys(result.metafile.inputs), THIS_FILE]) {
+  for (const file of [...Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/')), ...EXTRA_INPUTS]) {
     // A file created during the build has no signature: record an impossible one so the next start rebuilds.
     inputs[file] = before.get(file) ?? { size: -1, mtimeMs: -1 };
   }
@@ -103,6 +88,10 @@ export async function buildCli(options = {}) {
 
 function signSources() {
   const signatures = new Map();
+  const sign = (path) => {
+    const stats = statSync(join(ROOT, path));
+    signatures.set(path, { size: stats.size, mtimeMs: stats.mtimeMs });
+  };
   const walk = (dir) => {
     let entries;
     try {
@@ -113,13 +102,11 @@ function signSources() {
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        const stats = statSync(join(ROOT, path));
-        signatures.set(path, { size: stats.size, mtimeMs: stats.mtimeMs });
-      }
+      else if (entry.isFile()) sign(path);
     }
   };
   for (const dir of SOURCE_DIRS) walk(dir);
+  for (const file of EXTRA_INPUTS) sign(file);
   return signatures;
 }
 

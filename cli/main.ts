@@ -12,11 +12,14 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './exitCodes.js';
-import { packageVersion } from './packageRoot.js';
+
+/** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
+declare const APILAKE_BUILD_VERSION: string | undefined;
+const version = typeof APILAKE_BUILD_VERSION === 'string' ? APILAKE_BUILD_VERSION : (await import('./packageRoot.js')).packageVersion();
 
 const program = new Command('apilake')
   .description('Land HTTP APIs as exactly-once windows in a data lake, locally or on AWS.')
-  .version(packageVersion(), '-V, --version', 'print the apilake version')
+  .version(version, '-V, --version', 'print the apilake version')
   .showHelpAfterError()
   // Usage errors throw instead of exiting with commander's code 1, so they exit 2 like every
   // other invalid input; set before the commands are added, which inherit it.

@@ -27,9 +27,9 @@ const STAMP = join(OUT_DIR, 'build.json');
 const STAMP_FORMAT = 1;
 /** Files whose content may end up in the bundle: signed before building (see buildCli()). */
 const SOURCE_DIRS = ['cli', 'functions', 'infra', 'bin'];
-const EXTRA_INPUTS = ['package.json', 'bin/buildCli.mjs'];
-/** Bundled rather than loaded from node_modules at start-up. */
+/** Bundled rather than loaded from node_modules at start-up; its package.json stands for its files. */
 const BUNDLED_PACKAGES = new Set(['commander']);
+const EXTRA_INPUTS = ['package.json', 'bin/buildCli.mjs', ...[...BUNDLED_PACKAGES].map((name) => `node_modules/${name}/package.json`)];
 
 /**
  * Bundles the CLI. Files are written under temporary names and renamed into place, the stamp
@@ -68,7 +68,9 @@ export async function buildCli(options = {}) {
   });
   const inputs = {};
   // esbuild names inputs relative to absWorkingDir with forward slashes, as signSources() does.
-  for (const file of [...Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/')), ...EXTRA_INPUTS]) {
+  // Bundled packages' files (possibly behind a symlinked node_modules) are stood for by EXTRA_INPUTS.
+  const projectFiles = Object.keys(result.metafile.inputs).filter((f) => SOURCE_DIRS.includes(f.split('/')[0]));
+  for (const file of [...projectFiles, ...EXTRA_INPUTS]) {
     // A file created during the build has no signature: record an impossible one so the next start rebuilds.
     inputs[file] = before.get(file) ?? { size: -1, mtimeMs: -1 };
   }

@@ -1,6 +1,8 @@
 /** Human-readable figures and result tables for the terminal. */
 
-import { describeWindow, type WindowResult } from '../functions/index.js';
+import type { WindowResult } from '../functions/engine/runWindow.js';
+import { describeWindow } from '../functions/window/TimeWindow.js';
+import type { WindowOutcome, WindowTally } from './progress/WindowTally.js';
 
 /** `1536` → `1.5 KiB`. */
 export function formatBytes(bytes: number): string {
@@ -14,30 +16,66 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-function plural(n: number, word: string, words = `${word}s`): string {
+/** `3 pages`, `1 page`, with thousands separators. */
+export function plural(n: number, word: string, words = `${word}s`): string {
   return `${n.toLocaleString('en')} ${n === 1 ? word : words}`;
 }
 
-/** One progress line per finished window. `redact` masks secrets in error text. */
-export function formatWindowLine(result: WindowResult, redact: (text: string) => string = (t) => t): string {
+/** One line per finished window. `redact` masks secrets in error text. */
+export function formatWindowLine(result: WindowResult, redact: (text: string) => string = (t) => t, outcome: WindowOutcome = result.status): string {
   const where = `${result.stream} ${describeWindow(result.window)}`;
-  if (result.status === 'skipped') return `  - ${where} already committed (${plural(result.records, 'record')}); --force re-runs it`;
-  const figures = `${plural(result.records, 'record')}, ${plural(result.pages, 'page')}, ${plural(result.retries, 'retry', 'retries')}`;
   const time = `${(result.durationMs / 1000).toFixed(1)} s`;
-  if (result.status === 'failed') return `  ✗ ${where} FAILED after ${figures}, ${time}: ${redact(result.error?.message ?? 'unknown error')}`;
-  return `  ✓ ${where} ${figures}, ${plural(result.parts, 'part')} (${formatBytes(result.bytes)}), ${time}`;
+  // A window that did not commit landed nothing: its line shows the work done, not records.
+  const work = `${plural(result.pages, 'page')}, ${plural(result.retries, 'retry', 'retries')}`;
+  switch (outcome) {
+    case 'skipped':
+      return `  - ${where} already committed (${plural(result.records, 'record')}); --force re-runs it`;
+    case 'committed':
+      return `  ✓ ${where} ${plural(result.records, 'record')}, ${work}, ${plural(result.parts, 'part')} (${formatBytes(result.bytes)}), ${time}`;
+    case 'interrupted':
+      return `  ! ${where} interrupted after ${work}, ${time}; nothing of it is visible`;
+    case 'not_started':
+      return `  · ${where} not started`;
+    case 'failed':
+      return `  ✗ ${where} FAILED after ${work}, ${time}: ${redact(result.error?.message ?? 'unknown error')}`;
+  }
 }
 
-/** The closing summary of a run. */
-export function formatSummary(source: string, results: readonly WindowResult[], location: string): string {
-  const count = (status: WindowResult['status']) => results.filter((r) => r.status === status).length;
-  const landed = results.filter((r) => r.status === 'committed');
-  const sum = (field: 'records' | 'pages' | 'retries' | 'throttled' | 'bytes') => landed.reduce((n, r) => n + r[field], 0);
+/**
+ * The closing summary of a run. Its pages and retries are the sums of the per-window lines:
+ * every window that ran counts, landed or not; records and bytes count only what landed.
+ */
+export function formatSummary(source: string, tally: WindowTally, location: string): string {
+  const { counts } = tally;
+  const { records, bytes, pages, retries, throttled } = tally.totals;
+  const stopped = [counts.interrupted > 0 ? `, ${counts.interrupted} interrupted` : '', counts.not_started > 0 ? `, ${counts.not_started.toLocaleString('en')} not started` : ''].join('');
   return (
-    `${source}: ${count('committed')} committed, ${count('skipped')} skipped, ${count('failed')} failed · ` +
-    `${plural(sum('records'), 'record')} in ${plural(sum('pages'), 'page')} · ${sum('retries')} retries (${sum('throttled')} throttled) · ` +
-    `${formatBytes(sum('bytes'))} → ${location}`
+    `${source}: ${counts.committed} committed, ${counts.skipped} skipped, ${counts.failed} failed${stopped} · ` +
+    `${plural(records, 'record')} landed (${formatBytes(bytes)}) · ${plural(pages, 'page')}, ${plural(retries, 'retry', 'retries')} (${throttled} throttled) → ${location}`
   );
+}
+
+/** After Ctrl-C: the windows left for the next run, as one line. Undefined when nothing was left. */
+export function formatStopped(tally: WindowTally): string | undefined {
+  const { not_started: notStarted, interrupted } = tally.counts;
+  if (notStarted === 0 && interrupted === 0) return undefined;
+  const parts = [
+    notStarted > 0 ? `${plural(notStarted, 'window')} not started` : '',
+    interrupted > 0 ? `${plural(interrupted, 'window')} interrupted in flight (nothing of ${interrupted === 1 ? 'it' : 'them'} is visible)` : '',
+  ].filter(Boolean);
+  return `${parts.join(', ')}; re-run the same command to continue`;
+}
+
+/** The failed windows and why, one entry each (wrapped by the output on a terminal). */
+export function formatFailures(failures: readonly WindowResult[], redact: (text: string) => string = (t) => t): string[] {
+  return failures.map((r) => `  ✗ ${r.stream} ${describeWindow(r.window)}: ${redact(r.error?.message ?? 'unknown error')}`);
+}
+
+/** Renders query rows in one of the CLI's formats. */
+export function renderRows(columns: readonly string[], rows: readonly (readonly unknown[])[], format: 'table' | 'json' | 'csv'): string {
+  if (format === 'csv') return formatCsv(columns, rows);
+  if (format === 'json') return rows.map((row) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))).join('\n');
+  return formatTable(columns, rows);
 }
 
 /** Renders rows as an aligned text table. */

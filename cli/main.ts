@@ -1,6 +1,6 @@
 /**
- * The `apilake` command. Each action imports its module lazily, so `apilake --help` starts
- * without loading DuckDB or the engine.
+ * The `apilake` command. Each action imports its module lazily (the build turns each into its
+ * own chunk), so `apilake --help` loads neither DuckDB, the AWS SDK nor the engine.
  *
  * @example
  * ```sh
@@ -10,12 +10,20 @@
  * ```
  */
 
-import { Command, Option } from 'commander';
-import { reportAndExit } from './reportError.js';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT } from './exitCodes.js';
+
+/** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
+declare const APILAKE_BUILD_VERSION: string | undefined;
+const version = typeof APILAKE_BUILD_VERSION === 'string' ? APILAKE_BUILD_VERSION : (await import('./packageRoot.js')).packageVersion();
 
 const program = new Command('apilake')
   .description('Land HTTP APIs as exactly-once windows in a data lake, locally or on AWS.')
+  .version(version, '-V, --version', 'print the apilake version')
   .showHelpAfterError()
+  // Usage errors throw instead of exiting with commander's code 1, so they exit 2 like every
+  // other invalid input; set before the commands are added, which inherit it.
+  .exitOverride()
   .configureHelp({ sortSubcommands: false });
 
 const sourcesOption = () => new Option('--sources <dir>', 'folder of source YAML files').default('./sources');
@@ -101,10 +109,10 @@ program
 
 program
   .command('redrive')
-  .description('re-invoke failed invocations from the dead-letter queue; delete each only when it succeeds')
-  .option('--max <n>', 'messages to handle at most', '10')
-  .option('--dry-run', 'list the failed invocations without re-invoking or deleting', false)
-  .option('--queue <url>', 'failed-invocations queue URL (default: from the stack outputs)')
+  .description('re-run what the dead-letter queues hold (failed invocations, undelivered schedule ticks); delete each message only when its re-run succeeds')
+  .option('--max <n>', 'messages to handle at most, over all queues', '10')
+  .option('--dry-run', 'list the messages and why each failed, without re-invoking or deleting (they stay visible)', false)
+  .option('--queue <which>', 'failed | undelivered | a queue URL (default: both queues of the stack, in turn)')
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .action(async (options) => (await import('./commands/redrive.js')).redriveCommand(options));
@@ -113,9 +121,16 @@ program
   .command('demo')
   .description('start a local demo API, ingest a day of it into the lake, then query it (offline)')
   .addOption(lakeOption())
-  .addOption(sourcesOption())
+  .option('--sources <dir>', "folder holding demo_shop.yaml (default: apilake's examples/ folder)")
   .option('--serve', 'only start the demo API and keep it running, to try `apilake run demo_shop` by hand', false)
   .option('--port <port>', 'port of the demo API (default: any free port; 8787 with --serve)')
   .action(async (options) => (await import('./commands/demo.js')).demoCommand(options));
 
-program.parseAsync(process.argv).catch(reportAndExit);
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (and the help) already; --help and --version end with 0.
+    process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.badInput);
+  }
+  // Loaded only on failure, so a successful start never pays for the error explanations.
+  void import('./reportError.js').then(({ reportAndExit }) => reportAndExit(error));
+});

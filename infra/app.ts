@@ -1,7 +1,9 @@
 /**
- * The CDK app: every file in `sources/` becomes an ingestion; an invalid one fails synth with
- * the same message as `apilake validate`. Context: `stage` (default dev), `alarmEmail`,
- * `projectionStartDate`, `infrequentAccessAfterDays`, `bytesScannedCutoffGiB`, `sources` (folder).
+ * The CDK app: every file in `sources/` (and nothing else) becomes an ingestion; an invalid one
+ * fails synth with the same message as `apilake validate`, and an empty folder fails synth too,
+ * so a deploy never creates a stack that ingests nothing or ingests the examples.
+ * Context: `stage` (default dev), `alarmEmail`, `projectionStartDate`,
+ * `infrequentAccessAfterDays`, `bytesScannedCutoffGiB`, `sources` (folder, default `sources`).
  */
 
 import { App, Size, Validations } from 'aws-cdk-lib';
@@ -15,15 +17,24 @@ const context = (key: string): string | undefined => app.node.tryGetContext(key)
 const stage = context('stage') ?? 'dev';
 if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) throw new Error(`context stage "${stage}" must match [a-z][a-z0-9-]{0,19}`);
 
+const folder = context('sources') ?? 'sources';
 let sources;
 try {
-  sources = await loadSources(context('sources') ?? 'sources');
+  sources = await loadSources(folder);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
   throw error;
+}
+if (sources.length === 0) {
+  process.stderr.write(
+    `no source definitions (*.yaml) in ${folder}/: nothing to deploy.\n` +
+      `  Add one per API you want landed (see ${folder}/README.md), e.g. \`cp examples/github_issues.yaml ${folder}/\`,\n` +
+      `  or synthesize another folder with \`npx cdk synth -c sources=DIR\`.\n`,
+  );
+  process.exit(1);
 }
 
 new ApilakeStack(app, `apilake-${stage}`, {

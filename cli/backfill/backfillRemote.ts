@@ -6,7 +6,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { selectStreams, windowsFor, type WindowSelection } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import type { SourceDefinition, StreamDefinition } from '../../functions/config/sourceSchema.js';
 import { AbortedError, ApilakeError } from '../../functions/errors.js';
 import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
 import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
@@ -23,6 +23,8 @@ export interface RemoteBackfillInput {
   readonly concurrency: number;
   readonly force?: boolean;
   readonly signal?: AbortSignal;
+  /** Called when a window's invocation starts (never for windows skipped after an interrupt). */
+  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
   readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
@@ -33,7 +35,7 @@ export function backfillEvent(source: string, stream: string, window: TimeWindow
 
 /** Invokes the function for every window; failures are results, not exceptions. */
 export async function backfillRemote(input: RemoteBackfillInput): Promise<WindowResult[]> {
-  const jobs = selectStreams(input.source, input.stream).flatMap((stream) => windowsFor(input.source, stream, input.selection).map((window) => ({ stream: stream.name, window })));
+  const jobs = selectStreams(input.source, input.stream).flatMap((stream) => windowsFor(input.source, stream, input.selection).map((window) => ({ stream, window })));
   const limiter = new ConcurrencyLimiter(input.concurrency);
   return Promise.all(
     jobs.map((job) =>
@@ -46,8 +48,9 @@ export async function backfillRemote(input: RemoteBackfillInput): Promise<Window
   );
 }
 
-async function invokeWindow(input: RemoteBackfillInput, stream: string, window: TimeWindow): Promise<WindowResult> {
+async function invokeWindow(input: RemoteBackfillInput, streamDefinition: StreamDefinition, window: TimeWindow): Promise<WindowResult> {
   const started = Date.now();
+  const stream = streamDefinition.name;
   const base = {
     source: input.source.name,
     stream,
@@ -64,6 +67,7 @@ async function invokeWindow(input: RemoteBackfillInput, stream: string, window: 
   };
   const failed = (error: Error): WindowResult => ({ ...base, status: 'failed', durationMs: Date.now() - started, error });
   if (input.signal?.aborted) return failed(new AbortedError('interrupted before it started'));
+  input.onWindowStart?.(streamDefinition, window);
   try {
     const { payload, functionError } = await invokeFunction(input.lambda, input.functionName, backfillEvent(input.source.name, stream, window, input.force ?? false));
     if (functionError) return failed(new ApilakeError(`${functionError.type}: ${functionError.message}`));

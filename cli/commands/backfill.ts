@@ -1,22 +1,16 @@
 /** `apilake backfill`: replays a range of windows, locally or through the deployed function. */
 
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { findSource } from '../../functions/config/loadSources.js';
-import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { countWindows, runSource, selectStreams } from '../../functions/engine/runSource.js';
+import { countWindows, selectStreams } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { InputError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
-import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import { describeWindow } from '../../functions/window/TimeWindow.js';
-import { backfillRemote } from '../backfill/backfillRemote.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
-import { formatSummary, formatTable } from '../format.js';
+import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
-import { resolveFunctionName } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
+import { TerminalOutput } from '../terminal/TerminalOutput.js';
 
 /** Flags of `apilake backfill`. */
 export interface BackfillOptions {
@@ -34,6 +28,7 @@ export interface BackfillOptions {
 }
 
 export async function backfillCommand(sourceName: string, options: BackfillOptions): Promise<void> {
+  // Every argument is checked before a secret is read or AWS is called.
   const { definition: source } = await findSource(options.sources, sourceName);
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new InputError(`--concurrency must be a whole number from 1 to 64, got "${options.concurrency}"`);
@@ -41,43 +36,49 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   const selection = selectionFromFlags(options, new Date());
   const total = countWindows(source, selectStreams(source, options.stream), selection);
 
+  const out = new TerminalOutput(process.stdout);
   const redactor = new Redactor();
-  const progress = new BackfillProgress({ total, tty: Boolean(process.stdout.isTTY), write: (t) => process.stdout.write(t), redact: (t) => redactor.text(t) });
-  const interrupt = interruptSignal('no new windows start; windows in flight finish or are left uncommitted, never half-visible');
-  let results: WindowResult[];
+  const interrupt = interruptSignal('no new windows start; windows in flight stop between pages and leave nothing visible');
+  const progress = new BackfillProgress({ total, output: out, redact: (t) => redactor.text(t), interrupt: interrupt.signal });
+  const onWindowStart = (stream: { readonly name: string }, window: WindowResult['window']) => progress.windowStarted(stream.name, window);
+  const onWindowEnd = (result: WindowResult) => progress.windowDone(result);
   try {
     if (options.remote) {
+      const [{ resolveFunctionName }, { backfillRemote }, { LambdaClient }] = await Promise.all([
+        import('../remote/stackOutputs.js'),
+        import('../backfill/backfillRemote.js'),
+        import('@aws-sdk/client-lambda'),
+      ]);
       const functionName = await resolveFunctionName(source.name, options);
-      console.log(`apilake backfill ${source.name} → ${functionName} (${total} windows, ${concurrency} at once)`);
+      out.line(`apilake backfill ${source.name} → ${functionName} (${total} windows, ${concurrency} at once)`);
       if (concurrency > 1 && source.rate_limit.requests_per_second) {
-        console.log(`  note: each invocation has its own token bucket; the API may see up to ${concurrency} × ${source.rate_limit.requests_per_second} requests/s`);
+        out.line(`  note: each invocation has its own token bucket; the API may see up to ${concurrency} × ${source.rate_limit.requests_per_second} requests/s`);
       }
-      results = await backfillRemote({ source, stream: options.stream, selection, functionName, lambda: new LambdaClient({}), concurrency, force: options.force, signal: interrupt.signal, onWindowEnd: (r) => progress.windowDone(r) });
+      const lambda = new LambdaClient({});
+      await backfillRemote({ source, stream: options.stream, selection, functionName, lambda, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
+      const [{ createSourceClient }, { runSource }, { EnvSecretProvider }, { FsLakeStorage }] = await Promise.all([
+        import('../../functions/engine/createSourceClient.js'),
+        import('../../functions/engine/runSource.js'),
+        import('../../functions/secrets/SecretProvider.js'),
+        import('../../functions/sink/FsLakeStorage.js'),
+      ]);
       const storage = new FsLakeStorage(options.lake);
-      console.log(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
       const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
-      results = await runSource({
-        source,
-        stream: options.stream,
-        selection,
-        client,
-        storage,
-        force: options.force,
-        windowConcurrency: concurrency,
-        signal: interrupt.signal,
-        onWindowEnd: (r) => progress.windowDone(r),
-      });
+      out.line(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
+      await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
     }
   } finally {
     interrupt.dispose();
   }
   progress.finish();
-  console.log(formatSummary(source.name, results, options.remote ? 'Lambda' : options.lake));
-  const failed = results.filter((r) => r.status === 'failed');
-  if (failed.length > 0) {
-    console.log(`\nfailed windows (run the same command again to retry only these):`);
-    console.log(formatTable(['stream', 'window', 'reason'], failed.map((r) => [r.stream, describeWindow(r.window), redactor.text(r.error?.message ?? 'unknown')])));
-    process.exitCode = EXIT.windowsFailed;
+  const { tally } = progress;
+  out.line(formatSummary(source.name, tally, options.remote ? 'Lambda' : options.lake));
+  if (tally.failures.length > 0) {
+    out.line(`\nfailed windows (run the same command again to retry only these):`);
+    for (const line of formatFailures(tally.failures, (t) => redactor.text(t))) out.line(line, '      ');
   }
+  const stopped = formatStopped(tally);
+  if (stopped) out.line(stopped);
+  if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

@@ -1,11 +1,14 @@
 /** `apilake demo`: the whole loop offline — a local API, a day of ingestion, a query. */
 
+import { relative } from 'node:path';
+import { InputError } from '../../functions/errors.js';
 import { secretEnvName } from '../../functions/secrets/SecretProvider.js';
-import { startDemoApi } from '../demo/demoApi.js';
+import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
+import { inputError } from '../errors/hint.js';
+import { renderRows } from '../format.js';
+import { examplesDir } from '../packageRoot.js';
 import { EXIT } from '../reportError.js';
-import { renderRows } from './query.js';
 import { runLocal } from './run.js';
-import { runLocalQuery } from '../query/runLocalQuery.js';
 
 const DEMO_SOURCE = 'demo_shop';
 const DEMO_SECRET = 'apilake/demo_shop';
@@ -31,19 +34,24 @@ export const DEMO_QUERIES = [
 /** Flags of `apilake demo`. */
 export interface DemoOptions {
   readonly lake: string;
-  readonly sources: string;
+  /** Folder holding demo_shop.yaml. @default apilake's examples/ folder */
+  readonly sources?: string;
   readonly serve: boolean;
   readonly port?: string;
 }
 
 export async function demoCommand(options: DemoOptions): Promise<void> {
+  const port = parsePort(options.port, options.serve ? 8787 : 0);
+  const sources = options.sources ?? examplesDir();
   const variable = secretEnvName(DEMO_SECRET);
   process.env[variable] ??= JSON.stringify({ api_key: DEMO_KEY });
-  const api = await startDemoApi({ apiKey: DEMO_KEY, port: Number(options.port ?? (options.serve ? 8787 : 0)) });
+  const api = await listen(port);
 
   if (options.serve) {
+    const nearby = relative(process.cwd(), sources) || '.';
+    const folder = nearby.startsWith('..') ? sources : nearby;
     console.log(`demo API listening on ${api.url} (X-API-Key: ${DEMO_KEY}); Ctrl-C to stop`);
-    console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --from 2024-01-01 --to 2024-01-02`);
+    console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --sources ${folder} --from 2024-01-01 --to 2024-01-02`);
     await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     await api.close();
     return;
@@ -54,16 +62,16 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   console.log(`1. demo API on ${api.url}: cursor-paged orders, page-numbered customers, a few 429s and a 503 on purpose`);
   console.log(`2. ingesting ${yesterday.toISOString().slice(0, 10)} (24 hourly order windows, 1 daily customer window)\n`);
   try {
-    const results = await runLocal(DEMO_SOURCE, {
+    const { tally } = await runLocal(DEMO_SOURCE, {
       from: yesterday.toISOString(),
       to: today.toISOString(),
       lake: options.lake,
-      sources: options.sources,
+      sources,
       force: false,
       baseUrl: api.url,
     });
     console.log(`\n   the API served ${api.requests()} requests; run the demo again and every window is skipped: exactly once.`);
-    if (results.some((r) => r.status === 'failed')) {
+    if (tally.counts.committed + tally.counts.skipped < tally.done) {
       process.exitCode = EXIT.windowsFailed;
       return;
     }
@@ -72,9 +80,30 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   }
 
   console.log(`\n3. querying the lake with DuckDB (the same SQL runs in Athena)`);
+  const { runLocalQuery } = await import('../query/runLocalQuery.js');
   for (const query of DEMO_QUERIES) {
     const { columns, rows } = await runLocalQuery(query.sql, options.lake);
     console.log(`\n-- ${query.title}\n${renderRows(columns, rows, 'table')}`);
   }
   console.log(`\nnext: npx apilake query "SELECT * FROM demo_shop_orders LIMIT 3" --lake ${options.lake}`);
+}
+
+/** `--port`: a whole number from 0 (any free port) to 65535. */
+function parsePort(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+  return port;
+}
+
+/** Starts the demo API; a port that is taken or forbidden is the user's to change, not a crash. */
+async function listen(port: number): Promise<DemoApi> {
+  try {
+    return await startDemoApi({ apiKey: DEMO_KEY, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw inputError(`port ${port} on 127.0.0.1 is already in use`, 'stop whatever listens there, or pick another port: `apilake demo --serve --port 8788`', { cause: error });
+    if (code === 'EACCES') throw inputError(`port ${port} on 127.0.0.1 may not be opened by this user`, 'pick a port above 1023 with --port', { cause: error });
+    throw error;
+  }
 }

@@ -1,17 +1,17 @@
-/** `apilake redrive`: failed invocations from the DLQ → re-invoke → delete on success. */
+/** `apilake redrive`: dead letters (failed invocations, undelivered ticks) → re-invoke → delete on success. */
 
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { InputError } from '../../functions/errors.js';
+import { explainAwsError } from '../errors/explainAwsError.js';
 import { formatTable } from '../format.js';
-import { redrive, type RedriveOutcome } from '../redrive/redrive.js';
-import { resolveQueueUrl } from '../remote/stackOutputs.js';
+import { interruptSignal } from '../interrupt.js';
+import type { RedriveOutcome, RedriveResult } from '../redrive/redrive.js';
 import { EXIT } from '../reportError.js';
 
 /** Flags of `apilake redrive`. */
 export interface RedriveOptions {
   readonly max: string;
   readonly dryRun: boolean;
+  /** `failed`, `undelivered`, a queue URL, or absent for both queues of the stack. */
   readonly queue?: string;
   readonly outputs?: string;
   readonly stage?: string;
@@ -20,23 +20,60 @@ export interface RedriveOptions {
 export async function redriveCommand(options: RedriveOptions): Promise<void> {
   const max = Number(options.max);
   if (!Number.isInteger(max) || max < 1) throw new InputError(`--max must be a positive whole number, got "${options.max}"`);
-  const queueUrl = await resolveQueueUrl(options);
-  console.log(`${options.dryRun ? 'listing' : 'redriving'} up to ${max} failed invocations from ${queueUrl}`);
-  const outcomes = await redrive({ sqs: new SQSClient({}), lambda: new LambdaClient({}), queueUrl, max, dryRun: options.dryRun });
-  console.log(renderOutcomes(outcomes));
-  if (outcomes.some((o) => o.kind === 'still_failing' || o.kind === 'unparseable')) process.exitCode = EXIT.windowsFailed;
+  const [{ resolveFunctionName, resolveQueues }, { redrive }, { SQSClient }, { LambdaClient }] = await Promise.all([
+    import('../remote/stackOutputs.js'),
+    import('../redrive/redrive.js'),
+    import('@aws-sdk/client-sqs'),
+    import('@aws-sdk/client-lambda'),
+  ]);
+  const queues = await resolveQueues(options);
+  const sqs = new SQSClient({});
+  const lambda = new LambdaClient({});
+  // A Scheduler dead letter names its target; when it does not, the stack outputs know the function.
+  const functionOf = async (source: string) => {
+    try {
+      return { name: await resolveFunctionName(source, options) };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+  const interrupt = interruptSignal('no further message is handled; messages received so far are made visible again');
+  let left = max;
+  let kept = 0;
+  try {
+    for (const queue of queues) {
+      if (left === 0 || interrupt.signal.aborted) break;
+      console.log(`${options.dryRun ? 'listing' : 'redriving'} ${queue.label}: ${queue.url}`);
+      let result: RedriveResult;
+      try {
+        result = await redrive({ sqs, lambda, queueUrl: queue.url, max: left, dryRun: options.dryRun, functionOf, signal: interrupt.signal });
+      } catch (error) {
+        throw explainAwsError(error, `reading ${queue.url}`) ?? error;
+      }
+      console.log(renderOutcomes(result.outcomes, options.dryRun));
+      if (result.releaseError) console.error(`  could not make every message visible again (${result.releaseError}); they reappear within the visibility timeout`);
+      left -= result.outcomes.length;
+      kept += result.outcomes.filter((o) => o.kind === 'still_failing' || o.kind === 'unparseable').length;
+    }
+  } finally {
+    interrupt.dispose();
+  }
+  if (kept > 0) process.exitCode = EXIT.windowsFailed;
 }
 
-/** A table of what happened to each message, and a summary line. */
-export function renderOutcomes(outcomes: readonly RedriveOutcome[]): string {
-  if (outcomes.length === 0) return 'the queue is empty';
+/** A table of what happened to each message and why it had failed, and a summary line. */
+export function renderOutcomes(outcomes: readonly RedriveOutcome[], dryRun = false): string {
+  if (outcomes.length === 0) return '  the queue is empty\n';
   const rows = outcomes.map((o) =>
     o.kind === 'unparseable'
-      ? [o.messageId, '-', '-', 'left in queue', o.reason]
-      : [o.invocation.messageId, o.invocation.source, o.invocation.what, label(o), o.kind === 'still_failing' ? o.error : o.invocation.error],
+      ? [o.messageId, '-', '-', 'kept (cannot parse)', o.reason]
+      : [o.invocation.messageId, o.invocation.source, o.invocation.what, label(o), reason(o)],
   );
   const count = (kind: RedriveOutcome['kind']) => outcomes.filter((o) => o.kind === kind).length;
-  return `${formatTable(['message', 'source', 'invocation', 'outcome', 'error'], rows)}\n${count('redriven')} redriven and deleted, ${count('still_failing')} still failing (kept), ${count('unparseable')} unparseable (kept), ${count('listed')} listed`;
+  const summary = dryRun
+    ? `${count('listed')} listed, ${count('unparseable')} unparseable; nothing re-invoked or deleted, every message is visible again`
+    : `${count('redriven')} redriven and deleted, ${count('still_failing')} still failing (kept), ${count('unparseable')} unparseable (kept)`;
+  return `${formatTable(['message', 'source', 'invocation', 'outcome', 'why it failed'], rows)}\n${summary}\n`;
 }
 
 function label(outcome: RedriveOutcome): string {
@@ -50,4 +87,9 @@ function label(outcome: RedriveOutcome): string {
     default:
       return '';
   }
+}
+
+function reason(outcome: Exclude<RedriveOutcome, { kind: 'unparseable' }>): string {
+  const original = `${outcome.invocation.error} (${outcome.invocation.condition})`;
+  return outcome.kind === 'still_failing' ? `again: ${outcome.error}; first: ${original}` : original;
 }

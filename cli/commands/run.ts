@@ -1,18 +1,19 @@
-/** `apilake run`: the engine over a local lake, with a line per window and a summary. */
+/** `apilake run`: the engine over a local lake (or an S3 bucket), with a line per window and a summary. */
 
 import { findSource } from '../../functions/config/loadSources.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runSource } from '../../functions/engine/runSource.js';
+import { runSource, selectStreams } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { Redactor } from '../../functions/http/redact.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
-import { formatSummary, formatWindowLine } from '../format.js';
-import { selectionFromFlags } from '../parseTime.js';
+import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
+import { selectionFromFlags } from '../parseTime.js';
+import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
+import { TerminalOutput } from '../terminal/TerminalOutput.js';
 
 /** Flags of `apilake run`. */
 export interface RunOptions {
@@ -28,27 +29,34 @@ export interface RunOptions {
   readonly baseUrl?: string;
 }
 
-/** Runs and exits non-zero when a window failed. */
+/** Runs and exits non-zero when a window failed or was left undone. */
 export async function runCommand(sourceName: string, options: RunOptions): Promise<void> {
-  const results = await runLocal(sourceName, options);
-  if (results.some((r) => r.status === 'failed')) process.exitCode = EXIT.windowsFailed;
+  const { tally } = await runLocal(sourceName, options);
+  if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }
 
-/** Runs a source into a local lake and prints progress; returns every window's result. */
-export async function runLocal(sourceName: string, options: RunOptions): Promise<WindowResult[]> {
+/** Runs a source into a local lake and prints progress; returns every window's result and their tally. */
+export async function runLocal(sourceName: string, options: RunOptions): Promise<{ results: WindowResult[]; tally: WindowTally }> {
+  // Every argument is checked before the secret is read: a typo in --stream is reported as such.
   const loaded = await findSource(options.sources, sourceName);
   const source = options.baseUrl ? { ...loaded.definition, base_url: options.baseUrl } : loaded.definition;
+  selectStreams(source, options.stream);
   const now = new Date();
   const selection = selectionFromFlags(options, now);
-  const storage: LakeStorage = options.bucket ? new S3LakeStorage({ bucket: options.bucket }) : new FsLakeStorage(options.lake);
+  const storage: LakeStorage = options.bucket
+    ? new (await import('../../functions/sink/S3LakeStorage.js')).S3LakeStorage({ bucket: options.bucket })
+    : new FsLakeStorage(options.lake);
   const redactor = new Redactor();
+  const redact = (t: string) => redactor.text(t);
   const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
 
-  const interrupt = interruptSignal('finishing cleanly (windows in flight fail and leave nothing visible)');
+  const out = new TerminalOutput(process.stdout);
+  const interrupt = interruptSignal('finishing cleanly (windows in flight stop between pages and leave nothing visible)');
+  const tally = new WindowTally(interrupt.signal);
 
-  console.log(`apilake run ${source.name} → ${storage.location}`);
+  out.line(`apilake run ${source.name} → ${storage.location}`);
   if (selection.kind === 'range' && selection.to.getTime() > now.getTime()) {
-    console.log(`  (windows ending after now are not over yet and are left out)`);
+    out.line(`  (windows ending after now are not over yet and are left out)`);
   }
   try {
     const results = await runSource({
@@ -59,15 +67,22 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
       storage,
       force: options.force,
       signal: interrupt.signal,
-      onWindowEnd: (result) => console.log(formatWindowLine(result, (t) => redactor.text(t))),
+      onWindowStart: (stream, window) => tally.started(stream.name, window),
+      onWindowEnd: (result) => {
+        const outcome = tally.add(result);
+        // Windows never started get one line at the end, not one each.
+        if (outcome !== 'not_started') out.line(formatWindowLine(result, redact, outcome), '      ');
+      },
     });
-    if (results.length === 0) console.log('  no complete window in the requested range');
-    console.log(formatSummary(source.name, results, storage.location));
-    const failed = results.filter((r) => r.status === 'failed');
-    if (failed.length > 0) {
-      console.error(`${failed.length} window${failed.length === 1 ? '' : 's'} failed; nothing of them is visible. Re-run the same command to retry them.`);
+    if (results.length === 0) out.line('  no complete window in the requested range');
+    out.line(formatSummary(source.name, tally, storage.location));
+    const stopped = formatStopped(tally);
+    if (stopped) out.line(stopped);
+    const failed = tally.failures.length;
+    if (failed > 0) {
+      new TerminalOutput(process.stderr).line(`${failed} window${failed === 1 ? '' : 's'} failed (✗ above); nothing of ${failed === 1 ? 'it' : 'them'} is visible. Re-run the same command to retry ${failed === 1 ? 'it' : 'them'}.`);
     }
-    return results;
+    return { results, tally };
   } finally {
     interrupt.dispose();
   }

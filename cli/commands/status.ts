@@ -1,14 +1,13 @@
-/** `apilake status`: did yesterday land? Committed windows, records and gaps per stream. */
+/** `apilake status`: did yesterday land? Committed windows, records and gaps per stream, and why it fails when it does. */
 
 import { findSource } from '../../functions/config/loadSources.js';
+import { selectStreams } from '../../functions/engine/runSource.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
 import { formatDuration } from '../../functions/window/duration.js';
-import { formatTable } from '../format.js';
+import { formatTable, plural } from '../format.js';
 import { EXIT } from '../reportError.js';
-import { resolveBucket } from '../remote/stackOutputs.js';
 import { lakeStatus, type StreamStatus } from '../status/lakeStatus.js';
 
 /** Flags of `apilake status`. */
@@ -25,43 +24,76 @@ export interface StatusOptions {
 
 export async function statusCommand(sourceName: string, options: StatusOptions): Promise<void> {
   const { definition: source } = await findSource(options.sources, sourceName);
-  const storage: LakeStorage = options.bucket || options.remote ? new S3LakeStorage({ bucket: await resolveBucket(options) }) : new FsLakeStorage(options.lake);
+  selectStreams(source, options.stream);
+  let storage: LakeStorage;
+  if (options.bucket || options.remote) {
+    const [{ resolveBucket }, { S3LakeStorage }] = await Promise.all([import('../remote/stackOutputs.js'), import('../../functions/sink/S3LakeStorage.js')]);
+    storage = new S3LakeStorage({ bucket: await resolveBucket(options) });
+  } else {
+    storage = new FsLakeStorage(options.lake);
+  }
   const statuses = await lakeStatus(storage, source, { stream: options.stream });
-  if (options.json) console.log(JSON.stringify({ source: source.name, lake: storage.location, streams: statuses }, null, 2));
-  else console.log(renderStatus(source.name, storage.location, statuses));
-  // Gaps are worth a non-zero exit, so `apilake status` can gate a pipeline.
-  // The latest window may still be landing, so being one behind is not yet a failure.
-  if (statuses.some((s) => s.gaps.length > 0 || (s.behind?.windows ?? 0) > 1 || s.committed === 0)) process.exitCode = EXIT.windowsFailed;
+  const problems = statusProblems(source.name, statuses);
+  if (options.json) console.log(JSON.stringify({ source: source.name, lake: storage.location, streams: statuses, problems }, null, 2));
+  else console.log(renderStatus(source.name, storage.location, statuses, problems));
+  // Problems are worth a non-zero exit, so `apilake status` can gate a pipeline.
+  if (problems.length > 0) process.exitCode = EXIT.windowsFailed;
 }
 
-/** The human view of {@link lakeStatus}. */
-export function renderStatus(source: string, location: string, statuses: readonly StreamStatus[]): string {
+/**
+ * Why status fails, one sentence per problem with the command that fixes it: nothing committed,
+ * windows missing between committed ones, or more than one window behind (the latest window may
+ * still be landing, so being one behind is not yet a problem).
+ */
+export function statusProblems(source: string, statuses: readonly StreamStatus[]): string[] {
+  const problems: string[] = [];
+  const backfill = (stream: string, from: string, to: string) => `apilake backfill ${source} --stream ${stream} --from ${from} --to ${to}`;
+  for (const s of statuses) {
+    if (s.committed === 0) problems.push(`${s.stream}: no window committed yet (apilake run ${source} --stream ${s.stream} lands the latest one)`);
+    const missing = s.gaps.reduce((n, g) => n + g.windows, 0);
+    if (missing > 0) {
+      problems.push(`${s.stream}: ${plural(missing, 'window')} missing between the first and the last committed window, in ${plural(s.gaps.length, 'gap')} (${backfill(s.stream, s.gaps[0]!.start, s.gaps.at(-1)!.end)} fills them)`);
+    }
+    if (s.unreadable.length > 0) problems.push(`${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (apilake run ${source} --stream ${s.stream} --force with that window's --from/--to lands it again)`);
+    if (s.behind && s.behind.windows > 1) {
+      problems.push(`${s.stream}: ${plural(s.behind.windows, 'window')} behind: nothing landed after the last committed window, in [${s.behind.start}, ${s.behind.end}) (${backfill(s.stream, s.behind.start, s.behind.end)} catches up)`);
+    }
+  }
+  return problems;
+}
+
+/** The human view of {@link lakeStatus}: a table, the details of each gap, and the verdict. */
+export function renderStatus(source: string, location: string, statuses: readonly StreamStatus[], problems = statusProblems(source, statuses)): string {
   const lines = [`${source} in ${location}`];
   lines.push(
     formatTable(
-      ['stream', 'window', 'committed', 'records', 'first', 'last', 'gaps', 'behind'],
+      ['stream', 'window', 'committed', 'records', 'first window start', 'last window start', 'missing', 'behind'],
       statuses.map((s) => [
         s.stream,
         s.window,
         s.committed,
         s.records.toLocaleString('en'),
         s.first?.start ?? '-',
-        s.last?.end ?? '-',
+        s.last?.start ?? '-',
         s.gaps.reduce((n, g) => n + g.windows, 0),
         s.behind?.windows ?? 0,
       ]),
     ),
   );
   for (const s of statuses) {
-    if (s.committed === 0) lines.push(`  ${s.stream}: nothing committed yet`);
-    for (const gap of s.gaps) lines.push(`  ${s.stream}: gap [${gap.start}, ${gap.end}) ${gap.windows} window${gap.windows === 1 ? '' : 's'}`);
-    if (s.behind) lines.push(`  ${s.stream}: behind [${s.behind.start}, ${s.behind.end}) ${s.behind.windows} window${s.behind.windows === 1 ? '' : 's'} not landed yet`);
+    for (const gap of s.gaps) lines.push(`  ${s.stream}: gap [${gap.start}, ${gap.end}) ${plural(gap.windows, 'window')}`);
+    if (s.behind) lines.push(`  ${s.stream}: behind [${s.behind.start}, ${s.behind.end}) ${plural(s.behind.windows, 'window')} not landed yet`);
     if (s.otherSizes > 0) lines.push(`  ${s.stream}: ${s.otherSizes} manifests of another window size ignored (window changed?)`);
     for (const u of s.unreadable) lines.push(`  ${s.stream}: ${u.key} cannot be read, so its window counts as not committed (re-run it): ${u.reason}`);
     if (s.orphanParts > 0 || s.incompleteWrites > 0) {
       lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run is past the ${formatDuration(ORPHAN_HORIZON_MS)} horizon)`);
     }
     if (s.missingSymlinks > 0) lines.push(`  ${s.stream}: ${s.missingSymlinks} committed windows have no Athena symlink yet (\`apilake gc\` writes them)`);
+  }
+  if (problems.length === 0) {
+    lines.push('ok: every stream is complete from its first committed window to the latest window that has ended (one window behind is allowed: it may still be landing)');
+  } else {
+    lines.push(`status exits 1 because:`, ...problems.map((p) => `  - ${p}`));
   }
   return lines.join('\n');
 }

@@ -1,26 +1,22 @@
 /**
- * Redrive: read failed invocations from the on-failure queue, re-invoke each with its original
- * event, and delete a message only when the re-run succeeded. Messages that cannot be parsed
- * are left in place and reported.
+ * Redrive: read dead letters from a queue (Lambda on-failure records or Scheduler dead-letter
+ * events), re-invoke the function with the original event, and delete a message only when the
+ * re-run succeeded.
+ *
+ * Visibility: a received message is hidden from other readers for the visibility timeout. Every
+ * message this run received and did not delete (dry run, still failing, unparseable, beyond
+ * --max, or not reached after Ctrl-C) is made visible again before the run ends, so a dry run
+ * followed by a real run finds every message, and the queue's alarm keeps seeing them. Only a
+ * run killed outright leaves them hidden, for at most the visibility timeout.
  */
 
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { IngestSummary } from '../../functions/ingest/ingest.js';
 import { invokeFunction } from '../remote/invokeFunction.js';
+import { parseDeadLetter, type FailedInvocation } from './parseDeadLetter.js';
 
-/** One failed invocation as Lambda's on-failure destination records it. */
-export interface FailedInvocation {
-  readonly messageId: string;
-  readonly receiptHandle: string;
-  readonly functionArn: string;
-  readonly event: Record<string, unknown>;
-  readonly source: string;
-  /** `scheduled 2024-01-01T10:00:00Z` or `stream orders [start, end)`. */
-  readonly what: string;
-  readonly error: string;
-  readonly attempts?: number;
-}
+export { parseDeadLetter, type FailedInvocation } from './parseDeadLetter.js';
 
 /** What happened to one message. */
 export type RedriveOutcome =
@@ -36,103 +32,124 @@ export interface RedriveInput {
   readonly queueUrl: string;
   /** Messages handled at most. */
   readonly max: number;
-  /** List only: nothing is invoked or deleted. */
+  /** List only: nothing is invoked or deleted, and every message is visible again at the end. */
   readonly dryRun: boolean;
   /**
+   * The function of a source, for a Scheduler dead letter whose TARGET_ARN is not a function.
+   * @returns the function name or ARN, or why it cannot be found.
+   * @default none: such a message is kept
+   */
+  readonly functionOf?: (source: string) => Promise<{ name: string } | { error: string }>;
+  /**
    * How long a received message stays hidden while it is re-invoked; a message whose re-run
-   * outlives it could be received twice, so it exceeds the longest function timeout.
+   * outlives it could be received twice, so it exceeds the longest function timeout (900 s).
+   * A dry run hides messages for 30 s only, in case it is killed before it can release them.
    * @default 960 seconds
    */
   readonly visibilityTimeoutSeconds?: number;
+  /** Stops before the next message (Ctrl-C); received messages are still released. */
+  readonly signal?: AbortSignal;
   readonly onOutcome?: (outcome: RedriveOutcome) => void;
 }
 
-/** Parses a destination record. @returns a reason string when it is not one. */
-export function parseFailedInvocation(message: Message): FailedInvocation | string {
-  let record: {
-    requestContext?: { functionArn?: string; approximateInvokeCount?: number };
-    requestPayload?: Record<string, unknown>;
-    responsePayload?: { errorMessage?: string; errorType?: string } | null;
-    responseContext?: { functionError?: string };
-  };
-  try {
-    record = JSON.parse(message.Body ?? '');
-  } catch {
-    return 'body is not JSON';
-  }
-  const functionArn = record?.requestContext?.functionArn;
-  const event = record?.requestPayload;
-  if (typeof functionArn !== 'string' || !event || typeof event !== 'object' || typeof event.source !== 'string') {
-    return 'not a Lambda on-failure record of an apilake event (requestContext.functionArn and requestPayload.source expected)';
-  }
-  const window = event.window as { start?: string; end?: string } | undefined;
-  const what =
-    typeof event.scheduledTime === 'string'
-      ? `scheduled ${event.scheduledTime}`
-      : `${typeof event.stream === 'string' ? `stream ${event.stream} ` : ''}[${window?.start}, ${window?.end})`;
-  const response = record.responsePayload;
-  const error = response?.errorMessage ? `${response.errorType ?? 'Error'}: ${response.errorMessage}` : (record.responseContext?.functionError ?? 'unknown error');
-  return {
-    messageId: message.MessageId ?? '?',
-    receiptHandle: message.ReceiptHandle ?? '',
-    functionArn,
-    event,
-    source: event.source,
-    what,
-    error,
-    attempts: record.requestContext?.approximateInvokeCount,
-  };
+/** What a run did, and whether every message it hid is visible again. */
+export interface RedriveResult {
+  readonly outcomes: RedriveOutcome[];
+  /** Messages made visible again at the end (received but not deleted). */
+  readonly released: number;
+  /** Set when releasing failed: those messages reappear after the visibility timeout instead. */
+  readonly releaseError?: string;
 }
 
-/** Runs the redrive; outcomes come back in the order messages were received. */
-export async function redrive(input: RedriveInput): Promise<RedriveOutcome[]> {
+const DRY_RUN_VISIBILITY_SECONDS = 30;
+
+/** Runs the redrive of one queue; outcomes come back in the order messages were received. */
+export async function redrive(input: RedriveInput): Promise<RedriveResult> {
   const outcomes: RedriveOutcome[] = [];
   const seen = new Set<string>();
+  // Receipt handles of received messages not deleted: released in `finally`, whatever happens.
+  const toRelease = new Map<string, string>();
   const report = (outcome: RedriveOutcome) => {
     outcomes.push(outcome);
     input.onOutcome?.(outcome);
   };
-  while (outcomes.length < input.max) {
-    const received = await input.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: input.queueUrl,
-        MaxNumberOfMessages: Math.min(10, input.max - outcomes.length),
-        WaitTimeSeconds: 1,
-        // A dry run only peeks: messages come back quickly; a real run hides them while re-invoking.
-        VisibilityTimeout: input.dryRun ? 30 : (input.visibilityTimeoutSeconds ?? 960),
-      }),
-    );
-    const fresh = (received.Messages ?? []).filter((m) => !seen.has(m.MessageId ?? ''));
-    if (fresh.length === 0) break;
-    for (const message of fresh) {
-      seen.add(message.MessageId ?? '');
-      if (outcomes.length >= input.max) break;
-      const parsed = parseFailedInvocation(message);
-      if (typeof parsed === 'string') {
-        report({ kind: 'unparseable', messageId: message.MessageId ?? '?', reason: parsed });
-        continue;
-      }
-      if (input.dryRun) {
-        report({ kind: 'listed', invocation: parsed });
-        continue;
-      }
-      const failure = await reinvoke(input.lambda, parsed);
-      if (failure === undefined) {
-        await input.sqs.send(new DeleteMessageCommand({ QueueUrl: input.queueUrl, ReceiptHandle: parsed.receiptHandle }));
-        report({ kind: 'redriven', invocation: parsed });
-      } else {
-        report({ kind: 'still_failing', invocation: parsed, error: failure });
+  let releaseOutcome: { released: number; releaseError?: string } = { released: 0 };
+  try {
+    while (outcomes.length < input.max && !input.signal?.aborted) {
+      const received = await input.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: input.queueUrl,
+          MaxNumberOfMessages: Math.min(10, input.max - outcomes.length),
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          VisibilityTimeout: input.dryRun ? DRY_RUN_VISIBILITY_SECONDS : (input.visibilityTimeoutSeconds ?? 960),
+        }),
+      );
+      const messages = received.Messages ?? [];
+      for (const message of messages) if (message.ReceiptHandle) toRelease.set(message.ReceiptHandle, message.MessageId ?? '');
+      const fresh = messages.filter((m) => !seen.has(m.MessageId ?? ''));
+      if (fresh.length === 0) break;
+      for (const message of fresh) {
+        if (outcomes.length >= input.max || input.signal?.aborted) break;
+        seen.add(message.MessageId ?? '');
+        const parsed = parseDeadLetter(message);
+        if (typeof parsed === 'string') {
+          report({ kind: 'unparseable', messageId: message.MessageId ?? '?', reason: parsed });
+          continue;
+        }
+        if (input.dryRun) {
+          report({ kind: 'listed', invocation: parsed });
+          continue;
+        }
+        const failure = await reinvoke(input, parsed);
+        if (failure === undefined) {
+          await input.sqs.send(new DeleteMessageCommand({ QueueUrl: input.queueUrl, ReceiptHandle: parsed.receiptHandle }));
+          toRelease.delete(parsed.receiptHandle);
+          report({ kind: 'redriven', invocation: parsed });
+        } else {
+          report({ kind: 'still_failing', invocation: parsed, error: failure });
+        }
       }
     }
+  } finally {
+    releaseOutcome = await release(input.sqs, input.queueUrl, [...toRelease.keys()]);
   }
-  return outcomes;
+  return { outcomes, ...releaseOutcome };
+}
+
+/** Makes messages visible again (visibility timeout 0), ten per call. Never throws: it runs in `finally`. */
+async function release(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<{ released: number; releaseError?: string }> {
+  let released = 0;
+  const errors: string[] = [];
+  for (let i = 0; i < receiptHandles.length; i += 10) {
+    const batch = receiptHandles.slice(i, i + 10);
+    try {
+      const response = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((handle, n) => ({ Id: String(i + n), ReceiptHandle: handle, VisibilityTimeout: 0 })),
+        }),
+      );
+      released += response.Successful?.length ?? 0;
+      for (const failed of response.Failed ?? []) errors.push(`${failed.Code}: ${failed.Message ?? ''}`.trim());
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  return errors.length === 0 ? { released } : { released, releaseError: errors.join('; ') };
 }
 
 /** Re-invokes synchronously. @returns undefined on success, else why it failed. */
-async function reinvoke(lambda: LambdaClient, invocation: FailedInvocation): Promise<string | undefined> {
+async function reinvoke(input: RedriveInput, invocation: FailedInvocation): Promise<string | undefined> {
+  let functionName = invocation.functionArn;
+  if (functionName === undefined) {
+    const found = input.functionOf ? await input.functionOf(invocation.source) : { error: 'the message names no function' };
+    if ('error' in found) return `no function to invoke for source ${invocation.source}: ${found.error}`;
+    functionName = found.name;
+  }
   try {
-    const { payload, functionError } = await invokeFunction(lambda, invocation.functionArn, invocation.event);
-    if (functionError) return functionError.message;
+    const { payload, functionError } = await invokeFunction(input.lambda, functionName, invocation.event);
+    if (functionError) return `${functionError.type}: ${functionError.message}`;
     const summary = JSON.parse(payload || '{}') as Partial<IngestSummary>;
     if (summary.trigger === 'rejected') return `rejected: ${summary.error}`;
     const failed = summary.streams?.filter((s) => s.status === 'failed') ?? [];

@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../functions/errors.js';
+import { inputError } from '../errors/hint.js';
 import { functionOutputKey, OUTPUT } from '../../infra/outputs.js';
 
 /** Flags every remote command accepts. */
@@ -21,14 +22,23 @@ export type StackOutputs = Readonly<Record<string, string>>;
  */
 export async function readStackOutputs(options: RemoteOptions, neededFor: string): Promise<StackOutputs> {
   const file = options.outputs ?? 'cdk-outputs.json';
-  let parsed: Record<string, Record<string, string>>;
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InputError(
-      `cannot read stack outputs from ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): deploy with \`npx cdk deploy --outputs-file ${file}\`, or pass ${neededFor}`,
+    throw inputError(
+      `cannot read stack outputs from ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): deploy with \`npx cdk deploy --outputs-file ${file}\``,
+      `or point at the file with --outputs FILE (and --stage S), or pass ${neededFor}`,
+      { cause: error },
     );
   }
+  let parsed: Record<string, Record<string, string>>;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw inputError(`cannot read stack outputs from ${file}: it is not JSON`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`, { cause: error });
+  }
+  if (parsed === null || typeof parsed !== 'object') throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
   const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
   if (!wanted || !parsed[wanted]) {
@@ -54,6 +64,33 @@ export async function resolveFunctionName(source: string, options: RemoteOptions
 export async function resolveQueueUrl(options: RemoteOptions & { queue?: string }): Promise<string> {
   if (options.queue) return options.queue;
   return requireOutput(await readStackOutputs(options, '--queue URL'), OUTPUT.failedInvocationsQueueUrl, '--queue URL');
+}
+
+/** The stack's two dead-letter queues, by the name `--queue` takes. */
+export const DEAD_LETTER_QUEUES = {
+  failed: { output: OUTPUT.failedInvocationsQueueUrl, label: 'failed invocations' },
+  undelivered: { output: OUTPUT.undeliveredTicksQueueUrl, label: 'undelivered schedule ticks' },
+} as const;
+
+/** A queue to redrive. */
+export interface DeadLetterQueue {
+  readonly label: string;
+  readonly url: string;
+}
+
+/**
+ * The queues `--queue` names: `failed`, `undelivered`, a queue URL, or (absent) both of the stack's.
+ * @throws InputError for any other value (checked before the outputs file is read).
+ */
+export async function resolveQueues(options: RemoteOptions & { queue?: string }): Promise<DeadLetterQueue[]> {
+  const { queue } = options;
+  if (queue !== undefined && /^https?:\/\//.test(queue)) return [{ label: 'queue', url: queue }];
+  if (queue !== undefined && !(queue in DEAD_LETTER_QUEUES)) {
+    throw new InputError(`--queue must be failed, undelivered or a queue URL (https://…), got "${queue}"`);
+  }
+  const names = queue === undefined ? (['failed', 'undelivered'] as const) : [queue as keyof typeof DEAD_LETTER_QUEUES];
+  const outputs = await readStackOutputs(options, '--queue URL');
+  return names.map((name) => ({ label: DEAD_LETTER_QUEUES[name].label, url: requireOutput(outputs, DEAD_LETTER_QUEUES[name].output, '--queue URL') }));
 }
 
 /** The Athena workgroup and Glue database. */

@@ -53,9 +53,10 @@ export class Alarms extends Construct {
     });
     if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
 
-    const alarmOn = (alarmId: string, q: sqs.Queue, what: string) => {
+    // The description is what the on-call engineer reads first: the exact commands for this queue.
+    const alarmOn = (alarmId: string, q: sqs.Queue, what: string, queue: 'failed' | 'undelivered') => {
       const alarm = q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }).createAlarm(this, alarmId, {
-        alarmDescription: `${what}: inspect with \`apilake redrive --dry-run\`, fix, then \`apilake redrive\`.`,
+        alarmDescription: `${what}: see why with \`apilake redrive --queue ${queue} --dry-run\`, fix the cause, then \`apilake redrive --queue ${queue}\` (deletes each message only when its re-run succeeds).`,
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -64,7 +65,7 @@ export class Alarms extends Construct {
       alarm.addAlarmAction(new actions.SnsAction(this.topic));
       return alarm;
     };
-    this.failedInvocationsAlarm = alarmOn('FailedInvocationsAlarm', this.failedInvocations, 'A source invocation failed after Lambda retries');
-    this.undeliveredTicksAlarm = alarmOn('UndeliveredTicksAlarm', this.undeliveredTicks, 'A schedule tick could not be delivered to its function');
+    this.failedInvocationsAlarm = alarmOn('FailedInvocationsAlarm', this.failedInvocations, 'A source invocation failed after Lambda retries, or expired in its queue', 'failed');
+    this.undeliveredTicksAlarm = alarmOn('UndeliveredTicksAlarm', this.undeliveredTicks, 'A schedule tick could not be delivered to its function', 'undelivered');
   }
 }

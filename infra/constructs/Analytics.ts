@@ -105,8 +105,13 @@ export class Analytics extends Construct {
       serverAccessLogsPrefix: 'athena-results/',
       lifecycleRules: [{ expiration: Duration.days(props.resultsRetentionDays ?? 30) }],
       removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      // Query results are scratch. CloudFormation cannot delete a bucket that holds objects, so
+      // without emptying it first (a custom resource CDK adds) `cdk destroy` fails after any query.
+      autoDeleteObjects: true,
     });
+    // glue.Database defaults to RETAIN, and a retained `apilake_<stage>` would block the next
+    // deploy of the stage; the catalog is re-created from the sources, the data stays in the lake.
+    this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: props.workGroupName,

@@ -3,7 +3,7 @@
  * failure handling and least-privilege IAM.
  */
 
-import { ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -69,7 +69,8 @@ export class SourceIngestion extends Construct {
     const { source } = props;
     const name = `${props.namePrefix}-${source.name}`.slice(0, 64);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    // Deleted with the stack (LogGroup defaults to RETAIN): `cdk destroy` keeps only the lake.
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       functionName: name,

@@ -65,7 +65,7 @@ describe('apilake CLI', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('✓ items [2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z) (1h) 60 records, 3 pages, 0 retries, 1 part');
-    expect(first.stdout).toContain('shop: 4 committed, 0 skipped, 0 failed · 240 records in 12 pages');
+    expect(first.stdout).toMatch(/shop: 4 committed, 0 skipped, 0 failed · 240 records landed \(.+\) · 12 pages, 0 retries \(0 throttled\)/);
     const records = await readRecords(join(cwd, 'lake'));
     expect(records).toHaveLength(240);
 
@@ -105,7 +105,12 @@ describe('apilake CLI', () => {
   it('reports committed windows and the gap left by the failed window, as text and JSON', async () => {
     const text = await apilake(['status', 'shop'], { cwd });
     expect(text.code).toBe(1); // a gap is a failure, so status can gate a pipeline
-    expect(text.stdout).toMatch(/items\s+│ 1h\s+│ 5\s+│ 240\s+│ 2024-01-01T00:00:00Z │ 2024-01-02T02:00:00Z │ 21/);
+    // Both columns are window starts, and say so.
+    expect(text.stdout).toMatch(/first window start\s+│ last window start/);
+    expect(text.stdout).toMatch(/items\s+│ 1h\s+│ 5\s+│ 240\s+│ 2024-01-01T00:00:00Z\s+│ 2024-01-02T01:00:00Z\s+│ 21/);
+    // It says in words why it exits 1.
+    expect(text.stdout).toContain('status exits 1 because:');
+    expect(text.stdout).toContain('items: 21 windows missing between the first and the last committed window, in 1 gap (apilake backfill shop --stream items --from 2024-01-01T04:00:00Z --to 2024-01-02T01:00:00Z fills them)');
     expect(text.stdout).toContain('items: gap [2024-01-01T04:00:00Z, 2024-01-02T01:00:00Z) 21 windows');
     const json = JSON.parse((await apilake(['status', 'shop', '--json'], { cwd })).stdout);
     expect(json.streams[0]).toMatchObject({
@@ -117,9 +122,9 @@ describe('apilake CLI', () => {
     });
   });
 
-  it('tells which variable holds a missing secret, exit 1', async () => {
+  it('tells which variable holds a missing secret, exit 2 (configuration)', async () => {
     const { code, stderr } = await apilake(['run', 'shop', '--from', '2024-01-01', '--to', '2024-01-01T01:00'], { cwd });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toContain('secret "apilake/e2e" not found: set the environment variable APILAKE_SECRET_APILAKE_E2E');
   });
 
@@ -129,15 +134,15 @@ describe('apilake CLI', () => {
     expect(stderr).toContain('--from "yesterday" is not a date-time');
   });
 
-  it('runs the offline demo end to end', async () => {
+  it('runs the offline demo end to end from any folder, with the examples shipped in examples/', async () => {
     const demoDir = await mkdtemp(join(tmpdir(), 'apilake-demo-'));
-    const { code, stdout, stderr } = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'sources')], { cwd: demoDir });
+    const { code, stdout, stderr } = await apilake(['demo', '--lake', join(demoDir, 'lake')], { cwd: demoDir });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('demo_shop: 25 committed, 0 skipped, 0 failed · 1,200 records');
     expect(stdout).toMatch(/orders\s+│ 960\s+│ 24/);
     expect(stdout).toMatch(/retries \([1-9]\d* throttled\)/);
-    const again = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'sources')], { cwd: demoDir });
+    const again = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'examples')], { cwd: demoDir });
     expect(again.stdout).toContain('demo_shop: 0 committed, 25 skipped, 0 failed');
     expect(again.stdout).toMatch(/orders\s+│ 960\s+│ 24/);
   });

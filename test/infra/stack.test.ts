@@ -24,7 +24,7 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 
 describe('ApilakeStack', () => {
   it('creates one function, log group, schedule and async config per source, one table per stream', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3); // one per source + CDK's handler that empties the Athena results bucket on deletion
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::Scheduler::Schedule', 2);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
@@ -224,14 +224,14 @@ describe('the CDK app', () => {
 });
 
 describe('npx cdk synth', () => {
-  it('synthesizes the repository sources offline, bundling with local esbuild, cdk-nag clean', async () => {
+  it('synthesizes the example sources offline, bundling with local esbuild, cdk-nag clean', async () => {
     const outdir = await mkdtemp(join(tmpdir(), 'apilake-synth-'));
-    const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
+    const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir, '-c', 'sources=examples'], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       timeout: 120_000,
     });
     expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
     const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(3); // demo_shop, github_issues, stripe
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4); // demo_shop, github_issues, stripe + the results bucket's auto-delete handler
   }, 120_000);
 });

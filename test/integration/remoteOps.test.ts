@@ -1,6 +1,5 @@
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,6 @@ import { manifestKey, partKey } from '../../functions/sink/lakeLayout.js';
 import { buildManifest, serializeManifest } from '../../functions/sink/manifest.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { backfillRemote } from '../../cli/backfill/backfillRemote.js';
-import { redrive } from '../../cli/redrive/redrive.js';
 import { pollDelayMs, runAthenaQuery } from '../../cli/remote/runAthenaQuery.js';
 import { resolveAthena, resolveFunctionName, resolveQueueUrl } from '../../cli/remote/stackOutputs.js';
 import { lakeStatus } from '../../cli/status/lakeStatus.js';
@@ -108,68 +106,7 @@ describe('remote backfill through Lambda', () => {
   });
 });
 
-describe('redrive from a real SQS queue (fauxqs)', () => {
-  let sqs: SQSClient;
-  let queueUrl: string;
-  const record = (event: unknown, error = 'WindowsFailedError: HTTP 503') => ({
-    version: '1.0',
-    timestamp: '2024-01-01T10:05:00.000Z',
-    requestContext: { requestId: 'abc', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:apilake-prod-shop:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-    requestPayload: event,
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    responsePayload: { errorType: error.split(':')[0], errorMessage: error.split(': ').slice(1).join(': ') },
-  });
-  const tickOk = { source: 'shop', scheduledTime: '2024-01-01T10:00:00Z' };
-  const tickStillBad = { source: 'shop', scheduledTime: '2024-01-01T11:00:00Z' };
-  const windowOk = { source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' } };
-
-  beforeEach(async () => {
-    sqs = new SQSClient({ ...LOCAL_AWS, endpoint: aws.s3Endpoint });
-    const name = `failed-${Math.random().toString(36).slice(2, 8)}`;
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
-    for (const body of [JSON.stringify(record(tickOk)), JSON.stringify(record(tickStillBad)), 'garbage{', JSON.stringify(record(windowOk))]) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
-    }
-    lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array }) => {
-      const event = JSON.parse(Buffer.from(input.Payload).toString());
-      if (event.scheduledTime === tickStillBad.scheduledTime) return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorMessage: 'still 503' }) };
-      return { StatusCode: 200, Payload: payload({ source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] }) };
-    });
-  });
-
-  const visibleAndHidden = async () => {
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-    return Number(Attributes!.ApproximateNumberOfMessages) + Number(Attributes!.ApproximateNumberOfMessagesNotVisible);
-  };
-
-  it('re-invokes each failed invocation with its original event and deletes only the ones that succeed', async () => {
-    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 10, dryRun: false });
-    expect(outcomes.map((o) => o.kind).sort()).toEqual(['redriven', 'redriven', 'still_failing', 'unparseable']);
-    const invoked = lambdaMock.commandCalls(InvokeCommand).map((c) => ({ fn: c.args[0].input.FunctionName, event: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) }));
-    expect(invoked).toHaveLength(3);
-    expect(invoked.map((i) => i.event)).toEqual(expect.arrayContaining([tickOk, tickStillBad, windowOk]));
-    expect(invoked[0]!.fn).toBe('arn:aws:lambda:us-east-1:000000000000:function:apilake-prod-shop:$LATEST');
-    const stillFailing = outcomes.find((o) => o.kind === 'still_failing')!;
-    expect(stillFailing).toMatchObject({ error: 'still 503', invocation: { source: 'shop', what: 'scheduled 2024-01-01T11:00:00Z', attempts: 3 } });
-    expect(outcomes.find((o) => o.kind === 'unparseable')).toMatchObject({ reason: 'body is not JSON' });
-    expect(await visibleAndHidden()).toBe(2); // the failing and the unparseable message stay
-  });
-
-  it('lists without invoking or deleting in a dry run', async () => {
-    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 10, dryRun: true });
-    expect(outcomes.map((o) => o.kind).sort()).toEqual(['listed', 'listed', 'listed', 'unparseable']);
-    expect(outcomes.find((o) => o.kind === 'listed' && o.invocation.what.startsWith('stream'))).toMatchObject({
-      invocation: { what: 'stream orders [2024-01-01T05:00:00Z, 2024-01-01T06:00:00Z)', error: 'WindowsFailedError: HTTP 503' },
-    });
-    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
-    expect(await visibleAndHidden()).toBe(4);
-  });
-
-  it('stops at --max', async () => {
-    const outcomes = await redrive({ sqs, lambda: new LambdaClient(LOCAL_AWS), queueUrl, max: 2, dryRun: false });
-    expect(outcomes).toHaveLength(2);
-  });
-});
+// Redrive is tested against moto SQS with both documented dead-letter formats in redrive.test.ts.
 
 describe('Athena queries', () => {
   it('starts in the workgroup, polls with backoff, pages through results and reports bytes scanned', async () => {

@@ -182,7 +182,7 @@ describe('credentials under attack', () => {
       cwd,
       env: { APILAKE_SECRET_APILAKE_E2E: JSON.stringify({ username: 'bob', password: 'pw9' }) },
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2); // a secret that cannot work is invalid configuration
     expect(result.stderr).toContain('secret "apilake/e2e" key "password" is 3 characters long; apilake refuses credentials shorter than 8 characters');
     expect(result.stdout + result.stderr).not.toContain('pw9');
   });

@@ -17,6 +17,8 @@ import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } f
 import { TokenBucket } from './TokenBucket.js';
 import { readPageBody, type PageBody, type PageReading } from './readPageBody.js';
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, ResponseEncodingError } from '../records/bodyErrors.js';
+import { fetchTransport, type Transport, type TransportResponse } from './Transport.js';
+import { nodeTransport } from './nodeTransport.js';
 
 /** One request to send. */
 export interface HttpRequest {
@@ -75,8 +77,10 @@ export interface HttpClientOptions {
   readonly clock?: Clock;
   /** @default Math.random */
   readonly random?: () => number;
-  /** @default globalThis.fetch (undici, keep-alive) */
+  /** Sends requests through this `fetch` instead of the default transport (tests script or stall responses with it). */
   readonly fetch?: typeof fetch;
+  /** @default nodeTransport() (node:http, keep-alive), or a fetch transport when `fetch` is given */
+  readonly transport?: Transport;
   /** Which redirects to follow. @default same origin only, at most 5 */
   readonly redirects?: RedirectConfig;
 }
@@ -124,7 +128,7 @@ export class HttpClient {
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly fetchFn: typeof fetch;
+  private readonly transport: Transport;
   private readonly bucket: TokenBucket;
   private readonly slots: ConcurrencyLimiter;
   private readonly breaker: CircuitBreaker;
@@ -135,7 +139,7 @@ export class HttpClient {
   constructor(private readonly options: HttpClientOptions) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
     this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clock });
     this.slots = new ConcurrencyLimiter(options.concurrency ?? 1);
     this.breaker = new CircuitBreaker({
@@ -295,22 +299,28 @@ export class HttpClient {
 
   /** Sends the request, following the redirects {@link decideRedirect} allows; one timeout covers the whole chain and the body. */
   private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined, reading?: PageReading): Promise<SendOutcome> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = new Deadline(this.options.timeoutMs, signal);
+    try {
+      return await this.sendWithin(deadline, request, prepared, reading);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async sendWithin(deadline: Deadline, request: HttpRequest, prepared: PreparedRequest, reading?: PageReading): Promise<SendOutcome> {
     const failed = (error: unknown): SendOutcome => ({
       kind: 'network',
-      reason: timeout.aborted ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error),
+      reason: deadline.timedOut ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error),
       error,
     });
     const home = prepared.url.origin;
     let hop: Hop = { method: request.method, url: prepared.url, headers: prepared.headers, body: prepared.body };
     let leftHome = false;
     for (let followed = 0; ; followed++) {
-      let response: Response;
+      let response: TransportResponse;
       try {
-        // Redirects are ours to follow: fetch would carry custom credential headers (X-API-Key) to any origin.
-        // Node's fetch (undici) returns the real 3xx response under 'manual' (nodejs/undici#1193).
-        response = await this.fetchFn(hop.url, { method: hop.method, headers: hop.headers, body: hop.body, signal: combined, redirect: 'manual' });
+        // Redirects are ours to follow: a transport would carry custom credential headers (X-API-Key) to any origin.
+        response = await this.transport({ method: hop.method, url: hop.url, headers: hop.headers, body: hop.body, signal: deadline.signal });
       } catch (error) {
         return failed(error);
       }
@@ -328,7 +338,7 @@ export class HttpClient {
         const base = { kind: 'response' as const, status: response.status, headers: response.headers, url: prepared.url, hops: followed + 1 };
         try {
           // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
-          if (reading && response.ok) {
+          if (reading && response.status >= 200 && response.status < 300) {
             const page = await readPageBody(response, reading, { page: pageNumber(request.label), request: this.describe(request), redact: (t) => this.options.redactor.text(t) });
             return { ...base, text: '', bytes: page.stats.bytes, page };
           }
@@ -339,7 +349,7 @@ export class HttpClient {
           return failed(error);
         }
       }
-      await response.body?.cancel().catch(() => undefined);
+      response.discard();
       if (decision.kind === 'refuse') return { kind: 'refused', error: this.refusedRedirect(decision, response.status, hop, request), hops: followed + 1 };
       const next = this.nextHop(decision, hop, prepared, request);
       if (next instanceof ApilakeError) return { kind: 'refused', error: next, hops: followed + 1 };
@@ -427,8 +437,47 @@ export class HttpClient {
   }
 }
 
-/** A short reason for a failed fetch: the system error code when there is one. */
+/**
+ * One timeout for a request's whole redirect chain and body, and the run's abort, as one signal.
+ * A timer and a listener, where AbortSignal.timeout + AbortSignal.any cost several µs per request
+ * and keep their signals alive until the timer fires.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  timedOut = false;
+
+  constructor(
+    timeoutMs: number,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    if (outer) {
+      if (outer.aborted) this.controller.abort(outer.reason);
+      else outer.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onAbort);
+  }
+
+  private readonly onAbort = () => this.controller.abort(this.outer!.reason);
+}
+
+/** A short reason for a failed request: the system error code when there is one. */
 function networkReason(error: unknown): string {
+  const own = error as { code?: unknown; message?: string; errors?: { code?: string }[] };
+  const ownCode = typeof own?.code === 'string' ? own.code : own?.errors?.find((e) => e.code)?.code;
+  if (ownCode && /^E[A-Z]+$/.test(ownCode)) return `${ownCode}${own.message && own.message !== ownCode ? ` (${own.message})` : ''}`;
   const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })?.cause;
   const code = cause?.code ?? cause?.errors?.find((e) => e.code)?.code;
   if (code) return `${code}${cause?.message && cause.message !== code ? ` (${cause.message})` : ''}`;

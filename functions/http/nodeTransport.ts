@@ -1,0 +1,139 @@
+/**
+ * The default transport: `node:http`/`node:https` with keep-alive agents. Measured (issue 12)
+ * at 4.0 µs of CPU per ~1 KB record against 11.6 µs for `fetch` + `AbortSignal.any`, with no
+ * dependency to ship in the Lambda bundle (undici.request measured 3.5 µs but adds ~400 KB).
+ * Bodies are decoded off the main thread (zlib streams run on libuv's thread pool).
+ */
+
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createUnzip } from 'node:zlib';
+import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
+
+/** What fetch offers by default; an API that compresses saves the bytes on the wire. */
+const ACCEPT_ENCODING = 'gzip, deflate, br';
+/** A body this small is drained to keep its connection; a larger one costs more than a new connection. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/** Options of {@link nodeTransport}. */
+export interface NodeTransportOptions {
+  /** @default keep-alive agents shared by every client of the process */
+  readonly httpAgent?: HttpAgent;
+  readonly httpsAgent?: HttpsAgent;
+}
+
+let sharedAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/** Keep-alive agents, one per protocol, made on first use (not at import: cold start). */
+function agents() {
+  // lifo: the most recently used socket is the one least likely to have been closed by the server.
+  sharedAgents ??= { http: new HttpAgent({ keepAlive: true, scheduling: 'lifo' }), https: new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) };
+  return sharedAgents;
+}
+
+/** A {@link Transport} over `node:http`/`node:https`. */
+export function nodeTransport(options: NodeTransportOptions = {}): Transport {
+  return (request) => send(request, options, true);
+}
+
+function send(request: TransportRequest, options: NodeTransportOptions, mayRetryReused: boolean): Promise<TransportResponse> {
+  const { method, url, body, signal } = request;
+  return new Promise<TransportResponse>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => (headers[name] = value));
+    headers['accept-encoding'] ??= ACCEPT_ENCODING;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const https = url.protocol === 'https:';
+    const agent = https ? (options.httpsAgent ?? agents().https) : (options.httpAgent ?? agents().http);
+    let req: ClientRequest;
+    try {
+      req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent });
+    } catch (error) {
+      return reject(error); // an invalid header value: Node refuses it before sending
+    }
+    let res: IncomingMessage | undefined;
+    let decoded: Readable | undefined;
+    const onAbort = () => {
+      const reason = signal.reason as Error;
+      req.destroy(reason);
+      res?.destroy(reason);
+      decoded?.destroy(reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settled = () => signal.removeEventListener('abort', onAbort);
+
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      if (res) return; // after the response, errors surface through its body
+      settled();
+      // A kept-alive socket the server closed while idle fails before any byte of a response; the
+      // request never reached the server, so it goes again once on a fresh connection (Node.js
+      // docs, http, `request.reusedSocket`). Only for methods that are safe to repeat.
+      if (mayRetryReused && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && (method === 'GET' || method === 'HEAD') && !signal.aborted) {
+        send(request, options, false).then(resolve, reject);
+        return;
+      }
+      reject(signal.aborted ? signal.reason : error);
+    });
+    req.once('response', (message) => {
+      res = message;
+      decoded = decode(message);
+      const stream = decoded;
+      stream.once('close', settled);
+      resolve({
+        status: message.statusCode ?? 0,
+        headers: toHeaders(message.rawHeaders),
+        body: stream,
+        text: async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          // As fetch's text() does (WHATWG "UTF-8 decode"): a leading BOM is not part of the text.
+          return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+        },
+        discard: () => {
+          settled();
+          const declared = Number(message.headers['content-length']);
+          if (message.complete || (stream === message && Number.isFinite(declared) && declared <= DRAIN_LIMIT_BYTES)) message.resume();
+          else {
+            message.destroy();
+            stream.destroy();
+          }
+        },
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** The body decoded per `content-encoding` (gzip, deflate, br; an unknown coding passes as sent, as in fetch). */
+function decode(message: IncomingMessage): Readable {
+  const codings = (message.headers['content-encoding'] ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return message;
+  const decoders = [];
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip' || coding === 'deflate') decoders.push(createUnzip());
+    else if (coding === 'br') decoders.push(createBrotliDecompress());
+    else return message;
+  }
+  // pipeline destroys every stage when one fails or the reader stops early.
+  return pipeline([message, ...decoders], () => undefined) as unknown as Readable;
+}
+
+/** Response headers as a WHATWG Headers, repeated fields joined as fetch joins them. */
+function toHeaders(raw: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!);
+    } catch {
+      // A value Headers refuses (fetch drops the response instead); the client never needs it.
+    }
+  }
+  return headers;
+}

@@ -12,6 +12,8 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
 import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
+import type { PageSlot } from '../pagination/PagesInFlight.js';
+import type { RecordBatch } from '../records/RecordBatch.js';
 import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
 import { DecodingTally } from '../records/DecodingTally.js';
 import {
@@ -143,10 +145,23 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   let parts;
   try {
     const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
-    const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
+    // The records go to the part as the API's bytes, each wrapped in its envelope line. A page
+    // lands in order: after its body ended (below), or while it arrives once its turn has come
+    // (a large page, through `landing`); both land through landBatch.
+    const prefixes = new Map<number, Buffer>();
+    const prefixOf = (index: number) => {
+      let prefix = prefixes.get(index);
+      if (!prefix) prefixes.set(index, (prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) })));
+      return prefix;
+    };
+    const landBatch = (index: number, batch: RecordBatch) => writer.writeChunk(envelopeChunk(prefixOf(index), batch), batch.count);
+    const fetchPage = async (request: PageRequest, index: number, slot?: PageSlot): Promise<PageContext> => {
       if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
       const label = `page ${index + 1}`;
-      const response = await client.requestPage({ method: stream.method, url: request.url, body: request.body, headers: stream.headers, label }, reading, { signal: input.signal, stats });
+      // A page fetched ahead stops when paging no longer needs it, or when the window is aborted.
+      const signal = slot && input.signal ? AbortSignal.any([input.signal, slot.signal]) : (slot?.signal ?? input.signal);
+      const landing = slot && { turn: slot.turn, land: (batch: RecordBatch) => landBatch(index, batch) };
+      const response = await client.requestPage({ method: stream.method, url: request.url, body: request.body, headers: stream.headers, label }, reading, { signal, stats, landing });
       return { request, response, index };
     };
     const pageStream = paginate({
@@ -161,9 +176,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     for await (const page of pageStream) {
       pages++;
       decoding.add(page.response.stats);
-      // The records go to the part as the API's bytes, each wrapped in its envelope line.
-      const prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) });
-      for (const batch of page.response.batches) await writer.writeChunk(envelopeChunk(prefix, batch), batch.count);
+      for (const batch of page.response.batches) await landBatch(page.index, batch);
+      prefixes.delete(page.index);
       input.onPage?.({ index: page.index, records: page.response.recordCount });
     }
     parts = await writer.finish();

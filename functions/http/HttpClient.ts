@@ -15,7 +15,7 @@ import { describeSecret, type Redactor } from './redact.js';
 import { decideRedirect, type RedirectDecision } from './redirectPolicy.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
-import { readPageBody, type PageBody, type PageReading } from './readPageBody.js';
+import { readPageBody, type EarlyLanding, type LandingProgress, type PageBody, type PageReading } from './readPageBody.js';
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, ResponseEncodingError } from '../records/bodyErrors.js';
 import { fetchTransport, type Transport, type TransportResponse } from './Transport.js';
 import { nodeTransport } from './nodeTransport.js';
@@ -50,6 +50,15 @@ export interface JsonResponse {
 
 /** A page of records: the response, its records as the API's bytes, and its body for pagination expressions. */
 export interface PageResponse extends Omit<JsonResponse, 'precise'>, PageBody {}
+
+/** Options of {@link HttpClient.requestPage}. */
+export interface PageRequestOptions {
+  readonly signal?: AbortSignal;
+  /** Also counts into these (the window's) counters. */
+  readonly stats?: HttpStats;
+  /** Lands the page's records while its body arrives, once its turn has come. @default the page lands after its body ends */
+  readonly landing?: EarlyLanding;
+}
 
 /** Counters of what the client did; mutated in place so a run can read them at any time. */
 export interface HttpStats {
@@ -180,11 +189,11 @@ export class HttpClient {
    * @throws what requestJson throws, and PageTooLargeError, ResponseEncodingError, JsonSyntaxError,
    *   JsonNestingError, RecordsPathError
    */
-  async requestPage(request: HttpRequest, reading: PageReading, options: { signal?: AbortSignal; stats?: HttpStats } = {}): Promise<PageResponse> {
+  async requestPage(request: HttpRequest, reading: PageReading, options: PageRequestOptions = {}): Promise<PageResponse> {
     return (await this.exchange(request, reading, options)) as PageResponse;
   }
 
-  private async exchange(request: HttpRequest, reading: PageReading | undefined, options: { signal?: AbortSignal; stats?: HttpStats }): Promise<JsonResponse | PageResponse> {
+  private async exchange(request: HttpRequest, reading: PageReading | undefined, options: PageRequestOptions): Promise<JsonResponse | PageResponse> {
     const { signal } = options;
     const count = (field: keyof HttpStats, by = 1) => {
       this.stats[field] += by;
@@ -200,7 +209,7 @@ export class HttpClient {
       const prepared = await this.prepare(request);
       const outcome = await this.slots.run(async () => {
         await this.bucket.take(signal);
-        return this.send(request, prepared, signal, reading);
+        return this.send(request, prepared, signal, reading, options.landing);
       });
 
       if (outcome.kind === 'refused') {
@@ -298,16 +307,16 @@ export class HttpClient {
   }
 
   /** Sends the request, following the redirects {@link decideRedirect} allows; one timeout covers the whole chain and the body. */
-  private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined, reading?: PageReading): Promise<SendOutcome> {
+  private async send(request: HttpRequest, prepared: PreparedRequest, signal: AbortSignal | undefined, reading?: PageReading, landing?: EarlyLanding): Promise<SendOutcome> {
     const deadline = new Deadline(this.options.timeoutMs, signal);
     try {
-      return await this.sendWithin(deadline, request, prepared, reading);
+      return await this.sendWithin(deadline, request, prepared, reading, landing);
     } finally {
       deadline.clear();
     }
   }
 
-  private async sendWithin(deadline: Deadline, request: HttpRequest, prepared: PreparedRequest, reading?: PageReading): Promise<SendOutcome> {
+  private async sendWithin(deadline: Deadline, request: HttpRequest, prepared: PreparedRequest, reading?: PageReading, landing?: EarlyLanding): Promise<SendOutcome> {
     const failed = (error: unknown): SendOutcome => ({
       kind: 'network',
       reason: deadline.timedOut ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error),
@@ -336,16 +345,28 @@ export class HttpClient {
       });
       if (decision.kind === 'none') {
         const base = { kind: 'response' as const, status: response.status, headers: response.headers, url: prepared.url, hops: followed + 1 };
+        const progress: LandingProgress = { landedRecords: 0 };
         try {
           // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
           if (reading && response.status >= 200 && response.status < 300) {
-            const page = await readPageBody(response, reading, { page: pageNumber(request.label), request: this.describe(request), redact: (t) => this.options.redactor.text(t) });
+            const page = await readPageBody(response, reading, { page: pageNumber(request.label), request: this.describe(request), redact: (t) => this.options.redactor.text(t) }, landing, progress);
             return { ...base, text: '', bytes: page.stats.bytes, page };
           }
           const text = await response.text();
           return { ...base, text, bytes: Buffer.byteLength(text) };
         } catch (error) {
           if (isBodyError(error)) return { kind: 'refused', error, hops: followed + 1 };
+          if (progress.landedRecords > 0) {
+            // Records of this page are already in the window's parts: a retry would land them twice.
+            // The window fails instead; its parts are discarded and a later run lands the page whole.
+            const reason = failed(error) as Extract<SendOutcome, { kind: 'network' }>;
+            const partial = new HttpNetworkError(
+              `${reason.reason}, after ${progress.landedRecords} records of this page had landed; a page cannot be resumed, so the window fails (its retry lands the page whole)`,
+              this.describe(request),
+              { cause: error },
+            );
+            return { kind: 'refused', error: partial, hops: followed + 1 };
+          }
           return failed(error);
         }
       }

@@ -1,7 +1,9 @@
 /**
  * Reads a successful response's body into records as it arrives: bytes go straight into the
  * record parser (never through a JS string), the size cap applies before and while reading, and
- * every body problem is a typed, located error.
+ * every body problem is a typed, located error. A page whose turn has come (every earlier page
+ * landed) lands its records while the rest of its body arrives, so a page of any size is read in
+ * bounded memory.
  */
 
 import { PageTooLargeError, type BodyOrigin } from '../records/bodyErrors.js';
@@ -12,17 +14,45 @@ import type { TransportResponse } from './Transport.js';
 /** How a page's body is read (from the stream's `records`, `response_encoding`, `max_page_mb`). */
 export type PageReading = Omit<RecordParserOptions, 'origin'>;
 
-/** A page read to its end: its records in the order they arrived, and the rest of what the parser found. */
+/** A page read to its end: the records not landed early, in order, and the rest of what the parser found. */
 export interface PageBody extends Omit<ParsedPage, 'records'> {
+  /** Records still to land (all of them unless some landed early through {@link EarlyLanding}). */
   readonly batches: readonly RecordBatch[];
+  /** Records of the page already landed while its body arrived. @default 0 */
+  readonly landedRecords?: number;
 }
+
+/** Where a page's records go while its body still arrives, once its turn has come. */
+export interface EarlyLanding {
+  /** Resolves when every earlier page has landed; rejects when the page is discarded. */
+  readonly turn: Promise<void>;
+  /** Lands a batch of the page's records, in order; resolves when the sink took it (back-pressure). */
+  readonly land: (batch: RecordBatch) => Promise<void>;
+}
+
+/** What has landed of the page being read; the client reads it when the body fails. */
+export interface LandingProgress {
+  landedRecords: number;
+}
+
+/**
+ * Bytes of a page held before its records land early: pages below it land whole after their
+ * body ends (the common case, one write per page); above it a page streams to the sink.
+ */
+export const EARLY_LANDING_BYTES = 4 * 1024 * 1024;
 
 /**
  * Streams the response's body through a {@link RecordParser}.
  * @throws PageTooLargeError, ResponseEncodingError, JsonSyntaxError, JsonNestingError, RecordsPathError
- *   (not worth retrying), or the stream's own error (a reset: worth retrying)
+ *   (not worth retrying), or the stream's own error (a reset: worth retrying unless records landed)
  */
-export async function readPageBody(response: TransportResponse, reading: PageReading, origin: BodyOrigin): Promise<PageBody> {
+export async function readPageBody(
+  response: TransportResponse,
+  reading: PageReading,
+  origin: BodyOrigin,
+  landing?: EarlyLanding,
+  progress: LandingProgress = { landedRecords: 0 },
+): Promise<PageBody> {
   const parser = new RecordParser({ ...reading, origin });
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const max = reading.maxPageBytes;
@@ -31,13 +61,31 @@ export async function readPageBody(response: TransportResponse, reading: PageRea
     // Refused before a byte is read: the size the server declares is enough.
     throw new PageTooLargeError(origin, 'body', max, declared);
   }
+  let myTurn = false;
+  landing?.turn.then(
+    () => (myTurn = true),
+    () => undefined,
+  );
   const batches: RecordBatch[] = [];
+  let held = 0;
   for await (const chunk of response.body) {
     const batch = parser.push(chunk);
     // The batch views the chunk, which the stream hands over and never reuses.
-    if (batch.count > 0) batches.push(batch);
+    if (batch.count > 0) {
+      batches.push(batch);
+      held += chunk.length;
+    }
+    if (landing && myTurn && held >= EARLY_LANDING_BYTES) {
+      // Awaiting the sink holds the socket read back: the body arrives only as fast as it lands.
+      for (const early of batches) {
+        await landing.land(early);
+        progress.landedRecords += early.count;
+      }
+      batches.length = 0;
+      held = 0;
+    }
   }
   const page = parser.end();
   if (page.records.count > 0) batches.push(page.records);
-  return { batches, recordCount: page.recordCount, body: page.body, stats: page.stats };
+  return { batches, recordCount: page.recordCount, body: page.body, stats: page.stats, landedRecords: progress.landedRecords };
 }

@@ -32,6 +32,11 @@ export interface PaginationStrategy {
    * concurrently. `undefined` when the total is unknown (paging stays sequential).
    */
   plan?(first: PageContext): PageRequest[] | undefined;
+  /**
+   * For strategies whose requests depend only on the page's position (page number, offset): the
+   * request of page `index` (0-based), so pages can be fetched ahead when no total is reported.
+   */
+  at?(first: PageRequest, index: number): PageRequest;
 }
 
 /** A copy of `request` with query parameters set. */

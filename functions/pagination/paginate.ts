@@ -1,16 +1,22 @@
 /**
  * Walks the pages of one stream window: asks the strategy for each next request, applies the
- * stop conditions every strategy shares, and fetches known page ranges concurrently while
- * still yielding pages in order.
+ * stop conditions every strategy shares, and keeps the next requests in flight while the consumer
+ * lands a page, still yielding pages strictly in order:
+ * - sequential strategies (cursor, next_url, link_header): the next request starts as soon as the
+ *   response names it, before the page is landed;
+ * - a reported total (page_number, offset): the remaining pages, `concurrency` at a time;
+ * - page_number/offset without a total: a window of pages fetched ahead, growing from 2 to
+ *   `concurrency`, ended by the first empty page or `stop_when` like the sequential walk; pages
+ *   fetched past the end are aborted and never yielded.
  */
 
 import { createHash } from 'node:crypto';
 import { PaginationError } from '../errors.js';
 import { evaluate, isTruthy } from '../records/evaluate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from './PaginationStrategy.js';
+import { PagesInFlight, type PageFetcher } from './PagesInFlight.js';
 
-/** Fetches one page; `index` is 0-based. */
-export type PageFetcher = (request: PageRequest, index: number) => Promise<PageContext>;
+export type { PageFetcher, PageSlot } from './PagesInFlight.js';
 
 /** How to walk the pages. */
 export interface PaginateOptions {
@@ -20,7 +26,7 @@ export interface PaginateOptions {
   /** JMESPath; paging stops after a page where it is truthy. */
   readonly stopWhen?: string;
   readonly maxPages: number;
-  /** Pages fetched at once when the strategy can plan them. @default 1 */
+  /** Pages fetched at once when the strategy can plan or predict them. @default 1 */
   readonly concurrency?: number;
   /** Redacts URLs for error messages. */
   readonly describe: (request: PageRequest) => string;
@@ -40,69 +46,137 @@ export const MAX_REMEMBERED_REQUESTS = 100_000;
 
 /**
  * Yields the pages of a window in order. Stops on an empty page, on `stop_when`, or when the
- * strategy has no next request.
+ * strategy has no next request. A consumer that stops early (or fails) aborts the pages in flight.
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
 export async function* paginate(options: PaginateOptions): AsyncGenerator<PageContext> {
-  const { strategy, fetchPage, maxPages } = options;
+  const inFlight = new PagesInFlight(options.fetchPage);
+  try {
+    yield* walk(options, inFlight);
+  } finally {
+    inFlight.abandon();
+  }
+}
+
+async function* walk(options: PaginateOptions, inFlight: PagesInFlight): AsyncGenerator<PageContext> {
+  const { strategy, maxPages } = options;
+  const concurrency = options.concurrency ?? 1;
   const origin = options.first.url.origin;
-  let request = strategy.first(options.first);
   const seen = new RequestFingerprints(options.rememberedRequests ?? MAX_REMEMBERED_REQUESTS);
+  let request = strategy.first(options.first);
   seen.add(fingerprint(request, options.method));
+  inFlight.start(request, 0);
 
   for (let index = 0; ; index++) {
-    const page = await fetchPage(request, index);
-    yield page;
-    if (isLastPage(page, options.stopWhen)) return;
+    const page = await inFlight.take(index);
+    if (isLastPage(page, options.stopWhen)) {
+      yield page;
+      return;
+    }
 
-    if (index === 0 && (options.concurrency ?? 1) > 1 && strategy.plan) {
-      const planned = strategy.plan(page);
+    if (index === 0 && concurrency > 1) {
+      const planned = strategy.plan?.(page);
       if (planned) {
         if (planned.length + 1 > maxPages) {
+          yield page;
           throw new PaginationError(`the API reports ${planned.length + 1} pages, more than pagination.max_pages (${maxPages})`, options.describe(request));
         }
-        yield* fetchInOrder(planned, options);
+        yield* fetchAhead(page, options, inFlight, { requestAt: (k) => planned[k - 1]!, pages: planned.length + 1 });
+        return;
+      }
+      if (strategy.at) {
+        const at = strategy.at.bind(strategy);
+        yield* fetchAhead(page, options, inFlight, { requestAt: (k) => at(page.request, k) });
         return;
       }
     }
 
+    // Sequential: the next request is known from this response, so it goes out before this page lands.
     const next = strategy.next(page);
+    let refusal: PaginationError | undefined;
+    if (next) {
+      refusal = refuseNext(next, index, origin, seen, options);
+      if (!refusal) inFlight.start(next, index + 1);
+    }
+    yield page;
+    inFlight.landed(index);
+    if (refusal) throw refusal;
     if (!next) return;
-    if (index + 1 >= maxPages) {
-      throw new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(next));
-    }
-    if (next.url.origin !== origin) {
-      throw new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
-    }
-    const earlier = seen.add(fingerprint(next, options.method));
-    if (earlier !== undefined) {
-      throw new PaginationError(
-        `page ${index + 2} would repeat the request of page ${earlier + 1} (${earlier === index ? 'the cursor did not advance' : `the cursor went round in a cycle of ${index + 1 - earlier} pages`})`,
-        options.describe(next),
-      );
-    }
     request = next;
   }
 }
 
-/** Fetches planned pages with at most `concurrency` in flight, yielding them in order. */
-async function* fetchInOrder(planned: readonly PageRequest[], options: PaginateOptions): AsyncGenerator<PageContext> {
-  const limit = options.concurrency ?? 1;
-  const inFlight: Promise<PageContext>[] = [];
-  let nextToStart = 0;
-  const start = () => {
-    const index = nextToStart++;
-    const promise = options.fetchPage(planned[index]!, index + 1);
-    // Pages abandoned after an early stop or a failure must not surface as unhandled rejections.
-    promise.catch(() => undefined);
-    inFlight.push(promise);
+/** Why the walk may not go on to `next` (page `index + 2`), if it may not. */
+function refuseNext(next: PageRequest, index: number, origin: string, seen: RequestFingerprints, options: PaginateOptions): PaginationError | undefined {
+  const { maxPages } = options;
+  if (index + 1 >= maxPages) {
+    return new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(next));
+  }
+  if (next.url.origin !== origin) {
+    return new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
+  }
+  const earlier = seen.add(fingerprint(next, options.method));
+  if (earlier !== undefined) {
+    return new PaginationError(
+      `page ${index + 2} would repeat the request of page ${earlier + 1} (${earlier === index ? 'the cursor did not advance' : `the cursor went round in a cycle of ${index + 1 - earlier} pages`})`,
+      options.describe(next),
+    );
+  }
+  return undefined;
+}
+
+/** Pages 1… requested ahead of the consumer. */
+interface Ahead {
+  readonly requestAt: (index: number) => PageRequest;
+  /** Pages in all, when the API reported a total; otherwise the walk ends at the first empty page. */
+  readonly pages?: number;
+}
+
+/**
+ * Yields pages 1… in order with up to `concurrency` in flight. With a total, the window is full
+ * from the start. Without one, every page past the end is a wasted request, so the window grows
+ * from 2 as pages come back full, and shrinks to the one page that can confirm the end after a
+ * page shorter than the first.
+ */
+async function* fetchAhead(first: PageContext, options: PaginateOptions, inFlight: PagesInFlight, ahead: Ahead): AsyncGenerator<PageContext> {
+  const { maxPages } = options;
+  const concurrency = options.concurrency ?? 1;
+  const known = ahead.pages !== undefined;
+  const end = Math.min(ahead.pages ?? Number.POSITIVE_INFINITY, maxPages);
+  const fullPage = first.response.recordCount;
+  let window = known ? concurrency : Math.min(2, concurrency);
+  /** No page at or past this index is started (set by a short page). */
+  let horizon = Number.POSITIVE_INFINITY;
+  let nextToStart = 1;
+  const fill = (landedUpTo: number) => {
+    while (nextToStart < end && nextToStart < horizon && nextToStart <= landedUpTo + window) inFlight.start(ahead.requestAt(nextToStart), nextToStart++);
   };
-  while (nextToStart < planned.length && inFlight.length < limit) start();
-  while (inFlight.length > 0) {
-    const page = await inFlight.shift()!;
+
+  fill(0);
+  yield first;
+  inFlight.landed(0);
+  for (let index = 1; index < end; index++) {
+    fill(index - 1);
+    const page = await inFlight.take(index);
+    if (isLastPage(page, options.stopWhen)) {
+      yield page;
+      return;
+    }
+    if (!known) {
+      // A short page is often the last: only the page that can confirm it goes out. A full one after it
+      // proves it was not (an API may trim a page), and the window opens again.
+      if (page.response.recordCount < fullPage) horizon = index + 2;
+      else {
+        horizon = Number.POSITIVE_INFINITY;
+        window = Math.min(concurrency, window * 2);
+      }
+    }
+    fill(index);
     yield page;
-    if (isLastPage(page, options.stopWhen)) return;
-    if (nextToStart < planned.length) start();
+    inFlight.landed(index);
+  }
+  if (!known && end === maxPages) {
+    throw new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(ahead.requestAt(maxPages)));
   }
 }
 

@@ -17,6 +17,10 @@ export class OffsetPagination implements PaginationStrategy {
     return this.request(page.request, (page.index + 1) * this.config.limit);
   }
 
+  at(first: PageRequest, index: number): PageRequest {
+    return this.request(first, index * this.config.limit);
+  }
+
   plan(first: PageContext): PageRequest[] | undefined {
     if (!this.config.total_records) return undefined;
     const total = asCount(evaluate(this.config.total_records, first.response.body));

@@ -16,6 +16,10 @@ export class PageNumberPagination implements PaginationStrategy {
     return this.request(page.request, this.config.start + page.index + 1);
   }
 
+  at(first: PageRequest, index: number): PageRequest {
+    return this.request(first, this.config.start + index);
+  }
+
   plan(first: PageContext): PageRequest[] | undefined {
     const pages = this.totalPages(first);
     if (pages === undefined) return undefined;

@@ -1,0 +1,79 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { runWindow } from '../../functions/engine/runWindow.js';
+import { EARLY_LANDING_BYTES } from '../../functions/http/readPageBody.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { startBigPageApi } from '../support/bigPageApi.js';
+import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
+import { testSource } from '../support/sources.js';
+
+const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') };
+const STREAM = { path: '/big', params: {}, records: 'data', max_page_mb: 64, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } };
+/** Records of ~1 KB: this many make a page several times the early-landing threshold. */
+const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);
+
+let closeApi: (() => Promise<void>) | undefined;
+afterEach(() => closeApi?.());
+
+/** A lake whose storage logs when the first bytes of each part reach it. */
+async function loggingLake(events: string[]) {
+  const root = await mkdtemp(join(tmpdir(), 'apilake-big-'));
+  const storage = Object.assign(new FsLakeStorage(root), { root });
+  const writeStream = storage.writeStream.bind(storage);
+  storage.writeStream = (key: string, body: Readable, options) => {
+    let stored = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (stored < 1_000_000 && stored + chunk.length >= 1_000_000) events.push('1 MB stored');
+        stored += chunk.length;
+        done(null, chunk);
+      },
+    });
+    body.on('error', (error) => tap.destroy(error));
+    return writeStream(key, body.pipe(tap), options);
+  };
+  return storage;
+}
+
+describe('a page larger than the early-landing threshold', () => {
+  it('lands its records while its body still arrives, every record once and in order', async () => {
+    const api = await startBigPageApi({ pages: [3, BIG, 5] });
+    closeApi = api.close;
+    const storage = await loggingLake(api.events);
+    const source = testSource(api.url, STREAM);
+    const client = await createSourceClient(source, new EnvSecretProvider({}));
+    const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
+    expect(result.status).toBe('committed');
+    expect(result.records).toBe(BIG + 8);
+    // A megabyte of page 1's records was stored before the API had finished sending page 1.
+    expect(api.events).toContain('1 MB stored');
+    expect(api.events.indexOf('1 MB stored')).toBeLessThan(api.events.indexOf('page 1 sent'));
+    const lines = await readCommittedRecords(storage.root);
+    const seen = lines.map((l) => l.data as { page: number; id: number });
+    const expected = [...[0, 1, 2].map((id) => ({ page: 0, id })), ...Array.from({ length: BIG }, (_, id) => ({ page: 1, id })), ...[0, 1, 2, 3, 4].map((id) => ({ page: 2, id }))];
+    expect(seen.map(({ page, id }) => ({ page, id }))).toEqual(expected);
+  });
+
+  it('fails the window, never retrying the page, when its connection breaks after records landed; the next run lands it whole', async () => {
+    const api = await startBigPageApi({ pages: [2, BIG], cut: { page: 1, afterRecords: BIG - 10 } });
+    closeApi = api.close;
+    const storage = await loggingLake([]);
+    const source = testSource(api.url, STREAM);
+    const client = await createSourceClient(source, new EnvSecretProvider({}));
+    const failed = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.message).toMatch(/network error: .*after \d+ records of this page had landed; a page cannot be resumed, so the window fails/);
+    expect(api.requests).toEqual([1, 1]); // the page was not asked again within the run
+    expect((await listFiles(storage.root)).filter((k) => k.startsWith('raw/'))).toEqual([]); // nothing of it left
+
+    const retried = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
+    expect(retried.status).toBe('committed');
+    expect(retried.records).toBe(BIG + 2);
+    expect((await readCommittedRecords(storage.root)).length).toBe(BIG + 2);
+  });
+});

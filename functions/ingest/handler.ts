@@ -11,6 +11,9 @@ import { AwsSecretProvider } from '../secrets/AwsSecretProvider.js';
 import { S3LakeStorage } from '../sink/S3LakeStorage.js';
 import { ingest, type IngestDeps, type IngestSummary } from './ingest.js';
 import { readRuntimeConfig } from './runtimeConfig.js';
+import { installSourceMappedStacks } from './sourceMappedStacks.js';
+
+installSourceMappedStacks(import.meta.url);
 
 let deps: IngestDeps | undefined;
 

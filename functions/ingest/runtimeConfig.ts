@@ -1,7 +1,11 @@
-/** The function's configuration, read once from its environment and validated completely. */
+/**
+ * The function's configuration, read once from its environment and checked completely.
+ *
+ * The source definition is validated when the CDK app synthesizes the function and compiled into
+ * the bundle as data (`define`), so the function ships neither the schema library nor the YAML
+ * parser and only parses JSON at its first invocation (issue 12: cold start).
+ */
 
-import { z } from 'zod';
-import { parseSource } from '../config/loadSources.js';
 import type { SourceDefinition } from '../config/sourceSchema.js';
 import { ApilakeError } from '../errors.js';
 
@@ -25,13 +29,8 @@ export interface RuntimeConfig {
   readonly deadlineMarginMs: number;
 }
 
-const envSchema = z.object({
-  [ENV.source]: z.string().min(2, 'required: the source definition (set by the CDK app)'),
-  [ENV.bucket]: z.string().min(3, 'required: the lake bucket name'),
-  [ENV.prefix]: z.string().default(''),
-  [ENV.idempotencyTable]: z.string().min(3, 'required: the idempotency table name'),
-  [ENV.deadlineMarginMs]: z.coerce.number().int().min(1_000).default(20_000),
-});
+/** @default of APILAKE_DEADLINE_MARGIN_MS */
+const DEFAULT_DEADLINE_MARGIN_MS = 20_000;
 
 /**
  * The source definition compiled into the bundle. Written as the literal expression
@@ -44,17 +43,33 @@ function bundledSourceJson(): string | undefined {
 
 /** @throws ApilakeError naming every missing or invalid variable. */
 export function readRuntimeConfig(env: Readonly<Record<string, string | undefined>> = process.env): RuntimeConfig {
-  const parsed = envSchema.safeParse({ ...env, [ENV.source]: env[ENV.source] || bundledSourceJson() });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.input === undefined ? 'required' : i.message}`);
-    throw new ApilakeError(`function misconfigured: ${problems.join('; ')}`);
-  }
-  const values = parsed.data;
-  return {
-    source: parseSource(values[ENV.source], `${ENV.source} (bundled source definition)`),
-    bucket: values[ENV.bucket],
-    prefix: values[ENV.prefix],
-    idempotencyTable: values[ENV.idempotencyTable],
-    deadlineMarginMs: values[ENV.deadlineMarginMs],
+  const problems: string[] = [];
+  const required = (name: string, minLength: number, what: string) => {
+    const value = env[name] ?? '';
+    if (value.length < minLength) problems.push(`${name}: ${value === '' ? `required: ${what}` : `too short for ${what}`}`);
+    return value;
   };
+  const sourceJson = env[ENV.source] || bundledSourceJson() || '';
+  let source: SourceDefinition | undefined;
+  if (sourceJson === '') problems.push(`${ENV.source}: required: the source definition (set by the CDK app)`);
+  else source = compiledSource(sourceJson, problems);
+  const bucket = required(ENV.bucket, 3, 'the lake bucket name');
+  const idempotencyTable = required(ENV.idempotencyTable, 3, 'the idempotency table name');
+  const marginText = env[ENV.deadlineMarginMs];
+  const deadlineMarginMs = marginText === undefined || marginText === '' ? DEFAULT_DEADLINE_MARGIN_MS : Number(marginText);
+  if (!Number.isInteger(deadlineMarginMs) || deadlineMarginMs < 1_000) problems.push(`${ENV.deadlineMarginMs}: expected an integer of at least 1000 (ms), received "${marginText}"`);
+  if (problems.length > 0) throw new ApilakeError(`function misconfigured: ${problems.join('; ')}`);
+  return { source: source!, bucket, prefix: env[ENV.prefix] ?? '', idempotencyTable, deadlineMarginMs };
+}
+
+/** The definition the CDK app validated (schema and cross-field checks) and serialised; only its JSON is checked here. */
+function compiledSource(json: string, problems: string[]): SourceDefinition | undefined {
+  try {
+    const value = JSON.parse(json) as SourceDefinition;
+    if (value !== null && typeof value === 'object' && typeof value.name === 'string' && Array.isArray(value.streams)) return value;
+    problems.push(`${ENV.source}: not a source definition (expected the JSON the CDK app compiles in)`);
+  } catch (error) {
+    problems.push(`${ENV.source}: not JSON: ${(error as Error).message}`);
+  }
+  return undefined;
 }

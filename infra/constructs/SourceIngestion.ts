@@ -90,7 +90,6 @@ export class SourceIngestion extends Construct {
         [ENV.idempotencyTable]: props.idempotencyTable.tableName,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,

@@ -49,7 +49,7 @@ describe('ApilakeStack', () => {
         Variables: Match.objectLike({
           APILAKE_BUCKET: { Ref: Match.stringLikeRegexp('^LakeBucket') },
           APILAKE_IDEMPOTENCY_TABLE: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
-          NODE_OPTIONS: '--enable-source-maps',
+          NODE_OPTIONS: Match.absent(), // source maps load on the error path, not at cold start
         }),
       },
     });

@@ -1,57 +1,116 @@
-/** A paged API for benchmarks: fixed latency per response, page_number with a total, records of a fixed shape. */
+/**
+ * The paged API every benchmark lands from, run in its own process (bench/benchServer.ts) so its
+ * CPU never counts against the client measured. Records are ~1 KB events (recordFixtures.ts).
+ *
+ * Routes (all `GET`, `data` holds the records, ids count from 1 in page order):
+ * - `/cursor?cursor=N`: cursor paging, `meta.next_cursor` absent on the last page;
+ * - `/pages?page=N`: page numbers from 1, `meta.total_pages` in every body, `[]` past the end;
+ * - `/big`: one page of `bigPageRecords` records, generated as it is sent (memory benchmarks);
+ * - `/_stats`: `{requests}` since the last `/_reset`.
+ */
 
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { oneKbRecord } from './recordFixtures.js';
 
 /** Options of {@link startBenchApi}. */
 export interface BenchApiOptions {
-  readonly records: number;
-  readonly pageSize: number;
-  /** Delay before each response, as a remote API's round trip. */
-  readonly latencyMs: number;
-  /** Render all pages up front (CPU benchmarks) or per request (memory benchmarks). @default true */
-  readonly prerender?: boolean;
+  readonly pages: number;
+  readonly recordsPerPage: number;
+  /** Delay before each response, as a remote API's round trip. @default 0 */
+  readonly latencyMs?: number;
+  /**
+   * Bodies rendered up front and served in turn (page p gets body p % templates), so a large
+   * window costs the server no rendering. Ids then repeat; with 0 every page is distinct.
+   * @default 0
+   */
+  readonly templates?: number;
+  /** Records of the `/big` page. @default 0 */
+  readonly bigPageRecords?: number;
 }
 
-/** A record of about 300 bytes of JSON, like a typical order or event. */
-export function benchRecord(id: number) {
-  return {
-    id,
-    created_at: new Date(1_700_000_000_000 + id * 1000).toISOString(),
-    customer: { id: id % 997, name: `Customer ${id % 997}`, country: ['FR', 'DE', 'US'][id % 3] },
-    amount: (id % 10_000) / 100,
-    status: ['paid', 'shipped', 'refunded'][id % 3],
-    items: [{ sku: `SKU-${id % 50}`, qty: 1 + (id % 3) }, { sku: `SKU-${(id + 7) % 50}`, qty: 1 }],
-    note: 'lorem ipsum dolor sit amet, consectetur adipiscing elit',
-  };
-}
+/** Record ids are `RECORD_ID_BASE + n`, n counting from 1 in page order. */
+export const RECORD_ID_BASE = 30_000_000_000;
 
-/** Starts the API; pages are pre-rendered so the server costs little CPU during the measurement. */
+/** Starts the API on a free loopback port. */
 export async function startBenchApi(options: BenchApiOptions) {
-  const pages = Math.ceil(options.records / options.pageSize);
-  const render = (p: number) => {
-    const items = [];
-    for (let id = p * options.pageSize + 1; id <= Math.min(options.records, (p + 1) * options.pageSize); id++) items.push(benchRecord(id));
-    return JSON.stringify({ items, total: options.records, page: p + 1 });
+  const { pages, recordsPerPage } = options;
+  const latencyMs = options.latencyMs ?? 0;
+  const records = (page: number) => {
+    const out: string[] = [];
+    for (let i = 0; i < recordsPerPage; i++) out.push(oneKbRecord(page * recordsPerPage + i + 1));
+    return out.join(',');
   };
-  const bodies = options.prerender === false ? [] : Array.from({ length: pages }, (_, p) => render(p));
+  const cursorBody = (page: number) => Buffer.from(`{"data":[${records(page)}],"meta":{${page + 1 < pages ? `"next_cursor":"${page + 1}"` : '"next_cursor":null'}}}`);
+  const pagesBody = (page: number) => Buffer.from(`{"data":[${page < pages ? records(page) : ''}],"meta":{"page":${page + 1},"total_pages":${pages}}}`);
+  const cache = new Map<string, Buffer>();
+  const templates = options.templates ?? 0;
+  const body = (route: 'cursor' | 'pages', page: number): Buffer => {
+    if (route === 'pages' && page >= pages) return pagesBody(page);
+    const key = `${route}:${templates > 0 ? page % templates : page}`;
+    let cached = cache.get(key);
+    if (!cached) {
+      // Templated bodies differ only in the page they name, so paging still ends where it should.
+      cached = route === 'cursor' ? cursorBody(page) : pagesBody(page);
+      if (templates > 0 || pages * recordsPerPage <= 200_000) cache.set(key, cached);
+    }
+    if (templates > 0 && route === 'cursor') return Buffer.from(cached.toString().replace(/"next_cursor":(?:"\d+"|null)/, page + 1 < pages ? `"next_cursor":"${page + 1}"` : '"next_cursor":null'));
+    return cached;
+  };
+  // Warm the cache before any client measures anything.
+  for (let p = 0; p < Math.min(pages, templates > 0 ? templates : pages); p++) {
+    body('pages', p);
+    if (templates === 0 || p < templates) body('cursor', p);
+  }
+
+  let requests = 0;
+  const send = (res: ServerResponse, bytes: Buffer) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+    res.end(bytes);
+  };
   const server = createServer((req, res) => {
-    const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 1);
-    const body = page > pages ? JSON.stringify({ items: [], total: options.records, page }) : (bodies[page - 1] ?? render(page - 1));
-    setTimeout(() => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(body);
-    }, options.latencyMs);
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/_stats') return send(res, Buffer.from(JSON.stringify({ requests })));
+    if (url.pathname === '/_reset') {
+      requests = 0;
+      return send(res, Buffer.from('{}'));
+    }
+    requests++;
+    const reply = () => {
+      if (url.pathname === '/cursor') return send(res, body('cursor', Number(url.searchParams.get('cursor') ?? 0)));
+      if (url.pathname === '/pages') return send(res, body('pages', Number(url.searchParams.get('page') ?? 1) - 1));
+      if (url.pathname === '/big') return streamBigPage(res, options.bigPageRecords ?? 0);
+      res.writeHead(404).end();
+    };
+    if (latencyMs > 0) setTimeout(reply, latencyMs);
+    else reply();
   });
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    pages,
-    bodies,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
+}
+
+/** One page of `count` records, rendered as the socket drains so the server holds little of it. */
+function streamBigPage(res: ServerResponse, count: number): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"data":[');
+  let id = 0;
+  const pump = () => {
+    while (id < count) {
+      const chunk: string[] = [];
+      for (let k = 0; k < 64 && id < count; k++, id++) chunk.push(oneKbRecord(id + 1));
+      const more = res.write(`${id > chunk.length ? ',' : ''}${chunk.join(',')}`);
+      if (!more) return void res.once('drain', pump);
+    }
+    res.end('],"meta":{}}');
+  };
+  pump();
 }

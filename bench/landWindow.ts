@@ -1,55 +1,104 @@
 /**
- * Child-process entry: lands one window from a bench API into a temp lake and reports time,
- * records and peak RSS growth as JSON. Run in its own process so memory is measured alone.
+ * Child-process entry: lands one window from the bench API with the engine (as `apilake run`
+ * and the function do, without the CLI's start-up) into a temp lake or an S3 bucket, and prints
+ * time, records, pages, bytes and peak RSS as JSON. With `verify`, reads the committed parts
+ * back afterwards (not timed) and checks every record landed once, in page order.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { S3Client } from '@aws-sdk/client-s3';
 import { parseSource } from '../functions/config/loadSources.js';
 import { createSourceClient } from '../functions/engine/createSourceClient.js';
-import { runSource } from '../functions/engine/runSource.js';
+import { runWindow } from '../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../functions/sink/FsLakeStorage.js';
 import { S3LakeStorage } from '../functions/sink/S3LakeStorage.js';
-import { S3Client } from '@aws-sdk/client-s3';
+import { peakRssMiB } from './peakRss.js';
 
-const { url, pageSize, concurrency, partSizeMb, s3Endpoint } = JSON.parse(process.argv[2]!) as {
-  url: string;
-  pageSize: number;
-  concurrency: number;
-  partSizeMb: number;
+/** What to land. */
+export interface LandOptions {
+  readonly url: string;
+  /** The stream: path, records, pagination (as in a source file). */
+  readonly stream: Record<string, unknown>;
+  readonly concurrency: number;
+  /** @default 64 */
+  readonly partSizeMb?: number;
   /** Land into bucket `bench` of this S3 endpoint instead of a temp folder. */
-  s3Endpoint?: string;
-};
+  readonly s3Endpoint?: string;
+  /** Check the landed records: `expected` of them, ids counting from `firstId` in order. */
+  readonly verify?: { readonly expected: number; readonly firstId: number };
+}
+
+/** What a landing reports. */
+export interface Landing {
+  readonly ms: number;
+  /** CPU time of the process (every thread: main, zlib's thread pool) while landing. */
+  readonly cpuMs: number;
+  readonly records: number;
+  readonly pages: number;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly peakRssMiB: number;
+  readonly startRssMiB: number;
+}
+
+const options = JSON.parse(process.argv[2]!) as LandOptions;
 const source = parseSource(
   JSON.stringify({
     name: 'bench',
     schedule: 'rate(1 hour)',
-    base_url: url,
-    rate_limit: { concurrency },
-    lake: { part_size_mb: partSizeMb },
-    streams: [{ name: 'items', path: '/items', records: 'items', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: pageSize, total_records: 'total' } }],
+    base_url: options.url,
+    rate_limit: { concurrency: options.concurrency },
+    retry: { max_attempts: 3, base_delay_ms: 100, max_delay_ms: 5_000 },
+    timeout_ms: 600_000,
+    lake: { part_size_mb: options.partSizeMb ?? 64 },
+    streams: [{ name: 'items', ...options.stream }],
   }),
   'bench.yaml',
 );
 const lake = await mkdtemp(join(tmpdir(), 'apilake-bench-'));
-const storage = s3Endpoint
-  ? new S3LakeStorage({ bucket: 'bench', client: new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) })
+const storage = options.s3Endpoint
+  ? new S3LakeStorage({ bucket: 'bench', prefix: `run-${process.pid}`, client: new S3Client({ endpoint: options.s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) })
   : new FsLakeStorage(lake);
 const client = await createSourceClient(source, new EnvSecretProvider({}));
-const baseline = process.memoryUsage().rss;
-let peak = baseline;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+const startRss = process.memoryUsage().rss / 1024 / 1024;
+const cpuBefore = process.cpuUsage();
 const started = performance.now();
-const [result] = await runSource({
-  source,
-  selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] },
-  client,
-  storage,
-});
+const result = await runWindow({ source, stream: source.streams[0]!, window: { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }, client, storage });
 const ms = performance.now() - started;
-clearInterval(sampler);
-await rm(lake, { recursive: true, force: true });
-if (result!.status !== 'committed') throw new Error(`bench window failed: ${result!.error?.message}`);
-console.log(JSON.stringify({ ms, records: result!.records, pages: result!.pages, bytes: result!.bytes, peakGrowthMiB: (peak - baseline) / 1024 / 1024 }));
+const cpu = process.cpuUsage(cpuBefore);
+const peak = peakRssMiB();
+try {
+  if (result.status !== 'committed') throw new Error(`bench window ${result.status}: ${result.error?.message}`);
+  if (options.verify) await verify(lake, options.verify);
+} finally {
+  await rm(lake, { recursive: true, force: true });
+}
+const landing: Landing = { ms, cpuMs: (cpu.user + cpu.system) / 1000, records: result.records, pages: result.pages, bytes: result.bytes, requests: result.requests, peakRssMiB: peak, startRssMiB: startRss };
+console.log(JSON.stringify(landing));
+
+/** Every record once, in page order: ids `firstId`, `firstId + 1`, … */
+async function verify(root: string, expected: NonNullable<LandOptions['verify']>): Promise<void> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) await walk(join(dir, entry.name));
+      else if (entry.name.endsWith('.jsonl.gz')) files.push(join(dir, entry.name));
+    }
+  };
+  await walk(join(root, 'raw'));
+  files.sort(); // part numbers are zero-padded: name order is part order
+  let next = expected.firstId;
+  for (const file of files) {
+    for (const line of gunzipSync(await readFile(file)).toString('utf8').split('\n')) {
+      if (line === '') continue;
+      const id = (JSON.parse(line) as { data: { id: number } }).data.id;
+      if (id !== next) throw new Error(`record ${next - expected.firstId + 1}: expected id ${next}, found ${id} (out of order or twice)`);
+      next++;
+    }
+  }
+  if (next - expected.firstId !== expected.expected) throw new Error(`landed ${next - expected.firstId} records, expected ${expected.expected}`);
+}

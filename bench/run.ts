@@ -1,143 +1,382 @@
 /**
- * `npm run bench`: apilake against the naive baseline and against computed limits, in one run.
+ * `npm run bench [-- --check] [-- --quick] [-- --rounds N] [-- --only a,b]`: issue 12's eight
+ * targets, each a ratio measured side by side in this run, on this machine.
  *
- * 1. Latency-bound paging: the seed tutorial's loop (fetch page after page, one file per
- *    response) vs apilake with concurrent paging; the limit is pages × latency / concurrency.
- * 2. CPU-bound landing: records landed per second vs the rate at which one core can merely
- *    JSON.parse and JSON.stringify the same bytes (the limit), measured here, now.
- * 3. Bounded memory: peak RSS growth landing a window 4× larger, under a 64 MiB V8 heap cap.
- *
- * The API runs in its own process and each landing in another, so neither measures the other.
- * Ratios, not seconds, are the result: they hold across machines.
+ * Every scenario runs `rounds` times (default 3); within a round, apilake and its baselines
+ * (limits, the ceiling, peers) run one after the other in an order that rotates from round to
+ * round, so load from other work on the machine hits them alike. A ratio is computed per round;
+ * the table shows its median and spread (min–max). Results go to bench/results.json with the
+ * machine (cores, model, Node, load average at start and end). `--check` exits 1 naming each
+ * target missed and by how much. Each measured process is a child: the API is another, so neither
+ * measures the other.
  */
 
-import { execFile, fork } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { benchRecord, type BenchApiOptions } from './benchApi.js';
+import { startMoto } from '../test/support/motoServer.js';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { RECORD_ID_BASE } from './benchApi.js';
+import { oneKbRecord } from './recordFixtures.js';
+import { buildBench } from './buildBench.js';
+import { median, rotate, runJson, spread, startApi, type ApiProcess } from './children.js';
+import { measureInit, synthFunctionBundle, type InitSample } from './coldStart.js';
+import type { Landing, LandOptions } from './landWindow.js';
+import { STARTUP_COMMANDS, STARTUP_LABELS, StartupBench } from './startup.js';
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const QUICK = flag('quick');
+const ROUNDS = Number(option('rounds') ?? (QUICK ? 1 : 3));
+const ONLY = option('only')?.split(',');
+const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
-interface Landing {
-  ms: number;
-  records: number;
-  pages: number;
-  bytes: number;
-  peakGrowthMiB: number;
+/** One target of issue 12: a ratio per round, and the bound it must meet. */
+interface Target {
+  readonly id: string;
+  readonly name: string;
+  /** Per round. */
+  readonly values: number[];
+  readonly unit: string;
+  readonly bound: number;
+  /** `min`: the median must be at least `bound`; `max`: at most. */
+  readonly kind: 'min' | 'max';
+  /** What the value is, for the table. */
+  readonly detail?: string;
 }
 
-async function withApi<T>(options: BenchApiOptions, body: (api: { url: string; pages: number }) => Promise<T>): Promise<T> {
-  const child = fork(here('./benchServer.ts'), [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const api = await new Promise<{ url: string; pages: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string; pages: number }));
-    child.once('exit', (code) => reject(new Error(`bench API exited with ${code}`)));
+/** Figures reported beside the targets (records/s, milliseconds, sizes). */
+interface Figure {
+  readonly scenario: string;
+  readonly name: string;
+  readonly values: number[];
+  readonly unit: string;
+}
+
+const targets: Target[] = [];
+const figures: Figure[] = [];
+const notes: string[] = [];
+const target = (t: Omit<Target, 'values'>): Target => {
+  let found = targets.find((x) => x.id === t.id);
+  if (!found) targets.push((found = { ...t, values: [] }));
+  return found;
+};
+const figure = (scenario: string, name: string, unit: string): Figure => {
+  let found = figures.find((f) => f.scenario === scenario && f.name === name);
+  if (!found) figures.push((found = { scenario, name, unit, values: [] }));
+  return found;
+};
+
+const children = await buildBench();
+const land = (options: LandOptions, heapMiB?: number) => runJson<Landing>(process.execPath, [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), children.landWindow, JSON.stringify(options)]);
+type PeerName = 'tutorial (Python requests)' | 'node fetch loop' | 'got.paginate';
+const PEERS: readonly PeerName[] = ['tutorial (Python requests)', 'node fetch loop', 'got.paginate'];
+const peer = (name: PeerName, url: string, route: 'pages' | 'cursor') => {
+  const input = JSON.stringify({ url, route });
+  if (name === 'tutorial (Python requests)') return runJson<{ ms: number; records: number }>('python3', [fileURLToPath(new URL('./peers/tutorial.py', import.meta.url)), input]);
+  return runJson<{ ms: number; records: number }>(process.execPath, [name === 'node fetch loop' ? children.fetchLoop : children.gotLoop, input]);
+};
+const rate = (r: { ms: number; records: number }) => (r.records / r.ms) * 1000;
+const wanted = (name: string) => !ONLY || ONLY.some((o) => name.startsWith(o));
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: each runs once per round and pushes one value per target and figure.
+// ---------------------------------------------------------------------------------------------
+
+/** Bytes of one record's JSON. */
+const RECORD_BYTES = Buffer.byteLength(oneKbRecord(1_000_000));
+const LATENCY_MS = 50;
+const LATENCY_PAGES = QUICK ? 100 : 300;
+/** Records per page in the latency-bound scenarios: pages cheap next to the latency, as the regime means. */
+const LATENCY_RECORDS_PER_PAGE = 20;
+/** Records per page in the CPU-bound scenarios (~100 KB pages). */
+const RECORDS_PER_PAGE = 100;
+const CONCURRENCY = 8;
+const CPU_PAGES = QUICK ? 1_000 : 5_000; // ~1 KB records: 5,000 pages are ~500 MB of JSON
+const CPU_PEER_PAGES = QUICK ? 200 : 1_000;
+const BIG_PAGE_RECORDS = 100_000; // ~100 MB
+const S3_GIB = Number(process.env.BENCH_S3_GIB ?? (QUICK ? 0.25 : 2));
+
+interface Scenario {
+  readonly name: string;
+  setUp(): Promise<void>;
+  round(round: number): Promise<void>;
+  tearDown(): void | Promise<void>;
+}
+
+const scenarios: Scenario[] = [];
+
+/** 1 + 5 (latency): sequential cursor paging against pages × latency, and the peers on the same API. */
+{
+  let api: ApiProcess;
+  scenarios.push({
+    name: 'latency-cursor',
+    setUp: async () => void (api = await startApi(children.benchServer, { pages: LATENCY_PAGES, recordsPerPage: LATENCY_RECORDS_PER_PAGE, latencyMs: LATENCY_MS })),
+    round: async (round) => {
+      const records = LATENCY_PAGES * LATENCY_RECORDS_PER_PAGE;
+      const t1 = target({ id: 'T1', name: `sequential cursor paging, ${LATENCY_PAGES} pages × ${LATENCY_MS} ms: limit ÷ apilake time`, unit: '', bound: 0.95, kind: 'min' });
+      const peerTargets = PEERS.map((p) => target({ id: `T5-latency-${p}`, name: `latency-bound (cursor API): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
+      const results = new Map<string, number>();
+      for (const variant of rotate(['apilake', ...PEERS] as const, round)) {
+        if (variant === 'apilake') {
+          const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, verify: { expected: records, firstId: RECORD_ID_BASE + 1 } });
+          results.set('apilake', rate(landing));
+          t1.values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
+        } else {
+          const result = await peer(variant, api.url, 'cursor');
+          if (result.records !== records) throw new Error(`${variant} landed ${result.records} records, expected ${records}`);
+          results.set(variant, rate(result));
+        }
+      }
+      for (const [name, value] of results) figure('latency-cursor', `${name} records/s`, 'rec/s').values.push(value);
+      PEERS.forEach((p, i) => peerTargets[i]!.values.push(results.get('apilake')! / results.get(p)!));
+    },
+    tearDown: () => api.stop(),
   });
-  try {
-    return await body(api);
-  } finally {
-    child.disconnect();
-  }
 }
 
-async function land(url: string, pageSize: number, concurrency: number, partSizeMb: number, heapMiB?: number, s3Endpoint?: string): Promise<Landing> {
-  const args = [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), '--import', 'tsx', here('./landWindow.ts'), JSON.stringify({ url, pageSize, concurrency, partSizeMb, s3Endpoint })];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1024 * 1024 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Landing;
-}
-
-/** The seed tutorial: requests page by page, one JSON file per response. */
-async function naiveLoop(baseUrl: string, pageSize: number) {
-  const dir = await mkdtemp(join(tmpdir(), 'apilake-naive-'));
-  const started = performance.now();
-  let records = 0;
-  for (let page = 1; ; page++) {
-    const response = await fetch(`${baseUrl}/items?page=${page}&per_page=${pageSize}`);
-    const body = (await response.json()) as { items: unknown[] };
-    if (body.items.length === 0) break;
-    records += body.items.length;
-    await writeFile(join(dir, `page-${page}.json`), JSON.stringify(body.items));
-  }
-  const ms = performance.now() - started;
-  await rm(dir, { recursive: true, force: true });
-  return { ms, records };
-}
-
-const row = (label: string, value: string) => console.log(`   ${label.padEnd(50)} ${value}`);
-
-async function latencyBound() {
-  const latencyMs = 25;
-  const pageSize = 100;
-  const concurrency = 8;
-  await withApi({ records: 20_000, pageSize, latencyMs }, async (api) => {
-    const naive = await naiveLoop(api.url, pageSize);
-    const ours = await land(api.url, pageSize, concurrency, 64);
-    if (naive.records !== ours.records) throw new Error(`record counts differ: ${naive.records} vs ${ours.records}`);
-    // The first page reveals the total; the rest go out in waves of `concurrency`.
-    const limitMs = latencyMs * (1 + Math.ceil((api.pages - 1) / concurrency));
-    console.log(`\n1. latency-bound paging: ${api.pages} pages × ${latencyMs} ms latency, concurrency ${concurrency}`);
-    row('naive loop time ÷ apilake time', `${(naive.ms / ours.ms).toFixed(1)}× faster`);
-    row('apilake time ÷ limit (latency × page waves)', `${(ours.ms / limitMs).toFixed(2)}`);
+/** 2 and 3: page_number with a total, and without one, at concurrency 8. */
+{
+  let api: ApiProcess;
+  scenarios.push({
+    name: 'latency-pages',
+    setUp: async () => void (api = await startApi(children.benchServer, { pages: LATENCY_PAGES, recordsPerPage: LATENCY_RECORDS_PER_PAGE, latencyMs: LATENCY_MS })),
+    round: async (round) => {
+      const records = LATENCY_PAGES * LATENCY_RECORDS_PER_PAGE;
+      const limitMs = Math.ceil(LATENCY_PAGES / CONCURRENCY) * LATENCY_MS;
+      const t2 = target({ id: 'T2', name: `page_number with a total, concurrency ${CONCURRENCY}: ⌈pages/${CONCURRENCY}⌉ × latency ÷ apilake time`, unit: '', bound: 0.85, kind: 'min' });
+      const t3 = target({ id: 'T3', name: `page_number without a total, concurrency ${CONCURRENCY} (fetched ahead): same limit ÷ apilake time`, unit: '', bound: 0.7, kind: 'min' });
+      const t3w = target({ id: 'T3-wasted', name: 'page_number without a total: requests past the empty page that ends it', unit: 'requests', bound: CONCURRENCY, kind: 'max' });
+      const pagination = { type: 'page_number', page_size_param: 'per_page', page_size: LATENCY_RECORDS_PER_PAGE, max_pages: 100_000 };
+      const verify = { expected: records, firstId: RECORD_ID_BASE + 1 };
+      for (const variant of rotate(['total', 'no-total'] as const, round)) {
+        await fetch(`${api.url}/_reset`);
+        const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: variant === 'total' ? { ...pagination, total_pages: 'meta.total_pages' } : pagination }, concurrency: CONCURRENCY, verify });
+        if (variant === 'total') t2.values.push(limitMs / landing.ms);
+        else {
+          t3.values.push(limitMs / landing.ms);
+          // Counted by the API: requests aborted after they were sent count as wasted too.
+          const { requests } = (await (await fetch(`${api.url}/_stats`)).json()) as { requests: number };
+          t3w.values.push(requests - (LATENCY_PAGES + 1));
+        }
+      }
+    },
+    tearDown: () => api.stop(),
   });
 }
 
-async function cpuBound() {
-  const records = 100_000;
-  const pageSize = 1_000;
-  // The limit: parse and re-serialise the same pages on one core, nothing else.
-  const pages: string[] = [];
-  for (let p = 0; p < records / pageSize; p++) {
-    const items = Array.from({ length: pageSize }, (_, i) => benchRecord(p * pageSize + i + 1));
-    pages.push(JSON.stringify({ items, total: records, page: p + 1 }));
-  }
-  const started = performance.now();
-  for (const page of pages) for (const item of (JSON.parse(page) as { items: unknown[] }).items) JSON.stringify(item);
-  const limitMs = performance.now() - started;
-  const megabytes = pages.reduce((n, p) => n + p.length, 0) / 1e6;
-  pages.length = 0;
-
-  await withApi({ records, pageSize, latencyMs: 0 }, async (api) => {
-    const ours = await land(api.url, pageSize, 2, 64);
-    console.log(`\n2. CPU-bound landing: ${ours.records.toLocaleString('en')} records, ${megabytes.toFixed(0)} MB of JSON, no latency`);
-    row('apilake records/s ÷ one-core parse+serialise rate', `${(limitMs / ours.ms).toFixed(2)} of the limit`);
-    row('compression (JSON bytes ÷ landed gzip bytes)', `${((megabytes * 1e6) / ours.bytes).toFixed(1)}×`);
-    console.log('   (apilake also reads HTTP, selects records, wraps, gzips, hashes and writes)');
+/** 4: CPU-bound landing against the same-run ceiling. */
+{
+  let api: ApiProcess;
+  scenarios.push({
+    name: 'cpu',
+    setUp: async () => void (api = await startApi(children.benchServer, { pages: CPU_PAGES, recordsPerPage: RECORDS_PER_PAGE, templates: 50 })),
+    round: async (round) => {
+      const t4 = target({ id: 'T4', name: `CPU-bound landing (${((CPU_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records of ~1 KB, no latency): apilake records/s ÷ one-core parse+stringify ceiling`, unit: '', bound: 0.75, kind: 'min' });
+      let apilake = 0;
+      let ceiling = 0;
+      for (const variant of rotate(['apilake', 'ceiling'] as const, round)) {
+        if (variant === 'ceiling') ceiling = (await runJson<{ recordsPerSecond: number }>(process.execPath, [children.ceiling, JSON.stringify({ recordsPerPage: RECORDS_PER_PAGE, minMs: QUICK ? 2_000 : 5_000 })])).recordsPerSecond;
+        else {
+          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2 });
+          apilake = rate(landing);
+          figure('cpu', 'apilake MB/s of JSON landed', 'MB/s').values.push((landing.records * RECORD_BYTES) / 1000 / landing.ms);
+          figure('cpu', 'compression (JSON ÷ gzip bytes)', '×').values.push((landing.records * RECORD_BYTES) / landing.bytes);
+        }
+      }
+      figure('cpu', 'apilake records/s', 'rec/s').values.push(apilake);
+      figure('cpu', 'ceiling records/s (one core, parse + stringify only)', 'rec/s').values.push(ceiling);
+      t4.values.push(apilake / ceiling);
+    },
+    tearDown: () => api.stop(),
   });
 }
 
-async function boundedMemory() {
-  const pageSize = 1_000;
-  const run = (records: number) => withApi({ records, pageSize, latencyMs: 0, prerender: false }, (api) => land(api.url, pageSize, 1, 8, 64));
-  const small = await run(100_000);
-  const large = await run(400_000);
-  const windowMiB = (records: number) => (records * 330) / 1024 / 1024;
-  console.log(`\n3. bounded memory: windows of 100k and 400k records (~${windowMiB(100_000).toFixed(0)} and ~${windowMiB(400_000).toFixed(0)} MiB of JSON), 8 MiB parts, V8 heap capped at 64 MiB`);
-  row('peak RSS growth, 4× larger window ÷ smaller', `${(large.peakGrowthMiB / small.peakGrowthMiB).toFixed(2)} (1.0 = flat)`);
-  row('peak RSS growth ÷ JSON size of the larger window', `${(large.peakGrowthMiB / windowMiB(400_000)).toFixed(2)}`);
+/** 5 (CPU): the peers on a no-latency API. */
+{
+  let api: ApiProcess;
+  scenarios.push({
+    name: 'cpu-peers',
+    setUp: async () => void (api = await startApi(children.benchServer, { pages: CPU_PEER_PAGES, recordsPerPage: RECORDS_PER_PAGE, templates: 50 })),
+    round: async (round) => {
+      const results = new Map<string, number>();
+      const peerTargets = PEERS.map((p) => target({ id: `T5-cpu-${p}`, name: `CPU-bound (${((CPU_PEER_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
+      for (const variant of rotate(['apilake', ...PEERS] as const, round)) {
+        if (variant === 'apilake') {
+          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2 });
+          results.set('apilake', rate(landing));
+        } else results.set(variant, rate(await peer(variant, api.url, 'pages')));
+      }
+      for (const [name, value] of results) figure('cpu-peers', `${name} records/s`, 'rec/s').values.push(value);
+      PEERS.forEach((p, i) => peerTargets[i]!.values.push(results.get('apilake')! / results.get(p)!));
+    },
+    tearDown: () => api.stop(),
+  });
 }
 
-/** The issue-3 bound: a 2 GiB window through S3 multipart inside what a 512 MB function has. */
-async function s3LargeWindow() {
-  const gib = Number(process.env.BENCH_S3_GIB ?? 2);
-  const pageSize = 5_000;
-  const records = Math.round((gib * 1024 ** 3) / 330);
-  const s3 = fork(here('./fauxqsServer.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: 'inherit' });
-  const { url: s3Endpoint } = await new Promise<{ url: string }>((resolve) => s3.once('message', (m) => resolve(m as { url: string })));
-  try {
-    const landing = await withApi({ records, pageSize, latencyMs: 0, prerender: false }, (api) => land(api.url, pageSize, 2, 64, 256, s3Endpoint));
-    const boundMiB = 300;
-    console.log(`\n4. S3 sink: one ~${gib} GiB window (${landing.records.toLocaleString('en')} records) through multipart uploads (fauxqs), V8 heap capped at 256 MiB`);
-    row('peak RSS growth of the landing process', `${landing.peakGrowthMiB.toFixed(0)} MiB (bound: ${boundMiB} MiB for a 512 MB function) ${landing.peakGrowthMiB < boundMiB ? 'within' : 'OVER'}`);
-    row('landed gzip bytes', `${(landing.bytes / 1024 ** 2).toFixed(0)} MiB in ${Math.round(landing.ms / 1000)} s`);
-  } finally {
-    s3.disconnect();
+/** 7: a 100 MB page in bounded memory. */
+{
+  let api: ApiProcess;
+  scenarios.push({
+    name: 'memory-page',
+    setUp: async () => void (api = await startApi(children.benchServer, { pages: 1, recordsPerPage: 1, bigPageRecords: BIG_PAGE_RECORDS })),
+    round: async () => {
+      const t7 = target({ id: 'T7-page', name: `one page of ~${Math.round(BIG_PAGE_RECORDS / 1000)} MB: peak RSS of the landing process`, unit: 'MiB', bound: 256, kind: 'max' });
+      const landing = await land({ url: api.url, stream: { path: '/big', records: 'data', max_page_mb: 256 }, concurrency: 1, verify: { expected: BIG_PAGE_RECORDS, firstId: RECORD_ID_BASE + 1 } });
+      t7.values.push(landing.peakRssMiB);
+      figure('memory-page', 'RSS before the window', 'MiB').values.push(landing.startRssMiB);
+    },
+    tearDown: () => api.stop(),
+  });
+}
+
+/** 7: a 2 GiB window to S3 (moto, with conditional writes) stays flat: its peak against a window 4× smaller. */
+{
+  const apis = new Map<'small' | 'large', ApiProcess>();
+  let moto: Awaited<ReturnType<typeof startMoto>>;
+  const RECORDS_PER_S3_PAGE = 1_000;
+  const pagesFor = (gib: number) => Math.ceil((gib * 1024 ** 3) / RECORD_BYTES / RECORDS_PER_S3_PAGE);
+  scenarios.push({
+    name: 'memory-s3',
+    setUp: async () => {
+      moto = await startMoto();
+      await new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }).send(new CreateBucketCommand({ Bucket: 'bench' }));
+      apis.set('small', await startApi(children.benchServer, { pages: pagesFor(S3_GIB / 4), recordsPerPage: RECORDS_PER_S3_PAGE, templates: 20 }));
+      apis.set('large', await startApi(children.benchServer, { pages: pagesFor(S3_GIB), recordsPerPage: RECORDS_PER_S3_PAGE, templates: 20 }));
+    },
+    round: async (round) => {
+      const t7 = target({ id: 'T7-s3', name: `a ${S3_GIB} GiB window to S3 (moto): peak RSS ÷ that of a window 4× smaller`, unit: '', bound: 1.25, kind: 'max' });
+      const t7abs = target({ id: 'T7-s3-rss', name: `a ${S3_GIB} GiB window to S3 (moto): peak RSS of the landing process`, unit: 'MiB', bound: 512, kind: 'max' });
+      const peaks = new Map<string, number>();
+      for (const variant of rotate(['small', 'large'] as const, round)) {
+        const stream = { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_S3_PAGE, total_pages: 'meta.total_pages', max_pages: 1_000_000 } };
+        const landing = await land({ url: apis.get(variant)!.url, stream, concurrency: 2, s3Endpoint: moto.endpoint }, 256);
+        peaks.set(variant, landing.peakRssMiB);
+        figure('memory-s3', `${variant} window (${landing.records.toLocaleString('en')} records): MB/s to S3`, 'MB/s').values.push((landing.records * RECORD_BYTES) / 1000 / landing.ms);
+      }
+      t7.values.push(peaks.get('large')! / peaks.get('small')!);
+      t7abs.values.push(peaks.get('large')!);
+    },
+    tearDown: async () => {
+      for (const api of apis.values()) api.stop();
+      await moto.stop();
+    },
+  });
+}
+
+/** 6: cold start of the synthesized function bundle. */
+{
+  let bundle: Awaited<ReturnType<typeof synthFunctionBundle>>;
+  const perRound = Math.ceil(20 / ROUNDS);
+  scenarios.push({
+    name: 'cold-start',
+    setUp: async () => void (bundle = await synthFunctionBundle()),
+    round: async () => {
+      const init = target({ id: 'T6-init', name: 'function bundle module init, median of fresh processes (as deployed: no --enable-source-maps)', unit: 'ms', bound: 150, kind: 'max' });
+      const size = target({ id: 'T6-size', name: 'function bundle size', unit: 'KB', bound: 1024, kind: 'max' });
+      const plain: InitSample[] = [];
+      const withMaps: InitSample[] = [];
+      for (let i = 0; i < perRound; i++) {
+        plain.push(await measureInit(children.importBundle, bundle.path));
+        withMaps.push(await measureInit(children.importBundle, bundle.path, ['--enable-source-maps']));
+      }
+      init.values.push(median(plain.map((s) => s.initMs)));
+      size.values.push(bundle.bytes / 1024);
+      figure('cold-start', 'module init with --enable-source-maps', 'ms').values.push(median(withMaps.map((s) => s.initMs)));
+      figure('cold-start', 'error path: first stack formatted (source map loaded then)', 'ms').values.push(median(plain.map((s) => s.errorStackMs)));
+      figure('cold-start', 'error path: stack formatted with --enable-source-maps', 'ms').values.push(median(withMaps.map((s) => s.errorStackMs)));
+      figure('cold-start', 'source map', 'KB').values.push(bundle.mapBytes / 1024);
+      if (!plain.every((s) => s.mapped)) notes.push('cold-start: a stack from the bundle did not point at a .ts source');
+    },
+    tearDown: () => undefined,
+  });
+}
+
+/** 8: CLI start-up against a bare node. */
+{
+  let bench: StartupBench;
+  const perRound = Math.ceil(15 / ROUNDS);
+  scenarios.push({
+    name: 'startup',
+    setUp: async () => void (bench = new StartupBench()),
+    round: async () => {
+      const help = target({ id: 'T8-help', name: "apilake --help, over a bare node -e ''", unit: 'ms', bound: 100, kind: 'max' });
+      const query = target({ id: 'T8-query', name: "apilake query on the demo lake, over a bare node -e ''", unit: 'ms', bound: 1500, kind: 'max' });
+      const samples = bench.measure(perRound);
+      const base = median(samples.node);
+      help.values.push(median(samples.help) - base);
+      query.values.push(median(samples.query) - base);
+      for (const command of STARTUP_COMMANDS) figure('startup', STARTUP_LABELS[command], 'ms').values.push(median(samples[command]));
+    },
+    tearDown: () => bench.close(),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run, report, check.
+// ---------------------------------------------------------------------------------------------
+
+const machine = {
+  cores: cpus().length,
+  model: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  memoryGiB: Math.round(totalmem() / 1024 ** 3),
+  loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  python: execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim(),
+};
+const startedAt = new Date();
+console.log(`apilake benchmark: ${ROUNDS} round(s)${QUICK ? ' (quick)' : ''}, ${machine.cores} cores (${machine.model}), Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`);
+const active = scenarios.filter((s) => wanted(s.name));
+for (const scenario of active) {
+  const t = performance.now();
+  await scenario.setUp();
+  console.log(`  set up ${scenario.name} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const scenario of active) {
+      const t = performance.now();
+      await scenario.round(round);
+      console.log(`  round ${round + 1}/${ROUNDS} ${scenario.name} (${((performance.now() - t) / 1000).toFixed(1)} s, load ${loadavg()[0]!.toFixed(2)})`);
+    }
   }
+} finally {
+  for (const scenario of active) await scenario.tearDown();
 }
 
-console.log('apilake benchmark (ratios measured in this run)');
-await latencyBound();
-await cpuBound();
-await boundedMemory();
-await s3LargeWindow();
+const summary = targets.map((t) => {
+  const value = median(t.values);
+  const pass = t.kind === 'min' ? value >= t.bound : value <= t.bound;
+  return { ...t, median: value, spread: spread(t.values), pass, gap: pass ? 0 : Math.abs(value - t.bound) };
+});
+const fmt = (v: number, unit: string) => (unit === 'rec/s' ? Math.round(v).toLocaleString('en') : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+console.log(`\nTargets (median of ${ROUNDS} round(s), [min–max]):`);
+for (const t of summary) {
+  const bound = `${t.kind === 'min' ? '≥' : '≤'} ${t.bound}${t.unit && t.unit !== '×' ? ` ${t.unit}` : ''}`;
+  console.log(`  ${t.pass ? 'ok  ' : 'MISS'} ${t.id.padEnd(34)} ${fmt(t.median, t.unit).padStart(7)} [${fmt(t.spread[0], t.unit)}–${fmt(t.spread[1], t.unit)}]  target ${bound.padEnd(12)} ${t.name}`);
+}
+console.log('\nFigures:');
+for (const f of figures) console.log(`  ${f.scenario.padEnd(15)} ${f.name.padEnd(62)} ${fmt(median(f.values), f.unit).padStart(9)} ${f.unit} [${fmt(Math.min(...f.values), f.unit)}–${fmt(Math.max(...f.values), f.unit)}]`);
+for (const note of notes) console.log(`  note: ${note}`);
+
+const loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+console.log(`\nload average at start ${machine.loadAverageAtStart.join(' ')}, at end ${loadAverageAtEnd.join(' ')} (${machine.cores} cores)`);
+if (!ONLY) {
+  await writeFile(
+    RESULTS,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), durationS: Math.round((Date.now() - startedAt.getTime()) / 1000), rounds: ROUNDS, quick: QUICK, machine: { ...machine, loadAverageAtEnd }, targets: summary, figures, notes }, null, 2)}\n`,
+  );
+  console.log(`results written to ${RESULTS}`);
+}
+
+if (flag('check')) {
+  const missed = summary.filter((t) => !t.pass);
+  for (const t of missed) console.error(`MISSED ${t.id}: ${t.name}: ${fmt(t.median, t.unit)}${t.unit && t.unit !== '×' ? ` ${t.unit}` : ''}, target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound} (gap ${fmt(t.gap, t.unit)})`);
+  if (missed.length > 0) process.exit(1);
+  console.log('every target met');
+}

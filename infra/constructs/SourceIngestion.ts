@@ -95,6 +95,9 @@ export class SourceIngestion extends Construct {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
         minify: true,
+        // ES module builds first: esbuild tree-shakes them, where the CommonJS builds it would
+        // otherwise pick for platform node ship whole (issue 12: bundle size and cold start).
+        mainFields: ['module', 'main'],
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the

@@ -1,0 +1,2 @@
+import { buildBench } from './buildBench.js';
+await buildBench();

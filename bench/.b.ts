@@ -1,2 +1,0 @@
-import { buildBench } from './buildBench.js';
-await buildBench();

@@ -133,10 +133,10 @@ interface Ahead {
 }
 
 /**
- * Yields pages 1… in order with up to `2 × concurrency` started (the client sends `concurrency` at
- * a time). With a total, the window is full from the start. Without one, every page past the end
- * is a wasted request, so the window grows from 2 as pages come back full, and shrinks to the one
- * page that can confirm the end after a page shorter than the first.
+ * Yields pages 1… in order with up to `concurrency` in flight. With a total, the window is full
+ * from the start. Without one, every page past the end is a wasted request, so the window grows
+ * from 2 as pages come back full, and shrinks to the one page that can confirm the end after a
+ * page shorter than the first.
  */
 async function* fetchAhead(first: PageContext, options: PaginateOptions, inFlight: PagesInFlight, ahead: Ahead): AsyncGenerator<PageContext> {
   const { maxPages } = options;
@@ -144,10 +144,9 @@ async function* fetchAhead(first: PageContext, options: PaginateOptions, inFligh
   const known = ahead.pages !== undefined;
   const end = Math.min(ahead.pages ?? Number.POSITIVE_INFINITY, maxPages);
   const fullPage = first.response.recordCount;
-  // Pages started ahead of the landed one: twice the requests in flight, so a page that arrived
-  // and waits to land never holds back the next request. The client's concurrency limit still
-  // caps requests in flight; a page past the end that never got a slot is aborted unsent.
-  const widest = 2 * concurrency;
+  // Pages started ahead of the last landed one. Twice that (so an arrived page waiting to land
+  // never holds back a request) measured no faster, and would double the memory of large pages.
+  const widest = concurrency;
   let window = known ? widest : Math.min(2, concurrency);
   /** No page at or past this index is started (set by a short page). */
   let horizon = Number.POSITIVE_INFINITY;

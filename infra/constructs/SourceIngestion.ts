@@ -54,6 +54,8 @@ export interface SourceIngestionProps {
 const HANDLER_ENTRY = fileURLToPath(new URL('../../functions/ingest/handler.ts', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The credential chain bundled into the function, relative to the project root (where esbuild runs). */
+const LAMBDA_CREDENTIALS = './functions/ingest/lambdaCredentials.ts';
 
 /**
  * @example
@@ -98,6 +100,9 @@ export class SourceIngestion extends Construct {
         // ES module builds first: esbuild tree-shakes them, where the CommonJS builds it would
         // otherwise pick for platform node ship whole (issue 12: bundle size and cold start).
         mainFields: ['module', 'main'],
+        // In Lambda the credentials are in the environment: the SDK's default chain shrinks to
+        // that provider (functions/ingest/lambdaCredentials.ts says why it is safe).
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the

@@ -39,6 +39,15 @@ describe('the synthesized function bundle', () => {
     expect(code).toMatch(/name\\?":\\?"testapi/); // the source definition is compiled in
   });
 
+  it('ships nothing the function does not run: no schema library, no YAML parser, no credential providers beyond the environment', async () => {
+    const { sources } = JSON.parse(await readFile(join(bundleDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    expect(sources.some((s) => s.includes('functions/ingest/handler.ts'))).toBe(true);
+    for (const absent of ['node_modules/zod/', 'node_modules/yaml/', 'credential-provider-sso', 'credential-provider-ini', 'credential-provider-imds']) {
+      expect(sources.filter((s) => s.includes(absent))).toEqual([]);
+    }
+    expect(sources.some((s) => s.includes('functions/ingest/lambdaCredentials.ts'))).toBe(true);
+  });
+
   it('loads and lands a scheduled window in S3 with idempotency in DynamoDB', async () => {
     await aws.createBucket('bundle-lake');
     await aws.createIdempotencyTable('bundle-idempotency');

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The children, by name: `dist/bench/<name>.mjs`. */
-export const BENCH_CHILDREN = ['landWindow', 'benchServer', 'ceiling', 'fetchLoop', 'gotLoop', 'importBundle'] as const;
+export const BENCH_CHILDREN = ['landWindow', 'benchServer', 'ceiling', 'fetchLoop', 'gotLoop', 'importBundle', 'transportFloor'] as const;
 
 /** Builds every child; returns the path of each. */
 export async function buildBench(): Promise<Record<(typeof BENCH_CHILDREN)[number], string>> {

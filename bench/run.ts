@@ -111,7 +111,7 @@ interface Scenario {
 
 const scenarios: Scenario[] = [];
 
-/** 1 + 5 (latency): sequential cursor paging against pages × latency, and the peers on the same API. */
+/** 1: sequential cursor paging against pages × latency, the transport floor, and the peers on the same API (figures). */
 {
   let api: ApiProcess;
   scenarios.push({
@@ -120,13 +120,17 @@ const scenarios: Scenario[] = [];
     round: async (round) => {
       const records = LATENCY_PAGES * LATENCY_RECORDS_PER_PAGE;
       const t1 = target({ id: 'T1', name: `sequential cursor paging, ${LATENCY_PAGES} pages × ${LATENCY_MS} ms: limit ÷ apilake time`, unit: '', bound: 0.95, kind: 'min' });
-      const peerTargets = PEERS.map((p) => target({ id: `T5-latency-${p}`, name: `latency-bound (cursor API): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
       const results = new Map<string, number>();
-      for (const variant of rotate(['apilake', ...PEERS] as const, round)) {
+      let apilakeMs = 0;
+      let floorMs = 0;
+      for (const variant of rotate(['apilake', 'floor', ...PEERS] as const, round)) {
         if (variant === 'apilake') {
           const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, verify: { expected: records, firstId: RECORD_ID_BASE + 1 } });
           results.set('apilake', rate(landing));
+          apilakeMs = landing.ms;
           t1.values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
+        } else if (variant === 'floor') {
+          floorMs = (await runJson<{ ms: number }>(process.execPath, [children.transportFloor, JSON.stringify({ url: api.url })])).ms;
         } else {
           const result = await peer(variant, api.url, 'cursor');
           if (result.records !== records) throw new Error(`${variant} landed ${result.records} records, expected ${records}`);
@@ -134,13 +138,16 @@ const scenarios: Scenario[] = [];
         }
       }
       for (const [name, value] of results) figure('latency-cursor', `${name} records/s`, 'rec/s').values.push(value);
-      PEERS.forEach((p, i) => peerTargets[i]!.values.push(results.get('apilake')! / results.get(p)!));
+      for (const p of PEERS) figure('latency-cursor', `apilake records/s ÷ ${p} (every sequential client is at the floor)`, '×').values.push(results.get('apilake')! / results.get(p)!);
+      figure('latency-cursor', 'floor: bare node:http paging, nothing parsed or landed, ms per page', 'ms').values.push(floorMs / LATENCY_PAGES);
+      figure('latency-cursor', 'limit ÷ floor (the best T1 any sequential client reaches here)', '').values.push((LATENCY_PAGES * LATENCY_MS) / floorMs);
+      figure('latency-cursor', 'floor time ÷ apilake time', '').values.push(floorMs / apilakeMs);
     },
     tearDown: () => api.stop(),
   });
 }
 
-/** 2 and 3: page_number with a total, and without one, at concurrency 8. */
+/** 2, 3 and 5 (latency): page_number with a total and without one at concurrency 8, and the peers paging the same API. */
 {
   let api: ApiProcess;
   scenarios.push({
@@ -152,19 +159,30 @@ const scenarios: Scenario[] = [];
       const t2 = target({ id: 'T2', name: `page_number with a total, concurrency ${CONCURRENCY}: ⌈pages/${CONCURRENCY}⌉ × latency ÷ apilake time`, unit: '', bound: 0.85, kind: 'min' });
       const t3 = target({ id: 'T3', name: `page_number without a total, concurrency ${CONCURRENCY} (fetched ahead): same limit ÷ apilake time`, unit: '', bound: 0.7, kind: 'min' });
       const t3w = target({ id: 'T3-wasted', name: 'page_number without a total: requests past the empty page that ends it', unit: 'requests', bound: CONCURRENCY, kind: 'max' });
+      const peerTargets = PEERS.map((p) => target({ id: `T5-latency-${p}`, name: `latency-bound (page numbers, no total): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
+      const rates = new Map<string, number>();
       const pagination = { type: 'page_number', page_size_param: 'per_page', page_size: LATENCY_RECORDS_PER_PAGE, max_pages: 100_000 };
       const verify = { expected: records, firstId: RECORD_ID_BASE + 1 };
-      for (const variant of rotate(['total', 'no-total'] as const, round)) {
+      for (const variant of rotate(['total', 'no-total', ...PEERS] as const, round)) {
+        if (variant !== 'total' && variant !== 'no-total') {
+          const result = await peer(variant, api.url, 'pages');
+          if (result.records !== records) throw new Error(`${variant} landed ${result.records} records, expected ${records}`);
+          rates.set(variant, rate(result));
+          continue;
+        }
         await fetch(`${api.url}/_reset`);
         const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: variant === 'total' ? { ...pagination, total_pages: 'meta.total_pages' } : pagination }, concurrency: CONCURRENCY, verify });
         if (variant === 'total') t2.values.push(limitMs / landing.ms);
         else {
+          rates.set('apilake', rate(landing));
           t3.values.push(limitMs / landing.ms);
           // Counted by the API: requests aborted after they were sent count as wasted too.
           const { requests } = (await (await fetch(`${api.url}/_stats`)).json()) as { requests: number };
           t3w.values.push(requests - (LATENCY_PAGES + 1));
         }
       }
+      for (const [name, value] of rates) figure('latency-pages', `${name} records/s`, 'rec/s').values.push(value);
+      PEERS.forEach((p, i) => peerTargets[i]!.values.push(rates.get('apilake')! / rates.get(p)!));
     },
     tearDown: () => api.stop(),
   });

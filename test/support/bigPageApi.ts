@@ -16,6 +16,8 @@ export interface BigPageApiOptions {
   readonly recordBytes?: number;
   /** Cut the connection of this page (0-based) after this many records were sent, on its first request only. */
   readonly cut?: { readonly page: number; readonly afterRecords: number };
+  /** Send the last record of this page only once `until` resolves. */
+  readonly hold?: { readonly page: number; readonly until: Promise<void> };
 }
 
 /** Record `id` of page `page` as the API sends it: random text, so gzip cannot shrink it to nothing. */
@@ -23,10 +25,9 @@ export function bigRecord(page: number, id: number, recordBytes = 1000): string 
   return JSON.stringify({ page, id, text: randomBytes(Math.ceil((recordBytes * 3) / 4)).toString('base64') });
 }
 
-/** Starts the API; `requests` counts the requests of each page, `events` logs when each page's body ended. */
+/** Starts the API; `requests` counts the requests of each page. */
 export async function startBigPageApi(options: BigPageApiOptions) {
   const requests: number[] = options.pages.map(() => 0);
-  const events: string[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('cursor') ?? 0);
@@ -36,15 +37,19 @@ export async function startBigPageApi(options: BigPageApiOptions) {
     let id = 0;
     const cut = options.cut?.page === page && requests[page] === 1 ? options.cut.afterRecords : Number.POSITIVE_INFINITY;
     res.write('{"data":[');
+    let held = options.hold?.page === page;
     const pump = () => {
       // Writes until the socket pushes back, then waits for it to drain: generated as it is read.
       while (id < count) {
         if (id >= cut) return void res.socket?.destroy();
+        if (held && id === count - 1) {
+          held = false;
+          return void options.hold!.until.then(pump);
+        }
         const more = res.write(`${id > 0 ? ',' : ''}${bigRecord(page, id, options.recordBytes)}`);
         id++;
         if (!more) return void res.once('drain', pump);
       }
-      events.push(`page ${page} sent`);
       res.end(`],"next":${page + 1 < options.pages.length ? page + 1 : null}}`);
     };
     pump();
@@ -57,7 +62,6 @@ export async function startBigPageApi(options: BigPageApiOptions) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    events,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

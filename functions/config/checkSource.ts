@@ -5,6 +5,7 @@
 
 import { search } from '@aws-lambda-powertools/jmespath';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { checkColumns } from '../tables/checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { SourceDefinition, StreamDefinition } from './sourceSchema.js';
 
@@ -53,6 +54,7 @@ export function checkSource(source: SourceDefinition): PathProblem[] {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    for (const problem of checkColumns(stream)) add(at(...problem.path), problem.message);
   });
   return problems;
 }

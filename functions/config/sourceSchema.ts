@@ -109,7 +109,7 @@ const paginationSchema = z.discriminatedUnion('type', [
 const columnSchema = z.strictObject({
   name: z
     .string()
-    .regex(IDENTIFIER, 'a column name must match [a-z][a-z0-9_]* (lower case, digits, underscores), as Athena lower-cases names')
+    .regex(IDENTIFIER, 'a column name must match [a-z][a-z0-9_]* (lower case, digits, underscores: Athena lower-cases names, and names starting with _ belong to the envelope)')
     .max(128)
     .meta({ description: 'Column name in the tables and views; not an envelope column (_source, _stream, _window_start, _window_end, _extracted_at, _run_id, _parent, data, dt).' }),
   path: jmespath('JMESPath into the record, e.g. id, user.login or labels[].name.'),

@@ -237,6 +237,10 @@ export class ParquetFileWriter {
   }
 
   private check(): void {
+    // A destroyed output reports its error on the next tick; do not write on until then.
+    if (!this.failure && this.sink.destroyed && !this.closed) {
+      this.fail(this.sink.errored ?? new SinkError(`the output of the Parquet file of ${this.spec.name} was destroyed before the file was finished`));
+    }
     if (this.failure) throw this.failure;
   }
 }

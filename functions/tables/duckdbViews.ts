@@ -22,11 +22,13 @@ import { curatedColumns, ENVELOPE_COLUMNS, PARTITION_COLUMN, type TableColumn, t
 /** `CREATE OR REPLACE VIEW "<source>_<stream>"` over the given Parquet files. */
 export function duckdbCuratedViewSql(spec: TableSpec, parquetFiles: readonly string[]): string {
   const columns = [...curatedColumns(spec), PARTITION_COLUMN];
-  const typedEmpty = `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
+  // `data` is JSON, as in the raw view, so `data->>'$.x'` and the json functions behave alike.
+  const typeOf = (c: TableColumn) => (c.name === 'data' ? 'JSON' : duckdbType(c.type));
+  const typedEmpty = `SELECT ${columns.map((c) => `CAST(NULL AS ${typeOf(c)}) AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
   const body =
     parquetFiles.length === 0
       ? typedEmpty
-      : `SELECT ${columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')} FROM (${typedEmpty} UNION ALL BY NAME SELECT * FROM read_parquet(${fileList(parquetFiles)}, hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true))`;
+      : `SELECT ${columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${typeOf(c)}) AS ${quoteIdent(c.name)}`).join(', ')} FROM (${typedEmpty} UNION ALL BY NAME SELECT * FROM read_parquet(${fileList(parquetFiles)}, hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true))`;
   return `CREATE OR REPLACE VIEW ${quoteIdent(spec.name)} AS ${body}`;
 }
 

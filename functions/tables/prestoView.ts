@@ -65,7 +65,7 @@ export interface ViewTableInput {
   readonly viewOriginalText: string;
   readonly viewExpandedText: '/* Presto View */';
   readonly storageDescriptor: {
-    readonly columns: readonly { readonly name: string; readonly type: string; readonly comment?: string }[];
+    readonly columns: { readonly name: string; readonly type: string; readonly comment?: string }[];
     readonly serdeInfo: Record<string, never>;
   };
 }

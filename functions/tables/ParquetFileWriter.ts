@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import type { CompressionCodec } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { SinkError } from '../errors.js';
 import { parquetSchema } from './parquetSchema.js';
@@ -32,9 +31,10 @@ export interface ParquetFileWriterOptions {
    */
   readonly rowGroupRows?: number;
   /**
-   * A row group closes once its `data` texts reach this many characters: the bound on memory
-   * (peak RSS grows by about 3× this; bench/parquet.ts measures it).
-   * @default 32 MiB
+   * A row group closes once its records' `data` texts reach this many UTF-8 bytes: the bound on
+   * memory. Peak RSS grows by roughly 10× this whatever the window's size (encoding garbage
+   * included; bench/parquet.ts measures it), e.g. about 165 MiB at the default.
+   * @default 16 MiB
    */
   readonly rowGroupBytes?: number;
   /**
@@ -79,7 +79,7 @@ export interface ParquetFileInfo {
   readonly sha256: string;
 }
 
-const DEFAULTS = { rowGroupRows: 100_000, rowGroupBytes: 32 * 1024 * 1024, codec: 'SNAPPY', chunkBytes: 1024 * 1024 } as const;
+const DEFAULTS = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: 'SNAPPY', chunkBytes: 1024 * 1024 } as const;
 
 /**
  * Writes one Parquet file.
@@ -160,7 +160,7 @@ export class ParquetFileWriter {
           throw new SinkError(`record ${i} of a page of ${this.spec.name} has ${values.length} typed values; expected ${this.typedCount} (one per column)`);
         }
         this.group.add(page.extractedAt, parent, page.data[i]!, values);
-        if (this.group.rows >= this.options.rowGroupRows || this.group.chars >= this.options.rowGroupBytes) await this.flushGroup();
+        if (this.group.rows >= this.options.rowGroupRows || this.group.bytes >= this.options.rowGroupBytes) await this.flushGroup();
       }
     } finally {
       this.busy = false;
@@ -194,7 +194,7 @@ export class ParquetFileWriter {
     const group = this.group;
     this.group = new GroupBuffer(this.typedCount);
     const constant = (value: string) => new Array<string>(group.rows).fill(value);
-    const envelope = [
+    const envelope: unknown[][] = [
       constant(this.spec.source),
       constant(this.spec.stream),
       constant(this.envelope.windowStart),
@@ -248,10 +248,12 @@ export class ParquetFileWriter {
 /** The rows of the row group being filled, column by column. */
 class GroupBuffer {
   rows = 0;
-  chars = 0;
+  /** UTF-8 bytes of `data` so far. */
+  bytes = 0;
   readonly extractedAt: string[] = [];
   readonly parent: (string | null)[] = [];
-  readonly data: string[] = [];
+  /** UTF-8 bytes, encoded on arrival so the record's string can be collected with its page. */
+  readonly data: Uint8Array[] = [];
   readonly typed: unknown[][];
 
   constructor(typedCount: number) {
@@ -261,10 +263,11 @@ class GroupBuffer {
   add(extractedAt: string, parent: string | null, data: string, values: readonly unknown[]): void {
     this.extractedAt.push(extractedAt);
     this.parent.push(parent);
-    this.data.push(data);
+    const bytes = Buffer.from(data, 'utf8');
+    this.data.push(bytes);
     for (let j = 0; j < values.length; j++) this.typed[j]!.push(values[j]);
     this.rows++;
-    this.chars += data.length;
+    this.bytes += bytes.length;
   }
 }
 
@@ -294,7 +297,7 @@ class StreamByteWriter extends ByteWriter {
   }
 }
 
-function compressorsFor(codec: ParquetCodec): Partial<Record<CompressionCodec, (input: Uint8Array) => Uint8Array>> {
+function compressorsFor(codec: ParquetCodec): Partial<Record<ParquetCodec, (input: Uint8Array) => Uint8Array>> {
   if (codec === 'GZIP') return { GZIP: (input) => zlib.gzipSync(input) };
   if (codec === 'ZSTD') {
     // zlib gained zstd in Node 22.15 / 23.8 (nodejs.org/api/zlib.html, zlib.zstdCompressSync).

@@ -1,8 +1,9 @@
 /**
  * Compiles a column's JMESPath into a function over one record. A dotted path of plain
- * identifiers (`id`, `user.login`) becomes direct property reads, about 30× faster than the
- * JMESPath interpreter (bench/parquet.ts measures both); anything else goes through
- * Powertools' JMESPath, whose parser caches the expression.
+ * identifiers (`id`, `user.login`) becomes direct property reads, and a projection of one
+ * (`labels[].name`) a loop over them: about 20× faster than the JMESPath interpreter
+ * (bench/parquet.ts measures both). Anything else goes through Powertools' JMESPath, whose
+ * parser caches the expression.
  */
 
 import { search } from '@aws-lambda-powertools/jmespath';
@@ -14,6 +15,8 @@ export type CompiledPath = (record: unknown) => unknown;
 
 /** `a`, `a.b`, `a_1.b2`: JMESPath unquoted identifiers joined by dots. */
 const DOTTED = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** `labels[].name`: a dotted path to an array, projected through a dotted path. */
+const PROJECTION = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\[\]\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$/;
 
 /** The field names of a dotted path (`a.b` → `['a', 'b']`), or undefined for any other expression. */
 export function dottedFields(expression: string): readonly string[] | undefined {
@@ -25,6 +28,22 @@ export function dottedFields(expression: string): readonly string[] | undefined 
  * runtime type error (e.g. a function applied to the wrong type); callers decide what that means.
  */
 export function compilePath(expression: string): CompiledPath {
+  const projection = PROJECTION.exec(expression);
+  if (projection) {
+    const list = compilePath(projection[1]!);
+    const each = compilePath(projection[2]!);
+    // JMESPath list projection: null unless an array; elements projecting to null are dropped.
+    return (record) => {
+      const value = list(record);
+      if (!Array.isArray(value)) return null;
+      const out: unknown[] = [];
+      for (const element of value) {
+        const projected = each(element);
+        if (projected !== null) out.push(projected);
+      }
+      return out;
+    };
+  }
   const fields = dottedFields(expression);
   if (fields === undefined) return (record) => search(expression, record as JsonObject);
   if (fields.length === 1) {

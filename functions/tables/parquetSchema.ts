@@ -19,7 +19,7 @@
  * TIMESTAMP whatever the session time zone, so both engines show the same UTC wall clock.
  */
 
-import type { SchemaElement } from 'hyparquet';
+import type { SchemaElement } from 'hyparquet-writer';
 import type { ColumnType } from './columnType.js';
 import type { TableColumn } from './tableSpec.js';
 

@@ -1,4 +1,5 @@
 import { LosslessNumber } from 'lossless-json';
+import { search } from '@aws-lambda-powertools/jmespath';
 import { describe, expect, it } from 'vitest';
 import { parseJson } from '../../functions/records/preciseJson.js';
 import { ColumnExtractor } from '../../functions/tables/ColumnExtractor.js';
@@ -208,6 +209,24 @@ describe('compilePath', () => {
     ['length(labels)', 2],
   ])('evaluates %s like JMESPath', (expression, expected) => {
     expect(compilePath(expression)(record)).toEqual(expected);
+  });
+});
+
+describe('compilePath fast paths', () => {
+  const records: unknown[] = [
+    { a: { b: [{ c: 1 }, { c: null }, {}, { c: { d: 2 } }, 5, null, [1]] } },
+    { a: { b: { c: 1 } } },
+    { a: { b: [] } },
+    { a: [{ b: [{ c: 1 }] }] },
+    { a: null },
+    { a: 'text' },
+    [],
+    null,
+    'x',
+    { a: { b: [{ c: [1, 2] }, { c: false }, { c: 0 }, { c: '' }] } },
+  ];
+  it.each(['a', 'a.b', 'a.b.c', 'a.b[].c', 'a.b[].c.d', 'a[].b', 'a.b[].x'])('agrees with the JMESPath interpreter on %s', (expression) => {
+    for (const record of records) expect(compilePath(expression)(record)).toEqual(search(expression, record as never));
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/parquet.ts [--quick]`: what Parquet costs, and why hyparquet-writer writes it.
+ * `npx tsx bench/parquet.ts [--quick | --big]`: what Parquet costs, and why hyparquet-writer writes it.
  * Not part of `npm test` (timings) nor of `npm run bench` (issue 12's gate); run it by hand.
  *
  * 1. Writers, same rows (~1 KB records: envelope, `data` text, 6 typed columns), snappy, 10k-row
@@ -8,9 +8,10 @@
  *    parquet-wasm + apache-arrow (transformParquetStream), @dsnp/parquetjs (openStream).
  *    Baseline: gzip JSON lines of the same envelope records (what a raw part costs).
  * 2. Column extraction (ColumnExtractor), dotted-path fast path vs JMESPath interpreter.
- * 3. Peak RSS writing a large window (256 MiB and 2 GiB of records, generated, extracted and
- *    written on the fly, output hashed and discarded as an S3 upload would stream it), one child
- *    process each, and 2 GiB again under a 256 MiB V8 old-space cap (as a Lambda's memory caps it).
+ * 3. Peak RSS writing a large window (256 MiB and 1 GiB of records, 2 GiB with --big; generated,
+ *    extracted and written on the fly, output hashed and discarded as an S3 upload would stream
+ *    it), one child process each, and the largest again under a 256 MiB V8 old-space cap (as a
+ *    Lambda's memory caps it).
  * 4. Bundle bytes (esbuild, minified, node22) and module load time (median of 10 fresh processes).
  * 5. An independent read-back: the hyparquet-writer file read by parquet-wasm (arrow-rs).
  * Results: the table on stdout and bench/parquet-results.json.
@@ -35,6 +36,7 @@ import type { TableSpec, TypedColumn } from '../functions/tables/tableSpec.js';
 const here = fileURLToPath(import.meta.url);
 const run = promisify(execFile);
 const quick = process.argv.includes('--quick');
+const big = process.argv.includes('--big');
 
 // ---------------------------------------------------------------- data
 
@@ -317,7 +319,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function bundles(dir: string) {
   const entries: Record<string, string> = {
+    'baseline (an empty module)': `export const nothing = 0;`,
     'hyparquet-writer (ParquetFileWriter)': `export { ParquetFileWriter } from ${JSON.stringify(join(here, '../../functions/tables/ParquetFileWriter.ts'))};`,
+    'all of functions/tables': `export * from ${JSON.stringify(join(here, '../../functions/tables/index.ts'))};`,
     'parquet-wasm + apache-arrow': `export * as pw from 'parquet-wasm/node'; export { tableToIPC, Table, vectorFromArray } from 'apache-arrow';`,
     '@dsnp/parquetjs': `export { default } from '@dsnp/parquetjs';`,
   };
@@ -343,7 +347,7 @@ async function bundles(dir: string) {
 }
 
 async function main() {
-  const n = quick ? 20_000 : 100_000;
+  const n = quick ? 20_000 : 50_000;
   const rounds = quick ? 1 : 3;
   const names = Object.keys(WRITERS);
   const samples: Record<string, Awaited<ReturnType<typeof childWrite>>[]> = {};
@@ -367,9 +371,10 @@ async function main() {
   });
   const extraction = await child<Awaited<ReturnType<typeof childExtract>>>(['extract', String(n)]);
   const memory = [];
-  for (const mib of quick ? [64, 256] : [256, 2048]) memory.push(await child<Awaited<ReturnType<typeof childMemory>>>(['memory', String(mib * 2 ** 20)]));
+  const sizes = quick ? [64, 256] : big ? [256, 2048] : [256, 1024];
+  for (const mib of sizes) memory.push({ heap: 'default', ...(await child<Awaited<ReturnType<typeof childMemory>>>(['memory', String(mib * 2 ** 20)])) });
   // Lambda-like: a capped old space makes V8 collect sooner (the function's memory bounds the heap).
-  memory.push({ heap: '--max-old-space-size=256', ...(await child<Awaited<ReturnType<typeof childMemory>>>(['memory', String((quick ? 256 : 2048) * 2 ** 20)], ['--max-old-space-size=256'])) });
+  memory.push({ heap: '--max-old-space-size=256', ...(await child<Awaited<ReturnType<typeof childMemory>>>(['memory', String(sizes.at(-1)! * 2 ** 20)], ['--max-old-space-size=256'])) });
   const readBack = await child<Awaited<ReturnType<typeof childReadBack>>>(['readback']);
   const dir = await mkdtemp(join(os.tmpdir(), 'apilake-bench-parquet-'));
   let bundle;

@@ -153,13 +153,13 @@ export class ParquetFileWriter {
       if (page.data.length !== page.values.length) {
         throw new SinkError(`a page of ${this.spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
       }
+      const wrong = page.values.findIndex((values) => values.length !== this.typedCount);
+      if (wrong >= 0) {
+        throw new SinkError(`record ${wrong} of a page of ${this.spec.name} has ${page.values[wrong]!.length} typed values; expected ${this.typedCount} (one per column)`);
+      }
       const parent = page.parent ?? null;
       for (let i = 0; i < page.data.length; i++) {
-        const values = page.values[i]!;
-        if (values.length !== this.typedCount) {
-          throw new SinkError(`record ${i} of a page of ${this.spec.name} has ${values.length} typed values; expected ${this.typedCount} (one per column)`);
-        }
-        this.group.add(page.extractedAt, parent, page.data[i]!, values);
+        this.group.add(page.extractedAt, parent, page.data[i]!, page.values[i]!);
         if (this.group.rows >= this.options.rowGroupRows || this.group.bytes >= this.options.rowGroupBytes) await this.flushGroup();
       }
     } finally {
@@ -211,7 +211,13 @@ export class ParquetFileWriter {
       ),
       ...this.spec.columns.map((c, j) => ({ name: c.name, data: group.typed[j]! })),
     ];
-    await this.writer.write({ columnData, rowGroupSize: group.rows });
+    try {
+      await this.writer.write({ columnData, rowGroupSize: group.rows });
+    } catch (error) {
+      // A row group half written leaves the file unusable: refuse every later call.
+      this.fail(new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error }));
+      throw this.failure;
+    }
     await this.drain();
     this.rows += group.rows;
     this.rowGroups++;

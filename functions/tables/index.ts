@@ -1,4 +1,19 @@
-/** Typed tables (issue 13): column types, value conversion, Parquet files, Glue/Athena/DuckDB SQL. */
+/**
+ * Typed tables (issue 13): column types, value conversion, Parquet files, Glue/Athena/DuckDB SQL.
+ *
+ * Write path, per window attempt (beside the raw parts, from the same parsed page):
+ * `spec = tableSpec(source, stream)`; `extractor = new ColumnExtractor(spec.columns)`;
+ * `file = new ParquetFileWriter(spec, { windowStart, windowEnd, runId })`, its `output` piped to
+ * storage at once; per page `file.writePage({ extractedAt, parent, data: texts, values:
+ * records.map((r) => extractor.extract(r)) })` with the very texts and envelope values the raw
+ * lines carry; at commit `info = await file.close()` then the upload, and the manifest lists the
+ * file (`info.rows/bytes/sha256`) with `type_errors: extractor.typeErrors`; on failure
+ * `file.abort(error)`.
+ *
+ * Read path: Glue tables from `curatedGlueColumns(spec)` / `rawGlueColumns(spec)` and the view
+ * from `athenaLatestView(spec, database)`; locally `duckdbCuratedViewSql`, `duckdbRawViewSql`
+ * (committed files only) then `duckdbLatestViewSql`.
+ */
 export { checkColumns, type ColumnProblem } from './checkColumns.js';
 export { ColumnExtractor, type TypeErrors } from './ColumnExtractor.js';
 export { duckdbType, formatColumnType, glueType, parseColumnType, trinoType, type ColumnType, type ParsedColumnType } from './columnType.js';

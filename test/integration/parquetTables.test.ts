@@ -148,6 +148,22 @@ describe('typed Parquet read by DuckDB through the generated views', () => {
   });
 });
 
+describe('child streams', () => {
+  it('carries the parent key as JSON text in both tables', async () => {
+    const landed = await landWindow(join(root, 'parent'), SPEC, hour(0), 'r', [
+      { extractedAt: at(0), parent: '{"repo": "aws-cdk"}', records: ['{"id": 1}'] },
+      { extractedAt: at(0, 6), parent: '{"repo": "jsii"}', records: ['{"id": 2}'] },
+    ]);
+    const db = await openViews(SPEC, { parquet: [landed.parquetFile], raw: [landed.rawFile] });
+    const query = (table: string) => `SELECT json_extract_string(_parent, '$.repo') AS repo, count(*) AS n FROM ${table} GROUP BY 1 ORDER BY 1`;
+    expect(await rows(db, query('github_issues_issues'))).toEqual([
+      { repo: 'aws-cdk', n: '1' },
+      { repo: 'jsii', n: '1' },
+    ]);
+    expect(await rows(db, query('github_issues_issues_raw'))).toEqual(await rows(db, query('github_issues_issues')));
+  });
+});
+
 describe('the _latest view', () => {
   const v = (id: number, state: string, updatedAt: string) => JSON.stringify({ id, state, updated_at: updatedAt });
 
@@ -271,11 +287,21 @@ describe('ParquetFileWriter output', () => {
     await expect(aborted.writePage(page(1))).rejects.toThrow('window failed');
   });
 
-  it('fails on a page whose values do not match its records or the columns', async () => {
+  it('fails on a page whose values do not match its records or the columns, keeping none of it', async () => {
     const file = new ParquetFileWriter(idOnly, envelope);
     file.output.resume();
     await expect(file.writePage({ ...page(2), values: [[1n]] })).rejects.toThrow('has 2 data texts but 1 value rows');
-    await expect(file.writePage({ ...page(1), values: [[1n, 2n]] })).rejects.toThrow('has 2 typed values; expected 1');
+    await expect(file.writePage({ ...page(3), values: [[1n], [2n], [3n, 4n]] })).rejects.toThrow('record 2 of a page of github_issues_issues has 2 typed values; expected 1');
+    await file.writePage(page(4));
+    expect(await file.close()).toMatchObject({ rows: 4 });
+  });
+
+  it('refuses every later call once a row group could not be encoded', async () => {
+    const file = new ParquetFileWriter(idOnly, envelope, { rowGroupRows: 2 });
+    file.output.resume();
+    await expect(file.writePage({ ...page(2), values: [[1n], [2n ** 64n]] })).rejects.toThrow('cannot encode a row group of github_issues_issues');
+    await expect(file.writePage(page(1))).rejects.toThrow('cannot encode a row group');
+    await expect(file.close()).rejects.toThrow('cannot encode a row group');
   });
 
   it('refuses concurrent calls', async () => {

@@ -21,6 +21,8 @@ import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.j
 export interface TestPage {
   readonly extractedAt: Date;
   readonly records: readonly string[];
+  /** JSON text of the parent key, for a child stream's page. */
+  readonly parent?: string;
 }
 
 /** The files one attempt of a window produced. */
@@ -46,10 +48,11 @@ export async function landWindow(root: string, spec: TableSpec, window: TimeWind
   for (const page of pages) {
     const extractedAt = page.extractedAt.toISOString();
     const values = page.records.map((text) => extractor.extract(parseJson(text).value));
-    await file.writePage({ extractedAt, data: page.records, values });
+    await file.writePage({ extractedAt, parent: page.parent ?? null, data: page.records, values });
+    const parent = page.parent === undefined ? '' : `"_parent":${page.parent},`;
     for (const text of page.records) {
       lines.push(
-        `{"_source":"${spec.source}","_stream":"${spec.stream}","_window_start":"${envelope.windowStart}","_window_end":"${envelope.windowEnd}","_extracted_at":"${extractedAt}","_run_id":"${runId}","data":${text}}\n`,
+        `{"_source":"${spec.source}","_stream":"${spec.stream}","_window_start":"${envelope.windowStart}","_window_end":"${envelope.windowEnd}","_extracted_at":"${extractedAt}","_run_id":"${runId}",${parent}"data":${text}}\n`,
       );
     }
   }

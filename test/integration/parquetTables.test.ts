@@ -231,6 +231,24 @@ describe('files and schemas over time', () => {
     expect(await rows(none, `SELECT count(*) AS n FROM github_issues_issues_raw`)).toEqual([{ n: '0' }]);
   });
 
+  it('keeps record columns named like the lake folders (source, stream, dt is reserved)', async () => {
+    const dir = join(root, 'folders');
+    const spec: TableSpec = {
+      ...SPEC,
+      columns: [
+        { name: 'id', path: 'id', type: { kind: 'bigint' }, comment: '' },
+        { name: 'source', path: 'source', type: { kind: 'string' }, comment: '' },
+        { name: 'stream', path: 'stream', type: { kind: 'string' }, comment: '' },
+      ],
+    };
+    const landed = await landWindow(dir, spec, hour(0), 'r', [{ extractedAt: at(0), records: ['{"id": 1, "source": "web", "stream": "main"}'] }]);
+    const db = await openViews(spec, { parquet: [landed.parquetFile], raw: [landed.rawFile] });
+    expect(await rows(db, `SELECT source, stream, _source, _stream, dt FROM github_issues_issues`)).toEqual([
+      { source: 'web', stream: 'main', _source: 'github_issues', _stream: 'issues', dt: '2024-01-01' },
+    ]);
+    expect(await rows(db, `SELECT _source, dt FROM github_issues_issues_raw`)).toEqual([{ _source: 'github_issues', dt: '2024-01-01' }]);
+  });
+
   it('writes the row groups, codec and file size it reports', async () => {
     const dir = join(root, 'meta');
     const records = Array.from({ length: 25 }, (_, i) => JSON.stringify({ id: i, state: 'open', note: 'x'.repeat(100) }));

@@ -7,7 +7,8 @@
  *    interleaved, medians. Candidates: hyparquet-writer (through apilake's ParquetFileWriter),
  *    parquet-wasm + apache-arrow (transformParquetStream), @dsnp/parquetjs (openStream).
  *    Baseline: gzip JSON lines of the same envelope records (what a raw part costs).
- * 2. Column extraction (ColumnExtractor), dotted-path fast path vs JMESPath interpreter.
+ * 2. Column extraction (ColumnExtractor), dotted-path fast path vs JMESPath interpreter; and
+ *    ParquetFileWriter with each codec the running Node has (ZSTD from Node 22.15).
  * 3. Peak RSS writing a large window (256 MiB and 1 GiB of records, 2 GiB with --big; generated,
  *    extracted and written on the fly, output hashed and discarded as an S3 upload would stream
  *    it), one child process each, and the largest again under a 256 MiB V8 old-space cap (as a
@@ -30,7 +31,7 @@ import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { ColumnExtractor } from '../functions/tables/ColumnExtractor.js';
 import { parseColumnType } from '../functions/tables/columnType.js';
-import { ParquetFileWriter } from '../functions/tables/ParquetFileWriter.js';
+import { DEFAULT_CODEC, PARQUET_CODECS, ParquetFileWriter } from '../functions/tables/ParquetFileWriter.js';
 import type { TableSpec, TypedColumn } from '../functions/tables/tableSpec.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -239,6 +240,26 @@ async function childWrite(name: string, n: number) {
   return { name, records: n, ms, recordsPerSecond: n / (ms / 1000), bytes, bytesPerRecord: bytes / n, rawBytesPerRecord: rawBytes / n };
 }
 
+/** Every codec the running Node offers, through ParquetFileWriter (ZSTD needs Node ≥ 22.15). */
+async function childCodecs(n: number) {
+  const rows = makeRows(n);
+  const out: Record<string, { recordsPerSecond: number; bytesPerRecord: number }> = {};
+  for (const round of [0, 1]) {
+    for (const codec of PARQUET_CODECS) {
+      if (codec === 'ZSTD' && DEFAULT_CODEC !== 'ZSTD') continue;
+      const file = new ParquetFileWriter(SPEC, ENVELOPE, { rowGroupRows: GROUP, codec });
+      const sink = discard();
+      file.output.pipe(sink.sink);
+      const start = performance.now();
+      for (let i = 0; i < rows.texts.length; i += 100) await file.writePage({ extractedAt: EXTRACTED_AT, data: rows.texts.slice(i, i + 100), values: rows.values.slice(i, i + 100) });
+      const info = await file.close();
+      // The first round warms the JIT; the second is reported.
+      if (round === 1) out[codec] = { recordsPerSecond: Math.round(n / ((performance.now() - start) / 1000)), bytesPerRecord: Math.round(info.bytes / n) };
+    }
+  }
+  return { node: process.version, ...out };
+}
+
 async function childExtract(n: number) {
   const rows = makeRows(Math.min(n, 20_000));
   const parsed = rows.texts.map((t) => JSON.parse(t));
@@ -370,6 +391,7 @@ async function main() {
     };
   });
   const extraction = await child<Awaited<ReturnType<typeof childExtract>>>(['extract', String(n)]);
+  const codecs = await child<Awaited<ReturnType<typeof childCodecs>>>(['codecs', String(n)]);
   const memory = [];
   const sizes = quick ? [64, 256] : big ? [256, 2048] : [256, 1024];
   for (const mib of sizes) memory.push({ heap: 'default', ...(await child<Awaited<ReturnType<typeof childMemory>>>(['memory', String(mib * 2 ** 20)])) });
@@ -390,12 +412,15 @@ async function main() {
     rounds,
     writers,
     extractionMicrosPerRecord: extraction,
+    codecs,
     memory,
     readBack,
     bundle,
   };
   console.log('\nParquet writers (median of', rounds, 'rounds,', n, 'records of ~1 KB, snappy, 10k-row groups, streamed):');
   console.table(writers);
+  console.log(`Codecs through ParquetFileWriter (Node ${codecs.node}; run under Node ≥ 22.15 for ZSTD):`);
+  console.table(Object.fromEntries(Object.entries(codecs).filter(([k]) => k !== 'node')));
   console.log('Column extraction, µs per record (6 columns / the 5 dotted ones):');
   console.table(extraction);
   console.log('Peak RSS writing one window (ParquetFileWriter defaults: 16 MiB / 100k-row groups; base = after module load):');
@@ -411,6 +436,7 @@ async function childMain(args: string[]) {
   let result: unknown;
   if (kind === 'write') result = await childWrite(a!, Number(b));
   else if (kind === 'extract') result = await childExtract(Number(a));
+  else if (kind === 'codecs') result = await childCodecs(Number(a));
   else if (kind === 'memory') result = await childMemory(Number(a));
   else if (kind === 'readback') result = await childReadBack();
   process.send!(result, () => process.exit(0));

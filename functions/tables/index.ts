@@ -22,7 +22,7 @@ export { compilePath, dottedFields, isJmespath, type CompiledPath } from './comp
 export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from './duckdbViews.js';
 export { curatedGlueColumns, rawGlueColumns, rawTableName, type GlueColumn, type GlueTableColumns } from './glueColumns.js';
 export { athenaLatestView, keyExpression, latestViewName, latestViewSelect } from './latestView.js';
-export { PARQUET_CODECS, ParquetFileWriter, type CuratedPage, type ParquetCodec, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
+export { DEFAULT_CODEC, PARQUET_CODECS, ParquetFileWriter, type CuratedPage, type ParquetCodec, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
 export { parquetSchema } from './parquetSchema.js';
 export { parseEpoch, parseIsoTimestamp } from './parseTimestamp.js';
 export { ATHENA_CATALOG, decodePrestoView, encodePrestoView, prestoViewTableInput, type PrestoViewDefinition, type ViewColumn, type ViewTableInput } from './prestoView.js';

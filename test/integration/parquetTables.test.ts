@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
-import { ParquetFileWriter } from '../../functions/tables/ParquetFileWriter.js';
+import { DEFAULT_CODEC, ParquetFileWriter } from '../../functions/tables/ParquetFileWriter.js';
 import { tableSpec, type TableSpec } from '../../functions/tables/tableSpec.js';
 import type { TimeWindow } from '../../functions/window/TimeWindow.js';
 import { landWindow, openViews, rows } from '../support/tableLake.js';
@@ -271,7 +271,7 @@ describe('ParquetFileWriter output', () => {
   const idOnly: TableSpec = { ...SPEC, columns: SPEC.columns.slice(0, 1) };
 
   it('waits for a slow consumer instead of buffering the file', async () => {
-    const file = new ParquetFileWriter(idOnly, envelope, { rowGroupRows: 1000, chunkBytes: 64 * 1024 });
+    const file = new ParquetFileWriter(idOnly, envelope, { rowGroupRows: 1000, chunkBytes: 64 * 1024, codec: 'UNCOMPRESSED' });
     // 8 MB of incompressible text: the file cannot fit in the output's buffers.
     const noise = () => randomBytes(150).toString('base64');
     const big = { ...page(40_000), data: Array.from({ length: 40_000 }, (_, i) => `{"id":${i},"n":"${noise()}"}`) };
@@ -320,6 +320,19 @@ describe('ParquetFileWriter output', () => {
     await expect(file.writePage({ ...page(2), values: [[1n], [2n ** 64n]] })).rejects.toThrow('cannot encode a row group of github_issues_issues');
     await expect(file.writePage(page(1))).rejects.toThrow('cannot encode a row group');
     await expect(file.close()).rejects.toThrow('cannot encode a row group');
+  });
+
+  it('compresses with ZSTD where the runtime has it, and refuses it clearly where not', async () => {
+    const hasZstd = typeof (await import('node:zlib') as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
+    expect(DEFAULT_CODEC).toBe(hasZstd ? 'ZSTD' : 'SNAPPY');
+    if (!hasZstd) {
+      expect(() => new ParquetFileWriter(idOnly, envelope, { codec: 'ZSTD' })).toThrow(`Parquet codec ZSTD needs Node ≥ 22.15 (this is ${process.version})`);
+      return;
+    }
+    const landed = await landWindow(join(root, 'zstd'), idOnly, hour(0), 'r', [{ extractedAt: at(0), records: ['{"id": 5}'] }], { codec: 'ZSTD' });
+    const db = await openViews(idOnly, { parquet: [landed.parquetFile], raw: [] });
+    expect(await rows(db, `SELECT min(compression) AS codec FROM parquet_metadata('${landed.parquetFile}')`)).toEqual([{ codec: 'ZSTD' }]);
+    expect(await rows(db, `SELECT id FROM github_issues_issues`)).toEqual([{ id: '5' }]);
   });
 
   it('refuses concurrent calls', async () => {

@@ -10,6 +10,7 @@
  * CloudFormation"). Athena's Glue catalog is named `awsdatacatalog` in view definitions.
  */
 
+import { ApilakeError } from '../errors.js';
 import { glueType, trinoType, type ColumnType } from './columnType.js';
 
 const PREFIX = '/* Presto View: ';
@@ -34,13 +35,13 @@ export function encodePrestoView(definition: PrestoViewDefinition): string {
 
 /**
  * Decodes a `ViewOriginalText` (for tests and `apilake status`-style tooling).
- * @throws Error when the text is not a Presto view
+ * @throws ApilakeError when the text is not a Presto view
  */
 export function decodePrestoView(text: string): PrestoViewDefinition {
-  if (!text.startsWith(PREFIX) || !text.endsWith(SUFFIX)) throw new Error(`not a Presto view: expected "${PREFIX}<base64> */", received "${text.slice(0, 40)}…"`);
+  if (!text.startsWith(PREFIX) || !text.endsWith(SUFFIX)) throw new ApilakeError(`not a Presto view: expected "${PREFIX}<base64> */", received "${text.slice(0, 40)}…"`);
   const parsed = JSON.parse(Buffer.from(text.slice(PREFIX.length, -SUFFIX.length), 'base64').toString('utf8')) as Partial<PrestoViewDefinition>;
   if (typeof parsed.originalSql !== 'string' || typeof parsed.catalog !== 'string' || typeof parsed.schema !== 'string' || !Array.isArray(parsed.columns)) {
-    throw new Error('not a Presto view: the JSON lacks originalSql, catalog, schema or columns');
+    throw new ApilakeError('not a Presto view: the JSON lacks originalSql, catalog, schema or columns');
   }
   return parsed as PrestoViewDefinition;
 }

@@ -17,6 +17,7 @@
  * convert to falls back to `string`/`json`.
  */
 
+import { ApilakeError, InputError } from '../errors.js';
 import { parseColumnType } from './columnType.js';
 import { compileConverter, INVALID } from './compileConverter.js';
 import { compilePath } from './compilePath.js';
@@ -45,16 +46,20 @@ export interface ColumnSuggestion {
  * The query whose single row's `column_type` is the inferred type of the records in the given
  * gzip JSON-lines parts (envelope lines: the record is `data`). Every record is read
  * (`sample_size = -1`) and the files' shapes are unioned.
+ * @throws InputError when there is no file (no committed window)
  */
 export function recordTypeSql(jsonlFiles: readonly string[]): string {
-  if (jsonlFiles.length === 0) throw new Error('recordTypeSql needs at least one file');
+  if (jsonlFiles.length === 0) throw new InputError('no committed records to infer a schema from: the stream has no committed window in this lake');
   const files = `[${jsonlFiles.map(sqlString).join(', ')}]`;
   return `DESCRIBE SELECT ${quoteIdent('data')} FROM read_json(${files}, format = 'newline_delimited', compression = 'gzip', union_by_name = true, sample_size = -1)`;
 }
 
-/** A query returning up to `limit` records (column `record`, JSON text) of the given parts, spread over them. */
+/**
+ * A query returning up to `limit` records (column `record`, JSON text) of the given parts, spread over them.
+ * @throws InputError when there is no file (no committed window)
+ */
 export function recordSampleSql(jsonlFiles: readonly string[], limit = 1000): string {
-  if (jsonlFiles.length === 0) throw new Error('recordSampleSql needs at least one file');
+  if (jsonlFiles.length === 0) throw new InputError('no committed records to sample: the stream has no committed window in this lake');
   const files = `[${jsonlFiles.map(sqlString).join(', ')}]`;
   return `SELECT CAST(${quoteIdent('data')} AS VARCHAR) AS record FROM read_json(${files}, format = 'newline_delimited', compression = 'gzip', columns = {data: 'JSON'}) USING SAMPLE ${Math.max(1, Math.floor(limit))} ROWS`;
 }
@@ -65,7 +70,7 @@ type DuckType = { readonly kind: 'scalar'; readonly name: string } | { readonly 
 /**
  * The columns for records of DuckDB type `recordType` (the `column_type` of {@link recordTypeSql}),
  * checked against sample records (parsed JSON) when given.
- * @throws Error when the text is not a DuckDB type
+ * @throws ApilakeError when the text is not a DuckDB type
  */
 export function suggestColumns(recordType: string, samples: readonly unknown[] = []): ColumnSuggestion {
   const suggestion = inferColumns(recordType);
@@ -205,7 +210,7 @@ function yamlScalar(text: string): string {
 export function parseDuckType(text: string): DuckType {
   let at = 0;
   const fail = (what: string): never => {
-    throw new Error(`"${text}" is not a DuckDB type: ${what} at position ${at + 1}`);
+    throw new ApilakeError(`"${text}" is not a DuckDB type: ${what} at position ${at + 1}`);
   };
   const blanks = () => {
     while (text[at] === ' ') at++;

@@ -7,6 +7,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { headerValueProblem } from '../http/headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { checkColumns } from '../tables/checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 import type { SourceDefinition, StreamDefinition } from './sourceSchema.js';
@@ -68,6 +69,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    for (const problem of checkColumns(stream)) add(at(...problem.path), problem.message);
   });
   return problems;
 }

@@ -144,6 +144,21 @@ const paginationSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('link_header'), ...stopConditions }),
 ]);
 
+/** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */
+const columnSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(IDENTIFIER, 'a column name must match [a-z][a-z0-9_]* (lower case, digits, underscores: Athena lower-cases names, and names starting with _ belong to the envelope)')
+    .max(128)
+    .meta({ description: 'Column name in the tables and views; not an envelope column (_source, _stream, _window_start, _window_end, _extracted_at, _run_id, _parent, data, dt).' }),
+  path: jmespath('JMESPath into the record, e.g. id, user.login or labels[].name.'),
+  type: z
+    .string()
+    .min(1)
+    .meta({ description: 'string | bigint | double | boolean | timestamp | date | json | decimal(p,s) | array<type>. A value that does not convert is NULL and counted in the manifest.' }),
+  comment: z.string().optional().meta({ description: 'Shown in Glue. @default "<path> as <type>"' }),
+});
+
 const streamSchema = z.strictObject({
   name: identifier('stream name'),
   path: z.string().startsWith('/', 'path must start with "/"').meta({ description: 'Appended to base_url; may hold {placeholders}.' }),
@@ -171,6 +186,15 @@ const streamSchema = z.strictObject({
     .max(4095)
     .default(256)
     .meta({ description: 'A response body larger than this fails the page instead of exhausting memory. @default 256' }),
+  primary_key: z
+    .array(jmespath('JMESPath into the record.'))
+    .min(1)
+    .optional()
+    .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
+  columns: z
+    .array(columnSchema)
+    .default([])
+    .meta({ description: 'Typed columns of the stream\'s Parquet table, beside the envelope and the exact JSON text in data.' }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */

@@ -69,7 +69,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
-    for (const problem of checkColumns(stream)) add(at(...problem.path), problem.message);
+    if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
 }

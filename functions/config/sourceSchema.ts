@@ -249,8 +249,12 @@ export const sourceSchema = z.strictObject({
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
+      parquet: z
+        .boolean()
+        .default(true)
+        .meta({ description: 'Also land each window as a typed Parquet file (curated/), the table Athena and apilake query read first. @default true' }),
     })
-    .default({ part_size_mb: 64 }),
+    .default({ part_size_mb: 64, parquet: true }),
   lambda: z
     .strictObject({
       memory_mb: z.int().min(128).max(10_240).default(512),

@@ -12,12 +12,12 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate } from '../pagination/paginate.js';
 import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
-import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
 import { DecodingTally } from '../records/DecodingTally.js';
 import {
   collectWindowGarbage,
   commitWindow,
   currentCommitNumber,
+  dataFiles,
   deleteParts,
   MAX_ATTEMPT_MS,
   publishSymlink,
@@ -27,7 +27,8 @@ import {
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
-import { WindowWriter } from '../sink/WindowWriter.js';
+import { WindowWriter, type WrittenFiles } from '../sink/WindowWriter.js';
+import { tableSpec } from '../tables/tableSpec.js';
 import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
 import { buildFirstRequest } from './buildRequest.js';
@@ -138,9 +139,14 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
 
   const decoding = new DecodingTally();
-  const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...storageCall });
+  const writer = new WindowWriter(storage, ref, {
+    runId,
+    partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
+    ...(source.lake.parquet ? { table: tableSpec(source, stream) } : {}),
+    ...storageCall,
+  });
   const describe = (request: PageRequest) => `${stream.method} ${client.redactor.url(request.url)}`;
-  let parts;
+  let files: WrittenFiles;
   try {
     const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
     const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
@@ -161,12 +167,12 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     for await (const page of pageStream) {
       pages++;
       decoding.add(page.response.stats);
-      // The records go to the part as the API's bytes, each wrapped in its envelope line.
-      const prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) });
-      for (const batch of page.response.batches) await writer.writeChunk(envelopeChunk(prefix, batch), batch.count);
+      // The records go to the raw part as the API's bytes, and to the Parquet file, in one pass.
+      const extractedAt = new Date(clock.now());
+      for (const batch of page.response.batches) await writer.writeRecords(batch, { extractedAt });
       input.onPage?.({ index: page.index, records: page.response.recordCount });
     }
-    parts = await writer.finish();
+    files = await writer.finish();
     const age = clock.now() - startedAt.getTime();
     if (age > MAX_ATTEMPT_MS) {
       // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
@@ -190,7 +196,9 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     runId,
     startedAt,
     committedAt: new Date(clock.now()),
-    parts,
+    parts: files.parts,
+    ...(files.curated ? { curated: files.curated } : {}),
+    ...(files.typeErrors ? { typeErrors: files.typeErrors } : {}),
     pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),
@@ -222,7 +230,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   currentKey = outcome.key;
   if (base.kind === 'committed') {
     try {
-      await deleteParts(storage, ref, base.manifest.parts.map((p) => p.key).filter((key) => !parts.some((p) => p.key === key)), storageCall);
+      const kept = new Set(dataFiles(outcome.manifest).map((p) => p.key));
+      await deleteParts(storage, ref, dataFiles(base.manifest).map((p) => p.key).filter((key) => !kept.has(key)), storageCall);
     } catch (error) {
       warn('the parts of the replaced commit are left for gc', error);
     }

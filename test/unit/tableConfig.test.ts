@@ -70,15 +70,16 @@ columns:
   - { name: id, path: "labels[", type: string }
   - { name: data, path: data, type: "array<string" }`),
     );
+    // In the file's line order: primary_key comes first.
     expect(problems).toEqual([
+      { path: 'streams[0].primary_key[0]', message: expect.stringContaining('neither the path of a declared column nor a dotted path') },
+      { path: 'streams[0].primary_key[2]', message: expect.stringContaining('is not valid JMESPath') },
       { path: 'streams[0].columns[0].name', message: expect.stringContaining('"dt" is an envelope column') },
       { path: 'streams[0].columns[1].type', message: expect.stringContaining('unknown type name "int"') },
       { path: 'streams[0].columns[2].name', message: 'duplicate column name "id" (also columns[1])' },
       { path: 'streams[0].columns[2].path', message: expect.stringContaining('"labels[" is not valid JMESPath') },
       { path: 'streams[0].columns[3].name', message: expect.stringContaining('"data" is an envelope column') },
       { path: 'streams[0].columns[3].type', message: expect.stringContaining('expected ">"') },
-      { path: 'streams[0].primary_key[0]', message: expect.stringContaining('neither the path of a declared column nor a dotted path') },
-      { path: 'streams[0].primary_key[2]', message: expect.stringContaining('is not valid JMESPath') },
     ]);
   });
 

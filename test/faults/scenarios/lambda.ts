@@ -188,6 +188,7 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       const kinds: S3Fault[] = [{ kind: 'status', status: 500 }, { kind: 'status', status: 503 }, { kind: 'drop-before' }, { kind: 'drop-after' }];
       const targets: [string, (c: S3Call) => boolean][] = [
         ['part PutObject', (c) => c.operation === 'PutObject' && c.key.startsWith('raw/')],
+        ['Parquet PutObject', (c) => c.operation === 'PutObject' && c.key.startsWith('curated/')],
         ['UploadPart', (c) => c.operation === 'UploadPart'],
         ['CreateMultipartUpload', (c) => c.operation === 'CreateMultipartUpload'],
         ['CompleteMultipartUpload', (c) => c.operation === 'CompleteMultipartUpload'],

@@ -195,7 +195,21 @@ function bodyPathProblem(body: unknown, dotted: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `!` followed by a path: JMESPath binds `!` tighter than `.` and `[]`, so `!data.has_more` is
+ * `(!data).has_more`, a field of a boolean, which is always null: a `stop_when` written that way
+ * never stops. String and JSON literals are skipped; a quoted identifier counts as a name.
+ * https://jmespath.org/specification.html#not-expressions (binding powers: not 45, dot 40)
+ */
+const NOT_THEN_PATH = /!(?!=)\s*((?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"|@)\s*[.[][^|&)]*)/;
+
 function checkJmespath(expression: string, path: (string | number)[], add: Add): void {
+  const trap = NOT_THEN_PATH.exec(expression.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, (literal) => ' '.repeat(literal.length)));
+  if (trap) {
+    const operand = trap[1]!.trim();
+    add(path, `"${expression}" reads as (!${operand.split(/[.[]/)[0]})… because JMESPath applies ! before the path, so it is always null: write !(${operand})`);
+    return;
+  }
   try {
     search(expression, {});
   } catch (error) {

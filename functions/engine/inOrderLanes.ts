@@ -48,6 +48,7 @@ export async function* inOrderLanes<K, T>(keys: AsyncIterable<K>, width: number,
 /** An async iterator that always has its next item on the way: one item of lookahead, no more. */
 class Lookahead<T> {
   private pending: Promise<IteratorResult<T>>;
+  private closed = false;
 
   constructor(
     private readonly iterator: AsyncIterator<T>,
@@ -59,12 +60,14 @@ class Lookahead<T> {
   /** The next item; the one after it is requested at once. */
   async take(): Promise<IteratorResult<T>> {
     const result = await this.pending;
-    if (!result.done) this.pending = this.pull();
+    // A take abandoned by a failure elsewhere must not pull on after the lane was closed.
+    if (!result.done && !this.closed) this.pending = this.pull();
     return result;
   }
 
   /** Ends the iterator (after the pull in flight, if any); never throws. */
   close(): void {
+    this.closed = true;
     this.pending.then(
       (result) => (result.done ? undefined : this.iterator.return?.()?.catch(() => undefined)),
       () => undefined,

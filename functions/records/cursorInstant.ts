@@ -30,7 +30,7 @@ export function cursorInstant(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? epochMs(value) : undefined;
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
-  if (EPOCH_TEXT.test(text)) return epochMs(Number(text));
+  if (EPOCH_TEXT.test(text)) return epochTextMs(text);
   const iso = ISO_TEXT.exec(text);
   if (!iso) return undefined;
   const [, date, time, offset] = iso;
@@ -42,6 +42,19 @@ export function cursorInstant(value: unknown): number | undefined {
 /** Seconds or milliseconds, by magnitude; milliseconds are floored to whole ones. */
 function epochMs(value: number): number {
   return Math.floor(Math.abs(value) < EPOCH_MILLIS_FROM ? value * 1000 : value);
+}
+
+/**
+ * {@link epochMs} of decimal text, digit by digit: `1704106799999.9999999` is 1704106799999 ms
+ * (a float would make it 1704106800000, the next window's first millisecond).
+ */
+function epochTextMs(text: string): number {
+  const [whole, fraction = ''] = text.split('.') as [string, string?];
+  const integer = Number(whole);
+  if (Math.abs(integer) >= EPOCH_MILLIS_FROM) return integer + (whole.startsWith('-') && /[1-9]/.test(fraction) ? -1 : 0);
+  const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const below = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
+  return whole.startsWith('-') ? integer * 1000 - millis - below : integer * 1000 + millis;
 }
 
 function normaliseOffset(offset: string): string {

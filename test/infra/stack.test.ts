@@ -232,6 +232,6 @@ describe('npx cdk synth', () => {
     });
     expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
     const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4); // demo_shop, github_issues, stripe + the results bucket's auto-delete handler
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(7); // demo_shop, github_graphql, github_issues, github_org, stripe, zendesk + the results bucket's auto-delete handler
   }, 120_000);
 });

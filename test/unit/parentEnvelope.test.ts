@@ -58,4 +58,14 @@ describe('the first request of a child', () => {
     expect(request.url.searchParams.get('label')).toBe('repo:a/b c');
     expect(request.body).toEqual({ repo: 'a/b c', id: 7, text: 'id 7' });
   });
+
+  it.each(['..', '.'])('refuses a parent key %j in the path, which would steer the request to another endpoint', (key) => {
+    const source = testSource('https://api.test', { path: '/repos/{repo}/issues', vars: { repo: 'unused' } });
+    expect(() => buildFirstRequest(source, source.streams[0]!, ref.window, { repo: key })).toThrow(
+      `parent key "${key}" cannot fill {repo} in the path: "." and ".." are path steps that would call another endpoint (stream "items" path /repos/{repo}/issues)`,
+    );
+    // In a query parameter it is only text.
+    const query = testSource('https://api.test', { path: '/issues', params: { repo: '{repo}' }, vars: { repo: 'unused' } });
+    expect(buildFirstRequest(query, query.streams[0]!, ref.window, { repo: key }).url.searchParams.get('repo')).toBe(key);
+  });
 });

@@ -7,6 +7,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { headerValueProblem } from '../http/headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { checkColumns } from '../tables/checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 import type { SourceDefinition, StreamDefinition } from './sourceSchema.js';
@@ -75,6 +76,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
 }

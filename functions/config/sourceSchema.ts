@@ -199,6 +199,21 @@ const parentSchema = z
       'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated; every line carries "_parent": <key> in its envelope.',
   });
 
+/** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */
+const columnSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(IDENTIFIER, 'a column name must match [a-z][a-z0-9_]* (lower case, digits, underscores: Athena lower-cases names, and names starting with _ belong to the envelope)')
+    .max(128)
+    .meta({ description: 'Column name in the tables and views; not an envelope column (_source, _stream, _window_start, _window_end, _extracted_at, _run_id, _parent, data, dt).' }),
+  path: jmespath('JMESPath into the record, e.g. id, user.login or labels[].name.'),
+  type: z
+    .string()
+    .min(1)
+    .meta({ description: 'string | bigint | double | boolean | timestamp | date | json | decimal(p,s) | array<type>. A value that does not convert is NULL and counted in the manifest.' }),
+  comment: z.string().optional().meta({ description: 'Shown in Glue. @default "<path> as <type>"' }),
+});
+
 const streamSchema = z.strictObject({
   name: identifier('stream name'),
   path: z.string().startsWith('/', 'path must start with "/"').meta({ description: 'Appended to base_url; may hold {placeholders}.' }),
@@ -235,6 +250,15 @@ const streamSchema = z.strictObject({
         'How long after a window ends it may be landed (e.g. 10m), for APIs that show records late: ticks land the latest window whose end + settle has passed; run and backfill never land one before. @default 0',
     }),
   parent: parentSchema.optional(),
+  primary_key: z
+    .array(jmespath('JMESPath into the record.'))
+    .min(1)
+    .optional()
+    .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
+  columns: z
+    .array(columnSchema)
+    .default([])
+    .meta({ description: 'Typed columns of the stream\'s Parquet table, beside the envelope and the exact JSON text in data.' }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -289,8 +313,12 @@ export const sourceSchema = z.strictObject({
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
+      parquet: z
+        .boolean()
+        .default(true)
+        .meta({ description: 'Also land each window as a typed Parquet file (curated/), the table Athena and apilake query read first. @default true' }),
     })
-    .default({ part_size_mb: 64 }),
+    .default({ part_size_mb: 64, parquet: true }),
   lambda: z
     .strictObject({
       memory_mb: z.int().min(128).max(10_240).default(512),

@@ -10,12 +10,12 @@ import { streamSettleMs } from '../config/checkSource.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
-import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
 import { DecodingTally } from '../records/DecodingTally.js';
 import {
   collectWindowGarbage,
   commitWindow,
   currentCommitNumber,
+  dataFiles,
   deleteParts,
   MAX_ATTEMPT_MS,
   publishSymlink,
@@ -25,7 +25,8 @@ import {
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
-import { WindowWriter } from '../sink/WindowWriter.js';
+import { WindowWriter, type WrittenFiles } from '../sink/WindowWriter.js';
+import { tableSpec } from '../tables/tableSpec.js';
 import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
 import { streamPages, type PageTally } from './streamPages.js';
@@ -144,26 +145,31 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
 
   const decoding = new DecodingTally();
-  const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...storageCall });
+  const writer = new WindowWriter(storage, ref, {
+    runId,
+    partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
+    ...(source.lake.parquet ? { table: tableSpec(source, stream) } : {}),
+    ...storageCall,
+  });
   const tally: PageTally = { pages: 0, parents: 0 };
   let filtered = 0;
   // Ends whatever paging is still in flight when the window ends early (a failure, an early stop of concurrent parents).
   const paging = new AbortController();
   const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
-  let parts;
+  let files: WrittenFiles;
   try {
     const landing = streamPages({ source, window, client, signal, stats, tally }, stream, () => tally.parents++);
     for await (const page of landing) {
       decoding.add(page.page.response.stats);
       filtered += page.filtered;
-      // The records go to the part as the API's bytes, each wrapped in its envelope line.
-      const prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) }, page.parent?.key.json);
-      for (const batch of page.batches) await writer.writeChunk(envelopeChunk(prefix, batch), batch.count);
+      // The records go to the raw part as the API's bytes, and to the Parquet file, in one pass.
+      const meta = { extractedAt: new Date(clock.now()), ...(page.parent ? { parent: page.parent.key.json } : {}) };
+      for (const batch of page.batches) await writer.writeRecords(batch, meta);
       pages = tally.pages;
       input.onPage?.({ index: page.page.index, records: page.records });
     }
     pages = tally.pages;
-    parts = await writer.finish();
+    files = await writer.finish();
     const age = clock.now() - startedAt.getTime();
     if (age > MAX_ATTEMPT_MS) {
       // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
@@ -190,7 +196,9 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     runId,
     startedAt,
     committedAt: new Date(clock.now()),
-    parts,
+    parts: files.parts,
+    ...(files.curated ? { curated: files.curated } : {}),
+    ...(files.typeErrors ? { typeErrors: files.typeErrors } : {}),
     pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),
@@ -224,7 +232,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   currentKey = outcome.key;
   if (base.kind === 'committed') {
     try {
-      await deleteParts(storage, ref, base.manifest.parts.map((p) => p.key).filter((key) => !parts.some((p) => p.key === key)), storageCall);
+      const kept = new Set(dataFiles(outcome.manifest).map((p) => p.key));
+      await deleteParts(storage, ref, dataFiles(base.manifest).map((p) => p.key).filter((key) => !kept.has(key)), storageCall);
     } catch (error) {
       warn('the parts of the replaced commit are left for gc', error);
     }

@@ -17,15 +17,13 @@ const LINE_END_1 = 0x0a;
 /**
  * The bytes every line of a page starts with, up to and including `"data":`. Build it once per
  * page (it holds the extraction time) and reuse it for every batch of the page.
- * @param parent the JSON text of the parent key, for a child stream (`parent`): the line then
- *   carries `"_parent": <key>` between `_run_id` and `data`.
  */
-export function envelopePrefix(ref: WindowRef, fields: EnvelopeFields, parent?: string): Buffer {
+export function envelopePrefix(ref: WindowRef, fields: EnvelopeFields): Buffer {
   return Buffer.from(
     `{"_source":${JSON.stringify(ref.source)},"_stream":${JSON.stringify(ref.stream)},` +
       `"_window_start":"${isoSeconds(ref.window.start)}","_window_end":"${isoSeconds(ref.window.end)}",` +
       `"_extracted_at":"${fields.extractedAt.toISOString()}","_run_id":${JSON.stringify(fields.runId)},` +
-      `${parent === undefined ? '' : `"_parent":${parent},`}"data":`,
+      `${fields.parent === undefined ? '' : `"_parent":${fields.parent},`}"data":`,
   );
 }
 

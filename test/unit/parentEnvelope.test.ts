@@ -36,7 +36,7 @@ describe('parent keys', () => {
 describe('the envelope of a child record', () => {
   it('puts "_parent" between "_run_id" and "data", and leaves other lines as they were', () => {
     const batch = parsePage(Buffer.from('[{"n":1},{"n":2}]'), { records: '@' }).records;
-    const lines = envelopeChunk(envelopePrefix(ref, fields, '"aws-cdk"'), batch).toString().split('\n');
+    const lines = envelopeChunk(envelopePrefix(ref, { ...fields, parent: '"aws-cdk"' }), batch).toString().split('\n');
     expect(lines[0]).toBe('{"_source":"gh","_stream":"issues","_window_start":"2024-01-01T10:00:00Z","_window_end":"2024-01-01T11:00:00Z","_extracted_at":"2024-01-01T11:00:01.500Z","_run_id":"20240101T110000Z-abc","_parent":"aws-cdk","data":{"n":1}}');
     expect(JSON.parse(lines[1]!)).toMatchObject({ _parent: 'aws-cdk', data: { n: 2 } });
     expect(envelopeChunk(envelopePrefix(ref, fields), batch).toString()).toBe(envelopeLines(ref, fields, [{ n: 1 }, { n: 2 }]).join(''));

@@ -168,3 +168,15 @@ export class RedirectError extends HttpError {
     this.name = 'RedirectError';
   }
 }
+
+/**
+ * A record lacks a value the stream needs, or holds one it cannot use: an `incremental.cursor_field`
+ * that is missing, unparseable or out of the declared order, a `parent.key` that is missing or
+ * not a string or number. Names the page, the record's position and the field.
+ */
+export class RecordFieldError extends HttpError {
+  constructor(message: string, request: string) {
+    super(message, request);
+    this.name = 'RecordFieldError';
+  }
+}

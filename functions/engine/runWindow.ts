@@ -6,12 +6,10 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
+import { streamSettleMs } from '../config/checkSource.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, InputError, SinkError } from '../errors.js';
+import { ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
-import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
-import { paginate } from '../pagination/paginate.js';
-import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
 import { DecodingTally } from '../records/DecodingTally.js';
 import {
   collectWindowGarbage,
@@ -29,9 +27,9 @@ import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { WindowWriter, type WrittenFiles } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
-import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
+import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
-import { buildFirstRequest } from './buildRequest.js';
+import { streamPages, type PageTally } from './streamPages.js';
 
 /** What a window run needs. */
 export interface WindowRunInput {
@@ -120,6 +118,14 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
     return result('failed', { error: new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`) });
   }
+  const settleMs = streamSettleMs(stream);
+  if (window.end.getTime() + settleMs > clock.now()) {
+    // The API may still show records of this window late (the stream's settle): landing it now would miss them for good.
+    const from = new Date(window.end.getTime() + settleMs);
+    return result('failed', {
+      error: new InputError(`window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`),
+    });
+  }
 
   let base: WindowState;
   try {
@@ -145,33 +151,24 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...(source.lake.parquet ? { table: tableSpec(source, stream) } : {}),
     ...storageCall,
   });
-  const describe = (request: PageRequest) => `${stream.method} ${client.redactor.url(request.url)}`;
+  const tally: PageTally = { pages: 0, parents: 0 };
+  let filtered = 0;
+  // Ends whatever paging is still in flight when the window ends early (a failure, an early stop of concurrent parents).
+  const paging = new AbortController();
+  const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
   let files: WrittenFiles;
   try {
-    const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
-    const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
-      if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
-      const label = `page ${index + 1}`;
-      const response = await client.requestPage({ method: stream.method, url: request.url, body: request.body, headers: stream.headers, label }, reading, { signal: input.signal, stats });
-      return { request, response, index };
-    };
-    const pageStream = paginate({
-      strategy: createPaginationStrategy(stream.pagination),
-      first: buildFirstRequest(source, stream, window),
-      fetchPage,
-      stopWhen: stream.pagination.stop_when,
-      maxPages: stream.pagination.max_pages,
-      concurrency: source.rate_limit.concurrency,
-      describe,
-    });
-    for await (const page of pageStream) {
-      pages++;
-      decoding.add(page.response.stats);
+    const landing = streamPages({ source, window, client, signal, stats, tally }, stream, () => tally.parents++);
+    for await (const page of landing) {
+      decoding.add(page.page.response.stats);
+      filtered += page.filtered;
       // The records go to the raw part as the API's bytes, and to the Parquet file, in one pass.
-      const extractedAt = new Date(clock.now());
-      for (const batch of page.response.batches) await writer.writeRecords(batch, { extractedAt });
-      input.onPage?.({ index: page.index, records: page.response.recordCount });
+      const meta = { extractedAt: new Date(clock.now()), ...(page.parent ? { parent: page.parent.key.json } : {}) };
+      for (const batch of page.batches) await writer.writeRecords(batch, meta);
+      pages = tally.pages;
+      input.onPage?.({ index: page.page.index, records: page.records });
     }
+    pages = tally.pages;
     files = await writer.finish();
     const age = clock.now() - startedAt.getTime();
     if (age > MAX_ATTEMPT_MS) {
@@ -179,6 +176,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
       throw new ApilakeError(`the run took ${formatDuration(Math.round(age / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`);
     }
   } catch (error) {
+    pages = tally.pages;
     // No commit was tried: this run's parts can never be referenced, so they go (I5 a).
     const failure = error instanceof Error ? error : new Error(String(error));
     try {
@@ -187,6 +185,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
       warn('cleanup', cleanupError);
     }
     return result('failed', { error: failure });
+  } finally {
+    paging.abort('the window has finished paging');
   }
 
   const manifest = buildManifest({
@@ -202,6 +202,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),
+    ...(stream.incremental ? { filtered } : {}),
+    ...(stream.parent ? { parents: tally.parents } : {}),
   });
   const outcome = await commitWindow(storage, ref, manifest, {
     ...storageCall,

@@ -7,6 +7,8 @@ export interface PageRequest {
   readonly url: URL;
   /** JSON body of POST streams. */
   readonly body?: unknown;
+  /** Headers of this request on top of the source's and the stream's (a cursor sent `in: header`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A fetched page as strategies see it. */
@@ -32,11 +34,11 @@ export interface PaginationStrategy {
    * concurrently. `undefined` when the total is unknown (paging stays sequential).
    */
   plan?(first: PageContext): PageRequest[] | undefined;
-}
-
-/** A copy of `request` with query parameters set. */
-export function withParams(request: PageRequest, params: Readonly<Record<string, string | number>>): PageRequest {
-  const url = new URL(request.url);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
-  return { ...request, url };
+  /**
+   * Whether an empty page ends paging. Only strategies with no other end signal (page numbers,
+   * offsets) say yes; a cursor or next URL that comes with an empty page is followed, since APIs
+   * send empty pages mid-stream (filtered or deleted records) and stopping there would truncate.
+   * @default false
+   */
+  readonly endsOnEmptyPage?: boolean;
 }

@@ -28,6 +28,11 @@ export interface PaginateOptions {
   readonly method?: string;
   /** How many request fingerprints to remember. @default MAX_REMEMBERED_REQUESTS */
   readonly rememberedRequests?: number;
+  /**
+   * Ends paging after a page, before the next is requested, when it returns true: an
+   * incremental stream whose records have passed the window.
+   */
+  readonly stopAfter?: (page: PageContext) => boolean;
 }
 
 /**
@@ -39,8 +44,9 @@ export interface PaginateOptions {
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
 /**
- * Yields the pages of a window in order. Stops on an empty page, on `stop_when`, or when the
- * strategy has no next request.
+ * Yields the pages of a window in order. Stops on `stop_when`, on `stopAfter`, when the strategy
+ * has no next request, and on an empty page when the strategy ends there (page numbers, offsets).
+ * An empty page whose next request would repeat its own is the end of a caught-up cursor.
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
 export async function* paginate(options: PaginateOptions): AsyncGenerator<PageContext> {
@@ -53,7 +59,7 @@ export async function* paginate(options: PaginateOptions): AsyncGenerator<PageCo
   for (let index = 0; ; index++) {
     const page = await fetchPage(request, index);
     yield page;
-    if (isLastPage(page, options.stopWhen)) return;
+    if (isLastPage(page, options)) return;
 
     if (index === 0 && (options.concurrency ?? 1) > 1 && strategy.plan) {
       const planned = strategy.plan(page);
@@ -75,6 +81,8 @@ export async function* paginate(options: PaginateOptions): AsyncGenerator<PageCo
       throw new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
     }
     const earlier = seen.add(fingerprint(next, options.method));
+    // Nothing can be lost by ending there: asking again would return the same empty page.
+    if (earlier === index && page.response.recordCount === 0) return;
     if (earlier !== undefined) {
       throw new PaginationError(
         `page ${index + 2} would repeat the request of page ${earlier + 1} (${earlier === index ? 'the cursor did not advance' : `the cursor went round in a cycle of ${index + 1 - earlier} pages`})`,
@@ -101,26 +109,28 @@ async function* fetchInOrder(planned: readonly PageRequest[], options: PaginateO
   while (inFlight.length > 0) {
     const page = await inFlight.shift()!;
     yield page;
-    if (isLastPage(page, options.stopWhen)) return;
+    if (isLastPage(page, options)) return;
     if (nextToStart < planned.length) start();
   }
 }
 
-function isLastPage(page: PageContext, stopWhen: string | undefined): boolean {
-  if (page.response.recordCount === 0) return true;
-  return stopWhen !== undefined && isTruthy(evaluate(stopWhen, page.response.body));
+function isLastPage(page: PageContext, options: PaginateOptions): boolean {
+  if (page.response.recordCount === 0 && options.strategy.endsOnEmptyPage) return true;
+  if (options.stopAfter?.(page)) return true;
+  return options.stopWhen !== undefined && isTruthy(evaluate(options.stopWhen, page.response.body));
 }
 
 /**
  * What identifies a request: method, URL with its query parameters in a canonical order (an API
- * that shuffles them must not slip past), and body.
+ * that shuffles them must not slip past), body, and the headers paging set (a cursor `in: header`).
  */
 function fingerprint(request: PageRequest, method = request.body === undefined ? 'GET' : 'POST'): string {
   const url = new URL(request.url);
   url.searchParams.sort();
   url.hash = '';
   const body = request.body === undefined ? '' : JSON.stringify(request.body);
-  return createHash('sha256').update(`${method} ${url.href}\n${body}`).digest('base64');
+  const headers = request.headers === undefined ? '' : JSON.stringify(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  return createHash('sha256').update(`${method} ${url.href}\n${body}\n${headers}`).digest('base64');
 }
 
 /** A bounded set of fingerprints, remembering the page index of each; the oldest go first. */

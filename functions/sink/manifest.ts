@@ -47,6 +47,10 @@ export interface Manifest {
   readonly throttled: number;
   /** Present when some body was not landed byte for byte (a lenient `response_encoding`, a building `records` expression). */
   readonly decoding?: DecodingSummary;
+  /** With `incremental`: records received whose cursor lay outside the window, dropped. */
+  readonly filtered?: number;
+  /** With `parent`: the distinct parent keys the window ran for. */
+  readonly parents?: number;
 }
 
 /** What a run knows when it commits. */
@@ -65,6 +69,8 @@ export interface ManifestInput {
   readonly retries: number;
   readonly throttled: number;
   readonly decoding?: DecodingSummary;
+  readonly filtered?: number;
+  readonly parents?: number;
 }
 
 /** Builds the manifest of a commit. */
@@ -94,6 +100,8 @@ export function buildManifest(input: ManifestInput): Manifest {
     retries: input.retries,
     throttled: input.throttled,
     ...(input.decoding ? { decoding: input.decoding } : {}),
+    ...(input.filtered !== undefined ? { filtered: input.filtered } : {}),
+    ...(input.parents !== undefined ? { parents: input.parents } : {}),
   };
 }
 

@@ -274,7 +274,7 @@ describe('npx cdk synth', () => {
     });
     expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
     const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4); // demo_shop, github_issues, stripe + the results bucket's auto-delete handler
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(7); // demo_shop, github_graphql, github_issues, github_org, stripe, zendesk + the results bucket's auto-delete handler
     // cfn-lint (preinstalled here and in CI) exits with bit 2 set for errors; warnings (bit 4) are CDK's own.
     const lint = await promisify(execFile)('cfn-lint', [join(outdir, 'apilake-dev.template.json')]).then(
       () => ({ code: 0, stdout: '' }),

@@ -5,9 +5,10 @@
  * runner only calls these functions in order.
  *
  * Objects of one window (keys in `lakeLayout.ts`):
- * - parts   `raw/…/<start>_<end>_<run>_part-<n>.jsonl.gz` — each written by one run (attempt)
- * - commits `manifests/…/<start>_<end>.<NNNNNN>.json` — commit 1, 2, …; each lists its parts
- * - symlink `symlinks/raw/…/<start>_<end>.txt` — the current commit's parts, for Athena
+ * - data files, each written by one run (attempt): raw parts `raw/…/<start>_<end>_<run>_part-<n>.jsonl.gz`
+ *   and the typed Parquet file `curated/…/<start>_<end>_<run>_part-00000.parquet` ("parts" below)
+ * - commits `manifests/…/<start>_<end>.<NNNNNN>.json` — commit 1, 2, …; each lists its data files
+ * - symlinks `symlinks/{raw,curated}/…/<start>_<end>.txt` — the current commit's files, for Athena
  *
  * Invariants
  * - I1 The window's content is its highest commit, the current one; no commit means not
@@ -16,7 +17,9 @@
  * - I2 Commits are created only by put-if-absent (S3 `If-None-Match: *`, an exclusive hard link
  *   on disk): commit n is created once, by one run, and is never rewritten or deleted. This is
  *   the one atomic commit point; Delta Lake's log works the same way.
- * - I3 A run writes parts only under its own run id: no other run ever writes those keys.
+ * - I3 A run writes parts only under its own run id: no other run ever writes those keys. (A
+ *   commit may list raw parts of the commit it replaces when it only adds a Parquet file:
+ *   `backfill --curate-only`; they are then not the replaced commit's to delete.)
  * - I4 A run creates commit n + 1 only if it saw n as current when it started (n = 0: nothing),
  *   and only within {@link MAX_ATTEMPT_MS} of its start. If n + 1 exists already another run won;
  *   the loser commits nothing and reports the window as committed by that run.

@@ -60,6 +60,8 @@ program
   .addOption(lakeOption())
   .option('--remote', 'invoke the deployed function for each window instead of running locally', false)
   .option('--force', 're-run windows that are already committed', false)
+  .option('--curate-only', 'build the typed Parquet files of committed windows from their raw parts, without calling the API', false)
+  .option('--bucket <name>', 'with --curate-only: the lake in this S3 bucket')
   .option('--function <name>', 'deployed function name (default: from the stack outputs)')
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
@@ -94,12 +96,24 @@ program
   .addOption(sourcesOption())
   .action(async (source, options) => (await import('./commands/gc.js')).gcCommand(source, options));
 
+const schema = program.command('schema').description('typed columns of a stream');
+schema
+  .command('suggest')
+  .description('print a columns: block for a stream, inferred from its committed records (DuckDB type inference), to paste into its YAML')
+  .argument('<source>', 'source name')
+  .option('--stream <name>', 'only this stream')
+  .addOption(lakeOption())
+  .addOption(sourcesOption())
+  .action(async (source, options) => (await import('./commands/schema.js')).schemaSuggestCommand(source, options));
+
 program
   .command('query')
   .description('run SQL over the lake; each stream is a table <source>_<stream> (DuckDB locally, Athena with --remote)')
   .argument('<sql>', 'SQL to run')
   .addOption(lakeOption())
-  .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(new Option('--format <format>', 'output format (parquet needs --out)').choices(['table', 'json', 'csv', 'parquet']).default('table'))
+  .option('--out <file>', 'write the result to this file instead of printing it (with --format parquet|csv|json)')
+  .addOption(sourcesOption())
   .option('--remote', 'run on Athena in the stack workgroup', false)
   .option('--workgroup <name>', 'Athena workgroup (default: from the stack outputs)')
   .option('--database <name>', 'Glue database (default: from the stack outputs)')

@@ -109,8 +109,14 @@ export class RetryBudgetError extends HttpError {
 /** Too many consecutive requests failed; the source is treated as down until the cool-down ends. */
 export class CircuitOpenError extends HttpError {
   constructor(failures: number, request: string, options: { cause?: unknown } = {}) {
-    const last = options.cause instanceof Error ? `; last error: ${options.cause.message}` : '';
-    super(`circuit open after ${failures} consecutive failed requests${last}`, request, options);
+    const cause = options.cause;
+    let last = cause instanceof Error ? `; last error: ${cause.message}` : '';
+    if (cause instanceof HttpError && cause.request !== request) {
+      // The breaker is shared by every stream of the source: never quote another stream's URL as if it were this request's.
+      const own = cause.message.endsWith(` (${cause.request})`) ? cause.message.slice(0, -(cause.request.length + 3)) : cause.message;
+      last = `; last error, on another request of this source: ${own}`;
+    }
+    super(`circuit open after ${failures} consecutive failed requests of this source${last}`, request, options);
     this.name = 'CircuitOpenError';
   }
 }
@@ -160,5 +166,17 @@ export class RedirectError extends HttpError {
   constructor(message: string, request: string, options: { context?: Record<string, unknown> } = {}) {
     super(message, request, options);
     this.name = 'RedirectError';
+  }
+}
+
+/**
+ * A record lacks a value the stream needs, or holds one it cannot use: an `incremental.cursor_field`
+ * that is missing, unparseable or out of the declared order, a `parent.key` that is missing or
+ * not a string or number. Names the page, the record's position and the field.
+ */
+export class RecordFieldError extends HttpError {
+  constructor(message: string, request: string) {
+    super(message, request);
+    this.name = 'RecordFieldError';
   }
 }

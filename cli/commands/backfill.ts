@@ -21,6 +21,10 @@ export interface BackfillOptions {
   readonly lake: string;
   readonly remote: boolean;
   readonly force: boolean;
+  /** Build the Parquet files of committed windows from their raw parts, without calling the API. */
+  readonly curateOnly?: boolean;
+  /** With --curate-only: the lake in this S3 bucket. */
+  readonly bucket?: string;
   readonly sources: string;
   readonly function?: string;
   readonly outputs?: string;
@@ -35,6 +39,8 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
   const selection = selectionFromFlags(options, new Date());
   const total = countWindows(source, selectStreams(source, options.stream), selection);
+  if (options.curateOnly && (options.remote || options.force)) throw new InputError('--curate-only reads the lake, never the API: it takes neither --remote nor --force (use --bucket NAME for a lake in S3)');
+  if (options.bucket && !options.curateOnly) throw new InputError('--bucket goes with --curate-only; to land windows into S3 use --remote (the deployed function) or apilake run --bucket');
 
   const out = new TerminalOutput(process.stdout);
   const redactor = new Redactor();
@@ -43,7 +49,16 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   const onWindowStart = (stream: { readonly name: string }, window: WindowResult['window']) => progress.windowStarted(stream.name, window);
   const onWindowEnd = (result: WindowResult) => progress.windowDone(result);
   try {
-    if (options.remote) {
+    if (options.curateOnly) {
+      const [{ curateRange }, { FsLakeStorage }, { S3LakeStorage }] = await Promise.all([
+        import('../../functions/engine/curateWindow.js'),
+        import('../../functions/sink/FsLakeStorage.js'),
+        import('../../functions/sink/S3LakeStorage.js'),
+      ]);
+      const storage = options.bucket ? new S3LakeStorage({ bucket: options.bucket }) : new FsLakeStorage(options.lake);
+      out.line(`apilake backfill ${source.name} --curate-only in ${storage.location} (${total} windows, ${concurrency} at once, no API call)`);
+      await curateRange({ source, stream: options.stream, selection, storage, concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
+    } else if (options.remote) {
       const [{ resolveFunctionName }, { backfillRemote }, { LambdaClient }] = await Promise.all([
         import('../remote/stackOutputs.js'),
         import('../backfill/backfillRemote.js'),

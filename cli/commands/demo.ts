@@ -22,12 +22,14 @@ export const DEMO_QUERIES = [
           UNION ALL SELECT 'customers', count(*), count(DISTINCT _window_start) FROM demo_shop_customers ORDER BY stream`,
   },
   {
-    title: 'top customers by revenue',
-    sql: `SELECT json_extract_scalar(c.data, '$.name') AS customer, count(*) AS orders,
-                 round(sum(CAST(json_extract_scalar(o.data, '$.amount') AS DOUBLE)), 2) AS revenue
-          FROM demo_shop_orders o JOIN demo_shop_customers c
-            ON json_extract_scalar(o.data, '$.customer_id') = json_extract_scalar(c.data, '$.id')
-          GROUP BY 1 ORDER BY revenue DESC, customer LIMIT 5`,
+    title: 'top customers by revenue (typed columns, the current version of each customer)',
+    sql: `SELECT c.name AS customer, c.country, count(*) AS orders, sum(o.amount) AS revenue
+          FROM demo_shop_orders o JOIN demo_shop_customers_latest c ON o.customer_id = c.id
+          GROUP BY 1, 2 ORDER BY revenue DESC, customer LIMIT 5`,
+  },
+  {
+    title: 'orders by status, one row per order (demo_shop_orders_latest)',
+    sql: `SELECT status, count(*) AS orders FROM demo_shop_orders_latest GROUP BY 1 ORDER BY 1`,
   },
 ];
 
@@ -80,12 +82,13 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   }
 
   console.log(`\n3. querying the lake with DuckDB (the same SQL runs in Athena)`);
-  const { runLocalQuery } = await import('../query/runLocalQuery.js');
+  const [{ runLocalQuery }, { loadTableSpecs }] = await Promise.all([import('../query/runLocalQuery.js'), import('../query/tableSpecs.js')]);
+  const specs = await loadTableSpecs(sources, (text) => console.error(`apilake: warning: ${text}`));
   for (const query of DEMO_QUERIES) {
-    const { columns, rows } = await runLocalQuery(query.sql, options.lake);
+    const { columns, rows } = await runLocalQuery(query.sql, options.lake, { specs });
     console.log(`\n-- ${query.title}\n${renderRows(columns, rows, 'table')}`);
   }
-  console.log(`\nnext: npx apilake query "SELECT * FROM demo_shop_orders LIMIT 3" --lake ${options.lake}`);
+  console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources examples --lake ${options.lake}`);
 }
 
 /** `--port`: a whole number from 0 (any free port) to 65535. */

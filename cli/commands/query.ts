@@ -1,11 +1,15 @@
 /** `apilake query`: SQL over the local lake (DuckDB) or on Athena, printed as a table, JSON lines or CSV. */
 
+import { InputError } from '../../functions/errors.js';
 import { formatBytes, renderRows } from '../format.js';
 
 /** Flags of `apilake query`. */
 export interface QueryOptions {
   readonly lake: string;
-  readonly format: 'table' | 'json' | 'csv';
+  readonly sources: string;
+  readonly format: 'table' | 'json' | 'csv' | 'parquet';
+  /** Write the result to this file (DuckDB COPY) instead of printing it. */
+  readonly out?: string;
   readonly remote: boolean;
   readonly workgroup?: string;
   readonly database?: string;
@@ -15,10 +19,17 @@ export interface QueryOptions {
 
 export async function queryCommand(sql: string, options: QueryOptions): Promise<void> {
   // Each engine is loaded only when used: DuckDB locally, the Athena SDK remotely.
+  if (options.format === 'parquet' && !options.out) throw new InputError('--format parquet writes a file: add --out FILE');
+  if (options.out && options.format === 'table') throw new InputError('--out writes parquet, csv or json: add --format parquet|csv|json');
+  if (options.out && options.remote) throw new InputError('--out works on the local lake; Athena already writes every result to the workgroup\'s S3 location');
   if (!options.remote) {
-    const { runLocalQuery } = await import('../query/runLocalQuery.js');
-    const { columns, rows } = await runLocalQuery(sql, options.lake, { warn: (text) => console.error(`apilake: warning: ${text}`) });
-    console.log(renderRows(columns, rows, options.format));
+    const [{ runLocalQuery }, { loadTableSpecs }] = await Promise.all([import('../query/runLocalQuery.js'), import('../query/tableSpecs.js')]);
+    const warn = (text: string) => console.error(`apilake: warning: ${text}`);
+    const specs = await loadTableSpecs(options.sources, warn);
+    const out = options.out ? { file: options.out, format: options.format as 'parquet' | 'csv' | 'json' } : undefined;
+    const { columns, rows } = await runLocalQuery(sql, options.lake, { specs, warn, ...(out ? { out } : {}) });
+    if (out) console.error(`wrote ${rows[0]?.[0] ?? 0} rows to ${out.file} (${out.format})`);
+    else console.log(renderRows(columns, rows, options.format as 'table' | 'json' | 'csv'));
     return;
   }
   const [{ AthenaClient }, { runAthenaQuery }, { resolveAthena }] = await Promise.all([
@@ -28,7 +39,7 @@ export async function queryCommand(sql: string, options: QueryOptions): Promise<
   ]);
   const { workGroup, database } = await resolveAthena(options);
   const result = await runAthenaQuery(sql, { client: new AthenaClient({}), workGroup, database });
-  console.log(renderRows(result.columns, result.rows, options.format));
+  console.log(renderRows(result.columns, result.rows, options.format as 'table' | 'json' | 'csv'));
   // On stderr, so piped json/csv output stays clean.
   console.error(`scanned ${formatBytes(result.scannedBytes)} (query ${result.executionId}, workgroup ${workGroup})`);
 }

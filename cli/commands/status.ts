@@ -1,6 +1,8 @@
 /** `apilake status`: did yesterday land? Committed windows, records and gaps per stream, and why it fails when it does. */
 
+import { streamSettleMs } from '../../functions/config/checkSource.js';
 import { findSource } from '../../functions/config/loadSources.js';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { selectStreams } from '../../functions/engine/runSource.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
@@ -32,12 +34,25 @@ export async function statusCommand(sourceName: string, options: StatusOptions):
   } else {
     storage = new FsLakeStorage(options.lake);
   }
-  const statuses = await lakeStatus(storage, source, { stream: options.stream });
+  const statuses = await settledStatus(storage, source, options.stream, new Date());
   const problems = statusProblems(source.name, statuses);
   if (options.json) console.log(JSON.stringify({ source: source.name, lake: storage.location, streams: statuses, problems }, null, 2));
   else console.log(renderStatus(source.name, storage.location, statuses, problems));
   // Problems are worth a non-zero exit, so `apilake status` can gate a pipeline.
   if (problems.length > 0) process.exitCode = EXIT.windowsFailed;
+}
+
+/**
+ * {@link lakeStatus} per stream, each measured against the latest window that has ended and
+ * settled: a window still inside its stream's `settle` is not landed yet on purpose, so it does
+ * not count as behind.
+ */
+export async function settledStatus(storage: LakeStorage, source: SourceDefinition, stream: string | undefined, now: Date): Promise<StreamStatus[]> {
+  const statuses: StreamStatus[] = [];
+  for (const s of selectStreams(source, stream)) {
+    statuses.push(...(await lakeStatus(storage, source, { stream: s.name, now: new Date(now.getTime() - streamSettleMs(s)) })));
+  }
+  return statuses;
 }
 
 /**

@@ -1,7 +1,11 @@
 /**
- * The local lake as DuckDB sees it: one view per stream, `<source>_<stream>`, with the same
- * columns as the Athena table (envelope fields, `data`, and the `dt` partition), plus macros
- * so common Athena functions work unchanged.
+ * The local lake as DuckDB sees it, with Athena's table names and columns:
+ * - `<source>_<stream>`: the typed Parquet files of committed windows (envelope, `data`, the
+ *   stream's typed columns, `dt`);
+ * - `<source>_<stream>_raw`: the gzip JSON-lines parts of committed windows;
+ * - `<source>_<stream>_latest`: one row per primary key, for streams that declare one;
+ * plus macros so common Athena functions work unchanged. Only files that current commits list
+ * are read (commitProtocol I6).
  */
 
 import { readdir } from 'node:fs/promises';
@@ -10,15 +14,21 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { MANIFEST_PREFIX } from '../../functions/sink/lakeLayout.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
+import { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from '../../functions/tables/duckdbViews.js';
+import type { TableSpec } from '../../functions/tables/tableSpec.js';
 
-/** A stream found in the lake folder, with the files of its committed windows. */
+/** A stream of the lake, with the files of its committed windows. */
 export interface LakeTable {
   readonly name: string;
   readonly source: string;
   readonly stream: string;
-  /** Parts listed by the current commits: the only files a query reads. */
+  /** Raw parts listed by the current commits. */
   readonly parts: readonly string[];
-  /** Windows whose current commit cannot be read, left out of the table. */
+  /** Parquet files listed by the current commits. */
+  readonly curated: readonly string[];
+  /** Committed windows with no Parquet (landed before typed tables, or with `lake.parquet: false`). */
+  readonly uncurated: number;
+  /** Windows whose current commit cannot be read, left out of every table. */
   readonly unreadable: readonly string[];
 }
 
@@ -28,12 +38,7 @@ const ATHENA_COMPAT_MACROS = [
   `CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`,
 ];
 
-const ENVELOPE_COLUMNS = `{_source: 'VARCHAR', _stream: 'VARCHAR', _window_start: 'VARCHAR', _window_end: 'VARCHAR', _extracted_at: 'VARCHAR', _run_id: 'VARCHAR', data: 'JSON'}`;
-
-/**
- * Finds every stream that has commits and the parts its current commits list (commitProtocol
- * I6): parts of runs in flight, crashed or replaced are never read.
- */
+/** Every stream with commits in the lake folder, and the files its current commits list. */
 export async function discoverTables(lakeDir: string): Promise<LakeTable[]> {
   const storage = new FsLakeStorage(lakeDir);
   const manifests = join(storage.location, MANIFEST_PREFIX);
@@ -50,6 +55,8 @@ export async function discoverTables(lakeDir: string): Promise<LakeTable[]> {
         source,
         stream,
         parts: snapshot.committed.flatMap((w) => w.manifest.parts.map((p) => storage.uri(p.key))),
+        curated: snapshot.committed.flatMap((w) => (w.manifest.curated ?? []).map((p) => storage.uri(p.key))),
+        uncurated: snapshot.committed.filter((w) => w.manifest.curated === undefined && w.manifest.parts.length > 0).length,
         unreadable: snapshot.unreadable.map((w) => `${w.key}: ${w.error.message}`),
       });
     }
@@ -57,17 +64,24 @@ export async function discoverTables(lakeDir: string): Promise<LakeTable[]> {
   return tables;
 }
 
-/** Creates the views and macros on a connection; returns the tables it found. */
-export async function attachLocalLake(connection: DuckDBConnection, lakeDir: string): Promise<LakeTable[]> {
+/**
+ * Creates the views and macros on a connection. `specs` (from the source definitions) give
+ * streams their typed columns and primary keys, and tables to streams that have no commit yet;
+ * a stream of the lake without a definition gets the envelope and `data` only.
+ * @returns the streams found in the lake
+ */
+export async function attachLocalLake(connection: DuckDBConnection, lakeDir: string, specs: readonly TableSpec[] = []): Promise<LakeTable[]> {
   for (const macro of ATHENA_COMPAT_MACROS) await connection.run(macro);
   const tables = await discoverTables(lakeDir);
-  for (const table of tables) {
-    const files = `[${table.parts.map((path) => sqlString(literalGlob(path))).join(', ')}]`;
-    const body =
-      table.parts.length === 0
-        ? `SELECT NULL::VARCHAR AS _source, NULL::VARCHAR AS _stream, NULL::VARCHAR AS _window_start, NULL::VARCHAR AS _window_end, NULL::VARCHAR AS _extracted_at, NULL::VARCHAR AS _run_id, NULL::JSON AS data, NULL::VARCHAR AS dt WHERE false`
-        : `SELECT _source, _stream, _window_start, _window_end, _extracted_at, _run_id, data, CAST(dt AS VARCHAR) AS dt FROM read_json(${files}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = {'dt': VARCHAR}, columns = ${ENVELOPE_COLUMNS})`;
-    await connection.run(`CREATE OR REPLACE VIEW "${table.name}" AS ${body}`);
+  const byName = new Map(specs.map((spec) => [spec.name, spec]));
+  const empty: Omit<LakeTable, 'name' | 'source' | 'stream'> = { parts: [], curated: [], uncurated: 0, unreadable: [] };
+  const all = [...tables, ...specs.filter((spec) => !tables.some((t) => t.name === spec.name)).map((spec) => ({ ...empty, name: spec.name, source: spec.source, stream: spec.stream }))];
+  for (const table of all) {
+    const spec = byName.get(table.name) ?? { source: table.source, stream: table.stream, name: table.name, columns: [], primaryKey: [] };
+    await connection.run(duckdbRawViewSql(spec, table.parts.map(literalGlob)));
+    await connection.run(duckdbCuratedViewSql(spec, table.curated.map(literalGlob)));
+    const latest = duckdbLatestViewSql(spec);
+    if (latest) await connection.run(latest);
   }
   return tables;
 }
@@ -87,8 +101,4 @@ async function subfolders(dir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-}
-
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }

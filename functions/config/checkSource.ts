@@ -7,6 +7,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { headerValueProblem } from '../http/headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { checkColumns } from '../tables/checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 import type { SourceDefinition, StreamDefinition } from './sourceSchema.js';
@@ -58,18 +59,31 @@ export function checkSource(source: PartialSource): PathProblem[] {
       if (stream.pagination.type === 'page_number' && stream.pagination.page_size !== undefined && !stream.pagination.page_size_param) {
         add(at('pagination', 'page_size_param'), 'page_size needs page_size_param, the query parameter that carries it');
       }
+      checkPagingTarget(stream, at('pagination'), add);
     }
+    if (stream.incremental) checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
+    if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
+      add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
+    }
+    const lineage = parentLineage(source.streams, i);
+    if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
-    const known = new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars)]);
+    const known = new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars), ...lineage.placeholders]);
     if (stream.path !== undefined) checkPlaceholders(stream.path, at('path'), known, add);
     for (const [key, value] of Object.entries(stream.params ?? {})) {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
+}
+
+/** The settle delay of a stream in milliseconds (0 without `settle`). Only call on a source that passed {@link checkSource}. */
+export function streamSettleMs(stream: StreamDefinition): number {
+  return stream.settle === undefined ? 0 : (parseDuration(stream.settle) ?? 0);
 }
 
 /**
@@ -96,7 +110,108 @@ function checkWindow(schedule: string | undefined, stream: PartialStream, path: 
   else if (size < MIN_WINDOW_MS || size % MIN_WINDOW_MS !== 0) add(path, `"${stream.window}" must be a whole number of minutes, at least 1m`);
 }
 
+/** A stream's chain of parents: the placeholders their `as` provide, and whether the chain loops. */
+interface Lineage {
+  readonly placeholders: readonly string[];
+  /** The names around the loop, when following parents comes back to a stream already seen. */
+  readonly cycle?: readonly string[];
+}
+
+/** Follows `parent.stream` from stream `index` up to a stream without a parent (or an unknown one, or a loop). */
+function parentLineage(streams: readonly PartialStream[], index: number): Lineage {
+  const byName = new Map(streams.filter((s) => s.name !== undefined).map((s) => [s.name!, s]));
+  const placeholders: string[] = [];
+  const path: string[] = [streams[index]!.name ?? `streams[${index}]`];
+  for (let stream = streams[index]; stream?.parent; ) {
+    placeholders.push(stream.parent.as);
+    const next = byName.get(stream.parent.stream);
+    if (!next) break;
+    if (path.includes(next.name!)) return { placeholders, cycle: [...path.slice(path.indexOf(next.name!)), next.name!] };
+    path.push(next.name!);
+    stream = next;
+  }
+  return { placeholders };
+}
+
+function checkParent(source: PartialSource, stream: PartialStream, lineage: Lineage, path: (string | number)[], add: Add): void {
+  const parent = stream.parent!;
+  checkJmespath(parent.key, [...path, 'key'], add);
+  const names = source.streams.map((s) => s.name).filter((n): n is string => n !== undefined);
+  if (parent.stream === stream.name) add([...path, 'stream'], `a stream cannot be its own parent`);
+  else if (!names.includes(parent.stream)) add([...path, 'stream'], `unknown stream "${parent.stream}": expected another stream of this source (${names.filter((n) => n !== stream.name).join(', ') || 'there is none'})`);
+  else if (lineage.cycle) add([...path, 'stream'], `parent streams go round in a cycle: ${lineage.cycle.join(' → ')}`);
+
+  const vars = new Set([...Object.keys(source.vars ?? {}), ...Object.keys(stream.vars ?? {})]);
+  if (vars.has(parent.as)) add([...path, 'as'], `"${parent.as}" is also a key of vars: name the parent's placeholder something else`);
+  if (lineage.placeholders.indexOf(parent.as) !== lineage.placeholders.lastIndexOf(parent.as)) {
+    add([...path, 'as'], `"${parent.as}" is also the placeholder of a parent further up: each level needs its own name`);
+  }
+  const used: string[] = [...placeholdersIn(stream.path ?? '')];
+  for (const value of Object.values(stream.params ?? {})) if (typeof value === 'string') used.push(...placeholdersIn(value));
+  forEachString(stream.body, (text) => used.push(...placeholdersIn(text)));
+  if (stream.path !== undefined && !used.includes(parent.as)) {
+    add([...path, 'as'], `{${parent.as}} is used nowhere: put it in path, params or body, or every parent would fetch the same records`);
+  }
+}
+
+/** With `in: body` every paging path needs a POST body it can be placed in; with `in: header` the name must be a header's. */
+function checkPagingTarget(stream: PartialStream, path: (string | number)[], add: Add): void {
+  const pagination = stream.pagination!;
+  if (pagination.type !== 'cursor' && pagination.type !== 'page_number' && pagination.type !== 'offset') return;
+  const fields =
+    pagination.type === 'cursor'
+      ? { param: pagination.param }
+      : pagination.type === 'page_number'
+        ? { param: pagination.param, page_size_param: pagination.page_size_param }
+        : { offset_param: pagination.offset_param, limit_param: pagination.limit_param };
+  if (pagination.in === 'header') {
+    const name = (fields as { param: string }).param;
+    if (!HEADER_NAME.test(name)) add([...path, 'param'], `"${name}" is not a valid header name (letters, digits and !#$%&'*+.^_\`|~- only)`);
+    else if (CREDENTIAL_HEADERS.has(name.toLowerCase())) add([...path, 'param'], `the cursor cannot travel in the credential header ${name}`);
+    return;
+  }
+  if (pagination.in !== 'body') return;
+  if (stream.method !== undefined && stream.method !== 'POST') add([...path, 'in'], 'in: body needs method: POST (a GET request has no body)');
+  if (stream.body !== undefined && (stream.body === null || typeof stream.body !== 'object' || Array.isArray(stream.body))) {
+    add([...path.slice(0, -1), 'body'], 'in: body needs a JSON object body to place the paging values in');
+    return;
+  }
+  for (const [field, target] of Object.entries(fields)) {
+    if (target === undefined) continue;
+    const problem = bodyPathProblem(stream.body, target);
+    if (problem) add([...path, field], problem);
+  }
+}
+
+/** Why `dotted` cannot be set in `body` (an empty segment, or an existing value on the way that is not an object). */
+function bodyPathProblem(body: unknown, dotted: string): string | undefined {
+  const segments = dotted.split('.');
+  if (segments.some((s) => s === '')) return `"${dotted}" is not a dotted path into the body (an empty segment)`;
+  let node = body;
+  for (const [i, segment] of segments.slice(0, -1).entries()) {
+    node = node === null || typeof node !== 'object' ? undefined : (node as Record<string, unknown>)[segment];
+    if (node !== undefined && (node === null || typeof node !== 'object' || Array.isArray(node))) {
+      return `"${dotted}" goes through body.${segments.slice(0, i + 1).join('.')}, which is not an object`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `!` followed by a path: JMESPath binds `!` tighter than `.` and `[]`, so `!data.has_more` is
+ * `(!data).has_more`, a field of a boolean, which is always null: a `stop_when` written that way
+ * never stops. String and JSON literals are skipped; a quoted identifier counts as a name.
+ * https://jmespath.org/specification.html#not-expressions (binding powers: not 45, dot 40)
+ */
+const NOT_THEN_PATH = /!(?!=)\s*((?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"|@)\s*[.[][^|&)]*)/;
+
 function checkJmespath(expression: string, path: (string | number)[], add: Add): void {
+  const trap = NOT_THEN_PATH.exec(expression.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, (literal) => ' '.repeat(literal.length)));
+  if (trap) {
+    const operand = trap[1]!.trim();
+    add(path, `"${expression}" reads as (!${operand.split(/[.[]/)[0]})… because JMESPath applies ! before the path, so it is always null: write !(${operand})`);
+    return;
+  }
   try {
     search(expression, {});
   } catch (error) {

@@ -110,16 +110,31 @@ const stopConditions = {
     .meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
 };
 
+/** Where the page number or offset goes in each request. */
+const pageValueIn = z
+  .enum(['query', 'body'])
+  .default('query')
+  .meta({ description: 'Where the paging values go: query (query parameters) or body (dotted paths into the JSON body, e.g. variables.page; needs method: POST). @default query' });
+
+/** Where the cursor goes in each next request. */
+const cursorIn = z
+  .enum(['query', 'body', 'header'])
+  .default('query')
+  .meta({
+    description: 'Where the cursor goes: query (a query parameter), body (a dotted path into the JSON body, e.g. variables.after; needs method: POST) or header (a request header). @default query',
+  });
+
 const paginationSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none'), ...stopConditions }),
   z.strictObject({
     type: z.literal('page_number'),
-    param: z.string().min(1).default('page'),
+    param: z.string().min(1).default('page').meta({ description: 'Query parameter (or body path, with in: body) of the page number. @default page' }),
     start: z.int().nonnegative().default(1),
     page_size_param: z.string().min(1).optional(),
     page_size: z.int().positive().optional(),
     total_pages: jmespath('JMESPath to the total page count in the first response; enables concurrent paging.').optional(),
     total_records: jmespath('JMESPath to the total record count in the first response; enables concurrent paging.').optional(),
+    in: pageValueIn,
     ...stopConditions,
   }),
   z.strictObject({
@@ -128,12 +143,17 @@ const paginationSchema = z.discriminatedUnion('type', [
     limit_param: z.string().min(1).default('limit'),
     limit: z.int().positive(),
     total_records: jmespath('JMESPath to the total record count in the first response; enables concurrent paging.').optional(),
+    in: pageValueIn,
     ...stopConditions,
   }),
   z.strictObject({
     type: z.literal('cursor'),
     cursor: jmespath('JMESPath to the next cursor in the body (e.g. meta.next_cursor or data[-1].id); absent, null or "" ends paging.'),
-    param: z.string().min(1),
+    param: z
+      .string()
+      .min(1)
+      .meta({ description: 'What carries the cursor: a query parameter, a dotted path into the JSON body (in: body, e.g. variables.after) or a header name (in: header).' }),
+    in: cursorIn,
     ...stopConditions,
   }),
   z.strictObject({
@@ -143,6 +163,56 @@ const paginationSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('link_header'), ...stopConditions }),
 ]);
+
+/** Client-side incremental filtering for APIs that filter the window on one side only, or not at all. */
+const incrementalSchema = z
+  .strictObject({
+    cursor_field: jmespath(
+      'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or epoch seconds / milliseconds (a number, or a string of 9+ digits; below 100,000,000,000 it is seconds, from there milliseconds).',
+    ),
+    order: z
+      .enum(['asc', 'desc', 'none'])
+      .default('none')
+      .meta({
+        description:
+          'The order the API returns records in, by cursor_field. asc: paging stops at the first record at or after the window end; desc: at the first record before the window start; none: every page is read. A record out of the declared order fails the window. @default none',
+      }),
+  })
+  .meta({
+    description:
+      'A record lands in a window only if its cursor_field lies in [window start, window end); the others are dropped and counted in the manifest (filtered). A record whose cursor_field is missing or unparseable fails the window.',
+  });
+
+/** A child stream runs once per record of its parent stream. */
+const parentSchema = z
+  .strictObject({
+    stream: identifier('parent stream').meta({ description: 'Another stream of this source, paged over the same window (its own incremental and parent apply); it is not landed by this stream.' }),
+    key: jmespath('JMESPath into each parent record to the value this stream runs for (a string or a number), e.g. name or id.'),
+    as: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a placeholder name: a letter or _, then letters, digits or _')
+      .max(64)
+      .meta({ description: 'Placeholder that holds the key: {<as>} in path, params and body.' }),
+  })
+  .meta({
+    description:
+      'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated; every line carries "_parent": <key> in its envelope.',
+  });
+
+/** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */
+const columnSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(IDENTIFIER, 'a column name must match [a-z][a-z0-9_]* (lower case, digits, underscores: Athena lower-cases names, and names starting with _ belong to the envelope)')
+    .max(128)
+    .meta({ description: 'Column name in the tables and views; not an envelope column (_source, _stream, _window_start, _window_end, _extracted_at, _run_id, _parent, data, dt).' }),
+  path: jmespath('JMESPath into the record, e.g. id, user.login or labels[].name.'),
+  type: z
+    .string()
+    .min(1)
+    .meta({ description: 'string | bigint | double | boolean | timestamp | date | json | decimal(p,s) | array<type>. A value that does not convert is NULL and counted in the manifest.' }),
+  comment: z.string().optional().meta({ description: 'Shown in Glue. @default "<path> as <type>"' }),
+});
 
 const streamSchema = z.strictObject({
   name: identifier('stream name'),
@@ -171,6 +241,24 @@ const streamSchema = z.strictObject({
     .max(4095)
     .default(256)
     .meta({ description: 'A response body larger than this fails the page instead of exhausting memory. @default 256' }),
+  incremental: incrementalSchema.optional(),
+  settle: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'How long after a window ends it may be landed (e.g. 10m), for APIs that show records late: ticks land the latest window whose end + settle has passed; run and backfill never land one before. @default 0',
+    }),
+  parent: parentSchema.optional(),
+  primary_key: z
+    .array(jmespath('JMESPath into the record.'))
+    .min(1)
+    .optional()
+    .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
+  columns: z
+    .array(columnSchema)
+    .default([])
+    .meta({ description: 'Typed columns of the stream\'s Parquet table, beside the envelope and the exact JSON text in data.' }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -225,8 +313,12 @@ export const sourceSchema = z.strictObject({
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
+      parquet: z
+        .boolean()
+        .default(true)
+        .meta({ description: 'Also land each window as a typed Parquet file (curated/), the table Athena and apilake query read first. @default true' }),
     })
-    .default({ part_size_mb: 64 }),
+    .default({ part_size_mb: 64, parquet: true }),
   lambda: z
     .strictObject({
       memory_mb: z.int().min(128).max(10_240).default(512),
@@ -244,6 +336,10 @@ export type StreamDefinition = SourceDefinition['streams'][number];
 export type AuthConfig = SourceDefinition['auth'];
 /** The pagination block of a stream, defaults filled. */
 export type PaginationConfig = StreamDefinition['pagination'];
+/** The incremental block of a stream, defaults filled. */
+export type IncrementalConfig = NonNullable<StreamDefinition['incremental']>;
+/** The parent block of a stream. */
+export type ParentConfig = NonNullable<StreamDefinition['parent']>;
 /** The retry block, defaults filled. */
 export type RetryConfig = SourceDefinition['retry'];
 /** The redirects block, defaults filled and origins normalised. */

@@ -1,7 +1,7 @@
 /** Runs the streams of one source over a set of windows: the engine's entry point for the CLI and Lambda. */
 
 import type { Clock } from '../clock.js';
-import { streamWindowMs } from '../config/checkSource.js';
+import { streamSettleMs, streamWindowMs } from '../config/checkSource.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
@@ -19,9 +19,9 @@ export const MAX_WINDOWS_PER_COMMAND = 100_000;
 
 /** What windows to run: a range split into each stream's windows, or explicit windows. */
 export type WindowSelection =
-  /** Every window overlapping `[from, to)` that has ended by `completeBy` (default: no limit). */
+  /** Every window overlapping `[from, to)` that has ended and settled by `completeBy` (default: no limit). */
   | { readonly kind: 'range'; readonly from: Date; readonly to: Date; readonly completeBy?: Date }
-  /** The last complete window before `at`, per stream: what a schedule tick runs. */
+  /** The latest window, per stream, that has ended and settled by `at`: what a schedule tick runs. */
   | { readonly kind: 'latest'; readonly at: Date }
   | { readonly kind: 'windows'; readonly windows: readonly TimeWindow[] };
 
@@ -53,17 +53,23 @@ export function selectStreams(source: SourceDefinition, stream?: string): Stream
 
 /**
  * The windows of one stream for a selection, aligned to the stream's window size, generated
- * lazily; a range yields only windows that have ended by `completeBy`.
+ * lazily; `latest` and a range yield only windows that have ended, and settled (the stream's
+ * `settle`), by `at` or `completeBy`.
  */
 export function* windowsOf(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): Generator<TimeWindow> {
   switch (selection.kind) {
     case 'windows':
       return yield* selection.windows;
     case 'latest':
-      return yield windowBefore(selection.at, streamWindowMs(source, stream));
+      return yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
     case 'range':
-      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), selection.completeBy);
+      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
   }
+}
+
+/** The instant by which a window must have ended to have settled at `completeBy`. */
+function settledBy(stream: StreamDefinition, completeBy: Date | undefined): Date | undefined {
+  return completeBy === undefined ? undefined : new Date(completeBy.getTime() - streamSettleMs(stream));
 }
 
 /**
@@ -87,7 +93,7 @@ export function countWindows(source: SourceDefinition, streams: readonly StreamD
       case 'latest':
         return 1;
       case 'range':
-        return countWindowsIn(selection.from, selection.to, streamWindowMs(source, stream), selection.completeBy);
+        return countWindowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
     }
   });
   const total = counts.reduce((a, b) => a + b, 0);

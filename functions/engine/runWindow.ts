@@ -6,20 +6,17 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
+import { streamSettleMs } from '../config/checkSource.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, InputError, SinkError } from '../errors.js';
+import { ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
-import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
-import { paginate } from '../pagination/paginate.js';
-import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
-import type { PageSlot } from '../pagination/PagesInFlight.js';
-import type { RecordBatch } from '../records/RecordBatch.js';
-import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
 import { DecodingTally } from '../records/DecodingTally.js';
+import type { RecordBatch } from '../records/RecordBatch.js';
 import {
   collectWindowGarbage,
   commitWindow,
   currentCommitNumber,
+  dataFiles,
   deleteParts,
   MAX_ATTEMPT_MS,
   publishSymlink,
@@ -29,10 +26,11 @@ import {
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
-import { WindowWriter } from '../sink/WindowWriter.js';
-import { describeWindow, type TimeWindow } from '../window/TimeWindow.js';
+import { WindowWriter, type RecordsMeta, type WrittenFiles } from '../sink/WindowWriter.js';
+import { tableSpec } from '../tables/tableSpec.js';
+import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
-import { buildFirstRequest } from './buildRequest.js';
+import { streamPages, type PageTally } from './streamPages.js';
 
 /** What a window run needs. */
 export interface WindowRunInput {
@@ -121,6 +119,14 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
     return result('failed', { error: new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`) });
   }
+  const settleMs = streamSettleMs(stream);
+  if (window.end.getTime() + settleMs > clock.now()) {
+    // The API may still show records of this window late (the stream's settle): landing it now would miss them for good.
+    const from = new Date(window.end.getTime() + settleMs);
+    return result('failed', {
+      error: new InputError(`window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`),
+    });
+  }
 
   let base: WindowState;
   try {
@@ -140,53 +146,47 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
 
   const decoding = new DecodingTally();
-  const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...storageCall });
-  const describe = (request: PageRequest) => `${stream.method} ${client.redactor.url(request.url)}`;
-  let parts;
+  const writer = new WindowWriter(storage, ref, {
+    runId,
+    partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
+    ...(source.lake.parquet ? { table: tableSpec(source, stream) } : {}),
+    ...storageCall,
+  });
+  const tally: PageTally = { pages: 0, parents: 0 };
+  let filtered = 0;
+  // Ends whatever paging is still in flight when the window ends early (a failure, an early stop of concurrent parents).
+  const paging = new AbortController();
+  const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
+  let files: WrittenFiles;
   try {
-    const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
-    // The records go to the part as the API's bytes, each wrapped in its envelope line. A page
-    // lands in order: after its body ended (below), or while it arrives once its turn has come
-    // (a large page, through `landing`); both land through landBatch.
-    const prefixes = new Map<number, Buffer>();
-    const prefixOf = (index: number) => {
-      let prefix = prefixes.get(index);
-      if (!prefix) prefixes.set(index, (prefix = envelopePrefix(ref, { runId, extractedAt: new Date(clock.now()) })));
-      return prefix;
+    // A page lands after its body ended (below), or, once its turn has come, while its body
+    // still arrives (a large page, through landEarly); both parts of it carry one extraction time.
+    const earlyMeta = new Map<number, RecordsMeta>();
+    const landEarly = async (index: number, batch: RecordBatch) => {
+      let meta = earlyMeta.get(index);
+      if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
+      await writer.writeRecords(batch, meta);
     };
-    const landBatch = (index: number, batch: RecordBatch) => writer.writeChunk(envelopeChunk(prefixOf(index), batch), batch.count);
-    const fetchPage = async (request: PageRequest, index: number, slot?: PageSlot): Promise<PageContext> => {
-      if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
-      const label = `page ${index + 1}`;
-      // A page fetched ahead stops when paging no longer needs it, or when the window is aborted.
-      const signal = slot && input.signal ? AbortSignal.any([input.signal, slot.signal]) : (slot?.signal ?? input.signal);
-      const landing = slot && { turn: slot.turn, land: (batch: RecordBatch) => landBatch(index, batch) };
-      const response = await client.requestPage({ method: stream.method, url: request.url, body: request.body, headers: stream.headers, label }, reading, { signal, stats, landing });
-      return { request, response, index };
-    };
-    const pageStream = paginate({
-      strategy: createPaginationStrategy(stream.pagination),
-      first: buildFirstRequest(source, stream, window),
-      fetchPage,
-      stopWhen: stream.pagination.stop_when,
-      maxPages: stream.pagination.max_pages,
-      concurrency: source.rate_limit.concurrency,
-      describe,
-    });
-    for await (const page of pageStream) {
-      pages++;
-      decoding.add(page.response.stats);
-      for (const batch of page.response.batches) await landBatch(page.index, batch);
-      prefixes.delete(page.index);
-      input.onPage?.({ index: page.index, records: page.response.recordCount });
+    const landing = streamPages({ source, window, client, signal, stats, tally, landEarly }, stream, () => tally.parents++);
+    for await (const page of landing) {
+      decoding.add(page.page.response.stats);
+      filtered += page.filtered;
+      // The records go to the raw part as the API's bytes, and to the Parquet file, in one pass.
+      const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
+      earlyMeta.delete(page.page.index);
+      for (const batch of page.batches) await writer.writeRecords(batch, meta);
+      pages = tally.pages;
+      input.onPage?.({ index: page.page.index, records: page.records });
     }
-    parts = await writer.finish();
+    pages = tally.pages;
+    files = await writer.finish();
     const age = clock.now() - startedAt.getTime();
     if (age > MAX_ATTEMPT_MS) {
       // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
       throw new ApilakeError(`the run took ${formatDuration(Math.round(age / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`);
     }
   } catch (error) {
+    pages = tally.pages;
     // No commit was tried: this run's parts can never be referenced, so they go (I5 a).
     const failure = error instanceof Error ? error : new Error(String(error));
     try {
@@ -195,6 +195,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
       warn('cleanup', cleanupError);
     }
     return result('failed', { error: failure });
+  } finally {
+    paging.abort('the window has finished paging');
   }
 
   const manifest = buildManifest({
@@ -204,10 +206,14 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     runId,
     startedAt,
     committedAt: new Date(clock.now()),
-    parts,
+    parts: files.parts,
+    ...(files.curated ? { curated: files.curated } : {}),
+    ...(files.typeErrors ? { typeErrors: files.typeErrors } : {}),
     pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),
+    ...(stream.incremental ? { filtered } : {}),
+    ...(stream.parent ? { parents: tally.parents } : {}),
   });
   const outcome = await commitWindow(storage, ref, manifest, {
     ...storageCall,
@@ -236,7 +242,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   currentKey = outcome.key;
   if (base.kind === 'committed') {
     try {
-      await deleteParts(storage, ref, base.manifest.parts.map((p) => p.key).filter((key) => !parts.some((p) => p.key === key)), storageCall);
+      const kept = new Set(dataFiles(outcome.manifest).map((p) => p.key));
+      await deleteParts(storage, ref, dataFiles(base.manifest).map((p) => p.key).filter((key) => !kept.has(key)), storageCall);
     } catch (error) {
       warn('the parts of the replaced commit are left for gc', error);
     }

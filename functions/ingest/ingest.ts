@@ -12,7 +12,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Context } from 'aws-lambda';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { streamWindowMs } from '../config/checkSource.js';
+import { streamSettleMs, streamWindowMs } from '../config/checkSource.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/runSource.js';
@@ -159,7 +159,8 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
 function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
   if (event.source !== source.name) throw new InputError(`invalid event: this function lands source "${source.name}", not "${event.source}"`);
   if (event.kind === 'scheduled') {
-    return source.streams.map((stream) => ({ stream, window: windowBefore(event.scheduledTime, streamWindowMs(source, stream)) }));
+    // A stream with `settle` lands the latest window that has settled by the tick, not the one that just ended.
+    return source.streams.map((stream) => ({ stream, window: windowBefore(event.scheduledTime, streamWindowMs(source, stream), streamSettleMs(stream)) }));
   }
   return selectStreams(source, event.stream).map((stream) => {
     const window = { start: event.start, end: event.end };

@@ -7,6 +7,8 @@ export interface PageRequest {
   readonly url: URL;
   /** JSON body of POST streams. */
   readonly body?: unknown;
+  /** Headers of this request on top of the source's and the stream's (a cursor sent `in: header`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A fetched page as strategies see it. */
@@ -32,6 +34,13 @@ export interface PaginationStrategy {
    * concurrently. `undefined` when the total is unknown (paging stays sequential).
    */
   plan?(first: PageContext): PageRequest[] | undefined;
+  /**
+   * Whether an empty page ends paging. Only strategies with no other end signal (page numbers,
+   * offsets) say yes; a cursor or next URL that comes with an empty page is followed, since APIs
+   * send empty pages mid-stream (filtered or deleted records) and stopping there would truncate.
+   * @default false
+   */
+  readonly endsOnEmptyPage?: boolean;
   /**
    * For strategies whose requests depend only on the page's position (page number, offset): the
    * request of page `index` (0-based), so pages can be fetched ahead when no total is reported.

@@ -8,6 +8,7 @@
  * - page_number/offset without a total: a window of pages fetched ahead, growing from 2 to
  *   `concurrency`, ended by the first empty page or `stop_when` like the sequential walk; pages
  *   fetched past the end are aborted and never yielded.
+ * Every stop condition is checked on a page before any request that follows it goes out.
  */
 
 import { createHash } from 'node:crypto';
@@ -25,6 +26,11 @@ export interface PaginateOptions {
   readonly fetchPage: PageFetcher;
   /** JMESPath; paging stops after a page where it is truthy. */
   readonly stopWhen?: string;
+  /**
+   * Ends paging after a page, before the next is requested, when it returns true: an
+   * incremental stream whose records have passed the window.
+   */
+  readonly stopAfter?: (page: PageContext) => boolean;
   readonly maxPages: number;
   /** Pages fetched at once when the strategy can plan or predict them. @default 1 */
   readonly concurrency?: number;
@@ -45,8 +51,10 @@ export interface PaginateOptions {
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
 /**
- * Yields the pages of a window in order. Stops on an empty page, on `stop_when`, or when the
- * strategy has no next request. A consumer that stops early (or fails) aborts the pages in flight.
+ * Yields the pages of a window in order. Stops on `stop_when`, on `stopAfter`, when the strategy
+ * has no next request, and on an empty page when the strategy ends there (page numbers, offsets).
+ * An empty page whose next request would repeat its own is the end of a caught-up cursor.
+ * A consumer that stops early (or fails) aborts the pages in flight.
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
 export async function* paginate(options: PaginateOptions): AsyncGenerator<PageContext> {
@@ -69,7 +77,7 @@ async function* walk(options: PaginateOptions, inFlight: PagesInFlight): AsyncGe
 
   for (let index = 0; ; index++) {
     const page = await inFlight.take(index);
-    if (isLastPage(page, options.stopWhen)) {
+    if (isLastPage(page, options)) {
       yield page;
       return;
     }
@@ -93,22 +101,20 @@ async function* walk(options: PaginateOptions, inFlight: PagesInFlight): AsyncGe
 
     // Sequential: the next request is known from this response, so it goes out before this page lands.
     const next = strategy.next(page);
-    let refusal: PaginationError | undefined;
-    if (next) {
-      refusal = refuseNext(next, index, origin, seen, options);
-      if (!refusal) inFlight.start(next, index + 1);
-    }
+    const verdict = next ? judgeNext(next, page, origin, seen, options) : 'end';
+    if (verdict === 'go') inFlight.start(next!, index + 1);
     yield page;
     inFlight.landed(index);
-    if (refusal) throw refusal;
-    if (!next) return;
-    request = next;
+    if (verdict instanceof PaginationError) throw verdict;
+    if (verdict === 'end') return;
+    request = next!;
   }
 }
 
-/** Why the walk may not go on to `next` (page `index + 2`), if it may not. */
-function refuseNext(next: PageRequest, index: number, origin: string, seen: RequestFingerprints, options: PaginateOptions): PaginationError | undefined {
+/** Whether the walk goes on from `page` to `next`, ends there, or fails (with why). */
+function judgeNext(next: PageRequest, page: PageContext, origin: string, seen: RequestFingerprints, options: PaginateOptions): 'go' | 'end' | PaginationError {
   const { maxPages } = options;
+  const { index } = page;
   if (index + 1 >= maxPages) {
     return new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(next));
   }
@@ -116,13 +122,15 @@ function refuseNext(next: PageRequest, index: number, origin: string, seen: Requ
     return new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
   }
   const earlier = seen.add(fingerprint(next, options.method));
+  // Nothing can be lost by ending there: asking again would return the same empty page.
+  if (earlier === index && page.response.recordCount === 0) return 'end';
   if (earlier !== undefined) {
     return new PaginationError(
       `page ${index + 2} would repeat the request of page ${earlier + 1} (${earlier === index ? 'the cursor did not advance' : `the cursor went round in a cycle of ${index + 1 - earlier} pages`})`,
       options.describe(next),
     );
   }
-  return undefined;
+  return 'go';
 }
 
 /** Pages 1… requested ahead of the consumer. */
@@ -161,7 +169,7 @@ async function* fetchAhead(first: PageContext, options: PaginateOptions, inFligh
   for (let index = 1; index < end; index++) {
     fill(index - 1);
     const page = await inFlight.take(index);
-    if (isLastPage(page, options.stopWhen)) {
+    if (isLastPage(page, options)) {
       yield page;
       return;
     }
@@ -183,21 +191,23 @@ async function* fetchAhead(first: PageContext, options: PaginateOptions, inFligh
   }
 }
 
-function isLastPage(page: PageContext, stopWhen: string | undefined): boolean {
-  if (page.response.recordCount === 0) return true;
-  return stopWhen !== undefined && isTruthy(evaluate(stopWhen, page.response.body));
+function isLastPage(page: PageContext, options: PaginateOptions): boolean {
+  if (page.response.recordCount === 0 && options.strategy.endsOnEmptyPage) return true;
+  if (options.stopAfter?.(page)) return true;
+  return options.stopWhen !== undefined && isTruthy(evaluate(options.stopWhen, page.response.body));
 }
 
 /**
  * What identifies a request: method, URL with its query parameters in a canonical order (an API
- * that shuffles them must not slip past), and body.
+ * that shuffles them must not slip past), body, and the headers paging set (a cursor `in: header`).
  */
 function fingerprint(request: PageRequest, method = request.body === undefined ? 'GET' : 'POST'): string {
   const url = new URL(request.url);
   url.searchParams.sort();
   url.hash = '';
   const body = request.body === undefined ? '' : JSON.stringify(request.body);
-  return createHash('sha256').update(`${method} ${url.href}\n${body}`).digest('base64');
+  const headers = request.headers === undefined ? '' : JSON.stringify(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  return createHash('sha256').update(`${method} ${url.href}\n${body}\n${headers}`).digest('base64');
 }
 
 /** A bounded set of fingerprints, remembering the page index of each; the oldest go first. */

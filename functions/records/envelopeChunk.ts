@@ -22,7 +22,8 @@ export function envelopePrefix(ref: WindowRef, fields: EnvelopeFields): Buffer {
   return Buffer.from(
     `{"_source":${JSON.stringify(ref.source)},"_stream":${JSON.stringify(ref.stream)},` +
       `"_window_start":"${isoSeconds(ref.window.start)}","_window_end":"${isoSeconds(ref.window.end)}",` +
-      `"_extracted_at":"${fields.extractedAt.toISOString()}","_run_id":${JSON.stringify(fields.runId)},"data":`,
+      `"_extracted_at":"${fields.extractedAt.toISOString()}","_run_id":${JSON.stringify(fields.runId)},` +
+      `${fields.parent === undefined ? '' : `"_parent":${fields.parent},`}"data":`,
   );
 }
 

@@ -61,14 +61,23 @@ export class FsLakeStorage implements LakeStorage {
   }
 
   async putIfAbsent(key: string, bytes: string | Uint8Array, options: StorageCallOptions = {}): Promise<'created' | 'exists'> {
+    // link() fails with EEXIST when the target exists: an atomic create-if-absent, unlike rename.
+    return this.placeSmall(key, bytes, options, link);
+  }
+
+  async writeBytes(key: string, bytes: string | Uint8Array, options: StorageCallOptions = {}): Promise<void> {
+    await this.placeSmall(key, bytes, options, rename);
+  }
+
+  /** Writes a flushed temp file, then puts it at `key` with `place` (link: only if absent; rename: replacing). */
+  private async placeSmall(key: string, bytes: string | Uint8Array, options: StorageCallOptions, place: (from: string, to: string) => Promise<void>): Promise<'created' | 'exists'> {
     const target = this.pathOf(key);
     const temp = tempPathFor(target);
     try {
       options.signal?.throwIfAborted();
       await this.ensureDir(dirname(target));
       await writeFile(temp, bytes, { flush: true });
-      // link() fails with EEXIST when the target exists: an atomic create-if-absent, unlike rename.
-      await link(temp, target);
+      await place(temp, target);
       await syncDir(dirname(target));
       return 'created';
     } catch (error) {
@@ -76,21 +85,6 @@ export class FsLakeStorage implements LakeStorage {
       throw this.failure('cannot write', target, error, key);
     } finally {
       await rm(temp, { force: true }).catch(() => undefined);
-    }
-  }
-
-  async writeBytes(key: string, bytes: string | Uint8Array, options: StorageCallOptions = {}): Promise<void> {
-    const target = this.pathOf(key);
-    const temp = tempPathFor(target);
-    try {
-      options.signal?.throwIfAborted();
-      await this.ensureDir(dirname(target));
-      await writeFile(temp, bytes, { flush: true });
-      await rename(temp, target);
-      await syncDir(dirname(target));
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw this.failure('cannot write', target, error, key);
     }
   }
 

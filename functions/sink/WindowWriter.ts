@@ -1,36 +1,114 @@
 /**
- * Writes the parts of one run of one window: records stream into gzip parts rolled at a size
- * limit, each under a key only this run uses. It decides nothing about commits: the runner hands
- * the finished parts to the commit protocol (`commitProtocol.ts`).
+ * Writes the data files of one run of one window from the same records, in one pass: raw gzip
+ * JSON-lines parts rolled at a size limit, and one typed Parquet file (`curated/`). Every key
+ * carries this run's id. It decides nothing about commits: the runner hands the finished files to
+ * the commit protocol (`commitProtocol.ts`).
  */
 
 import { SinkError } from '../errors.js';
+import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
+import type { RecordBatch } from '../records/RecordBatch.js';
+import { ColumnExtractor } from '../tables/ColumnExtractor.js';
+import { ParquetFileWriter, type ParquetFileWriterOptions } from '../tables/ParquetFileWriter.js';
+import type { TableSpec } from '../tables/tableSpec.js';
+import { isoSeconds } from '../window/TimeWindow.js';
+import { deleteParts } from './commitProtocol.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { partKey, type WindowRef } from './lakeLayout.js';
-import { deleteParts } from './commitProtocol.js';
 import type { PartInfo } from './manifest.js';
 import { PartWriter } from './PartWriter.js';
 
 /** Options of a {@link WindowWriter}. */
 export interface WindowWriterOptions extends StorageCallOptions {
-  /** The run (attempt) writing; every part key carries it. */
+  /** The run (attempt) writing; every key carries it. */
   readonly runId: string;
-  /** Uncompressed size at which a part rolls over. */
+  /** Uncompressed size at which a raw part rolls over. */
   readonly partSizeBytes: number;
+  /** The stream's typed table: with it, the records also land as Parquet. @default no Parquet */
+  readonly table?: TableSpec;
+  /** Row groups, codec. @default ParquetFileWriter's */
+  readonly parquet?: ParquetFileWriterOptions;
 }
 
-/** The parts of one run of a window. */
+/** What a page's records share. */
+export interface RecordsMeta {
+  readonly extractedAt: Date;
+  /** JSON text of the parent record's key (child streams). */
+  readonly parent?: string;
+}
+
+/** What a finished run wrote. */
+export interface WrittenFiles {
+  readonly parts: readonly PartInfo[];
+  /** Present when the stream has a typed table and records arrived. */
+  readonly curated?: readonly PartInfo[];
+  readonly typeErrors?: Readonly<Record<string, number>>;
+}
+
+/** One Parquet file being written and uploaded at once. */
+export class CuratedFile {
+  readonly file: ParquetFileWriter;
+  private readonly upload: Promise<void>;
+
+  constructor(
+    readonly key: string,
+    spec: TableSpec,
+    ref: WindowRef,
+    runId: string,
+    storage: LakeStorage,
+    options: StorageCallOptions & { parquet?: ParquetFileWriterOptions },
+  ) {
+    this.file = new ParquetFileWriter(spec, { windowStart: isoSeconds(ref.window.start), windowEnd: isoSeconds(ref.window.end), runId }, options.parquet);
+    this.upload = storage.writeStream(key, this.file.output, options);
+    // A failed upload destroys nothing by itself: stop the writer so the next page sees it.
+    this.upload.catch((error) => this.file.abort(error as Error));
+  }
+
+  async close(): Promise<PartInfo> {
+    const info = await this.file.close();
+    await this.upload;
+    return { key: this.key, records: info.rows, bytes: info.bytes, sha256: info.sha256 };
+  }
+
+  async abort(reason: Error): Promise<void> {
+    this.file.abort(reason);
+    await this.upload.catch(() => undefined);
+  }
+}
+
+/** The data files of one run of a window. */
 export class WindowWriter {
   private readonly parts: PartInfo[] = [];
   /** Every key this run started, finished or not, so a discard can remove exactly its own. */
   private readonly started: string[] = [];
   private current: PartWriter | undefined;
+  private curated: CuratedFile | undefined;
+  private readonly extractor: ColumnExtractor | undefined;
+  private prefix: { key: string; bytes: Buffer } | undefined;
 
   constructor(
     private readonly storage: LakeStorage,
     private readonly ref: WindowRef,
     private readonly options: WindowWriterOptions,
-  ) {}
+  ) {
+    // Typed values need each record parsed; a table without typed columns needs only its text.
+    this.extractor = options.table && options.table.columns.length > 0 ? new ColumnExtractor(options.table.columns) : undefined;
+  }
+
+  /** Writes a batch of records to the raw part (as the API's bytes) and to the Parquet file. */
+  async writeRecords(batch: RecordBatch, meta: RecordsMeta): Promise<void> {
+    if (batch.count === 0) return;
+    await this.writeChunk(envelopeChunk(this.envelopeFor(meta), batch), batch.count);
+    if (!this.options.table) return;
+    this.curated ??= this.startCurated();
+    const data = new Array<string>(batch.count);
+    const values = new Array<unknown[]>(batch.count);
+    for (let i = 0; i < batch.count; i++) {
+      data[i] = batch.text(i);
+      values[i] = this.extractor ? this.extractor.extract(batch.value(i)) : [];
+    }
+    await this.curated.file.writePage({ extractedAt: meta.extractedAt.toISOString(), parent: meta.parent ?? null, data, values });
+  }
 
   /**
    * Appends complete envelope lines (`lines` of them, each ending in "\n"). A chunk goes whole
@@ -43,17 +121,20 @@ export class WindowWriter {
     const size = chunk.length;
     if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
     if (!this.current) {
-      const key = partKey(this.ref, this.options.runId, this.started.length);
+      const key = partKey(this.ref, this.options.runId, this.parts.length);
       this.started.push(key);
       this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
     }
     await this.current.write(chunk, lines, size);
   }
 
-  /** Finishes the last part; every part is then complete in storage, listed in order. */
-  async finish(): Promise<readonly PartInfo[]> {
+  /** Finishes every file; each is then complete in storage. */
+  async finish(): Promise<WrittenFiles> {
     await this.closeCurrent();
-    return this.parts;
+    const curated = this.curated;
+    this.curated = undefined;
+    if (!curated) return { parts: this.parts, ...(this.options.table ? { curated: [] } : {}) };
+    return { parts: this.parts, curated: [await curated.close()], ...(this.extractor ? { typeErrors: this.extractor.typeErrors } : {}) };
   }
 
   /**
@@ -63,17 +144,32 @@ export class WindowWriter {
   async discard(reason: Error): Promise<void> {
     const part = this.current;
     this.current = undefined;
-    await part?.abort(reason);
+    const curated = this.curated;
+    this.curated = undefined;
+    await Promise.all([part?.abort(reason), curated?.abort(reason)]);
     try {
       await deleteParts(this.storage, this.ref, this.started);
     } catch (error) {
-      throw new SinkError(`could not remove this run's parts (${this.started.length}); gc removes them later: ${(error as Error).message}`, { cause: error });
+      throw new SinkError(`could not remove this run's files (${this.started.length}); gc removes them later: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** Keys of every part this run started. */
+  /** Keys of every file this run started. */
   get keys(): readonly string[] {
     return this.started;
+  }
+
+  private startCurated(): CuratedFile {
+    const key = partKey(this.ref, this.options.runId, 0, 'curated');
+    this.started.push(key);
+    return new CuratedFile(key, this.options.table!, this.ref, this.options.runId, this.storage, { signal: this.options.signal, parquet: this.options.parquet });
+  }
+
+  /** The envelope prefix of a page, built once per page (it holds the extraction time). */
+  private envelopeFor(meta: RecordsMeta): Buffer {
+    const key = `${meta.extractedAt.getTime()}\n${meta.parent ?? ''}`;
+    if (this.prefix?.key !== key) this.prefix = { key, bytes: envelopePrefix(this.ref, { runId: this.options.runId, extractedAt: meta.extractedAt, ...(meta.parent !== undefined ? { parent: meta.parent } : {}) }) };
+    return this.prefix.bytes;
   }
 
   private async closeCurrent(): Promise<void> {

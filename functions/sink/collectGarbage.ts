@@ -52,8 +52,10 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
     await Promise.all(
       snapshot.committed.map((window) =>
         limiter.run(async () => {
-          const text = await storage.read(symlinkKey(window.ref), options).catch(() => undefined);
-          if (text !== undefined && text.toString('utf8') !== symlinkText(storage, window.manifest)) note(window.ref);
+          for (const kind of ['raw', 'curated'] as const) {
+            const text = await storage.read(symlinkKey(window.ref, kind), options).catch(() => undefined);
+            if (text !== undefined && text.toString('utf8') !== symlinkText(storage, window.manifest, kind)) note(window.ref);
+          }
         }),
       ),
     );

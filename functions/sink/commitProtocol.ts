@@ -5,9 +5,10 @@
  * runner only calls these functions in order.
  *
  * Objects of one window (keys in `lakeLayout.ts`):
- * - parts   `raw/…/<start>_<end>_<run>_part-<n>.jsonl.gz` — each written by one run (attempt)
- * - commits `manifests/…/<start>_<end>.<NNNNNN>.json` — commit 1, 2, …; each lists its parts
- * - symlink `symlinks/raw/…/<start>_<end>.txt` — the current commit's parts, for Athena
+ * - data files, each written by one run (attempt): raw parts `raw/…/<start>_<end>_<run>_part-<n>.jsonl.gz`
+ *   and the typed Parquet file `curated/…/<start>_<end>_<run>_part-00000.parquet` ("parts" below)
+ * - commits `manifests/…/<start>_<end>.<NNNNNN>.json` — commit 1, 2, …; each lists its data files
+ * - symlinks `symlinks/{raw,curated}/…/<start>_<end>.txt` — the current commit's files, for Athena
  *
  * Invariants
  * - I1 The window's content is its highest commit, the current one; no commit means not
@@ -16,7 +17,9 @@
  * - I2 Commits are created only by put-if-absent (S3 `If-None-Match: *`, an exclusive hard link
  *   on disk): commit n is created once, by one run, and is never rewritten or deleted. This is
  *   the one atomic commit point; Delta Lake's log works the same way.
- * - I3 A run writes parts only under its own run id: no other run ever writes those keys.
+ * - I3 A run writes parts only under its own run id: no other run ever writes those keys. (A
+ *   commit may list raw parts of the commit it replaces when it only adds a Parquet file:
+ *   `backfill --curate-only`; they are then not the replaced commit's to delete.)
  * - I4 A run creates commit n + 1 only if it saw n as current when it started (n = 0: nothing),
  *   and only within {@link MAX_ATTEMPT_MS} of its start. If n + 1 exists already another run won;
  *   the loser commits nothing and reports the window as committed by that run.
@@ -43,9 +46,10 @@ import {
   symlinkKey,
   windowManifestPrefix,
   windowPartPrefix,
+  type DataKind,
   type WindowRef,
 } from './lakeLayout.js';
-import { parseManifest, serializeManifest, type Manifest } from './manifest.js';
+import { parseManifest, serializeManifest, type Manifest, type PartInfo } from './manifest.js';
 
 /** Longest a run may take from its start to its commit; a slower run fails instead of committing. */
 export const MAX_ATTEMPT_MS = 6 * 3_600_000;
@@ -160,9 +164,14 @@ async function whoWon(storage: LakeStorage, ref: WindowRef, key: string, mine: M
   return theirs.run_id === mine.run_id ? { kind: 'committed', manifest: theirs, key } : { kind: 'lost', winner: theirs, key };
 }
 
-/** The symlink file's text for a commit: one data file URI a line. */
-export function symlinkText(storage: LakeStorage, manifest: Manifest): string {
-  return manifest.parts.map((p) => `${storage.uri(p.key)}\n`).join('');
+/** Every data file a commit lists: its raw parts and its curated files. */
+export function dataFiles(manifest: Manifest): readonly PartInfo[] {
+  return [...manifest.parts, ...(manifest.curated ?? [])];
+}
+
+/** A symlink file's text for a commit: one data file URI of that kind a line. */
+export function symlinkText(storage: LakeStorage, manifest: Manifest, kind: DataKind = 'raw'): string {
+  return (kind === 'raw' ? manifest.parts : (manifest.curated ?? [])).map((p) => `${storage.uri(p.key)}\n`).join('');
 }
 
 /**
@@ -173,22 +182,27 @@ export function symlinkText(storage: LakeStorage, manifest: Manifest): string {
  * @returns whether the file changed
  */
 export async function publishSymlink(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions & { known?: WindowState } = {}): Promise<boolean> {
-  const key = symlinkKey(ref);
   let state = options.known ?? (await readWindowState(storage, ref, options));
   let changed = false;
   for (let round = 0; round < 5; round++) {
-    const wanted = state.kind === 'committed' ? symlinkText(storage, state.manifest) : '';
-    const listed = (await storage.list(key, options)).some((o) => o.key === key);
-    const current = listed ? ((await storage.read(key, options))?.toString('utf8') ?? '') : '';
-    if (current === wanted && listed === (wanted !== '')) return changed;
-    if (wanted === '') await storage.delete([key], options);
-    else await storage.writeBytes(key, wanted, options);
+    let wrote = false;
+    for (const kind of ['raw', 'curated'] as const) {
+      const key = symlinkKey(ref, kind);
+      const wanted = state.kind === 'committed' ? symlinkText(storage, state.manifest, kind) : '';
+      const listed = (await storage.list(key, options)).some((o) => o.key === key);
+      const current = listed ? ((await storage.read(key, options))?.toString('utf8') ?? '') : '';
+      if (current === wanted && listed === (wanted !== '')) continue;
+      if (wanted === '') await storage.delete([key], options);
+      else await storage.writeBytes(key, wanted, options);
+      wrote = true;
+    }
+    if (!wrote) return changed;
     changed = true;
     const after = await readWindowState(storage, ref, options);
     if (currentCommitNumber(after) === currentCommitNumber(state) && after.kind === state.kind) return true;
     state = after;
   }
-  throw new SinkError(`the symlink ${key} could not settle: commits of the window kept changing`);
+  throw new SinkError(`the symlinks of ${symlinkKey(ref)} could not settle: commits of the window kept changing`);
 }
 
 /** Deletes the given parts of this window, refusing any key that is not one (a guard against bugs elsewhere). */
@@ -230,17 +244,19 @@ export async function collectWindowGarbage(
   const horizon = options.horizonMs ?? ORPHAN_HORIZON_MS;
   const state = options.known ?? (await readWindowState(storage, ref, options));
   if (state.kind === 'unreadable') return { deletedParts: [], abortedWrites: [], youngOrphans: [], skippedUnreadable: state.key };
-  const listed = new Set(state.kind === 'committed' ? state.manifest.parts.map((p) => p.key) : []);
+  const listed = new Set(state.kind === 'committed' ? dataFiles(state.manifest).map((p) => p.key) : []);
   const deletable: string[] = [];
   const young: string[] = [];
-  for (const object of await storage.list(windowPartPrefix(ref), options)) {
-    if (listed.has(object.key) || !parsePartKey(object.key)) continue;
-    (partAgeMs(object.key, object.lastModified, options.nowMs) > horizon ? deletable : young).push(object.key);
+  for (const kind of ['raw', 'curated'] as const) {
+    for (const object of await storage.list(windowPartPrefix(ref, kind), options)) {
+      if (listed.has(object.key) || !parsePartKey(object.key)) continue;
+      (partAgeMs(object.key, object.lastModified, options.nowMs) > horizon ? deletable : young).push(object.key);
+    }
   }
   const aborted: string[] = [];
   // Unfinished writes: multipart uploads or temp files of parts, and temp files of commits and
   // symlinks that a killed process left (those are named after no run, so their age is storage's).
-  for (const prefix of [windowPartPrefix(ref), windowManifestPrefix(ref), symlinkKey(ref)]) {
+  for (const prefix of [windowPartPrefix(ref, 'raw'), windowPartPrefix(ref, 'curated'), windowManifestPrefix(ref), symlinkKey(ref, 'raw'), symlinkKey(ref, 'curated')]) {
     for (const write of await storage.listIncomplete(prefix, options)) {
       if (partAgeMs(write.key, write.startedAt, options.nowMs) <= horizon) continue;
       if (!options.dryRun) await storage.abortIncomplete(write, options);

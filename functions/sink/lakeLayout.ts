@@ -21,14 +21,26 @@ export const RAW_PREFIX = 'raw';
 export const MANIFEST_PREFIX = 'manifests';
 /** Top-level prefix of the Athena symlink files (`symlinks/raw/…`), one per committed window. */
 export const SYMLINK_PREFIX = 'symlinks';
+/** Top-level prefix of the typed Parquet files, one per run of a window. */
+export const CURATED_PREFIX = 'curated';
 /** File name ending of a part. */
 export const PART_SUFFIX = '.jsonl.gz';
+/** File name ending of a curated (Parquet) file. */
+export const CURATED_SUFFIX = '.parquet';
+
+/** The two kinds of data file a commit lists. */
+export type DataKind = 'raw' | 'curated';
 
 /** The top-level folders a source writes under. */
-export type LakeArea = typeof RAW_PREFIX | typeof MANIFEST_PREFIX | `${typeof SYMLINK_PREFIX}/${typeof RAW_PREFIX}`;
+export type LakeArea = typeof RAW_PREFIX | typeof CURATED_PREFIX | typeof MANIFEST_PREFIX | `${typeof SYMLINK_PREFIX}/${DataKind}`;
 
 /** The symlink area of raw parts. */
 export const RAW_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${RAW_PREFIX}`;
+/** The symlink area of curated files. */
+export const CURATED_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${CURATED_PREFIX}`;
+
+/** Every area a source's runs write. */
+export const SOURCE_AREAS: readonly LakeArea[] = [RAW_PREFIX, CURATED_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS, CURATED_SYMLINKS];
 
 /** Identifies one window of one stream. */
 export interface WindowRef {
@@ -85,33 +97,37 @@ function windowBase(ref: WindowRef): string {
   return `source=${ref.source}/stream=${ref.stream}/dt=${partitionDate(ref.window)}/${compactStamp(ref.window.start)}_${compactStamp(ref.window.end)}`;
 }
 
-/** The key of part `n` (0-based) written by run `runId`. */
-export function partKey(ref: WindowRef, runId: string, n: number): string {
-  return `${RAW_PREFIX}/${windowBase(ref)}_${runId}_part-${String(n).padStart(5, '0')}${PART_SUFFIX}`;
+/** The key of part `n` (0-based) written by run `runId`: raw gzip JSON lines, or a curated Parquet file. */
+export function partKey(ref: WindowRef, runId: string, n: number, kind: DataKind = 'raw'): string {
+  const suffix = kind === 'raw' ? PART_SUFFIX : CURATED_SUFFIX;
+  return `${kind === 'raw' ? RAW_PREFIX : CURATED_PREFIX}/${windowBase(ref)}_${runId}_part-${String(n).padStart(5, '0')}${suffix}`;
 }
 
-/** The prefix every part of a window starts with, whatever run wrote it. */
-export function windowPartPrefix(ref: WindowRef): string {
-  return `${RAW_PREFIX}/${windowBase(ref)}_`;
+/** The prefix every data file of a kind of a window starts with, whatever run wrote it. */
+export function windowPartPrefix(ref: WindowRef, kind: DataKind = 'raw'): string {
+  return `${kind === 'raw' ? RAW_PREFIX : CURATED_PREFIX}/${windowBase(ref)}_`;
 }
 
-/** A part key taken apart; `runId` is undefined for parts of the first layout. */
+/** A data file key taken apart; `runId` is undefined for parts of the first layout. */
 export interface PartKeyInfo {
   readonly ref: WindowRef;
+  readonly kind: DataKind;
   readonly runId?: string;
   readonly index: number;
 }
 
 const PART_KEY = new RegExp(
-  `^${RAW_PREFIX}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})(?:_(${RUN}))?_part-(\\d{5})\\.jsonl\\.gz$`,
+  `^(${RAW_PREFIX}|${CURATED_PREFIX})/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})(?:_(${RUN}))?_part-(\\d{5})(\\.jsonl\\.gz|\\.parquet)$`,
 );
 
-/** Parses a part key, or undefined for any other key. */
+/** Parses a raw part or curated file key, or undefined for any other key. */
 export function parsePartKey(key: string): PartKeyInfo | undefined {
   const m = PART_KEY.exec(key);
-  const ref = m && windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!);
+  const ref = m && windowRefOf(m[2]!, m[3]!, m[4]!, m[5]!);
   if (!m || !ref) return undefined;
-  return { ref, ...(m[5] ? { runId: m[5] } : {}), index: Number(m[6]) };
+  const kind: DataKind = m[1] === RAW_PREFIX ? 'raw' : 'curated';
+  if ((kind === 'raw') !== (m[8] === PART_SUFFIX)) return undefined;
+  return { ref, kind, ...(m[6] ? { runId: m[6] } : {}), index: Number(m[7]) };
 }
 
 /** The key of commit `commit` (1, 2, …) of a window; commit 0 is the first layout's single manifest. */
@@ -133,17 +149,22 @@ export function parseManifestKey(key: string): { readonly ref: WindowRef; readon
   return m && ref ? { ref, commit: m[5] === undefined ? 0 : Number(m[5]) } : undefined;
 }
 
-/** The Athena symlink file of a window: the data files of its current commit, one URI a line. */
-export function symlinkKey(ref: WindowRef): string {
-  return `${RAW_SYMLINKS}/${windowBase(ref)}.txt`;
+/** An Athena symlink file of a window: the data files of one kind of its current commit, one URI a line. */
+export function symlinkKey(ref: WindowRef, kind: DataKind = 'raw'): string {
+  return `${SYMLINK_PREFIX}/${kind}/${windowBase(ref)}.txt`;
 }
 
-const SYMLINK_KEY = new RegExp(`^${RAW_SYMLINKS}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})\\.txt$`);
+const SYMLINK_KEY = new RegExp(`^${SYMLINK_PREFIX}/(raw|curated)/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})\\.txt$`);
 
 /** Parses a symlink key into its window, or undefined for any other key. */
 export function parseSymlinkKey(key: string): WindowRef | undefined {
   const m = SYMLINK_KEY.exec(key);
-  return m ? windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!) : undefined;
+  return m ? windowRefOf(m[2]!, m[3]!, m[4]!, m[5]!) : undefined;
+}
+
+/** The kind of data a symlink key lists. */
+export function symlinkKind(key: string): DataKind | undefined {
+  return SYMLINK_KEY.exec(key)?.[1] as DataKind | undefined;
 }
 
 /** A stable text key of a window, for maps. */
@@ -161,6 +182,8 @@ function windowRefOf(source: string, stream: string, start: string, end: string)
 export interface EnvelopeFields {
   readonly runId: string;
   readonly extractedAt: Date;
+  /** JSON text of the parent record's key, for child streams: the line then carries `_parent`. */
+  readonly parent?: string;
 }
 
 /**

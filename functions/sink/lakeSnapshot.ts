@@ -8,6 +8,8 @@ import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
 import { SinkError } from '../errors.js';
 import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
 import {
+  CURATED_PREFIX,
+  CURATED_SYMLINKS,
   MANIFEST_PREFIX,
   parseManifestKey,
   parsePartKey,
@@ -19,6 +21,7 @@ import {
   windowId,
   type WindowRef,
 } from './lakeLayout.js';
+import { dataFiles } from './commitProtocol.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 /** A window and its current, readable commit. */
@@ -100,25 +103,32 @@ async function audit(
   unreadable: readonly UnreadableWindow[],
   options: StorageCallOptions,
 ): Promise<Pick<StreamSnapshot, 'orphanParts' | 'incomplete' | 'missingSymlinks' | 'strandedSymlinks'>> {
-  const listed = new Set(committed.flatMap((w) => w.manifest.parts.map((p) => p.key)));
+  const listed = new Set(committed.flatMap((w) => dataFiles(w.manifest).map((p) => p.key)));
   const unreadableWindows = new Set(unreadable.map((w) => windowId(w.ref)));
-  const orphanParts = (await storage.list(streamPrefix(RAW_PREFIX, source, stream), options)).filter((object) => {
+  const orphanParts = [
+    ...(await storage.list(streamPrefix(RAW_PREFIX, source, stream), options)),
+    ...(await storage.list(streamPrefix(CURATED_PREFIX, source, stream), options)),
+  ].filter((object) => {
     const part = parsePartKey(object.key);
-    // Parts of a window whose commit cannot be read are neither listed nor orphans: nobody can tell.
+    // Files of a window whose commit cannot be read are neither listed nor orphans: nobody can tell.
     return part !== undefined && !listed.has(object.key) && !unreadableWindows.has(windowId(part.ref));
   });
-  const incomplete = [
-    ...(await storage.listIncomplete(streamPrefix(RAW_PREFIX, source, stream), options)),
-    ...(await storage.listIncomplete(streamPrefix(MANIFEST_PREFIX, source, stream), options)),
-    ...(await storage.listIncomplete(streamPrefix(RAW_SYMLINKS, source, stream), options)),
-  ];
+  const areas = [RAW_PREFIX, CURATED_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS, CURATED_SYMLINKS] as const;
+  const incomplete = (await Promise.all(areas.map((area) => storage.listIncomplete(streamPrefix(area, source, stream), options)))).flat();
   const symlinks = new Set(
-    (await storage.list(streamPrefix(RAW_SYMLINKS, source, stream), options)).map((o) => o.key).filter((key) => parseSymlinkKey(key) !== undefined),
+    [...(await storage.list(streamPrefix(RAW_SYMLINKS, source, stream), options)), ...(await storage.list(streamPrefix(CURATED_SYMLINKS, source, stream), options))]
+      .map((o) => o.key)
+      .filter((key) => parseSymlinkKey(key) !== undefined),
   );
-  const withParts = committed.filter((w) => w.manifest.parts.length > 0);
-  const expected = new Set(withParts.map((w) => windowId(w.ref)));
-  const missingSymlinks = withParts.filter((w) => !symlinks.has(symlinkKey(w.ref))).map((w) => w.ref);
-  const strandedSymlinks = [...symlinks].filter((key) => !expected.has(windowId(parseSymlinkKey(key)!)));
+  const expected = new Set<string>();
+  for (const w of committed) {
+    if (w.manifest.parts.length > 0) expected.add(symlinkKey(w.ref, 'raw'));
+    if ((w.manifest.curated ?? []).length > 0) expected.add(symlinkKey(w.ref, 'curated'));
+  }
+  const missing = new Map<string, WindowRef>();
+  for (const w of committed) for (const kind of ['raw', 'curated'] as const) if (expected.has(symlinkKey(w.ref, kind)) && !symlinks.has(symlinkKey(w.ref, kind))) missing.set(windowId(w.ref), w.ref);
+  const missingSymlinks = [...missing.values()];
+  const strandedSymlinks = [...symlinks].filter((key) => !expected.has(key));
   return { orphanParts, incomplete, missingSymlinks, strandedSymlinks };
 }
 

@@ -6,7 +6,7 @@
 import { SinkError } from '../errors.js';
 import type { DecodingSummary } from '../records/DecodingTally.js';
 import { isoSeconds } from '../window/TimeWindow.js';
-import { parsePartKey, type WindowRef } from './lakeLayout.js';
+import { parsePartKey, type DataKind, type WindowRef } from './lakeLayout.js';
 
 /** One part as the manifest records it. */
 export interface PartInfo {
@@ -34,7 +34,12 @@ export interface Manifest {
   readonly started_at: string;
   readonly committed_at: string;
   readonly duration_ms: number;
+  /** The raw gzip JSON-lines parts: the window's records. */
   readonly parts: readonly PartInfo[];
+  /** The typed Parquet files of the same records (`records` = rows), when the window has them. */
+  readonly curated?: readonly PartInfo[];
+  /** Per typed column, values that did not convert and are NULL in the Parquet file (the text stays in `data`). */
+  readonly type_errors?: Readonly<Record<string, number>>;
   readonly totals: { readonly records: number; readonly bytes: number; readonly parts: number };
   readonly pages: number;
   readonly requests: number;
@@ -42,6 +47,10 @@ export interface Manifest {
   readonly throttled: number;
   /** Present when some body was not landed byte for byte (a lenient `response_encoding`, a building `records` expression). */
   readonly decoding?: DecodingSummary;
+  /** With `incremental`: records received whose cursor lay outside the window, dropped. */
+  readonly filtered?: number;
+  /** With `parent`: the distinct parent keys the window ran for. */
+  readonly parents?: number;
 }
 
 /** What a run knows when it commits. */
@@ -53,11 +62,15 @@ export interface ManifestInput {
   readonly startedAt: Date;
   readonly committedAt: Date;
   readonly parts: readonly PartInfo[];
+  readonly curated?: readonly PartInfo[];
+  readonly typeErrors?: Readonly<Record<string, number>>;
   readonly pages: number;
   readonly requests: number;
   readonly retries: number;
   readonly throttled: number;
   readonly decoding?: DecodingSummary;
+  readonly filtered?: number;
+  readonly parents?: number;
 }
 
 /** Builds the manifest of a commit. */
@@ -75,6 +88,8 @@ export function buildManifest(input: ManifestInput): Manifest {
     committed_at: input.committedAt.toISOString(),
     duration_ms: input.committedAt.getTime() - input.startedAt.getTime(),
     parts,
+    ...(input.curated ? { curated: input.curated } : {}),
+    ...(input.typeErrors && Object.values(input.typeErrors).some((n) => n > 0) ? { type_errors: input.typeErrors } : {}),
     totals: {
       records: parts.reduce((n, p) => n + p.records, 0),
       bytes: parts.reduce((n, p) => n + p.bytes, 0),
@@ -85,6 +100,8 @@ export function buildManifest(input: ManifestInput): Manifest {
     retries: input.retries,
     throttled: input.throttled,
     ...(input.decoding ? { decoding: input.decoding } : {}),
+    ...(input.filtered !== undefined ? { filtered: input.filtered } : {}),
+    ...(input.parents !== undefined ? { parents: input.parents } : {}),
   };
 }
 
@@ -120,22 +137,26 @@ export function parseManifest(bytes: Buffer, key: string, expected: { readonly r
   if (commit !== expected.commit) fail(`it says commit ${String(commit)}, its key says ${expected.commit}`);
   if (typeof parsed.run_id !== 'string' || parsed.run_id === '') fail('no run_id');
   if (!Array.isArray(parsed.parts)) fail('no parts list');
-  const parts = (parsed.parts as unknown[]).map((part, i) => checkPart(part, i, ref, format === 2 ? (parsed.run_id as string) : undefined, fail));
+  // Raw parts may come from an earlier run (a commit that only added curated files keeps them);
+  // every file must belong to this window, and curated files to this commit's run.
+  const parts = (parsed.parts as unknown[]).map((part, i) => checkPart(part, `parts[${i}]`, ref, 'raw', undefined, fail));
+  if (parsed.curated !== undefined && !Array.isArray(parsed.curated)) fail('curated is not a list');
+  const curated = ((parsed.curated as unknown[] | undefined) ?? []).map((part, i) => checkPart(part, `curated[${i}]`, ref, 'curated', parsed.run_id as string, fail));
   const totals = parsed.totals as Manifest['totals'] | undefined;
   const records = parts.reduce((n, p) => n + p.records, 0);
   if (totals?.records !== records || totals.parts !== parts.length) fail(`totals (${totals?.records} records, ${totals?.parts} parts) disagree with its parts (${records}, ${parts.length})`);
-  return { ...(parsed as unknown as Manifest), format, commit: commit as number, parts };
+  return { ...(parsed as unknown as Manifest), format, commit: commit as number, parts, ...(parsed.curated !== undefined ? { curated } : {}) };
 }
 
-function checkPart(part: unknown, i: number, ref: WindowRef, runId: string | undefined, fail: (why: string) => never): PartInfo {
+function checkPart(part: unknown, where: string, ref: WindowRef, kind: DataKind, runId: string | undefined, fail: (why: string) => never): PartInfo {
   const p = part as Partial<PartInfo> | null;
   if (!p || typeof p.key !== 'string' || !isCount(p.records) || !isCount(p.bytes) || typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) {
-    fail(`parts[${i}] is not {key, records, bytes, sha256}`);
+    fail(`${where} is not {key, records, bytes, sha256}`);
   }
   const info = parsePartKey(p!.key!);
-  const sameWindow = info && info.ref.source === ref.source && info.ref.stream === ref.stream && info.ref.window.start.getTime() === ref.window.start.getTime() && info.ref.window.end.getTime() === ref.window.end.getTime();
-  if (!sameWindow) fail(`parts[${i}] ${p!.key} is not a part of this window`);
-  if (runId !== undefined && info!.runId !== runId) fail(`parts[${i}] ${p!.key} was written by another run`);
+  const sameWindow = info && info.kind === kind && info.ref.source === ref.source && info.ref.stream === ref.stream && info.ref.window.start.getTime() === ref.window.start.getTime() && info.ref.window.end.getTime() === ref.window.end.getTime();
+  if (!sameWindow) fail(`${where} ${p!.key} is not a ${kind} file of this window`);
+  if (runId !== undefined && info!.runId !== runId) fail(`${where} ${p!.key} was written by another run`);
   return { key: p!.key!, records: p!.records!, bytes: p!.bytes!, sha256: p!.sha256! };
 }
 

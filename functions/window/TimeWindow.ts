@@ -49,12 +49,13 @@ function gridRange(from: Date, to: Date, sizeMs: number, completeBy: Date | unde
 }
 
 /**
- * The window a schedule tick covers: the last complete window before the tick.
+ * The window a schedule tick covers: the latest window whose end + `settleMs` is not after the tick.
  * A tick at 10:00:07 with a 1h window covers [09:00, 10:00), so a late or jittered
- * delivery still lands the same window under the same keys.
+ * delivery still lands the same window under the same keys; with a 10m settle it covers
+ * [08:00, 09:00), and a tick from 10:10 on covers [09:00, 10:00).
  */
-export function windowBefore(tick: Date, sizeMs: number): TimeWindow {
-  const end = floorTo(tick.getTime(), sizeMs);
+export function windowBefore(tick: Date, sizeMs: number, settleMs = 0): TimeWindow {
+  const end = floorTo(tick.getTime() - settleMs, sizeMs);
   return { start: new Date(end - sizeMs), end: new Date(end) };
 }
 

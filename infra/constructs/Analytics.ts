@@ -1,12 +1,15 @@
 /** Makes the lake queryable at once: a Glue table per stream with partition projection, and an Athena workgroup. */
 
-import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { RAW_SYMLINKS, streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { CURATED_SYMLINKS, RAW_SYMLINKS, streamPrefix, type LakeArea } from '../../functions/sink/lakeLayout.js';
+import { curatedGlueColumns, rawGlueColumns, type GlueColumn, type GlueTableColumns } from '../../functions/tables/glueColumns.js';
+import { athenaLatestView } from '../../functions/tables/latestView.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
 import type { Lake } from './Lake.js';
 
 /** Properties of {@link Analytics}. */
@@ -33,16 +36,6 @@ export interface AnalyticsProps {
   readonly resultsRetentionDays?: number;
 }
 
-/** The envelope's columns (DESIGN.md 3.2); `data` is JSON text, as the OpenX SerDe returns nested objects for a string column. */
-export const ENVELOPE_COLUMNS: glue.Column[] = [
-  { name: '_source', type: glue.Schema.STRING, comment: 'source name' },
-  { name: '_stream', type: glue.Schema.STRING, comment: 'stream name' },
-  { name: '_window_start', type: glue.Schema.STRING, comment: 'window start, ISO 8601 UTC (inclusive)' },
-  { name: '_window_end', type: glue.Schema.STRING, comment: 'window end, ISO 8601 UTC (exclusive)' },
-  { name: '_extracted_at', type: glue.Schema.STRING, comment: 'when the page was received, ISO 8601 UTC' },
-  { name: '_run_id', type: glue.Schema.STRING, comment: 'the run that landed the window' },
-  { name: 'data', type: glue.Schema.STRING, comment: 'the record exactly as the API sent it, as JSON text' },
-];
 
 /**
  * Raw parts read through Hive symlink files: Athena reads only the data files a symlink lists,
@@ -58,42 +51,84 @@ export const SYMLINKED_JSON = new glue.DataFormat({
   serializationLibrary: glue.SerializationLibrary.OPENX_JSON,
 });
 
-/** Glue database, one table per stream named `<source>_<stream>`, and the Athena workgroup. */
+/**
+ * Parquet files read through their symlink files, the way Delta Lake and Iceberg expose Parquet
+ * snapshots to engines without native support (apache/iceberg#4401: ParquetHiveSerDe "STORED AS
+ * INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'").
+ */
+export const SYMLINKED_PARQUET = new glue.DataFormat({
+  inputFormat: new glue.InputFormat('org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'),
+  outputFormat: glue.OutputFormat.HIVE_IGNORE_KEY_TEXT,
+  serializationLibrary: glue.SerializationLibrary.PARQUET,
+});
+
+/**
+ * Per stream: `<source>_<stream>` (typed Parquet), `<source>_<stream>_raw` (the JSON lines, for
+ * forensics), and `<source>_<stream>_latest` (a view, when the stream has a primary key); all
+ * read only committed windows through symlink files. And the Athena workgroup.
+ */
 export class Analytics extends Construct {
   readonly database: glue.Database;
+  /** The Parquet table and the raw table of each stream, by table name. */
   readonly tables: Map<string, glue.S3Table> = new Map();
+  /** The `_latest` views, by view name. */
+  readonly views: Map<string, glue.CfnTable> = new Map();
   readonly workGroup: athena.CfnWorkGroup;
   readonly results: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: AnalyticsProps) {
     super(scope, id);
-    this.database = new glue.Database(this, 'Database', { databaseName: props.databaseName, description: 'apilake: one table per source stream' });
+    this.database = new glue.Database(this, 'Database', { databaseName: props.databaseName, description: 'apilake: typed, raw and latest tables per source stream' });
 
     for (const source of props.sources) {
       for (const stream of source.streams) {
-        const name = `${source.name}_${stream.name}`;
-        const prefix = streamPrefix(RAW_SYMLINKS, source.name, stream.name);
-        const table = new glue.S3Table(this, `Table-${name}`, {
-          database: this.database,
-          tableName: name,
-          description: `${source.name}.${stream.name}: ${source.description ?? source.base_url}`,
-          storage: glue.S3TableStorage.fromBucket(props.lake.bucket),
-          s3Prefix: prefix,
-          dataFormat: SYMLINKED_JSON,
-          compressed: true,
-          // Not client-side encrypted: S3 decrypts SSE-S3 objects transparently for Athena.
-          hasEncryptedData: false,
-          columns: ENVELOPE_COLUMNS,
-          partitionKeys: [{ name: 'dt', type: glue.Schema.STRING, comment: 'UTC date of the window start' }],
-          partitionProjection: {
-            dt: glue.PartitionProjectionConfiguration.date({ min: props.projectionStartDate ?? '2020-01-01', max: 'NOW', format: 'yyyy-MM-dd' }),
-          },
-          parameters: {
-            // Projection computes each partition's location (a folder of symlink files) instead of listing the catalog.
-            'storage.location.template': `s3://${props.lake.bucket.bucketName}/${prefix}dt=\${dt}/`,
-          },
-        });
-        this.tables.set(name, table);
+        const spec = tableSpec(source, stream);
+        const description = `${source.name}.${stream.name}: ${source.description ?? source.base_url}`;
+        const table = (tableId: string, columns: GlueTableColumns, area: LakeArea, dataFormat: glue.DataFormat, what: string) => {
+          const prefix = streamPrefix(area, source.name, stream.name);
+          const created = new glue.S3Table(this, tableId, {
+            database: this.database,
+            tableName: columns.name,
+            description: `${description} (${what})`,
+            storage: glue.S3TableStorage.fromBucket(props.lake.bucket),
+            s3Prefix: prefix,
+            dataFormat,
+            compressed: area === RAW_SYMLINKS,
+            // Not client-side encrypted: S3 decrypts SSE-S3 objects transparently for Athena.
+            hasEncryptedData: false,
+            columns: columns.columns.map(glueColumn),
+            partitionKeys: columns.partitionKeys.map(glueColumn),
+            partitionProjection: {
+              dt: glue.PartitionProjectionConfiguration.date({ min: props.projectionStartDate ?? '2020-01-01', max: 'NOW', format: 'yyyy-MM-dd' }),
+            },
+            parameters: {
+              // Projection computes each partition's location (a folder of symlink files) instead of listing the catalog.
+              'storage.location.template': `s3://${props.lake.bucket.bucketName}/${prefix}dt=\${dt}/`,
+            },
+          });
+          this.tables.set(columns.name, created);
+        };
+        // The construct id of the main table is the one it always had: ids are part of the contract.
+        table(`Table-${spec.name}`, curatedGlueColumns(spec), CURATED_SYMLINKS, SYMLINKED_PARQUET, 'typed, Parquet');
+        table(`RawTable-${spec.name}`, rawGlueColumns(spec), RAW_SYMLINKS, SYMLINKED_JSON, 'raw JSON lines, data as JSON text');
+        // The database name is written into the view's encoding, so it must be the literal name.
+        const view = athenaLatestView(spec, props.databaseName);
+        if (view) {
+          const cfn = new glue.CfnTable(this, `View-${spec.name}`, {
+            catalogId: Stack.of(this).account,
+            databaseName: this.database.databaseName,
+            tableInput: {
+              name: view.name,
+              description: view.description,
+              tableType: view.tableType,
+              parameters: view.parameters,
+              viewOriginalText: view.viewOriginalText,
+              viewExpandedText: view.viewExpandedText,
+              storageDescriptor: { columns: view.storageDescriptor.columns, serdeInfo: {} },
+            },
+          });
+          this.views.set(view.name, cfn);
+        }
       }
     }
 
@@ -129,4 +164,9 @@ export class Analytics extends Construct {
       },
     });
   }
+}
+
+/** A Glue column as CDK takes it. */
+function glueColumn(column: GlueColumn): glue.Column {
+  return { name: column.name, type: { inputString: column.type, isPrimitive: column.isPrimitive }, comment: column.comment };
 }

@@ -5,10 +5,9 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as iamLib from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MANIFEST_PREFIX, RAW_PREFIX, RAW_SYMLINKS, streamPrefix, type LakeArea } from '../../functions/sink/lakeLayout.js';
+import { RAW_PREFIX, SOURCE_AREAS, streamPrefix } from '../../functions/sink/lakeLayout.js';
 
-/** The areas of the lake a source's function writes, reads and lists: its parts, its commits, its Athena symlinks. */
-export const SOURCE_AREAS: readonly LakeArea[] = [RAW_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS];
+export { SOURCE_AREAS };
 
 /** Properties of a {@link Lake}. */
 export interface LakeProps {

@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { parquetMetadata } from 'hyparquet';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { symlinkKey, type WindowRef } from '../../functions/sink/lakeLayout.js';
 import { snapshotStream, type CommittedWindow } from '../../functions/sink/lakeSnapshot.js';
@@ -99,6 +100,21 @@ export async function auditLake(storage: LakeStorage, expectation: Expectation):
       seen.add(id);
     }
     result.records += lines.length;
+    // The typed copy: each curated file intact and holding exactly the window's records.
+    for (const file of committed.manifest.curated ?? []) {
+      const bytes = await storage.read(file.key);
+      if (!bytes) {
+        v.push(`${committed.key} lists ${file.key}, which does not exist`);
+        continue;
+      }
+      if (bytes.length !== file.bytes || createHash('sha256').update(bytes).digest('hex') !== file.sha256) v.push(`${file.key}: bytes differ from its manifest`);
+      const rows = Number(parquetMetadata(new Uint8Array(bytes).buffer).num_rows);
+      if (rows !== lines.length || rows !== file.records) v.push(`${file.key}: ${rows} rows, the window has ${lines.length} records, the manifest says ${file.records}`);
+      const curatedLink = symlinkKey(ref, 'curated');
+      const linked = (await storage.list(curatedLink)).some((o) => o.key === curatedLink);
+      const text = linked ? (await storage.read(curatedLink))?.toString('utf8') : undefined;
+      if ((expectation.afterGc || linked) && text !== `${storage.uri(file.key)}\n`) v.push(`curated symlink of ${window.start.toISOString()} does not list exactly the committed Parquet file`);
+    }
     // The Athena reader: exactly the files the symlink lists, and the same records.
     if (committed.manifest.parts.length > 0) {
       // List before reading: on S3 a missing key reads as 403 for a role like the function's.

@@ -13,6 +13,9 @@ import { localConcurrent } from './scenarios/localConcurrent.js';
 import { localCrashes } from './scenarios/localCrashes.js';
 import { localDisk } from './scenarios/localDisk.js';
 
+// The suite runs on the machine's Node; the SDK's notice about future Node versions is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const KILL_TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 20);

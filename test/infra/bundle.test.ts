@@ -67,10 +67,12 @@ describe('the synthesized function bundle', () => {
       vi.unstubAllEnvs();
     }
     const keys = await listKeys(aws.s3, 'bundle-lake');
-    expect(keys).toHaveLength(3);
-    expect(keys[0]).toBe('manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.000001.json');
-    expect(keys[1]).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
-    expect(keys[2]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
+    expect(keys).toHaveLength(5);
+    expect(keys[0]).toMatch(/^curated\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.parquet$/);
+    expect(keys[1]).toBe('manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.000001.json');
+    expect(keys[2]).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
+    expect(keys[3]).toBe('symlinks/curated/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
+    expect(keys[4]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
   });
 });

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
-import { buildStack } from '../support/infraApp.js';
+import { decodePrestoView } from '../../functions/tables/prestoView.js';
+import { latestViewSelect } from '../../functions/tables/latestView.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { buildStack, INFRA_SOURCES } from '../support/infraApp.js';
 
 let template: Template;
 let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -23,12 +26,12 @@ beforeAll(() => {
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 describe('ApilakeStack', () => {
-  it('creates one function, log group, schedule and async config per source, one table per stream', () => {
+  it('creates one function, log group, schedule and async config per source, two tables per stream and a view per primary key', () => {
     template.resourceCountIs('AWS::Lambda::Function', 3); // one per source + CDK's handler that empties the Athena results bucket on deletion
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::Scheduler::Schedule', 2);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
-    template.resourceCountIs('AWS::Glue::Table', 3);
+    template.resourceCountIs('AWS::Glue::Table', 3 * 2 + 1); // typed and raw per stream, orders_latest
     template.resourceCountIs('AWS::Glue::Database', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
@@ -95,7 +98,9 @@ describe('ApilakeStack', () => {
     const list = statements.find((s) => s.Action === 's3:ListBucket')!;
     expect(text).toContain('/symlinks/raw/source=shop/*');
     // Listing is conditioned on the source's prefixes: commits are found by listing, never by reading a missing key.
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['raw/source=shop/*', 'manifests/source=shop/*', 'symlinks/raw/source=shop/*'] } });
+    expect(list.Condition).toEqual({
+      StringLike: { 's3:prefix': ['raw/source=shop/*', 'curated/source=shop/*', 'manifests/source=shop/*', 'symlinks/raw/source=shop/*', 'symlinks/curated/source=shop/*'] },
+    });
     const secret = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'))!;
     expect(JSON.stringify(secret.Resource)).toContain(':secret:apilake/shop-??????');
   });
@@ -132,10 +137,10 @@ describe('ApilakeStack', () => {
     });
   });
 
-  it('projects dt partitions on every stream table, reading committed parts through symlink files, OpenX JSON with data as text', () => {
+  it('reads the raw JSON of committed windows through symlink files, OpenX JSON with data as text, dt projected', () => {
     template.hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
-        Name: 'shop_orders',
+        Name: 'shop_orders_raw',
         PartitionKeys: [{ Name: 'dt', Type: 'string', Comment: Match.anyValue() }],
         Parameters: Match.objectLike({
           'projection.enabled': 'true',
@@ -151,10 +156,47 @@ describe('ApilakeStack', () => {
           OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           Compressed: true,
           SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
-          Columns: ['_source', '_stream', '_window_start', '_window_end', '_extracted_at', '_run_id', 'data'].map((Name) => ({ Name, Type: 'string', Comment: Match.anyValue() })),
+          Columns: ['_source', '_stream', '_window_start', '_window_end', '_extracted_at', '_run_id', '_parent', 'data'].map((Name) => ({ Name, Type: 'string', Comment: Match.anyValue() })),
         }),
       },
     });
+  });
+
+  it('reads the typed Parquet of committed windows through symlink files, with the declared column types', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: {
+        Name: 'shop_orders',
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeBucket') }, '/symlinks/curated/source=shop/stream=orders/dt=${dt}/']] },
+        }),
+        StorageDescriptor: Match.objectLike({
+          InputFormat: 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat',
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          Columns: [
+            ...['_source', '_stream', '_window_start', '_window_end', '_extracted_at', '_run_id', '_parent', 'data'].map((Name) => ({ Name, Type: 'string', Comment: Match.anyValue() })),
+            { Name: 'id', Type: 'bigint', Comment: Match.anyValue() },
+            { Name: 'status', Type: 'string', Comment: Match.anyValue() },
+            { Name: 'amount', Type: 'decimal(12,2)', Comment: Match.anyValue() },
+            { Name: 'updated_at', Type: 'timestamp', Comment: Match.anyValue() },
+            { Name: 'tags', Type: 'array<string>', Comment: Match.anyValue() },
+          ],
+        }),
+      },
+    });
+  });
+
+  it('deploys a _latest Athena view per primary key, whose encoding decodes to the generated SQL', () => {
+    const views = ofType('AWS::Glue::Table').filter(([, r]) => (r.Properties.TableInput as { TableType?: string }).TableType === 'VIRTUAL_VIEW');
+    expect(views).toHaveLength(1);
+    const input = views[0]![1].Properties.TableInput as { Name: string; ViewOriginalText: string; Parameters: Record<string, string> };
+    expect(input.Name).toBe('shop_orders_latest');
+    expect(input.Parameters).toEqual({ presto_view: 'true', comment: 'Presto View' });
+    const decoded = decodePrestoView(input.ViewOriginalText);
+    const spec = tableSpec(INFRA_SOURCES[0]!, INFRA_SOURCES[0]!.streams[0]!);
+    expect(decoded.originalSql).toBe(latestViewSelect(spec, 'athena'));
+    expect(decoded.schema).toBe('apilake_test');
+    expect(decoded.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['id', 'updated_at', 'dt']));
   });
 
   it('enforces an encrypted results location and the bytes-scanned cutoff in the workgroup', () => {
@@ -232,6 +274,13 @@ describe('npx cdk synth', () => {
     });
     expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
     const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4); // demo_shop, github_issues, stripe + the results bucket's auto-delete handler
-  }, 120_000);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(7); // demo_shop, github_graphql, github_issues, github_org, stripe, zendesk + the results bucket's auto-delete handler
+    // cfn-lint (preinstalled here and in CI) exits with bit 2 set for errors; warnings (bit 4) are CDK's own.
+    const lint = await promisify(execFile)('cfn-lint', [join(outdir, 'apilake-dev.template.json')]).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, stdout: error.stdout ?? '' }),
+    );
+    expect(lint.code & 2, lint.stdout).toBe(0);
+    expect(lint.stdout).not.toMatch(/^E\d{4}/m);
+  }, 180_000);
 });

@@ -122,7 +122,7 @@ describe('HttpClient against a real HTTP server', () => {
     const requestsBefore = api.requests.length;
     const second = await c.requestJson(get('/items')).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(CircuitOpenError);
-    expect((second as Error).message).toMatch(/circuit open after 3 consecutive failed requests; last error: HTTP 500/);
+    expect((second as Error).message).toMatch(/circuit open after 3 consecutive failed requests of this source; last error: HTTP 500/);
     expect(api.requests.length).toBe(requestsBefore);
   });
 

@@ -14,7 +14,20 @@ export const INFRA_SOURCES: SourceDefinition[] = [
       auth: { type: 'api_key', secret: 'apilake/shop', in: 'header', name: 'X-API-Key' },
       lambda: { memory_mb: 1024, timeout_seconds: 600 },
       streams: [
-        { name: 'orders', path: '/orders', records: 'data', pagination: { type: 'cursor', cursor: 'next', param: 'c' } },
+        {
+          name: 'orders',
+          path: '/orders',
+          records: 'data',
+          pagination: { type: 'cursor', cursor: 'next', param: 'c' },
+          primary_key: ['id'],
+          columns: [
+            { name: 'id', path: 'id', type: 'bigint' },
+            { name: 'status', path: 'status', type: 'string' },
+            { name: 'amount', path: 'amount', type: 'decimal(12,2)' },
+            { name: 'updated_at', path: 'updated_at', type: 'timestamp' },
+            { name: 'tags', path: 'tags[].name', type: 'array<string>' },
+          ],
+        },
         { name: 'customers', path: '/customers', records: 'data', window: '1d' },
       ],
     }),

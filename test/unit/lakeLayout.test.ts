@@ -57,8 +57,12 @@ describe('lake layout', () => {
     expect(parseManifestKey(manifestKey(ref, 3))).toEqual({ ref, commit: 3 });
     expect(parseManifestKey(manifestKey(ref, 0))).toEqual({ ref, commit: 0 });
     expect(parseManifestKey(partKey(ref, run, 0))).toBeUndefined();
-    expect(parsePartKey(partKey(ref, run, 4))).toEqual({ ref, runId: run, index: 4 });
-    expect(parsePartKey('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-00002.jsonl.gz')).toEqual({ ref, index: 2 });
+    expect(parsePartKey(partKey(ref, run, 4))).toEqual({ ref, kind: 'raw', runId: run, index: 4 });
+    expect(partKey(ref, run, 0, 'curated')).toBe(`curated/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_${run}_part-00000.parquet`);
+    expect(parsePartKey(partKey(ref, run, 1, 'curated'))).toEqual({ ref, kind: 'curated', runId: run, index: 1 });
+    expect(parsePartKey(partKey(ref, run, 1, 'curated').replace('.parquet', '.jsonl.gz'))).toBeUndefined();
+    expect(parseSymlinkKey(symlinkKey(ref, 'curated'))).toEqual(ref);
+    expect(parsePartKey('raw/source=shop/stream=orders/dt=2024-01-01/20240101T230000Z_20240102T000000Z_part-00002.jsonl.gz')).toEqual({ ref, kind: 'raw', index: 2 });
     expect(parsePartKey(manifestKey(ref, 1))).toBeUndefined();
     expect(parseSymlinkKey(symlinkKey(ref))).toEqual(ref);
   });

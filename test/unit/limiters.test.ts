@@ -1,3 +1,4 @@
+import { HttpStatusError } from '../../functions/errors.js';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../functions/http/CircuitBreaker.js';
 import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
@@ -78,7 +79,15 @@ describe('CircuitBreaker', () => {
     breaker.recordFailure(new Error('two'));
     expect(() => breaker.check('GET /x')).not.toThrow();
     breaker.recordFailure(new Error('HTTP 503'));
-    expect(() => breaker.check('GET /x')).toThrow(/circuit open after 3 consecutive failed requests; last error: HTTP 503/);
+    expect(() => breaker.check('GET /x')).toThrow(/circuit open after 3 consecutive failed requests of this source; last error: HTTP 503/);
+  });
+
+  it("never quotes another request's URL as this request's: the breaker is shared by the source's streams", () => {
+    const breaker = new CircuitBreaker({ threshold: 1, cooldownMs: 10_000, clock: new ManualClock() });
+    breaker.recordFailure(new HttpStatusError(503, 'down', 'page 2, GET https://api.test/orders?page=2'));
+    expect(() => breaker.check('page 1, GET https://api.test/customers')).toThrow(
+      'circuit open after 1 consecutive failed requests of this source; last error, on another request of this source: HTTP 503: down (page 1, GET https://api.test/customers)',
+    );
   });
 
   it('lets a probe through after the cool-down and closes on success', () => {

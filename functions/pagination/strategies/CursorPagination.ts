@@ -1,10 +1,14 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
 import { evaluate } from '../../records/evaluate.js';
-import { withParams, type PageContext, type PageRequest, type PaginationStrategy } from '../PaginationStrategy.js';
+import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
+import { placeValues } from './placeValues.js';
 
 type Config = Extract<PaginationConfig, { type: 'cursor' }>;
 
-/** The next cursor comes from the body (`meta.next_cursor`, `data[-1].id`); absent, null or "" ends paging. */
+/**
+ * The next cursor comes from the body (`meta.next_cursor`, `data[-1].id`); absent, null or "" ends
+ * paging. It goes in a query parameter, a body path (GraphQL's `variables.after`) or a header.
+ */
 export class CursorPagination implements PaginationStrategy {
   constructor(private readonly config: Config) {}
 
@@ -16,6 +20,6 @@ export class CursorPagination implements PaginationStrategy {
     const cursor = evaluate(this.config.cursor, page.response.body);
     if (cursor === null || cursor === undefined || cursor === '') return undefined;
     if (typeof cursor !== 'string' && typeof cursor !== 'number') return undefined;
-    return withParams(page.request, { [this.config.param]: cursor });
+    return placeValues(page.request, this.config.in, { [this.config.param]: cursor });
   }
 }

@@ -1,12 +1,16 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
 import { evaluate } from '../../records/evaluate.js';
-import { withParams, type PageContext, type PageRequest, type PaginationStrategy } from '../PaginationStrategy.js';
+import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
+import { placeValues } from './placeValues.js';
 import { asCount } from './PageNumberPagination.js';
 
 type Config = Extract<PaginationConfig, { type: 'offset' }>;
 
 /** `?offset=0&limit=100`, `?offset=100&limit=100`, …; with `total_records`, the remaining pages are known up front. */
 export class OffsetPagination implements PaginationStrategy {
+  /** Page numbers and offsets have no other end signal than a page without records. */
+  readonly endsOnEmptyPage = true;
+
   constructor(private readonly config: Config) {}
 
   first(base: PageRequest): PageRequest {
@@ -31,6 +35,6 @@ export class OffsetPagination implements PaginationStrategy {
   }
 
   private request(base: PageRequest, offset: number): PageRequest {
-    return withParams(base, { [this.config.offset_param]: offset, [this.config.limit_param]: this.config.limit });
+    return placeValues(base, this.config.in, { [this.config.offset_param]: offset, [this.config.limit_param]: this.config.limit });
   }
 }

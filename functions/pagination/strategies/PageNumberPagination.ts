@@ -1,11 +1,15 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
 import { evaluate } from '../../records/evaluate.js';
-import { withParams, type PageContext, type PageRequest, type PaginationStrategy } from '../PaginationStrategy.js';
+import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
+import { placeValues } from './placeValues.js';
 
 type Config = Extract<PaginationConfig, { type: 'page_number' }>;
 
 /** `?page=1`, `?page=2`, …; with `total_pages` or `total_records`, the remaining pages are known up front. */
 export class PageNumberPagination implements PaginationStrategy {
+  /** Page numbers and offsets have no other end signal than a page without records. */
+  readonly endsOnEmptyPage = true;
+
   constructor(private readonly config: Config) {}
 
   first(base: PageRequest): PageRequest {
@@ -42,7 +46,7 @@ export class PageNumberPagination implements PaginationStrategy {
   private request(base: PageRequest, page: number): PageRequest {
     const params: Record<string, number> = { [this.config.param]: page };
     if (this.config.page_size_param && this.config.page_size !== undefined) params[this.config.page_size_param] = this.config.page_size;
-    return withParams(base, params);
+    return placeValues(base, this.config.in, params);
   }
 }
 

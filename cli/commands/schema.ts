@@ -1,0 +1,41 @@
+/** `apilake schema suggest`: a `columns:` block for a stream, inferred from its committed records. */
+
+import { findSource } from '../../functions/config/loadSources.js';
+import { selectStreams } from '../../functions/engine/runSource.js';
+import { InputError } from '../../functions/errors.js';
+import { parseJson } from '../../functions/records/preciseJson.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
+import { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from '../../functions/tables/suggestColumns.js';
+import { literalGlob } from '../query/LocalLake.js';
+
+/** Flags of `apilake schema suggest`. */
+export interface SchemaSuggestOptions {
+  readonly stream?: string;
+  readonly lake: string;
+  readonly sources: string;
+}
+
+export async function schemaSuggestCommand(sourceName: string, options: SchemaSuggestOptions): Promise<void> {
+  const { definition: source, file } = await findSource(options.sources, sourceName);
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const storage = new FsLakeStorage(options.lake);
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    for (const stream of selectStreams(source, options.stream)) {
+      const snapshot = await snapshotStream(storage, source.name, stream.name);
+      const files = snapshot.committed.flatMap((w) => w.manifest.parts.map((p) => literalGlob(storage.uri(p.key))));
+      if (files.length === 0) throw new InputError(`stream ${source.name}.${stream.name} has no committed window in ${storage.location}: land some first (apilake run ${source.name} --stream ${stream.name})`);
+      // DuckDB infers the record type over every committed record; samples check what it cannot tell (ISO dates in strings).
+      const type = (await connection.runAndReadAll(recordTypeSql(files))).getRowObjectsJson().find((row) => row.column_name === 'data')?.column_type;
+      const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().map(([text]) => parseJson(String(text)).value);
+      const suggestion = suggestColumns(String(type), samples);
+      console.log(`# ${file}, streams[${source.streams.indexOf(stream)}] (${stream.name}): from ${files.length} committed parts; paste under the stream and edit`);
+      process.stdout.write(formatColumnsYaml(suggestion));
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,21 @@
+/** The typed tables the source definitions declare, for the local query views. */
+
+import { loadSources } from '../../functions/config/loadSources.js';
+import { ConfigError } from '../../functions/errors.js';
+import { tableSpec, type TableSpec } from '../../functions/tables/tableSpec.js';
+
+/**
+ * Table specs of every stream in `sourcesDir`. A query never fails because of the definitions:
+ * a missing folder gives none (the lake's tables then have the envelope and `data` only), an
+ * invalid one gives none and a warning.
+ */
+export async function loadTableSpecs(sourcesDir: string, warn: (text: string) => void): Promise<TableSpec[]> {
+  try {
+    return (await loadSources(sourcesDir)).flatMap(({ definition }) => definition.streams.map((stream) => tableSpec(definition, stream)));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const missing = error.problems.length === 1 && /cannot read the sources folder: ENOENT/.test(error.problems[0]!.message);
+    if (!missing) warn(`the source definitions in ${sourcesDir} are invalid, so tables have no typed columns (apilake validate --sources ${sourcesDir} says why)`);
+    return [];
+  }
+}

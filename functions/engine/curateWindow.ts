@@ -1,0 +1,154 @@
+/**
+ * Builds the typed Parquet file of a window committed without one (landed before typed tables,
+ * or with `lake.parquet: false`) from its raw parts, without calling the API, and commits it as
+ * the window's next commit: same raw parts, plus the curated file (commitProtocol I2, I4).
+ */
+
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { systemClock, type Clock } from '../clock.js';
+import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { ApilakeError, SinkError } from '../errors.js';
+import { parseJson } from '../records/preciseJson.js';
+import { commitWindow, currentCommitNumber, deleteParts, publishSymlink, readWindowState } from '../sink/commitProtocol.js';
+import type { LakeStorage } from '../sink/LakeStorage.js';
+import { newRunId, partKey, type WindowRef } from '../sink/lakeLayout.js';
+import { buildManifest } from '../sink/manifest.js';
+import { CuratedFile } from '../sink/WindowWriter.js';
+import { ColumnExtractor } from '../tables/ColumnExtractor.js';
+import { tableSpec } from '../tables/tableSpec.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
+import type { WindowResult } from './runWindow.js';
+import { countWindows, selectStreams, windowsOf, type WindowSelection } from './runSource.js';
+
+/** Records handed to the Parquet writer at once. */
+const BATCH = 2_000;
+
+/** What {@link curateWindow} needs. */
+export interface CurateInput {
+  readonly source: SourceDefinition;
+  readonly stream: StreamDefinition;
+  readonly window: TimeWindow;
+  readonly storage: LakeStorage;
+  readonly clock?: Clock;
+}
+
+/** Curates one window. Never throws for a window: the result says what happened. */
+export async function curateWindow(input: CurateInput): Promise<WindowResult> {
+  const { source, stream, window, storage } = input;
+  const clock = input.clock ?? systemClock;
+  const startedAt = new Date(clock.now());
+  const runId = newRunId(startedAt);
+  const ref: WindowRef = { source: source.name, stream: stream.name, window };
+  const base = { source: source.name, stream: stream.name, window, records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId };
+  const result = (status: WindowResult['status'], extra: Partial<WindowResult> = {}): WindowResult => ({ ...base, status, durationMs: clock.now() - startedAt.getTime(), ...extra });
+
+  let state;
+  try {
+    state = await readWindowState(storage, ref);
+  } catch (error) {
+    return result('failed', { error: error as Error });
+  }
+  if (state.kind === 'unreadable') return result('failed', { error: state.error });
+  if (state.kind === 'empty') return result('skipped', { warnings: ['not committed: nothing to curate (land it with run or backfill)'] });
+  const manifest = state.manifest;
+  if (manifest.curated !== undefined) return result('skipped', { skipReason: 'already_committed', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
+
+  const spec = tableSpec(source, stream);
+  const extractor = spec.columns.length > 0 ? new ColumnExtractor(spec.columns) : undefined;
+  const key = partKey(ref, runId, 0, 'curated');
+  // The file is this run's (its key), its rows are the records of the run that landed them (`_run_id`).
+  const file = new CuratedFile(key, spec, ref, manifest.run_id, storage, {});
+  try {
+    let data: string[] = [];
+    let values: unknown[][] = [];
+    let meta = { extractedAt: '', parent: null as string | null };
+    const flush = async () => {
+      if (data.length > 0) await file.file.writePage({ extractedAt: meta.extractedAt, parent: meta.parent, data, values });
+      data = [];
+      values = [];
+    };
+    for (const part of manifest.parts) {
+      const bytes = await storage.read(part.key);
+      if (!bytes) throw new SinkError(`${state.key} lists ${part.key}, which cannot be read`);
+      for await (const line of createInterface({ input: Readable.from([bytes]).pipe(createGunzip()), crlfDelay: Infinity })) {
+        if (line === '') continue;
+        // The record's text is everything after the envelope's `"data":`, exactly as it was landed.
+        const at = line.indexOf('"data":');
+        if (at < 0 || !line.endsWith('}')) throw new SinkError(`${part.key}: a line is not an apilake envelope`);
+        const envelope = JSON.parse(`${line.slice(0, at)}"data":null}`) as { _extracted_at: string; _parent?: unknown };
+        const parent = envelope._parent === undefined ? null : JSON.stringify(envelope._parent);
+        if (envelope._extracted_at !== meta.extractedAt || parent !== meta.parent || data.length >= BATCH) {
+          await flush();
+          meta = { extractedAt: envelope._extracted_at, parent };
+        }
+        const text = line.slice(at + 7, -1);
+        data.push(text);
+        values.push(extractor ? extractor.extract(parseJson(text).value) : []);
+      }
+    }
+    await flush();
+    const curated = await file.close();
+    const next = buildManifest({
+      ref,
+      commit: currentCommitNumber(state) + 1,
+      replaces: { commit: state.commit, run_id: manifest.run_id },
+      runId,
+      startedAt,
+      committedAt: new Date(clock.now()),
+      parts: manifest.parts,
+      curated: [curated],
+      ...(extractor ? { typeErrors: extractor.typeErrors } : {}),
+      pages: manifest.pages,
+      requests: 0,
+      retries: 0,
+      throttled: 0,
+    });
+    const outcome = await commitWindow(storage, ref, next, { sleep: (ms) => clock.sleep(ms), readBackSignal: AbortSignal.timeout(5_000) });
+    if (outcome.kind === 'lost') {
+      await deleteParts(storage, ref, [key]).catch(() => undefined);
+      return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key });
+    }
+    if (outcome.kind === 'unknown') return result('failed', { error: outcome.error, manifestKey: outcome.key });
+    await publishSymlink(storage, ref).catch(() => undefined);
+    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key });
+  } catch (error) {
+    await file.abort(error as Error);
+    await deleteParts(storage, ref, [key]).catch(() => undefined);
+    return result('failed', { error: error instanceof Error ? error : new ApilakeError(String(error)) });
+  }
+}
+
+/** What {@link curateRange} needs. */
+export interface CurateRangeInput {
+  readonly source: SourceDefinition;
+  readonly stream?: string;
+  readonly selection: WindowSelection;
+  readonly storage: LakeStorage;
+  /** Windows curated at once. @default 1 */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
+  readonly onWindowEnd?: (result: WindowResult) => void;
+}
+
+/** `backfill --curate-only`: curates every window of a range, N at once; windows are generated as they run. */
+export async function curateRange(input: CurateRangeInput): Promise<WindowResult[]> {
+  const streams = selectStreams(input.source, input.stream);
+  countWindows(input.source, streams, input.selection);
+  const jobs = (function* () {
+    for (const stream of streams) for (const window of windowsOf(input.source, stream, input.selection)) yield { stream, window };
+  })();
+  const results: WindowResult[] = [];
+  const worker = async () => {
+    for (let job = jobs.next(); !job.done && !input.signal?.aborted; job = jobs.next()) {
+      input.onWindowStart?.(job.value.stream, job.value.window);
+      const result = await curateWindow({ source: input.source, stream: job.value.stream, window: job.value.window, storage: input.storage });
+      input.onWindowEnd?.(result);
+      results.push(result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 1) }, worker));
+  return results;
+}

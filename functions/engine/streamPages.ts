@@ -1,0 +1,201 @@
+/**
+ * The pages of one stream over one window, as they land: fetched and paged, filtered to the
+ * window (`incremental`), and, for a child stream (`parent`), run once per key of its parent
+ * stream's records, parents concurrently, pages grouped by parent in parent order.
+ */
+
+import { createHash } from 'node:crypto';
+import type { ParentConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { AbortedError, RecordFieldError } from '../errors.js';
+import type { HttpClient, HttpStats } from '../http/HttpClient.js';
+import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
+import { paginate, type PageSlot } from '../pagination/paginate.js';
+import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
+import { IncrementalFilter, type PageOrigin, type PageSelection } from '../records/IncrementalFilter.js';
+import { parentKeyOf, type ParentKey } from '../records/parentKey.js';
+import { plainValue } from '../records/preciseJson.js';
+import type { RecordBatch } from '../records/RecordBatch.js';
+import { recordField } from '../records/recordField.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
+import type { TemplateValues } from '../window/templating.js';
+import { buildFirstRequest } from './buildRequest.js';
+import { inOrderLanes } from './inOrderLanes.js';
+
+/** What paging a stream over a window needs. */
+export interface StreamPagesInput {
+  readonly source: SourceDefinition;
+  readonly window: TimeWindow;
+  readonly client: HttpClient;
+  /** Stops paging between pages and aborts requests in flight. */
+  readonly signal?: AbortSignal;
+  /** The window's request counters. */
+  readonly stats: HttpStats;
+  /** The window's page counters, updated as pages arrive. */
+  readonly tally: PageTally;
+  /**
+   * Lands records of page `index` while its body still arrives, once every earlier page has
+   * landed (a page too large to hold). Only the stream's own pages land early, and only where
+   * they land as the API sent them in one sequence: without `incremental` (records are selected
+   * per page) and without `parent` (parents page concurrently). Those batches are not yielded again.
+   */
+  readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
+}
+
+/** Counters of one window's paging. */
+export interface PageTally {
+  /** Every page fetched, the parent streams' included. */
+  pages: number;
+  /** Distinct keys of the stream's parent (0 without a parent). */
+  parents: number;
+}
+
+/** One parent a child stream runs for. */
+export interface ParentRun {
+  readonly key: ParentKey;
+  /** Every ancestor's placeholder and this one's: `{repo}`, `{number}`… */
+  readonly values: TemplateValues;
+  /** `repo="aws-cdk"` (with the ancestors', for a parent of a parent), for messages. */
+  readonly label: string;
+  /** What makes it distinct among the parents of a window: its key with its ancestors'. */
+  readonly id: string;
+}
+
+/** A page as it lands. */
+export interface LandingPage {
+  readonly page: PageContext;
+  /** The records to land (those in the window, with `incremental`), as the API's bytes. */
+  readonly batches: readonly RecordBatch[];
+  /** Position in the page (0-based) of each batch's first record, for messages. */
+  readonly offsets: readonly number[];
+  readonly records: number;
+  /** Records of the page outside the window, dropped. */
+  readonly filtered: number;
+  /** The parent this page was fetched for, for a child stream. */
+  readonly parent?: ParentRun;
+  /** `page 3` or `page 3 for repo="x"`, for messages. */
+  readonly label: string;
+}
+
+/** Longest key text kept as is for deduplication; longer keys are kept as a digest. */
+const MAX_PLAIN_ID = 64;
+/** Longest key text quoted in messages. */
+const MAX_LABEL_KEY = 60;
+
+/**
+ * The landing pages of `stream` over the input's window.
+ * @param onParent called once per distinct parent key (the window's `parents` count).
+ */
+export function streamPages(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void = () => undefined): AsyncIterable<LandingPage> {
+  return pagesFor(input, stream, onParent, '');
+}
+
+/** {@link streamPages}, with `prefix` naming the stream in labels when it is paged as a parent. */
+function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void, prefix: string): AsyncIterable<LandingPage> {
+  const link = stream.parent;
+  if (!link) return pagesOf(input, stream, undefined, prefix);
+  const parentStream = input.source.streams.find((s) => s.name === link.stream);
+  // checkSource refuses an unknown parent, so this is a bug if it happens.
+  if (!parentStream) throw new Error(`stream "${stream.name}" names parent "${link.stream}", which is not a stream of source "${input.source.name}"`);
+  const keys = parentKeys(input, parentStream, link, onParent);
+  return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => pagesOf(input, stream, parent, prefix));
+}
+
+/** The distinct keys of the parent stream's records in the window, in order of first appearance. */
+async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefinition, link: ParentConfig, onParent: () => void): AsyncGenerator<ParentRun> {
+  const read = recordField(link.key);
+  const seen = new Set<string>();
+  // The parent's own parent, incremental filter and paging apply; its pages are not landed.
+  for await (const landing of pagesFor(input, parentStream, () => undefined, `parent stream "${parentStream.name}" `)) {
+    for (const [b, batch] of landing.batches.entries()) {
+      for (let i = 0; i < batch.count; i++) {
+        const raw = read(batch.value(i));
+        const key = parentKeyOf(raw);
+        if (!key) {
+          const value = plainValue(raw);
+          const found = value === null ? 'is missing (or null)' : `is ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : JSON.stringify(value)}`;
+          throw new RecordFieldError(`${landing.label}, record ${landing.offsets[b]! + i + 1}: parent.key "${link.key}" ${found}; expected a string or a number`, describeRequest(input, parentStream, landing.page.request));
+        }
+        const own = key.json.length > MAX_PLAIN_ID ? `#${createHash('sha256').update(key.json).digest('base64')}` : key.json;
+        const id = landing.parent ? `${landing.parent.id}\u0000${own}` : own;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        onParent();
+        const shown = key.json.length > MAX_LABEL_KEY ? `${key.json.slice(0, MAX_LABEL_KEY - 1)}…` : key.json;
+        yield {
+          key,
+          id,
+          values: { ...landing.parent?.values, [link.as]: key.value },
+          label: `${landing.parent ? `${landing.parent.label}, ` : ''}${link.as}=${shown}`,
+        };
+      }
+    }
+  }
+}
+
+/** The pages of one paging sequence: the stream alone, or the stream for one parent. */
+async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
+  const { source, window, client } = input;
+  const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window) : undefined;
+  const selections = new WeakMap<PageContext, PageSelection>();
+  const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
+  const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
+  const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
+
+  // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys.
+  const landEarly = prefix === '' && !parent && !filter ? input.landEarly : undefined;
+
+  const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext> => {
+    if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
+    // A page fetched ahead stops when paging no longer needs it, or when the window is aborted.
+    const signal = input.signal ? AbortSignal.any([input.signal, slot.signal]) : slot.signal;
+    const landing = landEarly && { turn: slot.turn, land: (batch: RecordBatch) => landEarly(index, batch) };
+    const response = await client.requestPage(
+      { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) },
+      reading,
+      { signal, stats: input.stats, ...(landing ? { landing } : {}) },
+    );
+    const page = { request, response, index };
+    // Selected as it arrives, so paging can stop before the next request (pages may arrive out of order).
+    if (filter) selections.set(page, filter.select(page, origin(page)));
+    return page;
+  };
+
+  const pages = paginate({
+    strategy: createPaginationStrategy(stream.pagination),
+    first: buildFirstRequest(source, stream, window, parent?.values),
+    fetchPage,
+    stopWhen: stream.pagination.stop_when,
+    maxPages: stream.pagination.max_pages,
+    // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.
+    concurrency: parent ? 1 : source.rate_limit.concurrency,
+    describe: (request) => describeRequest(input, stream, request),
+    ...(filter ? { stopAfter: (page: PageContext) => selections.get(page)!.pastWindow } : {}),
+  });
+  for await (const page of pages) {
+    input.tally.pages++;
+    const selection = selections.get(page);
+    if (selection) filter!.follow(selection, origin(page));
+    yield {
+      page,
+      batches: selection?.batches ?? page.response.batches,
+      offsets: selection?.offsets ?? offsetsOf(page.response.batches),
+      records: selection?.kept ?? page.response.recordCount,
+      filtered: selection?.filtered ?? 0,
+      label: label(page.index),
+      ...(parent ? { parent } : {}),
+    };
+  }
+}
+
+function describeRequest(input: StreamPagesInput, stream: StreamDefinition, request: PageRequest): string {
+  return `${stream.method} ${input.client.redactor.url(request.url)}`;
+}
+
+function offsetsOf(batches: readonly RecordBatch[]): number[] {
+  let at = 0;
+  return batches.map((batch) => {
+    const start = at;
+    at += batch.count;
+    return start;
+  });
+}

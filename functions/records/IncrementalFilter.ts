@@ -1,0 +1,147 @@
+/**
+ * Client-side incremental filtering (`incremental`): keeps the records of a page whose cursor
+ * value lies in the window, says when paging may stop (records sorted `asc` have passed the
+ * window's end, `desc` its start), and checks that the API keeps the order it was declared to
+ * have, since stopping early on a wrong order would lose records without a trace.
+ */
+
+import type { IncrementalConfig } from '../config/sourceSchema.js';
+import { RecordFieldError } from '../errors.js';
+import type { PageContext } from '../pagination/PaginationStrategy.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
+import { cursorInstant } from './cursorInstant.js';
+import { plainValue } from './preciseJson.js';
+import type { RecordBatch } from './RecordBatch.js';
+import { recordField } from './recordField.js';
+
+/** What a page holds for the window. */
+export interface PageSelection {
+  /** The records in the window, as slices of the page's batches (no bytes copied). */
+  readonly batches: readonly RecordBatch[];
+  /** Position in the page (0-based) of each kept batch's first record. */
+  readonly offsets: readonly number[];
+  readonly kept: number;
+  /** Records outside the window, dropped. */
+  readonly filtered: number;
+  /** Paging may stop after this page: `asc` saw a record at or after the end, `desc` one before the start. */
+  readonly pastWindow: boolean;
+  /** Cursor instants (epoch ms) of the page's first and last records, for the order check across pages. */
+  readonly first?: number;
+  readonly last?: number;
+}
+
+/** Where a page came from, for error messages: `page 3` (or `page 3 for repo="x"`) and the redacted request. */
+export interface PageOrigin {
+  readonly label: string;
+  readonly request: string;
+}
+
+/** Splits pages by a cursor field against one window; one instance per sequence of pages (per parent). */
+export class IncrementalFilter {
+  private readonly read: (record: unknown) => unknown;
+  private readonly start: number;
+  private readonly end: number;
+  /** The last cursor of the pages followed so far, in page order. */
+  private previous: { at: number; label: string } | undefined;
+
+  constructor(
+    private readonly config: IncrementalConfig,
+    window: TimeWindow,
+  ) {
+    this.read = recordField(config.cursor_field);
+    this.start = window.start.getTime();
+    this.end = window.end.getTime();
+  }
+
+  /**
+   * The records of `page` in `[start, end)`. Depends on the page alone, so pages fetched
+   * concurrently can be selected as they arrive.
+   * @throws RecordFieldError for a record whose cursor is missing, unparseable, or out of the declared order within the page
+   */
+  select(page: PageContext, origin: PageOrigin): PageSelection {
+    const batches: RecordBatch[] = [];
+    const offsets: number[] = [];
+    const keep = (batch: RecordBatch, at: number) => {
+      batches.push(batch);
+      offsets.push(at);
+    };
+    let kept = 0;
+    let filtered = 0;
+    let pastWindow = false;
+    let first: number | undefined;
+    let last: number | undefined;
+    let position = 0;
+    for (const batch of page.response.batches) {
+      const base = position;
+      let run = -1; // start of the current run of kept records
+      for (let i = 0; i < batch.count; i++) {
+        position++;
+        const at = this.instantOf(batch.value(i), position, origin);
+        if (last !== undefined && this.outOfOrder(last, at)) {
+          throw this.orderError(`record ${position} has ${iso(at)} after record ${position - 1}'s ${iso(last)}`, origin);
+        }
+        first ??= at;
+        last = at;
+        if (this.config.order === 'asc' && at >= this.end) pastWindow = true;
+        if (this.config.order === 'desc' && at < this.start) pastWindow = true;
+        if (at >= this.start && at < this.end) {
+          if (run < 0) run = i;
+          kept++;
+        } else {
+          if (run >= 0) keep(batch.slice(run, i), base + run);
+          run = -1;
+          filtered++;
+        }
+      }
+      if (run >= 0) keep(run === 0 ? batch : batch.slice(run), base + run);
+    }
+    return { batches, offsets, kept, filtered, pastWindow, ...(first === undefined ? {} : { first, last }) };
+  }
+
+  /**
+   * Checks a selected page against the pages before it. Call once per page, in page order.
+   * @throws RecordFieldError when the page starts out of the declared order
+   */
+  follow(selection: PageSelection, origin: PageOrigin): void {
+    if (selection.first === undefined) return;
+    if (this.previous && this.outOfOrder(this.previous.at, selection.first)) {
+      throw this.orderError(`its record 1 has ${iso(selection.first)} after ${iso(this.previous.at)}, the last of ${this.previous.label}`, origin);
+    }
+    this.previous = { at: selection.last!, label: origin.label };
+  }
+
+  private instantOf(record: unknown, position: number, origin: PageOrigin): number {
+    const value = plainValue(this.read(record));
+    const at = cursorInstant(value);
+    if (at !== undefined) return at;
+    const field = `incremental.cursor_field "${this.config.cursor_field}"`;
+    const found = value === null ? 'is missing (or null)' : `is ${describe(value)}`;
+    throw new RecordFieldError(
+      `${origin.label}, record ${position}: ${field} ${found}; expected ISO 8601 text or epoch seconds/milliseconds (a record without a usable cursor is never dropped silently)`,
+      origin.request,
+    );
+  }
+
+  private outOfOrder(before: number, after: number): boolean {
+    return this.config.order === 'asc' ? after < before : this.config.order === 'desc' ? after > before : false;
+  }
+
+  private orderError(what: string, origin: PageOrigin): RecordFieldError {
+    const order = this.config.order === 'asc' ? 'ascending' : 'descending';
+    return new RecordFieldError(
+      `${origin.label}: ${what}, so the API does not return records in ${order} order of incremental.cursor_field "${this.config.cursor_field}"; ` +
+        `order: ${this.config.order} stops paging early, which on another order could lose records: fix the request's sort or set order: none`,
+      origin.request,
+    );
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A short, quoted rendering of an unusable value (never a whole record). */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}

@@ -1,0 +1,44 @@
+/**
+ * Checks a stream's `primary_key` and `columns` for what the schema cannot express: type
+ * grammar, unique names, no clash with the envelope, valid JMESPath, and a primary key the
+ * `_latest` view can express in SQL.
+ */
+
+import type { StreamDefinition } from '../config/sourceSchema.js';
+import { parseColumnType } from './columnType.js';
+import { isJmespath } from './compilePath.js';
+import { RESERVED_COLUMN_NAMES } from './tableSpec.js';
+import { keyExpression } from './latestView.js';
+
+/** A problem located by a path relative to the stream. */
+export interface ColumnProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** Every problem of a stream's `primary_key` and `columns`; empty when they are valid. */
+export function checkColumns(stream: Pick<StreamDefinition, 'columns' | 'primary_key'>): ColumnProblem[] {
+  const problems: ColumnProblem[] = [];
+  const add = (path: readonly (string | number)[], message: string) => problems.push({ path, message });
+  const seen = new Map<string, number>();
+  stream.columns.forEach((column, i) => {
+    if (RESERVED_COLUMN_NAMES.has(column.name)) {
+      add(['columns', i, 'name'], `"${column.name}" is an envelope column; choose another name (reserved: ${[...RESERVED_COLUMN_NAMES].join(', ')})`);
+    }
+    const earlier = seen.get(column.name);
+    if (earlier !== undefined) add(['columns', i, 'name'], `duplicate column name "${column.name}" (also columns[${earlier}])`);
+    seen.set(column.name, i);
+    const jmespath = isJmespath(column.path);
+    if (jmespath !== true) add(['columns', i, 'path'], `"${column.path}" is not valid JMESPath: ${jmespath}`);
+    const type = parseColumnType(column.type);
+    if (!type.ok) add(['columns', i, 'type'], type.message);
+  });
+  stream.primary_key?.forEach((expression, i) => {
+    const jmespath = isJmespath(expression);
+    if (jmespath !== true) add(['primary_key', i], `"${expression}" is not valid JMESPath: ${jmespath}`);
+    else if (keyExpression(expression, stream.columns, 'athena') === undefined) {
+      add(['primary_key', i], `"${expression}" is neither the path of a declared column nor a dotted path (a.b.c): declare a column with this path so the _latest view can use it`);
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { streamSettleMs } from '../../functions/config/checkSource.js';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { ConfigError } from '../../functions/errors.js';
+
+const base = { name: 'org', schedule: 'rate(1 hour)', base_url: 'https://api.example.com', vars: { org: 'acme' } };
+const repos = { name: 'repos', path: '/orgs/{org}/repos' };
+const issues = { name: 'issues', path: '/repos/{org}/{repo}/issues', parent: { stream: 'repos', key: 'name', as: 'repo' } };
+
+const parse = (streams: unknown[], extra: Record<string, unknown> = {}) => parseSource(JSON.stringify({ ...base, ...extra, streams }), 'org.yaml');
+function problems(streams: unknown[], extra: Record<string, unknown> = {}): string[] {
+  try {
+    parse(streams, extra);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('incremental, settle and parent in a source file', () => {
+  it('accepts the contracts of issue 10, with their defaults', () => {
+    const source = parse([
+      { ...repos, incremental: { cursor_field: 'pushed_at' } },
+      { ...issues, settle: '10m', incremental: { cursor_field: 'updated_at', order: 'asc' } },
+      { name: 'comments', path: '/repos/{org}/{repo}/issues/{number}/comments', parent: { stream: 'issues', key: 'number', as: 'number' } },
+    ]);
+    expect(source.streams[0]!.incremental).toEqual({ cursor_field: 'pushed_at', order: 'none' });
+    expect(source.streams[1]).toMatchObject({ settle: '10m', parent: { stream: 'repos', key: 'name', as: 'repo' } });
+    expect(streamSettleMs(source.streams[1]!)).toBe(600_000);
+    expect(streamSettleMs(source.streams[0]!)).toBe(0);
+  });
+
+  it.each([
+    ['an unknown parent', [repos, { ...issues, parent: { stream: 'repo', key: 'name', as: 'repo' } }], 'streams[1].parent.stream: unknown stream "repo": expected another stream of this source (repos)'],
+    ['a stream as its own parent', [{ ...issues, parent: { stream: 'issues', key: 'name', as: 'repo' } }], 'streams[0].parent.stream: a stream cannot be its own parent'],
+    [
+      'a cycle',
+      [
+        { ...repos, path: '/orgs/{org}/{number}', parent: { stream: 'issues', key: 'number', as: 'number' } },
+        issues,
+      ],
+      'streams[0].parent.stream: parent streams go round in a cycle: repos → issues → repos',
+    ],
+    ['an `as` that is not a placeholder name', [repos, { ...issues, parent: { stream: 'repos', key: 'name', as: 'window.repo' } }], 'streams[1].parent.as: a placeholder name: a letter or _, then letters, digits or _'],
+    ['an `as` that is also a var', [repos, { ...issues, path: '/repos/{org}', parent: { stream: 'repos', key: 'name', as: 'org' } }], 'streams[1].parent.as: "org" is also a key of vars: name the parent\'s placeholder something else'],
+    ['an `as` used nowhere', [repos, { ...issues, path: '/repos/{org}/issues' }], 'streams[1].parent.as: {repo} is used nowhere: put it in path, params or body, or every parent would fetch the same records'],
+    ['a parent key that is not JMESPath', [repos, { ...issues, parent: { stream: 'repos', key: 'name[', as: 'repo' } }], 'streams[1].parent.key: "name[" is not valid JMESPath'],
+    ['a settle that is not a duration', [{ ...repos, settle: '10 minutes' }], 'streams[0].settle: "10 minutes" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)'],
+    ['an incremental order that does not exist', [{ ...repos, incremental: { cursor_field: 'updated_at', order: 'ascending' } }], 'streams[0].incremental.order: Invalid option: expected one of "asc"|"desc"|"none" (got "ascending")'],
+    ['a cursor_field that is not JMESPath', [{ ...repos, incremental: { cursor_field: 'a..b' } }], 'streams[0].incremental.cursor_field: "a..b" is not valid JMESPath'],
+    ['a placeholder of no parent', [{ ...repos, path: '/orgs/{org}/{repo}' }], 'streams[0].path: unknown placeholder {repo}'],
+  ])('fails on %s, saying where and why', (_what, streams, message) => {
+    expect(problems(streams).some((p) => p.startsWith(message))).toBe(true);
+  });
+
+  it('lets a grandchild use the placeholders of every parent above it', () => {
+    expect(problems([repos, issues, { name: 'comments', path: '/repos/{org}/{repo}/issues/{number}/comments', parent: { stream: 'issues', key: 'number', as: 'number' } }])).toEqual([]);
+    expect(problems([repos, issues, { name: 'comments', path: '/repos/{org}/{repo}/comments', parent: { stream: 'issues', key: 'number', as: 'repo' } }])).toContain(
+      'streams[2].parent.as: "repo" is also the placeholder of a parent further up: each level needs its own name',
+    );
+  });
+
+  it('accepts `as` in params or a body instead of the path', () => {
+    expect(problems([repos, { ...issues, path: '/issues', params: { repo: '{repo}' } }])).toEqual([]);
+    expect(problems([repos, { ...issues, path: '/search', method: 'POST', body: { filter: { repo: '{repo}' } } }])).toEqual([]);
+  });
+});
+
+describe('pagination.in', () => {
+  const cursor = (extra: Record<string, unknown>) => ({ type: 'cursor', cursor: 'next', param: 'variables.after', ...extra });
+
+  it('defaults to query and takes body and header', () => {
+    const source = parse([
+      { name: 'a', path: '/a', pagination: { type: 'cursor', cursor: 'next', param: 'after' } },
+      { name: 'b', path: '/graphql', method: 'POST', body: { query: 'q', variables: { after: null } }, pagination: cursor({ in: 'body' }) },
+      { name: 'c', path: '/c', pagination: { type: 'cursor', cursor: 'next', param: 'X-Cursor', in: 'header' } },
+      { name: 'd', path: '/d', method: 'POST', pagination: { type: 'offset', limit: 10, offset_param: 'page.from', limit_param: 'page.size', in: 'body' } },
+    ]);
+    expect(source.streams.map((s) => (s.pagination as { in: string }).in)).toEqual(['query', 'body', 'header', 'body']);
+  });
+
+  it.each([
+    ['a body cursor on a GET', { name: 'a', path: '/a', pagination: cursor({ in: 'body' }) }, 'streams[0].pagination.in: in: body needs method: POST (a GET request has no body)'],
+    ['a body path through a value that is not an object', { name: 'a', path: '/a', method: 'POST', body: { variables: 'x' }, pagination: cursor({ in: 'body' }) }, 'streams[0].pagination.param: "variables.after" goes through body.variables, which is not an object'],
+    ['a body path with an empty segment', { name: 'a', path: '/a', method: 'POST', body: {}, pagination: cursor({ in: 'body', param: 'variables..after' }) }, 'streams[0].pagination.param: "variables..after" is not a dotted path into the body (an empty segment)'],
+    ['a body that is not an object', { name: 'a', path: '/a', method: 'POST', body: ['x'], pagination: cursor({ in: 'body' }) }, 'streams[0].body: in: body needs a JSON object body to place the paging values in'],
+    ['a header name that is not one', { name: 'a', path: '/a', pagination: cursor({ in: 'header', param: 'X Cursor' }) }, 'streams[0].pagination.param: "X Cursor" is not a valid header name'],
+    ['a credential header', { name: 'a', path: '/a', pagination: cursor({ in: 'header', param: 'Authorization' }) }, 'streams[0].pagination.param: the cursor cannot travel in the credential header Authorization'],
+    ['a header for page numbers', { name: 'a', path: '/a', pagination: { type: 'page_number', in: 'header' } }, 'streams[0].pagination.in: Invalid option: expected one of "query"|"body" (got "header")'],
+  ])('fails on %s', (_what, stream, message) => {
+    expect(problems([stream]).some((p) => p.startsWith(message))).toBe(true);
+  });
+});
+
+describe('JMESPath negation before a path', () => {
+  it.each([
+    ['!data.search.pageInfo.hasNextPage', 'data.search.pageInfo.hasNextPage', 'data'],
+    ['!meta[0]', 'meta[0]', 'meta'],
+    ['done || !page.more', 'page.more', 'page'],
+  ])('refuses %s, which JMESPath reads as a field of a boolean (always null)', (expression, operand, head) => {
+    expect(problems([{ name: 'a', path: '/a', pagination: { type: 'none', stop_when: expression } }])).toEqual([
+      `streams[0].pagination.stop_when: "${expression}" reads as (!${head})… because JMESPath applies ! before the path, so it is always null: write !(${operand})`,
+    ]);
+  });
+
+  it.each(['!has_more', '!(data.has_more)', 'a != b.c', "state == '!x.y'", 'length(data) < `3`'])('accepts %s', (expression) => {
+    expect(problems([{ name: 'a', path: '/a', pagination: { type: 'none', stop_when: expression } }])).toEqual([]);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { ConfigError } from '../../functions/errors.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
+
+const SOURCE = (stream: string) => `
+name: github_issues
+schedule: rate(1 hour)
+base_url: https://api.github.com
+streams:
+  - name: issues
+    path: /repos/aws/aws-cdk/issues
+${stream
+  .trim()
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`;
+
+function problemsOf(text: string) {
+  try {
+    parseSource(text, 'sources/github_issues.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map(({ path, message }) => ({ path, message }));
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('primary_key and columns of a stream', () => {
+  it('builds the table spec of a valid stream, defaults filled', () => {
+    const source = parseSource(
+      SOURCE(`
+primary_key: [id]
+columns:
+  - { name: id, path: id, type: bigint }
+  - { name: labels, path: "labels[].name", type: "array<string>", comment: label names }
+  - { name: amount, path: price.amount, type: "DECIMAL(12, 2)" }`),
+      'x.yaml',
+    );
+    const spec = tableSpec(source, source.streams[0]!);
+    expect(spec).toMatchObject({ name: 'github_issues_issues', primaryKey: ['id'] });
+    expect(spec.columns).toEqual([
+      { name: 'id', path: 'id', type: { kind: 'bigint' }, comment: 'id as bigint' },
+      { name: 'labels', path: 'labels[].name', type: { kind: 'array', element: { kind: 'string' } }, comment: 'label names' },
+      { name: 'amount', path: 'price.amount', type: { kind: 'decimal', precision: 12, scale: 2 }, comment: 'price.amount as DECIMAL(12, 2)' },
+    ]);
+    expect(tableSpec(source, source.streams[0]!, { cursorField: 'updated_at' }).cursorField).toBe('updated_at');
+  });
+
+  it('gives a stream without columns an empty list and no primary key', () => {
+    const source = parseSource(SOURCE(''), 'x.yaml');
+    expect(tableSpec(source, source.streams[0]!)).toMatchObject({ columns: [], primaryKey: [] });
+  });
+
+  it('fails on a column name that is not a lower-case identifier', () => {
+    expect(problemsOf(SOURCE(`columns:\n  - { name: _run_id, path: id, type: bigint }\n  - { name: Title, path: title, type: string }`))).toEqual([
+      { path: 'streams[0].columns[0].name', message: expect.stringContaining('names starting with _ belong to the envelope') },
+      { path: 'streams[0].columns[1].name', message: expect.stringContaining('must match [a-z][a-z0-9_]*') },
+    ]);
+  });
+
+  it('reports every semantic problem of the columns and the primary key at once, with its path', () => {
+    const problems = problemsOf(
+      SOURCE(`
+primary_key: ["labels[0].name", "user.login", "sort_by(@, &x", "id"]
+columns:
+  - { name: dt, path: id, type: bigint }
+  - { name: id, path: id, type: int }
+  - { name: id, path: "labels[", type: string }
+  - { name: data, path: data, type: "array<string" }`),
+    );
+    // In the file's line order: primary_key comes first.
+    expect(problems).toEqual([
+      { path: 'streams[0].primary_key[0]', message: expect.stringContaining('neither the path of a declared column nor a dotted path') },
+      { path: 'streams[0].primary_key[2]', message: expect.stringContaining('is not valid JMESPath') },
+      { path: 'streams[0].columns[0].name', message: expect.stringContaining('"dt" is an envelope column') },
+      { path: 'streams[0].columns[1].type', message: expect.stringContaining('unknown type name "int"') },
+      { path: 'streams[0].columns[2].name', message: 'duplicate column name "id" (also columns[1])' },
+      { path: 'streams[0].columns[2].path', message: expect.stringContaining('"labels[" is not valid JMESPath') },
+      { path: 'streams[0].columns[3].name', message: expect.stringContaining('"data" is an envelope column') },
+      { path: 'streams[0].columns[3].type', message: expect.stringContaining('expected ">"') },
+    ]);
+  });
+
+  it('accepts a primary key that is a declared column path or a dotted path', () => {
+    const problems = (() => {
+      try {
+        parseSource(SOURCE(`primary_key: ["labels[0].name", user.login]\ncolumns:\n  - { name: first_label, path: "labels[0].name", type: string }`), 'x.yaml');
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual([]);
+  });
+});

@@ -62,6 +62,8 @@ interface Rig {
   bucket: string;
   table: string;
   storage: S3LakeStorage;
+  /** The same bucket straight from S3, not through the fault proxy: an audit sees the lake as it is, not the faults meant for the function. */
+  observer: S3LakeStorage;
   deps(source: SourceDefinition, extra?: Partial<IngestDeps>): IngestDeps;
 }
 
@@ -73,6 +75,7 @@ async function freshLake(rig: Rig): Promise<void> {
   await rig.aws.createBucket(rig.bucket);
   await rig.aws.createIdempotencyTable(rig.table);
   rig.storage = new S3LakeStorage({ bucket: rig.bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: rig.proxy.endpoint, forcePathStyle: true }), partSizeBytes: 5 * 1024 * 1024 });
+  rig.observer = new S3LakeStorage({ bucket: rig.bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: rig.aws.s3Endpoint, forcePathStyle: true }) });
 }
 
 async function startRig(): Promise<Rig> {
@@ -86,6 +89,7 @@ async function startRig(): Promise<Rig> {
     bucket: '',
     table: '',
     storage: undefined as unknown as S3LakeStorage,
+    observer: undefined as unknown as S3LakeStorage,
     deps: (source, extra = {}) => ({
       source,
       storage: rig.storage,
@@ -146,7 +150,7 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       row.samples += sampled.samples;
       row.violations.push(...sampled.violations);
       await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
-      const audit = await auditLake(rig.storage, expectation(api, windows, { mustCommit: true, afterGc: true, outputs: logs }));
+      const audit = await auditLake(rig.observer, expectation(api, windows, { mustCommit: true, afterGc: true, outputs: logs }));
       record(row, audit, 'tick + force');
       row.committed += audit.committed;
       row.asExpected += audit.committed;
@@ -168,12 +172,12 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       row.trials++;
       row.faults++;
       if (!early.error) row.violations.push(`a retry during the crashed delivery's in-progress period returned success (${JSON.stringify(early.value?.streams[0]?.status)}) without the window being committed`);
-      const midway = await auditLake(rig.storage, expectation(api, [window!]));
+      const midway = await auditLake(rig.observer, expectation(api, [window!]));
       if (midway.committed !== 0) row.violations.push('the window was committed although no delivery finished');
       await sleep(4_000); // Lambda's next retry comes after the crashed invocation's timeout
       const later = await deliver(rig, source, tickAfter(window!), logs);
       if (later.summaries[0]?.streams[0]?.status !== 'committed') row.violations.push(`the retry after expiry did not land the window: ${JSON.stringify(later.summaries[0]?.streams[0])}`);
-      const audit = await auditLake(rig.storage, expectation(api, [window!], { mustCommit: true, outputs: logs }));
+      const audit = await auditLake(rig.observer, expectation(api, [window!], { mustCommit: true, outputs: logs }));
       record(row, audit, 'crash + retry');
       row.committed += audit.committed;
       row.asExpected += audit.committed + 1;
@@ -219,7 +223,7 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
           for (const window of windows) {
             const context = `round ${round} (${injected.join(', ')}), window ${window.start.toISOString()}`;
             // After a failed invocation, before Lambda's retry: the window is committed exactly, or invisible.
-            const afterFailure = async () => record(row, await auditLake(rig.storage, { ...exp, windows: [window], outputs: logs }), `${context}, after a failed invocation`);
+            const afterFailure = async () => record(row, await auditLake(rig.observer, { ...exp, windows: [window], outputs: logs }), `${context}, after a failed invocation`);
             const delivered = await deliver(rig, src, windowEvent(window, random() < 0.3), logs, 6, afterFailure);
             row.trials++;
             const status = delivered.summaries[0]?.streams[0]?.status;
@@ -227,14 +231,14 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
             row.failed += delivered.failures;
             if (status === 'committed' || status === 'skipped' || status === 'duplicate') row.committed++;
             // After every invocation, whatever it reported: committed exactly, or invisible.
-            record(row, await auditLake(rig.storage, { ...exp, windows: [window], outputs: logs }), context);
+            record(row, await auditLake(rig.observer, { ...exp, windows: [window], outputs: logs }), context);
           }
           row.faults += rig.proxy.faultsInjected() - before;
           rig.proxy.clear();
           // Redrive what still failed, then gc: every window exactly once, nothing left over.
           for (const window of windows) await deliver(rig, src, windowEvent(window), logs);
           await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
-          const audit = await auditLake(rig.storage, { ...exp, mustCommit: true, afterGc: true, outputs: logs });
+          const audit = await auditLake(rig.observer, { ...exp, mustCommit: true, afterGc: true, outputs: logs });
           record(row, audit, `round ${round} (${injected.join(', ')}), after redrive and gc`);
           row.asExpected += audit.committed;
           if ((await openUploads(rig.aws.s3, rig.bucket)).length > 0) row.violations.push(`round ${round}: multipart uploads left open after gc`);
@@ -266,10 +270,10 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
         if (!stalled.error) row.violations.push(`${label}: a stalled S3 call did not fail the invocation`);
         if (took >= remaining) row.violations.push(`${label}: the invocation took ${took} ms, past its ${remaining} ms deadline (Lambda would have killed it)`);
         rig.proxy.clear();
-        record(row, await auditLake(rig.storage, expectation(api, [window!], { outputs: logs })), `${label} stalled`);
+        record(row, await auditLake(rig.observer, expectation(api, [window!], { outputs: logs })), `${label} stalled`);
         await deliver(rig, source, windowEvent(window!), logs);
         await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
-        const audit = await auditLake(rig.storage, expectation(api, [window!], { mustCommit: true, afterGc: true, outputs: logs }));
+        const audit = await auditLake(rig.observer, expectation(api, [window!], { mustCommit: true, afterGc: true, outputs: logs }));
         record(row, audit, `${label} stalled, then retried`);
         row.failed++;
         row.committed += audit.committed;

@@ -26,6 +26,8 @@ export interface LandOptions {
   readonly concurrency: number;
   /** @default 64 */
   readonly partSizeMb?: number;
+  /** Also write the window's typed Parquet file, as a source does by default. @default true */
+  readonly parquet?: boolean;
   /** Land into bucket `bench` of this S3 endpoint instead of a temp folder. */
   readonly s3Endpoint?: string;
   /** Check the landed records: `expected` of them, ids counting from `firstId` in order. */
@@ -54,7 +56,7 @@ const source = parseSource(
     rate_limit: { concurrency: options.concurrency },
     retry: { max_attempts: 3, base_delay_ms: 100, max_delay_ms: 5_000 },
     timeout_ms: 600_000,
-    lake: { part_size_mb: options.partSizeMb ?? 64 },
+    lake: { part_size_mb: options.partSizeMb ?? 64, parquet: options.parquet ?? true },
     streams: [{ name: 'items', ...options.stream }],
   }),
   'bench.yaml',

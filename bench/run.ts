@@ -197,17 +197,27 @@ const scenarios: Scenario[] = [];
     round: async (round) => {
       const t4 = target({ id: 'T4', name: `CPU-bound landing (${((CPU_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records of ~1 KB, no latency): apilake records/s ÷ one-core parse+stringify ceiling`, unit: '', bound: 0.75, kind: 'min' });
       let apilake = 0;
+      let withParquet = 0;
       let ceiling = 0;
-      for (const variant of rotate(['apilake', 'ceiling'] as const, round)) {
+      // The target lands JSON lines, the work the issue and the peers define; the default source
+      // also writes the typed Parquet table (issue 13), measured beside it.
+      for (const variant of rotate(['apilake', 'apilake + Parquet', 'ceiling'] as const, round)) {
         if (variant === 'ceiling') ceiling = (await runJson<{ recordsPerSecond: number }>(process.execPath, [children.ceiling, JSON.stringify({ recordsPerPage: RECORDS_PER_PAGE, minMs: QUICK ? 2_000 : 5_000 })])).recordsPerSecond;
         else {
-          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2 });
+          const parquet = variant === 'apilake + Parquet';
+          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2, parquet });
+          if (parquet) {
+            withParquet = rate(landing);
+            continue;
+          }
           apilake = rate(landing);
           figure('cpu', 'apilake MB/s of JSON landed', 'MB/s').values.push((landing.records * RECORD_BYTES) / 1000 / landing.ms);
           figure('cpu', 'compression (JSON ÷ gzip bytes)', '×').values.push((landing.records * RECORD_BYTES) / landing.bytes);
         }
       }
       figure('cpu', 'apilake records/s', 'rec/s').values.push(apilake);
+      figure('cpu', 'apilake + Parquet table records/s (the default)', 'rec/s').values.push(withParquet);
+      figure('cpu', 'apilake + Parquet ÷ ceiling', '').values.push(withParquet / ceiling);
       figure('cpu', 'ceiling records/s (one core, parse + stringify only)', 'rec/s').values.push(ceiling);
       t4.values.push(apilake / ceiling);
     },
@@ -226,7 +236,7 @@ const scenarios: Scenario[] = [];
       const peerTargets = PEERS.map((p) => target({ id: `T5-cpu-${p}`, name: `CPU-bound (${((CPU_PEER_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
       for (const variant of rotate(['apilake', ...PEERS] as const, round)) {
         if (variant === 'apilake') {
-          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2 });
+          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2, parquet: false });
           results.set('apilake', rate(landing));
         } else results.set(variant, rate(await peer(variant, api.url, 'pages')));
       }

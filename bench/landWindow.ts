@@ -5,7 +5,7 @@
  * back afterwards (not timed) and checks every record landed once, in page order.
  */
 
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -42,6 +42,8 @@ export interface Landing {
   readonly records: number;
   readonly pages: number;
   readonly bytes: number;
+  /** Bytes of the window's Parquet file (0 without one, or in S3). */
+  readonly parquetBytes: number;
   readonly requests: number;
   readonly peakRssMiB: number;
   readonly startRssMiB: number;
@@ -73,14 +75,24 @@ const result = await runWindow({ source, stream: source.streams[0]!, window: { s
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
 const peak = peakRssMiB();
+let parquetBytes = 0;
 try {
   if (result.status !== 'committed') throw new Error(`bench window ${result.status}: ${result.error?.message}`);
   if (options.verify) await verify(lake, options.verify);
+  parquetBytes = options.s3Endpoint ? 0 : await sizeOf(join(lake, 'curated'), '.parquet');
 } finally {
   await rm(lake, { recursive: true, force: true });
 }
-const landing: Landing = { ms, cpuMs: (cpu.user + cpu.system) / 1000, records: result.records, pages: result.pages, bytes: result.bytes, requests: result.requests, peakRssMiB: peak, startRssMiB: startRss };
+const landing: Landing = { ms, cpuMs: (cpu.user + cpu.system) / 1000, records: result.records, pages: result.pages, bytes: result.bytes, parquetBytes, requests: result.requests, peakRssMiB: peak, startRssMiB: startRss };
 console.log(JSON.stringify(landing));
+
+/** Bytes of the files under `dir` whose names end in `suffix` (0 when there is no such folder). */
+async function sizeOf(dir: string, suffix: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const entry of entries) if (entry.isFile() && entry.name.endsWith(suffix)) total += (await stat(join(entry.parentPath, entry.name))).size;
+  return total;
+}
 
 /** Every record once, in page order: ids `firstId`, `firstId + 1`, … */
 async function verify(root: string, expected: NonNullable<LandOptions['verify']>): Promise<void> {

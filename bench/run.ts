@@ -123,8 +123,11 @@ const scenarios: Scenario[] = [];
       const results = new Map<string, number>();
       let apilakeMs = 0;
       let floorMs = 0;
-      for (const variant of rotate(['apilake', 'floor', ...PEERS] as const, round)) {
-        if (variant === 'apilake') {
+      for (const variant of rotate(['apilake', 'apilake, no Parquet', 'floor', ...PEERS] as const, round)) {
+        if (variant === 'apilake, no Parquet') {
+          const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, parquet: false });
+          figure('latency-cursor', 'T1 with lake.parquet: false (JSON lines only)', '').values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
+        } else if (variant === 'apilake') {
           const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, verify: { expected: records, firstId: RECORD_ID_BASE + 1 } });
           results.set('apilake', rate(landing));
           apilakeMs = landing.ms;
@@ -163,7 +166,14 @@ const scenarios: Scenario[] = [];
       const rates = new Map<string, number>();
       const pagination = { type: 'page_number', page_size_param: 'per_page', page_size: LATENCY_RECORDS_PER_PAGE, max_pages: 100_000 };
       const verify = { expected: records, firstId: RECORD_ID_BASE + 1 };
-      for (const variant of rotate(['total', 'no-total', ...PEERS] as const, round)) {
+      for (const variant of rotate(['total', 'total, no Parquet', 'no-total', ...PEERS] as const, round)) {
+        if (variant === 'total, no Parquet') {
+          // What the typed Parquet table costs here: it is encoded when the window ends.
+          await fetch(`${api.url}/_reset`);
+          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { ...pagination, total_pages: 'meta.total_pages' } }, concurrency: CONCURRENCY, verify, parquet: false });
+          figure('latency-pages', 'T2 with lake.parquet: false (JSON lines only)', '').values.push(limitMs / landing.ms);
+          continue;
+        }
         if (variant !== 'total' && variant !== 'no-total') {
           const result = await peer(variant, api.url, 'pages');
           if (result.records !== records) throw new Error(`${variant} landed ${result.records} records, expected ${records}`);
@@ -208,11 +218,13 @@ const scenarios: Scenario[] = [];
           const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2, parquet });
           if (parquet) {
             withParquet = rate(landing);
+            figure('cpu', 'Parquet file bytes per record (beside the gzip JSON lines)', 'B').values.push(landing.parquetBytes / landing.records);
             continue;
           }
           apilake = rate(landing);
           figure('cpu', 'apilake MB/s of JSON landed', 'MB/s').values.push((landing.records * RECORD_BYTES) / 1000 / landing.ms);
           figure('cpu', 'compression (JSON ÷ gzip bytes)', '×').values.push((landing.records * RECORD_BYTES) / landing.bytes);
+          figure('cpu', 'gzip JSON lines bytes per record', 'B').values.push(landing.bytes / landing.records);
         }
       }
       figure('cpu', 'apilake records/s', 'rec/s').values.push(apilake);

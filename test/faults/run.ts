@@ -7,7 +7,7 @@
 
 import { formatTable } from '../../cli/format.js';
 import type { ScenarioReport } from './harness.js';
-import { seededRandom } from './rng.js';
+import { seededRandom } from '../support/seededRandom.js';
 import { lambdaScenarios } from './scenarios/lambda.js';
 import { localConcurrent } from './scenarios/localConcurrent.js';
 import { localCrashes } from './scenarios/localCrashes.js';

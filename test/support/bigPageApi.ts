@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** Options of {@link startBigPageApi}. */
 export interface BigPageApiOptions {
@@ -28,7 +28,6 @@ export function bigRecord(page: number, id: number, recordBytes = 1000): string 
 /** Starts the API; `requests` counts the requests of each page. */
 export async function startBigPageApi(options: BigPageApiOptions) {
   const requests: number[] = options.pages.map(() => 0);
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('cursor') ?? 0);
     requests[page] = (requests[page] ?? 0) + 1;
@@ -54,18 +53,10 @@ export async function startBigPageApi(options: BigPageApiOptions) {
     };
     pump();
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

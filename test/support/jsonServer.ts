@@ -1,7 +1,7 @@
 /** A small HTTP server on loopback for the API simulations of window tests: records every request, answers JSON. */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** A request as the server saw it. */
 export interface SeenRequest {
@@ -38,7 +38,6 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
   const requests: SeenRequest[] = [];
   // Arrivals (+1) and departures (-1) in order, replayed to find the peak of any path prefix.
   const events: { path: string; delta: 1 | -1 }[] = [];
-  const sockets = new Set<Socket>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -57,12 +56,7 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
     res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...headers });
     res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
@@ -77,10 +71,6 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
       }
       return most;
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Helpers for the record-pipeline tests: feeding a body in chunks, a seeded random generator,
+ * Helpers for the record-pipeline tests: feeding a body in chunks
  * and random JSON written in every way the grammar allows (whitespace, number forms, escapes,
  * duplicate keys), with the exact text of each record kept to compare against.
  */
@@ -33,18 +33,6 @@ export function parseInChunks(body: Uint8Array, cuts: readonly number[], options
 /** Records of a page as text. */
 export function recordTexts(page: ParsedPage): string[] {
   return [...page.records].map((bytes) => bytes.toString('utf8'));
-}
-
-/** mulberry32: small, fast, seeded; good enough to pick test cases reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Random JSON text, written the many ways JSON allows. */

@@ -15,7 +15,7 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** A request as a server saw it. */
 export interface RecordedRequest {
@@ -74,7 +74,6 @@ export async function startRedirectServers(): Promise<RedirectServers> {
 type Handler = (url: URL, req: IncomingMessage, body: string, res: ServerResponse) => void;
 
 async function listen(requests: RecordedRequest[], handle: Handler): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -82,19 +81,10 @@ async function listen(requests: RecordedRequest[], handle: Handler): Promise<{ u
     requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
     handle(new URL(req.url ?? '/', 'http://local'), req, body, res);
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

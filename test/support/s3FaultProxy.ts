@@ -17,7 +17,7 @@
  */
 
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** The S3 operation a request is, by method and query (path-style requests). */
 export type S3Operation =
@@ -108,7 +108,6 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   const target = new URL(upstream);
   const rules: S3FaultRule[] = [];
   const calls: (S3Call & { fault?: S3Fault['kind'] })[] = [];
-  const sockets = new Set<Socket>();
   let denyMissing = false;
   let faults = 0;
 
@@ -168,12 +167,7 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
     req.pipe(upstreamReq);
   }
 
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
@@ -183,10 +177,6 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
     denyMissingKeys: (on) => {
       denyMissing = on;
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** One record of the test data set. */
 export interface Item {
@@ -90,7 +90,6 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const requests: SeenRequest[] = [];
   const validTokens = new Set<string>();
   let tokenCount = 0;
-  const sockets = new Set<Socket>();
   const targeted: { predicate: (url: URL) => boolean; fault: Fault; left: number }[] = [];
   let inFlight = 0;
   let peak = 0;
@@ -238,12 +237,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     }
   }
 
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     items,
@@ -253,11 +247,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     failWhen: (predicate, fault, times) => targeted.push({ predicate, fault, left: times }),
     peakConcurrency: () => peak,
     revokeTokens: () => validTokens.clear(),
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

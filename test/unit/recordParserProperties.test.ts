@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { JsonSyntaxError, ResponseEncodingError } from '../../functions/records/bodyErrors.js';
 import { isLosslessNumber } from 'lossless-json';
 import { parsePage } from '../../functions/records/RecordParser.js';
-import { parseInChunks, RandomJson, recordTexts, seededRandom } from '../support/recordBodies.js';
+import { parseInChunks, RandomJson, recordTexts } from '../support/recordBodies.js';
+import { seededRandom } from '../support/seededRandom.js';
 
 /** Random cut points of a body of `length` bytes. */
 function randomCuts(random: () => number, length: number): number[] {

@@ -25,7 +25,7 @@ import type { Item } from '../../support/testApi.js';
 import { startBlobApi } from '../blobApi.js';
 import { auditLake, sampleReaders, type Expectation } from '../lakeAudit.js';
 import { expectation, hours, record, report, SECRET, sleep, sourceYaml, startFaultApi, type ScenarioReport } from '../harness.js';
-import { between } from '../rng.js';
+import { between } from '../../support/seededRandom.js';
 
 let capturing = 0;
 let sink: string[] = [];

@@ -9,7 +9,7 @@ import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
 import type { CliProcess } from '../../support/cliProcess.js';
 import { auditLake, sampleReaders } from '../lakeAudit.js';
 import { expectation, hours, record, report, runCli, sleep, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
-import { between } from '../rng.js';
+import { between } from '../../support/seededRandom.js';
 
 const WINDOWS = hours(0, 3);
 type Ending = 'succeed' | 'fail' | 'interrupt' | 'kill';

@@ -9,7 +9,7 @@ import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
 import { auditLake, sampleReaders } from '../lakeAudit.js';
 import { expectation, hours, itemsOf, record, report, runCli, SECRET, sleep, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
-import { between } from '../rng.js';
+import { between } from '../../support/seededRandom.js';
 
 const WINDOWS = hours(0, 3); // 3 windows × 12 pages of 5 records
 

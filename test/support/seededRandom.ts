@@ -1,4 +1,4 @@
-/** A seeded random number generator (mulberry32), so every fault-suite run can be replayed from its seed. */
+/** A seeded random number generator (mulberry32): every fault-suite run and property test can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

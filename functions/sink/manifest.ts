@@ -53,24 +53,13 @@ export interface Manifest {
   readonly parents?: number;
 }
 
-/** What a run knows when it commits. */
-export interface ManifestInput {
+/** What a run knows when it commits: the manifest's counters as they are, the rest in the run's terms. */
+export interface ManifestInput extends Pick<Manifest, 'commit' | 'replaces' | 'parts' | 'curated' | 'pages' | 'requests' | 'retries' | 'throttled' | 'decoding' | 'filtered' | 'parents'> {
   readonly ref: WindowRef;
-  readonly commit: number;
-  readonly replaces?: { readonly commit: number; readonly run_id: string };
   readonly runId: string;
   readonly startedAt: Date;
   readonly committedAt: Date;
-  readonly parts: readonly PartInfo[];
-  readonly curated?: readonly PartInfo[];
   readonly typeErrors?: Readonly<Record<string, number>>;
-  readonly pages: number;
-  readonly requests: number;
-  readonly retries: number;
-  readonly throttled: number;
-  readonly decoding?: DecodingSummary;
-  readonly filtered?: number;
-  readonly parents?: number;
 }
 
 /** Builds the manifest of a commit. */

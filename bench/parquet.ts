@@ -5,7 +5,10 @@
  * 1. Writers, same rows (~1 KB records: envelope, `data` text, 6 typed columns), snappy, 10k-row
  *    groups, streamed to a discarding sink: records/s, bytes, in a fresh process each, 3 rounds
  *    interleaved, medians. Candidates: hyparquet-writer (through apilake's ParquetFileWriter),
- *    parquet-wasm + apache-arrow (transformParquetStream), @dsnp/parquetjs (openStream).
+ *    parquet-wasm + apache-arrow (transformParquetStream). @dsnp/parquetjs (openStream) was measured
+ *    too (17.3k records/s, 269 B/record against hyparquet-writer's 32.0k and 249: parquet-results.json
+ *    of 2026-11-24) and then left out of the dev dependencies: it pulls @zenfs/core → kerium →
+ *    utilium 3, which requires Node ≥ 22, so `npm ci` on Node 20 warned of it (EBADENGINE).
  *    Baseline: gzip JSON lines of the same envelope records (what a raw part costs).
  * 2. Column extraction (ColumnExtractor), dotted-path fast path vs JMESPath interpreter; and
  *    ParquetFileWriter with each codec the running Node has (ZSTD from Node 22.15).
@@ -174,50 +177,6 @@ const WRITERS: Record<string, Writer> = {
     return total;
   },
 
-  async '@dsnp/parquetjs'(rows) {
-    const parquet = (await import('@dsnp/parquetjs')).default;
-    const s = { type: 'UTF8', optional: true, compression: 'SNAPPY' } as const;
-    const schema = new parquet.ParquetSchema({
-      _source: s,
-      _stream: s,
-      _window_start: s,
-      _window_end: s,
-      _extracted_at: s,
-      _run_id: s,
-      _parent: s,
-      data: s,
-      id: { type: 'INT64', optional: true, compression: 'SNAPPY' },
-      title: s,
-      state: s,
-      updated_at: { type: 'TIMESTAMP_MILLIS', optional: true, compression: 'SNAPPY' },
-      score: { type: 'DOUBLE', optional: true, compression: 'SNAPPY' },
-      labels: { type: 'UTF8', repeated: true, compression: 'SNAPPY' },
-    });
-    const out = discard();
-    // openStream only writes and ends the stream; its type asks for an fs.WriteStream.
-    const writer = await parquet.ParquetWriter.openStream(schema, out.sink as unknown as Parameters<typeof parquet.ParquetWriter.openStream>[1], { rowGroupSize: GROUP });
-    for (let i = 0; i < rows.texts.length; i++) {
-      const v = rows.values[i]!;
-      await writer.appendRow({
-        _source: SPEC.source,
-        _stream: SPEC.stream,
-        _window_start: ENVELOPE.windowStart,
-        _window_end: ENVELOPE.windowEnd,
-        _extracted_at: EXTRACTED_AT,
-        _run_id: ENVELOPE.runId,
-        data: rows.texts[i],
-        id: v[0],
-        title: v[1],
-        state: v[2],
-        updated_at: v[3] === null ? undefined : new Date(v[3] as number),
-        score: v[4],
-        labels: v[5] ?? [],
-      });
-    }
-    await writer.close();
-    return out.bytes();
-  },
-
   async 'gzip JSON lines (raw part, level 6)'(rows) {
     const gzip = createGzip({ level: 6 });
     const out = discard();
@@ -345,7 +304,6 @@ async function bundles(dir: string) {
     'hyparquet-writer (ParquetFileWriter)': `export { ParquetFileWriter } from ${JSON.stringify(join(here, '../../functions/tables/ParquetFileWriter.ts'))};`,
     'all of functions/tables': `export * from ${JSON.stringify(join(here, '../../functions/tables/index.ts'))};`,
     'parquet-wasm + apache-arrow': `export * as pw from 'parquet-wasm/node'; export { tableToIPC, Table, vectorFromArray } from 'apache-arrow';`,
-    '@dsnp/parquetjs': `export { default } from '@dsnp/parquetjs';`,
   };
   const out: Record<string, { bundleKiB: number; extraFilesKiB: number; loadMsMedian: number }> = {};
   const esbuild = await import('esbuild');

@@ -9,6 +9,7 @@ import { EARLY_LANDING_BYTES } from '../../functions/http/readPageBody.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { startBigPageApi } from '../support/bigPageApi.js';
+import { startJsonServer } from '../support/jsonServer.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { testSource } from '../support/sources.js';
 
@@ -84,5 +85,25 @@ describe('a page larger than the early-landing threshold', () => {
     expect(retried.status).toBe('committed');
     expect(retried.records).toBe(BIG + 2);
     expect((await readCommittedRecords(storage.root)).length).toBe(BIG + 2);
+  });
+
+  it('keeps a large page of an incremental stream whole: only its records inside the window land', async () => {
+    // Ascending by ts: a third before the window, a third in it, a third after; ~1 KB each, so the
+    // page is several times the early-landing threshold. Landing it early would skip the filter.
+    const third = Math.ceil(BIG / 3);
+    const at = (i: number) => new Date(WINDOW.start.getTime() - 3_600_000 + Math.floor((i * 3 * 3_600_000) / (3 * third))).toISOString();
+    const records = Array.from({ length: 3 * third }, (_, i) => ({ id: i, ts: at(i), text: 'x'.repeat(1000) }));
+    const inside = records.filter((r) => r.ts >= WINDOW.start.toISOString() && r.ts < WINDOW.end.toISOString());
+    const api = await startJsonServer(() => ({ body: { data: records, next: null } }));
+    closeApi = api.close;
+    const storage = await loggingLake([]);
+    const source = testSource(api.url, { ...STREAM, incremental: { cursor_field: 'ts', order: 'asc' } });
+    const client = await createSourceClient(source, new EnvSecretProvider({}));
+    const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
+    expect(result.status).toBe('committed');
+    expect(inside.length).toBeGreaterThan(1000);
+    expect(result.records).toBe(inside.length);
+    const landed = (await readCommittedRecords(storage.root)).map((l) => (l.data as { id: number }).id);
+    expect(landed).toEqual(inside.map((r) => r.id));
   });
 });

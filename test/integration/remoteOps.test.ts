@@ -108,6 +108,8 @@ describe('remote backfill through Lambda', () => {
 
 // Redrive is tested against moto SQS with both documented dead-letter formats in redrive.test.ts.
 
+// moto runs Athena queries to success at once, on one page (athenaQuery.test.ts); queueing, polling,
+// paging and failure are scripted here.
 describe('Athena queries', () => {
   it('starts in the workgroup, polls with backoff, pages through results and reports bytes scanned', async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });

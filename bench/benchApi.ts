@@ -6,7 +6,10 @@
  * - `/cursor?cursor=N`: cursor paging, `meta.next_cursor` absent on the last page;
  * - `/pages?page=N`: page numbers from 1, `meta.total_pages` in every body, `[]` past the end;
  * - `/big`: one page of `bigPageRecords` records, generated as it is sent (memory benchmarks);
- * - `/_stats`: `{requests}` since the last `/_reset`.
+ * - `/_stats`: `{requests, cpuMs}` since the last `/_reset`: requests served, and the CPU time this
+ *   process spent (every thread), so a CPU-bound benchmark can count what serving cost.
+ *
+ * A response goes out `latencyMs` after its request arrived, to the sub-millisecond (see replyAt).
  */
 
 import { createServer, type ServerResponse } from 'node:http';
@@ -17,7 +20,7 @@ import { oneKbRecord } from './recordFixtures.js';
 export interface BenchApiOptions {
   readonly pages: number;
   readonly recordsPerPage: number;
-  /** Delay before each response, as a remote API's round trip. @default 0 */
+  /** Delay before each response, from its request's arrival, as a remote API's round trip. @default 0 */
   readonly latencyMs?: number;
   /**
    * Bodies rendered up front and served in turn (page p gets body p % templates), so a large
@@ -64,15 +67,20 @@ export async function startBenchApi(options: BenchApiOptions) {
   }
 
   let requests = 0;
+  let cpuAtReset = process.cpuUsage();
   const send = (res: ServerResponse, bytes: Buffer) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
     res.end(bytes);
   };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/_stats') return send(res, Buffer.from(JSON.stringify({ requests })));
+    if (url.pathname === '/_stats') {
+      const cpu = process.cpuUsage(cpuAtReset);
+      return send(res, Buffer.from(JSON.stringify({ requests, cpuMs: (cpu.user + cpu.system) / 1000 })));
+    }
     if (url.pathname === '/_reset') {
       requests = 0;
+      cpuAtReset = process.cpuUsage();
       return send(res, Buffer.from('{}'));
     }
     requests++;
@@ -82,7 +90,7 @@ export async function startBenchApi(options: BenchApiOptions) {
       if (url.pathname === '/big') return streamBigPage(res, options.bigPageRecords ?? 0);
       res.writeHead(404).end();
     };
-    if (latencyMs > 0) setTimeout(reply, latencyMs);
+    if (latencyMs > 0) replyAt(performance.now() + latencyMs, reply);
     else reply();
   });
   server.keepAliveTimeout = 60_000;
@@ -96,6 +104,17 @@ export async function startBenchApi(options: BenchApiOptions) {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Calls `reply` at `due` (performance.now() time), not later: setTimeout fires up to a
+ * millisecond or more after its delay (libuv timers have millisecond resolution and run once per
+ * loop turn), which would add to every page a latency the limit does not count. The timer is set
+ * to fire early; setImmediate turns then wait out the rest.
+ */
+function replyAt(due: number, reply: () => void): void {
+  const wait = () => (performance.now() >= due ? reply() : setImmediate(wait));
+  setTimeout(wait, Math.max(0, due - performance.now() - 2));
 }
 
 /** One page of `count` records, rendered as the socket drains so the server holds little of it. */

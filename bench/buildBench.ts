@@ -11,12 +11,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The children, by name: `dist/bench/<name>.mjs`. */
 export const BENCH_CHILDREN = ['landWindow', 'benchServer', 'ceiling', 'fetchLoop', 'gotLoop', 'importBundle', 'transportFloor'] as const;
+/** Not a child: the Parquet encoder thread landWindow starts, which must sit beside it. */
+const PARQUET_THREAD = `${ROOT}functions/tables/parquetThread.ts`;
 
 /** Builds every child; returns the path of each. */
 export async function buildBench(): Promise<Record<(typeof BENCH_CHILDREN)[number], string>> {
   const entries = Object.fromEntries(BENCH_CHILDREN.map((name) => [name, `${ROOT}bench/${name === 'fetchLoop' || name === 'gotLoop' ? `peers/${name}` : name}.ts`]));
   await build({
-    entryPoints: entries,
+    entryPoints: { ...entries, parquetThread: PARQUET_THREAD },
     outdir: `${ROOT}dist/bench`,
     outExtension: { '.js': '.mjs' },
     bundle: true,

@@ -66,10 +66,11 @@ export async function buildCli(options = {}) {
     metafile: true,
     logLevel: 'silent',
   });
+  const encoder = await buildParquetThread(esbuild, result.metafile, external);
   const inputs = {};
   // esbuild names inputs relative to absWorkingDir with forward slashes, as signSources() does.
   // Bundled packages' files (possibly behind a symlinked node_modules) are stood for by EXTRA_INPUTS.
-  const projectFiles = Object.keys(result.metafile.inputs).filter((f) => SOURCE_DIRS.includes(f.split('/')[0]));
+  const projectFiles = [...Object.keys(result.metafile.inputs), ...Object.keys(encoder.metafile.inputs)].filter((f) => SOURCE_DIRS.includes(f.split('/')[0]));
   for (const file of [...projectFiles, ...EXTRA_INPUTS]) {
     // A file created during the build has no signature: record an impossible one so the next start rebuilds.
     inputs[file] = before.get(file) ?? { size: -1, mtimeMs: -1 };
@@ -77,7 +78,7 @@ export async function buildCli(options = {}) {
 
   await mkdir(OUT_DIR, { recursive: true });
   const written = new Set();
-  for (const file of result.outputFiles) {
+  for (const file of [...result.outputFiles, ...encoder.outputFiles]) {
     await mkdir(dirname(file.path), { recursive: true });
     await writeAtomically(file.path, file.contents);
     written.add(file.path);
@@ -85,7 +86,32 @@ export async function buildCli(options = {}) {
   await writeAtomically(STAMP, JSON.stringify({ format: STAMP_FORMAT, builtAt: new Date().toISOString(), inputs }, null, 1));
   written.add(STAMP);
   if (options.clean) await removeOthers(OUT_DIR, written);
-  return { outputs: result.outputFiles.length, inputs: Object.keys(inputs).length };
+  return { outputs: result.outputFiles.length + encoder.outputFiles.length, inputs: Object.keys(inputs).length };
+}
+
+/**
+ * The Parquet encoder thread's script (functions/tables/parquetThread.ts). ThreadedParquetWriter
+ * starts it from `parquetThread.mjs` beside the file its own code was bundled into, so it is
+ * written next to whichever output holds that code (a chunk, as things are).
+ */
+async function buildParquetThread(esbuild, metafile, external) {
+  const starter = 'functions/tables/ThreadedParquetWriter.ts';
+  const holder = Object.entries(metafile.outputs).find(([, output]) => starter in output.inputs)?.[0];
+  if (!holder) throw new Error(`buildCli: no output of the CLI bundle holds ${starter}; where should parquetThread.mjs go?`);
+  return esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: ['functions/tables/parquetThread.ts'],
+    outfile: join(ROOT, dirname(holder), 'parquetThread.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    sourcemap: 'linked',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
 }
 
 function signSources() {

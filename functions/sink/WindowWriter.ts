@@ -9,7 +9,8 @@ import { SinkError } from '../errors.js';
 import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
 import type { RecordBatch } from '../records/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
-import { ParquetFileWriter, type ParquetFileWriterOptions } from '../tables/ParquetFileWriter.js';
+import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileWriter.js';
+import { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from '../tables/ThreadedParquetWriter.js';
 import type { TableSpec } from '../tables/tableSpec.js';
 import { isoSeconds } from '../window/TimeWindow.js';
 import { deleteParts } from './commitProtocol.js';
@@ -26,8 +27,18 @@ export interface WindowWriterOptions extends StorageCallOptions {
   readonly partSizeBytes: number;
   /** The stream's typed table: with it, the records also land as Parquet. @default no Parquet */
   readonly table?: TableSpec;
-  /** Row groups, codec. @default ParquetFileWriter's */
-  readonly parquet?: ParquetFileWriterOptions;
+  /** Row groups, codec, thread. @default CuratedFileOptions' */
+  readonly parquet?: CuratedFileOptions;
+}
+
+/** How a window's Parquet file is written. */
+export interface CuratedFileOptions extends ThreadedParquetWriterOptions {
+  /**
+   * Encode on a thread of its own, so paging never waits for it (issue 12); `false` encodes on
+   * the calling thread.
+   * @default true
+   */
+  readonly thread?: boolean;
 }
 
 /** What a page's records share. */
@@ -47,7 +58,7 @@ export interface WrittenFiles {
 
 /** One Parquet file being written and uploaded at once. */
 export class CuratedFile {
-  readonly file: ParquetFileWriter;
+  readonly file: CuratedTableFile;
   private readonly upload: Promise<void>;
 
   constructor(
@@ -56,9 +67,11 @@ export class CuratedFile {
     ref: WindowRef,
     runId: string,
     storage: LakeStorage,
-    options: StorageCallOptions & { parquet?: ParquetFileWriterOptions },
+    options: StorageCallOptions & { parquet?: CuratedFileOptions },
   ) {
-    this.file = new ParquetFileWriter(spec, { windowStart: isoSeconds(ref.window.start), windowEnd: isoSeconds(ref.window.end), runId }, options.parquet);
+    const { thread = true, ...parquet } = options.parquet ?? {};
+    const envelope = { windowStart: isoSeconds(ref.window.start), windowEnd: isoSeconds(ref.window.end), runId };
+    this.file = thread ? new ThreadedParquetWriter(spec, envelope, parquet) : new ParquetFileWriter(spec, envelope, parquet);
     this.upload = storage.writeStream(key, this.file.output, options);
     // A failed upload destroys nothing by itself: stop the writer so the next page sees it.
     this.upload.catch((error) => this.file.abort(error as Error));
@@ -101,10 +114,11 @@ export class WindowWriter {
     await this.writeChunk(envelopeChunk(this.envelopeFor(meta), batch), batch.count);
     if (!this.options.table) return;
     this.curated ??= this.startCurated();
-    const data = new Array<string>(batch.count);
+    // Views into the page: the writer copies what it keeps.
+    const data = new Array<Uint8Array>(batch.count);
     const values = new Array<unknown[]>(batch.count);
     for (let i = 0; i < batch.count; i++) {
-      data[i] = batch.text(i);
+      data[i] = batch.bytes(i);
       values[i] = this.extractor ? this.extractor.extract(batch.value(i)) : [];
     }
     await this.curated.file.writePage({ extractedAt: meta.extractedAt.toISOString(), parent: meta.parent ?? null, data, values });

@@ -65,8 +65,8 @@ export interface CuratedPage {
   readonly extractedAt: string;
   /** JSON text of the parent record's key, for child streams. @default null */
   readonly parent?: string | null;
-  /** The exact JSON text of each record. */
-  readonly data: readonly string[];
+  /** The exact JSON of each record: text, or its UTF-8 bytes (copied: views into a page body are fine). */
+  readonly data: readonly (string | Uint8Array)[];
   /** Each record's typed values, from {@link ColumnExtractor.extract}, in the same order as `data`. */
   readonly values: readonly (readonly unknown[])[];
 }
@@ -90,7 +90,22 @@ export const DEFAULT_CODEC: ParquetCodec = zstdCompressSync ? 'ZSTD' : 'SNAPPY';
 const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: DEFAULT_CODEC, chunkBytes: 1024 * 1024 };
 
 /**
- * Writes one Parquet file.
+ * What writes a window's Parquet file, on this thread ({@link ParquetFileWriter}) or on an encoder
+ * thread (`ThreadedParquetWriter`): pages in, the file's bytes out of {@link output}.
+ */
+export interface CuratedTableFile {
+  /** The file's bytes, in order; ends when {@link close} has written the footer. */
+  readonly output: Readable;
+  /** Appends one page; call one at a time, awaiting each. */
+  writePage(page: CuratedPage): Promise<void>;
+  /** Writes the rest and the footer, ends {@link output}, and describes the file. */
+  close(): Promise<ParquetFileInfo>;
+  /** Stops the file: {@link output} is destroyed with `reason`, so an upload reading it aborts. */
+  abort(reason: Error): void;
+}
+
+/**
+ * Writes one Parquet file on the calling thread.
  * @example
  * ```ts
  * const file = new ParquetFileWriter(spec, { windowStart, windowEnd, runId });
@@ -100,7 +115,7 @@ const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, ro
  * await upload;
  * ```
  */
-export class ParquetFileWriter {
+export class ParquetFileWriter implements CuratedTableFile {
   /** The file's bytes, in order; ends when {@link close} has written the footer. */
   readonly output: Readable;
   private readonly sink = new PassThrough({ highWaterMark: DEFAULTS.chunkBytes });
@@ -170,6 +185,22 @@ export class ParquetFileWriter {
         this.group.add(page.extractedAt, parent, page.data[i]!, page.values[i]!);
         if (this.group.rows >= this.options.rowGroupRows || this.group.bytes >= this.options.rowGroupBytes) await this.flushGroup();
       }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Writes the row group being filled now, if it holds at least `minRows` records: an encoder
+   * with nothing else to do closes a group early, so less is left to encode when the file closes.
+   * @returns whether a row group was written
+   */
+  async closeGroupIfAtLeast(minRows: number): Promise<boolean> {
+    this.enter();
+    try {
+      if (this.group.rows === 0 || this.group.rows < minRows) return false;
+      await this.flushGroup();
+      return true;
     } finally {
       this.busy = false;
     }
@@ -266,7 +297,7 @@ class GroupBuffer {
   bytes = 0;
   readonly extractedAt: string[] = [];
   readonly parent: (string | null)[] = [];
-  /** UTF-8 bytes, encoded on arrival so the record's string can be collected with its page. */
+  /** UTF-8 bytes, copied on arrival so the record's string or page can be collected. */
   readonly data: Uint8Array[] = [];
   readonly typed: unknown[][];
 
@@ -274,10 +305,11 @@ class GroupBuffer {
     this.typed = Array.from({ length: typedCount }, () => []);
   }
 
-  add(extractedAt: string, parent: string | null, data: string, values: readonly unknown[]): void {
+  add(extractedAt: string, parent: string | null, data: string | Uint8Array, values: readonly unknown[]): void {
     this.extractedAt.push(extractedAt);
     this.parent.push(parent);
-    const bytes = Buffer.from(data, 'utf8');
+    // A copy, never a view: a view would keep its whole page body alive until the group is written.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     this.data.push(bytes);
     for (let j = 0; j < values.length; j++) this.typed[j]!.push(values[j]);
     this.rows++;

@@ -56,6 +56,8 @@ const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.u
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The credential chain bundled into the function, relative to the project root (where esbuild runs). */
 const LAMBDA_CREDENTIALS = './functions/ingest/lambdaCredentials.ts';
+/** Writes `parquetThread.mjs`, the Parquet encoder thread, beside the handler's `index.mjs`. */
+const PARQUET_THREAD_BUNDLER = fileURLToPath(new URL('../../bin/bundleParquetThread.mjs', import.meta.url));
 
 /**
  * @example
@@ -113,6 +115,13 @@ export class SourceIngestion extends Construct {
         // Some dependencies are CommonJS and call require(); ESM output needs it defined.
         banner: "import { createRequire as __apilakeCreateRequire } from 'module'; const require = __apilakeCreateRequire(import.meta.url);",
         forceDockerBundling: false,
+        // The window's Parquet file is encoded on a thread of its own (ThreadedParquetWriter),
+        // started from a second script that must sit beside index.mjs in the asset.
+        commandHooks: {
+          beforeInstall: () => [],
+          beforeBundling: () => [],
+          afterBundling: (_inputDir, outputDir) => [`${JSON.stringify(process.execPath)} ${JSON.stringify(PARQUET_THREAD_BUNDLER)} ${JSON.stringify(outputDir)}`],
+        },
       },
     });
 

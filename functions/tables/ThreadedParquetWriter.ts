@@ -1,0 +1,245 @@
+/**
+ * A window's Parquet file, encoded on a thread of its own (issue 12). Encoding a row group is
+ * synchronous JavaScript (hyparquet-writer): on the main thread it stopped paging for as long as
+ * it ran, 150–300 ms at the end of a 6,000-record window, which no concurrency can hide. Here the
+ * main thread only copies each page's record bytes into one buffer and hands it over; the
+ * encoder thread runs a {@link ParquetFileWriter} and hands the file's bytes back as they come.
+ *
+ * Protocol (one port, messages in order both ways):
+ * - main → thread: `page` (record bytes and spans, transferred; typed values cloned), then one
+ *   `close`;
+ * - thread → main: `chunk` (file bytes, transferred) as produced, `ack` once a page is taken,
+ *   then `closed` (rows, bytes, sha256) or `failed`.
+ *
+ * Memory stays bounded as on one thread: pages not yet acknowledged are capped at
+ * `maxPendingBytes`, and a page waits while {@link output} is over its high-water mark (the
+ * upload is slower than the encoder). A thread that fails, dies or runs out of memory fails the
+ * next call, never leaves it waiting.
+ */
+
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SinkError } from '../errors.js';
+import type { CuratedPage, CuratedTableFile, ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
+import type { TableSpec } from './tableSpec.js';
+
+/** What the encoder thread starts with. */
+export interface EncoderData {
+  readonly spec: TableSpec;
+  readonly envelope: WindowEnvelope;
+  readonly options: ParquetFileWriterOptions;
+}
+
+/** Main thread → encoder. */
+export type ToEncoder =
+  | { readonly kind: 'page'; readonly extractedAt: string; readonly parent: string | null; readonly bytes: Uint8Array; readonly spans: Uint32Array; readonly values: readonly (readonly unknown[])[] }
+  | { readonly kind: 'close' };
+
+/** Encoder → main thread. */
+export type FromEncoder =
+  | { readonly kind: 'chunk'; readonly bytes: Uint8Array }
+  | { readonly kind: 'ack'; readonly bytes: number }
+  | { readonly kind: 'closed'; readonly info: ParquetFileInfo }
+  | { readonly kind: 'failed'; readonly name: string; readonly message: string };
+
+/** Options of a {@link ThreadedParquetWriter}. */
+export interface ThreadedParquetWriterOptions extends ParquetFileWriterOptions {
+  /**
+   * Record bytes handed to the thread and not yet taken, before {@link ThreadedParquetWriter.writePage}
+   * waits. A page larger than this is handed over in slices.
+   * @default 8 MiB
+   */
+  readonly maxPendingBytes?: number;
+}
+
+const DEFAULT_MAX_PENDING = 8 * 1024 * 1024;
+
+/**
+ * The smallest row group the thread closes early, when pages pause (parquetThread.ts): DuckDB's
+ * vector size, the least it recommends per group (duckdb.org/docs/stable/data/parquet/tips,
+ * "Selecting a ROW_GROUP_SIZE").
+ */
+export const IDLE_GROUP_ROWS = 2048;
+
+/**
+ * Writes one Parquet file on an encoder thread; same contract as {@link ParquetFileWriter}.
+ * @example
+ * ```ts
+ * const file = new ThreadedParquetWriter(spec, { windowStart, windowEnd, runId });
+ * const upload = storage.writeStream(key, file.output);
+ * await file.writePage({ extractedAt, data: recordBytes, values });
+ * const info = await file.close();
+ * await upload;
+ * ```
+ */
+export class ThreadedParquetWriter implements CuratedTableFile {
+  readonly output: Readable;
+  private readonly worker: Worker;
+  private readonly maxPending: number;
+  private pending = 0;
+  /** {@link output} is over its high-water mark: hand over nothing more until it is read. */
+  private outputFull = false;
+  private busy = false;
+  private closed = false;
+  private failure: Error | undefined;
+  private finished: ParquetFileInfo | undefined;
+  /** Wakes whoever waits for progress (an ack, a read, the end, a failure). */
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly spec: TableSpec,
+    envelope: WindowEnvelope,
+    options: ThreadedParquetWriterOptions = {},
+  ) {
+    const { maxPendingBytes, ...fileOptions } = options;
+    this.maxPending = maxPendingBytes ?? DEFAULT_MAX_PENDING;
+    this.output = new Readable({
+      highWaterMark: fileOptions.chunkBytes ?? 1024 * 1024,
+      read: () => {
+        this.outputFull = false;
+        this.notify();
+      },
+      destroy: (error, callback) => {
+        if (!this.finished) this.fail(error ?? new SinkError(`the output of the Parquet file of ${spec.name} was destroyed before the file was finished`));
+        void this.worker.terminate();
+        callback(error);
+      },
+    });
+    // Whoever reads the output may be gone when it is destroyed (an upload that already failed):
+    // the error is this writer's failure, never an uncaught exception.
+    this.output.on('error', (error) => this.fail(error));
+    const data: EncoderData = { spec, envelope, options: fileOptions };
+    this.worker = startEncoder(data);
+    this.worker.on('message', (message: FromEncoder) => this.receive(message));
+    this.worker.on('error', (error) => this.fail(new SinkError(`the Parquet encoder thread of ${spec.name} failed: ${error.message}`, { cause: error })));
+    this.worker.on('exit', (code) => {
+      if (!this.finished) this.fail(new SinkError(`the Parquet encoder thread of ${spec.name} exited (code ${code}) before the file was finished`));
+    });
+  }
+
+  async writePage(page: CuratedPage): Promise<void> {
+    this.enter();
+    try {
+      if (page.data.length !== page.values.length) {
+        throw new SinkError(`a page of ${this.spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
+      }
+      // Slices of at most maxPending bytes (one record at least), so one huge page never sits
+      // whole in both threads at once.
+      let from = 0;
+      while (from < page.data.length) {
+        let to = from;
+        let bytes = 0;
+        while (to < page.data.length && (to === from || bytes + byteLength(page.data[to]!) <= this.maxPending)) bytes += byteLength(page.data[to++]!);
+        await this.until(() => this.pending + bytes <= this.maxPending || this.pending === 0);
+        await this.until(() => !this.outputFull);
+        this.handOver(page, from, to, bytes);
+        from = to;
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Resolves once the thread has taken every page handed over (it may still be encoding them). */
+  async taken(): Promise<void> {
+    await this.until(() => this.pending === 0);
+  }
+
+  async close(): Promise<ParquetFileInfo> {
+    this.enter();
+    try {
+      this.worker.postMessage({ kind: 'close' } satisfies ToEncoder);
+      await this.until(() => this.finished !== undefined);
+      this.closed = true;
+      return this.finished!;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  abort(reason: Error): void {
+    this.fail(reason);
+    this.closed = true;
+    this.output.destroy(reason);
+  }
+
+  private handOver(page: CuratedPage, from: number, to: number, bytes: number): void {
+    // One buffer the thread owns: the records' bytes copied out of the page (whose body may be
+    // larger, or reused), then transferred rather than cloned.
+    const out = new Uint8Array(bytes);
+    const spans = new Uint32Array(2 * (to - from));
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      const record = page.data[i]!;
+      spans[2 * (i - from)] = at;
+      at += typeof record === 'string' ? Buffer.from(out.buffer, out.byteOffset + at).write(record, 'utf8') : (out.set(record, at), record.byteLength);
+      spans[2 * (i - from) + 1] = at;
+    }
+    const message: ToEncoder = { kind: 'page', extractedAt: page.extractedAt, parent: page.parent ?? null, bytes: out, spans, values: from === 0 && to === page.values.length ? page.values : page.values.slice(from, to) };
+    this.pending += bytes;
+    this.worker.postMessage(message, [out.buffer, spans.buffer]);
+  }
+
+  private receive(message: FromEncoder): void {
+    if (message.kind === 'chunk') {
+      if (!this.output.destroyed && !this.output.push(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength))) this.outputFull = true;
+    } else if (message.kind === 'ack') {
+      this.pending -= message.bytes;
+    } else if (message.kind === 'closed') {
+      this.finished = message.info;
+      this.output.push(null);
+      void this.worker.terminate();
+    } else {
+      // The writer's own errors already name the table; anything else is named here.
+      const error = new SinkError(message.name === 'SinkError' ? message.message : `cannot encode the Parquet file of ${this.spec.name}: ${message.name}: ${message.message}`);
+      this.fail(error);
+      this.output.destroy(error);
+    }
+    this.notify();
+  }
+
+  /** Waits until `ready()` holds; rejects with the failure as soon as there is one. */
+  private async until(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (ready()) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private enter(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new SinkError(`the Parquet file of ${this.spec.name} is already closed`);
+    if (this.busy) throw new SinkError(`concurrent call on the Parquet file of ${this.spec.name}: await each writePage before the next`);
+    this.busy = true;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.notify();
+  }
+}
+
+const byteLength = (record: string | Uint8Array) => (typeof record === 'string' ? Buffer.byteLength(record, 'utf8') : record.byteLength);
+
+/**
+ * Starts the encoder from wherever this module runs: a bundle (the function, the CLI, the
+ * benchmark) ships `parquetThread.mjs` beside the file this code is bundled into; the TypeScript
+ * sources (tests) load `parquetThread.ts` through tsx.
+ */
+function startEncoder(workerData: EncoderData): Worker {
+  const bundled = new URL('./parquetThread.mjs', import.meta.url);
+  if (existsSync(fileURLToPath(bundled))) return new Worker(bundled, { workerData });
+  const source = new URL('./parquetThread.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(source))) throw new SinkError(`the Parquet encoder thread's script is missing: neither ${fileURLToPath(bundled)} nor ${fileURLToPath(source)} exists (a bundle must ship parquetThread.mjs beside its code)`);
+  const loader = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(loader, { eval: true, workerData });
+}

@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { describe, expect, it } from 'vitest';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { ParquetFileWriter, type CuratedPage, type CuratedTableFile } from '../../functions/tables/ParquetFileWriter.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { IDLE_GROUP_ROWS, ThreadedParquetWriter } from '../../functions/tables/ThreadedParquetWriter.js';
+
+// The encoder thread runs the same ParquetFileWriter: these tests are about what crossing a thread
+// could break (bytes, order, memory bounds, failures that must not hang), not about encoding.
+
+const SOURCE = parseSource(
+  `
+name: shop
+schedule: rate(1 hour)
+base_url: https://api.example.com
+streams:
+  - name: orders
+    path: /orders
+    columns:
+      - { name: id, path: id, type: bigint }
+      - { name: note, path: note, type: string }
+      - { name: paid_at, path: paid_at, type: timestamp }
+`,
+  'shop.yaml',
+);
+const SPEC = tableSpec(SOURCE, SOURCE.streams[0]!);
+const ENVELOPE = { windowStart: '2024-01-01T00:00:00Z', windowEnd: '2024-01-01T01:00:00Z', runId: 'run-1' };
+
+/** Records `from`…`to - 1`, as bytes (what the engine hands over) or text; notes hold non-ASCII text. */
+function page(from: number, to: number, as: 'bytes' | 'text' = 'bytes', extractedAt = '2024-01-01T00:05:00.000Z'): CuratedPage {
+  const texts = Array.from({ length: to - from }, (_, i) => `{"id":${from + i},"note":"Zoë № ${from + i} ✓","paid_at":"2024-01-01T00:00:0${(from + i) % 10}Z"}`);
+  return {
+    extractedAt,
+    data: as === 'bytes' ? texts.map((t) => Buffer.from(t)) : texts,
+    values: texts.map((_, i) => [BigInt(from + i), `Zoë № ${from + i} ✓`, Date.UTC(2024, 0, 1, 0, 0, (from + i) % 10)]),
+  };
+}
+
+function collect(output: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return new Promise((resolve, reject) => {
+    output.on('end', () => resolve(Buffer.concat(chunks)));
+    output.on('error', reject);
+  });
+}
+
+async function land(file: CuratedTableFile, pages: readonly CuratedPage[]) {
+  const bytes = collect(file.output);
+  for (const p of pages) await file.writePage(p);
+  const info = await file.close();
+  return { info, bytes: await bytes };
+}
+
+async function readRows(bytes: Buffer) {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return parquetReadObjects({ file });
+}
+
+describe('ThreadedParquetWriter', () => {
+  it('writes the same rows as the writer on the calling thread, and describes its own bytes', async () => {
+    const pages = [page(0, 300), page(300, 301, 'text'), page(301, 1_000, 'bytes', '2024-01-01T00:06:00.000Z')];
+    const here = await land(new ParquetFileWriter(SPEC, ENVELOPE, { rowGroupRows: 250 }), pages);
+    const threaded = await land(new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 250 }), pages);
+
+    expect(threaded.info).toMatchObject({ rows: 1_000, rowGroups: 4, bytes: threaded.bytes.length });
+    expect(threaded.info.sha256).toBe(createHash('sha256').update(threaded.bytes).digest('hex'));
+    const rows = await readRows(threaded.bytes);
+    expect(rows).toEqual(await readRows(here.bytes));
+    expect(rows[300]).toMatchObject({ _source: 'shop', _stream: 'orders', _run_id: 'run-1', id: 300n, note: 'Zoë № 300 ✓', data: '{"id":300,"note":"Zoë № 300 ✓","paid_at":"2024-01-01T00:00:00Z"}' });
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 1_000 }, (_, i) => BigInt(i)));
+  });
+
+  it('hands a page larger than its pending limit over in slices, every record once and in order', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { maxPendingBytes: 4 * 1024 });
+    const { info, bytes } = await land(file, [page(0, 2_000)]);
+    expect(info.rows).toBe(2_000);
+    expect((await readRows(bytes)).map((r) => r.id)).toEqual(Array.from({ length: 2_000 }, (_, i) => BigInt(i)));
+  });
+
+  it('closes a row group early when pages pause, once it holds enough rows for readers', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    const bytes = collect(file.output);
+    const pause = async () => {
+      await file.taken();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    await file.writePage(page(0, IDLE_GROUP_ROWS - 1));
+    await pause(); // too few rows: nothing closes
+    await file.writePage(page(IDLE_GROUP_ROWS - 1, IDLE_GROUP_ROWS + 100));
+    await pause(); // enough: the group closes while the thread waits
+    await file.writePage(page(IDLE_GROUP_ROWS + 100, IDLE_GROUP_ROWS + 110));
+    const info = await file.close();
+    const metadata = parquetMetadata((await bytes).buffer.slice(0) as ArrayBuffer);
+    expect(metadata.row_groups.map((g) => Number(g.num_rows))).toEqual([IDLE_GROUP_ROWS + 100, 10]);
+    expect(info).toMatchObject({ rows: IDLE_GROUP_ROWS + 110, rowGroups: 2 });
+  });
+
+  it('waits for a slow consumer: nothing more is handed over while the output is full', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 500, chunkBytes: 64 * 1024, codec: 'UNCOMPRESSED', maxPendingBytes: 256 * 1024 });
+    const noisy = (from: number, n: number): CuratedPage => {
+      const texts = Array.from({ length: n }, (_, i) => `{"id":${from + i},"n":"${randomBytes(300).toString('base64')}"}`);
+      return { extractedAt: '2024-01-01T00:05:00.000Z', data: texts, values: texts.map((_, i) => [BigInt(from + i), null, null]) };
+    };
+    // Nobody reads the output: after the first row groups fill it, writePage must stop resolving.
+    let handed = 0;
+    const writing = (async () => {
+      for (let k = 0; k < 40; k++) {
+        await file.writePage(noisy(k * 500, 500));
+        handed++;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(handed).toBeLessThan(10);
+    expect(file.output.readableLength).toBeLessThan(2 * 1024 * 1024);
+    const bytes = collect(file.output);
+    await writing;
+    const info = await file.close();
+    expect(info.rows).toBe(20_000);
+    expect((await bytes).length).toBe(info.bytes);
+  });
+
+  it('fails with the encoder error at the latest on close, names the table, and ends the output', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 2 });
+    const ended = new Promise<Error>((resolve) => file.output.on('error', resolve));
+    file.output.resume();
+    // 2^64 does not fit INT64: hyparquet-writer throws while encoding, in the thread. The page was
+    // handed over already, so the error reaches a later call: close() is the one that must see it.
+    await file.writePage({ ...page(0, 2), values: [[0n, null, null], [2n ** 64n, null, null]] });
+    await expect(file.close()).rejects.toThrow('cannot encode a row group of shop_orders');
+    expect((await ended).message).toContain('cannot encode a row group of shop_orders');
+    await expect(file.writePage(page(2, 3))).rejects.toThrow('cannot encode a row group of shop_orders');
+  });
+
+  it('aborts on request: the output errors with the reason and later calls are refused', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    const ended = new Promise<Error>((resolve) => file.output.on('error', resolve));
+    await file.writePage(page(0, 10));
+    file.abort(new Error('window failed'));
+    expect((await ended).message).toBe('window failed');
+    await expect(file.writePage(page(10, 11))).rejects.toThrow('window failed');
+    await expect(file.close()).rejects.toThrow('window failed');
+  });
+
+  it('aborts quietly when nothing listens to its output any more (an upload that already failed)', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    await file.writePage(page(0, 10));
+    // Without a listener of the writer's own, destroying the output would throw the reason as an
+    // uncaught exception, which vitest reports as an error of this file.
+    file.abort(new Error('window failed'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(file.close()).rejects.toThrow('window failed');
+  });
+
+  it('fails when the upload destroys its output, instead of waiting for it', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { chunkBytes: 1024, rowGroupRows: 10 });
+    file.output.on('error', () => undefined);
+    file.output.destroy(new Error('upload failed'));
+    await expect(
+      (async () => {
+        for (let k = 0; k < 100; k++) await file.writePage(page(k * 10, k * 10 + 10));
+      })(),
+    ).rejects.toThrow('upload failed');
+    await expect(file.close()).rejects.toThrow('upload failed');
+  });
+
+  it('refuses concurrent calls and mismatched pages, as the writer on the calling thread does', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    file.output.resume();
+    await expect(file.writePage({ ...page(0, 2), values: [[1n, null, null]] })).rejects.toThrow('has 2 data texts but 1 value rows');
+    const first = file.writePage(page(0, 100));
+    await expect(file.writePage(page(100, 101))).rejects.toThrow('concurrent call');
+    await first;
+    expect(await file.close()).toMatchObject({ rows: 100 });
+  });
+});

@@ -90,12 +90,12 @@ export async function buildCli(options = {}) {
 }
 
 /**
- * The Parquet encoder thread's script (functions/tables/parquetThread.ts). ThreadedParquetWriter
+ * The Parquet encoder thread's script (functions/tables/parquetThread.ts). encoderThread.ts
  * starts it from `parquetThread.mjs` beside the file its own code was bundled into, so it is
  * written next to whichever output holds that code (a chunk, as things are).
  */
 async function buildParquetThread(esbuild, metafile, external) {
-  const starter = 'functions/tables/ThreadedParquetWriter.ts';
+  const starter = 'functions/tables/encoderThread.ts';
   const holder = Object.entries(metafile.outputs).find(([, output]) => starter in output.inputs)?.[0];
   if (!holder) throw new Error(`buildCli: no output of the CLI bundle holds ${starter}; where should parquetThread.mjs go?`);
   return esbuild.build({

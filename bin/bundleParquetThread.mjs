@@ -2,7 +2,7 @@
  * Writes the Parquet encoder thread's script, `parquetThread.mjs`, into a function bundle's
  * folder: `node bin/bundleParquetThread.mjs <dir>`. The CDK app runs it after esbuild bundled the
  * handler (infra/constructs/SourceIngestion.ts, `commandHooks.afterBundling`), because the
- * handler's ThreadedParquetWriter starts the thread from that file, beside `index.mjs`.
+ * handler's encoder thread (functions/tables/encoderThread.ts) starts from that file, beside `index.mjs`.
  * Same settings as the handler's bundle: ESM, node22, minified, every package bundled.
  */
 

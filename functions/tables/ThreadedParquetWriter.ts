@@ -1,48 +1,24 @@
 /**
- * A window's Parquet file, encoded on a thread of its own (issue 12). Encoding a row group is
- * synchronous JavaScript (hyparquet-writer): on the main thread it stopped paging for as long as
- * it ran, 150–300 ms at the end of a 6,000-record window, which no concurrency can hide. Here the
- * main thread only copies each page's record bytes into one buffer and hands it over; the
- * encoder thread runs a {@link ParquetFileWriter} and hands the file's bytes back as they come.
+ * A window's Parquet file, encoded on the process's encoder thread (issue 12; encoderThread.ts
+ * owns the thread and its protocol). Encoding a row group is synchronous JavaScript
+ * (hyparquet-writer): on the main thread it stopped paging for as long as it ran, 150–300 ms at
+ * the end of a 6,000-record window, which no concurrency can hide. Here the main thread only
+ * copies each page's record bytes into one buffer and hands it over; the thread runs a
+ * {@link ParquetFileWriter} and hands the file's bytes back as they come.
  *
- * Protocol (one port, messages in order both ways):
- * - main → thread: `page` (record bytes and spans, transferred; typed values cloned), then one
- *   `close`;
- * - thread → main: `chunk` (file bytes, transferred) as produced, `ack` once a page is taken,
- *   then `closed` (rows, bytes, sha256) or `failed`.
- *
- * Memory stays bounded as on one thread: pages not yet acknowledged are capped at
- * `maxPendingBytes`, and a page waits while {@link output} is over its high-water mark (the
- * upload is slower than the encoder). A thread that fails, dies or runs out of memory fails the
- * next call, never leaves it waiting.
+ * Memory stays bounded as on one thread: pages not yet taken are capped at `maxPendingBytes`,
+ * and a page waits while {@link output} is over its high-water mark (the upload is slower than
+ * the encoder). A thread that fails, dies or runs out of memory fails the next call, never leaves
+ * it waiting.
  */
 
-import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { SinkError } from '../errors.js';
+import { EncoderThread, type FromEncoder, type ToEncoder } from './encoderThread.js';
 import type { CuratedPage, CuratedTableFile, ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
 
-/** What the encoder thread starts with. */
-export interface EncoderData {
-  readonly spec: TableSpec;
-  readonly envelope: WindowEnvelope;
-  readonly options: ParquetFileWriterOptions;
-}
-
-/** Main thread → encoder. */
-export type ToEncoder =
-  | { readonly kind: 'page'; readonly extractedAt: string; readonly parent: string | null; readonly bytes: Uint8Array; readonly spans: Uint32Array; readonly values: readonly (readonly unknown[])[] }
-  | { readonly kind: 'close' };
-
-/** Encoder → main thread. */
-export type FromEncoder =
-  | { readonly kind: 'chunk'; readonly bytes: Uint8Array }
-  | { readonly kind: 'ack'; readonly bytes: number }
-  | { readonly kind: 'closed'; readonly info: ParquetFileInfo }
-  | { readonly kind: 'failed'; readonly name: string; readonly message: string };
+export { IDLE_GROUP_ROWS } from './encoderThread.js';
 
 /** Options of a {@link ThreadedParquetWriter}. */
 export interface ThreadedParquetWriterOptions extends ParquetFileWriterOptions {
@@ -57,13 +33,6 @@ export interface ThreadedParquetWriterOptions extends ParquetFileWriterOptions {
 const DEFAULT_MAX_PENDING = 8 * 1024 * 1024;
 
 /**
- * The smallest row group the thread closes early, when pages pause (parquetThread.ts): DuckDB's
- * vector size, the least it recommends per group (duckdb.org/docs/stable/data/parquet/tips,
- * "Selecting a ROW_GROUP_SIZE").
- */
-export const IDLE_GROUP_ROWS = 2048;
-
-/**
  * Writes one Parquet file on an encoder thread; same contract as {@link ParquetFileWriter}.
  * @example
  * ```ts
@@ -76,13 +45,15 @@ export const IDLE_GROUP_ROWS = 2048;
  */
 export class ThreadedParquetWriter implements CuratedTableFile {
   readonly output: Readable;
-  private readonly worker: Worker;
+  private readonly thread: EncoderThread;
+  private readonly file: number;
   private readonly maxPending: number;
   private pending = 0;
   /** {@link output} is over its high-water mark: hand over nothing more until it is read. */
   private outputFull = false;
   private busy = false;
   private closed = false;
+  private released = false;
   private failure: Error | undefined;
   private finished: ParquetFileInfo | undefined;
   /** Wakes whoever waits for progress (an ack, a read, the end, a failure). */
@@ -102,21 +73,17 @@ export class ThreadedParquetWriter implements CuratedTableFile {
         this.notify();
       },
       destroy: (error, callback) => {
-        if (!this.finished) this.fail(error ?? new SinkError(`the output of the Parquet file of ${spec.name} was destroyed before the file was finished`));
-        void this.worker.terminate();
+        if (!this.finished) {
+          this.fail(error ?? new SinkError(`the output of the Parquet file of ${spec.name} was destroyed before the file was finished`));
+          this.release('abort');
+        }
         callback(error);
       },
     });
     // Whoever reads the output may be gone when it is destroyed (an upload that already failed):
     // the error is this writer's failure, never an uncaught exception.
     this.output.on('error', (error) => this.fail(error));
-    const data: EncoderData = { spec, envelope, options: fileOptions };
-    this.worker = startEncoder(data);
-    this.worker.on('message', (message: FromEncoder) => this.receive(message));
-    this.worker.on('error', (error) => this.fail(new SinkError(`the Parquet encoder thread of ${spec.name} failed: ${error.message}`, { cause: error })));
-    this.worker.on('exit', (code) => {
-      if (!this.finished) this.fail(new SinkError(`the Parquet encoder thread of ${spec.name} exited (code ${code}) before the file was finished`));
-    });
+    ({ thread: this.thread, file: this.file } = EncoderThread.open({ receive: (message) => this.receive(message), lost: (error) => this.fail(error) }, spec, envelope, fileOptions));
   }
 
   async writePage(page: CuratedPage): Promise<void> {
@@ -150,7 +117,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   async close(): Promise<ParquetFileInfo> {
     this.enter();
     try {
-      this.worker.postMessage({ kind: 'close' } satisfies ToEncoder);
+      this.thread.post({ kind: 'close', file: this.file });
       await this.until(() => this.finished !== undefined);
       this.closed = true;
       return this.finished!;
@@ -177,9 +144,9 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       at += typeof record === 'string' ? Buffer.from(out.buffer, out.byteOffset + at).write(record, 'utf8') : (out.set(record, at), record.byteLength);
       spans[2 * (i - from) + 1] = at;
     }
-    const message: ToEncoder = { kind: 'page', extractedAt: page.extractedAt, parent: page.parent ?? null, bytes: out, spans, values: from === 0 && to === page.values.length ? page.values : page.values.slice(from, to) };
+    const message: ToEncoder = { kind: 'page', file: this.file, extractedAt: page.extractedAt, parent: page.parent ?? null, bytes: out, spans, values: from === 0 && to === page.values.length ? page.values : page.values.slice(from, to) };
     this.pending += bytes;
-    this.worker.postMessage(message, [out.buffer, spans.buffer]);
+    this.thread.post(message, [out.buffer, spans.buffer]);
   }
 
   private receive(message: FromEncoder): void {
@@ -189,9 +156,10 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       this.pending -= message.bytes;
     } else if (message.kind === 'closed') {
       this.finished = message.info;
+      this.release();
       this.output.push(null);
-      void this.worker.terminate();
     } else {
+      this.release();
       // The writer's own errors already name the table; anything else is named here.
       const error = new SinkError(message.name === 'SinkError' ? message.message : `cannot encode the Parquet file of ${this.spec.name}: ${message.name}: ${message.message}`);
       this.fail(error);
@@ -215,6 +183,14 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     wake?.();
   }
 
+  /** Done with the thread: on an abort, it drops the file too. */
+  private release(tell?: 'abort'): void {
+    if (this.released) return;
+    this.released = true;
+    if (tell) this.thread.post({ kind: 'abort', file: this.file });
+    this.thread.release(this.file);
+  }
+
   private enter(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new SinkError(`the Parquet file of ${this.spec.name} is already closed`);
@@ -229,17 +205,3 @@ export class ThreadedParquetWriter implements CuratedTableFile {
 }
 
 const byteLength = (record: string | Uint8Array) => (typeof record === 'string' ? Buffer.byteLength(record, 'utf8') : record.byteLength);
-
-/**
- * Starts the encoder from wherever this module runs: a bundle (the function, the CLI, the
- * benchmark) ships `parquetThread.mjs` beside the file this code is bundled into; the TypeScript
- * sources (tests) load `parquetThread.ts` through tsx.
- */
-function startEncoder(workerData: EncoderData): Worker {
-  const bundled = new URL('./parquetThread.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(bundled))) return new Worker(bundled, { workerData });
-  const source = new URL('./parquetThread.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(source))) throw new SinkError(`the Parquet encoder thread's script is missing: neither ${fileURLToPath(bundled)} nor ${fileURLToPath(source)} exists (a bundle must ship parquetThread.mjs beside its code)`);
-  const loader = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(loader, { eval: true, workerData });
-}

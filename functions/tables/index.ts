@@ -3,8 +3,8 @@
  *
  * Write path, per window attempt (beside the raw parts, from the same parsed page):
  * `spec = tableSpec(source, stream)`; `extractor = new ColumnExtractor(spec.columns)`;
- * `file = new ThreadedParquetWriter(spec, { windowStart, windowEnd, runId })` (the encoding on a
- * thread of its own; `ParquetFileWriter` is the same on the calling thread), its `output` piped to
+ * `file = new ThreadedParquetWriter(spec, { windowStart, windowEnd, runId })` (encoded on the
+ * process's encoder thread; `ParquetFileWriter` is the same on the calling thread), its `output` piped to
  * storage at once; per page `file.writePage({ extractedAt, parent, data: recordBytes, values:
  * records.map((r) => extractor.extract(r)) })` with the very texts and envelope values the raw
  * lines carry; at commit `info = await file.close()` then the upload, and the manifest lists the
@@ -24,7 +24,8 @@ export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from './d
 export { curatedGlueColumns, rawGlueColumns, rawTableName, type GlueColumn, type GlueTableColumns } from './glueColumns.js';
 export { athenaLatestView, keyExpression, latestViewName, latestViewSelect } from './latestView.js';
 export { DEFAULT_CODEC, PARQUET_CODECS, ParquetFileWriter, type CuratedPage, type CuratedTableFile, type ParquetCodec, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
-export { IDLE_GROUP_ROWS, ThreadedParquetWriter, type ThreadedParquetWriterOptions } from './ThreadedParquetWriter.js';
+export { EncoderThread, IDLE_GROUP_ROWS } from './encoderThread.js';
+export { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from './ThreadedParquetWriter.js';
 export { parquetSchema } from './parquetSchema.js';
 export { parseEpoch, parseIsoTimestamp } from './parseTimestamp.js';
 export { ATHENA_CATALOG, decodePrestoView, encodePrestoView, prestoViewTableInput, type PrestoViewDefinition, type ViewColumn, type ViewTableInput } from './prestoView.js';

@@ -1,63 +1,102 @@
 /**
- * Entry of the Parquet encoder thread (see ThreadedParquetWriter.ts, which starts it and owns the
- * protocol). It runs one {@link ParquetFileWriter} and nothing else: pages arrive as record bytes,
- * the file's bytes go back as they are produced, each buffer transferred, never copied twice.
+ * Entry of the Parquet encoder thread (encoderThread.ts starts it and owns the protocol). It runs
+ * one {@link ParquetFileWriter} per open file and nothing else: pages arrive as record bytes, each
+ * file's bytes go back as they are produced, every buffer transferred, never copied twice.
  *
- * Row groups close at the writer's size limits, and also early when pages stop coming for a
- * moment and the group holds at least {@link IDLE_GROUP_ROWS} records. What is left when the file
- * closes is then encoded while the main thread waits: early groups keep that small when paging is
- * slow (latency-bound), and records arriving fast still fill groups to the size limit.
+ * Row groups close at the writer's size limits, and also early when a file's pages stop coming
+ * for a moment and its group holds at least {@link IDLE_GROUP_ROWS} records. What is left when a
+ * file closes is encoded while the window waits to commit: early groups keep that small when
+ * paging is slow (latency-bound), and records arriving fast still fill groups to the size limit.
  */
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { IDLE_GROUP_ROWS, type FromEncoder, type ToEncoder } from './encoderThread.js';
 import { ParquetFileWriter } from './ParquetFileWriter.js';
-import { IDLE_GROUP_ROWS, type EncoderData, type FromEncoder, type ToEncoder } from './ThreadedParquetWriter.js';
 
 /** No page for this long is "idle". Pages of a CPU-bound window come far faster. */
 const IDLE_MS = 5;
 
 const port = parentPort;
-if (!port) throw new Error('parquetThread.ts is the entry of a worker thread; ThreadedParquetWriter starts it');
+if (!port) throw new Error('parquetThread.ts is the entry of a worker thread; encoderThread.ts starts it');
 
-const { spec, envelope, options } = workerData as EncoderData;
+/** One file being written: its work runs strictly in order; its first failure ends it. */
+interface OpenFile {
+  readonly writer: ParquetFileWriter;
+  queue: Promise<void>;
+  idle?: NodeJS.Timeout;
+}
+
+const files = new Map<number, OpenFile>();
 const post = (message: FromEncoder, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-const file = new ParquetFileWriter(spec, envelope, options);
-file.output.on('data', (chunk: Buffer) => {
-  // A chunk may share its ArrayBuffer (Node's pool): transfer a copy that owns its own.
-  const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? new Uint8Array(chunk.buffer) : new Uint8Array(chunk);
-  post({ kind: 'chunk', bytes }, [bytes.buffer as ArrayBuffer]);
-});
 
-// Work is done strictly in order; the first failure ends it. The main thread terminates this
-// thread once it has `closed` or `failed`, every message before it delivered.
-let queue: Promise<void> = Promise.resolve();
-let failed = false;
-let idle: NodeJS.Timeout | undefined;
-const run = (work: () => Promise<void>) => {
-  queue = queue.then(async () => {
-    if (failed) return;
+function run(id: number, work: (file: OpenFile) => Promise<void>): void {
+  const file = files.get(id);
+  if (!file) return; // failed or aborted: its remaining messages mean nothing
+  file.queue = file.queue.then(async () => {
+    if (files.get(id) !== file) return;
     try {
-      await work();
+      await work(file);
     } catch (error) {
-      failed = true;
-      clearTimeout(idle);
+      drop(id);
       const { name, message } = error as Error;
-      post({ kind: 'failed', name, message });
+      post({ kind: 'failed', file: id, name, message });
     }
   });
-};
+}
+
+function drop(id: number): void {
+  const file = files.get(id);
+  if (!file) return;
+  clearTimeout(file.idle);
+  files.delete(id);
+}
 
 port.on('message', (message: ToEncoder) => {
-  clearTimeout(idle);
-  if (message.kind === 'close') return run(async () => post({ kind: 'closed', info: await file.close() }));
-  run(async () => {
-    const data = new Array<Uint8Array>(message.spans.length >>> 1);
-    for (let i = 0; i < data.length; i++) data[i] = message.bytes.subarray(message.spans[2 * i]!, message.spans[2 * i + 1]!);
-    await file.writePage({ extractedAt: message.extractedAt, parent: message.parent, data, values: message.values });
-    post({ kind: 'ack', bytes: message.bytes.byteLength });
-  });
-  run(async () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => run(async () => void (await file.closeGroupIfAtLeast(IDLE_GROUP_ROWS))), IDLE_MS);
-  });
+  const id = message.file;
+  clearTimeout(files.get(id)?.idle);
+  switch (message.kind) {
+    case 'open': {
+      let writer: ParquetFileWriter;
+      try {
+        writer = new ParquetFileWriter(message.spec, message.envelope, message.options);
+      } catch (error) {
+        // Thrown here, it would end the thread and every other file open on it.
+        const { name, message: text } = error as Error;
+        post({ kind: 'failed', file: id, name, message: text });
+        return;
+      }
+      writer.output.on('data', (chunk: Buffer) => {
+        // A chunk may share its ArrayBuffer (Node's pool): transfer a copy that owns its own.
+        const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? new Uint8Array(chunk.buffer) : new Uint8Array(chunk);
+        post({ kind: 'chunk', file: id, bytes }, [bytes.buffer as ArrayBuffer]);
+      });
+      files.set(id, { writer, queue: Promise.resolve() });
+      return;
+    }
+    case 'page':
+      run(id, async ({ writer }) => {
+        const data = new Array<Uint8Array>(message.spans.length >>> 1);
+        for (let i = 0; i < data.length; i++) data[i] = message.bytes.subarray(message.spans[2 * i]!, message.spans[2 * i + 1]!);
+        await writer.writePage({ extractedAt: message.extractedAt, parent: message.parent, data, values: message.values });
+        post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });
+      });
+      run(id, async (file) => {
+        clearTimeout(file.idle);
+        file.idle = setTimeout(() => run(id, async ({ writer }) => void (await writer.closeGroupIfAtLeast(IDLE_GROUP_ROWS))), IDLE_MS);
+      });
+      return;
+    case 'close':
+      run(id, async ({ writer }) => {
+        const info = await writer.close();
+        drop(id);
+        post({ kind: 'closed', file: id, info });
+      });
+      return;
+    case 'abort': {
+      const file = files.get(id);
+      drop(id);
+      file?.writer.abort(new Error('aborted by its window'));
+      return;
+    }
+  }
 });

@@ -115,7 +115,7 @@ export class SourceIngestion extends Construct {
         // Some dependencies are CommonJS and call require(); ESM output needs it defined.
         banner: "import { createRequire as __apilakeCreateRequire } from 'module'; const require = __apilakeCreateRequire(import.meta.url);",
         forceDockerBundling: false,
-        // The window's Parquet file is encoded on a thread of its own (ThreadedParquetWriter),
+        // Windows' Parquet files are encoded on the process's encoder thread (encoderThread.ts),
         // started from a second script that must sit beside index.mjs in the asset.
         commandHooks: {
           beforeInstall: () => [],

@@ -37,7 +37,7 @@ describe('the synthesized function bundle', () => {
     expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
     expect((await stat(join(bundleDir, 'index.mjs.map'))).size).toBeGreaterThan(0);
     expect(code).toMatch(/name\\?":\\?"testapi/); // the source definition is compiled in
-    // The Parquet encoder thread's script, started from beside index.mjs (ThreadedParquetWriter).
+    // The Parquet encoder thread's script, started from beside index.mjs (encoderThread.ts).
     const encoder = await readFile(join(bundleDir, 'parquetThread.mjs'), 'utf8');
     expect(encoder).not.toMatch(/from\s*["']hyparquet-writer["']/); // bundled: the asset has no node_modules
     expect(code).toContain('parquetThread.mjs');

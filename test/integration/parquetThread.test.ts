@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +8,8 @@ import { parseSource } from '../../functions/config/loadSources.js';
 import { ParquetFileWriter, type CuratedPage, type CuratedTableFile } from '../../functions/tables/ParquetFileWriter.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { IDLE_GROUP_ROWS, ThreadedParquetWriter } from '../../functions/tables/ThreadedParquetWriter.js';
+
+const execFileAsync = promisify(execFile);
 
 // The encoder thread runs the same ParquetFileWriter: these tests are about what crossing a thread
 // could break (bytes, order, memory bounds, failures that must not hang), not about encoding.
@@ -71,6 +75,40 @@ describe('ThreadedParquetWriter', () => {
     expect(rows).toEqual(await readRows(here.bytes));
     expect(rows[300]).toMatchObject({ _source: 'shop', _stream: 'orders', _run_id: 'run-1', id: 300n, note: 'Zoë № 300 ✓', data: '{"id":300,"note":"Zoë № 300 ✓","paid_at":"2024-01-01T00:00:00Z"}' });
     expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 1_000 }, (_, i) => BigInt(i)));
+  });
+
+  it('writes several files at once on the one thread, each intact, and one failing file fails only itself', async () => {
+    const files = [0, 1, 2].map(() => new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 300 }));
+    // hyparquet-writer has no BROTLI compressor: this file fails at its first row group, in the thread.
+    const failing = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 300, codec: 'BROTLI' as never });
+    failing.output.on('error', () => undefined).resume();
+    const outputs = files.map((f) => collect(f.output));
+    for (let k = 0; k < 10; k++) {
+      for (const [n, file] of files.entries()) await file.writePage(page(n * 10_000 + k * 100, n * 10_000 + k * 100 + 100));
+      await failing.writePage(page(k * 100, k * 100 + 100)).catch(() => undefined);
+    }
+    await expect(failing.close()).rejects.toThrow('BROTLI');
+    const infos = await Promise.all(files.map((f) => f.close()));
+    for (const [n, output] of outputs.entries()) {
+      const bytes = await output;
+      expect(infos[n]).toMatchObject({ rows: 1_000, rowGroups: 4, bytes: bytes.length });
+      expect((await readRows(bytes)).map((r) => r.id)).toEqual(Array.from({ length: 1_000 }, (_, i) => BigInt(n * 10_000 + i)));
+    }
+  });
+
+  it('lets the process exit once no file is open, though the thread stays for the next one', async () => {
+    const script = `
+      import { ThreadedParquetWriter } from ${JSON.stringify(new URL('../../functions/tables/ThreadedParquetWriter.ts', import.meta.url).href)};
+      const spec = { source: 's', stream: 't', name: 's_t', columns: [], primaryKey: [] };
+      const file = new ThreadedParquetWriter(spec, { windowStart: 'a', windowEnd: 'b', runId: 'r' });
+      file.output.resume();
+      await file.writePage({ extractedAt: 'x', data: ['{"id":1}'], values: [[]] });
+      console.log(JSON.stringify(await file.close()));
+    `;
+    const started = Date.now();
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toMatchObject({ rows: 1, rowGroups: 1 });
+    expect(Date.now() - started).toBeLessThan(20_000); // ended by itself, not by the timeout
   });
 
   it('hands a page larger than its pending limit over in slices, every record once and in order', async () => {

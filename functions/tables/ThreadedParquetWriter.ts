@@ -56,8 +56,8 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   private released = false;
   private failure: Error | undefined;
   private finished: ParquetFileInfo | undefined;
-  /** Wakes whoever waits for progress (an ack, a read, the end, a failure). */
-  private wake: (() => void) | undefined;
+  /** Whoever waits for progress (an ack, a read, the end, a failure): woken together. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly spec: TableSpec,
@@ -173,14 +173,14 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     for (;;) {
       if (this.failure) throw this.failure;
       if (ready()) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Done with the thread: on an abort, it drops the file too. */

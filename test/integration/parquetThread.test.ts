@@ -204,6 +204,21 @@ describe('ThreadedParquetWriter', () => {
     await expect(file.close()).rejects.toThrow('upload failed');
   });
 
+  it('wakes every waiter: two taken() calls beside a writePage waiting for the thread', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 100, chunkBytes: 1024, maxPendingBytes: 1024 });
+    // Slices of one record each: writePage waits for the thread again and again, while two more
+    // callers wait beside it; a single wake-up slot would lose one of them for good.
+    const first = file.writePage(page(0, 2_000));
+    // A few microtasks in, writePage has handed its first slice over and waits for the thread.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    const taken = [file.taken(), file.taken()];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const bytes = collect(file.output);
+    await Promise.all([first, ...taken]);
+    expect((await file.close()).rows).toBe(2_000);
+    expect((await bytes).length).toBeGreaterThan(0);
+  });
+
   it('refuses concurrent calls and mismatched pages, as the writer on the calling thread does', async () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
     file.output.resume();

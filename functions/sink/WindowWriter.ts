@@ -78,7 +78,14 @@ export class CuratedFile {
   }
 
   async close(): Promise<PartInfo> {
-    const info = await this.file.close();
+    let info;
+    try {
+      info = await this.file.close();
+    } catch (error) {
+      // The caller no longer holds this file to discard it: stop the upload here, or it waits for good.
+      await this.abort(error as Error);
+      throw error;
+    }
     await this.upload;
     return { key: this.key, records: info.rows, bytes: info.bytes, sha256: info.sha256 };
   }

@@ -83,7 +83,12 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     // Whoever reads the output may be gone when it is destroyed (an upload that already failed):
     // the error is this writer's failure, never an uncaught exception.
     this.output.on('error', (error) => this.fail(error));
-    ({ thread: this.thread, file: this.file } = EncoderThread.open({ receive: (message) => this.receive(message), lost: (error) => this.fail(error) }, spec, envelope, fileOptions));
+    // A lost thread ends the output too, as a failure it reports does: whoever reads it must not wait.
+    const lost = (error: Error) => {
+      this.fail(error);
+      this.output.destroy(error);
+    };
+    ({ thread: this.thread, file: this.file } = EncoderThread.open({ receive: (message) => this.receive(message), lost }, spec, envelope, fileOptions));
   }
 
   async writePage(page: CuratedPage): Promise<void> {
@@ -91,6 +96,11 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     try {
       if (page.data.length !== page.values.length) {
         throw new SinkError(`a page of ${this.spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
+      }
+      // Checked here, as on the calling thread: found by the thread, it would fail the whole file.
+      const wrong = page.values.findIndex((values) => values.length !== this.spec.columns.length);
+      if (wrong >= 0) {
+        throw new SinkError(`record ${wrong} of a page of ${this.spec.name} has ${page.values[wrong]!.length} typed values; expected ${this.spec.columns.length} (one per column)`);
       }
       // Slices of at most maxPending bytes (one record at least), so one huge page never sits
       // whole in both threads at once.

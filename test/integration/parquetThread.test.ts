@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { CuratedFile } from '../../functions/sink/WindowWriter.js';
 import { ParquetFileWriter, type CuratedPage, type CuratedTableFile } from '../../functions/tables/ParquetFileWriter.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { IDLE_GROUP_ROWS, ThreadedParquetWriter } from '../../functions/tables/ThreadedParquetWriter.js';
@@ -217,6 +222,87 @@ describe('ThreadedParquetWriter', () => {
     await Promise.all([first, ...taken]);
     expect((await file.close()).rows).toBe(2_000);
     expect((await bytes).length).toBeGreaterThan(0);
+  });
+
+  it('ends the output when the thread is lost, so the upload reading it fails instead of waiting; the next file gets a new thread', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    const upload = collect(file.output); // as storage.writeStream reads it: until end or error
+    await file.writePage(page(0, 100));
+    await file.taken();
+    // A crash or an out-of-memory end of the thread, as the process sees it.
+    await (file as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread.worker.terminate();
+    await expect(file.close()).rejects.toThrow('encoder thread');
+    await expect(upload).rejects.toThrow('encoder thread');
+    const next = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    const bytes = collect(next.output);
+    await next.writePage(page(0, 10));
+    expect(await next.close()).toMatchObject({ rows: 10 });
+    expect(await readRows(await bytes)).toHaveLength(10);
+  });
+
+  it('refuses a record with the wrong number of typed values in that call, and the file goes on', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    file.output.resume();
+    await expect(file.writePage({ ...page(0, 2), values: [[0n, null, null], [1n, null]] })).rejects.toThrow('record 1 of a page of shop_orders has 2 typed values; expected 3');
+    await file.writePage(page(2, 4));
+    expect(await file.close()).toMatchObject({ rows: 2 });
+  });
+
+  it('aborting a file mid-encode leaves the files still open on the thread intact', async () => {
+    const other = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 100 });
+    const otherBytes = collect(other.output);
+    await other.writePage(page(0, 500));
+    const doomed = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 50, chunkBytes: 256 });
+    doomed.output.on('error', () => undefined).resume();
+    await doomed.writePage(page(0, 5_000)); // many row groups queued on the thread
+    doomed.abort(new Error('window failed'));
+    await other.writePage(page(500, 1_000));
+    const info = await other.close();
+    const bytes = await otherBytes;
+    expect(info).toMatchObject({ rows: 1_000, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect((await readRows(bytes)).map((r) => r.id)).toEqual(Array.from({ length: 1_000 }, (_, i) => BigInt(i)));
+  });
+
+  it('describes exactly the bytes its output delivered: tiny chunks, several files at once, a consumer that pauses on every chunk', async () => {
+    const files = [0, 1, 2].map(() => new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 97, chunkBytes: 64, maxPendingBytes: 2048 }));
+    const slow = (output: Readable) => {
+      const chunks: Buffer[] = [];
+      output.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        output.pause();
+        setTimeout(() => output.resume(), 1);
+      });
+      return new Promise<Buffer>((resolve, reject) => {
+        output.on('end', () => resolve(Buffer.concat(chunks)));
+        output.on('error', reject);
+      });
+    };
+    const outputs = files.map((f) => slow(f.output));
+    await Promise.all(
+      files.map(async (file, n) => {
+        for (let k = 0; k < 5; k++) await file.writePage(page(n * 1_000 + k * 100, n * 1_000 + k * 100 + 100));
+      }),
+    );
+    const infos = await Promise.all(files.map((f) => f.close()));
+    for (const [n, output] of outputs.entries()) {
+      const bytes = await output;
+      expect(infos[n]).toMatchObject({ rows: 500, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect((await readRows(bytes)).map((r) => r.id)).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(n * 1_000 + i)));
+    }
+  });
+
+  it('a curated file whose encoding fails at close stops its upload: the lake keeps no trace of it', async () => {
+    const lake = await mkdtemp(join(tmpdir(), 'apilake-thread-'));
+    try {
+      const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') } };
+      const curated = new CuratedFile('curated/x.parquet', SPEC, ref, 'run-1', new FsLakeStorage(lake), {});
+      await curated.file.writePage({ ...page(0, 2), values: [[0n, null, null], [2n ** 64n, null, null]] });
+      await expect(curated.close()).rejects.toThrow('cannot encode a row group of shop_orders');
+      const files = (await readdir(lake, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+      expect(files.map((entry) => entry.name)).toEqual([]);
+    } finally {
+      await rm(lake, { recursive: true, force: true });
+    }
   });
 
   it('refuses concurrent calls and mismatched pages, as the writer on the calling thread does', async () => {

@@ -14,7 +14,7 @@
 
 import { Readable } from 'node:stream';
 import { SinkError } from '../errors.js';
-import { EncoderThread, type FromEncoder, type ToEncoder } from './encoderThread.js';
+import { EncoderThread, type FromEncoder, type PageSegment, type ToEncoder } from './encoderThread.js';
 import type { CuratedPage, CuratedTableFile, ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
 
@@ -31,6 +31,11 @@ export interface ThreadedParquetWriterOptions extends ParquetFileWriterOptions {
 }
 
 const DEFAULT_MAX_PENDING = 8 * 1024 * 1024;
+/**
+ * Record bytes gathered on this thread before they go to the encoder thread in one message:
+ * small pages (a latency-bound API's 20 KB) would otherwise wake both threads once each.
+ */
+const HAND_OVER_BYTES = 256 * 1024;
 
 /**
  * Writes one Parquet file on an encoder thread; same contract as {@link ParquetFileWriter}.
@@ -54,6 +59,8 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   private busy = false;
   private closed = false;
   private released = false;
+  /** Records copied for the thread and not yet handed over. */
+  private gathered: Gathered | undefined;
   private failure: Error | undefined;
   private finished: ParquetFileInfo | undefined;
   /** Whoever waits for progress (an ack, a read, the end, a failure): woken together. */
@@ -109,30 +116,43 @@ export class ThreadedParquetWriter implements CuratedTableFile {
         let to = from;
         let bytes = 0;
         while (to < page.data.length && (to === from || bytes + byteLength(page.data[to]!) <= this.maxPending)) bytes += byteLength(page.data[to++]!);
-        await this.until(() => this.pending + bytes <= this.maxPending || this.pending === 0);
-        await this.until(() => !this.outputFull);
-        this.handOver(page, from, to, bytes);
+        if (this.gathered && this.gathered.used + bytes > HAND_OVER_BYTES) await this.handOver();
+        this.gather(page, from, to, bytes);
+        if (this.gathered!.used >= HAND_OVER_BYTES) await this.handOver();
         from = to;
       }
     } finally {
       this.busy = false;
+      this.notify();
     }
   }
 
-  /** Resolves once the thread has taken every page handed over (it may still be encoding them). */
+  /** Resolves once the thread has taken every page written so far (it may still be encoding them). */
   async taken(): Promise<void> {
+    await this.until(() => !this.busy);
+    if (this.gathered) {
+      this.busy = true;
+      try {
+        await this.handOver();
+      } finally {
+        this.busy = false;
+        this.notify();
+      }
+    }
     await this.until(() => this.pending === 0);
   }
 
   async close(): Promise<ParquetFileInfo> {
     this.enter();
     try {
+      if (this.gathered) await this.handOver();
       this.thread.post({ kind: 'close', file: this.file });
       await this.until(() => this.finished !== undefined);
       this.closed = true;
       return this.finished!;
     } finally {
       this.busy = false;
+      this.notify();
     }
   }
 
@@ -142,21 +162,37 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     this.output.destroy(reason);
   }
 
-  private handOver(page: CuratedPage, from: number, to: number, bytes: number): void {
-    // One buffer the thread owns: the records' bytes copied out of the page (whose body may be
-    // larger, or reused), then transferred rather than cloned.
-    const out = new Uint8Array(bytes);
-    const spans = new Uint32Array(2 * (to - from));
-    let at = 0;
+  /** Copies records `from`…`to` of a page (`bytes` long) into the buffer gathered for the thread. */
+  private gather(page: CuratedPage, from: number, to: number, bytes: number): void {
+    // Copied, never kept as views: the page's body may be far larger than its records, or reused.
+    const gathered = (this.gathered ??= { bytes: new Uint8Array(Math.max(HAND_OVER_BYTES, bytes)), used: 0, spans: [], values: [], pages: [] });
+    const { bytes: out } = gathered;
+    let at = gathered.used;
     for (let i = from; i < to; i++) {
       const record = page.data[i]!;
-      spans[2 * (i - from)] = at;
+      gathered.spans.push(at);
       at += typeof record === 'string' ? Buffer.from(out.buffer, out.byteOffset + at).write(record, 'utf8') : (out.set(record, at), record.byteLength);
-      spans[2 * (i - from) + 1] = at;
+      gathered.spans.push(at);
+      gathered.values.push(page.values[i]!);
     }
-    const message: ToEncoder = { kind: 'page', file: this.file, extractedAt: page.extractedAt, parent: page.parent ?? null, bytes: out, spans, values: from === 0 && to === page.values.length ? page.values : page.values.slice(from, to) };
-    this.pending += bytes;
-    this.thread.post(message, [out.buffer, spans.buffer]);
+    gathered.used = at;
+    const parent = page.parent ?? null;
+    const last = gathered.pages.at(-1);
+    // Consecutive slices of one page share a segment.
+    if (last && last.extractedAt === page.extractedAt && last.parent === parent) gathered.pages[gathered.pages.length - 1] = { ...last, records: last.records + (to - from) };
+    else gathered.pages.push({ extractedAt: page.extractedAt, parent, records: to - from });
+  }
+
+  /** Hands what was gathered to the thread, once it has room (pending bytes) and the output too. */
+  private async handOver(): Promise<void> {
+    const gathered = this.gathered!;
+    this.gathered = undefined;
+    await this.until(() => this.pending + gathered.used <= this.maxPending || this.pending === 0);
+    await this.until(() => !this.outputFull);
+    const { bytes, used, spans, values, pages } = gathered;
+    const message: ToEncoder = { kind: 'pages', file: this.file, pages, bytes: bytes.subarray(0, used), spans: Uint32Array.from(spans), values };
+    this.pending += used;
+    this.thread.post(message, [bytes.buffer as ArrayBuffer, message.spans.buffer as ArrayBuffer]);
   }
 
   private receive(message: FromEncoder): void {
@@ -212,6 +248,15 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     this.failure ??= error;
     this.notify();
   }
+}
+
+/** Records gathered for one `pages` message. */
+interface Gathered {
+  readonly bytes: Uint8Array;
+  used: number;
+  readonly spans: number[];
+  readonly values: (readonly unknown[])[];
+  readonly pages: PageSegment[];
 }
 
 const byteLength = (record: string | Uint8Array) => (typeof record === 'string' ? Buffer.byteLength(record, 'utf8') : record.byteLength);

@@ -6,10 +6,12 @@
  * is open.
  *
  * Protocol (one port, messages in order both ways, each naming its file):
- * - main → thread: `open` (table, envelope, options), `page`s (record bytes and spans,
- *   transferred; typed values cloned), then `close` or `abort`;
+ * - main → thread: `open` (table, envelope, options), `pages` (the records of one or more pages
+ *   gathered to about 256 KB: bytes and spans transferred, typed values cloned), then `close` or
+ *   `abort`;
  * - thread → main: `chunk`s (file bytes, transferred) as produced, an `ack` per page taken, then
  *   `closed` (rows, bytes, sha256) or `failed`.
+ *   (an `ack` per `pages` message taken)
  * A thread that crashes or runs out of memory fails every open file, and the next file starts a
  * new one.
  */
@@ -24,8 +26,15 @@ import type { TableSpec } from './tableSpec.js';
 /** Main thread → encoder. */
 export type ToEncoder =
   | { readonly kind: 'open'; readonly file: number; readonly spec: TableSpec; readonly envelope: WindowEnvelope; readonly options: ParquetFileWriterOptions }
-  | { readonly kind: 'page'; readonly file: number; readonly extractedAt: string; readonly parent: string | null; readonly bytes: Uint8Array; readonly spans: Uint32Array; readonly values: readonly (readonly unknown[])[] }
+  | { readonly kind: 'pages'; readonly file: number; readonly pages: readonly PageSegment[]; readonly bytes: Uint8Array; readonly spans: Uint32Array; readonly values: readonly (readonly unknown[])[] }
   | { readonly kind: 'close' | 'abort'; readonly file: number };
+
+/** Consecutive records of one page within a `pages` message: what they share. */
+export interface PageSegment {
+  readonly extractedAt: string;
+  readonly parent: string | null;
+  readonly records: number;
+}
 
 /** Encoder → main thread. */
 export type FromEncoder =

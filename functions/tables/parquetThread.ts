@@ -73,11 +73,15 @@ port.on('message', (message: ToEncoder) => {
       files.set(id, { writer, queue: Promise.resolve() });
       return;
     }
-    case 'page':
+    case 'pages':
       run(id, async ({ writer }) => {
-        const data = new Array<Uint8Array>(message.spans.length >>> 1);
-        for (let i = 0; i < data.length; i++) data[i] = message.bytes.subarray(message.spans[2 * i]!, message.spans[2 * i + 1]!);
-        await writer.writePage({ extractedAt: message.extractedAt, parent: message.parent, data, values: message.values });
+        let at = 0;
+        for (const { extractedAt, parent, records } of message.pages) {
+          const data = new Array<Uint8Array>(records);
+          for (let i = 0; i < records; i++) data[i] = message.bytes.subarray(message.spans[2 * (at + i)]!, message.spans[2 * (at + i) + 1]!);
+          await writer.writePage({ extractedAt, parent, data, values: message.values.slice(at, at + records) });
+          at += records;
+        }
         post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });
       });
       run(id, async (file) => {

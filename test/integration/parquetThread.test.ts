@@ -116,6 +116,36 @@ describe('ThreadedParquetWriter', () => {
     expect(Date.now() - started).toBeLessThan(20_000); // ended by itself, not by the timeout
   });
 
+  it('gathers small pages into one hand-over, each record keeping the extraction time and parent of its own page', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
+    const thread = (file as unknown as { thread: { post(message: { kind: string }, transfer?: unknown): void } }).thread;
+    const kinds: string[] = [];
+    const post = thread.post.bind(thread);
+    thread.post = (message, transfer) => {
+      kinds.push(message.kind);
+      post(message, transfer);
+    };
+    const bytes = collect(file.output);
+    try {
+      for (let k = 0; k < 100; k++) {
+        const p = page(k * 20, k * 20 + 20, k % 2 === 0 ? 'bytes' : 'text', `2024-01-01T00:${String(k % 60).padStart(2, '0')}:00.000Z`);
+        await file.writePage({ ...p, parent: k % 3 === 0 ? `{"org":${k}}` : null });
+      }
+      await file.close();
+    } finally {
+      thread.post = post;
+    }
+    // 100 pages of about 1.6 KB: one message at close instead of one per page.
+    expect(kinds.filter((k) => k === 'pages')).toHaveLength(1);
+    const rows = await readRows(await bytes);
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 2_000 }, (_, i) => BigInt(i)));
+    for (const [i, row] of rows.entries()) {
+      const k = Math.floor(i / 20);
+      expect(row._extracted_at).toBe(`2024-01-01T00:${String(k % 60).padStart(2, '0')}:00.000Z`);
+      expect(row._parent).toBe(k % 3 === 0 ? `{"org":${k}}` : null);
+    }
+  });
+
   it('hands a page larger than its pending limit over in slices, every record once and in order', async () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { maxPendingBytes: 4 * 1024 });
     const { info, bytes } = await land(file, [page(0, 2_000)]);
@@ -309,9 +339,9 @@ describe('ThreadedParquetWriter', () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
     file.output.resume();
     await expect(file.writePage({ ...page(0, 2), values: [[1n, null, null]] })).rejects.toThrow('has 2 data texts but 1 value rows');
-    const first = file.writePage(page(0, 100));
-    await expect(file.writePage(page(100, 101))).rejects.toThrow('concurrent call');
+    const first = file.writePage(page(0, 5_000)); // over 256 KB: handed over, so it awaits the thread
+    await expect(file.writePage(page(5_000, 5_001))).rejects.toThrow('concurrent call');
     await first;
-    expect(await file.close()).toMatchObject({ rows: 100 });
+    expect(await file.close()).toMatchObject({ rows: 5_000 });
   });
 });

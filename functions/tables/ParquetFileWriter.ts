@@ -173,13 +173,7 @@ export class ParquetFileWriter implements CuratedTableFile {
   async writePage(page: CuratedPage): Promise<void> {
     this.enter();
     try {
-      if (page.data.length !== page.values.length) {
-        throw new SinkError(`a page of ${this.spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
-      }
-      const wrong = page.values.findIndex((values) => values.length !== this.typedCount);
-      if (wrong >= 0) {
-        throw new SinkError(`record ${wrong} of a page of ${this.spec.name} has ${page.values[wrong]!.length} typed values; expected ${this.typedCount} (one per column)`);
-      }
+      checkPage(this.spec, page);
       const parent = page.parent ?? null;
       for (let i = 0; i < page.data.length; i++) {
         this.group.add(page.extractedAt, parent, page.data[i]!, page.values[i]!);
@@ -287,6 +281,20 @@ export class ParquetFileWriter implements CuratedTableFile {
       this.fail(this.sink.errored ?? new SinkError(`the output of the Parquet file of ${this.spec.name} was destroyed before the file was finished`));
     }
     if (this.failure) throw this.failure;
+  }
+}
+
+/**
+ * Refuses a page whose records and typed values do not pair up, before any of it is kept.
+ * @throws SinkError naming the table and the record
+ */
+export function checkPage(spec: TableSpec, page: CuratedPage): void {
+  if (page.data.length !== page.values.length) {
+    throw new SinkError(`a page of ${spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
+  }
+  const wrong = page.values.findIndex((values) => values.length !== spec.columns.length);
+  if (wrong >= 0) {
+    throw new SinkError(`record ${wrong} of a page of ${spec.name} has ${page.values[wrong]!.length} typed values; expected ${spec.columns.length} (one per column)`);
   }
 }
 

@@ -15,7 +15,7 @@
 import { Readable } from 'node:stream';
 import { SinkError } from '../errors.js';
 import { EncoderThread, type FromEncoder, type PageSegment, type ToEncoder } from './encoderThread.js';
-import type { CuratedPage, CuratedTableFile, ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
+import { checkPage, type CuratedPage, type CuratedTableFile, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
 
 export { IDLE_GROUP_ROWS } from './encoderThread.js';
@@ -101,21 +101,19 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   async writePage(page: CuratedPage): Promise<void> {
     this.enter();
     try {
-      if (page.data.length !== page.values.length) {
-        throw new SinkError(`a page of ${this.spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
-      }
-      // Checked here, as on the calling thread: found by the thread, it would fail the whole file.
-      const wrong = page.values.findIndex((values) => values.length !== this.spec.columns.length);
-      if (wrong >= 0) {
-        throw new SinkError(`record ${wrong} of a page of ${this.spec.name} has ${page.values[wrong]!.length} typed values; expected ${this.spec.columns.length} (one per column)`);
-      }
+      // Checked here too: found by the thread, a bad page would fail the whole file, later.
+      checkPage(this.spec, page);
       // Slices of at most maxPending bytes (one record at least), so one huge page never sits
       // whole in both threads at once.
       let from = 0;
       while (from < page.data.length) {
         let to = from;
         let bytes = 0;
-        while (to < page.data.length && (to === from || bytes + byteLength(page.data[to]!) <= this.maxPending)) bytes += byteLength(page.data[to++]!);
+        for (; to < page.data.length; to++) {
+          const size = byteLength(page.data[to]!);
+          if (to > from && bytes + size > this.maxPending) break;
+          bytes += size;
+        }
         if (this.gathered && this.gathered.used + bytes > HAND_OVER_BYTES) await this.handOver();
         this.gather(page, from, to, bytes);
         if (this.gathered!.used >= HAND_OVER_BYTES) await this.handOver();

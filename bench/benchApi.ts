@@ -6,8 +6,10 @@
  * - `/cursor?cursor=N`: cursor paging, `meta.next_cursor` absent on the last page;
  * - `/pages?page=N`: page numbers from 1, `meta.total_pages` in every body, `[]` past the end;
  * - `/big`: one page of `bigPageRecords` records, generated as it is sent (memory benchmarks);
- * - `/_stats`: `{requests, cpuMs}` since the last `/_reset`: requests served, and the CPU time this
- *   process spent (every thread), so a CPU-bound benchmark can count what serving cost.
+ * - `/_stats`: `{requests, cpuMs, turnaroundsMs}` since the last `/_reset`: requests served, the
+ *   CPU time this process spent (every thread), so a CPU-bound benchmark can count what serving
+ *   cost, and each turnaround: from a response handed to the socket to the next request arriving
+ *   on the same connection, the part of a sequential page's time the client spends.
  *
  * A response goes out `latencyMs` after its request arrived, to the sub-millisecond (see replyAt).
  */
@@ -68,6 +70,8 @@ export async function startBenchApi(options: BenchApiOptions) {
 
   let requests = 0;
   let cpuAtReset = process.cpuUsage();
+  let turnarounds: number[] = [];
+  const answeredAt = new WeakMap<object, number>();
   const send = (res: ServerResponse, bytes: Buffer) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
     res.end(bytes);
@@ -76,21 +80,26 @@ export async function startBenchApi(options: BenchApiOptions) {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/_stats') {
       const cpu = process.cpuUsage(cpuAtReset);
-      return send(res, Buffer.from(JSON.stringify({ requests, cpuMs: (cpu.user + cpu.system) / 1000 })));
+      return send(res, Buffer.from(JSON.stringify({ requests, cpuMs: (cpu.user + cpu.system) / 1000, turnaroundsMs: turnarounds })));
     }
     if (url.pathname === '/_reset') {
       requests = 0;
+      turnarounds = [];
       cpuAtReset = process.cpuUsage();
       return send(res, Buffer.from('{}'));
     }
     requests++;
+    const arrived = performance.now();
+    const previous = answeredAt.get(req.socket);
+    if (previous !== undefined) turnarounds.push(arrived - previous);
+    res.once('finish', () => answeredAt.set(req.socket, performance.now()));
     const reply = () => {
       if (url.pathname === '/cursor') return send(res, body('cursor', Number(url.searchParams.get('cursor') ?? 0)));
       if (url.pathname === '/pages') return send(res, body('pages', Number(url.searchParams.get('page') ?? 1) - 1));
       if (url.pathname === '/big') return streamBigPage(res, options.bigPageRecords ?? 0);
       res.writeHead(404).end();
     };
-    if (latencyMs > 0) replyAt(performance.now() + latencyMs, reply);
+    if (latencyMs > 0) replyAt(arrived + latencyMs, reply);
     else reply();
   });
   server.keepAliveTimeout = 60_000;

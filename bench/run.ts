@@ -123,7 +123,10 @@ const scenarios: Scenario[] = [];
       const results = new Map<string, number>();
       let apilakeMs = 0;
       let floorMs = 0;
+      /** The median turnaround of the variant just run: from the API's response to the client's next request. */
+      const turnaround = async () => median(((await (await fetch(`${api.url}/_stats`)).json()) as { turnaroundsMs: number[] }).turnaroundsMs);
       for (const variant of rotate(['apilake', 'apilake, no Parquet', 'floor', ...PEERS] as const, round)) {
+        await fetch(`${api.url}/_reset`);
         if (variant === 'apilake, no Parquet') {
           const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, parquet: false });
           figure('latency-cursor', 'T1 with lake.parquet: false (JSON lines only)', '').values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
@@ -132,8 +135,10 @@ const scenarios: Scenario[] = [];
           results.set('apilake', rate(landing));
           apilakeMs = landing.ms;
           t1.values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
+          figure('latency-cursor', 'turnaround per page, apilake: response sent → next request arrived, median', 'ms').values.push(await turnaround());
         } else if (variant === 'floor') {
           floorMs = (await runJson<{ ms: number }>(process.execPath, [children.transportFloor, JSON.stringify({ url: api.url })])).ms;
+          figure('latency-cursor', 'turnaround per page, floor: response sent → next request arrived, median', 'ms').values.push(await turnaround());
         } else {
           const result = await peer(variant, api.url, 'cursor');
           if (result.records !== records) throw new Error(`${variant} landed ${result.records} records, expected ${records}`);

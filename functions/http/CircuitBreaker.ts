@@ -25,10 +25,13 @@ export class CircuitBreaker {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** @throws CircuitOpenError while the circuit is open. */
-  check(request: string): void {
+  /**
+   * @param request the request, for the error; a function is called only when the circuit is open.
+   * @throws CircuitOpenError while the circuit is open.
+   */
+  check(request: string | (() => string)): void {
     if (this.failures >= this.options.threshold && this.clock.now() - this.openedAt < this.options.cooldownMs) {
-      throw new CircuitOpenError(this.failures, request, { cause: this.lastError });
+      throw new CircuitOpenError(this.failures, typeof request === 'string' ? request : request(), { cause: this.lastError });
     }
   }
 

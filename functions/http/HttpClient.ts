@@ -201,9 +201,8 @@ export class HttpClient {
     };
     let refreshedAuth = false;
     for (let attempt = 1; ; attempt++) {
-      const described = this.describe(request);
       if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
-      this.breaker.check(described);
+      this.breaker.check(() => this.describe(request));
 
       // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
       const prepared = await this.prepare(request);
@@ -225,7 +224,7 @@ export class HttpClient {
           this.breaker.recordSuccess();
           this.respectQuota(headers);
           if (outcome.page) return { status, headers, url, bytes, ...outcome.page };
-          const parsed = this.parseBody(text, request, described);
+          const parsed = this.parseBody(text, request, this.describe(request));
           return { status, headers, url, bytes, body: parsed.value, precise: parsed.precise };
         }
         if (status === 401 && !refreshedAuth && request.authenticate !== false && this.authenticator) {
@@ -236,6 +235,7 @@ export class HttpClient {
           }
         }
         const retryable = isRetryableStatus(status, headers);
+        const described = this.describe(request);
         const error = new HttpStatusError(status, this.snippet(text), described, { attempts: attempt });
         if (retryable) this.breaker.recordFailure(error);
         const decision = decideRetry({ attempt, retryable, headers, nowMs: this.clock.now(), random: this.random(), policy: this.options.retry });
@@ -254,7 +254,7 @@ export class HttpClient {
         await this.wait(decision.delayMs, signal);
       } else {
         if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'), { cause: outcome.error });
-        const error = new HttpNetworkError(outcome.reason, described, { attempts: attempt, cause: outcome.error });
+        const error = new HttpNetworkError(outcome.reason, this.describe(request), { attempts: attempt, cause: outcome.error });
         this.breaker.recordFailure(error);
         const decision = decideRetry({ attempt, retryable: true, nowMs: this.clock.now(), random: this.random(), policy: this.options.retry });
         if (!decision.retry) throw error;
@@ -349,7 +349,10 @@ export class HttpClient {
         try {
           // The timeout covers the body too: a body that trickles past it is a timeout, not a hang.
           if (reading && response.status >= 200 && response.status < 300) {
-            const page = await readPageBody(response, reading, { page: pageNumber(request.label), request: this.describe(request), redact: (t) => this.options.redactor.text(t) }, landing, progress);
+            // The request is described only when an error quotes it: redacting a URL on every page costs the next request's start.
+            const describe = () => this.describe(request);
+            const origin = { page: pageNumber(request.label), get request() { return describe(); }, redact: (t: string) => this.options.redactor.text(t) };
+            const page = await readPageBody(response, reading, origin, landing, progress);
             return { ...base, text: '', bytes: page.stats.bytes, page };
           }
           const text = await response.text();

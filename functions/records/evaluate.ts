@@ -1,16 +1,26 @@
 /** JMESPath evaluation over API bodies, through Powertools' implementation. */
 
-import { search } from '@aws-lambda-powertools/jmespath';
+import { compilePath, type CompiledPath } from '../tables/compilePath.js';
 import { plainValue } from './preciseJson.js';
 
-type JsonObject = Parameters<typeof search>[1];
+/** Compiled expressions, by text: a source names a handful, each evaluated once per page. */
+const compiled = new Map<string, CompiledPath>();
+/** Past this many, the cache starts again (expressions come from source files, so it never should). */
+const MAX_COMPILED = 1_000;
 
 /**
  * Evaluates a JMESPath expression; `null` when the path does not exist (as JMESPath defines).
- * A precise big number comes back as its exact text, so a cursor keeps every digit.
+ * A precise big number comes back as its exact text, so a cursor keeps every digit. A dotted
+ * path (`meta.next_cursor`) is read directly rather than interpreted: it is on the path between
+ * one page's response and the next page's request.
  */
 export function evaluate(expression: string, body: unknown): unknown {
-  return plainValue(search(expression, body as JsonObject));
+  let path = compiled.get(expression);
+  if (!path) {
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(expression, (path = compilePath(expression)));
+  }
+  return plainValue(path(body));
 }
 
 /** JMESPath truthiness: false, null, "", [] and {} are false; everything else is true. */

@@ -14,9 +14,13 @@ function config(block: Record<string, unknown>): PaginationConfig {
 
 const base: PageRequest = { url: new URL('https://api.test/items') };
 
-/** Lets every pending promise callback run: a page "arrives" after this many turns of the queue. */
+/**
+ * Turns of the event loop: a page "arrives" after this many, as a response arrives from a socket.
+ * (Promise turns would not do: paging lets a turn of the loop pass before it hands over a page,
+ * so requests it started reach the wire first, and every page would already have arrived.)
+ */
 const ticks = async (n: number) => {
-  for (let i = 0; i < n; i++) await Promise.resolve();
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
 /**

@@ -17,7 +17,7 @@ import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } f
 import { TokenBucket } from './TokenBucket.js';
 import { readPageBody, type EarlyLanding, type LandingProgress, type PageBody, type PageReading } from './readPageBody.js';
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, ResponseEncodingError } from '../records/bodyErrors.js';
-import { fetchTransport, type Transport, type TransportResponse } from './Transport.js';
+import { fetchTransport, type ResponseHeaders, type Transport, type TransportResponse } from './Transport.js';
 import { nodeTransport } from './nodeTransport.js';
 
 /** One request to send. */
@@ -38,7 +38,7 @@ export interface HttpRequest {
 /** A successful response with its parsed JSON body. */
 export interface JsonResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   readonly body: unknown;
   /** The body holds numbers beyond float precision: serialise its records with `stringifyJson(…, true)`. */
   readonly precise: boolean;
@@ -115,7 +115,7 @@ interface Hop {
 
 type SendOutcome =
   /** `hops`: responses received, redirects included. */
-  | { kind: 'response'; status: number; headers: Headers; text: string; url: URL; hops: number; bytes: number; page?: PageBody }
+  | { kind: 'response'; status: number; headers: ResponseHeaders; text: string; url: URL; hops: number; bytes: number; page?: PageBody }
   | { kind: 'network'; reason: string; error: unknown }
   /** Not worth retrying: a redirect the source may not follow, or a body that is not a valid page. */
   | { kind: 'refused'; error: ApilakeError; hops: number };
@@ -205,7 +205,7 @@ export class HttpClient {
       this.breaker.check(() => this.describe(request));
 
       // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
-      const prepared = await this.prepare(request);
+      const prepared = request.authenticate === false || !this.authenticator ? this.unauthenticated(request) : await this.authenticated(request, this.authenticator);
       const outcome = await this.slots.run(async () => {
         await this.bucket.take(signal);
         return this.send(request, prepared, signal, reading, options.landing);
@@ -264,7 +264,8 @@ export class HttpClient {
     }
   }
 
-  private async prepare(request: HttpRequest): Promise<PreparedRequest> {
+  /** The request as sent without auth. */
+  private unauthenticated(request: HttpRequest): PreparedRequest {
     const url = new URL(request.url);
     const headers = new Headers({ accept: 'application/json', ...this.options.headers, ...request.headers });
     let body: string | undefined;
@@ -273,12 +274,16 @@ export class HttpClient {
       body = JSON.stringify(request.body);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
-    if (request.authenticate === false || !this.authenticator) return { url, headers, body, authHeaders: [], authParams: [] };
+    return { url, headers, body, authHeaders: [], authParams: [] };
+  }
 
+  /** The request as sent with the source's auth applied, and what the auth added. */
+  private async authenticated(request: HttpRequest, authenticator: Authenticator): Promise<PreparedRequest> {
+    const { url, headers, body } = this.unauthenticated(request);
     const headersBefore = new Map(headers);
     const paramsBefore = new URLSearchParams(url.search);
     try {
-      await this.authenticator.apply(url, headers);
+      await authenticator.apply(url, headers);
     } catch (error) {
       // Headers refuses a value it cannot send with a message that quotes it (or a code point of it).
       if (error instanceof TypeError) throw this.unusableCredential(error);
@@ -434,7 +439,7 @@ export class HttpClient {
     }
   }
 
-  private respectQuota(headers: Headers): void {
+  private respectQuota(headers: ResponseHeaders): void {
     const remaining = headers.get('ratelimit-remaining') ?? headers.get('x-ratelimit-remaining');
     if (remaining !== '0') return;
     const delay = serverRequestedDelayMs(headers, this.clock.now());

@@ -20,7 +20,9 @@ export class TokenBucket {
   private tokens: number;
   private refilledAt: number;
   private pausedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = RESOLVED;
+  /** Takers queued and not yet through. */
+  private waiting = 0;
 
   constructor(options: TokenBucketOptions) {
     this.ratePerMs = options.ratePerSecond / 1000;
@@ -32,7 +34,11 @@ export class TokenBucket {
 
   /** Waits for a token. Rejects with the signal's reason if it aborts while waiting. */
   take(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.waitForToken(signal));
+    // No rate, no pause, nobody ahead: nothing to wait for, so no trip through the queue (a few
+    // promise turns on the path between one page's response and the next page's request).
+    if (this.waiting === 0 && !Number.isFinite(this.ratePerMs) && this.clock.now() >= this.pausedUntil) return RESOLVED;
+    this.waiting++;
+    const turn = this.queue.then(() => this.waitForToken(signal)).finally(() => this.waiting--);
     // A rejected waiter must not block the ones behind it.
     this.queue = turn.catch(() => undefined);
     return turn;
@@ -61,3 +67,5 @@ export class TokenBucket {
     }
   }
 }
+
+const RESOLVED: Promise<void> = Promise.resolve();

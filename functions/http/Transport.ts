@@ -14,10 +14,18 @@ export interface TransportRequest {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A response's headers as the client reads them: by name, case-insensitively, a repeated field
+ * joined with ", " (what fetch's `Headers.get` returns, so a `Headers` is one).
+ */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 /** A response whose body has not been read yet. */
 export interface TransportResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   /** The body as it arrives, decoded per `content-encoding`; read it once. */
   readonly body: AsyncIterable<Uint8Array>;
   /** The whole body as UTF-8 text. */

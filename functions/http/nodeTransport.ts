@@ -9,7 +9,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createUnzip } from 'node:zlib';
-import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
+import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from './Transport.js';
 
 /** What fetch offers by default; an API that compresses saves the bytes on the wire. */
 const ACCEPT_ENCODING = 'gzip, deflate, br';
@@ -83,7 +83,7 @@ function send(request: TransportRequest, options: NodeTransportOptions, mayRetry
       stream.once('close', settled);
       resolve({
         status: message.statusCode ?? 0,
-        headers: toHeaders(message.rawHeaders),
+        headers: new RawResponseHeaders(message.rawHeaders),
         body: stream,
         text: async () => {
           const chunks: Buffer[] = [];
@@ -125,15 +125,30 @@ function decode(message: IncomingMessage): Readable {
   return pipeline([message, ...decoders], () => undefined) as unknown as Readable;
 }
 
-/** Response headers as a WHATWG Headers, repeated fields joined as fetch joins them. */
-function toHeaders(raw: readonly string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) {
-    try {
-      headers.append(raw[i]!, raw[i + 1]!);
-    } catch {
-      // A value Headers refuses (fetch drops the response instead); the client never needs it.
+/**
+ * Response headers read as fetch's `Headers.get` reads them: names case-insensitive, a repeated
+ * field joined with ", " in arrival order. Built from the raw list (Node's `message.headers`
+ * keeps only the first of some repeated fields) and only when first read; not a WHATWG Headers,
+ * whose first use loads undici (~16 ms, on the window's first request) and whose every append
+ * validates again what Node's HTTP parser already did.
+ */
+class RawResponseHeaders implements ResponseHeaders {
+  private fields: Map<string, string> | undefined;
+
+  constructor(private readonly raw: readonly string[]) {}
+
+  get(name: string): string | null {
+    if (!this.fields) {
+      this.fields = new Map();
+      for (let i = 0; i < this.raw.length; i += 2) {
+        const key = this.raw[i]!.toLowerCase();
+        // Node's HTTP parser has already cut the whitespace around the value, as Headers would.
+        const value = this.raw[i + 1]!;
+        const earlier = this.fields.get(key);
+        this.fields.set(key, earlier === undefined ? value : `${earlier}, ${value}`);
+      }
     }
+    return this.fields.get(name.toLowerCase()) ?? null;
   }
-  return headers;
 }
+

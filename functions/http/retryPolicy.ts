@@ -5,6 +5,7 @@
  */
 
 import type { RetryConfig } from '../config/sourceSchema.js';
+import type { ResponseHeaders } from './Transport.js';
 
 /** Statuses that mean "try again later": timeouts, throttling and server errors. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524, 529]);
@@ -16,13 +17,13 @@ export const THROTTLE_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 export type RetryReason = { readonly kind: 'status'; readonly status: number } | { readonly kind: 'network'; readonly code: string };
 
 /** Whether a status is worth retrying. A 403 with `x-ratelimit-remaining: 0` is GitHub-style throttling. */
-export function isRetryableStatus(status: number, headers: Headers): boolean {
+export function isRetryableStatus(status: number, headers: ResponseHeaders): boolean {
   if (RETRYABLE_STATUSES.has(status) || (status >= 500 && status !== 501 && status !== 505)) return true;
   return status === 403 && headers.get('x-ratelimit-remaining') === '0';
 }
 
 /** Whether a response counts as throttled (for metrics and progress). */
-export function isThrottled(status: number, headers: Headers): boolean {
+export function isThrottled(status: number, headers: ResponseHeaders): boolean {
   return status === 429 || (status === 403 && headers.get('x-ratelimit-remaining') === '0');
 }
 
@@ -31,7 +32,7 @@ export function isThrottled(status: number, headers: Headers): boolean {
  * `ratelimit-reset` / `x-ratelimit-reset` (seconds to wait, or an epoch time when large).
  * @returns `undefined` when the server said nothing usable.
  */
-export function serverRequestedDelayMs(headers: Headers, nowMs: number): number | undefined {
+export function serverRequestedDelayMs(headers: ResponseHeaders, nowMs: number): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null) {
     const fromHeader = parseRetryAfter(retryAfter, nowMs);
@@ -84,7 +85,7 @@ export type RetryDecision =
 export function decideRetry(input: {
   readonly attempt: number;
   readonly retryable: boolean;
-  readonly headers?: Headers;
+  readonly headers?: ResponseHeaders;
   readonly nowMs: number;
   readonly random: number;
   readonly policy: Pick<RetryConfig, 'max_attempts' | 'base_delay_ms' | 'max_delay_ms'>;

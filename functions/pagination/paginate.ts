@@ -9,7 +9,8 @@
  *   `concurrency`, ended by the first empty page or `stop_when` like the sequential walk; pages
  *   fetched past the end are aborted and never yielded.
  * Every stop condition is checked on a page before any request that follows it goes out, and
- * every request a page lets start is on the wire before that page is handed to the consumer.
+ * the requests a page lets start are written to their sockets before that page is handed to the
+ * consumer (unless they must wait: for a token, a slot, a new connection).
  */
 
 import { createHash } from 'node:crypto';

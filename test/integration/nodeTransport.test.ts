@@ -4,6 +4,8 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeTransport } from '../../functions/http/nodeTransport.js';
 
+/** Header lines of `/headers`: a field repeated in another case, whitespace around values. */
+const RAW_HEADERS = ['Content-Type', 'application/json', 'X-RateLimit-Remaining', ' 0 ', 'x-ratelimit-remaining', '7', 'Link', '<https://a.test/x?page=2>; rel="next"', 'Retry-After', '\t12', 'Vary', 'accept', 'VARY', 'accept-encoding'];
 const PAGE = JSON.stringify({ data: Array.from({ length: 500 }, (_, i) => ({ id: i, text: `record ${i} ✓` })) });
 
 let server: Server;
@@ -31,6 +33,11 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":[');
         return; // never ends
+      }
+      if (path === '/headers') {
+        // Raw lines, so a field can repeat, vary its case and carry whitespace as a server may send it.
+        res.writeHead(200, RAW_HEADERS);
+        return res.end('{}');
       }
       if (path === '/bom') return send('', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]));
       send('', Buffer.from(PAGE));
@@ -69,6 +76,15 @@ describe('nodeTransport', () => {
   it('fails reading a body whose compression is corrupt', async () => {
     const response = await get('/bad-gzip');
     await expect(response.text()).rejects.toThrow();
+  });
+
+  it('reads response headers as a WHATWG Headers holding the lines sent does: any case, repeats joined, whitespace trimmed', async () => {
+    const ours = (await get('/headers')).headers;
+    const theirs = new Headers();
+    for (let i = 0; i < RAW_HEADERS.length; i += 2) theirs.append(RAW_HEADERS[i]!, RAW_HEADERS[i + 1]!);
+    for (const name of ['x-ratelimit-remaining', 'X-RATELIMIT-REMAINING', 'link', 'retry-after', 'vary', 'content-type', 'absent']) expect(ours.get(name), name).toBe(theirs.get(name));
+    expect(ours.get('X-RateLimit-Remaining')).toBe('0, 7');
+    expect(ours.get('absent')).toBeNull();
   });
 
   it('drops a leading byte order mark from text, as fetch does', async () => {

@@ -129,8 +129,8 @@ function decode(message: IncomingMessage): Readable {
  * Response headers read as fetch's `Headers.get` reads them: names case-insensitive, a repeated
  * field joined with ", " in arrival order. Built from the raw list (Node's `message.headers`
  * keeps only the first of some repeated fields) and only when first read; not a WHATWG Headers,
- * whose first use loads undici (~16 ms, on the window's first request) and whose every append
- * validates again what Node's HTTP parser already did.
+ * whose every append would validate again, on the path between a response and the next
+ * request, what Node's HTTP parser already did.
  */
 class RawResponseHeaders implements ResponseHeaders {
   private fields: Map<string, string> | undefined;
@@ -151,4 +151,3 @@ class RawResponseHeaders implements ResponseHeaders {
     return this.fields.get(name.toLowerCase()) ?? null;
   }
 }
-

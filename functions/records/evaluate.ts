@@ -1,4 +1,4 @@
-/** JMESPath evaluation over API bodies, through Powertools' implementation. */
+/** JMESPath evaluation over API bodies: dotted paths read directly, the rest through Powertools' implementation. */
 
 import { compilePath, type CompiledPath } from '../tables/compilePath.js';
 import { plainValue } from './preciseJson.js';

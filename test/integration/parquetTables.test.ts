@@ -322,10 +322,14 @@ describe('ParquetFileWriter output', () => {
     await expect(file.close()).rejects.toThrow('cannot encode a row group');
   });
 
-  it('compresses with ZSTD where the runtime has it, and refuses it clearly where not', async () => {
+  it('compresses with ZSTD where the runtime has it, GZIP where not, and refuses ZSTD clearly where not', async () => {
     const hasZstd = typeof (await import('node:zlib') as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
-    expect(DEFAULT_CODEC).toBe(hasZstd ? 'ZSTD' : 'SNAPPY');
+    expect(DEFAULT_CODEC).toBe(hasZstd ? 'ZSTD' : 'GZIP');
     if (!hasZstd) {
+      const landed = await landWindow(join(root, 'default-codec'), idOnly, hour(0), 'r', [{ extractedAt: at(0), records: ['{"id": 5}'] }]);
+      const db = await openViews(idOnly, { parquet: [landed.parquetFile], raw: [] });
+      expect(await rows(db, `SELECT min(compression) AS codec FROM parquet_metadata('${landed.parquetFile}')`)).toEqual([{ codec: 'GZIP' }]);
+      expect(await rows(db, `SELECT id FROM github_issues_issues`)).toEqual([{ id: '5' }]);
       expect(() => new ParquetFileWriter(idOnly, envelope, { codec: 'ZSTD' })).toThrow(`Parquet codec ZSTD needs Node ≥ 22.15 (this is ${process.version})`);
       return;
     }

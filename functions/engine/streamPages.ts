@@ -146,8 +146,8 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
 
   const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext> => {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
-    // A page fetched ahead stops when paging no longer needs it, or when the window is aborted.
-    const signal = input.signal ? AbortSignal.any([input.signal, slot.signal]) : slot.signal;
+    // The slot's signal aborts when paging no longer needs the page, and when the window is aborted.
+    const { signal } = slot;
     const landing = landEarly && { turn: slot.turn, land: (batch: RecordBatch) => landEarly(index, batch) };
     const response = await client.requestPage(
       { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) },
@@ -169,6 +169,7 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.
     concurrency: parent ? 1 : source.rate_limit.concurrency,
     describe: (request) => describeRequest(input, stream, request),
+    ...(input.signal ? { signal: input.signal } : {}),
     ...(filter ? { stopAfter: (page: PageContext) => selections.get(page)!.pastWindow } : {}),
   });
   for await (const page of pages) {

@@ -12,7 +12,7 @@ export interface PageSlot {
    * records may land while its body still arrives. Rejects when the page is discarded.
    */
   readonly turn: Promise<void>;
-  /** Aborts when paging no longer needs the page (an early stop, a failure, a page past the end). */
+  /** Aborts when paging no longer needs the page (an early stop, a failure, a page past the end) or the walk's signal aborts. */
   readonly signal: AbortSignal;
 }
 
@@ -39,8 +39,21 @@ export class PagesInFlight {
   private readonly pending = new Map<number, Pending>();
   /** The first page not yet landed: its turn has come. */
   private turnIndex = 0;
+  private readonly onOuterAbort = () => {
+    for (const { controller } of this.pending.values()) controller.abort(this.outer!.reason);
+  };
 
-  constructor(private readonly fetchPage: PageFetcher) {}
+  /**
+   * @param outer aborts every page in flight too (the window's abort). One listener for the whole
+   *   walk: an `AbortSignal.any` per page was a composite signal built between one page's
+   *   response and the next page's request.
+   */
+  constructor(
+    private readonly fetchPage: PageFetcher,
+    private readonly outer?: AbortSignal,
+  ) {
+    outer?.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
 
   /** How many pages are requested and not yet taken. */
   get size(): number {
@@ -58,6 +71,7 @@ export class PagesInFlight {
     });
     // A discarded page whose fetch never waited for its turn must not surface as unhandled.
     turn.catch(() => undefined);
+    if (this.outer?.aborted) controller.abort(this.outer.reason);
     const page = this.fetchPage(request, index, { turn, signal: controller.signal });
     page.catch(() => undefined);
     this.pending.set(index, { page, controller, startTurn, discard });
@@ -83,6 +97,7 @@ export class PagesInFlight {
 
   /** Aborts every page still requested: paging ended or failed. */
   abandon(): void {
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
     for (const [index, pending] of this.pending) {
       const reason = new PageDiscarded(index);
       pending.discard(reason);

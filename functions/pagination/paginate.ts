@@ -42,6 +42,8 @@ export interface PaginateOptions {
   readonly method?: string;
   /** How many request fingerprints to remember. @default MAX_REMEMBERED_REQUESTS */
   readonly rememberedRequests?: number;
+  /** Aborts every page in flight (each page's {@link PageSlot.signal} follows it). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -60,7 +62,7 @@ export const MAX_REMEMBERED_REQUESTS = 100_000;
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
 export async function* paginate(options: PaginateOptions): AsyncGenerator<PageContext> {
-  const inFlight = new PagesInFlight(options.fetchPage);
+  const inFlight = new PagesInFlight(options.fetchPage, options.signal);
   try {
     yield* walk(options, inFlight);
   } finally {

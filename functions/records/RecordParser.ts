@@ -98,6 +98,22 @@ export interface ParsedPage {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Records expressions classified, with their keys' bytes: a stream reads every page with the same one. */
+const compiledPaths = new Map<string, { path: RecordsPath; keyBytes: readonly Uint8Array[] | undefined }>();
+/** More distinct expressions than any process's sources hold; past it the cache starts over. */
+const MAX_COMPILED_PATHS = 1_000;
+
+function compiledPath(records: string): { path: RecordsPath; keyBytes: readonly Uint8Array[] | undefined } {
+  let compiled = compiledPaths.get(records);
+  if (!compiled) {
+    const path = parseRecordsPath(records);
+    compiled = { path, keyBytes: path.kind === 'keys' ? path.keys.map((key) => Buffer.from(key)) : undefined };
+    if (compiledPaths.size >= MAX_COMPILED_PATHS) compiledPaths.clear();
+    compiledPaths.set(records, compiled);
+  }
+  return compiled;
+}
+
 /**
  * Reads one body chunk by chunk: `push` each chunk as it arrives and land the records it
  * returns, then `end()` (optionally with the last chunk) for the rest and the body.
@@ -143,7 +159,8 @@ export class RecordParser {
   private failure: unknown;
 
   constructor(readonly options: RecordParserOptions) {
-    this.path = parseRecordsPath(options.records);
+    const { path, keyBytes } = compiledPath(options.records);
+    this.path = path;
     this.decoder = new BodyDecoder(options.encoding ?? RECORD_PARSER_DEFAULTS.encoding);
     this.origin = options.origin ?? { page: 1, request: 'response body' };
     this.maxPageBytes = options.maxPageBytes ?? RECORD_PARSER_DEFAULTS.maxPageBytes;
@@ -154,11 +171,7 @@ export class RecordParser {
     const maxDepth = options.maxDepth ?? RECORD_PARSER_DEFAULTS.maxDepth;
     if (!(Number.isInteger(maxDepth) && maxDepth >= 1 && maxDepth <= 100_000)) throw new RangeError(`maxDepth must be an integer from 1 to 100000, got ${maxDepth}`);
     if (this.path.kind === 'keys') {
-      this.scanner = new JsonScanner(
-        this.path.keys.map((key) => Buffer.from(key)),
-        this.path.keys,
-        maxDepth,
-      );
+      this.scanner = new JsonScanner(keyBytes, this.path.keys, maxDepth);
     } else {
       this.scanner = new JsonScanner(undefined, undefined, maxDepth);
       this.whole = [];

@@ -195,4 +195,50 @@ describe('paginate fetching ahead', () => {
     await expect(drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage, concurrency: 8, maxPages: 100, describe: () => '' }), (p) => void seen.push(p.index))).rejects.toThrow('page 5 failed');
     expect(seen).toEqual([0, 1, 2, 3]);
   });
+
+  it("aborts every page in flight with the walk's signal, and stops listening to it when the walk ends", async () => {
+    const window = new AbortController();
+    const slots = new Map<number, PageSlot>();
+    const answered = new Set<number>();
+    const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext> => {
+      slots.set(index, slot);
+      await ticks(40 - (index % 8) * 4);
+      if (slot.signal.aborted) throw slot.signal.reason;
+      answered.add(index);
+      return { request, index, response: pageResponse(request.url, { pages: 40 }, numbered(40, 5)[index]!) };
+    };
+    const walk = paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', total_pages: 'pages' })), first: base, fetchPage, concurrency: 4, maxPages: 100, describe: () => '', signal: window.signal });
+    const seen: number[] = [];
+    const stopped = drain(walk, (page) => {
+      seen.push(page.index);
+      if (page.index === 2) window.abort(new Error('window aborted'));
+    });
+    await expect(stopped).rejects.toThrow('window aborted');
+    await ticks(50);
+    // Every page still unanswered when the window aborted was aborted with the window's reason, none handed over.
+    const unanswered = [...slots.keys()].filter((index) => !answered.has(index));
+    expect(unanswered.length).toBeGreaterThanOrEqual(1);
+    for (const index of unanswered) expect((slots.get(index)!.signal.reason as Error).message).toBe('window aborted');
+    expect(seen).toEqual([0, 1, 2, ...[...answered].filter((i) => i > 2 && i < Math.min(...unanswered)).sort((a, b) => a - b)]);
+
+    const quiet = new AbortController();
+    let listening = 0;
+    const signal = new Proxy(quiet.signal, {
+      get(target, key) {
+        if (key === 'addEventListener') return (...args: Parameters<AbortSignal['addEventListener']>) => (listening++, target.addEventListener(...args));
+        if (key === 'removeEventListener') return (...args: Parameters<AbortSignal['removeEventListener']>) => (listening--, target.removeEventListener(...args));
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', page_size_param: 'n', page_size: 5 })), first: base, fetchPage: fakeApi(numbered(3, 5, 2)).fetchPage, concurrency: 4, maxPages: 100, describe: () => '', signal }));
+    expect(listening).toBe(0);
+  });
+
+  it('starts a page already aborted when the walk\'s signal aborted before it', async () => {
+    const window = new AbortController();
+    window.abort(new Error('gone'));
+    const api = fakeApi(numbered(2, 1));
+    await expect(drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage: api.fetchPage, maxPages: 10, describe: () => '', signal: window.signal }))).rejects.toThrow('gone');
+  });
 });

@@ -171,7 +171,13 @@ const scenarios: Scenario[] = [];
       const rates = new Map<string, number>();
       const pagination = { type: 'page_number', page_size_param: 'per_page', page_size: LATENCY_RECORDS_PER_PAGE, max_pages: 100_000 };
       const verify = { expected: records, firstId: RECORD_ID_BASE + 1 };
-      for (const variant of rotate(['total', 'total, no Parquet', 'no-total', ...PEERS] as const, round)) {
+      let totalMs = 0;
+      let floorMs = 0;
+      for (const variant of rotate(['total', 'total, no Parquet', 'no-total', 'floor', ...PEERS] as const, round)) {
+        if (variant === 'floor') {
+          floorMs = (await runJson<{ ms: number }>(process.execPath, [children.transportFloor, JSON.stringify({ url: api.url, mode: 'pages', concurrency: CONCURRENCY })])).ms;
+          continue;
+        }
         if (variant === 'total, no Parquet') {
           // What the typed Parquet table costs here: it is encoded when the window ends.
           await fetch(`${api.url}/_reset`);
@@ -187,7 +193,10 @@ const scenarios: Scenario[] = [];
         }
         await fetch(`${api.url}/_reset`);
         const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: variant === 'total' ? { ...pagination, total_pages: 'meta.total_pages' } : pagination }, concurrency: CONCURRENCY, verify });
-        if (variant === 'total') t2.values.push(limitMs / landing.ms);
+        if (variant === 'total') {
+          t2.values.push(limitMs / landing.ms);
+          totalMs = landing.ms;
+        }
         else {
           rates.set('apilake', rate(landing));
           t3.values.push(limitMs / landing.ms);
@@ -196,6 +205,8 @@ const scenarios: Scenario[] = [];
           t3w.values.push(requests - (LATENCY_PAGES + 1));
         }
       }
+      figure('latency-pages', `T2 floor: bare node:http, page 1 then ${CONCURRENCY} requests always in flight, nothing parsed or landed; limit ÷ floor (the best T2 any client reaches here)`, '').values.push(limitMs / floorMs);
+      figure('latency-pages', 'T2: floor time ÷ apilake time', '').values.push(floorMs / totalMs);
       for (const [name, value] of rates) figure('latency-pages', `${name} records/s`, 'rec/s').values.push(value);
       PEERS.forEach((p, i) => peerTargets[i]!.values.push(rates.get('apilake')! / rates.get(p)!));
     },

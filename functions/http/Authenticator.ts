@@ -13,19 +13,20 @@ import { readRsaPrivateKey } from './auth/signJwt.js';
 import { TokenAuthenticator } from './auth/TokenAuthenticator.js';
 import { processTokenCache, type TokenCache } from './auth/TokenCache.js';
 import type { Redactor } from './redact.js';
+import type { HeaderFields } from './RequestHeaders.js';
 
 export { TOKEN_EXPIRY_MARGIN_MS } from './auth/tokenResponse.js';
 
 /** Adds credentials to an outgoing request. */
 export interface Authenticator {
   /** Sets headers or query parameters on the request. */
-  apply(url: URL, headers: Headers): Promise<void>;
+  apply(url: URL, headers: HeaderFields): Promise<void>;
   /** Called on a 401: returns true when fresh credentials were obtained and the request is worth repeating. */
   refresh(): Promise<boolean>;
 }
 
 /** Posts a form to the token endpoint and returns the parsed JSON body (supplied by the HTTP client). */
-export type TokenRequester = (url: URL, form: URLSearchParams, headers: Headers) => Promise<unknown>;
+export type TokenRequester = (url: URL, form: URLSearchParams, headers: HeaderFields) => Promise<unknown>;
 
 /** Seams of {@link createAuthenticator} beyond the clock. */
 export interface AuthenticatorOptions {

@@ -15,6 +15,7 @@ import { describeSecret, type Redactor } from './redact.js';
 import { decideRedirect, type RedirectDecision } from './redirectPolicy.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
+import { RequestHeaders } from './RequestHeaders.js';
 import { readPageBody, type EarlyLanding, type LandingProgress, type PageBody, type PageReading } from './readPageBody.js';
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, ResponseEncodingError } from '../records/bodyErrors.js';
 import { fetchTransport, type ResponseHeaders, type Transport, type TransportResponse } from './Transport.js';
@@ -97,7 +98,7 @@ export interface HttpClientOptions {
 /** A request ready to send, and what its auth added (removed again before it leaves its origin). */
 interface PreparedRequest {
   readonly url: URL;
-  readonly headers: Headers;
+  readonly headers: RequestHeaders;
   readonly body: string | undefined;
   /** Headers the authenticator set. */
   readonly authHeaders: readonly string[];
@@ -109,7 +110,7 @@ interface PreparedRequest {
 interface Hop {
   readonly method: string;
   readonly url: URL;
-  readonly headers: Headers;
+  readonly headers: RequestHeaders;
   readonly body: string | undefined;
 }
 
@@ -267,7 +268,8 @@ export class HttpClient {
   /** The request as sent without auth. */
   private unauthenticated(request: HttpRequest): PreparedRequest {
     const url = new URL(request.url);
-    const headers = new Headers({ accept: 'application/json', ...this.options.headers, ...request.headers });
+    // Set in order, names case-insensitive: the source's headers replace the default, the request's replace both.
+    const headers = new RequestHeaders({ accept: 'application/json', ...this.options.headers, ...request.headers });
     let body: string | undefined;
     if (request.form) body = request.form.toString();
     else if (request.body !== undefined) {
@@ -285,14 +287,14 @@ export class HttpClient {
     try {
       await authenticator.apply(url, headers);
     } catch (error) {
-      // Headers refuses a value it cannot send with a message that quotes it (or a code point of it).
+      // RequestHeaders refuses, as Headers would, a value that cannot travel in a header.
       if (error instanceof TypeError) throw this.unusableCredential(error);
       throw error;
     }
     const authHeaders = [...headers.keys()].filter((name) => headersBefore.get(name) !== headers.get(name));
     const authParams = [...new Set(url.searchParams.keys())].filter((name) => paramsBefore.getAll(name).join('\n') !== url.searchParams.getAll(name).join('\n'));
     for (const name of authHeaders) {
-      // Control characters pass Headers but fail inside fetch, as a network error that would be retried.
+      // Control characters pass Headers (and RequestHeaders) but fail in node:http or fetch, as a network error that would be retried.
       if (headerValueProblem(headers.get(name)!) !== undefined) throw this.unusableCredential(undefined, headers.get(name)!);
     }
     return { url, headers, body, authHeaders, authParams };
@@ -390,7 +392,7 @@ export class HttpClient {
   /** The request a followed redirect makes; credentials go only to the request's own origin. */
   private nextHop(decision: Extract<RedirectDecision, { kind: 'follow' }>, hop: Hop, prepared: PreparedRequest, request: HttpRequest): Hop | ApilakeError {
     const url = new URL(decision.url);
-    const headers = new Headers(hop.headers);
+    const headers = new RequestHeaders(hop.headers);
     if (!decision.keepBody) for (const name of BODY_HEADERS) headers.delete(name);
     const body = decision.keepBody ? hop.body : undefined;
     if (decision.credentials) {

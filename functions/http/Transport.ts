@@ -4,11 +4,13 @@
  * transport's, so every transport behaves alike under them.
  */
 
+import type { HeaderFields } from './RequestHeaders.js';
+
 /** One hop of a request, as sent. */
 export interface TransportRequest {
   readonly method: string;
   readonly url: URL;
-  readonly headers: Headers;
+  readonly headers: HeaderFields;
   readonly body: string | undefined;
   /** Aborts the request and its body: the client's timeout or the run's abort. */
   readonly signal: AbortSignal;
@@ -44,7 +46,7 @@ export type Transport = (request: TransportRequest) => Promise<TransportResponse
 export function fetchTransport(fetchFn: typeof fetch): Transport {
   return async ({ method, url, headers, body, signal }) => {
     // Node's fetch (undici) returns the real 3xx response under 'manual' (nodejs/undici#1193).
-    const response = await fetchFn(url, { method, headers, body, signal, redirect: 'manual' });
+    const response = await fetchFn(url, { method, headers: Object.fromEntries(headers), body, signal, redirect: 'manual' });
     return {
       status: response.status,
       headers: response.headers,

@@ -2,6 +2,7 @@
 
 import type { Authenticator } from '../Authenticator.js';
 import { type IssuedToken, TokenCache } from './TokenCache.js';
+import type { HeaderFields } from '../RequestHeaders.js';
 
 /** One way of obtaining an access token: client credentials, a refresh token, a signed JWT. */
 export interface TokenGrant {
@@ -21,7 +22,7 @@ export class TokenAuthenticator implements Authenticator {
     private readonly key: string = 'token',
   ) {}
 
-  async apply(_url: URL, headers: Headers): Promise<void> {
+  async apply(_url: URL, headers: HeaderFields): Promise<void> {
     headers.set('authorization', `Bearer ${await this.token()}`);
   }
 

@@ -1,6 +1,7 @@
 /** How an OAuth2 client proves its identity to the token endpoint (RFC 6749 §2.3.1). */
 
 import type { Redactor } from '../redact.js';
+import { RequestHeaders, type HeaderFields } from '../RequestHeaders.js';
 
 /** A confidential client's credentials. */
 export interface ClientCredentials {
@@ -16,7 +17,7 @@ export function applyClientAuthentication(
   mode: 'header' | 'body',
   credentials: ClientCredentials,
   form: URLSearchParams,
-  headers: Headers,
+  headers: HeaderFields,
   redactor: Redactor,
 ): void {
   // Registered whichever way they travel: some endpoints echo a Basic header back in errors.
@@ -32,6 +33,6 @@ export function applyClientAuthentication(
 }
 
 /** Headers of every token request. */
-export function tokenRequestHeaders(): Headers {
-  return new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
+export function tokenRequestHeaders(): RequestHeaders {
+  return new RequestHeaders({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
 }

@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { RequestHeaders } from '../../functions/http/RequestHeaders.js';
+
+/** What WHATWG Headers (undici, the reference) makes of one `set`: the stored value, or that it threw a TypeError. */
+function reference(name: string, value: string): string {
+  try {
+    const headers = new Headers();
+    headers.set(name, value);
+    return `ok ${JSON.stringify(headers.get(name))}`;
+  } catch (error) {
+    return error instanceof TypeError ? 'TypeError' : `other ${String(error)}`;
+  }
+}
+
+function ours(name: string, value: string): string {
+  try {
+    const headers = new RequestHeaders();
+    headers.set(name, value);
+    return `ok ${JSON.stringify(headers.get(name))}`;
+  } catch (error) {
+    return error instanceof TypeError ? 'TypeError' : `other ${String(error)}`;
+  }
+}
+
+describe('RequestHeaders', () => {
+  it('accepts, trims and refuses exactly what WHATWG Headers does, over every byte and the edges above it', () => {
+    const values: string[] = ['plain', '', ' ', '\t\r\n', ' padded\t', 'in side', 'a\u00e9b', '\u00ff', '\u0100', 'tök’en', '😀', 'x\u0000y', 'x\ny', 'x\ry', '\nlead', 'trail\r\n', 'x\u0001y', 'x\u007fy', 'x\ty'];
+    for (let code = 0; code <= 0x101; code++) values.push(`a${String.fromCharCode(code)}b`, String.fromCharCode(code));
+    const names = ['x-key', 'X-Key', 'Authorization', "!#$%&'*+-.^_`|~09azAZ", '', 'bad name', 'bad:name', 'é', 'x\u0000', '(x)', 'a/b'];
+    for (const name of names) expect(ours(name, 'v'), `name ${JSON.stringify(name)}`).toBe(reference(name, 'v'));
+    for (const value of values) expect(ours('x-key', value), `value ${JSON.stringify(value)}`).toBe(reference('x-key', value));
+  });
+
+  it('is case-insensitive, lets a later name replace an earlier one that differs only in case, and iterates lower-case names', () => {
+    const headers = new RequestHeaders({ accept: 'application/json', Accept: 'text/csv', 'X-Trace': '1' });
+    expect(headers.get('ACCEPT')).toBe('text/csv');
+    expect(headers.has('x-trace')).toBe(true);
+    headers.delete('X-TRACE');
+    expect(headers.has('x-trace')).toBe(false);
+    headers.set('Authorization', 'Bearer t');
+    expect([...headers]).toEqual([
+      ['accept', 'text/csv'],
+      ['authorization', 'Bearer t'],
+    ]);
+    const copy = new RequestHeaders(headers);
+    copy.set('accept', 'x');
+    expect(headers.get('accept')).toBe('text/csv');
+    const seen: string[] = [];
+    copy.forEach((value, name) => seen.push(`${name}=${value}`));
+    expect(seen).toEqual(['accept=x', 'authorization=Bearer t']);
+  });
+
+  it('never quotes a refused value in its error (it may be a credential)', () => {
+    for (const value of ['s3cret\nx', 's3cret\u0000', 's3cret’']) {
+      const error = (() => {
+        try {
+          new RequestHeaders().set('x-api-key', value);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error!.message).not.toContain('s3cret');
+    }
+  });
+
+  it('spares a request through the default transport the undici load (Node 20 builds Headers from it on first use)', () => {
+    const script = `
+      const { createServer } = await import('node:http');
+      const { HttpClient } = await import(${JSON.stringify(new URL('../../functions/http/HttpClient.ts', import.meta.url).href)});
+      const { Redactor } = await import(${JSON.stringify(new URL('../../functions/http/redact.ts', import.meta.url).href)});
+      const server = createServer((req, res) => res.end(JSON.stringify({ trace: req.headers['x-trace'] ?? null })));
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const client = new HttpClient({ retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 1 }, timeoutMs: 5000, redactor: new Redactor() });
+      const response = await client.requestJson({ method: 'GET', url: new URL('http://127.0.0.1:' + server.address().port + '/'), headers: { 'X-Trace': ' t1 ' } });
+      server.close();
+      console.log(JSON.stringify({ body: response.body, undici: process.moduleLoadList.filter((m) => /undici/.test(m)) }));
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ body: { trace: 't1' }, undici: [] });
+  });
+});

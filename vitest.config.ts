@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    globalSetup: ['./test/support/tempRoot.ts'],
     reporters: ['default', './test/support/summaryReporter.ts'],
   },
 });

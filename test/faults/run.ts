@@ -5,6 +5,9 @@
  * invariant violation (see lakeAudit.ts for the invariants).
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatTable } from '../../cli/format.js';
 import type { ScenarioReport } from './harness.js';
 import { seededRandom } from '../support/seededRandom.js';
@@ -15,6 +18,11 @@ import { localDisk } from './scenarios/localDisk.js';
 
 // The suite runs on the machine's Node; the SDK's notice about future Node versions is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Every temp folder of the suite and of the processes it starts goes under one folder of this run, removed at exit.
+const tempRoot = mkdtempSync(join(tmpdir(), 'apilake-faults-run-'));
+process.env.TMPDIR = tempRoot;
+process.on('exit', () => rmSync(tempRoot, { recursive: true, force: true }));
 
 const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -5,7 +5,7 @@
  */
 
 import { search } from '@aws-lambda-powertools/jmespath';
-import { headerValueProblem } from '../http/headerValue.js';
+import { HEADER_NAME, headerValueProblem } from '../http/headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from '../tables/checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
@@ -20,7 +20,6 @@ export interface PathProblem {
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
 /** RFC 9110 5.1: a field name is a token. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Every semantic problem of one source; empty when it is valid. Takes a full definition or the

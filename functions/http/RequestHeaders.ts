@@ -14,6 +14,8 @@
  * Unlike `Headers`, an error never quotes the refused value: it may be a credential.
  */
 
+import { HEADER_NAME } from './headerValue.js';
+
 /** What the client, its authenticators and its transports read and write of a request's headers; a WHATWG `Headers` is one. */
 export interface HeaderFields extends Iterable<[string, string]> {
   get(name: string): string | null;
@@ -25,8 +27,6 @@ export interface HeaderFields extends Iterable<[string, string]> {
   forEach(callback: (value: string, name: string) => void): void;
 }
 
-/** RFC 9110 5.1: a field name is a token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** HTTP whitespace (Fetch standard): tab, line feed, carriage return, space. */
 const SURROUNDING_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
@@ -81,7 +81,7 @@ export class RequestHeaders implements HeaderFields {
 }
 
 function checkedName(name: string): string {
-  if (!TOKEN.test(name)) throw new TypeError(`"${name.length > 60 ? `${name.slice(0, 57)}...` : name}" is not a valid header name`);
+  if (!HEADER_NAME.test(name)) throw new TypeError(`"${name.length > 60 ? `${name.slice(0, 57)}...` : name}" is not a valid header name`);
   return name.toLowerCase();
 }
 

@@ -4,6 +4,9 @@
  * value of 8217", or worse, quotes the whole value: callers explain the problem without it.
  */
 
+/** RFC 9110 5.1: a field name is a token. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /**
  * What makes `value` unusable in a header, without quoting it; `undefined` when it is fine.
  * RFC 9110 5.5: a field value is visible ASCII, obs-text (0x80–0xFF, i.e. Latin-1) and

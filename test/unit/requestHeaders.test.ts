@@ -2,26 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { RequestHeaders } from '../../functions/http/RequestHeaders.js';
 
-/** What WHATWG Headers (undici, the reference) makes of one `set`: the stored value, or that it threw a TypeError. */
-function reference(name: string, value: string): string {
+/** What one `set` makes of a header: the stored value, or that it threw a TypeError. */
+function outcome(headers: { set(name: string, value: string): void; get(name: string): string | null }, name: string, value: string): string {
   try {
-    const headers = new Headers();
     headers.set(name, value);
     return `ok ${JSON.stringify(headers.get(name))}`;
   } catch (error) {
     return error instanceof TypeError ? 'TypeError' : `other ${String(error)}`;
   }
 }
-
-function ours(name: string, value: string): string {
-  try {
-    const headers = new RequestHeaders();
-    headers.set(name, value);
-    return `ok ${JSON.stringify(headers.get(name))}`;
-  } catch (error) {
-    return error instanceof TypeError ? 'TypeError' : `other ${String(error)}`;
-  }
-}
+/** WHATWG Headers (undici) is the reference. */
+const reference = (name: string, value: string) => outcome(new Headers(), name, value);
+const ours = (name: string, value: string) => outcome(new RequestHeaders(), name, value);
 
 describe('RequestHeaders', () => {
   it('accepts, trims and refuses exactly what WHATWG Headers does, over every byte and the edges above it', () => {

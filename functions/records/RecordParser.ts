@@ -21,6 +21,7 @@ import { BodyDecoder, Utf8DecodeError, type ResponseEncoding } from './BodyDecod
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, quoteNear, RecordsNotRetainedError, ResponseEncodingError, type BodyOrigin } from './bodyErrors.js';
 import { JsonScanError, JsonScanner, TARGET } from './JsonScanner.js';
 import { lazyRecordsArray } from './lazyRecordsArray.js';
+import { memoizeByText } from './memoizeByText.js';
 import { parseExact } from './parseExact.js';
 import { parseValidJson } from './parseValidJson.js';
 import { RecordBatch } from './RecordBatch.js';
@@ -99,20 +100,10 @@ export interface ParsedPage {
 const EMPTY = Buffer.alloc(0);
 
 /** Records expressions classified, with their keys' bytes: a stream reads every page with the same one. */
-const compiledPaths = new Map<string, { path: RecordsPath; keyBytes: readonly Uint8Array[] | undefined }>();
-/** More distinct expressions than any process's sources hold; past it the cache starts over. */
-const MAX_COMPILED_PATHS = 1_000;
-
-function compiledPath(records: string): { path: RecordsPath; keyBytes: readonly Uint8Array[] | undefined } {
-  let compiled = compiledPaths.get(records);
-  if (!compiled) {
-    const path = parseRecordsPath(records);
-    compiled = { path, keyBytes: path.kind === 'keys' ? path.keys.map((key) => Buffer.from(key)) : undefined };
-    if (compiledPaths.size >= MAX_COMPILED_PATHS) compiledPaths.clear();
-    compiledPaths.set(records, compiled);
-  }
-  return compiled;
-}
+const compiledPath = memoizeByText((records): { path: RecordsPath; keyBytes: readonly Uint8Array[] | undefined } => {
+  const path = parseRecordsPath(records);
+  return { path, keyBytes: path.kind === 'keys' ? path.keys.map((key) => Buffer.from(key)) : undefined };
+});
 
 /**
  * Reads one body chunk by chunk: `push` each chunk as it arrives and land the records it

@@ -1,12 +1,11 @@
 /** JMESPath evaluation over API bodies: dotted paths read directly, the rest through Powertools' implementation. */
 
-import { compilePath, type CompiledPath } from '../tables/compilePath.js';
+import { compilePath } from '../tables/compilePath.js';
+import { memoizeByText } from './memoizeByText.js';
 import { plainValue } from './preciseJson.js';
 
 /** Compiled expressions, by text: a source names a handful, each evaluated once per page. */
-const compiled = new Map<string, CompiledPath>();
-/** Past this many, the cache starts again (expressions come from source files, so it never should). */
-const MAX_COMPILED = 1_000;
+const compiled = memoizeByText(compilePath);
 
 /**
  * Evaluates a JMESPath expression; `null` when the path does not exist (as JMESPath defines).
@@ -15,12 +14,7 @@ const MAX_COMPILED = 1_000;
  * one page's response and the next page's request.
  */
 export function evaluate(expression: string, body: unknown): unknown {
-  let path = compiled.get(expression);
-  if (!path) {
-    if (compiled.size >= MAX_COMPILED) compiled.clear();
-    compiled.set(expression, (path = compilePath(expression)));
-  }
-  return plainValue(path(body));
+  return plainValue(compiled(expression)(body));
 }
 
 /** JMESPath truthiness: false, null, "", [] and {} are false; everything else is true. */

@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { HttpClient } from '../../functions/http/HttpClient.js';
+import { Redactor } from '../../functions/http/redact.js';
 import { RequestHeaders } from '../../functions/http/RequestHeaders.js';
 
 /** What one `set` makes of a header: the stored value, or that it threw a TypeError. */
@@ -72,5 +76,19 @@ describe('RequestHeaders', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ body: { trace: 't1' }, undici: [] });
+  });
+
+  it("sends the source's headers over the default accept and the request's over both, whatever their case", async () => {
+    const server = createServer((req, res) => res.end(JSON.stringify({ accept: req.headers.accept, trace: req.headers['x-trace'] ?? null })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const client = (headers?: Record<string, string>) => new HttpClient({ retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 1, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 1000 }, timeoutMs: 5000, redactor: new Redactor(), ...(headers ? { headers } : {}) });
+      expect((await client().requestJson({ method: 'GET', url })).body).toEqual({ accept: 'application/json', trace: null });
+      expect((await client({ Accept: 'text/csv', 'X-Trace': 's' }).requestJson({ method: 'GET', url })).body).toEqual({ accept: 'text/csv', trace: 's' });
+      expect((await client({ Accept: 'text/csv' }).requestJson({ method: 'GET', url, headers: { ACCEPT: 'application/x-ndjson' } })).body).toEqual({ accept: 'application/x-ndjson', trace: null });
+    } finally {
+      server.close();
+    }
   });
 });

@@ -2,7 +2,7 @@
 
 import type { Clock } from '../clock.js';
 import type { SourceDefinition } from '../config/sourceSchema.js';
-import { createAuthenticator } from '../http/Authenticator.js';
+import { createAuthenticator } from '../http/auth/createAuthenticator.js';
 import { HttpClient } from '../http/HttpClient.js';
 import { Redactor } from '../http/redact.js';
 import type { SecretProvider } from '../secrets/SecretProvider.js';

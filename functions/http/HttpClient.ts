@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
 import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, InvalidJsonError, RecordsPathError, RedirectError, RetryBudgetError, SecretError } from '../errors.js';
-import type { Authenticator } from './Authenticator.js';
+import type { Authenticator } from './auth/Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
 import { headerValueProblem } from './headerValue.js';

@@ -4,7 +4,7 @@
  * the re-read wait can be replaced.
  */
 
-import { createAuthenticator } from '../../functions/http/Authenticator.js';
+import { createAuthenticator } from '../../functions/http/auth/createAuthenticator.js';
 import { TokenCache } from '../../functions/http/auth/TokenCache.js';
 import { HttpClient, type JsonResponse } from '../../functions/http/HttpClient.js';
 import { Redactor } from '../../functions/http/redact.js';

@@ -2,7 +2,7 @@ import { generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { HttpStatusError, SecretError } from '../../functions/errors.js';
-import { createAuthenticator } from '../../functions/http/Authenticator.js';
+import { createAuthenticator } from '../../functions/http/auth/createAuthenticator.js';
 import { MAX_EXCHANGES_PER_FETCH } from '../../functions/http/auth/RefreshTokenGrant.js';
 import { signJwtRs256 } from '../../functions/http/auth/signJwt.js';
 import { TokenCache } from '../../functions/http/auth/TokenCache.js';

@@ -1,10 +1,11 @@
 /** OAuth2 client credentials grant (RFC 6749 §4.4). */
 
 import type { AuthConfig } from '../../config/sourceSchema.js';
-import type { TokenRequester } from '../Authenticator.js';
 import type { Redactor } from '../redact.js';
+import { requireSecretKeys } from '../../secrets/secretJson.js';
+import type { AuthType, TokenRequester } from './Authenticator.js';
 import { applyClientAuthentication, type ClientCredentials, tokenRequestHeaders } from './clientAuthentication.js';
-import type { TokenGrant } from './TokenAuthenticator.js';
+import { TokenAuthenticator, type TokenGrant } from './TokenAuthenticator.js';
 import type { IssuedToken } from './TokenCache.js';
 import { parseTokenResponse } from './tokenResponse.js';
 
@@ -29,3 +30,11 @@ export class ClientCredentialsGrant implements TokenGrant {
     return parseTokenResponse(body, this.config.token_url, this.redactor, this.now());
   }
 }
+
+/** `oauth2_client_credentials`: a bearer token for the client's own id and secret. */
+export const clientCredentialsAuth: AuthType<'oauth2_client_credentials'> = {
+  create(config, secret, { redactor, requestToken, now }) {
+    const credentials = requireSecretKeys(config.secret, secret, ['client_id', 'client_secret']);
+    return new TokenAuthenticator(new ClientCredentialsGrant(config, credentials, redactor, requestToken, now), now);
+  },
+};

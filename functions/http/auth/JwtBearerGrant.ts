@@ -2,11 +2,13 @@
 
 import { type KeyObject, randomUUID } from 'node:crypto';
 import type { AuthConfig } from '../../config/sourceSchema.js';
-import type { TokenRequester } from '../Authenticator.js';
+import { SecretError } from '../../errors.js';
+import { optionalSecretKey, requireSecretKeys } from '../../secrets/secretJson.js';
 import type { Redactor } from '../redact.js';
-import { signJwtRs256 } from './signJwt.js';
+import type { AuthType, TokenRequester } from './Authenticator.js';
+import { readRsaPrivateKey, signJwtRs256 } from './signJwt.js';
 import { tokenRequestHeaders } from './clientAuthentication.js';
-import type { TokenGrant } from './TokenAuthenticator.js';
+import { TokenAuthenticator, type TokenGrant } from './TokenAuthenticator.js';
 import type { IssuedToken } from './TokenCache.js';
 import { parseTokenResponse } from './tokenResponse.js';
 
@@ -66,3 +68,24 @@ export class JwtBearerGrant implements TokenGrant {
     return parseTokenResponse(body, this.config.token_url, this.redactor, this.now());
   }
 }
+
+/** `jwt_bearer`: a service account's signed assertion (RFC 7523), e.g. a Google service-account key file. */
+export const jwtBearerAuth: AuthType<'jwt_bearer'> = {
+  create(config, secret, { redactor, requestToken, now }) {
+    const { private_key } = requireSecretKeys(config.secret, secret, ['private_key']);
+    const issuer = optionalSecretKey(config.secret, secret, 'issuer') ?? optionalSecretKey(config.secret, secret, 'client_email');
+    if (issuer === undefined) {
+      const present = Object.keys(secret).join(', ') || 'none';
+      throw new SecretError(`secret "${config.secret}" lacks "client_email" or "issuer" (string), the assertion's iss; keys present: ${present}`, {
+        context: { secret: config.secret },
+      });
+    }
+    const credentials = {
+      issuer,
+      privateKey: readRsaPrivateKey(config.secret, private_key),
+      subject: optionalSecretKey(config.secret, secret, 'subject'),
+      keyId: optionalSecretKey(config.secret, secret, 'private_key_id'),
+    };
+    return new TokenAuthenticator(new JwtBearerGrant(config, credentials, redactor, requestToken, now), now);
+  },
+};

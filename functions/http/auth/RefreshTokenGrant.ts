@@ -9,10 +9,10 @@ import { SecretError } from '../../errors.js';
 import { requireSecretKeys } from '../../secrets/secretJson.js';
 import type { SecretProvider, VersionedSecret } from '../../secrets/SecretProvider.js';
 import { secretExample } from '../../secrets/secretShapes.js';
-import type { TokenRequester } from '../Authenticator.js';
 import type { Redactor } from '../redact.js';
+import type { AuthType, TokenRequester } from './Authenticator.js';
 import { applyClientAuthentication, tokenRequestHeaders } from './clientAuthentication.js';
-import type { TokenGrant } from './TokenAuthenticator.js';
+import { TokenAuthenticator, type TokenGrant } from './TokenAuthenticator.js';
 import type { IssuedToken } from './TokenCache.js';
 import { oauthErrorCode, parseTokenResponse } from './tokenResponse.js';
 
@@ -150,3 +150,17 @@ export class RefreshTokenGrant implements TokenGrant {
     );
   }
 }
+
+/**
+ * `oauth2_refresh_token`: its access token is kept in the context's (process-wide) cache, so a warm
+ * function's next invocation and concurrent clients reuse it instead of rotating again.
+ */
+export const refreshTokenAuth: AuthType<'oauth2_refresh_token'> = {
+  rotating: true,
+  create(config, secret, { secrets, redactor, requestToken, now, sleep, tokenCache, versioned }) {
+    if (!versioned) throw new Error('a rotating secret must be read with its version');
+    const grant = new RefreshTokenGrant({ config, secrets, redactor, requestToken, now, sleep, initial: versioned });
+    const key = JSON.stringify([config.type, config.secret, config.token_url, config.scope ?? '', secret.client_id]);
+    return new TokenAuthenticator(grant, now, tokenCache, key);
+  },
+};

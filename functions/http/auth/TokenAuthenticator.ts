@@ -1,6 +1,6 @@
 /** An authenticator that sends an OAuth2 access token, fetched by a grant and cached. */
 
-import type { Authenticator } from '../Authenticator.js';
+import type { Authenticator } from './Authenticator.js';
 import { type IssuedToken, TokenCache } from './TokenCache.js';
 import type { HeaderFields } from '../RequestHeaders.js';
 

@@ -6,15 +6,15 @@ import { CursorPagination } from './strategies/CursorPagination.js';
 import { LinkHeaderPagination } from './strategies/LinkHeaderPagination.js';
 import { NextUrlPagination } from './strategies/NextUrlPagination.js';
 import { NoPagination } from './strategies/NoPagination.js';
-import { OffsetPagination } from './strategies/OffsetPagination.js';
-import { PageNumberPagination } from './strategies/PageNumberPagination.js';
+import { offsetPagination } from './strategies/OffsetPagination.js';
+import { pageNumberPagination } from './strategies/PageNumberPagination.js';
 
 type Factories = { [K in PaginationConfig['type']]: (config: Extract<PaginationConfig, { type: K }>) => PaginationStrategy };
 
 const FACTORIES: Factories = {
   none: () => new NoPagination(),
-  page_number: (config) => new PageNumberPagination(config),
-  offset: (config) => new OffsetPagination(config),
+  page_number: pageNumberPagination,
+  offset: offsetPagination,
   cursor: (config) => new CursorPagination(config),
   next_url: (config) => new NextUrlPagination(config),
   link_header: () => new LinkHeaderPagination(),

@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { ColumnExtractor } from '../functions/tables/ColumnExtractor.js';
-import { parseColumnType } from '../functions/tables/columnType.js';
+import { parseColumnType } from '../functions/config/columnType.js';
 import { DEFAULT_CODEC, PARQUET_CODECS, ParquetFileWriter } from '../functions/tables/ParquetFileWriter.js';
 import type { TableSpec, TypedColumn } from '../functions/tables/tableSpec.js';
 

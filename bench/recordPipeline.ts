@@ -22,11 +22,11 @@ import { once } from 'node:events';
 import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { envelopeChunk, envelopePrefix } from '../functions/records/envelopeChunk.js';
-import { parseJson, stringifyJson } from '../functions/records/preciseJson.js';
-import { parsePage, RecordParser } from '../functions/records/RecordParser.js';
-import { RecordBatch } from '../functions/records/RecordBatch.js';
-import { selectRecords } from '../functions/records/selectRecords.js';
+import { envelopeChunk, envelopePrefix } from '../functions/sink/envelopeChunk.js';
+import { parseJson, stringifyJson } from '../functions/body/preciseJson.js';
+import { parsePage, RecordParser } from '../functions/body/RecordParser.js';
+import { RecordBatch } from '../functions/body/RecordBatch.js';
+import { selectRecords } from '../functions/body/selectRecords.js';
 import { envelopeLines, type EnvelopeFields, type WindowRef } from '../functions/sink/lakeLayout.js';
 import { oneKbRecord, pageBody } from './recordFixtures.js';
 

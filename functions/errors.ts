@@ -121,10 +121,11 @@ export class CircuitOpenError extends HttpError {
   }
 }
 
-/** A page's body is not valid JSON. */
+/** A response's body is not valid JSON. */
 export class InvalidJsonError extends HttpError {
-  constructor(page: number, snippet: string, request: string, options: { cause?: unknown } = {}) {
-    super(`page ${page}: response body is not valid JSON: ${snippet}`, request, options);
+  /** @param where what the body answered, e.g. `page 3` or `token response`. */
+  constructor(where: string, snippet: string, request: string, options: { cause?: unknown } = {}) {
+    super(`${where}: response body is not valid JSON: ${snippet}`, request, options);
     this.name = 'InvalidJsonError';
   }
 }

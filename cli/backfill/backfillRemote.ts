@@ -8,7 +8,7 @@ import { selectStreams, windowsFor, type WindowSelection } from '../../functions
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import type { SourceDefinition, StreamDefinition } from '../../functions/config/sourceSchema.js';
 import { AbortedError, ApilakeError } from '../../functions/errors.js';
-import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
+import { ConcurrencyLimiter } from '../../functions/commons/ConcurrencyLimiter.js';
 import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
 import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.js';
 import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';

@@ -3,7 +3,7 @@
 import { findSource } from '../../functions/config/loadSources.js';
 import { selectStreams } from '../../functions/engine/runSource.js';
 import { InputError } from '../../functions/errors.js';
-import { parseJson } from '../../functions/records/preciseJson.js';
+import { parseJson } from '../../functions/body/preciseJson.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from '../../functions/tables/suggestColumns.js';

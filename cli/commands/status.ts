@@ -1,6 +1,6 @@
 /** `apilake status`: did yesterday land? Committed windows, records and gaps per stream, and why it fails when it does. */
 
-import { streamSettleMs } from '../../functions/config/checkSource.js';
+import { streamSettleMs } from '../../functions/window/streamTiming.js';
 import { findSource } from '../../functions/config/loadSources.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { selectStreams } from '../../functions/engine/runSource.js';

@@ -1,5 +1,5 @@
 import { loadSources } from '../../functions/config/loadSources.js';
-import { streamWindowMs } from '../../functions/config/checkSource.js';
+import { streamWindowMs } from '../../functions/window/streamTiming.js';
 import { formatDuration } from '../../functions/window/duration.js';
 
 /** `apilake validate`: loads every source; the loader throws one ConfigError listing all problems. */

@@ -3,7 +3,7 @@
  * the first committed window and the last window that has ended by now.
  */
 
-import { streamWindowMs } from '../../functions/config/checkSource.js';
+import { streamWindowMs } from '../../functions/window/streamTiming.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { selectStreams } from '../../functions/engine/runSource.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';

@@ -5,12 +5,11 @@
  */
 
 import { search } from '@aws-lambda-powertools/jmespath';
-import { HEADER_NAME, headerValueProblem } from '../http/headerValue.js';
+import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
-import { checkColumns } from '../tables/checkColumns.js';
+import { checkColumns } from './checkColumns.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
-import type { SourceDefinition, StreamDefinition } from './sourceSchema.js';
 
 /** A problem located by a path into the parsed document. */
 export interface PathProblem {
@@ -78,21 +77,6 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
-}
-
-/** The settle delay of a stream in milliseconds (0 without `settle`). Only call on a source that passed {@link checkSource}. */
-export function streamSettleMs(stream: StreamDefinition): number {
-  return stream.settle === undefined ? 0 : (parseDuration(stream.settle) ?? 0);
-}
-
-/**
- * The window size of a stream in milliseconds: its `window`, else the schedule's rate interval.
- * Only call on a source that passed {@link checkSource}.
- */
-export function streamWindowMs(source: SourceDefinition, stream: StreamDefinition): number {
-  const size = stream.window === undefined ? rateIntervalMs(source.schedule) : parseDuration(stream.window);
-  if (size === undefined) throw new Error(`stream ${source.name}.${stream.name} has no window size; checkSource should have caught this`);
-  return size;
 }
 
 type Add = (path: readonly (string | number)[], message: string) => void;

@@ -1,4 +1,4 @@
-export { checkSource, streamWindowMs } from './checkSource.js';
+export { checkSource } from './checkSource.js';
 export { findSource, formatPath, loadSourceFile, loadSources, parseSource, type LoadedSource } from './loadSources.js';
 export {
   sourceSchema,

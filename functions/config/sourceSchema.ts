@@ -20,8 +20,8 @@
  */
 
 import { z } from 'zod';
-import { RESPONSE_ENCODINGS } from '../records/BodyDecoder.js';
-import { normaliseOrigin } from '../http/redirectPolicy.js';
+import { normaliseOrigin } from './origin.js';
+import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 /** Characters Secrets Manager allows in a secret name. */

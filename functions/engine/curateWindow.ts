@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../clock.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, SinkError } from '../errors.js';
-import { parseJson } from '../records/preciseJson.js';
+import { parseJson } from '../body/preciseJson.js';
 import { commitWindow, currentCommitNumber, deleteParts, publishSymlink, readWindowState } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { newRunId, partKey, type WindowRef } from '../sink/lakeLayout.js';

@@ -1,7 +1,7 @@
 /** Runs the streams of one source over a set of windows: the engine's entry point for the CLI and Lambda. */
 
 import type { Clock } from '../clock.js';
-import { streamSettleMs, streamWindowMs } from '../config/checkSource.js';
+import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';

@@ -6,12 +6,12 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
-import { streamSettleMs } from '../config/checkSource.js';
+import { streamSettleMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
-import { DecodingTally } from '../records/DecodingTally.js';
-import type { RecordBatch } from '../records/RecordBatch.js';
+import { DecodingTally } from '../body/DecodingTally.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
 import {
   collectWindowGarbage,
   commitWindow,

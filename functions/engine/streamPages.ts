@@ -10,15 +10,17 @@ import { AbortedError, RecordFieldError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { createPaginationStrategy } from '../pagination/createPaginationStrategy.js';
 import { paginate, type PageSlot } from '../pagination/paginate.js';
-import type { PageContext, PageRequest } from '../pagination/PaginationStrategy.js';
-import { IncrementalFilter, type PageOrigin, type PageSelection } from '../records/IncrementalFilter.js';
-import { parentKeyOf, type ParentKey } from '../records/parentKey.js';
-import { plainValue } from '../records/preciseJson.js';
-import type { RecordBatch } from '../records/RecordBatch.js';
-import { recordField } from '../records/recordField.js';
+import type { PageContext, PageRequest, PaginationStrategy } from '../pagination/PaginationStrategy.js';
+import { withStopCondition } from '../pagination/stopConditions.js';
+import { IncrementalFilter, type PageOrigin, type PageSelection } from './IncrementalFilter.js';
+import { parentKeyOf, type ParentKey } from './parentKey.js';
+import { plainValue } from '../expressions/plainValue.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
+import { compilePath } from '../expressions/compilePath.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import type { TemplateValues } from '../window/templating.js';
 import { buildFirstRequest } from './buildRequest.js';
+import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
 
 /** What paging a stream over a window needs. */
@@ -62,7 +64,7 @@ export interface ParentRun {
 
 /** A page as it lands. */
 export interface LandingPage {
-  readonly page: PageContext;
+  readonly page: PageContext<FetchedPage>;
   /** The records to land (those in the window, with `incremental`), as the API's bytes. */
   readonly batches: readonly RecordBatch[];
   /** Position in the page (0-based) of each batch's first record, for messages. */
@@ -102,7 +104,7 @@ function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: (
 
 /** The distinct keys of the parent stream's records in the window, in order of first appearance. */
 async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefinition, link: ParentConfig, onParent: () => void): AsyncGenerator<ParentRun> {
-  const read = recordField(link.key);
+  const read = compilePath(link.key);
   const seen = new Set<string>();
   // The parent's own parent, incremental filter and paging apply; its pages are not landed.
   for await (const landing of pagesFor(input, parentStream, () => undefined, `parent stream "${parentStream.name}" `)) {
@@ -136,7 +138,7 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
 async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
   const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window) : undefined;
-  const selections = new WeakMap<PageContext, PageSelection>();
+  const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
   const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
   const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
@@ -144,33 +146,34 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys.
   const landEarly = prefix === '' && !parent && !filter ? input.landEarly : undefined;
 
-  const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext> => {
+  const fetchOne = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext<FetchedPage>> => {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
     // The slot's signal aborts when paging no longer needs the page, and when the window is aborted.
     const { signal } = slot;
     const landing = landEarly && { turn: slot.turn, land: (batch: RecordBatch) => landEarly(index, batch) };
-    const response = await client.requestPage(
+    const response = await fetchPage(
+      client,
       { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) },
       reading,
-      { signal, stats: input.stats, ...(landing ? { landing } : {}) },
+      { page: index + 1, signal, stats: input.stats, ...(landing ? { landing } : {}) },
     );
     const page = { request, response, index };
     // Selected as it arrives, so paging can stop before the next request (pages may arrive out of order).
-    if (filter) selections.set(page, filter.select(page, origin(page)));
+    if (filter) selections.set(page, filter.select(response.batches, origin(page)));
     return page;
   };
 
+  const strategy: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
   const pages = paginate({
-    strategy: createPaginationStrategy(stream.pagination),
+    // An incremental stream stops after a page whose records passed the window.
+    strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
     first: buildFirstRequest(source, stream, window, parent?.values),
-    fetchPage,
-    stopWhen: stream.pagination.stop_when,
+    fetchPage: fetchOne,
     maxPages: stream.pagination.max_pages,
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.
     concurrency: parent ? 1 : source.rate_limit.concurrency,
     describe: (request) => describeRequest(input, stream, request),
     ...(input.signal ? { signal: input.signal } : {}),
-    ...(filter ? { stopAfter: (page: PageContext) => selections.get(page)!.pastWindow } : {}),
   });
   for await (const page of pages) {
     input.tally.pages++;

@@ -14,7 +14,7 @@
  * Unlike `Headers`, an error never quotes the refused value: it may be a credential.
  */
 
-import { HEADER_NAME } from './headerValue.js';
+import { HEADER_NAME } from '../config/headerValue.js';
 
 /** What the client, its authenticators and its transports read and write of a request's headers; a WHATWG `Headers` is one. */
 export interface HeaderFields extends Iterable<[string, string]> {

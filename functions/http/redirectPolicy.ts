@@ -76,16 +76,3 @@ export function decideRedirect(input: RedirectInput): RedirectDecision {
   const keepBody = method === input.from.method && input.from.hasBody;
   return { kind: 'follow', url: target, method, keepBody, credentials: home && !input.leftHome };
 }
-
-/** `https://cdn.example.com/` or `https://cdn.example.com` → `https://cdn.example.com`; `undefined` if it is not a bare http(s) origin. */
-export function normaliseOrigin(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !text.includes('?') && !text.includes('#');
-  if (!bare || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
-  return url.origin;
-}

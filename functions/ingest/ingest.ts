@@ -12,7 +12,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Context } from 'aws-lambda';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { streamSettleMs, streamWindowMs } from '../config/checkSource.js';
+import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/runSource.js';

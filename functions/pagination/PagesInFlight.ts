@@ -3,7 +3,7 @@
  * its turn (every earlier page landed) and a signal that aborts it when paging no longer needs it.
  */
 
-import type { PageContext, PageRequest } from './PaginationStrategy.js';
+import type { PageContext, PageRequest, PageResponse } from './PaginationStrategy.js';
 
 /** What a page fetch is told about its place in the order. */
 export interface PageSlot {
@@ -17,7 +17,7 @@ export interface PageSlot {
 }
 
 /** Fetches one page; `index` is 0-based. */
-export type PageFetcher = (request: PageRequest, index: number, slot: PageSlot) => Promise<PageContext>;
+export type PageFetcher<R extends PageResponse = PageResponse> = (request: PageRequest, index: number, slot: PageSlot) => Promise<PageContext<R>>;
 
 /** Why a page was dropped unlanded. */
 export class PageDiscarded extends Error {
@@ -27,16 +27,16 @@ export class PageDiscarded extends Error {
   }
 }
 
-interface Pending {
-  readonly page: Promise<PageContext>;
+interface Pending<R extends PageResponse> {
+  readonly page: Promise<PageContext<R>>;
   readonly controller: AbortController;
   readonly startTurn: () => void;
   readonly discard: (reason: Error) => void;
 }
 
 /** Pages requested and not yet taken, by index. */
-export class PagesInFlight {
-  private readonly pending = new Map<number, Pending>();
+export class PagesInFlight<R extends PageResponse = PageResponse> {
+  private readonly pending = new Map<number, Pending<R>>();
   /** The first page not yet landed: its turn has come. */
   private turnIndex = 0;
   private readonly onOuterAbort = () => {
@@ -49,7 +49,7 @@ export class PagesInFlight {
    *   response and the next page's request.
    */
   constructor(
-    private readonly fetchPage: PageFetcher,
+    private readonly fetchPage: PageFetcher<R>,
     private readonly outer?: AbortSignal,
   ) {
     outer?.addEventListener('abort', this.onOuterAbort, { once: true });
@@ -79,7 +79,7 @@ export class PagesInFlight {
   }
 
   /** Waits for page `index` and hands it over; it stays the turn page until {@link landed}. */
-  async take(index: number): Promise<PageContext> {
+  async take(index: number): Promise<PageContext<R>> {
     const pending = this.pending.get(index);
     if (!pending) throw new Error(`page ${index + 1} was never requested`);
     try {

@@ -2,6 +2,7 @@
 
 import type { PaginationConfig } from '../config/sourceSchema.js';
 import type { PaginationStrategy } from './PaginationStrategy.js';
+import { withStopWhen } from './stopConditions.js';
 import { CursorPagination } from './strategies/CursorPagination.js';
 import { LinkHeaderPagination } from './strategies/LinkHeaderPagination.js';
 import { NextUrlPagination } from './strategies/NextUrlPagination.js';
@@ -20,7 +21,7 @@ const FACTORIES: Factories = {
   link_header: () => new LinkHeaderPagination(),
 };
 
-/** The strategy for a stream's pagination block. */
+/** The strategy for a stream's pagination block, ending where its `stop_when` says too. */
 export function createPaginationStrategy(config: PaginationConfig): PaginationStrategy {
-  return (FACTORIES[config.type] as (c: PaginationConfig) => PaginationStrategy)(config);
+  return withStopWhen((FACTORIES[config.type] as (c: PaginationConfig) => PaginationStrategy)(config), config.stop_when);
 }

@@ -15,24 +15,16 @@
 
 import { createHash } from 'node:crypto';
 import { PaginationError } from '../errors.js';
-import { evaluate, isTruthy } from '../records/evaluate.js';
-import type { PageContext, PageRequest, PaginationStrategy } from './PaginationStrategy.js';
+import type { PageContext, PageRequest, PageResponse, PaginationStrategy } from './PaginationStrategy.js';
 import { PagesInFlight, type PageFetcher } from './PagesInFlight.js';
 
 export type { PageFetcher, PageSlot } from './PagesInFlight.js';
 
 /** How to walk the pages. */
-export interface PaginateOptions {
-  readonly strategy: PaginationStrategy;
+export interface PaginateOptions<R extends PageResponse = PageResponse> {
+  readonly strategy: PaginationStrategy<NoInfer<R>>;
   readonly first: PageRequest;
-  readonly fetchPage: PageFetcher;
-  /** JMESPath; paging stops after a page where it is truthy. */
-  readonly stopWhen?: string;
-  /**
-   * Ends paging after a page, before the next is requested, when it returns true: an
-   * incremental stream whose records have passed the window.
-   */
-  readonly stopAfter?: (page: PageContext) => boolean;
+  readonly fetchPage: PageFetcher<R>;
   readonly maxPages: number;
   /** Pages fetched at once when the strategy can plan or predict them. @default 1 */
   readonly concurrency?: number;
@@ -55,14 +47,15 @@ export interface PaginateOptions {
 export const MAX_REMEMBERED_REQUESTS = 100_000;
 
 /**
- * Yields the pages of a window in order. Stops on `stop_when`, on `stopAfter`, when the strategy
- * has no next request, and on an empty page when the strategy ends there (page numbers, offsets).
+ * Yields the pages of a window in order. Stops after a page the strategy calls the last (an empty
+ * page of page numbers or offsets, `stop_when`, any stop condition wrapped around it) and when it
+ * has no next request.
  * An empty page whose next request would repeat its own is the end of a caught-up cursor.
  * A consumer that stops early (or fails) aborts the pages in flight.
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
-export async function* paginate(options: PaginateOptions): AsyncGenerator<PageContext> {
-  const inFlight = new PagesInFlight(options.fetchPage, options.signal);
+export async function* paginate<R extends PageResponse>(options: PaginateOptions<R>): AsyncGenerator<PageContext<R>> {
+  const inFlight = new PagesInFlight<R>(options.fetchPage, options.signal);
   try {
     yield* walk(options, inFlight);
   } finally {
@@ -70,12 +63,12 @@ export async function* paginate(options: PaginateOptions): AsyncGenerator<PageCo
   }
 }
 
-async function* walk(options: PaginateOptions, inFlight: PagesInFlight): AsyncGenerator<PageContext> {
+async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlight: PagesInFlight<R>): AsyncGenerator<PageContext<R>> {
   const { strategy, maxPages } = options;
   const concurrency = options.concurrency ?? 1;
   const origin = options.first.url.origin;
   const seen = new RequestFingerprints(options.rememberedRequests ?? MAX_REMEMBERED_REQUESTS);
-  let request = strategy.first(options.first);
+  let request = strategy.first?.(options.first) ?? options.first;
   seen.add(fingerprint(request, options.method));
   inFlight.start(request, 0);
 
@@ -119,7 +112,7 @@ async function* walk(options: PaginateOptions, inFlight: PagesInFlight): AsyncGe
 }
 
 /** Whether the walk goes on from `page` to `next`, ends there, or fails (with why). */
-function judgeNext(next: PageRequest, page: PageContext, origin: string, seen: RequestFingerprints, options: PaginateOptions): 'go' | 'end' | PaginationError {
+function judgeNext<R extends PageResponse>(next: PageRequest, page: PageContext<R>, origin: string, seen: RequestFingerprints, options: PaginateOptions<R>): 'go' | 'end' | PaginationError {
   const { maxPages } = options;
   const { index } = page;
   if (index + 1 >= maxPages) {
@@ -153,7 +146,7 @@ interface Ahead {
  * from 2 as pages come back full, and shrinks to the one page that can confirm the end after a
  * page shorter than the first.
  */
-async function* fetchAhead(first: PageContext, options: PaginateOptions, inFlight: PagesInFlight, ahead: Ahead): AsyncGenerator<PageContext> {
+async function* fetchAhead<R extends PageResponse>(first: PageContext<R>, options: PaginateOptions<R>, inFlight: PagesInFlight<R>, ahead: Ahead): AsyncGenerator<PageContext<R>> {
   const { maxPages } = options;
   const concurrency = options.concurrency ?? 1;
   const known = ahead.pages !== undefined;
@@ -215,10 +208,8 @@ function letRequestsLeave(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function isLastPage(page: PageContext, options: PaginateOptions): boolean {
-  if (page.response.recordCount === 0 && options.strategy.endsOnEmptyPage) return true;
-  if (options.stopAfter?.(page)) return true;
-  return options.stopWhen !== undefined && isTruthy(evaluate(options.stopWhen, page.response.body));
+function isLastPage<R extends PageResponse>(page: PageContext<R>, options: PaginateOptions<R>): boolean {
+  return options.strategy.isLast?.(page) ?? false;
 }
 
 /**

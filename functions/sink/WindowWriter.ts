@@ -6,8 +6,8 @@
  */
 
 import { SinkError } from '../errors.js';
-import { envelopeChunk, envelopePrefix } from '../records/envelopeChunk.js';
-import type { RecordBatch } from '../records/RecordBatch.js';
+import { envelopeChunk, envelopePrefix } from './envelopeChunk.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileWriter.js';
 import { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from '../tables/ThreadedParquetWriter.js';

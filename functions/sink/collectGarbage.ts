@@ -4,7 +4,7 @@
  * horizon, and symlink files that do not match the current commit.
  */
 
-import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
+import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowState, symlinkText } from './commitProtocol.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { parseManifestKey, parsePartKey, parseSymlinkKey, symlinkKey, windowId, type WindowRef } from './lakeLayout.js';

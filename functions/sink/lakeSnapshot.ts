@@ -4,7 +4,7 @@
  * commits, missing symlinks. Shared by `apilake query`, `status` and `gc`.
  */
 
-import { ConcurrencyLimiter } from '../http/ConcurrencyLimiter.js';
+import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import { SinkError } from '../errors.js';
 import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
 import {

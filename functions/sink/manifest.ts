@@ -4,7 +4,7 @@
  */
 
 import { SinkError } from '../errors.js';
-import type { DecodingSummary } from '../records/DecodingTally.js';
+import type { DecodingSummary } from '../body/DecodingTally.js';
 import { isoSeconds } from '../window/TimeWindow.js';
 import { parsePartKey, type DataKind, type WindowRef } from './lakeLayout.js';
 

@@ -4,7 +4,7 @@
  */
 
 import { compileConverter, INVALID, type Converter } from './compileConverter.js';
-import { compilePath, type CompiledPath } from './compilePath.js';
+import { compilePath, type CompiledPath } from '../expressions/compilePath.js';
 import type { TypedColumn } from './tableSpec.js';
 
 /** Conversion failures per column name; columns without failures are absent. */

@@ -16,12 +16,12 @@
  * | json          | anything but null                                                 | JSON text                 |
  * | array<T>      | an array whose every element converts to T (null elements kept)   | array of T's stored values|
  *
- * Numbers past 2^53 reach here exactly: as lossless-json's number wrapper (functions/records/
+ * Numbers past 2^53 reach here exactly: as lossless-json's number wrapper (functions/body/
  * preciseJson.ts) or as text; both are read from their digits, never through a float.
  */
 
 import { isLosslessNumber, stringify as losslessStringify } from 'lossless-json';
-import type { ColumnType } from './columnType.js';
+import type { ColumnType } from '../config/columnType.js';
 import { decimalParts, toUnscaled } from './decimalText.js';
 import { epochDay, parseEpoch, parseIsoTimestamp } from './parseTimestamp.js';
 

@@ -15,7 +15,7 @@
  * columns by name), and every column has its declared type even when no file is listed.
  */
 
-import { duckdbType } from './columnType.js';
+import { duckdbType } from './columnSpellings.js';
 import { latestViewName, latestViewSelect } from './latestView.js';
 import { rawTableName } from './glueColumns.js';
 import { quoteIdent, sqlString } from './sqlText.js';

@@ -6,7 +6,7 @@
  * `{ inputString, isPrimitive }` (glue.Type) and CloudFormation as `Column.Type`.
  */
 
-import { glueType } from './columnType.js';
+import { glueType } from './columnSpellings.js';
 import { curatedColumns, ENVELOPE_COLUMNS, PARTITION_COLUMN, type TableColumn, type TableSpec } from './tableSpec.js';
 
 /** One Glue column. */

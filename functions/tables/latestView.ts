@@ -10,7 +10,7 @@
  * ordering term (the API sent the same key twice in one page) are resolved arbitrarily.
  */
 
-import { dottedFields } from './compilePath.js';
+import { dottedFields } from '../expressions/compilePath.js';
 import { quoteIdent, sqlString, type SqlDialect } from './sqlText.js';
 import { prestoViewTableInput, type ViewTableInput } from './prestoView.js';
 import { curatedColumns, PARTITION_COLUMN, type TableSpec } from './tableSpec.js';

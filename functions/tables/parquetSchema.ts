@@ -20,7 +20,7 @@
  */
 
 import type { SchemaElement } from 'hyparquet-writer';
-import type { ColumnType } from './columnType.js';
+import type { ColumnType } from '../config/columnType.js';
 import type { TableColumn } from './tableSpec.js';
 
 /** The Parquet schema of columns (root first); every column and list element is OPTIONAL. */

@@ -11,7 +11,8 @@
  */
 
 import { ApilakeError } from '../errors.js';
-import { glueType, trinoType, type ColumnType } from './columnType.js';
+import type { ColumnType } from '../config/columnType.js';
+import { glueType, trinoType } from './columnSpellings.js';
 
 const PREFIX = '/* Presto View: ';
 const SUFFIX = ' */';

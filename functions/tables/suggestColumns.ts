@@ -18,12 +18,12 @@
  */
 
 import { ApilakeError, InputError } from '../errors.js';
-import { parseColumnType } from './columnType.js';
+import { parseColumnType } from '../config/columnType.js';
 import { compileConverter, INVALID } from './compileConverter.js';
-import { compilePath } from './compilePath.js';
+import { compilePath } from '../expressions/compilePath.js';
 import { parseIsoTimestamp } from './parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
-import { RESERVED_COLUMN_NAMES } from './tableSpec.js';
+import { RESERVED_COLUMN_NAMES } from '../config/columnType.js';
 
 /** Deepest object nesting flattened into columns. */
 export const MAX_DEPTH = 3;

@@ -5,7 +5,7 @@
  */
 
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { parseColumnType, type ColumnType } from './columnType.js';
+import { parseColumnType, type ColumnType } from '../config/columnType.js';
 
 /** One column of a table: its name, the JMESPath into the record that fills it, and its type. */
 export interface TableColumn {
@@ -37,8 +37,6 @@ export const ENVELOPE_COLUMNS: readonly TableColumn[] = [
 /** The partition column of every table. */
 export const PARTITION_COLUMN: TableColumn = { name: 'dt', type: STRING, comment: 'UTC date of the window start (YYYY-MM-DD)' };
 
-/** Names a typed column may not take: the envelope's, `data` and the partition. */
-export const RESERVED_COLUMN_NAMES: ReadonlySet<string> = new Set([...ENVELOPE_COLUMNS.map((c) => c.name), PARTITION_COLUMN.name]);
 
 /** A typed column: always has a path. */
 export interface TypedColumn extends TableColumn {

@@ -5,7 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { runWindow } from '../../functions/engine/runWindow.js';
-import { EARLY_LANDING_BYTES } from '../../functions/http/readPageBody.js';
+import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { startBigPageApi } from '../support/bigPageApi.js';
@@ -17,6 +17,11 @@ const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01
 const STREAM = { path: '/big', params: {}, records: 'data', max_page_mb: 64, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } };
 /** Records of ~1 KB: this many make a page several times the early-landing threshold. */
 const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);
+/**
+ * Long enough for a loaded machine to land a few megabytes: the first test relies on it only to
+ * end a client that would wait for the held record instead of landing early.
+ */
+const SOURCE = { timeout_ms: 15_000 };
 
 let closeApi: (() => Promise<void>) | undefined;
 afterEach(() => closeApi?.());
@@ -56,7 +61,7 @@ describe('a page larger than the early-landing threshold', () => {
     closeApi = api.close;
     const events: string[] = [];
     const storage = await loggingLake(events, stored);
-    const source = testSource(api.url, STREAM);
+    const source = testSource(api.url, STREAM, SOURCE);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
     expect(result.status).toBe('committed');
@@ -73,7 +78,7 @@ describe('a page larger than the early-landing threshold', () => {
     const api = await startBigPageApi({ pages: [2, BIG], cut: { page: 1, afterRecords: BIG - 10 } });
     closeApi = api.close;
     const storage = await loggingLake([]);
-    const source = testSource(api.url, STREAM);
+    const source = testSource(api.url, STREAM, SOURCE);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const failed = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
     expect(failed.status).toBe('failed');

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResponseEncodingError } from '../../functions/records/bodyErrors.js';
-import { evaluate } from '../../functions/records/evaluate.js';
-import { parsePage, RecordParser } from '../../functions/records/RecordParser.js';
+import { ResponseEncodingError } from '../../functions/body/bodyErrors.js';
+import { evaluate } from '../../functions/expressions/evaluate.js';
+import { parsePage, RecordParser } from '../../functions/body/RecordParser.js';
 import { recordTexts } from '../support/recordBodies.js';
 
 /** Serves `bodies[path]` in pieces of 1 to 13 bytes, yielding between writes so the client sees many chunks. */

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseSource } from '../../functions/config/loadSources.js';
-import { parseJson } from '../../functions/records/preciseJson.js';
+import { parseJson } from '../../functions/body/preciseJson.js';
 import { formatColumnsYaml, parseDuckType, recordSampleSql, recordTypeSql, suggestColumns } from '../../functions/tables/suggestColumns.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { landWindow } from '../support/tableLake.js';

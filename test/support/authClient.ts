@@ -6,7 +6,7 @@
 
 import { createAuthenticator } from '../../functions/http/auth/createAuthenticator.js';
 import { TokenCache } from '../../functions/http/auth/TokenCache.js';
-import { HttpClient, type JsonResponse } from '../../functions/http/HttpClient.js';
+import { HttpClient, type HttpResult } from '../../functions/http/HttpClient.js';
 import { Redactor } from '../../functions/http/redact.js';
 import type { SecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { ManualClock } from './manualClock.js';
@@ -17,7 +17,7 @@ export interface AuthClient {
   readonly client: HttpClient;
   readonly redactor: Redactor;
   /** GET a path of the API as page 1 of a window. */
-  get(path: string): Promise<JsonResponse>;
+  get(path: string): Promise<HttpResult<unknown>>;
 }
 
 /** Builds the client; `auth` is the YAML auth block, validated by the real loader. */

@@ -1,15 +1,15 @@
-/** Builds the PageResponse a page of records would produce, for pagination tests without a server. */
+/** Builds the page a fetch of records would produce, for pagination tests without a server. */
 
-import type { PageResponse } from '../../functions/http/HttpClient.js';
-import { parsePage } from '../../functions/records/RecordParser.js';
+import { parsePage } from '../../functions/body/RecordParser.js';
+import type { FetchedPage } from '../../functions/engine/fetchPage.js';
 
 /** A 200 response whose body (for expressions) is `body` and whose records are `records`. */
-export function pageResponse(url: URL, body: unknown, records: readonly unknown[], headers: Record<string, string> = {}): PageResponse {
+export function pageResponse(url: URL, body: unknown, records: readonly unknown[], headers: Record<string, string> = {}): FetchedPage {
   const parsed = parsePage(Buffer.from(JSON.stringify(records)), { records: '@' });
-  return { status: 200, headers: new Headers(headers), url, bytes: 0, body, batches: [parsed.records], recordCount: parsed.recordCount, stats: parsed.stats };
+  return { status: 200, headers: new Headers(headers), url, body, batches: [parsed.records], recordCount: parsed.recordCount, stats: parsed.stats };
 }
 
-/** The records of a page response, parsed. */
-export function recordValues(response: PageResponse): unknown[] {
+/** The records of a page, parsed. */
+export function recordValues(response: FetchedPage): unknown[] {
   return response.batches.flatMap((batch) => Array.from({ length: batch.count }, (_, i) => batch.value(i)));
 }

@@ -7,7 +7,7 @@
 
 import { Writable } from 'node:stream';
 import { ColumnExtractor } from '../../functions/tables/ColumnExtractor.js';
-import { parseColumnType } from '../../functions/tables/columnType.js';
+import { parseColumnType } from '../../functions/config/columnType.js';
 import { ParquetFileWriter } from '../../functions/tables/ParquetFileWriter.js';
 import type { TableSpec, TypedColumn } from '../../functions/tables/tableSpec.js';
 

@@ -4,7 +4,7 @@
  * duplicate keys), with the exact text of each record kept to compare against.
  */
 
-import { RecordParser, type ParsedPage, type RecordParserOptions } from '../../functions/records/RecordParser.js';
+import { RecordParser, type ParsedPage, type RecordParserOptions } from '../../functions/body/RecordParser.js';
 
 /** What a body yields when pushed in chunks: every record's text, and the ended page. */
 export interface ChunkedResult {

@@ -5,8 +5,8 @@
  * nothing but the parser can hold it.
  */
 
-import { envelopeChunk } from '../../functions/records/envelopeChunk.js';
-import { RecordParser } from '../../functions/records/RecordParser.js';
+import { envelopeChunk } from '../../functions/sink/envelopeChunk.js';
+import { RecordParser } from '../../functions/body/RecordParser.js';
 
 const megabytes = Number(process.argv[2] ?? 64);
 const record = (i: number) => `{"id":${i},"name":"Zoë ${i}","tags":["a","b"],"amount":${i}.50,"note":"${'lorem ipsum '.repeat(60)}"}`;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { parseJson } from '../../functions/records/preciseJson.js';
+import { parseJson } from '../../functions/body/preciseJson.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { compactStamp, partitionDate } from '../../functions/sink/lakeLayout.js';
 import { ColumnExtractor, type TypeErrors } from '../../functions/tables/ColumnExtractor.js';

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { BodyDecoder, completeLength, firstInvalidUtf8, RESPONSE_ENCODINGS, Utf8DecodeError } from '../../functions/records/BodyDecoder.js';
+import { BodyDecoder, completeLength, firstInvalidUtf8, Utf8DecodeError } from '../../functions/body/BodyDecoder.js';
+import { RESPONSE_ENCODINGS } from '../../functions/config/responseEncoding.js';
 import { seededRandom } from '../support/seededRandom.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSources, parseSource } from '../../functions/config/loadSources.js';
-import { streamWindowMs } from '../../functions/config/checkSource.js';
+import { streamWindowMs } from '../../functions/window/streamTiming.js';
 import { ConfigError } from '../../functions/errors.js';
 import { sourceJsonSchema } from '../../functions/config/writeJsonSchema.js';
 

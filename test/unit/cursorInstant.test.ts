@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cursorInstant, EPOCH_MILLIS_FROM } from '../../functions/records/cursorInstant.js';
+import { cursorInstant, EPOCH_MILLIS_FROM } from '../../functions/window/cursorInstant.js';
 
 const ms = (iso: string) => Date.parse(iso);
 

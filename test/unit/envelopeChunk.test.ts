@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { envelopeChunk, envelopePrefix } from '../../functions/records/envelopeChunk.js';
-import { parsePage } from '../../functions/records/RecordParser.js';
-import { RecordBatch } from '../../functions/records/RecordBatch.js';
+import { envelopeChunk, envelopePrefix } from '../../functions/sink/envelopeChunk.js';
+import { parsePage } from '../../functions/body/RecordParser.js';
+import { RecordBatch } from '../../functions/body/RecordBatch.js';
 import { envelopeLines } from '../../functions/sink/lakeLayout.js';
 
 const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../functions/http/redact.js';
-import { selectRecords } from '../../functions/records/selectRecords.js';
+import { selectRecords } from '../../functions/body/selectRecords.js';
 import {
   compactStamp,
   envelopeLines,
@@ -18,8 +18,8 @@ import {
   windowPartPrefix,
 } from '../../functions/sink/lakeLayout.js';
 import { RecordsPathError } from '../../functions/errors.js';
-import { evaluate } from '../../functions/records/evaluate.js';
-import { hasLongDigitRun, parseJson, stringifyJson } from '../../functions/records/preciseJson.js';
+import { evaluate } from '../../functions/expressions/evaluate.js';
+import { hasLongDigitRun, parseJson, stringifyJson } from '../../functions/body/preciseJson.js';
 
 const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T23:00:00Z'), end: new Date('2024-01-02T00:00:00Z') } };
 

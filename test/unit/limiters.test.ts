@@ -1,7 +1,7 @@
 import { HttpStatusError } from '../../functions/errors.js';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../functions/http/CircuitBreaker.js';
-import { ConcurrencyLimiter } from '../../functions/http/ConcurrencyLimiter.js';
+import { ConcurrencyLimiter } from '../../functions/commons/ConcurrencyLimiter.js';
 import { TokenBucket } from '../../functions/http/TokenBucket.js';
 import { ManualClock } from '../support/manualClock.js';
 

@@ -1,3 +1,4 @@
+import type { FetchedPage } from '../../functions/engine/fetchPage.js';
 import { describe, expect, it } from 'vitest';
 import type { PaginationConfig } from '../../functions/config/sourceSchema.js';
 import { sourceSchema } from '../../functions/config/sourceSchema.js';
@@ -32,7 +33,7 @@ function fakeApi(pages: number[][], options: { param?: (r: PageRequest) => numbe
   const started: number[] = [];
   const aborted: number[] = [];
   const param = options.param ?? ((r) => Number(r.url.searchParams.get('page')) - 1);
-  const fetchPage = async (request: PageRequest, index: number, slot?: PageSlot): Promise<PageContext> => {
+  const fetchPage = async (request: PageRequest, index: number, slot?: PageSlot): Promise<PageContext<FetchedPage>> => {
     const at = param(request);
     started.push(at);
     log.push(`start ${at}`);
@@ -52,7 +53,7 @@ function numbered(count: number, size: number, last = size): number[][] {
   return Array.from({ length: count }, (_, p) => Array.from({ length: p === count - 1 ? last : size }, () => ++id));
 }
 
-async function drain(walk: AsyncGenerator<PageContext>, onPage?: (page: PageContext) => void | Promise<void>) {
+async function drain(walk: AsyncGenerator<PageContext<FetchedPage>>, onPage?: (page: PageContext<FetchedPage>) => void | Promise<void>) {
   const records: unknown[] = [];
   const order: number[] = [];
   for await (const page of walk) {
@@ -130,7 +131,7 @@ describe('paginate fetching ahead', () => {
   it('stops at a page where stop_when is truthy and aborts the pages fetched past it, never yielding them', async () => {
     const api = fakeApi(numbered(30, 2), { bodyOf: (i) => ({ done: i === 9 }) });
     const { order } = await drain(
-      paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage: api.fetchPage, stopWhen: 'done', concurrency: 8, maxPages: 1000, describe: () => '' }),
+      paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', stop_when: 'done' })), first: base, fetchPage: api.fetchPage, concurrency: 8, maxPages: 1000, describe: () => '' }),
     );
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(api.started.filter((p) => p > 9).length).toBeGreaterThan(0);
@@ -200,7 +201,7 @@ describe('paginate fetching ahead', () => {
     const window = new AbortController();
     const slots = new Map<number, PageSlot>();
     const answered = new Set<number>();
-    const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext> => {
+    const fetchPage = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext<FetchedPage>> => {
       slots.set(index, slot);
       await ticks(40 - (index % 8) * 4);
       if (slot.signal.aborted) throw slot.signal.reason;

@@ -1,3 +1,4 @@
+import type { FetchedPage } from '../../functions/engine/fetchPage.js';
 import { pageResponse, recordValues } from '../support/pageResponse.js';
 import { describe, expect, it } from 'vitest';
 import type { PaginationConfig } from '../../functions/config/sourceSchema.js';
@@ -14,7 +15,7 @@ function config(block: Record<string, unknown>): PaginationConfig {
     .streams[0]!.pagination;
 }
 
-function page(request: PageRequest, body: unknown, records: unknown[], index = 0, headers: Record<string, string> = {}): PageContext {
+function page(request: PageRequest, body: unknown, records: unknown[], index = 0, headers: Record<string, string> = {}): PageContext<FetchedPage> {
   return { request, response: pageResponse(request.url, body, records, headers), index };
 }
 
@@ -23,7 +24,7 @@ const base: PageRequest = { url: new URL('https://api.test/v1/items?limit=2') };
 describe('pagination strategies', () => {
   it('page_number sets the page and page size, and plans the rest from total_records', () => {
     const strategy = createPaginationStrategy(config({ type: 'page_number', param: 'p', page_size_param: 'size', page_size: 2, total_records: 'meta.total' }));
-    const first = strategy.first(base);
+    const first = strategy.first!(base);
     expect(first.url.search).toBe('?limit=2&p=1&size=2');
     const ctx = page(first, { meta: { total: 5 } }, [1, 2]);
     expect(strategy.next(ctx)!.url.searchParams.get('p')).toBe('2');
@@ -32,19 +33,19 @@ describe('pagination strategies', () => {
 
   it('page_number plans from total_pages and honours start: 0', () => {
     const strategy = createPaginationStrategy(config({ type: 'page_number', start: 0, total_pages: 'pages' }));
-    const first = strategy.first(base);
+    const first = strategy.first!(base);
     expect(first.url.searchParams.get('page')).toBe('0');
     expect(strategy.plan!(page(first, { pages: 3 }, [1]))!.map((r) => r.url.searchParams.get('page'))).toEqual(['1', '2']);
   });
 
   it('page_number does not plan when the total is missing', () => {
     const strategy = createPaginationStrategy(config({ type: 'page_number', total_pages: 'pages' }));
-    expect(strategy.plan!(page(strategy.first(base), {}, [1]))).toBeUndefined();
+    expect(strategy.plan!(page(strategy.first!(base), {}, [1]))).toBeUndefined();
   });
 
   it('offset advances by limit and plans from total_records', () => {
     const strategy = createPaginationStrategy(config({ type: 'offset', limit: 10, total_records: 'count' }));
-    const first = strategy.first(base);
+    const first = strategy.first!(base);
     expect(first.url.searchParams.get('offset')).toBe('0');
     expect(first.url.searchParams.get('limit')).toBe('10');
     const ctx = page(first, { count: 35 }, [1]);
@@ -110,7 +111,7 @@ describe('paginate', () => {
     };
     return { fetched, fetchPage };
   }
-  const collect = async (gen: AsyncGenerator<PageContext>) => {
+  const collect = async (gen: AsyncGenerator<PageContext<FetchedPage>>) => {
     const out: unknown[] = [];
     for await (const p of gen) out.push(...recordValues(p.response));
     return out;
@@ -126,8 +127,8 @@ describe('paginate', () => {
 
   it('stops when stop_when is truthy', async () => {
     const { fetched, fetchPage } = fakeFetcher(5, (n) => ({ has_more: n < 2 }));
-    const strategy = createPaginationStrategy(config({ type: 'page_number' }));
-    await collect(paginate({ strategy, first: base, fetchPage, stopWhen: '!has_more', maxPages: 100, describe: describeRequest }));
+    const strategy = createPaginationStrategy(config({ type: 'page_number', stop_when: '!has_more' }));
+    await collect(paginate({ strategy, first: base, fetchPage, maxPages: 100, describe: describeRequest }));
     expect(fetched).toEqual([1, 2]);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PaginationConfig } from '../../functions/config/sourceSchema.js';
 import { sourceSchema } from '../../functions/config/sourceSchema.js';
 import { PaginationError } from '../../functions/errors.js';
+import { withStopCondition } from '../../functions/pagination/stopConditions.js';
 import { createPaginationStrategy } from '../../functions/pagination/createPaginationStrategy.js';
 import { paginate } from '../../functions/pagination/paginate.js';
 import type { PageContext, PageRequest } from '../../functions/pagination/PaginationStrategy.js';
@@ -50,9 +51,9 @@ describe('strategies with pagination.in', () => {
 
   it('page_number and offset in: body put their numbers in the body', () => {
     const pages = createPaginationStrategy(config({ type: 'page_number', param: 'page.number', page_size_param: 'page.size', page_size: 25, in: 'body' }));
-    expect(pages.first({ url: graphql.url, body: { filter: 'x' } }).body).toEqual({ filter: 'x', page: { number: 1, size: 25 } });
+    expect(pages.first!({ url: graphql.url, body: { filter: 'x' } }).body).toEqual({ filter: 'x', page: { number: 1, size: 25 } });
     const offsets = createPaginationStrategy(config({ type: 'offset', limit: 10, offset_param: 'from', limit_param: 'size', in: 'body' }));
-    const first = offsets.first({ url: graphql.url, body: {} });
+    const first = offsets.first!({ url: graphql.url, body: {} });
     expect(offsets.next(page(first, {}, [1]))!.body).toEqual({ from: 10, size: 10 });
   });
 });
@@ -83,7 +84,8 @@ describe('paginate: empty pages and early stops', () => {
     ['page_number', { type: 'page_number' }, true],
     ['offset', { type: 'offset', limit: 1 }, true],
   ])('%s: an empty page ends paging only when it is the strategy\'s only end signal', (_type, block, ends) => {
-    expect(createPaginationStrategy(config(block, 'GET')).endsOnEmptyPage ?? false).toBe(ends);
+    const strategy = createPaginationStrategy(config(block, 'GET'));
+    expect(strategy.isLast?.({ request: base, index: 0, response: pageResponse(base.url, {}, []) }) ?? false).toBe(ends);
   });
 
   it('follows a cursor in a header past an empty page, without mistaking the same URL for a repeat', async () => {
@@ -94,19 +96,19 @@ describe('paginate: empty pages and early stops', () => {
     expect(fetched.map((r) => r.headers?.['X-C'])).toEqual([undefined, 'c1', 'c2']);
   });
 
-  it('stops after the page stopAfter names, before requesting the next', async () => {
+  it('stops after the page a stop condition names, before requesting the next', async () => {
     const { fetched, fetchPage } = server([[1], [2], [3], [4]]);
-    const strategy = createPaginationStrategy(config({ type: 'cursor', cursor: 'next', param: 'c' }, 'GET'));
-    const pages = await run({ strategy, first: base, fetchPage, maxPages: 10, describe: describeRequest, stopAfter: (p) => p.index === 1 });
+    const strategy = withStopCondition(createPaginationStrategy(config({ type: 'cursor', cursor: 'next', param: 'c' }, 'GET')), (p) => p.index === 1);
+    const pages = await run({ strategy, first: base, fetchPage, maxPages: 10, describe: describeRequest });
     expect(pages).toHaveLength(2);
     expect(fetched).toHaveLength(2);
   });
 
-  it('stops planned concurrent pages at stopAfter too', async () => {
+  it('stops planned concurrent pages at a stop condition too', async () => {
     const { fetchPage } = server([[1], [2], [3], [4], [5], [6]]);
-    const strategy = createPaginationStrategy(config({ type: 'page_number', total_pages: 'total' }, 'GET'));
+    const strategy = withStopCondition(createPaginationStrategy(config({ type: 'page_number', total_pages: 'total' }, 'GET')), (p) => p.index === 2);
     const withTotal = async (request: PageRequest, index: number) => ({ ...(await fetchPage(request, index)), response: pageResponse(request.url, { total: 6 }, [index]) });
-    const pages = await run({ strategy, first: base, fetchPage: withTotal, maxPages: 10, concurrency: 3, describe: describeRequest, stopAfter: (p) => p.index === 2 });
+    const pages = await run({ strategy, first: base, fetchPage: withTotal, maxPages: 10, concurrency: 3, describe: describeRequest });
     expect(pages.map((p) => p.index)).toEqual([0, 1, 2]);
   });
 

@@ -1,10 +1,10 @@
 import { parse, isLosslessNumber } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { buildFirstRequest } from '../../functions/engine/buildRequest.js';
-import { envelopeChunk, envelopePrefix } from '../../functions/records/envelopeChunk.js';
-import { parentKeyOf } from '../../functions/records/parentKey.js';
-import { parsePage } from '../../functions/records/RecordParser.js';
-import { recordField } from '../../functions/records/recordField.js';
+import { envelopeChunk, envelopePrefix } from '../../functions/sink/envelopeChunk.js';
+import { parentKeyOf } from '../../functions/engine/parentKey.js';
+import { parsePage } from '../../functions/body/RecordParser.js';
+import { compilePath } from '../../functions/expressions/compilePath.js';
 import { envelopeLines } from '../../functions/sink/lakeLayout.js';
 import { testSource } from '../support/sources.js';
 
@@ -23,7 +23,7 @@ describe('parent keys', () => {
 
   it('keeps a key past 2^53 exact in _parent and in the placeholder', () => {
     const record = parse('{"id":9007199254740993}');
-    const raw = recordField('id')(record);
+    const raw = compilePath('id')(record);
     expect(isLosslessNumber(raw)).toBe(true);
     expect(parentKeyOf(raw)).toEqual({ json: '9007199254740993', value: '9007199254740993' });
   });

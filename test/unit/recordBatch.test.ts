@@ -1,7 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { describe, expect, it } from 'vitest';
-import { lazyRecordsArray } from '../../functions/records/lazyRecordsArray.js';
-import { parsePage } from '../../functions/records/RecordParser.js';
+import { lazyRecordsArray } from '../../functions/body/lazyRecordsArray.js';
+import { parsePage } from '../../functions/body/RecordParser.js';
 
 describe('RecordBatch', () => {
   const { records } = parsePage(Buffer.from('{"data":[{"a":1}, "x" ,[2]]}'), { records: 'data' });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isLosslessNumber } from 'lossless-json';
 import { InvalidJsonError, RecordsPathError } from '../../functions/errors.js';
-import { JsonNestingError, JsonSyntaxError, PageTooLargeError, RecordsNotRetainedError, ResponseEncodingError } from '../../functions/records/bodyErrors.js';
-import { evaluate, isTruthy } from '../../functions/records/evaluate.js';
-import { parsePage, RECORD_PARSER_DEFAULTS, RecordParser, type RecordParserOptions } from '../../functions/records/RecordParser.js';
+import { JsonNestingError, JsonSyntaxError, PageTooLargeError, RecordsNotRetainedError, ResponseEncodingError } from '../../functions/body/bodyErrors.js';
+import { evaluate, isTruthy } from '../../functions/expressions/evaluate.js';
+import { parsePage, RECORD_PARSER_DEFAULTS, RecordParser, type RecordParserOptions } from '../../functions/body/RecordParser.js';
 import { parseInChunks, recordTexts } from '../support/recordBodies.js';
 
 const origin = { page: 3, request: 'page 3, GET https://api.test/v1/items', redact: (text: string) => text.replaceAll('tk_secret', '***') };

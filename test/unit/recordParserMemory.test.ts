@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../functions/records/evaluate.js';
-import { RecordParser } from '../../functions/records/RecordParser.js';
+import { evaluate } from '../../functions/expressions/evaluate.js';
+import { RecordParser } from '../../functions/body/RecordParser.js';
 
 const CHUNK = 64 * 1024;
 

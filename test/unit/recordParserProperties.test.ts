@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { JsonSyntaxError, ResponseEncodingError } from '../../functions/records/bodyErrors.js';
+import { JsonSyntaxError, ResponseEncodingError } from '../../functions/body/bodyErrors.js';
 import { isLosslessNumber } from 'lossless-json';
-import { parsePage } from '../../functions/records/RecordParser.js';
+import { parsePage } from '../../functions/body/RecordParser.js';
 import { parseInChunks, RandomJson, recordTexts } from '../support/recordBodies.js';
 import { seededRandom } from '../support/seededRandom.js';
 

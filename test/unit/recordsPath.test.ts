@@ -1,6 +1,6 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { describe, expect, it } from 'vitest';
-import { parseRecordsPath } from '../../functions/records/recordsPath.js';
+import { parseRecordsPath } from '../../functions/expressions/recordsPath.js';
 
 type Json = Parameters<typeof search>[1];
 

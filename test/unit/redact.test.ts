@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SecretError } from '../../functions/errors.js';
-import { headerValueProblem } from '../../functions/http/headerValue.js';
+import { headerValueProblem } from '../../functions/config/headerValue.js';
 import { MIN_SECRET_LENGTH, Redactor } from '../../functions/http/redact.js';
 
 /** A token with every character class encoders treat specially: `/`, `+`, a space, a quote, a backslash, non-ASCII and an astral character. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { streamSettleMs } from '../../functions/config/checkSource.js';
+import { streamSettleMs } from '../../functions/window/streamTiming.js';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { ConfigError } from '../../functions/errors.js';
 

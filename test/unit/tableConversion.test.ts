@@ -1,11 +1,11 @@
 import { LosslessNumber } from 'lossless-json';
 import { search } from '@aws-lambda-powertools/jmespath';
 import { describe, expect, it } from 'vitest';
-import { parseJson } from '../../functions/records/preciseJson.js';
+import { parseJson } from '../../functions/body/preciseJson.js';
 import { ColumnExtractor } from '../../functions/tables/ColumnExtractor.js';
-import { formatColumnType, parseColumnType, type ColumnType } from '../../functions/tables/columnType.js';
+import { formatColumnType, parseColumnType, type ColumnType } from '../../functions/config/columnType.js';
 import { compileConverter, INVALID } from '../../functions/tables/compileConverter.js';
-import { compilePath } from '../../functions/tables/compilePath.js';
+import { compilePath } from '../../functions/expressions/compilePath.js';
 import { decimalParts, floorDiv, toUnscaled } from '../../functions/tables/decimalText.js';
 import { daysFromCivil, parseEpoch, parseIsoTimestamp } from '../../functions/tables/parseTimestamp.js';
 import type { TypedColumn } from '../../functions/tables/tableSpec.js';

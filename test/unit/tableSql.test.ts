@@ -1,11 +1,11 @@
 import type * as glue from 'aws-cdk-lib/aws-glue';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
-import { parseColumnType, type ColumnType } from '../../functions/tables/columnType.js';
+import { parseColumnType, RESERVED_COLUMN_NAMES, type ColumnType } from '../../functions/config/columnType.js';
 import { curatedGlueColumns, rawGlueColumns } from '../../functions/tables/glueColumns.js';
 import { athenaLatestView, keyExpression, latestViewSelect } from '../../functions/tables/latestView.js';
 import { decodePrestoView, encodePrestoView } from '../../functions/tables/prestoView.js';
-import type { TableSpec, TypedColumn } from '../../functions/tables/tableSpec.js';
+import { ENVELOPE_COLUMNS, PARTITION_COLUMN, type TableSpec, type TypedColumn } from '../../functions/tables/tableSpec.js';
 
 const trino = new TrinoSQL();
 
@@ -36,6 +36,12 @@ const SPEC: TableSpec = {
 function trinoErrors(sql: string): string[] {
   return trino.validate(sql).map((e) => e.message);
 }
+
+describe('reserved column names', () => {
+  it('are exactly the envelope columns and the partition column of every table', () => {
+    expect([...RESERVED_COLUMN_NAMES].sort()).toEqual([...ENVELOPE_COLUMNS, PARTITION_COLUMN].map((c) => c.name).sort());
+  });
+});
 
 describe('Glue columns', () => {
   it('lists the Parquet table: envelope, _parent, data, typed columns in Hive types, partitioned by dt', () => {
@@ -157,7 +163,7 @@ describe('type spellings', () => {
     ['double', 'double', 'double'],
     ['array<decimal(38,4)>', 'array<decimal(38,4)>', 'array(decimal(38,4))'],
   ])('%s is %s in Glue and %s in a Presto view', async (text, hive, presto) => {
-    const { glueType, trinoType } = await import('../../functions/tables/columnType.js');
+    const { glueType, trinoType } = await import('../../functions/tables/columnSpellings.js');
     const type = (parseColumnType(text) as { type: ColumnType }).type;
     expect([glueType(type), trinoType(type)]).toEqual([hive, presto]);
   });

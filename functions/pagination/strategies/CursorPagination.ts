@@ -1,5 +1,5 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
-import { evaluate } from '../../records/evaluate.js';
+import { evaluate } from '../../expressions/evaluate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
 import { placeValues } from './placeValues.js';
 
@@ -11,10 +11,6 @@ type Config = Extract<PaginationConfig, { type: 'cursor' }>;
  */
 export class CursorPagination implements PaginationStrategy {
   constructor(private readonly config: Config) {}
-
-  first(base: PageRequest): PageRequest {
-    return base;
-  }
 
   next(page: PageContext): PageRequest | undefined {
     const cursor = evaluate(this.config.cursor, page.response.body);

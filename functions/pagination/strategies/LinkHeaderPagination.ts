@@ -2,10 +2,6 @@ import type { PageContext, PageRequest, PaginationStrategy } from '../Pagination
 
 /** Follows the RFC 8288 `Link: <…>; rel="next"` header, as GitHub and many REST APIs send. */
 export class LinkHeaderPagination implements PaginationStrategy {
-  first(base: PageRequest): PageRequest {
-    return base;
-  }
-
   next(page: PageContext): PageRequest | undefined {
     const next = parseLinkHeader(page.response.headers.get('link') ?? '').get('next');
     return next === undefined ? undefined : { ...page.request, url: new URL(next, page.request.url) };

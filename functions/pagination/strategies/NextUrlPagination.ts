@@ -1,5 +1,5 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
-import { evaluate } from '../../records/evaluate.js';
+import { evaluate } from '../../expressions/evaluate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
 
 type Config = Extract<PaginationConfig, { type: 'next_url' }>;
@@ -7,10 +7,6 @@ type Config = Extract<PaginationConfig, { type: 'next_url' }>;
 /** The body carries the next page's URL, absolute or relative to the current one. */
 export class NextUrlPagination implements PaginationStrategy {
   constructor(private readonly config: Config) {}
-
-  first(base: PageRequest): PageRequest {
-    return base;
-  }
 
   next(page: PageContext): PageRequest | undefined {
     const next = evaluate(this.config.next, page.response.body);

@@ -1,5 +1,5 @@
 import type { PaginationConfig } from '../../config/sourceSchema.js';
-import { evaluate } from '../../records/evaluate.js';
+import { evaluate } from '../../expressions/evaluate.js';
 import type { PageContext } from '../PaginationStrategy.js';
 import { asCount, pagesFor, PositionalPagination } from './PositionalPagination.js';
 

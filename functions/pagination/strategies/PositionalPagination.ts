@@ -17,9 +17,11 @@ export interface Positions {
  * planned up front. A page without records is the only end signal.
  */
 export class PositionalPagination implements PaginationStrategy {
-  readonly endsOnEmptyPage = true;
-
   constructor(private readonly positions: Positions) {}
+
+  isLast(page: PageContext): boolean {
+    return page.response.recordCount === 0;
+  }
 
   first(base: PageRequest): PageRequest {
     return this.at(base, 0);

@@ -4,7 +4,7 @@
  */
 
 import { PaginationError } from '../../errors.js';
-import { headerValueProblem } from '../../http/headerValue.js';
+import { headerValueProblem } from '../../config/headerValue.js';
 import type { PageRequest } from '../PaginationStrategy.js';
 
 /** Where paging values go (`pagination.in`). */

@@ -4,7 +4,7 @@
  * lossless-json, which keeps such numbers as text and writes them back verbatim.
  */
 
-import { isLosslessNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+import { LosslessNumber, parse, stringify } from 'lossless-json';
 
 /** A number with 16+ digits may not survive a float; shorter ones always do. */
 const PRECISE_DIGITS = 16;
@@ -51,9 +51,4 @@ export function parseJson(text: string): ParsedJson {
 export function stringifyJson(value: unknown, precise: boolean): string {
   if (!precise) return JSON.stringify(value ?? null);
   return stringify(value ?? null) ?? 'null';
-}
-
-/** A precise number becomes its exact text (for cursors and counts); anything else is unchanged. */
-export function plainValue(value: unknown): unknown {
-  return isLosslessNumber(value) ? value.toString() : value;
 }

@@ -4,11 +4,9 @@
  * `_latest` view can express in SQL.
  */
 
-import type { StreamDefinition } from '../config/sourceSchema.js';
-import { parseColumnType } from './columnType.js';
-import { isJmespath } from './compilePath.js';
-import { RESERVED_COLUMN_NAMES } from './tableSpec.js';
-import { keyExpression } from './latestView.js';
+import type { StreamDefinition } from './sourceSchema.js';
+import { parseColumnType, RESERVED_COLUMN_NAMES } from './columnType.js';
+import { dottedFields, isJmespath } from '../expressions/compilePath.js';
 
 /** A problem located by a path relative to the stream. */
 export interface ColumnProblem {
@@ -36,7 +34,7 @@ export function checkColumns(stream: Pick<StreamDefinition, 'columns' | 'primary
   stream.primary_key?.forEach((expression, i) => {
     const jmespath = isJmespath(expression);
     if (jmespath !== true) add(['primary_key', i], `"${expression}" is not valid JMESPath: ${jmespath}`);
-    else if (keyExpression(expression, stream.columns, 'athena') === undefined) {
+    else if (!stream.columns.some((column) => column.path === expression) && dottedFields(expression) === undefined) {
       add(['primary_key', i], `"${expression}" is neither the path of a declared column nor a dotted path (a.b.c): declare a column with this path so the _latest view can use it`);
     }
   });

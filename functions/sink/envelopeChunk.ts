@@ -6,9 +6,9 @@
  * the two byte-identical); this is the form the record pipeline hands to the part writer.
  */
 
-import type { EnvelopeFields, WindowRef } from '../sink/lakeLayout.js';
+import type { EnvelopeFields, WindowRef } from './lakeLayout.js';
 import { isoSeconds } from '../window/TimeWindow.js';
-import type { RecordBatch } from './RecordBatch.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
 
 /** `}` then `\n`: what closes every line after the record. */
 const LINE_END_0 = 0x7d;

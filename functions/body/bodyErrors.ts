@@ -43,7 +43,7 @@ export class JsonSyntaxError extends InvalidJsonError {
   readonly offset: number;
 
   constructor(origin: BodyOrigin, offset: number, detail: string, near: string | undefined, options: { cause?: unknown } = {}) {
-    super(origin.page, `${detail}${near === undefined ? '' : ` near ${near}`}`, origin.request, options);
+    super(`page ${origin.page}`, `${detail}${near === undefined ? '' : ` near ${near}`}`, origin.request, options);
     this.name = 'JsonSyntaxError';
     this.offset = offset;
   }

@@ -1,6 +1,6 @@
 /** Sums what decoding did to a window's bodies, so the manifest records anything not landed as sent. */
 
-import type { ResponseEncoding } from './BodyDecoder.js';
+import type { ResponseEncoding } from '../config/responseEncoding.js';
 import type { PageStats } from './RecordParser.js';
 
 /** The manifest's `decoding` field: present only when a body was not plain UTF-8 landed as is. */

@@ -6,10 +6,10 @@
  * bounded memory.
  */
 
-import { PageTooLargeError, type BodyOrigin } from '../records/bodyErrors.js';
-import type { RecordBatch } from '../records/RecordBatch.js';
-import { RecordParser, type ParsedPage, type RecordParserOptions } from '../records/RecordParser.js';
-import type { TransportResponse } from './Transport.js';
+import { PageTooLargeError, type BodyOrigin } from './bodyErrors.js';
+import type { RecordBatch } from './RecordBatch.js';
+import { RecordParser, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
+import type { TransportResponse } from '../http/Transport.js';
 
 /** How a page's body is read (from the stream's `records`, `response_encoding`, `max_page_mb`). */
 export type PageReading = Omit<RecordParserOptions, 'origin'>;

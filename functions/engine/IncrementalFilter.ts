@@ -7,12 +7,11 @@
 
 import type { IncrementalConfig } from '../config/sourceSchema.js';
 import { RecordFieldError } from '../errors.js';
-import type { PageContext } from '../pagination/PaginationStrategy.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { cursorInstant } from './cursorInstant.js';
-import { plainValue } from './preciseJson.js';
-import type { RecordBatch } from './RecordBatch.js';
-import { recordField } from './recordField.js';
+import { cursorInstant } from '../window/cursorInstant.js';
+import { plainValue } from '../expressions/plainValue.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
+import { compilePath } from '../expressions/compilePath.js';
 
 /** What a page holds for the window. */
 export interface PageSelection {
@@ -48,17 +47,17 @@ export class IncrementalFilter {
     private readonly config: IncrementalConfig,
     window: TimeWindow,
   ) {
-    this.read = recordField(config.cursor_field);
+    this.read = compilePath(config.cursor_field);
     this.start = window.start.getTime();
     this.end = window.end.getTime();
   }
 
   /**
-   * The records of `page` in `[start, end)`. Depends on the page alone, so pages fetched
-   * concurrently can be selected as they arrive.
+   * The records of a page (its `batches`) in `[start, end)`. Depends on the page alone, so pages
+   * fetched concurrently can be selected as they arrive.
    * @throws RecordFieldError for a record whose cursor is missing, unparseable, or out of the declared order within the page
    */
-  select(page: PageContext, origin: PageOrigin): PageSelection {
+  select(page: readonly RecordBatch[], origin: PageOrigin): PageSelection {
     const batches: RecordBatch[] = [];
     const offsets: number[] = [];
     const keep = (batch: RecordBatch, at: number) => {
@@ -71,7 +70,7 @@ export class IncrementalFilter {
     let first: number | undefined;
     let last: number | undefined;
     let position = 0;
-    for (const batch of page.response.batches) {
+    for (const batch of page) {
       const base = position;
       let run = -1; // start of the current run of kept records
       for (let i = 0; i < batch.count; i++) {

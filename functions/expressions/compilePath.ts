@@ -45,7 +45,7 @@ export function compilePath(expression: string): CompiledPath {
     };
   }
   const fields = dottedFields(expression);
-  if (fields === undefined) return (record) => search(expression, record as JsonObject);
+  if (fields === undefined) return (record) => search(expression, record as JsonObject) ?? null;
   if (fields.length === 1) {
     const [only] = fields as [string];
     return (record) => field(record, only);

@@ -1,5 +1,5 @@
 import { RecordsPathError } from '../errors.js';
-import { evaluate } from './evaluate.js';
+import { evaluate } from '../expressions/evaluate.js';
 
 /**
  * The records of one page, selected by the stream's `records` JMESPath.

@@ -17,15 +17,16 @@
 
 import { RecordsPathError } from '../errors.js';
 import { stringifyJson } from './preciseJson.js';
-import { BodyDecoder, Utf8DecodeError, type ResponseEncoding } from './BodyDecoder.js';
+import type { ResponseEncoding } from '../config/responseEncoding.js';
+import { BodyDecoder, Utf8DecodeError } from './BodyDecoder.js';
 import { JsonNestingError, JsonSyntaxError, PageTooLargeError, quoteNear, RecordsNotRetainedError, ResponseEncodingError, type BodyOrigin } from './bodyErrors.js';
 import { JsonScanError, JsonScanner, TARGET } from './JsonScanner.js';
 import { lazyRecordsArray } from './lazyRecordsArray.js';
-import { memoizeByText } from './memoizeByText.js';
+import { memoizeByText } from '../expressions/memoizeByText.js';
 import { parseExact } from './parseExact.js';
 import { parseValidJson } from './parseValidJson.js';
 import { RecordBatch } from './RecordBatch.js';
-import { parseRecordsPath, type RecordsPath } from './recordsPath.js';
+import { parseRecordsPath, type RecordsPath } from '../expressions/recordsPath.js';
 import { selectRecords } from './selectRecords.js';
 
 const MiB = 1024 * 1024;

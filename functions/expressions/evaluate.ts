@@ -1,8 +1,8 @@
 /** JMESPath evaluation over API bodies: dotted paths read directly, the rest through Powertools' implementation. */
 
-import { compilePath } from '../tables/compilePath.js';
+import { compilePath } from './compilePath.js';
 import { memoizeByText } from './memoizeByText.js';
-import { plainValue } from './preciseJson.js';
+import { plainValue } from './plainValue.js';
 
 /** Compiled expressions, by text: a source names a handful, each evaluated once per page. */
 const compiled = memoizeByText(compilePath);

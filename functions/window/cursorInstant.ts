@@ -13,7 +13,7 @@
  *   fraction, so a compact date such as `20240101` is refused instead of read as 1970-08-23.
  */
 
-import { parseInstant } from '../window/parseInstant.js';
+import { parseInstant } from './parseInstant.js';
 
 /** Epoch values below this are seconds; from it on, milliseconds. */
 export const EPOCH_MILLIS_FROM = 100_000_000_000;

@@ -11,7 +11,7 @@ export interface ParentKey {
 }
 
 /**
- * The key of a parent record from the value `parent.key` selected (numbers exact, as `recordField` reads them).
+ * The key of a parent record from the value `parent.key` selected (numbers exact, as `compilePath` reads them).
  * @returns `undefined` when it is not a string or a finite number (missing, null, an object, an array, a boolean).
  */
 export function parentKeyOf(raw: unknown): ParentKey | undefined {

@@ -121,7 +121,8 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   let denyMissing = false;
   let faults = 0;
   let clockOffsetMs = 0;
-  const s3Now = () => new Date(Date.now() + clockOffsetMs);
+  // Real time, whatever a test does to Date in this process (a faked clock is the client's, never S3's).
+  const s3Now = () => new Date(performance.timeOrigin + performance.now() + clockOffsetMs);
   /** When S3 wrote each object (`bucket/key`) and initiated each upload (by id), by this proxy's clock. */
   const written = new Map<string, Date>();
   const initiated = new Map<string, Date>();

@@ -32,7 +32,7 @@ export async function probeStorageTime(storage: LakeStorage, source: string, opt
     for (const object of listed) if (object.key !== key && now - object.lastModified.getTime() > STALE_PROBE_MS) leftovers.push(object.key);
     return probe.lastModified;
   } catch (error) {
-    throw new SinkError(`cannot read the storage's clock at ${storage.location}${clockProbePrefix(source)}: ${(error as Error).message}`, { cause: error });
+    throw new SinkError(`cannot read the storage's clock at ${storage.uri(clockProbePrefix(source))}: ${(error as Error).message}`, { cause: error });
   } finally {
     // A probe that could not be removed is harmless (empty, outside every stream) and goes with the next one.
     await storage.delete([key, ...leftovers], options).catch(() => undefined);

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { RESPONSE_ENCODINGS } from '../records/BodyDecoder.js';
 import { normaliseOrigin } from '../http/redirectPolicy.js';
+import { EPOCH_UNITS } from '../window/parseTimestamp.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 /** Characters Secrets Manager allows in a secret name. */
@@ -168,8 +169,15 @@ const paginationSchema = z.discriminatedUnion('type', [
 const incrementalSchema = z
   .strictObject({
     cursor_field: jmespath(
-      'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or epoch seconds / milliseconds (a number, or a string of 9+ digits; below 100,000,000,000 it is seconds, from there milliseconds).',
+      'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or an epoch number (a number, or a string of 9+ digits). Without unit, the integer part says the unit: below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds. A cursor outside 1970–2200 fails the window.',
     ),
+    unit: z
+      .enum(EPOCH_UNITS)
+      .optional()
+      .meta({
+        description:
+          'The unit of epoch-number cursors: s | ms | us | ns. Needed only for values of ms, us or ns before 1973-03-03, which by magnitude would read as a coarser unit. ISO 8601 text is read as such either way. @default told by magnitude',
+      }),
     order: z
       .enum(['asc', 'desc', 'none'])
       .default('none')

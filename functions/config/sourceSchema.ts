@@ -201,10 +201,17 @@ const parentSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a placeholder name: a letter or _, then letters, digits or _')
       .max(64)
       .meta({ description: 'Placeholder that holds the key: {<as>} in path, params and body.' }),
+    skip_empty: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          'Skip parent records whose key is the empty string "" (no child run, no _parent ""). Without it, an empty key fails the window when {<as>} is in the path, since "//" would reach another endpoint; in params or a body it is sent as empty text. @default false',
+      }),
   })
   .meta({
     description:
-      'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated; every line carries "_parent": <key> in its envelope.',
+      'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated (a number as the exact text the API sent); every line carries "_parent": <key> in its envelope, as that JSON text.',
   });
 
 /** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */

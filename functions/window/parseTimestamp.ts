@@ -78,6 +78,8 @@ export function parseTimestamp(value: unknown, spec: TimestampSpec = {}): ReadTi
     if (parts === undefined || (spec.unit === undefined && (parts.whole === '0' ? 0 : parts.whole.length) < MIN_TEXT_DIGITS)) return undefined;
     return epochOf(parts, spec.unit);
   }
+  // Whole numbers below 2^53 (most epoch cursors) need no digit arithmetic: many times faster.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return integerEpoch(value, spec.unit);
   const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : undefined) : isLosslessNumber(value) ? value.toString() : undefined;
   const parts = text === undefined ? undefined : decimalParts(text);
   return parts === undefined ? undefined : epochOf(parts, spec.unit);
@@ -145,6 +147,22 @@ function epochOf(parts: DecimalParts, declared: EpochUnit | undefined): ReadTime
   if (parts.negative && /[1-9]/.test(parts.fraction.slice(fractionDigits))) nanos += 1n;
   const ms = inRange(Number(floorDiv(parts.negative ? -nanos : nanos, 1_000_000n)));
   return ms === undefined ? undefined : { ms, form: unit };
+}
+
+/** {@link epochOf} of a safe integer, exactly, in float arithmetic (every step stays below 2^53 or is refused by the range). */
+function integerEpoch(value: number, declared: EpochUnit | undefined): ReadTimestamp | undefined {
+  const magnitude = Math.abs(value);
+  // A safe integer is below 9.1e15: never nanoseconds by magnitude.
+  const unit = declared ?? (magnitude < 1e11 ? 's' : magnitude < 1e14 ? 'ms' : 'us');
+  const ms = unit === 's' ? value * 1000 : unit === 'ms' ? value : floorBy(value, unit === 'us' ? 1000 : 1_000_000);
+  const checked = inRange(ms + 0); // + 0 turns -0 into 0
+  return checked === undefined ? undefined : { ms: checked, form: unit };
+}
+
+/** Floor division of a safe integer, exact (`value / by` as a float could round up to the next integer). */
+function floorBy(value: number, by: number): number {
+  const rest = value % by;
+  return (value - rest) / by - (rest < 0 ? 1 : 0);
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */

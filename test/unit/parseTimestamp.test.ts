@@ -4,6 +4,7 @@ import type { PageContext } from '../../functions/pagination/PaginationStrategy.
 import { IncrementalFilter } from '../../functions/records/IncrementalFilter.js';
 import { parsePage } from '../../functions/records/RecordParser.js';
 import { compileConverter } from '../../functions/tables/compileConverter.js';
+import { between, seededRandom } from '../support/seededRandom.js';
 import { EPOCH_UNITS, isPlausibleInstant, parseTimestamp, PLAUSIBLE_INSTANTS, type EpochUnit } from '../../functions/window/parseTimestamp.js';
 
 const ms = (iso: string) => Date.parse(iso);
@@ -113,6 +114,15 @@ describe('parseTimestamp', () => {
     expect(isPlausibleInstant(parseTimestamp('50000000000000')!.ms)).toBe(false); // µs of 1971, read as ms
     // 7,258,118,399 ms is 1970-03-26T00:08:38.399Z: read as seconds it is 2199-12-31T23:59:59Z, plausible but wrong.
     expect(parseTimestamp(7_258_118_399)).toEqual({ ms: PLAUSIBLE_INSTANTS.until - 1000, form: 's' });
+  });
+
+  it('reads a whole number below 2^53 as its digits read: the same instant and unit, any unit declared', () => {
+    const random = seededRandom(7);
+    const edges = [0, 1, 999, 1000, 1001, 99_999_999_999, 100_000_000_000, 99_999_999_999_999, 100_000_000_000_000, Number.MAX_SAFE_INTEGER, 1709287200999999, 7_258_118_399_999];
+    const values = [...edges, ...Array.from({ length: 2000 }, () => Math.floor(random() * 10 ** between(random, 1, 15)))].flatMap((v) => [v, -v]);
+    for (const unit of [undefined, ...EPOCH_UNITS]) {
+      for (const value of values) expect(parseTimestamp(value, { unit }), `${value} in ${unit}`).toEqual(parseTimestamp(new LosslessNumber(String(value)), { unit }));
+    }
   });
 
   it.each<[number, boolean]>([

@@ -105,12 +105,12 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
   const seen = new Set<string>();
   // The parent's own parent, incremental filter and paging apply; its pages are not landed.
   for await (const landing of pagesFor(input, parentStream, () => undefined, `parent stream "${parentStream.name}" `)) {
+    const request = describeRequest(input, parentStream, landing.page.request);
     for (const [b, batch] of landing.batches.entries()) {
       for (let i = 0; i < batch.count; i++) {
         const raw = selectParentKey(batch, i, read);
         const key = parentKeyOf(raw);
         const record = `${landing.label}, record ${landing.offsets[b]! + i + 1}`;
-        const request = describeRequest(input, parentStream, landing.page.request);
         if (!key) {
           const value = plainValue(raw);
           const found = value === null ? 'is missing (or null)' : `is ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : JSON.stringify(value)}`;

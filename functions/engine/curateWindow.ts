@@ -79,7 +79,8 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
         const at = line.indexOf('"data":');
         if (at < 0 || !line.endsWith('}')) throw new SinkError(`${part.key}: a line is not an apilake envelope`);
         const envelope = JSON.parse(`${line.slice(0, at)}"data":null}`) as { _extracted_at: string; _parent?: unknown };
-        const parent = envelope._parent === undefined ? null : JSON.stringify(envelope._parent);
+        // The key's JSON text as landed (`0.1000`, a number past 2^53), not as a float would print it; it ends with the comma before "data".
+        const parent = envelope._parent === undefined ? null : line.slice(line.indexOf('"_parent":') + 10, at - 1);
         if (envelope._extracted_at !== meta.extractedAt || parent !== meta.parent || data.length >= BATCH) {
           await flush();
           meta = { extractedAt: envelope._extracted_at, parent };

@@ -27,7 +27,6 @@ export { DEFAULT_CODEC, PARQUET_CODECS, ParquetFileWriter, type CuratedPage, typ
 export { EncoderThread, IDLE_GROUP_ROWS } from './encoderThread.js';
 export { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from './ThreadedParquetWriter.js';
 export { parquetSchema } from './parquetSchema.js';
-export { parseEpoch, parseIsoTimestamp } from './parseTimestamp.js';
 export { ATHENA_CATALOG, decodePrestoView, encodePrestoView, prestoViewTableInput, type PrestoViewDefinition, type ViewColumn, type ViewTableInput } from './prestoView.js';
 export { SQL_DIALECTS, type SqlDialect } from './sqlText.js';
 export { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns, type ColumnSuggestion, type SuggestedColumn } from './suggestColumns.js';

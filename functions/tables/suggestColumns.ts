@@ -21,7 +21,7 @@ import { ApilakeError, InputError } from '../errors.js';
 import { parseColumnType } from './columnType.js';
 import { compileConverter, INVALID } from './compileConverter.js';
 import { compilePath } from './compilePath.js';
-import { parseIsoTimestamp } from './parseTimestamp.js';
+import { parseIsoTimestamp } from '../window/parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
 import { RESERVED_COLUMN_NAMES } from './tableSpec.js';
 

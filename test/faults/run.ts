@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { formatTable } from '../../cli/format.js';
 import type { ScenarioReport } from './harness.js';
 import { seededRandom } from '../support/seededRandom.js';
+import { cursorUnits } from './scenarios/cursorUnits.js';
 import { lambdaScenarios } from './scenarios/lambda.js';
 import { localConcurrent } from './scenarios/localConcurrent.js';
 import { localCrashes } from './scenarios/localCrashes.js';
@@ -40,6 +41,7 @@ const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = 
   ['disk', () => localDisk()],
   ['skewed gc', () => localSkewedGc(random, SKEW_TRIALS)],
   ['lambda', () => lambdaScenarios(random, S3_ROUNDS)],
+  ['units', () => cursorUnits(random)],
 ];
 
 const rows: ScenarioReport[] = [];

@@ -4,6 +4,12 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Milliseconds since an arbitrary origin, moving only forward at the pace of real time while
+   * the process runs (`performance.now()`): unaffected when the wall clock is set. Optional:
+   * without it, {@link stopwatch} measures with `now()` alone.
+   */
+  monotonic?(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -11,6 +17,7 @@ export interface Clock {
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -25,3 +32,14 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/**
+ * Time elapsed since the call, as the longer of the wall clock's and the monotonic clock's
+ * readings: a wall clock set back cannot shorten it, and neither can a monotonic clock that
+ * stood still while the machine slept. For limits that must never be undercounted.
+ */
+export function stopwatch(clock: Clock): () => number {
+  const wallStart = clock.now();
+  const monotonicStart = clock.monotonic?.();
+  return () => Math.max(clock.now() - wallStart, monotonicStart === undefined ? 0 : clock.monotonic!() - monotonicStart);
+}

@@ -12,6 +12,9 @@ import { formatTable } from '../format.js';
 import { resolveBucket } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
 
+/** A difference between this machine's clock and the storage's that the output mentions. */
+const SKEW_WORTH_NOTING_MS = 5 * 60_000;
+
 /** Flags of `apilake gc`. */
 export interface GcOptions {
   readonly stream?: string;
@@ -29,7 +32,7 @@ export async function gcCommand(sourceName: string, options: GcOptions): Promise
   const streams = selectStreams(source, options.stream).map((s) => s.name);
   const storage: LakeStorage = options.bucket || options.remote ? new S3LakeStorage({ bucket: await resolveBucket(options) }) : new FsLakeStorage(options.lake);
   console.log(
-    `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files of runs that started more than ${formatDuration(ORPHAN_HORIZON_MS)} ago and that no commit lists`,
+    `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files no commit lists, of runs that wrote nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock`,
   );
   const reports = await collectGarbage(storage, source.name, { streams, dryRun: options.dryRun });
   console.log(
@@ -41,5 +44,11 @@ export async function gcCommand(sourceName: string, options: GcOptions): Promise
   for (const report of reports) {
     for (const key of report.unreadable) console.log(`  ${report.stream}: ${key} cannot be read; its window counts as not committed and its files were left alone (re-run the window)`);
   }
-  if (reports.some((r) => r.unreadable.length > 0)) process.exitCode = EXIT.windowsFailed;
+  const clockError = reports.find((r) => r.clockError)?.clockError;
+  // Ages are the storage's; this machine's clock is only compared with it, for whoever reads the output.
+  const storageTime = reports.find((r) => r.storageTime)?.storageTime;
+  const skew = storageTime ? Date.now() - storageTime.getTime() : 0;
+  if (Math.abs(skew) >= SKEW_WORTH_NOTING_MS) console.log(`  note: this machine's clock is ${formatDuration(Math.round(Math.abs(skew) / 60_000) * 60_000)} ${skew > 0 ? 'ahead of' : 'behind'} the storage's; gc goes by the storage's`);
+  if (clockError) console.log(`  nothing was deleted: ${clockError}`);
+  if (clockError || reports.some((r) => r.unreadable.length > 0)) process.exitCode = EXIT.windowsFailed;
 }

@@ -101,7 +101,7 @@ export function renderStatus(source: string, location: string, statuses: readonl
     if (s.otherSizes > 0) lines.push(`  ${s.stream}: ${s.otherSizes} manifests of another window size ignored (window changed?)`);
     for (const u of s.unreadable) lines.push(`  ${s.stream}: ${u.key} cannot be read, so its window counts as not committed (re-run it): ${u.reason}`);
     if (s.orphanParts > 0 || s.incompleteWrites > 0) {
-      lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run is past the ${formatDuration(ORPHAN_HORIZON_MS)} horizon)`);
+      lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run has written nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock)`);
     }
     if (s.missingSymlinks > 0) lines.push(`  ${s.stream}: ${s.missingSymlinks} committed windows have no Athena symlink yet (\`apilake gc\` writes them)`);
   }

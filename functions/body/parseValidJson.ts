@@ -12,6 +12,7 @@
  * The input is trusted (validated, nesting bounded), so the loop checks nothing and never recurses.
  */
 
+import { LosslessNumber } from 'lossless-json';
 import { exactNumber } from './exactNumber.js';
 
 /** A parsed body and, when asked for, where each of its objects and arrays is. */
@@ -26,9 +27,13 @@ type Container = Record<string, unknown> | unknown[];
 /**
  * Parses valid JSON bytes (see the module comment) as JSON.parse would, except that a number a
  * float would change becomes a lossless-json `LosslessNumber` holding its exact text.
+ * @param options.spans remember where each object and array came from.
+ * @param options.numberText make every number a `LosslessNumber` holding the text the API sent
+ *   (`0.1000` and `-0` too, which a float would print as `0.1` and `0`).
  */
-export function parseValidJson(b: Buffer, options: { spans?: boolean } = {}): ParsedJson {
+export function parseValidJson(b: Buffer, options: { spans?: boolean; numberText?: boolean } = {}): ParsedJson {
   const spans = options.spans ? new WeakMap<object, readonly [number, number]>() : undefined;
+  const number = options.numberText ? (text: string) => new LosslessNumber(text) : exactNumber;
   const containers: Container[] = [];
   const starts: number[] = [];
   const keys: (string | undefined)[] = [];
@@ -95,7 +100,7 @@ export function parseValidJson(b: Buffer, options: { spans?: boolean } = {}): Pa
     } else {
       let j = i + 1;
       while (j < end && isNumberByte(b[j]!)) j++;
-      attach(exactNumber(b.toString('latin1', i, j)));
+      attach(number(b.toString('latin1', i, j)));
       i = j;
     }
   }

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
+import { EPOCH_UNITS } from '../window/parseTimestamp.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 /** Characters Secrets Manager allows in a secret name. */
@@ -168,8 +169,15 @@ const paginationSchema = z.discriminatedUnion('type', [
 const incrementalSchema = z
   .strictObject({
     cursor_field: jmespath(
-      'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or epoch seconds / milliseconds (a number, or a string of 9+ digits; below 100,000,000,000 it is seconds, from there milliseconds).',
+      'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or an epoch number (a number, or a string of 9+ digits). Without unit, the integer part says the unit: below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds. A cursor outside 1970–2200 fails the window.',
     ),
+    unit: z
+      .enum(EPOCH_UNITS)
+      .optional()
+      .meta({
+        description:
+          'The unit of epoch-number cursors: s | ms | us | ns. Needed only for values of ms, us or ns before 1973-03-03, which by magnitude would read as a coarser unit. ISO 8601 text is read as such either way. @default told by magnitude',
+      }),
     order: z
       .enum(['asc', 'desc', 'none'])
       .default('none')
@@ -193,10 +201,17 @@ const parentSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a placeholder name: a letter or _, then letters, digits or _')
       .max(64)
       .meta({ description: 'Placeholder that holds the key: {<as>} in path, params and body.' }),
+    skip_empty: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          'Skip parent records whose key is the empty string "" (no child run, no _parent ""). Without it, an empty key fails the window when {<as>} is in the path, since "//" would reach another endpoint; in params or a body it is sent as empty text. @default false',
+      }),
   })
   .meta({
     description:
-      'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated; every line carries "_parent": <key> in its envelope.',
+      'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated (a number as the exact text the API sent); every line carries "_parent": <key> in its envelope, as that JSON text.',
   });
 
 /** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */

@@ -5,11 +5,11 @@
  * have, since stopping early on a wrong order would lose records without a trace.
  */
 
+import { isLosslessNumber } from 'lossless-json';
 import type { IncrementalConfig } from '../config/sourceSchema.js';
 import { RecordFieldError } from '../errors.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { cursorInstant } from '../window/cursorInstant.js';
-import { plainValue } from '../expressions/plainValue.js';
+import { FORM_NAMES, isPlausibleInstant, parseTimestamp, type TimestampSpec } from '../window/parseTimestamp.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
 
@@ -38,6 +38,7 @@ export interface PageOrigin {
 /** Splits pages by a cursor field against one window; one instance per sequence of pages (per parent). */
 export class IncrementalFilter {
   private readonly read: (record: unknown) => unknown;
+  private readonly spec: TimestampSpec;
   private readonly start: number;
   private readonly end: number;
   /** The last cursor of the pages followed so far, in page order. */
@@ -48,6 +49,7 @@ export class IncrementalFilter {
     window: TimeWindow,
   ) {
     this.read = compilePath(config.cursor_field);
+    this.spec = { unit: config.unit };
     this.start = window.start.getTime();
     this.end = window.end.getTime();
   }
@@ -109,14 +111,26 @@ export class IncrementalFilter {
     this.previous = { at: selection.last!, label: origin.label };
   }
 
+  /**
+   * The cursor instant of a record. A value that is no timestamp, or one outside 1970–2200 (an
+   * epoch in another unit, a sentinel such as 0001-01-01), fails the window: filtering it would
+   * drop the record from every window without a trace.
+   */
   private instantOf(record: unknown, position: number, origin: PageOrigin): number {
-    const value = plainValue(this.read(record));
-    const at = cursorInstant(value);
-    if (at !== undefined) return at;
-    const field = `incremental.cursor_field "${this.config.cursor_field}"`;
-    const found = value === null ? 'is missing (or null)' : `is ${describe(value)}`;
+    const raw = this.read(record);
+    const read = parseTimestamp(raw, this.spec);
+    if (read !== undefined && isPlausibleInstant(read.ms)) return read.ms;
+    const where = `${origin.label}, record ${position}: incremental.cursor_field "${this.config.cursor_field}"`;
+    const unit = this.config.unit;
+    const epoch = unit === undefined ? 'an epoch number in s, ms, us or ns' : `an epoch number in ${unit} (incremental.unit)`;
+    if (read === undefined) {
+      const found = raw === null ? 'is missing (or null)' : `is ${describe(raw)}`;
+      throw new RecordFieldError(`${where} ${found}; expected ISO 8601 text or ${epoch} (a record without a usable cursor is never dropped silently)`, origin.request);
+    }
+    const how = read.form === 'iso' || unit !== undefined ? FORM_NAMES[read.form] : `${FORM_NAMES[read.form]} by its magnitude`;
+    const hint = read.form === 'iso' ? '' : unit === undefined ? '; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)' : '; check incremental.unit';
     throw new RecordFieldError(
-      `${origin.label}, record ${position}: ${field} ${found}; expected ISO 8601 text or epoch seconds/milliseconds (a record without a usable cursor is never dropped silently)`,
+      `${where} is ${describe(raw)}, read as ${how} ${iso(read.ms)}, outside 1970–2200 where a cursor must lie${hint} (a record is never dropped silently)`,
       origin.request,
     );
   }
@@ -139,8 +153,8 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** A short, quoted rendering of an unusable value (never a whole record). */
+/** A short rendering of an unusable value (never a whole record): text quoted, a number as the API wrote it. */
 function describe(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value);
+  const text = isLosslessNumber(value) ? value.toString() : typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }

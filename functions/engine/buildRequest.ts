@@ -2,27 +2,51 @@
 
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import type { PageRequest } from '../pagination/PaginationStrategy.js';
+import type { ParentKey } from './parentKey.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { RecordFieldError } from '../errors.js';
-import { placeholdersIn, renderString, renderValue, windowValues, type TemplateValues } from '../window/templating.js';
+import { placeholdersIn, renderString, renderValue, windowValues } from '../window/templating.js';
+
+/** The key of one parent (a child stream's `{<as>}`), and the record it came from. */
+export interface ParentPlaceholder {
+  readonly key: ParentKey;
+  /** The parent record, for messages: `parent stream "repos" page 1, record 3`. */
+  readonly record: string;
+  /** The request of the parent's page, redacted, for messages. */
+  readonly request: string;
+}
+
+/** A child stream's parent placeholders, by name (`as`): its parent's and every ancestor's. */
+export type ParentPlaceholders = Readonly<Record<string, ParentPlaceholder>>;
+
+/**
+ * Path steps a parent key cannot be: URL parsing resolves "." and ".." (encoded or not), and an
+ * empty segment (`/repos//issues`) is merged away by many servers and proxies, so each would call
+ * another endpoint than the path names.
+ */
+const PATH_STEP = /^\.{0,2}$/;
 
 /**
  * The templated first request: base_url + path, params and body with placeholders filled.
  * @param parents the placeholders of a child stream's parents (`{<as>}`), on top of `vars`.
+ * @throws RecordFieldError when a parent key in the path is empty, "." or "..", naming the parent record
  */
-export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: TemplateValues = {}): PageRequest {
-  const values = windowValues(window, { ...source.vars, ...stream.vars, ...parents });
+export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: ParentPlaceholders = {}): PageRequest {
   for (const name of placeholdersIn(stream.path)) {
-    // URL parsing resolves "." and ".." segments (encoded or not): a parent record could steer the request to another endpoint.
-    if (name in parents && /^\.{1,2}$/.test(String(parents[name]))) {
-      throw new RecordFieldError(`parent key ${JSON.stringify(parents[name])} cannot fill {${name}} in the path: "." and ".." are path steps that would call another endpoint`, `stream "${stream.name}" path ${stream.path}`);
+    const parent = parents[name];
+    if (parent && PATH_STEP.test(parent.key.text)) {
+      const why = parent.key.text === '' ? 'an empty key leaves "//" in the path, which servers that merge slashes route to another endpoint (parent.skip_empty: true skips such parents)' : '"." and ".." are path steps that would call another endpoint';
+      throw new RecordFieldError(`${parent.record}: parent key ${parent.key.json} cannot fill {${name}} in the path ${stream.path} of stream "${stream.name}": ${why}`, parent.request);
     }
   }
+  const keys = Object.entries(parents);
+  const values = windowValues(window, { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) });
   const encoded = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, encodeURIComponent(String(v))]));
   const base = source.base_url.replace(/\/+$/, '');
   const url = new URL(`${base}${renderString(stream.path, encoded)}`);
   for (const [key, value] of Object.entries(stream.params)) {
     url.searchParams.set(key, typeof value === 'string' ? renderString(value, values) : String(value));
   }
-  return stream.body === undefined ? { url } : { url, body: renderValue(stream.body, values) };
+  if (stream.body === undefined) return { url };
+  return { url, body: renderValue(stream.body, values, { ...values, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.value])) }) };
 }

@@ -7,11 +7,11 @@
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { systemClock, type Clock } from '../clock.js';
+import { stopwatch, systemClock, type Clock } from '../clock.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, SinkError } from '../errors.js';
 import { parseJson } from '../body/preciseJson.js';
-import { commitWindow, currentCommitNumber, deleteParts, publishSymlink, readWindowState } from '../sink/commitProtocol.js';
+import { attemptExpired, commitWindow, currentCommitNumber, deleteParts, publishSymlink, readWindowState } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { newRunId, partKey, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
@@ -39,6 +39,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   const { source, stream, window, storage } = input;
   const clock = input.clock ?? systemClock;
   const startedAt = new Date(clock.now());
+  const age = stopwatch(clock);
   const runId = newRunId(startedAt);
   const ref: WindowRef = { source: source.name, stream: stream.name, window };
   const base = { source: source.name, stream: stream.name, window, records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId };
@@ -78,7 +79,8 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
         const at = line.indexOf('"data":');
         if (at < 0 || !line.endsWith('}')) throw new SinkError(`${part.key}: a line is not an apilake envelope`);
         const envelope = JSON.parse(`${line.slice(0, at)}"data":null}`) as { _extracted_at: string; _parent?: unknown };
-        const parent = envelope._parent === undefined ? null : JSON.stringify(envelope._parent);
+        // The key's JSON text as landed (`0.1000`, a number past 2^53), not as a float would print it; it ends with the comma before "data".
+        const parent = envelope._parent === undefined ? null : line.slice(line.indexOf('"_parent":') + 10, at - 1);
         if (envelope._extracted_at !== meta.extractedAt || parent !== meta.parent || data.length >= BATCH) {
           await flush();
           meta = { extractedAt: envelope._extracted_at, parent };
@@ -90,6 +92,8 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
     }
     await flush();
     const curated = await file.close();
+    const tooOld = attemptExpired(age());
+    if (tooOld) throw new ApilakeError(tooOld);
     const next = buildManifest({
       ref,
       commit: currentCommitNumber(state) + 1,
@@ -105,7 +109,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       retries: 0,
       throttled: 0,
     });
-    const outcome = await commitWindow(storage, ref, next, { sleep: (ms) => clock.sleep(ms), readBackSignal: AbortSignal.timeout(5_000) });
+    const outcome = await commitWindow(storage, ref, next, { sleep: (ms) => clock.sleep(ms), readBackSignal: AbortSignal.timeout(5_000), expired: () => attemptExpired(age()) });
     if (outcome.kind === 'lost') {
       await deleteParts(storage, ref, [key]).catch(() => undefined);
       return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key });

@@ -5,7 +5,7 @@
  * calls it in order and turns the outcome into a result.
  */
 
-import { systemClock, type Clock } from '../clock.js';
+import { stopwatch, systemClock, type Clock } from '../clock.js';
 import { streamSettleMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, InputError, SinkError } from '../errors.js';
@@ -18,13 +18,14 @@ import {
   currentCommitNumber,
   dataFiles,
   deleteParts,
-  MAX_ATTEMPT_MS,
+  attemptExpired,
   publishSymlink,
   readWindowState,
   type WindowState,
 } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
+import { lazyStorageTime } from '../sink/storageClock.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { WindowWriter, type RecordsMeta, type WrittenFiles } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
@@ -87,6 +88,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   const { source, stream, window, storage, client } = input;
   const clock = input.clock ?? systemClock;
   const startedAt = new Date(clock.now());
+  const age = stopwatch(clock);
   const runId = input.runId ?? newRunId(startedAt);
   const ref: WindowRef = { source: source.name, stream: stream.name, window };
   const stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
@@ -180,11 +182,9 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     }
     pages = tally.pages;
     files = await writer.finish();
-    const age = clock.now() - startedAt.getTime();
-    if (age > MAX_ATTEMPT_MS) {
-      // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
-      throw new ApilakeError(`the run took ${formatDuration(Math.round(age / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`);
-    }
+    const tooOld = attemptExpired(age());
+    // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
+    if (tooOld) throw new ApilakeError(tooOld);
   } catch (error) {
     pages = tally.pages;
     // No commit was tried: this run's parts can never be referenced, so they go (I5 a).
@@ -220,6 +220,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     // The read-back that settles an unknown outcome gets a few seconds of its own, even past the deadline.
     readBackSignal: AbortSignal.timeout(5_000),
     sleep: (ms) => clock.sleep(ms, input.storageSignal),
+    expired: () => attemptExpired(age()),
   });
 
   if (outcome.kind === 'unknown') {
@@ -254,9 +255,10 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     warn('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error);
   }
   try {
-    await collectWindowGarbage(storage, ref, { ...storageCall, nowMs: clock.now() });
+    await collectWindowGarbage(storage, ref, { ...storageCall, storageNow: lazyStorageTime(storage, source.name, storageCall) });
   } catch (error) {
     warn('orphans of earlier runs are left for gc', error);
   }
   return result('committed', figures(outcome.manifest));
 }
+

@@ -13,13 +13,12 @@ import { paginate, type PageSlot } from '../pagination/paginate.js';
 import type { PageContext, PageRequest, PaginationStrategy } from '../pagination/PaginationStrategy.js';
 import { withStopCondition } from '../pagination/stopConditions.js';
 import { IncrementalFilter, type PageOrigin, type PageSelection } from './IncrementalFilter.js';
-import { parentKeyOf, type ParentKey } from './parentKey.js';
+import { parentKeyOf, selectParentKey, type ParentKey } from './parentKey.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import type { TemplateValues } from '../window/templating.js';
-import { buildFirstRequest } from './buildRequest.js';
+import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
 
@@ -54,8 +53,8 @@ export interface PageTally {
 /** One parent a child stream runs for. */
 export interface ParentRun {
   readonly key: ParentKey;
-  /** Every ancestor's placeholder and this one's: `{repo}`, `{number}`… */
-  readonly values: TemplateValues;
+  /** Every ancestor's placeholder and this one's: `{repo}`, `{number}`…, each with the record it came from. */
+  readonly placeholders: ParentPlaceholders;
   /** `repo="aws-cdk"` (with the ancestors', for a parent of a parent), for messages. */
   readonly label: string;
   /** What makes it distinct among the parents of a window: its key with its ancestors'. */
@@ -108,15 +107,18 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
   const seen = new Set<string>();
   // The parent's own parent, incremental filter and paging apply; its pages are not landed.
   for await (const landing of pagesFor(input, parentStream, () => undefined, `parent stream "${parentStream.name}" `)) {
+    const request = describeRequest(input, parentStream, landing.page.request);
     for (const [b, batch] of landing.batches.entries()) {
       for (let i = 0; i < batch.count; i++) {
-        const raw = read(batch.value(i));
+        const raw = selectParentKey(batch, i, read);
         const key = parentKeyOf(raw);
+        const record = `${landing.label}, record ${landing.offsets[b]! + i + 1}`;
         if (!key) {
           const value = plainValue(raw);
           const found = value === null ? 'is missing (or null)' : `is ${typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : JSON.stringify(value)}`;
-          throw new RecordFieldError(`${landing.label}, record ${landing.offsets[b]! + i + 1}: parent.key "${link.key}" ${found}; expected a string or a number`, describeRequest(input, parentStream, landing.page.request));
+          throw new RecordFieldError(`${record}: parent.key "${link.key}" ${found}; expected a string or a number`, request);
         }
+        if (key.text === '' && link.skip_empty) continue;
         const own = key.json.length > MAX_PLAIN_ID ? `#${createHash('sha256').update(key.json).digest('base64')}` : key.json;
         const id = landing.parent ? `${landing.parent.id}\u0000${own}` : own;
         if (seen.has(id)) continue;
@@ -126,7 +128,7 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
         yield {
           key,
           id,
-          values: { ...landing.parent?.values, [link.as]: key.value },
+          placeholders: { ...landing.parent?.placeholders, [link.as]: { key, record, request } },
           label: `${landing.parent ? `${landing.parent.label}, ` : ''}${link.as}=${shown}`,
         };
       }
@@ -167,7 +169,7 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
-    first: buildFirstRequest(source, stream, window, parent?.values),
+    first: buildFirstRequest(source, stream, window, parent?.placeholders),
     fetchPage: fetchOne,
     maxPages: stream.pagination.max_pages,
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.

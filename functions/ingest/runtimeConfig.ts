@@ -2,17 +2,23 @@
  * The function's configuration, read once from its environment and checked completely.
  *
  * The source definition is validated when the CDK app synthesizes the function and compiled into
- * the bundle as data (`define`), so the function ships neither the schema library nor the YAML
- * parser and only parses JSON at its first invocation (issue 12: cold start).
+ * the bundle as data (`define`), stamped with the schema it was validated against and its
+ * SHA-256 (`config/compiledSource.ts`). The function ships neither the schema library nor the
+ * YAML parser (importing the schema alone would more than double its start-up): at its first
+ * invocation it checks the stamp, which catches a definition compiled by another apilake
+ * version, one written or edited by hand, or a plain one set in the environment.
  */
 
+import { readCompiledSource } from '../config/compiledSource.js';
 import type { SourceDefinition } from '../config/sourceSchema.js';
 import { ApilakeError } from '../errors.js';
 
 /** Environment variables the deployed function reads. */
 export const ENV = {
-  /** The validated source definition as JSON; inlined into the bundle at deploy time. */
+  /** The validated source definition, compiled (stamped JSON); inlined into the bundle at deploy time. */
   source: 'APILAKE_SOURCE_JSON',
+  /** The digest of the source schema the function was built with (`sourceSchemaDigest`); inlined into the bundle at deploy time. */
+  sourceSchema: 'APILAKE_SOURCE_SCHEMA',
   bucket: 'APILAKE_BUCKET',
   prefix: 'APILAKE_LAKE_PREFIX',
   idempotencyTable: 'APILAKE_IDEMPOTENCY_TABLE',
@@ -41,6 +47,11 @@ function bundledSourceJson(): string | undefined {
   return process.env.APILAKE_SOURCE_JSON;
 }
 
+/** The digest of the schema the bundle was built with, compiled in the same way as the definition. */
+function bundledSchemaDigest(): string | undefined {
+  return process.env.APILAKE_SOURCE_SCHEMA;
+}
+
 /** @throws ApilakeError naming every missing or invalid variable. */
 export function readRuntimeConfig(env: Readonly<Record<string, string | undefined>> = process.env): RuntimeConfig {
   const problems: string[] = [];
@@ -50,9 +61,15 @@ export function readRuntimeConfig(env: Readonly<Record<string, string | undefine
     return value;
   };
   const sourceJson = env[ENV.source] || bundledSourceJson() || '';
+  const schema = bundledSchemaDigest() || env[ENV.sourceSchema] || '';
   let source: SourceDefinition | undefined;
   if (sourceJson === '') problems.push(`${ENV.source}: required: the source definition (set by the CDK app)`);
-  else source = compiledSource(sourceJson, problems);
+  else if (schema !== '') {
+    const compiled = readCompiledSource(sourceJson, schema);
+    if ('problem' in compiled) problems.push(`${ENV.source}: ${compiled.problem}`);
+    else source = compiled.source;
+  }
+  if (schema === '') problems.push(`${ENV.sourceSchema}: required: the digest of the source schema (set by the CDK app)`);
   const bucket = required(ENV.bucket, 3, 'the lake bucket name');
   const idempotencyTable = required(ENV.idempotencyTable, 3, 'the idempotency table name');
   const marginText = env[ENV.deadlineMarginMs];
@@ -60,16 +77,4 @@ export function readRuntimeConfig(env: Readonly<Record<string, string | undefine
   if (!Number.isInteger(deadlineMarginMs) || deadlineMarginMs < 1_000) problems.push(`${ENV.deadlineMarginMs}: expected an integer of at least 1000 (ms), received "${marginText}"`);
   if (problems.length > 0) throw new ApilakeError(`function misconfigured: ${problems.join('; ')}`);
   return { source: source!, bucket, prefix: env[ENV.prefix] ?? '', idempotencyTable, deadlineMarginMs };
-}
-
-/** The definition the CDK app validated (schema and cross-field checks) and serialised; only its JSON is checked here. */
-function compiledSource(json: string, problems: string[]): SourceDefinition | undefined {
-  try {
-    const value = JSON.parse(json) as SourceDefinition;
-    if (value !== null && typeof value === 'object' && typeof value.name === 'string' && Array.isArray(value.streams)) return value;
-    problems.push(`${ENV.source}: not a source definition (expected the JSON the CDK app compiles in)`);
-  } catch (error) {
-    problems.push(`${ENV.source}: not JSON: ${(error as Error).message}`);
-  }
-  return undefined;
 }

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 export interface StoredObject {
   readonly key: string;
   readonly size: number;
+  /** When storage last wrote it, by the storage's clock (S3 `LastModified`, file mtime); an invalid date when storage gave none. */
   readonly lastModified: Date;
 }
 
@@ -15,7 +16,7 @@ export interface IncompleteWrite {
   readonly key: string;
   /** What identifies it to {@link LakeStorage.abortIncomplete} (upload id or temp file name). */
   readonly id: string;
-  /** When it started, as far as storage knows. */
+  /** When it started, by the storage's clock (S3 `Initiated`, temp file mtime); an invalid date when storage gave none. */
   readonly startedAt: Date;
 }
 

@@ -32,6 +32,8 @@ export interface S3LakeStorageOptions {
 }
 
 const DELETE_BATCH = 1000;
+/** A timestamp S3 did not give: an invalid date, which garbage collection reads as "just now", never as old. */
+const undated = () => new Date(Number.NaN);
 /** A socket that sends or receives nothing for this long fails the call (the SDK default is to wait forever). */
 const SOCKET_IDLE_TIMEOUT_MS = 60_000;
 
@@ -136,7 +138,7 @@ export class S3LakeStorage implements LakeStorage {
           { abortSignal: options.signal },
         );
         for (const object of page.Contents ?? []) {
-          if (object.Key) objects.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) });
+          if (object.Key) objects.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified ?? undated() });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -172,7 +174,7 @@ export class S3LakeStorage implements LakeStorage {
           { abortSignal: options.signal },
         );
         for (const upload of page.Uploads ?? []) {
-          if (upload.Key && upload.UploadId) writes.push({ key: upload.Key.slice(this.prefix.length), id: upload.UploadId, startedAt: upload.Initiated ?? new Date(0) });
+          if (upload.Key && upload.UploadId) writes.push({ key: upload.Key.slice(this.prefix.length), id: upload.UploadId, startedAt: upload.Initiated ?? undated() });
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;

@@ -1,7 +1,8 @@
 /**
  * `apilake gc`: removes what no reader will ever see, for every window of a source, by the rules
- * of the commit protocol (I5 c, I6): orphaned parts and unfinished writes of runs older than the
- * horizon, and symlink files that do not match the current commit.
+ * of the commit protocol (I5 c, I6): orphaned parts and unfinished writes of attempts that wrote
+ * nothing within the horizon by the storage's clock, and symlink files that do not match the
+ * current commit. The clock of the machine running it plays no part.
  */
 
 import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
@@ -9,6 +10,7 @@ import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowStat
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { parseManifestKey, parsePartKey, parseSymlinkKey, symlinkKey, windowId, type WindowRef } from './lakeLayout.js';
 import { snapshotStream } from './lakeSnapshot.js';
+import { lazyStorageTime } from './storageClock.js';
 
 /** What gc did (or, dry, would do) to one stream. */
 export interface StreamGarbageReport {
@@ -20,13 +22,15 @@ export interface StreamGarbageReport {
   readonly repairedSymlinks: number;
   /** Windows whose current commit cannot be read: untouched, listed for a human. */
   readonly unreadable: readonly string[];
+  /** The storage's now, when it was read (only when something needed dating). */
+  readonly storageTime?: Date;
+  /** Why the storage's clock could not be read: then nothing of the stream was deleted. */
+  readonly clockError?: string;
 }
 
 /** Options of {@link collectGarbage}. */
 export interface CollectGarbageOptions extends StorageCallOptions {
   readonly streams: readonly string[];
-  /** @default Date.now() */
-  readonly nowMs?: number;
   /** @default ORPHAN_HORIZON_MS; a shorter horizon could delete the parts of a run still in flight */
   readonly horizonMs?: number;
   readonly dryRun?: boolean;
@@ -34,7 +38,6 @@ export interface CollectGarbageOptions extends StorageCallOptions {
 
 /** Collects the garbage of the given streams of a source. */
 export async function collectGarbage(storage: LakeStorage, source: string, options: CollectGarbageOptions): Promise<StreamGarbageReport[]> {
-  const nowMs = options.nowMs ?? Date.now();
   const reports: StreamGarbageReport[] = [];
   for (const stream of options.streams) {
     const snapshot = await snapshotStream(storage, source, stream, { ...options, audit: true });
@@ -65,15 +68,30 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
     let abortedWrites = 0;
     let youngOrphans = 0;
     let repairedSymlinks = 0;
+    let clockError: string | undefined;
+    // Probed once per stream, and only when a window has files to date.
+    const probe = lazyStorageTime(storage, source, options);
+    let storageTime: Date | undefined;
+    const storageNow = async () => (storageTime = await probe());
     for (const ref of windows.values()) {
       const known = await readWindowState(storage, ref, options);
-      const garbage = await collectWindowGarbage(storage, ref, { ...options, nowMs, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS, known });
+      const garbage = await collectWindowGarbage(storage, ref, { ...options, storageNow, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS, known });
+      clockError ??= garbage.clockError;
       deletedParts += garbage.deletedParts.length;
       abortedWrites += garbage.abortedWrites.length;
       youngOrphans += garbage.youngOrphans.length;
       if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
     }
-    reports.push({ stream, deletedParts, abortedWrites, youngOrphans, repairedSymlinks, unreadable: snapshot.unreadable.map((w) => w.key) });
+    reports.push({
+      stream,
+      deletedParts,
+      abortedWrites,
+      youngOrphans,
+      repairedSymlinks,
+      unreadable: snapshot.unreadable.map((w) => w.key),
+      ...(storageTime ? { storageTime } : {}),
+      ...(clockError ? { clockError } : {}),
+    });
   }
   return reports;
 }

@@ -21,15 +21,31 @@
  *   commit may list raw parts of the commit it replaces when it only adds a Parquet file:
  *   `backfill --curate-only`; they are then not the replaced commit's to delete.)
  * - I4 A run creates commit n + 1 only if it saw n as current when it started (n = 0: nothing),
- *   and only within {@link MAX_ATTEMPT_MS} of its start. If n + 1 exists already another run won;
- *   the loser commits nothing and reports the window as committed by that run.
+ *   and only while its age is within {@link MAX_ATTEMPT_MS}: checked before its first commit try
+ *   and again before each retry. Its age is the longer of two readings of the time since it
+ *   started, its wall clock's and its monotonic clock's (`clock.ts` stopwatch), so neither a wall
+ *   clock set back nor a monotonic clock that stood still through a suspend makes it younger. If
+ *   n + 1 exists already another run won; the loser commits nothing and reports the window as
+ *   committed by that run.
  * - I5 Deletion. A run deletes (a) its own parts, only when its commit does not exist and never
  *   will (it failed before trying, or commit n + 1 belongs to another run); (b) after its commit,
- *   the parts of the commit it replaced; (c) orphans: parts that the current commit does not list
- *   and whose run started more than {@link ORPHAN_HORIZON_MS} ago, which is longer than any run
- *   may live, so a live run's parts are never touched. When a commit's outcome is unknown (lost
- *   response, 5xx, timeout) the run reads the commit back to learn who won before touching any
- *   part; if it still cannot tell, it deletes nothing and its parts become orphans for (c).
+ *   the parts of the commit it replaced; (c) orphans of dead attempts. An attempt is every data
+ *   file and unfinished write of one run id in one window (a file of no run, and a temp file of a
+ *   commit or symlink, is an attempt of its own). Its last activity is the newest timestamp the
+ *   storage gave any of them (S3 `LastModified` and multipart `Initiated`, file mtimes). It is
+ *   dead once that is more than {@link ORPHAN_HORIZON_MS} before the storage's now, read from a
+ *   probe object written at the time (`storageClock.ts`); then its files that the current commit
+ *   does not list go. No wall clock takes part: not the collector's, and not the run's (the time
+ *   in a run id is a name only). Why that is safe: every storage timestamp of an attempt is later
+ *   than the attempt's start, so a dead attempt started more than the horizon ago by the
+ *   storage's clock; the horizon is twice {@link MAX_ATTEMPT_MS}, so by I4 such a run can no
+ *   longer commit, and the half left over covers a commit already under way (its tries are
+ *   bounded by storage call timeouts). An attempt that wrote anything within the horizon keeps
+ *   all of its files, however old its first ones are: a run streaming one long part for hours
+ *   wrote its upload's start or its last part, both within its life. When the probe fails,
+ *   nothing is deleted. When a commit's outcome is unknown (lost response, 5xx, timeout) the run
+ *   reads the commit back to learn who won before touching any part; if it still cannot tell, it
+ *   deletes nothing and its parts become orphans for (c).
  * - I6 Readers read only the parts listed by current commits: the local reader from the commits
  *   themselves, Athena through the symlink file, which is written after the commit from the
  *   current commit and checked again afterwards until it matches (a stale or missing symlink is
@@ -37,12 +53,11 @@
  */
 
 import { ApilakeError, SinkError } from '../errors.js';
-import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
+import type { IncompleteWrite, LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import {
   manifestKey,
   parseManifestKey,
   parsePartKey,
-  runStartedAt,
   symlinkKey,
   windowManifestPrefix,
   windowPartPrefix,
@@ -50,14 +65,21 @@ import {
   type WindowRef,
 } from './lakeLayout.js';
 import { parseManifest, serializeManifest, type Manifest, type PartInfo } from './manifest.js';
+import { formatDuration } from '../window/duration.js';
 
-/** Longest a run may take from its start to its commit; a slower run fails instead of committing. */
+/** Longest a run may take from its start to its commit; a slower run fails instead of committing (I4). */
 export const MAX_ATTEMPT_MS = 6 * 3_600_000;
 /**
- * Age past which a run's uncommitted files are garbage. Twice {@link MAX_ATTEMPT_MS}, so clocks
- * that disagree by hours still never let a live run's files be collected.
+ * How long, by the storage's clock, an attempt must have written nothing before its uncommitted
+ * files are garbage (I5 c). Twice {@link MAX_ATTEMPT_MS}: such an attempt can no longer commit.
  */
 export const ORPHAN_HORIZON_MS = 2 * MAX_ATTEMPT_MS;
+
+/** Why a run of this age may no longer commit (I4), or undefined while it may. */
+export function attemptExpired(ageMs: number): string | undefined {
+  if (ageMs <= MAX_ATTEMPT_MS) return undefined;
+  return `the run took ${formatDuration(Math.round(ageMs / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`;
+}
 
 /** What a window holds right now. */
 export type WindowState =
@@ -113,6 +135,8 @@ export interface CommitOptions extends StorageCallOptions {
   readonly sleep: (ms: number) => Promise<void>;
   /** @default 3 */
   readonly attempts?: number;
+  /** Why the run may no longer commit (I4), asked before each retry; undefined while it may. */
+  readonly expired?: () => string | undefined;
 }
 
 /**
@@ -125,6 +149,11 @@ export async function commitWindow(storage: LakeStorage, ref: WindowRef, manifes
   let lastError: unknown;
   const attempts = options.attempts ?? 3;
   for (let attempt = 1; attempt <= attempts && !options.signal?.aborted; attempt++) {
+    const expired = attempt > 1 ? options.expired?.() : undefined;
+    if (expired) {
+      lastError = new SinkError(`no further commit try: ${expired}`);
+      break;
+    }
     try {
       // A retry after a lost response finds the key taken — by this run's own earlier try, which
       // the read-back in whoWon tells apart from another run's commit.
@@ -214,56 +243,106 @@ export async function deleteParts(storage: LakeStorage, ref: WindowRef, keys: re
   if (keys.length > 0) await storage.delete(keys, options);
 }
 
-/** When a part's run started: from its run id, else (first layout) when storage last wrote it. */
-export function partAgeMs(key: string, lastModified: Date, nowMs: number): number {
-  const runId = parsePartKey(key)?.runId;
-  const started = (runId && runStartedAt(runId)) || lastModified;
-  return nowMs - started.getTime();
+/** A file or unfinished write of a window, dated by the storage. */
+export interface DatedFile {
+  readonly key: string;
+  readonly at: Date;
+}
+
+/**
+ * The attempt a file belongs to (I5 c): its run id in its window, or, for a part of no run or
+ * a temp file of a commit or symlink, the file alone.
+ */
+export function attemptOf(key: string): string {
+  const part = parsePartKey(key);
+  return part?.runId ? `run ${part.runId}` : `file ${key}`;
+}
+
+/**
+ * The attempts of a window that are dead by the storage's clock (I5 c): those whose newest
+ * storage timestamp is more than `horizonMs` before `storageNowMs`. A timestamp ahead of the
+ * storage's now (a file written after the probe) only makes its attempt younger.
+ */
+export function deadAttempts(files: readonly DatedFile[], storageNowMs: number, horizonMs: number = ORPHAN_HORIZON_MS): Set<string> {
+  const lastActivity = new Map<string, number>();
+  for (const file of files) {
+    const attempt = attemptOf(file.key);
+    // A timestamp storage did not give (NaN) counts as now: it can only keep files.
+    const at = Number.isFinite(file.at.getTime()) ? file.at.getTime() : storageNowMs;
+    lastActivity.set(attempt, Math.max(lastActivity.get(attempt) ?? -Infinity, at));
+  }
+  return new Set([...lastActivity].filter(([, at]) => storageNowMs - at > horizonMs).map(([attempt]) => attempt));
 }
 
 /** What {@link collectWindowGarbage} removed or left. */
 export interface WindowGarbage {
   readonly deletedParts: string[];
   readonly abortedWrites: string[];
-  /** Unlisted parts still too young to be sure their run is dead. */
+  /** Unlisted parts and unfinished writes kept: their attempt wrote within the horizon, or the storage's clock could not be read. */
   readonly youngOrphans: string[];
   /** The current commit cannot be read, so nothing of the window was touched. */
   readonly skippedUnreadable?: string;
+  /** The storage's clock could not be read, so nothing of the window was deleted. */
+  readonly clockError?: string;
+}
+
+/** Options of {@link collectWindowGarbage}. */
+export interface WindowGarbageOptions extends StorageCallOptions {
+  /** The storage's now (`storageClock.ts`); asked only when the window has files to date. */
+  readonly storageNow: () => Promise<Date>;
+  /** @default ORPHAN_HORIZON_MS */
+  readonly horizonMs?: number;
+  readonly dryRun?: boolean;
+  /** A state just read, to save the first read. */
+  readonly known?: WindowState;
 }
 
 /**
  * Removes the window's orphans (I5 c): parts its current commit does not list and unfinished
- * writes, once their run started more than `horizonMs` before `nowMs`. Touches nothing when the
- * current commit cannot be read.
+ * writes, of attempts that wrote nothing within the horizon by the storage's clock. Touches
+ * nothing when the current commit cannot be read, and deletes nothing when the storage's clock
+ * cannot be read.
  */
-export async function collectWindowGarbage(
-  storage: LakeStorage,
-  ref: WindowRef,
-  options: StorageCallOptions & { nowMs: number; horizonMs?: number; dryRun?: boolean; known?: WindowState },
-): Promise<WindowGarbage> {
-  const horizon = options.horizonMs ?? ORPHAN_HORIZON_MS;
+export async function collectWindowGarbage(storage: LakeStorage, ref: WindowRef, options: WindowGarbageOptions): Promise<WindowGarbage> {
   const state = options.known ?? (await readWindowState(storage, ref, options));
   if (state.kind === 'unreadable') return { deletedParts: [], abortedWrites: [], youngOrphans: [], skippedUnreadable: state.key };
   const listed = new Set(state.kind === 'committed' ? dataFiles(state.manifest).map((p) => p.key) : []);
-  const deletable: string[] = [];
-  const young: string[] = [];
+  // Every file of the window dates its attempt, listed ones too (a committed attempt's listed
+  // parts and its leftovers are one attempt).
+  const dated: DatedFile[] = [];
+  const orphans: string[] = [];
   for (const kind of ['raw', 'curated'] as const) {
     for (const object of await storage.list(windowPartPrefix(ref, kind), options)) {
-      if (listed.has(object.key) || !parsePartKey(object.key)) continue;
-      (partAgeMs(object.key, object.lastModified, options.nowMs) > horizon ? deletable : young).push(object.key);
+      if (!parsePartKey(object.key)) continue;
+      dated.push({ key: object.key, at: object.lastModified });
+      if (!listed.has(object.key)) orphans.push(object.key);
     }
   }
-  const aborted: string[] = [];
   // Unfinished writes: multipart uploads or temp files of parts, and temp files of commits and
-  // symlinks that a killed process left (those are named after no run, so their age is storage's).
+  // symlinks that a killed process left.
+  const writes: IncompleteWrite[] = [];
   for (const prefix of [windowPartPrefix(ref, 'raw'), windowPartPrefix(ref, 'curated'), windowManifestPrefix(ref), symlinkKey(ref, 'raw'), symlinkKey(ref, 'curated')]) {
-    for (const write of await storage.listIncomplete(prefix, options)) {
-      if (partAgeMs(write.key, write.startedAt, options.nowMs) <= horizon) continue;
-      if (!options.dryRun) await storage.abortIncomplete(write, options);
-      aborted.push(write.key);
-    }
+    writes.push(...(await storage.listIncomplete(prefix, options)));
+  }
+  dated.push(...writes.map((write) => ({ key: write.key, at: write.startedAt })));
+  if (orphans.length === 0 && writes.length === 0) return { deletedParts: [], abortedWrites: [], youngOrphans: [] };
+
+  let storageNow: Date;
+  try {
+    storageNow = await options.storageNow();
+  } catch (error) {
+    return { deletedParts: [], abortedWrites: [], youngOrphans: [...orphans, ...writes.map((w) => w.key)], clockError: (error as Error).message };
+  }
+  const dead = deadAttempts(dated, storageNow.getTime(), options.horizonMs ?? ORPHAN_HORIZON_MS);
+  const deletable = orphans.filter((key) => dead.has(attemptOf(key)));
+  const aborted: string[] = [];
+  for (const write of writes) {
+    if (!dead.has(attemptOf(write.key))) continue;
+    if (!options.dryRun) await storage.abortIncomplete(write, options);
+    aborted.push(write.key);
   }
   if (!options.dryRun) await deleteParts(storage, ref, deletable, options);
+  const young = [...orphans.filter((key) => !dead.has(attemptOf(key))), ...writes.filter((w) => !dead.has(attemptOf(w.key))).map((w) => w.key)];
   return { deletedParts: deletable, abortedWrites: aborted, youngOrphans: young };
 }
 

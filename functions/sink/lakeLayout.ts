@@ -69,8 +69,9 @@ export function parseCompactStamp(stamp: string): Date | undefined {
 }
 
 /**
- * A new run id, e.g. `20241125T120000Z-3fa9c2d4b1e0`: unique per attempt, and it carries the
- * attempt's start so garbage collection can tell a dead attempt's files by name alone.
+ * A new run id, e.g. `20241125T120000Z-3fa9c2d4b1e0`: unique per attempt. The time in it is the
+ * start by the clock of the machine that ran it, for people reading keys; no decision is made on
+ * it (garbage collection dates an attempt by the storage's own timestamps: `commitProtocol.ts` I5).
  */
 export function newRunId(startedAt: Date, random: () => Buffer = () => randomBytes(6)): string {
   return `${compactStamp(startedAt)}-${random().toString('hex').slice(0, 12).padEnd(12, '0')}`;
@@ -165,6 +166,20 @@ export function parseSymlinkKey(key: string): WindowRef | undefined {
 /** The kind of data a symlink key lists. */
 export function symlinkKind(key: string): DataKind | undefined {
   return SYMLINK_KEY.exec(key)?.[1] as DataKind | undefined;
+}
+
+/**
+ * Where gc reads the storage's clock: a small probe object a source's runs and gc write and
+ * delete again (`storageClock.ts`). It lies under the source's own commit area, which the
+ * function may write, yet outside every stream's prefix, so no listing of a stream sees it.
+ */
+export function clockProbePrefix(source: string): string {
+  return `${MANIFEST_PREFIX}/source=${source}/_clock/`;
+}
+
+/** The key of one clock probe of a source. */
+export function clockProbeKey(source: string, id: string): string {
+  return `${clockProbePrefix(source)}${id}.probe`;
 }
 
 /** A stable text key of a window, for maps. */

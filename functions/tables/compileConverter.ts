@@ -10,7 +10,7 @@
  * | bigint        | integral number or number text within int64 (`"1e3"`, `"12.0"` too)| bigint                    |
  * | double        | number; number text                                               | number                    |
  * | boolean       | true/false; the strings "true"/"false"                            | boolean                   |
- * | timestamp     | ISO 8601 text; epoch s/ms/µs/ns number or digits (parseTimestamp)  | epoch milliseconds        |
+ * | timestamp     | ISO 8601 text; epoch s/ms/µs/ns by magnitude (parseTimestamp)      | epoch milliseconds        |
  * | date          | `YYYY-MM-DD`; any timestamp above (its UTC date)                  | days since 1970-01-01     |
  * | decimal(p,s)  | number or number text, rounded half away from zero to s places    | unscaled bigint           |
  * | json          | anything but null                                                 | JSON text                 |
@@ -22,8 +22,8 @@
 
 import { isLosslessNumber, stringify as losslessStringify } from 'lossless-json';
 import type { ColumnType } from '../config/columnType.js';
-import { decimalParts, toUnscaled } from './decimalText.js';
-import { epochDay, parseEpoch, parseIsoTimestamp } from './parseTimestamp.js';
+import { decimalParts, toUnscaled } from '../commons/decimalText.js';
+import { epochDay, parseTimestamp } from '../window/parseTimestamp.js';
 
 /** Returned for a value that does not convert to the column's type. */
 export const INVALID: unique symbol = Symbol('apilake.invalid');
@@ -120,10 +120,9 @@ function toBoolean(value: unknown): unknown {
   return INVALID;
 }
 
+/** The same reading as `incremental.cursor_field`'s, so a record's column and its window agree. */
 function toTimestamp(value: unknown): unknown {
-  if (typeof value === 'string') return parseIsoTimestamp(value) ?? parseEpoch(value) ?? INVALID;
-  const text = numberTextOf(value);
-  return text === undefined ? INVALID : (parseEpoch(text) ?? INVALID);
+  return parseTimestamp(value)?.ms ?? INVALID;
 }
 
 function toDate(value: unknown): unknown {

@@ -21,7 +21,7 @@ import { ApilakeError, InputError } from '../errors.js';
 import { parseColumnType } from '../config/columnType.js';
 import { compileConverter, INVALID } from './compileConverter.js';
 import { compilePath } from '../expressions/compilePath.js';
-import { parseIsoTimestamp } from './parseTimestamp.js';
+import { parseIsoTimestamp } from '../window/parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
 import { RESERVED_COLUMN_NAMES } from '../config/columnType.js';
 

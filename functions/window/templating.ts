@@ -45,16 +45,18 @@ export function renderString(text: string, values: TemplateValues): string {
  * Renders placeholders inside any JSON value. A string that is exactly one placeholder whose
  * value is a number becomes that number, so a JSON body can carry `{window.start_epoch}` as an
  * integer, as APIs that take epochs expect.
+ * @param whole the values such a lone placeholder takes, where they differ from the text
+ *   `values` gives (a parent key `0.1000` is that text in a string, the number 0.1 alone).
  */
-export function renderValue(value: unknown, values: TemplateValues): unknown {
+export function renderValue(value: unknown, values: TemplateValues, whole: TemplateValues = values): unknown {
   if (typeof value === 'string') {
     const only = /^\{([a-zA-Z_][a-zA-Z0-9_.]*)\}$/.exec(value);
-    if (only && typeof values[only[1]!] === 'number') return values[only[1]!];
+    if (only && typeof whole[only[1]!] === 'number') return whole[only[1]!];
     return renderString(value, values);
   }
-  if (Array.isArray(value)) return value.map((item) => renderValue(item, values));
+  if (Array.isArray(value)) return value.map((item) => renderValue(item, values, whole));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, values)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, values, whole)]));
   }
   return value;
 }

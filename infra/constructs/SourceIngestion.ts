@@ -16,7 +16,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { compileSource } from '../../functions/config/compiledSource.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
 import { ENV } from '../../functions/ingest/runtimeConfig.js';
 import { streamPrefix } from '../../functions/sink/lakeLayout.js';
@@ -110,8 +112,12 @@ export class SourceIngestion extends Construct {
         // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the
         // tests ran, whatever SDK version the runtime ships this month.
         externalModules: [],
-        // The definition is compiled in, so a run never depends on anything mutable at run time.
-        define: { [`process.env.${ENV.source}`]: JSON.stringify(JSON.stringify(source)) },
+        // The definition is compiled in, so a run never depends on anything mutable at run time;
+        // its stamp lets the function refuse a definition from elsewhere (runtimeConfig.ts).
+        define: {
+          [`process.env.${ENV.source}`]: JSON.stringify(compileSource(source, sourceSchemaDigest())),
+          [`process.env.${ENV.sourceSchema}`]: JSON.stringify(sourceSchemaDigest()),
+        },
         // Some dependencies are CommonJS and call require(); ESM output needs it defined.
         banner: "import { createRequire as __apilakeCreateRequire } from 'module'; const require = __apilakeCreateRequire(import.meta.url);",
         forceDockerBundling: false,

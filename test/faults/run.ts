@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { formatTable } from '../../cli/format.js';
 import type { ScenarioReport } from './harness.js';
 import { seededRandom } from '../support/seededRandom.js';
+import { cursorUnits } from './scenarios/cursorUnits.js';
 import { lambdaScenarios } from './scenarios/lambda.js';
 import { localConcurrent } from './scenarios/localConcurrent.js';
 import { localCrashes } from './scenarios/localCrashes.js';
 import { localDisk } from './scenarios/localDisk.js';
+import { localSkewedGc } from './scenarios/localSkewedGc.js';
 
 // The suite runs on the machine's Node; the SDK's notice about future Node versions is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -28,6 +30,7 @@ const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const KILL_TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 20);
 const S3_ROUNDS = Number(process.env.FAULT_S3_ROUNDS ?? 6);
+const SKEW_TRIALS = Number(process.env.FAULT_SKEW_TRIALS ?? 3);
 
 console.log(`fault suite, seed ${seed} (replay: FAULT_SEED=${seed} npm run test:faults)`);
 const random = seededRandom(seed);
@@ -36,7 +39,9 @@ const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = 
   ['kill', () => localCrashes(random, KILL_TRIALS)],
   ['concurrent', () => localConcurrent(random)],
   ['disk', () => localDisk()],
+  ['skewed gc', () => localSkewedGc(random, SKEW_TRIALS)],
   ['lambda', () => lambdaScenarios(random, S3_ROUNDS)],
+  ['units', () => cursorUnits(random)],
 ];
 
 const rows: ScenarioReport[] = [];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { buildStack } from '../support/infraApp.js';
 import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
@@ -37,6 +38,10 @@ describe('the synthesized function bundle', () => {
     expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
     expect((await stat(join(bundleDir, 'index.mjs.map'))).size).toBeGreaterThan(0);
     expect(code).toMatch(/name\\?":\\?"testapi/); // the source definition is compiled in
+    // …under the stamp of the schema it was validated against and its SHA-256, and the bundle knows its own schema.
+    const q = '\\\\?"';
+    expect(code).toMatch(new RegExp(`${q}compiled${q}:\\{${q}by${q}:${q}apilake${q},${q}format${q}:1,${q}schema${q}:${q}${sourceSchemaDigest()}${q},${q}sha256${q}:${q}[0-9a-f]{64}${q}\\}`));
+    expect(code.split(sourceSchemaDigest()).length).toBeGreaterThanOrEqual(3);
     // The Parquet encoder thread's script, started from beside index.mjs (encoderThread.ts).
     const encoder = await readFile(join(bundleDir, 'parquetThread.mjs'), 'utf8');
     expect(encoder).not.toMatch(/from\s*["']hyparquet-writer["']/); // bundled: the asset has no node_modules
@@ -78,5 +83,16 @@ describe('the synthesized function bundle', () => {
     expect(keys[3]).toBe('symlinks/curated/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect(keys[4]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
+  });
+  it('refuses, with a clear error, a plain definition set in its environment in place of the compiled one', async () => {
+    const plain = JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, streams: [{ name: 'items', path: '/cursor' }] });
+    for (const [k, v] of Object.entries({ ...aws.env, APILAKE_SOURCE_JSON: plain, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
+    try {
+      // A fresh instance of the bundle: its configuration is read once per container.
+      const { handler } = (await import(`${pathToFileURL(join(bundleDir, 'index.mjs')).href}?plain`)) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
+      await expect(handler({ source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' }, lambdaContext())).rejects.toThrow(/^function misconfigured: APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -23,6 +23,7 @@ import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
 import { getObject, listKeys, LOCAL_AWS, openUploads, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { ageFiles } from '../support/ageFiles.js';
 import { listFiles } from '../support/lakeReader.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3FaultProxy.js';
 import { testSource } from '../support/sources.js';
@@ -166,11 +167,13 @@ describe('two runs of one window on disk', () => {
     await storage.writeBytes(partKey(REF, deadRun, 0), Buffer.from('not even gzip'));
     const temp = join(lake, 'raw/source=testapi/stream=items/dt=2024-01-01', `.${partKey(REF, deadRun, 1).split('/').pop()}.aaaaaaaaaaaa.tmp`);
     await writeFile(temp, 'half a part');
+    // Both last written more than the horizon ago, by the storage's clock.
+    expect(await ageFiles(lake, ORPHAN_HORIZON_MS + 60_000, (path) => path.includes(deadRun))).toHaveLength(2);
     // Nothing is committed, so there is no table to read at all.
     await expect(runLocalQuery('SELECT count(*) FROM testapi_items', lake)).rejects.toThrow(/testapi_items does not exist/);
     const [result] = await land(storage);
     expect(result!.status).toBe('committed');
-    // The run's own clean-up after its commit already collected the dead run's files (it started long ago).
+    // The run's own clean-up after its commit already collected the dead run's files (they are past the horizon).
     expect((await listFiles(lake)).filter((k) => k.includes(deadRun))).toEqual([]);
     await expectWindowOnce(storage);
     expect((await runLocalQuery('SELECT count(*) FROM testapi_items', lake)).rows).toEqual([['60']]);
@@ -181,13 +184,14 @@ describe('two runs of one window on disk', () => {
     const window = await expectWindowOnce(storage);
     const liveRun = `${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-0123456789ab`;
     await storage.writeBytes(partKey(REF, liveRun, 0), Buffer.from('a live run'));
-    const now = Date.now();
-    const young = await collectGarbage(storage, 'testapi', { streams: ['items'], nowMs: now });
-    expect(young).toEqual([{ stream: 'items', deletedParts: 0, abortedWrites: 0, youngOrphans: 1, repairedSymlinks: 0, unreadable: [] }]);
-    const later = await collectGarbage(storage, 'testapi', { streams: ['items'], nowMs: now + ORPHAN_HORIZON_MS + 60_000 });
+    const young = await collectGarbage(storage, 'testapi', { streams: ['items'] });
+    expect(young).toEqual([{ stream: 'items', deletedParts: 0, abortedWrites: 0, youngOrphans: 1, repairedSymlinks: 0, unreadable: [], storageTime: expect.any(Date) }]);
+    await ageFiles(lake, ORPHAN_HORIZON_MS + 60_000);
+    const later = await collectGarbage(storage, 'testapi', { streams: ['items'] });
     expect(later[0]).toMatchObject({ deletedParts: 1, youngOrphans: 0 });
-    // Even far in the future, the committed parts stay.
-    await collectGarbage(storage, 'testapi', { streams: ['items'], nowMs: now + 100 * ORPHAN_HORIZON_MS });
+    // However old, the committed parts stay.
+    await ageFiles(lake, 100 * ORPHAN_HORIZON_MS);
+    await collectGarbage(storage, 'testapi', { streams: ['items'] });
     expect((await expectWindowOnce(storage)).manifest).toEqual(window.manifest);
   });
 
@@ -224,7 +228,7 @@ describe('a window in S3 behind faults', () => {
     proxy.denyMissingKeys(true); // as real S3 answers a role without an unconditioned s3:ListBucket
     storage = new S3LakeStorage({ bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: proxy.endpoint, forcePathStyle: true }) });
   });
-  const isCommit = (c: { operation: string; key: string }) => c.operation === 'PutObject' && c.key.startsWith('manifests/');
+  const isCommit = (c: { operation: string; key: string }) => c.operation === 'PutObject' && c.key.startsWith('manifests/') && c.key.endsWith('.json');
 
   it('never depends on a 404: lands, skips and replaces a window when every missing key reads as 403', async () => {
     expect((await land(storage))[0]!.status).toBe('committed');
@@ -255,7 +259,8 @@ describe('a window in S3 behind faults', () => {
     proxy.clear();
     expect((await land(storage))[0]!.status).toBe('committed');
     await expectWindowOnce(storage, { orphansAllowed: true });
-    await collectGarbage(storage, 'testapi', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+    proxy.advanceClock(ORPHAN_HORIZON_MS + 60_000);
+    await collectGarbage(storage, 'testapi', { streams: ['items'] });
     await expectWindowOnce(storage);
   });
 

@@ -175,7 +175,7 @@ describe('records without a usable cursor', () => {
     expect(result!.status).toBe('failed');
     expect(result!.error!.name).toBe('RecordFieldError');
     expect(result!.error!.message.startsWith(message)).toBe(true);
-    expect(result!.error!.message).toMatch(/expected ISO 8601 text or epoch seconds\/milliseconds .*\(GET http:\/\/127\.0\.0\.1:\d+\/events/);
+    expect(result!.error!.message).toMatch(/expected ISO 8601 text or an epoch number in s, ms, us or ns .*\(GET http:\/\/127\.0\.0\.1:\d+\/events/);
     expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
   });
 
@@ -185,5 +185,71 @@ describe('records without a usable cursor', () => {
     expect(result!.status).toBe('committed');
     expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual([2]);
     expect((await readCurrentCommits(lake))[0]!.filtered).toBe(1);
+  });
+});
+
+describe('epoch cursors in every unit', () => {
+  // One event every 7 minutes from midnight; each window [01:00, 04:00) hour holds 8 or 9 of them.
+  const BASE = Date.parse('2024-03-01T00:00:00Z');
+  const events = Array.from({ length: 40 }, (_, i) => ({ id: i + 1, at: BASE + i * 7 * 60_000 + (i % 3) * 123 }));
+  const range = { from: '2024-03-01T01:00:00Z', to: '2024-03-01T04:00:00Z' };
+  const starts = [1, 2, 3].map((h) => BASE + h * H);
+
+  /** A feed that serves every event (no server-side window), 5 a page, with `ts` written by `cursor` as raw JSON. */
+  const feed = (cursor: (ms: number) => string) =>
+    startJsonServer((request) => {
+      const page = Number(request.url.searchParams.get('page') ?? 0);
+      const slice = events.slice(page * 5, page * 5 + 5);
+      const data = slice.map((e) => `{"id":${e.id},"ts":${cursor(e.at)}}`).join(',');
+      return { body: `{"data":[${data}],"next":${page * 5 + 5 < events.length ? page + 1 : null}}` };
+    });
+  const feedSource = (url: string, incremental: Record<string, unknown>) =>
+    parseSource(
+      JSON.stringify({
+        name: 'feed',
+        schedule: 'rate(1 hour)',
+        base_url: url,
+        streams: [{ name: 'events', path: '/events', records: 'data', pagination: { type: 'cursor', cursor: 'next', param: 'page' }, incremental: { cursor_field: 'ts', order: 'none', ...incremental } }],
+      }),
+      'feed.yaml',
+    );
+
+  it.each<[string, (ms: number) => string, Record<string, unknown>]>([
+    ['microseconds (a JSON number)', (ms) => `${ms}456`, {}],
+    ['nanoseconds (a JSON number past 2^53)', (ms) => `${ms}456789`, {}],
+    ['nanoseconds (digits in a string)', (ms) => `"${ms}456789"`, {}],
+    ['microseconds declared with unit: us', (ms) => `${ms}000`, { unit: 'us' }],
+    ['seconds with a fraction, declared with unit: s', (ms) => `${ms / 1000}`, { unit: 's' }],
+  ])('lands every record once, in the window its cursor falls in, for a cursor in %s', async (_what, cursor, incremental) => {
+    const api = started(await feed(cursor));
+    const results = await landRange(feedSource(api.url, incremental), lake, range);
+    const inWindow = (start: number) => events.filter((e) => e.at >= start && e.at < start + H);
+    expect(results.map((r) => [r.status, r.records])).toEqual(starts.map((s) => ['committed', inWindow(s).length]));
+    // Each event once, in the window of its instant (the landed `ts` is in the API's unit; the id says the instant).
+    const landed = (await readCommittedRecords(lake)).map((l) => [(l.data as { id: number }).id, Date.parse(l._window_start)]);
+    expect(landed).toEqual(starts.flatMap((s) => inWindow(s).map((e) => [e.id, s])));
+    expect((await readCurrentCommits(lake)).map((m) => m.filtered)).toEqual(starts.map((s) => events.length - inWindow(s).length));
+  });
+
+  it('reads milliseconds of the first hours of 1970 as declared (unit: ms), which by magnitude would be seconds', async () => {
+    // 01:00–04:00 on 1970-01-01 is 3,600,000–14,400,000 ms: read as seconds these would be February–June 1970.
+    const api = started(await feed((ms) => `${ms - BASE}`));
+    const early = { from: '1970-01-01T01:00:00Z', to: '1970-01-01T04:00:00Z' };
+    const results = await landRange(feedSource(api.url, { unit: 'ms' }), lake, early);
+    expect(results.map((r) => r.records)).toEqual([1, 2, 3].map((h) => events.filter((e) => e.at - BASE >= h * H && e.at - BASE < (h + 1) * H).length));
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(events.filter((e) => e.at - BASE >= H && e.at - BASE < 4 * H).map((e) => e.id));
+  });
+
+  it.each<[string, (ms: number) => string, Record<string, unknown>, string]>([
+    ['epoch seconds past 2200', (ms) => (ms === events[7]!.at ? '9000000000' : `${ms}`), {}, 'page 2, record 3: incremental.cursor_field "ts" is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)'],
+    ['a zero date', (ms) => (ms === events[7]!.at ? '"0001-01-01T00:00:00Z"' : `${ms}`), {}, 'page 2, record 3: incremental.cursor_field "ts" is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200'],
+    ['microseconds declared as seconds', (ms) => `${ms}000`, { unit: 's' }, 'page 1, record 1: incremental.cursor_field "ts" is 1709251200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
+  ])('fails the window on %s, naming the page, the record, the field and the value, committing nothing', async (_what, cursor, incremental, message) => {
+    const api = started(await feed(cursor));
+    const [result] = await landRange(feedSource(api.url, incremental), lake, { from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' });
+    expect(result).toMatchObject({ stream: 'events', status: 'failed' });
+    expect(result!.error!.name).toBe('RecordFieldError');
+    expect(result!.error!.message).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.* \\(GET http://127\\.0\\.0\\.1:\\d+/events`));
+    expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
   });
 });

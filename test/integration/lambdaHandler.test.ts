@@ -4,7 +4,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { compileSource } from '../../functions/config/compiledSource.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { ingest, WindowsFailedError, type IngestDeps } from '../../functions/ingest/ingest.js';
 import { AwsSecretProvider } from '../../functions/secrets/AwsSecretProvider.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
@@ -66,11 +68,12 @@ async function captureStdout<T>(body: () => Promise<T>): Promise<{ result: T | u
   return { result, error, lines, text };
 }
 
-/** The deployed handler, loaded fresh with the environment a deployment would give it. */
-async function deployedHandler(source: SourceDefinition) {
+/** The deployed handler, loaded fresh with the environment a deployment would give it (`sourceJson`: what APILAKE_SOURCE_JSON holds instead). */
+async function deployedHandler(source: SourceDefinition, sourceJson = compileSource(source, sourceSchemaDigest())) {
   for (const [k, v] of Object.entries({
     ...aws.env,
-    APILAKE_SOURCE_JSON: JSON.stringify(source),
+    APILAKE_SOURCE_JSON: sourceJson,
+    APILAKE_SOURCE_SCHEMA: sourceSchemaDigest(),
     APILAKE_BUCKET: bucket,
     APILAKE_IDEMPOTENCY_TABLE: table,
     POWERTOOLS_METRICS_NAMESPACE: 'apilake-test',
@@ -299,5 +302,35 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     vi.resetModules();
     const { handler } = await import('../../functions/ingest/handler.js');
     await expect(handler(TICK, lambdaContext())).rejects.toThrow(/function misconfigured: APILAKE_SOURCE_JSON: .*APILAKE_BUCKET: .*APILAKE_IDEMPOTENCY_TABLE/);
+  });
+
+  describe('fails at cold start with a clear error, never a TypeError, when the definition is not the one synth compiled', () => {
+    // A header value that must never be printed.
+    const TOKEN = 'tenant-5b7e0c1d9a';
+    const compiled = () => compileSource(sourceFor({ headers: { 'X-Tenant': TOKEN } }), sourceSchemaDigest());
+    it.each([
+      ['a plain definition as written (no defaults, no stamp)', () => JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, headers: { 'X-Tenant': TOKEN }, streams: [{ name: 'items', path: '/cursor' }] }), /APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp .*expected \{"compiled": \{\.\.\.\}, "source": \{\.\.\.\}\} as cdk synth writes it: deploy the function again/],
+      ['a definition compiled by another version', () => compiled().replace(/"schema":"[0-9a-f]{16}"/, '"schema":"0123456789abcdef"'), /APILAKE_SOURCE_JSON: compiled by another apilake version \(schema 0123456789abcdef, this function's is [0-9a-f]{16}\): its fields and defaults may differ; deploy the function again/],
+      ['a compiled definition edited by hand', () => compiled().replace('"timezone":"UTC"', '"timezone":"Europe/Paris"'), /APILAKE_SOURCE_JSON: "source" was edited after it was compiled \(its SHA-256 differs from the stamp's\)/],
+      ['a compiled definition whose source was removed', () => compiled().replace(/,"source":.*\}$/, '}'), /APILAKE_SOURCE_JSON: "source" is missing or not an object/],
+      ['a definition of another format', () => compiled().replace('"format":1', '"format":2'), /APILAKE_SOURCE_JSON: compiled in format 2, this function reads format 1/],
+      ['no JSON at all', () => '{"compiled": ', /APILAKE_SOURCE_JSON: not JSON \(.*\); expected the definition cdk synth compiles in/],
+    ])('%s', async (_what, sourceJson, message) => {
+      const handler = await deployedHandler(sourceFor(), sourceJson());
+      const error = await handler(TICK, lambdaContext()).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.name).toBe('ApilakeError');
+      expect(error?.message).toMatch(/^function misconfigured: /);
+      expect(error?.message).toMatch(message);
+      expect(error?.message).not.toContain(TOKEN);
+      expect(await listKeys(aws.s3, bucket)).toEqual([]);
+    });
+
+    it('fails naming the schema variable when the function was deployed without it', async () => {
+      await deployedHandler(sourceFor());
+      vi.stubEnv('APILAKE_SOURCE_SCHEMA', '');
+      vi.resetModules();
+      const { handler } = await import('../../functions/ingest/handler.js');
+      await expect(handler(TICK, lambdaContext())).rejects.toThrow(/function misconfigured: APILAKE_SOURCE_SCHEMA: required: the digest of the source schema \(set by the CDK app\)/);
+    });
   });
 });

@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
+import { parseSource } from '../../functions/config/loadSources.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { curateRange } from '../../functions/engine/curateWindow.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { exampleSource } from '../support/exampleSource.js';
-import type { JsonServer } from '../support/jsonServer.js';
+import { startJsonServer, type JsonServer } from '../support/jsonServer.js';
 import { GITHUB_TOKEN_ENV, landRange } from '../support/landRange.js';
 import { listFiles, readCommittedRecords, readCurrentCommits, type StoredLine } from '../support/lakeReader.js';
 import { orgData, startOrgApi, type IssueComment, type RepoIssue } from '../support/orgApi.js';
@@ -150,5 +155,74 @@ describe('a child stream run per parent record', () => {
     expect(result!.error!.message).toMatch(/^HTTP 404/);
     expect(result!.error!.message).toMatch(/page 1 for repo=50\d/);
     expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
+  });
+});
+
+describe('parent keys as the API sent them', () => {
+  const H_RANGE = { from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z' };
+  let catalog: JsonServer;
+  afterEach(() => catalog?.close());
+
+  /** Categories whose `id`s are the raw JSON texts given, each with two items. */
+  const startCatalog = (ids: readonly string[]) =>
+    startJsonServer((request) => {
+      if (request.url.pathname === '/categories') return { body: `[${ids.map((id, i) => `{"id":${id},"n":${i}}`).join(',')}]` };
+      const of = /^\/categories\/(.*)\/items$/.exec(request.url.pathname);
+      if (!of) return { status: 404, body: { message: 'Not Found' } };
+      return { body: [1, 2].map((k) => ({ sku: `${of[1]}-${k}` })) };
+    });
+  const catalogSource = (url: string, parent: Record<string, unknown> = {}, lakeOptions: Record<string, unknown> = {}) =>
+    parseSource(
+      JSON.stringify({
+        name: 'catalog',
+        schedule: 'rate(1 hour)',
+        base_url: url,
+        lake: lakeOptions,
+        streams: [
+          { name: 'categories', path: '/categories' },
+          { name: 'items', path: '/categories/{category}/items', parent: { stream: 'categories', key: 'id', as: 'category', ...parent } },
+        ],
+      }),
+      'catalog.yaml',
+    );
+  const landed = async () => (await readCommittedRecords(lake)).map((l) => [(l as unknown as { _parent: unknown })._parent, (l.data as { sku: string }).sku]);
+
+  it('fails the window, naming the parent record, when a key that fills the path is empty, committing nothing', async () => {
+    catalog = await startCatalog(['"books"', '""', '"games"']);
+    const [result] = await landRange(catalogSource(catalog.url), lake, { ...H_RANGE, stream: 'items' });
+    expect(result).toMatchObject({ stream: 'items', status: 'failed' });
+    expect(result!.error!.message).toMatch(
+      /^parent stream "categories" page 1, record 2: parent key "" cannot fill \{category\} in the path \/categories\/\{category\}\/items of stream "items": an empty key leaves "\/\/" in the path, which servers that merge slashes route to another endpoint \(parent\.skip_empty: true skips such parents\) \(GET http:\/\/127\.0\.0\.1:\d+\/categories\)$/,
+    );
+    expect(catalog.requests.some((r) => r.url.pathname.includes('//'))).toBe(false);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
+  });
+
+  it('skips parents with an empty key where parent.skip_empty says so', async () => {
+    catalog = await startCatalog(['"books"', '""', '"games"', '""']);
+    const [result] = await landRange(catalogSource(catalog.url, { skip_empty: true }), lake, { ...H_RANGE, stream: 'items' });
+    expect(result).toMatchObject({ status: 'committed', records: 4 });
+    expect(await landed()).toEqual([['books', 'books-1'], ['books', 'books-2'], ['games', 'games-1'], ['games', 'games-2']]);
+    expect((await readCurrentCommits(lake)).map((m) => m.parents)).toEqual([2]);
+    expect(catalog.requests.map((r) => r.url.pathname).sort()).toEqual(['/categories', '/categories/books/items', '/categories/games/items']);
+  });
+
+  it.each([
+    ['raw parts and Parquet written together', {}],
+    ['Parquet curated later from the raw parts', { parquet: false }],
+  ])('fills number keys as the exact text the API sent, in the child URL, in _parent and its column (%s)', async (_how, lakeOptions) => {
+    const ids = ['0.1000', '-0', '7', '1E2', '12345678901234567890'];
+    catalog = await startCatalog(ids);
+    const source = catalogSource(catalog.url, {}, lakeOptions);
+    const [result] = await landRange(source, lake, { ...H_RANGE, stream: 'items' });
+    expect(result).toMatchObject({ status: 'committed', records: 10 });
+    expect((await readCurrentCommits(lake)).map((m) => m.parents)).toEqual([5]);
+    expect(catalog.requests.filter((r) => r.url.pathname !== '/categories').map((r) => r.url.pathname).sort()).toEqual(ids.map((id) => `/categories/${id}/items`).sort());
+    // The envelope carries each key's JSON text verbatim.
+    const texts = (await Promise.all((await listFiles(lake)).filter((k) => k.endsWith('.jsonl.gz')).map(async (k) => gunzipSync(await readFile(join(lake, k))).toString('utf8')))).join('');
+    for (const id of ids) expect(texts).toContain(`"_parent":${id},"data":{"sku":"${id}-1"}`);
+    if ('parquet' in lakeOptions) await curateRange({ source, stream: 'items', selection: { kind: 'range', from: new Date(H_RANGE.from), to: new Date(H_RANGE.to) }, storage: new FsLakeStorage(lake) });
+    const { rows } = await runLocalQuery('SELECT _parent, json_extract_string(data, \'$.sku\') FROM catalog_items ORDER BY 2', lake, { specs: source.streams.map((s) => tableSpec(source, s)) });
+    expect(rows).toEqual(ids.flatMap((id) => [[id, `${id}-1`], [id, `${id}-2`]]).sort((a, b) => (a[1]! < b[1]! ? -1 : 1)));
   });
 });

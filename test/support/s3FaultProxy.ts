@@ -14,6 +14,14 @@
  * applies to a GetObject request, which carries no prefix. GetObject API reference, Permissions:
  * "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
  * (access denied) error." https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ *
+ * It also keeps S3's clock, which moto does not: it dates each object by when its write passed
+ * through (a completed multipart object by when its upload was initiated, the earlier of the two
+ * dates S3 could give it and so the harsher one for garbage collection) and each multipart upload
+ * by when it was initiated, and shows those dates in listings. moto lists every unfinished upload
+ * as initiated on 2010-11-10, where S3 gives "the date and time at which the multipart upload was
+ * initiated" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_MultipartUpload.html).
+ * `advanceClock` moves this clock forward, so what is stored ages as if hours passed at S3.
  */
 
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -74,6 +82,8 @@ export interface S3FaultProxy {
   faultsInjected(): number;
   /** Answers 403 for a missing key, as S3 does to a caller without s3:ListBucket. */
   denyMissingKeys(on: boolean): void;
+  /** Moves S3's clock forward: everything stored so far looks `ms` older to what is written next. */
+  advanceClock(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +120,12 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   const calls: (S3Call & { fault?: S3Fault['kind'] })[] = [];
   let denyMissing = false;
   let faults = 0;
+  let clockOffsetMs = 0;
+  // Real time, whatever a test does to Date in this process (a faked clock is the client's, never S3's).
+  const s3Now = () => new Date(performance.timeOrigin + performance.now() + clockOffsetMs);
+  /** When S3 wrote each object (`bucket/key`) and initiated each upload (by id), by this proxy's clock. */
+  const written = new Map<string, Date>();
+  const initiated = new Map<string, Date>();
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
@@ -147,24 +163,50 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
         const chunks: Buffer[] = [];
         upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
         upstreamRes.on('end', () => {
+          const status = upstreamRes.statusCode ?? 502;
+          let body: Buffer = Buffer.concat(chunks);
+          if (status >= 200 && status < 300) body = keepClock(call, new URL(req.url ?? '/', 'http://proxy'), body);
           if (dropResponse) {
             // The server applied the request; the client never learns it.
             req.socket.destroy();
             return;
           }
-          const status = upstreamRes.statusCode ?? 502;
           if (denyMissing && status === 404 && (call.operation === 'GetObject' || call.operation === 'HeadObject')) {
             res.writeHead(403, { 'content-type': 'application/xml' });
             res.end(call.operation === 'HeadObject' ? undefined : ACCESS_DENIED);
             return;
           }
-          res.writeHead(status, upstreamRes.headers);
-          res.end(Buffer.concat(chunks));
+          res.writeHead(status, { ...upstreamRes.headers, ...(upstreamRes.headers['content-length'] ? { 'content-length': String(body.length) } : {}) });
+          res.end(body);
         });
       },
     );
     upstreamReq.on('error', () => req.socket.destroy());
     req.pipe(upstreamReq);
+  }
+
+  /** Records the dates of a write S3 applied, and shows the recorded dates in a listing. */
+  function keepClock(call: S3Call, url: URL, body: Buffer): Buffer {
+    const objectId = `${call.bucket}/${call.key}`;
+    switch (call.operation) {
+      case 'PutObject':
+        written.set(objectId, s3Now());
+        return body;
+      case 'CreateMultipartUpload': {
+        const id = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString('utf8'))?.[1];
+        if (id) initiated.set(id, s3Now());
+        return body;
+      }
+      case 'CompleteMultipartUpload':
+        written.set(objectId, initiated.get(url.searchParams.get('uploadId') ?? '') ?? s3Now());
+        return body;
+      case 'ListObjectsV2':
+        return rewrite(body, 'Contents', 'Key', 'LastModified', (key) => written.get(`${call.bucket}/${key}`));
+      case 'ListMultipartUploads':
+        return rewrite(body, 'Upload', 'UploadId', 'Initiated', (id) => initiated.get(id));
+      default:
+        return body;
+    }
   }
 
   const { port, close } = await listenOnLoopback(server);
@@ -177,6 +219,20 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
     denyMissingKeys: (on) => {
       denyMissing = on;
     },
+    advanceClock: (ms) => {
+      clockOffsetMs += ms;
+    },
     close,
   };
+}
+
+/** In each `<element>` of a listing, replaces the text of `<dateTag>` with the date `dateOf` gives its `<idTag>`, if any. */
+function rewrite(body: Buffer, element: string, idTag: string, dateTag: string, dateOf: (id: string) => Date | undefined): Buffer {
+  const unescape = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const xml = body.toString('utf8').replace(new RegExp(`<${element}>([\\s\\S]*?)</${element}>`, 'g'), (block: string) => {
+    const id = new RegExp(`<${idTag}>([^<]*)</${idTag}>`).exec(block)?.[1];
+    const date = id === undefined ? undefined : dateOf(unescape(id));
+    return date ? block.replace(new RegExp(`<${dateTag}>[^<]*</${dateTag}>`), `<${dateTag}>${date.toISOString()}</${dateTag}>`) : block;
+  });
+  return Buffer.from(xml, 'utf8');
 }

@@ -69,8 +69,39 @@ describe('IncrementalFilter', () => {
 
   it('fails on a missing cursor, naming the page, the record and the field', () => {
     expect(() => filter('none').select(page([[r(1, '2024-01-01T10:10:00Z')], [{ id: 2 }]], 4), origin(4))).toThrow(
-      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 text or epoch seconds\/milliseconds/,
+      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 text or an epoch number in s, ms, us or ns/,
     );
+  });
+
+  it.each<[string, unknown, Partial<IncrementalConfig>, string]>([
+    ['epoch seconds past 2200', 9_000_000_000, {}, 'is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)'],
+    ['a negative epoch', -1, {}, 'is -1, read as epoch seconds by its magnitude 1969-12-31T23:59:59.000Z, outside 1970–2200'],
+    ['ISO text before 1970', '0001-01-01T00:00:00Z', {}, 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200 where a cursor must lie (a record'],
+    ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
+    ['a cursor past 2200 in the declared unit', 9_000_000_000, { unit: 's' }, 'is 9000000000, read as epoch seconds 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; check incremental.unit'],
+    ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 text or an epoch number in s, ms, us or ns'],
+  ])('fails on %s, naming the page, the record, the field and the value, instead of filtering it', (_what, at, config, message) => {
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...config }, window);
+    expect(() => f.select(page([[r(1, '2024-01-01T10:10:00Z'), r(2, at)]], 2), origin(2))).toThrow(`page 3, record 2: incremental.cursor_field "at" ${message}`);
+  });
+
+  it('names a cursor past 2^53 by its digits, as the API sent it', () => {
+    const batch = parsePage(Buffer.from('[{"at":12345678901234567890123}]'), { records: '@' }).records;
+    expect(() => filter('none').select([batch], origin())).toThrow('page 1, record 1: incremental.cursor_field "at" is 12345678901234567890123; expected');
+  });
+
+  it.each<[IncrementalConfig['unit'], unknown]>([
+    [undefined, 1704103200000000],
+    ['us', 1704103200000000],
+    [undefined, '1704103200000000000'],
+    ['ns', '1704103200000000000'],
+    ['ms', 1704103200000],
+    ['s', 1704103200],
+    ['ms', 7_200_000], // 02:00 on 1970-01-01, seconds by magnitude
+  ])('keeps a cursor in unit %s in its window (%j)', (unit, at) => {
+    const w = typeof at === 'number' && at < 1e8 ? { start: new Date(0), end: new Date(3 * 3_600_000) } : window;
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...(unit ? { unit } : {}) }, w);
+    expect(f.select(page([[r(1, at)]]), origin()).kept).toBe(1);
   });
 
   it('selects an empty page as nothing', () => {

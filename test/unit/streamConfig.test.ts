@@ -31,6 +31,10 @@ describe('incremental, settle and parent in a source file', () => {
     expect(streamSettleMs(source.streams[0]!)).toBe(0);
   });
 
+  it.each(['s', 'ms', 'us', 'ns'])('takes incremental.unit %s', (unit) => {
+    expect(parse([{ ...repos, incremental: { cursor_field: 'ts', unit } }]).streams[0]!.incremental).toEqual({ cursor_field: 'ts', unit, order: 'none' });
+  });
+
   it.each([
     ['an unknown parent', [repos, { ...issues, parent: { stream: 'repo', key: 'name', as: 'repo' } }], 'streams[1].parent.stream: unknown stream "repo": expected another stream of this source (repos)'],
     ['a stream as its own parent', [{ ...issues, parent: { stream: 'issues', key: 'name', as: 'repo' } }], 'streams[0].parent.stream: a stream cannot be its own parent'],
@@ -48,6 +52,7 @@ describe('incremental, settle and parent in a source file', () => {
     ['a parent key that is not JMESPath', [repos, { ...issues, parent: { stream: 'repos', key: 'name[', as: 'repo' } }], 'streams[1].parent.key: "name[" is not valid JMESPath'],
     ['a settle that is not a duration', [{ ...repos, settle: '10 minutes' }], 'streams[0].settle: "10 minutes" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)'],
     ['an incremental order that does not exist', [{ ...repos, incremental: { cursor_field: 'updated_at', order: 'ascending' } }], 'streams[0].incremental.order: Invalid option: expected one of "asc"|"desc"|"none" (got "ascending")'],
+    ['an epoch unit that does not exist', [{ ...repos, incremental: { cursor_field: 'ts', unit: 'µs' } }], 'streams[0].incremental.unit: Invalid option: expected one of "s"|"ms"|"us"|"ns" (got "µs")'],
     ['a cursor_field that is not JMESPath', [{ ...repos, incremental: { cursor_field: 'a..b' } }], 'streams[0].incremental.cursor_field: "a..b" is not valid JMESPath'],
     ['a placeholder of no parent', [{ ...repos, path: '/orgs/{org}/{repo}' }], 'streams[0].path: unknown placeholder {repo}'],
   ])('fails on %s, saying where and why', (_what, streams, message) => {

@@ -6,8 +6,8 @@ import { ColumnExtractor } from '../../functions/tables/ColumnExtractor.js';
 import { formatColumnType, parseColumnType, type ColumnType } from '../../functions/config/columnType.js';
 import { compileConverter, INVALID } from '../../functions/tables/compileConverter.js';
 import { compilePath } from '../../functions/expressions/compilePath.js';
-import { decimalParts, floorDiv, toUnscaled } from '../../functions/tables/decimalText.js';
-import { daysFromCivil, parseEpoch, parseIsoTimestamp } from '../../functions/tables/parseTimestamp.js';
+import { decimalParts, floorDiv, toUnscaled } from '../../functions/commons/decimalText.js';
+import { daysFromCivil, parseEpoch, parseIsoTimestamp } from '../../functions/window/parseTimestamp.js';
 import type { TypedColumn } from '../../functions/tables/tableSpec.js';
 
 function type(text: string): ColumnType {

@@ -149,7 +149,8 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       const sampled = await sampler.stop();
       row.samples += sampled.samples;
       row.violations.push(...sampled.violations);
-      await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+      rig.proxy.advanceClock(ORPHAN_HORIZON_MS + 60_000); // hours later at S3: every file so far is past the horizon
+      await collectGarbage(rig.storage, 'faults', { streams: ['items'] });
       const audit = await auditLake(rig.observer, expectation(api, windows, { mustCommit: true, afterGc: true, outputs: logs }));
       record(row, audit, 'tick + force');
       row.committed += audit.committed;
@@ -196,7 +197,7 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
         ['UploadPart', (c) => c.operation === 'UploadPart'],
         ['CreateMultipartUpload', (c) => c.operation === 'CreateMultipartUpload'],
         ['CompleteMultipartUpload', (c) => c.operation === 'CompleteMultipartUpload'],
-        ['manifest PUT (the commit)', (c) => c.operation === 'PutObject' && c.key.startsWith('manifests/')],
+        ['manifest PUT (the commit)', (c) => c.operation === 'PutObject' && c.key.startsWith('manifests/') && c.key.endsWith('.json')],
         ['symlink PUT', (c) => c.operation === 'PutObject' && c.key.startsWith('symlinks/')],
         ['ListObjectsV2', (c) => c.operation === 'ListObjectsV2'],
         ['GetObject', (c) => c.operation === 'GetObject'],
@@ -237,7 +238,8 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
           rig.proxy.clear();
           // Redrive what still failed, then gc: every window exactly once, nothing left over.
           for (const window of windows) await deliver(rig, src, windowEvent(window), logs);
-          await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+          rig.proxy.advanceClock(ORPHAN_HORIZON_MS + 60_000); // hours later at S3: every file so far is past the horizon
+          await collectGarbage(rig.storage, 'faults', { streams: ['items'] });
           const audit = await auditLake(rig.observer, { ...exp, mustCommit: true, afterGc: true, outputs: logs });
           record(row, audit, `round ${round} (${injected.join(', ')}), after redrive and gc`);
           row.asExpected += audit.committed;
@@ -254,7 +256,7 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       const row = report('Lambda: stalled S3 call vs the deadline');
       for (const [label, match] of [
         ['part upload', (c: S3Call) => c.operation === 'PutObject' && c.key.startsWith('raw/')],
-        ['commit PUT', (c: S3Call) => c.operation === 'PutObject' && c.key.startsWith('manifests/')],
+        ['commit PUT', (c: S3Call) => c.operation === 'PutObject' && c.key.startsWith('manifests/') && c.key.endsWith('.json')],
         ['listing', (c: S3Call) => c.operation === 'ListObjectsV2'],
       ] as const) {
         await freshLake(rig);
@@ -272,7 +274,8 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
         rig.proxy.clear();
         record(row, await auditLake(rig.observer, expectation(api, [window!], { outputs: logs })), `${label} stalled`);
         await deliver(rig, source, windowEvent(window!), logs);
-        await collectGarbage(rig.storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+        rig.proxy.advanceClock(ORPHAN_HORIZON_MS + 60_000); // hours later at S3: every file so far is past the horizon
+        await collectGarbage(rig.storage, 'faults', { streams: ['items'] });
         const audit = await auditLake(rig.observer, expectation(api, [window!], { mustCommit: true, afterGc: true, outputs: logs }));
         record(row, audit, `${label} stalled, then retried`);
         row.failed++;

@@ -6,6 +6,7 @@
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
 import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
+import { ageFiles } from '../../support/ageFiles.js';
 import type { CliProcess } from '../../support/cliProcess.js';
 import { auditLake, sampleReaders } from '../lakeAudit.js';
 import { expectation, hours, record, report, runCli, sleep, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
@@ -55,7 +56,9 @@ export async function localConcurrent(random: () => number): Promise<ScenarioRep
         // Whatever happened, a plain re-run and gc leave each window exactly once.
         const rerun = await runCli(ws, ws.sources, 0, 3).done();
         if (rerun.code !== 0) row.violations.push(`${context}: re-run exited ${rerun.code}`);
-        await collectGarbage(storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+        // Hours later by the storage's clock: every file of this trial is past the horizon.
+        await ageFiles(ws.lake, ORPHAN_HORIZON_MS + 60_000);
+        await collectGarbage(storage, 'faults', { streams: ['items'] });
         record(row, await auditLake(storage, expectation(api, WINDOWS, { mustCommit: true, afterGc: true })), `${context}, after the re-run and gc`);
       }
     }

@@ -7,6 +7,7 @@ import { runLocalQuery } from '../../../cli/query/runLocalQuery.js';
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
 import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
+import { ageFiles } from '../../support/ageFiles.js';
 import { auditLake, sampleReaders } from '../lakeAudit.js';
 import { expectation, hours, itemsOf, record, report, runCli, SECRET, sleep, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
 import { between } from '../../support/seededRandom.js';
@@ -61,7 +62,9 @@ export async function localCrashes(random: () => number, trials: number): Promis
       // The re-run lands what is missing, exactly once; gc past the horizon leaves nothing behind.
       const rerun = await runCli(ws, ws.sources, 0, 3).done();
       if (rerun.code !== 0) row.violations.push(`${context}: the re-run exited ${rerun.code}: ${rerun.stderr.slice(0, 300)}`);
-      await collectGarbage(storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+      // Hours later by the storage's clock: every file of this trial is past the horizon.
+      await ageFiles(ws.lake, ORPHAN_HORIZON_MS + 60_000);
+      await collectGarbage(storage, 'faults', { streams: ['items'] });
       const final = await auditLake(storage, expectation(api, WINDOWS, { mustCommit: true, afterGc: true, outputs: [rerun.stdout, rerun.stderr] }));
       record(row, final, `${context}, after the re-run and gc`);
       row.committed += final.committed;

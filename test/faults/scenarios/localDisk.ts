@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
 import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
+import { ageFiles } from '../../support/ageFiles.js';
 import { spawnApilake } from '../../support/cliProcess.js';
 import { listFiles } from '../../support/lakeReader.js';
 import { auditLake } from '../lakeAudit.js';
@@ -73,7 +74,9 @@ export async function localDisk(): Promise<ScenarioReport> {
       if (mounted) execFileSync('mount', ['-o', 'remount,size=64m', ws.lake]);
       const rerun = await runCli(ws, ws.sources, 0, 3).done();
       if (rerun.code !== 0) row.violations.push(`full disk: the re-run with space exited ${rerun.code}`);
-      await collectGarbage(storage, 'faults', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+      // Hours later by the storage's clock: every file of this trial is past the horizon.
+      await ageFiles(ws.lake, ORPHAN_HORIZON_MS + 60_000);
+      await collectGarbage(storage, 'faults', { streams: ['items'] });
       record(row, await auditLake(storage, expectation(api, WINDOWS, { mustCommit: true, afterGc: true })), 'full disk, then space');
       if (mounted) umount(ws.lake);
     }

@@ -1,7 +1,6 @@
 /** Human-readable figures and result tables for the terminal. */
 
-import type { WindowResult } from '../functions/engine/runWindow.js';
-import { describeWindow } from '../functions/window/TimeWindow.js';
+import { describeWindow, type WindowResult } from '../functions/index.js';
 import type { WindowOutcome, WindowTally } from './progress/WindowTally.js';
 
 /** `1536` → `1.5 KiB`. */

@@ -1,6 +1,4 @@
-import type { WindowSelection } from '../functions/engine/runSource.js';
-import { InputError } from '../functions/errors.js';
-import { parseInstant } from '../functions/window/parseInstant.js';
+import { InputError, parseInstant, type WindowSelection } from '../functions/index.js';
 
 /**
  * Parses a `--from`/`--to` value: `2024-01-01`, `2024-01-01T06:00`, or full ISO 8601 with an

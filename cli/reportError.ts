@@ -1,6 +1,6 @@
 /** How the CLI turns an error into a message, a hint and an exit code. */
 
-import { ApilakeError, ConfigError, InputError, SecretError } from '../functions/errors.js';
+import { ApilakeError, ConfigError, InputError, SecretError } from '../functions/index.js';
 import { explainAwsError } from './errors/explainAwsError.js';
 import { EXIT } from './exitCodes.js';
 import { hintOf, inputError } from './errors/hint.js';

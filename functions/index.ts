@@ -1,16 +1,53 @@
-/** The apilake engine, shared by the Lambda handler and the CLI. */
-export * from './config/index.js';
+/**
+ * The apilake engine's one front door: everything the CLI (`cli/`) and the CDK app (`infra/`)
+ * use of it, and nothing else. The Lambda shell (`ingest/`) is the engine's other user. Nothing
+ * exported here makes a runtime object when imported (the CDK app imports it at synth time).
+ */
+
+// Errors and time
 export * from './errors.js';
 export { systemClock, type Clock } from './clock.js';
-export { createSourceClient, type SourceClientOptions } from './engine/createSourceClient.js';
-export { runSource, selectStreams, windowsFor, type SourceRunInput, type WindowSelection } from './engine/runSource.js';
-export { runWindow, type WindowResult, type WindowRunInput } from './engine/runWindow.js';
-export { HttpClient, type HttpStats } from './http/HttpClient.js';
+export { formatDuration, parseDuration } from './window/duration.js';
+export { parseInstant } from './window/parseInstant.js';
+export { streamSettleMs, streamWindowMs } from './window/streamTiming.js';
+export { describeWindow, isAligned, isoSeconds, splitIntoWindows, windowBefore, type TimeWindow } from './window/TimeWindow.js';
+
+// Source definitions
+export { checkSource } from './config/checkSource.js';
+export { compileSource } from './config/compiledSource.js';
+export { findSource, formatPath, loadSourceFile, loadSources, parseSource, type LoadedSource } from './config/loadSources.js';
+export { sourceSchema, type AuthConfig, type PaginationConfig, type RetryConfig, type SourceDefinition, type StreamDefinition } from './config/sourceSchema.js';
+export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';
+
+// Running sources
+export { countWindows, selectStreams, windowsFor, type WindowSelection } from './engine/windowSelection.js';
+export type { CurateRangeInput, SourceClientOptions, SourceRunInput, WindowResult, WindowRunInput } from './engine/index.js';
+export type { HttpStats } from './http/HttpClient.js';
+/** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */
+export const loadEngine = () => import('./engine/index.js');
 export { Redactor } from './http/redact.js';
 export { EnvSecretProvider, secretEnvName, type SecretProvider } from './secrets/SecretProvider.js';
+export { parseJson } from './body/preciseJson.js';
+export { ConcurrencyLimiter } from './commons/ConcurrencyLimiter.js';
+
+// The lake
+export { collectGarbage } from './sink/collectGarbage.js';
+export { ORPHAN_HORIZON_MS } from './sink/commitProtocol.js';
 export { FsLakeStorage } from './sink/FsLakeStorage.js';
-export type { LakeStorage } from './sink/LakeStorage.js';
 export * from './sink/lakeLayout.js';
+export { snapshotStream } from './sink/lakeSnapshot.js';
+export type { LakeStorage } from './sink/LakeStorage.js';
 export { parseManifest, type Manifest, type PartInfo } from './sink/manifest.js';
-export { describeWindow, isoSeconds, splitIntoWindows, windowBefore, type TimeWindow } from './window/TimeWindow.js';
-export { formatDuration, parseDuration } from './window/duration.js';
+export { openLake, type LakeLocation } from './sink/openLake.js';
+
+// Tables
+export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from './tables/duckdbViews.js';
+export { curatedGlueColumns, rawGlueColumns, type GlueColumn, type GlueTableColumns } from './tables/glueColumns.js';
+export { athenaLatestView } from './tables/latestView.js';
+export { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from './tables/suggestColumns.js';
+export { tableSpec, type TableSpec } from './tables/tableSpec.js';
+
+// The deployed function: what infra configures and what the CLI reads back from it
+export { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './commons/telemetry.js';
+export type { IngestSummary, StreamSummary } from './ingest/ingest.js';
+export { ENV } from './ingest/runtimeConfig.js';

@@ -8,8 +8,7 @@
 
 import { App, Size, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadSources } from '../functions/config/loadSources.js';
-import { ConfigError } from '../functions/errors.js';
+import { ConfigError, loadSources } from '../functions/index.js';
 import { ApilakeStack } from './stacks/ApilakeStack.js';
 
 const app = new App();

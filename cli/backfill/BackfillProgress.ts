@@ -3,8 +3,7 @@
  * terminal's width (failures get a permanent line above it); piped, a line per window.
  */
 
-import type { WindowResult } from '../../functions/engine/runWindow.js';
-import type { TimeWindow } from '../../functions/window/TimeWindow.js';
+import type { TimeWindow, WindowResult } from '../../functions/index.js';
 import { formatWindowLine } from '../format.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import type { TerminalOutput } from '../terminal/TerminalOutput.js';

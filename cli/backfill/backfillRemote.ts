@@ -4,13 +4,7 @@
  */
 
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { selectStreams, windowsFor, type WindowSelection } from '../../functions/engine/runSource.js';
-import type { WindowResult } from '../../functions/engine/runWindow.js';
-import type { SourceDefinition, StreamDefinition } from '../../functions/config/sourceSchema.js';
-import { AbortedError, ApilakeError } from '../../functions/errors.js';
-import { ConcurrencyLimiter } from '../../functions/commons/ConcurrencyLimiter.js';
-import type { IngestSummary, StreamSummary } from '../../functions/ingest/ingest.js';
-import { isoSeconds, type TimeWindow } from '../../functions/window/TimeWindow.js';
+import { AbortedError, ApilakeError, ConcurrencyLimiter, type IngestSummary, isoSeconds, selectStreams, type SourceDefinition, type StreamDefinition, type StreamSummary, type TimeWindow, type WindowResult, type WindowSelection, windowsFor } from '../../functions/index.js';
 import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';
 
 /** What a remote backfill needs. */

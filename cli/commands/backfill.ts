@@ -1,10 +1,6 @@
 /** `apilake backfill`: replays a range of windows, locally or through the deployed function. */
 
-import { findSource } from '../../functions/config/loadSources.js';
-import { countWindows, selectStreams } from '../../functions/engine/runSource.js';
-import type { WindowResult } from '../../functions/engine/runWindow.js';
-import { InputError } from '../../functions/errors.js';
-import { Redactor } from '../../functions/http/redact.js';
+import { countWindows, EnvSecretProvider, findSource, InputError, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
@@ -50,12 +46,7 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   const onWindowEnd = (result: WindowResult) => progress.windowDone(result);
   try {
     if (options.curateOnly) {
-      const [{ curateRange }, { FsLakeStorage }, { S3LakeStorage }] = await Promise.all([
-        import('../../functions/engine/curateWindow.js'),
-        import('../../functions/sink/FsLakeStorage.js'),
-        import('../../functions/sink/S3LakeStorage.js'),
-      ]);
-      const storage = options.bucket ? new S3LakeStorage({ bucket: options.bucket }) : new FsLakeStorage(options.lake);
+      const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
       out.line(`apilake backfill ${source.name} --curate-only in ${storage.location} (${total} windows, ${concurrency} at once, no API call)`);
       await curateRange({ source, stream: options.stream, selection, storage, concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else if (options.remote) {
@@ -72,13 +63,7 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
       const lambda = new LambdaClient({});
       await backfillRemote({ source, stream: options.stream, selection, functionName, lambda, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
-      const [{ createSourceClient }, { runSource }, { EnvSecretProvider }, { FsLakeStorage }] = await Promise.all([
-        import('../../functions/engine/createSourceClient.js'),
-        import('../../functions/engine/runSource.js'),
-        import('../../functions/secrets/SecretProvider.js'),
-        import('../../functions/sink/FsLakeStorage.js'),
-      ]);
-      const storage = new FsLakeStorage(options.lake);
+      const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
       const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
       out.line(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
       await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });

@@ -1,8 +1,7 @@
 /** `apilake demo`: the whole loop offline — a local API, a day of ingestion, a query. */
 
 import { relative } from 'node:path';
-import { InputError } from '../../functions/errors.js';
-import { secretEnvName } from '../../functions/secrets/SecretProvider.js';
+import { InputError, secretEnvName } from '../../functions/index.js';
 import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
 import { inputError } from '../errors/hint.js';
 import { renderRows } from '../format.js';

@@ -1,13 +1,6 @@
 /** `apilake gc`: removes what no reader will ever see (orphaned parts, unfinished writes) and repairs Athena symlinks. */
 
-import { findSource } from '../../functions/config/loadSources.js';
-import { selectStreams } from '../../functions/engine/runSource.js';
-import { collectGarbage } from '../../functions/sink/collectGarbage.js';
-import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
-import { formatDuration } from '../../functions/window/duration.js';
+import { collectGarbage, findSource, formatDuration, openLake, ORPHAN_HORIZON_MS, selectStreams } from '../../functions/index.js';
 import { formatTable } from '../format.js';
 import { resolveBucket } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
@@ -30,7 +23,7 @@ export interface GcOptions {
 export async function gcCommand(sourceName: string, options: GcOptions): Promise<void> {
   const { definition: source } = await findSource(options.sources, sourceName);
   const streams = selectStreams(source, options.stream).map((s) => s.name);
-  const storage: LakeStorage = options.bucket || options.remote ? new S3LakeStorage({ bucket: await resolveBucket(options) }) : new FsLakeStorage(options.lake);
+  const storage = await openLake({ lake: options.lake, bucket: options.bucket || options.remote ? await resolveBucket(options) : undefined });
   console.log(
     `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files no commit lists, of runs that wrote nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock`,
   );

@@ -1,6 +1,6 @@
 /** `apilake query`: SQL over the local lake (DuckDB) or on Athena, printed as a table, JSON lines or CSV. */
 
-import { InputError } from '../../functions/errors.js';
+import { InputError } from '../../functions/index.js';
 import { formatBytes, renderRows } from '../format.js';
 
 /** Flags of `apilake query`. */

@@ -1,6 +1,6 @@
 /** `apilake redrive`: dead letters (failed invocations, undelivered ticks) → re-invoke → delete on success. */
 
-import { InputError } from '../../functions/errors.js';
+import { InputError } from '../../functions/index.js';
 import { explainAwsError } from '../errors/explainAwsError.js';
 import { formatTable } from '../format.js';
 import { interruptSignal } from '../interrupt.js';

@@ -1,13 +1,6 @@
 /** `apilake run`: the engine over a local lake (or an S3 bucket), with a line per window and a summary. */
 
-import { findSource } from '../../functions/config/loadSources.js';
-import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runSource, selectStreams } from '../../functions/engine/runSource.js';
-import type { WindowResult } from '../../functions/engine/runWindow.js';
-import { Redactor } from '../../functions/http/redact.js';
-import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { EnvSecretProvider, findSource, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
@@ -43,9 +36,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   selectStreams(source, options.stream);
   const now = new Date();
   const selection = selectionFromFlags(options, now);
-  const storage: LakeStorage = options.bucket
-    ? new (await import('../../functions/sink/S3LakeStorage.js')).S3LakeStorage({ bucket: options.bucket })
-    : new FsLakeStorage(options.lake);
+  const [storage, { createSourceClient, runSource }] = await Promise.all([openLake(options), loadEngine()]);
   const redactor = new Redactor();
   const redact = (t: string) => redactor.text(t);
   const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });

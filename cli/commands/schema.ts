@@ -1,12 +1,6 @@
 /** `apilake schema suggest`: a `columns:` block for a stream, inferred from its committed records. */
 
-import { findSource } from '../../functions/config/loadSources.js';
-import { selectStreams } from '../../functions/engine/runSource.js';
-import { InputError } from '../../functions/errors.js';
-import { parseJson } from '../../functions/body/preciseJson.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
-import { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from '../../functions/tables/suggestColumns.js';
+import { findSource, formatColumnsYaml, FsLakeStorage, InputError, parseJson, recordSampleSql, recordTypeSql, selectStreams, snapshotStream, suggestColumns } from '../../functions/index.js';
 import { literalGlob } from '../query/LocalLake.js';
 
 /** Flags of `apilake schema suggest`. */

@@ -1,13 +1,6 @@
 /** `apilake status`: did yesterday land? Committed windows, records and gaps per stream, and why it fails when it does. */
 
-import { streamSettleMs } from '../../functions/window/streamTiming.js';
-import { findSource } from '../../functions/config/loadSources.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { selectStreams } from '../../functions/engine/runSource.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
-import { formatDuration } from '../../functions/window/duration.js';
+import { findSource, formatDuration, type LakeStorage, openLake, ORPHAN_HORIZON_MS, selectStreams, type SourceDefinition, streamSettleMs } from '../../functions/index.js';
 import { formatTable, plural } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { lakeStatus, type StreamStatus } from '../status/lakeStatus.js';
@@ -27,13 +20,8 @@ export interface StatusOptions {
 export async function statusCommand(sourceName: string, options: StatusOptions): Promise<void> {
   const { definition: source } = await findSource(options.sources, sourceName);
   selectStreams(source, options.stream);
-  let storage: LakeStorage;
-  if (options.bucket || options.remote) {
-    const [{ resolveBucket }, { S3LakeStorage }] = await Promise.all([import('../remote/stackOutputs.js'), import('../../functions/sink/S3LakeStorage.js')]);
-    storage = new S3LakeStorage({ bucket: await resolveBucket(options) });
-  } else {
-    storage = new FsLakeStorage(options.lake);
-  }
+  const bucket = options.bucket || options.remote ? await (await import('../remote/stackOutputs.js')).resolveBucket(options) : undefined;
+  const storage = await openLake({ lake: options.lake, bucket });
   const statuses = await settledStatus(storage, source, options.stream, new Date());
   const problems = statusProblems(source.name, statuses);
   if (options.json) console.log(JSON.stringify({ source: source.name, lake: storage.location, streams: statuses, problems }, null, 2));

@@ -1,6 +1,4 @@
-import { loadSources } from '../../functions/config/loadSources.js';
-import { streamWindowMs } from '../../functions/window/streamTiming.js';
-import { formatDuration } from '../../functions/window/duration.js';
+import { formatDuration, loadSources, streamWindowMs } from '../../functions/index.js';
 
 /** `apilake validate`: loads every source; the loader throws one ConfigError listing all problems. */
 export async function validateCommand(options: { sources: string }): Promise<void> {

@@ -4,7 +4,7 @@
  * say what to do. Anything else stays as it is.
  */
 
-import { ApilakeError } from '../../functions/errors.js';
+import { ApilakeError } from '../../functions/index.js';
 import { inputError } from './hint.js';
 
 /** Names AWS services give to "you may not" and "we do not know you". */

@@ -1,6 +1,6 @@
 /** What a user can do about an error, carried in its context so every ApilakeError can hold one. */
 
-import { ApilakeError, InputError } from '../../functions/errors.js';
+import { ApilakeError, InputError } from '../../functions/index.js';
 
 /** The hint of an error, when it has one. */
 export function hintOf(error: unknown): string | undefined {

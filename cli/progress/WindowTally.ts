@@ -7,9 +7,7 @@
  * started" (one line in the end, never a failure), one that was in flight is "interrupted".
  */
 
-import type { WindowResult } from '../../functions/engine/runWindow.js';
-import { AbortedError } from '../../functions/errors.js';
-import type { TimeWindow } from '../../functions/window/TimeWindow.js';
+import { AbortedError, type TimeWindow, type WindowResult } from '../../functions/index.js';
 
 /** What became of one window, as the CLI reports it. */
 export type WindowOutcome = 'committed' | 'skipped' | 'failed' | 'interrupted' | 'not_started';

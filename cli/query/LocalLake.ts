@@ -11,11 +11,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import { MANIFEST_PREFIX } from '../../functions/sink/lakeLayout.js';
-import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
-import { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from '../../functions/tables/duckdbViews.js';
-import type { TableSpec } from '../../functions/tables/tableSpec.js';
+import { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql, FsLakeStorage, MANIFEST_PREFIX, snapshotStream, type TableSpec } from '../../functions/index.js';
 
 /** A stream of the lake, with the files of its committed windows. */
 export interface LakeTable {

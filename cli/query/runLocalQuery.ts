@@ -1,7 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resolve } from 'node:path';
-import { InputError } from '../../functions/errors.js';
-import type { TableSpec } from '../../functions/tables/tableSpec.js';
+import { InputError, type TableSpec } from '../../functions/index.js';
 import { attachLocalLake, type LakeTable } from './LocalLake.js';
 
 /** Rows of a query, with column names, values converted to JSON-safe types. */

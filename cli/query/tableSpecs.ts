@@ -1,8 +1,6 @@
 /** The typed tables the source definitions declare, for the local query views. */
 
-import { loadSources } from '../../functions/config/loadSources.js';
-import { ConfigError } from '../../functions/errors.js';
-import { tableSpec, type TableSpec } from '../../functions/tables/tableSpec.js';
+import { ConfigError, loadSources, type TableSpec, tableSpec } from '../../functions/index.js';
 
 /**
  * Table specs of every stream in `sourcesDir`. A query never fails because of the definitions:

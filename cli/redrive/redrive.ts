@@ -12,7 +12,7 @@
 
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { IngestSummary } from '../../functions/ingest/ingest.js';
+import type { IngestSummary } from '../../functions/index.js';
 import { invokeFunction } from '../remote/invokeFunction.js';
 import { parseDeadLetter, type FailedInvocation } from './parseDeadLetter.js';
 

@@ -7,8 +7,7 @@ import {
   type AthenaClient,
   type Row,
 } from '@aws-sdk/client-athena';
-import { systemClock, type Clock } from '../../functions/clock.js';
-import { InputError } from '../../functions/errors.js';
+import { type Clock, InputError, systemClock } from '../../functions/index.js';
 
 /** What a query returned. */
 export interface AthenaResult {

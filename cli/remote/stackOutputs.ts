@@ -1,7 +1,7 @@
 /** Finds the deployed resources from `cdk deploy --outputs-file` so users never copy names by hand. */
 
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../../functions/errors.js';
+import { InputError } from '../../functions/index.js';
 import { inputError } from '../errors/hint.js';
 import { functionOutputKey, OUTPUT } from '../../infra/outputs.js';
 

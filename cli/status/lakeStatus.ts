@@ -3,13 +3,7 @@
  * the first committed window and the last window that has ended by now.
  */
 
-import { streamWindowMs } from '../../functions/window/streamTiming.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { selectStreams } from '../../functions/engine/runSource.js';
-import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
-import { formatDuration } from '../../functions/window/duration.js';
-import { isAligned, isoSeconds, windowBefore } from '../../functions/window/TimeWindow.js';
+import { formatDuration, isAligned, isoSeconds, type LakeStorage, selectStreams, snapshotStream, type SourceDefinition, streamWindowMs, windowBefore } from '../../functions/index.js';
 
 /** A run of consecutive missing windows. */
 export interface Gap {

@@ -20,7 +20,7 @@ import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import type { WindowResult } from './runWindow.js';
-import { countWindows, selectStreams, windowsOf, type WindowSelection } from './runSource.js';
+import { forEachWindow, type WindowSelection } from './windowSelection.js';
 
 /** Records handed to the Parquet writer at once. */
 const BATCH = 2_000;
@@ -139,20 +139,10 @@ export interface CurateRangeInput {
 
 /** `backfill --curate-only`: curates every window of a range, N at once; windows are generated as they run. */
 export async function curateRange(input: CurateRangeInput): Promise<WindowResult[]> {
-  const streams = selectStreams(input.source, input.stream);
-  countWindows(input.source, streams, input.selection);
-  const jobs = (function* () {
-    for (const stream of streams) for (const window of windowsOf(input.source, stream, input.selection)) yield { stream, window };
-  })();
-  const results: WindowResult[] = [];
-  const worker = async () => {
-    for (let job = jobs.next(); !job.done && !input.signal?.aborted; job = jobs.next()) {
-      input.onWindowStart?.(job.value.stream, job.value.window);
-      const result = await curateWindow({ source: input.source, stream: job.value.stream, window: job.value.window, storage: input.storage });
-      input.onWindowEnd?.(result);
-      results.push(result);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 1) }, worker));
-  return results;
+  return forEachWindow(input, async ({ stream, window }) => {
+    input.onWindowStart?.(stream, window);
+    const result = await curateWindow({ source: input.source, stream, window, storage: input.storage });
+    input.onWindowEnd?.(result);
+    return result;
+  });
 }

@@ -1,29 +1,12 @@
 /** Runs the streams of one source over a set of windows: the engine's entry point for the CLI and Lambda. */
 
 import type { Clock } from '../clock.js';
-import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import { formatDuration } from '../window/duration.js';
-import { countWindowsIn, isoSeconds, windowBefore, windowsIn, type TimeWindow } from '../window/TimeWindow.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
 import { runWindow, type WindowResult } from './runWindow.js';
-
-/**
- * Most windows one command may run, all streams together: a year of 5-minute windows. Past it a
- * typo such as `--to 9999-12-31` fails at once, saying how many windows it asked for, instead of
- * starting a run that cannot end.
- */
-export const MAX_WINDOWS_PER_COMMAND = 100_000;
-
-/** What windows to run: a range split into each stream's windows, or explicit windows. */
-export type WindowSelection =
-  /** Every window overlapping `[from, to)` that has ended and settled by `completeBy` (default: no limit). */
-  | { readonly kind: 'range'; readonly from: Date; readonly to: Date; readonly completeBy?: Date }
-  /** The latest window, per stream, that has ended and settled by `at`: what a schedule tick runs. */
-  | { readonly kind: 'latest'; readonly at: Date }
-  | { readonly kind: 'windows'; readonly windows: readonly TimeWindow[] };
+import { forEachWindow, selectStreams, type WindowSelection } from './windowSelection.js';
 
 /** What {@link runSource} needs. */
 export interface SourceRunInput {
@@ -43,106 +26,19 @@ export interface SourceRunInput {
   readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
-/** The streams of a source a run covers. @throws InputError for an unknown stream. */
-export function selectStreams(source: SourceDefinition, stream?: string): StreamDefinition[] {
-  if (stream === undefined) return source.streams;
-  const found = source.streams.find((s) => s.name === stream);
-  if (!found) throw new InputError(`source "${source.name}" has no stream "${stream}" (streams: ${source.streams.map((s) => s.name).join(', ')})`);
-  return [found];
-}
-
-/**
- * The windows of one stream for a selection, aligned to the stream's window size, generated
- * lazily; `latest` and a range yield only windows that have ended, and settled (the stream's
- * `settle`), by `at` or `completeBy`.
- */
-export function* windowsOf(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): Generator<TimeWindow> {
-  switch (selection.kind) {
-    case 'windows':
-      return yield* selection.windows;
-    case 'latest':
-      return yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
-    case 'range':
-      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
-  }
-}
-
-/** The instant by which a window must have ended to have settled at `completeBy`. */
-function settledBy(stream: StreamDefinition, completeBy: Date | undefined): Date | undefined {
-  return completeBy === undefined ? undefined : new Date(completeBy.getTime() - streamSettleMs(stream));
-}
-
-/**
- * The windows of one stream for a selection, as an array.
- * @throws InputError past {@link MAX_WINDOWS_PER_COMMAND}, before building any.
- */
-export function windowsFor(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): readonly TimeWindow[] {
-  countWindows(source, [stream], selection);
-  return [...windowsOf(source, stream, selection)];
-}
-
-/**
- * How many windows a selection holds over some streams, counted without building them.
- * @throws InputError when there are more than {@link MAX_WINDOWS_PER_COMMAND}, saying how many.
- */
-export function countWindows(source: SourceDefinition, streams: readonly StreamDefinition[], selection: WindowSelection): number {
-  const counts = streams.map((stream) => {
-    switch (selection.kind) {
-      case 'windows':
-        return selection.windows.length;
-      case 'latest':
-        return 1;
-      case 'range':
-        return countWindowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
-    }
-  });
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total > MAX_WINDOWS_PER_COMMAND) {
-    const range = selection.kind === 'range' ? ` [${isoSeconds(selection.from)}, ${isoSeconds(selection.to)})` : '';
-    const parts = streams.map((stream, i) => `${counts[i]!.toLocaleString('en-US')} ${formatDuration(streamWindowMs(source, stream))} windows of stream "${stream.name}"`);
-    throw new InputError(
-      `the range${range} holds ${total.toLocaleString('en-US')} complete windows (${parts.join(', ')}), more than the ${MAX_WINDOWS_PER_COMMAND.toLocaleString('en-US')} one command may run: narrow --from/--to, or run the range in parts`,
-      { context: { windows: total } },
-    );
-  }
-  return total;
-}
-
 /**
  * Runs every selected stream × window. Failed windows are reported in the results, not thrown,
- * so one bad window never hides what the others did. Results come back in window order.
+ * so one bad window never hides what the others did. Results come back in window order; once
+ * `signal` aborts, no new window starts.
  */
 export async function runSource(input: SourceRunInput): Promise<WindowResult[]> {
-  const streams = selectStreams(input.source, input.stream);
-  countWindows(input.source, streams, input.selection);
+  selectStreams(input.source, input.stream);
   // A lake that cannot be written fails here, before the API is called once.
   await input.storage.checkWritable();
-  // One shared iterator: each worker takes the next window only when it is free, so windows are
-  // built as they run, never all up front.
-  const jobs = (function* () {
-    for (const stream of streams) for (const window of windowsOf(input.source, stream, input.selection)) yield { stream, window };
-  })();
-  const results: WindowResult[] = [];
-  let taken = 0;
-  const worker = async () => {
-    for (let job = jobs.next(); !job.done; job = jobs.next()) {
-      const index = taken++;
-      const { stream, window } = job.value;
-      input.onWindowStart?.(stream, window);
-      const result = await runWindow({
-        source: input.source,
-        stream,
-        window,
-        client: input.client,
-        storage: input.storage,
-        force: input.force,
-        signal: input.signal,
-        clock: input.clock,
-      });
-      input.onWindowEnd?.(result);
-      results[index] = result;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, input.windowConcurrency ?? 1) }, worker));
-  return results;
+  return forEachWindow({ ...input, concurrency: input.windowConcurrency }, async ({ stream, window }) => {
+    input.onWindowStart?.(stream, window);
+    const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
+    input.onWindowEnd?.(result);
+    return result;
+  });
 }

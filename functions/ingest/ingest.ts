@@ -15,7 +15,7 @@ import { systemClock } from '../clock.js';
 import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
-import { selectStreams } from '../engine/runSource.js';
+import { selectStreams } from '../engine/windowSelection.js';
 import { runWindow, type WindowResult } from '../engine/runWindow.js';
 import { ApilakeError, InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
@@ -25,7 +25,7 @@ import type { LakeStorage } from '../sink/LakeStorage.js';
 import { isAligned, isoSeconds, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
 import { describeMisalignment, isoExact } from '../window/alignment.js';
-import { METRIC } from '../commons/powertools.js';
+import { METRIC } from '../commons/telemetry.js';
 import { parseIngestEvent, type IngestEvent } from './event.js';
 
 /** What an invocation needs. */

@@ -5,11 +5,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { CURATED_SYMLINKS, RAW_SYMLINKS, streamPrefix, type LakeArea } from '../../functions/sink/lakeLayout.js';
-import { curatedGlueColumns, rawGlueColumns, type GlueColumn, type GlueTableColumns } from '../../functions/tables/glueColumns.js';
-import { athenaLatestView } from '../../functions/tables/latestView.js';
-import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { athenaLatestView, CURATED_SYMLINKS, curatedGlueColumns, type GlueColumn, type GlueTableColumns, type LakeArea, RAW_SYMLINKS, rawGlueColumns, type SourceDefinition, streamPrefix, tableSpec } from '../../functions/index.js';
 import type { Lake } from './Lake.js';
 
 /** Properties of {@link Analytics}. */

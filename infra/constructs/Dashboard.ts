@@ -3,8 +3,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition } from '../../functions/index.js';
 import type { Alarms } from './Alarms.js';
 import type { SourceIngestion } from './SourceIngestion.js';
 

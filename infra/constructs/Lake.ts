@@ -5,7 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as iamLib from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RAW_PREFIX, SOURCE_AREAS, streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { RAW_PREFIX, SOURCE_AREAS, streamPrefix } from '../../functions/index.js';
 
 export { SOURCE_AREAS };
 

@@ -16,12 +16,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { compileSource } from '../../functions/config/compiledSource.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/commons/powertools.js';
-import { ENV } from '../../functions/ingest/runtimeConfig.js';
-import { streamPrefix } from '../../functions/sink/lakeLayout.js';
+import { compileSource, ENV, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition, sourceSchemaDigest, streamPrefix } from '../../functions/index.js';
 import { SOURCE_AREAS, type Lake } from './Lake.js';
 
 /** Properties of a {@link SourceIngestion}. */

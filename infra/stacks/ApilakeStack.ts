@@ -3,7 +3,7 @@
 import { CfnOutput, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import type { SourceDefinition } from '../../functions/index.js';
 import { Alarms } from '../constructs/Alarms.js';
 import { Analytics } from '../constructs/Analytics.js';
 import { Dashboard } from '../constructs/Dashboard.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countWindows, windowsFor } from '../../functions/engine/runSource.js';
+import { countWindows, windowsFor } from '../../functions/engine/windowSelection.js';
 import { windowBefore } from '../../functions/window/TimeWindow.js';
 import { testSource } from '../support/sources.js';
 

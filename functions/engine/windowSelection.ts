@@ -1,0 +1,121 @@
+/** Which windows a command runs: the streams of a source it names, and their windows in a range, the latest, or a list. */
+
+import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { InputError } from '../errors.js';
+import { formatDuration } from '../window/duration.js';
+import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
+import { countWindowsIn, isoSeconds, windowBefore, windowsIn, type TimeWindow } from '../window/TimeWindow.js';
+
+/**
+ * Most windows one command may run, all streams together: a year of 5-minute windows. Past it a
+ * typo such as `--to 9999-12-31` fails at once, saying how many windows it asked for, instead of
+ * starting a run that cannot end.
+ */
+export const MAX_WINDOWS_PER_COMMAND = 100_000;
+
+/** What windows to run: a range split into each stream's windows, or explicit windows. */
+export type WindowSelection =
+  /** Every window overlapping `[from, to)` that has ended and settled by `completeBy` (default: no limit). */
+  | { readonly kind: 'range'; readonly from: Date; readonly to: Date; readonly completeBy?: Date }
+  /** The latest window, per stream, that has ended and settled by `at`: what a schedule tick runs. */
+  | { readonly kind: 'latest'; readonly at: Date }
+  | { readonly kind: 'windows'; readonly windows: readonly TimeWindow[] };
+
+/** The streams of a source a run covers. @throws InputError for an unknown stream. */
+export function selectStreams(source: SourceDefinition, stream?: string): StreamDefinition[] {
+  if (stream === undefined) return source.streams;
+  const found = source.streams.find((s) => s.name === stream);
+  if (!found) throw new InputError(`source "${source.name}" has no stream "${stream}" (streams: ${source.streams.map((s) => s.name).join(', ')})`);
+  return [found];
+}
+
+/**
+ * The windows of one stream for a selection, aligned to the stream's window size, generated
+ * lazily; `latest` and a range yield only windows that have ended, and settled (the stream's
+ * `settle`), by `at` or `completeBy`.
+ */
+export function* windowsOf(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): Generator<TimeWindow> {
+  switch (selection.kind) {
+    case 'windows':
+      return yield* selection.windows;
+    case 'latest':
+      return yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
+    case 'range':
+      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
+  }
+}
+
+/** The instant by which a window must have ended to have settled at `completeBy`. */
+function settledBy(stream: StreamDefinition, completeBy: Date | undefined): Date | undefined {
+  return completeBy === undefined ? undefined : new Date(completeBy.getTime() - streamSettleMs(stream));
+}
+
+/**
+ * The windows of one stream for a selection, as an array.
+ * @throws InputError past {@link MAX_WINDOWS_PER_COMMAND}, before building any.
+ */
+export function windowsFor(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): readonly TimeWindow[] {
+  countWindows(source, [stream], selection);
+  return [...windowsOf(source, stream, selection)];
+}
+
+/**
+ * How many windows a selection holds over some streams, counted without building them.
+ * @throws InputError when there are more than {@link MAX_WINDOWS_PER_COMMAND}, saying how many.
+ */
+export function countWindows(source: SourceDefinition, streams: readonly StreamDefinition[], selection: WindowSelection): number {
+  const counts = streams.map((stream) => {
+    switch (selection.kind) {
+      case 'windows':
+        return selection.windows.length;
+      case 'latest':
+        return 1;
+      case 'range':
+        return countWindowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
+    }
+  });
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total > MAX_WINDOWS_PER_COMMAND) {
+    const range = selection.kind === 'range' ? ` [${isoSeconds(selection.from)}, ${isoSeconds(selection.to)})` : '';
+    const parts = streams.map((stream, i) => `${counts[i]!.toLocaleString('en-US')} ${formatDuration(streamWindowMs(source, stream))} windows of stream "${stream.name}"`);
+    throw new InputError(
+      `the range${range} holds ${total.toLocaleString('en-US')} complete windows (${parts.join(', ')}), more than the ${MAX_WINDOWS_PER_COMMAND.toLocaleString('en-US')} one command may run: narrow --from/--to, or run the range in parts`,
+      { context: { windows: total } },
+    );
+  }
+  return total;
+}
+
+/** One stream over one window: the unit of work of a run. */
+export interface WindowJob {
+  readonly stream: StreamDefinition;
+  readonly window: TimeWindow;
+}
+
+/**
+ * Runs `run` over every stream × window of a selection, `concurrency` at a time, in window order;
+ * windows are generated as workers take them, never all up front. Once `signal` aborts, no new
+ * window starts (those in flight stop on their own). Results come back in window order, one per
+ * window that started.
+ * @throws InputError for an unknown stream, or past {@link MAX_WINDOWS_PER_COMMAND} windows, before any runs
+ */
+export async function forEachWindow<R>(
+  input: { readonly source: SourceDefinition; readonly stream?: string; readonly selection: WindowSelection; readonly concurrency?: number; readonly signal?: AbortSignal },
+  run: (job: WindowJob) => Promise<R>,
+): Promise<R[]> {
+  const streams = selectStreams(input.source, input.stream);
+  countWindows(input.source, streams, input.selection);
+  const jobs = (function* () {
+    for (const stream of streams) for (const window of windowsOf(input.source, stream, input.selection)) yield { stream, window };
+  })();
+  const results: R[] = [];
+  let taken = 0;
+  const worker = async () => {
+    for (let job = jobs.next(); !job.done && !input.signal?.aborted; job = jobs.next()) {
+      const index = taken++;
+      results[index] = await run(job.value);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 1) }, worker));
+  return results.filter((result) => result !== undefined);
+}

@@ -19,7 +19,7 @@ import { CuratedFile } from '../sink/WindowWriter.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import type { WindowResult } from './runWindow.js';
+import { notStartedResult, type WindowResult } from './runWindow.js';
 import { forEachWindow, type WindowSelection } from './windowSelection.js';
 
 /** Records handed to the Parquet writer at once. */
@@ -142,6 +142,10 @@ export async function curateRange(input: CurateRangeInput): Promise<WindowResult
   return forEachWindow(input, async ({ stream, window }) => {
     input.onWindowStart?.(stream, window);
     const result = await curateWindow({ source: input.source, stream, window, storage: input.storage });
+    input.onWindowEnd?.(result);
+    return result;
+  }, (job) => {
+    const result = notStartedResult(input.source, job, input.signal);
     input.onWindowEnd?.(result);
     return result;
   });

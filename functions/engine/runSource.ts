@@ -5,7 +5,7 @@ import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.
 import type { HttpClient } from '../http/HttpClient.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { runWindow, type WindowResult } from './runWindow.js';
+import { notStartedResult, runWindow, type WindowResult } from './runWindow.js';
 import { forEachWindow, selectStreams, type WindowSelection } from './windowSelection.js';
 
 /** What {@link runSource} needs. */
@@ -38,6 +38,10 @@ export async function runSource(input: SourceRunInput): Promise<WindowResult[]> 
   return forEachWindow({ ...input, concurrency: input.windowConcurrency }, async ({ stream, window }) => {
     input.onWindowStart?.(stream, window);
     const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
+    input.onWindowEnd?.(result);
+    return result;
+  }, (job) => {
+    const result = notStartedResult(input.source, job, input.signal);
     input.onWindowEnd?.(result);
     return result;
   });

@@ -8,7 +8,7 @@
 import { stopwatch, systemClock, type Clock } from '../clock.js';
 import { streamSettleMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { ApilakeError, InputError, SinkError } from '../errors.js';
+import { AbortedError, ApilakeError, InputError, SinkError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { DecodingTally } from '../body/DecodingTally.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
@@ -81,6 +81,27 @@ export interface WindowResult {
   /** Problems that did not fail the window (a symlink not yet repaired, orphans left for gc). */
   readonly warnings?: readonly string[];
   readonly error?: ApilakeError | Error;
+}
+
+/** The result of a window a stopped run never started: failed, having touched nothing. */
+export function notStartedResult(source: SourceDefinition, job: { readonly stream: StreamDefinition; readonly window: TimeWindow }, signal: AbortSignal | undefined): WindowResult {
+  return {
+    source: source.name,
+    stream: job.stream.name,
+    window: job.window,
+    status: 'failed',
+    records: 0,
+    pages: 0,
+    parts: 0,
+    bytes: 0,
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    durationMs: 0,
+    manifestKey: '',
+    runId: '',
+    error: new AbortedError(`not started: ${String(signal?.reason ?? 'the run was stopped')}`),
+  };
 }
 
 /** Runs one window. Never throws for a failed window: the result says `failed` and why. */

@@ -95,13 +95,14 @@ export interface WindowJob {
 /**
  * Runs `run` over every stream × window of a selection, `concurrency` at a time, in window order;
  * windows are generated as workers take them, never all up front. Once `signal` aborts, no new
- * window starts (those in flight stop on their own). Results come back in window order, one per
- * window that started.
+ * window starts (those in flight stop on their own): each window left gets `notStarted`'s result
+ * instead, without touching the lake. Results come back in window order, one per window.
  * @throws InputError for an unknown stream, or past {@link MAX_WINDOWS_PER_COMMAND} windows, before any runs
  */
 export async function forEachWindow<R>(
   input: { readonly source: SourceDefinition; readonly stream?: string; readonly selection: WindowSelection; readonly concurrency?: number; readonly signal?: AbortSignal },
   run: (job: WindowJob) => Promise<R>,
+  notStarted: (job: WindowJob) => R,
 ): Promise<R[]> {
   const streams = selectStreams(input.source, input.stream);
   countWindows(input.source, streams, input.selection);
@@ -111,11 +112,11 @@ export async function forEachWindow<R>(
   const results: R[] = [];
   let taken = 0;
   const worker = async () => {
-    for (let job = jobs.next(); !job.done && !input.signal?.aborted; job = jobs.next()) {
+    for (let job = jobs.next(); !job.done; job = jobs.next()) {
       const index = taken++;
-      results[index] = await run(job.value);
+      results[index] = input.signal?.aborted ? notStarted(job.value) : await run(job.value);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 1) }, worker));
-  return results.filter((result) => result !== undefined);
+  return results;
 }

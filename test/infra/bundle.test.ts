@@ -1,12 +1,15 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { getObject, listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { expectedParquetCodec } from '../support/expectedParquetCodec.js';
 import { buildStack } from '../support/infraApp.js';
 import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
+import { rows } from '../support/tableLake.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 let aws: AwsServers;
@@ -52,7 +55,7 @@ describe('the synthesized function bundle', () => {
     expect(sources.some((s) => s.includes('functions/ingest/lambdaCredentials.ts'))).toBe(true);
   });
 
-  it('loads and lands a scheduled window in S3 with idempotency in DynamoDB', async () => {
+  it(`loads and lands a scheduled window in S3 with idempotency in DynamoDB, its Parquet in ${expectedParquetCodec()} on this Node (${process.version})`, async () => {
     await aws.createBucket('bundle-lake');
     await aws.createIdempotencyTable('bundle-idempotency');
     for (const [k, v] of Object.entries({ ...aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
@@ -78,5 +81,15 @@ describe('the synthesized function bundle', () => {
     expect(keys[3]).toBe('symlinks/curated/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect(keys[4]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
+
+    // The curated file as the function's encoder thread wrote it: ZSTD on Lambda's nodejs22.x, read back by DuckDB.
+    const parquet = join(bundleDir, '..', 'curated.parquet');
+    await writeFile(parquet, await getObject(aws.s3, 'bundle-lake', keys[0]!));
+    const db = await (await DuckDBInstance.create()).connect();
+    expect(await rows(db, `SELECT DISTINCT compression FROM parquet_metadata('${parquet}')`)).toEqual([{ compression: expectedParquetCodec() }]);
+    const curated = await rows(db, `SELECT _source, _window_start, data FROM read_parquet('${parquet}')`);
+    expect(curated.map((r) => ({ ...r, data: (JSON.parse(r.data as string) as { id: number }).id })).sort((a, b) => a.data - b.data)).toEqual(
+      Array.from({ length: 60 }, (_, i) => ({ _source: 'testapi', _window_start: '2024-01-01T01:00:00Z', data: 61 + i })),
+    );
   });
 });

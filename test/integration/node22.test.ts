@@ -78,6 +78,14 @@ describe('node22Path', () => {
     expect(await readdir(cache)).toEqual(['node-test-x64-22.0.1']);
   });
 
+  it('fails if a folder without a binary holds its place, naming it', async () => {
+    const { pack, release } = await fakeRegistry('v22.0.1');
+    const cache = await cacheDir();
+    await mkdir(join(cache, 'node-test-x64-22.0.1', 'share'), { recursive: true });
+    await expect(node22Path({ cacheDir: cache, release, pack })).rejects.toThrow(`cannot move Node 22.0.1 into ${join(cache, 'node-test-x64-22.0.1')}: `);
+    expect(await readdir(cache)).toEqual(['node-test-x64-22.0.1']);
+  });
+
   it('removes what a killed fetch left once it is an hour old, and leaves a running one alone', async () => {
     const { pack, release } = await fakeRegistry('v22.0.1');
     const cache = await cacheDir();

@@ -107,7 +107,7 @@ export async function node22Path(options: NodeFetchOptions = {}): Promise<string
       await rename(unpacked, home);
     } catch (error) {
       // A concurrent fetch moved its verified copy into place first.
-      if (!existsSync(binary)) throw error;
+      if (!existsSync(binary)) throw new Error(`cannot move Node ${release.version} into ${home}: ${(error as Error).message}; remove that folder and try again`, { cause: error });
     }
     return binary;
   } finally {

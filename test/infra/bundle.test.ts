@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getObject, listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
@@ -53,6 +55,12 @@ describe('the synthesized function bundle', () => {
       expect(sources.filter((s) => s.includes(absent))).toEqual([]);
     }
     expect(sources.some((s) => s.includes('functions/ingest/lambdaCredentials.ts'))).toBe(true);
+  });
+
+  it('loads without undici: on Node 22 an ES import of node:http alone would load it, about 100 ms of cold start', async () => {
+    const script = `await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.mjs')).href)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => /undici/.test(m))));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1' }, timeout: 60_000 });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([]);
   });
 
   it(`loads and lands a scheduled window in S3 with idempotency in DynamoDB, its Parquet in ${expectedParquetCodec()} on this Node (${process.version})`, async () => {

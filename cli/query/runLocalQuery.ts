@@ -68,6 +68,9 @@ export async function runLocalQuery(sql: string, lakeDir: string, options: Local
 function warnAbout(tables: readonly LakeTable[], warn: ((text: string) => void) | undefined): void {
   if (!warn) return;
   for (const table of tables) {
+    if (table.drift) {
+      warn(`${table.name}: the source definition disagrees with the table spec the lake committed (${table.committedSpec?.key}): ${table.drift.join('; ')}; queries read the committed spec, and the next run that commits a window of the stream records the definition's`);
+    }
     for (const problem of table.unreadable) warn(`${table.name}: left out ${problem}`);
     if (table.uncurated > 0) {
       warn(`${table.name}: ${table.uncurated} committed windows have no Parquet file yet and are only in ${table.name}_raw (apilake backfill ${table.source} --curate-only --from … --to … builds it)`);

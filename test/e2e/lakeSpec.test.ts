@@ -110,6 +110,15 @@ describe('a lake that describes itself', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('shows in status the spec queries read, and how a definition disagrees with it', async () => {
+    const agreeing = await apilake(['status', 'shop', '--sources', 'defs', '--json'], { cwd });
+    const [items] = (JSON.parse(agreeing.stdout) as { streams: { table: { columns: { name: string; type: string }[] }; tableDrift: string[] }[] }).streams;
+    expect(items!.table.columns.map((c) => `${c.name} ${c.type}`)).toEqual(['id bigint', 'ts timestamp', 'score double']);
+    expect(items!.tableDrift).toEqual([]);
+    const older = await apilake(['status', 'shop', '--sources', 'old-defs'], { cwd });
+    expect(older.stdout).toMatch(/items: the source definition disagrees with the table spec the lake committed: column id: bigint in the lake, string in the definition;/);
+  });
+
   it('still reads a lake committed before commits recorded the spec, typed from the definitions as before', async () => {
     const legacy = join(cwd, 'legacy-lake');
     await cp(join(cwd, 'lake'), legacy, { recursive: true });

@@ -202,8 +202,9 @@ describe('status: gaps found exactly', () => {
       incompleteWrites: 0,
       // No symlink files were seeded for the seven readable windows with parts.
       missingSymlinks: 7,
+      tableDrift: [],
     },
-    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0, unreadable: [], orphanParts: 0, incompleteWrites: 0, missingSymlinks: 0 },
+    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0, unreadable: [], orphanParts: 0, incompleteWrites: 0, missingSymlinks: 0, tableDrift: [] },
   ];
   const now = new Date('2024-01-01T12:34:00Z');
 

@@ -70,7 +70,7 @@ function checkFlags(options: QueryOptions): void {
 }
 
 async function queryLocal(sql: string, options: QueryOptions, formatting: RowFormatterOptions): Promise<void> {
-  const [{ streamLocalQuery, copyLocalQueryToParquet }, { loadTableSpecs }, { resolveOutPath }, { AtomicOutputFile }] = await Promise.all([
+  const [{ streamLocalQuery, copyLocalQuery }, { loadTableSpecs }, { resolveOutPath }, { AtomicOutputFile }] = await Promise.all([
     import('../query/runLocalQuery.js'),
     import('../query/tableSpecs.js'),
     import('../query/resolveOutPath.js'),
@@ -99,11 +99,12 @@ async function queryLocal(sql: string, options: QueryOptions, formatting: RowFor
   try {
     file = await AtomicOutputFile.create(target);
     let rows: number;
-    if (options.format === 'parquet') {
+    if (options.format === 'parquet' || options.format === 'json') {
       await file.release();
-      ({ rows } = await copyLocalQueryToParquet(sql, options.lake, file.tempPath, { specs, warn, signal: interrupt.signal }));
+      ({ rows } = await copyLocalQuery(sql, options.lake, file.tempPath, options.format, { specs, warn, signal: interrupt.signal }));
     } else {
-      const printer = textPrinter(options.format as 'json' | 'csv', file.textSink(), formatting);
+      // CSV goes through the same writer as printed CSV, which escapes formula-like cells.
+      const printer = textPrinter('csv', file.textSink(), formatting);
       ({ rows } = await streamLocalQuery(sql, options.lake, (batch) => printer.write(batch), { specs, warn, signal: interrupt.signal }));
       await printer.finish();
     }

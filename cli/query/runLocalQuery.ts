@@ -1,5 +1,6 @@
-import { DuckDBTypeId, JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResult, DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, JsonDuckDBValueConverter, ResultReturnType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import { InputError } from '../../functions/errors.js';
+import { quoteIdent, sqlString } from '../../functions/tables/sqlText.js';
 import type { TableSpec } from '../../functions/tables/tableSpec.js';
 import { attachLocalLake, type LakeTable } from './LocalLake.js';
 import type { ResultColumn } from './rowFormatter.js';
@@ -70,33 +71,63 @@ export async function streamLocalQuery(sql: string, lakeDir: string, onBatch: (b
       options.signal?.throwIfAborted();
       const chunk = await result.fetchChunk();
       const count = chunk?.rowCount ?? 0;
-      if (count === 0 && delivered.value) break;
-      const batch = count === 0 ? [] : chunk!.convertRows(JsonDuckDBValueConverter);
+      if (count === 0) {
+        // DuckDB's Node client ends a stream that failed as if it were complete; only the
+        // result's type, INVALID once it failed, tells the two apart.
+        if (result.returnType === ResultReturnType.INVALID) throw await streamFailure(connection, sql, rows);
+        if (!delivered.value) await deliver({ columns, rows: [] });
+        return rows;
+      }
+      const batch = chunk!.convertRows(JsonDuckDBValueConverter);
       // A chunk's strings live in native memory that garbage collection does not see or hurry
       // to free: release them now, or a fast result piles up hundreds of MiB of dead chunks.
-      chunk?.reset();
-      delivered.value = true;
+      chunk!.reset();
       rows += count;
+      await deliver({ columns, rows: batch });
+    }
+
+    async function deliver(batch: ResultBatch): Promise<void> {
+      delivered.value = true;
       try {
-        await onBatch({ columns, rows: batch });
+        await onBatch(batch);
       } catch (error) {
         throw new ConsumerFailure(error);
       }
-      if (count === 0) break;
     }
-    return rows;
   });
 }
 
 /**
- * Writes the result of SQL over the local lake to a Parquet file with DuckDB's COPY, which streams
- * it in row groups.
+ * Why a streamed query failed midway, which DuckDB's Node client does not pass on: the query runs
+ * again into an aggregate over every value of every row (so nothing is held but one hash) to
+ * hear DuckDB's reason. A statement that cannot be wrapped so, or a failure that does not come
+ * back, gets a plain account.
+ */
+async function streamFailure(connection: DuckDBConnection, sql: string, rows: number): Promise<Error> {
+  try {
+    await connection.run(`SELECT max(hash(${quoteIdent(ROW_ALIAS)})) FROM (${withoutSemicolon(sql)}) AS ${quoteIdent(ROW_ALIAS)}`);
+  } catch (error) {
+    if (error instanceof Error && !/^Parser Error/i.test(error.message)) return error;
+  }
+  return new Error(`the query failed after ${rows} rows, and DuckDB did not say why`);
+}
+
+/** The alias of the row in {@link streamFailure}: hashing it reads every column. */
+const ROW_ALIAS = '_apilake_row';
+
+function withoutSemicolon(sql: string): string {
+  return sql.trim().replace(/;\s*$/, '');
+}
+
+/**
+ * Writes the result of SQL over the local lake to a file with DuckDB's COPY, which streams it:
+ * Parquet in row groups, or JSON lines whose numbers stay JSON numbers.
  * @param file a path DuckDB may create or overwrite (a temporary file: the caller renames it)
  */
-export async function copyLocalQueryToParquet(sql: string, lakeDir: string, file: string, options: LocalQueryOptions = {}): Promise<QueryOutcome> {
+export async function copyLocalQuery(sql: string, lakeDir: string, file: string, format: 'parquet' | 'json', options: LocalQueryOptions = {}): Promise<QueryOutcome> {
   return withLocalLake(lakeDir, options, async (connection) => {
     // The target is a literal path (COPY does not glob); the SQL is the user's, as typed.
-    const reader = await connection.runAndReadAll(`COPY (${sql.trim().replace(/;\s*$/, '')}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`);
+    const reader = await connection.runAndReadAll(`COPY (${withoutSemicolon(sql)}) TO ${sqlString(file)} (FORMAT ${format})`);
     return Number(reader.getRowsJson()[0]?.[0] ?? 0);
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Where `apilake query --out FILE` may write. A query result never lands inside the lake folder
  * (it could replace a committed manifest or data file), never replaces a file unless `--force`
- * says so, and never replaces a folder.
+ * says so, and never replaces a folder or anything that is not a regular file (a device such as
+ * /dev/stdout would be replaced by the final rename, not written to).
  */
 
 import { lstat, readlink, realpath, stat } from 'node:fs/promises';
@@ -40,9 +41,10 @@ export async function resolveOutPath(file: string, options: OutPathOptions): Pro
   if ([target, pointsTo].some((path) => path === lake || path.startsWith(lake + sep))) {
     throw new InputError(`--out ${file} is inside the lake folder ${options.lakeDir}, where it could replace what the lake committed; write the result outside it`);
   }
-  if (existing && (existing.isDirectory() || (await stat(target).catch(ignoreMissing))?.isDirectory())) {
-    throw new InputError(`--out ${file} is a folder; name the file to write`);
-  }
+  const resolved = existing && (await stat(target).catch(ignoreMissing));
+  if (existing?.isDirectory() || resolved?.isDirectory()) throw new InputError(`--out ${file} is a folder; name the file to write`);
+  // A device, pipe or socket (/dev/stdout) would be replaced by the rename, not written to.
+  if (resolved && !resolved.isFile()) throw new InputError(`--out ${file} is not a regular file; to print the result, leave out --out`);
   if (existing && !options.force) throw new InputError(`--out ${file} exists; add --force to replace it`);
   return target;
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { watch } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,13 +115,25 @@ describe('query --out', () => {
     expect(await readFile(out, 'utf8')).toBe('x\n1\n');
   });
 
-  it('fails if it names a folder, or a file in a folder that does not exist', async () => {
+  it('fails if it names a folder, a socket, or a file in a folder that does not exist', async () => {
     const folder = await apilake(['query', 'SELECT 1', '--format', 'parquet', '--out', join(cwd, 'out'), '--force'], { cwd });
     expect(folder.code).toBe(2);
     expect(folder.stderr).toContain('is a folder');
     const missing = await apilake(['query', 'SELECT 1', '--format', 'csv', '--out', join(cwd, 'nowhere', 'x.csv')], { cwd });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('does not exist');
+    // Like a device (/dev/stdout), a socket would be replaced by the final rename, not written to.
+    const socketPath = join(cwd, 'out', 'listening.sock');
+    const server = createServer().listen(socketPath);
+    await once(server, 'listening');
+    try {
+      const socket = await apilake(['query', 'SELECT 1', '--format', 'csv', '--out', socketPath, '--force'], { cwd });
+      expect(socket.code).toBe(2);
+      expect(socket.stderr).toContain('is not a regular file');
+      expect((await stat(socketPath)).isSocket()).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it.each(['csv', 'parquet'])('leaves no %s file, whole or half, when the query fails midway, and keeps the file --force would have replaced', async (format) => {

@@ -74,7 +74,10 @@ export async function streamLocalQuery(sql: string, lakeDir: string, onBatch: (b
       if (count === 0) {
         // DuckDB's Node client ends a stream that failed as if it were complete; only the
         // result's type, INVALID once it failed, tells the two apart.
-        if (result.returnType === ResultReturnType.INVALID) throw await streamFailure(connection, sql, rows);
+        if (result.returnType === ResultReturnType.INVALID) {
+          options.signal?.throwIfAborted(); // interrupted: nothing to ask
+          throw await streamFailure(connection, sql, rows);
+        }
         if (!delivered.value) await deliver({ columns, rows: [] });
         return rows;
       }

@@ -132,7 +132,7 @@ describe('Athena queries', () => {
       QueryExecutionContext: { Database: 'apilake_prod' },
     });
     expect(clock.sleeps).toEqual([200, 400, 800]);
-    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
+    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], columnTypes: ['varchar', 'bigint'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
   });
 
   it('fails with Athena\'s reason', async () => {

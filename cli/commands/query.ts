@@ -31,9 +31,6 @@ export interface QueryOptions {
   readonly stage?: string;
 }
 
-/** Athena's numeric column types (ColumnInfo.Type). */
-const ATHENA_NUMERIC = /^(tinyint|smallint|integer|int|bigint|real|float|double|decimal)\b/i;
-
 export async function queryCommand(sql: string, options: QueryOptions): Promise<void> {
   checkFlags(options);
   const formatting: RowFormatterOptions = { escapeFormulas: options.formulaEscape ?? true };
@@ -42,14 +39,14 @@ export async function queryCommand(sql: string, options: QueryOptions): Promise<
     await queryLocal(sql, options, formatting);
     return;
   }
-  const [{ AthenaClient }, { runAthenaQuery }, { resolveAthena }] = await Promise.all([
+  const [{ AthenaClient }, { athenaColumns, runAthenaQuery }, { resolveAthena }] = await Promise.all([
     import('@aws-sdk/client-athena'),
     import('../remote/runAthenaQuery.js'),
     import('../remote/stackOutputs.js'),
   ]);
   const { workGroup, database } = await resolveAthena(options);
   const result = await runAthenaQuery(sql, { client: new AthenaClient({}), workGroup, database });
-  const columns = result.columns.map((name, i) => ({ name, numeric: ATHENA_NUMERIC.test(result.columnTypes[i] ?? '') }));
+  const columns = athenaColumns(result);
   const printer = textPrinter(options.format as TextFormat, streamSink(process.stdout), formatting);
   try {
     await printer.write({ columns, rows: result.rows });

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { systemClock, type Clock } from '../../functions/clock.js';
 import { InputError } from '../../functions/errors.js';
+import type { ResultColumn } from '../query/rowFormatter.js';
 
 /** What a query returned. */
 export interface AthenaResult {
@@ -18,6 +19,14 @@ export interface AthenaResult {
   readonly columnTypes: string[];
   readonly rows: (string | null)[][];
   readonly scannedBytes: number;
+}
+
+/** Athena's numeric types, as ColumnInfo.Type names them (`decimal` without its precision). */
+const NUMERIC_TYPES = new Set(['tinyint', 'smallint', 'integer', 'int', 'bigint', 'real', 'float', 'double', 'decimal']);
+
+/** The columns of a result, each marked numeric or not (what CSV output never escapes). */
+export function athenaColumns(result: Pick<AthenaResult, 'columns' | 'columnTypes'>): ResultColumn[] {
+  return result.columns.map((name, i) => ({ name, numeric: NUMERIC_TYPES.has((result.columnTypes[i] ?? '').toLowerCase().replace(/\(.*$/, '')) }));
 }
 
 /** Polling: first wait, growth factor and cap, in ms. */

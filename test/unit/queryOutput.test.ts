@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvField } from '../../cli/query/csvField.js';
 import { rowFormatter, TABLE_SAMPLE_ROWS, type ResultColumn } from '../../cli/query/rowFormatter.js';
+import { athenaColumns } from '../../cli/remote/runAthenaQuery.js';
 
 const text = { numeric: false, escapeFormulas: true };
 const number = { numeric: true, escapeFormulas: true };
@@ -88,5 +89,23 @@ describe('rowFormatter', () => {
 
   it('shows control characters in table cells escaped, so a value cannot drive the terminal', () => {
     expect(all('table', [[['a\nb\u001b[2J\u009b', 1]]], columns)).toContain('a\\nb\\u001b[2J\\u009b │ 1');
+  });
+});
+
+describe('athenaColumns', () => {
+  it.each([
+    ['bigint', true],
+    ['integer', true],
+    ['double', true],
+    ['real', true],
+    ['decimal', true],
+    ['decimal(12,2)', true],
+    ['varchar', false],
+    ['date', false],
+    ['timestamp', false],
+    ['array', false],
+    ['json', false],
+  ])('treats an Athena %s column as numeric: %s', (type, numeric) => {
+    expect(athenaColumns({ columns: ['c'], columnTypes: [type] })).toEqual([{ name: 'c', numeric }]);
   });
 });

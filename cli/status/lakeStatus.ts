@@ -7,7 +7,11 @@ import { streamWindowMs } from '../../functions/config/checkSource.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { selectStreams } from '../../functions/engine/runSource.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { committedTableSpec } from '../../functions/sink/committedTableSpec.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
+import { diffTableSpecs } from '../../functions/tables/diffTableSpecs.js';
+import { storedTableSpec, type StoredTableSpec } from '../../functions/tables/storedTableSpec.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { formatDuration } from '../../functions/window/duration.js';
 import { isAligned, isoSeconds, windowBefore } from '../../functions/window/TimeWindow.js';
 
@@ -40,6 +44,10 @@ export interface StreamStatus {
   readonly incompleteWrites: number;
   /** Committed windows whose Athena symlink file is missing (`apilake gc` writes them). */
   readonly missingSymlinks: number;
+  /** The table spec the newest commit records (what queries read), absent when no commit records one. */
+  readonly table?: StoredTableSpec;
+  /** How the source definition differs from {@link table}; empty when it agrees. */
+  readonly tableDrift: readonly string[];
 }
 
 /** Reads the commits of a source and reports each stream. */
@@ -49,6 +57,7 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
   for (const stream of selectStreams(source, options.stream)) {
     const size = streamWindowMs(source, stream);
     const snapshot = await snapshotStream(storage, source.name, stream.name, { audit: true });
+    const committedSpec = committedTableSpec(snapshot.committed);
     const ofSize = snapshot.committed.filter((w) => isAligned(w.ref.window, size));
     const starts = [...new Set(ofSize.map((w) => w.ref.window.start.getTime()))].sort((a, b) => a - b);
     const records = ofSize.reduce((n, w) => n + w.manifest.totals.records, 0);
@@ -86,6 +95,8 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
       orphanParts: snapshot.orphanParts?.length ?? 0,
       incompleteWrites: snapshot.incomplete?.length ?? 0,
       missingSymlinks: snapshot.missingSymlinks?.length ?? 0,
+      ...(committedSpec ? { table: storedTableSpec(committedSpec.spec) } : {}),
+      tableDrift: committedSpec ? diffTableSpecs(committedSpec.spec, tableSpec(source, stream)) : [],
     });
   }
   return statuses;

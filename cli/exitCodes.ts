@@ -1,6 +1,7 @@
 /**
  * Exit codes of the `apilake` command (documented in the README): 0 ok; 1 a window failed or
  * was interrupted, a redrive kept messages, or `status` found a problem; 2 invalid input or
- * configuration (arguments, source files, secrets, AWS set-up); 3 an unexpected error, a bug.
+ * configuration (arguments, source files, secrets, AWS set-up); 3 an unexpected error, a bug;
+ * 130 a query writing `--out` was stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
  */
-export const EXIT = { ok: 0, windowsFailed: 1, badInput: 2, unexpected: 3 } as const;
+export const EXIT = { ok: 0, windowsFailed: 1, badInput: 2, unexpected: 3, interrupted: 130 } as const;

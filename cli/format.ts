@@ -70,13 +70,6 @@ export function formatFailures(failures: readonly WindowResult[], redact: (text:
   return failures.map((r) => `  ✗ ${r.stream} ${describeWindow(r.window)}: ${redact(r.error?.message ?? 'unknown error')}`);
 }
 
-/** Renders query rows in one of the CLI's formats. */
-export function renderRows(columns: readonly string[], rows: readonly (readonly unknown[])[], format: 'table' | 'json' | 'csv'): string {
-  if (format === 'csv') return formatCsv(columns, rows);
-  if (format === 'json') return rows.map((row) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))).join('\n');
-  return formatTable(columns, rows);
-}
-
 /** Renders rows as an aligned text table. */
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = rows.map((row) => row.map(cellText));
@@ -84,15 +77,6 @@ export function formatTable(columns: readonly string[], rows: readonly (readonly
   const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join('─┼─');
   return [line(columns), rule, ...cells.map(line), `(${plural(rows.length, 'row')})`].join('\n');
-}
-
-/** Renders rows as RFC 4180 CSV. */
-export function formatCsv(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const escape = (value: unknown) => {
-    const text = value === null || value === undefined ? '' : cellText(value);
-    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  return [columns.map(escape).join(','), ...rows.map((row) => row.map(escape).join(','))].join('\n');
 }
 
 function cellText(value: unknown): string {

@@ -35,13 +35,18 @@ export { collectGarbage } from './sink/collectGarbage.js';
 export { ORPHAN_HORIZON_MS } from './sink/commitProtocol.js';
 export { FsLakeStorage } from './sink/FsLakeStorage.js';
 export * from './sink/lakeLayout.js';
-export { snapshotStream } from './sink/lakeSnapshot.js';
+export { committedTableSpec, type CommittedTableSpec } from './sink/committedTableSpec.js';
+export { snapshotStream, type CommittedWindow } from './sink/lakeSnapshot.js';
 export type { LakeStorage } from './sink/LakeStorage.js';
 export { parseManifest, type Manifest, type PartInfo } from './sink/manifest.js';
 export { openLake, type LakeLocation } from './sink/openLake.js';
 
 // Tables
-export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql } from './tables/duckdbViews.js';
+export type { ColumnType } from './config/columnType.js';
+export { diffTableSpecs } from './tables/diffTableSpecs.js';
+export { quoteIdent, sqlString } from './tables/sqlText.js';
+export { storedTableSpec, tableSpecFromStored, type StoredTableSpec } from './tables/storedTableSpec.js';
+export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql, type ParquetFileGroup } from './tables/duckdbViews.js';
 export { curatedGlueColumns, rawGlueColumns, type GlueColumn, type GlueTableColumns } from './tables/glueColumns.js';
 export { athenaLatestView } from './tables/latestView.js';
 export { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from './tables/suggestColumns.js';

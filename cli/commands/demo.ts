@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { InputError, secretEnvName } from '../../functions/index.js';
 import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
 import { inputError } from '../errors/hint.js';
-import { renderRows } from '../format.js';
+import { formatTable } from '../format.js';
 import { examplesDir } from '../packageRoot.js';
 import { EXIT } from '../reportError.js';
 import { runLocal } from './run.js';
@@ -85,7 +85,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const specs = await loadTableSpecs(sources, (text) => console.error(`apilake: warning: ${text}`));
   for (const query of DEMO_QUERIES) {
     const { columns, rows } = await runLocalQuery(query.sql, options.lake, { specs });
-    console.log(`\n-- ${query.title}\n${renderRows(columns, rows, 'table')}`);
+    console.log(`\n-- ${query.title}\n${formatTable(columns, rows)}`);
   }
   console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources examples --lake ${options.lake}`);
 }

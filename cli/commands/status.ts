@@ -91,6 +91,9 @@ export function renderStatus(source: string, location: string, statuses: readonl
     if (s.orphanParts > 0 || s.incompleteWrites > 0) {
       lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run has written nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock)`);
     }
+    if (s.tableDrift.length > 0) {
+      lines.push(`  ${s.stream}: the source definition disagrees with the table spec the lake committed: ${s.tableDrift.join('; ')} (queries read the committed spec; the next run that commits a window records the definition's)`);
+    }
     if (s.missingSymlinks > 0) lines.push(`  ${s.stream}: ${s.missingSymlinks} committed windows have no Athena symlink yet (\`apilake gc\` writes them)`);
   }
   if (problems.length === 0) {

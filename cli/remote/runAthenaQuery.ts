@@ -8,13 +8,24 @@ import {
   type Row,
 } from '@aws-sdk/client-athena';
 import { type Clock, InputError, systemClock } from '../../functions/index.js';
+import type { ResultColumn } from '../query/rowFormatter.js';
 
 /** What a query returned. */
 export interface AthenaResult {
   readonly executionId: string;
   readonly columns: string[];
+  /** Athena's type of each column (`varchar`, `bigint`, `decimal`, …). */
+  readonly columnTypes: string[];
   readonly rows: (string | null)[][];
   readonly scannedBytes: number;
+}
+
+/** Athena's numeric types, as ColumnInfo.Type names them (`decimal` without its precision). */
+const NUMERIC_TYPES = new Set(['tinyint', 'smallint', 'integer', 'int', 'bigint', 'real', 'float', 'double', 'decimal']);
+
+/** The columns of a result, each marked numeric or not (what CSV output never escapes). */
+export function athenaColumns(result: Pick<AthenaResult, 'columns' | 'columnTypes'>): ResultColumn[] {
+  return result.columns.map((name, i) => ({ name, numeric: NUMERIC_TYPES.has((result.columnTypes[i] ?? '').toLowerCase().replace(/\(.*$/, '')) }));
 }
 
 /** Polling: first wait, growth factor and cap, in ms. */
@@ -51,12 +62,17 @@ export async function runAthenaQuery(
   }
 
   const columns: string[] = [];
+  const columnTypes: string[] = [];
   const rows: (string | null)[][] = [];
   let token: string | undefined;
   let first = true;
   do {
     const page = await options.client.send(new GetQueryResultsCommand({ QueryExecutionId: executionId, NextToken: token, MaxResults: 1000 }));
-    if (first) columns.push(...(page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? c.Label ?? '?'));
+    if (first) {
+      const info = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
+      columns.push(...info.map((c) => c.Name ?? c.Label ?? '?'));
+      columnTypes.push(...info.map((c) => c.Type ?? 'varchar'));
+    }
     let pageRows = (page.ResultSet?.Rows ?? []).map(values);
     // SELECT results repeat the column names as their first row.
     if (first && pageRows.length > 0 && pageRows[0]!.every((v, i) => v === columns[i])) pageRows = pageRows.slice(1);
@@ -64,7 +80,7 @@ export async function runAthenaQuery(
     first = false;
     token = page.NextToken;
   } while (token);
-  return { executionId, columns, rows, scannedBytes };
+  return { executionId, columns, columnTypes, rows, scannedBytes };
 }
 
 function values(row: Row): (string | null)[] {

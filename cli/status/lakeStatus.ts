@@ -3,7 +3,7 @@
  * the first committed window and the last window that has ended by now.
  */
 
-import { formatDuration, isAligned, isoSeconds, type LakeStorage, selectStreams, snapshotStream, type SourceDefinition, streamWindowMs, windowBefore } from '../../functions/index.js';
+import { committedTableSpec, diffTableSpecs, formatDuration, isAligned, isoSeconds, type LakeStorage, selectStreams, snapshotStream, type SourceDefinition, type StoredTableSpec, storedTableSpec, streamWindowMs, tableSpec, windowBefore } from '../../functions/index.js';
 
 /** A run of consecutive missing windows. */
 export interface Gap {
@@ -34,6 +34,10 @@ export interface StreamStatus {
   readonly incompleteWrites: number;
   /** Committed windows whose Athena symlink file is missing (`apilake gc` writes them). */
   readonly missingSymlinks: number;
+  /** The table spec the newest commit records (what queries read), absent when no commit records one. */
+  readonly table?: StoredTableSpec;
+  /** How the source definition differs from {@link table}; empty when it agrees. */
+  readonly tableDrift: readonly string[];
 }
 
 /** Reads the commits of a source and reports each stream. */
@@ -43,6 +47,7 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
   for (const stream of selectStreams(source, options.stream)) {
     const size = streamWindowMs(source, stream);
     const snapshot = await snapshotStream(storage, source.name, stream.name, { audit: true });
+    const committedSpec = committedTableSpec(snapshot.committed);
     const ofSize = snapshot.committed.filter((w) => isAligned(w.ref.window, size));
     const starts = [...new Set(ofSize.map((w) => w.ref.window.start.getTime()))].sort((a, b) => a - b);
     const records = ofSize.reduce((n, w) => n + w.manifest.totals.records, 0);
@@ -80,6 +85,8 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
       orphanParts: snapshot.orphanParts?.length ?? 0,
       incompleteWrites: snapshot.incomplete?.length ?? 0,
       missingSymlinks: snapshot.missingSymlinks?.length ?? 0,
+      ...(committedSpec ? { table: storedTableSpec(committedSpec.spec) } : {}),
+      tableDrift: committedSpec ? diffTableSpecs(committedSpec.spec, tableSpec(source, stream)) : [],
     });
   }
   return statuses;

@@ -104,6 +104,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       parts: manifest.parts,
       curated: [curated],
       ...(extractor ? { typeErrors: extractor.typeErrors } : {}),
+      table: spec,
       pages: manifest.pages,
       requests: 0,
       retries: 0,

@@ -169,10 +169,12 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
 
   const decoding = new DecodingTally();
+  // Recorded in the commit even without Parquet files: readers learn the primary key and cursor from it.
+  const table = tableSpec(source, stream);
   const writer = new WindowWriter(storage, ref, {
     runId,
     partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
-    ...(source.lake.parquet ? { table: tableSpec(source, stream) } : {}),
+    ...(source.lake.parquet ? { table } : {}),
     ...storageCall,
   });
   const tally: PageTally = { pages: 0, parents: 0 };
@@ -230,6 +232,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     parts: files.parts,
     ...(files.curated ? { curated: files.curated } : {}),
     ...(files.typeErrors ? { typeErrors: files.typeErrors } : {}),
+    table,
     pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),

@@ -5,6 +5,8 @@
 
 import { SinkError } from '../errors.js';
 import type { DecodingSummary } from '../body/DecodingTally.js';
+import { parseStoredTableSpec, storedTableSpec, type StoredTableSpec } from '../tables/storedTableSpec.js';
+import type { TableSpec } from '../tables/tableSpec.js';
 import { isoSeconds } from '../window/TimeWindow.js';
 import { parsePartKey, type DataKind, type WindowRef } from './lakeLayout.js';
 
@@ -38,6 +40,11 @@ export interface Manifest {
   readonly parts: readonly PartInfo[];
   /** The typed Parquet files of the same records (`records` = rows), when the window has them. */
   readonly curated?: readonly PartInfo[];
+  /**
+   * The stream's table spec when the run committed (typed columns, primary key, cursor field), so
+   * readers need no source definition; absent in commits made before the lake recorded it.
+   */
+  readonly table?: StoredTableSpec;
   /** Per typed column, values that did not convert and are NULL in the Parquet file (the text stays in `data`). */
   readonly type_errors?: Readonly<Record<string, number>>;
   readonly totals: { readonly records: number; readonly bytes: number; readonly parts: number };
@@ -60,6 +67,8 @@ export interface ManifestInput extends Pick<Manifest, 'commit' | 'replaces' | 'p
   readonly startedAt: Date;
   readonly committedAt: Date;
   readonly typeErrors?: Readonly<Record<string, number>>;
+  /** The stream's table spec, recorded in the commit. */
+  readonly table?: TableSpec;
 }
 
 /** Builds the manifest of a commit. */
@@ -78,6 +87,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     duration_ms: input.committedAt.getTime() - input.startedAt.getTime(),
     parts,
     ...(input.curated ? { curated: input.curated } : {}),
+    ...(input.table ? { table: storedTableSpec(input.table) } : {}),
     ...(input.typeErrors && Object.values(input.typeErrors).some((n) => n > 0) ? { type_errors: input.typeErrors } : {}),
     totals: {
       records: parts.reduce((n, p) => n + p.records, 0),
@@ -134,7 +144,13 @@ export function parseManifest(bytes: Buffer, key: string, expected: { readonly r
   const totals = parsed.totals as Manifest['totals'] | undefined;
   const records = parts.reduce((n, p) => n + p.records, 0);
   if (totals?.records !== records || totals.parts !== parts.length) fail(`totals (${totals?.records} records, ${totals?.parts} parts) disagree with its parts (${records}, ${parts.length})`);
-  return { ...(parsed as unknown as Manifest), format, commit: commit as number, parts, ...(parsed.curated !== undefined ? { curated } : {}) };
+  let table: StoredTableSpec | undefined;
+  if (parsed.table !== undefined) {
+    const stored = parseStoredTableSpec(parsed.table);
+    if (!stored.ok) fail(`its table spec is not valid: ${stored.message}`);
+    else table = stored.stored;
+  }
+  return { ...(parsed as unknown as Manifest), format, commit: commit as number, parts, ...(parsed.curated !== undefined ? { curated } : {}), ...(table ? { table } : {}) };
 }
 
 function checkPart(part: unknown, where: string, ref: WindowRef, kind: DataKind, runId: string | undefined, fail: (why: string) => never): PartInfo {

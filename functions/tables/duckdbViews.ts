@@ -12,9 +12,15 @@
  *
  * The Parquet view unions the files by column name under a typed empty row: a column added to
  * the stream after some files were written reads NULL there (as in Athena, which reads Parquet
- * columns by name), and every column has its declared type even when no file is listed.
+ * columns by name), and every column has its declared type even when no file is listed. Files
+ * come in groups written with one set of column types (the spec their commit records), each read
+ * by its own reader, so files whose types differ never meet in one schema. A column whose type
+ * changed between groups is converted through its text with TRY_CAST: a value of an older file
+ * that does not convert reads NULL, as a value that did not convert when landing is NULL (its
+ * text stays in `data`).
  */
 
+import { formatColumnType, type ColumnType } from '../config/columnType.js';
 import { duckdbType } from './columnSpellings.js';
 import { latestViewName, latestViewSelect } from './latestView.js';
 import { rawTableName } from './glueColumns.js';
@@ -28,17 +34,57 @@ const READ_OPTIONS = `hive_partitioning = false, filename = ${sqlString(FILE_COL
 /** `dt` from the file's `dt=YYYY-MM-DD/` folder. */
 const DT_FROM_FILE = `regexp_extract(${quoteIdent(FILE_COLUMN)}, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS ${quoteIdent('dt')}`;
 
-/** `CREATE OR REPLACE VIEW "<source>_<stream>"` over the given Parquet files. */
-export function duckdbCuratedViewSql(spec: TableSpec, parquetFiles: readonly string[]): string {
+/** Parquet files written with the same column types. */
+export interface ParquetFileGroup {
+  readonly files: readonly string[];
+  /**
+   * The types the files' typed columns were written with, by column name; undefined when unknown
+   * (commits that record no table spec), and then the files are read as the spec declares.
+   */
+  readonly written?: ReadonlyMap<string, ColumnType>;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW "<source>_<stream>"` over the given Parquet files: a list of files is
+ * one group of unknown types.
+ */
+export function duckdbCuratedViewSql(spec: TableSpec, parquetFiles: readonly string[] | readonly ParquetFileGroup[]): string {
+  const groups = parquetFiles.length > 0 && typeof parquetFiles[0] === 'string' ? [{ files: parquetFiles as readonly string[] }] : (parquetFiles as readonly ParquetFileGroup[]);
   const columns = [...curatedColumns(spec), PARTITION_COLUMN];
-  // `data` is JSON, as in the raw view, so `data->>'$.x'` and the json functions behave alike.
-  const typeOf = (c: TableColumn) => (c.name === 'data' ? 'JSON' : duckdbType(c.type));
-  const typedEmpty = `SELECT ${columns.map((c) => `CAST(NULL AS ${typeOf(c)}) AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
-  const body =
-    parquetFiles.length === 0
-      ? typedEmpty
-      : `SELECT ${columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${typeOf(c)}) AS ${quoteIdent(c.name)}`).join(', ')} FROM (${typedEmpty} UNION ALL BY NAME SELECT *, ${DT_FROM_FILE} FROM read_parquet(${fileList(parquetFiles)}, ${READ_OPTIONS}, union_by_name = true))`;
+  const typed = new Set(spec.columns.map((c) => c.name));
+  const selects = groups.filter((g) => g.files.length > 0).map((group) => groupSelect(columns, typed, group));
+  const body = selects.length === 0 ? typedEmptyRow(columns, (c) => c.type) : selects.join(' UNION ALL ');
   return `CREATE OR REPLACE VIEW ${quoteIdent(spec.name)} AS ${body}`;
+}
+
+/** One group's rows in the view's columns and types. */
+function groupSelect(columns: readonly TableColumn[], typed: ReadonlySet<string>, group: ParquetFileGroup): string {
+  const { written } = group;
+  // Under the files, a typed empty row of the types they were written with (else the view's):
+  // a column a file lacks reads NULL, and every column has a type even when all files lack it.
+  const writtenType = (c: TableColumn) => (typed.has(c.name) && written ? written.get(c.name) : c.type);
+  const empty = typedEmptyRow(columns, (c) => writtenType(c) ?? c.type);
+  const value = (c: TableColumn) => {
+    const name = quoteIdent(c.name);
+    if (!typed.has(c.name)) return `CAST(${name} AS ${sqlTypeOf(c, c.type)})`;
+    if (!written) return `TRY_CAST(${name} AS ${sqlTypeOf(c, c.type)})`;
+    const was = written.get(c.name);
+    if (was === undefined) return `CAST(NULL AS ${sqlTypeOf(c, c.type)})`;
+    if (formatColumnType(was) === formatColumnType(c.type)) return `CAST(${name} AS ${sqlTypeOf(c, c.type)})`;
+    // Through text: DuckDB has no cast between some types (TIMESTAMP and BIGINT), even for TRY_CAST.
+    return `TRY_CAST(CAST(${name} AS VARCHAR) AS ${sqlTypeOf(c, c.type)})`;
+  };
+  return `SELECT ${columns.map((c) => `${value(c)} AS ${quoteIdent(c.name)}`).join(', ')} FROM (${empty} UNION ALL BY NAME SELECT *, ${DT_FROM_FILE} FROM read_parquet(${fileList(group.files)}, ${READ_OPTIONS}, union_by_name = true))`;
+}
+
+/** `SELECT CAST(NULL AS …) AS …, … WHERE false`: no row, every column typed. */
+function typedEmptyRow(columns: readonly TableColumn[], typeOf: (c: TableColumn) => ColumnType): string {
+  return `SELECT ${columns.map((c) => `CAST(NULL AS ${sqlTypeOf(c, typeOf(c))}) AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
+}
+
+/** `data` is JSON, as in the raw view, so `data->>'$.x'` and the json functions behave alike. */
+function sqlTypeOf(column: TableColumn, type: ColumnType): string {
+  return column.name === 'data' ? 'JSON' : duckdbType(type);
 }
 
 /** `CREATE OR REPLACE VIEW "<source>_<stream>_raw"` over the given gzip JSON-lines parts. */

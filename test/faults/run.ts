@@ -2,7 +2,8 @@
  * `npm run test:faults`: the fault-injection suite. Seeded — the seed is printed, and
  * `FAULT_SEED=<n> npm run test:faults` replays a run; `npm run test:faults -- <name…>` runs only
  * the scenarios whose name contains one of the words. Prints a table and exits 1 on any
- * invariant violation (see lakeAudit.ts for the invariants).
+ * invariant violation (see lakeAudit.ts for the invariants). `npm run test:faults:node22` runs it on
+ * Node 22, Lambda's runtime (docs/contributing.md).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,9 @@ const KILL_TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 20);
 const S3_ROUNDS = Number(process.env.FAULT_S3_ROUNDS ?? 6);
 const SKEW_TRIALS = Number(process.env.FAULT_SKEW_TRIALS ?? 3);
 
-console.log(`fault suite, seed ${seed} (replay: FAULT_SEED=${seed} npm run test:faults)`);
+// The npm script that started the suite (test:faults, or test:faults:node22 on Node 22) replays it.
+const script = process.env.npm_lifecycle_event?.startsWith('test:faults') ? process.env.npm_lifecycle_event : 'test:faults';
+console.log(`fault suite on Node ${process.version}, seed ${seed} (replay: FAULT_SEED=${seed} npm run ${script})`);
 const random = seededRandom(seed);
 const started = Date.now();
 const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = [

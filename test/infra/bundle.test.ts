@@ -1,13 +1,18 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { getObject, listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
+import { expectedParquetCodec } from '../support/expectedParquetCodec.js';
 import { buildStack } from '../support/infraApp.js';
 import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
+import { rows } from '../support/tableLake.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 let aws: AwsServers;
@@ -57,7 +62,13 @@ describe('the synthesized function bundle', () => {
     expect(sources.some((s) => s.includes('functions/ingest/lambdaCredentials.ts'))).toBe(true);
   });
 
-  it('loads and lands a scheduled window in S3 with idempotency in DynamoDB', async () => {
+  it('loads without undici: on Node 22 an ES import of node:http alone would load it, about 100 ms of cold start', async () => {
+    const script = `await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.mjs')).href)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => /undici/.test(m))));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1' }, timeout: 60_000 });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([]);
+  });
+
+  it(`loads and lands a scheduled window in S3 with idempotency in DynamoDB, its Parquet in ${expectedParquetCodec()} on this Node (${process.version})`, async () => {
     await aws.createBucket('bundle-lake');
     await aws.createIdempotencyTable('bundle-idempotency');
     for (const [k, v] of Object.entries({ ...aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
@@ -83,6 +94,16 @@ describe('the synthesized function bundle', () => {
     expect(keys[3]).toBe('symlinks/curated/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect(keys[4]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
+
+    // The curated file as the function's encoder thread wrote it: ZSTD on Lambda's nodejs22.x, read back by DuckDB.
+    const parquet = join(bundleDir, '..', 'curated.parquet');
+    await writeFile(parquet, await getObject(aws.s3, 'bundle-lake', keys[0]!));
+    const db = await (await DuckDBInstance.create()).connect();
+    expect(await rows(db, `SELECT DISTINCT compression FROM parquet_metadata('${parquet}')`)).toEqual([{ compression: expectedParquetCodec() }]);
+    const curated = await rows(db, `SELECT _source, _window_start, data FROM read_parquet('${parquet}')`);
+    expect(curated.map((r) => ({ ...r, data: (JSON.parse(r.data as string) as { id: number }).id })).sort((a, b) => a.data - b.data)).toEqual(
+      Array.from({ length: 60 }, (_, i) => ({ _source: 'testapi', _window_start: '2024-01-01T01:00:00Z', data: 61 + i })),
+    );
   });
   it('refuses, with a clear error, a plain definition set in its environment in place of the compiled one', async () => {
     const plain = JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, streams: [{ name: 'items', path: '/cursor' }] });

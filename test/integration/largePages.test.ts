@@ -17,11 +17,8 @@ const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01
 const STREAM = { path: '/big', params: {}, records: 'data', max_page_mb: 64, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } };
 /** Records of ~1 KB: this many make a page several times the early-landing threshold. */
 const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);
-/**
- * Long enough for a loaded machine to land a few megabytes: the first test relies on it only to
- * end a client that would wait for the held record instead of landing early.
- */
-const SOURCE = { timeout_ms: 15_000 };
+/** The timeout covers a page's whole body: a 12 MB page takes seconds of a loaded machine, more than the usual 2 s. */
+const SLOW_PAGES = { timeout_ms: 20_000 };
 
 let closeApi: (() => Promise<void>) | undefined;
 afterEach(() => closeApi?.());
@@ -61,7 +58,7 @@ describe('a page larger than the early-landing threshold', () => {
     closeApi = api.close;
     const events: string[] = [];
     const storage = await loggingLake(events, stored);
-    const source = testSource(api.url, STREAM, SOURCE);
+    const source = testSource(api.url, STREAM, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
     expect(result.status).toBe('committed');
@@ -78,7 +75,7 @@ describe('a page larger than the early-landing threshold', () => {
     const api = await startBigPageApi({ pages: [2, BIG], cut: { page: 1, afterRecords: BIG - 10 } });
     closeApi = api.close;
     const storage = await loggingLake([]);
-    const source = testSource(api.url, STREAM, SOURCE);
+    const source = testSource(api.url, STREAM, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const failed = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
     expect(failed.status).toBe('failed');
@@ -102,7 +99,7 @@ describe('a page larger than the early-landing threshold', () => {
     const api = await startJsonServer(() => ({ body: { data: records, next: null } }));
     closeApi = api.close;
     const storage = await loggingLake([]);
-    const source = testSource(api.url, { ...STREAM, incremental: { cursor_field: 'ts', order: 'asc' } });
+    const source = testSource(api.url, { ...STREAM, incremental: { cursor_field: 'ts', order: 'asc' } }, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
     expect(result.status).toBe('committed');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
@@ -16,6 +16,7 @@ import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { IDLE_GROUP_ROWS, ThreadedParquetWriter } from '../../functions/tables/ThreadedParquetWriter.js';
 
 const execFileAsync = promisify(execFile);
+const zstdDecompressSync = (zlib as unknown as { zstdDecompressSync?: (input: Uint8Array) => Buffer }).zstdDecompressSync;
 
 // The encoder thread runs the same ParquetFileWriter: these tests are about what crossing a thread
 // could break (bytes, order, memory bounds, failures that must not hang), not about encoding.
@@ -66,8 +67,8 @@ async function land(file: CuratedTableFile, pages: readonly CuratedPage[]) {
 
 async function readRows(bytes: Buffer) {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  // hyparquet reads snappy itself; GZIP (the default codec where the runtime has no zstd) needs zlib.
-  return parquetReadObjects({ file, compressors: { GZIP: (input) => gunzipSync(input) } });
+  // hyparquet reads snappy itself; the default codec needs zlib: ZSTD where the runtime has it (Node ≥ 22.15), else GZIP.
+  return parquetReadObjects({ file, compressors: { GZIP: (input) => zlib.gunzipSync(input), ...(zstdDecompressSync && { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) }) } });
 }
 
 describe('ThreadedParquetWriter', () => {

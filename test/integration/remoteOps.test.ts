@@ -132,7 +132,7 @@ describe('Athena queries', () => {
       QueryExecutionContext: { Database: 'apilake_prod' },
     });
     expect(clock.sleeps).toEqual([200, 400, 800]);
-    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
+    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], columnTypes: ['varchar', 'bigint'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
   });
 
   it('fails with Athena\'s reason', async () => {
@@ -202,8 +202,9 @@ describe('status: gaps found exactly', () => {
       incompleteWrites: 0,
       // No symlink files were seeded for the seven readable windows with parts.
       missingSymlinks: 7,
+      tableDrift: [],
     },
-    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0, unreadable: [], orphanParts: 0, incompleteWrites: 0, missingSymlinks: 0 },
+    { stream: 'customers', window: '1d', committed: 0, records: 0, gaps: [], otherSizes: 0, unreadable: [], orphanParts: 0, incompleteWrites: 0, missingSymlinks: 0, tableDrift: [] },
   ];
   const now = new Date('2024-01-01T12:34:00Z');
 

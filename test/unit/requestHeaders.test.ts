@@ -61,9 +61,10 @@ describe('RequestHeaders', () => {
     }
   });
 
-  it('spares a request through the default transport the undici load (Node 20 builds Headers from it on first use)', () => {
+  it('spares a request through the default transport the undici load (Node 20 builds Headers from it on first use; Node 22 loads it on an ES import of node:http)', () => {
+    // The server is taken from the module object: an ES import of node:http would load undici on Node 22 by itself.
     const script = `
-      const { createServer } = await import('node:http');
+      const { createServer } = process.getBuiltinModule('node:http');
       const { HttpClient } = await import(${JSON.stringify(new URL('../../functions/http/HttpClient.ts', import.meta.url).href)});
       const { Redactor } = await import(${JSON.stringify(new URL('../../functions/http/redact.ts', import.meta.url).href)});
       const server = createServer((req, res) => res.end(JSON.stringify({ trace: req.headers['x-trace'] ?? null })));

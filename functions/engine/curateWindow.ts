@@ -11,7 +11,8 @@ import { stopwatch, systemClock, type Clock } from '../clock.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { ApilakeError, SinkError } from '../errors.js';
 import { parseJson } from '../body/preciseJson.js';
-import { attemptExpired, commitWindow, currentCommitNumber, deleteParts, publishSymlink, readWindowState } from '../sink/commitProtocol.js';
+import { openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
+import { lazyStorageTime } from '../sink/storageClock.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { newRunId, partKey, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
@@ -45,12 +46,16 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   const base = { source: source.name, stream: stream.name, window, records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId };
   const result = (status: WindowResult['status'], extra: Partial<WindowResult> = {}): WindowResult => ({ ...base, status, durationMs: clock.now() - startedAt.getTime(), ...extra });
 
-  let state;
+  let opened: OpenedWindow;
   try {
-    state = await readWindowState(storage, ref);
+    // Forced: a committed window is what this adds a commit to.
+    opened = await openWindow(storage, ref, { force: true });
   } catch (error) {
     return result('failed', { error: error as Error });
   }
+  if (opened.kind !== 'open') throw new Error('a forced open always opens an attempt');
+  const { attempt } = opened;
+  const state = attempt.base;
   if (state.kind === 'unreadable') return result('failed', { error: state.error });
   if (state.kind === 'empty') return result('skipped', { warnings: ['not committed: nothing to curate (land it with run or backfill)'] });
   const manifest = state.manifest;
@@ -92,11 +97,9 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
     }
     await flush();
     const curated = await file.close();
-    const tooOld = attemptExpired(age());
-    if (tooOld) throw new ApilakeError(tooOld);
     const next = buildManifest({
       ref,
-      commit: currentCommitNumber(state) + 1,
+      commit: attempt.nextCommit,
       replaces: { commit: state.commit, run_id: manifest.run_id },
       runId,
       startedAt,
@@ -110,18 +113,20 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       retries: 0,
       throttled: 0,
     });
-    const outcome = await commitWindow(storage, ref, next, { sleep: (ms) => clock.sleep(ms), readBackSignal: AbortSignal.timeout(5_000), expired: () => attemptExpired(age()) });
-    if (outcome.kind === 'lost') {
-      await deleteParts(storage, ref, [key]).catch(() => undefined);
-      return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key });
-    }
-    if (outcome.kind === 'unknown') return result('failed', { error: outcome.error, manifestKey: outcome.key });
-    await publishSymlink(storage, ref).catch(() => undefined);
-    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key });
+    const outcome = await attempt.commit(next, [key], {
+      age,
+      sleep: (ms) => clock.sleep(ms),
+      readBackSignal: AbortSignal.timeout(5_000),
+      storageNow: lazyStorageTime(storage, source.name, {}),
+    });
+    const warnings = outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
+    if (outcome.kind === 'lost') return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key, ...warnings });
+    if (outcome.kind === 'failed') return result('failed', { error: outcome.error, manifestKey: outcome.key ?? state.key, ...warnings });
+    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key, ...warnings });
   } catch (error) {
     await file.abort(error as Error);
-    await deleteParts(storage, ref, [key]).catch(() => undefined);
-    return result('failed', { error: error instanceof Error ? error : new ApilakeError(String(error)) });
+    const left = await attempt.abandon([key]);
+    return result('failed', { error: error instanceof Error ? error : new ApilakeError(String(error)), ...(left.length > 0 ? { warnings: left } : {}) });
   }
 }
 

@@ -1,37 +1,25 @@
 /**
- * Runs one stream over one window: find the window's current commit, skip it if committed, page
- * through the API streaming envelope lines into this run's parts, then commit. Every decision
- * about commits and deletions is the commit protocol's (`sink/commitProtocol.ts`); this module
- * calls it in order and turns the outcome into a result.
+ * Runs one stream over one window: an attempt of the commit protocol (sink/commitProtocol.ts)
+ * walked through its stages, open, land the pages, commit, with the outcome turned into a
+ * result. Every decision about commits and deletions is the protocol's.
  */
 
 import { stopwatch, systemClock, type Clock } from '../clock.js';
-import { streamSettleMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, InputError, SinkError } from '../errors.js';
+import { AbortedError, type ApilakeError, InputError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
-import { DecodingTally } from '../body/DecodingTally.js';
-import type { RecordBatch } from '../body/RecordBatch.js';
-import {
-  collectWindowGarbage,
-  commitWindow,
-  currentCommitNumber,
-  dataFiles,
-  deleteParts,
-  attemptExpired,
-  publishSymlink,
-  readWindowState,
-  type WindowState,
-} from '../sink/commitProtocol.js';
+import { openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
-import { lazyStorageTime } from '../sink/storageClock.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
-import { WindowWriter, type RecordsMeta, type WrittenFiles } from '../sink/WindowWriter.js';
+import { lazyStorageTime } from '../sink/storageClock.js';
+import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
-import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';
-import { streamPages, type PageTally } from './streamPages.js';
+import { streamSettleMs } from '../window/streamTiming.js';
+import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
+import { landPages, type LandedPages } from './landPages.js';
+import type { PageTally } from './streamPages.js';
 
 /** What a window run needs. */
 export interface WindowRunInput {
@@ -113,119 +101,61 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   const runId = input.runId ?? newRunId(startedAt);
   const ref: WindowRef = { source: source.name, stream: stream.name, window };
   const stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
+  const tally: PageTally = { pages: 0, parents: 0 };
   const storageCall = { signal: input.storageSignal };
   const warnings: string[] = [];
-  let pages = 0;
-  let currentKey = '';
+  const warn = (texts: readonly string[]) => warnings.push(...texts.map((text) => client.redactor.text(text)));
   const result = (status: WindowResult['status'], extra: Partial<WindowResult> = {}): WindowResult => ({
     source: source.name,
     stream: stream.name,
     window,
     status,
     records: 0,
-    pages,
+    pages: tally.pages,
     parts: 0,
     bytes: 0,
     requests: stats.requests,
     retries: stats.retries,
     throttled: stats.throttled,
     durationMs: clock.now() - startedAt.getTime(),
-    manifestKey: currentKey,
+    manifestKey: '',
     runId,
     ...(warnings.length > 0 ? { warnings } : {}),
     ...extra,
   });
-  const figures = (manifest: Manifest) => ({ records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, manifestKey: manifestKey(ref, manifest.commit) });
-  const warn = (what: string, error: unknown) => warnings.push(`${what}: ${client.redactor.text(error instanceof Error ? error.message : String(error))}`);
+  const figures = (manifest: Manifest) => ({ records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, manifestKey: manifestKey(ref, manifest.commit), runId: manifest.run_id });
 
-  if (window.end.getTime() > clock.now()) {
-    // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
-    return result('failed', { error: new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`) });
-  }
-  const settleMs = streamSettleMs(stream);
-  if (window.end.getTime() + settleMs > clock.now()) {
-    // The API may still show records of this window late (the stream's settle): landing it now would miss them for good.
-    const from = new Date(window.end.getTime() + settleMs);
-    return result('failed', {
-      error: new InputError(`window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`),
-    });
-  }
+  const notReady = readiness(window, stream, clock.now());
+  if (notReady) return result('failed', { error: notReady });
 
-  let base: WindowState;
+  let opened: OpenedWindow;
   try {
-    base = await readWindowState(storage, ref, storageCall);
+    opened = await openWindow(storage, ref, { ...storageCall, force: input.force });
   } catch (error) {
-    return result('failed', { error: new SinkError(`cannot tell whether the window is committed, so it was not touched: ${(error as Error).message}`, { cause: error }) });
+    return result('failed', { error: error as Error });
   }
-  if (base.kind !== 'empty') currentKey = base.key;
-  if (base.kind === 'committed' && !input.force) {
-    try {
-      await publishSymlink(storage, ref, { ...storageCall, known: base });
-    } catch (error) {
-      warn('the Athena symlink could not be repaired (apilake gc repairs it)', error);
-    }
-    return result('skipped', { skipReason: 'already_committed', ...figures(base.manifest), runId: base.manifest.run_id });
-  }
-  if (base.kind === 'unreadable') warnings.push(`${base.error.message}; the window counts as not committed and is landed again as commit ${base.commit + 1}`);
+  warn(opened.warnings);
+  if (opened.kind === 'committed') return result('skipped', { skipReason: 'already_committed', ...figures(opened.state.manifest) });
+  const { attempt } = opened;
+  const baseKey = attempt.base.kind === 'empty' ? '' : attempt.base.key;
 
-  const decoding = new DecodingTally();
-  // Recorded in the commit even without Parquet files: readers learn the primary key and cursor from it.
   const table = tableSpec(source, stream);
-  const writer = new WindowWriter(storage, ref, {
-    runId,
-    partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
-    ...(source.lake.parquet ? { table } : {}),
-    ...storageCall,
-  });
-  const tally: PageTally = { pages: 0, parents: 0 };
-  let filtered = 0;
-  // Ends whatever paging is still in flight when the window ends early (a failure, an early stop of concurrent parents).
-  const paging = new AbortController();
-  const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
-  let files: WrittenFiles;
+  const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...(source.lake.parquet ? { table } : {}), ...storageCall });
+  let landed: LandedPages;
   try {
-    // A page lands after its body ended (below), or, once its turn has come, while its body
-    // still arrives (a large page, through landEarly); both parts of it carry one extraction time.
-    const earlyMeta = new Map<number, RecordsMeta>();
-    const landEarly = async (index: number, batch: RecordBatch) => {
-      let meta = earlyMeta.get(index);
-      if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
-      await writer.writeRecords(batch, meta);
-    };
-    const landing = streamPages({ source, window, client, signal, stats, tally, landEarly }, stream, () => tally.parents++);
-    for await (const page of landing) {
-      decoding.add(page.page.response.stats);
-      filtered += page.filtered;
-      // The records go to the raw part as the API's bytes, and to the Parquet file, in one pass.
-      const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
-      earlyMeta.delete(page.page.index);
-      for (const batch of page.batches) await writer.writeRecords(batch, meta);
-      pages = tally.pages;
-      input.onPage?.({ index: page.page.index, records: page.records });
-    }
-    pages = tally.pages;
-    files = await writer.finish();
-    const tooOld = attemptExpired(age());
-    // Past this age its parts may already be collected as orphans by gc (commitProtocol I4, I5).
-    if (tooOld) throw new ApilakeError(tooOld);
+    landed = await landPages({ source, stream, window, client, writer, clock, stats, tally, onPage: input.onPage, ...(input.signal ? { signal: input.signal } : {}) });
   } catch (error) {
-    pages = tally.pages;
-    // No commit was tried: this run's parts can never be referenced, so they go (I5 a).
     const failure = error instanceof Error ? error : new Error(String(error));
-    try {
-      await writer.discard(failure);
-    } catch (cleanupError) {
-      warn('cleanup', cleanupError);
-    }
-    return result('failed', { error: failure });
-  } finally {
-    paging.abort('the window has finished paging');
+    await writer.abort(failure);
+    warn(await attempt.abandon(writer.keys));
+    return result('failed', { error: failure, manifestKey: baseKey });
   }
 
+  const { files, decoding, filtered } = landed;
   const manifest = buildManifest({
     ref,
-    commit: currentCommitNumber(base) + 1,
-    ...(base.kind === 'committed' ? { replaces: { commit: base.commit, run_id: base.manifest.run_id } } : {}),
+    commit: attempt.nextCommit,
+    ...(attempt.replaces ? { replaces: attempt.replaces } : {}),
     runId,
     startedAt,
     committedAt: new Date(clock.now()),
@@ -233,56 +163,41 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...(files.curated ? { curated: files.curated } : {}),
     ...(files.typeErrors ? { typeErrors: files.typeErrors } : {}),
     table,
-    pages,
+    pages: tally.pages,
     ...stats,
     ...decoding.manifestField(stream.response_encoding),
     ...(stream.incremental ? { filtered } : {}),
     ...(stream.parent ? { parents: tally.parents } : {}),
   });
-  const outcome = await commitWindow(storage, ref, manifest, {
-    ...storageCall,
+  const outcome = await attempt.commit(manifest, writer.keys, {
+    age,
+    sleep: (ms) => clock.sleep(ms, input.storageSignal),
     // The read-back that settles an unknown outcome gets a few seconds of its own, even past the deadline.
     readBackSignal: AbortSignal.timeout(5_000),
-    sleep: (ms) => clock.sleep(ms, input.storageSignal),
-    expired: () => attemptExpired(age()),
+    storageNow: lazyStorageTime(storage, source.name, storageCall),
   });
-
-  if (outcome.kind === 'unknown') {
-    return result('failed', { error: outcome.error, manifestKey: outcome.key });
+  warn(outcome.warnings);
+  switch (outcome.kind) {
+    case 'failed':
+      return result('failed', { error: outcome.error, manifestKey: outcome.key ?? baseKey });
+    case 'lost':
+      return result('skipped', { skipReason: 'concurrent_commit', ...(outcome.winner ? figures(outcome.winner) : { manifestKey: outcome.key }) });
+    case 'committed':
+      return result('committed', { ...figures(outcome.manifest), runId });
   }
-  if (outcome.kind === 'lost') {
-    try {
-      await deleteParts(storage, ref, writer.keys, storageCall);
-    } catch (error) {
-      warn('this run lost the commit; its parts are left for gc', error);
-    }
-    const winner = outcome.winner;
-    return result('skipped', {
-      skipReason: 'concurrent_commit',
-      ...(winner ? { ...figures(winner), runId: winner.run_id } : { manifestKey: outcome.key }),
-    });
-  }
-
-  // Committed. What follows only tidies up; a failure here is a warning, never a failed window.
-  currentKey = outcome.key;
-  if (base.kind === 'committed') {
-    try {
-      const kept = new Set(dataFiles(outcome.manifest).map((p) => p.key));
-      await deleteParts(storage, ref, dataFiles(base.manifest).map((p) => p.key).filter((key) => !kept.has(key)), storageCall);
-    } catch (error) {
-      warn('the parts of the replaced commit are left for gc', error);
-    }
-  }
-  try {
-    await publishSymlink(storage, ref, storageCall);
-  } catch (error) {
-    warn('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error);
-  }
-  try {
-    await collectWindowGarbage(storage, ref, { ...storageCall, storageNow: lazyStorageTime(storage, source.name, storageCall) });
-  } catch (error) {
-    warn('orphans of earlier runs are left for gc', error);
-  }
-  return result('committed', figures(outcome.manifest));
 }
 
+/** Why a window may not be landed yet, or undefined when it may. */
+function readiness(window: TimeWindow, stream: StreamDefinition, nowMs: number): InputError | undefined {
+  if (window.end.getTime() > nowMs) {
+    // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
+    return new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`);
+  }
+  const settleMs = streamSettleMs(stream);
+  if (window.end.getTime() + settleMs > nowMs) {
+    // The API may still show records of this window late (the stream's settle): landing it now would miss them for good.
+    const from = new Date(window.end.getTime() + settleMs);
+    return new InputError(`window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`);
+  }
+  return undefined;
+}

@@ -20,7 +20,7 @@ import { runWindow, type WindowResult } from '../engine/runWindow.js';
 import { ApilakeError, InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import type { SecretProvider } from '../secrets/SecretProvider.js';
-import { readWindowState } from '../sink/commitProtocol.js';
+import { readWindowState } from '../sink/windowState.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { isAligned, isoSeconds, windowBefore, type TimeWindow } from '../window/TimeWindow.js';
 import { formatDuration } from '../window/duration.js';

@@ -5,7 +5,6 @@
  * the commit protocol (`commitProtocol.ts`).
  */
 
-import { SinkError } from '../errors.js';
 import { envelopeChunk, envelopePrefix } from './envelopeChunk.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
@@ -13,7 +12,6 @@ import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileW
 import { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from '../tables/ThreadedParquetWriter.js';
 import type { TableSpec } from '../tables/tableSpec.js';
 import { isoSeconds } from '../window/TimeWindow.js';
-import { deleteParts } from './commitProtocol.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { partKey, type WindowRef } from './lakeLayout.js';
 import type { PartInfo } from './manifest.js';
@@ -159,20 +157,15 @@ export class WindowWriter {
   }
 
   /**
-   * Removes everything this run wrote. Call only when this run's commit does not exist and never
-   * will (commitProtocol I5 a): before a commit was tried, or after another run won it.
+   * Stops every write in flight (an unfinished part's upload, the Parquet file). Whether the files
+   * it started ({@link keys}) are then deleted is the commit protocol's decision.
    */
-  async discard(reason: Error): Promise<void> {
+  async abort(reason: Error): Promise<void> {
     const part = this.current;
     this.current = undefined;
     const curated = this.curated;
     this.curated = undefined;
     await Promise.all([part?.abort(reason), curated?.abort(reason)]);
-    try {
-      await deleteParts(this.storage, this.ref, this.started);
-    } catch (error) {
-      throw new SinkError(`could not remove this run's files (${this.started.length}); gc removes them later: ${(error as Error).message}`, { cause: error });
-    }
   }
 
   /** Keys of every file this run started. */

@@ -6,7 +6,9 @@
  */
 
 import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
-import { collectWindowGarbage, ORPHAN_HORIZON_MS, publishSymlink, readWindowState, symlinkText } from './commitProtocol.js';
+import { ORPHAN_HORIZON_MS } from './commitProtocol.js';
+import { collectWindowGarbage } from './windowGarbage.js';
+import { publishSymlink, readWindowState, symlinkText } from './windowState.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { parseManifestKey, parsePartKey, parseSymlinkKey, symlinkKey, windowId, type WindowRef } from './lakeLayout.js';
 import { snapshotStream } from './lakeSnapshot.js';

@@ -1,8 +1,11 @@
 /**
  * The commit protocol of a window: how attempts land a window exactly once whatever crashes,
  * races and lost responses happen, and what readers may see. Every decision about what is
- * committed, and about what may be deleted, is made here; the writer only writes parts and the
- * runner only calls these functions in order.
+ * committed, and about what may be deleted, is made here, in the stages an attempt goes
+ * through: opened ({@link openWindow}), then abandoned (it failed before committing) or
+ * committed ({@link WindowAttempt.commit}: the one commit point, then the tidying up after it).
+ * The writer only writes parts; the runner only walks an attempt through its stages; the
+ * operations on a window's objects are in windowState.ts, and the orphans of I5 c in windowGarbage.ts.
  *
  * Objects of one window (keys in `lakeLayout.ts`):
  * - data files, each written by one run (attempt): raw parts `raw/…/<start>_<end>_<run>_part-<n>.jsonl.gz`
@@ -53,19 +56,12 @@
  */
 
 import { ApilakeError, SinkError } from '../errors.js';
-import type { IncompleteWrite, LakeStorage, StorageCallOptions } from './LakeStorage.js';
-import {
-  manifestKey,
-  parseManifestKey,
-  parsePartKey,
-  symlinkKey,
-  windowManifestPrefix,
-  windowPartPrefix,
-  type DataKind,
-  type WindowRef,
-} from './lakeLayout.js';
-import { parseManifest, serializeManifest, type Manifest, type PartInfo } from './manifest.js';
+import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
+import type { WindowRef } from './lakeLayout.js';
+import type { Manifest } from './manifest.js';
 import { formatDuration } from '../window/duration.js';
+import { collectWindowGarbage } from './windowGarbage.js';
+import { createCommit, currentCommitNumber, dataFiles, deleteParts, publishSymlink, readWindowState, type WindowState } from './windowState.js';
 
 /** Longest a run may take from its start to its commit; a slower run fails instead of committing (I4). */
 export const MAX_ATTEMPT_MS = 6 * 3_600_000;
@@ -81,271 +77,144 @@ export function attemptExpired(ageMs: number): string | undefined {
   return `the run took ${formatDuration(Math.round(ageMs / 60_000) * 60_000)}, more than the ${formatDuration(MAX_ATTEMPT_MS)} a run may take before committing; use a smaller window`;
 }
 
-/** What a window holds right now. */
-export type WindowState =
-  | { readonly kind: 'empty' }
-  | { readonly kind: 'committed'; readonly commit: number; readonly key: string; readonly manifest: Manifest }
-  | { readonly kind: 'unreadable'; readonly commit: number; readonly key: string; readonly error: SinkError };
+/** How a window stood when an attempt began. */
+export type OpenedWindow =
+  /** Committed already, and not forced: nothing to land. A stale symlink was repaired (I6). */
+  | { readonly kind: 'committed'; readonly state: Extract<WindowState, { kind: 'committed' }>; readonly warnings: readonly string[] }
+  /** The attempt may land the window as the next commit. */
+  | { readonly kind: 'open'; readonly attempt: WindowAttempt; readonly warnings: readonly string[] };
 
-/** The number of the window's current commit (0 when none, or only the first layout's). */
-export function currentCommitNumber(state: WindowState): number {
-  return state.kind === 'empty' ? 0 : state.commit;
+/** Options of {@link openWindow}. */
+export interface OpenWindowOptions extends StorageCallOptions {
+  /** Land a committed window again, as a new commit that replaces it. @default false */
+  readonly force?: boolean;
 }
 
 /**
- * Reads the window's current commit (I1). Lists before reading, so a missing key is never asked
- * for: on S3 that would be a 403 for a role without an unconditioned s3:ListBucket.
- * @throws SinkError when storage cannot be listed or read: the state is then unknown, which is
- *   never the same as "not committed".
+ * Begins an attempt on a window: reads its current commit (I1) and decides whether there is
+ * anything to land.
+ * @throws SinkError when storage cannot tell whether the window is committed: nothing is touched
  */
-export async function readWindowState(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions = {}): Promise<WindowState> {
-  const commits = (await storage.list(windowManifestPrefix(ref), options))
-    .map((object) => ({ key: object.key, parsed: parseManifestKey(object.key) }))
-    .filter((e) => e.parsed !== undefined && sameWindow(e.parsed.ref, ref))
-    .sort((a, b) => a.parsed!.commit - b.parsed!.commit);
-  const top = commits.at(-1);
-  if (!top) return { kind: 'empty' };
-  const commit = top.parsed!.commit;
-  const bytes = await storage.read(top.key, options);
-  if (bytes === undefined) {
-    return { kind: 'unreadable', commit, key: top.key, error: new SinkError(`manifest ${top.key} was listed but could not be read (deleted outside apilake?)`) };
-  }
+export async function openWindow(storage: LakeStorage, ref: WindowRef, options: OpenWindowOptions = {}): Promise<OpenedWindow> {
+  const call = { signal: options.signal };
+  let state: WindowState;
   try {
-    return { kind: 'committed', commit, key: top.key, manifest: parseManifest(bytes, top.key, { ref, commit }) };
+    state = await readWindowState(storage, ref, call);
   } catch (error) {
-    if (!(error instanceof SinkError)) throw error;
-    return { kind: 'unreadable', commit, key: top.key, error };
+    throw new SinkError(`cannot tell whether the window is committed, so it was not touched: ${(error as Error).message}`, { cause: error });
   }
-}
-
-/** How a commit ended. */
-export type CommitOutcome =
-  /** This run's commit is the window's content. */
-  | { readonly kind: 'committed'; readonly manifest: Manifest; readonly key: string }
-  /** Another run created this commit number first; `winner` is its manifest when readable. */
-  | { readonly kind: 'lost'; readonly winner?: Manifest; readonly key: string }
-  /** The commit may or may not exist; nothing may be deleted on this run's account (I5). */
-  | { readonly kind: 'unknown'; readonly error: Error; readonly key: string };
-
-/** Options of {@link commitWindow}. */
-export interface CommitOptions extends StorageCallOptions {
-  /** Bounds the read-back after an ambiguous failure; it must outlive `signal`. */
-  readonly readBackSignal?: AbortSignal;
-  /** Waits between tries. */
-  readonly sleep: (ms: number) => Promise<void>;
-  /** @default 3 */
-  readonly attempts?: number;
-  /** Why the run may no longer commit (I4), asked before each retry; undefined while it may. */
-  readonly expired?: () => string | undefined;
-}
-
-/**
- * Creates commit `manifest.commit` of the window (I2, I4), resolving lost responses by reading
- * the commit back (I5).
- */
-export async function commitWindow(storage: LakeStorage, ref: WindowRef, manifest: Manifest, options: CommitOptions): Promise<CommitOutcome> {
-  const key = manifestKey(ref, manifest.commit);
-  const bytes = serializeManifest(manifest);
-  let lastError: unknown;
-  const attempts = options.attempts ?? 3;
-  for (let attempt = 1; attempt <= attempts && !options.signal?.aborted; attempt++) {
-    const expired = attempt > 1 ? options.expired?.() : undefined;
-    if (expired) {
-      lastError = new SinkError(`no further commit try: ${expired}`);
-      break;
-    }
+  const warnings: string[] = [];
+  if (state.kind === 'committed' && !options.force) {
     try {
-      // A retry after a lost response finds the key taken — by this run's own earlier try, which
-      // the read-back in whoWon tells apart from another run's commit.
-      if ((await storage.putIfAbsent(key, bytes, options)) === 'created') return { kind: 'committed', manifest, key };
-      return await whoWon(storage, ref, key, manifest, options);
+      await publishSymlink(storage, ref, { ...call, known: state });
     } catch (error) {
-      lastError = error;
-      if (attempt < attempts && !options.signal?.aborted) await options.sleep(200 * 2 ** (attempt - 1));
+      warnings.push(warning('the Athena symlink could not be repaired (apilake gc repairs it)', error));
     }
+    return { kind: 'committed', state, warnings };
   }
-  try {
-    return await whoWon(storage, ref, key, manifest, { signal: options.readBackSignal });
-  } catch (readBackError) {
-    const why = lastError instanceof Error ? lastError.message : String(lastError);
-    return {
-      kind: 'unknown',
-      key,
-      error: new SinkError(`commit ${key} not confirmed (${why}); reading it back failed too (${(readBackError as Error).message}); its parts are kept for gc`, {
-        cause: lastError,
-      }),
-    };
-  }
+  if (state.kind === 'unreadable') warnings.push(`${state.error.message}; the window counts as not committed and is landed again as commit ${state.commit + 1}`);
+  return { kind: 'open', attempt: new WindowAttempt(storage, ref, state, call), warnings };
 }
 
-/** After a conditional create found the key taken (or its outcome is unknown): whose commit is it? */
-async function whoWon(storage: LakeStorage, ref: WindowRef, key: string, mine: Manifest, options: StorageCallOptions): Promise<CommitOutcome> {
-  const listed = await storage.list(key, options);
-  if (!listed.some((o) => o.key === key)) throw new SinkError(`commit ${key} is not there`);
-  const bytes = await storage.read(key, options);
-  if (bytes === undefined) throw new SinkError(`commit ${key} was listed but could not be read`);
-  let theirs: Manifest;
-  try {
-    theirs = parseManifest(bytes, key, { ref, commit: mine.commit });
-  } catch {
-    return { kind: 'lost', key }; // this run's bytes are a valid manifest, so unreadable ones are another writer's
-  }
-  return theirs.run_id === mine.run_id ? { kind: 'committed', manifest: theirs, key } : { kind: 'lost', winner: theirs, key };
-}
+/** How an attempt's commit ended. */
+export type AttemptOutcome =
+  /** Its commit is the window's content; what was tidied after it is in `warnings` when it failed. */
+  | { readonly kind: 'committed'; readonly manifest: Manifest; readonly key: string; readonly warnings: readonly string[] }
+  /** Another run created this commit first; `winner` is its manifest when readable. */
+  | { readonly kind: 'lost'; readonly winner?: Manifest; readonly key: string; readonly warnings: readonly string[] }
+  /** It may no longer commit (I4), or its commit may or may not exist: either way the window failed. */
+  | { readonly kind: 'failed'; readonly error: Error; readonly key?: string; readonly warnings: readonly string[] };
 
-/** Every data file a commit lists: its raw parts and its curated files. */
-export function dataFiles(manifest: Manifest): readonly PartInfo[] {
-  return [...manifest.parts, ...(manifest.curated ?? [])];
-}
-
-/** A symlink file's text for a commit: one data file URI of that kind a line. */
-export function symlinkText(storage: LakeStorage, manifest: Manifest, kind: DataKind = 'raw'): string {
-  return (kind === 'raw' ? manifest.parts : (manifest.curated ?? [])).map((p) => `${storage.uri(p.key)}\n`).join('');
-}
-
-/**
- * Makes the window's symlink file list exactly the current commit's parts (I6): no file when the
- * window has no readable commit or no parts. Checks the commit again after writing, so a slower
- * run that wrote an older commit's list gives way to the newer one.
- * @param known a state just read, to save the first read
- * @returns whether the file changed
- */
-export async function publishSymlink(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions & { known?: WindowState } = {}): Promise<boolean> {
-  let state = options.known ?? (await readWindowState(storage, ref, options));
-  let changed = false;
-  for (let round = 0; round < 5; round++) {
-    let wrote = false;
-    for (const kind of ['raw', 'curated'] as const) {
-      const key = symlinkKey(ref, kind);
-      const wanted = state.kind === 'committed' ? symlinkText(storage, state.manifest, kind) : '';
-      const listed = (await storage.list(key, options)).some((o) => o.key === key);
-      const current = listed ? ((await storage.read(key, options))?.toString('utf8') ?? '') : '';
-      if (current === wanted && listed === (wanted !== '')) continue;
-      if (wanted === '') await storage.delete([key], options);
-      else await storage.writeBytes(key, wanted, options);
-      wrote = true;
-    }
-    if (!wrote) return changed;
-    changed = true;
-    const after = await readWindowState(storage, ref, options);
-    if (currentCommitNumber(after) === currentCommitNumber(state) && after.kind === state.kind) return true;
-    state = after;
-  }
-  throw new SinkError(`the symlinks of ${symlinkKey(ref)} could not settle: commits of the window kept changing`);
-}
-
-/** Deletes the given parts of this window, refusing any key that is not one (a guard against bugs elsewhere). */
-export async function deleteParts(storage: LakeStorage, ref: WindowRef, keys: readonly string[], options: StorageCallOptions = {}): Promise<void> {
-  for (const key of keys) {
-    const info = parsePartKey(key);
-    if (!info || !sameWindow(info.ref, ref)) throw new ApilakeError(`refusing to delete ${key}: not a part of ${windowPartPrefix(ref)}…`);
-  }
-  if (keys.length > 0) await storage.delete(keys, options);
-}
-
-/** A file or unfinished write of a window, dated by the storage. */
-export interface DatedFile {
-  readonly key: string;
-  readonly at: Date;
-}
-
-/**
- * The attempt a file belongs to (I5 c): its run id in its window, or, for a part of no run or
- * a temp file of a commit or symlink, the file alone.
- */
-export function attemptOf(key: string): string {
-  const part = parsePartKey(key);
-  return part?.runId ? `run ${part.runId}` : `file ${key}`;
-}
-
-/**
- * The attempts of a window that are dead by the storage's clock (I5 c): those whose newest
- * storage timestamp is more than `horizonMs` before `storageNowMs`. A timestamp ahead of the
- * storage's now (a file written after the probe) only makes its attempt younger.
- */
-export function deadAttempts(files: readonly DatedFile[], storageNowMs: number, horizonMs: number = ORPHAN_HORIZON_MS): Set<string> {
-  const lastActivity = new Map<string, number>();
-  for (const file of files) {
-    const attempt = attemptOf(file.key);
-    // A timestamp storage did not give (NaN) counts as now: it can only keep files.
-    const at = Number.isFinite(file.at.getTime()) ? file.at.getTime() : storageNowMs;
-    lastActivity.set(attempt, Math.max(lastActivity.get(attempt) ?? -Infinity, at));
-  }
-  return new Set([...lastActivity].filter(([, at]) => storageNowMs - at > horizonMs).map(([attempt]) => attempt));
-}
-
-/** What {@link collectWindowGarbage} removed or left. */
-export interface WindowGarbage {
-  readonly deletedParts: string[];
-  readonly abortedWrites: string[];
-  /** Unlisted parts and unfinished writes kept: their attempt wrote within the horizon, or the storage's clock could not be read. */
-  readonly youngOrphans: string[];
-  /** The current commit cannot be read, so nothing of the window was touched. */
-  readonly skippedUnreadable?: string;
-  /** The storage's clock could not be read, so nothing of the window was deleted. */
-  readonly clockError?: string;
-}
-
-/** Options of {@link collectWindowGarbage}. */
-export interface WindowGarbageOptions extends StorageCallOptions {
-  /** The storage's now (`storageClock.ts`); asked only when the window has files to date. */
+/** Options of {@link WindowAttempt.commit}. */
+export interface AttemptCommitOptions {
+  /** The attempt's age (a stopwatch), asked before each commit try (I4). */
+  readonly age: () => number;
+  /** Waits between commit tries. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Bounds the read-back that settles an unknown outcome; it must outlive the storage signal. */
+  readonly readBackSignal?: AbortSignal;
+  /** The storage's now, for the orphans collected after the commit (I5 c). */
   readonly storageNow: () => Promise<Date>;
-  /** @default ORPHAN_HORIZON_MS */
-  readonly horizonMs?: number;
-  readonly dryRun?: boolean;
-  /** A state just read, to save the first read. */
-  readonly known?: WindowState;
 }
 
-/**
- * Removes the window's orphans (I5 c): parts its current commit does not list and unfinished
- * writes, of attempts that wrote nothing within the horizon by the storage's clock. Touches
- * nothing when the current commit cannot be read, and deletes nothing when the storage's clock
- * cannot be read.
- */
-export async function collectWindowGarbage(storage: LakeStorage, ref: WindowRef, options: WindowGarbageOptions): Promise<WindowGarbage> {
-  const state = options.known ?? (await readWindowState(storage, ref, options));
-  if (state.kind === 'unreadable') return { deletedParts: [], abortedWrites: [], youngOrphans: [], skippedUnreadable: state.key };
-  const listed = new Set(state.kind === 'committed' ? dataFiles(state.manifest).map((p) => p.key) : []);
-  // Every file of the window dates its attempt, listed ones too (a committed attempt's listed
-  // parts and its leftovers are one attempt).
-  const dated: DatedFile[] = [];
-  const orphans: string[] = [];
-  for (const kind of ['raw', 'curated'] as const) {
-    for (const object of await storage.list(windowPartPrefix(ref, kind), options)) {
-      if (!parsePartKey(object.key)) continue;
-      dated.push({ key: object.key, at: object.lastModified });
-      if (!listed.has(object.key)) orphans.push(object.key);
+/** One attempt on a window, from the state it found to its commit or its end. */
+export class WindowAttempt {
+  constructor(
+    private readonly storage: LakeStorage,
+    private readonly ref: WindowRef,
+    /** What the window held when the attempt began. */
+    readonly base: WindowState,
+    private readonly call: StorageCallOptions,
+  ) {}
+
+  /** The commit this attempt creates if it wins: the one after the commit it found (I4). */
+  get nextCommit(): number {
+    return currentCommitNumber(this.base) + 1;
+  }
+
+  /** The commit this attempt replaces, for its manifest. */
+  get replaces(): { readonly commit: number; readonly run_id: string } | undefined {
+    return this.base.kind === 'committed' ? { commit: this.base.commit, run_id: this.base.manifest.run_id } : undefined;
+  }
+
+  /**
+   * Ends an attempt that never tried to commit: its commit does not exist and never will, so the
+   * files it started (`ownKeys`) go (I5 a). Abort their writes first.
+   * @returns what could not be removed (left for gc)
+   */
+  async abandon(ownKeys: readonly string[]): Promise<string[]> {
+    try {
+      await deleteParts(this.storage, this.ref, ownKeys, this.call);
+      return [];
+    } catch (error) {
+      return [warning(`could not remove this run's files (${ownKeys.length}); gc removes them later`, error)];
     }
   }
-  // Unfinished writes: multipart uploads or temp files of parts, and temp files of commits and
-  // symlinks that a killed process left.
-  const writes: IncompleteWrite[] = [];
-  for (const prefix of [windowPartPrefix(ref, 'raw'), windowPartPrefix(ref, 'curated'), windowManifestPrefix(ref), symlinkKey(ref, 'raw'), symlinkKey(ref, 'curated')]) {
-    writes.push(...(await storage.listIncomplete(prefix, options)));
-  }
-  dated.push(...writes.map((write) => ({ key: write.key, at: write.startedAt })));
-  if (orphans.length === 0 && writes.length === 0) return { deletedParts: [], abortedWrites: [], youngOrphans: [] };
 
-  let storageNow: Date;
-  try {
-    storageNow = await options.storageNow();
-  } catch (error) {
-    return { deletedParts: [], abortedWrites: [], youngOrphans: [...orphans, ...writes.map((w) => w.key)], clockError: (error as Error).message };
+  /**
+   * Creates the attempt's commit with put-if-absent (I2), unless it is too old (I4), and settles a
+   * lost response by reading the commit back. Then: a lost attempt removes its own files (I5 a);
+   * a committed one removes what its commit replaced (I5 b), publishes the symlinks (I6) and
+   * collects the window's orphans (I5 c). Tidying up never fails the window: it only warns.
+   * @param ownKeys every file this attempt started
+   */
+  async commit(manifest: Manifest, ownKeys: readonly string[], options: AttemptCommitOptions): Promise<AttemptOutcome> {
+    if (manifest.commit !== this.nextCommit) throw new Error(`commit ${manifest.commit} is not this attempt's (${this.nextCommit})`);
+    const tooOld = attemptExpired(options.age());
+    if (tooOld) return { kind: 'failed', error: new ApilakeError(tooOld), warnings: await this.abandon(ownKeys) };
+    const outcome = await createCommit(this.storage, this.ref, manifest, {
+      ...this.call,
+      sleep: options.sleep,
+      expired: () => attemptExpired(options.age()),
+      ...(options.readBackSignal ? { readBackSignal: options.readBackSignal } : {}),
+    });
+    // Unknown: nothing may be deleted on this attempt's account; its files become orphans (I5).
+    if (outcome.kind === 'unknown') return { kind: 'failed', error: outcome.error, key: outcome.key, warnings: [] };
+    if (outcome.kind === 'lost') {
+      const left = await this.abandon(ownKeys);
+      return { ...outcome, warnings: left.map((w) => `this run lost the commit; ${w}`) };
+    }
+    return { ...outcome, warnings: await this.tidyUp(outcome.manifest, options) };
   }
-  const dead = deadAttempts(dated, storageNow.getTime(), options.horizonMs ?? ORPHAN_HORIZON_MS);
-  const deletable = orphans.filter((key) => dead.has(attemptOf(key)));
-  const aborted: string[] = [];
-  for (const write of writes) {
-    if (!dead.has(attemptOf(write.key))) continue;
-    if (!options.dryRun) await storage.abortIncomplete(write, options);
-    aborted.push(write.key);
+
+  /** After this attempt's commit: what it replaced goes, the symlinks follow, orphans go. */
+  private async tidyUp(committed: Manifest, options: AttemptCommitOptions): Promise<string[]> {
+    const warnings: string[] = [];
+    if (this.base.kind === 'committed') {
+      const kept = new Set(dataFiles(committed).map((p) => p.key));
+      const replaced = dataFiles(this.base.manifest).map((p) => p.key).filter((key) => !kept.has(key));
+      await deleteParts(this.storage, this.ref, replaced, this.call).catch((error) => warnings.push(warning('the parts of the replaced commit are left for gc', error)));
+    }
+    await publishSymlink(this.storage, this.ref, this.call).catch((error) =>
+      warnings.push(warning('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error)),
+    );
+    await collectWindowGarbage(this.storage, this.ref, { ...this.call, storageNow: options.storageNow, horizonMs: ORPHAN_HORIZON_MS }).catch((error) =>
+      warnings.push(warning('orphans of earlier runs are left for gc', error)),
+    );
+    return warnings;
   }
-  if (!options.dryRun) await deleteParts(storage, ref, deletable, options);
-  const young = [...orphans.filter((key) => !dead.has(attemptOf(key))), ...writes.filter((w) => !dead.has(attemptOf(w.key))).map((w) => w.key)];
-  return { deletedParts: deletable, abortedWrites: aborted, youngOrphans: young };
 }
 
-function sameWindow(a: WindowRef, b: WindowRef): boolean {
-  return a.source === b.source && a.stream === b.stream && a.window.start.getTime() === b.window.start.getTime() && a.window.end.getTime() === b.window.end.getTime();
+function warning(what: string, error: unknown): string {
+  return `${what}: ${error instanceof Error ? error.message : String(error)}`;
 }

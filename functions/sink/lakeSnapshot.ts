@@ -21,7 +21,7 @@ import {
   windowId,
   type WindowRef,
 } from './lakeLayout.js';
-import { dataFiles } from './commitProtocol.js';
+import { dataFiles } from './windowState.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 /** A window and its current, readable commit. */

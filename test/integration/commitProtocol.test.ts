@@ -16,7 +16,8 @@ import type { WindowSelection } from '../../functions/engine/windowSelection.js'
 import { runWindow, type WindowResult } from '../../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../functions/sink/collectGarbage.js';
-import { ORPHAN_HORIZON_MS, readWindowState, symlinkText } from '../../functions/sink/commitProtocol.js';
+import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { readWindowState, symlinkText } from '../../functions/sink/windowState.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { manifestKey, partKey, symlinkKey, type WindowRef } from '../../functions/sink/lakeLayout.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stopwatch, type Clock } from '../../functions/clock.js';
-import { attemptExpired, attemptOf, deadAttempts, MAX_ATTEMPT_MS, ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { attemptExpired, MAX_ATTEMPT_MS, ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { attemptOf, deadAttempts } from '../../functions/sink/windowGarbage.js';
 import { partKey } from '../../functions/sink/lakeLayout.js';
 
 const H = 3_600_000;
@@ -25,7 +26,7 @@ describe('deadAttempts', () => {
   });
 
   it('reads a missing storage date as now, never as old', () => {
-    expect(deadAttempts([{ key: partKey(ref, A, 0), at: new Date(Number.NaN) }], NOW).size).toBe(0);
+    expect(deadAttempts([{ key: partKey(ref, A, 0), at: new Date(Number.NaN) }], NOW, ORPHAN_HORIZON_MS).size).toBe(0);
   });
 
   it('groups by run id, whatever time the run id names', () => {

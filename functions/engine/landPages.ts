@@ -1,0 +1,69 @@
+/**
+ * Lands one window's pages into its writer: each page's records go to the raw part as the API's
+ * bytes and to the Parquet file, in one pass, in page order. A page too large to hold lands while
+ * its body still arrives; both halves of it carry one extraction time.
+ */
+
+import type { Clock } from '../clock.js';
+import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { DecodingTally } from '../body/DecodingTally.js';
+import type { RecordBatch } from '../body/RecordBatch.js';
+import type { HttpClient, HttpStats } from '../http/HttpClient.js';
+import type { RecordsMeta, WindowWriter, WrittenFiles } from '../sink/WindowWriter.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
+import { streamPages, type PageTally } from './streamPages.js';
+
+/** What {@link landPages} needs. */
+export interface LandPagesInput {
+  readonly source: SourceDefinition;
+  readonly stream: StreamDefinition;
+  readonly window: TimeWindow;
+  readonly client: HttpClient;
+  readonly writer: WindowWriter;
+  readonly clock: Clock;
+  /** The window's request counters. */
+  readonly stats: HttpStats;
+  /** The window's page counters, read as they grow (a failed window reports how far it got). */
+  readonly tally: PageTally;
+  /** Stops paging between pages and aborts requests in flight. */
+  readonly signal?: AbortSignal;
+  readonly onPage?: (page: { index: number; records: number }) => void;
+}
+
+/** What the pages of a window came to. */
+export interface LandedPages {
+  readonly files: WrittenFiles;
+  readonly decoding: DecodingTally;
+  /** Records of the pages outside the window (`incremental`). */
+  readonly filtered: number;
+}
+
+/** Lands every page, then finishes the writer's files. @throws what paging or writing threw */
+export async function landPages(input: LandPagesInput): Promise<LandedPages> {
+  const { writer, clock, tally } = input;
+  const decoding = new DecodingTally();
+  let filtered = 0;
+  // Ends whatever paging is still in flight when landing ends early (a failure, an early stop of concurrent parents).
+  const paging = new AbortController();
+  const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
+  const earlyMeta = new Map<number, RecordsMeta>();
+  const landEarly = async (index: number, batch: RecordBatch) => {
+    let meta = earlyMeta.get(index);
+    if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
+    await writer.writeRecords(batch, meta);
+  };
+  try {
+    const pages = streamPages({ source: input.source, window: input.window, client: input.client, signal, stats: input.stats, tally, landEarly }, input.stream, () => tally.parents++);
+    for await (const page of pages) {
+      decoding.add(page.page.response.stats);
+      filtered += page.filtered;
+      const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
+      earlyMeta.delete(page.page.index);
+      for (const batch of page.batches) await writer.writeRecords(batch, meta);
+      input.onPage?.({ index: page.page.index, records: page.records });
+    }
+  } finally {
+    paging.abort('the window has finished paging');
+  }
+  return { files: await writer.finish(), decoding, filtered };
+}

@@ -36,7 +36,7 @@
  *   repaired by the next run that sees the window, and by `apilake gc`).
  */
 
-import { ApilakeError, SinkError } from '../errors.js';
+import { ApilakeError, SinkError, StorageStallError } from '../errors.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import {
   manifestKey,
@@ -132,6 +132,9 @@ export async function commitWindow(storage: LakeStorage, ref: WindowRef, manifes
       return await whoWon(storage, ref, key, manifest, options);
     } catch (error) {
       lastError = error;
+      // A stall has used every attempt storage gives a call, each as long as its timeout: more
+      // tries would multiply the wait, and only the read-back can tell whether it was applied.
+      if (error instanceof StorageStallError) break;
       if (attempt < attempts && !options.signal?.aborted) await options.sleep(200 * 2 ** (attempt - 1));
     }
   }

@@ -240,6 +240,13 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
 
   // Committed. What follows only tidies up; a failure here is a warning, never a failed window.
   currentKey = outcome.key;
+  try {
+    await publishSymlink(storage, ref, storageCall);
+  } catch (error) {
+    // Athena may still read the replaced commit's files through the old symlink: none may go yet.
+    warn('the Athena symlink was not written, so the files it may still list are kept (the next run of this window or apilake gc writes it)', error);
+    return result('committed', figures(outcome.manifest));
+  }
   if (base.kind === 'committed') {
     try {
       const kept = new Set(dataFiles(outcome.manifest).map((p) => p.key));
@@ -247,11 +254,6 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     } catch (error) {
       warn('the parts of the replaced commit are left for gc', error);
     }
-  }
-  try {
-    await publishSymlink(storage, ref, storageCall);
-  } catch (error) {
-    warn('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error);
   }
   try {
     await collectWindowGarbage(storage, ref, { ...storageCall, nowMs: clock.now() });

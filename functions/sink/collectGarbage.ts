@@ -67,11 +67,12 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
     let repairedSymlinks = 0;
     for (const ref of windows.values()) {
       const known = await readWindowState(storage, ref, options);
+      // The symlink first: until it is repaired, Athena may still read the files an orphan sweep would delete.
+      if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
       const garbage = await collectWindowGarbage(storage, ref, { ...options, nowMs, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS, known });
       deletedParts += garbage.deletedParts.length;
       abortedWrites += garbage.abortedWrites.length;
       youngOrphans += garbage.youngOrphans.length;
-      if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
     }
     reports.push({ stream, deletedParts, abortedWrites, youngOrphans, repairedSymlinks, unreadable: snapshot.unreadable.map((w) => w.key) });
   }

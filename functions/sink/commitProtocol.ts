@@ -24,16 +24,20 @@
  *   and only within {@link MAX_ATTEMPT_MS} of its start. If n + 1 exists already another run won;
  *   the loser commits nothing and reports the window as committed by that run.
  * - I5 Deletion. A run deletes (a) its own parts, only when its commit does not exist and never
- *   will (it failed before trying, or commit n + 1 belongs to another run); (b) after its commit,
- *   the parts of the commit it replaced; (c) orphans: parts that the current commit does not list
- *   and whose run started more than {@link ORPHAN_HORIZON_MS} ago, which is longer than any run
- *   may live, so a live run's parts are never touched. When a commit's outcome is unknown (lost
- *   response, 5xx, timeout) the run reads the commit back to learn who won before touching any
- *   part; if it still cannot tell, it deletes nothing and its parts become orphans for (c).
+ *   will (it failed before trying, or commit n + 1 belongs to another run); (b) after its commit
+ *   and once the symlink lists it, the parts of the commit it replaced; (c) orphans: parts that
+ *   the current commit does not list and whose run started more than {@link ORPHAN_HORIZON_MS}
+ *   ago, which is longer than any run may live, so a live run's parts are never touched — also
+ *   only once the symlink lists the current commit, since a stale one may still name them. When
+ *   a commit's outcome is unknown (lost response, 5xx, timeout, stall) the run reads the commit
+ *   back to learn who won before touching any part; if it still cannot tell, it deletes nothing
+ *   and its parts become orphans for (c).
  * - I6 Readers read only the parts listed by current commits: the local reader from the commits
  *   themselves, Athena through the symlink file, which is written after the commit from the
  *   current commit and checked again afterwards until it matches (a stale or missing symlink is
- *   repaired by the next run that sees the window, and by `apilake gc`).
+ *   repaired by the next run that sees the window, and by `apilake gc`). A stale symlink lists a
+ *   whole earlier commit whose files are all still there (I5 b, c): Athena sees the window's
+ *   previous content until the repair, never a partial one.
  */
 
 import { ApilakeError, SinkError, StorageStallError } from '../errors.js';

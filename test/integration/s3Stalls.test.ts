@@ -14,7 +14,8 @@ import { runWindow } from '../../functions/engine/runWindow.js';
 import { StorageStallError } from '../../functions/errors.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../functions/sink/collectGarbage.js';
-import { ORPHAN_HORIZON_MS } from '../../functions/sink/commitProtocol.js';
+import { ORPHAN_HORIZON_MS, symlinkText } from '../../functions/sink/commitProtocol.js';
+import { symlinkKey } from '../../functions/sink/lakeLayout.js';
 import { IdleTimeoutHttpHandler } from '../../functions/sink/IdleTimeoutHttpHandler.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
@@ -159,10 +160,10 @@ describe('reading an object', () => {
 
 describe('a window whose commit stalls', () => {
   const isCommit = (c: S3Call) => c.operation === 'PutObject' && c.key.startsWith('manifests/');
-  const land = async () => {
+  const land = async (force = false) => {
     const source = testSource(api.url, CURSOR);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
-    return runWindow({ source, stream: source.streams[0]!, window: HOUR, client, storage });
+    return runWindow({ source, stream: source.streams[0]!, window: HOUR, client, storage, force });
   };
 
   it('is committed, exactly once, when S3 applied the commit and every response is lost to a stall', async () => {
@@ -194,5 +195,27 @@ describe('a window whose commit stalls', () => {
     expect(snapshot.committed.map((w) => [w.commit, w.manifest.totals.records])).toEqual([[1, 60]]);
     expect(snapshot.orphanParts).toEqual([]);
     expect(await listKeys(aws.s3, bucket, 'raw/')).toHaveLength(1);
+  });
+
+  it('keeps the replaced commit\'s files while the symlink Athena reads still lists them, when a forced run cannot write it; gc repairs it, then collects them', async () => {
+    expect(await land()).toMatchObject({ status: 'committed' });
+    const first = (await snapshotStream(storage, 'testapi', 'items')).committed[0]!.manifest;
+    const symlink = async () => (await storage.read(symlinkKey({ source: 'testapi', stream: 'items', window: HOUR })))?.toString();
+    const before = await symlink();
+    proxy.inject({ match: (c) => c.operation === 'PutObject' && c.key.startsWith('symlinks/'), fault: { kind: 'stall' }, times: 1_000 });
+    const forced = await land(true);
+    expect(forced).toMatchObject({ status: 'committed', manifestKey: expect.stringMatching(/\.000002\.json$/) });
+    expect(forced.warnings?.join('\n')).toMatch(/the Athena symlink was not written, so the files it may still list are kept .*: S3 PutObject .* stalled/);
+    // Athena still reads commit 1 through the stale symlink: every file of it is there.
+    expect(await symlink()).toBe(before);
+    const present = await listKeys(aws.s3, bucket);
+    for (const part of [...first.parts, ...(first.curated ?? [])]) expect(present).toContain(part.key);
+    proxy.clear();
+    await collectGarbage(storage, 'testapi', { streams: ['items'], nowMs: Date.now() + ORPHAN_HORIZON_MS + 60_000 });
+    const snapshot = await snapshotStream(storage, 'testapi', 'items', { audit: true });
+    expect(snapshot.committed.map((w) => w.commit)).toEqual([2]);
+    expect(await symlink()).toBe(symlinkText(storage, snapshot.committed[0]!.manifest));
+    expect(snapshot.orphanParts).toEqual([]);
+    expect(await listKeys(aws.s3, bucket, 'raw/')).toEqual(snapshot.committed[0]!.manifest.parts.map((p) => p.key));
   });
 });

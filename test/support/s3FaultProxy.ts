@@ -60,11 +60,13 @@ export type S3Fault =
   | { readonly kind: 'stall-body' }
   | { readonly kind: 'slow-body'; readonly ms: number };
 
-/** A fault applied to the next `times` requests that `match`. */
+/** A fault applied to the next `times` requests that `match`, after letting `skip` of them through. */
 export interface S3FaultRule {
   readonly match: (call: S3Call) => boolean;
   readonly fault: S3Fault;
   times: number;
+  /** Matching requests to forward unharmed first, to strike at a chosen point of a run. @default 0 */
+  skip?: number;
   /** Free text for reports. */
   readonly label?: string;
 }
@@ -123,7 +125,11 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const call = classify(req.method ?? 'GET', url);
-    const rule = rules.find((r) => r.times > 0 && r.match(call));
+    let rule = rules.find((r) => r.times > 0 && r.match(call));
+    if (rule?.skip) {
+      rule.skip--;
+      rule = undefined;
+    }
     if (rule) {
       rule.times--;
       faults++;

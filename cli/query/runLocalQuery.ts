@@ -24,6 +24,8 @@ export interface LocalQueryOptions {
   /** Writes the result to a file with DuckDB's COPY instead of returning rows. */
   readonly out?: QueryExport;
   readonly warn?: (text: string) => void;
+  /** Interrupts the query in DuckDB; the query then rejects with DuckDB's error. */
+  readonly signal?: AbortSignal;
 }
 
 /** A file a commit listed vanished under the query: a forced re-run replaced the window meanwhile. */
@@ -37,6 +39,8 @@ export async function runLocalQuery(sql: string, lakeDir: string, options: Local
   for (let attempt = 1; ; attempt++) {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
+    const interrupt = () => connection.interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
     try {
       const tables = await attachLocalLake(connection, lakeDir, options.specs);
       try {
@@ -53,12 +57,14 @@ export async function runLocalQuery(sql: string, lakeDir: string, options: Local
         if (attempt === 1) warnAbout(tables, options.warn);
         return result;
       } catch (error) {
+        if (options.signal?.aborted) throw error;
         // Reading the commits again sees the replacement; a second miss is a real error.
         if (attempt === 1 && REPLACED_UNDER_US.test((error as Error).message)) continue;
         const available = tables.flatMap((t) => [t.name, `${t.name}_raw`]).join(', ') || `none (nothing committed under ${lakeDir} yet)`;
         throw new InputError(`query failed: ${(error as Error).message}\ntables: ${available}`, { cause: error });
       }
     } finally {
+      options.signal?.removeEventListener('abort', interrupt);
       connection.closeSync();
       instance.closeSync();
     }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -136,4 +136,37 @@ describe('a second signal', () => {
     expect(Date.now() - sent).toBeLessThan(5_000); // the stalled upload would hold the run for minutes
     expect(quit.stdout).not.toContain('shop: ');
   }, 60_000);
+});
+
+describe('apilake query stopped by a signal', () => {
+  beforeEach(() => workspace(0));
+
+  it.each([
+    ['writes no --out file', undefined],
+    ['leaves the --out file it was replacing as it was', 'an earlier export\n'],
+  ])('on SIGTERM interrupts DuckDB, %s, and exits 143', async (_what, before) => {
+    const out = join(cwd, 'export.csv');
+    if (before !== undefined) await writeFile(out, before);
+    // Slow on purpose (a 25 KB hash a row): the export grows by about a megabyte a second.
+    const query = spawnApilake(['query', 'SELECT i, md5(repeat(i::VARCHAR, 5000)) AS h FROM range(100000000) t(i)', '--format', 'csv', '--out', out], { cwd });
+    const hung = setTimeout(() => query.child.kill('SIGKILL'), 20_000);
+    // Once DuckDB has written some of the export (beside the file it replaces), it is under way.
+    await new Promise<void>((resolve) => {
+      const check = () => void readdir(cwd).then(async (names) => {
+        const sizes = await Promise.all(names.filter((n) => n.endsWith('export.csv')).map(async (n) => (await stat(join(cwd, n))).size));
+        if (sizes.some((size) => size > (before?.length ?? 0))) resolve();
+        else setTimeout(check, 10);
+      });
+      check();
+    });
+    query.child.kill('SIGTERM');
+    const stopped = await query.done();
+    clearTimeout(hung);
+    expect(stopped.code).toBe(143);
+    expect(stopped.stderr).toContain(`interrupted by SIGTERM: stopping the query; ${out} is not written`);
+    expect(stopped.stderr).toContain(`apilake: query stopped; ${out} was not written (a file that was there is left as it was)`);
+    if (before === undefined) await expect(stat(out)).rejects.toThrow(/ENOENT/);
+    else expect(await readFile(out, 'utf8')).toBe(before);
+    expect((await readdir(cwd)).filter((n) => n.includes('export'))).toEqual(before === undefined ? [] : ['export.csv']);
+  });
 });

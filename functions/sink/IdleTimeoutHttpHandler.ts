@@ -38,9 +38,11 @@ export function withChunkedBody<T extends { body?: unknown }>(request: T, chunkB
 
 /** A NodeHttpHandler with connection and idle timeouts that writes request bodies in chunks. */
 export class IdleTimeoutHttpHandler extends NodeHttpHandler {
+  /** @param timeouts of each attempt; kept for the messages that report a stall */
   constructor(readonly timeouts: S3Timeouts) {
-    // socketTimeout is the SDK's idle timeout (socket.setTimeout); requestTimeout would bound the
-    // whole attempt, which a large part on a slow link may rightly exceed.
+    // socketTimeout is the SDK's idle timeout (socket.setTimeout). requestTimeout would bound the
+    // time until the response starts, the whole upload of the body included, which a large part
+    // on a slow link may rightly exceed.
     super({ connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs });
   }
 

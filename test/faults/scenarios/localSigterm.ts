@@ -6,14 +6,22 @@
 
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
 import { listFiles } from '../../support/lakeReader.js';
+import type { TestApi } from '../../support/testApi.js';
 import { between } from '../../support/seededRandom.js';
 import { auditLake } from '../lakeAudit.js';
 import { expectation, hours, record, report, runCli, sleep, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
 
 const WINDOWS = hours(0, 2); // 2 windows × 12 pages of 5 records
-/** About how long the run takes once started, so the signal lands anywhere in it (or just after). */
-const RUN_MS = 1_500;
+const PAGES = WINDOWS.length * 12;
 const SUMMARY = /^faults: \d+ committed, \d+ skipped, \d+ failed(, \d+ interrupted)?(, \d+ not started)? · /m;
+
+/** Resolves once the API has received `count` requests in all. */
+function requests(api: TestApi, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (api.requests.length >= count ? resolve() : setTimeout(check, 2));
+    check();
+  });
+}
 
 export async function localSigterm(random: () => number, trials: number): Promise<ScenarioReport> {
   const row = report(`SIGTERM at random points (${trials} trials), re-run`);
@@ -23,14 +31,19 @@ export async function localSigterm(random: () => number, trials: number): Promis
     for (let trial = 0; trial < trials; trial++) {
       const ws = await workspace(api.url);
       const storage = new FsLakeStorage(ws.lake);
+      // The point to strike: once the API has received the page-th request of this run, plus a few
+      // ms, so the signal lands while a page is in flight, while it is being written, or past the last.
+      const page = between(random, 1, PAGES);
+      const extraMs = between(random, 0, 30);
+      const seen = api.requests.length;
       const cli = runCli(ws, ws.sources, 0, WINDOWS.length);
       // From its first line on, the run handles signals.
-      const started = await cli.waitForLines(/^apilake run faults/, 1).then(() => true, () => false);
-      const delay = between(random, 0, RUN_MS);
-      if (started) await Promise.race([sleep(delay), cli.done()]);
+      await cli.waitForLines(/^apilake run faults/, 1).catch(() => undefined);
+      await Promise.race([requests(api, seen + page), cli.done()]);
+      await sleep(extraMs);
       cli.child.kill('SIGTERM');
       const stopped = await cli.done();
-      const context = `trial ${trial} (SIGTERM at ${delay} ms)`;
+      const context = `trial ${trial} (SIGTERM ${extraMs} ms after request ${page} of ${PAGES})`;
       row.trials++;
       row.faults++;
       if (stopped.code === 143) {

@@ -54,7 +54,7 @@ export function formatSummary(source: string, tally: WindowTally, location: stri
   );
 }
 
-/** After Ctrl-C: the windows left for the next run, as one line. Undefined when nothing was left. */
+/** After a stop signal (Ctrl-C, SIGTERM, SIGHUP): the windows left for the next run, as one line. Undefined when nothing was left. */
 export function formatStopped(tally: WindowTally): string | undefined {
   const { not_started: notStarted, interrupted } = tally.counts;
   if (notStarted === 0 && interrupted === 0) return undefined;

@@ -154,6 +154,18 @@ export class SinkError extends ApilakeError {
   }
 }
 
+/**
+ * A storage call made no progress within its timeout on every attempt it was given. Its outcome
+ * is unknown (a write may have been applied and its response lost) and trying it once more is
+ * unlikely to help: callers resolve it by reading back, never by assuming.
+ */
+export class StorageStallError extends SinkError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'StorageStallError';
+  }
+}
+
 /** The run was stopped (deadline or interrupt) before the window could finish. */
 export class AbortedError extends ApilakeError {
   constructor(reason: string, options: { cause?: unknown } = {}) {

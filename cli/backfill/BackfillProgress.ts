@@ -14,7 +14,7 @@ export interface ProgressOptions {
   readonly total: number;
   readonly output: TerminalOutput;
   readonly redact?: (text: string) => string;
-  /** The signal Ctrl-C aborts: windows that start after it are "not started", not failures. */
+  /** The AbortSignal a stop signal (Ctrl-C, SIGTERM, SIGHUP) aborts: windows that start after it are "not started", not failures. */
   readonly interrupt?: AbortSignal;
   /** @default Date.now */
   readonly now?: () => number;
@@ -36,7 +36,7 @@ export class BackfillProgress {
     this.tally = new WindowTally(options.interrupt);
   }
 
-  /** Records that a window started (windows starting after Ctrl-C are reported as not started). */
+  /** Records that a window started (windows starting after a stop signal are reported as not started). */
   windowStarted(stream: string, window: TimeWindow): void {
     this.tally.started(stream, window);
   }
@@ -65,7 +65,7 @@ export class BackfillProgress {
    */
   statusLine(width = Number.POSITIVE_INFINITY): string {
     const { counts } = this.tally;
-    // Windows that never started are not done: after Ctrl-C the bar stops where the run stopped.
+    // Windows that never started are not done: after a stop signal the bar stops where the run stopped.
     const done = this.tally.done - counts.not_started;
     const { total } = this.options;
     const elapsed = this.now() - this.startedAt;

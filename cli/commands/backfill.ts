@@ -3,7 +3,7 @@
 import { countWindows, EnvSecretProvider, findSource, InputError, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatFailures, formatStopped, formatSummary } from '../format.js';
-import { interruptSignal } from '../interrupt.js';
+import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -80,5 +80,6 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   }
   const stopped = formatStopped(tally);
   if (stopped) out.line(stopped);
-  if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
+  if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
+  else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

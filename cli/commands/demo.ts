@@ -5,6 +5,7 @@ import { InputError, secretEnvName } from '../../functions/index.js';
 import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
 import { inputError } from '../errors/hint.js';
 import { formatTable } from '../format.js';
+import { signalExitCode } from '../interrupt.js';
 import { examplesDir } from '../packageRoot.js';
 import { EXIT } from '../reportError.js';
 import { runLocal } from './run.js';
@@ -63,7 +64,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   console.log(`1. demo API on ${api.url}: cursor-paged orders, page-numbered customers, a few 429s and a 503 on purpose`);
   console.log(`2. ingesting ${yesterday.toISOString().slice(0, 10)} (24 hourly order windows, 1 daily customer window)\n`);
   try {
-    const { tally } = await runLocal(DEMO_SOURCE, {
+    const { tally, stoppedBy } = await runLocal(DEMO_SOURCE, {
       from: yesterday.toISOString(),
       to: today.toISOString(),
       lake: options.lake,
@@ -72,8 +73,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       baseUrl: api.url,
     });
     console.log(`\n   the API served ${api.requests()} requests; run the demo again and every window is skipped: exactly once.`);
-    if (tally.counts.committed + tally.counts.skipped < tally.done) {
-      process.exitCode = EXIT.windowsFailed;
+    if (stoppedBy || tally.counts.committed + tally.counts.skipped < tally.done) {
+      process.exitCode = stoppedBy ? signalExitCode(stoppedBy) : EXIT.windowsFailed;
       return;
     }
   } finally {

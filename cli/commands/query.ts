@@ -4,10 +4,9 @@
  * whatever their size.
  */
 
-import { InputError } from '../../functions/index.js';
-import { EXIT } from '../exitCodes.js';
+import { ApilakeError, InputError } from '../../functions/index.js';
 import { formatBytes, plural } from '../format.js';
-import { interruptSignal } from '../interrupt.js';
+import { interruptSignal, signalExitCode } from '../interrupt.js';
 import type { AtomicOutputFile } from '../query/AtomicOutputFile.js';
 import type { ResultBatch } from '../query/runLocalQuery.js';
 import { rowFormatter, type RowFormatter, type RowFormatterOptions, type TextFormat } from '../query/rowFormatter.js';
@@ -34,18 +33,30 @@ export interface QueryOptions {
 export async function queryCommand(sql: string, options: QueryOptions): Promise<void> {
   checkFlags(options);
   const formatting: RowFormatterOptions = { escapeFormulas: options.formulaEscape ?? true };
-  // Each engine is loaded only when used: DuckDB locally, the Athena SDK remotely.
-  if (!options.remote) {
-    await queryLocal(sql, options, formatting);
-    return;
+  // Listening before any temporary file exists, so no signal can leave one behind.
+  const interrupt = interruptSignal(options.remote ? 'stopping the query in Athena' : `stopping the query${options.out ? `; ${options.out} is not written` : ''}`);
+  try {
+    // Each engine is loaded only when used: DuckDB locally, the Athena SDK remotely.
+    if (options.remote) await queryRemote(sql, options, formatting, interrupt.signal);
+    else await queryLocal(sql, options, formatting, interrupt.signal);
+  } catch (error) {
+    if (!interrupt.stoppedBy) throw error;
+    const stopped = `query stopped${options.out ? `; ${options.out} was not written (a file that was there is left as it was)` : ''}`;
+    console.error(`apilake: ${options.remote && error instanceof ApilakeError ? error.message : stopped}`);
+  } finally {
+    if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
+    interrupt.dispose();
   }
+}
+
+async function queryRemote(sql: string, options: QueryOptions, formatting: RowFormatterOptions, signal: AbortSignal): Promise<void> {
   const [{ AthenaClient }, { athenaColumns, runAthenaQuery }, { resolveAthena }] = await Promise.all([
     import('@aws-sdk/client-athena'),
     import('../remote/runAthenaQuery.js'),
     import('../remote/stackOutputs.js'),
   ]);
   const { workGroup, database } = await resolveAthena(options);
-  const result = await runAthenaQuery(sql, { client: new AthenaClient({}), workGroup, database });
+  const result = await runAthenaQuery(sql, { client: new AthenaClient({}), workGroup, database, signal });
   const columns = athenaColumns(result);
   const printer = textPrinter(options.format as TextFormat, streamSink(process.stdout), formatting);
   try {
@@ -66,7 +77,7 @@ function checkFlags(options: QueryOptions): void {
   if (options.formulaEscape === false && options.format !== 'csv') throw new InputError('--no-formula-escape applies to CSV: add --format csv');
 }
 
-async function queryLocal(sql: string, options: QueryOptions, formatting: RowFormatterOptions): Promise<void> {
+async function queryLocal(sql: string, options: QueryOptions, formatting: RowFormatterOptions, signal: AbortSignal): Promise<void> {
   const [{ streamLocalQuery, copyLocalQuery }, { loadTableSpecs }, { resolveOutPath }, { AtomicOutputFile }] = await Promise.all([
     import('../query/runLocalQuery.js'),
     import('../query/tableSpecs.js'),
@@ -81,7 +92,7 @@ async function queryLocal(sql: string, options: QueryOptions, formatting: RowFor
   if (target === undefined) {
     const printer = textPrinter(options.format as TextFormat, streamSink(process.stdout), formatting);
     try {
-      await streamLocalQuery(sql, options.lake, (batch) => printer.write(batch), { specs, warn });
+      await streamLocalQuery(sql, options.lake, (batch) => printer.write(batch), { specs, warn, signal });
       await printer.finish();
     } catch (error) {
       // The reader stopped reading (`| head`): it has what it wanted.
@@ -90,32 +101,26 @@ async function queryLocal(sql: string, options: QueryOptions, formatting: RowFor
     return;
   }
 
-  // Listening before the temporary file exists, so no Ctrl-C can leave it behind.
-  const interrupt = interruptSignal(`the query stops and ${options.out} is not written`);
   let file: AtomicOutputFile | undefined;
   try {
     file = await AtomicOutputFile.create(target);
     let rows: number;
     if (options.format === 'parquet' || options.format === 'json') {
       await file.release();
-      ({ rows } = await copyLocalQuery(sql, options.lake, file.tempPath, options.format, { specs, warn, signal: interrupt.signal }));
+      ({ rows } = await copyLocalQuery(sql, options.lake, file.tempPath, options.format, { specs, warn, signal }));
     } else {
       // CSV goes through the same writer as printed CSV, which escapes formula-like cells.
       const printer = textPrinter('csv', file.textSink(), formatting);
-      ({ rows } = await streamLocalQuery(sql, options.lake, (batch) => printer.write(batch), { specs, warn, signal: interrupt.signal }));
+      ({ rows } = await streamLocalQuery(sql, options.lake, (batch) => printer.write(batch), { specs, warn, signal }));
       await printer.finish();
     }
-    // A Ctrl-C that came as the query ended still means "do not write it".
-    interrupt.signal.throwIfAborted();
+    // A stop signal that came as the query ended still means "do not write it".
+    signal.throwIfAborted();
     await file.commit({ force: options.force ?? false });
     console.error(`wrote ${plural(rows, 'row')} to ${options.out} (${options.format})`);
   } catch (error) {
     await file?.discard();
-    if (!interrupt.signal.aborted) throw error;
-    console.error(`apilake: interrupted: ${options.out} was not written`);
-    process.exitCode = EXIT.interrupted;
-  } finally {
-    interrupt.dispose();
+    throw error;
   }
 }
 

@@ -3,7 +3,7 @@
 import { InputError } from '../../functions/index.js';
 import { explainAwsError } from '../errors/explainAwsError.js';
 import { formatTable } from '../format.js';
-import { interruptSignal } from '../interrupt.js';
+import { interruptSignal, signalExitCode } from '../interrupt.js';
 import type { RedriveOutcome, RedriveResult } from '../redrive/redrive.js';
 import { EXIT } from '../reportError.js';
 
@@ -58,7 +58,8 @@ export async function redriveCommand(options: RedriveOptions): Promise<void> {
   } finally {
     interrupt.dispose();
   }
-  if (kept > 0) process.exitCode = EXIT.windowsFailed;
+  if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
+  else if (kept > 0) process.exitCode = EXIT.windowsFailed;
 }
 
 /** A table of what happened to each message and why it had failed, and a summary line. */

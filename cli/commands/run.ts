@@ -2,7 +2,7 @@
 
 import { EnvSecretProvider, findSource, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
-import { interruptSignal } from '../interrupt.js';
+import { interruptSignal, signalExitCode, type StopSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
@@ -22,14 +22,18 @@ export interface RunOptions {
   readonly baseUrl?: string;
 }
 
-/** Runs and exits non-zero when a window failed or was left undone. */
+/** Runs and exits non-zero when a window failed or was left undone: 128 + its number when a signal stopped it. */
 export async function runCommand(sourceName: string, options: RunOptions): Promise<void> {
-  const { tally } = await runLocal(sourceName, options);
-  if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
+  const { tally, stoppedBy } = await runLocal(sourceName, options);
+  if (stoppedBy) process.exitCode = signalExitCode(stoppedBy);
+  else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }
 
-/** Runs a source into a local lake and prints progress; returns every window's result and their tally. */
-export async function runLocal(sourceName: string, options: RunOptions): Promise<{ results: WindowResult[]; tally: WindowTally }> {
+/**
+ * Runs a source into a local lake and prints progress; returns every window's result, their
+ * tally, and the signal that stopped the run, if one did.
+ */
+export async function runLocal(sourceName: string, options: RunOptions): Promise<{ results: WindowResult[]; tally: WindowTally; stoppedBy?: StopSignal }> {
   // Every argument is checked before the secret is read: a typo in --stream is reported as such.
   const loaded = await findSource(options.sources, sourceName);
   const source = options.baseUrl ? { ...loaded.definition, base_url: options.baseUrl } : loaded.definition;
@@ -73,7 +77,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     if (failed > 0) {
       new TerminalOutput(process.stderr).line(`${failed} window${failed === 1 ? '' : 's'} failed (✗ above); nothing of ${failed === 1 ? 'it' : 'them'} is visible. Re-run the same command to retry ${failed === 1 ? 'it' : 'them'}.`);
     }
-    return { results, tally };
+    return { results, tally, ...(interrupt.stoppedBy ? { stoppedBy: interrupt.stoppedBy } : {}) };
   } finally {
     interrupt.dispose();
   }

@@ -2,7 +2,7 @@
  * Counts what happened to each window of a run, so the per-window lines, the progress line and
  * the summary are computed from the same figures and always agree.
  *
- * After Ctrl-C the engine still reports every window it was asked for, as failed. The tally
+ * After a stop signal (Ctrl-C, SIGTERM, SIGHUP) the engine still reports every window it was asked for, as failed. The tally
  * tells them apart: a window that had not started when the run was interrupted is "not
  * started" (one line in the end, never a failure), one that was in flight is "interrupted".
  */
@@ -30,10 +30,10 @@ export class WindowTally {
   private readonly genuineFailures: WindowResult[] = [];
   private totalsSoFar = { records: 0, bytes: 0, pages: 0, retries: 0, throttled: 0 };
 
-  /** @param interrupt the signal Ctrl-C aborts, if the run can be interrupted. */
+  /** @param interrupt the AbortSignal a stop signal (Ctrl-C, SIGTERM, SIGHUP) aborts, if the run can be interrupted. */
   constructor(private readonly interrupt?: AbortSignal) {}
 
-  /** Notes that a window started; one that starts after Ctrl-C is "not started" whatever it reports. */
+  /** Notes that a window started; one that starts after a stop signal is "not started" whatever it reports. */
   started(stream: string, window: TimeWindow): void {
     if (!this.interrupt?.aborted) this.startedBeforeInterrupt.add(key(stream, window));
   }

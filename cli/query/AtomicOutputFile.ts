@@ -2,8 +2,9 @@
  * A file written whole or not at all: the content goes to a temporary file in the target's
  * folder (`.<name>.<random>.apilake-tmp`), which is flushed to disk and then moved to the target
  * in one step. A crash or a kill never leaves a half file under the target's name; the temporary
- * file is removed when the write fails, and when the process exits or is stopped by SIGINT,
- * SIGTERM or SIGHUP before the move. Only SIGKILL (or a power loss) can leave it behind.
+ * file is removed when the write fails, and when the process exits before the move (a stop
+ * signal stops the command cleanly, cli/interrupt.ts, and a second one exits at once). Only
+ * SIGKILL (or a power loss) can leave it behind.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -13,9 +14,6 @@ import { unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../functions/index.js';
 import { streamSink, type TextSink } from './textSink.js';
-
-/** Signals that end the process by default: the temporary file goes first, then the signal is raised again. */
-const STOP_SIGNALS = ['SIGTERM', 'SIGHUP'] as const;
 
 /** Errors of link(2) on a filesystem without hard links. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -32,11 +30,6 @@ export class AtomicOutputFile {
       // already gone
     }
   };
-  private readonly onSignal = (signal: NodeJS.Signals) => {
-    this.removeNow();
-    this.unhook();
-    process.kill(process.pid, signal);
-  };
 
   private constructor(
     /** The path the content ends at. */
@@ -47,7 +40,6 @@ export class AtomicOutputFile {
   ) {
     this.handle = handle;
     process.on('exit', this.removeNow);
-    for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal);
   }
 
   /** Creates the temporary file beside `target` (which is not touched until {@link commit}). */
@@ -132,7 +124,6 @@ export class AtomicOutputFile {
 
   private unhook(): void {
     process.off('exit', this.removeNow);
-    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
   }
 }
 

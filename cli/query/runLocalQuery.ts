@@ -28,7 +28,7 @@ export interface LocalQueryOptions {
   /** Typed columns and primary keys of the streams whose commits record none (from the source definitions). */
   readonly specs?: readonly TableSpec[];
   readonly warn?: (text: string) => void;
-  /** Interrupts the query; it then rejects with DuckDB's interrupt error. */
+  /** Interrupts the query in DuckDB; the query then rejects with DuckDB's error. */
   readonly signal?: AbortSignal;
 }
 

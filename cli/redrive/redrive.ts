@@ -5,7 +5,7 @@
  *
  * Visibility: a received message is hidden from other readers for the visibility timeout. Every
  * message this run received and did not delete (dry run, still failing, unparseable, beyond
- * --max, or not reached after Ctrl-C) is made visible again before the run ends, so a dry run
+ * --max, or not reached after a stop signal) is made visible again before the run ends, so a dry run
  * followed by a real run finds every message, and the queue's alarm keeps seeing them. Only a
  * run killed outright leaves them hidden, for at most the visibility timeout.
  */
@@ -47,7 +47,7 @@ export interface RedriveInput {
    * @default 960 seconds
    */
   readonly visibilityTimeoutSeconds?: number;
-  /** Stops before the next message (Ctrl-C); received messages are still released. */
+  /** Stops before the next message (Ctrl-C, SIGTERM, SIGHUP); received messages are still released. */
   readonly signal?: AbortSignal;
   readonly onOutcome?: (outcome: RedriveOutcome) => void;
 }

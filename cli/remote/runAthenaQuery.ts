@@ -4,10 +4,11 @@ import {
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
   type AthenaClient,
   type Row,
 } from '@aws-sdk/client-athena';
-import { type Clock, InputError, systemClock } from '../../functions/index.js';
+import { ApilakeError, type Clock, InputError, systemClock } from '../../functions/index.js';
 import type { ResultColumn } from '../query/rowFormatter.js';
 
 /** What a query returned. */
@@ -36,9 +37,14 @@ export function pollDelayMs(n: number): number {
   return Math.min(ATHENA_POLL.maxMs, ATHENA_POLL.firstMs * ATHENA_POLL.factor ** n);
 }
 
+/** Longest wait for Athena to accept the stop of a query the caller gave up on. */
+const STOP_TIMEOUT_MS = 5_000;
+
 /**
- * Runs a query and reads every result page.
+ * Runs a query and reads every result page. When `signal` aborts while the query runs, the query
+ * is stopped in Athena, so it scans (and bills) nothing more.
  * @throws InputError with Athena's reason when the query fails or is cancelled.
+ * @throws ApilakeError when `signal` stopped it.
  */
 export async function runAthenaQuery(
   sql: string,
@@ -50,15 +56,24 @@ export async function runAthenaQuery(
   );
   const executionId = started.QueryExecutionId!;
   let scannedBytes = 0;
-  for (let poll = 0; ; poll++) {
-    await clock.sleep(pollDelayMs(poll), options.signal);
-    const { QueryExecution: execution } = await options.client.send(new GetQueryExecutionCommand({ QueryExecutionId: executionId }));
-    const state = execution?.Status?.State;
-    scannedBytes = execution?.Statistics?.DataScannedInBytes ?? scannedBytes;
-    if (state === 'SUCCEEDED') break;
-    if (state === 'FAILED' || state === 'CANCELLED') {
-      throw new InputError(`Athena query ${executionId} ${state.toLowerCase()}: ${execution?.Status?.StateChangeReason ?? 'no reason given'}`);
+  try {
+    for (let poll = 0; ; poll++) {
+      await clock.sleep(pollDelayMs(poll), options.signal);
+      const { QueryExecution: execution } = await options.client.send(new GetQueryExecutionCommand({ QueryExecutionId: executionId }), { abortSignal: options.signal });
+      const state = execution?.Status?.State;
+      scannedBytes = execution?.Statistics?.DataScannedInBytes ?? scannedBytes;
+      if (state === 'SUCCEEDED') break;
+      if (state === 'FAILED' || state === 'CANCELLED') {
+        throw new InputError(`Athena query ${executionId} ${state.toLowerCase()}: ${execution?.Status?.StateChangeReason ?? 'no reason given'}`);
+      }
     }
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    const stop = await options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: executionId }), { abortSignal: AbortSignal.timeout(STOP_TIMEOUT_MS) }).then(
+      () => 'stopped in Athena',
+      (stopError: Error) => `it may still run in Athena: stopping it failed: ${stopError.message}`,
+    );
+    throw new ApilakeError(`Athena query ${executionId} ${stop} (${String(options.signal.reason)})`, { cause: error, context: { executionId } });
   }
 
   const columns: string[] = [];

@@ -1,4 +1,9 @@
-/** A lake in an S3 bucket (or any S3-compatible endpoint), laid out exactly as on disk. */
+/**
+ * A lake in an S3 bucket (or any S3-compatible endpoint), laid out exactly as on disk. Every call
+ * is bounded: an attempt fails after a time without progress (`s3Timeouts.ts`) and the SDK retries
+ * it; a call that stalls on every attempt fails with a StorageStallError naming the operation and
+ * the key, which the commit protocol resolves by reading back.
+ */
 
 import {
   AbortMultipartUploadCommand,
@@ -12,15 +17,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { SinkError } from '../errors.js';
+import { SinkError, StorageStallError } from '../errors.js';
+import { IdleTimeoutHttpHandler } from './IdleTimeoutHttpHandler.js';
 import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
+import { S3_IDLE_TIMEOUT_ENV, s3TimeoutsFromEnv } from './s3Timeouts.js';
 
 /** Options of an {@link S3LakeStorage}. */
 export interface S3LakeStorageOptions {
   readonly bucket: string;
   /** Prepended to every lake key, e.g. `lake/`. @default '' */
   readonly prefix?: string;
-  /** @default a client from the environment (`AWS_ENDPOINT_URL_S3`, `APILAKE_S3_FORCE_PATH_STYLE`) */
+  /** @default a client from the environment (`AWS_ENDPOINT_URL_S3`, `APILAKE_S3_FORCE_PATH_STYLE`, `APILAKE_S3_IDLE_TIMEOUT_MS`) */
   readonly client?: S3Client;
   /**
    * Size of each multipart chunk. Memory held by an upload is about `queueSize × partSizeBytes`.
@@ -34,16 +41,19 @@ export interface S3LakeStorageOptions {
 const DELETE_BATCH = 1000;
 /** A timestamp S3 did not give: an invalid date, which garbage collection reads as "just now", never as old. */
 const undated = () => new Date(Number.NaN);
-/** A socket that sends or receives nothing for this long fails the call (the SDK default is to wait forever). */
-const SOCKET_IDLE_TIMEOUT_MS = 60_000;
+/** Reads of an object whose body stops arriving: the SDK retries a call only until its response starts. */
+const BODY_ATTEMPTS = 3;
+/** How long the abort of a multipart upload may take once the caller has stopped waiting for the upload. */
+const ABORT_GRACE_MS = 2_000;
 
-/** An S3 client configured from the environment, so one code path serves AWS and local servers. */
+/**
+ * An S3 client configured from the environment, so one code path serves AWS and local servers.
+ * The SDK reads `AWS_ENDPOINT_URL_S3` and `AWS_MAX_ATTEMPTS` itself; path style must be asked for
+ * (local servers need it).
+ * @throws InputError when `APILAKE_S3_IDLE_TIMEOUT_MS` is invalid
+ */
 export function s3ClientFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): S3Client {
-  // The SDK reads AWS_ENDPOINT_URL_S3 itself; path style must be asked for (local servers need it).
-  return new S3Client({
-    forcePathStyle: env.APILAKE_S3_FORCE_PATH_STYLE === 'true',
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: SOCKET_IDLE_TIMEOUT_MS },
-  });
+  return new S3Client({ forcePathStyle: env.APILAKE_S3_FORCE_PATH_STYLE === 'true', requestHandler: new IdleTimeoutHttpHandler(s3TimeoutsFromEnv(env)) });
 }
 
 /** Stores lake objects in S3. Parts stream through multipart uploads with bounded memory. */
@@ -54,6 +64,7 @@ export class S3LakeStorage implements LakeStorage {
 
   constructor(private readonly options: S3LakeStorageOptions) {
     this.client = options.client ?? s3ClientFromEnv();
+    nameOperationsInErrors(this.client);
     this.prefix = options.prefix ?? '';
     this.location = `s3://${options.bucket}/${this.prefix}`;
   }
@@ -68,25 +79,27 @@ export class S3LakeStorage implements LakeStorage {
   }
 
   async writeStream(key: string, body: Readable, options: StorageCallOptions = {}): Promise<void> {
-    const abortController = new AbortController();
-    const onAbort = () => abortController.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = options.signal;
     const upload = new Upload({
-      client: this.client,
+      client: signal ? sendingWith(this.client, signal) : this.client,
       params: { Bucket: this.options.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) },
       partSize: this.options.partSizeBytes ?? 8 * 1024 * 1024,
       queueSize: this.options.queueSize ?? 2,
-      // On failure or abort lib-storage aborts the multipart upload, so no orphan parts are billed.
+      // On any failure, a stall included, lib-storage aborts the multipart upload before done()
+      // settles, so no orphan parts are billed.
       leavePartsOnError: false,
-      abortController,
     });
+    // Stopping: the calls in flight end at once (sendingWith) and so does the body, so the upload
+    // fails through that same path, aborting its multipart upload.
+    const onAbort = () => body.destroy(new Error(`stopped: ${String(signal?.reason)}`));
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      if (options.signal?.aborted) onAbort();
+      if (signal?.aborted) onAbort();
       await upload.done();
     } catch (error) {
-      throw this.failure('cannot write', key, error);
+      throw this.failure('cannot write', key, error, signal);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -102,7 +115,7 @@ export class S3LakeStorage implements LakeStorage {
       return 'created';
     } catch (error) {
       if (httpStatus(error) === 412 || errorName(error) === 'PreconditionFailed') return 'exists';
-      throw this.failure('cannot write', key, error);
+      throw this.failure('cannot write', key, error, options.signal);
     }
   }
 
@@ -112,19 +125,27 @@ export class S3LakeStorage implements LakeStorage {
         abortSignal: options.signal,
       });
     } catch (error) {
-      throw this.failure('cannot write', key, error);
+      throw this.failure('cannot write', key, error, options.signal);
     }
   }
 
   async read(key: string, options: StorageCallOptions = {}): Promise<Buffer | undefined> {
-    try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.prefix + key }), { abortSignal: options.signal });
-      return Buffer.from(await response.Body!.transformToByteArray());
-    } catch (error) {
-      // Only a real 404 means absent. A 403 may hide a missing key (no s3:ListBucket for it) or a
-      // real denial; either way it is an error, never "not committed".
-      if (error instanceof NoSuchKey || errorName(error) === 'NoSuchKey') return undefined;
-      throw this.failure('cannot read', key, error);
+    for (let attempt = 1; ; attempt++) {
+      let body;
+      try {
+        body = (await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.prefix + key }), { abortSignal: options.signal })).Body!;
+      } catch (error) {
+        // Only a real 404 means absent. A 403 may hide a missing key (no s3:ListBucket for it) or a
+        // real denial; either way it is an error, never "not committed".
+        if (error instanceof NoSuchKey || errorName(error) === 'NoSuchKey') return undefined;
+        throw this.failure('cannot read', key, error, options.signal);
+      }
+      try {
+        return Buffer.from(await body.transformToByteArray());
+      } catch (error) {
+        if (attempt < BODY_ATTEMPTS && !options.signal?.aborted) continue;
+        throw this.failure('cannot read', key, Object.assign(error as Error, { $operation: 'GetObject', $metadata: { attempts: attempt } }), options.signal);
+      }
     }
   }
 
@@ -143,7 +164,7 @@ export class S3LakeStorage implements LakeStorage {
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (error) {
-      throw this.failure('cannot list', prefix, error);
+      throw this.failure('cannot list', prefix, error, options.signal);
     }
     return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -158,7 +179,7 @@ export class S3LakeStorage implements LakeStorage {
         );
         if (result.Errors?.length) throw new Error(result.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', '));
       } catch (error) {
-        throw this.failure('cannot delete from', batch[0]!, error);
+        throw this.failure('cannot delete from', batch[0]!, error, options.signal);
       }
     }
   }
@@ -180,7 +201,7 @@ export class S3LakeStorage implements LakeStorage {
         uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
     } catch (error) {
-      throw this.failure('cannot list the unfinished uploads under', prefix, error);
+      throw this.failure('cannot list the unfinished uploads under', prefix, error, options.signal);
     }
     return writes;
   }
@@ -192,16 +213,63 @@ export class S3LakeStorage implements LakeStorage {
       });
     } catch (error) {
       if (errorName(error) === 'NoSuchUpload') return;
-      throw this.failure('cannot abort the upload of', write.key, error);
+      throw this.failure('cannot abort the upload of', write.key, error, options.signal);
     }
   }
 
-  private failure(what: string, key: string, error: unknown): SinkError {
+  private failure(what: string, key: string, error: unknown, signal?: AbortSignal): SinkError {
     const status = httpStatus(error);
     const name = errorName(error);
-    const reason = name === 'AbortError' ? 'stopped before it finished (deadline or interrupt)' : `${name ?? 'error'}${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`;
-    return new SinkError(`${what} ${this.location}${key}: ${reason}`, { cause: error, context: { key, status, name } });
+    const operation = (error as { $operation?: string })?.$operation;
+    const attempts = (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1;
+    const context = { key, status, name, operation, attempts };
+    if (signal?.aborted || name === 'AbortError') {
+      return new SinkError(`${what} ${this.location}${key}: stopped before it finished (deadline or interrupt)`, { cause: error, context });
+    }
+    if (name === 'TimeoutError') {
+      const handler = this.client.config.requestHandler;
+      const timeouts = handler instanceof IdleTimeoutHttpHandler ? handler.timeouts : undefined;
+      const problem = /without establishing a connection/.test((error as Error).message)
+        ? `could not connect${timeouts ? ` within ${timeouts.connectMs / 1000} s` : ''}`
+        : `stalled: no byte sent or received ${timeouts ? `for ${timeouts.idleMs / 1000} s` : 'within its timeout'}`;
+      const tries = attempts === 1 ? 'on its only attempt' : `on each of ${attempts} attempts`;
+      return new StorageStallError(`S3 ${operation ?? 'call'} ${this.location}${key} ${problem}, ${tries} (${S3_IDLE_TIMEOUT_ENV} sets the timeout, AWS_MAX_ATTEMPTS the attempts)`, {
+        cause: error,
+        context,
+      });
+    }
+    return new SinkError(`${what} ${this.location}${key}: ${name ?? 'error'}${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`, { cause: error, context });
   }
+}
+
+/**
+ * Marks every error the client throws with the operation that failed (`PutObject`,
+ * `UploadPart`…), after the SDK's retries: lib-storage's errors do not say which of its calls failed.
+ */
+function nameOperationsInErrors(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof Error && !('$operation' in error)) Object.assign(error, { $operation: context.commandName?.replace(/Command$/, '') });
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'apilakeOperationInErrors', override: true },
+  );
+}
+
+/**
+ * The client as an upload uses it: every call stops at once when `signal` aborts, except the
+ * abort of the multipart upload, which must still reach S3, within a short grace.
+ */
+function sendingWith(client: S3Client, signal: AbortSignal): S3Client {
+  const send = (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => {
+    const abortSignal = command instanceof AbortMultipartUploadCommand ? (signal.aborted ? AbortSignal.timeout(ABORT_GRACE_MS) : undefined) : signal;
+    return client.send(command, { ...options, abortSignal });
+  };
+  return new Proxy(client, { get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)) });
 }
 
 function contentType(key: string): string {

@@ -77,12 +77,13 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
     const storageNow = async () => (storageTime = await probe());
     for (const ref of windows.values()) {
       const known = await readWindowState(storage, ref, options);
+      // The symlink first: until it is repaired, Athena may still read the files an orphan sweep would delete.
+      if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
       const garbage = await collectWindowGarbage(storage, ref, { ...options, storageNow, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS, known });
       clockError ??= garbage.clockError;
       deletedParts += garbage.deletedParts.length;
       abortedWrites += garbage.abortedWrites.length;
       youngOrphans += garbage.youngOrphans.length;
-      if (!options.dryRun && known.kind !== 'unreadable' && (await publishSymlink(storage, ref, { ...options, known }))) repairedSymlinks++;
     }
     reports.push({
       stream,

@@ -31,8 +31,9 @@
  *   n + 1 exists already another run won; the loser commits nothing and reports the window as
  *   committed by that run.
  * - I5 Deletion. A run deletes (a) its own parts, only when its commit does not exist and never
- *   will (it failed before trying, or commit n + 1 belongs to another run); (b) after its commit,
- *   the parts of the commit it replaced; (c) orphans of dead attempts. An attempt is every data
+ *   will (it failed before trying, or commit n + 1 belongs to another run); (b) after its commit
+ *   and once the symlink lists it, the parts of the commit it replaced; (c) orphans of dead
+ *   attempts, also only once the symlink lists the current commit (a stale one may name them). An attempt is every data
  *   file and unfinished write of one run id in one window (a file of no run, and a temp file of a
  *   commit or symlink, is an attempt of its own). Its last activity is the newest timestamp the
  *   storage gave any of them (S3 `LastModified` and multipart `Initiated`, file mtimes). It is
@@ -46,16 +47,18 @@
  *   bounded by storage call timeouts). An attempt that wrote anything within the horizon keeps
  *   all of its files, however old its first ones are: a run streaming one long part for hours
  *   wrote its upload's start or its last part, both within its life. When the probe fails,
- *   nothing is deleted. When a commit's outcome is unknown (lost response, 5xx, timeout) the run
+ *   nothing is deleted. When a commit's outcome is unknown (lost response, 5xx, timeout, stall) the run
  *   reads the commit back to learn who won before touching any part; if it still cannot tell, it
  *   deletes nothing and its parts become orphans for (c).
  * - I6 Readers read only the parts listed by current commits: the local reader from the commits
  *   themselves, Athena through the symlink file, which is written after the commit from the
  *   current commit and checked again afterwards until it matches (a stale or missing symlink is
- *   repaired by the next run that sees the window, and by `apilake gc`).
+ *   repaired by the next run that sees the window, and by `apilake gc`). A stale symlink lists a
+ *   whole earlier commit whose files are all still there (I5 b, c): Athena sees the window's
+ *   previous content until the repair, never a partial one.
  */
 
-import { ApilakeError, SinkError } from '../errors.js';
+import { ApilakeError, SinkError, StorageStallError } from '../errors.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import type { WindowRef } from './lakeLayout.js';
 import type { Manifest } from './manifest.js';
@@ -197,17 +200,20 @@ export class WindowAttempt {
     return { ...outcome, warnings: await this.tidyUp(outcome.manifest, options) };
   }
 
-  /** After this attempt's commit: what it replaced goes, the symlinks follow, orphans go. */
+  /** After this attempt's commit: the symlinks follow it, then what it replaced and orphans go. */
   private async tidyUp(committed: Manifest, options: AttemptCommitOptions): Promise<string[]> {
     const warnings: string[] = [];
+    try {
+      await publishSymlink(this.storage, this.ref, this.call);
+    } catch (error) {
+      // Athena may still read the replaced commit's files through the old symlink: none may go yet (I5 b, c).
+      return [warning('the Athena symlink was not written, so the files it may still list are kept (the next run of this window or apilake gc writes it)', error)];
+    }
     if (this.base.kind === 'committed') {
       const kept = new Set(dataFiles(committed).map((p) => p.key));
       const replaced = dataFiles(this.base.manifest).map((p) => p.key).filter((key) => !kept.has(key));
       await deleteParts(this.storage, this.ref, replaced, this.call).catch((error) => warnings.push(warning('the parts of the replaced commit are left for gc', error)));
     }
-    await publishSymlink(this.storage, this.ref, this.call).catch((error) =>
-      warnings.push(warning('the Athena symlink was not written (the next run of this window or apilake gc writes it)', error)),
-    );
     await collectWindowGarbage(this.storage, this.ref, { ...this.call, storageNow: options.storageNow, horizonMs: ORPHAN_HORIZON_MS }).catch((error) =>
       warnings.push(warning('orphans of earlier runs are left for gc', error)),
     );

@@ -5,7 +5,7 @@
  * (commitProtocol.ts, where the invariants I1–I6 are stated).
  */
 
-import { ApilakeError, SinkError } from '../errors.js';
+import { ApilakeError, SinkError, StorageStallError } from '../errors.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { manifestKey, parseManifestKey, parsePartKey, symlinkKey, windowManifestPrefix, windowPartPrefix, type DataKind, type WindowRef } from './lakeLayout.js';
 import { parseManifest, serializeManifest, type Manifest, type PartInfo } from './manifest.js';
@@ -90,6 +90,9 @@ export async function createCommit(storage: LakeStorage, ref: WindowRef, manifes
       return await whoWon(storage, ref, key, manifest, options);
     } catch (error) {
       lastError = error;
+      // A stall has used every attempt storage gives a call, each as long as its timeout: more
+      // tries would multiply the wait, and only the read-back can tell whether it was applied.
+      if (error instanceof StorageStallError) break;
       if (attempt < attempts && !options.signal?.aborted) await options.sleep(200 * 2 ** (attempt - 1));
     }
   }

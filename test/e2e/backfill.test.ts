@@ -86,7 +86,7 @@ describe('apilake backfill (local)', () => {
     run.child.kill('SIGINT');
     const interrupted = await run.done();
     expect(interrupted.stderr).toContain('interrupted: no new windows start');
-    expect(interrupted.code).toBe(1);
+    expect(interrupted.code).toBe(130);
     // Windows that never started are one line, not a FAILED line each.
     expect(interrupted.stdout).not.toContain('FAILED');
     expect(interrupted.stdout).not.toContain('failed windows');

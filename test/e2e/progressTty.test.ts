@@ -58,7 +58,7 @@ describe('backfill in an 80-column terminal', () => {
     await run.waitFor(/\b[1-9]\d*\/694 windows/);
     run.type('\x03');
     const code = await run.done();
-    expect(code).toBe(1);
+    expect(code).toBe(130);
     const output = run.output();
     const { rows, overflows } = renderTerminal(output, COLUMNS);
     expect(overflows).toEqual([]);

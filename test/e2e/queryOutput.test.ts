@@ -169,7 +169,7 @@ describe('query --out', () => {
   it.each([
     ['csv', 'SIGINT', 130],
     ['parquet', 'SIGINT', 130],
-    ['csv', 'SIGTERM', null],
+    ['csv', 'SIGTERM', 143],
   ] as const)('removes the temporary %s file when stopped by %s midway, and writes nothing', async (format, signal, code) => {
     const dir = await mkdtemp(join(cwd, 'out', 'stop-'));
     const out = join(dir, `result.${format}`);
@@ -182,7 +182,7 @@ describe('query --out', () => {
     const end = await exited;
     expect(end.code, stderr).toBe(code);
     if (code === null) expect(end.signal).toBe(signal);
-    else expect(stderr).toContain(`interrupted: ${out} was not written`);
+    else expect(stderr).toContain(`apilake: query stopped; ${out} was not written`);
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -13,11 +13,13 @@ import { formatTable } from '../../cli/format.js';
 import type { ScenarioReport } from './harness.js';
 import { seededRandom } from '../support/seededRandom.js';
 import { cursorUnits } from './scenarios/cursorUnits.js';
+import { cliS3Stalls } from './scenarios/cliS3Stalls.js';
 import { lambdaScenarios } from './scenarios/lambda.js';
 import { localConcurrent } from './scenarios/localConcurrent.js';
 import { localCrashes } from './scenarios/localCrashes.js';
 import { localDisk } from './scenarios/localDisk.js';
 import { localSkewedGc } from './scenarios/localSkewedGc.js';
+import { localSigterm } from './scenarios/localSigterm.js';
 
 // The suite runs on the machine's Node; the SDK's notice about future Node versions is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -30,8 +32,10 @@ process.on('exit', () => rmSync(tempRoot, { recursive: true, force: true }));
 const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const KILL_TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 20);
+const SIGTERM_TRIALS = Number(process.env.FAULT_SIGTERM_TRIALS ?? 20);
 const S3_ROUNDS = Number(process.env.FAULT_S3_ROUNDS ?? 6);
 const SKEW_TRIALS = Number(process.env.FAULT_SKEW_TRIALS ?? 3);
+const CLI_STALL_ROUNDS = Number(process.env.FAULT_CLI_STALL_ROUNDS ?? 4);
 
 // The npm script that started the suite (test:faults, or test:faults:node22 on Node 22) replays it.
 const script = process.env.npm_lifecycle_event?.startsWith('test:faults') ? process.env.npm_lifecycle_event : 'test:faults';
@@ -40,11 +44,13 @@ const random = seededRandom(seed);
 const started = Date.now();
 const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = [
   ['kill', () => localCrashes(random, KILL_TRIALS)],
+  ['sigterm', () => localSigterm(random, SIGTERM_TRIALS)],
   ['concurrent', () => localConcurrent(random)],
   ['disk', () => localDisk()],
   ['skewed gc', () => localSkewedGc(random, SKEW_TRIALS)],
   ['lambda', () => lambdaScenarios(random, S3_ROUNDS)],
   ['units', () => cursorUnits(random)],
+  ['cli-s3-stalls', () => cliS3Stalls(random, CLI_STALL_ROUNDS)],
 ];
 
 const rows: ScenarioReport[] = [];

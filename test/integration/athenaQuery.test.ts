@@ -7,6 +7,7 @@
 import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAthenaQuery } from '../../cli/remote/runAthenaQuery.js';
+import type { ApilakeError } from '../../functions/errors.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 
 let moto: MotoServer;
@@ -51,5 +52,15 @@ describe('Athena queries on moto', () => {
     expect(QueryExecution?.Query).toBe(sql);
     expect(QueryExecution?.WorkGroup).toBe('apilake-prod');
     expect(QueryExecution?.QueryExecutionContext?.Database).toBe('apilake_prod');
+  });
+
+  it('stops the query in Athena when its caller gives up while it runs', async () => {
+    const controller = new AbortController();
+    controller.abort('interrupted');
+    const stopped = runAthenaQuery('SELECT 1', { client, workGroup: 'apilake-prod', database: 'apilake_prod', signal: controller.signal });
+    await expect(stopped).rejects.toThrow(/^Athena query \S+ stopped in Athena \(interrupted\)$/);
+    const executionId = ((await stopped.catch((error: ApilakeError) => error)) as ApilakeError).context.executionId as string;
+    const { QueryExecution } = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: executionId }));
+    expect(QueryExecution?.Status?.State).toBe('CANCELLED');
   });
 });

@@ -6,7 +6,13 @@
  * - `drop-before`: closes the connection without forwarding (a reset before S3 saw the request);
  * - `drop-after`: forwards, lets S3 apply the request, then closes the connection without
  *   answering — the response is lost after the server applied the write;
- * - `stall`: forwards nothing and never answers, until the client gives up.
+ * - `stall`: forwards nothing and never answers, until the client gives up;
+ * - `stall-after`: forwards, lets S3 apply the request, then never answers — a write applied
+ *   whose response is lost to a stall rather than to a reset;
+ * - `stall-body`: forwards, sends S3's status, headers and the first half of its body, then
+ *   nothing more — a download that stops mid-body;
+ * - `slow-body`: forwards, then sends S3's body in 20 pieces spread over `ms` — a slow link
+ *   that keeps moving.
  *
  * With `denyMissingKeys`, it also imitates what no local server does: real S3 answers a GET or
  * HEAD of a key that does not exist with 403 AccessDenied, not 404, when the caller lacks
@@ -57,13 +63,18 @@ export type S3Fault =
   | { readonly kind: 'status'; readonly status: 500 | 503 }
   | { readonly kind: 'drop-before' }
   | { readonly kind: 'drop-after' }
-  | { readonly kind: 'stall' };
+  | { readonly kind: 'stall' }
+  | { readonly kind: 'stall-after' }
+  | { readonly kind: 'stall-body' }
+  | { readonly kind: 'slow-body'; readonly ms: number };
 
-/** A fault applied to the next `times` requests that `match`. */
+/** A fault applied to the next `times` requests that `match`, after letting `skip` of them through. */
 export interface S3FaultRule {
   readonly match: (call: S3Call) => boolean;
   readonly fault: S3Fault;
   times: number;
+  /** Matching requests to forward unharmed first, to strike at a chosen point of a run. @default 0 */
+  skip?: number;
   /** Free text for reports. */
   readonly label?: string;
 }
@@ -130,7 +141,11 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const call = classify(req.method ?? 'GET', url);
-    const rule = rules.find((r) => r.times > 0 && r.match(call));
+    let rule = rules.find((r) => r.times > 0 && r.match(call));
+    if (rule?.skip) {
+      rule.skip--;
+      rule = undefined;
+    }
     if (rule) {
       rule.times--;
       faults++;
@@ -153,22 +168,42 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
       });
       return;
     }
-    forward(req, res, call, fault?.kind === 'drop-after');
+    forward(req, res, call, fault);
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, call: S3Call, dropResponse: boolean): void {
+  function forward(req: IncomingMessage, res: ServerResponse, call: S3Call, after?: S3Fault): void {
     const upstreamReq = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (upstreamRes) => {
         const chunks: Buffer[] = [];
         upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
         upstreamRes.on('end', () => {
+          if (after?.kind === 'drop-after') {
+            // The server applied the request; the client never learns it.
+            req.socket.destroy();
+            return;
+          }
+          if (after?.kind === 'stall-after') return; // applied, and the connection stays silent
           const status = upstreamRes.statusCode ?? 502;
           let body: Buffer = Buffer.concat(chunks);
           if (status >= 200 && status < 300) body = keepClock(call, new URL(req.url ?? '/', 'http://proxy'), body);
-          if (dropResponse) {
-            // The server applied the request; the client never learns it.
-            req.socket.destroy();
+          if (after?.kind === 'stall-body') {
+            res.writeHead(status, upstreamRes.headers);
+            res.write(body.subarray(0, Math.floor(body.length / 2)));
+            return; // the rest never comes
+          }
+          if (after?.kind === 'slow-body') {
+            res.writeHead(status, upstreamRes.headers);
+            const piece = Math.ceil(body.length / 20);
+            let sent = 0;
+            const timer = setInterval(() => {
+              res.write(body.subarray(sent, sent + piece));
+              sent += piece;
+              if (sent < body.length) return;
+              clearInterval(timer);
+              res.end();
+            }, after.ms / 20);
+            res.on('close', () => clearInterval(timer));
             return;
           }
           if (denyMissing && status === 404 && (call.operation === 'GetObject' || call.operation === 'HeadObject')) {

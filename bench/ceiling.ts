@@ -1,5 +1,5 @@
 /**
- * Child-process entry: the CPU ceiling of issue 12, measured now, on this machine: one core doing
+ * Child-process entry: the CPU ceiling of T4 (docs/performance.md), measured now, on this machine: one core doing
  * JSON.parse of the pages and JSON.stringify of each record's envelope, nothing else (no HTTP,
  * no gzip, no hashing, no files). Prints `{recordsPerSecond, cpuMicrosPerRecord}`.
  */

@@ -1,7 +1,7 @@
 /**
  * Cold start of the deployed function: synthesizes the CDK app (real esbuild bundling, as
  * `cdk deploy` uploads it) and measures module init of the bundle in fresh processes, as is and
- * with `--enable-source-maps` (what the function used to set), interleaved.
+ * with `--enable-source-maps` (the cost of loading the source map at init), interleaved.
  */
 
 import { mkdtemp, readFile, stat } from 'node:fs/promises';

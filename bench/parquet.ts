@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/parquet.ts [--quick | --big]`: what Parquet costs, and why hyparquet-writer writes it.
- * Not part of `npm test` (timings) nor of `npm run bench` (issue 12's gate); run it by hand.
+ * Not part of `npm test` (timings) nor of `npm run bench` (the targets' gate); run it by hand.
  *
  * 1. Writers, same rows (~1 KB records: envelope, `data` text, 6 typed columns), snappy, 10k-row
  *    groups, streamed to a discarding sink: records/s, bytes, in a fresh process each, 3 rounds

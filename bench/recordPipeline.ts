@@ -1,5 +1,5 @@
 /**
- * Benchmark of the record pipeline (issues 9 and 12), not part of `npm test`:
+ * Benchmark of the record pipeline, not part of `npm test`:
  *
  *   npx tsx bench/recordPipeline.ts [--runs 7] [--pages 200] [--micro] [--memory] [--with-today] [--json out.json]
  *
@@ -47,7 +47,7 @@ const RECORDS_PER_PAGE = 100;
 
 type Variant = (page: Buffer, pageText: string) => number;
 
-/** The ceiling of issue 12: JSON.parse of the page text + JSON.stringify of each envelope. */
+/** The ceiling of T4 (docs/performance.md): JSON.parse of the page text + JSON.stringify of each envelope. */
 const ceiling: Variant = (_page, text) => {
   const body = JSON.parse(text) as { data: unknown[] };
   let bytes = 0;

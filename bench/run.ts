@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --check] [-- --quick] [-- --rounds N] [-- --only a,b]`: issue 12's eight
- * targets, each a ratio measured side by side in this run, on this machine.
+ * `npm run bench [-- --check] [-- --quick] [-- --rounds N] [-- --only a,b]`: the eight targets of
+ * docs/performance.md, each a ratio measured side by side in this run, on this machine.
  *
  * Every scenario runs `rounds` times (default 3); within a round, apilake and its baselines
  * (limits, the ceiling, peers) run one after the other in an order that rotates from round to
@@ -37,7 +37,7 @@ const ROUNDS = Number(option('rounds') ?? (QUICK ? 1 : 3));
 const ONLY = option('only')?.split(',');
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
-/** One target of issue 12: a ratio per round, and the bound it must meet. */
+/** One target: a ratio per round, and the bound it must meet. */
 interface Target {
   readonly id: string;
   readonly name: string;
@@ -227,8 +227,8 @@ const scenarios: Scenario[] = [];
       const apilakeRates: number[] = [];
       const apilakeCpu: number[] = [];
       const serverCpu: number[] = [];
-      // The target lands JSON lines, the work the issue and the peers define; the default source
-      // also writes the typed Parquet table (issue 13), measured beside it. This machine's speed
+      // The target lands JSON lines, the work the ceiling and the peers do; the default source
+      // also writes the typed Parquet table, measured beside it. This machine's speed
       // drifts by tens of per cent within seconds (consecutive 3 s ceilings measured 65k–95k
       // records/s), so each apilake landing is compared with the mean of the ceilings measured
       // just before and just after it, twice per round: C A C A C, then apilake + Parquet.

@@ -22,7 +22,7 @@ export interface RemoteBackfillInput {
   readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
-/** The backfill event of one stream window (DESIGN.md 3.4). */
+/** The backfill event of one stream window (the Lambda event contract, docs/deploy.md). */
 export function backfillEvent(source: string, stream: string, window: TimeWindow, force: boolean) {
   return { source, stream, window: { start: isoSeconds(window.start), end: isoSeconds(window.end) }, ...(force ? { force: true } : {}) };
 }

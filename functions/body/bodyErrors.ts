@@ -1,7 +1,7 @@
 /**
  * Typed errors of the record pipeline, each located by byte offset in the body. They extend the
- * HTTP errors of `functions/errors.ts` (a bad body is the API's doing, and the message ends with
- * the redacted request); the integrator may move them there.
+ * HTTP errors of `functions/errors.ts`: a bad body is the API's doing, and the message ends with
+ * the redacted request.
  */
 
 import { ApilakeError, HttpError, InvalidJsonError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The contract of a source definition (`sources/<name>.yaml`, DESIGN.md 3.1) as a zod schema.
+ * The contract of a source definition (`sources/<name>.yaml`, docs/sources.md) as a zod schema.
  * Parsing fills every default, so the engine receives a fully specified {@link SourceDefinition}
  * and never checks for undefined.
  *
@@ -214,7 +214,7 @@ const parentSchema = z
       'Run this stream once per distinct key of the parent stream\'s records in the window, with {<as>} templated (a number as the exact text the API sent); every line carries "_parent": <key> in its envelope, as that JSON text.',
   });
 
-/** A typed column of the stream's Parquet table (issue 13); checked further by checkSource. */
+/** A typed column of the stream's Parquet table; checked further by checkSource. */
 const columnSchema = z.strictObject({
   name: z
     .string()

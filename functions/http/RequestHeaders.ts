@@ -9,7 +9,7 @@
  * Why not `Headers`: Node 20 builds the global `Headers` from undici on first use, about 20 ms
  * of module loading on the first request of every process (a cold Lambda's included), and each
  * `set` goes through WebIDL conversions on the path between one page's response and the next
- * page's request (issue 12).
+ * page's request (docs/performance.md, T1).
  *
  * Unlike `Headers`, an error never quotes the refused value: it may be a credential.
  */

@@ -1,11 +1,11 @@
 /**
- * The Lambda event contract (DESIGN.md 3.4), validated at the edge.
+ * The Lambda event contract (docs/deploy.md, "The function"), validated at the edge.
  * Scheduled: `{"source": "s", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
  * Backfill/ad hoc: `{"source": "s", "stream": "t"?, "window": {"start": ISO, "end": ISO}, "force": bool?}`.
  *
  * Checked by hand rather than with zod: the event is the only input the function validates at
  * run time (the source definition is validated at synth and compiled in), and zod was ~30 % of
- * the bundle and of its module init (issue 12). Two flat shapes do not need a schema library.
+ * the bundle and of its module init. Two flat shapes do not need a schema library.
  */
 
 import { InputError } from '../errors.js';

@@ -53,7 +53,7 @@ export interface SecretProvider {
   readPendingWrite(name: string): Promise<PendingWrite | undefined>;
 }
 
-/** `apilake/example` → `APILAKE_SECRET_APILAKE_EXAMPLE` (DESIGN.md 3.1). */
+/** `apilake/example` → `APILAKE_SECRET_APILAKE_EXAMPLE`: upper case, every other character `_` (docs/security.md). */
 export function secretEnvName(name: string): string {
   return `APILAKE_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }

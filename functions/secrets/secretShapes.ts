@@ -12,7 +12,7 @@ export interface SecretShape {
   readonly optional?: readonly string[];
 }
 
-/** The secret JSON of every auth type (DESIGN.md 3.1, README "Secrets"). */
+/** The secret JSON of every auth type (docs/sources.md, "Auth and secrets"). */
 export const SECRET_SHAPES = {
   api_key: { required: ['api_key'] },
   bearer: { required: ['token'] },

@@ -32,7 +32,7 @@ export interface WindowWriterOptions extends StorageCallOptions {
 /** How a window's Parquet file is written. */
 export interface CuratedFileOptions extends ThreadedParquetWriterOptions {
   /**
-   * Encode on a thread of its own, so paging never waits for it (issue 12); `false` encodes on
+   * Encode on a thread of its own, so paging never waits for it; `false` encodes on
    * the calling thread.
    * @default true
    */

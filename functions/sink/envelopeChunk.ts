@@ -1,5 +1,5 @@
 /**
- * Envelope lines (DESIGN.md 3.2) built as bytes: one Buffer per batch of records, ready for gzip
+ * Envelope lines (the lake layout, docs/lake.md) built as bytes: one Buffer per batch of records, ready for gzip
  * without a detour through JS strings. The record bytes are copied as the API sent them.
  *
  * The line format is the one `envelopeLines` in `sink/lakeLayout.ts` writes (a unit test holds

@@ -4,11 +4,12 @@
  * wrote it, so two attempts of one window never write the same key (see `commitProtocol.ts`):
  * ```
  * raw/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>_<run>_part-<NNNNN>.jsonl.gz   data, attempt-scoped
+ * curated/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>_<run>_part-<NNNNN>.parquet the same records, typed
  * manifests/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.<NNNNNN>.json           commit n of the window
- * symlinks/raw/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.txt                  what Athena reads
+ * symlinks/{raw,curated}/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.txt        what Athena reads
  * ```
- * Keys of the first layout (`<start>_<end>_part-<NNNNN>.jsonl.gz`, `<start>_<end>.json`) are still
- * read: such a part has no run, such a manifest is commit 0.
+ * Keys of the single-manifest layout (`<start>_<end>_part-<NNNNN>.jsonl.gz`,
+ * `<start>_<end>.json`) are still read: such a part has no run, such a manifest is commit 0.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -109,7 +110,7 @@ export function windowPartPrefix(ref: WindowRef, kind: DataKind = 'raw'): string
   return `${kind === 'raw' ? RAW_PREFIX : CURATED_PREFIX}/${windowBase(ref)}_`;
 }
 
-/** A data file key taken apart; `runId` is undefined for parts of the first layout. */
+/** A data file key taken apart; `runId` is undefined for parts of the single-manifest layout. */
 export interface PartKeyInfo {
   readonly ref: WindowRef;
   readonly kind: DataKind;
@@ -131,7 +132,7 @@ export function parsePartKey(key: string): PartKeyInfo | undefined {
   return { ref, kind, ...(m[6] ? { runId: m[6] } : {}), index: Number(m[7]) };
 }
 
-/** The key of commit `commit` (1, 2, …) of a window; commit 0 is the first layout's single manifest. */
+/** The key of commit `commit` (1, 2, …) of a window; commit 0 is the window's one manifest in the single-manifest layout. */
 export function manifestKey(ref: WindowRef, commit: number): string {
   return commit === 0 ? `${MANIFEST_PREFIX}/${windowBase(ref)}.json` : `${MANIFEST_PREFIX}/${windowBase(ref)}.${String(commit).padStart(6, '0')}.json`;
 }

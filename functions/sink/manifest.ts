@@ -22,7 +22,7 @@ export interface PartInfo {
 
 /** The content of `manifests/…/<start>_<end>.<NNNNNN>.json`. */
 export interface Manifest {
-  /** 2 for commits of the attempt-scoped protocol; 1 for manifests of the first layout (commit 0). */
+  /** 2 for commits of the attempt-scoped protocol; 1 for manifests of the single-manifest layout (commit 0). */
   readonly format: 1 | 2;
   readonly source: string;
   readonly stream: string;

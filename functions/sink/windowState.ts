@@ -16,7 +16,7 @@ export type WindowState =
   | { readonly kind: 'committed'; readonly commit: number; readonly key: string; readonly manifest: Manifest }
   | { readonly kind: 'unreadable'; readonly commit: number; readonly key: string; readonly error: SinkError };
 
-/** The number of the window's current commit (0 when none, or only the first layout's). */
+/** The number of the window's current commit (0 when none, or only the single-manifest layout's). */
 export function currentCommitNumber(state: WindowState): number {
   return state.kind === 'empty' ? 0 : state.commit;
 }

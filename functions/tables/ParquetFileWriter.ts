@@ -42,7 +42,7 @@ export interface ParquetFileWriterOptions {
    * there it is both faster than hyparquet-writer's JavaScript snappy and about a third smaller
    * (bench/parquet.ts). Without it GZIP (zlib, native, level 6): on Node 20 the encoder thread
    * closed a 2,000-row group of ~1 KB records in 50–59 ms against 92–107 ms with the JavaScript
-   * snappy, which the thread compiles cold, and the file was 38 % smaller (issue 12, T1).
+   * snappy, which the thread compiles cold, and the file was 38 % smaller (docs/performance.md, T1).
    * @default 'ZSTD' where the runtime has it, else 'GZIP'
    */
   readonly codec?: ParquetCodec;

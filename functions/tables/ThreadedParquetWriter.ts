@@ -1,6 +1,6 @@
 /**
- * A window's Parquet file, encoded on the process's encoder thread (issue 12; encoderThread.ts
- * owns the thread and its protocol). Encoding a row group is synchronous JavaScript
+ * A window's Parquet file, encoded on the process's encoder thread (encoderThread.ts owns the
+ * thread and its protocol). Encoding a row group is synchronous JavaScript
  * (hyparquet-writer): on the main thread it stopped paging for as long as it ran, 150–300 ms at
  * the end of a 6,000-record window, which no concurrency can hide. Here the main thread only
  * copies each page's record bytes into one buffer and hands it over; the thread runs a

@@ -1,6 +1,6 @@
 /**
  * The `<source>_<stream>_latest` view: one row per primary key, the newest version of the
- * record. Versions are ordered by the stream's cursor field (issue 10's
+ * record. Versions are ordered by the stream's cursor field (its
  * `incremental.cursor_field`) when it has one, then by window end, then by extraction time,
  * newest first; the same SQL text runs in Athena and in DuckDB but for the JSON function.
  *

@@ -19,7 +19,7 @@ export interface TableColumn {
 const STRING: ColumnType = { kind: 'string' };
 
 /**
- * The envelope columns (DESIGN.md 3.2) in table order, then `data`. Window bounds and times stay
+ * The envelope columns (the lake layout, docs/lake.md) in table order, then `data`. Window bounds and times stay
  * ISO 8601 text, as in the raw JSON table, so one query text runs on both tables; the fixed-width
  * format sorts chronologically.
  */
@@ -52,7 +52,7 @@ export interface TableSpec {
   readonly columns: readonly TypedColumn[];
   /** JMESPath expressions identifying a record; empty when the stream has none (no `_latest` view). */
   readonly primaryKey: readonly string[];
-  /** JMESPath of the field that orders versions of a record (issue 10's `incremental.cursor_field`). */
+  /** JMESPath of the field that orders versions of a record (the stream's `incremental.cursor_field`). */
   readonly cursorField?: string;
 }
 
@@ -75,7 +75,7 @@ export function tableSpec(source: SourceDefinition, stream: StreamDefinition, op
     if (!parsed.ok) throw new Error(`stream ${source.name}.${stream.name}: ${parsed.message}; checkSource should have caught this`);
     return { name: column.name, path: column.path, type: parsed.type, comment: column.comment ?? `${column.path} as ${column.type}` };
   });
-  // `incremental` arrives with issue 10; read it without depending on its schema being merged.
+  // Versions in the `_latest` view are ordered by the stream's incremental cursor, unless the caller names another field.
   const incremental = (stream as { incremental?: { cursor_field?: string } }).incremental;
   const cursorField = options.cursorField ?? incremental?.cursor_field;
   return {

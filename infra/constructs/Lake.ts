@@ -24,7 +24,7 @@ export interface LakeProps {
 }
 
 /**
- * The S3 bucket every source lands in (DESIGN.md 3.2 layout).
+ * The S3 bucket every source lands in (the lake layout, docs/lake.md).
  *
  * @example
  * const lake = new Lake(this, 'Lake');
@@ -55,8 +55,8 @@ export class Lake extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // Versioning off: a re-run deliberately replaces a window's parts under the same keys;
-      // old versions would keep every replaced part billed and invisible to Athena.
+      // Versioning off: a forced re-run lands new parts and deletes those of the commit it
+      // replaced, as gc deletes the parts of dead runs; old versions would keep them billed.
       versioned: false,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'lake/',

@@ -97,7 +97,7 @@ export class SourceIngestion extends Construct {
         target: 'node22',
         minify: true,
         // ES module builds first: esbuild tree-shakes them, where the CommonJS builds it would
-        // otherwise pick for platform node ship whole (issue 12: bundle size and cold start).
+        // otherwise pick for platform node ship whole (bundle size and cold start: docs/performance.md, T6).
         mainFields: ['module', 'main'],
         // In Lambda the credentials are in the environment: the SDK's default chain shrinks to
         // that provider (functions/ingest/lambdaCredentials.ts says why it is safe).

@@ -63,7 +63,7 @@ describe('apilake redrive', () => {
     expect(lambda.invocations).toEqual([]);
     expect(await visible(failedUrl)).toEqual({ visible: 2, hidden: 0 });
 
-    // The sequence the README and both alarms give: the real run right after the dry run.
+    // The sequence docs/cli.md and both alarms give: the real run right after the dry run.
     const real = await apilake(['redrive'], { cwd, env });
     expect(real.code).toBe(0);
     expect(real.stdout).toContain('2 redriven and deleted, 0 still failing (kept), 0 unparseable (kept)');

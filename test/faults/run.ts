@@ -3,7 +3,7 @@
  * `FAULT_SEED=<n> npm run test:faults` replays a run; `npm run test:faults -- <name…>` runs only
  * the scenarios whose name contains one of the words. Prints a table and exits 1 on any
  * invariant violation (see lakeAudit.ts for the invariants). `npm run test:faults:node22` runs it on
- * Node 22, Lambda's runtime (docs/contributing.md).
+ * Node 22, Lambda's runtime (docs/development.md).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';

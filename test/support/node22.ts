@@ -7,7 +7,7 @@
  *
  * - `npm run -s node22` prints the binary's path (fetching it first if needed);
  * - `npm run node22 -- <args…>` runs the binary with those arguments, `node` on PATH being it too;
- * - `npm run test:node22` runs vitest and the fault suite on it (docs/contributing.md).
+ * - `npm run test:node22` runs vitest and the fault suite on it (docs/development.md).
  * Tests that need a Node 22 child process call {@link node22Path}.
  */
 

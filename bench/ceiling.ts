@@ -14,7 +14,15 @@ for (let p = 0; p < PAGES; p++) {
   for (let i = 0; i < recordsPerPage; i++) records.push(oneKbRecord(p * recordsPerPage + i + 1));
   pages.push(`{"data":[${records.join(',')}],"meta":{"page":${p + 1},"total_pages":${PAGES}}}`);
 }
-const envelope = { _source: 'bench', _stream: 'items', _window_start: '2024-01-01T00:00:00Z', _window_end: '2024-01-01T01:00:00Z', _extracted_at: '', _run_id: '20240101T010000Z-0123456789ab', data: null as unknown };
+const envelope = {
+  _source: 'bench',
+  _stream: 'items',
+  _window_start: '2024-01-01T00:00:00Z',
+  _window_end: '2024-01-01T01:00:00Z',
+  _extracted_at: '',
+  _run_id: '20240101T010000Z-0123456789ab',
+  data: null as unknown,
+};
 let sink = 0;
 const pass = () => {
   for (const text of pages) {
@@ -32,4 +40,4 @@ while (performance.now() - started < minMs) {
 }
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
-console.log(JSON.stringify({ recordsPerSecond: (records / ms) * 1000, cpuMicrosPerRecord: ((cpu.user + cpu.system) / records), sink }));
+console.log(JSON.stringify({ recordsPerSecond: (records / ms) * 1000, cpuMicrosPerRecord: (cpu.user + cpu.system) / records, sink }));

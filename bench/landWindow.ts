@@ -65,7 +65,11 @@ const source = parseSource(
 );
 const lake = await mkdtemp(join(tmpdir(), 'apilake-bench-'));
 const storage = options.s3Endpoint
-  ? new S3LakeStorage({ bucket: 'bench', prefix: `run-${process.pid}`, client: new S3Client({ endpoint: options.s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) })
+  ? new S3LakeStorage({
+      bucket: 'bench',
+      prefix: `run-${process.pid}`,
+      client: new S3Client({ endpoint: options.s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    })
   : new FsLakeStorage(lake);
 const client = await createSourceClient(source, new EnvSecretProvider({}));
 const startRss = process.memoryUsage().rss / 1024 / 1024;
@@ -83,7 +87,17 @@ try {
 } finally {
   await rm(lake, { recursive: true, force: true });
 }
-const landing: Landing = { ms, cpuMs: (cpu.user + cpu.system) / 1000, records: result.records, pages: result.pages, bytes: result.bytes, parquetBytes, requests: result.requests, peakRssMiB: peak, startRssMiB: startRss };
+const landing: Landing = {
+  ms,
+  cpuMs: (cpu.user + cpu.system) / 1000,
+  records: result.records,
+  pages: result.pages,
+  bytes: result.bytes,
+  parquetBytes,
+  requests: result.requests,
+  peakRssMiB: peak,
+  startRssMiB: startRss,
+};
 console.log(JSON.stringify(landing));
 
 /** Bytes of the files under `dir` whose names end in `suffix` (0 when there is no such folder). */
@@ -107,7 +121,9 @@ async function verify(root: string, expected: NonNullable<LandOptions['verify']>
   files.sort(); // part numbers are zero-padded: name order is part order
   let next = expected.firstId;
   for (const file of files) {
-    for (const line of gunzipSync(await readFile(file)).toString('utf8').split('\n')) {
+    for (const line of gunzipSync(await readFile(file))
+      .toString('utf8')
+      .split('\n')) {
       if (line === '') continue;
       const id = (JSON.parse(line) as { data: { id: number } }).data.id;
       if (id !== next) throw new Error(`record ${next - expected.firstId + 1}: expected id ${next}, found ${id} (out of order or twice)`);

@@ -183,7 +183,15 @@ const WRITERS: Record<string, Writer> = {
     gzip.pipe(out.sink);
     const prefix = `{"_source":"github","_stream":"issues","_window_start":"${ENVELOPE.windowStart}","_window_end":"${ENVELOPE.windowEnd}","_extracted_at":"${EXTRACTED_AT}","_run_id":"${ENVELOPE.runId}","data":`;
     for (let i = 0; i < rows.texts.length; i += 100) {
-      if (!gzip.write(rows.texts.slice(i, i + 100).map((t) => `${prefix}${t}}\n`).join(''))) await new Promise((r) => gzip.once('drain', r));
+      if (
+        !gzip.write(
+          rows.texts
+            .slice(i, i + 100)
+            .map((t) => `${prefix}${t}}\n`)
+            .join(''),
+        )
+      )
+        await new Promise((r) => gzip.once('drain', r));
     }
     gzip.end();
     await once(out.sink, 'finish');
@@ -312,12 +320,25 @@ async function bundles(dir: string) {
     const entry = join(dir, `entry${k}.ts`);
     const outfile = join(dir, `bundle${k++}.mjs`);
     await writeFile(entry, source);
-    await esbuild.build({ entryPoints: [entry], bundle: true, minify: true, platform: 'node', format: 'esm', target: 'node22', outfile, logLevel: 'silent', nodePaths: [join(here, '../../node_modules')], banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" } });
+    await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      outfile,
+      logLevel: 'silent',
+      nodePaths: [join(here, '../../node_modules')],
+      banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
+    });
     // parquet-wasm loads its .wasm from disk next to its glue code; it ships beside the bundle.
     const extra = name.startsWith('parquet-wasm') ? (await stat(join(here, '../../node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'))).size : 0;
     const loads: number[] = [];
     for (let i = 0; i < (quick ? 3 : 10); i++) {
-      const script = name.startsWith('parquet-wasm') ? `const t=performance.now(); await import('parquet-wasm/node'); await import('apache-arrow'); console.log(performance.now()-t)` : `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now()-t)`;
+      const script = name.startsWith('parquet-wasm')
+        ? `const t=performance.now(); await import('parquet-wasm/node'); await import('apache-arrow'); console.log(performance.now()-t)`
+        : `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now()-t)`;
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(here, '../..') });
       loads.push(Number(stdout.trim()));
     }

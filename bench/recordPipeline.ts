@@ -184,7 +184,10 @@ async function micro(runs: number, pageCount: number) {
 
   // Same output, checked once: the chosen path lands each record as its bytes.
   const check = sets.mixed.pages[0]!;
-  const lines = envelopeChunk(prefix, parsePage(check, { records: 'data' }).records).toString().split('\n').slice(0, -1);
+  const lines = envelopeChunk(prefix, parsePage(check, { records: 'data' }).records)
+    .toString()
+    .split('\n')
+    .slice(0, -1);
   lines.forEach((line, i) => {
     if (!line.includes(`"data":${oneKbRecord(i)}}`)) throw new Error(`line ${i} does not hold record ${i} as sent`);
   });
@@ -213,7 +216,16 @@ async function micro(runs: number, pageCount: number) {
     const perRecord = samples.get(key(name, set))!;
     const limit = samples.get(key('ceiling', set))!;
     const ratios = perRecord.map((us, k) => limit[k]! / us);
-    return { variant: name, pages: set, usPerRecord: median(perRecord), min: Math.min(...perRecord), max: Math.max(...perRecord), ofCeiling: median(ratios), ofCeilingMin: Math.min(...ratios), ofCeilingMax: Math.max(...ratios) };
+    return {
+      variant: name,
+      pages: set,
+      usPerRecord: median(perRecord),
+      min: Math.min(...perRecord),
+      max: Math.max(...perRecord),
+      ofCeiling: median(ratios),
+      ofCeilingMin: Math.min(...ratios),
+      ofCeilingMax: Math.max(...ratios),
+    };
   });
   console.log(`\n1. µs of CPU per record (${bytesPerRecord.toFixed(0)} bytes/record, pages of ${RECORDS_PER_PAGE}, ${pageCount} pages × ${runs} interleaved runs; medians, [min–max])`);
   console.log(`   ${'variant'.padEnd(18)} ${'pages'.padEnd(12)} ${'µs/record'.padStart(9)}  ${'spread'.padEnd(14)} ${'rate ÷ ceiling'.padStart(14)}  spread`);
@@ -350,7 +362,11 @@ if (args[0] === '--child') {
   process.exit(0);
 } else {
   const all = !flag('micro') && !flag('memory');
-  console.log(`record pipeline benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `record pipeline benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const out: Record<string, unknown> = { node: process.version, cores: cpus().length, model: cpus()[0]?.model, loadAverage: loadavg() };
   if (all || flag('micro')) out.micro = await micro(option('runs', 7), option('pages', 200));
   if (all || flag('memory')) out.memory = await memory();

@@ -129,10 +129,20 @@ const scenarios: Scenario[] = [];
       for (const variant of rotate(['apilake', 'apilake, no Parquet', 'floor', ...PEERS] as const, round)) {
         await fetch(`${api.url}/_reset`);
         if (variant === 'apilake, no Parquet') {
-          const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, parquet: false });
+          const landing = await land({
+            url: api.url,
+            stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } },
+            concurrency: 1,
+            parquet: false,
+          });
           figure('latency-cursor', 'T1 with lake.parquet: false (JSON lines only)', '').values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
         } else if (variant === 'apilake') {
-          const landing = await land({ url: api.url, stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }, concurrency: 1, verify: { expected: records, firstId: RECORD_ID_BASE + 1 } });
+          const landing = await land({
+            url: api.url,
+            stream: { path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } },
+            concurrency: 1,
+            verify: { expected: records, firstId: RECORD_ID_BASE + 1 },
+          });
           results.set('apilake', rate(landing));
           apilakeMs = landing.ms;
           t1.values.push((LATENCY_PAGES * LATENCY_MS) / landing.ms);
@@ -182,7 +192,13 @@ const scenarios: Scenario[] = [];
         if (variant === 'total, no Parquet') {
           // What the typed Parquet table costs here: it is encoded when the window ends.
           await fetch(`${api.url}/_reset`);
-          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { ...pagination, total_pages: 'meta.total_pages' } }, concurrency: CONCURRENCY, verify, parquet: false });
+          const landing = await land({
+            url: api.url,
+            stream: { path: '/pages', records: 'data', pagination: { ...pagination, total_pages: 'meta.total_pages' } },
+            concurrency: CONCURRENCY,
+            verify,
+            parquet: false,
+          });
           figure('latency-pages', 'T2 with lake.parquet: false (JSON lines only)', '').values.push(limitMs / landing.ms);
           continue;
         }
@@ -193,12 +209,16 @@ const scenarios: Scenario[] = [];
           continue;
         }
         await fetch(`${api.url}/_reset`);
-        const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: variant === 'total' ? { ...pagination, total_pages: 'meta.total_pages' } : pagination }, concurrency: CONCURRENCY, verify });
+        const landing = await land({
+          url: api.url,
+          stream: { path: '/pages', records: 'data', pagination: variant === 'total' ? { ...pagination, total_pages: 'meta.total_pages' } : pagination },
+          concurrency: CONCURRENCY,
+          verify,
+        });
         if (variant === 'total') {
           t2.values.push(limitMs / landing.ms);
           totalMs = landing.ms;
-        }
-        else {
+        } else {
           rates.set('apilake', rate(landing));
           t3.values.push(limitMs / landing.ms);
           // Counted by the API: requests aborted after they were sent count as wasted too.
@@ -206,7 +226,11 @@ const scenarios: Scenario[] = [];
           t3w.values.push(requests - (LATENCY_PAGES + 1));
         }
       }
-      figure('latency-pages', `T2 floor: bare node:http, page 1 then ${CONCURRENCY} requests always in flight, nothing parsed or landed; limit ÷ floor (the best T2 any client reaches here)`, '').values.push(limitMs / floorMs);
+      figure(
+        'latency-pages',
+        `T2 floor: bare node:http, page 1 then ${CONCURRENCY} requests always in flight, nothing parsed or landed; limit ÷ floor (the best T2 any client reaches here)`,
+        '',
+      ).values.push(limitMs / floorMs);
       figure('latency-pages', 'T2: floor time ÷ apilake time', '').values.push(floorMs / totalMs);
       for (const [name, value] of rates) figure('latency-pages', `${name} records/s`, 'rec/s').values.push(value);
       PEERS.forEach((p, i) => peerTargets[i]!.values.push(rates.get('apilake')! / rates.get(p)!));
@@ -222,7 +246,13 @@ const scenarios: Scenario[] = [];
     name: 'cpu',
     setUp: async () => void (api = await startApi(children.benchServer, { pages: CPU_PAGES, recordsPerPage: RECORDS_PER_PAGE, templates: 50 })),
     round: async (round) => {
-      const t4 = target({ id: 'T4', name: `CPU-bound landing (${((CPU_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records of ~1 KB, no latency): apilake records/s ÷ one-core parse+stringify ceiling`, unit: '', bound: 0.75, kind: 'min' });
+      const t4 = target({
+        id: 'T4',
+        name: `CPU-bound landing (${((CPU_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records of ~1 KB, no latency): apilake records/s ÷ one-core parse+stringify ceiling`,
+        unit: '',
+        bound: 0.75,
+        kind: 'min',
+      });
       const ceilings: number[] = [];
       const apilakeRates: number[] = [];
       const apilakeCpu: number[] = [];
@@ -232,10 +262,22 @@ const scenarios: Scenario[] = [];
       // drifts by tens of per cent within seconds (consecutive 3 s ceilings measured 65k–95k
       // records/s), so each apilake landing is compared with the mean of the ceilings measured
       // just before and just after it, twice per round: C A C A C, then apilake + Parquet.
-      const ceilingRun = async () => ceilings.push((await runJson<{ recordsPerSecond: number }>(process.execPath, [children.ceiling, JSON.stringify({ recordsPerPage: RECORDS_PER_PAGE, minMs: QUICK ? 2_000 : 5_000 })])).recordsPerSecond);
+      const ceilingRun = async () =>
+        ceilings.push(
+          (await runJson<{ recordsPerSecond: number }>(process.execPath, [children.ceiling, JSON.stringify({ recordsPerPage: RECORDS_PER_PAGE, minMs: QUICK ? 2_000 : 5_000 })])).recordsPerSecond,
+        );
       const landing = async (parquet: boolean) => {
         await fetch(`${api.url}/_reset`);
-        return land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2, parquet });
+        return land({
+          url: api.url,
+          stream: {
+            path: '/pages',
+            records: 'data',
+            pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 },
+          },
+          concurrency: 2,
+          parquet,
+        });
       };
       await ceilingRun();
       for (let pass = 0; pass < 2; pass++) {
@@ -279,10 +321,21 @@ const scenarios: Scenario[] = [];
     setUp: async () => void (api = await startApi(children.benchServer, { pages: CPU_PEER_PAGES, recordsPerPage: RECORDS_PER_PAGE, templates: 50 })),
     round: async (round) => {
       const results = new Map<string, number>();
-      const peerTargets = PEERS.map((p) => target({ id: `T5-cpu-${p}`, name: `CPU-bound (${((CPU_PEER_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }));
+      const peerTargets = PEERS.map((p) =>
+        target({ id: `T5-cpu-${p}`, name: `CPU-bound (${((CPU_PEER_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records): apilake records/s ÷ ${p}`, unit: '×', bound: 1, kind: 'min' }),
+      );
       for (const variant of rotate(['apilake', ...PEERS] as const, round)) {
         if (variant === 'apilake') {
-          const landing = await land({ url: api.url, stream: { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 } }, concurrency: 2, parquet: false });
+          const landing = await land({
+            url: api.url,
+            stream: {
+              path: '/pages',
+              records: 'data',
+              pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_PAGE, total_pages: 'meta.total_pages', max_pages: 100_000 },
+            },
+            concurrency: 2,
+            parquet: false,
+          });
           results.set('apilake', rate(landing));
         } else results.set(variant, rate(await peer(variant, api.url, 'pages')));
       }
@@ -319,7 +372,9 @@ const scenarios: Scenario[] = [];
     name: 'memory-s3',
     setUp: async () => {
       moto = await startMoto();
-      await new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }).send(new CreateBucketCommand({ Bucket: 'bench' }));
+      await new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }).send(
+        new CreateBucketCommand({ Bucket: 'bench' }),
+      );
       apis.set('small', await startApi(children.benchServer, { pages: pagesFor(S3_GIB / 4), recordsPerPage: RECORDS_PER_S3_PAGE, templates: 20 }));
       apis.set('large', await startApi(children.benchServer, { pages: pagesFor(S3_GIB), recordsPerPage: RECORDS_PER_S3_PAGE, templates: 20 }));
     },
@@ -328,7 +383,11 @@ const scenarios: Scenario[] = [];
       const t7abs = target({ id: 'T7-s3-rss', name: `a ${S3_GIB} GiB window to S3 (moto): peak RSS of the landing process`, unit: 'MiB', bound: 512, kind: 'max' });
       const peaks = new Map<string, number>();
       for (const variant of rotate(['small', 'large'] as const, round)) {
-        const stream = { path: '/pages', records: 'data', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_S3_PAGE, total_pages: 'meta.total_pages', max_pages: 1_000_000 } };
+        const stream = {
+          path: '/pages',
+          records: 'data',
+          pagination: { type: 'page_number', page_size_param: 'per_page', page_size: RECORDS_PER_S3_PAGE, total_pages: 'meta.total_pages', max_pages: 1_000_000 },
+        };
         const landing = await land({ url: apis.get(variant)!.url, stream, concurrency: 2, s3Endpoint: moto.endpoint }, 256);
         peaks.set(variant, landing.peakRssMiB);
         figure('memory-s3', `${variant} window (${landing.records.toLocaleString('en')} records): MB/s to S3`, 'MB/s').values.push((landing.records * RECORD_BYTES) / 1000 / landing.ms);
@@ -435,7 +494,8 @@ for (const t of summary) {
   console.log(`  ${t.pass ? 'ok  ' : 'MISS'} ${t.id.padEnd(34)} ${fmt(t.median, t.unit).padStart(7)} [${fmt(t.spread[0], t.unit)}–${fmt(t.spread[1], t.unit)}]  target ${bound.padEnd(12)} ${t.name}`);
 }
 console.log('\nFigures:');
-for (const f of figures) console.log(`  ${f.scenario.padEnd(15)} ${f.name.padEnd(62)} ${fmt(median(f.values), f.unit).padStart(9)} ${f.unit} [${fmt(Math.min(...f.values), f.unit)}–${fmt(Math.max(...f.values), f.unit)}]`);
+for (const f of figures)
+  console.log(`  ${f.scenario.padEnd(15)} ${f.name.padEnd(62)} ${fmt(median(f.values), f.unit).padStart(9)} ${f.unit} [${fmt(Math.min(...f.values), f.unit)}–${fmt(Math.max(...f.values), f.unit)}]`);
 for (const note of notes) console.log(`  note: ${note}`);
 
 const loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
@@ -450,7 +510,8 @@ if (!ONLY) {
 
 if (flag('check')) {
   const missed = summary.filter((t) => !t.pass);
-  for (const t of missed) console.error(`MISSED ${t.id}: ${t.name}: ${fmt(t.median, t.unit)}${t.unit && t.unit !== '×' ? ` ${t.unit}` : ''}, target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound} (gap ${fmt(t.gap, t.unit)})`);
+  for (const t of missed)
+    console.error(`MISSED ${t.id}: ${t.name}: ${fmt(t.median, t.unit)}${t.unit && t.unit !== '×' ? ` ${t.unit}` : ''}, target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound} (gap ${fmt(t.gap, t.unit)})`);
   if (missed.length > 0) process.exit(1);
   console.log('every target met');
 }

@@ -41,7 +41,8 @@ export function reportAndExit(error: unknown): never {
     process.exit(exitCodeFor(known));
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const detail = process.env.APILAKE_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : '\n  hint: this is a bug in apilake; run again with APILAKE_DEBUG=1 for the stack trace and report it';
+  const detail =
+    process.env.APILAKE_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : '\n  hint: this is a bug in apilake; run again with APILAKE_DEBUG=1 for the stack trace and report it';
   process.stderr.write(`apilake: unexpected error: ${message}${detail}\n`);
   process.exit(EXIT.unexpected);
 }

@@ -14,5 +14,8 @@ export const OUTPUT = {
 
 /** Output key of a source's function name: `github_events` → `FunctionNameGithubEvents`. */
 export function functionOutputKey(source: string): string {
-  return `${OUTPUT.functionPrefix}${source.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`;
+  return `${OUTPUT.functionPrefix}${source
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')}`;
 }

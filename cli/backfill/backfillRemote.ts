@@ -4,7 +4,21 @@
  */
 
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { AbortedError, ApilakeError, ConcurrencyLimiter, type IngestSummary, isoSeconds, selectStreams, type SourceDefinition, type StreamDefinition, type StreamSummary, type TimeWindow, type WindowResult, type WindowSelection, windowsFor } from '../../functions/index.js';
+import {
+  AbortedError,
+  ApilakeError,
+  ConcurrencyLimiter,
+  type IngestSummary,
+  isoSeconds,
+  selectStreams,
+  type SourceDefinition,
+  type StreamDefinition,
+  type StreamSummary,
+  type TimeWindow,
+  type WindowResult,
+  type WindowSelection,
+  windowsFor,
+} from '../../functions/index.js';
 import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';
 
 /** What a remote backfill needs. */

@@ -35,7 +35,8 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
   const selection = selectionFromFlags(options, new Date());
   const total = countWindows(source, selectStreams(source, options.stream), selection);
-  if (options.curateOnly && (options.remote || options.force)) throw new InputError('--curate-only reads the lake, never the API: it takes neither --remote nor --force (use --bucket NAME for a lake in S3)');
+  if (options.curateOnly && (options.remote || options.force))
+    throw new InputError('--curate-only reads the lake, never the API: it takes neither --remote nor --force (use --bucket NAME for a lake in S3)');
   if (options.bucket && !options.curateOnly) throw new InputError('--bucket goes with --curate-only; to land windows into S3 use --remote (the deployed function) or apilake run --bucket');
 
   const out = new TerminalOutput(process.stdout);

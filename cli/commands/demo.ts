@@ -105,7 +105,8 @@ async function listen(port: number): Promise<DemoApi> {
     return await startDemoApi({ apiKey: DEMO_KEY, port });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw inputError(`port ${port} on 127.0.0.1 is already in use`, 'stop whatever listens there, or pick another port: `apilake demo --serve --port 8788`', { cause: error });
+    if (code === 'EADDRINUSE')
+      throw inputError(`port ${port} on 127.0.0.1 is already in use`, 'stop whatever listens there, or pick another port: `apilake demo --serve --port 8788`', { cause: error });
     if (code === 'EACCES') throw inputError(`port ${port} on 127.0.0.1 may not be opened by this user`, 'pick a port above 1023 with --port', { cause: error });
     throw error;
   }

@@ -41,7 +41,8 @@ export async function gcCommand(sourceName: string, options: GcOptions): Promise
   // Ages are the storage's; this machine's clock is only compared with it, for whoever reads the output.
   const storageTime = reports.find((r) => r.storageTime)?.storageTime;
   const skew = storageTime ? Date.now() - storageTime.getTime() : 0;
-  if (Math.abs(skew) >= SKEW_WORTH_NOTING_MS) console.log(`  note: this machine's clock is ${formatDuration(Math.round(Math.abs(skew) / 60_000) * 60_000)} ${skew > 0 ? 'ahead of' : 'behind'} the storage's; gc goes by the storage's`);
+  if (Math.abs(skew) >= SKEW_WORTH_NOTING_MS)
+    console.log(`  note: this machine's clock is ${formatDuration(Math.round(Math.abs(skew) / 60_000) * 60_000)} ${skew > 0 ? 'ahead of' : 'behind'} the storage's; gc goes by the storage's`);
   if (clockError) console.log(`  nothing was deleted: ${clockError}`);
   if (clockError || reports.some((r) => r.unreadable.length > 0)) process.exitCode = EXIT.windowsFailed;
 }

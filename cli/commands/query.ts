@@ -72,7 +72,7 @@ async function queryRemote(sql: string, options: QueryOptions, formatting: RowFo
 function checkFlags(options: QueryOptions): void {
   if (options.format === 'parquet' && !options.out) throw new InputError('--format parquet writes a file: add --out FILE');
   if (options.out && options.format === 'table') throw new InputError('--out writes parquet, csv or json: add --format parquet|csv|json');
-  if (options.out && options.remote) throw new InputError('--out works on the local lake; Athena already writes every result to the workgroup\'s S3 location');
+  if (options.out && options.remote) throw new InputError("--out works on the local lake; Athena already writes every result to the workgroup's S3 location");
   if (options.force && !options.out) throw new InputError('--force replaces an existing --out file: add --out FILE');
   if (options.formulaEscape === false && options.format !== 'csv') throw new InputError('--no-formula-escape applies to CSV: add --format csv');
 }

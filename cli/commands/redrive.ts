@@ -66,9 +66,7 @@ export async function redriveCommand(options: RedriveOptions): Promise<void> {
 export function renderOutcomes(outcomes: readonly RedriveOutcome[], dryRun = false): string {
   if (outcomes.length === 0) return '  the queue is empty\n';
   const rows = outcomes.map((o) =>
-    o.kind === 'unparseable'
-      ? [o.messageId, '-', '-', 'kept (cannot parse)', o.reason]
-      : [o.invocation.messageId, o.invocation.source, o.invocation.what, label(o), reason(o)],
+    o.kind === 'unparseable' ? [o.messageId, '-', '-', 'kept (cannot parse)', o.reason] : [o.invocation.messageId, o.invocation.source, o.invocation.what, label(o), reason(o)],
   );
   const count = (kind: RedriveOutcome['kind']) => outcomes.filter((o) => o.kind === kind).length;
   const summary = dryRun

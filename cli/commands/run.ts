@@ -75,7 +75,9 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     if (stopped) out.line(stopped);
     const failed = tally.failures.length;
     if (failed > 0) {
-      new TerminalOutput(process.stderr).line(`${failed} window${failed === 1 ? '' : 's'} failed (✗ above); nothing of ${failed === 1 ? 'it' : 'them'} is visible. Re-run the same command to retry ${failed === 1 ? 'it' : 'them'}.`);
+      new TerminalOutput(process.stderr).line(
+        `${failed} window${failed === 1 ? '' : 's'} failed (✗ above); nothing of ${failed === 1 ? 'it' : 'them'} is visible. Re-run the same command to retry ${failed === 1 ? 'it' : 'them'}.`,
+      );
     }
     return { results, tally, ...(interrupt.stoppedBy ? { stoppedBy: interrupt.stoppedBy } : {}) };
   } finally {

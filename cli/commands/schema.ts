@@ -20,7 +20,8 @@ export async function schemaSuggestCommand(sourceName: string, options: SchemaSu
     for (const stream of selectStreams(source, options.stream)) {
       const snapshot = await snapshotStream(storage, source.name, stream.name);
       const files = snapshot.committed.flatMap((w) => w.manifest.parts.map((p) => literalGlob(storage.uri(p.key))));
-      if (files.length === 0) throw new InputError(`stream ${source.name}.${stream.name} has no committed window in ${storage.location}: land some first (apilake run ${source.name} --stream ${stream.name})`);
+      if (files.length === 0)
+        throw new InputError(`stream ${source.name}.${stream.name} has no committed window in ${storage.location}: land some first (apilake run ${source.name} --stream ${stream.name})`);
       // DuckDB infers the record type over every committed record; samples check what it cannot tell (ISO dates in strings).
       const type = (await connection.runAndReadAll(recordTypeSql(files))).getRowObjectsJson().find((row) => row.column_name === 'data')?.column_type;
       const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().map(([text]) => parseJson(String(text)).value);

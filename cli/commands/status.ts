@@ -55,11 +55,18 @@ export function statusProblems(source: string, statuses: readonly StreamStatus[]
     if (s.committed === 0) problems.push(`${s.stream}: no window committed yet (apilake run ${source} --stream ${s.stream} lands the latest one)`);
     const missing = s.gaps.reduce((n, g) => n + g.windows, 0);
     if (missing > 0) {
-      problems.push(`${s.stream}: ${plural(missing, 'window')} missing between the first and the last committed window, in ${plural(s.gaps.length, 'gap')} (${backfill(s.stream, s.gaps[0]!.start, s.gaps.at(-1)!.end)} fills them)`);
+      problems.push(
+        `${s.stream}: ${plural(missing, 'window')} missing between the first and the last committed window, in ${plural(s.gaps.length, 'gap')} (${backfill(s.stream, s.gaps[0]!.start, s.gaps.at(-1)!.end)} fills them)`,
+      );
     }
-    if (s.unreadable.length > 0) problems.push(`${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (apilake run ${source} --stream ${s.stream} --force with that window's --from/--to lands it again)`);
+    if (s.unreadable.length > 0)
+      problems.push(
+        `${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (apilake run ${source} --stream ${s.stream} --force with that window's --from/--to lands it again)`,
+      );
     if (s.behind && s.behind.windows > 1) {
-      problems.push(`${s.stream}: ${plural(s.behind.windows, 'window')} behind: nothing landed after the last committed window, in [${s.behind.start}, ${s.behind.end}) (${backfill(s.stream, s.behind.start, s.behind.end)} catches up)`);
+      problems.push(
+        `${s.stream}: ${plural(s.behind.windows, 'window')} behind: nothing landed after the last committed window, in [${s.behind.start}, ${s.behind.end}) (${backfill(s.stream, s.behind.start, s.behind.end)} catches up)`,
+      );
     }
   }
   return problems;
@@ -89,10 +96,14 @@ export function renderStatus(source: string, location: string, statuses: readonl
     if (s.otherSizes > 0) lines.push(`  ${s.stream}: ${s.otherSizes} manifests of another window size ignored (window changed?)`);
     for (const u of s.unreadable) lines.push(`  ${s.stream}: ${u.key} cannot be read, so its window counts as not committed (re-run it): ${u.reason}`);
     if (s.orphanParts > 0 || s.incompleteWrites > 0) {
-      lines.push(`  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run has written nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock)`);
+      lines.push(
+        `  ${s.stream}: ${s.orphanParts} parts no commit lists, ${s.incompleteWrites} unfinished writes (invisible to queries: a run in flight, a crash or a replaced commit; \`apilake gc\` removes them once their run has written nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock)`,
+      );
     }
     if (s.tableDrift.length > 0) {
-      lines.push(`  ${s.stream}: the source definition disagrees with the table spec the lake committed: ${s.tableDrift.join('; ')} (queries read the committed spec; the next run that commits a window records the definition's)`);
+      lines.push(
+        `  ${s.stream}: the source definition disagrees with the table spec the lake committed: ${s.tableDrift.join('; ')} (queries read the committed spec; the next run that commits a window records the definition's)`,
+      );
     }
     if (s.missingSymlinks > 0) lines.push(`  ${s.stream}: ${s.missingSymlinks} committed windows have no Athena symlink yet (\`apilake gc\` writes them)`);
   }

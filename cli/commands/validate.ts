@@ -4,7 +4,9 @@ import { formatDuration, loadSources, streamWindowMs } from '../../functions/ind
 export async function validateCommand(options: { sources: string }): Promise<void> {
   const sources = await loadSources(options.sources);
   if (sources.length === 0) {
-    console.log(`no source files (*.yaml) in ${options.sources}: copy one from examples/ or start from the template in sources/README.md (\`apilake validate --sources examples\` checks the examples)`);
+    console.log(
+      `no source files (*.yaml) in ${options.sources}: copy one from examples/ or start from the template in sources/README.md (\`apilake validate --sources examples\` checks the examples)`,
+    );
     return;
   }
   for (const { file, definition } of sources) {

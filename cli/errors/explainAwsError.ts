@@ -40,13 +40,21 @@ export function explainAwsError(error: unknown, doing?: string): ApilakeError | 
   const badRegion = /^Region not accepted: region="(.*)"/.exec(error.message);
   if (badRegion) return inputError(`AWS region "${badRegion[1]}" is not a region name${where}`, regionHint, { cause: error });
   if (name === 'CredentialsProviderError') {
-    return inputError(`no AWS credentials found${where}: ${error.message}`, 'sign in (`aws sso login`, or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and try again', { cause: error });
+    return inputError(`no AWS credentials found${where}: ${error.message}`, 'sign in (`aws sso login`, or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and try again', {
+      cause: error,
+    });
   }
   if (ACCESS_DENIED.has(name)) {
-    return inputError(`AWS refused the request${where}: ${name}: ${error.message}`, 'check that your credentials are current and belong to the account the stack is deployed in, with permission for this call', { cause: error });
+    return inputError(
+      `AWS refused the request${where}: ${name}: ${error.message}`,
+      'check that your credentials are current and belong to the account the stack is deployed in, with permission for this call',
+      { cause: error },
+    );
   }
   if (NOT_FOUND.has(name)) {
-    return inputError(`not found${where}: ${name}: ${error.message}`, 'check the name or URL you passed, the region (AWS_REGION), and that --outputs/--stage point at the deployed stack', { cause: error });
+    return inputError(`not found${where}: ${name}: ${error.message}`, 'check the name or URL you passed, the region (AWS_REGION), and that --outputs/--stage point at the deployed stack', {
+      cause: error,
+    });
   }
   if (code !== undefined && UNREACHABLE.has(code)) {
     return inputError(`cannot reach AWS${where}: ${error.message}`, 'check your network, AWS_REGION, and any AWS_ENDPOINT_URL* variable', { cause: error });

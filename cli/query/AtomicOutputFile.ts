@@ -103,7 +103,13 @@ export class AtomicOutputFile {
     } catch (error) {
       if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
       // No hard links here: check, then rename (a file created in between would be replaced).
-      if (await lstat(this.target).then(() => true, () => false)) throw Object.assign(new Error(`${this.target} exists`), { code: 'EEXIST' });
+      if (
+        await lstat(this.target).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw Object.assign(new Error(`${this.target} exists`), { code: 'EEXIST' });
       await rename(this.tempPath, this.target);
       return;
     }

@@ -16,7 +16,22 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ColumnType, type CommittedTableSpec, committedTableSpec, type CommittedWindow, diffTableSpecs, duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql, FsLakeStorage, MANIFEST_PREFIX, type ParquetFileGroup, snapshotStream, type TableSpec, tableSpecFromStored } from '../../functions/index.js';
+import {
+  type ColumnType,
+  type CommittedTableSpec,
+  committedTableSpec,
+  type CommittedWindow,
+  diffTableSpecs,
+  duckdbCuratedViewSql,
+  duckdbLatestViewSql,
+  duckdbRawViewSql,
+  FsLakeStorage,
+  MANIFEST_PREFIX,
+  type ParquetFileGroup,
+  snapshotStream,
+  type TableSpec,
+  tableSpecFromStored,
+} from '../../functions/index.js';
 
 /** A stream of the lake, with the files of its committed windows. */
 export interface LakeTable {
@@ -38,10 +53,7 @@ export interface LakeTable {
 }
 
 /** Presto/Trino functions Athena users reach for, mapped to DuckDB equivalents. */
-const ATHENA_COMPAT_MACROS = [
-  `CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)`,
-  `CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`,
-];
+const ATHENA_COMPAT_MACROS = [`CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)`, `CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`];
 
 /** Every stream with commits in the lake folder, and the files its current commits list. */
 export async function discoverTables(lakeDir: string): Promise<LakeTable[]> {
@@ -97,7 +109,12 @@ export async function attachLocalLake(connection: DuckDBConnection, lakeDir: str
   for (const table of all) {
     const { spec, drift } = chooseTableSpec(table, byName.get(table.name));
     await connection.run(duckdbRawViewSql(spec, table.parts.map(literalGlob)));
-    await connection.run(duckdbCuratedViewSql(spec, table.curated.map((group) => ({ ...group, files: group.files.map(literalGlob) }))));
+    await connection.run(
+      duckdbCuratedViewSql(
+        spec,
+        table.curated.map((group) => ({ ...group, files: group.files.map(literalGlob) })),
+      ),
+    );
     const latest = duckdbLatestViewSql(spec);
     if (latest) await connection.run(latest);
     if (tables.includes(table)) attached.push(drift.length > 0 ? { ...table, drift } : table);
@@ -135,7 +152,10 @@ export function literalGlob(path: string): string {
 
 async function subfolders(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;

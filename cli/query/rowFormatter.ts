@@ -99,11 +99,18 @@ class TableRows implements RowFormatter {
   }
 
   private line(values: readonly string[]): string {
-    return `${values.map((v, i) => v.padEnd(this.widths[i] ?? 0)).join(' │ ').trimEnd()}\n`;
+    return `${values
+      .map((v, i) => v.padEnd(this.widths[i] ?? 0))
+      .join(' │ ')
+      .trimEnd()}\n`;
   }
 }
 
 function tableCell(value: unknown): string {
   const text = value === null || value === undefined ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => JSON.stringify(ch).slice(1, -1).replace(/^[\u007f-\u009f]$/, `\\u00${ch.charCodeAt(0).toString(16)}`));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) =>
+    JSON.stringify(ch)
+      .slice(1, -1)
+      .replace(/^[\u007f-\u009f]$/, `\\u00${ch.charCodeAt(0).toString(16)}`),
+  );
 }

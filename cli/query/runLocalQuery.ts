@@ -201,7 +201,9 @@ function warnAbout(tables: readonly LakeTable[], warn: ((text: string) => void) 
   if (!warn) return;
   for (const table of tables) {
     if (table.drift) {
-      warn(`${table.name}: the source definition disagrees with the table spec the lake committed (${table.committedSpec?.key}): ${table.drift.join('; ')}; queries read the committed spec, and the next run that commits a window of the stream records the definition's`);
+      warn(
+        `${table.name}: the source definition disagrees with the table spec the lake committed (${table.committedSpec?.key}): ${table.drift.join('; ')}; queries read the committed spec, and the next run that commits a window of the stream records the definition's`,
+      );
     }
     for (const problem of table.unreadable) warn(`${table.name}: left out ${problem}`);
     if (table.uncurated > 0) {

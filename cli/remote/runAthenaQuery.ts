@@ -1,13 +1,6 @@
 /** SQL on Athena in the stack's workgroup: start, poll with backoff, page through the results. */
 
-import {
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  StopQueryExecutionCommand,
-  type AthenaClient,
-  type Row,
-} from '@aws-sdk/client-athena';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, type AthenaClient, type Row } from '@aws-sdk/client-athena';
 import { ApilakeError, type Clock, InputError, systemClock } from '../../functions/index.js';
 import type { ResultColumn } from '../query/rowFormatter.js';
 
@@ -46,14 +39,9 @@ const STOP_TIMEOUT_MS = 5_000;
  * @throws InputError with Athena's reason when the query fails or is cancelled.
  * @throws ApilakeError when `signal` stopped it.
  */
-export async function runAthenaQuery(
-  sql: string,
-  options: { client: AthenaClient; workGroup: string; database: string; clock?: Clock; signal?: AbortSignal },
-): Promise<AthenaResult> {
+export async function runAthenaQuery(sql: string, options: { client: AthenaClient; workGroup: string; database: string; clock?: Clock; signal?: AbortSignal }): Promise<AthenaResult> {
   const clock = options.clock ?? systemClock;
-  const started = await options.client.send(
-    new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: options.workGroup, QueryExecutionContext: { Database: options.database } }),
-  );
+  const started = await options.client.send(new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: options.workGroup, QueryExecutionContext: { Database: options.database } }));
   const executionId = started.QueryExecutionId!;
   let scannedBytes = 0;
   try {

@@ -38,7 +38,8 @@ export async function readStackOutputs(options: RemoteOptions, neededFor: string
   } catch (error) {
     throw inputError(`cannot read stack outputs from ${file}: it is not JSON`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`, { cause: error });
   }
-  if (parsed === null || typeof parsed !== 'object') throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
+  if (parsed === null || typeof parsed !== 'object')
+    throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
   const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
   if (!wanted || !parsed[wanted]) {

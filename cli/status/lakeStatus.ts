@@ -3,7 +3,22 @@
  * the first committed window and the last window that has ended by now.
  */
 
-import { committedTableSpec, diffTableSpecs, formatDuration, isAligned, isoSeconds, type LakeStorage, selectStreams, snapshotStream, type SourceDefinition, type StoredTableSpec, storedTableSpec, streamWindowMs, tableSpec, windowBefore } from '../../functions/index.js';
+import {
+  committedTableSpec,
+  diffTableSpecs,
+  formatDuration,
+  isAligned,
+  isoSeconds,
+  type LakeStorage,
+  selectStreams,
+  snapshotStream,
+  type SourceDefinition,
+  type StoredTableSpec,
+  storedTableSpec,
+  streamWindowMs,
+  tableSpec,
+  windowBefore,
+} from '../../functions/index.js';
 
 /** A run of consecutive missing windows. */
 export interface Gap {
@@ -69,9 +84,7 @@ export async function lakeStatus(storage: LakeStorage, source: SourceDefinition,
     const lastStart = starts.at(-1);
     const behindFrom = lastStart === undefined ? undefined : lastStart + size;
     const behind =
-      behindFrom !== undefined && behindFrom < latestEnd
-        ? { start: isoSeconds(new Date(behindFrom)), end: isoSeconds(new Date(latestEnd)), windows: (latestEnd - behindFrom) / size }
-        : undefined;
+      behindFrom !== undefined && behindFrom < latestEnd ? { start: isoSeconds(new Date(behindFrom)), end: isoSeconds(new Date(latestEnd)), windows: (latestEnd - behindFrom) / size } : undefined;
     statuses.push({
       stream: stream.name,
       window: formatDuration(size),

@@ -447,7 +447,9 @@ function describeByte(b: Uint8Array, i: number): string {
   if (c >= 0x21 && c <= 0x7e) return `'${String.fromCharCode(c)}'`;
   if (c === 0x20) return 'a space';
   if (c >= 0xc0) {
-    const ch = Buffer.from(b.buffer, b.byteOffset + i, Math.min(4, b.length - i)).toString('utf8').codePointAt(0)!;
+    const ch = Buffer.from(b.buffer, b.byteOffset + i, Math.min(4, b.length - i))
+      .toString('utf8')
+      .codePointAt(0)!;
     if (ch !== 0xfffd) return `U+${ch.toString(16).toUpperCase().padStart(4, '0')}`;
   }
   return `byte 0x${hex(c)}`;

@@ -46,13 +46,7 @@ export const EARLY_LANDING_BYTES = 4 * 1024 * 1024;
  * @throws PageTooLargeError, ResponseEncodingError, JsonSyntaxError, JsonNestingError, RecordsPathError
  *   (not worth retrying), or the stream's own error (a reset: worth retrying unless records landed)
  */
-export async function readPageBody(
-  response: TransportResponse,
-  reading: PageReading,
-  origin: BodyOrigin,
-  landing?: EarlyLanding,
-  progress: LandingProgress = { landedRecords: 0 },
-): Promise<PageBody> {
+export async function readPageBody(response: TransportResponse, reading: PageReading, origin: BodyOrigin, landing?: EarlyLanding, progress: LandingProgress = { landedRecords: 0 }): Promise<PageBody> {
   const parser = new RecordParser({ ...reading, origin });
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const max = reading.maxPageBytes;

@@ -56,6 +56,5 @@ export function toUnscaled(parts: DecimalParts, scale: number): bigint {
 /** Floor division of big integers (toward −∞, unlike `/`, which truncates toward zero). */
 export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
-

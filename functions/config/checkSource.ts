@@ -105,7 +105,7 @@ function parentLineage(streams: readonly PartialStream[], index: number): Lineag
   const byName = new Map(streams.filter((s) => s.name !== undefined).map((s) => [s.name!, s]));
   const placeholders: string[] = [];
   const path: string[] = [streams[index]!.name ?? `streams[${index}]`];
-  for (let stream = streams[index]; stream?.parent; ) {
+  for (let stream = streams[index]; stream?.parent;) {
     placeholders.push(stream.parent.as);
     const next = byName.get(stream.parent.stream);
     if (!next) break;
@@ -121,7 +121,8 @@ function checkParent(source: PartialSource, stream: PartialStream, lineage: Line
   checkJmespath(parent.key, [...path, 'key'], add);
   const names = source.streams.map((s) => s.name).filter((n): n is string => n !== undefined);
   if (parent.stream === stream.name) add([...path, 'stream'], `a stream cannot be its own parent`);
-  else if (!names.includes(parent.stream)) add([...path, 'stream'], `unknown stream "${parent.stream}": expected another stream of this source (${names.filter((n) => n !== stream.name).join(', ') || 'there is none'})`);
+  else if (!names.includes(parent.stream))
+    add([...path, 'stream'], `unknown stream "${parent.stream}": expected another stream of this source (${names.filter((n) => n !== stream.name).join(', ') || 'there is none'})`);
   else if (lineage.cycle) add([...path, 'stream'], `parent streams go round in a cycle: ${lineage.cycle.join(' → ')}`);
 
   const vars = new Set([...Object.keys(source.vars ?? {}), ...Object.keys(stream.vars ?? {})]);

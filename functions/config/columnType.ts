@@ -17,9 +17,7 @@ export type ScalarTypeName = (typeof SCALAR_TYPES)[number];
 
 /** A parsed column type. */
 export type ColumnType =
-  | { readonly kind: ScalarTypeName }
-  | { readonly kind: 'decimal'; readonly precision: number; readonly scale: number }
-  | { readonly kind: 'array'; readonly element: ColumnType };
+  { readonly kind: ScalarTypeName } | { readonly kind: 'decimal'; readonly precision: number; readonly scale: number } | { readonly kind: 'array'; readonly element: ColumnType };
 
 /** Largest decimal precision Athena, Glue and DuckDB all accept. */
 export const MAX_DECIMAL_PRECISION = 38;

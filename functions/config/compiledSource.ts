@@ -53,7 +53,9 @@ export function readCompiledSource(json: string, expectedSchema: string): Compil
   const { compiled, source } = (value ?? {}) as Partial<Record<keyof CompiledSource, unknown>>;
   const stamp = compiled as Partial<CompiledStamp> | undefined;
   if (typeof value !== 'object' || Array.isArray(value) || typeof stamp !== 'object' || stamp === null || stamp.by !== 'apilake') {
-    return { problem: `not a compiled source definition: no "compiled" stamp (a definition written by hand, or compiled by an apilake before stamps); expected {"compiled": {...}, "source": {...}} as cdk synth writes it: ${redeploy}` };
+    return {
+      problem: `not a compiled source definition: no "compiled" stamp (a definition written by hand, or compiled by an apilake before stamps); expected {"compiled": {...}, "source": {...}} as cdk synth writes it: ${redeploy}`,
+    };
   }
   if (stamp.format !== COMPILED_SOURCE_FORMAT) return { problem: `compiled in format ${String(stamp.format)}, this function reads format ${COMPILED_SOURCE_FORMAT}: ${redeploy}` };
   if (stamp.schema !== expectedSchema) {

@@ -28,11 +28,7 @@ const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 /** Characters Secrets Manager allows in a secret name. */
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 
-const identifier = (what: string) =>
-  z
-    .string()
-    .regex(IDENTIFIER, `${what} must match [a-z][a-z0-9_]* (lower case, digits, underscores), as it names S3 prefixes and tables`)
-    .max(64);
+const identifier = (what: string) => z.string().regex(IDENTIFIER, `${what} must match [a-z][a-z0-9_]* (lower case, digits, underscores), as it names S3 prefixes and tables`).max(64);
 
 const secretName = z
   .string()
@@ -45,10 +41,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const tokenUrl = z.url({ protocol: /^https?$/ }).meta({ description: 'The OAuth2 token endpoint.' });
 
-const clientAuth = z
-  .enum(['header', 'body'])
-  .default('header')
-  .meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' });
+const clientAuth = z.enum(['header', 'body']).default('header').meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' });
 
 /** How requests authenticate; every credential lives in the secret, never in the file. */
 const authSchema = z.discriminatedUnion('type', [
@@ -88,27 +81,19 @@ const authSchema = z.discriminatedUnion('type', [
       type: z.literal('jwt_bearer'),
       secret: secretName,
       token_url: tokenUrl,
-      scope: z.string().optional().meta({ description: 'Space-separated scopes, sent as the assertion\'s scope claim (Google requires it).' }),
-      audience: z
-        .string()
-        .min(1)
-        .optional()
-        .meta({ description: 'The assertion\'s aud claim. @default token_url' }),
+      scope: z.string().optional().meta({ description: "Space-separated scopes, sent as the assertion's scope claim (Google requires it)." }),
+      audience: z.string().min(1).optional().meta({ description: "The assertion's aud claim. @default token_url" }),
     })
     .meta({
       description:
-        'JWT bearer grant (RFC 7523), e.g. Google service accounts: an RS256 assertion signed with the secret\'s key. ' +
+        "JWT bearer grant (RFC 7523), e.g. Google service accounts: an RS256 assertion signed with the secret's key. " +
         'Secret JSON: {"client_email" or "issuer", "private_key" (PEM), optional "subject", "private_key_id"}.',
     }),
 ]);
 
 const stopConditions = {
   stop_when: jmespath('JMESPath evaluated on each response body; paging ends when it is truthy (e.g. "!has_more").').optional(),
-  max_pages: z
-    .int()
-    .positive()
-    .default(10_000)
-    .meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
+  max_pages: z.int().positive().default(10_000).meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
 };
 
 /** Where the page number or offset goes in each request. */
@@ -118,12 +103,9 @@ const pageValueIn = z
   .meta({ description: 'Where the paging values go: query (query parameters) or body (dotted paths into the JSON body, e.g. variables.page; needs method: POST). @default query' });
 
 /** Where the cursor goes in each next request. */
-const cursorIn = z
-  .enum(['query', 'body', 'header'])
-  .default('query')
-  .meta({
-    description: 'Where the cursor goes: query (a query parameter), body (a dotted path into the JSON body, e.g. variables.after; needs method: POST) or header (a request header). @default query',
-  });
+const cursorIn = z.enum(['query', 'body', 'header']).default('query').meta({
+  description: 'Where the cursor goes: query (a query parameter), body (a dotted path into the JSON body, e.g. variables.after; needs method: POST) or header (a request header). @default query',
+});
 
 const paginationSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none'), ...stopConditions }),
@@ -150,10 +132,7 @@ const paginationSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('cursor'),
     cursor: jmespath('JMESPath to the next cursor in the body (e.g. meta.next_cursor or data[-1].id); absent, null or "" ends paging.'),
-    param: z
-      .string()
-      .min(1)
-      .meta({ description: 'What carries the cursor: a query parameter, a dotted path into the JSON body (in: body, e.g. variables.after) or a header name (in: header).' }),
+    param: z.string().min(1).meta({ description: 'What carries the cursor: a query parameter, a dotted path into the JSON body (in: body, e.g. variables.after) or a header name (in: header).' }),
     in: cursorIn,
     ...stopConditions,
   }),
@@ -171,20 +150,14 @@ const incrementalSchema = z
     cursor_field: jmespath(
       'JMESPath into each record to its cursor value: ISO 8601 text (with an offset; none means UTC), or an epoch number (a number, or a string of 9+ digits). Without unit, the integer part says the unit: below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, below 1e20 nanoseconds. A cursor outside 1970–2200 fails the window.',
     ),
-    unit: z
-      .enum(EPOCH_UNITS)
-      .optional()
-      .meta({
-        description:
-          'The unit of epoch-number cursors: s | ms | us | ns. Needed only for values of ms, us or ns before 1973-03-03, which by magnitude would read as a coarser unit. ISO 8601 text is read as such either way. @default told by magnitude',
-      }),
-    order: z
-      .enum(['asc', 'desc', 'none'])
-      .default('none')
-      .meta({
-        description:
-          'The order the API returns records in, by cursor_field. asc: paging stops at the first record at or after the window end; desc: at the first record before the window start; none: every page is read. A record out of the declared order fails the window. @default none',
-      }),
+    unit: z.enum(EPOCH_UNITS).optional().meta({
+      description:
+        'The unit of epoch-number cursors: s | ms | us | ns. Needed only for values of ms, us or ns before 1973-03-03, which by magnitude would read as a coarser unit. ISO 8601 text is read as such either way. @default told by magnitude',
+    }),
+    order: z.enum(['asc', 'desc', 'none']).default('none').meta({
+      description:
+        'The order the API returns records in, by cursor_field. asc: paging stops at the first record at or after the window end; desc: at the first record before the window start; none: every page is read. A record out of the declared order fails the window. @default none',
+    }),
   })
   .meta({
     description:
@@ -201,13 +174,10 @@ const parentSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a placeholder name: a letter or _, then letters, digits or _')
       .max(64)
       .meta({ description: 'Placeholder that holds the key: {<as>} in path, params and body.' }),
-    skip_empty: z
-      .boolean()
-      .default(false)
-      .meta({
-        description:
-          'Skip parent records whose key is the empty string "" (no child run, no _parent ""). Without it, an empty key fails the window when {<as>} is in the path, since "//" would reach another endpoint; in params or a body it is sent as empty text. @default false',
-      }),
+    skip_empty: z.boolean().default(false).meta({
+      description:
+        'Skip parent records whose key is the empty string "" (no child run, no _parent ""). Without it, an empty key fails the window when {<as>} is in the path, since "//" would reach another endpoint; in params or a body it is sent as empty text. @default false',
+    }),
   })
   .meta({
     description:
@@ -238,42 +208,25 @@ const streamSchema = z.strictObject({
   body: z.unknown().optional().meta({ description: 'JSON body for POST (e.g. a GraphQL query); strings may hold {placeholders}.' }),
   records: jmespath('JMESPath to the array of records; "@" when the body is the array.').default('@'),
   pagination: paginationSchema.default({ type: 'none', max_pages: 10_000 }),
-  window: z
-    .string()
-    .optional()
-    .meta({ description: 'Time slice one run covers, e.g. 15m, 1h, 1d. @default the schedule interval (required for cron schedules)' }),
+  window: z.string().optional().meta({ description: 'Time slice one run covers, e.g. 15m, 1h, 1d. @default the schedule interval (required for cron schedules)' }),
   vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
-  response_encoding: z
-    .enum(RESPONSE_ENCODINGS)
-    .default('strict')
-    .meta({
-      description:
-        'How response bodies are decoded: strict (invalid UTF-8 fails the page, naming the byte), latin1 (ISO-8859-1 transcoded to UTF-8), replace (invalid bytes become U+FFFD). Anything but strict is counted in the manifest. @default strict',
-    }),
-  max_page_mb: z
-    .number()
-    .positive()
-    .max(4095)
-    .default(256)
-    .meta({ description: 'A response body larger than this fails the page instead of exhausting memory. @default 256' }),
+  response_encoding: z.enum(RESPONSE_ENCODINGS).default('strict').meta({
+    description:
+      'How response bodies are decoded: strict (invalid UTF-8 fails the page, naming the byte), latin1 (ISO-8859-1 transcoded to UTF-8), replace (invalid bytes become U+FFFD). Anything but strict is counted in the manifest. @default strict',
+  }),
+  max_page_mb: z.number().positive().max(4095).default(256).meta({ description: 'A response body larger than this fails the page instead of exhausting memory. @default 256' }),
   incremental: incrementalSchema.optional(),
-  settle: z
-    .string()
-    .optional()
-    .meta({
-      description:
-        'How long after a window ends it may be landed (e.g. 10m), for APIs that show records late: ticks land the latest window whose end + settle has passed; run and backfill never land one before. @default 0',
-    }),
+  settle: z.string().optional().meta({
+    description:
+      'How long after a window ends it may be landed (e.g. 10m), for APIs that show records late: ticks land the latest window whose end + settle has passed; run and backfill never land one before. @default 0',
+  }),
   parent: parentSchema.optional(),
   primary_key: z
     .array(jmespath('JMESPath into the record.'))
     .min(1)
     .optional()
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
-  columns: z
-    .array(columnSchema)
-    .default([])
-    .meta({ description: 'Typed columns of the stream\'s Parquet table, beside the envelope and the exact JSON text in data.' }),
+  columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -285,7 +238,10 @@ export const sourceSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }).meta({ description: 'Scheme, host and optional base path of the API.' }),
   auth: authSchema.default({ type: 'none' }),
   headers: z.record(z.string(), z.string()).default({}),
-  vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}).meta({ description: 'Values for {placeholders}.' }),
+  vars: z
+    .record(z.string(), z.union([z.string(), z.number()]))
+    .default({})
+    .meta({ description: 'Values for {placeholders}.' }),
   timeout_ms: z.int().positive().default(30_000).meta({ description: 'Per-request timeout, body included. @default 30000' }),
   rate_limit: z
     .strictObject({
@@ -299,11 +255,7 @@ export const sourceSchema = z.strictObject({
       max_attempts: z.int().positive().max(20).default(5),
       base_delay_ms: z.int().nonnegative().default(500),
       max_delay_ms: z.int().positive().default(60_000),
-      circuit_breaker_failures: z
-        .int()
-        .positive()
-        .default(10)
-        .meta({ description: 'Consecutive failed requests after which the source fails fast. @default 10' }),
+      circuit_breaker_failures: z.int().positive().default(10).meta({ description: 'Consecutive failed requests after which the source fails fast. @default 10' }),
       circuit_breaker_cooldown_ms: z.int().nonnegative().default(30_000),
     })
     .default({ max_attempts: 5, base_delay_ms: 500, max_delay_ms: 60_000, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 30_000 }),
@@ -320,18 +272,15 @@ export const sourceSchema = z.strictObject({
         .default([])
         .meta({
           description:
-            'Other origins (e.g. https://cdn.example.com) the API may redirect to. Requests there never carry the source\'s credentials, and a redirect to an origin not listed fails the window. @default none',
+            "Other origins (e.g. https://cdn.example.com) the API may redirect to. Requests there never carry the source's credentials, and a redirect to an origin not listed fails the window. @default none",
         }),
     })
     .default({ max: 5, allowed_origins: [] })
-    .meta({ description: 'Redirects are followed within base_url\'s origin (scheme, host, port) only, unless allowed_origins names another.' }),
+    .meta({ description: "Redirects are followed within base_url's origin (scheme, host, port) only, unless allowed_origins names another." }),
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),
-      parquet: z
-        .boolean()
-        .default(true)
-        .meta({ description: 'Also land each window as a typed Parquet file (curated/), the table Athena and apilake query read first. @default true' }),
+      parquet: z.boolean().default(true).meta({ description: 'Also land each window as a typed Parquet file (curated/), the table Athena and apilake query read first. @default true' }),
     })
     .default({ part_size_mb: 64, parquet: true }),
   lambda: z

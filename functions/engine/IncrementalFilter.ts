@@ -129,10 +129,7 @@ export class IncrementalFilter {
     }
     const how = read.form === 'iso' || unit !== undefined ? FORM_NAMES[read.form] : `${FORM_NAMES[read.form]} by its magnitude`;
     const hint = read.form === 'iso' ? '' : unit === undefined ? '; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)' : '; check incremental.unit';
-    throw new RecordFieldError(
-      `${where} is ${describe(raw)}, read as ${how} ${iso(read.ms)}, outside 1970–2200 where a cursor must lie${hint} (a record is never dropped silently)`,
-      origin.request,
-    );
+    throw new RecordFieldError(`${where} is ${describe(raw)}, read as ${how} ${iso(read.ms)}, outside 1970–2200 where a cursor must lie${hint} (a record is never dropped silently)`, origin.request);
   }
 
   private outOfOrder(before: number, after: number): boolean {
@@ -155,6 +152,14 @@ function iso(ms: number): string {
 
 /** A short rendering of an unusable value (never a whole record): text quoted, a number as the API wrote it. */
 function describe(value: unknown): string {
-  const text = isLosslessNumber(value) ? value.toString() : typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value);
+  const text = isLosslessNumber(value)
+    ? value.toString()
+    : typeof value === 'string'
+      ? JSON.stringify(value)
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }

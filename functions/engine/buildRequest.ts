@@ -35,7 +35,10 @@ export function buildFirstRequest(source: SourceDefinition, stream: StreamDefini
   for (const name of placeholdersIn(stream.path)) {
     const parent = parents[name];
     if (parent && PATH_STEP.test(parent.key.text)) {
-      const why = parent.key.text === '' ? 'an empty key leaves "//" in the path, which servers that merge slashes route to another endpoint (parent.skip_empty: true skips such parents)' : '"." and ".." are path steps that would call another endpoint';
+      const why =
+        parent.key.text === ''
+          ? 'an empty key leaves "//" in the path, which servers that merge slashes route to another endpoint (parent.skip_empty: true skips such parents)'
+          : '"." and ".." are path steps that would call another endpoint';
       throw new RecordFieldError(`${parent.record}: parent key ${parent.key.json} cannot fill {${name}} in the path ${stream.path} of stream "${stream.name}": ${why}`, parent.request);
     }
   }

@@ -40,8 +40,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     source.auth,
     secrets,
     redactor,
-    async (url, form, headers) =>
-      (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
+    async (url, form, headers) => (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
     () => (options.clock ?? { now: Date.now }).now(),
   );
   client.useAuthenticator(authenticator);

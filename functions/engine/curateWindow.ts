@@ -145,14 +145,18 @@ export interface CurateRangeInput {
 
 /** `backfill --curate-only`: curates every window of a range, N at once; windows are generated as they run. */
 export async function curateRange(input: CurateRangeInput): Promise<WindowResult[]> {
-  return forEachWindow(input, async ({ stream, window }) => {
-    input.onWindowStart?.(stream, window);
-    const result = await curateWindow({ source: input.source, stream, window, storage: input.storage });
-    input.onWindowEnd?.(result);
-    return result;
-  }, (job) => {
-    const result = notStartedResult(input.source, job, input.signal);
-    input.onWindowEnd?.(result);
-    return result;
-  });
+  return forEachWindow(
+    input,
+    async ({ stream, window }) => {
+      input.onWindowStart?.(stream, window);
+      const result = await curateWindow({ source: input.source, stream, window, storage: input.storage });
+      input.onWindowEnd?.(result);
+      return result;
+    },
+    (job) => {
+      const result = notStartedResult(input.source, job, input.signal);
+      input.onWindowEnd?.(result);
+      return result;
+    },
+  );
 }

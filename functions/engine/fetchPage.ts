@@ -40,7 +40,13 @@ export async function fetchPage(client: HttpClient, request: HttpRequest, readin
     read: async (response) => {
       const progress = { landedRecords: 0 };
       // The request is described only when an error quotes it: redacting a URL on every page costs the next request's start.
-      const origin = { page: options.page, get request() { return response.describe(); }, redact: response.redact };
+      const origin = {
+        page: options.page,
+        get request() {
+          return response.describe();
+        },
+        redact: response.redact,
+      };
       try {
         return await readPageBody(response, reading, origin, options.landing, progress);
       } catch (error) {

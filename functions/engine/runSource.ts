@@ -35,14 +35,18 @@ export async function runSource(input: SourceRunInput): Promise<WindowResult[]> 
   selectStreams(input.source, input.stream);
   // A lake that cannot be written fails here, before the API is called once.
   await input.storage.checkWritable();
-  return forEachWindow({ ...input, concurrency: input.windowConcurrency }, async ({ stream, window }) => {
-    input.onWindowStart?.(stream, window);
-    const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
-    input.onWindowEnd?.(result);
-    return result;
-  }, (job) => {
-    const result = notStartedResult(input.source, job, input.signal);
-    input.onWindowEnd?.(result);
-    return result;
-  });
+  return forEachWindow(
+    { ...input, concurrency: input.windowConcurrency },
+    async ({ stream, window }) => {
+      input.onWindowStart?.(stream, window);
+      const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
+      input.onWindowEnd?.(result);
+      return result;
+    },
+    (job) => {
+      const result = notStartedResult(input.source, job, input.signal);
+      input.onWindowEnd?.(result);
+      return result;
+    },
+  );
 }

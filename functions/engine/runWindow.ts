@@ -123,7 +123,13 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...(warnings.length > 0 ? { warnings } : {}),
     ...extra,
   });
-  const figures = (manifest: Manifest) => ({ records: manifest.totals.records, parts: manifest.totals.parts, bytes: manifest.totals.bytes, manifestKey: manifestKey(ref, manifest.commit), runId: manifest.run_id });
+  const figures = (manifest: Manifest) => ({
+    records: manifest.totals.records,
+    parts: manifest.totals.parts,
+    bytes: manifest.totals.bytes,
+    manifestKey: manifestKey(ref, manifest.commit),
+    runId: manifest.run_id,
+  });
 
   const notReady = readiness(window, stream, clock.now());
   if (notReady) return result('failed', { error: notReady });
@@ -197,7 +203,9 @@ function readiness(window: TimeWindow, stream: StreamDefinition, nowMs: number):
   if (window.end.getTime() + settleMs > nowMs) {
     // The API may still show records of this window late (the stream's settle): landing it now would miss them for good.
     const from = new Date(window.end.getTime() + settleMs);
-    return new InputError(`window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`);
+    return new InputError(
+      `window ${describeWindow(window)} has not settled yet: stream "${stream.name}" lands a window only ${formatDuration(settleMs)} (settle) after it ends, from ${isoSeconds(from)}`,
+    );
   }
   return undefined;
 }

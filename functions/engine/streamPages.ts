@@ -153,12 +153,12 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     // The slot's signal aborts when paging no longer needs the page, and when the window is aborted.
     const { signal } = slot;
     const landing = landEarly && { turn: slot.turn, land: (batch: RecordBatch) => landEarly(index, batch) };
-    const response = await fetchPage(
-      client,
-      { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) },
-      reading,
-      { page: index + 1, signal, stats: input.stats, ...(landing ? { landing } : {}) },
-    );
+    const response = await fetchPage(client, { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) }, reading, {
+      page: index + 1,
+      signal,
+      stats: input.stats,
+      ...(landing ? { landing } : {}),
+    });
     const page = { request, response, index };
     // Selected as it arrives, so paging can stop before the next request (pages may arrive out of order).
     if (filter) selections.set(page, filter.select(response.batches, origin(page)));

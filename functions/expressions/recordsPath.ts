@@ -8,8 +8,7 @@
 /** A records expression, classified. */
 export type RecordsPath =
   /** Keys from the body's root to the records array; empty for `@`. */
-  | { readonly kind: 'keys'; readonly keys: readonly string[] }
-  | { readonly kind: 'expression'; readonly expression: string };
+  { readonly kind: 'keys'; readonly keys: readonly string[] } | { readonly kind: 'expression'; readonly expression: string };
 
 // JMESPath grammar (jmespath.org/specification): unquoted-string = [A-Za-z_][0-9A-Za-z_]*;
 // quoted-string = a JSON string of at least one character; tokens may be separated by blanks.

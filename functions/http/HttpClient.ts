@@ -141,7 +141,12 @@ export class HttpClient {
         }
         const retryable = isRetryableStatus(status, headers);
         const described = this.describe(request);
-        const error = new HttpStatusError(status, quoteBody(text, (t) => this.options.redactor.text(t)), described, { attempts: attempt });
+        const error = new HttpStatusError(
+          status,
+          quoteBody(text, (t) => this.options.redactor.text(t)),
+          described,
+          { attempts: attempt },
+        );
         if (retryable) this.breaker.recordFailure(error);
         const decision = decideRetry({ attempt, retryable, headers, nowMs: this.clock.now(), random: this.random(), policy: this.options.retry });
         if (!decision.retry) {
@@ -175,7 +180,15 @@ export class HttpClient {
     const network = (error: unknown, hops: number): Attempt<T> => ({ kind: 'network', reason: deadline.timedOut ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error), error, hops });
     try {
       const describe = () => this.describe(request);
-      const chain = await followRedirects(prepared, { ...prepared, transport: this.transport, signal: deadline.signal, allowedOrigins: this.allowedOrigins, max: this.redirects.max, redactor: this.options.redactor, describe });
+      const chain = await followRedirects(prepared, {
+        ...prepared,
+        transport: this.transport,
+        signal: deadline.signal,
+        allowedOrigins: this.allowedOrigins,
+        max: this.redirects.max,
+        redactor: this.options.redactor,
+        describe,
+      });
       if (chain.kind === 'network') return network(chain.error, chain.hops);
       if (chain.kind === 'refused') return chain;
       const { response, hops } = chain;

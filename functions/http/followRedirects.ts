@@ -100,7 +100,13 @@ function nextHop(decision: Extract<RedirectDecision, { kind: 'follow' }>, hop: H
   for (const name of chain.authParams) url.searchParams.delete(name);
   // Last line of defence: a Location or a 307 body that echoes a credential in any encoding stops here.
   const { redactor } = chain;
-  const carrier = redactor.contains(url.href) ? 'its URL' : [...headers.values()].some((v) => redactor.contains(v)) ? 'a header' : body !== undefined && redactor.contains(body) ? 'its body' : undefined;
+  const carrier = redactor.contains(url.href)
+    ? 'its URL'
+    : [...headers.values()].some((v) => redactor.contains(v))
+      ? 'a header'
+      : body !== undefined && redactor.contains(body)
+        ? 'its body'
+        : undefined;
   if (carrier) {
     return new RedirectError(
       `HTTP redirect from ${redactor.text(hop.url.origin)} to allowed origin ${redactor.text(url.origin)} refused: the redirected request would carry a credential of the source in ${carrier}`,

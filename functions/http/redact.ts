@@ -4,8 +4,22 @@ import { SecretError } from '../errors.js';
 
 /** Query parameters whose values are credentials in common APIs. */
 export const SENSITIVE_QUERY_PARAMS: ReadonlySet<string> = new Set([
-  'access_token', 'api_key', 'apikey', 'api-key', 'auth', 'client_secret', 'code', 'key', 'password',
-  'secret', 'sig', 'signature', 'token', 'x-amz-credential', 'x-amz-security-token', 'x-amz-signature',
+  'access_token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'auth',
+  'client_secret',
+  'code',
+  'key',
+  'password',
+  'secret',
+  'sig',
+  'signature',
+  'token',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-amz-signature',
 ]);
 
 /**

@@ -68,11 +68,7 @@ export function decideRedirect(input: RedirectInput): RedirectDecision {
 
   // RFC 9110 15.4.2/15.4.3: a POST may become GET on 301/302 ("for historical reasons", as every
   // fetch does); 15.4.4: 303 means GET; 15.4.8/15.4.9: 307/308 keep the method and the body.
-  const method = input.status === 303 && input.from.method !== 'HEAD'
-    ? 'GET'
-    : (input.status === 301 || input.status === 302) && input.from.method === 'POST'
-      ? 'GET'
-      : input.from.method;
+  const method = input.status === 303 && input.from.method !== 'HEAD' ? 'GET' : (input.status === 301 || input.status === 302) && input.from.method === 'POST' ? 'GET' : input.from.method;
   const keepBody = method === input.from.method && input.from.hasBody;
   return { kind: 'follow', url: target, method, keepBody, credentials: home && !input.leftHome };
 }

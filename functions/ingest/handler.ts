@@ -41,4 +41,3 @@ export async function handler(event: unknown, context: Context): Promise<IngestS
     metrics.publishStoredMetrics();
   }
 }
-

@@ -167,7 +167,9 @@ function planJobs(source: SourceDefinition, event: IngestEvent): { stream: Strea
     const size = streamWindowMs(source, stream);
     if (!isAligned(window, size)) {
       // Keys are per window: an unaligned window would land the same records under other keys.
-      throw new InputError(`invalid event: window [${isoExact(event.start)}, ${isoExact(event.end)}) is not one ${formatDuration(size)} window of stream "${stream.name}": it ${describeMisalignment(window, size)} (windows start at multiples of ${formatDuration(size)} since 1970-01-01T00:00Z)`);
+      throw new InputError(
+        `invalid event: window [${isoExact(event.start)}, ${isoExact(event.end)}) is not one ${formatDuration(size)} window of stream "${stream.name}": it ${describeMisalignment(window, size)} (windows start at multiples of ${formatDuration(size)} since 1970-01-01T00:00Z)`,
+      );
     }
     return { stream, window };
   });
@@ -212,12 +214,7 @@ async function landOnce(
  * progress until its expiry), so this delivery must fail: Lambda then retries it later, and past
  * its retries it reaches the dead-letter queue. Returning success here would lose the window.
  */
-async function inProgress(
-  job: { stream: StreamDefinition; window: TimeWindow },
-  base: Omit<StreamSummary, 'status'>,
-  storageSignal: AbortSignal,
-  deps: IngestDeps,
-): Promise<StreamSummary> {
+async function inProgress(job: { stream: StreamDefinition; window: TimeWindow }, base: Omit<StreamSummary, 'status'>, storageSignal: AbortSignal, deps: IngestDeps): Promise<StreamSummary> {
   const ref = { source: deps.source.name, stream: job.stream.name, window: job.window };
   try {
     const state = await readWindowState(deps.storage, ref, { signal: storageSignal });
@@ -280,5 +277,9 @@ function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
 /** The shape of a rejected event for the log, without values that could be large or sensitive. */
 function summarizeEvent(event: unknown): unknown {
   if (event === null || typeof event !== 'object') return typeof event;
-  return Object.fromEntries(Object.entries(event).slice(0, 10).map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, 80) : typeof v]));
+  return Object.fromEntries(
+    Object.entries(event)
+      .slice(0, 10)
+      .map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, 80) : typeof v]),
+  );
 }

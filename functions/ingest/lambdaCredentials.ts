@@ -18,5 +18,4 @@ export const defaultProvider = (init?: Init) => fromEnv(init);
 export const credentialsWillNeedRefresh = (credentials?: { expiration?: Date }): boolean => credentials?.expiration !== undefined;
 
 /** As `@aws-sdk/credential-provider-node` exports it: expiring within five minutes counts as expired. */
-export const credentialsTreatedAsExpired = (credentials?: { expiration?: Date }): boolean =>
-  credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300_000;
+export const credentialsTreatedAsExpired = (credentials?: { expiration?: Date }): boolean => credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300_000;

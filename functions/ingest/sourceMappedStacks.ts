@@ -38,8 +38,7 @@ export function installSourceMappedStacks(bundleUrl: string): void {
     if (!frames.some(isOurs) || load() === null) return previous ? previous(error, frames) : defaultStack(error, frames);
     const lines = frames.map((frame) => {
       const mapped = (isOurs(frame) ? load()?.findEntry(frame.getLineNumber()! - 1, frame.getColumnNumber()! - 1) : undefined) as
-        | { originalSource?: string; originalLine: number; originalColumn: number }
-        | undefined;
+        { originalSource?: string; originalLine: number; originalColumn: number } | undefined;
       if (!mapped?.originalSource) return `    at ${String(frame)}`;
       const name = frame.getFunctionName() ?? frame.getMethodName() ?? '<anonymous>';
       return `    at ${name} (${mapped.originalSource}:${mapped.originalLine + 1}:${mapped.originalColumn + 1})`;

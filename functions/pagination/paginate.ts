@@ -221,7 +221,14 @@ function fingerprint(request: PageRequest, method = request.body === undefined ?
   url.searchParams.sort();
   url.hash = '';
   const body = request.body === undefined ? '' : JSON.stringify(request.body);
-  const headers = request.headers === undefined ? '' : JSON.stringify(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  const headers =
+    request.headers === undefined
+      ? ''
+      : JSON.stringify(
+          Object.entries(request.headers)
+            .map(([k, v]) => [k.toLowerCase(), v])
+            .sort(),
+        );
   return createHash('sha256').update(`${method} ${url.href}\n${body}\n${headers}`).digest('base64');
 }
 

@@ -73,16 +73,12 @@ export class AwsSecretProvider implements SecretProvider {
     // Our own token as the version id: an SDK retry of the put is idempotent, and we know the id even if a response is lost.
     const versionId = randomUUID();
     try {
-      await this.client.send(
-        new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify(value), ClientRequestToken: versionId, VersionStages: [PENDING_STAGE] }),
-      );
+      await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify(value), ClientRequestToken: versionId, VersionStages: [PENDING_STAGE] }));
     } catch (error) {
       throw writeError(name, 'PutSecretValue', error);
     }
     try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: CURRENT_STAGE, MoveToVersionId: versionId, RemoveFromVersionId: expectedVersion }),
-      );
+      await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: CURRENT_STAGE, MoveToVersionId: versionId, RemoveFromVersionId: expectedVersion }));
     } catch (error) {
       // Refused: either the version check failed, or an SDK retry of a move that had succeeded. The label tells which.
       const current = await this.currentVersionId(name).catch(() => undefined);
@@ -132,8 +128,7 @@ function noSecretString(name: string): SecretError {
 
 function writeError(name: string, operation: string, error: unknown): SecretError {
   const reason = errorName(error);
-  const hint =
-    reason === 'AccessDeniedException' ? '; the function needs secretsmanager:PutSecretValue and secretsmanager:UpdateSecretVersionStage on this secret' : '';
+  const hint = reason === 'AccessDeniedException' ? '; the function needs secretsmanager:PutSecretValue and secretsmanager:UpdateSecretVersionStage on this secret' : '';
   return new SecretError(
     `secret "${name}": the rotated value could not be written back to Secrets Manager (${operation}: ${reason})${hint}. ` +
       'If the provider revoked the old refresh token, authorize again and store the new one in the secret.',

@@ -32,4 +32,3 @@ export function secretExample(type: SecretAuthType): string {
   const keys = [...(shape.oneOf ?? []).map((group) => group[0]!), ...shape.required];
   return `{${keys.map((key) => `"${key}": "…"`).join(', ')}}`;
 }
-

@@ -221,13 +221,19 @@ export class FsLakeStorage implements LakeStorage {
     if (error instanceof SinkError) return error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      code === 'EROFS' ? `the lake ${this.location} is on a read-only file system`
-      : code === 'EACCES' || code === 'EPERM' ? `permission denied (the lake ${this.location} is not writable by this user)`
-      : code === 'ENOSPC' ? `no space left on the device that holds ${this.location}`
-      : code === 'EDQUOT' ? `disk quota exceeded on the device that holds ${this.location}`
-      : code === 'EFBIG' ? 'file too large for this file system or process limit (ulimit -f)'
-      : code === 'ABORT_ERR' ? 'stopped before it finished'
-      : (error as Error).message;
+      code === 'EROFS'
+        ? `the lake ${this.location} is on a read-only file system`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied (the lake ${this.location} is not writable by this user)`
+          : code === 'ENOSPC'
+            ? `no space left on the device that holds ${this.location}`
+            : code === 'EDQUOT'
+              ? `disk quota exceeded on the device that holds ${this.location}`
+              : code === 'EFBIG'
+                ? 'file too large for this file system or process limit (ulimit -f)'
+                : code === 'ABORT_ERR'
+                  ? 'stopped before it finished'
+                  : (error as Error).message;
     return new SinkError(`${what} ${path}: ${reason}`, { cause: error, context: { key, code } });
   }
 }
@@ -259,4 +265,3 @@ async function syncDir(path: string): Promise<void> {
     await handle?.close();
   }
 }
-

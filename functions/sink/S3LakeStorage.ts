@@ -5,16 +5,7 @@
  * the key, which the commit protocol resolves by reading back.
  */
 
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { SinkError, StorageStallError } from '../errors.js';
@@ -108,10 +99,9 @@ export class S3LakeStorage implements LakeStorage {
       // If-None-Match: * — S3 answers 412 when the key exists, and 409 ConditionalRequestConflict when a
       // concurrent write to the key is in progress ("on a 409 failure you should retry"):
       // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.options.bucket, Key: this.prefix + key, Body: bytes, ContentType: contentType(key), IfNoneMatch: '*' }),
-        { abortSignal: options.signal },
-      );
+      await this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.prefix + key, Body: bytes, ContentType: contentType(key), IfNoneMatch: '*' }), {
+        abortSignal: options.signal,
+      });
       return 'created';
     } catch (error) {
       if (httpStatus(error) === 412 || errorName(error) === 'PreconditionFailed') return 'exists';
@@ -154,10 +144,7 @@ export class S3LakeStorage implements LakeStorage {
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
-          { abortSignal: options.signal },
-        );
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }), { abortSignal: options.signal });
         for (const object of page.Contents ?? []) {
           if (object.Key) objects.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified ?? undated() });
         }
@@ -173,10 +160,9 @@ export class S3LakeStorage implements LakeStorage {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       try {
-        const result = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.options.bucket, Delete: { Objects: batch.map((key) => ({ Key: this.prefix + key })), Quiet: true } }),
-          { abortSignal: options.signal },
-        );
+        const result = await this.client.send(new DeleteObjectsCommand({ Bucket: this.options.bucket, Delete: { Objects: batch.map((key) => ({ Key: this.prefix + key })), Quiet: true } }), {
+          abortSignal: options.signal,
+        });
         if (result.Errors?.length) throw new Error(result.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', '));
       } catch (error) {
         throw this.failure('cannot delete from', batch[0]!, error, options.signal);
@@ -190,10 +176,9 @@ export class S3LakeStorage implements LakeStorage {
     let uploadIdMarker: string | undefined;
     try {
       do {
-        const page = await this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-          { abortSignal: options.signal },
-        );
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), {
+          abortSignal: options.signal,
+        });
         for (const upload of page.Uploads ?? []) {
           if (upload.Key && upload.UploadId) writes.push({ key: upload.Key.slice(this.prefix.length), id: upload.UploadId, startedAt: upload.Initiated ?? undated() });
         }

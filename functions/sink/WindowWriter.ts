@@ -182,7 +182,8 @@ export class WindowWriter {
   /** The envelope prefix of a page, built once per page (it holds the extraction time). */
   private envelopeFor(meta: RecordsMeta): Buffer {
     const key = `${meta.extractedAt.getTime()}\n${meta.parent ?? ''}`;
-    if (this.prefix?.key !== key) this.prefix = { key, bytes: envelopePrefix(this.ref, { runId: this.options.runId, extractedAt: meta.extractedAt, ...(meta.parent !== undefined ? { parent: meta.parent } : {}) }) };
+    if (this.prefix?.key !== key)
+      this.prefix = { key, bytes: envelopePrefix(this.ref, { runId: this.options.runId, extractedAt: meta.extractedAt, ...(meta.parent !== undefined ? { parent: meta.parent } : {}) }) };
     return this.prefix.bytes;
   }
 

@@ -211,7 +211,9 @@ export class WindowAttempt {
     }
     if (this.base.kind === 'committed') {
       const kept = new Set(dataFiles(committed).map((p) => p.key));
-      const replaced = dataFiles(this.base.manifest).map((p) => p.key).filter((key) => !kept.has(key));
+      const replaced = dataFiles(this.base.manifest)
+        .map((p) => p.key)
+        .filter((key) => !kept.has(key));
       await deleteParts(this.storage, this.ref, replaced, this.call).catch((error) => warnings.push(warning('the parts of the replaced commit are left for gc', error)));
     }
     await collectWindowGarbage(this.storage, this.ref, { ...this.call, storageNow: options.storageNow, horizonMs: ORPHAN_HORIZON_MS }).catch((error) =>

@@ -57,7 +57,10 @@ const RUN = `${STAMP}-[0-9a-f]{12}`;
 
 /** `2024-01-01T00:00:00.000Z` → `20240101T000000Z`. */
 export function compactStamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** `20240101T000000Z` → the Date, or undefined when the text is not a compact stamp. */
@@ -206,12 +209,7 @@ export interface EnvelopeFields {
  * Serialises records into envelope lines. The record is embedded exactly as parsed from the API;
  * the shared prefix is built once per page, not per record.
  */
-export function envelopeLines(
-  ref: WindowRef,
-  fields: EnvelopeFields,
-  records: readonly unknown[],
-  serialize: (record: unknown) => string = (record) => JSON.stringify(record ?? null),
-): string[] {
+export function envelopeLines(ref: WindowRef, fields: EnvelopeFields, records: readonly unknown[], serialize: (record: unknown) => string = (record) => JSON.stringify(record ?? null)): string[] {
   const prefix =
     `{"_source":${JSON.stringify(ref.source)},"_stream":${JSON.stringify(ref.stream)},` +
     `"_window_start":"${isoSeconds(ref.window.start)}","_window_end":"${isoSeconds(ref.window.end)}",` +

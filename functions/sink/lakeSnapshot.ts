@@ -105,10 +105,7 @@ async function audit(
 ): Promise<Pick<StreamSnapshot, 'orphanParts' | 'incomplete' | 'missingSymlinks' | 'strandedSymlinks'>> {
   const listed = new Set(committed.flatMap((w) => dataFiles(w.manifest).map((p) => p.key)));
   const unreadableWindows = new Set(unreadable.map((w) => windowId(w.ref)));
-  const orphanParts = [
-    ...(await storage.list(streamPrefix(RAW_PREFIX, source, stream), options)),
-    ...(await storage.list(streamPrefix(CURATED_PREFIX, source, stream), options)),
-  ].filter((object) => {
+  const orphanParts = [...(await storage.list(streamPrefix(RAW_PREFIX, source, stream), options)), ...(await storage.list(streamPrefix(CURATED_PREFIX, source, stream), options))].filter((object) => {
     const part = parsePartKey(object.key);
     // Files of a window whose commit cannot be read are neither listed nor orphans: nobody can tell.
     return part !== undefined && !listed.has(object.key) && !unreadableWindows.has(windowId(part.ref));
@@ -131,4 +128,3 @@ async function audit(
   const strandedSymlinks = [...symlinks].filter((key) => !expected.has(key));
   return { orphanParts, incomplete, missingSymlinks, strandedSymlinks };
 }
-

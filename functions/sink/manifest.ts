@@ -159,7 +159,13 @@ function checkPart(part: unknown, where: string, ref: WindowRef, kind: DataKind,
     fail(`${where} is not {key, records, bytes, sha256}`);
   }
   const info = parsePartKey(p!.key!);
-  const sameWindow = info && info.kind === kind && info.ref.source === ref.source && info.ref.stream === ref.stream && info.ref.window.start.getTime() === ref.window.start.getTime() && info.ref.window.end.getTime() === ref.window.end.getTime();
+  const sameWindow =
+    info &&
+    info.kind === kind &&
+    info.ref.source === ref.source &&
+    info.ref.stream === ref.stream &&
+    info.ref.window.start.getTime() === ref.window.start.getTime() &&
+    info.ref.window.end.getTime() === ref.window.end.getTime();
   if (!sameWindow) fail(`${where} ${p!.key} is not a ${kind} file of this window`);
   if (runId !== undefined && info!.runId !== runId) fail(`${where} ${p!.key} was written by another run`);
   return { key: p!.key!, records: p!.records!, bytes: p!.bytes!, sha256: p!.sha256! };

@@ -112,6 +112,7 @@ function startWorker(): Worker {
   const bundled = new URL('./parquetThread.mjs', import.meta.url);
   if (existsSync(fileURLToPath(bundled))) return new Worker(bundled);
   const source = new URL('./parquetThread.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(source))) throw new SinkError(`the Parquet encoder thread's script is missing: neither ${fileURLToPath(bundled)} nor ${fileURLToPath(source)} exists (a bundle must ship parquetThread.mjs beside its code)`);
+  if (!existsSync(fileURLToPath(source)))
+    throw new SinkError(`the Parquet encoder thread's script is missing: neither ${fileURLToPath(bundled)} nor ${fileURLToPath(source)} exists (a bundle must ship parquetThread.mjs beside its code)`);
   return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true });
 }

@@ -65,7 +65,8 @@ export function recordSampleSql(jsonlFiles: readonly string[], limit = 1000): st
 }
 
 /** A DuckDB type, parsed. */
-type DuckType = { readonly kind: 'scalar'; readonly name: string } | { readonly kind: 'struct'; readonly fields: readonly [string, DuckType][] } | { readonly kind: 'list'; readonly element: DuckType };
+type DuckType =
+  { readonly kind: 'scalar'; readonly name: string } | { readonly kind: 'struct'; readonly fields: readonly [string, DuckType][] } | { readonly kind: 'list'; readonly element: DuckType };
 
 /**
  * The columns for records of DuckDB type `recordType` (the `column_type` of {@link recordTypeSql}),
@@ -98,12 +99,14 @@ function checkedType(column: SuggestedColumn, samples: readonly unknown[]): stri
     if (strings.every((v) => parseIsoTimestamp(v) !== undefined)) return wrap('timestamp');
   }
   const candidates = depth > 0 ? [column.type, 'json'] : [column.type, 'string', 'json'];
-  return candidates.find((candidate) => {
-    const parsed = parseColumnType(candidate);
-    if (!parsed.ok) return false;
-    const convert = compileConverter(parsed.type);
-    return values.every((v) => convert(v) !== INVALID);
-  }) ?? 'json';
+  return (
+    candidates.find((candidate) => {
+      const parsed = parseColumnType(candidate);
+      if (!parsed.ok) return false;
+      const convert = compileConverter(parsed.type);
+      return values.every((v) => convert(v) !== INVALID);
+    }) ?? 'json'
+  );
 }
 
 function inferColumns(recordType: string): ColumnSuggestion {

@@ -37,7 +37,6 @@ export const ENVELOPE_COLUMNS: readonly TableColumn[] = [
 /** The partition column of every table. */
 export const PARTITION_COLUMN: TableColumn = { name: 'dt', type: STRING, comment: 'UTC date of the window start (YYYY-MM-DD)' };
 
-
 /** A typed column: always has a path. */
 export interface TypedColumn extends TableColumn {
   readonly path: string;

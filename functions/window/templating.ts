@@ -4,14 +4,7 @@ import type { TimeWindow } from './TimeWindow.js';
 import { isoSeconds } from './TimeWindow.js';
 
 /** The placeholders every window provides. */
-export const WINDOW_PLACEHOLDERS = [
-  'window.start',
-  'window.end',
-  'window.start_epoch',
-  'window.end_epoch',
-  'window.start_date',
-  'window.end_date',
-] as const;
+export const WINDOW_PLACEHOLDERS = ['window.start', 'window.end', 'window.start_epoch', 'window.end_epoch', 'window.start_date', 'window.end_date'] as const;
 
 /** Values available to templates: the window's placeholders plus the source's `vars`. */
 export type TemplateValues = Readonly<Record<string, string | number>>;

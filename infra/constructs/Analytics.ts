@@ -5,7 +5,19 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { athenaLatestView, CURATED_SYMLINKS, curatedGlueColumns, type GlueColumn, type GlueTableColumns, type LakeArea, RAW_SYMLINKS, rawGlueColumns, type SourceDefinition, streamPrefix, tableSpec } from '../../functions/index.js';
+import {
+  athenaLatestView,
+  CURATED_SYMLINKS,
+  curatedGlueColumns,
+  type GlueColumn,
+  type GlueTableColumns,
+  type LakeArea,
+  RAW_SYMLINKS,
+  rawGlueColumns,
+  type SourceDefinition,
+  streamPrefix,
+  tableSpec,
+} from '../../functions/index.js';
 import type { Lake } from './Lake.js';
 
 /** Properties of {@link Analytics}. */
@@ -31,7 +43,6 @@ export interface AnalyticsProps {
    */
   readonly resultsRetentionDays?: number;
 }
-
 
 /**
  * Raw parts read through Hive symlink files: Athena reads only the data files a symlink lists,

@@ -76,7 +76,7 @@ describe('apilake CLI', () => {
   });
 
   it('answers SQL over the lake in table, json and csv', async () => {
-    const sql = 'select count(*) as n, count(distinct dt) as days, min(json_extract_scalar(data, \'$.id\')::int) as first_id from shop_items';
+    const sql = "select count(*) as n, count(distinct dt) as days, min(json_extract_scalar(data, '$.id')::int) as first_id from shop_items";
     const table = await apilake(['query', sql], { cwd });
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/n\s+│ days │ first_id\n[─┼]+\n240 │ 1\s+│ 1\n\(1 row\)/);
@@ -110,7 +110,9 @@ describe('apilake CLI', () => {
     expect(text.stdout).toMatch(/items\s+│ 1h\s+│ 5\s+│ 240\s+│ 2024-01-01T00:00:00Z\s+│ 2024-01-02T01:00:00Z\s+│ 21/);
     // It says in words why it exits 1.
     expect(text.stdout).toContain('status exits 1 because:');
-    expect(text.stdout).toContain('items: 21 windows missing between the first and the last committed window, in 1 gap (apilake backfill shop --stream items --from 2024-01-01T04:00:00Z --to 2024-01-02T01:00:00Z fills them)');
+    expect(text.stdout).toContain(
+      'items: 21 windows missing between the first and the last committed window, in 1 gap (apilake backfill shop --stream items --from 2024-01-01T04:00:00Z --to 2024-01-02T01:00:00Z fills them)',
+    );
     expect(text.stdout).toContain('items: gap [2024-01-01T04:00:00Z, 2024-01-02T01:00:00Z) 21 windows');
     const json = JSON.parse((await apilake(['status', 'shop', '--json'], { cwd })).stdout);
     expect(json.streams[0]).toMatchObject({

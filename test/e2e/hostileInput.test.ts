@@ -44,7 +44,12 @@ function expectInputError(result: CliResult, message: string | RegExp) {
 const laughs = (indent: string) =>
   'abcdefghi'
     .split('')
-    .map((name, i, names) => `${indent}${name}: &${name} [${Array(9).fill(i === 0 ? '"lol"' : `*${names[i - 1]}`).join(', ')}]`)
+    .map(
+      (name, i, names) =>
+        `${indent}${name}: &${name} [${Array(9)
+          .fill(i === 0 ? '"lol"' : `*${names[i - 1]}`)
+          .join(', ')}]`,
+    )
     .join('\n');
 
 let api: TestApi;
@@ -78,7 +83,8 @@ describe('hostile source files', () => {
       'gh.yaml': source(api.url, '{ type: none }').replace('name: shop', 'name: gh').replace('name: items', 'name: x_issues'),
       'gh_x.yaml': source(api.url, '{ type: none }').replace('name: shop', 'name: gh_x').replace('name: items', 'name: issues'),
     });
-    const message = 'sources/gh_x.yaml:7 streams[0].name: table "gh_x_issues" (source "gh_x", stream "issues") is also the table of source "gh", stream "x_issues" in sources/gh.yaml:7: rename a source or a stream';
+    const message =
+      'sources/gh_x.yaml:7 streams[0].name: table "gh_x_issues" (source "gh_x", stream "issues") is also the table of source "gh", stream "x_issues" in sources/gh.yaml:7: rename a source or a stream';
     expectInputError(await apilake(['validate'], { cwd }), message);
     // The CDK app as `cdk synth` runs it (cdk.json: tsx infra/app.ts), reading the same folder.
     const synth = (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {

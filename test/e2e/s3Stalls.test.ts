@@ -75,7 +75,9 @@ describe('apilake against an S3 that stalls', () => {
     expect(stalled.ms).toBeLessThan(BOUND_MS);
     expect(stalled.code).toBe(1);
     expect(stalled.stdout).toMatch(
-      new RegExp(`✗ items \\[2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z\\) \\(1h\\) FAILED after .*: S3 PutObject s3://${bucket}/raw/source=shop/stream=items/dt=2024-01-01/\\S+_part-00000\\.jsonl\\.gz stalled: no byte sent or received for 1\\.5 s, on each of 3 attempts`),
+      new RegExp(
+        `✗ items \\[2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z\\) \\(1h\\) FAILED after .*: S3 PutObject s3://${bucket}/raw/source=shop/stream=items/dt=2024-01-01/\\S+_part-00000\\.jsonl\\.gz stalled: no byte sent or received for 1\\.5 s, on each of 3 attempts`,
+      ),
     );
     expect(stalled.stdout).toContain('shop: 0 committed, 0 skipped, 1 failed');
     expect(stalled.stderr).toContain('nothing of it is visible');
@@ -100,12 +102,16 @@ describe('apilake against an S3 that stalls', () => {
   it.each([
     ['status', []],
     ['gc', ['--dry-run']],
-  ])('%s --bucket ends within a bound, exits 1 and names the stalled listing', async (command, extra) => {
-    proxy.inject({ match: (c) => c.operation === 'ListObjectsV2', fault: { kind: 'stall' }, times: 1_000 });
-    const stalled = await timedApilake([command, 'shop', '--bucket', bucket, ...extra]);
-    expect(stalled.ms).toBeLessThan(BOUND_MS);
-    expect(stalled.code).toBe(1);
-    expect(stalled.stderr).toMatch(new RegExp(`^apilake: S3 ListObjectsV2 s3://${bucket}/\\S+ stalled: no byte sent or received for 1\\.5 s, on each of 3 attempts`));
-    expect(stalled.stderr).not.toMatch(/unexpected error|\n\s+at /);
-  }, 60_000);
+  ])(
+    '%s --bucket ends within a bound, exits 1 and names the stalled listing',
+    async (command, extra) => {
+      proxy.inject({ match: (c) => c.operation === 'ListObjectsV2', fault: { kind: 'stall' }, times: 1_000 });
+      const stalled = await timedApilake([command, 'shop', '--bucket', bucket, ...extra]);
+      expect(stalled.ms).toBeLessThan(BOUND_MS);
+      expect(stalled.code).toBe(1);
+      expect(stalled.stderr).toMatch(new RegExp(`^apilake: S3 ListObjectsV2 s3://${bucket}/\\S+ stalled: no byte sent or received for 1\\.5 s, on each of 3 attempts`));
+      expect(stalled.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    },
+    60_000,
+  );
 });

@@ -59,35 +59,39 @@ describe('apilake run stopped by a signal', () => {
     ['SIGTERM', 143, 'interrupted by SIGTERM: finishing cleanly'],
     ['SIGHUP', 129, 'interrupted by SIGHUP: finishing cleanly'],
     ['SIGINT', 130, 'interrupted: finishing cleanly'],
-  ] as const)('on %s mid-window stops between pages, removes what the window wrote, prints the summary and exits %i; the re-run lands every window once', async (signal, code, notice) => {
-    const run = spawnApilake(['run', 'shop', ...RANGE], { cwd });
-    // Three pages into the second window: some of its parts are written, one is being written.
-    await requestsOf(SECOND_WINDOW, 3);
-    run.child.kill(signal);
-    const stopped = await run.done();
-    expect(stopped.code).toBe(code);
-    expect(stopped.stderr).toContain(notice);
-    expect(stopped.stdout).toMatch(/^shop: 1 committed, 0 skipped, 0 failed, 1 interrupted, 1 not started · 60 records landed/m);
-    expect(stopped.stdout).toContain('1 window not started, 1 window interrupted in flight (nothing of it is visible); re-run the same command to continue');
-    // Only what the first window committed is left: no temp file, no part of the stopped window.
-    const manifests = await readManifests(join(cwd, 'lake'));
-    expect(manifests.map((m) => m.window.start)).toEqual(['2024-01-01T00:00:00Z']);
-    const committed = new Set(manifests.flatMap((m) => [...m.parts, ...(m.curated ?? [])].map((p) => p.key)));
-    const files = await listFiles(join(cwd, 'lake'));
-    expect(files.filter((f) => f.startsWith('raw/') || f.startsWith('curated/')).sort()).toEqual([...committed].sort());
-    expect(files.filter((f) => !f.startsWith('raw/') && !f.startsWith('curated/'))).toEqual([
-      expect.stringMatching(/^manifests\/.*\/20240101T000000Z_20240101T010000Z\.000001\.json$/),
-      expect.stringMatching(/^symlinks\/curated\/.*\/20240101T000000Z_20240101T010000Z\.txt$/),
-      expect.stringMatching(/^symlinks\/raw\/.*\/20240101T000000Z_20240101T010000Z\.txt$/),
-    ]);
+  ] as const)(
+    'on %s mid-window stops between pages, removes what the window wrote, prints the summary and exits %i; the re-run lands every window once',
+    async (signal, code, notice) => {
+      const run = spawnApilake(['run', 'shop', ...RANGE], { cwd });
+      // Three pages into the second window: some of its parts are written, one is being written.
+      await requestsOf(SECOND_WINDOW, 3);
+      run.child.kill(signal);
+      const stopped = await run.done();
+      expect(stopped.code).toBe(code);
+      expect(stopped.stderr).toContain(notice);
+      expect(stopped.stdout).toMatch(/^shop: 1 committed, 0 skipped, 0 failed, 1 interrupted, 1 not started · 60 records landed/m);
+      expect(stopped.stdout).toContain('1 window not started, 1 window interrupted in flight (nothing of it is visible); re-run the same command to continue');
+      // Only what the first window committed is left: no temp file, no part of the stopped window.
+      const manifests = await readManifests(join(cwd, 'lake'));
+      expect(manifests.map((m) => m.window.start)).toEqual(['2024-01-01T00:00:00Z']);
+      const committed = new Set(manifests.flatMap((m) => [...m.parts, ...(m.curated ?? [])].map((p) => p.key)));
+      const files = await listFiles(join(cwd, 'lake'));
+      expect(files.filter((f) => f.startsWith('raw/') || f.startsWith('curated/')).sort()).toEqual([...committed].sort());
+      expect(files.filter((f) => !f.startsWith('raw/') && !f.startsWith('curated/'))).toEqual([
+        expect.stringMatching(/^manifests\/.*\/20240101T000000Z_20240101T010000Z\.000001\.json$/),
+        expect.stringMatching(/^symlinks\/curated\/.*\/20240101T000000Z_20240101T010000Z\.txt$/),
+        expect.stringMatching(/^symlinks\/raw\/.*\/20240101T000000Z_20240101T010000Z\.txt$/),
+      ]);
 
-    const rerun = await apilake(['run', 'shop', ...RANGE], { cwd });
-    expect(rerun.code).toBe(0);
-    expect(rerun.stdout).toContain('shop: 2 committed, 1 skipped, 0 failed');
-    const ids = (await readRecords(join(cwd, 'lake'))).map((r) => (r.data as Item).id).sort((a, b) => a - b);
-    expect(ids).toEqual(api.items.map((i) => i.id));
-    expect(await readManifests(join(cwd, 'lake'))).toHaveLength(3);
-  }, 60_000);
+      const rerun = await apilake(['run', 'shop', ...RANGE], { cwd });
+      expect(rerun.code).toBe(0);
+      expect(rerun.stdout).toContain('shop: 2 committed, 1 skipped, 0 failed');
+      const ids = (await readRecords(join(cwd, 'lake'))).map((r) => (r.data as Item).id).sort((a, b) => a - b);
+      expect(ids).toEqual(api.items.map((i) => i.id));
+      expect(await readManifests(join(cwd, 'lake'))).toHaveLength(3);
+    },
+    60_000,
+  );
 });
 
 describe('a second signal', () => {
@@ -111,31 +115,35 @@ describe('a second signal', () => {
     ['SIGTERM', 'SIGTERM', 143],
     ['SIGTERM', 'SIGINT', 130],
     ['SIGINT', 'SIGHUP', 129],
-  ] as const)('after %s, %s quits at once with its own exit code, while a stalled S3 upload holds the clean stop', async (first, second, code) => {
-    const bucket = `signals-${first}-${second}`.toLowerCase();
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    proxy.clear();
-    proxy.calls.splice(0);
-    proxy.inject({ match: (c) => c.bucket === bucket && c.operation === 'PutObject' && c.key.startsWith('raw/'), fault: { kind: 'stall' }, times: 1_000 });
-    const env = { ...moto.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, APILAKE_S3_IDLE_TIMEOUT_MS: '120000' };
-    const run = spawnApilake(['run', 'shop', ...RANGE, '--bucket', bucket], { cwd, env });
-    await new Promise<void>((resolve) => {
-      const check = () => (proxy.calls.some((c) => c.fault === 'stall') ? resolve() : setTimeout(check, 5));
-      check();
-    });
-    const noticed = new Promise<void>((resolve, reject) => {
-      run.child.stderr!.on('data', (chunk: Buffer) => /interrupted.*(a second signal quits at once|Ctrl-C again to quit at once)/.test(chunk.toString()) && resolve());
-      void run.done().then(({ code: exited }) => reject(new Error(`apilake exited (${exited}) before it noticed ${first}`)));
-    });
-    run.child.kill(first);
-    await noticed;
-    const sent = Date.now();
-    run.child.kill(second);
-    const quit = await run.done();
-    expect(quit.code).toBe(code);
-    expect(Date.now() - sent).toBeLessThan(5_000); // the stalled upload would hold the run for minutes
-    expect(quit.stdout).not.toContain('shop: ');
-  }, 60_000);
+  ] as const)(
+    'after %s, %s quits at once with its own exit code, while a stalled S3 upload holds the clean stop',
+    async (first, second, code) => {
+      const bucket = `signals-${first}-${second}`.toLowerCase();
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      proxy.clear();
+      proxy.calls.splice(0);
+      proxy.inject({ match: (c) => c.bucket === bucket && c.operation === 'PutObject' && c.key.startsWith('raw/'), fault: { kind: 'stall' }, times: 1_000 });
+      const env = { ...moto.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, APILAKE_S3_IDLE_TIMEOUT_MS: '120000' };
+      const run = spawnApilake(['run', 'shop', ...RANGE, '--bucket', bucket], { cwd, env });
+      await new Promise<void>((resolve) => {
+        const check = () => (proxy.calls.some((c) => c.fault === 'stall') ? resolve() : setTimeout(check, 5));
+        check();
+      });
+      const noticed = new Promise<void>((resolve, reject) => {
+        run.child.stderr!.on('data', (chunk: Buffer) => /interrupted.*(a second signal quits at once|Ctrl-C again to quit at once)/.test(chunk.toString()) && resolve());
+        void run.done().then(({ code: exited }) => reject(new Error(`apilake exited (${exited}) before it noticed ${first}`)));
+      });
+      run.child.kill(first);
+      await noticed;
+      const sent = Date.now();
+      run.child.kill(second);
+      const quit = await run.done();
+      expect(quit.code).toBe(code);
+      expect(Date.now() - sent).toBeLessThan(5_000); // the stalled upload would hold the run for minutes
+      expect(quit.stdout).not.toContain('shop: ');
+    },
+    60_000,
+  );
 });
 
 describe('apilake query stopped by a signal', () => {
@@ -148,15 +156,18 @@ describe('apilake query stopped by a signal', () => {
     const out = join(cwd, 'export.csv');
     if (before !== undefined) await writeFile(out, before);
     // Slow on purpose (a 25 KB hash a row): the export grows by about a megabyte a second.
-    const query = spawnApilake(['query', 'SELECT i, md5(repeat(i::VARCHAR, 5000)) AS h FROM range(100000000) t(i)', '--format', 'csv', '--out', out, ...(before === undefined ? [] : ['--force'])], { cwd });
+    const query = spawnApilake(['query', 'SELECT i, md5(repeat(i::VARCHAR, 5000)) AS h FROM range(100000000) t(i)', '--format', 'csv', '--out', out, ...(before === undefined ? [] : ['--force'])], {
+      cwd,
+    });
     const hung = setTimeout(() => query.child.kill('SIGKILL'), 20_000);
     // Once the export has begun (a temporary file beside the one it replaces), it is under way.
     await new Promise<void>((resolve) => {
-      const check = () => void readdir(cwd).then(async (names) => {
-        const sizes = await Promise.all(names.filter((n) => n.includes('export.csv')).map(async (n) => (await stat(join(cwd, n))).size));
-        if (sizes.some((size) => size > (before?.length ?? 0))) resolve();
-        else setTimeout(check, 10);
-      });
+      const check = () =>
+        void readdir(cwd).then(async (names) => {
+          const sizes = await Promise.all(names.filter((n) => n.includes('export.csv')).map(async (n) => (await stat(join(cwd, n))).size));
+          if (sizes.some((size) => size > (before?.length ?? 0))) resolve();
+          else setTimeout(check, 10);
+        });
       check();
     });
     query.child.kill('SIGTERM');

@@ -38,7 +38,15 @@ afterAll(() => api.close());
 
 describe('typed tables from the CLI', () => {
   it('queries the typed table, its _raw twin and the _latest view by the names Athena has', async () => {
-    const result = await apilake(['query', "SELECT (SELECT count(*) FROM shop_items) AS typed, (SELECT count(*) FROM shop_items_raw) AS raw, (SELECT count(DISTINCT id) FROM shop_items_latest) AS latest, (SELECT typeof(ts) FROM shop_items LIMIT 1) AS ts_type", '--format', 'json'], { cwd });
+    const result = await apilake(
+      [
+        'query',
+        'SELECT (SELECT count(*) FROM shop_items) AS typed, (SELECT count(*) FROM shop_items_raw) AS raw, (SELECT count(DISTINCT id) FROM shop_items_latest) AS latest, (SELECT typeof(ts) FROM shop_items LIMIT 1) AS ts_type',
+        '--format',
+        'json',
+      ],
+      { cwd },
+    );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ typed: '180', raw: '180', latest: '180', ts_type: 'TIMESTAMP' });
   });

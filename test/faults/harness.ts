@@ -59,7 +59,9 @@ export function expectation(api: TestApi, windows: readonly TimeWindow[], extra:
 
 /** Source YAML of the `faults` source: cursor paging, 5 records a page, tiny parts so windows span several. */
 export function sourceYaml(apiUrl: string, params: Record<string, string> = {}): string {
-  const extra = Object.entries(params).map(([k, v]) => `, ${k}: "${v}"`).join('');
+  const extra = Object.entries(params)
+    .map(([k, v]) => `, ${k}: "${v}"`)
+    .join('');
   return `name: faults
 schedule: rate(1 hour)
 base_url: ${apiUrl}

@@ -64,7 +64,10 @@ async function readWindow(storage: LakeStorage, window: CommittedWindow, violati
     if (bytes.length !== part.bytes) violations.push(`${part.key}: ${bytes.length} bytes, manifest says ${part.bytes}`);
     if (createHash('sha256').update(bytes).digest('hex') !== part.sha256) violations.push(`${part.key}: sha256 differs from its manifest`);
     const text = gunzipSync(bytes).toString('utf8');
-    const own = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const own = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     if (own.length !== part.records) violations.push(`${part.key}: ${own.length} records, manifest says ${part.records}`);
     lines.push(...own);
   }
@@ -111,7 +114,8 @@ export async function auditLake(storage: LakeStorage, expectation: Expectation):
     const lines = await readWindow(storage, committed, v);
     const expected = expectation.expected(window);
     const ids = lines.map((l) => (l.data as Item).id);
-    if (canonical(ids) !== canonical(expected.map((i) => i.id))) v.push(`window ${window.start.toISOString()}: landed ids [${ids.slice(0, 8).join(',')}…] (${ids.length}) differ from the API's (${expected.length})`);
+    if (canonical(ids) !== canonical(expected.map((i) => i.id)))
+      v.push(`window ${window.start.toISOString()}: landed ids [${ids.slice(0, 8).join(',')}…] (${ids.length}) differ from the API's (${expected.length})`);
     for (const line of lines) {
       const item = line.data as Item;
       if (canonical(item) !== canonical(expected.find((e) => e.id === item.id))) v.push(`record ${item?.id} differs from what the API served`);
@@ -136,7 +140,8 @@ export async function auditLake(storage: LakeStorage, expectation: Expectation):
       const linked = (await storage.list(curatedLink)).some((o) => o.key === curatedLink);
       const text = linked ? (await storage.read(curatedLink))?.toString('utf8') : undefined;
       const stale = !expectation.afterGc && text !== undefined && (await listsWholeEarlierCommit(storage, ref, 'curated', text, committed.commit));
-      if ((expectation.afterGc || linked) && text !== `${storage.uri(file.key)}\n` && !stale) v.push(`curated symlink of ${window.start.toISOString()} does not list exactly the committed Parquet file`);
+      if ((expectation.afterGc || linked) && text !== `${storage.uri(file.key)}\n` && !stale)
+        v.push(`curated symlink of ${window.start.toISOString()} does not list exactly the committed Parquet file`);
     }
     // The Athena reader: exactly the files the symlink lists, and the same records.
     if (committed.manifest.parts.length > 0) {
@@ -148,7 +153,8 @@ export async function auditLake(storage: LakeStorage, expectation: Expectation):
     }
     const max = expectation.maxAttempts;
     const m = committed.manifest;
-    if (max !== undefined && (m.requests > m.pages * max || m.retries > m.pages * (max - 1))) v.push(`${committed.key}: ${m.requests} requests, ${m.retries} retries for ${m.pages} pages exceed ${max} attempts a page`);
+    if (max !== undefined && (m.requests > m.pages * max || m.retries > m.pages * (max - 1)))
+      v.push(`${committed.key}: ${m.requests} requests, ${m.retries} retries for ${m.pages} pages exceed ${max} attempts a page`);
   }
   if (expectation.afterGc) {
     if ((snapshot.orphanParts ?? []).length > 0) v.push(`after gc: ${snapshot.orphanParts!.length} orphan parts remain (${snapshot.orphanParts![0]!.key}…)`);

@@ -24,7 +24,12 @@ beforeAll(async () => {
   api = await startTestApi({ count: 250 });
   // GIVEN the app synthesized with real esbuild bundling, as `cdk deploy` would upload it
   const outdir = await mkdtemp(join(tmpdir(), 'apilake-cdkout-'));
-  const source = testSource(api.url, { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 20 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } });
+  const source = testSource(api.url, {
+    path: '/cursor',
+    params: { since: '{window.start}', until: '{window.end}', limit: 20 },
+    records: 'data',
+    pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' },
+  });
   const { app } = buildStack({ sources: [source] }, { bundle: true, outdir });
   app.synth();
   const template = JSON.parse(await readFile(join(outdir, 'apilake-test.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
@@ -111,7 +116,9 @@ describe('the synthesized function bundle', () => {
     try {
       // A fresh instance of the bundle: its configuration is read once per container.
       const { handler } = (await import(`${pathToFileURL(join(bundleDir, 'index.mjs')).href}?plain`)) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
-      await expect(handler({ source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' }, lambdaContext())).rejects.toThrow(/^function misconfigured: APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp/);
+      await expect(handler({ source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' }, lambdaContext())).rejects.toThrow(
+        /^function misconfigured: APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp/,
+      );
     } finally {
       vi.unstubAllEnvs();
     }

@@ -6,10 +6,7 @@ import { buildStack } from '../support/infraApp.js';
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 const source = (name: string, auth: Record<string, unknown>) =>
-  parseSource(
-    JSON.stringify({ name, schedule: 'rate(1 hour)', base_url: 'https://api.test', auth, streams: [{ name: 'items', path: '/items' }] }),
-    `${name}.yaml`,
-  );
+  parseSource(JSON.stringify({ name, schedule: 'rate(1 hour)', base_url: 'https://api.test', auth, streams: [{ name: 'items', path: '/items' }] }), `${name}.yaml`);
 
 let template: Template;
 let annotations: Annotations;
@@ -40,12 +37,7 @@ const secretArn = (name: string) => ({
 describe('secret grants per auth type', () => {
   it('lets an oauth2_refresh_token function write a new version and move AWSCURRENT, on its own secret only', () => {
     const statements = secretStatements('hub');
-    expect(actions(statements)).toEqual([
-      'secretsmanager:DescribeSecret',
-      'secretsmanager:GetSecretValue',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:UpdateSecretVersionStage',
-    ]);
+    expect(actions(statements)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']);
     for (const statement of statements) {
       expect(statement.Effect).toBe('Allow');
       expect(statement.Resource).toEqual(secretArn('apilake/hub'));
@@ -57,9 +49,11 @@ describe('secret grants per auth type', () => {
   });
 
   it('grants no write on any secret but the rotating one', () => {
-    const writers = Object.entries(template.findResources('AWS::IAM::Policy', {
-      Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['secretsmanager:PutSecretValue']) })]) } },
-    }));
+    const writers = Object.entries(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['secretsmanager:PutSecretValue']) })]) } },
+      }),
+    );
     expect(writers.map(([id]) => id)).toEqual([expect.stringMatching(/^SourcehubFunction/)]);
   });
 

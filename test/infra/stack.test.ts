@@ -61,7 +61,9 @@ describe('ApilakeStack', () => {
   });
 
   it('schedules each source with its expression, time zone, the scheduled time as input, retries and a DLQ', () => {
-    const undelivered = ofType('AWS::SQS::Queue').map(([id]) => id).find((id) => id.includes('UndeliveredTicks'))!;
+    const undelivered = ofType('AWS::SQS::Queue')
+      .map(([id]) => id)
+      .find((id) => id.includes('UndeliveredTicks'))!;
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Name: 'apilake-test-crm',
       ScheduleExpression: 'cron(15 2 * * ? *)',
@@ -79,7 +81,9 @@ describe('ApilakeStack', () => {
   });
 
   it('sends failed async invocations to the failed-invocations queue after two retries', () => {
-    const failed = ofType('AWS::SQS::Queue').map(([id]) => id).find((id) => id.includes('FailedInvocations'))!;
+    const failed = ofType('AWS::SQS::Queue')
+      .map(([id]) => id)
+      .find((id) => id.includes('FailedInvocations'))!;
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 21600,

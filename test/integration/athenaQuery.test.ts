@@ -22,8 +22,23 @@ afterAll(() => moto?.stop());
 
 /** Queues the result moto returns for the next query (moto's documented static Athena results). */
 async function nextResult(rows: (string | undefined)[][], columns: [string, string][]): Promise<void> {
-  const info = columns.map(([Name, Type]) => ({ Name, Type, CatalogName: 'hive', SchemaName: 'apilake_prod', TableName: 't', Label: Name, Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: true }));
-  const body = { account_id: '123456789012', region: MOTO_AWS.region, results: [{ rows: rows.map((row) => ({ Data: row.map((v) => (v === undefined ? {} : { VarCharValue: v })) })), column_info: info }] };
+  const info = columns.map(([Name, Type]) => ({
+    Name,
+    Type,
+    CatalogName: 'hive',
+    SchemaName: 'apilake_prod',
+    TableName: 't',
+    Label: Name,
+    Precision: 0,
+    Scale: 0,
+    Nullable: 'UNKNOWN',
+    CaseSensitive: true,
+  }));
+  const body = {
+    account_id: '123456789012',
+    region: MOTO_AWS.region,
+    results: [{ rows: rows.map((row) => ({ Data: row.map((v) => (v === undefined ? {} : { VarCharValue: v })) })), column_info: info }],
+  };
   const response = await fetch(`${moto.endpoint}/moto-api/static/athena/query-results`, { method: 'POST', body: JSON.stringify(body) });
   expect(response.status).toBe(201);
 }

@@ -42,7 +42,10 @@ beforeEach(async () => {
 });
 afterEach(() => api.close());
 
-async function land(storage: LakeStorage, options: { source?: SourceDefinition; force?: boolean; signal?: AbortSignal; storageSignal?: AbortSignal; fetch?: typeof fetch; selection?: WindowSelection } = {}): Promise<WindowResult[]> {
+async function land(
+  storage: LakeStorage,
+  options: { source?: SourceDefinition; force?: boolean; signal?: AbortSignal; storageSignal?: AbortSignal; fetch?: typeof fetch; selection?: WindowSelection } = {},
+): Promise<WindowResult[]> {
   const source = options.source ?? testSource(api.url, CURSOR);
   const client = await createSourceClient(source, new EnvSecretProvider({}), { fetch: options.fetch });
   if (options.storageSignal) {
@@ -127,7 +130,7 @@ describe('two runs of one window on disk', () => {
     expect(result!.status).toBe('failed');
     const after = await expectWindowOnce(storage);
     expect(after.manifest).toEqual(committed.manifest);
-    const records = await runLocalQuery('SELECT count(*) AS n, count(DISTINCT data->>\'id\') AS ids FROM testapi_items', lake);
+    const records = await runLocalQuery("SELECT count(*) AS n, count(DISTINCT data->>'id') AS ids FROM testapi_items", lake);
     expect(records.rows).toEqual([['60', '60']]);
   });
 
@@ -184,7 +187,10 @@ describe('two runs of one window on disk', () => {
   it('keeps the parts of a run that may still be in flight, and never the parts a commit lists', async () => {
     await land(storage);
     const window = await expectWindowOnce(storage);
-    const liveRun = `${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-0123456789ab`;
+    const liveRun = `${new Date()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z')
+      .replace(/[-:]/g, '')}-0123456789ab`;
     await storage.writeBytes(partKey(REF, liveRun, 0), Buffer.from('a live run'));
     const young = await collectGarbage(storage, 'testapi', { streams: ['items'] });
     expect(young).toEqual([{ stream: 'items', deletedParts: 0, abortedWrites: 0, youngOrphans: 1, repairedSymlinks: 0, unreadable: [], storageTime: expect.any(Date) }]);

@@ -19,7 +19,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-describe('a cursor in a GraphQL body (GitHub\'s search connection)', () => {
+describe("a cursor in a GraphQL body (GitHub's search connection)", () => {
   // One node every 6 minutes: one lies on each hour, which updated:A..B finds in two windows.
   const nodes = nodesEvery('2024-03-01T00:00:00Z', 6 * 60_000, 30);
   const at = (n: IssueNode) => Date.parse(n.updatedAt);
@@ -33,7 +33,11 @@ describe('a cursor in a GraphQL body (GitHub\'s search connection)', () => {
       body.variables.first = 4;
     });
     const results = await landRange(source, lake, { from: '2024-03-01T00:00:00Z', to: '2024-03-01T03:00:00Z', env: GITHUB_TOKEN_ENV });
-    expect(results.map((r) => [r.status, r.records])).toEqual([['committed', 10], ['committed', 10], ['committed', 10]]);
+    expect(results.map((r) => [r.status, r.records])).toEqual([
+      ['committed', 10],
+      ['committed', 10],
+      ['committed', 10],
+    ]);
 
     const lines = await readCommittedRecords(lake);
     expect(lines.map((l) => (l.data as IssueNode).number).sort((a, b) => a - b)).toEqual(nodes.map((n) => n.number));
@@ -47,9 +51,7 @@ describe('a cursor in a GraphQL body (GitHub\'s search connection)', () => {
     // Windows of 11, 11 and 10 matches in pages of 4: 3 POSTs each, the cursor in the body.
     expect(api.requests).toHaveLength(9);
     const bodies = api.requests.map((r) => JSON.parse(r.body) as { query: string; variables: { q: string; first: number; after: string | null } });
-    expect(bodies.map((b) => b.variables.after)).toEqual(
-      [0, 1, 2].flatMap(() => [null, Buffer.from('cursor:4').toString('base64'), Buffer.from('cursor:8').toString('base64')]),
-    );
+    expect(bodies.map((b) => b.variables.after)).toEqual([0, 1, 2].flatMap(() => [null, Buffer.from('cursor:4').toString('base64'), Buffer.from('cursor:8').toString('base64')]));
     expect(bodies[0]!.variables.q).toBe('repo:aws/aws-cdk updated:2024-03-01T00:00:00Z..2024-03-01T01:00:00Z');
     expect(new Set(bodies.map((b) => b.query)).size).toBe(1);
     expect(api.requests.every((r) => r.method === 'POST' && r.headers['content-type'] === 'application/json' && r.url.search === '')).toBe(true);
@@ -123,4 +125,3 @@ describe('empty pages in the middle of a stream', () => {
     expect(result!.error!.message).toMatch(/^page 3 would repeat the request of page 2 \(the cursor did not advance\)/);
   });
 });
-

@@ -54,14 +54,24 @@ const STYLES: [string, Record<string, unknown>][] = [
   ['page_number', { path: '/page', params: { since: '{window.start}', until: '{window.end}', per_page: 7 }, records: 'items', pagination: { type: 'page_number' } }],
   [
     'page_number with total (concurrent)',
-    { path: '/page', params: { since: '{window.start}', until: '{window.end}' }, records: 'items', pagination: { type: 'page_number', page_size_param: 'per_page', page_size: 7, total_pages: 'pages' } },
+    {
+      path: '/page',
+      params: { since: '{window.start}', until: '{window.end}' },
+      records: 'items',
+      pagination: { type: 'page_number', page_size_param: 'per_page', page_size: 7, total_pages: 'pages' },
+    },
   ],
   ['offset', { path: '/offset', records: 'results', pagination: { type: 'offset', limit: 9 } }],
   ['offset with total (concurrent)', { path: '/offset', records: 'results', pagination: { type: 'offset', limit: 9, total_records: 'count' } }],
   ['cursor', { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 8 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } }],
   [
     'cursor with stop_when',
-    { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 8 }, records: 'data', pagination: { type: 'cursor', cursor: 'data[-1].id', param: 'cursor', stop_when: '!has_more' } },
+    {
+      path: '/cursor',
+      params: { since: '{window.start}', until: '{window.end}', limit: 8 },
+      records: 'data',
+      pagination: { type: 'cursor', cursor: 'data[-1].id', param: 'cursor', stop_when: '!has_more' },
+    },
   ],
   ['next_url (relative and absolute)', { path: '/next', params: { since: '{window.start}', until: '{window.end}', limit: 11 }, records: 'results', pagination: { type: 'next_url', next: 'next' } }],
   ['link_header', { path: '/link', params: { since: '{window.start}', until: '{window.end}', limit: 13 }, records: '@', pagination: { type: 'link_header' } }],

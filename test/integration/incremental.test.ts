@@ -70,9 +70,7 @@ describe('incremental on a since-only API (GitHub issues)', () => {
     }
     expect(api.requests).toHaveLength(12);
     const manifests = await readCurrentCommits(lake);
-    expect(manifests.map((m) => [m.window.start, m.totals.records, m.filtered, m.pages])).toEqual(
-      windowStarts.map((s) => [new Date(s).toISOString().replace('.000Z', 'Z'), 12, 3, 3]),
-    );
+    expect(manifests.map((m) => [m.window.start, m.totals.records, m.filtered, m.pages])).toEqual(windowStarts.map((s) => [new Date(s).toISOString().replace('.000Z', 'Z'), 12, 3, 3]));
     expect(api.requests.every((r) => r.headers.authorization === 'Bearer ghp_test_token_0123456789')).toBe(true);
   });
 
@@ -114,7 +112,7 @@ describe('incremental on a since-only API (GitHub issues)', () => {
   });
 });
 
-describe('incremental on Zendesk\'s incremental export', () => {
+describe("incremental on Zendesk's incremental export", () => {
   // A ticket every 2 minutes for 5 hours; generated_timestamp is epoch seconds.
   const tickets = ticketsEvery('2024-03-01T00:00:00Z', 120, 150);
   const changed = (t: Ticket) => t.generated_timestamp * 1000;
@@ -143,7 +141,10 @@ describe('incremental on Zendesk\'s incremental export', () => {
 
 describe('records without a usable cursor', () => {
   const pages = [
-    [{ id: 1, updated_at: '2024-03-01T01:00:00Z' }, { id: 2, updated_at: '2024-03-01T01:10:00+01:00' }],
+    [
+      { id: 1, updated_at: '2024-03-01T01:00:00Z' },
+      { id: 2, updated_at: '2024-03-01T01:10:00+01:00' },
+    ],
     [{ id: 3, updated_at: '2024-03-01T01:20:00Z' }, { id: 4, updated_at: '2024-03-01T01:30:00Z' }, { id: 5 }],
   ];
   const source = (url: string, records: unknown[][]) => {
@@ -209,7 +210,9 @@ describe('epoch cursors in every unit', () => {
         name: 'feed',
         schedule: 'rate(1 hour)',
         base_url: url,
-        streams: [{ name: 'events', path: '/events', records: 'data', pagination: { type: 'cursor', cursor: 'next', param: 'page' }, incremental: { cursor_field: 'ts', order: 'none', ...incremental } }],
+        streams: [
+          { name: 'events', path: '/events', records: 'data', pagination: { type: 'cursor', cursor: 'next', param: 'page' }, incremental: { cursor_field: 'ts', order: 'none', ...incremental } },
+        ],
       }),
       'feed.yaml',
     );
@@ -241,9 +244,24 @@ describe('epoch cursors in every unit', () => {
   });
 
   it.each<[string, (ms: number) => string, Record<string, unknown>, string]>([
-    ['epoch seconds past 2200', (ms) => (ms === events[7]!.at ? '9000000000' : `${ms}`), {}, 'page 2, record 3: incremental.cursor_field "ts" is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)'],
-    ['a zero date', (ms) => (ms === events[7]!.at ? '"0001-01-01T00:00:00Z"' : `${ms}`), {}, 'page 2, record 3: incremental.cursor_field "ts" is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200'],
-    ['microseconds declared as seconds', (ms) => `${ms}000`, { unit: 's' }, 'page 1, record 1: incremental.cursor_field "ts" is 1709251200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
+    [
+      'epoch seconds past 2200',
+      (ms) => (ms === events[7]!.at ? '9000000000' : `${ms}`),
+      {},
+      'page 2, record 3: incremental.cursor_field "ts" is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)',
+    ],
+    [
+      'a zero date',
+      (ms) => (ms === events[7]!.at ? '"0001-01-01T00:00:00Z"' : `${ms}`),
+      {},
+      'page 2, record 3: incremental.cursor_field "ts" is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200',
+    ],
+    [
+      'microseconds declared as seconds',
+      (ms) => `${ms}000`,
+      { unit: 's' },
+      'page 1, record 1: incremental.cursor_field "ts" is 1709251200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)',
+    ],
   ])('fails the window on %s, naming the page, the record, the field and the value, committing nothing', async (_what, cursor, incremental, message) => {
     const api = started(await feed(cursor));
     const [result] = await landRange(feedSource(api.url, incremental), lake, { from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' });

@@ -42,7 +42,12 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
-const cursorStream = { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 8 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } };
+const cursorStream = {
+  path: '/cursor',
+  params: { since: '{window.start}', until: '{window.end}', limit: 8 },
+  records: 'data',
+  pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' },
+};
 const auth = { auth: { type: 'api_key', secret: 'apilake/t', in: 'header', name: 'X-API-Key' } };
 const sourceFor = (extra: Record<string, unknown> = {}, stream: Record<string, unknown> = cursorStream) => testSource(api.url, stream, { ...auth, ...extra });
 
@@ -64,7 +69,10 @@ async function captureStdout<T>(body: () => Promise<T>): Promise<{ result: T | u
     for (const spy of spies) spy.mockRestore();
   }
   const text = chunks.join('');
-  const lines = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { result, error, lines, text };
 }
 
@@ -77,7 +85,8 @@ async function deployedHandler(source: SourceDefinition, sourceJson = compileSou
     APILAKE_BUCKET: bucket,
     APILAKE_IDEMPOTENCY_TABLE: table,
     POWERTOOLS_METRICS_NAMESPACE: 'apilake-test',
-  })) vi.stubEnv(k, v);
+  }))
+    vi.stubEnv(k, v);
   vi.resetModules();
   return (await import('../../functions/ingest/handler.js')).handler;
 }
@@ -104,7 +113,11 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     const handler = await deployedHandler(sourceFor());
     const { result, error } = await captureStdout(() => handler(TICK, lambdaContext()));
     expect(error).toBeUndefined();
-    expect(result).toMatchObject({ source: 'testapi', trigger: 'scheduled', streams: [{ stream: 'items', status: 'committed', records: 60, window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }] });
+    expect(result).toMatchObject({
+      source: 'testapi',
+      trigger: 'scheduled',
+      streams: [{ stream: 'items', status: 'committed', records: 60, window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }],
+    });
     const records = await readS3Records(aws.s3, bucket);
     expect(records.map((r) => (r.data as Item).id)).toEqual(api.items.filter((i) => FIRST_HOUR(i.id)).map((i) => i.id));
     const [part] = new Set(records.map((r) => r.key as string));
@@ -188,7 +201,7 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     expect(windowLine.run_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     const emf = lines.find((l) => (l._aws as { CloudWatchMetrics?: unknown } | undefined)?.CloudWatchMetrics && l.Records !== undefined)!;
     expect(emf).toMatchObject({ source: 'testapi', stream: 'items', Records: 60, Pages: 8, WindowsCommitted: 1 });
-    const names = ((emf._aws as { CloudWatchMetrics: { Metrics: { Name: string }[]; Namespace: string }[] }).CloudWatchMetrics[0]!);
+    const names = (emf._aws as { CloudWatchMetrics: { Metrics: { Name: string }[]; Namespace: string }[] }).CloudWatchMetrics[0]!;
     expect(names.Namespace).toBe('apilake-test');
     expect(names.Metrics.map((m) => m.Name)).toEqual(expect.arrayContaining(['Records', 'Pages', 'BytesLanded', 'Retries', 'ThrottledResponses', 'WindowDuration']));
   });
@@ -309,15 +322,30 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     const TOKEN = 'tenant-5b7e0c1d9a';
     const compiled = () => compileSource(sourceFor({ headers: { 'X-Tenant': TOKEN } }), sourceSchemaDigest());
     it.each([
-      ['a plain definition as written (no defaults, no stamp)', () => JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, headers: { 'X-Tenant': TOKEN }, streams: [{ name: 'items', path: '/cursor' }] }), /APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp .*expected \{"compiled": \{\.\.\.\}, "source": \{\.\.\.\}\} as cdk synth writes it: deploy the function again/],
-      ['a definition compiled by another version', () => compiled().replace(/"schema":"[0-9a-f]{16}"/, '"schema":"0123456789abcdef"'), /APILAKE_SOURCE_JSON: compiled by another apilake version \(schema 0123456789abcdef, this function's is [0-9a-f]{16}\): its fields and defaults may differ; deploy the function again/],
-      ['a compiled definition edited by hand', () => compiled().replace('"timezone":"UTC"', '"timezone":"Europe/Paris"'), /APILAKE_SOURCE_JSON: "source" was edited after it was compiled \(its SHA-256 differs from the stamp's\)/],
+      [
+        'a plain definition as written (no defaults, no stamp)',
+        () => JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, headers: { 'X-Tenant': TOKEN }, streams: [{ name: 'items', path: '/cursor' }] }),
+        /APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp .*expected \{"compiled": \{\.\.\.\}, "source": \{\.\.\.\}\} as cdk synth writes it: deploy the function again/,
+      ],
+      [
+        'a definition compiled by another version',
+        () => compiled().replace(/"schema":"[0-9a-f]{16}"/, '"schema":"0123456789abcdef"'),
+        /APILAKE_SOURCE_JSON: compiled by another apilake version \(schema 0123456789abcdef, this function's is [0-9a-f]{16}\): its fields and defaults may differ; deploy the function again/,
+      ],
+      [
+        'a compiled definition edited by hand',
+        () => compiled().replace('"timezone":"UTC"', '"timezone":"Europe/Paris"'),
+        /APILAKE_SOURCE_JSON: "source" was edited after it was compiled \(its SHA-256 differs from the stamp's\)/,
+      ],
       ['a compiled definition whose source was removed', () => compiled().replace(/,"source":.*\}$/, '}'), /APILAKE_SOURCE_JSON: "source" is missing or not an object/],
       ['a definition of another format', () => compiled().replace('"format":1', '"format":2'), /APILAKE_SOURCE_JSON: compiled in format 2, this function reads format 1/],
       ['no JSON at all', () => '{"compiled": ', /APILAKE_SOURCE_JSON: not JSON \(.*\); expected the definition cdk synth compiles in/],
     ])('%s', async (_what, sourceJson, message) => {
       const handler = await deployedHandler(sourceFor(), sourceJson());
-      const error = await handler(TICK, lambdaContext()).then(() => undefined, (e: unknown) => e as Error);
+      const error = await handler(TICK, lambdaContext()).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       expect(error?.name).toBe('ApilakeError');
       expect(error?.message).toMatch(/^function misconfigured: /);
       expect(error?.message).toMatch(message);

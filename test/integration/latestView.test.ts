@@ -48,7 +48,7 @@ describe('github_issues_issues_latest', () => {
     ]);
     // Every version stays in the table itself: issue 1 twice.
     expect((await runLocalQuery('SELECT count(*), count(DISTINCT id) FROM github_issues_issues', lake, { specs })).rows).toEqual([['5', '4']]);
-    expect((await runLocalQuery("SELECT state FROM github_issues_issues_latest WHERE id = 1", lake, { specs })).rows).toEqual([['closed']]);
+    expect((await runLocalQuery('SELECT state FROM github_issues_issues_latest WHERE id = 1', lake, { specs })).rows).toEqual([['closed']]);
   });
 });
 
@@ -67,7 +67,10 @@ describe('the Athena SQL of every shipped example', () => {
         const sql = latestViewSelect(tableSpec(source, stream), 'athena');
         if (sql === undefined) continue;
         views++;
-        expect(trino.validate(sql).map((e) => e.message), `${name} ${stream.name}`).toEqual([]);
+        expect(
+          trino.validate(sql).map((e) => e.message),
+          `${name} ${stream.name}`,
+        ).toEqual([]);
       }
     }
     expect(views).toBeGreaterThanOrEqual(3); // demo_shop orders and customers, github_issues

@@ -21,7 +21,9 @@ async function fakeRegistry(prints: string, options: { reported?: (actual: strin
   await writeFile(join(dir, 'package', 'README.md'), 'not extracted\n');
   const tarball = join(dir, 'node-test-x64-22.0.1.tgz');
   await run('tar', ['-czf', tarball, '-C', dir, 'package']);
-  const integrity = `sha512-${createHash('sha512').update(await readFile(tarball)).digest('base64')}`;
+  const integrity = `sha512-${createHash('sha512')
+    .update(await readFile(tarball))
+    .digest('base64')}`;
   const calls: string[] = [];
   const pack: PackTarball = async (spec, into) => {
     calls.push(spec);
@@ -106,6 +108,8 @@ describe('node22Package', () => {
   });
 
   it('fails if the registry has no package for the platform', () => {
-    expect(() => node22Package('darwin', 'arm64')).toThrow(`no Node ${NODE22_VERSION} package is pinned for darwin-arm64; expected one of linux-x64, linux-arm64 (the npm registry's node-<platform>-<arch> packages)`);
+    expect(() => node22Package('darwin', 'arm64')).toThrow(
+      `no Node ${NODE22_VERSION} package is pinned for darwin-arm64; expected one of linux-x64, linux-arm64 (the npm registry's node-<platform>-<arch> packages)`,
+    );
   });
 });

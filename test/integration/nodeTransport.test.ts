@@ -5,7 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeTransport } from '../../functions/http/nodeTransport.js';
 
 /** Header lines of `/headers`: a field repeated in another case, whitespace around values. */
-const RAW_HEADERS = ['Content-Type', 'application/json', 'X-RateLimit-Remaining', ' 0 ', 'x-ratelimit-remaining', '7', 'Link', '<https://a.test/x?page=2>; rel="next"', 'Retry-After', '\t12', 'Vary', 'accept', 'VARY', 'accept-encoding'];
+const RAW_HEADERS = [
+  'Content-Type',
+  'application/json',
+  'X-RateLimit-Remaining',
+  ' 0 ',
+  'x-ratelimit-remaining',
+  '7',
+  'Link',
+  '<https://a.test/x?page=2>; rel="next"',
+  'Retry-After',
+  '\t12',
+  'Vary',
+  'accept',
+  'VARY',
+  'accept-encoding',
+];
 const PAGE = JSON.stringify({ data: Array.from({ length: 500 }, (_, i) => ({ id: i, text: `record ${i} ✓` })) });
 
 let server: Server;
@@ -56,7 +71,8 @@ afterAll(async () => {
 });
 
 const transport = nodeTransport();
-const get = (path: string, signal = new AbortController().signal) => transport({ method: 'GET', url: new URL(path, base), headers: new Headers({ accept: 'application/json' }), body: undefined, signal });
+const get = (path: string, signal = new AbortController().signal) =>
+  transport({ method: 'GET', url: new URL(path, base), headers: new Headers({ accept: 'application/json' }), body: undefined, signal });
 
 describe('nodeTransport', () => {
   it.each(['/plain', '/gzip', '/br', '/deflate', '/both'])('decodes the body of %s as sent', async (path) => {
@@ -92,7 +108,13 @@ describe('nodeTransport', () => {
   });
 
   it('sends a body with its length and the headers given', async () => {
-    const response = await transport({ method: 'POST', url: new URL('/plain', base), headers: new Headers({ 'content-type': 'application/json', 'x-key': 'k' }), body: '{"q":"é"}', signal: new AbortController().signal });
+    const response = await transport({
+      method: 'POST',
+      url: new URL('/plain', base),
+      headers: new Headers({ 'content-type': 'application/json', 'x-key': 'k' }),
+      body: '{"q":"é"}',
+      signal: new AbortController().signal,
+    });
     await response.text();
     expect(lastRequest).toMatchObject({ body: '{"q":"é"}', headers: { 'content-length': '10', 'x-key': 'k', 'content-type': 'application/json' } });
   });
@@ -116,7 +138,9 @@ describe('nodeTransport', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await expect(transport({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/`), headers: new Headers(), body: undefined, signal: new AbortController().signal })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(transport({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/`), headers: new Headers(), body: undefined, signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 
   it('sends again on a fresh connection when a kept-alive one was closed by the server while idle', async () => {

@@ -100,7 +100,9 @@ describe('a child stream run per parent record', () => {
   it('writes _parent between _run_id and data', async () => {
     await landRange(await orgSource(), lake, { from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z', stream: 'issues', env: GITHUB_TOKEN_ENV });
     const part = (await listFiles(lake)).find((k) => k.endsWith('.jsonl.gz'))!;
-    const first = gunzipSync(await readFile(join(lake, part))).toString('utf8').split('\n')[0]!;
+    const first = gunzipSync(await readFile(join(lake, part)))
+      .toString('utf8')
+      .split('\n')[0]!;
     expect(first).toMatch(/"_run_id":"[^"]+","_parent":"alpha","data":\{"repo":"alpha","number":\d+,"updated_at":"2024-03-01T01:\d\d:00Z"\}\}$/);
   });
 
@@ -122,7 +124,12 @@ describe('a child stream run per parent record', () => {
     expect(manifests.map((m) => m.parents)).toEqual(starts.map((s) => inWindow(s).length));
     // Every issue of the window asked for its comments exactly once, with its repository in the path.
     const commentRequests = api.requests.filter((r) => r.url.pathname.endsWith('/comments') && !r.url.searchParams.has('page'));
-    expect(commentRequests.map((r) => r.url.pathname).sort()).toEqual(starts.flatMap(inWindow).map((i) => `/repos/acme/${i.repo}/issues/${i.number}/comments`).sort());
+    expect(commentRequests.map((r) => r.url.pathname).sort()).toEqual(
+      starts
+        .flatMap(inWindow)
+        .map((i) => `/repos/acme/${i.repo}/issues/${i.number}/comments`)
+        .sort(),
+    );
     // Issues with three comments page on to a second page of two.
     expect(api.requests.filter((r) => r.url.pathname.endsWith('/comments') && r.url.searchParams.get('page') === '2').length).toBeGreaterThan(0);
     expect((await listFiles(lake)).some((k) => k.includes('stream=issues') || k.includes('stream=repos'))).toBe(false);
@@ -141,7 +148,9 @@ describe('a child stream run per parent record', () => {
     });
     const [result] = await landRange(source, lake, { from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z', stream: 'issues', env: GITHUB_TOKEN_ENV });
     expect(result!.status).toBe('failed');
-    expect(result!.error!.message).toMatch(/^parent stream "repos" page 1, record 1: parent\.key "slug" is missing \(or null\); expected a string or a number \(GET http:\/\/127\.0\.0\.1:\d+\/orgs\/acme\/repos\?/);
+    expect(result!.error!.message).toMatch(
+      /^parent stream "repos" page 1, record 1: parent\.key "slug" is missing \(or null\); expected a string or a number \(GET http:\/\/127\.0\.0\.1:\d+\/orgs\/acme\/repos\?/,
+    );
     expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
   });
 
@@ -202,7 +211,12 @@ describe('parent keys as the API sent them', () => {
     catalog = await startCatalog(['"books"', '""', '"games"', '""']);
     const [result] = await landRange(catalogSource(catalog.url, { skip_empty: true }), lake, { ...H_RANGE, stream: 'items' });
     expect(result).toMatchObject({ status: 'committed', records: 4 });
-    expect(await landed()).toEqual([['books', 'books-1'], ['books', 'books-2'], ['games', 'games-1'], ['games', 'games-2']]);
+    expect(await landed()).toEqual([
+      ['books', 'books-1'],
+      ['books', 'books-2'],
+      ['games', 'games-1'],
+      ['games', 'games-2'],
+    ]);
     expect((await readCurrentCommits(lake)).map((m) => m.parents)).toEqual([2]);
     expect(catalog.requests.map((r) => r.url.pathname).sort()).toEqual(['/categories', '/categories/books/items', '/categories/games/items']);
   });
@@ -217,12 +231,25 @@ describe('parent keys as the API sent them', () => {
     const [result] = await landRange(source, lake, { ...H_RANGE, stream: 'items' });
     expect(result).toMatchObject({ status: 'committed', records: 10 });
     expect((await readCurrentCommits(lake)).map((m) => m.parents)).toEqual([5]);
-    expect(catalog.requests.filter((r) => r.url.pathname !== '/categories').map((r) => r.url.pathname).sort()).toEqual(ids.map((id) => `/categories/${id}/items`).sort());
+    expect(
+      catalog.requests
+        .filter((r) => r.url.pathname !== '/categories')
+        .map((r) => r.url.pathname)
+        .sort(),
+    ).toEqual(ids.map((id) => `/categories/${id}/items`).sort());
     // The envelope carries each key's JSON text verbatim.
     const texts = (await Promise.all((await listFiles(lake)).filter((k) => k.endsWith('.jsonl.gz')).map(async (k) => gunzipSync(await readFile(join(lake, k))).toString('utf8')))).join('');
     for (const id of ids) expect(texts).toContain(`"_parent":${id},"data":{"sku":"${id}-1"}`);
-    if ('parquet' in lakeOptions) await curateRange({ source, stream: 'items', selection: { kind: 'range', from: new Date(H_RANGE.from), to: new Date(H_RANGE.to) }, storage: new FsLakeStorage(lake) });
-    const { rows } = await runLocalQuery('SELECT _parent, json_extract_string(data, \'$.sku\') FROM catalog_items ORDER BY 2', lake, { specs: source.streams.map((s) => tableSpec(source, s)) });
-    expect(rows).toEqual(ids.flatMap((id) => [[id, `${id}-1`], [id, `${id}-2`]]).sort((a, b) => (a[1]! < b[1]! ? -1 : 1)));
+    if ('parquet' in lakeOptions)
+      await curateRange({ source, stream: 'items', selection: { kind: 'range', from: new Date(H_RANGE.from), to: new Date(H_RANGE.to) }, storage: new FsLakeStorage(lake) });
+    const { rows } = await runLocalQuery("SELECT _parent, json_extract_string(data, '$.sku') FROM catalog_items ORDER BY 2", lake, { specs: source.streams.map((s) => tableSpec(source, s)) });
+    expect(rows).toEqual(
+      ids
+        .flatMap((id) => [
+          [id, `${id}-1`],
+          [id, `${id}-2`],
+        ])
+        .sort((a, b) => (a[1]! < b[1]! ? -1 : 1)),
+    );
   });
 });

@@ -204,7 +204,13 @@ describe('ThreadedParquetWriter', () => {
     file.output.resume();
     // 2^64 does not fit INT64: hyparquet-writer throws while encoding, in the thread. The page was
     // handed over already, so the error reaches a later call: close() is the one that must see it.
-    await file.writePage({ ...page(0, 2), values: [[0n, null, null], [2n ** 64n, null, null]] });
+    await file.writePage({
+      ...page(0, 2),
+      values: [
+        [0n, null, null],
+        [2n ** 64n, null, null],
+      ],
+    });
     await expect(file.close()).rejects.toThrow('cannot encode a row group of shop_orders');
     expect((await ended).message).toContain('cannot encode a row group of shop_orders');
     await expect(file.writePage(page(2, 3))).rejects.toThrow('cannot encode a row group of shop_orders');
@@ -276,7 +282,15 @@ describe('ThreadedParquetWriter', () => {
   it('refuses a record with the wrong number of typed values in that call, and the file goes on', async () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
     file.output.resume();
-    await expect(file.writePage({ ...page(0, 2), values: [[0n, null, null], [1n, null]] })).rejects.toThrow('record 1 of a page of shop_orders has 2 typed values; expected 3');
+    await expect(
+      file.writePage({
+        ...page(0, 2),
+        values: [
+          [0n, null, null],
+          [1n, null],
+        ],
+      }),
+    ).rejects.toThrow('record 1 of a page of shop_orders has 2 typed values; expected 3');
     await file.writePage(page(2, 4));
     expect(await file.close()).toMatchObject({ rows: 2 });
   });
@@ -329,7 +343,13 @@ describe('ThreadedParquetWriter', () => {
     try {
       const ref = { source: 'shop', stream: 'orders', window: { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') } };
       const curated = new CuratedFile('curated/x.parquet', SPEC, ref, 'run-1', new FsLakeStorage(lake), {});
-      await curated.file.writePage({ ...page(0, 2), values: [[0n, null, null], [2n ** 64n, null, null]] });
+      await curated.file.writePage({
+        ...page(0, 2),
+        values: [
+          [0n, null, null],
+          [2n ** 64n, null, null],
+        ],
+      });
       await expect(curated.close()).rejects.toThrow('cannot encode a row group of shop_orders');
       const files = (await readdir(lake, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
       expect(files.map((entry) => entry.name)).toEqual([]);

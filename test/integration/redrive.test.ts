@@ -32,8 +32,16 @@ const LETTERS = [
   lambdaRecord(tickOk, { condition: 'RetriesExhausted', errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 503' }),
   lambdaRecord(tickStillBad, { condition: 'EventAgeExceeded' }),
   lambdaRecord(windowOk, { condition: 'RetriesExhausted', errorType: 'WindowsFailedError', errorMessage: 'orders: HTTP 500' }),
-  schedulerDeadLetter(undeliveredTick, { code: 'AWS.Scheduler.InternalServerError', message: 'Unexpected error occurred while processing the request.', exhausted: 'MaximumRetryAttempts', retries: 4 }),
-  schedulerDeadLetter({ source: 'shop', scheduledTime: '<aws.scheduler.scheduled-time>' }, { code: 'AccessDeniedException', message: 'not authorized to perform: lambda:InvokeFunction', retries: 0, targetArn: 'arn:aws:scheduler:::aws-sdk:lambda:invoke' }),
+  schedulerDeadLetter(undeliveredTick, {
+    code: 'AWS.Scheduler.InternalServerError',
+    message: 'Unexpected error occurred while processing the request.',
+    exhausted: 'MaximumRetryAttempts',
+    retries: 4,
+  }),
+  schedulerDeadLetter(
+    { source: 'shop', scheduledTime: '<aws.scheduler.scheduled-time>' },
+    { code: 'AccessDeniedException', message: 'not authorized to perform: lambda:InvokeFunction', retries: 0, targetArn: 'arn:aws:scheduler:::aws-sdk:lambda:invoke' },
+  ),
   { body: 'garbage{' },
 ];
 

@@ -118,7 +118,14 @@ describe('Athena queries', () => {
       .resolvesOnce({ QueryExecution: { Status: { State: 'QUEUED' } } })
       .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
       .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 12_345 } } });
-    const columns = { ResultSetMetadata: { ColumnInfo: [{ Name: 'dt', Type: 'varchar' }, { Name: 'n', Type: 'bigint' }] } };
+    const columns = {
+      ResultSetMetadata: {
+        ColumnInfo: [
+          { Name: 'dt', Type: 'varchar' },
+          { Name: 'n', Type: 'bigint' },
+        ],
+      },
+    };
     athenaMock
       .on(GetQueryResultsCommand, { QueryExecutionId: 'q-1', NextToken: undefined })
       .resolves({ ResultSet: { ...columns, Rows: [{ Data: [{ VarCharValue: 'dt' }, { VarCharValue: 'n' }] }, { Data: [{ VarCharValue: '2024-01-01' }, { VarCharValue: '24' }] }] }, NextToken: 't2' })
@@ -132,10 +139,19 @@ describe('Athena queries', () => {
       QueryExecutionContext: { Database: 'apilake_prod' },
     });
     expect(clock.sleeps).toEqual([200, 400, 800]);
-    expect(result).toEqual({ executionId: 'q-1', columns: ['dt', 'n'], columnTypes: ['varchar', 'bigint'], rows: [['2024-01-01', '24'], ['2024-01-02', null]], scannedBytes: 12_345 });
+    expect(result).toEqual({
+      executionId: 'q-1',
+      columns: ['dt', 'n'],
+      columnTypes: ['varchar', 'bigint'],
+      rows: [
+        ['2024-01-01', '24'],
+        ['2024-01-02', null],
+      ],
+      scannedBytes: 12_345,
+    });
   });
 
-  it('fails with Athena\'s reason', async () => {
+  it("fails with Athena's reason", async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-2' });
     athenaMock.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: "TABLE_NOT_FOUND: line 1:15: Table 'x' does not exist" } } });
     await expect(runAthenaQuery('SELECT 1 FROM x', { client: new AthenaClient(LOCAL_AWS), workGroup: 'w', database: 'd', clock: new ManualClock() })).rejects.toThrow(

@@ -104,9 +104,12 @@ describe('an S3 call that stalls on every attempt', () => {
 });
 
 describe('a multipart upload', () => {
-  const eleven = () => Readable.from((function* () {
-    for (let i = 0; i < 11; i++) yield Buffer.alloc(1024 * 1024, i);
-  })());
+  const eleven = () =>
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < 11; i++) yield Buffer.alloc(1024 * 1024, i);
+      })(),
+    );
 
   it('is aborted when a part upload stalls on every attempt, and the error names UploadPart', async () => {
     proxy.inject({ match: (c) => c.operation === 'UploadPart', fault: { kind: 'stall' }, times: 1_000 });
@@ -199,7 +202,7 @@ describe('a window whose commit stalls', () => {
     expect(await listKeys(aws.s3, bucket, 'raw/')).toHaveLength(1);
   });
 
-  it('keeps the replaced commit\'s files while the symlink Athena reads still lists them, when a forced run cannot write it; gc repairs it, then collects them', async () => {
+  it("keeps the replaced commit's files while the symlink Athena reads still lists them, when a forced run cannot write it; gc repairs it, then collects them", async () => {
     expect(await land()).toMatchObject({ status: 'committed' });
     const first = (await snapshotStream(storage, 'testapi', 'items')).committed[0]!.manifest;
     const symlink = async () => (await storage.read(symlinkKey({ source: 'testapi', stream: 'items', window: HOUR })))?.toString();

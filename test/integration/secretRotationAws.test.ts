@@ -90,7 +90,9 @@ describe('AwsSecretProvider.replaceIfCurrent against moto', () => {
   it('fails with the operation and the way out, never the value, when Secrets Manager refuses the write', async () => {
     const read = await provider().readVersioned(name);
     await sm.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true })); // removed by someone meanwhile
-    const error = await provider().replaceIfCurrent(name, { refresh_token: 'rt-unsaved-1' }, read.version).catch((e: unknown) => e);
+    const error = await provider()
+      .replaceIfCurrent(name, { refresh_token: 'rt-unsaved-1' }, read.version)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect((error as Error).message).toBe(
       `secret "${name}": the rotated value could not be written back to Secrets Manager (PutSecretValue: ResourceNotFoundException). ` +
@@ -107,17 +109,19 @@ describe('AwsSecretProvider.replaceIfCurrent against moto', () => {
   });
 
   it('names a missing secret', async () => {
-    const error = await provider().readVersioned('apilake/absent', { example: secretExample('oauth2_refresh_token') }).catch((e: unknown) => e);
+    const error = await provider()
+      .readVersioned('apilake/absent', { example: secretExample('oauth2_refresh_token') })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect((error as Error).message).toBe('secret "apilake/absent" could not be read from Secrets Manager: it does not exist in this account and region');
   });
 
   it('shows the JSON its auth type needs when the stored text is not JSON, never the text', async () => {
     await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'refresh_token=rt-plain-text' }));
-    const error = await provider().readVersioned(name, { example: secretExample('oauth2_refresh_token') }).catch((e: unknown) => e);
-    expect((error as Error).message).toBe(
-      `secret "${name}" (Secrets Manager) is not valid JSON; expected an object such as {"client_id": "…", "client_secret": "…", "refresh_token": "…"}`,
-    );
+    const error = await provider()
+      .readVersioned(name, { example: secretExample('oauth2_refresh_token') })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`secret "${name}" (Secrets Manager) is not valid JSON; expected an object such as {"client_id": "…", "client_secret": "…", "refresh_token": "…"}`);
   });
 });
 
@@ -138,9 +142,7 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
       },
       ...options,
     });
-    await sm.send(
-      new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-aws-secret', refresh_token: 'rt-initial-aws' }) }),
-    );
+    await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-aws-secret', refresh_token: 'rt-initial-aws' }) }));
   }
   /** Per data request: the secret's current token is the one issued with the access token used. */
   let persistedAtUse: boolean[];
@@ -152,9 +154,7 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
   });
   async function storedTokens(): Promise<string[]> {
     const versions = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
-    return Promise.all(
-      versions.Versions!.map(async (v) => JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: name, VersionId: v.VersionId }))).SecretString!).refresh_token),
-    );
+    return Promise.all(versions.Versions!.map(async (v) => JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: name, VersionId: v.VersionId }))).SecretString!).refresh_token));
   }
   const auth = () => ({ type: 'oauth2_refresh_token', secret: name, token_url: server.tokenUrl, scope: 'crm.objects.read' });
 

@@ -72,7 +72,14 @@ const source = (settle: string | undefined) =>
 async function tick(definition: SourceDefinition, time: string): Promise<IngestSummary> {
   clock.advance(at(time) - clock.now());
   const table = `idempotency-${++tables}`;
-  await dynamo.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   // Powertools logs and metrics go to stdout; keep the test output readable.
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
@@ -99,7 +106,10 @@ describe('settle: late records', () => {
     expect((await tick(definition, '2024-03-01T11:00:05Z')).streams.map((s) => [s.window.start, s.status, s.records])).toEqual([['2024-03-01T10:00:00Z', 'committed', 1]]);
     await tick(definition, '2024-03-01T12:00:05Z');
     // Issue 4 (10:59, visible 11:03) is in no window: too late for 10:00–11:00, outside 11:00–12:00.
-    expect(await landedNumbers()).toEqual([['2024-03-01T10:00:00Z', 3], ['2024-03-01T11:00:00Z', 5]]);
+    expect(await landedNumbers()).toEqual([
+      ['2024-03-01T10:00:00Z', 3],
+      ['2024-03-01T11:00:00Z', 5],
+    ]);
   });
 
   it('has ticks land the latest window that has settled, so the late record lands in its own window', async () => {
@@ -129,12 +139,27 @@ describe('settle: late records', () => {
     const latest = await runSource({ source: definition, selection: { kind: 'latest', at: new Date(clock.now()) }, client, storage, clock });
     expect(latest.map((r) => [r.window.start.toISOString(), r.status])).toEqual([['2024-03-01T09:00:00.000Z', 'committed']]);
     // `--from 10:00 --to 11:00` at 11:05: nothing has settled in that range.
-    const range = await runSource({ source: definition, selection: { kind: 'range', from: new Date('2024-03-01T10:00:00Z'), to: new Date('2024-03-01T11:00:00Z'), completeBy: new Date(clock.now()) }, client, storage, clock });
+    const range = await runSource({
+      source: definition,
+      selection: { kind: 'range', from: new Date('2024-03-01T10:00:00Z'), to: new Date('2024-03-01T11:00:00Z'), completeBy: new Date(clock.now()) },
+      client,
+      storage,
+      clock,
+    });
     expect(range).toEqual([]);
     // A window asked for explicitly (a Lambda backfill event) fails with the reason.
-    const forced = await runWindow({ source: definition, stream: definition.streams[0]!, window: { start: new Date('2024-03-01T10:00:00Z'), end: new Date('2024-03-01T11:00:00Z') }, client, storage, clock });
+    const forced = await runWindow({
+      source: definition,
+      stream: definition.streams[0]!,
+      window: { start: new Date('2024-03-01T10:00:00Z'), end: new Date('2024-03-01T11:00:00Z') },
+      client,
+      storage,
+      clock,
+    });
     expect(forced.status).toBe('failed');
-    expect(forced.error!.message).toBe('window [2024-03-01T10:00:00Z, 2024-03-01T11:00:00Z) (1h) has not settled yet: stream "issues" lands a window only 10m (settle) after it ends, from 2024-03-01T11:10:00Z');
+    expect(forced.error!.message).toBe(
+      'window [2024-03-01T10:00:00Z, 2024-03-01T11:00:00Z) (1h) has not settled yet: stream "issues" lands a window only 10m (settle) after it ends, from 2024-03-01T11:10:00Z',
+    );
     expect((await readCurrentCommits(lake)).map((m) => m.window.start)).toEqual(['2024-03-01T09:00:00Z']);
   });
 
@@ -143,7 +168,19 @@ describe('settle: late records', () => {
     const storage = new FsLakeStorage(lake);
     const client = await createSourceClient(definition, new EnvSecretProvider(GITHUB_TOKEN_ENV), { clock });
     clock.advance(at('2024-03-01T11:05:00Z') - clock.now());
-    await runSource({ source: definition, selection: { kind: 'windows', windows: [{ start: new Date('2024-03-01T08:00:00Z'), end: new Date('2024-03-01T09:00:00Z') }, { start: new Date('2024-03-01T09:00:00Z'), end: new Date('2024-03-01T10:00:00Z') }] }, client, storage, clock });
+    await runSource({
+      source: definition,
+      selection: {
+        kind: 'windows',
+        windows: [
+          { start: new Date('2024-03-01T08:00:00Z'), end: new Date('2024-03-01T09:00:00Z') },
+          { start: new Date('2024-03-01T09:00:00Z'), end: new Date('2024-03-01T10:00:00Z') },
+        ],
+      },
+      client,
+      storage,
+      clock,
+    });
 
     // 11:05: 10:00–11:00 has ended but not settled; it is not behind (plain lakeStatus says it is).
     expect((await lakeStatus(storage, definition, { now: new Date('2024-03-01T11:05:00Z') }))[0]!.behind?.windows).toBe(1);

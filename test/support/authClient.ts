@@ -35,8 +35,7 @@ export async function authClient(
     source.auth,
     secrets,
     redactor,
-    async (url, form, headers) =>
-      (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
+    async (url, form, headers) => (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
     () => clock.now(),
     { tokenCache: options.tokenCache ?? new TokenCache(), sleep: options.sleep },
   );

@@ -18,7 +18,10 @@ export interface DeadLetterMessage {
 export const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:apilake-prod-shop';
 
 /** A Lambda on-failure record: `RetriesExhausted` with the function's error, or `EventAgeExceeded` before any attempt. */
-export function lambdaRecord(event: Record<string, unknown>, failure: { condition: 'RetriesExhausted'; errorType: string; errorMessage: string } | { condition: 'EventAgeExceeded' }): DeadLetterMessage {
+export function lambdaRecord(
+  event: Record<string, unknown>,
+  failure: { condition: 'RetriesExhausted'; errorType: string; errorMessage: string } | { condition: 'EventAgeExceeded' },
+): DeadLetterMessage {
   const ran = failure.condition === 'RetriesExhausted';
   return {
     body: JSON.stringify({

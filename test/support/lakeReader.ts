@@ -58,7 +58,9 @@ export async function readManifests(root: string): Promise<Manifest[]> {
 
 /** SHA-256 of a stored object, to check manifests against the bytes. */
 export async function sha256Of(root: string, key: string): Promise<string> {
-  return createHash('sha256').update(await readFile(join(root, key))).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(join(root, key)))
+    .digest('hex');
 }
 
 /** The current commit of every window of every stream: what a reader sees. */

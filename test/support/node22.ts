@@ -54,7 +54,9 @@ const STALE_FETCH_MS = 60 * 60_000;
 export function node22Package(platform: string = process.platform, arch: string = process.arch): NodePackage {
   const integrity = NODE22_INTEGRITY[`${platform}-${arch}`];
   if (!integrity) {
-    throw new Error(`no Node ${NODE22_VERSION} package is pinned for ${platform}-${arch}; expected one of ${Object.keys(NODE22_INTEGRITY).join(', ')} (the npm registry's node-<platform>-<arch> packages)`);
+    throw new Error(
+      `no Node ${NODE22_VERSION} package is pinned for ${platform}-${arch}; expected one of ${Object.keys(NODE22_INTEGRITY).join(', ')} (the npm registry's node-<platform>-<arch> packages)`,
+    );
   }
   return { name: `node-${platform}-${arch}`, version: NODE22_VERSION, integrity };
 }
@@ -116,9 +118,11 @@ export async function node22Path(options: NodeFetchOptions = {}): Promise<string
 }
 
 async function npmPack(spec: string, dir: string): Promise<{ file: string; integrity: string }> {
-  const { stdout } = await run('npm', ['pack', spec, '--json', '--pack-destination', dir, '--silent'], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }).catch((error: Error & { stderr?: string }) => {
-    throw new Error(`npm pack ${spec} failed (the npm registry must be reachable): ${error.stderr?.trim() || error.message}`, { cause: error });
-  });
+  const { stdout } = await run('npm', ['pack', spec, '--json', '--pack-destination', dir, '--silent'], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }).catch(
+    (error: Error & { stderr?: string }) => {
+      throw new Error(`npm pack ${spec} failed (the npm registry must be reachable): ${error.stderr?.trim() || error.message}`, { cause: error });
+    },
+  );
   const [packed] = JSON.parse(stdout) as { filename: string; integrity: string }[];
   if (!packed) throw new Error(`npm pack ${spec} reported no tarball`);
   return { file: join(dir, packed.filename), integrity: packed.integrity };

@@ -107,7 +107,10 @@ export class RandomJson {
       }
       default: {
         const keys = ['id', 'a', 'b', 'name', 'é', 'data', '__proto__', ''];
-        const members = Array.from({ length: this.int(4) }, () => `${this.ws()}${this.random() < 0.8 ? JSON.stringify(this.pick(keys)) : this.string()}${this.ws()}:${this.ws()}${this.value(depth - 1)}${this.ws()}`);
+        const members = Array.from(
+          { length: this.int(4) },
+          () => `${this.ws()}${this.random() < 0.8 ? JSON.stringify(this.pick(keys)) : this.string()}${this.ws()}:${this.ws()}${this.value(depth - 1)}${this.ws()}`,
+        );
         return members.length === 0 ? `{${this.ws()}}` : `{${members.join(',')}}`;
       }
     }

@@ -172,50 +172,47 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
   });
 
   function forward(req: IncomingMessage, res: ServerResponse, call: S3Call, after?: S3Fault): void {
-    const upstreamReq = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-        upstreamRes.on('end', () => {
-          if (after?.kind === 'drop-after') {
-            // The server applied the request; the client never learns it.
-            req.socket.destroy();
-            return;
-          }
-          if (after?.kind === 'stall-after') return; // applied, and the connection stays silent
-          const status = upstreamRes.statusCode ?? 502;
-          let body: Buffer = Buffer.concat(chunks);
-          if (status >= 200 && status < 300) body = keepClock(call, new URL(req.url ?? '/', 'http://proxy'), body);
-          if (after?.kind === 'stall-body') {
-            res.writeHead(status, upstreamRes.headers);
-            res.write(body.subarray(0, Math.floor(body.length / 2)));
-            return; // the rest never comes
-          }
-          if (after?.kind === 'slow-body') {
-            res.writeHead(status, upstreamRes.headers);
-            const piece = Math.ceil(body.length / 20);
-            let sent = 0;
-            const timer = setInterval(() => {
-              res.write(body.subarray(sent, sent + piece));
-              sent += piece;
-              if (sent < body.length) return;
-              clearInterval(timer);
-              res.end();
-            }, after.ms / 20);
-            res.on('close', () => clearInterval(timer));
-            return;
-          }
-          if (denyMissing && status === 404 && (call.operation === 'GetObject' || call.operation === 'HeadObject')) {
-            res.writeHead(403, { 'content-type': 'application/xml' });
-            res.end(call.operation === 'HeadObject' ? undefined : ACCESS_DENIED);
-            return;
-          }
-          res.writeHead(status, { ...upstreamRes.headers, ...(upstreamRes.headers['content-length'] ? { 'content-length': String(body.length) } : {}) });
-          res.end(body);
-        });
-      },
-    );
+    const upstreamReq = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
+      const chunks: Buffer[] = [];
+      upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+      upstreamRes.on('end', () => {
+        if (after?.kind === 'drop-after') {
+          // The server applied the request; the client never learns it.
+          req.socket.destroy();
+          return;
+        }
+        if (after?.kind === 'stall-after') return; // applied, and the connection stays silent
+        const status = upstreamRes.statusCode ?? 502;
+        let body: Buffer = Buffer.concat(chunks);
+        if (status >= 200 && status < 300) body = keepClock(call, new URL(req.url ?? '/', 'http://proxy'), body);
+        if (after?.kind === 'stall-body') {
+          res.writeHead(status, upstreamRes.headers);
+          res.write(body.subarray(0, Math.floor(body.length / 2)));
+          return; // the rest never comes
+        }
+        if (after?.kind === 'slow-body') {
+          res.writeHead(status, upstreamRes.headers);
+          const piece = Math.ceil(body.length / 20);
+          let sent = 0;
+          const timer = setInterval(() => {
+            res.write(body.subarray(sent, sent + piece));
+            sent += piece;
+            if (sent < body.length) return;
+            clearInterval(timer);
+            res.end();
+          }, after.ms / 20);
+          res.on('close', () => clearInterval(timer));
+          return;
+        }
+        if (denyMissing && status === 404 && (call.operation === 'GetObject' || call.operation === 'HeadObject')) {
+          res.writeHead(403, { 'content-type': 'application/xml' });
+          res.end(call.operation === 'HeadObject' ? undefined : ACCESS_DENIED);
+          return;
+        }
+        res.writeHead(status, { ...upstreamRes.headers, ...(upstreamRes.headers['content-length'] ? { 'content-length': String(body.length) } : {}) });
+        res.end(body);
+      });
+    });
     upstreamReq.on('error', () => req.socket.destroy());
     req.pipe(upstreamReq);
   }
@@ -263,7 +260,13 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
 
 /** In each `<element>` of a listing, replaces the text of `<dateTag>` with the date `dateOf` gives its `<idTag>`, if any. */
 function rewrite(body: Buffer, element: string, idTag: string, dateTag: string, dateOf: (id: string) => Date | undefined): Buffer {
-  const unescape = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unescape = (text: string) =>
+    text
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   const xml = body.toString('utf8').replace(new RegExp(`<${element}>([\\s\\S]*?)</${element}>`, 'g'), (block: string) => {
     const id = new RegExp(`<${idTag}>([^<]*)</${idTag}>`).exec(block)?.[1];
     const date = id === undefined ? undefined : dateOf(unescape(id));

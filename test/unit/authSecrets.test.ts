@@ -47,9 +47,7 @@ describe('the missing-secret hint', () => {
   it('shows the same shape when the variable holds text that is not JSON, never the text', async () => {
     const secrets = new EnvSecretProvider({ APILAKE_SECRET_S: 'client_secret=hunter2' });
     const error = await createAuthenticator(authOf({ type: 'basic', secret: 's' }), secrets, new Redactor(), noToken).catch((e: unknown) => e);
-    expect((error as Error).message).toBe(
-      'secret "s" (environment variable APILAKE_SECRET_S) is not valid JSON; expected an object such as {"username": "…", "password": "…"}',
-    );
+    expect((error as Error).message).toBe('secret "s" (environment variable APILAKE_SECRET_S) is not valid JSON; expected an object such as {"username": "…", "password": "…"}');
   });
 });
 

@@ -58,7 +58,9 @@ describe('BackfillProgress', () => {
     for (let h = 0; h < 30; h++) progress.windowDone(result(h % 7 === 3 ? 'failed' : 'committed', 1_234_567, h));
     progress.finish();
     // What a terminal shows: every segment between carriage returns and newlines is one row.
-    const rows = text().split(/\r|\n/).map((row) => row.replace('\x1b[K', ''));
+    const rows = text()
+      .split(/\r|\n/)
+      .map((row) => row.replace('\x1b[K', ''));
     for (const row of rows) expect(visibleWidth(row), row).toBeLessThan(columns);
     // One row per failure, cut to the width (the reasons in full come in the final list).
     expect(rows.filter((r) => r.startsWith('  ✗'))).toHaveLength(4);

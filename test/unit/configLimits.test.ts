@@ -37,14 +37,25 @@ async function folderProblems(files: Record<string, string | Buffer>): Promise<r
 function billionLaughs(indent = ''): string {
   const names = 'abcdefghi'.split('');
   return names
-    .map((name, i) => `${indent}${name}: &${name} [${i === 0 ? Array(9).fill('"lol"').join(', ') : Array(9).fill(`*${names[i - 1]}`).join(', ')}]`)
+    .map(
+      (name, i) =>
+        `${indent}${name}: &${name} [${
+          i === 0
+            ? Array(9).fill('"lol"').join(', ')
+            : Array(9)
+                .fill(`*${names[i - 1]}`)
+                .join(', ')
+        }]`,
+    )
     .join('\n');
 }
 
 describe('source file limits', () => {
   it('refuses a file over 1 MiB without parsing it', async () => {
     const big = VALID + `description: "${'x'.repeat(1024 * 1024)}"\n`;
-    expect(problemsOf(big)).toEqual([{ file: 'sources/shop.yaml', path: '', message: `file is ${Buffer.byteLength(big).toLocaleString('en-US')} bytes, more than the 1 MiB a source definition may take` }]);
+    expect(problemsOf(big)).toEqual([
+      { file: 'sources/shop.yaml', path: '', message: `file is ${Buffer.byteLength(big).toLocaleString('en-US')} bytes, more than the 1 MiB a source definition may take` },
+    ]);
     const problems = await folderProblems({ 'big.yaml': Buffer.alloc(8 * 1024 * 1024, 0x20) });
     expect(problems).toEqual([{ file: 'big.yaml', path: '', message: 'file is 8,388,608 bytes, more than the 1 MiB a source definition may take' }]);
   });

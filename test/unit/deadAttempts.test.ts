@@ -15,14 +15,41 @@ describe('deadAttempts', () => {
   it.each([
     ['an attempt whose only file is 13 h old', [[partKey(ref, A, 0), 13]], [`run ${A}`]],
     ['an attempt whose only file is 11 h old', [[partKey(ref, A, 0), 11]], []],
-    ['an attempt with a 13 h old part and a part written now', [[partKey(ref, A, 0), 13], [partKey(ref, A, 1), 0]], []],
-    ['an attempt with an old raw part and a recent curated file', [[partKey(ref, A, 0), 30], [partKey(ref, A, 0, 'curated'), 1]], []],
-    ['two attempts, one old and one recent', [[partKey(ref, A, 0), 13], [partKey(ref, B, 0), 1]], [`run ${A}`]],
+    [
+      'an attempt with a 13 h old part and a part written now',
+      [
+        [partKey(ref, A, 0), 13],
+        [partKey(ref, A, 1), 0],
+      ],
+      [],
+    ],
+    [
+      'an attempt with an old raw part and a recent curated file',
+      [
+        [partKey(ref, A, 0), 30],
+        [partKey(ref, A, 0, 'curated'), 1],
+      ],
+      [],
+    ],
+    [
+      'two attempts, one old and one recent',
+      [
+        [partKey(ref, A, 0), 13],
+        [partKey(ref, B, 0), 1],
+      ],
+      [`run ${A}`],
+    ],
     ['a file dated ahead of the storage clock', [[partKey(ref, A, 0), -5]], []],
     ['a file exactly at the horizon', [[partKey(ref, A, 0), 12]], []],
     ['a temp file of a commit, 13 h old', [['manifests/source=s/stream=t/dt=2024-01-01/x.000001.json', 13]], ['file manifests/source=s/stream=t/dt=2024-01-01/x.000001.json']],
   ] as const)('%s', (_what, files, dead) => {
-    expect([...deadAttempts(files.map(([key, hoursAgo]) => ({ key, at: at(hoursAgo) })), NOW, ORPHAN_HORIZON_MS)]).toEqual(dead);
+    expect([
+      ...deadAttempts(
+        files.map(([key, hoursAgo]) => ({ key, at: at(hoursAgo) })),
+        NOW,
+        ORPHAN_HORIZON_MS,
+      ),
+    ]).toEqual(dead);
   });
 
   it('reads a missing storage date as now, never as old', () => {

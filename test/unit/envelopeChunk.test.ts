@@ -17,7 +17,9 @@ describe('envelopeChunk', () => {
 
   it('lands each record as the API sent it, one valid JSON line per record', () => {
     const body = Buffer.from('{"data":[ {"b":1.50,"a":-0,"a":1e3} ,"\\u00e9",9007199254740993]}');
-    const lines = envelopeChunk(envelopePrefix(ref, fields), parsePage(body, { records: 'data' }).records).toString().split('\n');
+    const lines = envelopeChunk(envelopePrefix(ref, fields), parsePage(body, { records: 'data' }).records)
+      .toString()
+      .split('\n');
     expect(lines.pop()).toBe('');
     expect(lines.map((line) => line.slice(line.indexOf('"data":') + 7, -1))).toEqual(['{"b":1.50,"a":-0,"a":1e3}', '"\\u00e9"', '9007199254740993']);
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ _source: 'shop', _stream: 'orders', _run_id: 'run-"1"\u2028', _extracted_at: '2024-01-02T00:05:00.123Z' });

@@ -120,8 +120,10 @@ describe('inOrderLanes', () => {
     }
     const h = harness({ a: 1 });
     h.release('a0');
-    await expect((async () => {
-      for await (const _ of inOrderLanes(keys(), 1, h.lane)) void _;
-    })()).rejects.toThrow('parent page 2 failed');
+    await expect(
+      (async () => {
+        for await (const _ of inOrderLanes(keys(), 1, h.lane)) void _;
+      })(),
+    ).rejects.toThrow('parent page 2 failed');
   });
 });

@@ -20,9 +20,17 @@ const r = (id: number, at: unknown) => ({ id, at });
 
 describe('IncrementalFilter', () => {
   it('keeps the records in [start, end) as slices of the original bytes, counting the rest', () => {
-    const p = page([[r(1, '2024-01-01T09:59:59Z'), r(2, '2024-01-01T10:00:00Z'), r(3, '2024-01-01T10:30:00.5+00:00')], [r(4, 1704106799), r(5, '2024-01-01T11:00:00Z'), r(6, '2024-01-01T10:59:59.999Z')]]);
+    const p = page([
+      [r(1, '2024-01-01T09:59:59Z'), r(2, '2024-01-01T10:00:00Z'), r(3, '2024-01-01T10:30:00.5+00:00')],
+      [r(4, 1704106799), r(5, '2024-01-01T11:00:00Z'), r(6, '2024-01-01T10:59:59.999Z')],
+    ]);
     const selected = filter('none').select(p, origin());
-    expect(texts(selected.batches)).toEqual(['{"id":2,"at":"2024-01-01T10:00:00Z"}', '{"id":3,"at":"2024-01-01T10:30:00.5+00:00"}', '{"id":4,"at":1704106799}', '{"id":6,"at":"2024-01-01T10:59:59.999Z"}']);
+    expect(texts(selected.batches)).toEqual([
+      '{"id":2,"at":"2024-01-01T10:00:00Z"}',
+      '{"id":3,"at":"2024-01-01T10:30:00.5+00:00"}',
+      '{"id":4,"at":1704106799}',
+      '{"id":6,"at":"2024-01-01T10:59:59.999Z"}',
+    ]);
     expect(selected).toMatchObject({ kept: 4, filtered: 2, pastWindow: false, offsets: [1, 3, 5] });
     // Views of the page's buffers, not copies.
     expect(selected.batches[0]!.source).toBe(p[0]!.source);
@@ -49,7 +57,10 @@ describe('IncrementalFilter', () => {
   it('fails on a record out of the declared order within a page, naming both records', () => {
     const f = filter('asc');
     expect(() => f.select(page([[r(1, '2024-01-01T10:10:00Z')], [r(2, '2024-01-01T10:05:00Z')]], 2), origin(2))).toThrow(
-      new RecordFieldError('page 3: record 2 has 2024-01-01T10:05:00.000Z after record 1\'s 2024-01-01T10:10:00.000Z, so the API does not return records in ascending order of incremental.cursor_field "at"; order: asc stops paging early, which on another order could lose records: fix the request\'s sort or set order: none', 'GET https://api.test/x'),
+      new RecordFieldError(
+        'page 3: record 2 has 2024-01-01T10:05:00.000Z after record 1\'s 2024-01-01T10:10:00.000Z, so the API does not return records in ascending order of incremental.cursor_field "at"; order: asc stops paging early, which on another order could lose records: fix the request\'s sort or set order: none',
+        'GET https://api.test/x',
+      ),
     );
   });
 
@@ -57,7 +68,9 @@ describe('IncrementalFilter', () => {
     const f = filter('desc');
     f.follow(f.select(page([[r(1, '2024-01-01T10:30:00Z'), r(2, '2024-01-01T10:20:00Z')]]), origin()), origin());
     const second = f.select(page([[r(3, '2024-01-01T10:25:00Z')]], 1), origin(1));
-    expect(() => f.follow(second, origin(1))).toThrow(/^page 2: its record 1 has 2024-01-01T10:25:00\.000Z after 2024-01-01T10:20:00\.000Z, the last of page 1, so the API does not return records in descending order/);
+    expect(() => f.follow(second, origin(1))).toThrow(
+      /^page 2: its record 1 has 2024-01-01T10:25:00\.000Z after 2024-01-01T10:20:00\.000Z, the last of page 1, so the API does not return records in descending order/,
+    );
   });
 
   it('accepts equal cursors in either order, and any order with order: none', () => {
@@ -74,11 +87,21 @@ describe('IncrementalFilter', () => {
   });
 
   it.each<[string, unknown, Partial<IncrementalConfig>, string]>([
-    ['epoch seconds past 2200', 9_000_000_000, {}, 'is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)'],
+    [
+      'epoch seconds past 2200',
+      9_000_000_000,
+      {},
+      'is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)',
+    ],
     ['a negative epoch', -1, {}, 'is -1, read as epoch seconds by its magnitude 1969-12-31T23:59:59.000Z, outside 1970–2200'],
     ['ISO text before 1970', '0001-01-01T00:00:00Z', {}, 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200 where a cursor must lie (a record'],
     ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
-    ['a cursor past 2200 in the declared unit', 9_000_000_000, { unit: 's' }, 'is 9000000000, read as epoch seconds 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; check incremental.unit'],
+    [
+      'a cursor past 2200 in the declared unit',
+      9_000_000_000,
+      { unit: 's' },
+      'is 9000000000, read as epoch seconds 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; check incremental.unit',
+    ],
     ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 text or an epoch number in s, ms, us or ns'],
   ])('fails on %s, naming the page, the record, the field and the value, instead of filtering it', (_what, at, config, message) => {
     const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...config }, window);

@@ -9,8 +9,7 @@ import type { PageContext, PageRequest } from '../../functions/pagination/Pagina
 import { pageResponse, recordValues } from '../support/pageResponse.js';
 
 function config(block: Record<string, unknown>): PaginationConfig {
-  return sourceSchema.parse({ name: 's', schedule: 'rate(1 hour)', base_url: 'https://api.test', streams: [{ name: 't', path: '/x', pagination: block }] })
-    .streams[0]!.pagination;
+  return sourceSchema.parse({ name: 's', schedule: 'rate(1 hour)', base_url: 'https://api.test', streams: [{ name: 't', path: '/x', pagination: block }] }).streams[0]!.pagination;
 }
 
 const base: PageRequest = { url: new URL('https://api.test/items') };
@@ -81,14 +80,27 @@ describe('paginate fetching ahead', () => {
     const turns: string[] = [];
     const api = fakeApi(numbered(6, 3));
     const fetchPage = (request: PageRequest, index: number, slot?: PageSlot) => {
-      void slot!.turn.then(() => turns.push(`turn ${index}`), () => undefined);
+      void slot!.turn.then(
+        () => turns.push(`turn ${index}`),
+        () => undefined,
+      );
       return api.fetchPage(request, index, slot);
     };
     const strategy = createPaginationStrategy(config({ type: 'page_number', total_pages: 'pages' }));
-    await drain(paginate({ strategy, first: base, fetchPage: async (r, i, s) => ({ ...(await fetchPage(r, i, s)), response: pageResponse(r.url, { pages: 6 }, numbered(6, 3)[i]!) }), concurrency: 4, maxPages: 10, describe: () => '' }), async (page) => {
-      turns.push(`land ${page.index}`);
-      await ticks(3);
-    });
+    await drain(
+      paginate({
+        strategy,
+        first: base,
+        fetchPage: async (r, i, s) => ({ ...(await fetchPage(r, i, s)), response: pageResponse(r.url, { pages: 6 }, numbered(6, 3)[i]!) }),
+        concurrency: 4,
+        maxPages: 10,
+        describe: () => '',
+      }),
+      async (page) => {
+        turns.push(`land ${page.index}`);
+        await ticks(3);
+      },
+    );
     for (let i = 1; i < 6; i++) expect(turns.indexOf(`turn ${i}`)).toBeGreaterThan(turns.indexOf(`land ${i - 1}`));
   });
 
@@ -96,7 +108,14 @@ describe('paginate fetching ahead', () => {
     ['page_number', { type: 'page_number', page_size_param: 'n', page_size: 3 }, (r: PageRequest) => Number(r.url.searchParams.get('page')) - 1],
     ['offset', { type: 'offset', limit: 3 }, (r: PageRequest) => Number(r.url.searchParams.get('offset')) / 3],
   ])('fetches %s pages ahead without a total: every record once, in order, and few requests wasted', async (_name, block, param) => {
-    for (const [count, last] of [[1, 3], [1, 1], [2, 3], [7, 2], [20, 3], [37, 1]] as const) {
+    for (const [count, last] of [
+      [1, 3],
+      [1, 1],
+      [2, 3],
+      [7, 2],
+      [20, 3],
+      [37, 1],
+    ] as const) {
       const api = fakeApi(numbered(count, 3, last), { param });
       const { records, order } = await drain(
         paginate({ strategy: createPaginationStrategy(config(block)), first: base, fetchPage: api.fetchPage, concurrency: 8, maxPages: 1000, describe: () => '' }),
@@ -142,7 +161,14 @@ describe('paginate fetching ahead', () => {
     // Asked for 100 a page, the API caps at 3: short pages are not the end, an empty page is.
     const api = fakeApi(numbered(12, 3));
     const { records } = await drain(
-      paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', page_size_param: 'n', page_size: 100 })), first: base, fetchPage: api.fetchPage, concurrency: 8, maxPages: 1000, describe: () => '' }),
+      paginate({
+        strategy: createPaginationStrategy(config({ type: 'page_number', page_size_param: 'n', page_size: 100 })),
+        first: base,
+        fetchPage: api.fetchPage,
+        concurrency: 8,
+        maxPages: 1000,
+        describe: () => '',
+      }),
     );
     expect(records).toHaveLength(36);
   });
@@ -193,7 +219,12 @@ describe('paginate fetching ahead', () => {
       return api.fetchPage(request, index, slot);
     };
     const seen: number[] = [];
-    await expect(drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage, concurrency: 8, maxPages: 100, describe: () => '' }), (p) => void seen.push(p.index))).rejects.toThrow('page 5 failed');
+    await expect(
+      drain(
+        paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage, concurrency: 8, maxPages: 100, describe: () => '' }),
+        (p) => void seen.push(p.index),
+      ),
+    ).rejects.toThrow('page 5 failed');
     expect(seen).toEqual([0, 1, 2, 3]);
   });
 
@@ -208,7 +239,15 @@ describe('paginate fetching ahead', () => {
       answered.add(index);
       return { request, index, response: pageResponse(request.url, { pages: 40 }, numbered(40, 5)[index]!) };
     };
-    const walk = paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', total_pages: 'pages' })), first: base, fetchPage, concurrency: 4, maxPages: 100, describe: () => '', signal: window.signal });
+    const walk = paginate({
+      strategy: createPaginationStrategy(config({ type: 'page_number', total_pages: 'pages' })),
+      first: base,
+      fetchPage,
+      concurrency: 4,
+      maxPages: 100,
+      describe: () => '',
+      signal: window.signal,
+    });
     const seen: number[] = [];
     const stopped = drain(walk, (page) => {
       seen.push(page.index);
@@ -232,14 +271,26 @@ describe('paginate fetching ahead', () => {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    await drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number', page_size_param: 'n', page_size: 5 })), first: base, fetchPage: fakeApi(numbered(3, 5, 2)).fetchPage, concurrency: 4, maxPages: 100, describe: () => '', signal }));
+    await drain(
+      paginate({
+        strategy: createPaginationStrategy(config({ type: 'page_number', page_size_param: 'n', page_size: 5 })),
+        first: base,
+        fetchPage: fakeApi(numbered(3, 5, 2)).fetchPage,
+        concurrency: 4,
+        maxPages: 100,
+        describe: () => '',
+        signal,
+      }),
+    );
     expect(listening).toBe(0);
   });
 
-  it('starts a page already aborted when the walk\'s signal aborted before it', async () => {
+  it("starts a page already aborted when the walk's signal aborted before it", async () => {
     const window = new AbortController();
     window.abort(new Error('gone'));
     const api = fakeApi(numbered(2, 1));
-    await expect(drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage: api.fetchPage, maxPages: 10, describe: () => '', signal: window.signal }))).rejects.toThrow('gone');
+    await expect(
+      drain(paginate({ strategy: createPaginationStrategy(config({ type: 'page_number' })), first: base, fetchPage: api.fetchPage, maxPages: 10, describe: () => '', signal: window.signal })),
+    ).rejects.toThrow('gone');
   });
 });

@@ -11,8 +11,7 @@ import { parseLinkHeader } from '../../functions/pagination/strategies/LinkHeade
 
 /** Parses a pagination block through the real schema, so defaults are the ones users get. */
 function config(block: Record<string, unknown>): PaginationConfig {
-  return sourceSchema.parse({ name: 's', schedule: 'rate(1 hour)', base_url: 'https://api.test', streams: [{ name: 't', path: '/x', pagination: block }] })
-    .streams[0]!.pagination;
+  return sourceSchema.parse({ name: 's', schedule: 'rate(1 hour)', base_url: 'https://api.test', streams: [{ name: 't', path: '/x', pagination: block }] }).streams[0]!.pagination;
 }
 
 function page(request: PageRequest, body: unknown, records: unknown[], index = 0, headers: Record<string, string> = {}): PageContext<FetchedPage> {
@@ -135,9 +134,7 @@ describe('paginate', () => {
   it('fails if max_pages would be exceeded, instead of truncating silently', async () => {
     const { fetchPage } = fakeFetcher(10);
     const strategy = createPaginationStrategy(config({ type: 'page_number' }));
-    await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 3, describe: describeRequest }))).rejects.toThrow(
-      /more than pagination.max_pages \(3\)/,
-    );
+    await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 3, describe: describeRequest }))).rejects.toThrow(/more than pagination.max_pages \(3\)/);
   });
 
   it('fails if the cursor does not advance', async () => {
@@ -164,8 +161,6 @@ describe('paginate', () => {
   it('fails if the planned page count exceeds max_pages', async () => {
     const { fetchPage } = fakeFetcher(6);
     const strategy = createPaginationStrategy(config({ type: 'page_number', total_pages: 'total' }));
-    await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 5, concurrency: 2, describe: describeRequest }))).rejects.toThrow(
-      /reports 12 pages/,
-    );
+    await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 5, concurrency: 2, describe: describeRequest }))).rejects.toThrow(/reports 12 pages/);
   });
 });

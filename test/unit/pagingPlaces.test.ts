@@ -83,7 +83,7 @@ describe('paginate: empty pages and early stops', () => {
     ['link_header', { type: 'link_header' }, false],
     ['page_number', { type: 'page_number' }, true],
     ['offset', { type: 'offset', limit: 1 }, true],
-  ])('%s: an empty page ends paging only when it is the strategy\'s only end signal', (_type, block, ends) => {
+  ])("%s: an empty page ends paging only when it is the strategy's only end signal", (_type, block, ends) => {
     const strategy = createPaginationStrategy(config(block, 'GET'));
     expect(strategy.isLast?.({ request: base, index: 0, response: pageResponse(base.url, {}, []) }) ?? false).toBe(ends);
   });

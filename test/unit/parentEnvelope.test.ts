@@ -60,8 +60,12 @@ describe('parent keys', () => {
 describe('the envelope of a child record', () => {
   it('puts "_parent" between "_run_id" and "data", and leaves other lines as they were', () => {
     const batch = parsePage(Buffer.from('[{"n":1},{"n":2}]'), { records: '@' }).records;
-    const lines = envelopeChunk(envelopePrefix(ref, { ...fields, parent: '"aws-cdk"' }), batch).toString().split('\n');
-    expect(lines[0]).toBe('{"_source":"gh","_stream":"issues","_window_start":"2024-01-01T10:00:00Z","_window_end":"2024-01-01T11:00:00Z","_extracted_at":"2024-01-01T11:00:01.500Z","_run_id":"20240101T110000Z-abc","_parent":"aws-cdk","data":{"n":1}}');
+    const lines = envelopeChunk(envelopePrefix(ref, { ...fields, parent: '"aws-cdk"' }), batch)
+      .toString()
+      .split('\n');
+    expect(lines[0]).toBe(
+      '{"_source":"gh","_stream":"issues","_window_start":"2024-01-01T10:00:00Z","_window_end":"2024-01-01T11:00:00Z","_extracted_at":"2024-01-01T11:00:01.500Z","_run_id":"20240101T110000Z-abc","_parent":"aws-cdk","data":{"n":1}}',
+    );
     expect(JSON.parse(lines[1]!)).toMatchObject({ _parent: 'aws-cdk', data: { n: 2 } });
     expect(envelopeChunk(envelopePrefix(ref, fields), batch).toString()).toBe(envelopeLines(ref, fields, [{ n: 1 }, { n: 2 }]).join(''));
   });
@@ -89,7 +93,11 @@ describe('the first request of a child', () => {
 
   it('fills a number key as the exact text the API sent, and alone in a body as its value', () => {
     const source = testSource('https://api.test', { path: '/items/{id}/parts', method: 'POST', params: { of: '{id}' }, body: { id: '{id}', text: 'id {id}' }, vars: { id: 'unused' } });
-    for (const [text, value] of [['0.1000', 0.1], ['-0', -0], ['9007199254740993', '9007199254740993']] as const) {
+    for (const [text, value] of [
+      ['0.1000', 0.1],
+      ['-0', -0],
+      ['9007199254740993', '9007199254740993'],
+    ] as const) {
       const request = buildFirstRequest(source, source.streams[0]!, ref.window, parents({ id: new LosslessNumber(text) }));
       expect(request.url.pathname).toBe(`/items/${text}/parts`);
       expect(request.url.searchParams.get('of')).toBe(text);

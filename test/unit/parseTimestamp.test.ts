@@ -141,7 +141,8 @@ describe('the incremental cursor and timestamp columns', () => {
   /** The window of one millisecond a cursor falls in, asked of an IncrementalFilter. */
   const keptIn = (value: unknown, at: number) => {
     const batch = parsePage(Buffer.from(`[${JSON.stringify({ at: value instanceof LosslessNumber ? '§' : value }).replace('"§"', String(value))}]`), { records: '@' }).records;
-    const select = (start: number) => new IncrementalFilter({ cursor_field: 'at', order: 'none' }, { start: new Date(start), end: new Date(start + 1) }).select([batch], { label: 'page 1', request: 'GET https://api.test/x' }).kept;
+    const select = (start: number) =>
+      new IncrementalFilter({ cursor_field: 'at', order: 'none' }, { start: new Date(start), end: new Date(start + 1) }).select([batch], { label: 'page 1', request: 'GET https://api.test/x' }).kept;
     return [select(at - 1), select(at), select(at + 1)];
   };
 

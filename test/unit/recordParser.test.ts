@@ -74,9 +74,7 @@ describe('RecordParser: each record is the exact bytes the API sent', () => {
 });
 
 describe('RecordParser: the body for pagination expressions', () => {
-  const body = Buffer.from(
-    '{"meta":{"next_cursor":"c2","total":12345678901234567890,"small":3},"data":[{"id":1,"ok":true},{"id":9007199254740993,"ok":false}],"has_more":true}',
-  );
+  const body = Buffer.from('{"meta":{"next_cursor":"c2","total":12345678901234567890,"small":3},"data":[{"id":1,"ok":true},{"id":9007199254740993,"ok":false}],"has_more":true}');
 
   it.each([
     ['meta.next_cursor', 'c2'],

@@ -30,8 +30,24 @@ describe('parseRecordsPath', () => {
     expect(follow(keys, body)).toEqual(search(expression, body as unknown as Json));
   });
 
-  it.each(['data[0]', 'data[*]', 'data[]', '@.data', 'data | [0]', "data[?x=='y']", 'length(data)', 'data.*', 'data.[a]', 'data.{a: a}', '*', '`[]`', 'data.0', '"" ', 'a..b', '.a', 'a.', '"unterminated'])(
-    'leaves %s to the JMESPath fallback',
-    (expression) => expect(parseRecordsPath(expression)).toEqual({ kind: 'expression', expression }),
-  );
+  it.each([
+    'data[0]',
+    'data[*]',
+    'data[]',
+    '@.data',
+    'data | [0]',
+    "data[?x=='y']",
+    'length(data)',
+    'data.*',
+    'data.[a]',
+    'data.{a: a}',
+    '*',
+    '`[]`',
+    'data.0',
+    '"" ',
+    'a..b',
+    '.a',
+    'a.',
+    '"unterminated',
+  ])('leaves %s to the JMESPath fallback', (expression) => expect(parseRecordsPath(expression)).toEqual({ kind: 'expression', expression }));
 });

@@ -83,7 +83,7 @@ describe('Redactor', () => {
     expect(() => new Redactor().addSecret('short', { secret: 's', key })).toThrow(SecretError);
   });
 
-  it('ignores a short value under a key that does not authenticate (a Google key file\'s project_id), and masks a long one', () => {
+  it("ignores a short value under a key that does not authenticate (a Google key file's project_id), and masks a long one", () => {
     const redactor = new Redactor();
     redactor.addSecret('my-proj', { secret: 'apilake/ga', key: 'project_id' });
     redactor.addSecret('service_account', { secret: 'apilake/ga', key: 'type' });
@@ -105,7 +105,10 @@ describe('Redactor', () => {
     const redactor = new Redactor();
     redactor.addSecret('fine-value-123', { secret: 's', key: 'client_id' });
     redactor.addSecret('bad’token-123', { secret: 's', key: 'token' });
-    expect(redactor.findSecret(headerValueProblem)).toEqual({ origin: { secret: 's', key: 'token' }, found: 'character 4 of 13 is beyond Latin-1 (e.g. a typographic quote, a non-Latin letter or an emoji)' });
+    expect(redactor.findSecret(headerValueProblem)).toEqual({
+      origin: { secret: 's', key: 'token' },
+      found: 'character 4 of 13 is beyond Latin-1 (e.g. a typographic quote, a non-Latin letter or an emoji)',
+    });
   });
 });
 

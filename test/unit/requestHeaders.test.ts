@@ -21,7 +21,27 @@ const ours = (name: string, value: string) => outcome(new RequestHeaders(), name
 
 describe('RequestHeaders', () => {
   it('accepts, trims and refuses exactly what WHATWG Headers does, over every byte and the edges above it', () => {
-    const values: string[] = ['plain', '', ' ', '\t\r\n', ' padded\t', 'in side', 'a\u00e9b', '\u00ff', '\u0100', 'tök’en', '😀', 'x\u0000y', 'x\ny', 'x\ry', '\nlead', 'trail\r\n', 'x\u0001y', 'x\u007fy', 'x\ty'];
+    const values: string[] = [
+      'plain',
+      '',
+      ' ',
+      '\t\r\n',
+      ' padded\t',
+      'in side',
+      'a\u00e9b',
+      '\u00ff',
+      '\u0100',
+      'tök’en',
+      '😀',
+      'x\u0000y',
+      'x\ny',
+      'x\ry',
+      '\nlead',
+      'trail\r\n',
+      'x\u0001y',
+      'x\u007fy',
+      'x\ty',
+    ];
     for (let code = 0; code <= 0x101; code++) values.push(`a${String.fromCharCode(code)}b`, String.fromCharCode(code));
     const names = ['x-key', 'X-Key', 'Authorization', "!#$%&'*+-.^_`|~09azAZ", '', 'bad name', 'bad:name', 'é', 'x\u0000', '(x)', 'a/b'];
     for (const name of names) expect(ours(name, 'v'), `name ${JSON.stringify(name)}`).toBe(reference(name, 'v'));
@@ -84,7 +104,13 @@ describe('RequestHeaders', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-      const client = (headers?: Record<string, string>) => new HttpClient({ retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 1, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 1000 }, timeoutMs: 5000, redactor: new Redactor(), ...(headers ? { headers } : {}) });
+      const client = (headers?: Record<string, string>) =>
+        new HttpClient({
+          retry: { max_attempts: 1, base_delay_ms: 1, max_delay_ms: 1, circuit_breaker_failures: 10, circuit_breaker_cooldown_ms: 1000 },
+          timeoutMs: 5000,
+          redactor: new Redactor(),
+          ...(headers ? { headers } : {}),
+        });
       expect((await client().requestJson({ method: 'GET', url })).body).toEqual({ accept: 'application/json', trace: null });
       expect((await client({ Accept: 'text/csv', 'X-Trace': 's' }).requestJson({ method: 'GET', url })).body).toEqual({ accept: 'text/csv', trace: 's' });
       expect((await client({ Accept: 'text/csv' }).requestJson({ method: 'GET', url, headers: { ACCEPT: 'application/x-ndjson' } })).body).toEqual({ accept: 'application/x-ndjson', trace: null });

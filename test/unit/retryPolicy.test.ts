@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelayMs,
-  decideRetry,
-  isRetryableStatus,
-  parseResetHeader,
-  parseRetryAfter,
-  serverRequestedDelayMs,
-} from '../../functions/http/retryPolicy.js';
+import { backoffDelayMs, decideRetry, isRetryableStatus, parseResetHeader, parseRetryAfter, serverRequestedDelayMs } from '../../functions/http/retryPolicy.js';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 const policy = { max_attempts: 5, base_delay_ms: 100, max_delay_ms: 10_000 };

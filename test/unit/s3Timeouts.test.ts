@@ -20,9 +20,7 @@ describe('s3TimeoutsFromEnv', () => {
 
   it.each(['999', '0', '-5', '1.5e3x', '2000.5', 'thirty', '3600001'])('fails if APILAKE_S3_IDLE_TIMEOUT_MS is %j', (value) => {
     expect(() => s3TimeoutsFromEnv({ APILAKE_S3_IDLE_TIMEOUT_MS: value })).toThrow(InputError);
-    expect(() => s3TimeoutsFromEnv({ APILAKE_S3_IDLE_TIMEOUT_MS: value })).toThrow(
-      `APILAKE_S3_IDLE_TIMEOUT_MS must be a whole number of milliseconds from 1000 to 3600000, got "${value}"`,
-    );
+    expect(() => s3TimeoutsFromEnv({ APILAKE_S3_IDLE_TIMEOUT_MS: value })).toThrow(`APILAKE_S3_IDLE_TIMEOUT_MS must be a whole number of milliseconds from 1000 to 3600000, got "${value}"`);
   });
 
   it('gives the client from the environment the timeouts the environment sets', () => {

@@ -15,7 +15,13 @@ beforeAll(async () => {
   await writeFile(join(dir, 'thrower.ts'), ['export function fail(): never {', "  throw new Error('boom');", '}', ''].join('\n'));
   await writeFile(
     join(dir, 'entry.ts'),
-    [`import { installSourceMappedStacks } from ${JSON.stringify(INSTALLER)};`, "import { fail } from './thrower.js';", 'installSourceMappedStacks(import.meta.url);', 'try { fail(); } catch (error) { console.log((error as Error).stack); }', ''].join('\n'),
+    [
+      `import { installSourceMappedStacks } from ${JSON.stringify(INSTALLER)};`,
+      "import { fail } from './thrower.js';",
+      'installSourceMappedStacks(import.meta.url);',
+      'try { fail(); } catch (error) { console.log((error as Error).stack); }',
+      '',
+    ].join('\n'),
   );
   await build({ entryPoints: [join(dir, 'entry.ts')], bundle: true, minify: true, sourcemap: true, platform: 'node', format: 'esm', outfile: join(dir, 'index.mjs'), logLevel: 'silent' });
 });

@@ -62,9 +62,17 @@ describe('diffTableSpecs', () => {
   const declared = (edit: Partial<TableSpec>): TableSpec => ({ ...SPEC, ...edit });
   it.each<[string, Partial<TableSpec>, string[]]>([
     ['nothing when only comments and column order differ', { columns: [...SPEC.columns].reverse().map((c) => ({ ...c, comment: 'other' })) }, []],
-    ['a changed type', { columns: SPEC.columns.map((c) => (c.name === 'amount' ? column('amount', 'price.amount', 'string') : c)) }, ['column amount: decimal(12,2) in the lake, string in the definition']],
+    [
+      'a changed type',
+      { columns: SPEC.columns.map((c) => (c.name === 'amount' ? column('amount', 'price.amount', 'string') : c)) },
+      ['column amount: decimal(12,2) in the lake, string in the definition'],
+    ],
     ['a changed path', { columns: SPEC.columns.map((c) => (c.name === 'id' ? column('id', 'data.id', 'bigint') : c)) }, ['column id: path id in the lake, data.id in the definition']],
-    ['an added and a removed column', { columns: [...SPEC.columns.filter((c) => c.name !== 'tags'), column('region', 'region.code', 'string')] }, ['column tags only in the lake', 'column region only in the definition']],
+    [
+      'an added and a removed column',
+      { columns: [...SPEC.columns.filter((c) => c.name !== 'tags'), column('region', 'region.code', 'string')] },
+      ['column tags only in the lake', 'column region only in the definition'],
+    ],
     ['a changed primary key', { primaryKey: [] }, ['primary key [id, region.code] in the lake, none in the definition']],
     ['a changed cursor field', { cursorField: undefined }, ['cursor field updated_at in the lake, none in the definition']],
   ])('reports %s', (_, edit, differences) => {

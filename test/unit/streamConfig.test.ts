@@ -36,23 +36,44 @@ describe('incremental, settle and parent in a source file', () => {
   });
 
   it.each([
-    ['an unknown parent', [repos, { ...issues, parent: { stream: 'repo', key: 'name', as: 'repo' } }], 'streams[1].parent.stream: unknown stream "repo": expected another stream of this source (repos)'],
+    [
+      'an unknown parent',
+      [repos, { ...issues, parent: { stream: 'repo', key: 'name', as: 'repo' } }],
+      'streams[1].parent.stream: unknown stream "repo": expected another stream of this source (repos)',
+    ],
     ['a stream as its own parent', [{ ...issues, parent: { stream: 'issues', key: 'name', as: 'repo' } }], 'streams[0].parent.stream: a stream cannot be its own parent'],
     [
       'a cycle',
-      [
-        { ...repos, path: '/orgs/{org}/{number}', parent: { stream: 'issues', key: 'number', as: 'number' } },
-        issues,
-      ],
+      [{ ...repos, path: '/orgs/{org}/{number}', parent: { stream: 'issues', key: 'number', as: 'number' } }, issues],
       'streams[0].parent.stream: parent streams go round in a cycle: repos → issues → repos',
     ],
-    ['an `as` that is not a placeholder name', [repos, { ...issues, parent: { stream: 'repos', key: 'name', as: 'window.repo' } }], 'streams[1].parent.as: a placeholder name: a letter or _, then letters, digits or _'],
-    ['an `as` that is also a var', [repos, { ...issues, path: '/repos/{org}', parent: { stream: 'repos', key: 'name', as: 'org' } }], 'streams[1].parent.as: "org" is also a key of vars: name the parent\'s placeholder something else'],
-    ['an `as` used nowhere', [repos, { ...issues, path: '/repos/{org}/issues' }], 'streams[1].parent.as: {repo} is used nowhere: put it in path, params or body, or every parent would fetch the same records'],
+    [
+      'an `as` that is not a placeholder name',
+      [repos, { ...issues, parent: { stream: 'repos', key: 'name', as: 'window.repo' } }],
+      'streams[1].parent.as: a placeholder name: a letter or _, then letters, digits or _',
+    ],
+    [
+      'an `as` that is also a var',
+      [repos, { ...issues, path: '/repos/{org}', parent: { stream: 'repos', key: 'name', as: 'org' } }],
+      'streams[1].parent.as: "org" is also a key of vars: name the parent\'s placeholder something else',
+    ],
+    [
+      'an `as` used nowhere',
+      [repos, { ...issues, path: '/repos/{org}/issues' }],
+      'streams[1].parent.as: {repo} is used nowhere: put it in path, params or body, or every parent would fetch the same records',
+    ],
     ['a parent key that is not JMESPath', [repos, { ...issues, parent: { stream: 'repos', key: 'name[', as: 'repo' } }], 'streams[1].parent.key: "name[" is not valid JMESPath'],
     ['a settle that is not a duration', [{ ...repos, settle: '10 minutes' }], 'streams[0].settle: "10 minutes" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)'],
-    ['an incremental order that does not exist', [{ ...repos, incremental: { cursor_field: 'updated_at', order: 'ascending' } }], 'streams[0].incremental.order: Invalid option: expected one of "asc"|"desc"|"none" (got "ascending")'],
-    ['an epoch unit that does not exist', [{ ...repos, incremental: { cursor_field: 'ts', unit: 'µs' } }], 'streams[0].incremental.unit: Invalid option: expected one of "s"|"ms"|"us"|"ns" (got "µs")'],
+    [
+      'an incremental order that does not exist',
+      [{ ...repos, incremental: { cursor_field: 'updated_at', order: 'ascending' } }],
+      'streams[0].incremental.order: Invalid option: expected one of "asc"|"desc"|"none" (got "ascending")',
+    ],
+    [
+      'an epoch unit that does not exist',
+      [{ ...repos, incremental: { cursor_field: 'ts', unit: 'µs' } }],
+      'streams[0].incremental.unit: Invalid option: expected one of "s"|"ms"|"us"|"ns" (got "µs")',
+    ],
     ['a cursor_field that is not JMESPath', [{ ...repos, incremental: { cursor_field: 'a..b' } }], 'streams[0].incremental.cursor_field: "a..b" is not valid JMESPath'],
     ['a placeholder of no parent', [{ ...repos, path: '/orgs/{org}/{repo}' }], 'streams[0].path: unknown placeholder {repo}'],
   ])('fails on %s, saying where and why', (_what, streams, message) => {
@@ -87,12 +108,32 @@ describe('pagination.in', () => {
 
   it.each([
     ['a body cursor on a GET', { name: 'a', path: '/a', pagination: cursor({ in: 'body' }) }, 'streams[0].pagination.in: in: body needs method: POST (a GET request has no body)'],
-    ['a body path through a value that is not an object', { name: 'a', path: '/a', method: 'POST', body: { variables: 'x' }, pagination: cursor({ in: 'body' }) }, 'streams[0].pagination.param: "variables.after" goes through body.variables, which is not an object'],
-    ['a body path with an empty segment', { name: 'a', path: '/a', method: 'POST', body: {}, pagination: cursor({ in: 'body', param: 'variables..after' }) }, 'streams[0].pagination.param: "variables..after" is not a dotted path into the body (an empty segment)'],
-    ['a body that is not an object', { name: 'a', path: '/a', method: 'POST', body: ['x'], pagination: cursor({ in: 'body' }) }, 'streams[0].body: in: body needs a JSON object body to place the paging values in'],
+    [
+      'a body path through a value that is not an object',
+      { name: 'a', path: '/a', method: 'POST', body: { variables: 'x' }, pagination: cursor({ in: 'body' }) },
+      'streams[0].pagination.param: "variables.after" goes through body.variables, which is not an object',
+    ],
+    [
+      'a body path with an empty segment',
+      { name: 'a', path: '/a', method: 'POST', body: {}, pagination: cursor({ in: 'body', param: 'variables..after' }) },
+      'streams[0].pagination.param: "variables..after" is not a dotted path into the body (an empty segment)',
+    ],
+    [
+      'a body that is not an object',
+      { name: 'a', path: '/a', method: 'POST', body: ['x'], pagination: cursor({ in: 'body' }) },
+      'streams[0].body: in: body needs a JSON object body to place the paging values in',
+    ],
     ['a header name that is not one', { name: 'a', path: '/a', pagination: cursor({ in: 'header', param: 'X Cursor' }) }, 'streams[0].pagination.param: "X Cursor" is not a valid header name'],
-    ['a credential header', { name: 'a', path: '/a', pagination: cursor({ in: 'header', param: 'Authorization' }) }, 'streams[0].pagination.param: the cursor cannot travel in the credential header Authorization'],
-    ['a header for page numbers', { name: 'a', path: '/a', pagination: { type: 'page_number', in: 'header' } }, 'streams[0].pagination.in: Invalid option: expected one of "query"|"body" (got "header")'],
+    [
+      'a credential header',
+      { name: 'a', path: '/a', pagination: cursor({ in: 'header', param: 'Authorization' }) },
+      'streams[0].pagination.param: the cursor cannot travel in the credential header Authorization',
+    ],
+    [
+      'a header for page numbers',
+      { name: 'a', path: '/a', pagination: { type: 'page_number', in: 'header' } },
+      'streams[0].pagination.in: Invalid option: expected one of "query"|"body" (got "header")',
+    ],
   ])('fails on %s', (_what, stream, message) => {
     expect(problems([stream]).some((p) => p.startsWith(message))).toBe(true);
   });

@@ -66,12 +66,9 @@ describe('parseIsoTimestamp', () => {
     expect(parseIsoTimestamp(text)).toBe(expected);
   });
 
-  it.each(['2023-02-29', '2024-13-01', '2024-01-31T24:00:00Z', '2024-01-31T12:60:00Z', '2024-01-31T12:00:00+25:00', 'Jan 5 2024', '2024-1-5', '1700000000', '0000-01-01', ''])(
-    'rejects %j',
-    (text) => {
-      expect(parseIsoTimestamp(text)).toBeUndefined();
-    },
-  );
+  it.each(['2023-02-29', '2024-13-01', '2024-01-31T24:00:00Z', '2024-01-31T12:60:00Z', '2024-01-31T12:00:00+25:00', 'Jan 5 2024', '2024-1-5', '1700000000', '0000-01-01', ''])('rejects %j', (text) => {
+    expect(parseIsoTimestamp(text)).toBeUndefined();
+  });
 
   it('agrees with the calendar on every first of the month from 1600 to 2400', () => {
     for (let year = 1600; year <= 2400; year += 7) {

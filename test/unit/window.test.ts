@@ -33,12 +33,8 @@ describe('schedule expressions', () => {
     ['cron(0 * * * ? *)', undefined],
   ])('interval of %s', (expr, ms) => expect(rateIntervalMs(expr)).toBe(ms));
 
-  it.each(['rate(1 hour)', 'rate(2 hours)', 'cron(0 12 * * ? *)', 'cron(15 0 ? * MON-FRI *)'])('accepts %s', (e) =>
-    expect(isScheduleExpression(e)).toBe(true),
-  );
-  it.each(['rate(1 hours)', 'rate(2 hour)', 'rate(0 hours)', 'cron(0 * * * *)', 'every hour', 'rate(1 week)'])('rejects %s', (e) =>
-    expect(isScheduleExpression(e)).toBe(false),
-  );
+  it.each(['rate(1 hour)', 'rate(2 hours)', 'cron(0 12 * * ? *)', 'cron(15 0 ? * MON-FRI *)'])('accepts %s', (e) => expect(isScheduleExpression(e)).toBe(true));
+  it.each(['rate(1 hours)', 'rate(2 hour)', 'rate(0 hours)', 'cron(0 * * * *)', 'every hour', 'rate(1 week)'])('rejects %s', (e) => expect(isScheduleExpression(e)).toBe(false));
 });
 
 describe('splitIntoWindows', () => {

@@ -101,16 +101,21 @@ describe('a Lambda event with a window off the grid', () => {
     const logger = new Logger({ logLevel: 'SILENT' });
     const metrics = new Metrics({ namespace: 'apilake-test', serviceName: 'test' });
     vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-    const summary = await ingest(
-      { source: 'testapi', window: { start: '2024-01-01T09:00:00.500Z', end: '2024-01-01T10:00:00.500Z' } },
-      lambdaContext(),
-      { source, storage: new FsLakeStorage('/nonexistent/never-written'), secrets: new EnvSecretProvider({}), persistenceStore: {} as BasePersistenceLayer, logger, metrics, deadlineMarginMs: 1_000 },
-    );
+    const summary = await ingest({ source: 'testapi', window: { start: '2024-01-01T09:00:00.500Z', end: '2024-01-01T10:00:00.500Z' } }, lambdaContext(), {
+      source,
+      storage: new FsLakeStorage('/nonexistent/never-written'),
+      secrets: new EnvSecretProvider({}),
+      persistenceStore: {} as BasePersistenceLayer,
+      logger,
+      metrics,
+      deadlineMarginMs: 1_000,
+    });
     expect(summary).toEqual({
       source: 'testapi',
       trigger: 'rejected',
       streams: [],
-      error: 'invalid event: window [2024-01-01T09:00:00.500Z, 2024-01-01T10:00:00.500Z) is not one 1h window of stream "items": it starts 500 ms after a 1h boundary (windows start at multiples of 1h since 1970-01-01T00:00Z)',
+      error:
+        'invalid event: window [2024-01-01T09:00:00.500Z, 2024-01-01T10:00:00.500Z) is not one 1h window of stream "items": it starts 500 ms after a 1h boundary (windows start at multiples of 1h since 1970-01-01T00:00Z)',
     });
   });
 });

@@ -13,13 +13,7 @@ export interface ClientCredentials {
  * Puts the client's credentials on a token request: an HTTP Basic header (the form-encoded id and
  * secret, as §2.3.1 requires) or `client_id`/`client_secret` in the form body.
  */
-export function applyClientAuthentication(
-  mode: 'header' | 'body',
-  credentials: ClientCredentials,
-  form: URLSearchParams,
-  headers: HeaderFields,
-  redactor: Redactor,
-): void {
+export function applyClientAuthentication(mode: 'header' | 'body', credentials: ClientCredentials, form: URLSearchParams, headers: HeaderFields, redactor: Redactor): void {
   // Registered whichever way they travel: some endpoints echo a Basic header back in errors.
   redactor.addSecret(Buffer.from(`${credentials.client_id}:${credentials.client_secret}`).toString('base64'));
   if (mode === 'header') {

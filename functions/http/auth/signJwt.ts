@@ -33,10 +33,9 @@ export function readRsaPrivateKey(secretName: string, pem: string): KeyObject {
   try {
     key = createPrivateKey({ key: text, format: 'pem' });
   } catch {
-    throw new SecretError(
-      `secret "${secretName}": "private_key" is not a PEM private key; expected the text from -----BEGIN PRIVATE KEY----- (or BEGIN RSA PRIVATE KEY) to the matching END line`,
-      { context: { secret: secretName } },
-    );
+    throw new SecretError(`secret "${secretName}": "private_key" is not a PEM private key; expected the text from -----BEGIN PRIVATE KEY----- (or BEGIN RSA PRIVATE KEY) to the matching END line`, {
+      context: { secret: secretName },
+    });
   }
   if (key.asymmetricKeyType !== 'rsa') {
     throw new SecretError(`secret "${secretName}": "private_key" must be an RSA key for RS256, found ${key.asymmetricKeyType ?? 'an unknown key type'}`, {

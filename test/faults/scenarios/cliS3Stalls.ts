@@ -95,7 +95,8 @@ export async function cliS3Stalls(random: () => number, rounds: number): Promise
         row.trials++;
         row.faults += proxy.faultsInjected() - before;
         if (result.code !== 0 && result.code !== 1) row.violations.push(`${context}: exit ${result.code}, expected 0 or 1: ${result.stderr.slice(0, 300)}`);
-        if (result.code === 1 && !/stalled|could not connect/.test(result.stdout + result.stderr)) row.violations.push(`${context}: a window failed without naming the stall: ${result.stdout.slice(-400)}`);
+        if (result.code === 1 && !/stalled|could not connect/.test(result.stdout + result.stderr))
+          row.violations.push(`${context}: a window failed without naming the stall: ${result.stdout.slice(-400)}`);
         row.failed += (result.stdout.match(/ FAILED after /g) ?? []).length;
         // Committed windows exact, nothing uncommitted visible; after the first commit, nothing committed lost.
         const audit = await auditLake(observer, expectation(api, WINDOWS, { mustCommit: phase === 'forced run', outputs: [result.stdout, result.stderr] }));

@@ -115,11 +115,23 @@ export async function cursorUnits(random: () => number): Promise<ScenarioReport>
     const expected = (records: readonly Served[]) => (window: TimeWindow) =>
       records.filter((r) => r.at >= window.start.getTime() && r.at < window.end.getTime()).map((r) => JSON.parse(r.text) as Item);
 
-    for (const [stream, records] of [['mixed', mixed], ['declared', declared]] as const) {
+    for (const [stream, records] of [
+      ['mixed', mixed],
+      ['declared', declared],
+    ] as const) {
       const result = await runCli(ws, sources, 0, 24, ['--stream', stream]).done();
       row.trials++;
       if (result.code !== 0) row.violations.push(`${stream}: exit ${result.code}, expected 0: ${(result.stdout + result.stderr).slice(-400)}`);
-      const audit = await auditLake(storage, { source: 'faults', stream, windows: DAY, expected: expected(records), mustCommit: true, secrets: [SECRET], outputs: [result.stdout, result.stderr], maxAttempts: 3 });
+      const audit = await auditLake(storage, {
+        source: 'faults',
+        stream,
+        windows: DAY,
+        expected: expected(records),
+        mustCommit: true,
+        secrets: [SECRET],
+        outputs: [result.stdout, result.stderr],
+        maxAttempts: 3,
+      });
       record(row, audit, stream);
       row.committed += audit.committed;
       row.asExpected += audit.committed;
@@ -133,10 +145,21 @@ export async function cursorUnits(random: () => number): Promise<ScenarioReport>
     const failing = DAY.filter((w) => servedIn([bad], w.start.getTime(), w.end.getTime()).length > 0);
     const committed = DAY.filter((w) => !failing.includes(w));
     if (result.code !== 1) row.violations.push(`implausible: exit ${result.code}, expected 1 (a window failed)`);
-    const shown = badCursor === '9000000000' ? 'is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200' : 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200';
+    const shown =
+      badCursor === '9000000000'
+        ? 'is 9000000000, read as epoch seconds by its magnitude 2255-03-14T16:00:00.000Z, outside 1970–2200'
+        : 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200';
     const named = (result.stdout + result.stderr).split('\n').filter((l) => l.includes(`incremental.cursor_field "ts" ${shown}`) && /page \d+, record \d+:/.test(l));
     if (named.length !== failing.length) row.violations.push(`implausible: ${named.length} failure lines name the cursor, expected ${failing.length}: ${(result.stdout + result.stderr).slice(-600)}`);
-    const audit = await auditLake(storage, { source: 'faults', stream: 'implausible', windows: committed, expected: expected(implausible), mustCommit: true, secrets: [SECRET], outputs: [result.stdout, result.stderr] });
+    const audit = await auditLake(storage, {
+      source: 'faults',
+      stream: 'implausible',
+      windows: committed,
+      expected: expected(implausible),
+      mustCommit: true,
+      secrets: [SECRET],
+      outputs: [result.stdout, result.stderr],
+    });
     record(row, audit, 'implausible');
     const snapshot = await snapshotStream(storage, 'faults', 'implausible');
     const wrongly = failing.filter((w) => snapshot.committed.some((c) => c.ref.window.start.getTime() === w.start.getTime()));
@@ -158,6 +181,8 @@ async function filteredCounts(storage: FsLakeStorage, stream: string, records: r
     const { start, end } = { start: c.ref.window.start.getTime(), end: c.ref.window.end.getTime() };
     const served = servedIn(records, start, end);
     const outside = served.filter((r) => r.at < start || r.at >= end).length;
-    return c.manifest.filtered === outside ? [] : [`${stream} ${c.ref.window.start.toISOString()}: filtered ${c.manifest.filtered}, but ${outside} of the ${served.length} served records lie outside the window`];
+    return c.manifest.filtered === outside
+      ? []
+      : [`${stream} ${c.ref.window.start.toISOString()}: filtered ${c.manifest.filtered}, but ${outside} of the ${served.length} served records lie outside the window`];
   });
 }

@@ -105,11 +105,23 @@ async function startRig(): Promise<Rig> {
   return rig;
 }
 
-const windowEvent = (window: TimeWindow, force = false) => ({ source: 'faults', stream: 'items', window: { start: window.start.toISOString(), end: window.end.toISOString() }, ...(force ? { force: true } : {}) });
+const windowEvent = (window: TimeWindow, force = false) => ({
+  source: 'faults',
+  stream: 'items',
+  window: { start: window.start.toISOString(), end: window.end.toISOString() },
+  ...(force ? { force: true } : {}),
+});
 const tickAfter = (window: TimeWindow) => ({ source: 'faults', scheduledTime: new Date(window.end.getTime() + 7_000).toISOString() });
 
 /** Delivers an event the way Lambda does: on failure it is retried (twice), then it would go to the DLQ. */
-async function deliver(rig: Rig, source: SourceDefinition, event: unknown, logs: string[], attempts = 3, afterFailure?: () => Promise<void>): Promise<{ summaries: IngestSummary[]; failures: number }> {
+async function deliver(
+  rig: Rig,
+  source: SourceDefinition,
+  event: unknown,
+  logs: string[],
+  attempts = 3,
+  afterFailure?: () => Promise<void>,
+): Promise<{ summaries: IngestSummary[]; failures: number }> {
   const summaries: IngestSummary[] = [];
   let failures = 0;
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -167,12 +179,15 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
       const hang = (() => new Promise<Response>(() => undefined)) as typeof fetch;
       // The crashed delivery: its fetch never answers and ignores every abort, as if killed.
       // It never returns, so it logs nowhere (a capture around it would never end).
-      void ingest(tickAfter(window!), lambdaContext(4_000), rig.deps(source, { fetch: hang, deadlineMarginMs: 3_500, logger: new Logger({ serviceName: 'apilake', logLevel: 'SILENT' }) })).catch(() => undefined);
+      void ingest(tickAfter(window!), lambdaContext(4_000), rig.deps(source, { fetch: hang, deadlineMarginMs: 3_500, logger: new Logger({ serviceName: 'apilake', logLevel: 'SILENT' }) })).catch(
+        () => undefined,
+      );
       await sleep(500);
       const early = await quietly(logs, () => ingest(tickAfter(window!), lambdaContext(60_000), rig.deps(source)));
       row.trials++;
       row.faults++;
-      if (!early.error) row.violations.push(`a retry during the crashed delivery's in-progress period returned success (${JSON.stringify(early.value?.streams[0]?.status)}) without the window being committed`);
+      if (!early.error)
+        row.violations.push(`a retry during the crashed delivery's in-progress period returned success (${JSON.stringify(early.value?.streams[0]?.status)}) without the window being committed`);
       const midway = await auditLake(rig.observer, expectation(api, [window!]));
       if (midway.committed !== 0) row.violations.push('the window was committed although no delivery finished');
       await sleep(4_000); // Lambda's next retry comes after the crashed invocation's timeout
@@ -219,7 +234,14 @@ export async function lambdaScenarios(random: () => number, faultRounds: number)
           const windows = multipart ? hours(0, 1) : hours(0, 3);
           const src = multipart ? blobSource : source;
           const exp: Expectation = multipart
-            ? { source: 'faults', stream: 'items', windows, expected: (w) => blobs.items.filter((i) => Date.parse(i.ts) >= w.start.getTime() && Date.parse(i.ts) < w.end.getTime()) as unknown as Item[], secrets: [SECRET], maxAttempts: 3 }
+            ? {
+                source: 'faults',
+                stream: 'items',
+                windows,
+                expected: (w) => blobs.items.filter((i) => Date.parse(i.ts) >= w.start.getTime() && Date.parse(i.ts) < w.end.getTime()) as unknown as Item[],
+                secrets: [SECRET],
+                maxAttempts: 3,
+              }
             : expectation(api, windows);
           for (const window of windows) {
             const context = `round ${round} (${injected.join(', ')}), window ${window.start.toISOString()}`;

@@ -43,7 +43,10 @@ export async function localConcurrent(random: () => number): Promise<ScenarioRep
         row.trials++;
         row.samples += sampled.samples;
         row.violations.push(...sampled.violations.map((v) => `${context}: ${v}`));
-        for (const [ending, result] of [[first, ra], [second, rb]] as const) {
+        for (const [ending, result] of [
+          [first, ra],
+          [second, rb],
+        ] as const) {
           if (ending === 'succeed' && result.code !== 0) row.violations.push(`${context}: a run that should succeed exited ${result.code}: ${result.stderr.slice(0, 200)}`);
           if (ending === 'fail') row.faults++;
           if (ending === 'fail' && result.code !== 1) row.violations.push(`${context}: a failing run exited ${result.code}`);

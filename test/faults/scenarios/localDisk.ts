@@ -102,7 +102,10 @@ export async function localDisk(): Promise<ScenarioReport> {
     {
       const ws = await workspace(api.url);
       const started = Date.now();
-      const cli = spawnApilake(['run', 'faults', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z', '--lake', join('/proc', 'apilake-lake'), '--sources', ws.sources], { cwd: ws.dir, env: SECRET_ENV });
+      const cli = spawnApilake(['run', 'faults', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z', '--lake', join('/proc', 'apilake-lake'), '--sources', ws.sources], {
+        cwd: ws.dir,
+        env: SECRET_ENV,
+      });
       const timer = setTimeout(() => cli.child.kill('SIGKILL'), 20_000);
       const result = await cli.done();
       clearTimeout(timer);

@@ -72,6 +72,7 @@ export async function localSigterm(random: () => number, trials: number): Promis
   } finally {
     await api.close();
   }
-  if (outcomes.stopped < trials / 2) row.violations.push(`only ${outcomes.stopped} of ${trials} runs were stopped mid-way (${outcomes.finished} finished first): the signal comes too late to test anything`);
+  if (outcomes.stopped < trials / 2)
+    row.violations.push(`only ${outcomes.stopped} of ${trials} runs were stopped mid-way (${outcomes.finished} finished first): the signal comes too late to test anything`);
   return row;
 }

@@ -72,7 +72,8 @@ export async function localSkewedGc(random: () => number, trials: number): Promi
         gcs.push(hoursOf(skew));
         const deleted = deletions(gc.stdout);
         if (gc.code !== 0 || !deleted) row.violations.push(`${context}: gc ${hoursOf(skew)} exited ${gc.code}: ${(gc.stdout + gc.stderr).slice(-300)}`);
-        else if (deleted.parts > 0 || deleted.writes > 0) row.violations.push(`${context}: gc ${hoursOf(skew)} deleted ${deleted.parts} parts and aborted ${deleted.writes} writes of attempts that wrote within the horizon`);
+        else if (deleted.parts > 0 || deleted.writes > 0)
+          row.violations.push(`${context}: gc ${hoursOf(skew)} deleted ${deleted.parts} parts and aborted ${deleted.writes} writes of attempts that wrote within the horizon`);
       }
       const [t, f] = await ended;
       await killed.done();
@@ -80,7 +81,10 @@ export async function localSkewedGc(random: () => number, trials: number): Promi
       row.trials++;
       row.samples += sampled.samples;
       row.violations.push(...sampled.violations.map((v) => `${context}: ${v}`));
-      for (const [name, result] of [['tick', t], ['forced', f]] as const) {
+      for (const [name, result] of [
+        ['tick', t],
+        ['forced', f],
+      ] as const) {
         if (result.code !== 0) row.violations.push(`${context}: the ${name} run exited ${result.code} with ${gcs.length} gc runs beside it (${gcs.join(', ')}): ${result.stdout.slice(-300)}`);
       }
       const audit = await auditLake(storage, expectation(api, WINDOWS, { mustCommit: true, outputs: [t.stdout, t.stderr, f.stdout, f.stderr] }));

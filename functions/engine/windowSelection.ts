@@ -37,11 +37,13 @@ export function selectStreams(source: SourceDefinition, stream?: string): Stream
 export function* windowsOf(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): Generator<TimeWindow> {
   switch (selection.kind) {
     case 'windows':
-      return yield* selection.windows;
+      yield* selection.windows;
+      return;
     case 'latest':
-      return yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
+      yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
+      return;
     case 'range':
-      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
+      yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
   }
 }
 

@@ -207,7 +207,7 @@ export class ParquetFileWriter implements CuratedTableFile {
     this.enter();
     try {
       if (this.group.rows > 0) await this.flushGroup();
-      this.writer.finish();
+      await this.writer.finish();
       this.closed = true;
       this.sink.end();
       if (!this.sink.writableFinished) await Promise.race([once(this.sink, 'finish'), this.failed]);
@@ -250,8 +250,9 @@ export class ParquetFileWriter implements CuratedTableFile {
       await this.writer.write({ columnData, rowGroupSize: group.rows });
     } catch (error) {
       // A row group half written leaves the file unusable: refuse every later call.
-      this.fail(new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error }));
-      throw this.failure;
+      const failure = new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error });
+      this.fail(failure);
+      throw this.failure ?? failure;
     }
     await this.drain();
     this.rows += group.rows;

@@ -26,7 +26,7 @@ export class ColumnExtractor {
 
   constructor(readonly columns: readonly TypedColumn[]) {
     this.paths = columns.map((c) => compilePath(c.path));
-    this.converters = columns.map((c) => compileConverter(c.type));
+    this.converters = columns.map((c) => compileConverter(c.type, c.timestamps));
     this.errors = columns.map(() => 0);
   }
 

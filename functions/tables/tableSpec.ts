@@ -6,6 +6,8 @@
 
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { parseColumnType, type ColumnType } from '../config/columnType.js';
+import { compileTimeFormat } from '../window/timeFormat.js';
+import type { TimestampSpec } from '../window/parseTimestamp.js';
 
 /** One column of a table: its name, the JMESPath into the record that fills it, and its type. */
 export interface TableColumn {
@@ -40,6 +42,8 @@ export const PARTITION_COLUMN: TableColumn = { name: 'dt', type: STRING, comment
 /** A typed column: always has a path. */
 export interface TypedColumn extends TableColumn {
   readonly path: string;
+  /** How its `timestamp`/`date` values are read: the column's `format` in the source's zone. @default ISO 8601, RFC 2822 or epoch numbers */
+  readonly timestamps?: TimestampSpec;
 }
 
 /** Everything the table modules need to know about one stream. */
@@ -66,13 +70,17 @@ export interface TableSpecOptions {
 
 /**
  * The table spec of a validated stream. Only call on a source that passed `checkSource`.
- * @throws Error when a column type does not parse (checkSource reports it first)
+ * @throws Error when a column type or format does not parse (checkSource reports it first)
  */
 export function tableSpec(source: SourceDefinition, stream: StreamDefinition, options: TableSpecOptions = {}): TableSpec {
   const columns = stream.columns.map((column): TypedColumn => {
     const parsed = parseColumnType(column.type);
     if (!parsed.ok) throw new Error(`stream ${source.name}.${stream.name}: ${parsed.message}; checkSource should have caught this`);
-    return { name: column.name, path: column.path, type: parsed.type, comment: column.comment ?? `${column.path} as ${column.type}` };
+    const typed: TypedColumn = { name: column.name, path: column.path, type: parsed.type, comment: column.comment ?? `${column.path} as ${column.type}` };
+    if (column.format === undefined) return typed;
+    const format = compileTimeFormat(column.format);
+    if (!format.ok) throw new Error(`stream ${source.name}.${stream.name}: column ${column.name}: ${format.message}; checkSource should have caught this`);
+    return { ...typed, timestamps: { format: format.format, timeZone: source.timezone } };
   });
   // Versions in the `_latest` view are ordered by the stream's incremental cursor, unless the caller names another field.
   const incremental = (stream as { incremental?: { cursor_field?: string } }).incremental;

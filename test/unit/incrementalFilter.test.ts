@@ -82,7 +82,7 @@ describe('IncrementalFilter', () => {
 
   it('fails on a missing cursor, naming the page, the record and the field', () => {
     expect(() => filter('none').select(page([[r(1, '2024-01-01T10:10:00Z')], [{ id: 2 }]], 4), origin(4))).toThrow(
-      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 text or an epoch number in s, ms, us or ns/,
+      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 or RFC 2822 text or an epoch number in s, ms, us or ns/,
     );
   });
 
@@ -95,14 +95,14 @@ describe('IncrementalFilter', () => {
     ],
     ['a negative epoch', -1, {}, 'is -1, read as epoch seconds by its magnitude 1969-12-31T23:59:59.000Z, outside 1970–2200'],
     ['ISO text before 1970', '0001-01-01T00:00:00Z', {}, 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200 where a cursor must lie (a record'],
-    ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
+    ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 or RFC 2822 text or an epoch number in s (incremental.unit)'],
     [
       'a cursor past 2200 in the declared unit',
       9_000_000_000,
       { unit: 's' },
       'is 9000000000, read as epoch seconds 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; check incremental.unit',
     ],
-    ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 text or an epoch number in s, ms, us or ns'],
+    ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 or RFC 2822 text or an epoch number in s, ms, us or ns'],
   ])('fails on %s, naming the page, the record, the field and the value, instead of filtering it', (_what, at, config, message) => {
     const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...config }, window);
     expect(() => f.select(page([[r(1, '2024-01-01T10:10:00Z'), r(2, at)]], 2), origin(2))).toThrow(`page 3, record 2: incremental.cursor_field "at" ${message}`);

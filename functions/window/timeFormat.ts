@@ -203,19 +203,29 @@ function tokenize(pattern: string): Token[] | string {
       continue;
     }
     if (/[A-Za-z]/.test(c)) {
-      let j = i;
-      while (pattern[j] === c) j++;
-      const letters = pattern.slice(i, j);
-      const token = TOKENS[letters] ?? (c === 'S' && letters.length <= 9 ? ({ kind: 'fraction', digits: letters.length } as const) : undefined);
-      if (!token) return `"${letters}" is not a token${HINTS[c] ? `: ${HINTS[c]}` : ''} (tokens: ${TOKEN_LIST}; literal text goes in single quotes, e.g. 'T')`;
-      tokens.push(token);
-      i = j;
+      const word = /^[A-Za-z]+/.exec(pattern.slice(i))![0];
+      const runs = word.match(/([A-Za-z])\1*/g)!;
+      const wordTokens = runs.map(tokenOf);
+      const unknown = runs.find((_, k) => wordTokens[k] === undefined);
+      if (unknown !== undefined) {
+        // A word none of whose letters spells a token is text left unquoted ("at", "Iso"), not a mistyped token.
+        if (runs.length > 1 && wordTokens.every((t) => t === undefined)) return `"${word}" is not a token: put literal text in single quotes ('${word}')`;
+        const hint = HINTS[unknown[0]!];
+        return `"${unknown}" is not a token${hint ? `: ${hint}` : ''} (tokens: ${TOKEN_LIST}; literal text goes in single quotes, e.g. 'T')`;
+      }
+      tokens.push(...(wordTokens as Token[]));
+      i += word.length;
       continue;
     }
     literal(c);
     i++;
   }
   return tokens;
+}
+
+/** The token a run of one letter spells, if any. */
+function tokenOf(letters: string): Token | undefined {
+  return TOKENS[letters] ?? (letters[0] === 'S' && letters.length <= 9 ? { kind: 'fraction', digits: letters.length } : undefined);
 }
 
 function fieldOf(token: Token): Field | undefined {

@@ -117,7 +117,7 @@ const MAX_CACHED_HOURS = 100_000;
 /** The offset of `zone` at `ms`, in milliseconds. */
 function offsetAt(ms: number, zone: string): number {
   let cache = offsetsByZone.get(zone);
-  if (!cache) offsetsByZone.set(zone, (cache = new Map()));
+  if (!cache) offsetsByZone.set(zone, (cache = new Map<number, number>()));
   const hour = Math.floor(ms / HOUR_MS);
   const cached = cache.get(hour);
   if (cached !== undefined) return cached;

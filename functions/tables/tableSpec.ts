@@ -7,7 +7,6 @@
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { parseColumnType, type ColumnType } from '../config/columnType.js';
 import { compileTimeFormat } from '../window/timeFormat.js';
-import type { TimestampSpec } from '../window/parseTimestamp.js';
 
 /** One column of a table: its name, the JMESPath into the record that fills it, and its type. */
 export interface TableColumn {
@@ -42,8 +41,14 @@ export const PARTITION_COLUMN: TableColumn = { name: 'dt', type: STRING, comment
 /** A typed column: always has a path. */
 export interface TypedColumn extends TableColumn {
   readonly path: string;
-  /** How its `timestamp`/`date` values are read: the column's `format` in the source's zone. @default ISO 8601, RFC 2822 or epoch numbers */
-  readonly timestamps?: TimestampSpec;
+  /**
+   * The format its `timestamp`/`date` values are read with (the time format language). Plain text,
+   * as the whole spec is plain data: it crosses to the Parquet worker and is recorded in each commit.
+   * @default ISO 8601, RFC 2822 or epoch numbers
+   */
+  readonly format?: string;
+  /** The IANA zone text read with `format` is in when it carries no offset: the source's `timezone`. */
+  readonly timeZone?: string;
 }
 
 /** Everything the table modules need to know about one stream. */
@@ -80,7 +85,7 @@ export function tableSpec(source: SourceDefinition, stream: StreamDefinition, op
     if (column.format === undefined) return typed;
     const format = compileTimeFormat(column.format);
     if (!format.ok) throw new Error(`stream ${source.name}.${stream.name}: column ${column.name}: ${format.message}; checkSource should have caught this`);
-    return { ...typed, timestamps: { format: format.format, timeZone: source.timezone } };
+    return { ...typed, format: column.format, timeZone: source.timezone };
   });
   // Versions in the `_latest` view are ordered by the stream's incremental cursor, unless the caller names another field.
   const incremental = (stream as { incremental?: { cursor_field?: string } }).incremental;

@@ -9,7 +9,7 @@ import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { isTimeZone } from '../window/timeZone.js';
 import { checkColumns } from './checkColumns.js';
-import { placeholdersIn, templateProblems } from '../window/templating.js';
+import { placeholdersIn, templateProblems, unfilledPlaceholders } from '../window/templating.js';
 import { readFormatProblem } from './readFormatProblem.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
@@ -79,6 +79,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    checkUnfilled(source, stream, at, known, add);
     if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
@@ -209,6 +210,26 @@ function checkJmespath(expression: string, path: (string | number)[], add: Add):
     if (name === 'ParseError' || name === 'LexerError' || name === 'IncompleteExpressionError' || name === 'EmptyExpressionError' || name === 'UnknownFunctionError') {
       add(path, `"${expression}" is not valid JMESPath: ${(error as Error).message}`);
     }
+  }
+}
+
+/**
+ * Placeholders where nothing fills them (base_url, headers, vars values) would be sent as written:
+ * reported once per field, on the first stream that sees it.
+ */
+function checkUnfilled(source: PartialSource, stream: PartialStream, at: (...rest: (string | number)[]) => (string | number)[], known: Set<string>, add: Add): void {
+  const fields: [string, (string | number)[]][] = [
+    ...Object.entries(stream.headers ?? {}).map(([name, value]): [string, (string | number)[]] => [value, at('headers', name)]),
+    ...Object.entries(stream.vars ?? {}).map(([name, value]): [string, (string | number)[]] => [String(value), at('vars', name)]),
+  ];
+  if (stream === source.streams[0]) {
+    if (source.base_url !== undefined) fields.push([source.base_url, ['base_url']]);
+    for (const [name, value] of Object.entries(source.headers ?? {})) fields.push([value, ['headers', name]]);
+    for (const [name, value] of Object.entries(source.vars ?? {})) fields.push([String(value), ['vars', name]]);
+  }
+  for (const [text, path] of fields) {
+    const unfilled = unfilledPlaceholders(text, known);
+    if (unfilled.length > 0) add(path, `${unfilled.map((p) => `"${p}"`).join(', ')} would be sent as written: placeholders are filled only in path, params and body`);
   }
 }
 

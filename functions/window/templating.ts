@@ -57,7 +57,8 @@ const WHOLE = /^\{([A-Za-z_][A-Za-z0-9_.]*)([+-][^:{}]*)?(?::([^{}]*))?\}$/;
 const WINDOW_LIKE = /\{\s*window\s*\./g;
 const OFFSET = /^([+-])(\d{1,12})(ms|s|m|h|d)$/;
 const DEFAULT_FORMAT = 'iso';
-const FORMS = '{window.start}, {window.end} (with an offset and a format: {window.start-1s:yyyy-MM-dd HH:mm}, {window.end:epoch_ms}), {window.start_epoch}, {window.end_epoch}, {window.start_date}, {window.end_date}';
+const FORMS =
+  '{window.start}, {window.end} (with an offset and a format: {window.start-1s:yyyy-MM-dd HH:mm}, {window.end:epoch_ms}), {window.start_epoch}, {window.end_epoch}, {window.start_date}, {window.end_date}';
 
 /** The placeholders in `text`, in order of appearance. */
 export function placeholdersOf(text: string): Placeholder[] {
@@ -103,6 +104,21 @@ export function templateProblems(text: string, known: ReadonlySet<string>): stri
   return problems;
 }
 
+/**
+ * The placeholders of `text` that would be sent as literal text if it were not filled: window
+ * placeholders (or text meant as one) and `known` names. For fields that are sent as written
+ * (headers, `vars` values), where braces are otherwise legitimate text.
+ * @param known the names besides the window's: keys of `vars` and parents' `as`
+ */
+export function unfilledPlaceholders(text: string, known: ReadonlySet<string>): string[] {
+  const found = placeholdersOf(text)
+    .filter((p) => p.name.startsWith('window.') || known.has(p.name))
+    .map((p) => p.text);
+  const starts = new Set(placeholdersOf(text).map((p) => p.index));
+  for (const m of text.matchAll(WINDOW_LIKE)) if (!starts.has(m.index)) found.push(excerpt(text, m.index));
+  return found;
+}
+
 /** What is wrong with one placeholder; undefined when it renders. */
 function placeholderProblem(p: Placeholder, known: ReadonlySet<string>): string | undefined {
   if ((FORMATTED_PLACEHOLDERS as readonly string[]).includes(p.name)) {
@@ -137,9 +153,7 @@ function placeholderProblem(p: Placeholder, known: ReadonlySet<string>): string 
 export function renderString(text: string, scope: TemplateScope, where: string, encode: (text: string) => string = (t) => t): string {
   const stray = templateProblems(text, new Set(Object.keys(scope.values)))[0];
   if (stray !== undefined) throw new PlaceholderError(`${where}: ${stray}`);
-  return text.replace(PLACEHOLDER, (whole: string, name: string, offset?: string, format?: string) =>
-    encode(String(renderPlaceholder({ text: whole, name, offset, format }, scope, where))),
-  );
+  return text.replace(PLACEHOLDER, (whole: string, name: string, offset?: string, format?: string) => encode(String(renderPlaceholder({ text: whole, name, offset, format }, scope, where))));
 }
 
 /**

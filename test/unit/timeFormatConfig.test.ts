@@ -118,6 +118,24 @@ describe('validating placeholders, offsets and formats', () => {
     expect(problemsOf(replace(from, to))).toEqual([]);
   });
 
+  it.each<[string, string, string, number, string]>([
+    ['a stream header', 'records: issues', 'records: issues\n    headers: { X-Since: "{window.start:epoch}" }', 12, 'streams[0].headers.X-Since'],
+    ['a source header', 'timezone: Europe/Berlin', 'timezone: Europe/Berlin\nheaders: { X-Until: "{window.end}" }', 4, 'headers.X-Until'],
+    ['the base URL', 'base_url: https://example.atlassian.net', 'base_url: "https://example.atlassian.net/{window.start_date}"', 4, 'base_url'],
+    ['a vars value', 'timezone: Europe/Berlin', 'timezone: Europe/Berlin\nvars: { since: "{window.start:date}" }', 4, 'vars.since'],
+    ['a vars value naming another var', 'timezone: Europe/Berlin', 'timezone: Europe/Berlin\nvars: { project: OPS, q: "project = {project}" }', 4, 'vars.q'],
+    ['text meant as a placeholder in a header', 'records: issues', 'records: issues\n    headers: { X-Since: "{ window.start }" }', 12, 'streams[0].headers.X-Since'],
+  ])('fails on a placeholder in %s, which nothing fills', (_what, from, to, line, path) => {
+    const problems = problemsOf(replace(from, to));
+    expect(problems).toEqual([
+      { file: 'sources/jira.yaml', line, path, message: expect.stringContaining('would be sent as written: placeholders are filled only in path, params and body') as string },
+    ]);
+  });
+
+  it('accepts braces in a header that name no placeholder', () => {
+    expect(problemsOf(replace('records: issues', 'records: issues\n    headers: { X-Filter: \'{"a":1} {other}\' }'))).toEqual([]);
+  });
+
   it('reports every problem of every placeholder at once', () => {
     const text = replace('{window.start:yyyy-MM-dd HH:mm}', '{window.start:YYYY}').replace('{window.end-1s:epoch_ms}', '{window.end+1x}').replace('{window.start-1s:epoch}', '{nope}');
     expect(problemsOf(text).map((p) => `${p.line} ${p.path}`)).toEqual(['9 streams[0].params.jql', '10 streams[0].params.until', '18 streams[1].body.query.value[0]']);

@@ -129,7 +129,11 @@ export function parseDay(value: unknown, spec: TimestampSpec = {}): number | und
 
 /** A value read with a declared format: text with a pattern, `iso`, or epoch numbers with `epoch`/`epoch_ms`. */
 function readWithFormat(value: unknown, format: TimeFormat, timeZone: string): ReadTimestamp | undefined {
-  if (format.epochUnit !== undefined) return parseTimestamp(value, { unit: format.epochUnit });
+  if (format.epochUnit !== undefined) {
+    // Epoch numbers only: ISO or RFC 2822 text is not what the format declares.
+    if (typeof value === 'string' && decimalParts(value.trim()) === undefined) return undefined;
+    return parseTimestamp(value, { unit: format.epochUnit });
+  }
   if (typeof value !== 'string') return undefined;
   const ms = format.read(value, timeZone);
   return ms === undefined ? undefined : { ms, form: 'format' };

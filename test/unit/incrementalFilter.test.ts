@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncrementalConfig } from '../../functions/config/sourceSchema.js';
 import { RecordFieldError } from '../../functions/errors.js';
-import type { PageContext } from '../../functions/pagination/PaginationStrategy.js';
 import { IncrementalFilter } from '../../functions/engine/IncrementalFilter.js';
 import { parsePage } from '../../functions/body/RecordParser.js';
 import { RecordBatch } from '../../functions/body/RecordBatch.js';
@@ -125,6 +124,35 @@ describe('IncrementalFilter', () => {
     const w = typeof at === 'number' && at < 1e8 ? { start: new Date(0), end: new Date(3 * 3_600_000) } : window;
     const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...(unit ? { unit } : {}) }, w);
     expect(f.select(page([[r(1, at)]]), origin()).kept).toBe(1);
+  });
+
+  it.each<[string, string, unknown, boolean]>([
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 11:00', true], // 10:00Z: Berlin is +01:00 in January
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 11:59', true],
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 10:59', false],
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 12:00', false],
+    ['dd/MM/yyyy HH:mm', 'UTC', '01/01/2024 10:00', true],
+    ['utc:dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 10:30', true], // utc: ignores the zone
+    ["yyyy-MM-dd'T'HH:mmXXX", 'Asia/Tokyo', '2024-01-01T10:30Z', true], // an offset wins over the zone
+    ['epoch_ms', 'Europe/Berlin', 1704103200000, true],
+    ['epoch', 'UTC', 1704103200, true],
+  ])('reads the cursor with incremental.format %j in %s: %j is in the window: %s', (format, zone, at, kept) => {
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', format }, window, zone);
+    expect(f.select(page([[r(1, at)]]), origin()).kept).toBe(kept ? 1 : 0);
+  });
+
+  it.each<[string, string, unknown, string]>([
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '2024-01-01T10:30:00Z', 'is "2024-01-01T10:30:00Z"; expected text in incremental.format "dd/MM/yyyy HH:mm" (read in Europe/Berlin)'],
+    ["yyyy-MM-dd'T'HH:mmXXX", 'UTC', '2024-01-01T10:30', `is "2024-01-01T10:30"; expected text in incremental.format "yyyy-MM-dd'T'HH:mmXXX" (a record`],
+    ['epoch_ms', 'UTC', 'Mon, 01 Jan 2024 10:30:00 +0000', 'is "Mon, 01 Jan 2024 10:30:00 +0000"; expected an epoch number in ms (incremental.format epoch_ms)'],
+  ])('fails on a cursor that %j (in %s) does not read, whatever else it would be', (format, zone, at, message) => {
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', format }, window, zone);
+    expect(() => f.select(page([[r(1, at)]]), origin())).toThrow(`page 1, record 1: incremental.cursor_field "at" ${message}`);
+  });
+
+  it('reads RFC 2822 cursors without a format, in their own offset', () => {
+    const f = filter('none');
+    expect(f.select(page([[r(1, 'Mon, 01 Jan 2024 10:00:00 +0000'), r(2, 'Mon, 1 Jan 2024 05:59:59 EST'), r(3, 'Mon, 01 Jan 2024 11:00:00 GMT')]]), origin())).toMatchObject({ kept: 2, filtered: 1 });
   });
 
   it('selects an empty page as nothing', () => {

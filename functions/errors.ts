@@ -62,6 +62,17 @@ export class SecretError extends ApilakeError {
   }
 }
 
+/**
+ * A placeholder of a request cannot be rendered: one validation reports (kept from ever being
+ * sent as literal text), or a formatted time that would name two instants. Names the field.
+ */
+export class PlaceholderError extends ApilakeError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'PlaceholderError';
+  }
+}
+
 /** Base of the errors raised while talking to the source's API. */
 export class HttpError extends ApilakeError {
   /** `METHOD url` with credentials redacted. */

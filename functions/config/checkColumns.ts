@@ -1,11 +1,12 @@
 /**
  * Checks a stream's `primary_key` and `columns` for what the schema cannot express: type
- * grammar, unique names, no clash with the envelope, valid JMESPath, and a primary key the
- * `_latest` view can express in SQL.
+ * grammar, unique names, no clash with the envelope, valid JMESPath, a `format` only where
+ * timestamps are read, and a primary key the `_latest` view can express in SQL.
  */
 
 import type { StreamDefinition } from './sourceSchema.js';
-import { parseColumnType, RESERVED_COLUMN_NAMES } from './columnType.js';
+import { parseColumnType, RESERVED_COLUMN_NAMES, type ColumnType } from './columnType.js';
+import { readFormatProblem } from './readFormatProblem.js';
 import { dottedFields, isJmespath } from '../expressions/compilePath.js';
 
 /** A problem located by a path relative to the stream. */
@@ -30,6 +31,11 @@ export function checkColumns(stream: Pick<StreamDefinition, 'columns' | 'primary
     if (jmespath !== true) add(['columns', i, 'path'], `"${column.path}" is not valid JMESPath: ${jmespath}`);
     const type = parseColumnType(column.type);
     if (!type.ok) add(['columns', i, 'type'], type.message);
+    if (column.format !== undefined) {
+      const problem = readFormatProblem(column.format);
+      if (problem) add(['columns', i, 'format'], problem);
+      else if (type.ok && !readsTimestamps(type.type)) add(['columns', i, 'format'], `a format applies to timestamp and date columns (and arrays of them), not ${column.type}`);
+    }
   });
   stream.primary_key?.forEach((expression, i) => {
     const jmespath = isJmespath(expression);
@@ -39,4 +45,9 @@ export function checkColumns(stream: Pick<StreamDefinition, 'columns' | 'primary
     }
   });
   return problems;
+}
+
+/** Whether values of `type` are read as timestamps: `timestamp`, `date`, or arrays of them. */
+function readsTimestamps(type: ColumnType): boolean {
+  return type.kind === 'array' ? readsTimestamps(type.element) : type.kind === 'timestamp' || type.kind === 'date';
 }

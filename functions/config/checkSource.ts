@@ -1,14 +1,16 @@
 /**
  * Checks a source for what a schema cannot express: schedule syntax, window sizes, JMESPath
- * syntax, placeholders that exist, literal credentials where a secret belongs, headers that can
- * be sent. Runs on whatever parts of a source passed the schema, so one pass reports everything.
+ * syntax, placeholders that exist (with offsets and formats that parse), time formats that read
+ * timestamps, literal credentials where a secret belongs, headers that can be sent. Runs on whatever parts of a source passed the schema, so one pass reports everything.
  */
 
 import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { isTimeZone } from '../window/timeZone.js';
 import { checkColumns } from './checkColumns.js';
-import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
+import { placeholdersIn, templateProblems, unfilledPlaceholders } from '../window/templating.js';
+import { readFormatProblem } from './readFormatProblem.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
 /** A problem located by a path into the parsed document. */
@@ -59,7 +61,10 @@ export function checkSource(source: PartialSource): PathProblem[] {
       }
       checkPagingTarget(stream, at('pagination'), add);
     }
-    if (stream.incremental) checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
+    if (stream.incremental) {
+      checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
+      checkReadFormat(stream.incremental, at('incremental'), add);
+    }
     if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
       add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
     }
@@ -68,12 +73,13 @@ export function checkSource(source: PartialSource): PathProblem[] {
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
-    const known = new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars), ...lineage.placeholders]);
+    const known = new Set<string>([...Object.keys(source.vars), ...Object.keys(stream.vars), ...lineage.placeholders]);
     if (stream.path !== undefined) checkPlaceholders(stream.path, at('path'), known, add);
     for (const [key, value] of Object.entries(stream.params ?? {})) {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
+    checkUnfilled(source, stream, at, known, add);
     if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
@@ -207,12 +213,36 @@ function checkJmespath(expression: string, path: (string | number)[], add: Add):
   }
 }
 
-function checkPlaceholders(text: string, path: (string | number)[], known: Set<string>, add: Add): void {
-  for (const name of placeholdersIn(text)) {
-    if (!known.has(name)) {
-      add(path, `unknown placeholder {${name}}: expected one of ${[...WINDOW_PLACEHOLDERS].map((p) => `{${p}}`).join(', ')} or a key of vars`);
-    }
+/**
+ * Placeholders where nothing fills them (base_url, headers, vars values) would be sent as written:
+ * reported once per field, on the first stream that sees it.
+ */
+function checkUnfilled(source: PartialSource, stream: PartialStream, at: (...rest: (string | number)[]) => (string | number)[], known: Set<string>, add: Add): void {
+  const fields: [string, (string | number)[]][] = [
+    ...Object.entries(stream.headers ?? {}).map(([name, value]): [string, (string | number)[]] => [value, at('headers', name)]),
+    ...Object.entries(stream.vars ?? {}).map(([name, value]): [string, (string | number)[]] => [String(value), at('vars', name)]),
+  ];
+  if (stream === source.streams[0]) {
+    if (source.base_url !== undefined) fields.push([source.base_url, ['base_url']]);
+    for (const [name, value] of Object.entries(source.headers ?? {})) fields.push([value, ['headers', name]]);
+    for (const [name, value] of Object.entries(source.vars ?? {})) fields.push([String(value), ['vars', name]]);
   }
+  for (const [text, path] of fields) {
+    const unfilled = unfilledPlaceholders(text, known);
+    if (unfilled.length > 0) add(path, `${unfilled.map((p) => `"${p}"`).join(', ')} would be sent as written: placeholders are filled only in path, params and body`);
+  }
+}
+
+function checkPlaceholders(text: string, path: (string | number)[], known: Set<string>, add: Add): void {
+  for (const problem of templateProblems(text, known)) add(path, problem);
+}
+
+/** `incremental.format`: a format that reads timestamps, and not beside `unit`. */
+function checkReadFormat(incremental: { format?: string | undefined; unit?: string | undefined }, path: (string | number)[], add: Add): void {
+  if (incremental.format === undefined) return;
+  if (incremental.unit !== undefined) add([...path, 'format'], 'give unit or format, not both: format: epoch or epoch_ms reads epoch numbers, unit: us or ns the finer ones');
+  const problem = readFormatProblem(incremental.format);
+  if (problem) add([...path, 'format'], problem);
 }
 
 function checkHeaders(headers: Record<string, string>, path: (string | number)[], add: Add): void {
@@ -233,14 +263,5 @@ function forEachString(value: unknown, visit: (text: string, path: (string | num
   else if (Array.isArray(value)) value.forEach((item, i) => forEachString(item, visit, [...path, i]));
   else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) forEachString(item, visit, [...path, key]);
-  }
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }

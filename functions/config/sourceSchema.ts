@@ -154,6 +154,10 @@ const incrementalSchema = z
       description:
         'The unit of epoch-number cursors: s | ms | us | ns. Needed only for values of ms, us or ns before 1973-03-03, which by magnitude would read as a coarser unit. ISO 8601 text is read as such either way. @default told by magnitude',
     }),
+    format: z.string().min(1).optional().meta({
+      description:
+        'Read cursor values with this format only, e.g. "dd/MM/yyyy HH:mm" (tokens yyyy MM MMM dd EEE HH mm ss S… XXX xxx XX xx Z, literal text in single quotes; or iso, date, epoch, epoch_ms). Text without an offset is read in the source\'s timezone unless the format starts with utc:. Not with unit. @default ISO 8601, RFC 2822 or epoch numbers',
+    }),
     order: z.enum(['asc', 'desc', 'none']).default('none').meta({
       description:
         'The order the API returns records in, by cursor_field. asc: paging stops at the first record at or after the window end; desc: at the first record before the window start; none: every page is read. A record out of the declared order fails the window. @default none',
@@ -196,6 +200,10 @@ const columnSchema = z.strictObject({
     .string()
     .min(1)
     .meta({ description: 'string | bigint | double | boolean | timestamp | date | json | decimal(p,s) | array<type>. A value that does not convert is NULL and counted in the manifest.' }),
+  format: z.string().min(1).optional().meta({
+    description:
+      'timestamp and date columns (and arrays of them): read values with this format only, e.g. "dd/MM/yyyy HH:mm" (the language of incremental.format). Text without an offset is read in the source\'s timezone unless the format starts with utc:; a date column keeps the date as written. @default ISO 8601, RFC 2822 or epoch numbers',
+  }),
   comment: z.string().optional().meta({ description: 'Shown in Glue. @default "<path> as <type>"' }),
 });
 
@@ -234,7 +242,9 @@ export const sourceSchema = z.strictObject({
   name: identifier('source name'),
   description: z.string().optional(),
   schedule: z.string().meta({ description: 'EventBridge Scheduler expression: rate(1 hour) or cron(0 * * * ? *).' }),
-  timezone: z.string().default('UTC').meta({ description: 'IANA time zone for cron schedules. @default UTC' }),
+  timezone: z.string().default('UTC').meta({
+    description: 'IANA time zone of cron schedules, of formatted window placeholders ({window.start:yyyy-MM-dd HH:mm}) and of timestamps read with a format that has no offset. @default UTC',
+  }),
   base_url: z.url({ protocol: /^https?$/ }).meta({ description: 'Scheme, host and optional base path of the API.' }),
   auth: authSchema.default({ type: 'none' }),
   headers: z.record(z.string(), z.string()).default({}),

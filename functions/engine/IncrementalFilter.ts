@@ -10,6 +10,7 @@ import type { IncrementalConfig } from '../config/sourceSchema.js';
 import { RecordFieldError } from '../errors.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { FORM_NAMES, isPlausibleInstant, parseTimestamp, type TimestampSpec } from '../window/parseTimestamp.js';
+import { compileTimeFormat } from '../window/timeFormat.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
 
@@ -44,12 +45,19 @@ export class IncrementalFilter {
   /** The last cursor of the pages followed so far, in page order. */
   private previous: { at: number; label: string } | undefined;
 
+  /**
+   * @param timeZone the source's `timezone`: cursor text read with `incremental.format` that carries no offset is in it
+   * @throws Error when `incremental.format` does not compile (checkSource reports it first)
+   */
   constructor(
     private readonly config: IncrementalConfig,
     window: TimeWindow,
+    private readonly timeZone = 'UTC',
   ) {
     this.read = compilePath(config.cursor_field);
-    this.spec = { unit: config.unit };
+    const format = config.format === undefined ? undefined : compileTimeFormat(config.format);
+    if (format && !format.ok) throw new Error(`incremental.format: ${format.message}; checkSource should have caught this`);
+    this.spec = { unit: config.unit, format: format?.format, timeZone };
     this.start = window.start.getTime();
     this.end = window.end.getTime();
   }
@@ -121,15 +129,24 @@ export class IncrementalFilter {
     const read = parseTimestamp(raw, this.spec);
     if (read !== undefined && isPlausibleInstant(read.ms)) return read.ms;
     const where = `${origin.label}, record ${position}: incremental.cursor_field "${this.config.cursor_field}"`;
-    const unit = this.config.unit;
-    const epoch = unit === undefined ? 'an epoch number in s, ms, us or ns' : `an epoch number in ${unit} (incremental.unit)`;
+    const unit = this.config.unit ?? this.spec.format?.epochUnit;
+    const text = read === undefined || !(read.form in EPOCH_FORMS);
     if (read === undefined) {
       const found = raw === null ? 'is missing (or null)' : `is ${describe(raw)}`;
-      throw new RecordFieldError(`${where} ${found}; expected ISO 8601 text or ${epoch} (a record without a usable cursor is never dropped silently)`, origin.request);
+      throw new RecordFieldError(`${where} ${found}; expected ${this.expected()} (a record without a usable cursor is never dropped silently)`, origin.request);
     }
-    const how = read.form === 'iso' || unit !== undefined ? FORM_NAMES[read.form] : `${FORM_NAMES[read.form]} by its magnitude`;
-    const hint = read.form === 'iso' ? '' : unit === undefined ? '; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)' : '; check incremental.unit';
+    const how = text || unit !== undefined ? FORM_NAMES[read.form] : `${FORM_NAMES[read.form]} by its magnitude`;
+    const hint = text ? '' : unit === undefined ? '; if the API sends another unit, declare it with incremental.unit (s, ms, us or ns)' : '; check incremental.unit';
     throw new RecordFieldError(`${where} is ${describe(raw)}, read as ${how} ${iso(read.ms)}, outside 1970–2200 where a cursor must lie${hint} (a record is never dropped silently)`, origin.request);
+  }
+
+  /** What a cursor may be, for messages. */
+  private expected(): string {
+    const format = this.spec.format;
+    if (format?.epochUnit) return `an epoch number in ${format.epochUnit} (incremental.format ${format.text})`;
+    if (format) return `text in incremental.format "${format.text}"${format.utc || format.hasOffset ? '' : ` (read in ${this.timeZone})`}`;
+    const unit = this.config.unit;
+    return `ISO 8601 or RFC 2822 text or ${unit === undefined ? 'an epoch number in s, ms, us or ns' : `an epoch number in ${unit} (incremental.unit)`}`;
   }
 
   private outOfOrder(before: number, after: number): boolean {
@@ -145,6 +162,9 @@ export class IncrementalFilter {
     );
   }
 }
+
+/** The forms of epoch numbers (as opposed to text). */
+const EPOCH_FORMS = { s: true, ms: true, us: true, ns: true } as const;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -5,7 +5,7 @@ import type { PageRequest } from '../pagination/PaginationStrategy.js';
 import type { ParentKey } from './parentKey.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { RecordFieldError } from '../errors.js';
-import { placeholdersIn, renderString, renderValue, windowValues } from '../window/templating.js';
+import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
 
 /** The key of one parent (a child stream's `{<as>}`), and the record it came from. */
 export interface ParentPlaceholder {
@@ -30,6 +30,7 @@ const PATH_STEP = /^\.{0,2}$/;
  * The templated first request: base_url + path, params and body with placeholders filled.
  * @param parents the placeholders of a child stream's parents (`{<as>}`), on top of `vars`.
  * @throws RecordFieldError when a parent key in the path is empty, "." or "..", naming the parent record
+ * @throws PlaceholderError when a placeholder cannot be rendered (unknown, or a time that names two instants)
  */
 export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: ParentPlaceholders = {}): PageRequest {
   for (const name of placeholdersIn(stream.path)) {
@@ -43,13 +44,13 @@ export function buildFirstRequest(source: SourceDefinition, stream: StreamDefini
     }
   }
   const keys = Object.entries(parents);
-  const values = windowValues(window, { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) });
-  const encoded = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, encodeURIComponent(String(v))]));
+  const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
+  const where = (field: string) => `stream "${stream.name}" ${field}`;
   const base = source.base_url.replace(/\/+$/, '');
-  const url = new URL(`${base}${renderString(stream.path, encoded)}`);
+  const url = new URL(`${base}${renderString(stream.path, scope, where('path'), encodeURIComponent)}`);
   for (const [key, value] of Object.entries(stream.params)) {
-    url.searchParams.set(key, typeof value === 'string' ? renderString(value, values) : String(value));
+    url.searchParams.set(key, typeof value === 'string' ? renderString(value, scope, where(`params.${key}`)) : String(value));
   }
   if (stream.body === undefined) return { url };
-  return { url, body: renderValue(stream.body, values, { ...values, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.value])) }) };
+  return { url, body: renderValue(stream.body, scope, where('body'), Object.fromEntries(keys.map(([name, p]) => [name, p.key.value]))) };
 }

@@ -139,7 +139,7 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
 /** The pages of one paging sequence: the stream alone, or the stream for one parent. */
 async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
-  const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window) : undefined;
+  const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
   const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });

@@ -6,6 +6,8 @@
 import { compileConverter, INVALID, type Converter } from './compileConverter.js';
 import { compilePath, type CompiledPath } from '../expressions/compilePath.js';
 import type { TypedColumn } from './tableSpec.js';
+import type { TimestampSpec } from '../window/parseTimestamp.js';
+import { compileTimeFormat } from '../window/timeFormat.js';
 
 /** Conversion failures per column name; columns without failures are absent. */
 export type TypeErrors = Record<string, number>;
@@ -26,7 +28,7 @@ export class ColumnExtractor {
 
   constructor(readonly columns: readonly TypedColumn[]) {
     this.paths = columns.map((c) => compilePath(c.path));
-    this.converters = columns.map((c) => compileConverter(c.type));
+    this.converters = columns.map((c) => compileConverter(c.type, timestampsOf(c)));
     this.errors = columns.map(() => 0);
   }
 
@@ -62,4 +64,12 @@ export class ColumnExtractor {
     });
     return out;
   }
+}
+
+/** How a column's `timestamp`/`date` values are read. */
+function timestampsOf(column: TypedColumn): TimestampSpec {
+  if (column.format === undefined) return {};
+  const compiled = compileTimeFormat(column.format);
+  if (!compiled.ok) throw new Error(`column ${column.name}: ${compiled.message}; checkSource should have caught this`);
+  return { format: compiled.format, timeZone: column.timeZone ?? 'UTC' };
 }

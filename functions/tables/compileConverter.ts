@@ -10,8 +10,8 @@
  * | bigint        | integral number or number text within int64 (`"1e3"`, `"12.0"` too)| bigint                    |
  * | double        | number; number text                                               | number                    |
  * | boolean       | true/false; the strings "true"/"false"                            | boolean                   |
- * | timestamp     | ISO 8601 text; epoch s/ms/µs/ns by magnitude (parseTimestamp)      | epoch milliseconds        |
- * | date          | `YYYY-MM-DD`; any timestamp above (its UTC date)                  | days since 1970-01-01     |
+ * | timestamp     | ISO 8601 or RFC 2822 text; epoch s/ms/µs/ns by magnitude; or the column's `format` (parseTimestamp) | epoch milliseconds |
+ * | date          | `YYYY-MM-DD`; any timestamp above (its UTC date); a `format`'s date as written (parseDay) | days since 1970-01-01 |
  * | decimal(p,s)  | number or number text, rounded half away from zero to s places    | unscaled bigint           |
  * | json          | anything but null                                                 | JSON text                 |
  * | array<T>      | an array whose every element converts to T (null elements kept)   | array of T's stored values|
@@ -23,7 +23,7 @@
 import { isLosslessNumber, stringify as losslessStringify } from 'lossless-json';
 import type { ColumnType } from '../config/columnType.js';
 import { decimalParts, toUnscaled } from '../commons/decimalText.js';
-import { epochDay, parseTimestamp } from '../window/parseTimestamp.js';
+import { parseDay, parseTimestamp, type TimestampSpec } from '../window/parseTimestamp.js';
 
 /** Returned for a value that does not convert to the column's type. */
 export const INVALID: unique symbol = Symbol('apilake.invalid');
@@ -34,13 +34,16 @@ export type Converter = (value: unknown) => unknown;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** The converter of a column type. */
-export function compileConverter(type: ColumnType): Converter {
-  const convert = scalarConverter(type);
+/**
+ * The converter of a column type.
+ * @param timestamps how `timestamp` and `date` values (array elements too) are read: the column's `format` and the source's zone
+ */
+export function compileConverter(type: ColumnType, timestamps: TimestampSpec = {}): Converter {
+  const convert = scalarConverter(type, timestamps);
   return (value) => (value === null || value === undefined ? null : convert(value));
 }
 
-function scalarConverter(type: ColumnType): Converter {
+function scalarConverter(type: ColumnType, timestamps: TimestampSpec): Converter {
   switch (type.kind) {
     case 'string':
       return toString;
@@ -51,9 +54,9 @@ function scalarConverter(type: ColumnType): Converter {
     case 'boolean':
       return toBoolean;
     case 'timestamp':
-      return toTimestamp;
+      return (value) => parseTimestamp(value, timestamps)?.ms ?? INVALID;
     case 'date':
-      return toDate;
+      return (value) => parseDay(value, timestamps) ?? INVALID;
     case 'json':
       return toJsonText;
     case 'decimal': {
@@ -66,7 +69,7 @@ function scalarConverter(type: ColumnType): Converter {
       };
     }
     case 'array': {
-      const element = compileConverter(type.element);
+      const element = compileConverter(type.element, timestamps);
       return (value) => {
         if (!Array.isArray(value)) return INVALID;
         const out = new Array<unknown>(value.length);
@@ -118,16 +121,6 @@ function toBoolean(value: unknown): unknown {
   if (value === 'true') return true;
   if (value === 'false') return false;
   return INVALID;
-}
-
-/** The same reading as `incremental.cursor_field`'s, so a record's column and its window agree. */
-function toTimestamp(value: unknown): unknown {
-  return parseTimestamp(value)?.ms ?? INVALID;
-}
-
-function toDate(value: unknown): unknown {
-  const ms = toTimestamp(value);
-  return typeof ms === 'number' ? epochDay(ms) : INVALID;
 }
 
 /** JSON text of a parsed value; numbers kept exactly when the record came through lossless-json. */

@@ -16,6 +16,9 @@ export interface StoredColumn {
   readonly path: string;
   readonly type: string;
   readonly comment: string;
+  /** The format its timestamps were read with, and the zone of text without an offset; absent for the default reading. */
+  readonly format?: string;
+  readonly time_zone?: string;
 }
 
 /** The manifest's `table`: JSON, snake_case like the rest of the manifest. */
@@ -34,7 +37,13 @@ const COLUMN_NAME = /^[a-z][a-z0-9_]*$/;
 /** The stored form of a spec. */
 export function storedTableSpec(spec: TableSpec): StoredTableSpec {
   return {
-    columns: spec.columns.map((c) => ({ name: c.name, path: c.path, type: formatColumnType(c.type), comment: c.comment })),
+    columns: spec.columns.map((c) => ({
+      name: c.name,
+      path: c.path,
+      type: formatColumnType(c.type),
+      comment: c.comment,
+      ...(c.format === undefined ? {} : { format: c.format, time_zone: c.timeZone ?? 'UTC' }),
+    })),
     primary_key: [...spec.primaryKey],
     ...(spec.cursorField === undefined ? {} : { cursor_field: spec.cursorField }),
   };
@@ -57,7 +66,9 @@ export function parseStoredTableSpec(value: unknown): ParsedStoredTableSpec {
       return fail(`columns[${i}] is not {name, path, type, comment}`);
     }
     if (!COLUMN_NAME.test(c.name)) return fail(`columns[${i}].name "${c.name}" does not match [a-z][a-z0-9_]*`);
-    stored.push({ name: c.name, path: c.path, type: c.type, comment: c.comment });
+    if ((c.format !== undefined || c.time_zone !== undefined) && (typeof c.format !== 'string' || typeof c.time_zone !== 'string'))
+      return fail(`columns[${i}]: format and time_zone go together, as text`);
+    stored.push({ name: c.name, path: c.path, type: c.type, comment: c.comment, ...(typeof c.format === 'string' ? { format: c.format, time_zone: c.time_zone } : {}) });
   }
   if (!Array.isArray(primaryKey) || !primaryKey.every((k) => typeof k === 'string')) return fail('primary_key is not a list of JMESPath texts');
   if (cursorField !== undefined && (typeof cursorField !== 'string' || isJmespath(cursorField) !== true)) return fail('cursor_field is not a JMESPath text');
@@ -71,7 +82,7 @@ export function tableSpecFromStored(source: string, stream: string, stored: Stor
   const columns = stored.columns.map((c): TypedColumn => {
     const parsed = parseColumnType(c.type);
     if (!parsed.ok) throw new Error(`stored column ${source}.${stream}.${c.name}: ${parsed.message}; parseStoredTableSpec should have caught this`);
-    return { name: c.name, path: c.path, type: parsed.type, comment: c.comment };
+    return { name: c.name, path: c.path, type: parsed.type, comment: c.comment, ...(c.format === undefined ? {} : { format: c.format, timeZone: c.time_zone ?? 'UTC' }) };
   });
   return {
     source,

@@ -6,6 +6,7 @@
 
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { parseColumnType, type ColumnType } from '../config/columnType.js';
+import { compileTimeFormat } from '../window/timeFormat.js';
 
 /** One column of a table: its name, the JMESPath into the record that fills it, and its type. */
 export interface TableColumn {
@@ -40,6 +41,14 @@ export const PARTITION_COLUMN: TableColumn = { name: 'dt', type: STRING, comment
 /** A typed column: always has a path. */
 export interface TypedColumn extends TableColumn {
   readonly path: string;
+  /**
+   * The format its `timestamp`/`date` values are read with (the time format language). Plain text,
+   * as the whole spec is plain data: it crosses to the Parquet worker and is recorded in each commit.
+   * @default ISO 8601, RFC 2822 or epoch numbers
+   */
+  readonly format?: string;
+  /** The IANA zone text read with `format` is in when it carries no offset: the source's `timezone`. */
+  readonly timeZone?: string;
 }
 
 /** Everything the table modules need to know about one stream. */
@@ -66,13 +75,17 @@ export interface TableSpecOptions {
 
 /**
  * The table spec of a validated stream. Only call on a source that passed `checkSource`.
- * @throws Error when a column type does not parse (checkSource reports it first)
+ * @throws Error when a column type or format does not parse (checkSource reports it first)
  */
 export function tableSpec(source: SourceDefinition, stream: StreamDefinition, options: TableSpecOptions = {}): TableSpec {
   const columns = stream.columns.map((column): TypedColumn => {
     const parsed = parseColumnType(column.type);
     if (!parsed.ok) throw new Error(`stream ${source.name}.${stream.name}: ${parsed.message}; checkSource should have caught this`);
-    return { name: column.name, path: column.path, type: parsed.type, comment: column.comment ?? `${column.path} as ${column.type}` };
+    const typed: TypedColumn = { name: column.name, path: column.path, type: parsed.type, comment: column.comment ?? `${column.path} as ${column.type}` };
+    if (column.format === undefined) return typed;
+    const format = compileTimeFormat(column.format);
+    if (!format.ok) throw new Error(`stream ${source.name}.${stream.name}: column ${column.name}: ${format.message}; checkSource should have caught this`);
+    return { ...typed, format: column.format, timeZone: source.timezone };
   });
   // Versions in the `_latest` view are ordered by the stream's incremental cursor, unless the caller names another field.
   const incremental = (stream as { incremental?: { cursor_field?: string } }).incremental;

@@ -10,6 +10,9 @@
  * the millisecond are cut, never rounded. Dates and times that do not exist (February 30th,
  * 24:00) are refused.
  *
+ * **RFC 2822 text**: `Fri, 01 Mar 2024 10:00:00 +0000`, with the obsolete zone names (`GMT`,
+ * `UT`, `EST`…) of its §4.3 (rfc2822.ts).
+ *
  * **Epoch numbers**: a JSON number, or text of a decimal number whose integer part has at least
  * 9 digits (so a compact date such as `"20240101"` is refused, not read as 1970-08-23). Without a
  * declared unit, the unit is told by the magnitude of the integer part:
@@ -28,11 +31,21 @@
  * says no, and a cursor fails its window); before it, on a wrong instant in 1970–2200. A
  * declared `unit` reads every number in that unit and removes the overlap.
  *
+ * **A declared format** (`format:`, timeFormat.ts) replaces all of the above: text is read with
+ * that format only, in the given zone when it carries no offset; `epoch`/`epoch_ms` read epoch
+ * numbers in seconds/milliseconds as a declared `unit` does.
+ *
  * Results outside years 0001–9999 are refused.
  */
 
 import { isLosslessNumber } from 'lossless-json';
 import { decimalParts, floorDiv, type DecimalParts } from '../commons/decimalText.js';
+import { inTimestampRange as inRange, parseIsoTimestamp } from './isoTimestamp.js';
+import { parseRfc2822 } from './rfc2822.js';
+import type { TimeFormat } from './timeFormat.js';
+
+export { daysFromCivil } from './civilDate.js';
+export { parseIsoTimestamp } from './isoTimestamp.js';
 
 /** The epoch units a source may declare (`incremental.unit`). */
 export const EPOCH_UNITS = ['s', 'ms', 'us', 'ns'] as const;
@@ -43,20 +56,32 @@ export type EpochUnit = (typeof EPOCH_UNITS)[number];
 export interface TimestampSpec {
   /** Epoch numbers are in this unit, whatever their magnitude. @default told by magnitude */
   readonly unit?: EpochUnit | undefined;
+  /** Values are read with this format only (`format:`). @default ISO 8601, RFC 2822 or epoch numbers */
+  readonly format?: TimeFormat | undefined;
+  /** The IANA zone text read with `format` is in when it carries no offset. @default UTC */
+  readonly timeZone?: string | undefined;
 }
 
 /** A timestamp as read: the instant, and the form it was read in (for messages). */
 export interface ReadTimestamp {
   /** Epoch milliseconds. */
   readonly ms: number;
-  readonly form: 'iso' | EpochUnit;
+  readonly form: 'iso' | 'rfc2822' | 'format' | EpochUnit;
 }
 
 /** Instants a record's cursor may hold: from 1970-01-01T00:00:00Z up to, not including, 2200-01-01T00:00:00Z. */
 export const PLAUSIBLE_INSTANTS = { from: 0, until: 7_258_118_400_000 } as const;
 
 /** Long names of the forms, for messages. */
-export const FORM_NAMES: Readonly<Record<ReadTimestamp['form'], string>> = { iso: 'ISO 8601', s: 'epoch seconds', ms: 'epoch milliseconds', us: 'epoch microseconds', ns: 'epoch nanoseconds' };
+export const FORM_NAMES: Readonly<Record<ReadTimestamp['form'], string>> = {
+  iso: 'ISO 8601',
+  rfc2822: 'RFC 2822',
+  format: 'its format',
+  s: 'epoch seconds',
+  ms: 'epoch milliseconds',
+  us: 'epoch microseconds',
+  ns: 'epoch nanoseconds',
+};
 
 /** Digits below the unit's whole number, up to the nanosecond. */
 const FRACTION_DIGITS: Readonly<Record<EpochUnit, number>> = { s: 9, ms: 6, us: 3, ns: 0 };
@@ -64,16 +89,20 @@ const FRACTION_DIGITS: Readonly<Record<EpochUnit, number>> = { s: 9, ms: 6, us: 
 const MIN_TEXT_DIGITS = 9;
 
 /**
- * Reads a timestamp value: ISO text, or an epoch number (a JSON number, lossless-json's exact
- * number, or number text) in `spec.unit` or by magnitude (see the module comment).
- * @returns `undefined` when the value is neither (null, an object, `"yesterday"`, `"20240101"`,
- *   `2024-02-30`) or lies outside years 0001–9999.
+ * Reads a timestamp value: ISO or RFC 2822 text, or an epoch number (a JSON number, lossless-json's
+ * exact number, or number text) in `spec.unit` or by magnitude; or, with `spec.format`, what that
+ * format reads (see the module comment).
+ * @returns `undefined` when the value is none of these (null, an object, `"yesterday"`, `"20240101"`,
+ *   `2024-02-30`, text that does not match the format) or lies outside years 0001–9999.
  */
 export function parseTimestamp(value: unknown, spec: TimestampSpec = {}): ReadTimestamp | undefined {
+  if (spec.format !== undefined) return readWithFormat(value, spec.format, spec.timeZone ?? 'UTC');
   if (typeof value === 'string') {
     const text = value.trim();
     const iso = parseIsoTimestamp(text);
     if (iso !== undefined) return { ms: iso, form: 'iso' };
+    const rfc = parseRfc2822(text);
+    if (rfc !== undefined) return { ms: rfc, form: 'rfc2822' };
     const parts = decimalParts(text);
     if (parts === undefined || (spec.unit === undefined && (parts.whole === '0' ? 0 : parts.whole.length) < MIN_TEXT_DIGITS)) return undefined;
     return epochOf(parts, spec.unit);
@@ -85,37 +114,34 @@ export function parseTimestamp(value: unknown, spec: TimestampSpec = {}): ReadTi
   return parts === undefined ? undefined : epochOf(parts, spec.unit);
 }
 
+/**
+ * The date a `date` column holds for a value (days since 1970-01-01): the date text written
+ * without an offset names, as written (`format:` in any zone, or ISO 8601 such as `2024-03-01`);
+ * else the UTC date of the instant {@link parseTimestamp} reads.
+ */
+export function parseDay(value: unknown, spec: TimestampSpec = {}): number | undefined {
+  if (spec.format !== undefined && spec.format.epochUnit === undefined) {
+    return typeof value === 'string' ? spec.format.readDay(value, spec.timeZone ?? 'UTC') : undefined;
+  }
+  const read = parseTimestamp(value, spec);
+  return read === undefined ? undefined : epochDay(read.ms);
+}
+
+/** A value read with a declared format: text with a pattern, `iso`, or epoch numbers with `epoch`/`epoch_ms`. */
+function readWithFormat(value: unknown, format: TimeFormat, timeZone: string): ReadTimestamp | undefined {
+  if (format.epochUnit !== undefined) {
+    // Epoch numbers only: ISO or RFC 2822 text is not what the format declares.
+    if (typeof value === 'string' && decimalParts(value.trim()) === undefined) return undefined;
+    return parseTimestamp(value, { unit: format.epochUnit });
+  }
+  if (typeof value !== 'string') return undefined;
+  const ms = format.read(value, timeZone);
+  return ms === undefined ? undefined : { ms, form: 'format' };
+}
+
 /** Whether an instant lies in {@link PLAUSIBLE_INSTANTS}. */
 export function isPlausibleInstant(ms: number): boolean {
   return ms >= PLAUSIBLE_INSTANTS.from && ms < PLAUSIBLE_INSTANTS.until;
-}
-
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
-const DAY_MS = 86_400_000;
-/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z. */
-const MIN_MS = -62_135_596_800_000;
-const MAX_MS = 253_402_300_799_999;
-
-/** Epoch milliseconds of ISO 8601 text, or undefined when it is not a valid ISO timestamp/date. */
-export function parseIsoTimestamp(text: string): number | undefined {
-  const m = ISO.exec(text);
-  if (!m) return undefined;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  let offsetMinutes = 0;
-  const zone = m[8];
-  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
-    const digits = zone.slice(1).replace(':', '');
-    const hours = Number(digits.slice(0, 2));
-    const minutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
-    if (hours > 23 || minutes > 59) return undefined;
-    offsetMinutes = (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
-  }
-  const ms = daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis;
-  return inRange(ms);
 }
 
 /**
@@ -165,26 +191,9 @@ function floorBy(value: number, by: number): number {
   return (value - rest) / by - (rest < 0 ? 1 : 0);
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468;
-}
+const DAY_MS = 86_400_000;
 
 /** The UTC date (days since epoch) of epoch milliseconds. */
 export function epochDay(ms: number): number {
   return Math.floor(ms / DAY_MS);
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-function inRange(ms: number): number | undefined {
-  return Number.isSafeInteger(ms) && ms >= MIN_MS && ms <= MAX_MS ? ms : undefined;
 }

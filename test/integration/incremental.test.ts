@@ -176,7 +176,7 @@ describe('records without a usable cursor', () => {
     expect(result!.status).toBe('failed');
     expect(result!.error!.name).toBe('RecordFieldError');
     expect(result!.error!.message.startsWith(message)).toBe(true);
-    expect(result!.error!.message).toMatch(/expected ISO 8601 text or an epoch number in s, ms, us or ns .*\(GET http:\/\/127\.0\.0\.1:\d+\/events/);
+    expect(result!.error!.message).toMatch(/expected ISO 8601 or RFC 2822 text or an epoch number in s, ms, us or ns .*\(GET http:\/\/127\.0\.0\.1:\d+\/events/);
     expect((await listFiles(lake)).filter((k) => k.startsWith('raw/') || k.startsWith('manifests/'))).toEqual([]);
   });
 
@@ -260,7 +260,7 @@ describe('epoch cursors in every unit', () => {
       'microseconds declared as seconds',
       (ms) => `${ms}000`,
       { unit: 's' },
-      'page 1, record 1: incremental.cursor_field "ts" is 1709251200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)',
+      'page 1, record 1: incremental.cursor_field "ts" is 1709251200000000; expected ISO 8601 or RFC 2822 text or an epoch number in s (incremental.unit)',
     ],
   ])('fails the window on %s, naming the page, the record, the field and the value, committing nothing', async (_what, cursor, incremental, message) => {
     const api = started(await feed(cursor));

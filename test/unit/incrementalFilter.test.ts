@@ -81,7 +81,7 @@ describe('IncrementalFilter', () => {
 
   it('fails on a missing cursor, naming the page, the record and the field', () => {
     expect(() => filter('none').select(page([[r(1, '2024-01-01T10:10:00Z')], [{ id: 2 }]], 4), origin(4))).toThrow(
-      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 text or an epoch number in s, ms, us or ns/,
+      /^page 5, record 2: incremental\.cursor_field "at" is missing \(or null\); expected ISO 8601 or RFC 2822 text or an epoch number in s, ms, us or ns/,
     );
   });
 
@@ -94,14 +94,14 @@ describe('IncrementalFilter', () => {
     ],
     ['a negative epoch', -1, {}, 'is -1, read as epoch seconds by its magnitude 1969-12-31T23:59:59.000Z, outside 1970–2200'],
     ['ISO text before 1970', '0001-01-01T00:00:00Z', {}, 'is "0001-01-01T00:00:00Z", read as ISO 8601 0001-01-01T00:00:00.000Z, outside 1970–2200 where a cursor must lie (a record'],
-    ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 text or an epoch number in s (incremental.unit)'],
+    ['microseconds declared as seconds', 1709287200000000, { unit: 's' }, 'is 1709287200000000; expected ISO 8601 or RFC 2822 text or an epoch number in s (incremental.unit)'],
     [
       'a cursor past 2200 in the declared unit',
       9_000_000_000,
       { unit: 's' },
       'is 9000000000, read as epoch seconds 2255-03-14T16:00:00.000Z, outside 1970–2200 where a cursor must lie; check incremental.unit',
     ],
-    ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 text or an epoch number in s, ms, us or ns'],
+    ['nanoseconds past 1e20', '170928720000000000000', {}, 'is "170928720000000000000"; expected ISO 8601 or RFC 2822 text or an epoch number in s, ms, us or ns'],
   ])('fails on %s, naming the page, the record, the field and the value, instead of filtering it', (_what, at, config, message) => {
     const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...config }, window);
     expect(() => f.select(page([[r(1, '2024-01-01T10:10:00Z'), r(2, at)]], 2), origin(2))).toThrow(`page 3, record 2: incremental.cursor_field "at" ${message}`);
@@ -124,6 +124,35 @@ describe('IncrementalFilter', () => {
     const w = typeof at === 'number' && at < 1e8 ? { start: new Date(0), end: new Date(3 * 3_600_000) } : window;
     const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', ...(unit ? { unit } : {}) }, w);
     expect(f.select(page([[r(1, at)]]), origin()).kept).toBe(1);
+  });
+
+  it.each<[string, string, unknown, boolean]>([
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 11:00', true], // 10:00Z: Berlin is +01:00 in January
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 11:59', true],
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 10:59', false],
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 12:00', false],
+    ['dd/MM/yyyy HH:mm', 'UTC', '01/01/2024 10:00', true],
+    ['utc:dd/MM/yyyy HH:mm', 'Europe/Berlin', '01/01/2024 10:30', true], // utc: ignores the zone
+    ["yyyy-MM-dd'T'HH:mmXXX", 'Asia/Tokyo', '2024-01-01T10:30Z', true], // an offset wins over the zone
+    ['epoch_ms', 'Europe/Berlin', 1704103200000, true],
+    ['epoch', 'UTC', 1704103200, true],
+  ])('reads the cursor with incremental.format %j in %s: %j is in the window: %s', (format, zone, at, kept) => {
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', format }, window, zone);
+    expect(f.select(page([[r(1, at)]]), origin()).kept).toBe(kept ? 1 : 0);
+  });
+
+  it.each<[string, string, unknown, string]>([
+    ['dd/MM/yyyy HH:mm', 'Europe/Berlin', '2024-01-01T10:30:00Z', 'is "2024-01-01T10:30:00Z"; expected text in incremental.format "dd/MM/yyyy HH:mm" (read in Europe/Berlin)'],
+    ["yyyy-MM-dd'T'HH:mmXXX", 'UTC', '2024-01-01T10:30', `is "2024-01-01T10:30"; expected text in incremental.format "yyyy-MM-dd'T'HH:mmXXX" (a record`],
+    ['epoch_ms', 'UTC', 'Mon, 01 Jan 2024 10:30:00 +0000', 'is "Mon, 01 Jan 2024 10:30:00 +0000"; expected an epoch number in ms (incremental.format epoch_ms)'],
+  ])('fails on a cursor that %j (in %s) does not read, whatever else it would be', (format, zone, at, message) => {
+    const f = new IncrementalFilter({ cursor_field: 'at', order: 'none', format }, window, zone);
+    expect(() => f.select(page([[r(1, at)]]), origin())).toThrow(`page 1, record 1: incremental.cursor_field "at" ${message}`);
+  });
+
+  it('reads RFC 2822 cursors without a format, in their own offset', () => {
+    const f = filter('none');
+    expect(f.select(page([[r(1, 'Mon, 01 Jan 2024 10:00:00 +0000'), r(2, 'Mon, 1 Jan 2024 05:59:59 EST'), r(3, 'Mon, 01 Jan 2024 11:00:00 GMT')]]), origin())).toMatchObject({ kept: 2, filtered: 1 });
   });
 
   it('selects an empty page as nothing', () => {

@@ -19,7 +19,13 @@ const SPEC: TableSpec = {
   source: 'shop',
   stream: 'orders',
   name: 'shop_orders',
-  columns: [column('id', 'id', 'bigint'), column('amount', 'price.amount', 'decimal(12,2)'), column('tags', 'tags[].name', 'array<string>'), column('at', 'updated_at', 'timestamp')],
+  columns: [
+    column('id', 'id', 'bigint'),
+    column('amount', 'price.amount', 'decimal(12,2)'),
+    column('tags', 'tags[].name', 'array<string>'),
+    column('at', 'updated_at', 'timestamp'),
+    { ...column('sent', 'date_created', 'timestamp'), format: 'EEE, dd MMM yyyy HH:mm:ss xx', timeZone: 'Europe/Berlin' },
+  ],
   primaryKey: ['id', 'region.code'],
   cursorField: 'updated_at',
 };
@@ -50,6 +56,8 @@ describe('stored table spec', () => {
     ['a duplicate column', (s) => ({ ...s, columns: [s.columns[0], s.columns[0]] }), /duplicate column name "id"/],
     ['a primary key the _latest view cannot express', (s) => ({ ...s, primary_key: ['items[0].id'] }), /primary_key\.0: .* neither the path of a declared column nor a dotted path/],
     ['a primary key that is not a list', (s) => ({ ...s, primary_key: 'id' }), /primary_key is not a list/],
+    ['a format without its zone', (s) => ({ ...s, columns: [{ ...s.columns[4], time_zone: undefined }] }), /columns\[0\]: format and time_zone go together/],
+    ['a format that does not read timestamps', (s) => ({ ...s, columns: [{ ...s.columns[4], format: 'HH:mm' }] }), /columns\.0\.format: .*it cannot read timestamps/],
     ['a cursor field that is not JMESPath', (s) => ({ ...s, cursor_field: 'a[' }), /cursor_field is not a JMESPath text/],
   ])('fails if it has %s', (_, edit, message) => {
     const parsed = parseStoredTableSpec(edit(stored()));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, isScheduleExpression, parseDuration, rateIntervalMs } from '../../functions/window/duration.js';
 import { describeWindow, isAligned, splitIntoWindows, windowBefore } from '../../functions/window/TimeWindow.js';
-import { placeholdersIn, renderString, renderValue, windowValues } from '../../functions/window/templating.js';
 
 const H = 3_600_000;
 const d = (iso: string) => new Date(iso);
@@ -66,34 +65,7 @@ describe('windowBefore', () => {
   });
 });
 
-describe('templating', () => {
+describe('describeWindow', () => {
   const window = { start: d('2024-03-05T06:00:00Z'), end: d('2024-03-05T07:00:00Z') };
-  const values = windowValues(window, { org: 'aws' });
-
-  it('provides every window placeholder', () => {
-    expect(values).toMatchObject({
-      'window.start': '2024-03-05T06:00:00Z',
-      'window.end': '2024-03-05T07:00:00Z',
-      'window.start_epoch': 1709618400,
-      'window.end_epoch': 1709622000,
-      'window.start_date': '2024-03-05',
-      org: 'aws',
-    });
-  });
-
-  it('renders placeholders in strings and leaves unknown ones untouched', () => {
-    expect(renderString('/orgs/{org}/events?since={window.start}&x={nope}', values)).toBe('/orgs/aws/events?since=2024-03-05T06:00:00Z&x={nope}');
-  });
-
-  it('renders inside JSON bodies and keeps a lone numeric placeholder a number', () => {
-    const body = { query: 'q', variables: { since: '{window.start}', epoch: '{window.start_epoch}', text: 'at {window.start_epoch}' }, list: ['{org}'] };
-    expect(renderValue(body, values)).toEqual({
-      query: 'q',
-      variables: { since: '2024-03-05T06:00:00Z', epoch: 1709618400, text: 'at 1709618400' },
-      list: ['aws'],
-    });
-  });
-
-  it('lists placeholders in order', () => expect(placeholdersIn('{a}/{window.end}')).toEqual(['a', 'window.end']));
   it('describes a window', () => expect(describeWindow(window)).toBe('[2024-03-05T06:00:00Z, 2024-03-05T07:00:00Z) (1h)'));
 });

@@ -7,6 +7,7 @@
  * from the nearest recorded one.
  */
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CassetteMismatchError } from '../errors.js';
 import type { Redactor } from '../http/redact.js';
 import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from '../http/Transport.js';
@@ -38,7 +39,9 @@ export class Replayer {
   }
 
   /** The transport to give the replay client. */
-  readonly transport: Transport = async (request) => {
+  readonly transport: Transport = (request) => new Promise((resolve) => resolve(this.respond(request)));
+
+  private respond(request: TransportRequest): TransportResponse {
     if (request.signal.aborted) throw request.signal.reason;
     const sent = this.canonical(request);
     const key = matchKey(sent, this.ignore);
@@ -50,7 +53,7 @@ export class Replayer {
     }
     this.used[index] = true;
     return answer(this.cassette.interactions[index]!, request.signal);
-  };
+  }
 
   /** The recorded requests no replayed request asked for, one line each. */
   unused(): string[] {
@@ -91,6 +94,8 @@ function answer(interaction: CassetteInteraction, signal: AbortSignal): Transpor
   const bytes = bodyBytes(response);
   async function* body(): AsyncGenerator<Uint8Array> {
     for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+      // Each chunk on a turn of its own, as a socket delivers them: an abort between two is seen.
+      await nextTurn();
       if (signal.aborted) throw signal.reason;
       yield bytes.subarray(at, at + CHUNK_BYTES);
     }

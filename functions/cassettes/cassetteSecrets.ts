@@ -69,22 +69,22 @@ export class ReplaySecretProvider implements SecretProvider {
     return (await this.readVersioned(name)).value;
   }
 
-  async readVersioned(name: string): Promise<VersionedSecret> {
+  readVersioned(name: string): Promise<VersionedSecret> {
     const entry = this.store.get(name);
     if (!entry) {
-      throw new SecretError(`the cassette holds no secret "${name}": the source's auth changed since it was recorded; record the cassette again`, { context: { secret: name } });
+      return Promise.reject(new SecretError(`the cassette holds no secret "${name}": the source's auth changed since it was recorded; record the cassette again`, { context: { secret: name } }));
     }
-    return { value: entry.value, version: String(entry.version) };
+    return Promise.resolve({ value: entry.value, version: String(entry.version) });
   }
 
-  async replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome> {
+  replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome> {
     const entry = this.store.get(name);
-    if (!entry || String(entry.version) !== expectedVersion) return { written: false };
+    if (!entry || String(entry.version) !== expectedVersion) return Promise.resolve({ written: false });
     this.store.set(name, { value, version: entry.version + 1 });
-    return { written: true, version: String(entry.version + 1) };
+    return Promise.resolve({ written: true, version: String(entry.version + 1) });
   }
 
-  async readPendingWrite(): Promise<PendingWrite | undefined> {
-    return undefined;
+  readPendingWrite(): Promise<PendingWrite | undefined> {
+    return Promise.resolve(undefined);
   }
 }

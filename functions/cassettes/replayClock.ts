@@ -14,9 +14,9 @@ export function replayClock(): Clock {
     monotonic: () => performance.now() + skipped,
     sleep: (ms, signal) =>
       new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
+        if (signal?.aborted) return reject(signal.reason as Error);
         skipped += Math.max(0, ms);
-        setImmediate(() => (signal?.aborted ? reject(signal.reason) : resolve()));
+        setImmediate(() => (signal?.aborted ? reject(signal.reason as Error) : resolve()));
       }),
   };
 }

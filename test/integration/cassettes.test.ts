@@ -326,7 +326,7 @@ streams:
 });
 
 describe('the stored form', () => {
-  it('keeps a body that is not UTF-8 byte for byte, and reads back what it wrote', async () => {
+  it('keeps a body that is not UTF-8 byte for byte, and reads back what it wrote', () => {
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     const cassette = {
       format: 'apilake-cassette/1',

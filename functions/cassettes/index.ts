@@ -5,3 +5,4 @@ export { compareResults, landedResult } from './landedResult.js';
 export { recordWindow, type RecordInput, type RecordOutcome } from './recordWindow.js';
 export { replayCassette, type ReplayInput, type ReplayOutcome } from './replayCassette.js';
 export { replayClock } from './replayClock.js';
+export { trafficFacts, type TrafficFacts } from './trafficFacts.js';

@@ -64,7 +64,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
       const file = cassettePath(dir, source.name, stream.name, window);
       await writeCassetteFile(file, outcome.bytes);
       const { expected, interactions } = outcome.cassette;
-      const masked = outcome.maskedBodies > 0 ? `; ${plural(outcome.maskedBodies, 'response')} masked, so the records replay masked` : '';
+      const masked = outcome.recordsMasked ? `; ${plural(outcome.maskedBodies, 'response')} masked, so the records replay masked` : '';
       out.line(
         `  ✓ ${where} ${plural(expected.records, 'record')}, ${plural(expected.pages, 'page')}, ${plural(interactions.length, 'request')} → ${shownPath(file)} (${formatBytes(outcome.bytes.length)})${masked}`,
       );

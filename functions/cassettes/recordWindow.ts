@@ -50,8 +50,10 @@ export interface RecordOutcome {
   readonly bytes?: Buffer;
   /** Why no cassette came of a committed window, one line each. */
   readonly problems: readonly string[];
-  /** Response bodies the masking changed: their records replay as masked, and the cassette expects that. */
+  /** Response bodies the masking (or the move from the recording server to `base_url`) changed. */
   readonly maskedBodies: number;
+  /** Whether the masking changed records: the cassette expects them as they replay, masked. */
+  readonly recordsMasked: boolean;
 }
 
 /** Records one window. Never throws for a failed window: the result says why. */
@@ -63,7 +65,7 @@ export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   const recording = recordingTransport(input.transport ?? nodeTransport());
   const client = await createSourceClient(live, secrets, { transport: recording.transport, redactor, isolatedTokens: true });
   const result = await runWindow({ source: live, stream, window, client, storage: input.storage, ...(input.signal ? { signal: input.signal } : {}) });
-  if (result.status !== 'committed') return { result, problems: [], maskedBodies: 0 };
+  if (result.status !== 'committed') return { result, problems: [], maskedBodies: 0, recordsMasked: false };
 
   const landed = await landedResult(input.storage, result.manifestKey);
   const secretName = authSecretName(source);
@@ -108,14 +110,19 @@ export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   if (redactor.contains(JSON.stringify(cassette))) throw new Error(`the cassette of ${stream.name} ${isoSeconds(window.start)} still holds a credential after masking; nothing was written`);
 
   const replay = await replayCassette({ source, cassette, storage: input.replayStorage });
-  if (replay.requestProblems.length > 0 || !replay.landed) return { result, problems: ['the cassette does not replay:', ...replay.requestProblems], maskedBodies };
+  if (replay.requestProblems.length > 0 || !replay.landed) return { result, problems: ['the cassette does not replay:', ...replay.requestProblems], maskedBodies, recordsMasked: false };
   const differences = compareResults(landed, replay.landed);
   if (differences.length > 0 && maskedBodies === 0) {
-    return { result, problems: ['the cassette replays to other records than the live run landed (a request that differs on every run? see cassettes.ignore):', ...differences], maskedBodies };
+    return {
+      result,
+      problems: ['the cassette replays to other records than the live run landed (a request that differs on every run? see cassettes.ignore):', ...differences],
+      maskedBodies,
+      recordsMasked: false,
+    };
   }
   // Masked bodies land masked records on replay: that is what the cassette pins.
   cassette = { ...cassette, expected: replay.landed };
-  return { result, cassette, bytes: serializeCassette(cassette), problems: [], maskedBodies };
+  return { result, cassette, bytes: serializeCassette(cassette), problems: [], maskedBodies, recordsMasked: differences.length > 0 };
 }
 
 interface PlainInteraction {

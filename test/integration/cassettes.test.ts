@@ -319,6 +319,7 @@ streams:
     await api.close();
     expect(leaks(outcome.bytes, ['ada@example.com', 'sess-abcdef123456'])).toEqual([]);
     expect(outcome.maskedBodies).toBe(1);
+    expect(outcome.recordsMasked).toBe(true);
     const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
     expect(replayed.problems).toEqual([]);
     expect((await recordLines(replayed.root))[0]).toBe('"data":{"id":1,"email":"REDACTED.issued.1","echo":"REDACTED.generated.1"}}');

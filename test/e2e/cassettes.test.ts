@@ -130,7 +130,9 @@ streams:
         if (shape === 'untyped drift') return { id, amount: id + 0.5, stage: 'won' };
         return { id, amount: id + 0.5, owner: 'ann' };
       });
-      return { body: { data, next: page === 0 ? 'p2' : null } };
+      // The API's cursors: short names as recorded, opaque base64 after the untyped drift.
+      const next = shape === 'untyped drift' ? 'cGFnZToyMDAw' : 'p2';
+      return { body: { data, next: page === 0 ? next : null } };
     });
     lab = await mkdtemp(join(tmpdir(), 'apilake-live-'));
     await mkdir(join(lab, 'sources'));
@@ -148,12 +150,13 @@ streams:
     expect(stdout).toContain('crm: no drift that changes the typed table');
   });
 
-  it('reports a field added and one removed, exit 0, when no typed column reads them', async () => {
+  it('reports a field added and one removed and a new cursor shape, exit 0, when no typed column reads them', async () => {
     shape = 'untyped drift';
     const { code, stdout } = await apilake(['test', '--live', 'crm'], { cwd: lab });
     expect(code).toBe(0);
     expect(stdout).toContain('- field owner (string): no longer in the records');
     expect(stdout).toContain('+ field stage (string): new');
+    expect(stdout).toContain('~ cursor: text → base64');
     expect(stdout).toContain('crm: no drift that changes the typed table');
   });
 

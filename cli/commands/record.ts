@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWindow, EnvSecretProvider, findSource, FsLakeStorage, InputError, loadCassettes, Redactor, selectStreams, windowsFor } from '../../functions/index.js';
 import { formatBytes, plural, shownPath } from '../format.js';
+import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -40,9 +41,12 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
   const redactor = new Redactor();
   const secrets = new EnvSecretProvider();
   let failed = 0;
+  let recorded = 0;
+  const interrupt = interruptSignal('finishing cleanly (the window in flight stops between pages and writes no cassette)');
   out.line(`apilake record ${source.name} → ${join(dir, source.name)}${options.baseUrl ? ` (from ${options.baseUrl})` : ''}`);
   try {
     for (const [n, { stream, window }] of jobs.entries()) {
+      if (interrupt.signal.aborted) break;
       const where = `${stream.name} ${describeWindow(window)}`;
       const outcome = await recordWindow({
         source,
@@ -53,7 +57,12 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
         storage: new FsLakeStorage(join(scratch, `live-${n}`)),
         replayStorage: new FsLakeStorage(join(scratch, `replay-${n}`)),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        signal: interrupt.signal,
       });
+      if (interrupt.signal.aborted && !outcome.cassette) {
+        out.line(`  - ${where}: stopped, no cassette written`);
+        break;
+      }
       if (!outcome.cassette || !outcome.bytes) {
         failed++;
         const why = outcome.result.status === 'committed' ? outcome.problems : [`the window failed: ${outcome.result.error?.message ?? 'unknown error'}`];
@@ -63,6 +72,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
       }
       const file = cassettePath(dir, source.name, stream.name, window);
       await writeCassetteFile(file, outcome.bytes);
+      recorded++;
       const { expected, interactions } = outcome.cassette;
       const masked = outcome.recordsMasked ? `; ${plural(outcome.maskedBodies, 'response')} masked, so the records replay masked` : '';
       out.line(
@@ -70,8 +80,11 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
       );
     }
   } finally {
+    interrupt.dispose();
     await rm(scratch, { recursive: true, force: true });
   }
-  out.line(`${source.name}: ${jobs.length - failed} recorded, ${failed} failed; replay them with apilake test ${source.name}${options.sources === './sources' ? '' : ` --sources ${options.sources}`}`);
-  if (failed > 0) process.exitCode = EXIT.windowsFailed;
+  const notRecorded = jobs.length - recorded - failed;
+  out.line(`${source.name}: ${recorded} recorded, ${failed} failed${notRecorded > 0 ? `, ${notRecorded} not recorded (stopped)` : ''}; replay them with apilake test ${source.name}${options.sources === './sources' ? '' : ` --sources ${options.sources}`}`);
+  if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
+  else if (failed > 0) process.exitCode = EXIT.windowsFailed;
 }

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoApi } from '../../cli/demo/demoApi.js';
+import { createServer } from 'node:http';
 import { apilake } from '../support/cli.js';
+import { spawnApilake } from '../support/cliProcess.js';
+import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startJsonServer, type JsonServer } from '../support/jsonServer.js';
 
 const KEY = 'cassette-key-5b1e0c77';
@@ -170,5 +173,43 @@ streams:
     expect(stdout).toContain('crm: drift that changes the typed table');
     expect((await cassetteFiles(join(scratch, 'cassettes'))).length).toBe(1);
     expect(await readFile(join(lab, 'live.xml'), 'utf8')).toContain('failures="1"');
+  });
+});
+
+describe('apilake record stopped by Ctrl-C', () => {
+  it('keeps the cassettes of the windows it finished, writes none of the window in flight, and exits 130', async () => {
+    // The second window's request is held until the signal has been sent.
+    let arrived!: () => void;
+    const secondArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const server = createServer((req, res) => {
+      const since = new URL(req.url ?? '/', 'http://local').searchParams.get('since');
+      const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: [{ id: since }] }));
+      if (since !== '2024-01-01T01:00:00Z') return answer();
+      arrived();
+      req.socket.once('close', () => undefined);
+    });
+    const listening = await listenOnLoopback(server);
+    const { port } = listening;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'apilake-record-stop-'));
+      await mkdir(join(dir, 'sources'));
+      await writeFile(
+        join(dir, 'sources', 'feed.yaml'),
+        `name: feed\nschedule: rate(1 hour)\nbase_url: http://127.0.0.1:${port}\nstreams:\n  - { name: items, path: /items, params: { since: "{window.start}" }, records: data, window: 1h }\n`,
+      );
+      const run = spawnApilake(['record', 'feed', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T03:00:00Z'], { cwd: dir });
+      await secondArrived;
+      run.child.kill('SIGINT');
+      const { code, stdout, stderr } = await run.done();
+      expect(stderr).toContain('interrupted: finishing cleanly');
+      expect(code).toBe(130);
+      expect(stdout).toMatch(/✓ items \[2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z\) \(1h\) 1 record/);
+      expect(stdout).toContain('- items [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h): stopped, no cassette written');
+      expect(stdout).toContain('feed: 1 recorded, 0 failed, 2 not recorded (stopped)');
+      expect(await cassetteFiles(join(dir, 'sources', 'cassettes'))).toEqual(['feed/items/20240101T000000Z_20240101T010000Z.json.gz']);
+    } finally {
+      server.closeAllConnections();
+      await listening.close();
+    }
   });
 });

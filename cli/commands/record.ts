@@ -84,7 +84,9 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
     await rm(scratch, { recursive: true, force: true });
   }
   const notRecorded = jobs.length - recorded - failed;
-  out.line(`${source.name}: ${recorded} recorded, ${failed} failed${notRecorded > 0 ? `, ${notRecorded} not recorded (stopped)` : ''}; replay them with apilake test ${source.name}${options.sources === './sources' ? '' : ` --sources ${options.sources}`}`);
+  out.line(
+    `${source.name}: ${recorded} recorded, ${failed} failed${notRecorded > 0 ? `, ${notRecorded} not recorded (stopped)` : ''}; replay them with apilake test ${source.name}${options.sources === './sources' ? '' : ` --sources ${options.sources}`}`,
+  );
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (failed > 0) process.exitCode = EXIT.windowsFailed;
 }

@@ -12,6 +12,8 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './exitCodes.js';
+import type { RecordOptions } from './commands/record.js';
+import type { TestOptions } from './commands/test.js';
 
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
 declare const APILAKE_BUILD_VERSION: string | undefined;
@@ -143,7 +145,7 @@ program
   .addOption(sourcesOption())
   .option('--cassettes <dir>', 'cassette folder (default: <sources>/cassettes)')
   .option('--base-url <url>', "record from this server (a staging API, a local simulation) instead of the source's base_url; the cassettes still name base_url")
-  .action(async (source, options) => (await import('./commands/record.js')).recordCommand(source, options));
+  .action(async (source: string, options: RecordOptions) => (await import('./commands/record.js')).recordCommand(source, options));
 
 program
   .command('test')
@@ -156,7 +158,7 @@ program
   .option('--live', 'record one recent window per stream against the live API and report what changed against the cassettes (exit 1 when the typed table would change)', false)
   .option('--base-url <url>', 'with --live: record from this server instead of base_url')
   .option('--scratch <dir>', 'with --live: where the live recordings go (default: a new temporary folder)')
-  .action(async (source, options) => (await import('./commands/test.js')).testCommand(source, options));
+  .action(async (source: string, options: TestOptions) => (await import('./commands/test.js')).testCommand(source, options));
 
 program
   .command('demo')

@@ -8,7 +8,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDemoApi } from '../../cli/demo/demoApi.js';
 import { parseCassette, serializeCassette, type Cassette } from '../../functions/cassettes/cassette.js';
@@ -22,6 +23,7 @@ import type { TimeWindow } from '../../functions/window/TimeWindow.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { nodesEvery, startGraphqlApi } from '../support/graphqlApi.js';
 import { startJsonServer } from '../support/jsonServer.js';
+import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
 
 const closers: (() => Promise<unknown>)[] = [];
@@ -323,6 +325,37 @@ streams:
     const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
     expect(replayed.problems).toEqual([]);
     expect((await recordLines(replayed.root))[0]).toBe('"data":{"id":1,"email":"REDACTED.issued.1","echo":"REDACTED.generated.1"}}');
+  });
+});
+
+describe('a large gzip-encoded page', () => {
+  it('replays byte for byte, its multi-byte characters split across the chunks replay hands out', async () => {
+    // 3,000 records of about 120 bytes, each with two- to four-byte UTF-8 characters: over 300 KiB
+    // decoded, so replay hands the client several 64 KiB chunks that cut characters in two.
+    const records = Array.from({ length: 3_000 }, (_, i) => ({ id: i, name: `é—😀 ${'ü'.repeat(i % 50)}`, amount: i / 7 }));
+    const body = gzipSync(JSON.stringify({ data: records }));
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(body));
+    const listening = await listenOnLoopback(server);
+    closers.push(() => listening.close());
+    const source = parseSource(
+      `
+name: big
+schedule: rate(1 hour)
+base_url: http://127.0.0.1:${listening.port}
+streams:
+  - { name: rows, path: /rows, records: data, window: 1h }
+`,
+      'big.yaml',
+    );
+    const { outcome, root } = await record(source, 'rows', hour('2024-01-01T00:00:00Z'), {});
+    await listening.close();
+    expect(Buffer.byteLength(outcome.cassette.interactions[0]!.response!.body)).toBeGreaterThan(3 * 64 * 1024);
+    const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    const lines = await recordLines(replayed.root);
+    expect(lines).toEqual(await recordLines(root));
+    expect(lines).toHaveLength(3_000);
+    expect(lines[2_999]).toContain(`"name":"é—😀 ${'ü'.repeat(2_999 % 50)}"`);
   });
 });
 

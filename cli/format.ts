@@ -1,5 +1,6 @@
 /** Human-readable figures and result tables for the terminal. */
 
+import { isAbsolute, relative } from 'node:path';
 import { describeWindow, type WindowResult } from '../functions/index.js';
 import type { WindowOutcome, WindowTally } from './progress/WindowTally.js';
 
@@ -13,6 +14,12 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A path as the user sees it: relative to the working folder when inside it, else as given. */
+export function shownPath(path: string): string {
+  const shown = relative('.', path);
+  return shown === '' ? '.' : shown.startsWith('..') || isAbsolute(shown) ? path : shown;
 }
 
 /** `3 pages`, `1 page`, with thousands separators. */

@@ -20,6 +20,8 @@ import type { RunOptions } from './commands/run.js';
 import type { SchemaSuggestOptions } from './commands/schema.js';
 import type { StatusOptions } from './commands/status.js';
 import { EXIT } from './exitCodes.js';
+import type { RecordOptions } from './commands/record.js';
+import type { TestOptions } from './commands/test.js';
 
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
 declare const APILAKE_BUILD_VERSION: string | undefined;
@@ -142,6 +144,31 @@ program
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .action(async (options: RedriveOptions) => (await import('./commands/redrive.js')).redriveCommand(options));
+
+program
+  .command('record')
+  .description('record a cassette per window against the live API (requests and responses, every secret masked), to replay offline with `apilake test`')
+  .argument('<source>', 'source name')
+  .requiredOption('--from <iso>', 'start of the range (widened to the window containing it)')
+  .requiredOption('--to <iso>', 'end of the range, exclusive')
+  .option('--stream <name>', 'only this stream')
+  .addOption(sourcesOption())
+  .option('--cassettes <dir>', 'cassette folder (default: <sources>/cassettes)')
+  .option('--base-url <url>', "record from this server (a staging API, a local simulation) instead of the source's base_url; the cassettes still name base_url")
+  .action(async (source: string, options: RecordOptions) => (await import('./commands/record.js')).recordCommand(source, options));
+
+program
+  .command('test')
+  .description("replay a source's cassettes offline (no network, no secrets) and compare records, pages and type errors with what each pins; --live reports drift of the live API")
+  .argument('<source>', 'source name')
+  .option('--stream <name>', 'only this stream')
+  .addOption(sourcesOption())
+  .option('--cassettes <dir>', 'cassette folder (default: <sources>/cassettes)')
+  .option('--junit <file>', 'also write a JUnit XML report')
+  .option('--live', 'record one recent window per stream against the live API and report what changed against the cassettes (exit 1 when the typed table would change)', false)
+  .option('--base-url <url>', 'with --live: record from this server instead of base_url')
+  .option('--scratch <dir>', 'with --live: where the live recordings go (default: a new temporary folder)')
+  .action(async (source: string, options: TestOptions) => (await import('./commands/test.js')).testCommand(source, options));
 
 program
   .command('demo')

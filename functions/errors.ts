@@ -220,3 +220,19 @@ export class RecordFieldError extends HttpError {
     this.name = 'RecordFieldError';
   }
 }
+
+/** A cassette file cannot be used: not gzip, not JSON, another format, or for another source. Names the file. */
+export class CassetteFormatError extends InputError {
+  constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'CassetteFormatError';
+  }
+}
+
+/** A replayed request that the cassette does not hold: says which request, and how it differs from the nearest recorded one. */
+export class CassetteMismatchError extends ApilakeError {
+  constructor(message: string, options: { context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'CassetteMismatchError';
+  }
+}

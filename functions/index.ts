@@ -26,6 +26,9 @@ export type { HttpStats } from './http/HttpClient.js';
 /** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */
 export const loadEngine = () => import('./engine/index.js');
 export { Redactor } from './http/redact.js';
+export type { Cassette, RecordOutcome, ReplayOutcome, WindowExpectation } from './cassettes/index.js';
+/** Recording and replaying cassettes, loaded on first use (`apilake record`, `apilake test`). */
+export const loadCassettes = () => import('./cassettes/index.js');
 export { EnvSecretProvider, secretEnvName, type SecretProvider } from './secrets/SecretProvider.js';
 export { parseJson } from './body/preciseJson.js';
 export { ConcurrencyLimiter } from './commons/ConcurrencyLimiter.js';

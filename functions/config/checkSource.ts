@@ -36,6 +36,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
   }
   if (source.timezone !== undefined && !isTimeZone(source.timezone)) add(['timezone'], `"${source.timezone}" is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   if (source.headers) checkHeaders(source.headers, ['headers'], add);
+  source.cassettes?.redact.body.forEach((expression, i) => checkJmespath(expression, ['cassettes', 'redact', 'body', i], add));
 
   const seen = new Map<string, number>();
   source.streams.forEach((stream, i) => {

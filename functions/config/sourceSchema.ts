@@ -20,6 +20,7 @@
  */
 
 import { z } from 'zod';
+import { cassettesSchema } from './cassettesSchema.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 import { EPOCH_UNITS } from '../window/parseTimestamp.js';
@@ -300,6 +301,7 @@ export const sourceSchema = z.strictObject({
     })
     .default({ memory_mb: 512, timeout_seconds: 900 }),
   streams: z.array(streamSchema).min(1, 'a source needs at least one stream'),
+  cassettes: cassettesSchema.optional(),
 });
 
 /** A validated source definition with every default filled. */

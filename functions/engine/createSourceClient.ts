@@ -3,8 +3,10 @@
 import type { Clock } from '../clock.js';
 import type { SourceDefinition } from '../config/sourceSchema.js';
 import { createAuthenticator } from '../http/auth/createAuthenticator.js';
+import { TokenCache } from '../http/auth/TokenCache.js';
 import { HttpClient } from '../http/HttpClient.js';
 import { Redactor } from '../http/redact.js';
+import type { Transport } from '../http/Transport.js';
 import type { SecretProvider } from '../secrets/SecretProvider.js';
 
 /** Test and runtime seams of the client. */
@@ -14,6 +16,13 @@ export interface SourceClientOptions {
   readonly fetch?: typeof fetch;
   /** Shared redactor, e.g. one the CLI also applies to everything it prints. */
   readonly redactor?: Redactor;
+  /** Sends every request, token requests included, through this transport (a recording or a replay). @default node:http */
+  readonly transport?: Transport;
+  /**
+   * Keeps access tokens to this client instead of the process-wide cache, so its traffic holds
+   * its own token requests (a cassette replays on its own). @default false
+   */
+  readonly isolatedTokens?: boolean;
 }
 
 /**
@@ -34,6 +43,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     clock: options.clock,
     random: options.random,
     fetch: options.fetch,
+    ...(options.transport ? { transport: options.transport } : {}),
     redirects: source.redirects,
   });
   const authenticator = await createAuthenticator(
@@ -42,6 +52,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     redactor,
     async (url, form, headers) => (await client.requestJson({ method: 'POST', url, form, headers: Object.fromEntries(headers), authenticate: false, label: 'token' })).body,
     () => (options.clock ?? { now: Date.now }).now(),
+    options.isolatedTokens ? { tokenCache: new TokenCache() } : {},
   );
   client.useAuthenticator(authenticator);
   return client;

@@ -22,6 +22,8 @@ export interface TransportRequest {
  */
 export interface ResponseHeaders {
   get(name: string): string | null;
+  /** Every field as received, in order (what a recording of the response keeps). */
+  entries?(): IterableIterator<[string, string]>;
 }
 
 /** A response whose body has not been read yet. */

@@ -156,4 +156,9 @@ class RawResponseHeaders implements ResponseHeaders {
     }
     return this.fields.get(name.toLowerCase()) ?? null;
   }
+
+  /** The fields as received: names as the server spelled them, a repeated field once per line. */
+  *entries(): IterableIterator<[string, string]> {
+    for (let i = 0; i < this.raw.length; i += 2) yield [this.raw[i]!, this.raw[i + 1]!];
+  }
 }

@@ -61,6 +61,8 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  */
 export class Redactor {
   private readonly values = new Map<string, SecretOrigin | undefined>();
+  /** The values as registered, without their other spellings, in registration order. */
+  private readonly registered: string[] = [];
   private readonly params = new Set<string>(SENSITIVE_QUERY_PARAMS);
   private pattern: RegExp | undefined;
 
@@ -82,6 +84,7 @@ export class Redactor {
         { context: origin ? { ...origin } : {} },
       );
     }
+    if (!this.values.has(value)) this.registered.push(value);
     for (const form of equivalentForms(value)) if (!this.values.has(form)) this.values.set(form, origin);
     this.pattern = undefined;
   }
@@ -107,6 +110,14 @@ export class Redactor {
       if (this.params.has(key.toLowerCase())) url.searchParams.set(key, MASK);
     }
     return this.text(url.toString().replaceAll(encodeURIComponent(MASK), MASK));
+  }
+
+  /**
+   * Every value registered, as given (not its other spellings), in registration order: for a
+   * caller that replaces each secret with a placeholder of its own instead of `***`.
+   */
+  secretValues(): readonly string[] {
+    return [...this.registered];
   }
 
   /** Free text with every registered secret value masked, in every encoding it may take. */
@@ -152,6 +163,14 @@ export class Redactor {
 /** Describes a registered secret for a message: `secret "apilake/x" key "token"`, never its value. */
 export function describeSecret(origin: SecretOrigin | undefined): string {
   return origin ? `secret "${origin.secret}" key "${origin.key}"` : 'a credential obtained at run time (e.g. an access token)';
+}
+
+/**
+ * A regular expression source matching `value` in every spelling {@link Redactor} masks: raw,
+ * JSON-escaped, percent-encoded, and for a base64 value its URL-safe and unpadded forms.
+ */
+export function secretPattern(value: string): string {
+  return equivalentForms(value).map(encodedPattern).join('|');
 }
 
 /** The value, and for base64 values their URL-safe and unpadded spellings. */

@@ -21,7 +21,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['functions/body'],
   ['functions/pagination', 'functions/sink'],
   ['functions/engine'],
-  ['functions/ingest'],
+  // Both shells around the engine: the Lambda handler, and cassettes, which record and replay a
+  // source's traffic through it (the engine knows neither).
+  ['functions/ingest', 'functions/cassettes'],
   ['functions/index.ts'],
   ['infra'],
   // The CLI reads a deployment's outputs by the names infra/ gives them.

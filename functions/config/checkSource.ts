@@ -8,6 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
+import { checkBudget, checkResponseRules } from './checkResponseRules.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
@@ -34,6 +35,10 @@ export function checkSource(source: PartialSource): PathProblem[] {
   }
   if (source.timezone !== undefined && !isTimeZone(source.timezone)) add(['timezone'], `"${source.timezone}" is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   if (source.headers) checkHeaders(source.headers, ['headers'], add);
+  const budget = source.rate_limit?.budget;
+  if (budget) checkBudget(budget, ['rate_limit', 'budget'], checkJmespath, add);
+  const ruleContext = { budget: budget !== undefined, auth: source.auth?.type };
+  if (source.response_rules) checkResponseRules(source.response_rules, ['response_rules'], ruleContext, checkJmespath, add);
 
   const seen = new Map<string, number>();
   source.streams.forEach((stream, i) => {
@@ -60,6 +65,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
       checkPagingTarget(stream, at('pagination'), add);
     }
     if (stream.incremental) checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
+    if (stream.response_rules) checkResponseRules(stream.response_rules, at('response_rules'), ruleContext, checkJmespath, add);
     if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
       add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
     }

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
+import { budgetSchema, responseRulesSchema } from './responseRuleSchema.js';
 import { EPOCH_UNITS } from '../window/parseTimestamp.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
@@ -227,6 +228,7 @@ const streamSchema = z.strictObject({
     .optional()
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
   columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
+  response_rules: responseRulesSchema,
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -248,6 +250,7 @@ export const sourceSchema = z.strictObject({
       requests_per_second: z.number().positive().optional().meta({ description: 'Token bucket refill rate. @default unlimited' }),
       burst: z.int().positive().optional().meta({ description: 'Token bucket size. @default max(1, requests_per_second)' }),
       concurrency: z.int().positive().max(64).default(1).meta({ description: 'Requests in flight at once. @default 1' }),
+      budget: budgetSchema.optional(),
     })
     .default({ concurrency: 1 }),
   retry: z
@@ -277,6 +280,7 @@ export const sourceSchema = z.strictObject({
     })
     .default({ max: 5, allowed_origins: [] })
     .meta({ description: "Redirects are followed within base_url's origin (scheme, host, port) only, unless allowed_origins names another." }),
+  response_rules: responseRulesSchema,
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),

@@ -35,6 +35,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     random: options.random,
     fetch: options.fetch,
     redirects: source.redirects,
+    ...(source.rate_limit.budget ? { budget: source.rate_limit.budget } : {}),
   });
   const authenticator = await createAuthenticator(
     source.auth,

@@ -86,7 +86,7 @@ const DEFAULT_REDIRECTS: RedirectConfig = { max: 5, allowed_origins: [] };
 export class HttpClient {
   /** Cumulative counters since construction. */
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
-  private readonly clock: Clock;
+  private readonly clockSource: Clock;
   private readonly random: () => number;
   private readonly transport: Transport;
   private readonly bucket: TokenBucket;
@@ -99,12 +99,12 @@ export class HttpClient {
   private inFlight = 0;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.clockSource = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
-    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clock });
+    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clockSource });
     this.slots = new ConcurrencyLimiter(options.concurrency ?? 1);
-    this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clock });
+    this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clockSource });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
     this.allowedOrigins = new Set(this.redirects.allowed_origins);
@@ -113,6 +113,11 @@ export class HttpClient {
   /** Sets the authenticator after construction (OAuth2 needs this client to fetch its token). */
   useAuthenticator(authenticator: Authenticator): void {
     this.authenticator = authenticator;
+  }
+
+  /** The client's clock, for what is judged about its responses (a wait until an epoch time). */
+  get clock(): Clock {
+    return this.clockSource;
   }
 
   /** The redactor that masks this source's credentials. */
@@ -177,7 +182,7 @@ export class HttpClient {
         retryable: failure.retryable,
         ...(failure.headers ? { headers: failure.headers } : {}),
         ...(failure.waitMs !== undefined ? { requestedMs: failure.waitMs } : {}),
-        nowMs: this.clock.now(),
+        nowMs: this.clockSource.now(),
         random: this.random(),
         policy: this.options.retry,
       });
@@ -191,7 +196,7 @@ export class HttpClient {
         });
       }
       // Every request of the source waits out a server-requested pause, not only this one.
-      if (decision.serverRequested) this.bucket.pauseUntil(this.clock.now() + decision.delayMs);
+      if (decision.serverRequested) this.bucket.pauseUntil(this.clockSource.now() + decision.delayMs);
       await this.wait(decision.delayMs, signal);
       count('retries');
     }
@@ -235,7 +240,7 @@ export class HttpClient {
             return body();
           },
         },
-        { nowMs: this.clock.now(), ...(budget ? { budget } : {}) },
+        { nowMs: this.clockSource.now(), ...(budget ? { budget } : {}) },
       );
       if (decision) {
         const message = decision.message === undefined ? quoteBody(text, mask) : mask(decision.message);
@@ -281,7 +286,7 @@ export class HttpClient {
       if (chain.kind === 'refused') return chain;
       const { response, hops } = chain;
       const { status, headers } = response;
-      this.noteBudget(budgetFromHeaders(headers, this.clock.now()));
+      this.noteBudget(budgetFromHeaders(headers, this.clockSource.now()));
       if (status < 200 || status >= 300) {
         try {
           const text = await response.text();
@@ -323,18 +328,18 @@ export class HttpClient {
   /** Paces the requests to come by the budget a response reported (none: nothing changes). */
   private noteBudget(reading: BudgetReading | undefined): void {
     if (!reading) return;
-    const now = this.clock.now();
+    const now = this.clockSource.now();
     // This response's own request is still counted in flight; the others may not have reached the API's count.
     this.bucket.adapt(budgetInRequests(reading, Math.max(0, this.inFlight - 1), now + this.options.retry.max_delay_ms));
   }
 
   private observeBody(budget: BudgetConfig, body: unknown): void {
-    this.noteBudget(budgetFromBody(budget, body, this.clock.now()));
+    this.noteBudget(budgetFromBody(budget, body, this.clockSource.now()));
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
     try {
-      await this.clock.sleep(ms, signal);
+      await this.clockSource.sleep(ms, signal);
     } catch (error) {
       throw new AbortedError(String(signal?.reason ?? 'aborted'), { cause: error });
     }

@@ -222,7 +222,7 @@ describe('RecordParser: located errors', () => {
   });
 
   it.each([
-    ['missing', '{"error":"quota exceeded"}', 'data', 'records path "data" is missing from the response; top-level keys: error'],
+    ['missing', '{"error":"quota exceeded"}', 'data', 'records path "data" is missing from the response; the API answered: "quota exceeded"; top-level keys: error'],
     ['null', '{"data":null}', 'data', 'records path "data" is missing from the response'],
     ['an object', '{"data":{"id":1}}', 'data', 'records path "data" points at an object, expected an array of records'],
     ['a string', '{"data":"none"}', 'data', 'records path "data" points at a string ("none"), expected an array of records'],

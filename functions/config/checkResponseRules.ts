@@ -45,8 +45,8 @@ export function checkResponseRules(rules: readonly ResponseRuleConfig[], path: P
       }
     }
     if (rule.message !== undefined) checkJmespath(rule.message, at('message'), add);
-    if (rule.action === 'refresh_auth' && context.auth !== undefined && !REFRESHABLE.has(context.auth)) {
-      add(at('action'), `refresh_auth needs an auth whose token can be refreshed (${[...REFRESHABLE].join(', ')}); auth.type is ${context.auth}`);
+    if (rule.action === 'refresh_auth' && !REFRESHABLE.has(context.auth ?? 'none')) {
+      add(at('action'), `refresh_auth needs an auth whose token can be refreshed (${[...REFRESHABLE].join(', ')}); auth.type is ${context.auth ?? 'none'}`);
     }
     if (rule.wait === undefined) return;
     if (rule.action !== 'retry') {

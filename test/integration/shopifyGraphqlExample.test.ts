@@ -95,7 +95,7 @@ describe('examples/shopify_graphql.yaml against Shopify’s GraphQL Admin API', 
     const clock = new ManualClock(Date.parse('2024-03-02T00:00:00Z'));
     api = await startShopifyGraphqlApi({ orders, token: TOKEN, clock });
     const tooMany = await source((doc) => {
-      ((doc.streams[0]!.body as { variables: Record<string, unknown> }).variables).first = 300;
+      (doc.streams[0]!.body as { variables: Record<string, unknown> }).variables.first = 300;
     });
     const [result] = await landRange(tooMany, lake, { ...range, to: '2024-03-01T01:00:00Z', clock });
     expect(result!.status).toBe('failed');

@@ -12,9 +12,9 @@ import { ManualClock } from './manualClock.js';
 export async function landRange(
   source: SourceDefinition,
   lake: string,
-  range: { from: string; to: string; stream?: string; env?: Record<string, string>; clock?: ManualClock },
+  range: { from: string; to: string; stream?: string; env?: Record<string, string>; clock?: ManualClock; random?: () => number },
 ): Promise<WindowResult[]> {
-  const client = await createSourceClient(source, new EnvSecretProvider(range.env ?? {}), { clock: range.clock ?? new ManualClock(Date.now()), random: () => 0 });
+  const client = await createSourceClient(source, new EnvSecretProvider(range.env ?? {}), { clock: range.clock ?? new ManualClock(Date.now()), random: range.random ?? (() => 0) });
   return runSource({
     source,
     stream: range.stream,

@@ -37,7 +37,11 @@ describe('decide', () => {
     ['a 200 without errors is a page', facts(200, { data: { orders: { nodes: [] } } }), undefined],
     ["Google's 403 userRateLimitExceeded retries with the backoff", facts(403, googleRateLimited), { action: 'retry', rule: google }],
     ['any other 403 keeps the built-in handling', facts(403, { error: { errors: [{ reason: 'forbidden' }] } }), undefined],
-    ['a header pattern matches in any case and takes the message', facts(400, { error: { message: 'Daily quota used' } }, { 'X-Reason': 'QUOTA' }), { action: 'fail', rule: quota, message: 'Daily quota used' }],
+    [
+      'a header pattern matches in any case and takes the message',
+      facts(400, { error: { message: 'Daily quota used' } }, { 'X-Reason': 'QUOTA' }),
+      { action: 'fail', rule: quota, message: 'Daily quota used' },
+    ],
     ['a wait reads Retry-After seconds', facts(503, 'busy', { 'retry-after': '7' }), { action: 'retry', rule: retryAfter, waitMs: 7_000 }],
     ['a wait reads a Retry-After date', facts(429, '', { 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), { action: 'retry', rule: retryAfter, waitMs: 30_000 }],
     ['a body that is not JSON never matches a body expression', facts(200, '<html>Throttled</html>'), undefined],

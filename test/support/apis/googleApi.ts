@@ -7,12 +7,16 @@
  * JSON shape `{error: {code, message, errors: [{domain, reason, message}], status}}`: a per-user
  * rate limit is 403 `userRateLimitExceeded` (documented as retryable with exponential backoff),
  * a token without the scope is 403 `insufficientPermissions`, an unknown user 404 `notFound`.
- * Authentication is an OAuth 2.0 bearer token.
+ * Authentication is an OAuth 2.0 access token, issued at `/token` for a service account's RS256
+ * assertion (JWT bearer grant, with `scope` and `sub` for domain-wide delegation); a token whose
+ * scopes lack the reports scope is refused with 403 `insufficientPermissions`.
+ * https://developers.google.com/identity/protocols/oauth2/service-account#httprest
  * https://developers.google.com/workspace/admin/reports/v1/reference/activities/list
  * https://developers.google.com/workspace/admin/reports/v1/limits
  * https://cloud.google.com/apis/design/errors
  */
 
+import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { Clock } from '../../../functions/clock.js';
 import { startJsonServer, type JsonAnswer, type JsonServer } from '../jsonServer.js';
 
@@ -39,31 +43,36 @@ const googleError = (code: number, status: string, reason: string, message: stri
   body: { error: { code, message, errors: [{ message, domain, reason }], status } },
 });
 
-/** The simulation, with the status of each answer in order. */
+/** The scope the activities need. */
+export const REPORTS_SCOPE = 'https://www.googleapis.com/auth/admin.reports.audit.readonly';
+
+/** The simulation, with the status of each API answer in order, and the access tokens it issued. */
 export interface GoogleApi extends JsonServer {
   readonly statuses: readonly number[];
+  /** Access tokens issued, with their scopes. */
+  readonly issued: ReadonlyMap<string, readonly string[]>;
 }
 
-/** Starts the API; `perSecond` requests a second of `clock` are allowed per token, past that 403 userRateLimitExceeded. */
+/** Starts the API and its token endpoint; `perSecond` API requests a second of `clock` are allowed, past that 403 userRateLimitExceeded. */
 export async function startGoogleReportsApi(options: {
   activities: readonly Activity[];
-  token: string;
+  /** The service account whose assertions `/token` accepts. */
+  serviceAccount: { readonly clientEmail: string; readonly publicKey: KeyObject };
   clock: Clock;
   perSecond: number;
-  /** A token that lacks the reports scope. */
-  unscopedToken?: string;
   /** Users that exist besides `all`. @default none */
   users?: readonly string[];
 }): Promise<GoogleApi> {
   const newestFirst = [...options.activities].sort((a, b) => Date.parse(b.id.time) - Date.parse(a.id.time));
   const sent: number[] = [];
   const statuses: number[] = [];
+  const tokens = new Map<string, string[]>();
   const answer = (result: JsonAnswer) => (statuses.push(result.status ?? 200), result);
-  const server = await startJsonServer((request) => {
-    if (options.unscopedToken && request.headers.authorization === `Bearer ${options.unscopedToken}`) {
-      return answer(googleError(403, 'PERMISSION_DENIED', 'insufficientPermissions', 'Request had insufficient authentication scopes.'));
-    }
-    if (request.headers.authorization !== `Bearer ${options.token}`) return answer(googleError(401, 'UNAUTHENTICATED', 'authError', 'Invalid Credentials'));
+  const server = await startJsonServer((request, base) => {
+    if (request.url.pathname === '/token') return issueToken(request.body, `${base}/token`, options.serviceAccount, options.clock.now(), tokens);
+    const scopes = tokens.get(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '');
+    if (!scopes) return answer(googleError(401, 'UNAUTHENTICATED', 'authError', 'Invalid Credentials'));
+    if (!scopes.includes(REPORTS_SCOPE)) return answer(googleError(403, 'PERMISSION_DENIED', 'insufficientPermissions', 'Request had insufficient authentication scopes.'));
     const now = options.clock.now();
     if (sent.filter((at) => at > now - 1_000).length >= options.perSecond) {
       return answer(googleError(403, 'PERMISSION_DENIED', 'userRateLimitExceeded', 'User Rate Limit Exceeded', 'usageLimits'));
@@ -85,5 +94,24 @@ export async function startGoogleReportsApi(options: {
       body: { kind: 'admin#reports#activities', etag: '"etag"', ...(items.length > 0 ? { items } : {}), ...(next ? { nextPageToken: next } : {}) },
     });
   });
-  return Object.assign(server, { statuses });
+  return Object.assign(server, { statuses, issued: tokens });
+}
+
+/** `/token`: an access token for a valid assertion (RS256 by the service account, aud this endpoint, at most an hour), with its scopes. */
+function issueToken(form: string, audience: string, account: { clientEmail: string; publicKey: KeyObject }, nowMs: number, tokens: Map<string, string[]>): JsonAnswer {
+  const params = new URLSearchParams(form);
+  const refuse = (description: string): JsonAnswer => ({ status: 400, body: { error: 'invalid_grant', error_description: description } });
+  if (params.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return { status: 400, body: { error: 'unsupported_grant_type' } };
+  const [header, payload, signature] = (params.get('assertion') ?? '').split('.');
+  if (!header || !payload || !signature) return refuse('Invalid JWT');
+  if (!verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), account.publicKey, Buffer.from(signature, 'base64url'))) return refuse('Invalid JWT Signature.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: string; aud?: string; scope?: string; iat?: number; exp?: number };
+  const now = nowMs / 1000;
+  if (claims.iss !== account.clientEmail) return refuse('Invalid issuer');
+  if (claims.aud !== audience) return refuse('Invalid JWT: audience');
+  if (claims.iat === undefined || claims.exp === undefined || claims.exp - claims.iat > 3600 || claims.exp < now || claims.iat > now + 300)
+    return refuse('Invalid JWT: Token must be a short-lived token');
+  const token = `ya29.${randomBytes(24).toString('base64url')}`;
+  tokens.set(token, (claims.scope ?? '').split(' ').filter(Boolean));
+  return { body: { access_token: token, expires_in: 3599, token_type: 'Bearer' } };
 }

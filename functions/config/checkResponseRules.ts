@@ -33,17 +33,7 @@ export function checkResponseRules(rules: readonly ResponseRuleConfig[], path: P
   rules.forEach((rule, i) => {
     const at = (...rest: (string | number)[]) => [...path, i, ...rest];
     if (rule.when.body !== undefined) checkJmespath(rule.when.body, at('when', 'body'), add);
-    for (const [name, value] of Object.entries(rule.when.headers ?? {})) {
-      if (!HEADER_NAME.test(name)) add(at('when', 'headers', name), `"${name}" is not a valid header name (letters, digits and !#$%&'*+.^_\`|~- only)`);
-      const pattern = typeof value === 'string' ? headerPattern(value) : undefined;
-      if (pattern) {
-        try {
-          new RegExp(pattern.source, pattern.flags);
-        } catch (error) {
-          add(at('when', 'headers', name), `"${value}" is not a valid regular expression: ${(error as Error).message}`);
-        }
-      }
-    }
+    if (rule.when.headers) checkHeaderConditions(rule.when.headers, at('when', 'headers'), add);
     if (rule.message !== undefined) checkJmespath(rule.message, at('message'), add);
     if (rule.action === 'refresh_auth' && !REFRESHABLE.has(context.auth ?? 'none')) {
       add(at('action'), `refresh_auth needs an auth whose token can be refreshed (${[...REFRESHABLE].join(', ')}); auth.type is ${context.auth ?? 'none'}`);
@@ -60,6 +50,21 @@ export function checkResponseRules(rules: readonly ResponseRuleConfig[], path: P
       if (!context.budget) add(at('wait'), 'wait: budget needs rate_limit.budget, which says how to read the budget from the body');
     } else checkJmespath(rule.wait, at('wait'), add);
   });
+}
+
+/** Every problem of header conditions (a rule's `when.headers`, `stop_when_headers`) at `path`: names, and patterns that do not compile. */
+export function checkHeaderConditions(conditions: Readonly<Record<string, string | boolean>>, path: Path, add: Add): void {
+  for (const [name, value] of Object.entries(conditions)) {
+    if (!HEADER_NAME.test(name)) add([...path, name], `"${name}" is not a valid header name (letters, digits and !#$%&'*+.^_\`|~- only)`);
+    const pattern = typeof value === 'string' ? headerPattern(value) : undefined;
+    if (pattern) {
+      try {
+        new RegExp(pattern.source, pattern.flags);
+      } catch (error) {
+        add([...path, name], `"${value}" is not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+  }
 }
 
 /** Every problem of `rate_limit.budget` at `path`. */

@@ -8,7 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
-import { checkBudget, checkResponseRules } from './checkResponseRules.js';
+import { checkBudget, checkHeaderConditions, checkResponseRules } from './checkResponseRules.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
@@ -63,6 +63,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
         add(at('pagination', 'page_size_param'), 'page_size needs page_size_param, the query parameter that carries it');
       }
       checkPagingTarget(stream, at('pagination'), add);
+      if (stream.pagination.stop_when_headers) checkHeaderConditions(stream.pagination.stop_when_headers, at('pagination', 'stop_when_headers'), add);
     }
     if (stream.incremental) checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
     if (stream.response_rules) checkResponseRules(stream.response_rules, at('response_rules'), ruleContext, checkJmespath, add);

@@ -94,6 +94,13 @@ const authSchema = z.discriminatedUnion('type', [
 
 const stopConditions = {
   stop_when: jmespath('JMESPath evaluated on each response body; paging ends when it is truthy (e.g. "!has_more").').optional(),
+  stop_when_headers: z
+    .record(z.string(), z.union([z.string(), z.boolean()]))
+    .optional()
+    .meta({
+      description:
+        'Response headers that end paging when they all match, by name (any case): a text is the exact value; a text written /…/ (or /…/i) is a regular expression the value must match; true: present; false: absent. E.g. { X-Has-More: "false" }.',
+    }),
   max_pages: z.int().positive().default(10_000).meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
 };
 

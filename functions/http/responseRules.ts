@@ -69,10 +69,16 @@ export function mayMatchStatus(rules: readonly ResponseRule[], status: number): 
 function matches(rule: ResponseRule, facts: ResponseFacts): boolean {
   const { when } = rule;
   if (!statusMatches(when.status, facts.status)) return false;
-  for (const [name, expected] of Object.entries(when.headers ?? {})) {
-    if (!headerMatches(expected, facts.headers.get(name))) return false;
-  }
+  if (when.headers !== undefined && !headersMatch(when.headers, facts.headers)) return false;
   return when.body === undefined || isTruthy(safeEvaluate(when.body, facts.body));
+}
+
+/**
+ * Whether every header condition holds (names in any case): a text is the exact value (trimmed),
+ * `/…/` or `/…/i` a regular expression the value must match, `true` present, `false` absent.
+ */
+export function headersMatch(conditions: Readonly<Record<string, string | boolean>>, headers: ResponseHeaders): boolean {
+  return Object.entries(conditions).every(([name, expected]) => headerMatches(expected, headers.get(name)));
 }
 
 function statusMatches(expected: ResponseRuleConfig['when']['status'], status: number): boolean {

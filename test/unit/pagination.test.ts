@@ -96,6 +96,21 @@ describe('pagination strategies', () => {
   });
 });
 
+describe('stop_when_headers', () => {
+  it.each([
+    ['an exact value', { 'X-Has-More': 'false' }, { 'x-has-more': 'false' }, true],
+    ['another value', { 'X-Has-More': 'false' }, { 'x-has-more': 'true' }, false],
+    ['a pattern in any case', { link: '/rel="next"; results="FALSE"/i' }, { link: '<https://api.test/x?c=2>; rel="next"; results="false"' }, true],
+    ['present', { 'x-last-page': true }, { 'x-last-page': '1' }, true],
+    ['absent', { 'x-next-cursor': false }, {}, true],
+    ['all must match', { 'x-has-more': 'false', 'x-last-page': true }, { 'x-has-more': 'false' }, false],
+  ])('ends paging on %s', (_what, conditions, headers, stops) => {
+    const strategy = createPaginationStrategy(config({ type: 'link_header', stop_when_headers: conditions }));
+    const link = { link: '<https://api.test/x?c=2>; rel="next"', ...headers };
+    expect(strategy.isLast!(page(base, [], [1], 0, link))).toBe(stops);
+  });
+});
+
 describe('parseLinkHeader', () => {
   it.each([
     ['<https://a/x?page=2>; rel="next"', 'https://a/x?page=2'],

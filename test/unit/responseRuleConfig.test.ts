@@ -65,6 +65,12 @@ describe('response_rules and rate_limit.budget in a source', () => {
       /either restore_per_second .* or reset/,
     ],
     ['a budget with neither', SOURCE.replace(', restore_per_second: meta.restore', ''), 'rate_limit.budget', /either restore_per_second .* or reset/],
+    [
+      'a stop_when_headers pattern that does not compile',
+      SOURCE.replace('    records: data\n', '    records: data\n    pagination: { type: link_header, stop_when_headers: { X-Done: "/(/" } }\n'),
+      'streams[0].pagination.stop_when_headers.X-Done',
+      /not a valid regular expression/,
+    ],
     ['a budget expression that is not JMESPath', SOURCE.replace('remaining: meta.left', 'remaining: "meta.["'), 'rate_limit.budget.remaining', /not valid JMESPath/],
   ])('fails on %s', (_what, text, path, message) => {
     const problems = problemsOf(text);

@@ -143,9 +143,58 @@ export class InvalidJsonError extends HttpError {
 
 /** The `records` path is missing from a response, or does not point at an array. */
 export class RecordsPathError extends HttpError {
-  constructor(page: number, expression: string, received: string, request: string) {
+  /**
+   * The parsed body that holds no records, so response rules can judge it; not enumerable, so a
+   * logger that serialises the error never prints the API's data.
+   */
+  declare readonly body: unknown;
+
+  constructor(page: number, expression: string, received: string, request: string, options: { body?: unknown } = {}) {
     super(`page ${page}: records path "${expression}" ${received}`, request);
     this.name = 'RecordsPathError';
+    Object.defineProperty(this, 'body', { value: options.body, enumerable: false });
+  }
+}
+
+/** A response rule ended the request: its action is `fail`, or its retries ran out. Quotes the API's own message, masked. */
+export class ResponseRuleError extends HttpError {
+  readonly status: number;
+  /** The rule, e.g. `response_rules[0] of stream "orders"`. */
+  readonly rule: string;
+
+  constructor(status: number, rule: string, message: string, request: string, options: { attempts?: number; cause?: unknown } = {}) {
+    const tries = options.attempts && options.attempts > 1 ? ` after ${options.attempts} attempts` : '';
+    super(`HTTP ${status}${tries}, ${rule}${message ? `: ${message}` : ''}`, request, { cause: options.cause, context: { status, rule, attempts: options.attempts } });
+    this.name = 'ResponseRuleError';
+    this.status = status;
+    this.rule = rule;
+  }
+}
+
+/**
+ * Thrown by a body reader to ask the HTTP client for another attempt (a response rule's `retry` or
+ * `refresh_auth` on a 2xx body): the client treats it as a retryable status, counted against
+ * `retry.max_attempts`, and fails with {@link ResponseRuleError} when they run out. Not a failure
+ * of its own: it never leaves the client.
+ */
+export class RetryableResponse extends ApilakeError {
+  readonly status: number;
+  readonly rule: string;
+  /** The wait the rule gives, in ms; undefined: the retry policy's backoff. */
+  readonly waitMs: number | undefined;
+  /** Refresh the token first (`refresh_auth`), then ask once more. */
+  readonly refreshAuth: boolean;
+  /** The API's message, masked, for the error if no attempt is left. */
+  readonly detail: string;
+
+  constructor(init: { status: number; rule: string; detail: string; waitMs?: number; refreshAuth?: boolean }) {
+    super(`HTTP ${init.status}, ${init.rule}: ${init.refreshAuth ? 'refresh_auth' : 'retry'}${init.detail ? ` (${init.detail})` : ''}`);
+    this.name = 'RetryableResponse';
+    this.status = init.status;
+    this.rule = init.rule;
+    this.waitMs = init.waitMs;
+    this.refreshAuth = init.refreshAuth ?? false;
+    this.detail = init.detail;
   }
 }
 

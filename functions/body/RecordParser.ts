@@ -381,15 +381,16 @@ export class RecordParser {
 
   /** The records path did not lead to an array: the same error `selectRecords` gives for a parsed body. */
   private failPath(): never {
-    const { page, request } = this.origin;
-    selectRecords(this.outsideValue(), this.options.records, page, request);
-    throw new RecordsPathError(page, this.options.records, 'could not be followed to an array', request);
+    const { page, request, redact } = this.origin;
+    const body = this.outsideValue();
+    selectRecords(body, this.options.records, page, request, redact);
+    throw new RecordsPathError(page, this.options.records, 'could not be followed to an array', request, { body });
   }
 
   private selectFromTree(): { records: RecordBatch; body: unknown; reserialised: number } {
     const data = Buffer.concat(this.whole!, this.wholeBytes);
     const { value, spans } = parseValidJson(data, { spans: true });
-    const selected = selectRecords(value, this.options.records, this.origin.page, this.origin.request);
+    const selected = selectRecords(value, this.options.records, this.origin.page, this.origin.request, this.origin.redact);
     const pieces: Buffer[] = [];
     const recordSpans = new Uint32Array(selected.length * 2);
     let pos = 0;

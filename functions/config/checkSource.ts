@@ -11,6 +11,7 @@ import { isTimeZone } from '../window/timeZone.js';
 import { checkColumns } from './checkColumns.js';
 import { placeholdersIn, templateProblems, unfilledPlaceholders } from '../window/templating.js';
 import { readFormatProblem } from './readFormatProblem.js';
+import { checkBudget, checkHeaderConditions, checkResponseRules } from './checkResponseRules.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
 /** A problem located by a path into the parsed document. */
@@ -37,6 +38,10 @@ export function checkSource(source: PartialSource): PathProblem[] {
   if (source.timezone !== undefined && !isTimeZone(source.timezone)) add(['timezone'], `"${source.timezone}" is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   if (source.headers) checkHeaders(source.headers, ['headers'], add);
   source.cassettes?.redact.body.forEach((expression, i) => checkJmespath(expression, ['cassettes', 'redact', 'body', i], add));
+  const budget = source.rate_limit?.budget;
+  if (budget) checkBudget(budget, ['rate_limit', 'budget'], checkJmespath, add);
+  const ruleContext = { budget: budget !== undefined, auth: source.auth?.type };
+  if (source.response_rules) checkResponseRules(source.response_rules, ['response_rules'], ruleContext, checkJmespath, add);
 
   const seen = new Map<string, number>();
   source.streams.forEach((stream, i) => {
@@ -61,11 +66,13 @@ export function checkSource(source: PartialSource): PathProblem[] {
         add(at('pagination', 'page_size_param'), 'page_size needs page_size_param, the query parameter that carries it');
       }
       checkPagingTarget(stream, at('pagination'), add);
+      if (stream.pagination.stop_when_headers) checkHeaderConditions(stream.pagination.stop_when_headers, at('pagination', 'stop_when_headers'), add);
     }
     if (stream.incremental) {
       checkJmespath(stream.incremental.cursor_field, at('incremental', 'cursor_field'), add);
       checkReadFormat(stream.incremental, at('incremental'), add);
     }
+    if (stream.response_rules) checkResponseRules(stream.response_rules, at('response_rules'), ruleContext, checkJmespath, add);
     if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
       add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
     }

@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { cassettesSchema } from './cassettesSchema.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
+import { budgetSchema, responseRulesSchema } from './responseRuleSchema.js';
 import { EPOCH_UNITS } from '../window/parseTimestamp.js';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
@@ -94,6 +95,13 @@ const authSchema = z.discriminatedUnion('type', [
 
 const stopConditions = {
   stop_when: jmespath('JMESPath evaluated on each response body; paging ends when it is truthy (e.g. "!has_more").').optional(),
+  stop_when_headers: z
+    .record(z.string(), z.union([z.string(), z.boolean()]))
+    .optional()
+    .meta({
+      description:
+        'Response headers that end paging when they all match, by name (any case): a text is the exact value; a text written /…/ (or /…/i) is a regular expression the value must match; true: present; false: absent. E.g. { X-Has-More: "false" }.',
+    }),
   max_pages: z.int().positive().default(10_000).meta({ description: 'Hard guard: more pages than this fails the window instead of looping forever. @default 10000' }),
 };
 
@@ -236,6 +244,7 @@ const streamSchema = z.strictObject({
     .optional()
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
   columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
+  response_rules: responseRulesSchema,
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -259,6 +268,7 @@ export const sourceSchema = z.strictObject({
       requests_per_second: z.number().positive().optional().meta({ description: 'Token bucket refill rate. @default unlimited' }),
       burst: z.int().positive().optional().meta({ description: 'Token bucket size. @default max(1, requests_per_second)' }),
       concurrency: z.int().positive().max(64).default(1).meta({ description: 'Requests in flight at once. @default 1' }),
+      budget: budgetSchema.optional(),
     })
     .default({ concurrency: 1 }),
   retry: z
@@ -288,6 +298,7 @@ export const sourceSchema = z.strictObject({
     })
     .default({ max: 5, allowed_origins: [] })
     .meta({ description: "Redirects are followed within base_url's origin (scheme, host, port) only, unless allowed_origins names another." }),
+  response_rules: responseRulesSchema,
   lake: z
     .strictObject({
       part_size_mb: z.number().positive().default(64).meta({ description: 'Uncompressed size at which a part rolls over. @default 64' }),

@@ -45,6 +45,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     fetch: options.fetch,
     ...(options.transport ? { transport: options.transport } : {}),
     redirects: source.redirects,
+    ...(source.rate_limit.budget ? { budget: source.rate_limit.budget } : {}),
   });
   const authenticator = await createAuthenticator(
     source.auth,

@@ -174,6 +174,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...decoding.manifestField(stream.response_encoding),
     ...(stream.incremental ? { filtered } : {}),
     ...(stream.parent ? { parents: tally.parents } : {}),
+    ...(tally.ignored ? { ignoredPages: tally.ignored } : {}),
   });
   const outcome = await attempt.commit(manifest, writer.keys, {
     age,

@@ -17,6 +17,7 @@ import { parentKeyOf, selectParentKey, type ParentKey } from './parentKey.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
+import { rulesFor } from '../http/responseRules.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
@@ -48,6 +49,8 @@ export interface PageTally {
   pages: number;
   /** Distinct keys of the stream's parent (0 without a parent). */
   parents: number;
+  /** Pages a response rule ignored. @default 0 */
+  ignored?: number;
 }
 
 /** One parent a child stream runs for. */
@@ -144,6 +147,8 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
   const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
+  const rules = rulesFor(source.response_rules, stream.response_rules, stream.name);
+  const budget = source.rate_limit.budget;
 
   // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys.
   const landEarly = prefix === '' && !parent && !filter ? input.landEarly : undefined;
@@ -158,6 +163,8 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
       signal,
       stats: input.stats,
       ...(landing ? { landing } : {}),
+      ...(rules.length > 0 ? { rules } : {}),
+      ...(budget ? { budget } : {}),
     });
     const page = { request, response, index };
     // Selected as it arrives, so paging can stop before the next request (pages may arrive out of order).
@@ -165,7 +172,9 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     return page;
   };
 
-  const strategy: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  const paged: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  // A page a rule ignored ends its paging: what it says of a next page is not the API's paging.
+  const strategy = rules.some((rule) => rule.action === 'ignore') ? withStopCondition(paged, (page) => page.response.ignored === true) : paged;
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
@@ -179,6 +188,7 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   });
   for await (const page of pages) {
     input.tally.pages++;
+    if (page.response.ignored) input.tally.ignored = (input.tally.ignored ?? 0) + 1;
     const selection = selections.get(page);
     if (selection) filter!.follow(selection, origin(page));
     yield {

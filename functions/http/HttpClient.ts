@@ -6,8 +6,9 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
+import type { BudgetConfig } from '../config/responseRuleSchema.js';
 import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, RetryBudgetError } from '../errors.js';
+import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, type HttpError, ResponseRuleError, RetryableResponse, RetryBudgetError } from '../errors.js';
 import type { Authenticator } from './auth/Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
@@ -20,7 +21,9 @@ import { authenticate, prepareRequest, type PreparedRequest } from './prepareReq
 import { quoteBody } from './quoteBody.js';
 import { readJson } from './readJson.js';
 import type { Redactor } from './redact.js';
-import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
+import { budgetFromBody, budgetFromHeaders, budgetInRequests, type BudgetReading } from './rateBudget.js';
+import { decide } from './responseRules.js';
+import { decideRetry, isRetryableStatus, isThrottled } from './retryPolicy.js';
 import { TokenBucket } from './TokenBucket.js';
 import { fetchTransport, type ResponseHeaders, type Transport } from './Transport.js';
 
@@ -50,6 +53,8 @@ export interface HttpClientOptions {
   readonly transport?: Transport;
   /** Which redirects to follow. @default same origin only, at most 5 */
   readonly redirects?: RedirectConfig;
+  /** How to read the API's budget from a body (`rate_limit.budget`). @default budgets in headers only */
+  readonly budget?: BudgetConfig;
 }
 
 type Attempt<T> =
@@ -58,14 +63,30 @@ type Attempt<T> =
   | { readonly kind: 'status'; readonly status: number; readonly headers: ResponseHeaders; readonly text: string; readonly hops: number }
   | { readonly kind: 'network'; readonly reason: string; readonly error: unknown; readonly hops: number }
   /** Not worth retrying: a redirect the source may not follow, or a body its reader refused. */
-  | { readonly kind: 'refused'; readonly error: ApilakeError; readonly hops: number };
+  | { readonly kind: 'refused'; readonly error: ApilakeError; readonly hops: number }
+  /** A 2xx body its reader asked to have again (a response rule). */
+  | { readonly kind: 'again'; readonly signal: RetryableResponse; readonly headers: ResponseHeaders; readonly hops: number };
+
+/** A failed attempt, and what may follow it. */
+interface Failure {
+  /** Thrown when no attempt follows. */
+  readonly error: HttpError;
+  readonly retryable: boolean;
+  /** Headers that may ask for a wait (Retry-After, a reset). */
+  readonly headers?: ResponseHeaders;
+  /** A wait a response rule read from the response, in ms. */
+  readonly waitMs?: number;
+  readonly throttled: boolean;
+  /** A 401, or a rule's refresh_auth: a refreshed token is worth one more attempt. */
+  readonly refreshAuth: boolean;
+}
 
 const DEFAULT_REDIRECTS: RedirectConfig = { max: 5, allowed_origins: [] };
 /** A rate-limited, retrying HTTP client for one source. Share one per source across windows. */
 export class HttpClient {
   /** Cumulative counters since construction. */
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, bytes: 0 };
-  private readonly clock: Clock;
+  private readonly clockSource: Clock;
   private readonly random: () => number;
   private readonly transport: Transport;
   private readonly bucket: TokenBucket;
@@ -74,14 +95,16 @@ export class HttpClient {
   private authenticator: Authenticator | undefined;
   private readonly redirects: RedirectConfig;
   private readonly allowedOrigins: ReadonlySet<string>;
+  /** Requests sent whose response has not arrived yet (the API may not have counted them when it reports its budget). */
+  private inFlight = 0;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.clockSource = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
-    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clock });
+    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clockSource });
     this.slots = new ConcurrencyLimiter(options.concurrency ?? 1);
-    this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clock });
+    this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clockSource });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
     this.allowedOrigins = new Set(this.redirects.allowed_origins);
@@ -90,6 +113,11 @@ export class HttpClient {
   /** Sets the authenticator after construction (OAuth2 needs this client to fetch its token). */
   useAuthenticator(authenticator: Authenticator): void {
     this.authenticator = authenticator;
+  }
+
+  /** The client's clock, for what is judged about its responses (a wait until an epoch time). */
+  get clock(): Clock {
+    return this.clockSource;
   }
 
   /** The redactor that masks this source's credentials. */
@@ -120,53 +148,118 @@ export class HttpClient {
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
       const outcome = await this.slots.run(async () => {
         await this.stoppable(this.bucket.take(signal), signal);
-        return this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+        this.inFlight++;
+        try {
+          return await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+        } finally {
+          this.inFlight--;
+        }
       });
       count('requests', outcome.hops);
       if (outcome.kind === 'refused') throw outcome.error;
       if (outcome.kind === 'read') {
         this.breaker.recordSuccess();
-        this.respectQuota(outcome.headers);
         return { status: outcome.status, headers: outcome.headers, url: prepared.url, body: outcome.value };
       }
-      if (outcome.kind === 'status') {
-        const { status, headers, text } = outcome;
-        if (isThrottled(status, headers)) count('throttled');
-        if (status === 401 && !refreshedAuth && request.authenticate !== false && this.authenticator) {
-          refreshedAuth = true;
-          if (await this.authenticator.refresh()) {
-            attempt--; // a refreshed token is a new first attempt, not a retry
-            continue;
-          }
-        }
-        const retryable = isRetryableStatus(status, headers);
-        const described = this.describe(request);
-        const error = new HttpStatusError(
-          status,
-          quoteBody(text, (t) => this.options.redactor.text(t)),
-          described,
-          { attempts: attempt },
-        );
-        if (retryable) this.breaker.recordFailure(error);
-        const decision = decideRetry({ attempt, retryable, headers, nowMs: this.clock.now(), random: this.random(), policy: this.options.retry });
-        if (!decision.retry) {
-          if (decision.why !== 'wait_too_long') throw error;
-          const seconds = Math.ceil(decision.delayMs! / 1000);
-          throw new RetryBudgetError(`HTTP ${status}: server asked to wait ${seconds} s, more than retry.max_delay_ms (${this.options.retry.max_delay_ms} ms)`, described, { cause: error });
-        }
-        // Every request of the source waits out a server-requested pause, not only this one.
-        if (decision.serverRequested) this.bucket.pauseUntil(this.clock.now() + decision.delayMs);
-        await this.wait(decision.delayMs, signal);
-      } else {
-        if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'), { cause: outcome.error });
-        const error = new HttpNetworkError(outcome.reason, this.describe(request), { attempts: attempt, cause: outcome.error });
-        this.breaker.recordFailure(error);
-        const decision = decideRetry({ attempt, retryable: true, nowMs: this.clock.now(), random: this.random(), policy: this.options.retry });
-        if (!decision.retry) throw error;
-        await this.wait(decision.delayMs, signal);
+      if (outcome.kind === 'network' && signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'), { cause: outcome.error });
+      const judged = this.judge(outcome, request, options, attempt);
+      if ('ignored' in judged) {
+        this.breaker.recordSuccess();
+        return { status: judged.status, headers: judged.headers, url: prepared.url, body: judged.ignored };
       }
+      const failure = judged;
+      if (failure.throttled) count('throttled');
+      if (failure.refreshAuth && !refreshedAuth && request.authenticate !== false && this.authenticator) {
+        refreshedAuth = true;
+        if (await this.authenticator.refresh()) {
+          attempt--; // a refreshed token is a new first attempt, not a retry
+          continue;
+        }
+      }
+      if (failure.retryable) this.breaker.recordFailure(failure.error);
+      const decision = decideRetry({
+        attempt,
+        retryable: failure.retryable,
+        ...(failure.headers ? { headers: failure.headers } : {}),
+        ...(failure.waitMs !== undefined ? { requestedMs: failure.waitMs } : {}),
+        nowMs: this.clockSource.now(),
+        random: this.random(),
+        policy: this.options.retry,
+      });
+      if (!decision.retry) {
+        if (decision.why !== 'wait_too_long') throw failure.error;
+        const seconds = Math.ceil(decision.delayMs! / 1000);
+        const what =
+          failure.error instanceof ResponseRuleError ? `HTTP ${failure.error.status}, ${failure.error.rule}` : failure.error instanceof HttpStatusError ? `HTTP ${failure.error.status}` : 'response';
+        throw new RetryBudgetError(`${what}: server asked to wait ${seconds} s, more than retry.max_delay_ms (${this.options.retry.max_delay_ms} ms)`, this.describe(request), {
+          cause: failure.error,
+        });
+      }
+      // Every request of the source waits out a server-requested pause, not only this one.
+      if (decision.serverRequested) this.bucket.pauseUntil(this.clockSource.now() + decision.delayMs);
+      await this.wait(decision.delayMs, signal);
       count('retries');
     }
+  }
+
+  /**
+   * What a failed attempt means: the first response rule that matches a status decides (a `fail`
+   * throws at once, an `ignore` is a result), else the built-in handling of statuses and network
+   * failures.
+   * @throws ResponseRuleError for a rule's `fail`, or an `ignore` the caller cannot read
+   */
+  private judge<T>(
+    outcome: Exclude<Attempt<T>, { kind: 'read' | 'refused' }>,
+    request: HttpRequest,
+    options: RequestOptions<T>,
+    attempt: number,
+  ): Failure | { ignored: T; status: number; headers: ResponseHeaders } {
+    const described = this.describe(request);
+    const mask = (text: string) => this.options.redactor.text(text);
+    if (outcome.kind === 'network') {
+      return { error: new HttpNetworkError(outcome.reason, described, { attempts: attempt, cause: outcome.error }), retryable: true, throttled: false, refreshAuth: false };
+    }
+    if (outcome.kind === 'again') {
+      const { signal, headers } = outcome;
+      const error = new ResponseRuleError(signal.status, signal.rule, signal.detail, described, { attempts: attempt });
+      return { error, retryable: !signal.refreshAuth, headers, ...(signal.waitMs !== undefined ? { waitMs: signal.waitMs } : {}), throttled: !signal.refreshAuth, refreshAuth: signal.refreshAuth };
+    }
+    const { status, headers, text } = outcome;
+    const rules = options.rules ?? [];
+    const budget = this.options.budget;
+    if (rules.length > 0 || budget) {
+      let parsed: { value: unknown } | undefined;
+      const body = () => (parsed ??= { value: parseBody(text) }).value;
+      if (budget) this.observeBody(budget, body());
+      const decision = decide(
+        rules,
+        {
+          status,
+          headers,
+          get body() {
+            return body();
+          },
+        },
+        { nowMs: this.clockSource.now(), ...(budget ? { budget } : {}) },
+      );
+      if (decision) {
+        const message = decision.message === undefined ? quoteBody(text, mask) : mask(decision.message);
+        const error = new ResponseRuleError(status, decision.rule.name, message, described, { attempts: attempt });
+        switch (decision.action) {
+          case 'fail':
+            throw error;
+          case 'ignore':
+            if (!options.ignore) throw error;
+            return { ignored: options.ignore({ status, headers, body: body() }), status, headers };
+          case 'refresh_auth':
+            return { error, retryable: false, throttled: false, refreshAuth: true };
+          case 'retry':
+            return { error, retryable: true, headers, ...(decision.waitMs !== undefined ? { waitMs: decision.waitMs } : {}), throttled: true, refreshAuth: false };
+        }
+      }
+    }
+    const error = new HttpStatusError(status, quoteBody(text, mask), described, { attempts: attempt });
+    return { error, retryable: isRetryableStatus(status, headers), headers, throttled: isThrottled(status, headers), refreshAuth: status === 401 };
   }
 
   /** Sends a request and parses its JSON body with `JSON.parse` (token endpoints, tests). */
@@ -193,6 +286,7 @@ export class HttpClient {
       if (chain.kind === 'refused') return chain;
       const { response, hops } = chain;
       const { status, headers } = response;
+      this.noteBudget(budgetFromHeaders(headers, this.clockSource.now()));
       if (status < 200 || status >= 300) {
         try {
           const text = await response.text();
@@ -217,10 +311,12 @@ export class HttpClient {
         ...(request.label !== undefined ? { label: request.label } : {}),
         describe,
         redact: (text) => redactor.text(text),
+        ...(this.options.budget ? { observeBody: (body: unknown) => this.observeBody(this.options.budget!, body) } : {}),
       };
       try {
         return { kind: 'read', status, headers, value: await read(reading), hops };
       } catch (error) {
+        if (error instanceof RetryableResponse) return { kind: 'again', signal: error, headers, hops };
         if (error instanceof ApilakeError) return { kind: 'refused', error, hops };
         return network(error, hops);
       }
@@ -229,15 +325,20 @@ export class HttpClient {
     }
   }
 
-  private respectQuota(headers: ResponseHeaders): void {
-    const remaining = headers.get('ratelimit-remaining') ?? headers.get('x-ratelimit-remaining');
-    if (remaining !== '0') return;
-    const delay = serverRequestedDelayMs(headers, this.clock.now());
-    if (delay !== undefined) this.bucket.pauseUntil(this.clock.now() + Math.min(delay, this.options.retry.max_delay_ms));
+  /** Paces the requests to come by the budget a response reported (none: nothing changes). */
+  private noteBudget(reading: BudgetReading | undefined): void {
+    if (!reading) return;
+    const now = this.clockSource.now();
+    // This response's own request is still counted in flight; the others may not have reached the API's count.
+    this.bucket.adapt(budgetInRequests(reading, Math.max(0, this.inFlight - 1), now + this.options.retry.max_delay_ms));
+  }
+
+  private observeBody(budget: BudgetConfig, body: unknown): void {
+    this.noteBudget(budgetFromBody(budget, body, this.clockSource.now()));
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
-    await this.stoppable(this.clock.sleep(ms, signal), signal);
+    await this.stoppable(this.clockSource.sleep(ms, signal), signal);
   }
 
   /** A wait (for a retry, for a token) that only a stop ends early: it fails as {@link AbortedError}, whatever the signal's reason. */
@@ -252,6 +353,15 @@ export class HttpClient {
   private describe(request: HttpRequest): string {
     const label = request.label ? `${request.label}, ` : '';
     return `${label}${request.method} ${this.options.redactor.url(request.url)}`;
+  }
+}
+
+/** A body that is not 2xx as rules read it: JSON when it parses, else its text. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 

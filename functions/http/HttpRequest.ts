@@ -1,5 +1,6 @@
 /** The shapes of a request, of the response a reader gets, and of what the client returns. */
 
+import type { ResponseRule } from './responseRules.js';
 import type { ResponseHeaders, TransportResponse } from './Transport.js';
 
 /** One request to send. */
@@ -27,19 +28,40 @@ export interface HttpResponse extends TransportResponse {
   describe(): string;
   /** Masks the source's credentials in text quoted from the body; a function that needs no `this`, to pass on as it is. */
   readonly redact: (text: string) => string;
+  /**
+   * Hands the parsed body back to the client, which reads the API's budget from it
+   * (`rate_limit.budget`) to pace the requests to come. Present only when the source has one.
+   */
+  readonly observeBody?: (body: unknown) => void;
 }
 
 /**
- * Consumes a successful response's body. What it throws decides what happens next: an
- * {@link ApilakeError} ends the request at once (the body is not what it must be, and asking again
- * would only repeat it, or land records twice); anything else is a connection that broke while
- * the body arrived, retried like any network failure.
+ * Consumes a successful response's body. What it throws decides what happens next: a
+ * {@link RetryableResponse} asks for another attempt, as a retryable status would (a response rule
+ * found the body to be throttling); any other {@link ApilakeError} ends the request at once (the
+ * body is not what it must be, and asking again would only repeat it, or land records twice);
+ * anything else is a connection that broke while the body arrived, retried like any network failure.
  */
 export type BodyReader<T> = (response: HttpResponse) => Promise<T>;
+
+/** A response a rule ignored, as {@link RequestOptions.ignore} gets it. */
+export interface IgnoredResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** Parsed JSON; a body that is not JSON is its text. */
+  readonly body: unknown;
+}
 
 /** Options of {@link HttpClient.request}. */
 export interface RequestOptions<T> {
   readonly read: BodyReader<T>;
+  /**
+   * Rules for responses that are not 2xx, tried before the built-in handling (the reader applies
+   * them to 2xx bodies). @default none
+   */
+  readonly rules?: readonly ResponseRule[];
+  /** What a response a rule ignores reads as; without it, an ignore rule fails the request. */
+  readonly ignore?: (response: IgnoredResponse) => T;
   readonly signal?: AbortSignal;
   /** Also counts into these (a window's) counters. */
   readonly stats?: HttpStats;

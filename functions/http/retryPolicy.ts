@@ -86,6 +86,8 @@ export function decideRetry(input: {
   readonly attempt: number;
   readonly retryable: boolean;
   readonly headers?: ResponseHeaders;
+  /** A wait the server asked for in its own way (a response rule's `wait`): wins over the headers. */
+  readonly requestedMs?: number;
   readonly nowMs: number;
   readonly random: number;
   readonly policy: Pick<RetryConfig, 'max_attempts' | 'base_delay_ms' | 'max_delay_ms'>;
@@ -93,7 +95,7 @@ export function decideRetry(input: {
   const { attempt, policy } = input;
   if (!input.retryable) return { retry: false, why: 'not_retryable' };
   if (attempt >= policy.max_attempts) return { retry: false, why: 'attempts_exhausted' };
-  const requested = input.headers ? serverRequestedDelayMs(input.headers, input.nowMs) : undefined;
+  const requested = input.requestedMs ?? (input.headers ? serverRequestedDelayMs(input.headers, input.nowMs) : undefined);
   if (requested !== undefined) {
     if (requested > policy.max_delay_ms) return { retry: false, why: 'wait_too_long', delayMs: requested };
     return { retry: true, delayMs: requested, serverRequested: true };

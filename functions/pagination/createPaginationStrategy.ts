@@ -2,7 +2,7 @@
 
 import type { PaginationConfig } from '../config/sourceSchema.js';
 import type { PaginationStrategy } from './PaginationStrategy.js';
-import { withStopWhen } from './stopConditions.js';
+import { withStopWhen, withStopWhenHeaders } from './stopConditions.js';
 import { CursorPagination } from './strategies/CursorPagination.js';
 import { LinkHeaderPagination } from './strategies/LinkHeaderPagination.js';
 import { NextUrlPagination } from './strategies/NextUrlPagination.js';
@@ -21,7 +21,8 @@ const FACTORIES: Factories = {
   link_header: () => new LinkHeaderPagination(),
 };
 
-/** The strategy for a stream's pagination block, ending where its `stop_when` says too. */
+/** The strategy for a stream's pagination block, ending where its `stop_when` and `stop_when_headers` say too. */
 export function createPaginationStrategy(config: PaginationConfig): PaginationStrategy {
-  return withStopWhen((FACTORIES[config.type] as (c: PaginationConfig) => PaginationStrategy)(config), config.stop_when);
+  const strategy = (FACTORIES[config.type] as (c: PaginationConfig) => PaginationStrategy)(config);
+  return withStopWhenHeaders(withStopWhen(strategy, config.stop_when), config.stop_when_headers);
 }

@@ -5,6 +5,7 @@
  */
 
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
+import { headersMatch } from '../http/responseRules.js';
 import type { PageContext, PageRequest, PageResponse, PaginationStrategy } from './PaginationStrategy.js';
 
 /** `strategy`, also ending paging after any page where `isLast` holds. */
@@ -15,6 +16,11 @@ export function withStopCondition<R extends PageResponse>(strategy: PaginationSt
 /** `strategy`, also ending paging after a page where the JMESPath `expression` is truthy on the body. */
 export function withStopWhen<R extends PageResponse>(strategy: PaginationStrategy<R>, expression: string | undefined): PaginationStrategy<R> {
   return expression === undefined ? strategy : withStopCondition(strategy, (page) => isTruthy(evaluate(expression, page.response.body)));
+}
+
+/** `strategy`, also ending paging after a page whose response headers all match `conditions` (`stop_when_headers`). */
+export function withStopWhenHeaders<R extends PageResponse>(strategy: PaginationStrategy<R>, conditions: Readonly<Record<string, string | boolean>> | undefined): PaginationStrategy<R> {
+  return conditions === undefined ? strategy : withStopCondition(strategy, (page) => headersMatch(conditions, page.response.headers));
 }
 
 class StopCondition<R extends PageResponse> implements PaginationStrategy<R> {

@@ -58,10 +58,14 @@ export interface Manifest {
   readonly filtered?: number;
   /** With `parent`: the distinct parent keys the window ran for. */
   readonly parents?: number;
+  /** Pages a response rule ignored (counted as empty), when there were any. */
+  readonly ignored_pages?: number;
 }
 
 /** What a run knows when it commits: the manifest's counters as they are, the rest in the run's terms. */
 export interface ManifestInput extends Pick<Manifest, 'commit' | 'replaces' | 'parts' | 'curated' | 'pages' | 'requests' | 'retries' | 'throttled' | 'decoding' | 'filtered' | 'parents'> {
+  /** Pages a response rule ignored. @default 0 */
+  readonly ignoredPages?: number;
   readonly ref: WindowRef;
   readonly runId: string;
   readonly startedAt: Date;
@@ -101,6 +105,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     ...(input.decoding ? { decoding: input.decoding } : {}),
     ...(input.filtered !== undefined ? { filtered: input.filtered } : {}),
     ...(input.parents !== undefined ? { parents: input.parents } : {}),
+    ...(input.ignoredPages ? { ignored_pages: input.ignoredPages } : {}),
   };
 }
 

@@ -198,7 +198,11 @@ describe('runSource into a local lake', () => {
   }
 
   it.each([
-    ['an error body served with 200', { kind: 'error-body-200' as const }, /records path "data" is missing from the response; top-level keys: error/],
+    [
+      'an error body served with 200',
+      { kind: 'error-body-200' as const },
+      /records path "data" is missing from the response; the API answered: "daily quota exceeded \(quota\)"; top-level keys: error/,
+    ],
     ['an invalid JSON page', { kind: 'invalid-json' as const }, /page 1: response body is not valid JSON/],
   ])('fails the window on %s instead of landing an empty page', async (_what, fault, message) => {
     api.fail(fault);

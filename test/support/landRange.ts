@@ -9,8 +9,12 @@ import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { ManualClock } from './manualClock.js';
 
 /** The windows of `[from, to)` of one stream (or all), landed into `lake`; rate-limit waits take no time. */
-export async function landRange(source: SourceDefinition, lake: string, range: { from: string; to: string; stream?: string; env?: Record<string, string> }): Promise<WindowResult[]> {
-  const client = await createSourceClient(source, new EnvSecretProvider(range.env ?? {}), { clock: new ManualClock(Date.now()), random: () => 0 });
+export async function landRange(
+  source: SourceDefinition,
+  lake: string,
+  range: { from: string; to: string; stream?: string; env?: Record<string, string>; clock?: ManualClock; random?: () => number },
+): Promise<WindowResult[]> {
+  const client = await createSourceClient(source, new EnvSecretProvider(range.env ?? {}), { clock: range.clock ?? new ManualClock(Date.now()), random: range.random ?? (() => 0) });
   return runSource({
     source,
     stream: range.stream,

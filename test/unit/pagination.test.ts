@@ -7,7 +7,7 @@ import { PaginationError } from '../../functions/errors.js';
 import { createPaginationStrategy } from '../../functions/pagination/createPaginationStrategy.js';
 import { paginate } from '../../functions/pagination/paginate.js';
 import type { PageContext, PageRequest } from '../../functions/pagination/PaginationStrategy.js';
-import { parseLinkHeader } from '../../functions/pagination/strategies/LinkHeaderPagination.js';
+import { parseLinkHeader, parseLinks } from '../../functions/pagination/strategies/LinkHeaderPagination.js';
 
 /** Parses a pagination block through the real schema, so defaults are the ones users get. */
 function config(block: Record<string, unknown>): PaginationConfig {
@@ -83,6 +83,32 @@ describe('pagination strategies', () => {
     expect(strategy.next(ctx)!.url.href).toBe('https://api.test/v1/items?page=2');
     expect(strategy.next(page(base, [], [1], 0, { link: '<https://api.test/x?page=1>; rel="prev"' }))).toBeUndefined();
   });
+
+  // Sentry sends a next link on every page; results="false" marks the one past the last page (https://docs.sentry.io/api/pagination/).
+  it.each([
+    ['true', 'https://api.test/x?cursor=0:100:0'],
+    ['false', undefined],
+    ['FALSE', undefined],
+  ])('link_header follows a next link whose results is %s only when there are results', (results, expected) => {
+    const strategy = createPaginationStrategy(config({ type: 'link_header' }));
+    const link = `<https://api.test/x?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <https://api.test/x?cursor=0:100:0>; rel="next"; results="${results}"; cursor="0:100:0"`;
+    expect(strategy.next(page(base, [], [1], 0, { link }))?.url.href).toBe(expected);
+  });
+});
+
+describe('stop_when_headers', () => {
+  it.each([
+    ['an exact value', { 'X-Has-More': 'false' }, { 'x-has-more': 'false' }, true],
+    ['another value', { 'X-Has-More': 'false' }, { 'x-has-more': 'true' }, false],
+    ['a pattern in any case', { link: '/rel="next"; results="FALSE"/i' }, { link: '<https://api.test/x?c=2>; rel="next"; results="false"' }, true],
+    ['present', { 'x-last-page': true }, { 'x-last-page': '1' }, true],
+    ['absent', { 'x-next-cursor': false }, {}, true],
+    ['all must match', { 'x-has-more': 'false', 'x-last-page': true }, { 'x-has-more': 'false' }, false],
+  ])('ends paging on %s', (_what, conditions, headers, stops) => {
+    const strategy = createPaginationStrategy(config({ type: 'link_header', stop_when_headers: conditions }));
+    const link = { link: '<https://api.test/x?c=2>; rel="next"', ...headers };
+    expect(strategy.isLast!(page(base, [], [1], 0, link))).toBe(stops);
+  });
 });
 
 describe('parseLinkHeader', () => {
@@ -94,6 +120,12 @@ describe('parseLinkHeader', () => {
     ['<https://a/x?page=2>; REL="Next"', 'https://a/x?page=2'],
     ['', undefined],
   ])('%s', (header, next) => expect(parseLinkHeader(header).get('next')).toBe(next));
+
+  it("keeps each link's parameters, unquoted, names in lower case", () => {
+    const links = parseLinks('<https://a/x?c=1>; rel="previous"; Results="false"; cursor="0:0:1", <https://a/x?c=2>; rel=next; results=true; title="a; b"');
+    expect(links.get('previous')).toEqual({ target: 'https://a/x?c=1', params: { rel: 'previous', results: 'false', cursor: '0:0:1' } });
+    expect(links.get('next')).toEqual({ target: 'https://a/x?c=2', params: { rel: 'next', results: 'true', title: 'a; b' } });
+  });
 });
 
 describe('paginate', () => {

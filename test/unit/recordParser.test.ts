@@ -208,7 +208,7 @@ describe('RecordParser: located errors', () => {
   });
 
   it('agrees with JSON.parse on what is valid: every case above is rejected by JSON.parse too', () => {
-    for (const body of ['{"data":[1,]}', '{"data":[01]}', '{"data":["a\nb"]}', '{"data":\u00a0[]}', '{"data":\f[]}', '']) expect(() => void JSON.parse(body)).toThrow(SyntaxError);
+    for (const body of ['{"data":[1,]}', '{"data":[01]}', '{"data":["a\nb"]}', '{"data":\u00a0[]}', '{"data":\f[]}', '']) expect((): unknown => JSON.parse(body)).toThrow(SyntaxError);
   });
 
   it('quotes the body near the problem only through the redactor', () => {
@@ -222,7 +222,7 @@ describe('RecordParser: located errors', () => {
   });
 
   it.each([
-    ['missing', '{"error":"quota exceeded"}', 'data', 'records path "data" is missing from the response; top-level keys: error'],
+    ['missing', '{"error":"quota exceeded"}', 'data', 'records path "data" is missing from the response; the API answered: "quota exceeded"; top-level keys: error'],
     ['null', '{"data":null}', 'data', 'records path "data" is missing from the response'],
     ['an object', '{"data":{"id":1}}', 'data', 'records path "data" points at an object, expected an array of records'],
     ['a string', '{"data":"none"}', 'data', 'records path "data" points at a string ("none"), expected an array of records'],

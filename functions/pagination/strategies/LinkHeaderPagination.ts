@@ -1,16 +1,32 @@
 import type { PageContext, PageRequest, PaginationStrategy } from '../PaginationStrategy.js';
 
-/** Follows the RFC 8288 `Link: <…>; rel="next"` header, as GitHub and many REST APIs send. */
+/** One link of a Link header: its target and its parameters (names lower-cased, values unquoted). */
+export interface HeaderLink {
+  readonly target: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/**
+ * Follows the RFC 8288 `Link: <…>; rel="next"` header, as GitHub and many REST APIs send. A next
+ * link that says `results="false"` ends paging: Sentry always sends a next link, and marks the one
+ * past the last page so (https://docs.sentry.io/api/pagination/).
+ */
 export class LinkHeaderPagination implements PaginationStrategy {
   next(page: PageContext): PageRequest | undefined {
-    const next = parseLinkHeader(page.response.headers.get('link') ?? '').get('next');
-    return next === undefined ? undefined : { ...page.request, url: new URL(next, page.request.url) };
+    const next = parseLinks(page.response.headers.get('link') ?? '').get('next');
+    if (next === undefined || next.params.results?.toLowerCase() === 'false') return undefined;
+    return { ...page.request, url: new URL(next.target, page.request.url) };
   }
 }
 
 /** Parses an RFC 8288 Link header into rel → target; a link with several rels is listed under each. */
 export function parseLinkHeader(header: string): Map<string, string> {
-  const links = new Map<string, string>();
+  return new Map([...parseLinks(header)].map(([rel, link]) => [rel, link.target]));
+}
+
+/** Parses an RFC 8288 Link header into rel → link with its parameters; the first link of a rel wins. */
+export function parseLinks(header: string): Map<string, HeaderLink> {
+  const links = new Map<string, HeaderLink>();
   let i = 0;
   while (i < header.length) {
     const open = header.indexOf('<', i);
@@ -25,9 +41,13 @@ export function parseLinkHeader(header: string): Map<string, string> {
       if (header[end] === '"') quoted = !quoted;
       end++;
     }
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(header.slice(close + 1, end));
-    for (const name of (rel?.[1] ?? rel?.[2] ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean)) {
-      if (!links.has(name)) links.set(name, target);
+    const params: Record<string, string> = {};
+    for (const match of header.slice(close + 1, end).matchAll(/;\s*([^=;\s]+)\s*=\s*(?:"([^"]*)"|([^;\s]+))/g)) {
+      const name = match[1]!.toLowerCase();
+      if (!(name in params)) params[name] = match[2] ?? match[3] ?? '';
+    }
+    for (const name of (params.rel ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean)) {
+      if (!links.has(name)) links.set(name, { target, params });
     }
     i = end + 1;
   }

@@ -8,6 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
+import { checkJob } from './checkJob.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
@@ -65,6 +66,8 @@ export function checkSource(source: PartialSource): PathProblem[] {
     }
     const lineage = parentLineage(source.streams, i);
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
+    const windowAndVars = source.vars && stream.vars ? new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars)]) : undefined;
+    checkJob(stream, at, { add, jmespath: (e, p) => checkJmespath(e, p, add), headers: (h, p) => checkHeaders(h, p, add), known: windowAndVars });
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
@@ -141,9 +144,9 @@ function checkParent(source: PartialSource, stream: PartialStream, lineage: Line
 /** With `in: body` every paging path needs a POST body it can be placed in; with `in: header` the name must be a header's. */
 function checkPagingTarget(stream: PartialStream, path: (string | number)[], add: Add): void {
   const pagination = stream.pagination!;
-  if (pagination.type !== 'cursor' && pagination.type !== 'page_number' && pagination.type !== 'offset') return;
+  if (pagination.type !== 'cursor' && pagination.type !== 'header_cursor' && pagination.type !== 'page_number' && pagination.type !== 'offset') return;
   const fields =
-    pagination.type === 'cursor'
+    pagination.type === 'cursor' || pagination.type === 'header_cursor'
       ? { param: pagination.param }
       : pagination.type === 'page_number'
         ? { param: pagination.param, page_size_param: pagination.page_size_param }

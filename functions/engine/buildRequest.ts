@@ -32,7 +32,9 @@ const PATH_STEP = /^\.{0,2}$/;
  * @throws RecordFieldError when a parent key in the path is empty, "." or "..", naming the parent record
  */
 export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: ParentPlaceholders = {}): PageRequest {
-  for (const name of placeholdersIn(stream.path)) {
+  // checkSource requires a path of every stream but a job stream, which builds its own requests.
+  const path = stream.path ?? '';
+  for (const name of placeholdersIn(path)) {
     const parent = parents[name];
     if (parent && PATH_STEP.test(parent.key.text)) {
       const why =
@@ -46,7 +48,7 @@ export function buildFirstRequest(source: SourceDefinition, stream: StreamDefini
   const values = windowValues(window, { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) });
   const encoded = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, encodeURIComponent(String(v))]));
   const base = source.base_url.replace(/\/+$/, '');
-  const url = new URL(`${base}${renderString(stream.path, encoded)}`);
+  const url = new URL(`${base}${renderString(path, encoded)}`);
   for (const [key, value] of Object.entries(stream.params)) {
     url.searchParams.set(key, typeof value === 'string' ? renderString(value, values) : String(value));
   }

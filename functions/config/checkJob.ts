@@ -27,9 +27,9 @@ export function checkJob(stream: PartialStream, at: (...rest: (string | number)[
     return;
   }
   if (stream.parent) add(at('parent'), 'a job stream cannot have a parent: one job covers the whole window');
-  if (stream.pagination && stream.pagination.type !== 'none') add(at('pagination'), 'a job stream is paged by job.download.pagination, not by the stream\'s pagination');
+  if (stream.pagination && stream.pagination.type !== 'none') add(at('pagination'), "a job stream is paged by job.download.pagination, not by the stream's pagination");
   if (stream.path !== undefined) add(at('path'), 'a job stream sends job.create, job.poll and job.download: put the path there');
-  if (stream.body !== undefined) add(at('body'), 'a job stream sends job.create\'s body: put it there');
+  if (stream.body !== undefined) add(at('body'), "a job stream sends job.create's body: put it there");
 
   tools.jmespath(job.id, at('job', 'id'));
   tools.jmespath(job.done_when, at('job', 'done_when'));

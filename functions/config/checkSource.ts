@@ -50,6 +50,12 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.body !== undefined && stream.method !== undefined && stream.method !== 'POST') add(at('body'), 'a body needs method: POST');
 
     if (stream.records !== undefined) checkJmespath(stream.records, at('records'), add);
+    if (stream.format && stream.format.type !== 'json' && stream.records !== undefined && stream.records !== '@') {
+      add(
+        at('records'),
+        `a ${stream.format.type} body is read record by record (${stream.format.type === 'xml' ? 'format.records names the record element' : 'every line or row is one'}): records applies to json only`,
+      );
+    }
     if (stream.pagination) {
       const pagination = stream.pagination as Record<string, unknown>;
       for (const field of ['stop_when', 'cursor', 'next', 'total_pages', 'total_records']) {

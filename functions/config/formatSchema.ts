@@ -44,7 +44,7 @@ export const formatSchema = z
   .transform((value): z.output<typeof formatObject> => (typeof value !== 'string' ? value : value === 'csv' ? { type: 'csv', delimiter: ',', quote: '"' } : { type: value }))
   .meta({
     description:
-      'How response bodies (or a job\'s files) are read: json (the default), jsonl, csv, or { type: xml, records: <element path> }; csv takes delimiter and quote. A gzip file or a zip archive (one or many members) is read as the format inside it. @default json',
+      "How response bodies (or a job's files) are read: json (the default), jsonl, csv, or { type: xml, records: <element path> }; csv takes delimiter and quote. A gzip file or a zip archive (one or many members) is read as the format inside it. @default json",
   });
 
 /** A stream's `format`, options filled. */

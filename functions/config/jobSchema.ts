@@ -9,7 +9,11 @@ import { formatSchema } from './formatSchema.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const jmespath = (description: string) => z.string().min(1).meta({ description });
-const duration = (description: string) => z.string().regex(/^\d+(s|m|h|d)$/, 'a duration: <n>s, <n>m, <n>h or <n>d (e.g. 10s, 2h)').meta({ description });
+const duration = (description: string) =>
+  z
+    .string()
+    .regex(/^\d+(s|m|h|d)$/, 'a duration: <n>s, <n>m, <n>h or <n>d (e.g. 10s, 2h)')
+    .meta({ description });
 
 /** One request of the job's life: path, method, params, headers and a JSON body, placeholders allowed. */
 const requestFields = (defaultMethod: 'GET' | 'POST', placeholders: string) => ({
@@ -21,9 +25,15 @@ const requestFields = (defaultMethod: 'GET' | 'POST', placeholders: string) => (
     .enum(['GET', 'POST'])
     .default(defaultMethod)
     .meta({ description: `@default ${defaultMethod}` }),
-  params: z.record(z.string(), scalar).default({}).meta({ description: `Query parameters; values may hold ${placeholders}.` }),
+  params: z
+    .record(z.string(), scalar)
+    .default({})
+    .meta({ description: `Query parameters; values may hold ${placeholders}.` }),
   headers: z.record(z.string(), z.string()).default({}),
-  body: z.unknown().optional().meta({ description: `JSON body of a POST; strings may hold ${placeholders}.` }),
+  body: z
+    .unknown()
+    .optional()
+    .meta({ description: `JSON body of a POST; strings may hold ${placeholders}.` }),
 });
 
 const WINDOW = 'window placeholders and vars';
@@ -42,7 +52,7 @@ export function jobSchemaWith<P extends z.ZodType>(paginationSchema: P) {
         .strictObject({
           ...requestFields('GET', JOB),
           every: duration('Wait between polls; a Retry-After header of the poll response is honoured instead. @default 10s').default('10s'),
-          timeout: duration("Longest a job may run, from its creation: past it the window fails naming the job and its last state. @default 1h").default('1h'),
+          timeout: duration('Longest a job may run, from its creation: past it the window fails naming the job and its last state. @default 1h').default('1h'),
         })
         .meta({ description: 'The request that reads the job, repeated until done_when or failed_when holds.' }),
       done_when: jmespath("JMESPath on the poll response; the job's results are downloaded once it is truthy, e.g. \"state == 'JobComplete'\"."),
@@ -50,7 +60,11 @@ export function jobSchemaWith<P extends z.ZodType>(paginationSchema: P) {
       error: jmespath("JMESPath on the poll response to the job's error message, quoted when failed_when holds. @default the response body").optional(),
       download: z
         .strictObject({
-          path: z.string().startsWith('/', 'path must start with "/"').optional().meta({ description: `The results endpoint, paged by pagination; may hold ${JOB}.` }),
+          path: z
+            .string()
+            .startsWith('/', 'path must start with "/"')
+            .optional()
+            .meta({ description: `The results endpoint, paged by pagination; may hold ${JOB}.` }),
           base_url: z
             .url({ protocol: /^https?$/ })
             .optional()

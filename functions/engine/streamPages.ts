@@ -143,7 +143,7 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
   const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
-  const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
+  const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024), format: stream.format };
 
   // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys.
   const landEarly = prefix === '' && !parent && !filter ? input.landEarly : undefined;

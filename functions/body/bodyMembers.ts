@@ -126,9 +126,9 @@ async function* zipEntryChunks(stream: Readable, name: string, origin: BodyOrigi
  * connection that broke comes through the same stream and stays what it is, so it is retried.
  * Every error while the spooled archive is read is the archive's.
  */
-function formatError(error: unknown, origin: BodyOrigin, what: string): unknown {
+function formatError(error: unknown, origin: BodyOrigin, what: string): Error {
   if (error instanceof BodyFormatError) return error;
   const code = (error as { code?: unknown }).code;
-  if (what === 'gzip' && !(typeof code === 'string' && code.startsWith('Z_'))) return error;
+  if (what === 'gzip' && !(typeof code === 'string' && code.startsWith('Z_'))) return error as Error;
   return new BodyFormatError(origin, what, (error as Error).message, { cause: error });
 }

@@ -8,6 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
+import { checkFormatPaging } from './checkFormat.js';
 import { checkJob } from './checkJob.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
@@ -70,6 +71,8 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
       add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
     }
+    checkFormatPaging(stream.format, stream.pagination, at('pagination'), add);
+    if (stream.job) checkFormatPaging(stream.job.format ?? stream.format, stream.job.download.pagination, at('job', 'download', 'pagination'), add);
     const lineage = parentLineage(source.streams, i);
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
     const windowAndVars = source.vars && stream.vars ? new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars)]) : undefined;

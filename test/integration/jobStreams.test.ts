@@ -15,6 +15,8 @@ import { createSourceClient } from '../../functions/engine/createSourceClient.js
 import { runSource } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { collectGarbage } from '../../functions/sink/collectGarbage.js';
+import { newJobRecord, windowJobRecords } from '../../functions/sink/jobRecord.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
@@ -24,6 +26,7 @@ import { productsEvery, startShopifyBulkApi, type ShopifyBulkApi } from '../supp
 import { exampleSource } from '../support/exampleSource.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
+import { ageFiles } from '../support/ageFiles.js';
 
 const SF_TOKEN = '00Dtest!sf_token_0123456789';
 const SHOP_TOKEN = 'shpat_test_token_0123456789';
@@ -134,6 +137,36 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     const landed = await readCommittedRecords(lake);
     expect(landed).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
     expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
+  });
+
+  it('gc keeps the job record of a live job and removes it once its window is committed, or past the horizon plus poll.timeout', async () => {
+    const api = await start({ pollsUntilDone: 3 });
+    const stop = new AbortController();
+    const dying = Object.create(new ManualClock(Date.parse('2025-01-01T00:00:00Z'))) as ManualClock;
+    dying.sleep = () => {
+      stop.abort('killed');
+      return Promise.reject(new Error('killed'));
+    };
+    await land(await source(api), { from: '2024-03-01T00:00:00Z', to: '2024-03-03T00:00:00Z', clock: dying, signal: stop.signal });
+    const records = async () => (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(await records()).toHaveLength(1);
+    const storage = new FsLakeStorage(lake);
+    // A record left for a window that is committed since: its job's records are landed.
+    const day2 = { source: 'salesforce_bulk', stream: 'accounts', window: { start: new Date('2024-03-02T00:00:00Z'), end: new Date('2024-03-03T00:00:00Z') } };
+    await land(await source(api), { from: '2024-03-02T00:00:00Z', to: '2024-03-03T00:00:00Z' });
+    await windowJobRecords(storage, day2).create(newJobRecord(day2, { commit: 1, job_id: '750old', created_at: '2025-01-01T00:00:00Z', run_id: 'r', timeout_ms: 7_200_000 }));
+    expect(await records()).toHaveLength(2);
+
+    const [report] = await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] });
+    expect(report!.deletedJobRecords).toBe(1);
+    expect(await records()).toEqual([expect.stringContaining('20240301T000000Z_20240302T000000Z.json')]);
+    // 12 hours plus the job's 2 h timeout, and a minute: no attempt can still be polling it.
+    await ageFiles(join(lake, 'jobs'), 14 * 3_600_000 - 60_000);
+    await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] });
+    expect(await records()).toHaveLength(1);
+    await ageFiles(join(lake, 'jobs'), 2 * 60_000);
+    expect((await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] }))[0]!.deletedJobRecords).toBe(1);
+    expect(await records()).toEqual([]);
   });
 
   it('re-downloads, never re-creates, the finished job of a run that died before its commit', async () => {

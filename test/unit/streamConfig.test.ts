@@ -214,3 +214,44 @@ describe('format', () => {
     ).toEqual([]);
   });
 });
+
+describe('job', () => {
+  const job = (extra: Record<string, unknown> = {}) => ({
+    create: { path: '/jobs', body: { q: 'since {window.start}' } },
+    id: 'id',
+    poll: { path: '/jobs/{job.id}' },
+    done_when: "state == 'done'",
+    download: { path: '/jobs/{job.id}/results' },
+    ...extra,
+  });
+
+  it('fills the defaults of a job stream, which has no path', () => {
+    const stream = parse([{ name: 'a', format: 'csv', job: job() }]).streams[0]!;
+    expect(stream.path).toBeUndefined();
+    expect(stream.job).toMatchObject({ create: { method: 'POST', params: {} }, poll: { method: 'GET', every: '10s', timeout: '1h' }, download: { params: {} } });
+  });
+
+  it.each([
+    ['a stream without a path or a job', { name: 'a' }, 'streams[0].path: required'],
+    ['a job stream with a path', { name: 'a', path: '/a', job: job() }, 'streams[0].path: a job stream sends job.create'],
+    ['a job stream with its own pagination', { name: 'a', job: job(), pagination: { type: 'link_header' } }, 'streams[0].pagination: a job stream is paged by job.download.pagination'],
+    ['a download with both path and urls', { name: 'a', job: job({ download: { path: '/r', urls: 'url' } }) }, 'streams[0].job.download: give exactly one of path'],
+    ['a download with neither path nor urls', { name: 'a', job: job({ download: {} }) }, 'streams[0].job.download: give exactly one of path'],
+    ['paged urls', { name: 'a', job: job({ download: { urls: 'url', pagination: { type: 'link_header' } } }) }, 'streams[0].job.download.pagination: result files named by urls are not paged'],
+    ['{job.id} in create', { name: 'a', job: job({ create: { path: '/jobs/{job.id}' } }) }, 'streams[0].job.create.path: unknown placeholder {job.id}'],
+    ['an unknown placeholder in poll', { name: 'a', job: job({ poll: { path: '/jobs/{jobid}' } }) }, 'streams[0].job.poll.path: unknown placeholder {jobid}'],
+    ['a JMESPath that does not parse', { name: 'a', job: job({ done_when: "state == 'done" }) }, 'streams[0].job.done_when:'],
+    ['a poll interval that is not a duration', { name: 'a', job: job({ poll: { path: '/p', every: '10' } }) }, 'streams[0].job.poll.every: a duration'],
+    [
+      'a CSV download paged by a body cursor',
+      { name: 'a', format: 'csv', job: job({ download: { path: '/r', pagination: { type: 'cursor', cursor: 'n', param: 'c' } } }) },
+      'streams[0].job.download.pagination.type: cursor paging reads',
+    ],
+  ])('fails on %s', (_what, stream, message) => {
+    const found = problems([stream]);
+    expect(
+      found.some((p) => p.startsWith(message)),
+      found.join('\n'),
+    ).toBe(true);
+  });
+});

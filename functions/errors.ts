@@ -206,6 +206,14 @@ export class PaginationError extends HttpError {
   }
 }
 
+/** An export job failed at the API, ran past its `poll.timeout`, or answered without what the job block names (its id, its files). */
+export class JobError extends HttpError {
+  constructor(message: string, request: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, request, options);
+    this.name = 'JobError';
+  }
+}
+
 /** Writing to, listing or deleting from the lake failed. */
 export class SinkError extends ApilakeError {
   constructor(message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {

@@ -99,6 +99,23 @@ export class JsonScanner {
     this.nextOnPath = path !== undefined;
   }
 
+  /** Makes the scanner ready for another document from its first byte (JSON Lines: one a line). */
+  reset(): void {
+    this.depth = 0;
+    this.expect = E_VALUE;
+    this.nextOnPath = this.path !== undefined;
+    this.keyDepth = NOT_FOUND;
+    this.recordDepth = NOT_FOUND;
+    this.recordStart = NOT_FOUND;
+    this.recordUnsafe = 0;
+    this.outsideUnsafeFlag = false;
+    this.count = 0;
+    this.pathSeen.fill(0);
+    this.arrayOpen = NOT_FOUND;
+    this.arrayClose = NOT_FOUND;
+    this.target = TARGET.none;
+  }
+
   /** The body outside the records array holds a number that may not survive a float. */
   get outsideUnsafe(): boolean {
     return this.outsideUnsafeFlag;

@@ -106,3 +106,19 @@ export function quoteNear(bytes: Uint8Array, offset: number, origin: BodyOrigin,
   const text = Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('utf8');
   return JSON.stringify(origin.redact(text));
 }
+
+/** A body that is not what its stream's `format` says (a CSV row of the wrong width, XML that does not parse, a corrupt gzip or zip). */
+export class BodyFormatError extends HttpError {
+  constructor(origin: BodyOrigin, format: string, detail: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(`page ${origin.page}: response body is not valid ${format}: ${detail}`, origin.request, options);
+    this.name = 'BodyFormatError';
+  }
+}
+
+/** One record (a line, a row, an element) is larger than `max_page_mb`. */
+export class RecordTooLargeError extends HttpError {
+  constructor(origin: BodyOrigin, what: string, limitBytes: number, receivedBytes: number) {
+    super(`page ${origin.page}: ${what} is larger than max_page_mb (${formatMiB(limitBytes)}): ${receivedBytes} bytes so far`, origin.request, { context: { limitBytes, receivedBytes } });
+    this.name = 'RecordTooLargeError';
+  }
+}

@@ -6,13 +6,22 @@
  * bounded memory.
  */
 
+import { JSON_FORMAT, type FormatConfig } from '../config/formatSchema.js';
 import { PageTooLargeError, type BodyOrigin } from './bodyErrors.js';
+import { bodyMembers } from './bodyMembers.js';
+import { createRecordReader } from './createRecordReader.js';
 import type { RecordBatch } from './RecordBatch.js';
-import { RecordParser, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
+import type { PageStats, ParsedPage, RecordParserOptions } from './RecordParser.js';
 import type { TransportResponse } from '../http/Transport.js';
 
-/** How a page's body is read (from the stream's `records`, `response_encoding`, `max_page_mb`). */
-export type PageReading = Omit<RecordParserOptions, 'origin'>;
+/**
+ * How a page's body is read (from the stream's `records`, `response_encoding`, `max_page_mb` and
+ * `format`). For JSON `maxPageBytes` bounds the body; for the other formats, one record.
+ */
+export type PageReading = Omit<RecordParserOptions, 'origin'> & {
+  /** @default json */
+  readonly format?: FormatConfig;
+};
 
 /** A page read to its end: the records not landed early, in order, and the rest of what the parser found. */
 export interface PageBody extends Omit<ParsedPage, 'records'> {
@@ -42,15 +51,21 @@ export interface LandingProgress {
 export const EARLY_LANDING_BYTES = 4 * 1024 * 1024;
 
 /**
- * Streams the response's body through a {@link RecordParser}.
+ * Streams the response's body (each document of an archive in turn) through the reader of its format.
  * @throws PageTooLargeError, ResponseEncodingError, JsonSyntaxError, JsonNestingError, RecordsPathError
  *   (not worth retrying), or the stream's own error (a reset: worth retrying unless records landed)
  */
-export async function readPageBody(response: TransportResponse, reading: PageReading, origin: BodyOrigin, landing?: EarlyLanding, progress: LandingProgress = { landedRecords: 0 }): Promise<PageBody> {
-  const parser = new RecordParser({ ...reading, origin });
+export async function readPageBody(
+  response: Pick<TransportResponse, 'headers' | 'body' | 'discard'>,
+  reading: PageReading,
+  origin: BodyOrigin,
+  landing?: EarlyLanding,
+  progress: LandingProgress = { landedRecords: 0 },
+): Promise<PageBody> {
+  const { format = JSON_FORMAT, ...options } = reading;
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const max = reading.maxPageBytes;
-  if (max !== undefined && Number.isFinite(declared) && declared > max) {
+  if (format.type === 'json' && max !== undefined && Number.isFinite(declared) && declared > max) {
     response.discard();
     // Refused before a byte is read: the size the server declares is enough.
     throw new PageTooLargeError(origin, 'body', max, declared);
@@ -62,24 +77,52 @@ export async function readPageBody(response: TransportResponse, reading: PageRea
   );
   const batches: RecordBatch[] = [];
   let held = 0;
-  for await (const chunk of response.body) {
-    const batch = parser.push(chunk);
-    // The batch views the chunk, which the stream hands over and never reuses.
-    if (batch.count > 0) {
-      batches.push(batch);
-      held += chunk.length;
-    }
-    if (landing && myTurn && held >= EARLY_LANDING_BYTES) {
-      // Awaiting the sink holds the socket read back: the body arrives only as fast as it lands.
-      for (const early of batches) {
-        await landing.land(early);
-        progress.landedRecords += early.count;
+  let last: ParsedPage | undefined;
+  let recordCount = 0;
+  let stats: PageStats | undefined;
+  // A gzip body is one member, a zip archive one per file; each is a document of its own (a CSV file has its own header).
+  for await (const member of bodyMembers(response.body, origin)) {
+    const reader = createRecordReader(format, { ...options, origin });
+    for await (const chunk of member.chunks) {
+      const batch = reader.push(chunk);
+      // The batch views the chunk (or the reader's buffer), which is never reused.
+      if (batch.count > 0) {
+        batches.push(batch);
+        held += chunk.length;
       }
-      batches.length = 0;
-      held = 0;
+      if (landing && myTurn && held >= EARLY_LANDING_BYTES) {
+        // Awaiting the sink holds the socket read back: the body arrives only as fast as it lands.
+        for (const early of batches) {
+          await landing.land(early);
+          progress.landedRecords += early.count;
+        }
+        batches.length = 0;
+        held = 0;
+      }
     }
+    last = reader.end();
+    if (last.records.count > 0) batches.push(last.records);
+    recordCount += last.recordCount;
+    stats = stats ? addStats(stats, last.stats) : last.stats;
   }
-  const page = parser.end();
-  if (page.records.count > 0) batches.push(page.records);
-  return { batches, recordCount: page.recordCount, body: page.body, stats: page.stats, landedRecords: progress.landedRecords };
+  // bodyMembers yields at least one member, except for an empty zip archive.
+  const body = last?.body ?? null;
+  return { batches, recordCount, body, stats: stats ?? emptyStats(reading), landedRecords: progress.landedRecords };
+}
+
+function addStats(a: PageStats, b: PageStats): PageStats {
+  return {
+    bytes: a.bytes + b.bytes,
+    records: a.records + b.records,
+    recordBytes: a.recordBytes + b.recordBytes,
+    encoding: a.encoding,
+    bom: a.bom || b.bom,
+    replacedChars: a.replacedChars + b.replacedChars,
+    transcodedChars: a.transcodedChars + b.transcodedChars,
+    reserialisedRecords: a.reserialisedRecords + b.reserialisedRecords,
+  };
+}
+
+function emptyStats(reading: PageReading): PageStats {
+  return { bytes: 0, records: 0, recordBytes: 0, encoding: reading.encoding ?? 'strict', bom: false, replacedChars: 0, transcodedChars: 0, reserialisedRecords: 0 };
 }

@@ -9,9 +9,11 @@ import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { isTimeZone } from '../window/timeZone.js';
 import { checkColumns } from './checkColumns.js';
-import { placeholdersIn, templateProblems, unfilledPlaceholders } from '../window/templating.js';
+import { placeholdersIn, templateProblems, unfilledPlaceholders, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import { readFormatProblem } from './readFormatProblem.js';
 import { checkBudget, checkHeaderConditions, checkResponseRules } from './checkResponseRules.js';
+import { checkFormatPaging } from './checkFormat.js';
+import { checkJob } from './checkJob.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
 /** A problem located by a path into the parsed document. */
@@ -57,6 +59,12 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.body !== undefined && stream.method !== undefined && stream.method !== 'POST') add(at('body'), 'a body needs method: POST');
 
     if (stream.records !== undefined) checkJmespath(stream.records, at('records'), add);
+    if (stream.format && stream.format.type !== 'json' && stream.records !== undefined && stream.records !== '@') {
+      add(
+        at('records'),
+        `a ${stream.format.type} body is read record by record (${stream.format.type === 'xml' ? 'format.records names the record element' : 'every line or row is one'}): records applies to json only`,
+      );
+    }
     if (stream.pagination) {
       const pagination = stream.pagination as Record<string, unknown>;
       for (const field of ['stop_when', 'cursor', 'next', 'total_pages', 'total_records']) {
@@ -76,8 +84,12 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.settle !== undefined && parseDuration(stream.settle) === undefined) {
       add(at('settle'), `"${stream.settle}" is not a duration: expected <n>s, <n>m, <n>h or <n>d (e.g. 10m)`);
     }
+    checkFormatPaging(stream.format, stream.pagination, at('pagination'), add);
+    if (stream.job) checkFormatPaging(stream.job.format ?? stream.format, stream.job.download.pagination, at('job', 'download', 'pagination'), add);
     const lineage = parentLineage(source.streams, i);
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
+    const windowAndVars = source.vars && stream.vars ? new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars)]) : undefined;
+    checkJob(stream, at, { add, jmespath: (e, p) => checkJmespath(e, p, add), headers: (h, p) => checkHeaders(h, p, add), known: windowAndVars });
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
@@ -155,9 +167,9 @@ function checkParent(source: PartialSource, stream: PartialStream, lineage: Line
 /** With `in: body` every paging path needs a POST body it can be placed in; with `in: header` the name must be a header's. */
 function checkPagingTarget(stream: PartialStream, path: (string | number)[], add: Add): void {
   const pagination = stream.pagination!;
-  if (pagination.type !== 'cursor' && pagination.type !== 'page_number' && pagination.type !== 'offset') return;
+  if (pagination.type !== 'cursor' && pagination.type !== 'header_cursor' && pagination.type !== 'page_number' && pagination.type !== 'offset') return;
   const fields =
-    pagination.type === 'cursor'
+    pagination.type === 'cursor' || pagination.type === 'header_cursor'
       ? { param: pagination.param }
       : pagination.type === 'page_number'
         ? { param: pagination.param, page_size_param: pagination.page_size_param }

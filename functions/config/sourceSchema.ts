@@ -21,6 +21,8 @@
 
 import { z } from 'zod';
 import { cassettesSchema } from './cassettesSchema.js';
+import { formatSchema, JSON_FORMAT } from './formatSchema.js';
+import { jobSchemaWith } from './jobSchema.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 import { budgetSchema, responseRulesSchema } from './responseRuleSchema.js';
@@ -151,6 +153,15 @@ const paginationSchema = z.discriminatedUnion('type', [
     ...stopConditions,
   }),
   z.strictObject({ type: z.literal('link_header'), ...stopConditions }),
+  z
+    .strictObject({
+      type: z.literal('header_cursor'),
+      header: z.string().min(1).meta({ description: 'The response header that carries the next cursor, e.g. Sforce-Locator.' }),
+      param: z.string().min(1).meta({ description: 'What carries the cursor in the next request: a query parameter, a body path (in: body) or a header (in: header).' }),
+      in: cursorIn,
+      ...stopConditions,
+    })
+    .meta({ description: 'The next cursor comes from a response header; a missing or empty header, or the text "null", ends paging (Salesforce\'s Sforce-Locator).' }),
 ]);
 
 /** Client-side incremental filtering for APIs that filter the window on one side only, or not at all. */
@@ -218,7 +229,7 @@ const columnSchema = z.strictObject({
 
 const streamSchema = z.strictObject({
   name: identifier('stream name'),
-  path: z.string().startsWith('/', 'path must start with "/"').meta({ description: 'Appended to base_url; may hold {placeholders}.' }),
+  path: z.string().startsWith('/', 'path must start with "/"').optional().meta({ description: 'Appended to base_url; may hold {placeholders}. Required, except in a job stream.' }),
   method: z.enum(['GET', 'POST']).default('GET'),
   params: z.record(z.string(), scalar).default({}).meta({ description: 'Query parameters; values may hold {placeholders}.' }),
   headers: z.record(z.string(), z.string()).default({}),
@@ -245,6 +256,8 @@ const streamSchema = z.strictObject({
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
   columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
   response_rules: responseRulesSchema,
+  format: formatSchema.default(JSON_FORMAT),
+  job: jobSchemaWith(paginationSchema).optional(),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -329,5 +342,8 @@ export type IncrementalConfig = NonNullable<StreamDefinition['incremental']>;
 export type ParentConfig = NonNullable<StreamDefinition['parent']>;
 /** The retry block, defaults filled. */
 export type RetryConfig = SourceDefinition['retry'];
+/** A job stream's job block, defaults filled. */
+export type JobConfig = NonNullable<StreamDefinition['job']>;
+export type { FormatConfig } from './formatSchema.js';
 /** The redirects block, defaults filled and origins normalised. */
 export type RedirectConfig = SourceDefinition['redirects'];

@@ -33,7 +33,9 @@ const PATH_STEP = /^\.{0,2}$/;
  * @throws PlaceholderError when a placeholder cannot be rendered (unknown, or a time that names two instants)
  */
 export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: ParentPlaceholders = {}): PageRequest {
-  for (const name of placeholdersIn(stream.path)) {
+  // checkSource requires a path of every stream but a job stream, which builds its own requests.
+  const path = stream.path ?? '';
+  for (const name of placeholdersIn(path)) {
     const parent = parents[name];
     if (parent && PATH_STEP.test(parent.key.text)) {
       const why =
@@ -47,7 +49,7 @@ export function buildFirstRequest(source: SourceDefinition, stream: StreamDefini
   const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
   const where = (field: string) => `stream "${stream.name}" ${field}`;
   const base = source.base_url.replace(/\/+$/, '');
-  const url = new URL(`${base}${renderString(stream.path, scope, where('path'), encodeURIComponent)}`);
+  const url = new URL(`${base}${renderString(path, scope, where('path'), encodeURIComponent)}`);
   for (const [key, value] of Object.entries(stream.params)) {
     url.searchParams.set(key, typeof value === 'string' ? renderString(value, scope, where(`params.${key}`)) : String(value));
   }

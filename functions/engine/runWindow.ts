@@ -12,6 +12,7 @@ import { openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest, type Manifest } from '../sink/manifest.js';
+import { windowJobRecords } from '../sink/jobRecord.js';
 import { lazyStorageTime } from '../sink/storageClock.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
@@ -149,7 +150,8 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...(source.lake.parquet ? { table } : {}), ...storageCall });
   let landed: LandedPages;
   try {
-    landed = await landPages({ source, stream, window, client, writer, clock, stats, tally, onPage: input.onPage, ...(input.signal ? { signal: input.signal } : {}) });
+    const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock } } : {};
+    landed = await landPages({ source, stream, window, client, writer, clock, stats, tally, onPage: input.onPage, ...(input.signal ? { signal: input.signal } : {}), ...job });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     await writer.abort(failure);
@@ -182,6 +184,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     // The read-back that settles an unknown outcome gets a few seconds of its own, even past the deadline.
     readBackSignal: AbortSignal.timeout(5_000),
     storageNow: lazyStorageTime(storage, source.name, storageCall),
+    jobRecord: stream.job !== undefined,
   });
   warn(outcome.warnings);
   switch (outcome.kind) {

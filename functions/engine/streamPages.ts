@@ -22,6 +22,7 @@ import type { TimeWindow } from '../window/TimeWindow.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
+import { jobPages, type DownloadTarget, type JobContext } from './jobPages.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -41,6 +42,8 @@ export interface StreamPagesInput {
    * per page) and without `parent` (parents page concurrently). Those batches are not yielded again.
    */
   readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
+  /** The job record and clock of a job stream's window. */
+  readonly job?: JobContext;
 }
 
 /** Counters of one window's paging. */
@@ -95,6 +98,7 @@ export function streamPages(input: StreamPagesInput, stream: StreamDefinition, o
 
 /** {@link streamPages}, with `prefix` naming the stream in labels when it is paged as a parent. */
 function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void, prefix: string): AsyncIterable<LandingPage> {
+  if (stream.job) return jobPages(input, stream, (download, target) => pagesOf(input, download, undefined, prefix, target));
   const link = stream.parent;
   if (!link) return pagesOf(input, stream, undefined, prefix);
   const parentStream = input.source.streams.find((s) => s.name === link.stream);
@@ -139,14 +143,14 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
   }
 }
 
-/** The pages of one paging sequence: the stream alone, or the stream for one parent. */
-async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
+/** The pages of one paging sequence: the stream alone, the stream for one parent, or a download of a job's results from `target`. */
+async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string, target?: DownloadTarget): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
   const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
-  const label = (index: number) => `${prefix}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
+  const label = (index: number) => `${prefix}${target?.label ?? ''}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
-  const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024) };
+  const reading = { records: stream.records, encoding: stream.response_encoding, maxPageBytes: Math.round(stream.max_page_mb * 1024 * 1024), format: stream.format };
   const rules = rulesFor(source.response_rules, stream.response_rules, stream.name);
   const budget = source.rate_limit.budget;
 
@@ -158,14 +162,26 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     // The slot's signal aborts when paging no longer needs the page, and when the window is aborted.
     const { signal } = slot;
     const landing = landEarly && { turn: slot.turn, land: (batch: RecordBatch) => landEarly(index, batch) };
-    const response = await fetchPage(client, { method: stream.method, url: request.url, body: request.body, headers: { ...stream.headers, ...request.headers }, label: label(index) }, reading, {
-      page: index + 1,
-      signal,
-      stats: input.stats,
-      ...(landing ? { landing } : {}),
-      ...(rules.length > 0 ? { rules } : {}),
-      ...(budget ? { budget } : {}),
-    });
+    const response = await fetchPage(
+      client,
+      {
+        method: stream.method,
+        url: request.url,
+        body: request.body,
+        headers: { ...stream.headers, ...request.headers },
+        label: label(index),
+        ...(target?.authenticate === false ? { authenticate: false } : {}),
+      },
+      reading,
+      {
+        page: index + 1,
+        signal,
+        stats: input.stats,
+        ...(landing ? { landing } : {}),
+        ...(rules.length > 0 ? { rules } : {}),
+        ...(budget ? { budget } : {}),
+      },
+    );
     const page = { request, response, index };
     // Selected as it arrives, so paging can stop before the next request (pages may arrive out of order).
     if (filter) selections.set(page, filter.select(response.batches, origin(page)));
@@ -178,7 +194,7 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
-    first: buildFirstRequest(source, stream, window, parent?.placeholders),
+    first: target?.first ?? buildFirstRequest(source, stream, window, parent?.placeholders),
     fetchPage: fetchOne,
     maxPages: stream.pagination.max_pages,
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.

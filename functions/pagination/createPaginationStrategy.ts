@@ -4,6 +4,7 @@ import type { PaginationConfig } from '../config/sourceSchema.js';
 import type { PaginationStrategy } from './PaginationStrategy.js';
 import { withStopWhen, withStopWhenHeaders } from './stopConditions.js';
 import { CursorPagination } from './strategies/CursorPagination.js';
+import { HeaderCursorPagination } from './strategies/HeaderCursorPagination.js';
 import { LinkHeaderPagination } from './strategies/LinkHeaderPagination.js';
 import { NextUrlPagination } from './strategies/NextUrlPagination.js';
 import { NoPagination } from './strategies/NoPagination.js';
@@ -19,6 +20,7 @@ const FACTORIES: Factories = {
   cursor: (config) => new CursorPagination(config),
   next_url: (config) => new NextUrlPagination(config),
   link_header: () => new LinkHeaderPagination(),
+  header_cursor: (config) => new HeaderCursorPagination(config),
 };
 
 /** The strategy for a stream's pagination block, ending where its `stop_when` and `stop_when_headers` say too. */

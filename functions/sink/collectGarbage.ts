@@ -7,6 +7,7 @@
 
 import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import { ORPHAN_HORIZON_MS } from './commitProtocol.js';
+import { collectJobRecords } from './jobRecordGarbage.js';
 import { collectWindowGarbage } from './windowGarbage.js';
 import { publishSymlink, readWindowState, symlinkText } from './windowState.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
@@ -28,6 +29,8 @@ export interface StreamGarbageReport {
   readonly storageTime?: Date;
   /** Why the storage's clock could not be read: then nothing of the stream was deleted. */
   readonly clockError?: string;
+  /** Job records removed: their window committed, or past the horizon (present when any). */
+  readonly deletedJobRecords?: number;
 }
 
 /** Options of {@link collectGarbage}. */
@@ -85,6 +88,14 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
       abortedWrites += garbage.abortedWrites.length;
       youngOrphans += garbage.youngOrphans.length;
     }
+    let deletedJobRecords = 0;
+    if (!clockError) {
+      try {
+        deletedJobRecords = (await collectJobRecords(storage, source, stream, { ...options, storageNow, horizonMs: options.horizonMs ?? ORPHAN_HORIZON_MS })).length;
+      } catch (error) {
+        clockError = (error as Error).message;
+      }
+    }
     reports.push({
       stream,
       deletedParts,
@@ -94,6 +105,7 @@ export async function collectGarbage(storage: LakeStorage, source: string, optio
       unreadable: snapshot.unreadable.map((w) => w.key),
       ...(storageTime ? { storageTime } : {}),
       ...(clockError ? { clockError } : {}),
+      ...(deletedJobRecords > 0 ? { deletedJobRecords } : {}),
     });
   }
   return reports;

@@ -63,6 +63,7 @@ import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import type { WindowRef } from './lakeLayout.js';
 import type { Manifest } from './manifest.js';
 import { formatDuration } from '../window/duration.js';
+import { deleteJobRecord } from './jobRecord.js';
 import { collectWindowGarbage } from './windowGarbage.js';
 import { createCommit, currentCommitNumber, dataFiles, deleteParts, publishSymlink, readWindowState, type WindowState } from './windowState.js';
 
@@ -138,6 +139,8 @@ export interface AttemptCommitOptions {
   readonly readBackSignal?: AbortSignal;
   /** The storage's now, for the orphans collected after the commit (I5 c). */
   readonly storageNow: () => Promise<Date>;
+  /** The window is a job stream's: its job record goes once the window is committed, by this attempt or another. @default false */
+  readonly jobRecord?: boolean;
 }
 
 /** One attempt on a window, from the state it found to its commit or its end. */
@@ -195,9 +198,20 @@ export class WindowAttempt {
     if (outcome.kind === 'unknown') return { kind: 'failed', error: outcome.error, key: outcome.key, warnings: [] };
     if (outcome.kind === 'lost') {
       const left = await this.abandon(ownKeys);
-      return { ...outcome, warnings: left.map((w) => `this run lost the commit; ${w}`) };
+      return { ...outcome, warnings: [...left.map((w) => `this run lost the commit; ${w}`), ...(await this.dropJobRecord(options))] };
     }
-    return { ...outcome, warnings: await this.tidyUp(outcome.manifest, options) };
+    return { ...outcome, warnings: [...(await this.tidyUp(outcome.manifest, options)), ...(await this.dropJobRecord(options))] };
+  }
+
+  /** The window is committed: its job's records are landed, and no attempt may poll or download the job again. */
+  private async dropJobRecord(options: AttemptCommitOptions): Promise<string[]> {
+    if (!options.jobRecord) return [];
+    try {
+      await deleteJobRecord(this.storage, this.ref, this.call);
+      return [];
+    } catch (error) {
+      return [warning('the job record of the window is left for gc', error)];
+    }
   }
 
   /** After this attempt's commit: the symlinks follow it, then what it replaced and orphans go. */

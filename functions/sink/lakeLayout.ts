@@ -7,6 +7,7 @@
  * curated/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>_<run>_part-<NNNNN>.parquet the same records, typed
  * manifests/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.<NNNNNN>.json           commit n of the window
  * symlinks/{raw,curated}/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.txt        what Athena reads
+ * jobs/source=<s>/stream=<t>/dt=<YYYY-MM-DD>/<start>_<end>.json                         a job stream's export job, until the window commits
  * ```
  * Keys of the single-manifest layout (`<start>_<end>_part-<NNNNN>.jsonl.gz`,
  * `<start>_<end>.json`) are still read: such a part has no run, such a manifest is commit 0.
@@ -24,6 +25,8 @@ export const MANIFEST_PREFIX = 'manifests';
 export const SYMLINK_PREFIX = 'symlinks';
 /** Top-level prefix of the typed Parquet files, one per run of a window. */
 export const CURATED_PREFIX = 'curated';
+/** Top-level prefix of the job records of job streams: no reader lists it. */
+export const JOBS_PREFIX = 'jobs';
 /** File name ending of a part. */
 export const PART_SUFFIX = '.jsonl.gz';
 /** File name ending of a curated (Parquet) file. */
@@ -33,7 +36,7 @@ export const CURATED_SUFFIX = '.parquet';
 export type DataKind = 'raw' | 'curated';
 
 /** The top-level folders a source writes under. */
-export type LakeArea = typeof RAW_PREFIX | typeof CURATED_PREFIX | typeof MANIFEST_PREFIX | `${typeof SYMLINK_PREFIX}/${DataKind}`;
+export type LakeArea = typeof RAW_PREFIX | typeof CURATED_PREFIX | typeof MANIFEST_PREFIX | typeof JOBS_PREFIX | `${typeof SYMLINK_PREFIX}/${DataKind}`;
 
 /** The symlink area of raw parts. */
 export const RAW_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${RAW_PREFIX}`;
@@ -41,7 +44,7 @@ export const RAW_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${RAW_PREFIX}`;
 export const CURATED_SYMLINKS: LakeArea = `${SYMLINK_PREFIX}/${CURATED_PREFIX}`;
 
 /** Every area a source's runs write. */
-export const SOURCE_AREAS: readonly LakeArea[] = [RAW_PREFIX, CURATED_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS, CURATED_SYMLINKS];
+export const SOURCE_AREAS: readonly LakeArea[] = [RAW_PREFIX, CURATED_PREFIX, MANIFEST_PREFIX, RAW_SYMLINKS, CURATED_SYMLINKS, JOBS_PREFIX];
 
 /** Identifies one window of one stream. */
 export interface WindowRef {
@@ -170,6 +173,22 @@ export function parseSymlinkKey(key: string): WindowRef | undefined {
 /** The kind of data a symlink key lists. */
 export function symlinkKind(key: string): DataKind | undefined {
   return SYMLINK_KEY.exec(key)?.[1] as DataKind | undefined;
+}
+
+/**
+ * The job record of a window of a job stream: the export job its attempts share, written once the
+ * job is created and removed once the window commits (docs/lake.md, job records).
+ */
+export function jobRecordKey(ref: WindowRef): string {
+  return `${JOBS_PREFIX}/${windowBase(ref)}.json`;
+}
+
+const JOB_RECORD_KEY = new RegExp(`^${JOBS_PREFIX}/source=(${NAME})/stream=(${NAME})/dt=\\d{4}-\\d{2}-\\d{2}/(${STAMP})_(${STAMP})\\.json$`);
+
+/** Parses a job record key into its window, or undefined for any other key. */
+export function parseJobRecordKey(key: string): WindowRef | undefined {
+  const m = JOB_RECORD_KEY.exec(key);
+  return m ? windowRefOf(m[1]!, m[2]!, m[3]!, m[4]!) : undefined;
 }
 
 /**

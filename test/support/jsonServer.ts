@@ -16,6 +16,7 @@ export interface JsonAnswer {
   readonly status?: number;
   /** Undefined values are not sent. */
   readonly headers?: Readonly<Record<string, string | undefined>>;
+  /** A string or bytes are sent as they are, anything else as JSON. */
   readonly body: unknown;
 }
 
@@ -56,7 +57,7 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
       }
       const headers = Object.fromEntries(Object.entries(answer.headers ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...headers });
-      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+      res.end(typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : JSON.stringify(answer.body));
     }),
   );
   const { port, close } = await listenOnLoopback(server);

@@ -154,3 +154,104 @@ describe('JMESPath negation before a path', () => {
     expect(problems([{ name: 'a', path: '/a', pagination: { type: 'none', stop_when: expression } }])).toEqual([]);
   });
 });
+
+describe('format', () => {
+  it.each([
+    ['json', { type: 'json' }],
+    ['jsonl', { type: 'jsonl' }],
+    ['csv', { type: 'csv', delimiter: ',', quote: '"' }],
+    [
+      { type: 'csv', delimiter: ';' },
+      { type: 'csv', delimiter: ';', quote: '"' },
+    ],
+    [
+      { type: 'xml', records: 'feed/entry' },
+      { type: 'xml', records: 'feed/entry' },
+    ],
+  ])('reads format %j', (written, parsed) => {
+    expect(parse([{ name: 'a', path: '/a', format: written }]).streams[0]!.format).toEqual(parsed);
+  });
+
+  it('defaults to json', () => {
+    expect(parse([{ name: 'a', path: '/a' }]).streams[0]!.format).toEqual({ type: 'json' });
+  });
+
+  it.each([
+    [
+      'a CSV stream paged by a body cursor',
+      { format: 'csv', pagination: { type: 'cursor', cursor: 'next', param: 'after' } },
+      'streams[0].pagination.type: cursor paging reads the next cursor from the body',
+    ],
+    ['a JSON Lines stream paged by a next URL', { format: 'jsonl', pagination: { type: 'next_url', next: 'next' } }, 'streams[0].pagination.type: next_url paging reads the next URL from the body'],
+    ['a CSV stream with stop_when', { format: 'csv', pagination: { type: 'page_number', stop_when: '!more' } }, 'streams[0].pagination.stop_when: stop_when is evaluated on the response body'],
+    [
+      'an XML stream with total_records',
+      { format: { type: 'xml', records: 'a/b' }, pagination: { type: 'offset', limit: 5, total_records: 'n' } },
+      'streams[0].pagination.total_records: total_records is evaluated',
+    ],
+    ['a CSV stream with records', { format: 'csv', records: 'data' }, 'streams[0].records: a csv body is read record by record'],
+    ['a two-character delimiter', { format: { type: 'csv', delimiter: '||' } }, 'streams[0].format.delimiter: delimiter must be one character'],
+    ['an XML record path that is not one', { format: { type: 'xml', records: 'feed//entry' } }, 'streams[0].format.records: an element path'],
+    ['xml without a record path', { format: 'xml' }, 'streams[0].format'],
+  ])('fails on %s', (_what, stream, message) => {
+    const found = problems([{ name: 'a', path: '/a', ...stream }]);
+    expect(
+      found.some((p) => p.startsWith(message)),
+      found.join('\n'),
+    ).toBe(true);
+  });
+
+  it('pages a CSV stream by page number, offset, Link header or header cursor', () => {
+    expect(
+      problems(
+        [{ type: 'page_number' }, { type: 'offset', limit: 10 }, { type: 'link_header' }, { type: 'header_cursor', header: 'Sforce-Locator', param: 'locator' }].map((pagination, i) => ({
+          name: `s${i}`,
+          path: '/a',
+          format: 'csv',
+          pagination,
+        })),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('job', () => {
+  const job = (extra: Record<string, unknown> = {}) => ({
+    create: { path: '/jobs', body: { q: 'since {window.start}' } },
+    id: 'id',
+    poll: { path: '/jobs/{job.id}' },
+    done_when: "state == 'done'",
+    download: { path: '/jobs/{job.id}/results' },
+    ...extra,
+  });
+
+  it('fills the defaults of a job stream, which has no path', () => {
+    const stream = parse([{ name: 'a', format: 'csv', job: job() }]).streams[0]!;
+    expect(stream.path).toBeUndefined();
+    expect(stream.job).toMatchObject({ create: { method: 'POST', params: {} }, poll: { method: 'GET', every: '10s', timeout: '1h' }, download: { params: {} } });
+  });
+
+  it.each([
+    ['a stream without a path or a job', { name: 'a' }, 'streams[0].path: required'],
+    ['a job stream with a path', { name: 'a', path: '/a', job: job() }, 'streams[0].path: a job stream sends job.create'],
+    ['a job stream with its own pagination', { name: 'a', job: job(), pagination: { type: 'link_header' } }, 'streams[0].pagination: a job stream is paged by job.download.pagination'],
+    ['a download with both path and urls', { name: 'a', job: job({ download: { path: '/r', urls: 'url' } }) }, 'streams[0].job.download: give exactly one of path'],
+    ['a download with neither path nor urls', { name: 'a', job: job({ download: {} }) }, 'streams[0].job.download: give exactly one of path'],
+    ['paged urls', { name: 'a', job: job({ download: { urls: 'url', pagination: { type: 'link_header' } } }) }, 'streams[0].job.download.pagination: result files named by urls are not paged'],
+    ['{job.id} in create', { name: 'a', job: job({ create: { path: '/jobs/{job.id}' } }) }, 'streams[0].job.create.path: unknown placeholder {job.id}'],
+    ['an unknown placeholder in poll', { name: 'a', job: job({ poll: { path: '/jobs/{jobid}' } }) }, 'streams[0].job.poll.path: unknown placeholder {jobid}'],
+    ['a JMESPath that does not parse', { name: 'a', job: job({ done_when: "state == 'done" }) }, 'streams[0].job.done_when:'],
+    ['a poll interval that is not a duration', { name: 'a', job: job({ poll: { path: '/p', every: '10' } }) }, 'streams[0].job.poll.every: a duration'],
+    [
+      'a CSV download paged by a body cursor',
+      { name: 'a', format: 'csv', job: job({ download: { path: '/r', pagination: { type: 'cursor', cursor: 'n', param: 'c' } } }) },
+      'streams[0].job.download.pagination.type: cursor paging reads',
+    ],
+  ])('fails on %s', (_what, stream, message) => {
+    const found = problems([stream]);
+    expect(
+      found.some((p) => p.startsWith(message)),
+      found.join('\n'),
+    ).toBe(true);
+  });
+});

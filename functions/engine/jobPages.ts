@@ -1,0 +1,228 @@
+/**
+ * The pages of a job stream's window (`job:`): the export job is created once per window, or the
+ * one a job record names is reused (an earlier attempt of the window created it and died while it
+ * ran, or after it finished and before the commit); it is polled until `done_when` holds, and its
+ * results are downloaded, paged like any stream (`download.path`) or as files (`download.urls`),
+ * and landed as the window's pages. A file on another origin is fetched without the source's
+ * credentials, and only from `redirects.allowed_origins`.
+ */
+
+import type { Clock } from '../clock.js';
+import type { JobConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import { AbortedError, JobError } from '../errors.js';
+import { evaluate, isTruthy } from '../expressions/evaluate.js';
+import { plainValue } from '../expressions/plainValue.js';
+import type { HttpRequest } from '../http/HttpClient.js';
+import { quoteBody } from '../http/quoteBody.js';
+import { readJson } from '../http/readJson.js';
+import { parseRetryAfter } from '../http/retryPolicy.js';
+import type { PageRequest } from '../pagination/PaginationStrategy.js';
+import { newJobRecord, type JobRecord, type JobRecordStore } from '../sink/jobRecord.js';
+import type { WindowRef } from '../sink/lakeLayout.js';
+import { parseDuration } from '../window/duration.js';
+import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
+import type { HttpClient, HttpStats } from '../http/HttpClient.js';
+import type { TimeWindow } from '../window/TimeWindow.js';
+
+/** What a job stream's window needs beyond paging: where its job record is, and time. */
+export interface JobContext {
+  readonly ref: WindowRef;
+  readonly records: JobRecordStore;
+  /** The commit this attempt lands: a record left for another commit (before a --force) is not reused. */
+  readonly commit: number;
+  readonly runId: string;
+  readonly clock: Clock;
+}
+
+/** What a job stream's window needs of its paging input (streamPages.ts gives it). */
+export interface JobPagesInput {
+  readonly source: SourceDefinition;
+  readonly window: TimeWindow;
+  readonly client: HttpClient;
+  readonly signal?: AbortSignal;
+  readonly stats: HttpStats;
+  readonly job?: JobContext;
+}
+
+/** Where one download of a job's results starts, and whether it carries the source's credentials. */
+export interface DownloadTarget {
+  readonly first: PageRequest;
+  readonly authenticate: boolean;
+  /** `file 2 of 3`, for labels. */
+  readonly label?: string;
+}
+
+/** Pages `stream` (the download, made a plain stream) from `target`, landing them as the window's. */
+export type DownloadPages<P> = (stream: StreamDefinition, target: DownloadTarget) => AsyncIterable<P>;
+
+/** The window's pages of the job stream `stream`. */
+export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinition, download: DownloadPages<P>): AsyncGenerator<P> {
+  const job = stream.job!;
+  const context = input.job;
+  // runWindow gives every job stream its context; only a bug gets here without one.
+  if (!context) throw new Error(`stream "${stream.name}" is a job stream, but its window was run without a job record store`);
+  const values: TemplateScope = { window: input.window, timeZone: input.source.timezone, values: { ...input.source.vars, ...stream.vars } };
+  const record = await ensureJob(input, job, values, context);
+  const lastPoll = await pollUntilDone(input, job, values, record, context);
+  const jobValues = (text: string): TemplateScope => ({ ...values, values: { ...values.values, ...jobPlaceholders(text, record.job_id, lastPoll) } });
+  const format = job.format ?? stream.format;
+  const plain = (fields: Partial<StreamDefinition>): StreamDefinition => ({
+    ...stream,
+    method: 'GET',
+    body: undefined,
+    params: renderParams(job.download.params, jobValues, `stream "${stream.name}" job.download.params`),
+    headers: { ...stream.headers, ...job.download.headers },
+    pagination: job.download.pagination ?? { type: 'none', max_pages: 10_000 },
+    format,
+    job: undefined,
+    ...fields,
+  });
+
+  if (job.download.path !== undefined) {
+    const path = job.download.path;
+    const base = (job.download.base_url ?? input.source.base_url).replace(/\/+$/, '');
+    const first = withParams(new URL(`${base}${renderString(path, jobValues(path), `stream "${stream.name}" job.download.path`, encodeURIComponent)}`), plain({}).params);
+    yield* download(plain({ path }), { first: { url: first }, authenticate: true });
+    return;
+  }
+
+  const urls = fileUrls(input, job, lastPoll, record);
+  for (const [i, url] of urls.entries()) {
+    const home = new URL(input.source.base_url).origin;
+    // A signed URL carries its own authorisation: the source's credentials stay with its own origin.
+    const authenticate = url.origin === home;
+    const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
+    yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : job.download.headers, pagination: { type: 'none', max_pages: 1 } }), {
+      first: { url },
+      authenticate,
+      label,
+    });
+  }
+}
+
+/** The window's job: the one its record names for this commit, or one created now and recorded. */
+async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateScope, context: JobContext): Promise<JobRecord> {
+  const standing = await context.records.read();
+  if (standing && standing.commit === context.commit) return standing;
+  const request = buildRequest(input.source, job.create, values, 'job create');
+  const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
+  const described = describe(input, request);
+  const id = plainValue(evaluate(job.id, response.body));
+  if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
+    throw new JobError(
+      `job create: job.id "${job.id}" gives ${JSON.stringify(id) ?? 'nothing'}, expected the job's id (a string or a number); the response: ${quote(input, response.body)}`,
+      described,
+    );
+  }
+  const record = newJobRecord(context.ref, {
+    commit: context.commit,
+    job_id: String(id),
+    created_at: new Date(context.clock.now()).toISOString(),
+    run_id: context.runId,
+    timeout_ms: parseDuration(job.poll.timeout)!,
+  });
+  if (standing) {
+    await context.records.replace(record);
+    return record;
+  }
+  // Another attempt of the window that recorded its job first wins: this one polls that job too.
+  return context.records.create(record);
+}
+
+/** Polls the job until `done_when` holds; returns the last poll response. @throws JobError when it fails or outlives `poll.timeout` */
+async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, context: JobContext): Promise<unknown> {
+  const { clock } = context;
+  const every = parseDuration(job.poll.every)!;
+  const deadline = Date.parse(record.created_at) + parseDuration(job.poll.timeout)!;
+  let last: unknown = undefined;
+  for (let polls = 1; ; polls++) {
+    if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
+    const request = buildRequest(input.source, job.poll, { ...values, values: { ...values.values, ...jobPlaceholders(templateText(job.poll), record.job_id, last) } }, `job poll ${polls}`);
+    const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
+    last = response.body;
+    const described = describe(input, request);
+    if (job.failed_when !== undefined && isTruthy(evaluate(job.failed_when, last))) {
+      await context.records.drop();
+      const error = job.error === undefined ? last : plainValue(evaluate(job.error, last));
+      throw new JobError(`job ${record.job_id} failed (${job.failed_when}): ${typeof error === 'string' ? quoteBody(error, (t) => input.client.redactor.text(t)) : quote(input, error)}`, described);
+    }
+    if (isTruthy(evaluate(job.done_when, last))) return last;
+    const now = clock.now();
+    if (now >= deadline) {
+      await context.records.drop();
+      throw new JobError(`job ${record.job_id} is not done ${job.poll.timeout} (poll.timeout) after it was created, at ${record.created_at}; its last state: ${quote(input, last)}`, described);
+    }
+    const retryAfter = response.headers.get('retry-after');
+    const asked = retryAfter === null ? undefined : parseRetryAfter(retryAfter, now);
+    await clock.sleep(Math.min(asked ?? every, deadline - now), input.signal);
+  }
+}
+
+/** The result files of a done job, resolved against base_url. @throws JobError when there are none or one is on an origin not allowed */
+function fileUrls(input: JobPagesInput, job: JobConfig, lastPoll: unknown, record: JobRecord): URL[] {
+  const found = plainValue(evaluate(job.download.urls!, lastPoll));
+  const texts = found === null ? [] : Array.isArray(found) ? found : [found];
+  const where = `job ${record.job_id}: job.download.urls "${job.download.urls!}"`;
+  if (texts.some((t) => typeof t !== 'string' || t === '')) throw new JobError(`${where} gives ${quote(input, found)}, expected a URL or a list of URLs`, `job ${record.job_id}`);
+  const home = new URL(input.source.base_url).origin;
+  const allowed = new Set(input.source.redirects.allowed_origins);
+  return (texts as string[]).map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text, input.source.base_url);
+    } catch {
+      throw new JobError(`${where} gives ${quote(input, text)}, which is not a URL`, `job ${record.job_id}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new JobError(`${where} gives a ${url.protocol} URL; expected http or https`, `job ${record.job_id}`);
+    if (url.origin !== home && !allowed.has(url.origin)) {
+      throw new JobError(`${where} names a file on ${url.origin}, which is neither base_url's origin nor listed in redirects.allowed_origins`, `job ${record.job_id}`);
+    }
+    return url;
+  });
+}
+
+/** `{job.id}` and every `{job.<field>}` of `text`, the fields read from the last poll response. */
+function jobPlaceholders(text: string, id: string, lastPoll: unknown): Record<string, string> {
+  const out: Record<string, string> = { 'job.id': id };
+  for (const name of placeholdersIn(text)) {
+    if (!name.startsWith('job.') || name === 'job.id') continue;
+    const value = plainValue(evaluate(name.slice(4), lastPoll ?? null));
+    if (value === null || value === undefined || typeof value === 'object') {
+      throw new JobError(`{${name}}: the job's last poll response has no ${name.slice(4)} to fill it with (it gives ${JSON.stringify(value) ?? 'nothing'})`, `job ${id}`);
+    }
+    out[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+type RequestBlock = JobConfig['create'] | JobConfig['poll'];
+
+/** Every templated text of a request block, for the placeholders it uses. */
+function templateText(block: RequestBlock): string {
+  return [block.path, ...Object.values(block.params).map(String), JSON.stringify(block.body ?? null)].join(' ');
+}
+
+function buildRequest(source: SourceDefinition, block: RequestBlock, values: TemplateScope, label: string): HttpRequest {
+  const url = withParams(
+    new URL(`${source.base_url.replace(/\/+$/, '')}${renderString(block.path, values, `${label} path`, encodeURIComponent)}`),
+    renderParams(block.params, () => values, `${label} params`),
+  );
+  return { method: block.method, url, headers: block.headers, ...(block.body !== undefined ? { body: renderValue(block.body, values, `${label} body`) } : {}), label };
+}
+
+function renderParams(params: Readonly<Record<string, string | number | boolean>>, values: (text: string) => TemplateScope, where: string): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, typeof value === 'string' ? renderString(value, values(value), `${where}.${key}`) : value]));
+}
+
+function withParams(url: URL, params: Readonly<Record<string, string | number | boolean>>): URL {
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
+  return url;
+}
+
+function describe(input: JobPagesInput, request: HttpRequest): string {
+  return `${request.label}, ${request.method} ${input.client.redactor.url(request.url)}`;
+}
+
+function quote(input: JobPagesInput, value: unknown): string {
+  return quoteBody(JSON.stringify(value) ?? 'nothing', (t) => input.client.redactor.text(t));
+}

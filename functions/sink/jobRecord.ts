@@ -1,0 +1,104 @@
+/**
+ * The job record of a window of a job stream (`jobs/…/<start>_<end>.json`): which export job the
+ * window's attempts share, so an attempt that died while the job ran, or after it finished and
+ * before the commit, is followed by one that polls and downloads the same job instead of creating
+ * another. Written by the attempt that created the job, before it polls; removed by the commit
+ * that lands the window (commitProtocol.ts) and by gc. No reader lists `jobs/`.
+ */
+
+import { SinkError } from '../errors.js';
+import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
+import { jobRecordKey, type WindowRef } from './lakeLayout.js';
+import { isoSeconds } from '../window/TimeWindow.js';
+
+/** The content of a job record. */
+export interface JobRecord {
+  readonly format: 1;
+  readonly source: string;
+  readonly stream: string;
+  readonly window: { readonly start: string; readonly end: string };
+  /** The commit the job is landed as: a record for another commit (an older one, before a --force) is not reused. */
+  readonly commit: number;
+  /** The job's id at the API. */
+  readonly job_id: string;
+  /** When the job was created, by the creating run's clock; `poll.timeout` counts from it. */
+  readonly created_at: string;
+  /** The run that created it. */
+  readonly run_id: string;
+  /** The stream's `poll.timeout` then: gc keeps a record at least this long past the orphan horizon. */
+  readonly timeout_ms: number;
+}
+
+/** What the engine does with the job record of the window it lands. */
+export interface JobRecordStore {
+  /** The window's record, if any (undefined too when it cannot be parsed: a new job is then created). */
+  read(): Promise<JobRecord | undefined>;
+  /** Writes the record unless one exists; returns the record that stands (another attempt's, if it was first). */
+  create(record: JobRecord): Promise<JobRecord>;
+  /** Replaces the record (one left by an attempt at an older commit). */
+  replace(record: JobRecord): Promise<void>;
+  /** Removes the record: its job failed or ran past its timeout, so the next attempt creates another. */
+  drop(): Promise<void>;
+}
+
+/** The job record store of one window. */
+export function windowJobRecords(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions = {}): JobRecordStore {
+  const key = jobRecordKey(ref);
+  const read = () => readJobRecord(storage, ref, options);
+  return {
+    read,
+    create: async (record) => {
+      if ((await storage.putIfAbsent(key, serialize(record), options)) === 'created') return record;
+      const standing = await read();
+      if (!standing) throw new SinkError(`job record ${key} exists but cannot be read`);
+      return standing;
+    },
+    replace: (record) => storage.writeBytes(key, serialize(record), options),
+    drop: () => deleteJobRecord(storage, ref, options),
+  };
+}
+
+/** A new job record of `ref`. */
+export function newJobRecord(ref: WindowRef, fields: Pick<JobRecord, 'commit' | 'job_id' | 'created_at' | 'run_id' | 'timeout_ms'>): JobRecord {
+  return { format: 1, source: ref.source, stream: ref.stream, window: { start: isoSeconds(ref.window.start), end: isoSeconds(ref.window.end) }, ...fields };
+}
+
+/** Reads the window's job record (listing first: on S3 a missing key reads as a denial). */
+export async function readJobRecord(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions = {}): Promise<JobRecord | undefined> {
+  const key = jobRecordKey(ref);
+  if (!(await storage.list(key, options)).some((o) => o.key === key)) return undefined;
+  const bytes = await storage.read(key, options);
+  return bytes === undefined ? undefined : parseJobRecord(bytes, ref);
+}
+
+/** A stored record, or undefined when it is not a job record of this window. */
+export function parseJobRecord(bytes: Buffer, ref: WindowRef): JobRecord | undefined {
+  let parsed: Partial<JobRecord>;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8')) as Partial<JobRecord>;
+  } catch {
+    return undefined;
+  }
+  const fits =
+    parsed?.format === 1 &&
+    parsed.source === ref.source &&
+    parsed.stream === ref.stream &&
+    parsed.window?.start === isoSeconds(ref.window.start) &&
+    parsed.window.end === isoSeconds(ref.window.end) &&
+    typeof parsed.job_id === 'string' &&
+    parsed.job_id !== '' &&
+    Number.isInteger(parsed.commit) &&
+    typeof parsed.created_at === 'string' &&
+    Number.isFinite(Date.parse(parsed.created_at)) &&
+    Number.isInteger(parsed.timeout_ms);
+  return fits ? (parsed as JobRecord) : undefined;
+}
+
+/** Deletes the window's job record, if any. */
+export async function deleteJobRecord(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions = {}): Promise<void> {
+  await storage.delete([jobRecordKey(ref)], options);
+}
+
+function serialize(record: JobRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}

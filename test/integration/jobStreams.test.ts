@@ -1,0 +1,264 @@
+/**
+ * Job streams against simulations of Salesforce Bulk API 2.0 (CSV results paged by Sforce-Locator)
+ * and Shopify bulk operations (a JSON Lines file on a signed URL of another origin), through the
+ * examples: one job per window, across a run that dies while the job runs or after it finished;
+ * records exactly once; no credential sent to the file origin; polling bounded by its timeout and
+ * paced by every and Retry-After on an injected clock.
+ */
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { runSource } from '../../functions/engine/runSource.js';
+import type { WindowResult } from '../../functions/engine/runWindow.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { collectGarbage } from '../../functions/sink/collectGarbage.js';
+import { newJobRecord, windowJobRecords } from '../../functions/sink/jobRecord.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
+import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
+import { productsEvery, startShopifyBulkApi, type ShopifyBulkApi } from '../support/apis/shopifyBulkApi.js';
+import { exampleSource } from '../support/exampleSource.js';
+import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
+import { ManualClock } from '../support/manualClock.js';
+import { ageFiles } from '../support/ageFiles.js';
+
+const SF_TOKEN = '00Dtest!sf_token_0123456789';
+const SHOP_TOKEN = 'shpat_test_token_0123456789';
+const ENV = { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: SF_TOKEN }), APILAKE_SECRET_APILAKE_SHOPIFY: JSON.stringify({ api_key: SHOP_TOKEN }) };
+
+let lake: string;
+const closers: (() => Promise<void>)[] = [];
+beforeEach(async () => {
+  lake = await mkdtemp(join(tmpdir(), 'apilake-jobs-'));
+});
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+interface LandOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly clock?: ManualClock;
+  readonly storage?: LakeStorage;
+  readonly signal?: AbortSignal;
+}
+
+async function land(source: SourceDefinition, options: LandOptions): Promise<WindowResult[]> {
+  const clock = options.clock ?? new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+  const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+  return runSource({
+    source,
+    selection: { kind: 'range', from: new Date(options.from), to: new Date(options.to) },
+    client,
+    storage: options.storage ?? new FsLakeStorage(lake),
+    clock,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** Every output a run could show, for secrets. */
+function everyText(results: readonly WindowResult[]): string {
+  return JSON.stringify(results.map((r) => ({ ...r, error: r.error?.message, warnings: r.warnings })));
+}
+
+describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
+  const accounts = accountsEvery('2024-03-01T00:00:00Z', 37 * 60_000, 100); // about 39 a day over 3 days
+  const source = (api: SalesforceBulkApi, patch: (stream: Record<string, unknown>) => void = () => undefined) =>
+    exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = api.url;
+      const stream = doc.streams[0]!;
+      const job = stream.job as { download: { params: Record<string, unknown> } };
+      job.download.params = { maxRecords: 10 };
+      patch(stream);
+    });
+  const start = async (extra: Partial<Parameters<typeof startSalesforceBulkApi>[0]> = {}) => {
+    const api = await startSalesforceBulkApi({ accounts, token: SF_TOKEN, ...extra });
+    closers.push(() => api.close());
+    return api;
+  };
+  const range = { from: '2024-03-01T00:00:00Z', to: '2024-03-03T00:00:00Z' };
+  const inRange = accounts.filter((a) => a.LastModifiedDate < '2024-03-03');
+
+  it('creates one job a day, polls it every 15 s until JobComplete and lands its CSV sets once each', async () => {
+    const api = await start();
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const results = await land(await source(api), { ...range, clock });
+    expect(results.map((r) => r.status)).toEqual(['committed', 'committed']);
+    expect(api.created).toHaveLength(2);
+    expect(api.created[0]!.query).toContain('LastModifiedDate >= 2024-03-01T00:00:00Z AND LastModifiedDate < 2024-03-02T00:00:00Z');
+    // Two polls InProgress, the third JobComplete: two waits of `every` per job, no real sleeping.
+    expect(clock.sleeps).toEqual([15_000, 15_000, 15_000, 15_000]);
+    const landed = await readCommittedRecords(lake);
+    expect(landed.map((l) => l.data).sort((a, b) => ((a as { Id: string }).Id < (b as { Id: string }).Id ? -1 : 1))).toEqual(inRange);
+    // Sets of 10 records, paged by Sforce-Locator until "null".
+    const perDay = [0, 1].map((d) => inRange.filter((a) => a.LastModifiedDate.startsWith(`2024-03-0${d + 1}`)).length);
+    expect(api.count('/services/data/v62.0/jobs/query/') - 2 * 3).toBe(perDay.reduce((n, c) => n + Math.ceil(c / 10), 0));
+    expect(api.requests.filter((r) => r.url.searchParams.has('locator')).map((r) => r.url.searchParams.get('locator'))[0]).toBe('10');
+    // The job records go with the commit.
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
+    expect(everyText(results)).not.toContain(SF_TOKEN);
+  });
+
+  it('converts the CSV strings to typed columns', async () => {
+    const api = await start();
+    const src = await source(api);
+    await land(src, range);
+    const { rows } = await runLocalQuery('SELECT count(*), typeof(min(annual_revenue)), typeof(min(last_modified)), count(annual_revenue), min(last_modified) FROM salesforce_bulk_accounts', lake, {
+      specs: [tableSpec(src, src.streams[0]!)],
+    });
+    const empty = inRange.filter((a) => a.AnnualRevenue === '').length;
+    expect(rows).toEqual([[String(inRange.length), 'DECIMAL(18,2)', 'TIMESTAMP', String(inRange.length - empty), '2024-03-01 00:00:00']]);
+  });
+
+  it('reuses the job of a run that died while it ran: one job per window, records once', async () => {
+    const api = await start({ pollsUntilDone: 3 });
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    // The first run dies at its first wait: the job is created and recorded, not done.
+    const stop = new AbortController();
+    const dying = Object.create(clock) as ManualClock;
+    dying.sleep = () => {
+      stop.abort('killed');
+      return Promise.reject(new Error('killed'));
+    };
+    const first = await land(await source(api), { from: range.from, to: '2024-03-02T00:00:00Z', clock: dying, signal: stop.signal });
+    expect(first.map((r) => r.status)).toEqual(['failed']);
+    expect(api.created).toHaveLength(1);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toHaveLength(1);
+
+    const second = await land(await source(api), { from: range.from, to: '2024-03-02T00:00:00Z', clock });
+    expect(second.map((r) => r.status)).toEqual(['committed']);
+    expect(api.created).toHaveLength(1);
+    const landed = await readCommittedRecords(lake);
+    expect(landed).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
+  });
+
+  it('gc keeps the job record of a live job and removes it once its window is committed, or past the horizon plus poll.timeout', async () => {
+    const api = await start({ pollsUntilDone: 3 });
+    const stop = new AbortController();
+    const dying = Object.create(new ManualClock(Date.parse('2025-01-01T00:00:00Z'))) as ManualClock;
+    dying.sleep = () => {
+      stop.abort('killed');
+      return Promise.reject(new Error('killed'));
+    };
+    await land(await source(api), { from: '2024-03-01T00:00:00Z', to: '2024-03-03T00:00:00Z', clock: dying, signal: stop.signal });
+    const records = async () => (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(await records()).toHaveLength(1);
+    const storage = new FsLakeStorage(lake);
+    // A record left for a window that is committed since: its job's records are landed.
+    const day2 = { source: 'salesforce_bulk', stream: 'accounts', window: { start: new Date('2024-03-02T00:00:00Z'), end: new Date('2024-03-03T00:00:00Z') } };
+    await land(await source(api), { from: '2024-03-02T00:00:00Z', to: '2024-03-03T00:00:00Z' });
+    await windowJobRecords(storage, day2).create(newJobRecord(day2, { commit: 1, job_id: '750old', created_at: '2025-01-01T00:00:00Z', run_id: 'r', timeout_ms: 7_200_000 }));
+    expect(await records()).toHaveLength(2);
+
+    const [report] = await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] });
+    expect(report!.deletedJobRecords).toBe(1);
+    expect(await records()).toEqual([expect.stringContaining('20240301T000000Z_20240302T000000Z.json')]);
+    // 12 hours plus the job's 2 h timeout, and a minute: no attempt can still be polling it.
+    await ageFiles(join(lake, 'jobs'), 14 * 3_600_000 - 60_000);
+    await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] });
+    expect(await records()).toHaveLength(1);
+    await ageFiles(join(lake, 'jobs'), 2 * 60_000);
+    expect((await collectGarbage(storage, 'salesforce_bulk', { streams: ['accounts'] }))[0]!.deletedJobRecords).toBe(1);
+    expect(await records()).toEqual([]);
+  });
+
+  it('re-downloads, never re-creates, the finished job of a run that died before its commit', async () => {
+    const api = await start();
+    const storage = new FsLakeStorage(lake);
+    // The commit itself fails: the job finished and its results were downloaded.
+    const broken = Object.create(storage) as FsLakeStorage;
+    broken.putIfAbsent = async (key, bytes, options) => {
+      if (key.startsWith('manifests/')) throw new Error('disk gone');
+      return storage.putIfAbsent(key, bytes, options);
+    };
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    expect((await land(await source(api), { ...oneDay, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+    const downloads = api.requests.filter((r) => r.url.pathname.endsWith('/results')).length;
+    expect(downloads).toBeGreaterThan(0);
+
+    expect((await land(await source(api), oneDay)).map((r) => r.status)).toEqual(['committed']);
+    expect(api.created).toHaveLength(1);
+    expect(api.requests.filter((r) => r.url.pathname.endsWith('/results')).length).toBe(2 * downloads);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
+  });
+
+  it("fails the window quoting the job's errorMessage, and creates a new job next time", async () => {
+    const api = await start({ failWith: 'INVALID_FIELD: No such column AnnualRevenue' });
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const [result] = await land(await source(api), oneDay);
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toMatch(/^job 750R00000000001AAA failed \(state == 'Failed' \|\| state == 'Aborted'\): INVALID_FIELD: No such column AnnualRevenue/);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/') || k.startsWith('manifests/'))).toEqual([]);
+    await land(await source(api), oneDay);
+    expect(api.created).toHaveLength(2);
+  });
+
+  it('fails the window once the job outlives poll.timeout, naming the job and its last state', async () => {
+    const api = await start({ pollsUntilDone: 1_000 });
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const [result] = await land(await source(api, (s) => ((s.job as { poll: Record<string, unknown> }).poll.timeout = '2m')), { from: range.from, to: '2024-03-02T00:00:00Z', clock });
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toMatch(/^job 750R00000000001AAA is not done 2m \(poll.timeout\) after it was created, at 2025-01-01T00:00:00.000Z; its last state: .*"state":"InProgress"/);
+    // 15 s apart until the 2 minutes are up: 9 polls, 8 waits.
+    expect(clock.sleeps).toEqual(Array(8).fill(15_000));
+    expect(api.count('/services/data/v62.0/jobs/query/')).toBe(9);
+  });
+});
+
+describe('Shopify bulk operations (examples/shopify_bulk.yaml)', () => {
+  const products = productsEvery('2024-05-01T00:00:00Z', 7 * 60_000, 30); // 8 or 9 an hour
+  const range = { from: '2024-05-01T00:00:00Z', to: '2024-05-01T03:00:00Z' };
+  const start = async (extra: Partial<Parameters<typeof startShopifyBulkApi>[0]> = {}) => {
+    const shop = await startShopifyBulkApi({ products, token: SHOP_TOKEN, ...extra });
+    closers.push(() => shop.close());
+    return shop;
+  };
+  const source = (shop: ShopifyBulkApi, allowed: string[] = [shop.files.url]) =>
+    exampleSource('shopify_bulk.yaml', (doc) => {
+      doc.base_url = shop.api.url;
+      doc.redirects = { allowed_origins: allowed };
+    });
+  const inRange = products.filter((p) => p.updatedAt < '2024-05-01T03:00:00');
+
+  it('runs one bulk operation an hour and lands its JSON Lines file from the signed URL, without the access token', async () => {
+    const shop = await start({ retryAfterSeconds: 3 });
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const results = await land(await source(shop), { ...range, clock });
+    expect(results.map((r) => r.status)).toEqual(['committed', 'committed', 'committed']);
+    expect(shop.created).toHaveLength(3);
+    // Retry-After (3 s) paces the polls instead of every (10 s).
+    expect(clock.sleeps).toEqual(Array(6).fill(3_000));
+    const landed = await readCommittedRecords(lake);
+    expect(landed.map((l) => l.data).sort((a, b) => ((a as { id: string }).id < (b as { id: string }).id ? -1 : 1))).toEqual(inRange);
+    expect(shop.files.requests).toHaveLength(3);
+    for (const request of shop.files.requests) {
+      expect(request.headers['x-shopify-access-token']).toBeUndefined();
+      expect(JSON.stringify(request.headers)).not.toContain(SHOP_TOKEN);
+    }
+    expect(shop.api.requests.every((r) => r.headers['x-shopify-access-token'] === SHOP_TOKEN)).toBe(true);
+    expect(everyText(results)).not.toContain(SHOP_TOKEN);
+  });
+
+  it('fails the window if the file is on an origin allowed_origins does not name, fetching nothing from it', async () => {
+    const shop = await start();
+    const [result] = await land(await source(shop, []), { from: range.from, to: '2024-05-01T01:00:00Z' });
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toMatch(/names a file on http:\/\/127\.0\.0\.1:\d+, which is neither base_url's origin nor listed in redirects.allowed_origins/);
+    expect(shop.files.requests).toHaveLength(0);
+  });
+
+  it("fails the window quoting the operation's errorCode", async () => {
+    const shop = await start({ failWith: 'ACCESS_DENIED' });
+    const [result] = await land(await source(shop), { from: range.from, to: '2024-05-01T01:00:00Z' });
+    expect(result!.error?.message).toMatch(/^job gid:\/\/shopify\/BulkOperation\/1 failed \(.*\): ACCESS_DENIED/);
+  });
+});

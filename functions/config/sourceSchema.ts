@@ -41,6 +41,20 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const tokenUrl = z.url({ protocol: /^https?$/ }).meta({ description: 'The OAuth2 token endpoint.' });
 
+/** Where the credential goes in its header or parameter: text before it, or a template around it. */
+const credentialValue = (key: string, defaultPrefix: string) => ({
+  prefix: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: `Text sent before the ${key}, e.g. "Klaviyo-API-Key " (mind the space); the secret holds the bare ${key}. @default ${defaultPrefix}` }),
+  template: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: `The value sent, with {${key}} where the ${key} goes, e.g. "Klaviyo-API-Key {${key}}" or "Token token={${key}}"; the secret holds the bare ${key}. Not with prefix.` }),
+});
+
 const clientAuth = z.enum(['header', 'body']).default('header').meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' });
 
 /** How requests authenticate; every credential lives in the secret, never in the file. */
@@ -51,8 +65,9 @@ const authSchema = z.discriminatedUnion('type', [
     secret: secretName,
     in: z.enum(['header', 'query']).default('header').meta({ description: 'Where the key goes. @default header' }),
     name: z.string().min(1).meta({ description: 'Header or query parameter name, e.g. X-API-Key.' }),
+    ...credentialValue('api_key', 'none'),
   }),
-  z.strictObject({ type: z.literal('bearer'), secret: secretName }),
+  z.strictObject({ type: z.literal('bearer'), secret: secretName, ...credentialValue('token', '"Bearer "') }),
   z.strictObject({ type: z.literal('basic'), secret: secretName }),
   z
     .strictObject({

@@ -42,6 +42,12 @@ export interface AuthType<T extends AuthConfig['type']> {
 }
 
 /** An authenticator whose credentials never change within a run. */
-export function fixedAuthenticator(apply: Authenticator['apply']): Authenticator {
-  return { apply, refresh: async () => false };
+export function fixedAuthenticator(apply: (url: URL, headers: HeaderFields) => void): Authenticator {
+  return {
+    apply: (url, headers) => {
+      apply(url, headers);
+      return Promise.resolve();
+    },
+    refresh: () => Promise.resolve(false),
+  };
 }

@@ -67,6 +67,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
     }
     const lineage = parentLineage(source.streams, i);
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
+    if (stream.land === false) checkParentOnly(source, stream, at, add);
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
@@ -138,6 +139,16 @@ function checkParent(source: PartialSource, stream: PartialStream, lineage: Line
   if (stream.path !== undefined && !used.includes(parent.as)) {
     add([...path, 'as'], `{${parent.as}} is used nowhere: put it in path, params or body, or every parent would fetch the same records`);
   }
+}
+
+/** A stream that is not landed must be some stream's parent, and declares nothing of a table. */
+function checkParentOnly(source: PartialSource, stream: PartialStream, at: (...rest: (string | number)[]) => (string | number)[], add: Add): void {
+  const children = source.streams.filter((s) => s.parent?.stream === stream.name && s !== stream);
+  if (stream.name !== undefined && children.length === 0) {
+    add(at('land'), `land: false, but no stream names "${stream.name}" as its parent.stream: it would never be paged (land it, make it a parent, or remove it)`);
+  }
+  if (stream.columns !== undefined && stream.columns.length > 0) add(at('columns'), 'a stream with land: false has no table: columns describe nothing');
+  if (stream.primary_key !== undefined) add(at('primary_key'), 'a stream with land: false has no table: primary_key describes nothing');
 }
 
 /** With `in: body` every paging path needs a POST body it can be placed in; with `in: header` the name must be a header's. */

@@ -242,6 +242,10 @@ const streamSchema = z.strictObject({
     .optional()
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
   columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
+  land: z.boolean().default(true).meta({
+    description:
+      'false: the stream only serves as the parent of other streams: it is paged for them but never landed (no windows, no table). A parent whose request has no {window.*} placeholder and no incremental is paged once per run, its keys reused by every child window of the run. @default true',
+  }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */

@@ -11,6 +11,7 @@ import type { RecordBatch } from '../body/RecordBatch.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import type { RecordsMeta, WindowWriter, WrittenFiles } from '../sink/WindowWriter.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
+import type { ParentKeyCache } from './ParentKeyCache.js';
 import { streamPages, type PageTally } from './streamPages.js';
 
 /** What {@link landPages} needs. */
@@ -28,6 +29,8 @@ export interface LandPagesInput {
   /** Stops paging between pages and aborts requests in flight. */
   readonly signal?: AbortSignal;
   readonly onPage?: (page: { index: number; records: number }) => void;
+  /** The run's parent keys (parents paged once per run). @default paged for each window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** What the pages of a window came to. */
@@ -53,7 +56,11 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
     await writer.writeRecords(batch, meta);
   };
   try {
-    const pages = streamPages({ source: input.source, window: input.window, client: input.client, signal, stats: input.stats, tally, landEarly }, input.stream, () => tally.parents++);
+    const pages = streamPages(
+      { source: input.source, window: input.window, client: input.client, signal, stats: input.stats, tally, landEarly, ...(input.parents ? { parents: input.parents } : {}) },
+      input.stream,
+      () => tally.parents++,
+    );
     for await (const page of pages) {
       decoding.add(page.page.response.stats);
       filtered += page.filtered;

@@ -5,6 +5,7 @@ import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.
 import type { HttpClient } from '../http/HttpClient.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
+import { ParentKeyCache } from './ParentKeyCache.js';
 import { notStartedResult, runWindow, type WindowResult } from './runWindow.js';
 import { forEachWindow, selectStreams, type WindowSelection } from './windowSelection.js';
 
@@ -27,7 +28,8 @@ export interface SourceRunInput {
 }
 
 /**
- * Runs every selected stream × window. Failed windows are reported in the results, not thrown,
+ * Runs every selected stream × window: one run, whose windows share the keys of parents that do
+ * not depend on the window. Failed windows are reported in the results, not thrown,
  * so one bad window never hides what the others did. Results come back in window order; once
  * `signal` aborts, no new window starts.
  */
@@ -35,11 +37,13 @@ export async function runSource(input: SourceRunInput): Promise<WindowResult[]> 
   selectStreams(input.source, input.stream);
   // A lake that cannot be written fails here, before the API is called once.
   await input.storage.checkWritable();
+  // One run: its windows share the keys of parents that do not depend on the window.
+  const parents = new ParentKeyCache(input.signal);
   return forEachWindow(
     { ...input, concurrency: input.windowConcurrency },
     async ({ stream, window }) => {
       input.onWindowStart?.(stream, window);
-      const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
+      const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock, parents });
       input.onWindowEnd?.(result);
       return result;
     },

@@ -19,6 +19,7 @@ import { formatDuration } from '../window/duration.js';
 import { streamSettleMs } from '../window/streamTiming.js';
 import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { landPages, type LandedPages } from './landPages.js';
+import type { ParentKeyCache } from './ParentKeyCache.js';
 import type { PageTally } from './streamPages.js';
 
 /** What a window run needs. */
@@ -43,6 +44,8 @@ export interface WindowRunInput {
   readonly runId?: string;
   /** Called after each page lands in the writer. */
   readonly onPage?: (page: { index: number; records: number }) => void;
+  /** The run's parent keys, shared by its windows (parents paged once per run). @default paged for this window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** The outcome of one window, also what progress lines and metrics report. */
@@ -149,7 +152,19 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   const writer = new WindowWriter(storage, ref, { runId, partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024), ...(source.lake.parquet ? { table } : {}), ...storageCall });
   let landed: LandedPages;
   try {
-    landed = await landPages({ source, stream, window, client, writer, clock, stats, tally, onPage: input.onPage, ...(input.signal ? { signal: input.signal } : {}) });
+    landed = await landPages({
+      source,
+      stream,
+      window,
+      client,
+      writer,
+      clock,
+      stats,
+      tally,
+      onPage: input.onPage,
+      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.parents ? { parents: input.parents } : {}),
+    });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     await writer.abort(failure);

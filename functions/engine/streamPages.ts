@@ -21,6 +21,7 @@ import type { TimeWindow } from '../window/TimeWindow.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
+import { pagedOncePerRun, type ParentKeyCache } from './ParentKeyCache.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -40,6 +41,8 @@ export interface StreamPagesInput {
    * per page) and without `parent` (parents page concurrently). Those batches are not yielded again.
    */
   readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
+  /** The run's parent keys: a parent whose records do not depend on the window is paged once per run. @default paged for each window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** Counters of one window's paging. */
@@ -97,8 +100,31 @@ function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: (
   const parentStream = input.source.streams.find((s) => s.name === link.stream);
   // checkSource refuses an unknown parent, so this is a bug if it happens.
   if (!parentStream) throw new Error(`stream "${stream.name}" names parent "${link.stream}", which is not a stream of source "${input.source.name}"`);
-  const keys = parentKeys(input, parentStream, link, onParent);
+  const keys = input.parents && pagedOncePerRun(input.source, parentStream) ? runParentKeys(input, input.parents, parentStream, link, onParent) : parentKeys(input, parentStream, link, onParent);
   return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => pagesOf(input, stream, parent, prefix));
+}
+
+/**
+ * {@link parentKeys} of a parent paged once per run: paged by the first window that asks (its
+ * pages and requests count in that window), on the run's signal, since other windows share it.
+ */
+async function* runParentKeys(input: StreamPagesInput, cache: ParentKeyCache, parentStream: StreamDefinition, link: ParentConfig, onParent: () => void): AsyncGenerator<ParentRun> {
+  const id = JSON.stringify([parentStream.name, link.key, link.as, link.skip_empty]);
+  const shared: StreamPagesInput = { ...input, signal: cache.signal, landEarly: undefined };
+  const runs = await cache.keys(
+    id,
+    async () => {
+      const all: ParentRun[] = [];
+      for await (const run of parentKeys(shared, parentStream, link, () => undefined)) all.push(run);
+      return all;
+    },
+    input.signal,
+  );
+  for (const run of runs) {
+    if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
+    onParent();
+    yield run;
+  }
 }
 
 /** The distinct keys of the parent stream's records in the window, in order of first appearance. */

@@ -8,6 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
+import { authBaseUrlProblem } from './authBaseUrl.js';
 import { credentialTemplateProblems } from './credentialTemplate.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
@@ -35,6 +36,10 @@ export function checkSource(source: PartialSource): PathProblem[] {
   }
   if (source.timezone !== undefined && !isTimeZone(source.timezone)) add(['timezone'], `"${source.timezone}" is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   if (source.headers) checkHeaders(source.headers, ['headers'], add);
+  if (source.base_url !== undefined) {
+    const problem = authBaseUrlProblem(source.base_url, source.auth?.type ?? 'none');
+    if (problem) add(['base_url'], problem);
+  }
   if (source.auth?.type === 'api_key' || source.auth?.type === 'bearer') for (const p of credentialTemplateProblems(source.auth)) add(['auth', p.field], p.message);
 
   const seen = new Map<string, number>();

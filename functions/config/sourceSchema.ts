@@ -20,6 +20,7 @@
  */
 
 import { z } from 'zod';
+import { isBaseUrl } from './authBaseUrl.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 import { EPOCH_UNITS } from '../window/parseTimestamp.js';
@@ -254,7 +255,13 @@ export const sourceSchema = z.strictObject({
   description: z.string().optional(),
   schedule: z.string().meta({ description: 'EventBridge Scheduler expression: rate(1 hour) or cron(0 * * * ? *).' }),
   timezone: z.string().default('UTC').meta({ description: 'IANA time zone for cron schedules. @default UTC' }),
-  base_url: z.url({ protocol: /^https?$/ }).meta({ description: 'Scheme, host and optional base path of the API.' }),
+  base_url: z
+    .string()
+    .refine(isBaseUrl, 'Invalid URL: expected http(s)://host and an optional path, or {auth.<field>} and an optional path for a URL the token response issues (e.g. {auth.instance_url})')
+    .meta({
+      description:
+        "Scheme, host and optional base path of the API; or {auth.<field>} and an optional path: the URL a token response field holds (Salesforce's {auth.instance_url}), with an oauth2 or jwt_bearer auth.",
+    }),
   auth: authSchema.default({ type: 'none' }),
   headers: z.record(z.string(), z.string()).default({}),
   vars: z

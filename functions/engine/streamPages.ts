@@ -18,6 +18,7 @@ import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
+import { authBaseUrlField } from '../config/authBaseUrl.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
@@ -192,10 +193,12 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
   };
 
   const strategy: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  // A base_url the token response issues (`{auth.instance_url}`) is known once a token is.
+  const authFields = authBaseUrlField(source.base_url) === undefined ? {} : await client.authValues();
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
-    first: buildFirstRequest(source, stream, window, parent?.placeholders),
+    first: buildFirstRequest(source, stream, window, parent?.placeholders, authFields),
     fetchPage: fetchOne,
     maxPages: stream.pagination.max_pages,
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.

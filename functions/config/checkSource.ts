@@ -8,6 +8,7 @@ import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
 import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
 import { checkColumns } from './checkColumns.js';
+import { maxResultsProblems } from './checkMaxResults.js';
 import { authBaseUrlProblem } from './authBaseUrl.js';
 import { credentialTemplateProblems } from './credentialTemplate.js';
 import { placeholdersIn, WINDOW_PLACEHOLDERS } from '../window/templating.js';
@@ -73,6 +74,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
     const lineage = parentLineage(source.streams, i);
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
     if (stream.land === false) checkParentOnly(source, stream, at, add);
+    for (const p of maxResultsProblems(stream)) add(at(...p.path), p.message);
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;

@@ -180,6 +180,27 @@ const incrementalSchema = z
       'A record lands in a window only if its cursor_field lies in [window start, window end); the others are dropped and counted in the manifest (filtered). A record whose cursor_field is missing or unparseable fails the window.',
   });
 
+/** Searches that return at most so many results per query: the window is split until each part's total fits. */
+const maxResultsSchema = z
+  .union([
+    z.int().positive(),
+    z.strictObject({
+      limit: z.int().positive().meta({ description: 'The most results the API returns for one query, e.g. 10000 (HubSpot search) or 1000 (GitHub search).' }),
+      total: jmespath(
+        'JMESPath to the total number of results in the first response (e.g. total, total_count); a part whose total exceeds limit is split before anything of it lands. @default pagination.total_records (one of the two is required)',
+      ).optional(),
+      min_span: z.string().default('1s').meta({
+        description:
+          'The shortest part a window is split into (whole seconds, e.g. 1s, 1m); a part that cannot be halved without going below it and still reports more than limit fails the window. @default 1s',
+      }),
+    }),
+  ])
+  .transform((value) => (typeof value === 'number' ? { limit: value, min_span: '1s' } : value))
+  .meta({
+    description:
+      "A search that stops at a fixed number of results (10000, or { limit, total, min_span }): a window (or part of one) whose first page reports more than limit results is split in two halves on a whole second, recursively, each paged with its own {window.*} bounds, all landed in the window's one commit.",
+  });
+
 /** A child stream runs once per record of its parent stream. */
 const parentSchema = z
   .strictObject({
@@ -243,6 +264,7 @@ const streamSchema = z.strictObject({
     .optional()
     .meta({ description: 'JMESPath expressions identifying a record; gives the stream a <source>_<stream>_latest view (one row per key).' }),
   columns: z.array(columnSchema).default([]).meta({ description: "Typed columns of the stream's Parquet table, beside the envelope and the exact JSON text in data." }),
+  max_results: maxResultsSchema.optional(),
   land: z.boolean().default(true).meta({
     description:
       'false: the stream only serves as the parent of other streams: it is paged for them but never landed (no windows, no table). A parent whose request has no {window.*} placeholder and no incremental is paged once per run, its keys reused by every child window of the run. @default true',
@@ -328,6 +350,8 @@ export type AuthConfig = SourceDefinition['auth'];
 export type PaginationConfig = StreamDefinition['pagination'];
 /** The incremental block of a stream, defaults filled. */
 export type IncrementalConfig = NonNullable<StreamDefinition['incremental']>;
+/** The max_results block of a stream, normalised. */
+export type MaxResultsConfig = NonNullable<StreamDefinition['max_results']>;
 /** The parent block of a stream. */
 export type ParentConfig = NonNullable<StreamDefinition['parent']>;
 /** The retry block, defaults filled. */

@@ -27,7 +27,7 @@ export function pagedOncePerRun(source: SourceDefinition, stream: StreamDefiniti
     // checkSource refuses cycles; this only keeps a broken definition from looping.
     if (seen.has(current.name)) return false;
     seen.add(current.name);
-    if (current.incremental) return false;
+    if (current.incremental || current.max_results) return false;
     const texts = [current.path, ...Object.values(current.params).filter((v): v is string => typeof v === 'string'), ...stringsIn(current.body)];
     if (texts.some((text) => WINDOW_PLACEHOLDER.test(text))) return false;
     current = parent === undefined ? undefined : source.streams.find((s) => s.name === parent);

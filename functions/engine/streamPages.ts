@@ -17,12 +17,15 @@ import { parentKeyOf, selectParentKey, type ParentKey } from './parentKey.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
-import type { TimeWindow } from '../window/TimeWindow.js';
+import { evaluate } from '../expressions/evaluate.js';
+import { parseDuration } from '../window/duration.js';
+import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { authBaseUrlField } from '../config/authBaseUrl.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
 import { pagedOncePerRun, type ParentKeyCache } from './ParentKeyCache.js';
+import { splitAtCap } from './splitAtCap.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -97,12 +100,43 @@ export function streamPages(input: StreamPagesInput, stream: StreamDefinition, o
 /** {@link streamPages}, with `prefix` naming the stream in labels when it is paged as a parent. */
 function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void, prefix: string): AsyncIterable<LandingPage> {
   const link = stream.parent;
-  if (!link) return pagesOf(input, stream, undefined, prefix);
+  if (!link) return cappedPagesOf(input, stream, undefined, prefix);
   const parentStream = input.source.streams.find((s) => s.name === link.stream);
   // checkSource refuses an unknown parent, so this is a bug if it happens.
   if (!parentStream) throw new Error(`stream "${stream.name}" names parent "${link.stream}", which is not a stream of source "${input.source.name}"`);
   const keys = input.parents && pagedOncePerRun(input.source, parentStream) ? runParentKeys(input, input.parents, parentStream, link, onParent) : parentKeys(input, parentStream, link, onParent);
-  return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => pagesOf(input, stream, parent, prefix));
+  return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => cappedPagesOf(input, stream, parent, prefix));
+}
+
+/**
+ * {@link pagesOf}, split at the stream's `max_results`: each part of the window is paged with its
+ * own bounds (`[start, end) page 2` in messages), and only once its first page reports a total
+ * within the cap. Pages are not landed early, since a part may be dropped after its first page.
+ */
+function cappedPagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
+  const cap = stream.max_results;
+  if (!cap) return pagesOf(input, stream, parent, prefix);
+  // checkSource requires one of the two.
+  const expression = cap.total ?? totalRecordsOf(stream.pagination) ?? '';
+  const whole = input.window;
+  // A first page over the cap ends its paging at once: the part is split, not paged further.
+  const overCap = (page: PageContext<FetchedPage>) => {
+    const total = evaluate(expression, page.response.body);
+    return page.index === 0 && (typeof total !== 'number' || total > cap.limit);
+  };
+  return splitAtCap(
+    whole,
+    { limit: cap.limit, minSpanMs: parseDuration(cap.min_span) ?? 1000 },
+    (part) => {
+      const same = part.start.getTime() === whole.start.getTime() && part.end.getTime() === whole.end.getTime();
+      return pagesOf({ ...input, window: part, landEarly: undefined }, stream, parent, same ? prefix : `${prefix}[${isoSeconds(part.start)}, ${isoSeconds(part.end)}) `, overCap);
+    },
+    (first) => ({ total: evaluate(expression, first.page.response.body), expression, request: describeRequest(input, stream, first.page.request) }),
+  );
+}
+
+function totalRecordsOf(pagination: StreamDefinition['pagination']): string | undefined {
+  return 'total_records' in pagination ? pagination.total_records : undefined;
 }
 
 /**
@@ -163,8 +197,17 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
   }
 }
 
-/** The pages of one paging sequence: the stream alone, or the stream for one parent. */
-async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
+/**
+ * The pages of one paging sequence: the stream alone, or the stream for one parent.
+ * @param isLast also ends paging after a page it holds true for, before the next request
+ */
+async function* pagesOf(
+  input: StreamPagesInput,
+  stream: StreamDefinition,
+  parent: ParentRun | undefined,
+  prefix: string,
+  isLast?: (page: PageContext<FetchedPage>) => boolean,
+): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
   const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
@@ -192,7 +235,8 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     return page;
   };
 
-  const strategy: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  const created: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  const strategy = isLast ? withStopCondition(created, isLast) : created;
   // A base_url the token response issues (`{auth.instance_url}`) is known once a token is.
   const authFields = authBaseUrlField(source.base_url) === undefined ? {} : await client.authValues();
   const pages = paginate({

@@ -21,7 +21,7 @@ export { sourceSchema, type AuthConfig, type PaginationConfig, type RetryConfig,
 export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';
 
 // Running sources
-export { countWindows, selectStreams, windowsFor, type WindowSelection } from './engine/windowSelection.js';
+export { countWindows, forEachWindow, selectStreams, windowsFor, type ForEachWindowInput, type WindowSelection } from './engine/windowSelection.js';
 export type { CurateRangeInput, SourceClientOptions, SourceRunInput, WindowResult, WindowRunInput } from './engine/index.js';
 export type { HttpStats } from './http/HttpClient.js';
 /** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */

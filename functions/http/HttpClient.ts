@@ -127,7 +127,7 @@ export class HttpClient {
       const unauthenticated = prepareRequest(request, this.options.headers);
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
       const outcome = await this.slots.run(async () => {
-        await this.bucket.take(signal);
+        await this.stoppable(this.bucket.take(signal), signal);
         return this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
       });
       count('requests', outcome.hops);
@@ -245,8 +245,13 @@ export class HttpClient {
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    await this.stoppable(this.clock.sleep(ms, signal), signal);
+  }
+
+  /** A wait (for a retry, for a token) that only a stop ends early: it fails as {@link AbortedError}, whatever the signal's reason. */
+  private async stoppable(waiting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.clock.sleep(ms, signal);
+      await waiting;
     } catch (error) {
       throw new AbortedError(String(signal?.reason ?? 'aborted'), { cause: error });
     }

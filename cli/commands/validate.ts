@@ -10,7 +10,7 @@ export async function validateCommand(options: { sources: string }): Promise<voi
     return;
   }
   for (const { file, definition } of sources) {
-    const streams = definition.streams.map((s) => `${s.name} (${s.pagination.type}, ${formatDuration(streamWindowMs(definition, s))})`).join(', ');
+    const streams = definition.streams.map((s) => `${s.name} (${s.pagination.type}, ${s.land ? formatDuration(streamWindowMs(definition, s)) : 'parent only'})`).join(', ');
     console.log(`✓ ${file}: ${definition.name} · ${definition.schedule} · auth ${definition.auth.type} · ${streams}`);
   }
   console.log(`${sources.length} source${sources.length === 1 ? '' : 's'} valid`);

@@ -1,6 +1,6 @@
 /** The typed tables the source definitions declare, for the local query views. */
 
-import { ConfigError, loadSources, type TableSpec, tableSpec } from '../../functions/index.js';
+import { ConfigError, landedStreams, loadSources, type TableSpec, tableSpec } from '../../functions/index.js';
 
 /**
  * Table specs of every stream in `sourcesDir`. A query never fails because of the definitions:
@@ -9,7 +9,7 @@ import { ConfigError, loadSources, type TableSpec, tableSpec } from '../../funct
  */
 export async function loadTableSpecs(sourcesDir: string, warn: (text: string) => void): Promise<TableSpec[]> {
   try {
-    return (await loadSources(sourcesDir)).flatMap(({ definition }) => definition.streams.map((stream) => tableSpec(definition, stream)));
+    return (await loadSources(sourcesDir)).flatMap(({ definition }) => landedStreams(definition).map((stream) => tableSpec(definition, stream)));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const missing = error.problems.length === 1 && /cannot read the sources folder: ENOENT/.test(error.problems[0]!.message);

@@ -14,6 +14,9 @@ import { readFormatProblem } from './readFormatProblem.js';
 import { checkBudget, checkHeaderConditions, checkResponseRules } from './checkResponseRules.js';
 import { checkFormatPaging } from './checkFormat.js';
 import { checkJob } from './checkJob.js';
+import { maxResultsProblems } from './checkMaxResults.js';
+import { authBaseUrlProblem } from './authBaseUrl.js';
+import { credentialTemplateProblems } from './credentialTemplate.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
 /** A problem located by a path into the parsed document. */
@@ -44,6 +47,11 @@ export function checkSource(source: PartialSource): PathProblem[] {
   if (budget) checkBudget(budget, ['rate_limit', 'budget'], checkJmespath, add);
   const ruleContext = { budget: budget !== undefined, auth: source.auth?.type };
   if (source.response_rules) checkResponseRules(source.response_rules, ['response_rules'], ruleContext, checkJmespath, add);
+  if (source.base_url !== undefined) {
+    const problem = authBaseUrlProblem(source.base_url, source.auth?.type ?? 'none');
+    if (problem) add(['base_url'], problem);
+  }
+  if (source.auth?.type === 'api_key' || source.auth?.type === 'bearer') for (const p of credentialTemplateProblems(source.auth)) add(['auth', p.field], p.message);
 
   const seen = new Map<string, number>();
   source.streams.forEach((stream, i) => {
@@ -90,6 +98,8 @@ export function checkSource(source: PartialSource): PathProblem[] {
     if (stream.parent) checkParent(source, stream, lineage, at('parent'), add);
     const windowAndVars = source.vars && stream.vars ? new Set<string>([...WINDOW_PLACEHOLDERS, ...Object.keys(source.vars), ...Object.keys(stream.vars)]) : undefined;
     checkJob(stream, at, { add, jmespath: (e, p) => checkJmespath(e, p, add), headers: (h, p) => checkHeaders(h, p, add), known: windowAndVars });
+    if (stream.land === false) checkParentOnly(source, stream, at, add);
+    for (const p of maxResultsProblems(stream)) add(at(...p.path), p.message);
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
@@ -162,6 +172,16 @@ function checkParent(source: PartialSource, stream: PartialStream, lineage: Line
   if (stream.path !== undefined && !used.includes(parent.as)) {
     add([...path, 'as'], `{${parent.as}} is used nowhere: put it in path, params or body, or every parent would fetch the same records`);
   }
+}
+
+/** A stream that is not landed must be some stream's parent, and declares nothing of a table. */
+function checkParentOnly(source: PartialSource, stream: PartialStream, at: (...rest: (string | number)[]) => (string | number)[], add: Add): void {
+  const children = source.streams.filter((s) => s.parent?.stream === stream.name && s !== stream);
+  if (stream.name !== undefined && children.length === 0) {
+    add(at('land'), `land: false, but no stream names "${stream.name}" as its parent.stream: it would never be paged (land it, make it a parent, or remove it)`);
+  }
+  if (stream.columns !== undefined && stream.columns.length > 0) add(at('columns'), 'a stream with land: false has no table: columns describe nothing');
+  if (stream.primary_key !== undefined) add(at('primary_key'), 'a stream with land: false has no table: primary_key describes nothing');
 }
 
 /** With `in: body` every paging path needs a POST body it can be placed in; with `in: header` the name must be a header's. */

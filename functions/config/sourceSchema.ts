@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { cassettesSchema } from './cassettesSchema.js';
 import { formatSchema, JSON_FORMAT } from './formatSchema.js';
 import { jobSchemaWith } from './jobSchema.js';
+import { isBaseUrl } from './authBaseUrl.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 import { budgetSchema, responseRulesSchema } from './responseRuleSchema.js';
@@ -45,6 +46,20 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const tokenUrl = z.url({ protocol: /^https?$/ }).meta({ description: 'The OAuth2 token endpoint.' });
 
+/** Where the credential goes in its header or parameter: text before it, or a template around it. */
+const credentialValue = (key: string, defaultPrefix: string) => ({
+  prefix: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: `Text sent before the ${key}, e.g. "Klaviyo-API-Key " (mind the space); the secret holds the bare ${key}. @default ${defaultPrefix}` }),
+  template: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: `The value sent, with {${key}} where the ${key} goes, e.g. "Klaviyo-API-Key {${key}}" or "Token token={${key}}"; the secret holds the bare ${key}. Not with prefix.` }),
+});
+
 const clientAuth = z.enum(['header', 'body']).default('header').meta({ description: 'How client_id/client_secret reach the token endpoint: HTTP Basic header or form body. @default header' });
 
 /** How requests authenticate; every credential lives in the secret, never in the file. */
@@ -55,8 +70,9 @@ const authSchema = z.discriminatedUnion('type', [
     secret: secretName,
     in: z.enum(['header', 'query']).default('header').meta({ description: 'Where the key goes. @default header' }),
     name: z.string().min(1).meta({ description: 'Header or query parameter name, e.g. X-API-Key.' }),
+    ...credentialValue('api_key', 'none'),
   }),
-  z.strictObject({ type: z.literal('bearer'), secret: secretName }),
+  z.strictObject({ type: z.literal('bearer'), secret: secretName, ...credentialValue('token', '"Bearer "') }),
   z.strictObject({ type: z.literal('basic'), secret: secretName }),
   z
     .strictObject({
@@ -188,6 +204,27 @@ const incrementalSchema = z
       'A record lands in a window only if its cursor_field lies in [window start, window end); the others are dropped and counted in the manifest (filtered). A record whose cursor_field is missing or unparseable fails the window.',
   });
 
+/** Searches that return at most so many results per query: the window is split until each part's total fits. */
+const maxResultsSchema = z
+  .union([
+    z.int().positive(),
+    z.strictObject({
+      limit: z.int().positive().meta({ description: 'The most results the API returns for one query, e.g. 10000 (HubSpot search) or 1000 (GitHub search).' }),
+      total: jmespath(
+        'JMESPath to the total number of results in the first response (e.g. total, total_count); a part whose total exceeds limit is split before anything of it lands. @default pagination.total_records (one of the two is required)',
+      ).optional(),
+      min_span: z.string().default('1s').meta({
+        description:
+          'The shortest part a window is split into (whole seconds, e.g. 1s, 1m); a part that cannot be halved without going below it and still reports more than limit fails the window. @default 1s',
+      }),
+    }),
+  ])
+  .transform((value) => (typeof value === 'number' ? { limit: value, min_span: '1s' } : value))
+  .meta({
+    description:
+      "A search that stops at a fixed number of results (10000, or { limit, total, min_span }): a window (or part of one) whose first page reports more than limit results is split in two halves on a whole second, recursively, each paged with its own {window.*} bounds, all landed in the window's one commit.",
+  });
+
 /** A child stream runs once per record of its parent stream. */
 const parentSchema = z
   .strictObject({
@@ -258,6 +295,11 @@ const streamSchema = z.strictObject({
   response_rules: responseRulesSchema,
   format: formatSchema.default(JSON_FORMAT),
   job: jobSchemaWith(paginationSchema).optional(),
+  max_results: maxResultsSchema.optional(),
+  land: z.boolean().default(true).meta({
+    description:
+      'false: the stream only serves as the parent of other streams: it is paged for them but never landed (no windows, no table). A parent whose request has no {window.*} placeholder and no incremental is paged once per run, its keys reused by every child window of the run. @default true',
+  }),
 });
 
 /** The schema of one source file. Parse with {@link loadSources}, which adds file and line to every problem. */
@@ -268,7 +310,13 @@ export const sourceSchema = z.strictObject({
   timezone: z.string().default('UTC').meta({
     description: 'IANA time zone of cron schedules, of formatted window placeholders ({window.start:yyyy-MM-dd HH:mm}) and of timestamps read with a format that has no offset. @default UTC',
   }),
-  base_url: z.url({ protocol: /^https?$/ }).meta({ description: 'Scheme, host and optional base path of the API.' }),
+  base_url: z
+    .string()
+    .refine(isBaseUrl, 'Invalid URL: expected http(s)://host and an optional path, or {auth.<field>} and an optional path for a URL the token response issues (e.g. {auth.instance_url})')
+    .meta({
+      description:
+        "Scheme, host and optional base path of the API; or {auth.<field>} and an optional path: the URL a token response field holds (Salesforce's {auth.instance_url}), with an oauth2 or jwt_bearer auth.",
+    }),
   auth: authSchema.default({ type: 'none' }),
   headers: z.record(z.string(), z.string()).default({}),
   vars: z
@@ -338,6 +386,8 @@ export type AuthConfig = SourceDefinition['auth'];
 export type PaginationConfig = StreamDefinition['pagination'];
 /** The incremental block of a stream, defaults filled. */
 export type IncrementalConfig = NonNullable<StreamDefinition['incremental']>;
+/** The max_results block of a stream, normalised. */
+export type MaxResultsConfig = NonNullable<StreamDefinition['max_results']>;
 /** The parent block of a stream. */
 export type ParentConfig = NonNullable<StreamDefinition['parent']>;
 /** The retry block, defaults filled. */

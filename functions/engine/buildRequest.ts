@@ -4,7 +4,8 @@ import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.
 import type { PageRequest } from '../pagination/PaginationStrategy.js';
 import type { ParentKey } from './parentKey.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { RecordFieldError } from '../errors.js';
+import { renderAuthBaseUrl } from '../config/authBaseUrl.js';
+import { ApilakeError, RecordFieldError } from '../errors.js';
 import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
 
 /** The key of one parent (a child stream's `{<as>}`), and the record it came from. */
@@ -29,10 +30,18 @@ const PATH_STEP = /^\.{0,2}$/;
 /**
  * The templated first request: base_url + path, params and body with placeholders filled.
  * @param parents the placeholders of a child stream's parents (`{<as>}`), on top of `vars`.
+ * @param authFields the token response's fields, for a base_url of `{auth.<field>}`
  * @throws RecordFieldError when a parent key in the path is empty, "." or "..", naming the parent record
+ * @throws ApilakeError when the token response lacks the field base_url names, or it is no http(s) URL
  * @throws PlaceholderError when a placeholder cannot be rendered (unknown, or a time that names two instants)
  */
-export function buildFirstRequest(source: SourceDefinition, stream: StreamDefinition, window: TimeWindow, parents: ParentPlaceholders = {}): PageRequest {
+export function buildFirstRequest(
+  source: SourceDefinition,
+  stream: StreamDefinition,
+  window: TimeWindow,
+  parents: ParentPlaceholders = {},
+  authFields: Readonly<Record<string, string>> = {},
+): PageRequest {
   // checkSource requires a path of every stream but a job stream, which builds its own requests.
   const path = stream.path ?? '';
   for (const name of placeholdersIn(path)) {
@@ -48,7 +57,9 @@ export function buildFirstRequest(source: SourceDefinition, stream: StreamDefini
   const keys = Object.entries(parents);
   const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
   const where = (field: string) => `stream "${stream.name}" ${field}`;
-  const base = source.base_url.replace(/\/+$/, '');
+  const rendered = renderAuthBaseUrl(source.base_url, authFields);
+  if ('problem' in rendered) throw new ApilakeError(`source "${source.name}" ${rendered.problem}`);
+  const base = rendered.url.replace(/\/+$/, '');
   const url = new URL(`${base}${renderString(path, scope, where('path'), encodeURIComponent)}`);
   for (const [key, value] of Object.entries(stream.params)) {
     url.searchParams.set(key, typeof value === 'string' ? renderString(value, scope, where(`params.${key}`)) : String(value));

@@ -12,6 +12,7 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import type { RecordsMeta, WindowWriter, WrittenFiles } from '../sink/WindowWriter.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import type { JobContext } from './jobPages.js';
+import type { ParentKeyCache } from './ParentKeyCache.js';
 import { streamPages, type PageTally } from './streamPages.js';
 
 /** What {@link landPages} needs. */
@@ -31,6 +32,8 @@ export interface LandPagesInput {
   readonly onPage?: (page: { index: number; records: number }) => void;
   /** A job stream's job record (streamPages.ts). */
   readonly job?: JobContext;
+  /** The run's parent keys (parents paged once per run). @default paged for each window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** What the pages of a window came to. */
@@ -57,7 +60,17 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   };
   try {
     const pages = streamPages(
-      { source: input.source, window: input.window, client: input.client, signal, stats: input.stats, tally, landEarly, ...(input.job ? { job: input.job } : {}) },
+      {
+        source: input.source,
+        window: input.window,
+        client: input.client,
+        signal,
+        stats: input.stats,
+        tally,
+        landEarly,
+        ...(input.job ? { job: input.job } : {}),
+        ...(input.parents ? { parents: input.parents } : {}),
+      },
       input.stream,
       () => tally.parents++,
     );

@@ -3,6 +3,7 @@
 import type { Clock } from '../clock.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
+import { ParentKeyCache } from './ParentKeyCache.js';
 import { notStartedResult, runWindow, type WindowResult } from './runWindow.js';
 import { forEachWindow, selectStreams, type ForEachWindowInput } from './windowSelection.js';
 
@@ -17,7 +18,8 @@ export interface SourceRunInput extends Omit<ForEachWindowInput<WindowResult>, '
 }
 
 /**
- * Runs every selected stream × window. Failed windows are reported in the results, not thrown,
+ * Runs every selected stream × window: one run, whose windows share the keys of parents that do
+ * not depend on the window. Failed windows are reported in the results, not thrown,
  * so one bad window never hides what the others did. Results come back in window order; once
  * `signal` aborts, no new window starts.
  */
@@ -25,9 +27,11 @@ export async function runSource(input: SourceRunInput): Promise<WindowResult[]> 
   selectStreams(input.source, input.stream);
   // A lake that cannot be written fails here, before the API is called once.
   await input.storage.checkWritable();
+  // One run: its windows share the keys of parents that do not depend on the window.
+  const parents = new ParentKeyCache(input.signal);
   return forEachWindow(
     { ...input, concurrency: input.windowConcurrency },
-    ({ stream, window }) => runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock }),
+    ({ stream, window }) => runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock, parents }),
     (job) => notStartedResult(input.source, job, input.signal),
   );
 }

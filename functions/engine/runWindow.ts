@@ -20,6 +20,7 @@ import { formatDuration } from '../window/duration.js';
 import { streamSettleMs } from '../window/streamTiming.js';
 import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { landPages, type LandedPages } from './landPages.js';
+import type { ParentKeyCache } from './ParentKeyCache.js';
 import type { PageTally } from './streamPages.js';
 
 /** What a window run needs. */
@@ -44,6 +45,8 @@ export interface WindowRunInput {
   readonly runId?: string;
   /** Called after each page lands in the writer. */
   readonly onPage?: (page: { index: number; records: number }) => void;
+  /** The run's parent keys, shared by its windows (parents paged once per run). @default paged for this window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** The outcome of one window, also what progress lines and metrics report. */
@@ -151,7 +154,20 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   let landed: LandedPages;
   try {
     const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock } } : {};
-    landed = await landPages({ source, stream, window, client, writer, clock, stats, tally, onPage: input.onPage, ...(input.signal ? { signal: input.signal } : {}), ...job });
+    landed = await landPages({
+      source,
+      stream,
+      window,
+      client,
+      writer,
+      clock,
+      stats,
+      tally,
+      onPage: input.onPage,
+      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.parents ? { parents: input.parents } : {}),
+      ...job,
+    });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     await writer.abort(failure);

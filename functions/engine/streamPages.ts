@@ -17,12 +17,17 @@ import { parentKeyOf, selectParentKey, type ParentKey } from './parentKey.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
-import { rulesFor } from '../http/responseRules.js';
-import type { TimeWindow } from '../window/TimeWindow.js';
+import { authBaseUrlField } from '../config/authBaseUrl.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
+import { evaluate } from '../expressions/evaluate.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
+import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { jobPages, type DownloadTarget, type JobContext } from './jobPages.js';
+import { pagedOncePerRun, type ParentKeyCache } from './ParentKeyCache.js';
+import { parseDuration } from '../window/duration.js';
+import { rulesFor } from '../http/responseRules.js';
+import { splitAtCap } from './splitAtCap.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -44,6 +49,8 @@ export interface StreamPagesInput {
   readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
   /** The job record and clock of a job stream's window. */
   readonly job?: JobContext;
+  /** The run's parent keys: a parent whose records do not depend on the window is paged once per run. @default paged for each window */
+  readonly parents?: ParentKeyCache;
 }
 
 /** Counters of one window's paging. */
@@ -98,14 +105,68 @@ export function streamPages(input: StreamPagesInput, stream: StreamDefinition, o
 
 /** {@link streamPages}, with `prefix` naming the stream in labels when it is paged as a parent. */
 function pagesFor(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void, prefix: string): AsyncIterable<LandingPage> {
-  if (stream.job) return jobPages(input, stream, (download, target) => pagesOf(input, download, undefined, prefix, target));
+  if (stream.job) return jobPages(input, stream, (download, target) => pagesOf(input, download, undefined, prefix, undefined, target));
   const link = stream.parent;
-  if (!link) return pagesOf(input, stream, undefined, prefix);
+  if (!link) return cappedPagesOf(input, stream, undefined, prefix);
   const parentStream = input.source.streams.find((s) => s.name === link.stream);
   // checkSource refuses an unknown parent, so this is a bug if it happens.
   if (!parentStream) throw new Error(`stream "${stream.name}" names parent "${link.stream}", which is not a stream of source "${input.source.name}"`);
-  const keys = parentKeys(input, parentStream, link, onParent);
-  return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => pagesOf(input, stream, parent, prefix));
+  const keys = input.parents && pagedOncePerRun(input.source, parentStream) ? runParentKeys(input, input.parents, parentStream, link, onParent) : parentKeys(input, parentStream, link, onParent);
+  return inOrderLanes(keys, input.source.rate_limit.concurrency, (parent) => cappedPagesOf(input, stream, parent, prefix));
+}
+
+/**
+ * {@link pagesOf}, split at the stream's `max_results`: each part of the window is paged with its
+ * own bounds (`[start, end) page 2` in messages), and only once its first page reports a total
+ * within the cap. Pages are not landed early, since a part may be dropped after its first page.
+ */
+function cappedPagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string): AsyncGenerator<LandingPage> {
+  const cap = stream.max_results;
+  if (!cap) return pagesOf(input, stream, parent, prefix);
+  // checkSource requires one of the two.
+  const expression = cap.total ?? totalRecordsOf(stream.pagination) ?? '';
+  const whole = input.window;
+  // A first page over the cap ends its paging at once: the part is split, not paged further.
+  const overCap = (page: PageContext<FetchedPage>) => {
+    const total = evaluate(expression, page.response.body);
+    return page.index === 0 && (typeof total !== 'number' || total > cap.limit);
+  };
+  return splitAtCap(
+    whole,
+    { limit: cap.limit, minSpanMs: parseDuration(cap.min_span) ?? 1000 },
+    (part) => {
+      const same = part.start.getTime() === whole.start.getTime() && part.end.getTime() === whole.end.getTime();
+      return pagesOf({ ...input, window: part, landEarly: undefined }, stream, parent, same ? prefix : `${prefix}[${isoSeconds(part.start)}, ${isoSeconds(part.end)}) `, overCap);
+    },
+    (first) => ({ total: evaluate(expression, first.page.response.body), expression, request: describeRequest(input, stream, first.page.request) }),
+  );
+}
+
+function totalRecordsOf(pagination: StreamDefinition['pagination']): string | undefined {
+  return 'total_records' in pagination ? pagination.total_records : undefined;
+}
+
+/**
+ * {@link parentKeys} of a parent paged once per run: paged by the first window that asks (its
+ * pages and requests count in that window), on the run's signal, since other windows share it.
+ */
+async function* runParentKeys(input: StreamPagesInput, cache: ParentKeyCache, parentStream: StreamDefinition, link: ParentConfig, onParent: () => void): AsyncGenerator<ParentRun> {
+  const id = JSON.stringify([parentStream.name, link.key, link.as, link.skip_empty]);
+  const shared: StreamPagesInput = { ...input, signal: cache.signal, landEarly: undefined };
+  const runs = await cache.keys(
+    id,
+    async () => {
+      const all: ParentRun[] = [];
+      for await (const run of parentKeys(shared, parentStream, link, () => undefined)) all.push(run);
+      return all;
+    },
+    input.signal,
+  );
+  for (const run of runs) {
+    if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
+    onParent();
+    yield run;
+  }
 }
 
 /** The distinct keys of the parent stream's records in the window, in order of first appearance. */
@@ -143,8 +204,18 @@ async function* parentKeys(input: StreamPagesInput, parentStream: StreamDefiniti
   }
 }
 
-/** The pages of one paging sequence: the stream alone, the stream for one parent, or a download of a job's results from `target`. */
-async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, parent: ParentRun | undefined, prefix: string, target?: DownloadTarget): AsyncGenerator<LandingPage> {
+/**
+ * The pages of one paging sequence: the stream alone, the stream for one parent, or a download of a job's results from `target`.
+ * @param isLast also ends paging after a page it holds true for, before the next request
+ */
+async function* pagesOf(
+  input: StreamPagesInput,
+  stream: StreamDefinition,
+  parent: ParentRun | undefined,
+  prefix: string,
+  isLast?: (page: PageContext<FetchedPage>) => boolean,
+  target?: DownloadTarget,
+): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
   const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
@@ -188,13 +259,16 @@ async function* pagesOf(input: StreamPagesInput, stream: StreamDefinition, paren
     return page;
   };
 
-  const paged: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  const created: PaginationStrategy<FetchedPage> = createPaginationStrategy(stream.pagination);
+  const stopped = isLast ? withStopCondition(created, isLast) : created;
   // A page a rule ignored ends its paging: what it says of a next page is not the API's paging.
-  const strategy = rules.some((rule) => rule.action === 'ignore') ? withStopCondition(paged, (page) => page.response.ignored === true) : paged;
+  const strategy = rules.some((rule) => rule.action === 'ignore') ? withStopCondition(stopped, (page) => page.response.ignored === true) : stopped;
+  // A base_url the token response issues (`{auth.instance_url}`) is known once a token is.
+  const authFields = target || authBaseUrlField(source.base_url) === undefined ? {} : await client.authValues();
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,
-    first: target?.first ?? buildFirstRequest(source, stream, window, parent?.placeholders),
+    first: target?.first ?? buildFirstRequest(source, stream, window, parent?.placeholders, authFields),
     fetchPage: fetchOne,
     maxPages: stream.pagination.max_pages,
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.

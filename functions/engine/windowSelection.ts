@@ -2,6 +2,7 @@
 
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { InputError } from '../errors.js';
+import { landedStreams } from '../config/landedStreams.js';
 import { formatDuration } from '../window/duration.js';
 import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import { countWindowsIn, isoSeconds, windowBefore, windowsIn, type TimeWindow } from '../window/TimeWindow.js';
@@ -21,11 +22,16 @@ export type WindowSelection =
   | { readonly kind: 'latest'; readonly at: Date }
   | { readonly kind: 'windows'; readonly windows: readonly TimeWindow[] };
 
-/** The streams of a source a run covers. @throws InputError for an unknown stream. */
+/** The streams of a source a run covers: the landed ones. @throws InputError for an unknown stream, or one that is not landed. */
 export function selectStreams(source: SourceDefinition, stream?: string): StreamDefinition[] {
-  if (stream === undefined) return source.streams;
+  const landed = landedStreams(source);
+  if (stream === undefined) return landed;
   const found = source.streams.find((s) => s.name === stream);
-  if (!found) throw new InputError(`source "${source.name}" has no stream "${stream}" (streams: ${source.streams.map((s) => s.name).join(', ')})`);
+  if (!found) throw new InputError(`source "${source.name}" has no stream "${stream}" (streams: ${landed.map((s) => s.name).join(', ')})`);
+  if (!found.land) {
+    const children = source.streams.filter((s) => s.parent?.stream === stream).map((s) => `"${s.name}"`);
+    throw new InputError(`stream "${stream}" of source "${source.name}" is not landed (land: false): it only serves as the parent of ${children.join(', ')}; run those instead`);
+  }
   return [found];
 }
 

@@ -120,6 +120,14 @@ export class HttpClient {
     return this.clockSource;
   }
 
+  /**
+   * The fields the current access token was issued with besides the credentials (`instance_url`…),
+   * obtaining a token first if none is cached; none for auth types without a token endpoint.
+   */
+  async authValues(): Promise<Readonly<Record<string, string>>> {
+    return (await this.authenticator?.values?.()) ?? {};
+  }
+
   /** The redactor that masks this source's credentials. */
   get redactor(): Redactor {
     return this.options.redactor;

@@ -16,6 +16,7 @@ import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/windowSelection.js';
+import { ParentKeyCache } from '../engine/ParentKeyCache.js';
 import { runWindow, type WindowResult } from '../engine/runWindow.js';
 import { ApilakeError, InputError } from '../errors.js';
 import type { HttpClient } from '../http/HttpClient.js';
@@ -141,8 +142,10 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
     const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS });
     config.registerLambdaContext(context);
     const streams: StreamSummary[] = [];
+    // An invocation is one run: its windows share the keys of parents that do not depend on the window.
+    const parents = new ParentKeyCache(signals.signal);
     for (const job of jobs) {
-      const summary = await landOnce(job, event.kind === 'window' && event.force, client, config, signals, deps, clock);
+      const summary = await landOnce(job, event.kind === 'window' && event.force, { client, parents }, config, signals, deps, clock);
       report(summary, deps);
       streams.push(summary);
     }
@@ -160,7 +163,7 @@ function planJobs(source: SourceDefinition, event: IngestEvent): { stream: Strea
   if (event.source !== source.name) throw new InputError(`invalid event: this function lands source "${source.name}", not "${event.source}"`);
   if (event.kind === 'scheduled') {
     // A stream with `settle` lands the latest window that has settled by the tick, not the one that just ended.
-    return source.streams.map((stream) => ({ stream, window: windowBefore(event.scheduledTime, streamWindowMs(source, stream), streamSettleMs(stream)) }));
+    return selectStreams(source).map((stream) => ({ stream, window: windowBefore(event.scheduledTime, streamWindowMs(source, stream), streamSettleMs(stream)) }));
   }
   return selectStreams(source, event.stream).map((stream) => {
     const window = { start: event.start, end: event.end };
@@ -178,7 +181,7 @@ function planJobs(source: SourceDefinition, event: IngestEvent): { stream: Strea
 async function landOnce(
   job: { stream: StreamDefinition; window: TimeWindow },
   force: boolean,
-  client: HttpClient,
+  { client, parents }: { client: HttpClient; parents: ParentKeyCache },
   config: IdempotencyConfig,
   signals: { signal: AbortSignal; storageSignal: AbortSignal },
   deps: IngestDeps,
@@ -188,7 +191,7 @@ async function landOnce(
   let ran = false;
   const land = async (_payload: typeof key): Promise<StreamSummary> => {
     ran = true;
-    const result = await runWindow({ source: deps.source, stream: job.stream, window: job.window, client, storage: deps.storage, force, ...signals, clock });
+    const result = await runWindow({ source: deps.source, stream: job.stream, window: job.window, client, storage: deps.storage, force, ...signals, clock, parents });
     const summary = toSummary(result, client);
     if (result.status === 'failed') throw new WindowFailure(summary);
     return summary;

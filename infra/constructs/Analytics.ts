@@ -12,6 +12,7 @@ import {
   type GlueColumn,
   type GlueTableColumns,
   type LakeArea,
+  landedStreams,
   RAW_SYMLINKS,
   rawGlueColumns,
   type SourceDefinition,
@@ -88,7 +89,7 @@ export class Analytics extends Construct {
     this.database = new glue.Database(this, 'Database', { databaseName: props.databaseName, description: 'apilake: typed, raw and latest tables per source stream' });
 
     for (const source of props.sources) {
-      for (const stream of source.streams) {
+      for (const stream of landedStreams(source)) {
         const spec = tableSpec(source, stream);
         const description = `${source.name}.${stream.name}: ${source.description ?? source.base_url}`;
         const table = (tableId: string, columns: GlueTableColumns, area: LakeArea, dataFormat: glue.DataFormat, what: string) => {

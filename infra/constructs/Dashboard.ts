@@ -3,7 +3,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition } from '../../functions/index.js';
+import { landedStreams, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition } from '../../functions/index.js';
 import type { Alarms } from './Alarms.js';
 import type { SourceIngestion } from './SourceIngestion.js';
 
@@ -42,7 +42,7 @@ export class Dashboard extends Construct {
       }),
     );
     for (const { definition, ingestion } of props.sources) {
-      const per = (name: string, statistic?: string) => definition.streams.map((s) => metric(name, definition.name, s.name, statistic));
+      const per = (name: string, statistic?: string) => landedStreams(definition).map((s) => metric(name, definition.name, s.name, statistic));
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({ title: `${definition.name}: records landed`, left: per(METRIC.records), width: 6 }),
         new cloudwatch.GraphWidget({

@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { compileSource } from '../../functions/config/compiledSource.js';
+import { parseSource } from '../../functions/config/loadSources.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { ingest, WindowsFailedError, type IngestDeps } from '../../functions/ingest/ingest.js';
@@ -13,6 +14,7 @@ import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { getObject, listKeys, LOCAL_AWS, openUploads, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
+import { startJsonServer } from '../support/jsonServer.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 const SECRET = 'sk-lambda-4f1e2d3c';
@@ -360,5 +362,62 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
       const { handler } = await import('../../functions/ingest/handler.js');
       await expect(handler(TICK, lambdaContext())).rejects.toThrow(/function misconfigured: APILAKE_SOURCE_SCHEMA: required: the digest of the source schema \(set by the CDK app\)/);
     });
+  });
+});
+
+describe('an invocation is one run', () => {
+  it('pages a parent that does not depend on the window once for all the child windows of a tick, landing no table of it', async () => {
+    const owners = await startJsonServer((request) => {
+      if (request.headers['x-api-key'] !== SECRET) return { status: 401, body: { error: 'unauthorized' } };
+      if (request.url.pathname === '/owners') return { body: { data: [{ login: 'ada' }, { login: 'bob' }] } };
+      const items = /^\/(repos|gists)\/(\w+)$/.exec(request.url.pathname);
+      if (items) return { body: { data: [{ id: `${items[1]}-${items[2]}-1` }] } };
+      return { status: 404, body: {} };
+    });
+    try {
+      const child = (name: string) => ({ name, path: `/${name}/{owner}`, records: 'data', parent: { stream: 'owners', key: 'login', as: 'owner' }, window: '1h' });
+      const doc = {
+        name: 'testapi',
+        schedule: 'rate(1 hour)',
+        base_url: owners.url,
+        ...auth,
+        streams: [{ name: 'owners', path: '/owners', records: 'data', land: false }, child('repos'), child('gists')],
+      };
+      const twoChildren = parseSource(JSON.stringify(doc), 'testapi.yaml');
+      const { result, error } = await captureStdout(() => ingest(TICK, lambdaContext(), deps(twoChildren)));
+      expect(error).toBeUndefined();
+      expect(result!.streams.map((s) => [s.stream, s.status, s.records])).toEqual([
+        ['repos', 'committed', 2],
+        ['gists', 'committed', 2],
+      ]);
+      expect(owners.count('/owners')).toBe(1);
+      expect((await listKeys(aws.s3, bucket)).filter((k) => k.includes('stream=owners'))).toEqual([]);
+    } finally {
+      await owners.close();
+    }
+  });
+
+  it('pages the parent again in the next invocation of the same container, so a key added since reaches the children', async () => {
+    const logins = ['ada', 'bob'];
+    const owners = await startJsonServer((request) => {
+      if (request.url.pathname === '/owners') return { body: { data: logins.map((login) => ({ login })) } };
+      const repos = /^\/repos\/(\w+)$/.exec(request.url.pathname);
+      if (repos) return { body: { data: [{ id: `repos-${repos[1]}-1` }] } };
+      return { status: 404, body: {} };
+    });
+    try {
+      const streams = [
+        { name: 'owners', path: '/owners', records: 'data', land: false },
+        { name: 'repos', path: '/repos/{owner}', records: 'data', parent: { stream: 'owners', key: 'login', as: 'owner' }, window: '1h' },
+      ];
+      const container = deps(parseSource(JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: owners.url, ...auth, streams }), 'testapi.yaml'));
+      const first = await captureStdout(() => ingest(TICK, lambdaContext(), container));
+      logins.push('cy');
+      const second = await captureStdout(() => ingest({ ...TICK, scheduledTime: '2024-01-01T02:00:07Z' }, lambdaContext(), container));
+      expect([first.result!.streams[0]!.records, second.result!.streams[0]!.records]).toEqual([2, 3]);
+      expect(owners.count('/owners')).toBe(2);
+    } finally {
+      await owners.close();
+    }
   });
 });

@@ -83,7 +83,7 @@ describe('a child stream run per parent record', () => {
 
     const manifests = await readCurrentCommits(lake);
     expect(manifests.map((m) => [m.stream, m.parents, m.totals.records])).toEqual(starts.map((s) => ['issues', REPOS.length, inWindow(s).length]));
-    // The parent stream is paged for each window, never landed.
+    // The parent stream is never landed by its child.
     expect((await listFiles(lake)).some((k) => k.includes('stream=repos'))).toBe(false);
     for (const start of starts) {
       const since = new Date(start).toISOString().replace('.000Z', 'Z');
@@ -91,10 +91,21 @@ describe('a child stream run per parent record', () => {
       // One first request per repository: "gamma", listed twice, ran once; "empty" ran and found nothing.
       expect(firstPages.map((r) => r.url.pathname).sort()).toEqual(REPOS.map((r) => `/repos/acme/${r}/issues`).sort());
     }
-    expect(api.requests.filter((r) => r.url.pathname === '/orgs/acme/repos')).toHaveLength(3 * 3);
+    // Its request has no window placeholder: its 3 pages are fetched once for the run's 3 windows.
+    expect(api.requests.filter((r) => r.url.pathname === '/orgs/acme/repos')).toHaveLength(3);
     // Parents run concurrently, within the source's cap.
     expect(api.peak('/repos/')).toBeGreaterThan(1);
     expect(api.peak('/')).toBeLessThanOrEqual(3);
+  });
+
+  it('pages a parent whose request depends on the window once per window', async () => {
+    const source = await orgSource(([repos]) => {
+      repos!.params = { per_page: 2, since: '{window.start}' };
+    });
+    const results = await landRange(source, lake, { from: '2024-03-01T01:00:00Z', to: '2024-03-01T04:00:00Z', stream: 'issues', env: GITHUB_TOKEN_ENV });
+    expect(results.map((r) => r.status)).toEqual(['committed', 'committed', 'committed']);
+    expect(api.requests.filter((r) => r.url.pathname === '/orgs/acme/repos')).toHaveLength(3 * 3);
+    expect(new Set(api.requests.filter((r) => r.url.pathname === '/orgs/acme/repos').map((r) => r.url.searchParams.get('since'))).size).toBe(3);
   });
 
   it('writes _parent between _run_id and data', async () => {

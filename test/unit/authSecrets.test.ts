@@ -107,7 +107,7 @@ describe('token responses', () => {
   it('registers the access and refresh tokens and refreshes a margin before expiry', () => {
     const redactor = new Redactor();
     const token = parseTokenResponse({ access_token: 'at-abcdef', refresh_token: 'rt-ghijkl', expires_in: '7200' }, 'https://a.test/t', redactor, 1_000);
-    expect(token).toEqual({ accessToken: 'at-abcdef', refreshToken: 'rt-ghijkl', refreshAt: 1_000 + 7_200_000 - TOKEN_EXPIRY_MARGIN_MS });
+    expect(token).toEqual({ accessToken: 'at-abcdef', refreshToken: 'rt-ghijkl', refreshAt: 1_000 + 7_200_000 - TOKEN_EXPIRY_MARGIN_MS, fields: { expires_in: '7200' } });
     expect(redactor.text('at-abcdef rt-ghijkl')).toBe('*** ***');
   });
 

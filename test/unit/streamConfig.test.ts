@@ -255,3 +255,26 @@ describe('job', () => {
     ).toBe(true);
   });
 });
+
+describe('land: false', () => {
+  it('defaults to landing every stream and takes a parent that only serves as parent', () => {
+    const source = parse([{ ...repos, land: false }, issues]);
+    expect(source.streams.map((s) => s.land)).toEqual([false, true]);
+  });
+
+  it.each([
+    [
+      'a stream nobody uses as a parent',
+      [{ ...repos, land: false }],
+      'streams[0].land: land: false, but no stream names "repos" as its parent.stream: it would never be paged (land it, make it a parent, or remove it)',
+    ],
+    [
+      'typed columns',
+      [{ ...repos, land: false, columns: [{ name: 'id', path: 'id', type: 'bigint' }] }, issues],
+      'streams[0].columns: a stream with land: false has no table: columns describe nothing',
+    ],
+    ['a primary key', [{ ...repos, land: false, primary_key: ['id'] }, issues], 'streams[0].primary_key: a stream with land: false has no table: primary_key describes nothing'],
+  ])('fails on %s', (_what, streams, message) => {
+    expect(problems(streams)).toEqual([message]);
+  });
+});

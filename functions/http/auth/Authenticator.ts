@@ -13,6 +13,8 @@ export interface Authenticator {
   apply(url: URL, headers: HeaderFields): Promise<void>;
   /** Called on a 401: returns true when fresh credentials were obtained and the request is worth repeating. */
   refresh(): Promise<boolean>;
+  /** The current token response's fields besides its credentials (`instance_url`…), for `{auth.<field>}`. @default none */
+  values?(): Promise<Readonly<Record<string, string>>>;
 }
 
 /** Posts a form to the token endpoint and returns the parsed JSON body (supplied by the HTTP client). */

@@ -32,6 +32,10 @@ export class TokenAuthenticator implements Authenticator {
     return true;
   }
 
+  async values(): Promise<Readonly<Record<string, string>>> {
+    return (await this.cache.issued(this.key, () => this.grant.fetch(), this.now())).fields ?? {};
+  }
+
   private token(): Promise<string> {
     return this.cache.obtain(this.key, () => this.grant.fetch(), this.now());
   }

@@ -7,6 +7,8 @@ export interface IssuedToken {
   readonly refreshAt: number;
   /** A new refresh token, when the endpoint rotated it (RFC 6749 §6). */
   readonly refreshToken?: string;
+  /** The response's other text and number fields (e.g. Salesforce's `instance_url`), for `{auth.<field>}`. */
+  readonly fields?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -20,8 +22,13 @@ export class TokenCache {
 
   /** The cached token of `key` while fresh, else the result of `fetch` (shared with concurrent callers). */
   async obtain(key: string, fetch: () => Promise<IssuedToken>, now: number): Promise<string> {
+    return (await this.issued(key, fetch, now)).accessToken;
+  }
+
+  /** Like {@link obtain}, the whole issued token: its access token and the response's other fields. */
+  async issued(key: string, fetch: () => Promise<IssuedToken>, now: number): Promise<IssuedToken> {
     const cached = this.tokens.get(key);
-    if (cached && now < cached.refreshAt) return cached.accessToken;
+    if (cached && now < cached.refreshAt) return cached;
     let inFlight = this.pending.get(key);
     if (!inFlight) {
       inFlight = fetch()
@@ -32,7 +39,7 @@ export class TokenCache {
         .finally(() => this.pending.delete(key));
       this.pending.set(key, inFlight);
     }
-    return (await inFlight).accessToken;
+    return inFlight;
   }
 
   /** Forgets the token of `key` (the API answered 401 to it). */

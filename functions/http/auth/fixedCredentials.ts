@@ -1,6 +1,9 @@
 /** The auth types whose credential is the secret itself: none, api_key, bearer, basic. */
 
+import { CREDENTIAL_KEY, credentialTemplate, renderCredential, templatePrefix, type TemplatedAuth } from '../../config/credentialTemplate.js';
+import { SecretError } from '../../errors.js';
 import { requireSecretKeys } from '../../secrets/secretJson.js';
+import type { Redactor } from '../redact.js';
 import { fixedAuthenticator, type AuthType } from './Authenticator.js';
 
 /** No credentials. */
@@ -8,22 +11,43 @@ export const noAuth: AuthType<'none'> = {
   create: () => fixedAuthenticator(() => undefined),
 };
 
-/** The key as a header or a query parameter. */
+/** The key as a header or a query parameter, bare or inside the block's `prefix`/`template`. */
 export const apiKeyAuth: AuthType<'api_key'> = {
   create(config, secret, { redactor }) {
     const { api_key } = requireSecretKeys(config.secret, secret, ['api_key']);
+    const value = templated(config, config.secret, api_key, redactor);
     if (config.in === 'query') redactor.addSensitiveParam(config.name);
-    return fixedAuthenticator((url, headers) => (config.in === 'query' ? url.searchParams.set(config.name, api_key) : headers.set(config.name, api_key)));
+    return fixedAuthenticator((url, headers) => (config.in === 'query' ? url.searchParams.set(config.name, value) : headers.set(config.name, value)));
   },
 };
 
-/** `Authorization: Bearer <token>`. */
+/** `Authorization: Bearer <token>`, or the block's `prefix`/`template` around the token. */
 export const bearerAuth: AuthType<'bearer'> = {
-  create(config, secret) {
+  create(config, secret, { redactor }) {
     const { token } = requireSecretKeys(config.secret, secret, ['token']);
-    return fixedAuthenticator((_url, headers) => headers.set('authorization', `Bearer ${token}`));
+    const value = templated(config, config.secret, token, redactor);
+    return fixedAuthenticator((_url, headers) => headers.set('authorization', value));
   },
 };
+
+/**
+ * The credential as it travels, registered for masking whole (the bare value already is).
+ * @throws SecretError when the stored value already starts with the template's text: it would be sent twice
+ */
+function templated(config: TemplatedAuth, secretName: string, bare: string, redactor: Redactor): string {
+  const key = CREDENTIAL_KEY[config.type];
+  const template = credentialTemplate(config);
+  const prefix = templatePrefix(template, key);
+  if (prefix.trim() !== '' && bare.toLowerCase().startsWith(prefix.toLowerCase())) {
+    throw new SecretError(
+      `secret "${secretName}" key "${key}" already starts with "${prefix.trim()}", which auth.${config.template !== undefined ? 'template' : 'prefix'} adds: store the bare ${key} in the secret`,
+      { context: { secret: secretName, key } },
+    );
+  }
+  const value = renderCredential(template, key, bare);
+  redactor.addSecret(value);
+  return value;
+}
 
 /** HTTP Basic (RFC 7617). */
 export const basicAuth: AuthType<'basic'> = {

@@ -1,5 +1,6 @@
 /** Reading a token endpoint's answer (RFC 6749 §5.1 success, §5.2 error). */
 
+import { CREDENTIAL_TOKEN_FIELDS } from '../../config/authBaseUrl.js';
 import { ApilakeError, HttpStatusError } from '../../errors.js';
 import type { Redactor } from '../redact.js';
 import type { IssuedToken } from './TokenCache.js';
@@ -28,7 +29,17 @@ export function parseTokenResponse(body: unknown, tokenUrl: string, redactor: Re
   const seconds = Number(fields!.expires_in);
   const lifetimeMs = fields!.expires_in !== undefined && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_LIFETIME_MS;
   const margin = Math.min(TOKEN_EXPIRY_MARGIN_MS, lifetimeMs / 10);
-  return { accessToken, refreshAt: now + lifetimeMs - margin, ...(refreshToken ? { refreshToken } : {}) };
+  return { accessToken, refreshAt: now + lifetimeMs - margin, ...(refreshToken ? { refreshToken } : {}), fields: tokenFields(fields!) };
+}
+
+/** The response's text and number fields besides the credentials, as text. */
+function tokenFields(fields: Readonly<Record<string, unknown>>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (CREDENTIAL_TOKEN_FIELDS.includes(name)) continue;
+    if (typeof value === 'string' || typeof value === 'number') kept[name] = String(value);
+  }
+  return kept;
 }
 
 /**

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { spawnApilake } from '../support/cliProcess.js';
 import { listFiles, readManifests, readRecords } from '../support/lakeReader.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3FaultProxy.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 // The CLI stopped the way containers, systemd, CI runners and closed terminals stop it: the
@@ -21,23 +21,7 @@ let cwd: string;
 async function workspace(latencyMs: number): Promise<void> {
   // 60 records an hour, 5 a page: 12 pages a window, each `latencyMs` slow.
   api = await startTestApi({ count: 180, latencyMs });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-signals-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-lake: { part_size_mb: 0.001 }
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 5 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-`,
-  );
+  cwd = await shopProject('apilake-signals-', api.url, { paging: { type: 'cursor', limit: 5 }, fields: ['lake: { part_size_mb: 0.001 }'] });
 }
 afterEach(() => api.close());
 

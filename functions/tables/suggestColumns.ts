@@ -23,17 +23,14 @@ import { compileConverter, INVALID } from './compileConverter.js';
 import { compilePath } from '../expressions/compilePath.js';
 import { parseIsoTimestamp } from '../window/parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
+import type { StoredColumn } from './storedTableSpec.js';
 import { RESERVED_COLUMN_NAMES } from '../config/columnType.js';
 
 /** Deepest object nesting flattened into columns. */
 export const MAX_DEPTH = 3;
 
-/** One suggested column. */
-export interface SuggestedColumn {
-  readonly name: string;
-  readonly path: string;
-  readonly type: string;
-}
+/** One suggested column: a stored column's name, path and canonical type, with no comment yet. */
+export type SuggestedColumn = Pick<StoredColumn, 'name' | 'path' | 'type'>;
 
 /** The suggestion for a stream. */
 export interface ColumnSuggestion {

@@ -1,10 +1,9 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
 import { spawnApilake } from '../support/cliProcess.js';
 import { listFiles, readManifests, readRecords } from '../support/lakeReader.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 // 30 hourly windows of 10 records each: items every 6 minutes from 2024-01-01T00:00Z.
@@ -16,24 +15,10 @@ let cwd: string;
 
 beforeEach(async () => {
   api = await startTestApi({ count: 300, spacingMs: 360_000, latencyMs: 40 });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-backfill-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 1000 }
-rate_limit: { concurrency: 8 }
-streams:
-  - name: items
-    path: /page
-    params: { since: "{window.start}", until: "{window.end}", per_page: 4 }
-    records: items
-    pagination: { type: page_number }
-    window: 1h
-`,
-  );
+  cwd = await shopProject('apilake-backfill-', api.url, {
+    paging: { type: 'page_number', perPage: 4 },
+    fields: ['retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 1000 }', 'rate_limit: { concurrency: 8 }'],
+  });
 });
 afterEach(() => api.close());
 

@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
 import { readRecords } from '../support/lakeReader.js';
+import { projectFolder, shopSource } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 const KEY = 'e2e-key-7f3a9c';
@@ -11,26 +12,15 @@ let api: TestApi;
 let cwd: string;
 const env = { APILAKE_SECRET_APILAKE_E2E: JSON.stringify({ api_key: KEY }) };
 
-const sourceYaml = (baseUrl: string) => `
-name: shop
-schedule: rate(1 hour)
-base_url: ${baseUrl}
-auth: { type: api_key, secret: apilake/e2e, in: query, name: api_key }
-retry: { max_attempts: 3, base_delay_ms: 10, max_delay_ms: 2000 }
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 25 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-`;
+const sourceYaml = (baseUrl: string) =>
+  shopSource(baseUrl, {
+    paging: { type: 'cursor', limit: 25 },
+    fields: ['auth: { type: api_key, secret: apilake/e2e, in: query, name: api_key }', 'retry: { max_attempts: 3, base_delay_ms: 10, max_delay_ms: 2000 }'],
+  });
 
 beforeAll(async () => {
   api = await startTestApi({ count: 240, apiKey: KEY });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-e2e-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(join(cwd, 'sources', 'shop.yaml'), sourceYaml(api.url));
+  cwd = await projectFolder('apilake-e2e-', { 'shop.yaml': sourceYaml(api.url) });
 });
 afterAll(() => api.close());
 
@@ -48,15 +38,13 @@ describe('apilake CLI', () => {
   });
 
   it('fails validate and run on a bad file with file, line, path and reason, exit 2', async () => {
-    const bad = await mkdtemp(join(tmpdir(), 'apilake-bad-'));
-    await mkdir(join(bad, 'sources'));
-    await writeFile(join(bad, 'sources', 'shop.yaml'), sourceYaml(api.url).replace('cursor: meta.next_cursor, ', '').replace('window: 1h', 'window: 1h\n    extra: 1'));
+    const bad = await projectFolder('apilake-bad-', { 'shop.yaml': sourceYaml(api.url).replace('cursor: meta.next_cursor, ', '').replace('window: 1h', 'window: 1h\n    extra: 1') });
     for (const args of [['validate'], ['run', 'shop']]) {
       const { code, stderr } = await apilake(args, { cwd: bad });
       expect(code).toBe(2);
       expect(stderr).toContain('invalid source definition (2 problems)');
-      expect(stderr).toContain('sources/shop.yaml:12 streams[0].pagination.cursor: required (expected string)');
-      expect(stderr).toContain('sources/shop.yaml:14 streams[0].extra: unknown key "extra"');
+      expect(stderr).toContain('sources/shop.yaml:11 streams[0].pagination.cursor: required (expected string)');
+      expect(stderr).toContain('sources/shop.yaml:13 streams[0].extra: unknown key "extra"');
     }
   });
 

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake, type CliResult } from '../support/cli.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
+import { projectFolder } from '../support/shopProject.js';
 
 // Every error a user can reach ends with a message, a hint where one helps, and a documented
 // exit code (0 ok, 1 a window failed or status found a problem, 2 invalid input or set-up);
@@ -26,11 +26,8 @@ function apilakeWithoutAws(args: readonly string[], extra: Record<string, string
 
 beforeAll(async () => {
   moto = await startMoto();
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-errors-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
+  cwd = await projectFolder('apilake-errors-', {
+    'shop.yaml': `name: shop
 schedule: rate(1 hour)
 base_url: http://127.0.0.1:9
 auth: { type: bearer, secret: apilake/shop }
@@ -39,7 +36,7 @@ streams:
     path: /items
     window: 1h
 `,
-  );
+  });
   await writeFile(join(cwd, 'cdk-outputs.json'), JSON.stringify({ 'apilake-prod': { AthenaWorkGroup: 'apilake-prod', GlueDatabase: 'apilake_prod', LakeBucketName: 'lake' } }));
 });
 afterAll(() => moto.stop());

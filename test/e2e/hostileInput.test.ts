@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { Redactor } from '../../functions/http/redact.js';
 import { apilake, type CliResult } from '../support/cli.js';
 import { listFiles } from '../support/lakeReader.js';
 import { startRedirectServers, type RedirectServers } from '../support/redirectServers.js';
+import { projectFolder } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 const H = 3_600_000;
@@ -25,13 +26,7 @@ ${extra}streams:
     window: 1h
 `;
 
-/** A folder with `sources/` holding these files; returns its path. */
-async function project(files: Record<string, string>): Promise<string> {
-  const cwd = await mkdtemp(join(tmpdir(), 'apilake-hostile-'));
-  await mkdir(join(cwd, 'sources'));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(cwd, 'sources', name), text);
-  return cwd;
-}
+const project = (files: Record<string, string>) => projectFolder('apilake-hostile-', files);
 
 /** An input error as users must see it: exit 2, the message, no stack trace, nothing "unexpected". */
 function expectInputError(result: CliResult, message: string | RegExp) {

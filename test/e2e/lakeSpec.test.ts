@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
+import { shopSource } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 // The lake describes itself: each commit records the stream's table spec, so a query needs no
@@ -12,27 +13,17 @@ let api: TestApi;
 let cwd: string;
 
 /** The first definition, then the one that corrects it: ids as text, `ts` read from the wrong field. */
-const definition = (url: string, version: 1 | 2) => `name: shop
-schedule: rate(1 hour)
-base_url: ${url}
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 25 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-    primary_key: [id]
-    columns:
-${
-  version === 1
-    ? `      - { name: id, path: id, type: string }
-      - { name: ts, path: id, type: bigint }`
-    : `      - { name: id, path: id, type: bigint }
-      - { name: ts, path: ts, type: timestamp }
-      - { name: score, path: nested.score, type: double }`
-}
-`;
+const definition = (url: string, version: 1 | 2) =>
+  shopSource(url, {
+    paging: { type: 'cursor', limit: 25 },
+    streamFields: [
+      'primary_key: [id]',
+      'columns:',
+      ...(version === 1
+        ? ['  - { name: id, path: id, type: string }', '  - { name: ts, path: id, type: bigint }']
+        : ['  - { name: id, path: id, type: bigint }', '  - { name: ts, path: ts, type: timestamp }', '  - { name: score, path: nested.score, type: double }']),
+    ],
+  });
 
 const query = (sql: string, ...flags: string[]) => apilake(['query', sql, '--format', 'json', ...flags], { cwd });
 const jsonLines = (stdout: string) =>

@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readManifests } from '../support/lakeReader.js';
 import { renderTerminal, spawnInPty } from '../support/pty.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 const COLUMNS = 80;
@@ -13,24 +12,10 @@ let cwd: string;
 beforeEach(async () => {
   // Items every 6 minutes for 30 hours; later windows are empty pages. Latency keeps a long backfill running.
   api = await startTestApi({ count: 300, spacingMs: 360_000, latencyMs: 30 });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-tty-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 1000 }
-rate_limit: { concurrency: 8 }
-streams:
-  - name: items
-    path: /page
-    params: { since: "{window.start}", until: "{window.end}", per_page: 4 }
-    records: items
-    pagination: { type: page_number }
-    window: 1h
-`,
-  );
+  cwd = await shopProject('apilake-tty-', api.url, {
+    paging: { type: 'page_number', perPage: 4 },
+    fields: ['retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 1000 }', 'rate_limit: { concurrency: 8 }'],
+  });
 });
 afterEach(() => api.close());
 

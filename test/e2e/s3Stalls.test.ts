@@ -1,7 +1,4 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
@@ -9,6 +6,7 @@ import { listKeys, openUploads, readS3Records } from '../support/awsServers.js';
 import { apilake } from '../support/cli.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3FaultProxy.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 // The CLI as a user runs it against a bucket whose S3 stops answering: moto behind the fault
@@ -31,24 +29,10 @@ beforeAll(async () => {
   [moto, api] = await Promise.all([startMoto(), startTestApi({ count: 120, apiKey: KEY })]);
   proxy = await startS3FaultProxy(moto.endpoint);
   s3 = new S3Client({ ...MOTO_AWS, endpoint: moto.endpoint, forcePathStyle: true });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-s3-stalls-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-auth: { type: api_key, secret: apilake/shop, in: header, name: X-API-Key }
-lake: { part_size_mb: 0.001 }
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 10 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-`,
-  );
+  cwd = await shopProject('apilake-s3-stalls-', api.url, {
+    paging: { type: 'cursor', limit: 10 },
+    fields: ['auth: { type: api_key, secret: apilake/shop, in: header, name: X-API-Key }', 'lake: { part_size_mb: 0.001 }'],
+  });
   env = { ...moto.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, APILAKE_S3_IDLE_TIMEOUT_MS: '1500', APILAKE_SECRET_APILAKE_SHOP: JSON.stringify({ api_key: KEY }) };
 });
 afterAll(async () => {

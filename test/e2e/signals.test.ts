@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +7,9 @@ import { spawnApilake } from '../support/cliProcess.js';
 import { listFiles, readManifests, readRecords } from '../support/lakeReader.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3FaultProxy.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 // The CLI stopped the way containers, systemd, CI runners and closed terminals stop it: the
 // first signal stops cleanly and the exit code says which signal; a second quits at once.
@@ -21,34 +22,14 @@ let cwd: string;
 async function workspace(latencyMs: number): Promise<void> {
   // 60 records an hour, 5 a page: 12 pages a window, each `latencyMs` slow.
   api = await startTestApi({ count: 180, latencyMs });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-signals-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-lake: { part_size_mb: 0.001 }
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 5 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-`,
-  );
+  cwd = await shopProject('apilake-signals-', api.url, { paging: { type: 'cursor', limit: 5 }, fields: ['lake: { part_size_mb: 0.001 }'] });
 }
 afterEach(() => api.close());
 
 /** Resolves once the API has received `count` requests of the window starting at `since`. */
 function requestsOf(since: string, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (api.requests.filter((r) => new URL(r.url, 'http://x').searchParams.get('since') === since).length >= count) resolve();
-      else setTimeout(check, 5);
-    };
-    check();
+  return waitUntil(() => api.requests.filter((r) => new URL(r.url, 'http://x').searchParams.get('since') === since).length >= count, {
+    what: `the API has ${count} requests of the window from ${since}`,
   });
 }
 
@@ -125,10 +106,7 @@ describe('a second signal', () => {
       proxy.inject({ match: (c) => c.bucket === bucket && c.operation === 'PutObject' && c.key.startsWith('raw/'), fault: { kind: 'stall' }, times: 1_000 });
       const env = { ...moto.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, APILAKE_S3_IDLE_TIMEOUT_MS: '120000' };
       const run = spawnApilake(['run', 'shop', ...RANGE, '--bucket', bucket], { cwd, env });
-      await new Promise<void>((resolve) => {
-        const check = () => (proxy.calls.some((c) => c.fault === 'stall') ? resolve() : setTimeout(check, 5));
-        check();
-      });
+      await waitUntil(() => proxy.calls.some((c) => c.fault === 'stall'), { what: 'S3 has stalled a call' });
       const noticed = new Promise<void>((resolve, reject) => {
         run.child.stderr!.on('data', (chunk: Buffer) => /interrupted.*(a second signal quits at once|Ctrl-C again to quit at once)/.test(chunk.toString()) && resolve());
         void run.done().then(({ code: exited }) => reject(new Error(`apilake exited (${exited}) before it noticed ${first}`)));
@@ -161,15 +139,14 @@ describe('apilake query stopped by a signal', () => {
     });
     const hung = setTimeout(() => query.child.kill('SIGKILL'), 20_000);
     // Once the export has begun (a temporary file beside the one it replaces), it is under way.
-    await new Promise<void>((resolve) => {
-      const check = () =>
-        void readdir(cwd).then(async (names) => {
-          const sizes = await Promise.all(names.filter((n) => n.includes('export.csv')).map(async (n) => (await stat(join(cwd, n))).size));
-          if (sizes.some((size) => size > (before?.length ?? 0))) resolve();
-          else setTimeout(check, 10);
-        });
-      check();
-    });
+    await waitUntil(
+      async () => {
+        const names = await readdir(cwd);
+        const sizes = await Promise.all(names.filter((n) => n.includes('export.csv')).map(async (n) => (await stat(join(cwd, n))).size));
+        return sizes.some((size) => size > (before?.length ?? 0));
+      },
+      { what: 'the export has begun', everyMs: 10 },
+    );
     query.child.kill('SIGTERM');
     const stopped = await query.done();
     clearTimeout(hung);

@@ -1,9 +1,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
+import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 let api: TestApi;
@@ -11,26 +10,10 @@ let cwd: string;
 
 beforeAll(async () => {
   api = await startTestApi({ count: 180 });
-  cwd = await mkdtemp(join(tmpdir(), 'apilake-typed-e2e-'));
-  await mkdir(join(cwd, 'sources'));
-  await writeFile(
-    join(cwd, 'sources', 'shop.yaml'),
-    `name: shop
-schedule: rate(1 hour)
-base_url: ${api.url}
-streams:
-  - name: items
-    path: /cursor
-    params: { since: "{window.start}", until: "{window.end}", limit: 25 }
-    records: data
-    pagination: { type: cursor, cursor: meta.next_cursor, param: cursor }
-    window: 1h
-    primary_key: [id]
-    columns:
-      - { name: id, path: id, type: bigint }
-      - { name: ts, path: ts, type: timestamp }
-`,
-  );
+  cwd = await shopProject('apilake-typed-e2e-', api.url, {
+    paging: { type: 'cursor', limit: 25 },
+    streamFields: ['primary_key: [id]', 'columns:', '  - { name: id, path: id, type: bigint }', '  - { name: ts, path: ts, type: timestamp }'],
+  });
   const run = await apilake(['run', 'shop', '--from', '2024-01-01T00:00', '--to', '2024-01-01T03:00'], { cwd });
   expect(run.code).toBe(0);
 });

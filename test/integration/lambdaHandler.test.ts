@@ -143,15 +143,28 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
   });
 
   it('runs two concurrent deliveries once: the second fails while the first is in flight, so Lambda retries it, and the retry is a duplicate', async () => {
-    // A slow API keeps the first delivery in flight while the second arrives.
-    const slowFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      await new Promise((r) => setTimeout(r, 30));
+    // The API holds every page until the second delivery has been turned away, so the first is in flight when it arrives.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gatedFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      await gate;
       return fetch(input, init);
     }) as typeof fetch;
     const source = sourceFor();
-    const { result } = await captureStdout(() =>
-      Promise.allSettled([ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch })), ingest(TICK, lambdaContext(), deps(source, { fetch: slowFetch }))]),
-    );
+    const { result } = await captureStdout(async () => {
+      const deliveries = [ingest(TICK, lambdaContext(), deps(source, { fetch: gatedFetch })), ingest(TICK, lambdaContext(), deps(source, { fetch: gatedFetch }))];
+      // Whichever fails first was turned away while the other waited at the gate.
+      await Promise.any(
+        deliveries.map((delivery) =>
+          delivery.then(
+            () => Promise.reject(new Error('a delivery landed with the gate shut')),
+            () => undefined,
+          ),
+        ),
+      );
+      open();
+      return Promise.allSettled(deliveries);
+    });
     const landed = result!.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof ingest>>>;
     const turnedAway = result!.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(landed.value.streams[0]!.status).toBe('committed');
@@ -167,12 +180,18 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
   it('fails a retry that finds a crashed delivery in progress, then lands the window once the in-progress record expires', async () => {
     // The first delivery "crashes": its fetch never answers and ignores every abort, like a
     // process killed mid-window; its idempotency record stays in progress until it expires.
-    const hang = (() => new Promise<Response>(() => undefined)) as typeof fetch;
+    let fetching!: () => void;
+    // A page is fetched only once the delivery holds the idempotency record.
+    const holdsRecord = new Promise<void>((resolve) => (fetching = resolve));
+    const hang = (() => {
+      fetching();
+      return new Promise<Response>(() => undefined);
+    }) as typeof fetch;
     const source = sourceFor();
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       void captureStdout(() => ingest(TICK, lambdaContext(30_000), deps(source, { fetch: hang, deadlineMarginMs: 10_000 })));
-      await new Promise((r) => setTimeout(r, 300)); // let it take the idempotency record
+      await holdsRecord;
       const retry = await captureStdout(() => ingest(TICK, lambdaContext(), deps(source)));
       expect(retry.error).toBeInstanceOf(WindowsFailedError); // Lambda retries it, then the DLQ
       expect(await listKeys(aws.s3, bucket, 'manifests/')).toEqual([]);
@@ -294,13 +313,13 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
   });
 
   it('stops before its deadline and fails the window cleanly', async () => {
-    const slowFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      await new Promise((r) => setTimeout(r, 150));
-      return fetch(input, init);
-    }) as typeof fetch;
-    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(1_400), deps(sourceFor(), { fetch: slowFetch, deadlineMarginMs: 1_000 })));
+    // The second page never answers: the deadline, not the machine's speed, ends the window. It
+    // comes 3 s in (30 s left, a 27 s margin); storage calls are cut only 25 s in.
+    let pages = 0;
+    const stallingFetch = ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => (++pages === 1 ? fetch(input, init) : untilAborted(init?.signal))) as typeof fetch;
+    const { error } = await captureStdout(() => ingest(TICK, lambdaContext(30_000), deps(sourceFor(), { fetch: stallingFetch, deadlineMarginMs: 27_000 })));
     expect(error).toBeInstanceOf(WindowsFailedError);
-    expect((error as Error).message).toMatch(/stopped before the window finished: less than 1000 ms left/);
+    expect((error as Error).message).toMatch(/stopped before the window finished: less than 27000 ms left/);
     expect(await listKeys(aws.s3, bucket)).toEqual([]);
   });
 
@@ -421,3 +440,9 @@ describe('an invocation is one run', () => {
     }
   });
 });
+
+/** A response that never comes: rejects once `signal` aborts, as fetch does. */
+function untilAborted(signal: AbortSignal | null | undefined): Promise<Response> {
+  if (!signal) return Promise.reject(new Error('the request has no abort signal'));
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+}

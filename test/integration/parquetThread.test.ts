@@ -232,7 +232,8 @@ describe('ThreadedParquetWriter', () => {
     // Without a listener of the writer's own, destroying the output would throw the reason as an
     // uncaught exception, which vitest reports as an error of this file.
     file.abort(new Error('window failed'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A destroyed stream emits its error on the next tick: past a turn of the event loop, it has.
+    await new Promise((resolve) => setImmediate(resolve));
     await expect(file.close()).rejects.toThrow('window failed');
   });
 

@@ -57,6 +57,7 @@ describe('remote backfill through Lambda', () => {
   it('invokes one aligned backfill event per window, never more than N at once, and reads each result', async () => {
     let inFlight = 0;
     let peak = 0;
+    const held: (() => void)[] = [];
     const events: { source: string; stream: string; window: { start: string; end: string }; force?: boolean }[] = [];
     lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array; InvocationType: string; FunctionName: string }) => {
       expect(input.InvocationType).toBe('RequestResponse');
@@ -65,7 +66,12 @@ describe('remote backfill through Lambda', () => {
       events.push(event);
       inFlight++;
       peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 5));
+      // Each invocation answers once three are in flight (or every window has started): the
+      // peak is reached however fast the machine is, and a fourth at once would show in it.
+      await new Promise<void>((resolve) => {
+        held.push(resolve);
+        if (inFlight === 3 || events.length === 13) for (const answer of held.splice(0)) answer();
+      });
       inFlight--;
       if (event.window.start === '2024-01-01T03:00:00Z') {
         return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500' }) };

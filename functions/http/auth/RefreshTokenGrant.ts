@@ -7,10 +7,9 @@
 import type { AuthConfig } from '../../config/sourceSchema.js';
 import { SecretError } from '../../errors.js';
 import { requireSecretKeys } from '../../secrets/secretJson.js';
-import type { SecretProvider, VersionedSecret } from '../../secrets/SecretProvider.js';
+import type { VersionedSecret } from '../../secrets/SecretProvider.js';
 import { secretExample } from '../../secrets/secretShapes.js';
-import type { Redactor } from '../redact.js';
-import type { AuthType, TokenRequester } from './Authenticator.js';
+import type { AuthContext, AuthType } from './Authenticator.js';
 import { applyClientAuthentication, tokenRequestHeaders } from './clientAuthentication.js';
 import { TokenAuthenticator, type TokenGrant } from './TokenAuthenticator.js';
 import type { IssuedToken } from './TokenCache.js';
@@ -38,13 +37,8 @@ export const MAX_EXCHANGES_PER_FETCH = 10;
 export const ABANDONED_WRITE_AGE_MS = 60_000;
 
 /** What a {@link RefreshTokenGrant} needs. */
-export interface RefreshTokenGrantOptions {
+export interface RefreshTokenGrantOptions extends Pick<AuthContext, 'secrets' | 'redactor' | 'requestToken' | 'now' | 'sleep'> {
   readonly config: RefreshTokenConfig;
-  readonly secrets: SecretProvider;
-  readonly redactor: Redactor;
-  readonly requestToken: TokenRequester;
-  readonly now: () => number;
-  readonly sleep: (ms: number) => Promise<void>;
   /** The secret as createAuthenticator read it, checked at construction. */
   readonly initial: VersionedSecret;
 }

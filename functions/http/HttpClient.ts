@@ -10,7 +10,6 @@ import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
 import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, RetryBudgetError } from '../errors.js';
 import type { Authenticator } from './auth/Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
-import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import { Deadline } from './Deadline.js';
 import { followRedirects } from './followRedirects.js';
 import type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
@@ -21,7 +20,8 @@ import { quoteBody } from './quoteBody.js';
 import { readJson } from './readJson.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, isRetryableStatus, isThrottled, serverRequestedDelayMs } from './retryPolicy.js';
-import { TokenBucket } from './TokenBucket.js';
+import { LocalRateBudget } from './LocalRateBudget.js';
+import type { RateBudget } from './RateBudget.js';
 import { fetchTransport, type ResponseHeaders, type Transport } from './Transport.js';
 
 export type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
@@ -40,6 +40,11 @@ export interface HttpClientOptions {
   readonly burst?: number;
   /** @default 1 */
   readonly concurrency?: number;
+  /**
+   * Where requests draw their rate and concurrency from, e.g. a budget shared by every invocation
+   * of the source. @default a {@link LocalRateBudget} of `requestsPerSecond`, `burst` and `concurrency`
+   */
+  readonly budget?: RateBudget;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default Math.random */
@@ -68,8 +73,7 @@ export class HttpClient {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly transport: Transport;
-  private readonly bucket: TokenBucket;
-  private readonly slots: ConcurrencyLimiter;
+  private readonly budget: RateBudget;
   private readonly breaker: CircuitBreaker;
   private authenticator: Authenticator | undefined;
   private readonly redirects: RedirectConfig;
@@ -79,8 +83,8 @@ export class HttpClient {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
-    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clock });
-    this.slots = new ConcurrencyLimiter(options.concurrency ?? 1);
+    this.budget =
+      options.budget ?? new LocalRateBudget({ requestsPerSecond: options.requestsPerSecond, burst: options.burst, concurrency: options.concurrency, clock: this.clock });
     this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clock });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
@@ -90,6 +94,11 @@ export class HttpClient {
   /** Sets the authenticator after construction (OAuth2 needs this client to fetch its token). */
   useAuthenticator(authenticator: Authenticator): void {
     this.authenticator = authenticator;
+  }
+
+  /** Lets the budget finish what it has in flight (a shared budget's releases); call when the client is done. */
+  async close(): Promise<void> {
+    await this.budget.close();
   }
 
   /** The redactor that masks this source's credentials. */
@@ -118,10 +127,13 @@ export class HttpClient {
       // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
       const unauthenticated = prepareRequest(request, this.options.headers);
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
-      const outcome = await this.slots.run(async () => {
-        await this.bucket.take(signal);
-        return this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
-      });
+      const release = await this.budget.acquire(signal);
+      let outcome: Attempt<T>;
+      try {
+        outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+      } finally {
+        release();
+      }
       count('requests', outcome.hops);
       if (outcome.kind === 'refused') throw outcome.error;
       if (outcome.kind === 'read') {
@@ -155,7 +167,7 @@ export class HttpClient {
           throw new RetryBudgetError(`HTTP ${status}: server asked to wait ${seconds} s, more than retry.max_delay_ms (${this.options.retry.max_delay_ms} ms)`, described, { cause: error });
         }
         // Every request of the source waits out a server-requested pause, not only this one.
-        if (decision.serverRequested) this.bucket.pauseUntil(this.clock.now() + decision.delayMs);
+        if (decision.serverRequested) this.budget.pauseUntil(this.clock.now() + decision.delayMs);
         await this.wait(decision.delayMs, signal);
       } else {
         if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'), { cause: outcome.error });
@@ -233,7 +245,7 @@ export class HttpClient {
     const remaining = headers.get('ratelimit-remaining') ?? headers.get('x-ratelimit-remaining');
     if (remaining !== '0') return;
     const delay = serverRequestedDelayMs(headers, this.clock.now());
-    if (delay !== undefined) this.bucket.pauseUntil(this.clock.now() + Math.min(delay, this.options.retry.max_delay_ms));
+    if (delay !== undefined) this.budget.pauseUntil(this.clock.now() + Math.min(delay, this.options.retry.max_delay_ms));
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {

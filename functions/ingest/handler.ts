@@ -25,6 +25,7 @@ function dependencies(): IngestDeps {
     storage: new S3LakeStorage({ bucket: config.bucket, prefix: config.prefix }),
     secrets: new AwsSecretProvider(),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: new DynamoDBClient({}) }),
+    ...(config.budgetTable ? { budget: { kind: 'dynamodb', table: config.budgetTable } as const } : {}),
     logger,
     metrics,
     deadlineMarginMs: config.deadlineMarginMs,

@@ -20,6 +20,5 @@ export function budgetPlace(storage: LakeStorage, env: Readonly<Record<string, s
 /** The line a run prints when its shared budget cannot be reached, or can again. */
 export function describeBudgetChange(change: BudgetChange): string {
   if (change.kind === 'shared') return '  rate budget reachable again: requests draw on the shared budget';
-  const rate = change.requestsPerSecond === undefined ? '' : `${+change.requestsPerSecond.toFixed(3)} requests/s and `;
-  return `  rate budget unreachable (${change.reason}); this run keeps to its share, 1/${change.workers} of the limits: ${rate}${change.concurrency} in flight`;
+  return `  rate budget unreachable (${change.reason}); this run keeps to its share, ${+change.requestsPerSecond.toFixed(3)} requests/s (rate_limit.expected_workers)`;
 }

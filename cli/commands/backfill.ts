@@ -59,8 +59,10 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
       ]);
       const functionName = await resolveFunctionName(source.name, options);
       out.line(`apilake backfill ${source.name} → ${functionName} (${total} windows, ${concurrency} at once)`);
-      if (concurrency > source.rate_limit.concurrency) {
-        out.line(`  note: the invocations share the source's rate budget: at most ${source.rate_limit.concurrency} request(s) in flight across them (rate_limit.concurrency)`);
+      if (concurrency > 1 && source.rate_limit.requests_per_second) {
+        out.line(
+          `  note: the invocations share the source's rate budget (${source.rate_limit.requests_per_second} requests/s) when the stack has a budget table; rate_limit.concurrency applies to each`,
+        );
       }
       const lambda = new LambdaClient({});
       await backfillRemote({ source, stream: options.stream, selection, functionName, lambda, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });

@@ -1,7 +1,7 @@
 /**
- * A source's shared budget in the local lake folder, for `apilake` processes running at once on
- * one lake. The state is a numbered series of small JSON files, `<lake>/.budget/<source>/<n>.json`:
- * a step reads the highest one, applies a rule of budgetRules.ts, and creates the next number with
+ * A source's slot queue in the local lake folder, for `apilake` processes running at once on one
+ * lake. The state is a numbered series of small JSON files, `<lake>/.budget/<source>/<n>.json`:
+ * a step reads the highest one, applies a rule of slotQueue.ts, and creates the next number with
  * link(2), which fails when another process created it first (then the step starts over on the
  * newer state). No lock is held, so a process killed mid-step leaves nothing to clean up or wait
  * out; old numbers are deleted as new ones appear.
@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bookSlots, EMPTY_BUDGET, pauseBudget, releaseLease, takeLease, type BudgetState } from './budgetRules.js';
-import type { BookRequest, Booking, BudgetStore, LeaseRequest, LeaseView, Leasing, StoreCalls } from './BudgetStore.js';
+import type { BudgetStore, StoreCalls } from './BudgetStore.js';
+import { bookSlots, pauseQueue, type BookRequest, type Booking, type SlotQueue } from './slotQueue.js';
 
 /** The budget's folder under a lake root. */
 export function lakeBudgetFolder(lakeRoot: string, source: string): string {
@@ -22,7 +22,7 @@ export function lakeBudgetFolder(lakeRoot: string, source: string): string {
 const KEEP = 32;
 const NAME = /^(\d{12})\.json$/;
 
-/** The shared budget of one source in a local lake folder. */
+/** The slot queue of one source in a local lake folder. */
 export class LakeBudgetStore implements BudgetStore {
   readonly location: string;
   readonly calls: StoreCalls = { writes: 0, reads: 0 };
@@ -37,33 +37,21 @@ export class LakeBudgetStore implements BudgetStore {
   }
 
   async book(request: BookRequest): Promise<Booking> {
-    return this.step((state) => {
-      const { state: next, booking } = bookSlots(state, request);
+    return this.step((queue) => {
+      const { queue: next, booking } = bookSlots(queue, request);
       return { next: booking.kind === 'booked' ? next : undefined, result: booking };
     });
   }
 
-  async lease(request: LeaseRequest): Promise<Leasing> {
-    return this.step((state) => {
-      const { state: next, leasing } = takeLease(state, request);
-      return { next: next === state ? undefined : next, result: leasing };
+  async pause(untilMs: number): Promise<void> {
+    await this.step((queue) => {
+      const next = pauseQueue(queue, untilMs);
+      return { next: next === queue ? undefined : next, result: undefined };
     });
   }
 
-  async peek(): Promise<LeaseView> {
-    return (await this.current()).state;
-  }
-
-  async release(leaseId: string, staleWorkers: readonly string[]): Promise<void> {
-    await this.step((state) => ({ next: releaseLease(state, leaseId, staleWorkers), result: undefined }));
-  }
-
-  async pause(untilMs: number): Promise<void> {
-    await this.step((state) => ({ next: pauseBudget(state, untilMs), result: undefined }));
-  }
-
   /** Applies `rule` to the current state until its result is written without a concurrent write in between. */
-  private async step<T>(rule: (state: BudgetState) => { next: BudgetState | undefined; result: T }): Promise<T> {
+  private async step<T>(rule: (state: SlotQueue) => { next: SlotQueue | undefined; result: T }): Promise<T> {
     if (!this.made) {
       await mkdir(this.folder, { recursive: true });
       this.made = true;
@@ -83,12 +71,12 @@ export class LakeBudgetStore implements BudgetStore {
   }
 
   /** The highest state: from the last one seen, walking forward; from a listing when that one is gone. */
-  private async current(): Promise<{ number: number; state: BudgetState }> {
+  private async current(): Promise<{ number: number; state: SlotQueue }> {
     let number = this.seen;
     let state = number < 0 ? undefined : await this.read(number);
     while (state === undefined) {
       number = await this.highestListed();
-      if (number < 0) return { number, state: EMPTY_BUDGET };
+      if (number < 0) return { number, state: {} };
       state = await this.read(number); // undefined when deleted between the listing and the read
     }
     for (let newer = await this.read(number + 1); newer; newer = await this.read(number + 1)) {
@@ -105,10 +93,10 @@ export class LakeBudgetStore implements BudgetStore {
   }
 
   /** State `number`, or undefined when it does not exist (yet, or any more). */
-  private async read(number: number): Promise<BudgetState | undefined> {
+  private async read(number: number): Promise<SlotQueue | undefined> {
     this.calls.reads++;
     try {
-      return JSON.parse(await readFile(this.path(number), 'utf8')) as BudgetState;
+      return JSON.parse(await readFile(this.path(number), 'utf8')) as SlotQueue;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -116,7 +104,7 @@ export class LakeBudgetStore implements BudgetStore {
   }
 
   /** Creates state `number` with the whole content at once; false when it exists already. */
-  private async create(number: number, state: BudgetState): Promise<boolean> {
+  private async create(number: number, state: SlotQueue): Promise<boolean> {
     this.calls.writes++;
     const temp = join(this.folder, `.${randomBytes(6).toString('hex')}.tmp`);
     await writeFile(temp, JSON.stringify(state));

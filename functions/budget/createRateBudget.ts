@@ -12,9 +12,9 @@ import { SharedRateBudget, type BudgetChange, type SharedBudgetTuning } from './
 
 /** Where a source's rate budget is kept. */
 export type BudgetPlace =
-  /** In this process only: every process has the whole of `rate_limit`. */
+  /** In this process only: every run has the whole of `rate_limit`. */
   | { readonly kind: 'process' }
-  /** In a DynamoDB table, shared by every invocation of the source. */
+  /** In a DynamoDB table, shared by every run of the source. */
   | { readonly kind: 'dynamodb'; readonly table: string; readonly client?: DynamoDBClient }
   /** In the local lake folder, shared by every `apilake` process on that lake. */
   | { readonly kind: 'lake'; readonly folder: string }
@@ -30,22 +30,20 @@ export interface RateBudgetOptions {
   readonly tuning?: Partial<SharedBudgetTuning>;
 }
 
-/** The budget of `source`'s requests, kept at `place`. */
+/**
+ * The budget of `source`'s requests, kept at `place`. A source without `requests_per_second` has
+ * no rate to share: its budget is the process's (the concurrency cap is always per run).
+ */
 export function createRateBudget(source: SourceDefinition, place: BudgetPlace, options: RateBudgetOptions = {}): RateBudget {
   const limits = source.rate_limit;
-  if (place.kind === 'process') return new LocalRateBudget({ requestsPerSecond: limits.requests_per_second, burst: limits.burst, concurrency: limits.concurrency, clock: options.clock });
+  if (place.kind === 'process' || limits.requests_per_second === undefined) {
+    return new LocalRateBudget({ requestsPerSecond: limits.requests_per_second, burst: limits.burst, concurrency: limits.concurrency, clock: options.clock });
+  }
   const store =
     place.kind === 'store'
       ? place.store
       : place.kind === 'lake'
         ? new LakeBudgetStore(place.folder, source.name)
         : new DynamoBudgetStore({ table: place.table, source: source.name, ...(place.client ? { client: place.client } : {}) });
-  return new SharedRateBudget({
-    store,
-    ...(limits.requests_per_second !== undefined ? { requestsPerSecond: limits.requests_per_second } : {}),
-    concurrency: limits.concurrency,
-    expectedWorkers: limits.expected_workers,
-    requestTimeoutMs: source.timeout_ms,
-    ...options,
-  });
+  return new SharedRateBudget({ store, requestsPerSecond: limits.requests_per_second, concurrency: limits.concurrency, expectedWorkers: limits.expected_workers, ...options });
 }

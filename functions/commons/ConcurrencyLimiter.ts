@@ -1,31 +1,11 @@
 /** Caps how many operations run at once; waiters are served first come, first served. */
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly waiting: { grant: () => void; refuse: (reason: unknown) => void }[] = [];
+  private readonly waiting: { grant: () => void }[] = [];
 
-  /** @param limit operations allowed in flight at once (≥ 1); {@link setLimit} changes it later. */
-  constructor(private limitValue: number) {
-    checkLimit(limitValue);
-  }
-
-  /** Operations allowed in flight at once. */
-  get limit(): number {
-    return this.limitValue;
-  }
-
-  /** Operations in flight now. */
-  get inFlight(): number {
-    return this.active;
-  }
-
-  /** Changes the limit: a higher one lets waiters in at once, a lower one takes effect as operations end. */
-  setLimit(limit: number): void {
-    checkLimit(limit);
-    this.limitValue = limit;
-    while (this.active < this.limitValue && this.waiting.length > 0) {
-      this.active++;
-      this.waiting.shift()!.grant();
-    }
+  /** @param limit operations allowed in flight at once (≥ 1). */
+  constructor(readonly limit: number) {
+    if (!(limit >= 1)) throw new RangeError(`concurrency limit must be at least 1, got ${limit}`);
   }
 
   /**
@@ -34,7 +14,7 @@ export class ConcurrencyLimiter {
    */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     signal?.throwIfAborted();
-    if (this.active < this.limitValue) this.active++;
+    if (this.active < this.limit) this.active++;
     else {
       await new Promise<void>((resolve, reject) => {
         const waiter = {
@@ -42,11 +22,12 @@ export class ConcurrencyLimiter {
             signal?.removeEventListener('abort', onAbort);
             resolve();
           },
-          refuse: reject,
         };
         const onAbort = () => {
           const at = this.waiting.indexOf(waiter);
           if (at >= 0) this.waiting.splice(at, 1);
+          // The signal's own reason, as every other wait of the engine rejects with.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(signal!.reason);
         };
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -72,12 +53,9 @@ export class ConcurrencyLimiter {
   }
 
   private free(): void {
-    // The slot passes straight to the next waiter unless the limit was lowered meanwhile.
-    if (this.active <= this.limitValue && this.waiting.length > 0) this.waiting.shift()!.grant();
+    // The slot passes straight to the next waiter.
+    const next = this.waiting.shift();
+    if (next) next.grant();
     else this.active--;
   }
-}
-
-function checkLimit(limit: number): void {
-  if (!(limit >= 1)) throw new RangeError(`concurrency limit must be at least 1, got ${limit}`);
 }

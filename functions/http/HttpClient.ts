@@ -83,8 +83,7 @@ export class HttpClient {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
-    this.budget =
-      options.budget ?? new LocalRateBudget({ requestsPerSecond: options.requestsPerSecond, burst: options.burst, concurrency: options.concurrency, clock: this.clock });
+    this.budget = options.budget ?? new LocalRateBudget({ requestsPerSecond: options.requestsPerSecond, burst: options.burst, concurrency: options.concurrency, clock: this.clock });
     this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clock });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;

@@ -14,7 +14,7 @@ import { runWindow } from '../../functions/engine/runWindow.js';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { budgetDynamoClient } from '../../functions/budget/DynamoBudgetStore.js';
 import type { BudgetPlace } from '../../functions/budget/createRateBudget.js';
-import { SharedRateBudget } from '../../functions/budget/SharedRateBudget.js';
+import { SharedRateBudget, type SharedBudgetTuning } from '../../functions/budget/SharedRateBudget.js';
 import type { RateBudget } from '../../functions/http/RateBudget.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
@@ -29,7 +29,11 @@ export interface WorkerConfig {
   readonly api: string;
   readonly limits: { readonly requestsPerSecond: number; readonly concurrency: number; readonly expectedWorkers: number };
   readonly budget: { readonly kind: 'dynamodb'; readonly table: string; readonly endpoint: string } | { readonly kind: 'lake'; readonly folder: string } | { readonly kind: 'process' };
-  readonly mode: { readonly kind: 'flood'; readonly durationMs: number; readonly inFlight: number } | { readonly kind: 'windows'; readonly lake: string; readonly windows: readonly { start: string; end: string }[] };
+  /** Timings of a shared budget. @default the budget's own */
+  readonly tuning?: Partial<SharedBudgetTuning>;
+  readonly mode:
+    | { readonly kind: 'flood'; readonly durationMs: number; readonly inFlight: number }
+    | { readonly kind: 'windows'; readonly lake: string; readonly windows: readonly { start: string; end: string }[] };
 }
 
 /** What a worker reports. */
@@ -52,6 +56,10 @@ export interface WorkerReport {
   readonly fallbacks: number;
   readonly onShare: number;
   readonly missed: number;
+  /** Slots booked in the store. */
+  readonly booked: number;
+  readonly bookings: number;
+  readonly bookingMs: number;
   /** Lake calls priced like S3 requests: PUTs (and LIST, DELETE), GETs. */
   readonly lakePuts: number;
   readonly lakeGets: number;
@@ -94,17 +102,22 @@ function counted(storage: LakeStorage, counts: { puts: number; gets: number }): 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]!) as WorkerConfig;
   const source = parseSource(budgetSourceYaml(config.api, config.limits), 'budget_bench.yaml');
-  const dynamo = config.budget.kind === 'dynamodb' ? budgetDynamoClient({ endpoint: config.budget.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) : undefined;
+  const dynamo =
+    config.budget.kind === 'dynamodb' ? budgetDynamoClient({ endpoint: config.budget.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) : undefined;
   const place: BudgetPlace =
-    config.budget.kind === 'dynamodb' ? { kind: 'dynamodb', table: config.budget.table, client: dynamo! } : config.budget.kind === 'lake' ? { kind: 'lake', folder: config.budget.folder } : { kind: 'process' };
+    config.budget.kind === 'dynamodb'
+      ? { kind: 'dynamodb', table: config.budget.table, client: dynamo! }
+      : config.budget.kind === 'lake'
+        ? { kind: 'lake', folder: config.budget.folder }
+        : { kind: 'process' };
   const budgets: RateBudget[] = [];
   const newBudget = () => {
-    const budget = createRateBudget(source, place);
+    const budget = createRateBudget(source, place, { ...(config.tuning ? { tuning: config.tuning } : {}) });
     budgets.push(budget);
     return budget;
   };
   // Warm up what the first request of a process pays for (SDK loading, connections), then wait for the start.
-  if (dynamo && config.budget.kind === 'dynamodb') await dynamo.send(new GetItemCommand({ TableName: config.budget.table, Key: { source: { S: 'warm-up' }, item: { S: 'rate' } } }));
+  if (dynamo && config.budget.kind === 'dynamodb') await dynamo.send(new GetItemCommand({ TableName: config.budget.table, Key: { source: { S: 'warm-up' } } }));
   await fetch(`${config.api}/warm-up`).then((r) => r.text());
   process.stdout.write('ready\n');
   const startAt = await new Promise<number>((resolve) => process.stdin.once('data', (d) => resolve(Number(String(d).trim()))));
@@ -170,6 +183,9 @@ async function main(): Promise<void> {
     fallbacks: sum((b) => b.stats.fallbacks),
     onShare: sum((b) => b.stats.onShare),
     missed: sum((b) => b.stats.missed),
+    booked: sum((b) => b.stats.booked),
+    bookings: sum((b) => b.stats.bookings),
+    bookingMs: sum((b) => b.stats.bookingMs),
     lakePuts: lake.puts,
     lakeGets: lake.gets,
     startedLateMs,

@@ -58,14 +58,14 @@ export async function startWorkers(configs: readonly WorkerConfig[], leadMs = 30
     let err = '';
     ready.push(
       new Promise((resolve, reject) => {
-        child.stdout!.on('data', (chunk: Buffer) => {
+        child.stdout.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           if (out.startsWith('ready\n')) resolve();
         });
         child.once('exit', (code) => reject(new Error(`worker ${config.worker} exited with ${code} before it was ready: ${err.slice(-1000)}`)));
       }),
     );
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     reports.push(
       new Promise((resolve, reject) =>
         child.once('close', (code) => {

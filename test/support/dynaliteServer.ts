@@ -1,6 +1,6 @@
 /**
  * dynalite (a DynamoDB implementation on LevelDB) on a free loopback port, for the shared rate
- * budget; and the budget table shaped like the CDK app's (key `source` + `item`).
+ * budget; and the budget table shaped like the CDK app's (partition key `source`).
  */
 
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -38,19 +38,13 @@ export async function startDynalite(): Promise<DynaliteServer> {
   };
 }
 
-/** Creates a budget table as the CDK app does: partition key `source`, sort key `item`, on demand. */
+/** Creates a budget table as the CDK app does: partition key `source`, on demand. */
 export async function createBudgetTable(client: DynamoDBClient, name: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: name,
-      KeySchema: [
-        { AttributeName: 'source', KeyType: 'HASH' },
-        { AttributeName: 'item', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'source', AttributeType: 'S' },
-        { AttributeName: 'item', AttributeType: 'S' },
-      ],
+      KeySchema: [{ AttributeName: 'source', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'source', AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -2,7 +2,10 @@
  * A TCP proxy in front of a server (DynamoDB's stand-in) that can be made to fail the way an
  * unreachable endpoint does: `refuse` resets every open connection and every new one (a host
  * that is down), `stall` accepts connections and never answers (a network that drops packets;
- * the client's timeouts must end the call), `pass` forwards again.
+ * the client's timeouts must end the call), `pass` forwards again. `dropResponses(n)` loses the
+ * next n answers after the server has acted on the request: the connection is reset instead of
+ * forwarding them, as when a response is lost on the way back (the caller cannot tell whether
+ * its write was applied).
  */
 
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -14,6 +17,10 @@ export type ProxyMode = 'pass' | 'refuse' | 'stall';
 export interface TcpFaultProxy {
   readonly endpoint: string;
   setMode(mode: ProxyMode): void;
+  /** Resets the client's connection instead of forwarding each of the next `count` answers. */
+  dropResponses(count: number): void;
+  /** Answers dropped so far. */
+  dropped(): number;
   /** Connections accepted so far. */
   connections(): number;
   close(): Promise<void>;
@@ -23,6 +30,8 @@ export async function startTcpFaultProxy(target: string): Promise<TcpFaultProxy>
   const { hostname, port } = new URL(target);
   let mode: ProxyMode = 'pass';
   let accepted = 0;
+  let toDrop = 0;
+  let dropped = 0;
   const open = new Set<Socket>();
   const track = (socket: Socket) => {
     open.add(socket);
@@ -36,7 +45,16 @@ export async function startTcpFaultProxy(target: string): Promise<TcpFaultProxy>
     if (mode === 'stall') return; // held open, never answered
     const upstream = createConnection({ host: hostname, port: Number(port) });
     track(upstream);
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (toDrop > 0) {
+        toDrop--;
+        dropped++;
+        client.resetAndDestroy();
+        return;
+      }
+      if (!client.destroyed) client.write(chunk);
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -48,6 +66,8 @@ export async function startTcpFaultProxy(target: string): Promise<TcpFaultProxy>
       // Kept-alive connections would carry on as before: the new mode applies to them at once.
       if (next !== 'pass') for (const socket of open) socket.resetAndDestroy();
     },
+    dropResponses: (count) => (toDrop = count),
+    dropped: () => dropped,
     connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {

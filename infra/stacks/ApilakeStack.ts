@@ -1,6 +1,6 @@
 /** The whole deployment of one stage: the lake, one ingestion per source, failure handling, analytics. */
 
-import { CfnOutput, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Size, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { BUDGET_TABLE, type SourceDefinition } from '../../functions/index.js';
@@ -66,9 +66,11 @@ export class ApilakeStack extends Stack {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: BUDGET_TABLE.ttlAttribute,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Holds only the next free request slot of each source: nothing to recover, nothing to keep.
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.budgetTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason: 'Holds only the next free request slot of each source, rebuilt by the next request: there is nothing to recover to a point in time.',
     });
 
     for (const source of props.sources) {

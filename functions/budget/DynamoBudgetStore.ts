@@ -43,6 +43,8 @@ export class DynamoBudgetStore implements BudgetStore {
   private readonly client: DynamoDBClient;
   /** Whether the queue was idle at the last booking: that write is tried first next time. */
   private idleFirst = true;
+  /** The highest `tat` this store has seen: the queue's `tat` is at least this (it only grows). */
+  private knownTat = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DynamoBudgetStoreOptions) {
     this.client = options.client ?? budgetDynamoClient();
@@ -59,16 +61,27 @@ export class DynamoBudgetStore implements BudgetStore {
       const tat = await this.update('SET tat = :next', 'attribute_not_exists(tat) OR tat < :earliest', { ':next': request.earliest + span, ':earliest': request.earliest });
       return tat === undefined ? undefined : { kind: 'booked', first: request.earliest };
     };
-    const booked = this.idleFirst ? ((await idle()) ?? (await busy())) : ((await busy()) ?? (await idle()));
-    this.idleFirst = booked !== undefined && booked.kind === 'booked' && booked.first === request.earliest;
-    if (booked) return booked;
+    // What is known of `tat` saves writes bound to fail: past `latest`, nothing can be booked;
+    // at or past `earliest`, the idle write cannot apply.
+    if (this.knownTat > request.latest) return { kind: 'behind', nextFree: this.knownTat };
+    const idleFirst = this.idleFirst && this.knownTat < request.earliest;
+    const booked = idleFirst ? ((await idle()) ?? (await busy())) : ((await busy()) ?? (this.knownTat < request.earliest ? await idle() : undefined));
+    if (booked?.kind === 'booked') {
+      this.idleFirst = booked.first === request.earliest;
+      this.knownTat = Math.max(this.knownTat, booked.first + span);
+      return booked;
+    }
+    this.idleFirst = false;
     this.calls.reads++;
     const out = await this.client.send(new GetItemCommand({ TableName: this.options.table, Key: this.key(), ConsistentRead: true, ProjectionExpression: 'tat' }));
-    return { kind: 'behind', nextFree: Number(out.Item?.tat?.N ?? request.latest) };
+    this.knownTat = Math.max(this.knownTat, Number(out.Item?.tat?.N ?? request.latest));
+    return { kind: 'behind', nextFree: this.knownTat };
   }
 
   async pause(untilMs: number): Promise<void> {
+    if (this.knownTat >= untilMs) return;
     await this.update('SET tat = :until', 'attribute_not_exists(tat) OR tat < :until', { ':until': untilMs });
+    this.knownTat = untilMs;
   }
 
   /** One conditional update of the queue's item: `tat` after it, or undefined when the condition failed. */

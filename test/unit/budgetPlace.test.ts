@@ -19,7 +19,10 @@ describe('budgetPlace', () => {
 
 describe('describeBudgetChange', () => {
   it.each([
-    [{ kind: 'fallback', reason: 'connect ECONNREFUSED 127.0.0.1:8000', requestsPerSecond: 2.380952 } as const, /unreachable \(connect ECONNREFUSED 127\.0\.0\.1:8000\); this run keeps to its share, 2\.381 requests\/s/],
+    [
+      { kind: 'fallback', reason: 'connect ECONNREFUSED 127.0.0.1:8000', requestsPerSecond: 2.380952 } as const,
+      /unreachable \(connect ECONNREFUSED 127\.0\.0\.1:8000\); this run keeps to its share, 2\.381 requests\/s/,
+    ],
     [{ kind: 'shared' } as const, /reachable again/],
   ])('says what the run does now: %j', (change, line) => {
     expect(describeBudgetChange(change)).toMatch(line);

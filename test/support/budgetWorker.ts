@@ -1,27 +1,21 @@
 /**
- * One worker process of the shared-budget tests and benchmark: an invocation of a source whose
- * rate budget lives in DynamoDB (dynalite, possibly behind a fault proxy), in a lake folder, or in
- * the process. It says `ready` once warm, reads the common start time from stdin, then either
- * floods the API for a while (`flood`) or lands its share of a backfill's windows into a local
- * lake, one fresh client per window as one Lambda invocation per window would (`windows`). Its
- * last stdout line is a JSON {@link WorkerReport}.
+ * One worker process of the shared-budget tests and benchmark: a run of a source whose rate
+ * budget lives in DynamoDB (dynalite, possibly behind a fault proxy), in a lake folder, or in the
+ * process. It says `ready` once warm, reads the common start time from stdin, floods the API with
+ * `inFlight` request loops for `durationMs`, and prints a JSON {@link WorkerReport} as its last
+ * stdout line.
  *
  * Run: `node budgetWorker.mjs '<WorkerConfig JSON>'` (bundled by budgetWorkers.ts).
  */
 
-import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { runWindow } from '../../functions/engine/runWindow.js';
-import { parseSource } from '../../functions/config/loadSources.js';
-import { budgetDynamoClient } from '../../functions/budget/DynamoBudgetStore.js';
-import type { BudgetPlace } from '../../functions/budget/createRateBudget.js';
-import { SharedRateBudget, type SharedBudgetTuning } from '../../functions/budget/SharedRateBudget.js';
-import type { RateBudget } from '../../functions/http/RateBudget.js';
-import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
-import { readJson } from '../../functions/http/readJson.js';
-import { createRateBudget } from '../../functions/budget/createRateBudget.js';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createRateBudget, type BudgetPlace } from '../../functions/budget/createRateBudget.js';
+import { budgetDynamoClient } from '../../functions/budget/DynamoBudgetStore.js';
+import { SharedRateBudget, type SharedBudgetTuning } from '../../functions/budget/SharedRateBudget.js';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { readJson } from '../../functions/http/readJson.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 
 /** What a worker is told. */
 export interface WorkerConfig {
@@ -31,9 +25,7 @@ export interface WorkerConfig {
   readonly budget: { readonly kind: 'dynamodb'; readonly table: string; readonly endpoint: string } | { readonly kind: 'lake'; readonly folder: string } | { readonly kind: 'process' };
   /** Timings of a shared budget. @default the budget's own */
   readonly tuning?: Partial<SharedBudgetTuning>;
-  readonly mode:
-    | { readonly kind: 'flood'; readonly durationMs: number; readonly inFlight: number }
-    | { readonly kind: 'windows'; readonly lake: string; readonly windows: readonly { start: string; end: string }[] };
+  readonly mode: { readonly kind: 'flood'; readonly durationMs: number; readonly inFlight: number };
 }
 
 /** What a worker reports. */
@@ -44,10 +36,6 @@ export interface WorkerReport {
   /** Requests that failed for good. */
   readonly failed: number;
   readonly errors: string[];
-  /** Windows committed (windows mode). */
-  readonly committed: number;
-  /** Milliseconds each window's invocation took (windows mode). */
-  readonly windowMs: number[];
   readonly retries: number;
   readonly throttled: number;
   /** Budget store writes and reads, and the budget's own counters. */
@@ -56,47 +44,25 @@ export interface WorkerReport {
   readonly fallbacks: number;
   readonly onShare: number;
   readonly missed: number;
-  /** Slots booked in the store. */
   readonly booked: number;
   readonly bookings: number;
   readonly bookingMs: number;
-  /** Lake calls priced like S3 requests: PUTs (and LIST, DELETE), GETs. */
-  readonly lakePuts: number;
-  readonly lakeGets: number;
   readonly startedLateMs: number;
 }
 
-/** The source every worker lands: one small page per window. */
-export function budgetSourceYaml(api: string, limits: WorkerConfig['limits']): string {
+/** The source every worker requests for. */
+function budgetSourceYaml(api: string, limits: WorkerConfig['limits']): string {
   return `name: budget_bench
 schedule: rate(1 hour)
 base_url: ${api}
 rate_limit: { requests_per_second: ${limits.requestsPerSecond}, concurrency: ${limits.concurrency}, expected_workers: ${limits.expectedWorkers} }
 retry: { max_attempts: 10, base_delay_ms: 50, max_delay_ms: 5000, circuit_breaker_failures: 1000 }
 timeout_ms: 10000
-lake: { parquet: false }
 streams:
   - name: items
     path: /items
-    params: { since: "{window.start}", until: "{window.end}" }
     records: data
-    window: 1h
 `;
-}
-
-/** Counts a lake's calls the way S3 bills them. */
-function counted(storage: LakeStorage, counts: { puts: number; gets: number }): LakeStorage {
-  return new Proxy(storage, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (name === 'read') counts.gets++;
-        else if (['writeStream', 'putIfAbsent', 'writeBytes', 'list', 'delete', 'listIncomplete', 'abortIncomplete'].includes(String(name))) counts.puts++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
 }
 
 async function main(): Promise<void> {
@@ -110,12 +76,7 @@ async function main(): Promise<void> {
       : config.budget.kind === 'lake'
         ? { kind: 'lake', folder: config.budget.folder }
         : { kind: 'process' };
-  const budgets: RateBudget[] = [];
-  const newBudget = () => {
-    const budget = createRateBudget(source, place, { ...(config.tuning ? { tuning: config.tuning } : {}) });
-    budgets.push(budget);
-    return budget;
-  };
+  const budget = createRateBudget(source, place, { ...(config.tuning ? { tuning: config.tuning } : {}) });
   // Warm up what the first request of a process pays for (SDK loading, connections), then wait for the start.
   if (dynamo && config.budget.kind === 'dynamodb') await dynamo.send(new GetItemCommand({ TableName: config.budget.table, Key: { source: { S: 'warm-up' } } }));
   await fetch(`${config.api}/warm-up`).then((r) => r.text());
@@ -126,68 +87,38 @@ async function main(): Promise<void> {
 
   let answered = 0;
   let failed = 0;
-  let committed = 0;
   const errors: string[] = [];
-  const windowMs: number[] = [];
-  const lake = { puts: 0, gets: 0 };
-  const http = { retries: 0, throttled: 0 };
-  if (config.mode.kind === 'flood') {
-    const client = await createSourceClient(source, new EnvSecretProvider(), { budget: newBudget() });
-    const end = startAt + config.mode.durationMs;
-    const loop = async () => {
-      while (Date.now() < end) {
-        try {
-          await client.request({ method: 'GET', url: new URL(`${config.api}/hit?w=${config.worker}`) }, { read: readJson });
-          answered++;
-        } catch (error) {
-          failed++;
-          if (errors.length < 5) errors.push((error as Error).message);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: config.mode.inFlight }, loop));
-    await client.close();
-    Object.assign(http, { retries: client.stats.retries, throttled: client.stats.throttled });
-  } else {
-    const storage = counted(new FsLakeStorage(config.mode.lake), lake);
-    const stream = source.streams[0]!;
-    for (const w of config.mode.windows) {
-      const started = performance.now();
-      const client = await createSourceClient(source, new EnvSecretProvider(), { budget: newBudget() });
-      const result = await runWindow({ source, stream, window: { start: new Date(w.start), end: new Date(w.end) }, client, storage });
-      await client.close();
-      windowMs.push(performance.now() - started);
-      http.retries += result.retries;
-      http.throttled += result.throttled;
-      if (result.status === 'committed') committed++;
-      else {
+  const client = await createSourceClient(source, new EnvSecretProvider(), { budget });
+  const end = startAt + config.mode.durationMs;
+  const loop = async () => {
+    while (Date.now() < end) {
+      try {
+        await client.request({ method: 'GET', url: new URL(`${config.api}/hit?w=${config.worker}`) }, { read: readJson });
+        answered++;
+      } catch (error) {
         failed++;
-        if (errors.length < 5) errors.push(result.error?.message ?? result.status);
+        if (errors.length < 5) errors.push((error as Error).message);
       }
-      answered += result.requests;
     }
-  }
-  const shared = budgets.filter((b): b is SharedRateBudget => b instanceof SharedRateBudget);
-  const sum = (f: (b: SharedRateBudget) => number) => shared.reduce((a, b) => a + f(b), 0);
+  };
+  await Promise.all(Array.from({ length: config.mode.inFlight }, loop));
+  await client.close();
+  const shared = budget instanceof SharedRateBudget ? budget : undefined;
   const report: WorkerReport = {
     worker: config.worker,
     answered,
     failed,
     errors,
-    committed,
-    windowMs,
-    retries: http.retries,
-    throttled: http.throttled,
-    storeWrites: sum((b) => b.storeCalls.writes),
-    storeReads: sum((b) => b.storeCalls.reads),
-    fallbacks: sum((b) => b.stats.fallbacks),
-    onShare: sum((b) => b.stats.onShare),
-    missed: sum((b) => b.stats.missed),
-    booked: sum((b) => b.stats.booked),
-    bookings: sum((b) => b.stats.bookings),
-    bookingMs: sum((b) => b.stats.bookingMs),
-    lakePuts: lake.puts,
-    lakeGets: lake.gets,
+    retries: client.stats.retries,
+    throttled: client.stats.throttled,
+    storeWrites: shared?.storeCalls.writes ?? 0,
+    storeReads: shared?.storeCalls.reads ?? 0,
+    fallbacks: shared?.stats.fallbacks ?? 0,
+    onShare: shared?.stats.onShare ?? 0,
+    missed: shared?.stats.missed ?? 0,
+    booked: shared?.stats.booked ?? 0,
+    bookings: shared?.stats.bookings ?? 0,
+    bookingMs: shared?.stats.bookingMs ?? 0,
     startedLateMs,
   };
   process.stdout.write(`\n${JSON.stringify(report)}\n`);

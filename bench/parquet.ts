@@ -228,9 +228,9 @@ async function childCodecs(n: number) {
   return { node: process.version, ...out };
 }
 
-async function childExtract(n: number) {
+function childExtract(n: number) {
   const rows = makeRows(Math.min(n, 20_000));
-  const parsed = rows.texts.map((t) => JSON.parse(t));
+  const parsed = rows.texts.map((t): unknown => JSON.parse(t));
   const time = (spec: TypedColumn[]) => {
     const extractor = new ColumnExtractor(spec);
     for (const r of parsed) extractor.extract(r); // warm-up
@@ -290,7 +290,8 @@ async function childReadBack() {
     rows: table.numRows,
     idsMatch: rows.values.every((v, i) => ids.get(i) === v[0]),
     dataMatches: rows.texts.every((t, i) => table.getChild('data')!.get(i) === t),
-    labelsMatch: rows.values.every((v, i) => JSON.stringify([...(labels.get(i) ?? [])]) === JSON.stringify(v[5])),
+    // A list cell is an Arrow vector (iterable), or null.
+    labelsMatch: rows.values.every((v, i) => JSON.stringify([...((labels.get(i) as Iterable<unknown> | null) ?? [])]) === JSON.stringify(v[5])),
   };
 }
 
@@ -370,7 +371,7 @@ async function main() {
       rawBytesPerRecord: Math.round(s[0]!.rawBytesPerRecord),
     };
   });
-  const extraction = await child<Awaited<ReturnType<typeof childExtract>>>(['extract', String(n)]);
+  const extraction = await child<ReturnType<typeof childExtract>>(['extract', String(n)]);
   const codecs = await child<Awaited<ReturnType<typeof childCodecs>>>(['codecs', String(n)]);
   const memory = [];
   const sizes = quick ? [64, 256] : big ? [256, 2048] : [256, 1024];
@@ -415,7 +416,7 @@ async function childMain(args: string[]) {
   const [kind, a, b] = args;
   let result: unknown;
   if (kind === 'write') result = await childWrite(a!, Number(b));
-  else if (kind === 'extract') result = await childExtract(Number(a));
+  else if (kind === 'extract') result = childExtract(Number(a));
   else if (kind === 'codecs') result = await childCodecs(Number(a));
   else if (kind === 'memory') result = await childMemory(Number(a));
   else if (kind === 'readback') result = await childReadBack();

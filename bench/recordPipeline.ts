@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,12 +172,12 @@ function median(values: readonly number[]): number {
 function makePages(set: PageSet, pageCount: number): { pages: Buffer[]; texts: string[] } {
   const pages = Array.from({ length: pageCount }, (_, p) => {
     const page = pageBody(p * RECORDS_PER_PAGE, RECORDS_PER_PAGE, set === 'orderNumber');
-    return set === 'ascii' ? Buffer.from(page.toString('utf8').replace(/[^\x00-\x7f]/g, '?')) : page;
+    return set === 'ascii' ? Buffer.from(page.toString('utf8').replace(/[\u0080-\uffff]/g, '?')) : page;
   });
   return { pages, texts: pages.map((page) => page.toString('utf8')) };
 }
 
-async function micro(runs: number, pageCount: number) {
+function micro(runs: number, pageCount: number) {
   const sets = { mixed: makePages('mixed', pageCount), ascii: makePages('ascii', pageCount), orderNumber: makePages('orderNumber', pageCount) };
   const records = pageCount * RECORDS_PER_PAGE;
   const bytesPerRecord = sets.mixed.pages.reduce((n, p) => n + p.length, 0) / records;
@@ -249,7 +249,7 @@ const PAGE_MB = 100;
 async function startBigPageServer(megabytes: number): Promise<{ server: Server; url: string; records: number }> {
   const recordBytes = Buffer.byteLength(oneKbRecord(0)) + 1;
   const records = Math.floor((megabytes * 1e6) / recordBytes);
-  const server = createServer(async (_req, res) => {
+  const serve = async (res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"meta":{"next_cursor":"12345678901234567890","total":' + records + '},"data":[');
     const batch: string[] = [];
@@ -262,7 +262,9 @@ async function startBigPageServer(megabytes: number): Promise<{ server: Server; 
       }
     }
     res.end('],"has_more":false}');
-  });
+  };
+  // A client that goes away mid-page fails the write: end the response, never the process.
+  const server = createServer((_req, res) => void serve(res).catch((error: Error) => res.destroy(error)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, records };
@@ -368,7 +370,7 @@ if (args[0] === '--child') {
       .join(' ')}`,
   );
   const out: Record<string, unknown> = { node: process.version, cores: cpus().length, model: cpus()[0]?.model, loadAverage: loadavg() };
-  if (all || flag('micro')) out.micro = await micro(option('runs', 7), option('pages', 200));
+  if (all || flag('micro')) out.micro = micro(option('runs', 7), option('pages', 200));
   if (all || flag('memory')) out.memory = await memory();
   const at = args.indexOf('--json');
   if (at >= 0) await writeFile(args[at + 1]!, `${JSON.stringify(out, null, 2)}\n`);

@@ -106,8 +106,8 @@ const S3_GIB = Number(process.env.BENCH_S3_GIB ?? (QUICK ? 0.25 : 2));
 
 interface Scenario {
   readonly name: string;
-  setUp(): Promise<void>;
-  round(round: number): Promise<void>;
+  setUp(): Promise<void> | void;
+  round(round: number): Promise<void> | void;
   tearDown(): void | Promise<void>;
 }
 
@@ -246,7 +246,7 @@ const scenarios: Scenario[] = [];
   scenarios.push({
     name: 'cpu',
     setUp: async () => void (api = await startApi(children.benchServer, { pages: CPU_PAGES, recordsPerPage: RECORDS_PER_PAGE, templates: 50 })),
-    round: async (round) => {
+    round: async () => {
       const t4 = target({
         id: 'T4',
         name: `CPU-bound landing (${((CPU_PAGES * RECORDS_PER_PAGE) / 1000).toFixed(0)}k records of ~1 KB, no latency): apilake records/s ÷ one-core parse+stringify ceiling`,
@@ -463,8 +463,8 @@ const scenarios: Scenario[] = [];
   const perRound = Math.ceil(15 / ROUNDS);
   scenarios.push({
     name: 'startup',
-    setUp: async () => void (bench = new StartupBench()),
-    round: async () => {
+    setUp: () => void (bench = new StartupBench()),
+    round: () => {
       const help = target({ id: 'T8-help', name: "apilake --help, over a bare node -e ''", unit: 'ms', bound: 100, kind: 'max' });
       const query = target({ id: 'T8-query', name: "apilake query on the demo lake, over a bare node -e ''", unit: 'ms', bound: 1500, kind: 'max' });
       const samples = bench.measure(perRound);

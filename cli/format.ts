@@ -84,7 +84,24 @@ export function formatTable(columns: readonly string[], rows: readonly (readonly
 }
 
 function cellText(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  return valueText(value, 'NULL');
+}
+
+/** A value of a result row as text: a scalar as it is written, an object or a list as its JSON, `null` and `undefined` as `nullText`. */
+export function valueText(value: unknown, nullText: string): string {
+  switch (typeof value) {
+    case 'undefined':
+      return nullText;
+    case 'string':
+      return value;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+    case 'symbol':
+      return String(value);
+    case 'function':
+      return '[function]';
+    default:
+      return value === null ? nullText : JSON.stringify(value);
+  }
 }

@@ -11,12 +11,22 @@
  */
 
 import { Command, CommanderError, Option } from 'commander';
+import type { BackfillOptions } from './commands/backfill.js';
+import type { DemoOptions } from './commands/demo.js';
+import type { GcOptions } from './commands/gc.js';
+import type { QueryOptions } from './commands/query.js';
+import type { RedriveOptions } from './commands/redrive.js';
+import type { RunOptions } from './commands/run.js';
+import type { SchemaSuggestOptions } from './commands/schema.js';
+import type { StatusOptions } from './commands/status.js';
 import { EXIT } from './exitCodes.js';
 
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
 declare const APILAKE_BUILD_VERSION: string | undefined;
 const version = typeof APILAKE_BUILD_VERSION === 'string' ? APILAKE_BUILD_VERSION : (await import('./packageRoot.js')).packageVersion();
 
+// Commander hands each action its arguments and options untyped: the types below are what the
+// arguments and options declared just above each action produce (kebab-case flags in camelCase).
 const program = new Command('apilake')
   .description('Land HTTP APIs as exactly-once windows in a data lake, locally or on AWS.')
   .version(version, '-V, --version', 'print the apilake version')
@@ -34,7 +44,7 @@ program
   .command('validate')
   .description('check every source definition and report all problems at once')
   .addOption(sourcesOption())
-  .action(async (options) => (await import('./commands/validate.js')).validateCommand(options));
+  .action(async (options: { sources: string }) => (await import('./commands/validate.js')).validateCommand(options));
 
 program
   .command('run')
@@ -47,7 +57,7 @@ program
   .option('--bucket <name>', 'land into this S3 bucket instead of the local lake (AWS_ENDPOINT_URL_S3 and credentials from the environment)')
   .option('--force', 're-run windows that are already committed', false)
   .addOption(sourcesOption())
-  .action(async (source, options) => (await import('./commands/run.js')).runCommand(source, options));
+  .action(async (source: string, options: RunOptions) => (await import('./commands/run.js')).runCommand(source, options));
 
 program
   .command('backfill')
@@ -66,7 +76,7 @@ program
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .addOption(sourcesOption())
-  .action(async (source, options) => (await import('./commands/backfill.js')).backfillCommand(source, options));
+  .action(async (source: string, options: BackfillOptions) => (await import('./commands/backfill.js')).backfillCommand(source, options));
 
 program
   .command('status')
@@ -80,7 +90,7 @@ program
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .addOption(sourcesOption())
-  .action(async (source, options) => (await import('./commands/status.js')).statusCommand(source, options));
+  .action(async (source: string, options: StatusOptions) => (await import('./commands/status.js')).statusCommand(source, options));
 
 program
   .command('gc')
@@ -94,7 +104,7 @@ program
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .addOption(sourcesOption())
-  .action(async (source, options) => (await import('./commands/gc.js')).gcCommand(source, options));
+  .action(async (source: string, options: GcOptions) => (await import('./commands/gc.js')).gcCommand(source, options));
 
 const schema = program.command('schema').description('typed columns of a stream');
 schema
@@ -104,7 +114,7 @@ schema
   .option('--stream <name>', 'only this stream')
   .addOption(lakeOption())
   .addOption(sourcesOption())
-  .action(async (source, options) => (await import('./commands/schema.js')).schemaSuggestCommand(source, options));
+  .action(async (source: string, options: SchemaSuggestOptions) => (await import('./commands/schema.js')).schemaSuggestCommand(source, options));
 
 program
   .command('query')
@@ -121,7 +131,7 @@ program
   .option('--database <name>', 'Glue database (default: from the stack outputs)')
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
-  .action(async (sql, options) => (await import('./commands/query.js')).queryCommand(sql, options));
+  .action(async (sql: string, options: QueryOptions) => (await import('./commands/query.js')).queryCommand(sql, options));
 
 program
   .command('redrive')
@@ -131,7 +141,7 @@ program
   .option('--queue <which>', 'failed | undelivered | a queue URL (default: both queues of the stack, in turn)')
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
-  .action(async (options) => (await import('./commands/redrive.js')).redriveCommand(options));
+  .action(async (options: RedriveOptions) => (await import('./commands/redrive.js')).redriveCommand(options));
 
 program
   .command('demo')
@@ -140,7 +150,7 @@ program
   .option('--sources <dir>', "folder holding demo_shop.yaml (default: apilake's examples/ folder)")
   .option('--serve', 'only start the demo API and keep it running, to try `apilake run demo_shop` by hand', false)
   .option('--port <port>', 'port of the demo API (default: any free port; 8787 with --serve)')
-  .action(async (options) => (await import('./commands/demo.js')).demoCommand(options));
+  .action(async (options: DemoOptions) => (await import('./commands/demo.js')).demoCommand(options));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -1,5 +1,7 @@
 /** Time as a dependency, so policies and limiters are tested without waiting. */
 
+import { abortReason } from './errors.js';
+
 /** A source of time and of waiting. */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -10,7 +12,7 @@ export interface Clock {
    * without it, {@link stopwatch} measures with `now()` alone.
    */
   monotonic?(): number;
-  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  /** Resolves after `ms`, or rejects with the signal's reason (an Error: {@link abortReason}) when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
@@ -20,7 +22,7 @@ export const systemClock: Clock = {
   monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(abortReason(signal));
       const timer = setTimeout(
         () => {
           signal?.removeEventListener('abort', onAbort);
@@ -30,7 +32,7 @@ export const systemClock: Clock = {
       );
       const onAbort = () => {
         clearTimeout(timer);
-        reject(signal!.reason);
+        reject(abortReason(signal!));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),

@@ -174,6 +174,22 @@ export class AbortedError extends ApilakeError {
   }
 }
 
+/**
+ * What a wait stopped by `signal` rejects with: the signal's reason when it is an Error, else an
+ * {@link AbortedError} naming it (runs are stopped with a text reason, e.g. `interrupted`), so a
+ * caller always receives an Error.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new AbortedError(typeof reason === 'string' ? reason : reason === undefined ? 'aborted' : `aborted (${typeof reason} reason)`);
+}
+
+/** `value` when it is an Error, else an Error saying what was thrown instead (a library threw a string). */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(`non-error thrown: ${String(value)}`);
+}
+
 /** A redirect was refused: to an origin the source does not name, too many in a row, or to a bad Location. */
 export class RedirectError extends HttpError {
   constructor(message: string, request: string, options: { context?: Record<string, unknown> } = {}) {

@@ -20,7 +20,7 @@ export { sourceSchema, type AuthConfig, type PaginationConfig, type RetryConfig,
 export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';
 
 // Running sources
-export { countWindows, selectStreams, windowsFor, type WindowSelection } from './engine/windowSelection.js';
+export { countWindows, forEachWindow, selectStreams, windowsFor, type ForEachWindowInput, type WindowSelection } from './engine/windowSelection.js';
 export type { CurateRangeInput, SourceClientOptions, SourceRunInput, WindowResult, WindowRunInput } from './engine/index.js';
 export type { HttpStats } from './http/HttpClient.js';
 export type { BudgetPlace } from './budget/createRateBudget.js';

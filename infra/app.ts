@@ -12,7 +12,13 @@ import { ConfigError, loadSources } from '../functions/index.js';
 import { ApilakeStack } from './stacks/ApilakeStack.js';
 
 const app = new App();
-const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
+/** A context value as text (`-c key=value` gives text; cdk.json may hold a number or a boolean). */
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`context ${key} must be a text, a number or a boolean, got ${JSON.stringify(value)}`);
+};
 const stage = context('stage') ?? 'dev';
 if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) throw new Error(`context stage "${stage}" must match [a-z][a-z0-9-]{0,19}`);
 

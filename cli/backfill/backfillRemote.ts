@@ -7,33 +7,24 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   AbortedError,
   ApilakeError,
-  ConcurrencyLimiter,
+  forEachWindow,
+  type ForEachWindowInput,
   type IngestSummary,
   isoSeconds,
-  selectStreams,
-  type SourceDefinition,
   type StreamDefinition,
   type StreamSummary,
   type TimeWindow,
   type WindowResult,
-  type WindowSelection,
-  windowsFor,
 } from '../../functions/index.js';
 import { invokeFunction, parseJsonOrUndefined } from '../remote/invokeFunction.js';
 
 /** What a remote backfill needs. */
-export interface RemoteBackfillInput {
-  readonly source: SourceDefinition;
-  readonly stream?: string;
-  readonly selection: WindowSelection;
+export interface RemoteBackfillInput extends ForEachWindowInput<WindowResult> {
   readonly functionName: string;
   readonly lambda: LambdaClient;
+  /** Invocations in flight at once. */
   readonly concurrency: number;
   readonly force?: boolean;
-  readonly signal?: AbortSignal;
-  /** Called when a window's invocation starts (never for windows skipped after an interrupt). */
-  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
-  readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
 /** The backfill event of one stream window (the Lambda event contract, docs/deploy.md). */
@@ -43,39 +34,23 @@ export function backfillEvent(source: string, stream: string, window: TimeWindow
 
 /** Invokes the function for every window; failures are results, not exceptions. */
 export async function backfillRemote(input: RemoteBackfillInput): Promise<WindowResult[]> {
-  const jobs = selectStreams(input.source, input.stream).flatMap((stream) => windowsFor(input.source, stream, input.selection).map((window) => ({ stream, window })));
-  const limiter = new ConcurrencyLimiter(input.concurrency);
-  return Promise.all(
-    jobs.map((job) =>
-      limiter.run(async () => {
-        const result = await invokeWindow(input, job.stream, job.window);
-        input.onWindowEnd?.(result);
-        return result;
-      }),
-    ),
+  return forEachWindow(
+    input,
+    ({ stream, window }) => invokeWindow(input, stream, window),
+    ({ stream, window }) => ({ ...noWork(input, stream, window), status: 'failed', durationMs: 0, error: new AbortedError('interrupted before it started') }),
   );
+}
+
+/** A window's result before anything was landed. */
+function noWork(input: RemoteBackfillInput, stream: StreamDefinition, window: TimeWindow): Omit<WindowResult, 'status' | 'durationMs'> {
+  return { source: input.source.name, stream: stream.name, window, records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId: '' };
 }
 
 async function invokeWindow(input: RemoteBackfillInput, streamDefinition: StreamDefinition, window: TimeWindow): Promise<WindowResult> {
   const started = Date.now();
   const stream = streamDefinition.name;
-  const base = {
-    source: input.source.name,
-    stream,
-    window,
-    records: 0,
-    pages: 0,
-    parts: 0,
-    bytes: 0,
-    requests: 0,
-    retries: 0,
-    throttled: 0,
-    manifestKey: '',
-    runId: '',
-  };
+  const base = noWork(input, streamDefinition, window);
   const failed = (error: Error): WindowResult => ({ ...base, status: 'failed', durationMs: Date.now() - started, error });
-  if (input.signal?.aborted) return failed(new AbortedError('interrupted before it started'));
-  input.onWindowStart?.(streamDefinition, window);
   try {
     const { payload, functionError } = await invokeFunction(input.lambda, input.functionName, backfillEvent(input.source.name, stream, window, input.force ?? false));
     if (functionError) return failed(new ApilakeError(`${functionError.type}: ${functionError.message}`));

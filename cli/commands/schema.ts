@@ -1,6 +1,18 @@
 /** `apilake schema suggest`: a `columns:` block for a stream, inferred from its committed records. */
 
-import { findSource, formatColumnsYaml, FsLakeStorage, InputError, parseJson, recordSampleSql, recordTypeSql, selectStreams, snapshotStream, suggestColumns } from '../../functions/index.js';
+import {
+  ApilakeError,
+  findSource,
+  formatColumnsYaml,
+  FsLakeStorage,
+  InputError,
+  parseJson,
+  recordSampleSql,
+  recordTypeSql,
+  selectStreams,
+  snapshotStream,
+  suggestColumns,
+} from '../../functions/index.js';
 import { literalGlob } from '../query/LocalLake.js';
 
 /** Flags of `apilake schema suggest`. */
@@ -24,8 +36,10 @@ export async function schemaSuggestCommand(sourceName: string, options: SchemaSu
         throw new InputError(`stream ${source.name}.${stream.name} has no committed window in ${storage.location}: land some first (apilake run ${source.name} --stream ${stream.name})`);
       // DuckDB infers the record type over every committed record; samples check what it cannot tell (ISO dates in strings).
       const type = (await connection.runAndReadAll(recordTypeSql(files))).getRowObjectsJson().find((row) => row.column_name === 'data')?.column_type;
-      const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().map(([text]) => parseJson(String(text)).value);
-      const suggestion = suggestColumns(String(type), samples);
+      if (typeof type !== 'string') throw new ApilakeError(`DuckDB did not describe the records of ${source.name}.${stream.name}: no type for column data`);
+      // The sample query casts each record to VARCHAR: a row is its JSON text, or NULL.
+      const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().flatMap(([text]) => (typeof text === 'string' ? [parseJson(text).value] : []));
+      const suggestion = suggestColumns(type, samples);
       console.log(`# ${file}, streams[${source.streams.indexOf(stream)}] (${stream.name}): from ${files.length} committed parts; paste under the stream and edit`);
       process.stdout.write(formatColumnsYaml(suggestion));
     }

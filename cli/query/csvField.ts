@@ -13,6 +13,8 @@
  * column holding `-5` is written `"'-5"`.
  */
 
+import { valueText } from '../format.js';
+
 /** The characters that make a spreadsheet read a cell as a formula when they begin it. */
 export const FORMULA_TRIGGERS: ReadonlySet<string> = new Set(['=', '+', '-', '@', '\t', '\r', '\0']);
 
@@ -29,8 +31,8 @@ export interface CsvFieldOptions {
  * @example csvField('=HYPERLINK("http://x")', { numeric: false, escapeFormulas: true }) // `"'=HYPERLINK(""http://x"")"`
  */
 export function csvField(value: unknown, options: CsvFieldOptions): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = valueText(value, '');
+  if (text === '') return '';
   if (options.escapeFormulas && !options.numeric && FORMULA_TRIGGERS.has(text.charAt(0))) return `"'${text.replaceAll('"', '""')}"`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

@@ -4,7 +4,7 @@
  * (the first {@link TABLE_SAMPLE_ROWS}, to size its columns).
  */
 
-import { plural } from '../format.js';
+import { plural, valueText } from '../format.js';
 import { csvField } from './csvField.js';
 
 /** A column of a result. */
@@ -107,7 +107,8 @@ class TableRows implements RowFormatter {
 }
 
 function tableCell(value: unknown): string {
-  const text = value === null || value === undefined ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = valueText(value, 'NULL');
+  // eslint-disable-next-line no-control-regex -- a cell shows control characters escaped, so this must match them
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) =>
     JSON.stringify(ch)
       .slice(1, -1)

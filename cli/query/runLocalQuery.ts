@@ -59,7 +59,7 @@ const NUMERIC_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
  * result's size. `onBatch` is called at least once (with no rows for an empty result).
  * @throws InputError when DuckDB rejects the SQL, listing the tables available.
  */
-export async function streamLocalQuery(sql: string, lakeDir: string, onBatch: (batch: ResultBatch) => Promise<void>, options: LocalQueryOptions = {}): Promise<QueryOutcome> {
+export async function streamLocalQuery(sql: string, lakeDir: string, onBatch: (batch: ResultBatch) => Promise<void> | void, options: LocalQueryOptions = {}): Promise<QueryOutcome> {
   return withLocalLake(lakeDir, options, async (connection, delivered) => {
     const result = await connection.stream(sql);
     const columns = resultColumns(result);
@@ -143,7 +143,7 @@ export async function runLocalQuery(sql: string, lakeDir: string, options: Local
   const { tables } = await streamLocalQuery(
     sql,
     lakeDir,
-    async (batch) => {
+    (batch) => {
       columns = batch.columns.map((c) => c.name);
       rows.push(...(batch.rows as unknown[][]));
     },

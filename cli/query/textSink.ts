@@ -27,13 +27,16 @@ export function streamSink(stream: NodeJS.WritableStream): TextSink {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     failure ??= error.code === 'EPIPE' ? new OutputClosedError(error) : error;
   });
+  const check = () => {
+    if (failure) throw failure;
+  };
   return {
     async write(text) {
-      if (failure) throw failure;
+      check();
       if (text === '' || stream.write(text)) return;
       // once() rejects when the stream errs while waiting; the listener above has kept the error.
       await once(stream, 'drain').catch(() => undefined);
-      if (failure) throw failure;
+      check();
     },
   };
 }

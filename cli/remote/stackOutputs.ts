@@ -32,20 +32,26 @@ export async function readStackOutputs(options: RemoteOptions, neededFor: string
       { cause: error },
     );
   }
-  let parsed: Record<string, Record<string, string>>;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     throw inputError(`cannot read stack outputs from ${file}: it is not JSON`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`, { cause: error });
   }
-  if (parsed === null || typeof parsed !== 'object')
-    throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
+  if (!isObject(parsed)) throw inputError(`cannot read stack outputs from ${file}: expected an object of stacks`, `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`);
   const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
-  if (!wanted || !parsed[wanted]) {
+  const outputs = wanted === undefined ? undefined : parsed[wanted];
+  if (!wanted || !outputs) {
     throw new InputError(`${file} holds stacks ${stacks.join(', ') || 'none'}: pick one with --stage, or pass ${neededFor}`);
   }
-  return parsed[wanted]!;
+  if (!isOutputs(outputs)) {
+    throw inputError(
+      `cannot read stack outputs from ${file}: stack ${wanted} is not an object of output names to text values`,
+      `pass the file \`npx cdk deploy --outputs-file FILE\` wrote, or ${neededFor}`,
+    );
+  }
+  return outputs;
 }
 
 /** One output, or an error naming it. */
@@ -108,4 +114,12 @@ export async function resolveAthena(options: RemoteOptions & { workgroup?: strin
 export async function resolveBucket(options: RemoteOptions & { bucket?: string }): Promise<string> {
   if (options.bucket) return options.bucket;
   return requireOutput(await readStackOutputs(options, '--bucket NAME'), OUTPUT.bucket, '--bucket NAME');
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isOutputs(value: unknown): value is StackOutputs {
+  return isObject(value) && Object.values(value).every((output) => typeof output === 'string');
 }

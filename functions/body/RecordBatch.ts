@@ -45,13 +45,13 @@ export class RecordBatch {
   /** Record `i`'s bytes: a view into the batch's buffer. */
   bytes(i: number): Buffer {
     this.check(i);
-    return this.source.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    return this.source.subarray(this.spans[2 * i], this.spans[2 * i + 1]);
   }
 
   /** Record `i` as JSON text. */
   text(i: number): string {
     this.check(i);
-    return this.source.toString('utf8', this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    return this.source.toString('utf8', this.spans[2 * i], this.spans[2 * i + 1]);
   }
 
   /**
@@ -89,7 +89,7 @@ export class RecordBatch {
     let pos = 0;
     for (let k = 0; k < this.spans.length; k += 2) {
       spans[k] = pos;
-      pos += this.source.copy(out, pos, this.spans[k]!, this.spans[k + 1]!);
+      pos += this.source.copy(out, pos, this.spans[k], this.spans[k + 1]);
       spans[k + 1] = pos;
     }
     return new RecordBatch(out, spans, this.unsafe?.slice(), this.values);

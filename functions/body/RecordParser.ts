@@ -15,7 +15,7 @@
  *   bytes, anything else (scalars, objects JMESPath builds) is re-serialised and counted.
  */
 
-import { RecordsPathError } from '../errors.js';
+import { asError, RecordsPathError } from '../errors.js';
 import { stringifyJson } from './preciseJson.js';
 import type { ResponseEncoding } from '../config/responseEncoding.js';
 import { BodyDecoder, Utf8DecodeError } from './BodyDecoder.js';
@@ -148,7 +148,7 @@ export class RecordParser {
   private first: RecordBatch | undefined;
   private last: RecordBatch | undefined;
   private ended = false;
-  private failure: unknown;
+  private failure: Error | undefined;
 
   constructor(readonly options: RecordParserOptions) {
     const { path, keyBytes } = compiledPath(options.records);
@@ -208,8 +208,8 @@ export class RecordParser {
     try {
       return step();
     } catch (error) {
-      this.failure = error;
-      throw error;
+      this.failure = asError(error);
+      throw this.failure;
     }
   }
 

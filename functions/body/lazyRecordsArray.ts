@@ -26,7 +26,7 @@ export function lazyRecordsArray(length: number, load: (index: number) => unknow
     get(array, key, receiver) {
       const index = indexOf(key);
       if (index >= 0) materialise(index);
-      return Reflect.get(array, key, receiver);
+      return Reflect.get(array, key, receiver) as unknown;
     },
     has(array, key) {
       return indexOf(key) >= 0 || Reflect.has(array, key);

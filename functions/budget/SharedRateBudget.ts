@@ -15,6 +15,7 @@
  */
 
 import { systemClock, type Clock } from '../clock.js';
+import { abortReason } from '../errors.js';
 import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import type { BudgetRelease, RateBudget } from '../http/RateBudget.js';
 import { TokenBucket } from '../http/TokenBucket.js';
@@ -190,7 +191,7 @@ export class SharedRateBudget implements RateBudget {
     try {
       booking = await this.options.store.book(request);
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
+      if (signal?.aborted) throw abortReason(signal);
       this.fallBack(error);
       return false;
     }

@@ -1,3 +1,5 @@
+import { abortReason } from '../errors.js';
+
 /** Caps how many operations run at once; waiters are served first come, first served. */
 export class ConcurrencyLimiter {
   private active = 0;
@@ -13,7 +15,7 @@ export class ConcurrencyLimiter {
    * the signal's reason, holding no slot, when the signal aborts while waiting.
    */
   async acquire(signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortReason(signal);
     if (this.active < this.limit) this.active++;
     else {
       await new Promise<void>((resolve, reject) => {
@@ -26,9 +28,7 @@ export class ConcurrencyLimiter {
         const onAbort = () => {
           const at = this.waiting.indexOf(waiter);
           if (at >= 0) this.waiting.splice(at, 1);
-          // The signal's own reason, as every other wait of the engine rejects with.
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-          reject(signal!.reason);
+          reject(abortReason(signal!));
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         this.waiting.push(waiter);

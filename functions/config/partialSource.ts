@@ -17,7 +17,7 @@ const streamSchema = sourceSchema.shape.streams.element;
 /** Parses every top-level field and every stream field of `raw` on its own, keeping those that pass (defaults filled). */
 export function partialSource(raw: unknown): PartialSource {
   if (!isRecord(raw)) return { streams: [] };
-  const { streams, ...fields } = sourceSchema.shape;
+  const { streams: _streams, ...fields } = sourceSchema.shape;
   const out = parseFields(fields, raw) as Partial<Omit<SourceDefinition, 'streams'>>;
   const rawStreams = Array.isArray(raw.streams) ? raw.streams : [];
   return { ...out, streams: rawStreams.map((stream) => (isRecord(stream) ? (parseFields(streamSchema.shape, stream) as PartialStream) : {})) };

@@ -21,7 +21,7 @@ import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { notStartedResult, type WindowResult } from './runWindow.js';
-import { forEachWindow, type WindowSelection } from './windowSelection.js';
+import { forEachWindow, type ForEachWindowInput } from './windowSelection.js';
 
 /** Records handed to the Parquet writer at once. */
 const BATCH = 2_000;
@@ -130,33 +130,16 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   }
 }
 
-/** What {@link curateRange} needs. */
-export interface CurateRangeInput {
-  readonly source: SourceDefinition;
-  readonly stream?: string;
-  readonly selection: WindowSelection;
+/** What {@link curateRange} needs: the windows (`concurrency` of them curated at once) and the lake. */
+export interface CurateRangeInput extends ForEachWindowInput<WindowResult> {
   readonly storage: LakeStorage;
-  /** Windows curated at once. @default 1 */
-  readonly concurrency?: number;
-  readonly signal?: AbortSignal;
-  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
-  readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
 /** `backfill --curate-only`: curates every window of a range, N at once; windows are generated as they run. */
 export async function curateRange(input: CurateRangeInput): Promise<WindowResult[]> {
   return forEachWindow(
     input,
-    async ({ stream, window }) => {
-      input.onWindowStart?.(stream, window);
-      const result = await curateWindow({ source: input.source, stream, window, storage: input.storage });
-      input.onWindowEnd?.(result);
-      return result;
-    },
-    (job) => {
-      const result = notStartedResult(input.source, job, input.signal);
-      input.onWindowEnd?.(result);
-      return result;
-    },
+    ({ stream, window }) => curateWindow({ source: input.source, stream, window, storage: input.storage }),
+    (job) => notStartedResult(input.source, job, input.signal),
   );
 }

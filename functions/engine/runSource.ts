@@ -1,29 +1,19 @@
 /** Runs the streams of one source over a set of windows: the engine's entry point for the CLI and Lambda. */
 
 import type { Clock } from '../clock.js';
-import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import type { TimeWindow } from '../window/TimeWindow.js';
 import { notStartedResult, runWindow, type WindowResult } from './runWindow.js';
-import { forEachWindow, selectStreams, type WindowSelection } from './windowSelection.js';
+import { forEachWindow, selectStreams, type ForEachWindowInput } from './windowSelection.js';
 
 /** What {@link runSource} needs. */
-export interface SourceRunInput {
-  readonly source: SourceDefinition;
-  /** Only this stream. @default every stream */
-  readonly stream?: string;
-  readonly selection: WindowSelection;
+export interface SourceRunInput extends Omit<ForEachWindowInput<WindowResult>, 'concurrency'> {
   readonly client: HttpClient;
   readonly storage: LakeStorage;
   readonly force?: boolean;
   /** Windows run at once; they share the client's rate limit. @default 1 */
   readonly windowConcurrency?: number;
-  readonly signal?: AbortSignal;
   readonly clock?: Clock;
-  /** Called as each window starts and ends. */
-  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
-  readonly onWindowEnd?: (result: WindowResult) => void;
 }
 
 /**
@@ -37,16 +27,7 @@ export async function runSource(input: SourceRunInput): Promise<WindowResult[]> 
   await input.storage.checkWritable();
   return forEachWindow(
     { ...input, concurrency: input.windowConcurrency },
-    async ({ stream, window }) => {
-      input.onWindowStart?.(stream, window);
-      const result = await runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock });
-      input.onWindowEnd?.(result);
-      return result;
-    },
-    (job) => {
-      const result = notStartedResult(input.source, job, input.signal);
-      input.onWindowEnd?.(result);
-      return result;
-    },
+    ({ stream, window }) => runWindow({ source: input.source, stream, window, client: input.client, storage: input.storage, force: input.force, signal: input.signal, clock: input.clock }),
+    (job) => notStartedResult(input.source, job, input.signal),
   );
 }

@@ -37,11 +37,13 @@ export function selectStreams(source: SourceDefinition, stream?: string): Stream
 export function* windowsOf(source: SourceDefinition, stream: StreamDefinition, selection: WindowSelection): Generator<TimeWindow> {
   switch (selection.kind) {
     case 'windows':
-      return yield* selection.windows;
+      yield* selection.windows;
+      return;
     case 'latest':
-      return yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
+      yield windowBefore(selection.at, streamWindowMs(source, stream), streamSettleMs(stream));
+      return;
     case 'range':
-      return yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
+      yield* windowsIn(selection.from, selection.to, streamWindowMs(source, stream), settledBy(stream, selection.completeBy));
   }
 }
 
@@ -92,6 +94,21 @@ export interface WindowJob {
   readonly window: TimeWindow;
 }
 
+/** What {@link forEachWindow} runs over, and whom it tells as windows start and end. */
+export interface ForEachWindowInput<R> {
+  readonly source: SourceDefinition;
+  /** Only this stream. @default every stream */
+  readonly stream?: string;
+  readonly selection: WindowSelection;
+  /** Windows run at once. @default 1 */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /** Called as each window starts (not for a window that never starts). */
+  readonly onWindowStart?: (stream: StreamDefinition, window: TimeWindow) => void;
+  /** Called with each window's result as it ends, a window that never started included. */
+  readonly onWindowEnd?: (result: R) => void;
+}
+
 /**
  * Runs `run` over every stream × window of a selection, `concurrency` at a time, in window order;
  * windows are generated as workers take them, never all up front. Once `signal` aborts, no new
@@ -99,11 +116,7 @@ export interface WindowJob {
  * instead, without touching the lake. Results come back in window order, one per window.
  * @throws InputError for an unknown stream, or past {@link MAX_WINDOWS_PER_COMMAND} windows, before any runs
  */
-export async function forEachWindow<R>(
-  input: { readonly source: SourceDefinition; readonly stream?: string; readonly selection: WindowSelection; readonly concurrency?: number; readonly signal?: AbortSignal },
-  run: (job: WindowJob) => Promise<R>,
-  notStarted: (job: WindowJob) => R,
-): Promise<R[]> {
+export async function forEachWindow<R>(input: ForEachWindowInput<R>, run: (job: WindowJob) => Promise<R>, notStarted: (job: WindowJob) => R): Promise<R[]> {
   const streams = selectStreams(input.source, input.stream);
   countWindows(input.source, streams, input.selection);
   const jobs = (function* () {
@@ -114,7 +127,14 @@ export async function forEachWindow<R>(
   const worker = async () => {
     for (let job = jobs.next(); !job.done; job = jobs.next()) {
       const index = taken++;
-      results[index] = input.signal?.aborted ? notStarted(job.value) : await run(job.value);
+      let result: R;
+      if (input.signal?.aborted) result = notStarted(job.value);
+      else {
+        input.onWindowStart?.(job.value.stream, job.value.window);
+        result = await run(job.value);
+      }
+      input.onWindowEnd?.(result);
+      results[index] = result;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 1) }, worker));

@@ -126,7 +126,7 @@ export class HttpClient {
       // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
       const unauthenticated = prepareRequest(request, this.options.headers);
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
-      const release = await this.budget.acquire(signal);
+      const release = await this.stoppable(this.budget.acquire(signal), signal);
       let outcome: Attempt<T>;
       try {
         outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
@@ -248,8 +248,13 @@ export class HttpClient {
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    await this.stoppable(this.clock.sleep(ms, signal), signal);
+  }
+
+  /** A wait (for a retry, for the rate budget) that only a stop ends early: it fails as {@link AbortedError}, whatever the signal's reason. */
+  private async stoppable<W>(waiting: Promise<W>, signal: AbortSignal | undefined): Promise<W> {
     try {
-      await this.clock.sleep(ms, signal);
+      return await waiting;
     } catch (error) {
       throw new AbortedError(String(signal?.reason ?? 'aborted'), { cause: error });
     }

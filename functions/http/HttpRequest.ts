@@ -25,8 +25,8 @@ export interface HttpResponse extends TransportResponse {
   readonly label?: string;
   /** The request as errors quote it: `page 3, GET https://…` with credentials masked. */
   describe(): string;
-  /** Masks the source's credentials in text quoted from the body. */
-  redact(text: string): string;
+  /** Masks the source's credentials in text quoted from the body; a function that needs no `this`, to pass on as it is. */
+  readonly redact: (text: string) => string;
 }
 
 /**

@@ -38,7 +38,7 @@ export class RequestHeaders implements HeaderFields {
   /** @param init fields to set in order: a later name replaces an earlier one that differs only in case */
   constructor(init?: Readonly<Record<string, string>> | Iterable<readonly [string, string]>) {
     if (!init) return;
-    const entries = Symbol.iterator in init ? (init as Iterable<readonly [string, string]>) : Object.entries(init);
+    const entries = Symbol.iterator in init ? init : Object.entries(init);
     for (const [name, value] of entries) this.set(name, value);
   }
 

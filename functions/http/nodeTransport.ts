@@ -9,6 +9,7 @@ import type { Agent as HttpAgentType, ClientRequest, IncomingMessage } from 'nod
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createUnzip } from 'node:zlib';
+import { abortReason, asError } from '../errors.js';
 import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from './Transport.js';
 
 // Taken from the module object, not imported: from Node 22 an ES import of node:http reads every
@@ -45,7 +46,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): Transport {
 function send(request: TransportRequest, options: NodeTransportOptions, mayRetryReused: boolean): Promise<TransportResponse> {
   const { method, url, body, signal } = request;
   return new Promise<TransportResponse>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) return reject(abortReason(signal));
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));
     headers['accept-encoding'] ??= ACCEPT_ENCODING;
@@ -56,12 +57,12 @@ function send(request: TransportRequest, options: NodeTransportOptions, mayRetry
     try {
       req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent });
     } catch (error) {
-      return reject(error); // an invalid header value: Node refuses it before sending
+      return reject(asError(error)); // an invalid header value: Node refuses it before sending
     }
     let res: IncomingMessage | undefined;
     let decoded: Readable | undefined;
     const onAbort = () => {
-      const reason = signal.reason as Error;
+      const reason = abortReason(signal);
       req.destroy(reason);
       res?.destroy(reason);
       decoded?.destroy(reason);
@@ -79,7 +80,7 @@ function send(request: TransportRequest, options: NodeTransportOptions, mayRetry
         send(request, options, false).then(resolve, reject);
         return;
       }
-      reject(signal.aborted ? signal.reason : error);
+      reject(signal.aborted ? abortReason(signal) : error);
     });
     req.once('response', (message) => {
       res = message;

@@ -7,7 +7,7 @@
  */
 
 import { existsSync, readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -17,29 +17,31 @@ import { fileURLToPath } from 'node:url';
  */
 export function installSourceMappedStacks(bundleUrl: string): void {
   if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return;
-  const previous = Error.prepareStackTrace;
+  // V8 calls the hook as a method of Error (v8.dev/docs/stack-trace-api): the one before is kept so.
+  const previous = (Error.prepareStackTrace as typeof Error.prepareStackTrace | undefined)?.bind(Error);
   const bundlePath = bundleUrl.startsWith('file:') ? fileURLToPath(bundleUrl) : bundleUrl;
   let map: SourceMap | null | undefined;
   const load = (): SourceMap | null => {
     if (map !== undefined) return map;
     try {
       const file = `${bundlePath}.map`;
-      map = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : null;
+      const payload: unknown = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+      map = isSourceMapPayload(payload) ? new SourceMap(payload) : null;
     } catch {
       map = null; // a stack without mapping beats no stack
     }
     return map;
   };
-  const isOurs = (frame: NodeJS.CallSite) => {
+  const isOurs = (frame: CallSite) => {
     const file = frame.getFileName();
     return (file === bundlePath || file === bundleUrl) && frame.getLineNumber() !== null && frame.getColumnNumber() !== null;
   };
-  Error.prepareStackTrace = (error, frames) => {
+  Error.prepareStackTrace = (error, frames: CallSite[]): unknown => {
     if (!frames.some(isOurs) || load() === null) return previous ? previous(error, frames) : defaultStack(error, frames);
     const lines = frames.map((frame) => {
       const mapped = (isOurs(frame) ? load()?.findEntry(frame.getLineNumber()! - 1, frame.getColumnNumber()! - 1) : undefined) as
         { originalSource?: string; originalLine: number; originalColumn: number } | undefined;
-      if (!mapped?.originalSource) return `    at ${String(frame)}`;
+      if (!mapped?.originalSource) return `    at ${frame.toString()}`;
       const name = frame.getFunctionName() ?? frame.getMethodName() ?? '<anonymous>';
       return `    at ${name} (${mapped.originalSource}:${mapped.originalLine + 1}:${mapped.originalColumn + 1})`;
     });
@@ -47,8 +49,20 @@ export function installSourceMappedStacks(bundleUrl: string): void {
   };
 }
 
-function defaultStack(error: Error, frames: readonly NodeJS.CallSite[]): string {
-  return [errorHeader(error), ...frames.map((frame) => `    at ${String(frame)}`)].join('\n');
+function defaultStack(error: Error, frames: readonly CallSite[]): string {
+  return [errorHeader(error), ...frames.map((frame) => `    at ${frame.toString()}`)].join('\n');
+}
+
+/** A V8 call site, which formats itself as a line of a stack (v8.dev/docs/stack-trace-api); Node's type leaves that out. */
+interface CallSite extends NodeJS.CallSite {
+  toString(): string;
+}
+
+/** Whether a parsed `.map` file has what a source map must (Source Map spec: `version`, `sources`, `mappings`). */
+function isSourceMapPayload(value: unknown): value is SourceMapPayload {
+  if (value === null || typeof value !== 'object') return false;
+  const { version, sources, mappings } = value as Partial<Record<keyof SourceMapPayload, unknown>>;
+  return version === 3 && Array.isArray(sources) && typeof mappings === 'string';
 }
 
 /** The first line of a stack, as V8 writes it. */

@@ -1,5 +1,6 @@
 /** Where credentials come from: Secrets Manager in Lambda, environment variables on a laptop. */
 
+import { promised } from '../commons/promised.js';
 import { SecretError } from '../errors.js';
 import { parseSecretJson } from './secretJson.js';
 
@@ -68,7 +69,13 @@ export interface EnvSecretProviderOptions {
  * Values written back during this process, per environment object. `process.env` is one object,
  * so every provider reading it sees the same rotations; a test's own env object stays isolated.
  */
-const rotationsByEnv = new WeakMap<object, Map<string, { raw: string; version: number }>>();
+const rotationsByEnv = new WeakMap<object, Map<string, Rotation>>();
+
+/** A value written back, as its JSON text, and how many times it was. */
+interface Rotation {
+  readonly raw: string;
+  readonly version: number;
+}
 
 /**
  * Reads secrets from `APILAKE_SECRET_<NAME>` environment variables holding JSON. A rotated value
@@ -85,7 +92,11 @@ export class EnvSecretProvider implements SecretProvider {
     return (await this.readVersioned(name, options)).value;
   }
 
-  async readVersioned(name: string, options: SecretReadOptions = {}): Promise<VersionedSecret> {
+  readVersioned(name: string, options: SecretReadOptions = {}): Promise<VersionedSecret> {
+    return promised(() => this.readNow(name, options));
+  }
+
+  private readNow(name: string, options: SecretReadOptions): VersionedSecret {
     const variable = secretEnvName(name);
     const rotated = this.rotations().get(variable);
     const raw = rotated?.raw ?? this.env[variable];
@@ -98,7 +109,11 @@ export class EnvSecretProvider implements SecretProvider {
     return { value: parseSecretJson(name, raw, `environment variable ${variable}`, options.example), version: envVersion(rotated?.version ?? 0) };
   }
 
-  async replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome> {
+  replaceIfCurrent(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): Promise<ReplaceOutcome> {
+    return promised(() => this.replaceNow(name, value, expectedVersion));
+  }
+
+  private replaceNow(name: string, value: Readonly<Record<string, unknown>>, expectedVersion: string): ReplaceOutcome {
     const variable = secretEnvName(name);
     const rotations = this.rotations();
     const current = rotations.get(variable)?.version ?? 0;
@@ -117,13 +132,13 @@ export class EnvSecretProvider implements SecretProvider {
   }
 
   /** An environment variable is replaced in one step: nothing is ever half-written. */
-  async readPendingWrite(): Promise<PendingWrite | undefined> {
-    return undefined;
+  readPendingWrite(): Promise<PendingWrite | undefined> {
+    return Promise.resolve(undefined);
   }
 
-  private rotations(): Map<string, { raw: string; version: number }> {
+  private rotations(): Map<string, Rotation> {
     let rotations = rotationsByEnv.get(this.env);
-    if (!rotations) rotationsByEnv.set(this.env, (rotations = new Map()));
+    if (!rotations) rotationsByEnv.set(this.env, (rotations = new Map<string, Rotation>()));
     return rotations;
   }
 }

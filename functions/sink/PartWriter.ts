@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { asError } from '../errors.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import type { PartInfo } from './manifest.js';
 
@@ -44,10 +45,10 @@ export class PartWriter {
   private gatheredBytes = 0;
   private readonly meter = new Meter();
   private readonly upload: Promise<void>;
-  private failure: unknown;
+  private failure: Error | undefined;
   /** Rejects as soon as any stage fails, so a writer waiting for 'drain' does not hang. */
   private readonly failed: Promise<never>;
-  private fail!: (error: unknown) => void;
+  private fail!: (error: Error) => void;
 
   constructor(
     readonly key: string,
@@ -65,9 +66,10 @@ export class PartWriter {
       if (error) this.fail(error);
     });
     this.upload = storage.writeStream(key, this.meter, options);
-    this.upload.catch((error) => {
-      this.fail(error);
-      this.input.destroy(error as Error);
+    this.upload.catch((error: unknown) => {
+      const failure = asError(error);
+      this.fail(failure);
+      this.input.destroy(failure);
     });
   }
 

@@ -254,7 +254,7 @@ function sendingWith(client: S3Client, signal: AbortSignal): S3Client {
     const abortSignal = command instanceof AbortMultipartUploadCommand ? (signal.aborted ? AbortSignal.timeout(ABORT_GRACE_MS) : undefined) : signal;
     return client.send(command, { ...options, abortSignal });
   };
-  return new Proxy(client, { get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)) });
+  return new Proxy(client, { get: (target, property, receiver) => (property === 'send' ? send : (Reflect.get(target, property, receiver) as unknown)) });
 }
 
 function contentType(key: string): string {

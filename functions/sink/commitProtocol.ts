@@ -58,7 +58,7 @@
  *   previous content until the repair, never a partial one.
  */
 
-import { ApilakeError, SinkError, StorageStallError } from '../errors.js';
+import { ApilakeError, SinkError } from '../errors.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import type { WindowRef } from './lakeLayout.js';
 import type { Manifest } from './manifest.js';

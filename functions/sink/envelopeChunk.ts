@@ -39,7 +39,7 @@ export function envelopeChunk(prefix: Uint8Array, batch: RecordBatch): Buffer {
   for (let k = 0; k < spans.length; k += 2) {
     out.set(prefix, pos);
     pos += prefix.length;
-    pos += source.copy(out, pos, spans[k]!, spans[k + 1]!);
+    pos += source.copy(out, pos, spans[k], spans[k + 1]);
     out[pos++] = LINE_END_0;
     out[pos++] = LINE_END_1;
   }

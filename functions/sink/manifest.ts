@@ -158,7 +158,7 @@ function checkPart(part: unknown, where: string, ref: WindowRef, kind: DataKind,
   if (!p || typeof p.key !== 'string' || !isCount(p.records) || !isCount(p.bytes) || typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) {
     fail(`${where} is not {key, records, bytes, sha256}`);
   }
-  const info = parsePartKey(p!.key!);
+  const info = parsePartKey(p.key);
   const sameWindow =
     info &&
     info.kind === kind &&
@@ -166,9 +166,9 @@ function checkPart(part: unknown, where: string, ref: WindowRef, kind: DataKind,
     info.ref.stream === ref.stream &&
     info.ref.window.start.getTime() === ref.window.start.getTime() &&
     info.ref.window.end.getTime() === ref.window.end.getTime();
-  if (!sameWindow) fail(`${where} ${p!.key} is not a ${kind} file of this window`);
-  if (runId !== undefined && info!.runId !== runId) fail(`${where} ${p!.key} was written by another run`);
-  return { key: p!.key!, records: p!.records!, bytes: p!.bytes!, sha256: p!.sha256! };
+  if (!sameWindow) fail(`${where} ${p.key} is not a ${kind} file of this window`);
+  if (runId !== undefined && info.runId !== runId) fail(`${where} ${p.key} was written by another run`);
+  return { key: p.key, records: p.records, bytes: p.bytes, sha256: p.sha256 };
 }
 
 function isCount(value: unknown): value is number {

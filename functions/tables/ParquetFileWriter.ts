@@ -15,6 +15,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { SinkError } from '../errors.js';
+import { ParquetFileGuard } from './ParquetFileGuard.js';
 import { parquetSchema } from './parquetSchema.js';
 import { curatedColumns, ENVELOPE_COLUMNS, type TableSpec } from './tableSpec.js';
 
@@ -129,12 +130,9 @@ export class ParquetFileWriter implements CuratedTableFile {
   private group: GroupBuffer;
   private rows = 0;
   private rowGroups = 0;
-  private busy = false;
-  private closed = false;
-  private failure: Error | undefined;
+  private readonly guard: ParquetFileGuard;
   /** Rejects as soon as the output fails, so a writer waiting for 'drain' does not hang. */
   private readonly failed: Promise<never>;
-  private rejectFailed!: (error: Error) => void;
 
   constructor(
     private readonly spec: TableSpec,
@@ -142,16 +140,18 @@ export class ParquetFileWriter implements CuratedTableFile {
     options: ParquetFileWriterOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    let rejectFailed!: (failure: Error) => void;
     this.failed = new Promise<never>((_, reject) => {
-      this.rejectFailed = reject;
+      rejectFailed = reject;
     });
     this.failed.catch(() => undefined);
+    this.guard = new ParquetFileGuard(spec.name, rejectFailed);
     this.output = this.sink;
     this.typedCount = spec.columns.length;
     this.group = new GroupBuffer(this.typedCount);
-    this.sink.on('error', (error) => this.fail(error));
+    this.sink.on('error', (error) => this.guard.fail(error));
     this.sink.on('close', () => {
-      if (!this.sink.writableFinished) this.fail(new SinkError(`the output of the Parquet file of ${spec.name} closed before the file was finished`));
+      if (!this.sink.writableFinished) this.guard.fail(new SinkError(`the output of the Parquet file of ${spec.name} closed before the file was finished`));
     });
     this.bytes = new StreamByteWriter(this.options.chunkBytes, (chunk) => {
       this.hash.update(chunk);
@@ -172,18 +172,16 @@ export class ParquetFileWriter implements CuratedTableFile {
    * the row group's bytes were accepted by the output (backpressure). Call one at a time.
    * @throws SinkError when the output failed or the writer was closed
    */
-  async writePage(page: CuratedPage): Promise<void> {
-    this.enter();
-    try {
+  writePage(page: CuratedPage): Promise<void> {
+    return this.guard.call(async () => {
+      this.check();
       checkPage(this.spec, page);
       const parent = page.parent ?? null;
       for (let i = 0; i < page.data.length; i++) {
         this.group.add(page.extractedAt, parent, page.data[i]!, page.values[i]!);
         if (this.group.rows >= this.options.rowGroupRows || this.group.bytes >= this.options.rowGroupBytes) await this.flushGroup();
       }
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /**
@@ -191,37 +189,32 @@ export class ParquetFileWriter implements CuratedTableFile {
    * with nothing else to do closes a group early, so less is left to encode when the file closes.
    * @returns whether a row group was written
    */
-  async closeGroupIfAtLeast(minRows: number): Promise<boolean> {
-    this.enter();
-    try {
+  closeGroupIfAtLeast(minRows: number): Promise<boolean> {
+    return this.guard.call(async () => {
+      this.check();
       if (this.group.rows === 0 || this.group.rows < minRows) return false;
       await this.flushGroup();
       return true;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** Writes the last row group and the footer, ends {@link output}, and describes the file. */
-  async close(): Promise<ParquetFileInfo> {
-    this.enter();
-    try {
+  close(): Promise<ParquetFileInfo> {
+    return this.guard.call(async () => {
+      this.check();
       if (this.group.rows > 0) await this.flushGroup();
-      this.writer.finish();
-      this.closed = true;
+      await this.writer.finish();
+      this.guard.close();
       this.sink.end();
       if (!this.sink.writableFinished) await Promise.race([once(this.sink, 'finish'), this.failed]);
       this.check();
       return { rows: this.rows, rowGroups: this.rowGroups, bytes: this.bytes.offset, sha256: this.hash.digest('hex') };
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** Stops the file: the output is destroyed with `reason`, so an upload reading it aborts. */
   abort(reason: Error): void {
-    this.fail(reason);
-    this.closed = true;
+    this.guard.abort(reason);
     this.sink.destroy(reason);
   }
 
@@ -250,8 +243,7 @@ export class ParquetFileWriter implements CuratedTableFile {
       await this.writer.write({ columnData, rowGroupSize: group.rows });
     } catch (error) {
       // A row group half written leaves the file unusable: refuse every later call.
-      this.fail(new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error }));
-      throw this.failure;
+      throw this.guard.fail(new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error }));
     }
     await this.drain();
     this.rows += group.rows;
@@ -265,24 +257,10 @@ export class ParquetFileWriter implements CuratedTableFile {
     this.check();
   }
 
-  private enter(): void {
-    this.check();
-    if (this.closed) throw new SinkError(`the Parquet file of ${this.spec.name} is already closed`);
-    if (this.busy) throw new SinkError(`concurrent call on the Parquet file of ${this.spec.name}: await each writePage before the next`);
-    this.busy = true;
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.rejectFailed(this.failure);
-  }
-
   private check(): void {
     // A destroyed output reports its error on the next tick; do not write on until then.
-    if (!this.failure && this.sink.destroyed && !this.closed) {
-      this.fail(this.sink.errored ?? new SinkError(`the output of the Parquet file of ${this.spec.name} was destroyed before the file was finished`));
-    }
-    if (this.failure) throw this.failure;
+    if (this.sink.destroyed && !this.guard.isClosed) this.guard.fail(this.sink.errored ?? this.guard.outputDestroyed());
+    this.guard.check();
   }
 }
 

@@ -14,6 +14,7 @@
 
 import { Readable } from 'node:stream';
 import { SinkError } from '../errors.js';
+import { ParquetFileGuard } from './ParquetFileGuard.js';
 import { EncoderThread, type FromEncoder, type PageSegment, type ToEncoder } from './encoderThread.js';
 import { checkPage, type CuratedPage, type CuratedTableFile, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
@@ -56,12 +57,10 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   private pending = 0;
   /** {@link output} is over its high-water mark: hand over nothing more until it is read. */
   private outputFull = false;
-  private busy = false;
-  private closed = false;
   private released = false;
   /** Records copied for the thread and not yet handed over. */
   private gathered: Gathered | undefined;
-  private failure: Error | undefined;
+  private readonly guard: ParquetFileGuard;
   private finished: ParquetFileInfo | undefined;
   /** Whoever waits for progress (an ack, a read, the end, a failure): woken together. */
   private waiters: (() => void)[] = [];
@@ -71,6 +70,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     envelope: WindowEnvelope,
     options: ThreadedParquetWriterOptions = {},
   ) {
+    this.guard = new ParquetFileGuard(spec.name, () => this.notify());
     const { maxPendingBytes, ...fileOptions } = options;
     this.maxPending = maxPendingBytes ?? DEFAULT_MAX_PENDING;
     this.output = new Readable({
@@ -81,7 +81,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       },
       destroy: (error, callback) => {
         if (!this.finished) {
-          this.fail(error ?? new SinkError(`the output of the Parquet file of ${spec.name} was destroyed before the file was finished`));
+          this.guard.fail(error ?? this.guard.outputDestroyed());
           this.release('abort');
         }
         callback(error);
@@ -89,18 +89,17 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     });
     // Whoever reads the output may be gone when it is destroyed (an upload that already failed):
     // the error is this writer's failure, never an uncaught exception.
-    this.output.on('error', (error) => this.fail(error));
+    this.output.on('error', (error) => this.guard.fail(error));
     // A lost thread ends the output too, as a failure it reports does: whoever reads it must not wait.
     const lost = (error: Error) => {
-      this.fail(error);
+      this.guard.fail(error);
       this.output.destroy(error);
     };
     ({ thread: this.thread, file: this.file } = EncoderThread.open({ receive: (message) => this.receive(message), lost }, spec, envelope, fileOptions));
   }
 
-  async writePage(page: CuratedPage): Promise<void> {
-    this.enter();
-    try {
+  writePage(page: CuratedPage): Promise<void> {
+    return this.guard.call(async () => {
       // Checked here too: found by the thread, a bad page would fail the whole file, later.
       checkPage(this.spec, page);
       // Slices of at most maxPending bytes (one record at least), so one huge page never sits
@@ -119,44 +118,28 @@ export class ThreadedParquetWriter implements CuratedTableFile {
         if (this.gathered!.used >= HAND_OVER_BYTES) await this.handOver();
         from = to;
       }
-    } finally {
-      this.busy = false;
-      this.notify();
-    }
+    }, this.wake);
   }
 
   /** Resolves once the thread has taken every page written so far (it may still be encoding them). */
   async taken(): Promise<void> {
-    await this.until(() => !this.busy);
-    if (this.gathered) {
-      this.busy = true;
-      try {
-        await this.handOver();
-      } finally {
-        this.busy = false;
-        this.notify();
-      }
-    }
+    await this.until(() => !this.guard.busy);
+    if (this.gathered) await this.guard.call(() => this.handOver(), this.wake);
     await this.until(() => this.pending === 0);
   }
 
-  async close(): Promise<ParquetFileInfo> {
-    this.enter();
-    try {
+  close(): Promise<ParquetFileInfo> {
+    return this.guard.call(async () => {
       if (this.gathered) await this.handOver();
       this.thread.post({ kind: 'close', file: this.file });
       await this.until(() => this.finished !== undefined);
-      this.closed = true;
+      this.guard.close();
       return this.finished!;
-    } finally {
-      this.busy = false;
-      this.notify();
-    }
+    }, this.wake);
   }
 
   abort(reason: Error): void {
-    this.fail(reason);
-    this.closed = true;
+    this.guard.abort(reason);
     this.output.destroy(reason);
   }
 
@@ -206,7 +189,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       this.release();
       // The writer's own errors already name the table; anything else is named here.
       const error = new SinkError(message.name === 'SinkError' ? message.message : `cannot encode the Parquet file of ${this.spec.name}: ${message.name}: ${message.message}`);
-      this.fail(error);
+      this.guard.fail(error);
       this.output.destroy(error);
     }
     this.notify();
@@ -215,11 +198,14 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   /** Waits until `ready()` holds; rejects with the failure as soon as there is one. */
   private async until(ready: () => boolean): Promise<void> {
     for (;;) {
-      if (this.failure) throw this.failure;
+      this.guard.check();
       if (ready()) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
+
+  /** Wakes whoever waits: each call's end frees the file for a waiting {@link taken}. */
+  private readonly wake = () => this.notify();
 
   private notify(): void {
     const waiters = this.waiters;
@@ -233,18 +219,6 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     this.released = true;
     if (tell) this.thread.post({ kind: 'abort', file: this.file });
     this.thread.release(this.file);
-  }
-
-  private enter(): void {
-    if (this.failure) throw this.failure;
-    if (this.closed) throw new SinkError(`the Parquet file of ${this.spec.name} is already closed`);
-    if (this.busy) throw new SinkError(`concurrent call on the Parquet file of ${this.spec.name}: await each writePage before the next`);
-    this.busy = true;
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.notify();
   }
 }
 

@@ -29,7 +29,7 @@ interface OpenFile {
 const files = new Map<number, OpenFile>();
 const post = (message: FromEncoder, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-function run(id: number, work: (file: OpenFile) => Promise<void>): void {
+function run(id: number, work: (file: OpenFile) => Promise<void> | void): void {
   const file = files.get(id);
   if (!file) return; // failed or aborted: its remaining messages mean nothing
   file.queue = file.queue.then(async () => {
@@ -78,13 +78,13 @@ port.on('message', (message: ToEncoder) => {
         let at = 0;
         for (const { extractedAt, parent, records } of message.pages) {
           const data = new Array<Uint8Array>(records);
-          for (let i = 0; i < records; i++) data[i] = message.bytes.subarray(message.spans[2 * (at + i)]!, message.spans[2 * (at + i) + 1]!);
+          for (let i = 0; i < records; i++) data[i] = message.bytes.subarray(message.spans[2 * (at + i)], message.spans[2 * (at + i) + 1]);
           await writer.writePage({ extractedAt, parent, data, values: message.values.slice(at, at + records) });
           at += records;
         }
         post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });
       });
-      run(id, async (file) => {
+      run(id, (file) => {
         clearTimeout(file.idle);
         file.idle = setTimeout(() => run(id, async ({ writer }) => void (await writer.closeGroupIfAtLeast(IDLE_GROUP_ROWS))), IDLE_MS);
       });

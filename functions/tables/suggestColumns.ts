@@ -90,11 +90,11 @@ function checkedType(column: SuggestedColumn, samples: readonly unknown[]): stri
       values.push(null);
     }
   }
-  const present = values.flatMap((v) => (Array.isArray(v) && column.type.startsWith('array<') ? v : [v])).filter((v) => v !== null && v !== undefined);
+  const present = values.flatMap((v): readonly unknown[] => (Array.isArray(v) && column.type.startsWith('array<') ? v : [v])).filter((v) => v !== null && v !== undefined);
   const depth = /^(?:array<)*/.exec(column.type)![0].length / 'array<'.length;
   const wrap = (scalar: string) => `${'array<'.repeat(depth)}${scalar}${'>'.repeat(depth)}`;
   if (column.type === wrap('string') && present.length > 0 && present.every((v) => typeof v === 'string')) {
-    const strings = present as string[];
+    const strings = present;
     if (strings.every((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && parseIsoTimestamp(v) !== undefined)) return wrap('date');
     if (strings.every((v) => parseIsoTimestamp(v) !== undefined)) return wrap('timestamp');
   }

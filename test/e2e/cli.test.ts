@@ -114,7 +114,7 @@ describe('apilake CLI', () => {
       'items: 21 windows missing between the first and the last committed window, in 1 gap (apilake backfill shop --stream items --from 2024-01-01T04:00:00Z --to 2024-01-02T01:00:00Z fills them)',
     );
     expect(text.stdout).toContain('items: gap [2024-01-01T04:00:00Z, 2024-01-02T01:00:00Z) 21 windows');
-    const json = JSON.parse((await apilake(['status', 'shop', '--json'], { cwd })).stdout);
+    const json = JSON.parse((await apilake(['status', 'shop', '--json'], { cwd })).stdout) as { streams: unknown[] };
     expect(json.streams[0]).toMatchObject({
       stream: 'items',
       committed: 5,

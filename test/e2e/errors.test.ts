@@ -50,7 +50,7 @@ describe('exit codes and hints', () => {
   it('prints the version from package.json, exit 0', async () => {
     const { code, stdout } = await apilake(['--version'], { cwd });
     expect(code).toBe(0);
-    expect(stdout.trim()).toBe(JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    expect(stdout.trim()).toBe((JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
   });
 
   it.each([

@@ -14,7 +14,7 @@ let resources: Record<string, Resource>;
 beforeAll(() => {
   // GIVEN the stack of two sources, WHEN it synthesizes
   template = Template.fromStack(buildStack().stack);
-  resources = template.toJSON().Resources;
+  resources = template.toJSON().Resources as Record<string, Resource>;
 }, 120_000);
 
 const idOf = (predicate: (r: Resource) => boolean) => Object.entries(resources).find(([, r]) => predicate(r))![0];

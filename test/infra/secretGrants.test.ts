@@ -26,7 +26,7 @@ beforeAll(() => {
 function secretStatements(sourceName: string): Statement[] {
   const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith(`Source${sourceName}Function`));
   expect(policies).toHaveLength(1);
-  const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+  const statements = (policies[0]![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement;
   return statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
 }
 const actions = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat()).sort();

@@ -20,7 +20,7 @@ beforeAll(() => {
   // GIVEN two sources (three streams), WHEN the stack synthesizes
   const { stack } = buildStack({ alarmEmail: 'ops@example.com', bytesScannedCutoffPerQuery: Size.gibibytes(5) });
   template = Template.fromStack(stack);
-  resources = template.toJSON().Resources;
+  resources = template.toJSON().Resources as typeof resources;
 }, 120_000); // synthesis with cdk-nag exceeds the 30 s default when the 2-core machine is loaded
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -262,7 +262,7 @@ describe('ApilakeStack', () => {
   });
 
   it('outputs what the CLI needs to find the deployment', () => {
-    const outputs = Object.keys(template.toJSON().Outputs);
+    const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs).toEqual(expect.arrayContaining([...Object.values(OUTPUT).filter((k) => k !== OUTPUT.functionPrefix), functionOutputKey('shop'), functionOutputKey('crm')]));
     template.hasOutput(functionOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^SourceshopFunction') } });
   });

@@ -73,10 +73,10 @@ async function expectWindowOnce(storage: LakeStorage, options: { orphansAllowed?
 
 /** A fetch that waits until `gate` opens before every request. */
 function gatedFetch(gate: Promise<void>): typeof fetch {
-  return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+  return async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     await gate;
     return fetch(input, init);
-  }) as typeof fetch;
+  };
 }
 
 describe('two runs of one window on disk', () => {
@@ -193,7 +193,7 @@ describe('two runs of one window on disk', () => {
       .replace(/[-:]/g, '')}-0123456789ab`;
     await storage.writeBytes(partKey(REF, liveRun, 0), Buffer.from('a live run'));
     const young = await collectGarbage(storage, 'testapi', { streams: ['items'] });
-    expect(young).toEqual([{ stream: 'items', deletedParts: 0, abortedWrites: 0, youngOrphans: 1, repairedSymlinks: 0, unreadable: [], storageTime: expect.any(Date) }]);
+    expect(young).toEqual([{ stream: 'items', deletedParts: 0, abortedWrites: 0, youngOrphans: 1, repairedSymlinks: 0, unreadable: [], storageTime: expect.any(Date) as Date }]);
     await ageFiles(lake, ORPHAN_HORIZON_MS + 60_000);
     const later = await collectGarbage(storage, 'testapi', { streams: ['items'] });
     expect(later[0]).toMatchObject({ deletedParts: 1, youngOrphans: 0 });

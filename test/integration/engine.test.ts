@@ -187,11 +187,11 @@ describe('runSource into a local lake', () => {
     const client = await createSourceClient(source, new EnvSecretProvider({}), {
       clock: new ManualClock(Date.now()),
       random: () => 0,
-      fetch: (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      fetch: async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
         pageCount++;
         if (pageCount >= failingPage) return new Response('{"error":"boom"}', { status: 500 });
         return fetch(input, init);
-      }) as typeof fetch,
+      },
     });
     let pageCount = 0;
     return runSource({ source, selection, client, storage: new FsLakeStorage(lake) });

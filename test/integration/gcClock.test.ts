@@ -30,7 +30,9 @@ import { testSource } from '../support/sources.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 const HOUR_MS = 3_600_000;
+/** Past the orphan horizon: a clock this far off would make a live attempt look dead to a naive gc. */
 const SKEW_MS = 13 * HOUR_MS;
+if (SKEW_MS <= ORPHAN_HORIZON_MS) throw new Error(`the skew (${SKEW_MS} ms) must exceed ORPHAN_HORIZON_MS (${ORPHAN_HORIZON_MS} ms) for these tests to mean anything`);
 const HOUR = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') };
 const REF: WindowRef = { source: 'testapi', stream: 'items', window: HOUR };
 const CURSOR = { path: '/cursor', params: { since: '{window.start}', until: '{window.end}', limit: 8 }, records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor' } };
@@ -73,7 +75,7 @@ async function heldRun(storage: LakeStorage): Promise<{ release: () => void; res
     return fetch(input, init);
   }) as typeof fetch;
   const client = await createSourceClient(source, new EnvSecretProvider({}), { fetch: gated });
-  const behind: Clock = { now: () => Date.now() - SKEW_MS, monotonic: () => performance.now(), sleep: systemClock.sleep };
+  const behind: Clock = { now: () => Date.now() - SKEW_MS, monotonic: () => performance.now(), sleep: (ms, signal) => systemClock.sleep(ms, signal) };
   const watch = watchingParts(storage, 2);
   const result = runWindow({ source, stream: source.streams[0]!, window: HOUR, client, storage: watch.storage, clock: behind });
   await Promise.race([watch.written, result.then((r) => Promise.reject(new Error(`the run ended before it was held: ${r.status} ${r.error?.message}`)))]);
@@ -230,7 +232,7 @@ describe("a run's own age", () => {
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     let wallShift = 0;
     let monotonicShift = 0;
-    const clock: Clock = { now: () => Date.now() + wallShift, monotonic: () => performance.now() + monotonicShift, sleep: systemClock.sleep };
+    const clock: Clock = { now: () => Date.now() + wallShift, monotonic: () => performance.now() + monotonicShift, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
     const onPage = ({ index }: { index: number }) => {
       if (index !== 0) return;
       wallShift = jump.wallMs;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../functions/clock.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
-import { CircuitOpenError, HttpNetworkError, HttpStatusError, InvalidJsonError, RetryBudgetError, SecretError } from '../../functions/errors.js';
+import { AbortedError, CircuitOpenError, HttpNetworkError, HttpStatusError, InvalidJsonError, RetryBudgetError, SecretError } from '../../functions/errors.js';
 import { Redactor } from '../../functions/http/redact.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { ManualClock } from '../support/manualClock.js';
@@ -130,6 +131,30 @@ describe('HttpClient against a real HTTP server', () => {
     const c = await client({ rate_limit: { requests_per_second: 2, burst: 1 } });
     for (let i = 0; i < 4; i++) await c.requestJson(get('/items'));
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(1_500);
+  });
+
+  it('fails with AbortedError when stopped while it waits for a rate-limit token', async () => {
+    // A clock whose sleeps last until their signal aborts, and then reject with its reason as
+    // given: a run is stopped with a text reason ('interrupted'), which must not escape as such.
+    let sleeping!: () => void;
+    const asleep = new Promise<void>((resolve) => (sleeping = resolve));
+    const held: Clock = {
+      now: () => 0,
+      sleep: (_ms, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          sleeping();
+          signal?.addEventListener('abort', () => reject(signal.reason as Error));
+        }),
+    };
+    const c = await createSourceClient(testSource(api.url, { path: '/items' }, { rate_limit: { requests_per_second: 1, burst: 1 } }), noSecrets, { clock: held, redactor: new Redactor() });
+    await c.requestJson(get('/items'));
+    const controller = new AbortController();
+    const second = c.requestJson(get('/items'), { signal: controller.signal });
+    await asleep;
+    controller.abort('interrupted');
+    await expect(second).rejects.toBeInstanceOf(AbortedError);
+    await expect(second).rejects.toThrow('stopped before the window finished: interrupted');
+    expect(api.requests).toHaveLength(1);
   });
 
   it('pauses when the server reports its quota spent', async () => {

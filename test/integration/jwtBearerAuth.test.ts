@@ -53,7 +53,7 @@ describe('jwt_bearer against a token endpoint that verifies the RS256 signature'
     expect(exchange).toMatchObject({ grantType: JWT_BEARER_GRANT_TYPE, outcome: 'ok' });
     const iat = Math.floor(clock.now() / 1000);
     expect(exchange!.assertion!.header).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'kid-0001' });
-    expect(exchange!.assertion!.claims).toEqual({ iss: EMAIL, aud: server.tokenUrl, scope: SCOPE, iat, exp: iat + ASSERTION_LIFETIME_SECONDS, jti: expect.any(String) });
+    expect(exchange!.assertion!.claims).toEqual({ iss: EMAIL, aud: server.tokenUrl, scope: SCOPE, iat, exp: iat + ASSERTION_LIFETIME_SECONDS, jti: expect.any(String) as string });
     expect(ASSERTION_LIFETIME_SECONDS).toBeLessThanOrEqual(3600);
   });
 

@@ -124,7 +124,7 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     expect(records.map((r) => (r.data as Item).id)).toEqual(api.items.filter((i) => FIRST_HOUR(i.id)).map((i) => i.id));
     const [part] = new Set(records.map((r) => r.key as string));
     expect(part).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T000000Z_20240101T010000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
-    const manifest = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.000001.json')).toString());
+    const manifest: unknown = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.000001.json')).toString());
     expect(manifest).toMatchObject({ format: 2, commit: 1, source: 'testapi', stream: 'items', totals: { records: 60, parts: 1 }, pages: 8, parts: [{ key: part }] });
     // Athena reads the window through its symlink file: exactly the committed part.
     const symlink = (await getObject(aws.s3, bucket, 'symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.txt')).toString();
@@ -270,7 +270,7 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
       'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000001.json',
       'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000002.json',
     ]);
-    const current = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000002.json')).toString());
+    const current: unknown = JSON.parse((await getObject(aws.s3, bucket, 'manifests/source=testapi/stream=items/dt=2024-01-01/20240101T020000Z_20240101T030000Z.000002.json')).toString());
     expect(current).toMatchObject({ commit: 2, replaces: { commit: 1 }, parts: [{ key: after[0] }] });
     expect(await readS3Records(aws.s3, bucket)).toHaveLength(60);
   });

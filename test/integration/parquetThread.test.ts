@@ -65,7 +65,7 @@ async function land(file: CuratedTableFile, pages: readonly CuratedPage[]) {
   return { info, bytes: await bytes };
 }
 
-async function readRows(bytes: Buffer) {
+async function readRows(bytes: Buffer): Promise<Record<string, unknown>[]> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   // hyparquet reads snappy itself; the default codec needs zlib: ZSTD where the runtime has it (Node ≥ 22.15), else GZIP.
   return parquetReadObjects({ file, compressors: { GZIP: (input) => zlib.gunzipSync(input), ...(zstdDecompressSync && { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) }) } });

@@ -5,19 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResponseEncodingError } from '../../functions/body/bodyErrors.js';
 import { evaluate } from '../../functions/expressions/evaluate.js';
 import { parsePage, RecordParser } from '../../functions/body/RecordParser.js';
+import { asyncListener } from '../support/listenOnLoopback.js';
 import { recordTexts } from '../support/recordBodies.js';
 
 /** Serves `bodies[path]` in pieces of 1 to 13 bytes, yielding between writes so the client sees many chunks. */
 function startTricklingServer(bodies: Record<string, Buffer>): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    const body = bodies[req.url ?? '']!;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    for (let at = 0, size = 1; at < body.length; at += size, size = (size % 13) + 1) {
-      res.write(body.subarray(at, at + size));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
-  });
+  const server = createServer(
+    asyncListener(async (req, res) => {
+      const body = bodies[req.url ?? '']!;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let at = 0, size = 1; at < body.length; at += size, size = (size % 13) + 1) {
+        res.write(body.subarray(at, at + size));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    }),
+  );
   server.listen(0, '127.0.0.1');
   return once(server, 'listening').then(() => server);
 }

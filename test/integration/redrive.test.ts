@@ -49,8 +49,8 @@ beforeEach(async () => {
   lambdaMock.reset();
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${Math.random().toString(36).slice(2, 8)}` }))).QueueUrl!;
   await sendAll(sqs, queueUrl, LETTERS);
-  lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array }) => {
-    const event = JSON.parse(Buffer.from(input.Payload).toString());
+  lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+    const event = JSON.parse(Buffer.from(input.Payload).toString()) as { scheduledTime?: string };
     if (event.scheduledTime === tickStillBad.scheduledTime) return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'WindowsFailedError', errorMessage: 'still 503' }) };
     return { StatusCode: 200, Payload: payload({ source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] }) };
   });
@@ -60,9 +60,10 @@ const counts = async () => {
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return { visible: Number(Attributes!.ApproximateNumberOfMessages), hidden: Number(Attributes!.ApproximateNumberOfMessagesNotVisible) };
 };
-const invokedEvents = () => lambdaMock.commandCalls(InvokeCommand).map((c) => ({ fn: c.args[0].input.FunctionName, event: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) }));
+const invokedEvents = () =>
+  lambdaMock.commandCalls(InvokeCommand).map((c) => ({ fn: c.args[0].input.FunctionName, event: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) as unknown }));
 const byWhat = (outcomes: readonly RedriveOutcome[], what: string) => outcomes.find((o) => o.kind !== 'unparseable' && o.invocation.what === what)!;
-const functionOf = async (source: string) => ({ name: `apilake-prod-${source}` });
+const functionOf = (source: string) => Promise.resolve({ name: `apilake-prod-${source}` });
 
 describe('redrive against SQS (moto), both dead-letter formats', () => {
   it('lists each message with why it failed, and a dry run leaves every message visible at once', async () => {
@@ -73,7 +74,7 @@ describe('redrive against SQS (moto), both dead-letter formats', () => {
     });
     // EventAgeExceeded records carry no response: the reason comes from the condition, never "unknown error".
     expect(byWhat(outcomes, 'scheduled 2024-01-01T11:00:00Z')).toMatchObject({
-      invocation: { condition: 'EventAgeExceeded after 0 attempts', error: expect.stringContaining("expired in Lambda's queue") },
+      invocation: { condition: 'EventAgeExceeded after 0 attempts', error: expect.stringContaining("expired in Lambda's queue") as string },
     });
     expect(byWhat(outcomes, 'stream orders [2024-01-01T05:00:00Z, 2024-01-01T06:00:00Z)')).toMatchObject({ invocation: { error: 'WindowsFailedError: orders: HTTP 500' } });
     expect(byWhat(outcomes, 'scheduled 2024-01-01T12:00:00Z')).toMatchObject({
@@ -89,7 +90,7 @@ describe('redrive against SQS (moto), both dead-letter formats', () => {
     expect(byWhat(outcomes, 'scheduled 2024-01-01T13:00:00Z')).toMatchObject({
       invocation: { origin: 'scheduler', error: 'AccessDeniedException: not authorized to perform: lambda:InvokeFunction', condition: 'not retried: a permanent error after 0 retries' },
     });
-    expect(outcomes.find((o) => o.kind === 'unparseable')).toMatchObject({ reason: expect.stringContaining('body is not JSON') });
+    expect(outcomes.find((o) => o.kind === 'unparseable')).toMatchObject({ reason: expect.stringContaining('body is not JSON') as string });
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     expect(released).toBe(6);
     expect(await counts()).toEqual({ visible: 6, hidden: 0 });
@@ -114,7 +115,7 @@ describe('redrive against SQS (moto), both dead-letter formats', () => {
   });
 
   it('keeps a Scheduler letter whose function cannot be found, and says why', async () => {
-    const { outcomes } = await redrive({ sqs, lambda: new LambdaClient(MOTO_AWS), queueUrl, max: 10, dryRun: false, functionOf: async () => ({ error: 'cdk-outputs.json not found' }) });
+    const { outcomes } = await redrive({ sqs, lambda: new LambdaClient(MOTO_AWS), queueUrl, max: 10, dryRun: false, functionOf: () => Promise.resolve({ error: 'cdk-outputs.json not found' }) });
     expect(byWhat(outcomes, 'scheduled 2024-01-01T13:00:00Z')).toMatchObject({ kind: 'still_failing', error: 'no function to invoke for source shop: cdk-outputs.json not found' });
     expect(await counts()).toEqual({ visible: 3, hidden: 0 });
   });

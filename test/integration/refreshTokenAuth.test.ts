@@ -121,7 +121,7 @@ describe('oauth2_refresh_token with the environment provider', () => {
     const elsewhere = new EnvSecretProvider({ ...env }, { warn: () => undefined });
     await (await authClient(server.url, auth(), elsewhere)).get('/data');
     const waits: number[] = [];
-    const c = await authClient(server.url, auth(), secrets, { sleep: async (ms) => void waits.push(ms) });
+    const c = await authClient(server.url, auth(), secrets, { sleep: (ms) => Promise.resolve(void waits.push(ms)) });
     const error = await c.get('/data').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect((error as Error).message).toMatch(/rejected the refresh token of secret "apilake\/hub" \(invalid_grant\).*Authorize again/);

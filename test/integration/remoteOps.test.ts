@@ -61,7 +61,7 @@ describe('remote backfill through Lambda', () => {
     lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array; InvocationType: string; FunctionName: string }) => {
       expect(input.InvocationType).toBe('RequestResponse');
       expect(input.FunctionName).toBe('apilake-prod-shop');
-      const event = JSON.parse(Buffer.from(input.Payload).toString());
+      const event = JSON.parse(Buffer.from(input.Payload).toString()) as (typeof events)[number];
       events.push(event);
       inFlight++;
       peak = Math.max(peak, inFlight);
@@ -213,7 +213,7 @@ describe('status: gaps found exactly', () => {
       ],
       behind: { start: '2024-01-01T10:00:00Z', end: '2024-01-01T12:00:00Z', windows: 2 },
       otherSizes: 1,
-      unreadable: [{ key: manifestKey(ref('orders', hour(6)), 1), reason: expect.stringContaining('is not valid JSON') }],
+      unreadable: [{ key: manifestKey(ref('orders', hour(6)), 1), reason: expect.stringContaining('is not valid JSON') as string }],
       orphanParts: 0,
       incompleteWrites: 0,
       // No symlink files were seeded for the seven readable windows with parts.

@@ -39,13 +39,14 @@ afterEach(() => vi.restoreAllMocks());
 /** Lands the stream's window, logging `sent <path>` per request written and `landing <index>` per page handed over. */
 async function land(stream: Record<string, unknown>, concurrency: number): Promise<string[]> {
   const log: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- taken unbound on purpose: called below with each socket as `this`
   const write = Socket.prototype.write;
   vi.spyOn(Socket.prototype, 'write').mockImplementation(function (this: Socket, chunk: unknown, ...rest: unknown[]) {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('latin1');
     const line = /^GET (\S+) HTTP/.exec(text);
     if (line) log.push(`sent ${new URL(line[1]!, base).searchParams.toString()}`);
     return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as Socket['write']);
+  });
   const source = testSource(base, { ...stream, params: {} }, { rate_limit: { concurrency } });
   const client = new HttpClient({ retry: source.retry, timeoutMs: 5_000, redactor: new Redactor(), concurrency, transport: nodeTransport() });
   const window = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') };

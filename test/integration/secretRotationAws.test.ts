@@ -154,7 +154,11 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
   });
   async function storedTokens(): Promise<string[]> {
     const versions = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
-    return Promise.all(versions.Versions!.map(async (v) => JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: name, VersionId: v.VersionId }))).SecretString!).refresh_token));
+    return Promise.all(
+      versions.Versions!.map(
+        async (v) => (JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: name, VersionId: v.VersionId }))).SecretString!) as { refresh_token: string }).refresh_token,
+      ),
+    );
   }
   const auth = () => ({ type: 'oauth2_refresh_token', secret: name, token_url: server.tokenUrl, scope: 'crm.objects.read' });
 
@@ -240,7 +244,7 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
     await start();
     const successor = await diedMidWrite();
     const clock = new ManualClock(Date.now() + ABANDONED_WRITE_AGE_MS); // the next tick, later
-    const c = await authClient(server.url, auth(), provider(), { clock, sleep: async () => undefined });
+    const c = await authClient(server.url, auth(), provider(), { clock, sleep: () => Promise.resolve() });
     expect((await c.get('/data')).status).toBe(200);
     expect(server.exchanges.map((e) => [e.presented, e.outcome])).toEqual([
       ['rt-initial-aws', 'ok'],
@@ -254,7 +258,7 @@ describe('oauth2_refresh_token through the real AwsSecretProvider and moto', () 
   it('does not take over a pending write young enough to be still in progress', async () => {
     await start();
     const successor = await diedMidWrite();
-    const c = await authClient(server.url, auth(), provider(), { clock: new ManualClock(Date.now()), sleep: async () => undefined });
+    const c = await authClient(server.url, auth(), provider(), { clock: new ManualClock(Date.now()), sleep: () => Promise.resolve() });
     const error = await c.get('/data').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect(server.exchanges.map((e) => e.outcome)).toEqual(['ok', 'invalid_grant']);

@@ -25,7 +25,7 @@ const RECORDS = [
     mixed: 1,
   },
   { id: 2, createdAt: '2024-01-01T00:00:00.123+02:00', day: '2024-01-03', user: { login: 'bob', id: 6 }, labels: [], tags: [], amount: 2, grid: [], data: 'x', mixed: 'x' },
-].map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `__big${v}` : v)).replace(/"__big(\d+)"/g, '$1'));
+].map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? `__big${v}` : v)).replace(/"__big(\d+)"/g, '$1'));
 
 let root: string;
 beforeAll(async () => {
@@ -43,11 +43,14 @@ describe('apilake schema suggest', () => {
     ]);
     const db = await (await DuckDBInstance.create(':memory:')).connect();
     const [described] = (await db.runAndReadAll(recordTypeSql([landed.rawFile]))).getRowObjectsJson();
+    const type = described?.column_type;
+    if (typeof type !== 'string') throw new Error(`DuckDB described no type: ${JSON.stringify(described)}`);
     // DuckDB alone leaves createdAt VARCHAR here: it picks one timestamp format per file, and the envelope's wins.
-    expect(String(described!.column_type)).toContain('createdAt VARCHAR');
-    const samples = (await db.runAndReadAll(recordSampleSql([landed.rawFile], 100))).getRowObjectsJson().map((r) => parseJson(String(r.record)).value);
+    expect(type).toContain('createdAt VARCHAR');
+    // The sample query casts each record to VARCHAR.
+    const samples = (await db.runAndReadAll(recordSampleSql([landed.rawFile], 100))).getRowObjectsJson().map((r) => parseJson(r.record as string).value);
     expect(samples).toHaveLength(2);
-    const suggestion = suggestColumns(String(described!.column_type), samples);
+    const suggestion = suggestColumns(type, samples);
 
     expect(suggestion.primaryKey).toEqual(['id']);
     expect(suggestion.columns).toEqual([

@@ -98,9 +98,7 @@ describe('typed Parquet tables', () => {
     const storage = new FsLakeStorage(lake);
     // The commit itself fails: Parquet and raw parts are written, no commit lists them.
     const broken = Object.create(storage) as FsLakeStorage;
-    broken.putIfAbsent = async () => {
-      throw new Error('disk gone');
-    };
+    broken.putIfAbsent = () => Promise.reject(new Error('disk gone'));
     const [result] = await land(typedSource(), { storage: broken, selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] } });
     expect(result!.status).toBe('failed');
     expect((await listFiles(lake)).some((k) => k.startsWith('curated/') && k.endsWith('.parquet'))).toBe(true);

@@ -43,7 +43,7 @@ export async function startFakeLambda(): Promise<FakeLambda> {
       const invocation = {
         functionName: decodeURIComponent(match[1]!),
         invocationType: String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse'),
-        event: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'),
+        event: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as unknown,
       };
       invocations.push(invocation);
       const outcome = answer(invocation);

@@ -1,7 +1,7 @@
 /** A small HTTP server on loopback for the API simulations of window tests: records every request, answers JSON. */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './listenOnLoopback.js';
+import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
 
 /** A request as the server saw it. */
 export interface SeenRequest {
@@ -27,7 +27,8 @@ export interface JsonServer {
   count(prefix: string): number;
   /** Most requests whose path starts with `prefix` that were ever in flight at once. */
   peak(prefix: string): number;
-  close(): Promise<void>;
+  /** Stops the server; needs no `this` (`afterAll(api.close)`). */
+  readonly close: () => Promise<void>;
 }
 
 /**
@@ -38,24 +39,26 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
   const requests: SeenRequest[] = [];
   // Arrivals (+1) and departures (-1) in order, replayed to find the peak of any path prefix.
   const events: { path: string; delta: 1 | -1 }[] = [];
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const seen: SeenRequest = { method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://local'), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-    requests.push(seen);
-    events.push({ path: seen.url.pathname, delta: 1 });
-    res.on('close', () => events.push({ path: seen.url.pathname, delta: -1 }));
-    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    let answer: JsonAnswer;
-    try {
-      answer = route(seen, `http://${req.headers.host}`);
-    } catch (error) {
-      answer = { status: 500, body: { error: (error as Error).message } };
-    }
-    const headers = Object.fromEntries(Object.entries(answer.headers ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
-    res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...headers });
-    res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
-  });
+  const server = createServer(
+    asyncListener(async (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const seen: SeenRequest = { method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://local'), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(seen);
+      events.push({ path: seen.url.pathname, delta: 1 });
+      res.on('close', () => events.push({ path: seen.url.pathname, delta: -1 }));
+      if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      let answer: JsonAnswer;
+      try {
+        answer = route(seen, `http://${req.headers.host}`);
+      } catch (error) {
+        answer = { status: 500, body: { error: (error as Error).message } };
+      }
+      const headers = Object.fromEntries(Object.entries(answer.headers ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...headers });
+      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+    }),
+  );
   const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,4 +1,5 @@
 import type { Clock } from '../../functions/clock.js';
+import { abortReason } from '../../functions/errors.js';
 
 /**
  * A clock whose sleeps return at once and move time forward, recording every requested delay,
@@ -13,10 +14,11 @@ export class ManualClock implements Clock {
     return this.nowMs;
   }
 
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw signal.reason;
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     this.sleeps.push(ms);
     this.nowMs += Math.max(0, ms);
+    return Promise.resolve();
   }
 
   advance(ms: number): void {

@@ -36,7 +36,7 @@ export async function startMoto(): Promise<MotoServer> {
     child.once('error', fail);
     child.once('exit', (code) => fail(new Error(`exited with code ${code}`)));
     // Werkzeug prints " * Running on http://127.0.0.1:<port>" on stderr once it listens.
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
         if (match) {

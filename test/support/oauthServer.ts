@@ -222,8 +222,8 @@ function checkAssertion(
   let decoded: NonNullable<TokenExchange['assertion']>;
   try {
     decoded = {
-      header: JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()),
-      claims: JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()),
+      header: jsonObject(Buffer.from(parts[0]!, 'base64url').toString()),
+      claims: jsonObject(Buffer.from(parts[1]!, 'base64url').toString()),
       raw: assertion,
     };
   } catch {
@@ -255,4 +255,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** A JWT segment's JSON object; throws on anything else, as an undecodable assertion. */
+function jsonObject(text: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(text);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+  return value as Record<string, unknown>;
 }

@@ -67,6 +67,7 @@ export function renderTerminal(output: string, columns: number): { rows: string[
   for (let i = 0; i < output.length; i++) {
     const ch = output[i]!;
     if (ch === '\x1b') {
+      // eslint-disable-next-line no-control-regex -- an ANSI escape sequence starts with ESC, the control character this must match
       const match = /^\x1b\[([0-9;?]*)([A-Za-z])/.exec(output.slice(i));
       if (match) {
         if (match[2] === 'K') rows[row()] = rows[row()]!.slice(0, col);

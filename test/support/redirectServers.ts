@@ -15,7 +15,7 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './listenOnLoopback.js';
+import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
 
 /** A request as a server saw it. */
 export interface RecordedRequest {
@@ -74,13 +74,15 @@ export async function startRedirectServers(): Promise<RedirectServers> {
 type Handler = (url: URL, req: IncomingMessage, body: string, res: ServerResponse) => void;
 
 async function listen(requests: RecordedRequest[], handle: Handler): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
-    handle(new URL(req.url ?? '/', 'http://local'), req, body, res);
-  });
+  const server: Server = createServer(
+    asyncListener(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      handle(new URL(req.url ?? '/', 'http://local'), req, body, res);
+    }),
+  );
   const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,

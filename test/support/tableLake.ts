@@ -76,5 +76,5 @@ export async function openViews(spec: TableSpec, files: { parquet: readonly stri
 
 /** Rows of a query as JSON-friendly objects (bigints and decimals as text). */
 export async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  return (await connection.runAndReadAll(sql)).getRowObjectsJson();
 }

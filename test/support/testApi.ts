@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './listenOnLoopback.js';
+import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
 
 /** One record of the test data set. */
 export interface Item {
@@ -94,35 +94,37 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   let inFlight = 0;
   let peak = 0;
 
-  const server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
-    const url = new URL(req.url ?? '/', 'http://test');
+  const server = createServer(
+    asyncListener(async (req, res) => {
+      const body = await readBody(req);
+      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      const url = new URL(req.url ?? '/', 'http://test');
 
-    if (url.pathname === '/oauth/token') {
-      tokenCount++;
-      return token(req, body, res);
-    }
-    if (options.apiKey && req.headers['x-api-key'] !== options.apiKey && url.searchParams.get('api_key') !== options.apiKey) {
-      return json(res, 401, { error: 'invalid api key' });
-    }
-    if (options.oauth) {
-      const auth = req.headers.authorization ?? '';
-      if (!auth.startsWith('Bearer ') || !validTokens.has(auth.slice(7))) return json(res, 401, { error: 'invalid token' });
-    }
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    res.on('close', () => inFlight--);
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
-    const target = targeted.find((t) => t.left > 0 && t.predicate(url));
-    if (target) {
-      target.left--;
-      return applyFault(target.fault, res);
-    }
-    const fault = faults.shift();
-    if (fault && fault.kind !== 'pass') return applyFault(fault, res);
-    route(url, req, body, res);
-  });
+      if (url.pathname === '/oauth/token') {
+        tokenCount++;
+        return token(req, body, res);
+      }
+      if (options.apiKey && req.headers['x-api-key'] !== options.apiKey && url.searchParams.get('api_key') !== options.apiKey) {
+        return json(res, 401, { error: 'invalid api key' });
+      }
+      if (options.oauth) {
+        const auth = req.headers.authorization ?? '';
+        if (!auth.startsWith('Bearer ') || !validTokens.has(auth.slice(7))) return json(res, 401, { error: 'invalid token' });
+      }
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      res.on('close', () => inFlight--);
+      if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+      const target = targeted.find((t) => t.left > 0 && t.predicate(url));
+      if (target) {
+        target.left--;
+        return applyFault(target.fault, res);
+      }
+      const fault = faults.shift();
+      if (fault && fault.kind !== 'pass') return applyFault(fault, res);
+      route(url, req, body, res);
+    }),
+  );
 
   function token(req: IncomingMessage, body: string, res: ServerResponse): void {
     const form = new URLSearchParams(body);

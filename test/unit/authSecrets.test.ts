@@ -14,9 +14,7 @@ import { secretExample, type SecretAuthType } from '../../functions/secrets/secr
 
 const authOf = (auth: Record<string, unknown>) =>
   parseSource(JSON.stringify({ name: 't', schedule: 'rate(1 hour)', base_url: 'https://api.test', auth, streams: [{ name: 's', path: '/s' }] }), 't.yaml').auth;
-const noToken = async () => {
-  throw new Error('no token request expected');
-};
+const noToken = () => Promise.reject(new Error('no token request expected'));
 
 describe('secretExample', () => {
   it.each([
@@ -145,18 +143,18 @@ describe('oauth2_refresh_token against a hostile secret store', () => {
   it(`gives up after ${MAX_EXCHANGES_PER_FETCH} exchanges when every re-read shows a new token the endpoint rejects`, async () => {
     let reads = 0;
     const store: SecretProvider = {
-      getSecretJson: async () => ({}),
-      readVersioned: async () => ({ value: { client_id: 'c', client_secret: 'cs-12345678', refresh_token: `refresh-token-${++reads}` }, version: `v${reads}` }),
-      replaceIfCurrent: async () => ({ written: false }),
-      readPendingWrite: async () => undefined,
+      getSecretJson: () => Promise.resolve({}),
+      readVersioned: () => Promise.resolve({ value: { client_id: 'c', client_secret: 'cs-12345678', refresh_token: `refresh-token-${++reads}` }, version: `v${reads}` }),
+      replaceIfCurrent: () => Promise.resolve({ written: false }),
+      readPendingWrite: () => Promise.resolve(undefined),
     };
     let exchanges = 0;
-    const requestToken = async () => {
+    const requestToken = () => {
       exchanges++;
-      throw new HttpStatusError(400, '{"error":"invalid_grant"}', 'token, POST https://a.test/t');
+      return Promise.reject(new HttpStatusError(400, '{"error":"invalid_grant"}', 'token, POST https://a.test/t'));
     };
     const auth = authOf({ type: 'oauth2_refresh_token', secret: 's', token_url: 'https://a.test/t' });
-    const authenticator = await createAuthenticator(auth, store, new Redactor(), requestToken, Date.now, { sleep: async () => undefined, tokenCache: new TokenCache() });
+    const authenticator = await createAuthenticator(auth, store, new Redactor(), requestToken, Date.now, { sleep: () => Promise.resolve(), tokenCache: new TokenCache() });
     const error = await authenticator.apply(new URL('https://a.test/x'), new Headers()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect(exchanges).toBe(MAX_EXCHANGES_PER_FETCH);

@@ -76,12 +76,12 @@ describe('source definitions', () => {
   });
 
   it('fails on broken YAML with the line', () => {
-    expect(problemsOf('name: shop\nstreams: [\n')[0]).toMatchObject({ file: 'sources/shop.yaml', path: '', message: expect.stringMatching(/^YAML:/) });
+    expect(problemsOf('name: shop\nstreams: [\n')[0]).toMatchObject({ file: 'sources/shop.yaml', path: '', message: expect.stringMatching(/^YAML:/) as string });
   });
 
   it('fails on duplicate stream names', () => {
     const text = VALID + `  - name: orders\n    path: /v2/orders\n`;
-    expect(problemsOf(text)).toMatchObject([{ path: 'streams[1].name', message: expect.stringMatching(/duplicate stream name/) }]);
+    expect(problemsOf(text)).toMatchObject([{ path: 'streams[1].name', message: expect.stringMatching(/duplicate stream name/) as string }]);
   });
 
   it('loads a folder and reports problems of every file together, plus duplicate source names', async () => {
@@ -98,7 +98,7 @@ describe('source definitions', () => {
   });
 
   it('keeps the committed sources/source.schema.json in step with the schema (npm run schema)', async () => {
-    const committed = JSON.parse(await readFile(new URL('../../sources/source.schema.json', import.meta.url), 'utf8'));
+    const committed: unknown = JSON.parse(await readFile(new URL('../../sources/source.schema.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(sourceJsonSchema())));
   });
 

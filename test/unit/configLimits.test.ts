@@ -73,13 +73,15 @@ describe('source file limits', () => {
 
   it('reports an alias bomb inside a known key (vars) at the alias that crosses the limit', () => {
     const text = VALID.replace('streams:', `vars:\n${billionLaughs('  ')}\nstreams:`);
-    expect(problemsOf(text)).toMatchObject([{ line: 9, message: expect.stringMatching(/^YAML: aliases expand this file by more than 10,000 nodes \(\*d alone/) }]);
+    expect(problemsOf(text)).toMatchObject([{ line: 9, message: expect.stringMatching(/^YAML: aliases expand this file by more than 10,000 nodes \(\*d alone/) as string }]);
   });
 
   it('reports one huge anchored block aliased a few times', () => {
     const block = `[${Array(3000).fill('1').join(',')}]`;
     const text = `${VALID}description: &big ${block}\nvars: { a: *big, b: *big, c: *big, d: *big }\n`;
-    expect(problemsOf(text)).toMatchObject([{ line: 10, message: expect.stringMatching(/^YAML: aliases expand this file by more than 10,000 nodes \(\*big alone stands for 3,001 nodes\)/) }]);
+    expect(problemsOf(text)).toMatchObject([
+      { line: 10, message: expect.stringMatching(/^YAML: aliases expand this file by more than 10,000 nodes \(\*big alone stands for 3,001 nodes\)/) as string },
+    ]);
   });
 
   it.each([
@@ -88,14 +90,14 @@ describe('source file limits', () => {
     ['an alias inside the node it names', VALID.replace('streams:', 'streams: &s\n  - *s'), 5, 'YAML: alias *s sits inside the node it names, which would make it infinite'],
     ['collections nested 100,000 deep', `${VALID}vars: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, 9, 'YAML: collections nested more than 100 levels deep'],
     ['an unknown tag', `${VALID}description: !secret x\n`, 9, 'YAML: Unresolved tag: !secret'],
-    ['two documents in one file', `${VALID}---\nname: other\n`, 9, expect.stringMatching(/^YAML: Source contains multiple documents/)],
+    ['two documents in one file', `${VALID}---\nname: other\n`, 9, expect.stringMatching(/^YAML: Source contains multiple documents/) as string],
   ])('reports %s with its line', (_what, text, line, message) => {
     expect(problemsOf(text)).toEqual([{ file: 'sources/shop.yaml', path: '', line, message }]);
   });
 
   it('reports block nesting too deep for the parser with its line, not a stack overflow', () => {
     const text = `vars:\n${Array.from({ length: 1200 }, (_, i) => `${' '.repeat(i + 1)}k${i}:`).join('\n')}\n`;
-    expect(problemsOf(text)[0]).toMatchObject({ path: '', line: expect.any(Number), message: 'YAML: nesting too deep to parse' });
+    expect(problemsOf(text)[0]).toMatchObject({ path: '', line: expect.any(Number) as number, message: 'YAML: nesting too deep to parse' });
   });
 
   it('accepts anchors that share small blocks', () => {
@@ -157,7 +159,9 @@ describe('table names across sources', () => {
         file: 'gh_x.yaml',
         path: 'streams[0].name',
         line: 5,
-        message: expect.stringMatching(/^table "gh_x_issues" \(source "gh_x", stream "issues"\) is also the table of source "gh", stream "x_issues" in .*gh\.yaml:5: rename a source or a stream$/),
+        message: expect.stringMatching(
+          /^table "gh_x_issues" \(source "gh_x", stream "issues"\) is also the table of source "gh", stream "x_issues" in .*gh\.yaml:5: rename a source or a stream$/,
+        ) as string,
       },
     ]);
   });
@@ -171,6 +175,6 @@ describe('table names across sources', () => {
 
   it('names both files of a source defined twice', async () => {
     const problems = await folderProblems({ 'a.yaml': VALID, 'b.yaml': VALID });
-    expect(problems).toEqual([{ file: 'b.yaml', path: 'name', line: 1, message: expect.stringMatching(/^source "shop" is also defined in .*a\.yaml:1$/) }]);
+    expect(problems).toEqual([{ file: 'b.yaml', path: 'name', line: 1, message: expect.stringMatching(/^source "shop" is also defined in .*a\.yaml:1$/) as string }]);
   });
 });

@@ -63,7 +63,7 @@ describe('deadAttempts', () => {
 });
 
 describe("a run's age", () => {
-  const clockOf = (state: { wall: number; mono: number }): Clock => ({ now: () => state.wall, monotonic: () => state.mono, sleep: async () => undefined });
+  const clockOf = (state: { wall: number; mono: number }): Clock => ({ now: () => state.wall, monotonic: () => state.mono, sleep: () => Promise.resolve() });
 
   it.each([
     ['both clocks move 1 h', 1, 1, H],

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncrementalConfig } from '../../functions/config/sourceSchema.js';
 import { RecordFieldError } from '../../functions/errors.js';
-import type { PageContext } from '../../functions/pagination/PaginationStrategy.js';
 import { IncrementalFilter } from '../../functions/engine/IncrementalFilter.js';
 import { parsePage } from '../../functions/body/RecordParser.js';
 import { RecordBatch } from '../../functions/body/RecordBatch.js';

@@ -67,7 +67,7 @@ describe('ConcurrencyLimiter', () => {
   it('frees the slot when a task fails', async () => {
     const limiter = new ConcurrencyLimiter(1);
     await expect(limiter.run(async () => Promise.reject(new Error('x')))).rejects.toThrow('x');
-    await expect(limiter.run(async () => 42)).resolves.toBe(42);
+    await expect(limiter.run(() => Promise.resolve(42))).resolves.toBe(42);
   });
 });
 

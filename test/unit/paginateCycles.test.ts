@@ -14,9 +14,9 @@ function scripted(urls: readonly string[]): PaginationStrategy {
 
 async function walk(urls: readonly string[], options: { rememberedRequests?: number; maxPages?: number; bodies?: unknown[] } = {}) {
   const fetched: string[] = [];
-  const fetchPage = async (request: PageRequest, index: number): Promise<PageContext> => {
+  const fetchPage = (request: PageRequest, index: number): Promise<PageContext> => {
     fetched.push(request.url.href);
-    return { request, response: pageResponse(request.url, {}, [index]), index };
+    return Promise.resolve({ request, response: pageResponse(request.url, {}, [index]), index });
   };
   const strategy = scripted(urls);
   const first = { url: new URL(urls[0]!) };

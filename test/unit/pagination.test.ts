@@ -115,7 +115,7 @@ describe('paginate', () => {
     for await (const p of gen) out.push(...recordValues(p.response));
     return out;
   };
-  const describeRequest = (r: PageRequest) => `GET ${r.url}`;
+  const describeRequest = (r: PageRequest) => `GET ${r.url.href}`;
 
   it('stops on an empty page', async () => {
     const { fetched, fetchPage } = fakeFetcher(3);
@@ -139,13 +139,13 @@ describe('paginate', () => {
 
   it('fails if the cursor does not advance', async () => {
     const strategy = createPaginationStrategy(config({ type: 'cursor', cursor: 'next', param: 'c' }));
-    const fetchPage = async (request: PageRequest, index: number) => page(request, { next: 'same' }, [1], index);
+    const fetchPage = (request: PageRequest, index: number) => Promise.resolve(page(request, { next: 'same' }, [1], index));
     await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 100, describe: describeRequest }))).rejects.toThrow(PaginationError);
   });
 
   it('refuses to follow a next URL to another origin', async () => {
     const strategy = createPaginationStrategy(config({ type: 'next_url', next: 'next' }));
-    const fetchPage = async (request: PageRequest, index: number) => page(request, { next: 'https://evil.test/steal' }, [1], index);
+    const fetchPage = (request: PageRequest, index: number) => Promise.resolve(page(request, { next: 'https://evil.test/steal' }, [1], index));
     await expect(collect(paginate({ strategy, first: base, fetchPage, maxPages: 100, describe: describeRequest }))).rejects.toThrow(/leaves the API's origin/);
   });
 

@@ -62,9 +62,9 @@ describe('paginate: empty pages and early stops', () => {
   /** Serves `pages[i]` records for request i, each with a next cursor, recording the requests. */
   function server(pages: unknown[][]) {
     const fetched: PageRequest[] = [];
-    const fetchPage = async (request: PageRequest, index: number) => {
+    const fetchPage = (request: PageRequest, index: number) => {
       fetched.push(request);
-      return page(request, { next: index + 1 < pages.length ? `c${index + 1}` : null, has_more: index + 1 < pages.length }, pages[index] ?? [], index);
+      return Promise.resolve(page(request, { next: index + 1 < pages.length ? `c${index + 1}` : null, has_more: index + 1 < pages.length }, pages[index] ?? [], index));
     };
     return { fetched, fetchPage };
   }
@@ -73,7 +73,7 @@ describe('paginate: empty pages and early stops', () => {
     for await (const p of paginate(options)) out.push(p);
     return out;
   };
-  const describeRequest = (r: PageRequest) => `GET ${r.url}`;
+  const describeRequest = (r: PageRequest) => `GET ${r.url.href}`;
   const base = { url: new URL('https://api.test/x') };
 
   it.each([
@@ -114,7 +114,7 @@ describe('paginate: empty pages and early stops', () => {
 
   it('still fails a repeat after a page with records', async () => {
     const strategy = { first: (b: PageRequest) => b, next: (p: PageContext) => ({ url: p.request.url }) };
-    const fetchPage = async (request: PageRequest, index: number) => page(request, {}, [index], index);
+    const fetchPage = (request: PageRequest, index: number) => Promise.resolve(page(request, {}, [index], index));
     await expect(run({ strategy, first: base, fetchPage, maxPages: 10, describe: describeRequest })).rejects.toThrow(/the cursor did not advance/);
   });
 });

@@ -46,7 +46,7 @@ describe('RecordParser properties on random JSON (seeded, reproducible)', () => 
       const texts = recordTexts(page);
       expect(texts).toEqual(records);
       const parsed = JSON.parse(body) as { data: unknown[] };
-      expect(texts.map((t) => JSON.parse(t))).toEqual(parsed.data);
+      expect(texts.map((t): unknown => JSON.parse(t))).toEqual(parsed.data);
       expect(page.recordCount).toBe(parsed.data.length);
       // The part outside the records reads as JSON.parse reads it (numbers compared as text where exact).
       for (const key of ['meta', 'next']) {

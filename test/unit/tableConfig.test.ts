@@ -55,8 +55,8 @@ columns:
 
   it('fails on a column name that is not a lower-case identifier', () => {
     expect(problemsOf(SOURCE(`columns:\n  - { name: _run_id, path: id, type: bigint }\n  - { name: Title, path: title, type: string }`))).toEqual([
-      { path: 'streams[0].columns[0].name', message: expect.stringContaining('names starting with _ belong to the envelope') },
-      { path: 'streams[0].columns[1].name', message: expect.stringContaining('must match [a-z][a-z0-9_]*') },
+      { path: 'streams[0].columns[0].name', message: expect.stringContaining('names starting with _ belong to the envelope') as string },
+      { path: 'streams[0].columns[1].name', message: expect.stringContaining('must match [a-z][a-z0-9_]*') as string },
     ]);
   });
 
@@ -72,14 +72,14 @@ columns:
     );
     // In the file's line order: primary_key comes first.
     expect(problems).toEqual([
-      { path: 'streams[0].primary_key[0]', message: expect.stringContaining('neither the path of a declared column nor a dotted path') },
-      { path: 'streams[0].primary_key[2]', message: expect.stringContaining('is not valid JMESPath') },
-      { path: 'streams[0].columns[0].name', message: expect.stringContaining('"dt" is an envelope column') },
-      { path: 'streams[0].columns[1].type', message: expect.stringContaining('unknown type name "int"') },
+      { path: 'streams[0].primary_key[0]', message: expect.stringContaining('neither the path of a declared column nor a dotted path') as string },
+      { path: 'streams[0].primary_key[2]', message: expect.stringContaining('is not valid JMESPath') as string },
+      { path: 'streams[0].columns[0].name', message: expect.stringContaining('"dt" is an envelope column') as string },
+      { path: 'streams[0].columns[1].type', message: expect.stringContaining('unknown type name "int"') as string },
       { path: 'streams[0].columns[2].name', message: 'duplicate column name "id" (also columns[1])' },
-      { path: 'streams[0].columns[2].path', message: expect.stringContaining('"labels[" is not valid JMESPath') },
-      { path: 'streams[0].columns[3].name', message: expect.stringContaining('"data" is an envelope column') },
-      { path: 'streams[0].columns[3].type', message: expect.stringContaining('expected ">"') },
+      { path: 'streams[0].columns[2].path', message: expect.stringContaining('"labels[" is not valid JMESPath') as string },
+      { path: 'streams[0].columns[3].name', message: expect.stringContaining('"data" is an envelope column') as string },
+      { path: 'streams[0].columns[3].type', message: expect.stringContaining('expected ">"') as string },
     ]);
   });
 

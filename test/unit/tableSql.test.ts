@@ -65,7 +65,7 @@ describe('Glue columns', () => {
       'order string',
     ]);
     expect(table.columns.find((c) => c.name === 'labels')).toMatchObject({ isPrimitive: false, comment: 'labels[].name as array<string>' });
-    expect(table.partitionKeys).toEqual([{ name: 'dt', type: 'string', comment: expect.stringContaining('UTC date'), isPrimitive: true }]);
+    expect(table.partitionKeys).toEqual([{ name: 'dt', type: 'string', comment: expect.stringContaining('UTC date') as string, isPrimitive: true }]);
   });
 
   it('lists the raw JSON table under its own name, with _parent', () => {

@@ -1,5 +1,6 @@
 /** What every auth type implements, and what it is given to build itself. */
 
+import { promised } from '../../commons/promised.js';
 import type { AuthConfig } from '../../config/sourceSchema.js';
 import type { SecretProvider, VersionedSecret } from '../../secrets/SecretProvider.js';
 import type { Redactor } from '../redact.js';
@@ -41,7 +42,10 @@ export interface AuthType<T extends AuthConfig['type']> {
   create(config: Extract<AuthConfig, { type: T }>, secret: SecretJson, context: AuthContext): Authenticator;
 }
 
-/** An authenticator whose credentials never change within a run. */
-export function fixedAuthenticator(apply: Authenticator['apply']): Authenticator {
-  return { apply, refresh: async () => false };
+/** An authenticator whose credentials never change within a run: `apply` sets them at once, with nothing to wait for. */
+export function fixedAuthenticator(apply: (url: URL, headers: HeaderFields) => void): Authenticator {
+  return {
+    apply: (url, headers) => promised(() => apply(url, headers)),
+    refresh: () => Promise.resolve(false),
+  };
 }

@@ -5,7 +5,7 @@ import { fixedAuthenticator, type AuthType } from './Authenticator.js';
 
 /** No credentials. */
 export const noAuth: AuthType<'none'> = {
-  create: () => fixedAuthenticator(async () => undefined),
+  create: () => fixedAuthenticator(() => undefined),
 };
 
 /** The key as a header or a query parameter. */
@@ -13,7 +13,7 @@ export const apiKeyAuth: AuthType<'api_key'> = {
   create(config, secret, { redactor }) {
     const { api_key } = requireSecretKeys(config.secret, secret, ['api_key']);
     if (config.in === 'query') redactor.addSensitiveParam(config.name);
-    return fixedAuthenticator(async (url, headers) => (config.in === 'query' ? url.searchParams.set(config.name, api_key) : headers.set(config.name, api_key)));
+    return fixedAuthenticator((url, headers) => (config.in === 'query' ? url.searchParams.set(config.name, api_key) : headers.set(config.name, api_key)));
   },
 };
 
@@ -21,7 +21,7 @@ export const apiKeyAuth: AuthType<'api_key'> = {
 export const bearerAuth: AuthType<'bearer'> = {
   create(config, secret) {
     const { token } = requireSecretKeys(config.secret, secret, ['token']);
-    return fixedAuthenticator(async (_url, headers) => headers.set('authorization', `Bearer ${token}`));
+    return fixedAuthenticator((_url, headers) => headers.set('authorization', `Bearer ${token}`));
   },
 };
 
@@ -31,6 +31,6 @@ export const basicAuth: AuthType<'basic'> = {
     const { username, password } = requireSecretKeys(config.secret, secret, ['username', 'password']);
     const encoded = Buffer.from(`${username}:${password}`).toString('base64');
     redactor.addSecret(encoded);
-    return fixedAuthenticator(async (_url, headers) => headers.set('authorization', `Basic ${encoded}`));
+    return fixedAuthenticator((_url, headers) => headers.set('authorization', `Basic ${encoded}`));
   },
 };

@@ -16,7 +16,7 @@ import { MOTO_AWS, startMoto } from '../../support/motoServer.js';
 import { startS3FaultProxy, type S3Call, type S3Fault } from '../../support/s3FaultProxy.js';
 import { between } from '../../support/seededRandom.js';
 import { auditLake } from '../lakeAudit.js';
-import { expectation, hours, record, report, SECRET, SECRET_ENV, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
+import { expectation, hours, record, report, SECRET_ENV, startFaultApi, workspace, type ScenarioReport } from '../harness.js';
 
 const WINDOWS = hours(0, 2);
 const IDLE_MS = 1_000;

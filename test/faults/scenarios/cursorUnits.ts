@@ -15,7 +15,7 @@ import { startJsonServer, type JsonServer } from '../../support/jsonServer.js';
 import { between } from '../../support/seededRandom.js';
 import type { Item } from '../../support/testApi.js';
 import { auditLake } from '../lakeAudit.js';
-import { hours, record, report, runCli, SECRET, SECRET_ENV, workspace, type ScenarioReport } from '../harness.js';
+import { hours, record, report, runCli, SECRET, workspace, type ScenarioReport } from '../harness.js';
 
 const H = 3_600_000;
 const DAY = hours(0, 24);

@@ -40,8 +40,8 @@ async function quietly<T>(logs: string[], body: () => Promise<T>): Promise<{ val
   if (capturing++ === 0) {
     sink = logs;
     const capture = (chunk: string | Uint8Array) => (sink.push(String(chunk)), true);
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
+    process.stdout.write = capture;
+    process.stderr.write = capture;
   }
   try {
     return { value: await body() };

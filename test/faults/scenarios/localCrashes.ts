@@ -24,7 +24,7 @@ async function duckdbSeesWholeWindows(lake: string, expectedCount: (start: strin
   }
   for (const [start, n, ids] of rows) {
     const want = expectedCount(String(start));
-    if (Number(n) !== want || Number(ids) !== want) return `apilake query saw ${n} rows (${ids} ids) of window ${start}, expected ${want}`;
+    if (Number(n) !== want || Number(ids) !== want) return `apilake query saw ${String(n)} rows (${String(ids)} ids) of window ${String(start)}, expected ${want}`;
   }
   return undefined;
 }

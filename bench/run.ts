@@ -438,7 +438,7 @@ const scenarios: Scenario[] = [];
   const LIMIT = Number(process.env.BENCH_BUDGET_LIMIT ?? 50);
   scenarios.push({
     name: 'shared-budget',
-    setUp: async () => undefined,
+    setUp: () => Promise.resolve(),
     round: async () => {
       const t9 = target({ id: 'T9', name: `${WORKERS} processes on one shared budget of ${LIMIT} requests/s: requests served per second ÷ ${LIMIT}`, unit: '', bound: 0.9, kind: 'min' });
       const t9busiest = target({ id: 'T9-busiest', name: `${WORKERS} processes on one shared budget: the busiest second at the API ÷ ${LIMIT}`, unit: '', bound: 1, kind: 'max' });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --check] [-- --quick] [-- --rounds N] [-- --only a,b]`: the eight targets of
+ * `npm run bench [-- --check] [-- --quick] [-- --rounds N] [-- --only a,b]`: the targets of
  * docs/performance.md, each a ratio measured side by side in this run, on this machine.
  *
  * Every scenario runs `rounds` times (default 3); within a round, apilake and its baselines
@@ -24,6 +24,7 @@ import { buildBench } from './buildBench.js';
 import { median, rotate, runJson, spread, startApi, type ApiProcess } from './children.js';
 import { measureInit, synthFunctionBundle, type InitSample } from './coldStart.js';
 import type { Landing, LandOptions } from './landWindow.js';
+import { DYNAMODB_PRICES, measureSharedBudget } from './sharedBudget.js';
 import { STARTUP_COMMANDS, STARTUP_LABELS, StartupBench } from './startup.js';
 
 const args = process.argv.slice(2);
@@ -425,6 +426,32 @@ const scenarios: Scenario[] = [];
       figure('cold-start', 'error path: stack formatted with --enable-source-maps', 'ms').values.push(median(withMaps.map((s) => s.errorStackMs)));
       figure('cold-start', 'source map', 'KB').values.push(bundle.mapBytes / 1024);
       if (!plain.every((s) => s.mapped)) notes.push('cold-start: a stack from the bundle did not point at a .ts source');
+    },
+    tearDown: () => undefined,
+  });
+}
+
+/** 9: one rate budget shared by 20 processes through DynamoDB (dynalite), against an API that answers 429 above 50 requests/s. */
+{
+  // BENCH_BUDGET_WORKERS / BENCH_BUDGET_LIMIT scale it down on a machine too loaded for 20 processes.
+  const WORKERS = Number(process.env.BENCH_BUDGET_WORKERS ?? 20);
+  const LIMIT = Number(process.env.BENCH_BUDGET_LIMIT ?? 50);
+  scenarios.push({
+    name: 'shared-budget',
+    setUp: () => Promise.resolve(),
+    round: async () => {
+      const t9 = target({ id: 'T9', name: `${WORKERS} processes on one shared budget of ${LIMIT} requests/s: requests served per second ÷ ${LIMIT}`, unit: '', bound: 0.9, kind: 'min' });
+      const t9busiest = target({ id: 'T9-busiest', name: `${WORKERS} processes on one shared budget: the busiest second at the API ÷ ${LIMIT}`, unit: '', bound: 1, kind: 'max' });
+      const t9throttled = target({ id: 'T9-429', name: `${WORKERS} processes on one shared budget: responses of 429`, unit: 'responses', bound: 0, kind: 'max' });
+      const run = await measureSharedBudget({ workers: WORKERS, limit: LIMIT, durationMs: QUICK ? 5_000 : 10_000, inFlight: 2 });
+      t9.values.push(run.throughput);
+      t9busiest.values.push(run.busiestSecond);
+      t9throttled.values.push(run.throttled);
+      figure('shared-budget', 'DynamoDB writes per API request', '').values.push(run.writesPerRequest);
+      figure('shared-budget', 'DynamoDB reads per API request', '').values.push(run.readsPerRequest);
+      figure('shared-budget', `USD per million API requests (on-demand, us-east-1, prices of ${DYNAMODB_PRICES.date})`, '').values.push(run.usdPerMillionRequests);
+      figure('shared-budget', 'one booking (dynalite on loopback)', 'ms').values.push(run.bookingMs);
+      if (run.failed > 0) notes.push(`shared-budget: ${run.failed} requests failed`);
     },
     tearDown: () => undefined,
   });

@@ -24,6 +24,10 @@ export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';
 export { countWindows, forEachWindow, selectStreams, windowsFor, type ForEachWindowInput, type WindowSelection } from './engine/windowSelection.js';
 export type { CurateRangeInput, SourceClientOptions, SourceRunInput, WindowResult, WindowRunInput } from './engine/index.js';
 export type { HttpStats } from './http/HttpClient.js';
+export type { BudgetPlace } from './budget/createRateBudget.js';
+export type { BudgetChange } from './budget/SharedRateBudget.js';
+export { lakeBudgetFolder } from './budget/LakeBudgetStore.js';
+export { BUDGET_TABLE } from './budget/BudgetStore.js';
 /** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */
 export const loadEngine = () => import('./engine/index.js');
 export { Redactor } from './http/redact.js';

@@ -8,6 +8,7 @@ export const OUTPUT = {
   workGroup: 'AthenaWorkGroup',
   database: 'GlueDatabase',
   idempotencyTable: 'IdempotencyTableName',
+  budgetTable: 'BudgetTableName',
   /** `FunctionName<Source in PascalCase>`. */
   functionPrefix: 'FunctionName',
 } as const;

@@ -7,6 +7,7 @@ import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
+import { budgetPlace, describeBudgetChange } from '../budgetPlace.js';
 
 /** Flags of `apilake backfill`. */
 export interface BackfillOptions {
@@ -59,15 +60,25 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
       const functionName = await resolveFunctionName(source.name, options);
       out.line(`apilake backfill ${source.name} → ${functionName} (${total} windows, ${concurrency} at once)`);
       if (concurrency > 1 && source.rate_limit.requests_per_second) {
-        out.line(`  note: each invocation has its own token bucket; the API may see up to ${concurrency} × ${source.rate_limit.requests_per_second} requests/s`);
+        out.line(
+          `  note: the invocations share the source's rate budget (${source.rate_limit.requests_per_second} requests/s) when the stack has a budget table; rate_limit.concurrency applies to each`,
+        );
       }
       const lambda = new LambdaClient({});
       await backfillRemote({ source, stream: options.stream, selection, functionName, lambda, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
       const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
-      const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
+      const client = await createSourceClient(source, new EnvSecretProvider(), {
+        redactor,
+        budget: budgetPlace(storage),
+        onBudgetChange: (change) => out.line(redactor.text(describeBudgetChange(change))),
+      });
       out.line(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
-      await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
+      try {
+        await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
+      } finally {
+        await client.close();
+      }
     }
   } finally {
     interrupt.dispose();

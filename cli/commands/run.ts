@@ -7,6 +7,7 @@ import { selectionFromFlags } from '../parseTime.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
+import { budgetPlace, describeBudgetChange } from '../budgetPlace.js';
 
 /** Flags of `apilake run`. */
 export interface RunOptions {
@@ -43,7 +44,8 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
   const [storage, { createSourceClient, runSource }] = await Promise.all([openLake(options), loadEngine()]);
   const redactor = new Redactor();
   const redact = (t: string) => redactor.text(t);
-  const client = await createSourceClient(source, new EnvSecretProvider(), { redactor });
+  const notices = new TerminalOutput(process.stderr);
+  const client = await createSourceClient(source, new EnvSecretProvider(), { redactor, budget: budgetPlace(storage), onBudgetChange: (change) => notices.line(redact(describeBudgetChange(change))) });
 
   const out = new TerminalOutput(process.stdout);
   const interrupt = interruptSignal('finishing cleanly (windows in flight stop between pages and leave nothing visible)');
@@ -82,5 +84,6 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     return { results, tally, ...(interrupt.stoppedBy ? { stoppedBy: interrupt.stoppedBy } : {}) };
   } finally {
     interrupt.dispose();
+    await client.close();
   }
 }

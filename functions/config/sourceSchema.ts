@@ -326,12 +326,20 @@ export const sourceSchema = z.strictObject({
   timeout_ms: z.int().positive().default(30_000).meta({ description: 'Per-request timeout, body included. @default 30000' }),
   rate_limit: z
     .strictObject({
-      requests_per_second: z.number().positive().optional().meta({ description: 'Token bucket refill rate. @default unlimited' }),
-      burst: z.int().positive().optional().meta({ description: 'Token bucket size. @default max(1, requests_per_second)' }),
-      concurrency: z.int().positive().max(64).default(1).meta({ description: 'Requests in flight at once. @default 1' }),
+      requests_per_second: z
+        .number()
+        .positive()
+        .optional()
+        .meta({ description: 'Requests per second, shared by every run of the source at once where a shared budget is set up (a DynamoDB table in AWS, the lake folder locally). @default unlimited' }),
+      burst: z.int().positive().optional().meta({ description: 'Token bucket size of a run whose budget is not shared (a shared budget allows no burst). @default max(1, requests_per_second)' }),
+      concurrency: z.int().positive().max(64).default(1).meta({ description: 'Requests in flight at once, in each run. @default 1' }),
+      expected_workers: z.int().positive().max(1000).default(4).meta({
+        description:
+          'Runs of the source expected at once (schedule ticks, backfill workers, retries): while the shared budget cannot be reached, each run keeps to requests_per_second / expected_workers. @default 4',
+      }),
       budget: budgetSchema.optional(),
     })
-    .default({ concurrency: 1 }),
+    .default({ concurrency: 1, expected_workers: 4 }),
   retry: z
     .strictObject({
       max_attempts: z.int().positive().max(20).default(5),

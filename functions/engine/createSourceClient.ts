@@ -1,10 +1,13 @@
 /** Builds the HTTP client of one source: limits, retry, circuit breaker and auth wired together. */
 
+import { createRateBudget, type BudgetPlace } from '../budget/createRateBudget.js';
+import type { BudgetChange } from '../budget/SharedRateBudget.js';
 import type { Clock } from '../clock.js';
 import type { SourceDefinition } from '../config/sourceSchema.js';
 import { createAuthenticator } from '../http/auth/createAuthenticator.js';
 import { TokenCache } from '../http/auth/TokenCache.js';
 import { HttpClient } from '../http/HttpClient.js';
+import type { RateBudget } from '../http/RateBudget.js';
 import { Redactor } from '../http/redact.js';
 import type { Transport } from '../http/Transport.js';
 import type { SecretProvider } from '../secrets/SecretProvider.js';
@@ -23,11 +26,16 @@ export interface SourceClientOptions {
    * its own token requests (a cassette replays on its own). @default false
    */
   readonly isolatedTokens?: boolean;
+  /** Where the source's rate budget is kept, or the budget itself. @default this process only */
+  readonly budget?: BudgetPlace | RateBudget;
+  /** Told when a shared budget falls back to this run's share (its store cannot be reached), and when it is shared again. */
+  readonly onBudgetChange?: (change: BudgetChange) => void;
 }
 
 /**
- * One client per source and run, shared by all its windows and streams, so the token bucket,
- * the concurrency cap and the circuit breaker see every request of the source.
+ * One client per source and run, shared by all its windows and streams, so the rate budget and
+ * the circuit breaker see every request of the run; a shared budget (DynamoDB, the lake folder)
+ * extends the budget to every run of the source at once. Call `close()` when done.
  * @throws SecretError when the source's secret is missing or incomplete.
  */
 export async function createSourceClient(source: SourceDefinition, secrets: SecretProvider, options: SourceClientOptions = {}): Promise<HttpClient> {
@@ -37,9 +45,7 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
     timeoutMs: source.timeout_ms,
     redactor,
     headers: source.headers,
-    requestsPerSecond: source.rate_limit.requests_per_second,
-    burst: source.rate_limit.burst,
-    concurrency: source.rate_limit.concurrency,
+    rateBudget: budgetOf(source, options),
     clock: options.clock,
     random: options.random,
     fetch: options.fetch,
@@ -57,4 +63,10 @@ export async function createSourceClient(source: SourceDefinition, secrets: Secr
   );
   client.useAuthenticator(authenticator);
   return client;
+}
+
+function budgetOf(source: SourceDefinition, options: SourceClientOptions): RateBudget {
+  const budget = options.budget ?? { kind: 'process' };
+  if (!('kind' in budget)) return budget;
+  return createRateBudget(source, budget, { clock: options.clock, random: options.random, onChange: options.onBudgetChange });
 }

@@ -11,7 +11,6 @@ import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
 import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, type HttpError, ResponseRuleError, RetryableResponse, RetryBudgetError } from '../errors.js';
 import type { Authenticator } from './auth/Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
-import { ConcurrencyLimiter } from '../commons/ConcurrencyLimiter.js';
 import { Deadline } from './Deadline.js';
 import { followRedirects } from './followRedirects.js';
 import type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
@@ -21,9 +20,11 @@ import { authenticate, prepareRequest, type PreparedRequest } from './prepareReq
 import { quoteBody } from './quoteBody.js';
 import { readJson } from './readJson.js';
 import type { Redactor } from './redact.js';
-import { budgetFromBody, budgetFromHeaders, budgetInRequests, type BudgetReading } from './rateBudget.js';
+import { budgetFromBody, budgetFromHeaders, budgetInRequests, type BudgetReading } from './apiBudget.js';
 import { decide } from './responseRules.js';
 import { decideRetry, isRetryableStatus, isThrottled } from './retryPolicy.js';
+import { LocalRateBudget } from './LocalRateBudget.js';
+import type { RateBudget } from './RateBudget.js';
 import { TokenBucket } from './TokenBucket.js';
 import { fetchTransport, type ResponseHeaders, type Transport } from './Transport.js';
 
@@ -43,6 +44,11 @@ export interface HttpClientOptions {
   readonly burst?: number;
   /** @default 1 */
   readonly concurrency?: number;
+  /**
+   * Where requests draw their rate and concurrency from, e.g. a budget shared by every invocation
+   * of the source. @default a {@link LocalRateBudget} of `requestsPerSecond`, `burst` and `concurrency`
+   */
+  readonly rateBudget?: RateBudget;
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default Math.random */
@@ -89,8 +95,8 @@ export class HttpClient {
   private readonly clockSource: Clock;
   private readonly random: () => number;
   private readonly transport: Transport;
-  private readonly bucket: TokenBucket;
-  private readonly slots: ConcurrencyLimiter;
+  private readonly budget: RateBudget;
+  private readonly apiBudget: TokenBucket;
   private readonly breaker: CircuitBreaker;
   private authenticator: Authenticator | undefined;
   private readonly redirects: RedirectConfig;
@@ -102,8 +108,9 @@ export class HttpClient {
     this.clockSource = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
-    this.bucket = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? Number.POSITIVE_INFINITY, capacity: options.burst, clock: this.clockSource });
-    this.slots = new ConcurrencyLimiter(options.concurrency ?? 1);
+    this.budget = options.rateBudget ?? new LocalRateBudget({ requestsPerSecond: options.requestsPerSecond, burst: options.burst, concurrency: options.concurrency, clock: this.clockSource });
+    // The API's own budget, as its responses report it, paces requests on top of the source's rate budget.
+    this.apiBudget = new TokenBucket({ ratePerSecond: Number.POSITIVE_INFINITY, clock: this.clockSource });
     this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clockSource });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
@@ -126,6 +133,11 @@ export class HttpClient {
    */
   async authValues(): Promise<Readonly<Record<string, string>>> {
     return (await this.authenticator?.values?.()) ?? {};
+  }
+
+  /** Lets the budget finish what it has in flight (a shared budget's releases); call when the client is done. */
+  async close(): Promise<void> {
+    await this.budget.close();
   }
 
   /** The redactor that masks this source's credentials. */
@@ -154,15 +166,16 @@ export class HttpClient {
       // Auth is resolved before taking a slot: an OAuth2 token request needs a slot of its own.
       const unauthenticated = prepareRequest(request, this.options.headers);
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
-      const outcome = await this.slots.run(async () => {
-        await this.stoppable(this.bucket.take(signal), signal);
-        this.inFlight++;
-        try {
-          return await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
-        } finally {
-          this.inFlight--;
-        }
-      });
+      const release = await this.stoppable(this.budget.acquire(signal), signal);
+      let outcome: Attempt<T>;
+      this.inFlight++;
+      try {
+        await this.stoppable(this.apiBudget.take(signal), signal);
+        outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+      } finally {
+        this.inFlight--;
+        release();
+      }
       count('requests', outcome.hops);
       if (outcome.kind === 'refused') throw outcome.error;
       if (outcome.kind === 'read') {
@@ -204,7 +217,7 @@ export class HttpClient {
         });
       }
       // Every request of the source waits out a server-requested pause, not only this one.
-      if (decision.serverRequested) this.bucket.pauseUntil(this.clockSource.now() + decision.delayMs);
+      if (decision.serverRequested) this.budget.pauseUntil(this.clockSource.now() + decision.delayMs);
       await this.wait(decision.delayMs, signal);
       count('retries');
     }
@@ -338,7 +351,7 @@ export class HttpClient {
     if (!reading) return;
     const now = this.clockSource.now();
     // This response's own request is still counted in flight; the others may not have reached the API's count.
-    this.bucket.adapt(budgetInRequests(reading, Math.max(0, this.inFlight - 1), now + this.options.retry.max_delay_ms));
+    this.apiBudget.adapt(budgetInRequests(reading, Math.max(0, this.inFlight - 1), now + this.options.retry.max_delay_ms));
   }
 
   private observeBody(budget: BudgetConfig, body: unknown): void {
@@ -349,10 +362,10 @@ export class HttpClient {
     await this.stoppable(this.clockSource.sleep(ms, signal), signal);
   }
 
-  /** A wait (for a retry, for a token) that only a stop ends early: it fails as {@link AbortedError}, whatever the signal's reason. */
-  private async stoppable(waiting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  /** A wait (for a retry, for the rate budget) that only a stop ends early: it fails as {@link AbortedError}, whatever the signal's reason. */
+  private async stoppable<W>(waiting: Promise<W>, signal: AbortSignal | undefined): Promise<W> {
     try {
-      await waiting;
+      return await waiting;
     } catch (error) {
       throw new AbortedError(String(signal?.reason ?? 'aborted'), { cause: error });
     }

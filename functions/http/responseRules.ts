@@ -9,7 +9,7 @@ import type { BudgetConfig, ResponseRuleConfig, RuleAction } from '../config/res
 import { headerPattern } from '../config/checkResponseRules.js';
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
 import { memoizeByText } from '../expressions/memoizeByText.js';
-import { budgetFromBody, budgetWaitMs, parseTimeValue } from './rateBudget.js';
+import { budgetFromBody, budgetWaitMs, parseTimeValue } from './apiBudget.js';
 import type { ResponseHeaders } from './Transport.js';
 
 /** A rule with the name messages give it, e.g. `response_rules[0] of stream "orders"`. */

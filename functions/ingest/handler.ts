@@ -6,6 +6,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { budgetDynamoClient } from '../budget/DynamoBudgetStore.js';
 import { logger, metrics } from '../commons/powertools.js';
 import { AwsSecretProvider } from '../secrets/AwsSecretProvider.js';
 import { S3LakeStorage } from '../sink/S3LakeStorage.js';
@@ -25,6 +26,8 @@ function dependencies(): IngestDeps {
     storage: new S3LakeStorage({ bucket: config.bucket, prefix: config.prefix }),
     secrets: new AwsSecretProvider(),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: new DynamoDBClient({}) }),
+    // One client per container: its connection outlives the invocation, as the other clients' do.
+    ...(config.budgetTable ? { budget: { kind: 'dynamodb', table: config.budgetTable, client: budgetDynamoClient() } as const } : {}),
     logger,
     metrics,
     deadlineMarginMs: config.deadlineMarginMs,

@@ -14,6 +14,8 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
+import type { BudgetPlace } from '../budget/createRateBudget.js';
+import type { BudgetChange } from '../budget/SharedRateBudget.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/windowSelection.js';
 import { ParentKeyCache } from '../engine/ParentKeyCache.js';
@@ -47,6 +49,8 @@ export interface IngestDeps {
   readonly hardDeadlineMarginMs?: number;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
+  /** Where the source's rate budget is kept (the budget table in Lambda). @default this invocation only */
+  readonly budget?: BudgetPlace;
 }
 
 /** The outcome of one stream window in an invocation. */
@@ -137,8 +141,9 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
   hardDeadline.unref?.();
   const signals = { signal: controller.signal, storageSignal: storageController.signal };
 
+  let client: HttpClient | undefined;
   try {
-    const client = await createSourceClient(source, deps.secrets, { clock, fetch: deps.fetch });
+    client = await createSourceClient(source, deps.secrets, { clock, fetch: deps.fetch, budget: deps.budget, onBudgetChange: (change) => reportBudget(change, deps) });
     const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS });
     config.registerLambdaContext(context);
     const streams: StreamSummary[] = [];
@@ -155,7 +160,18 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
   } finally {
     clearTimeout(deadline);
     clearTimeout(hardDeadline);
+    // Lease releases still on their way must reach the budget before Lambda freezes the process.
+    await client?.close();
   }
+}
+
+/** One log line when the shared budget cannot be reached (and the invocation keeps to its share), one when it can again. */
+function reportBudget(change: BudgetChange, { logger }: IngestDeps): void {
+  if (change.kind === 'shared') {
+    logger.info('rate budget reachable again; requests draw on the shared budget');
+    return;
+  }
+  logger.warn("rate budget unreachable; this invocation keeps to its share of the source's limits", { ...change });
 }
 
 /** The windows an event asks for, one per stream. @throws InputError */

@@ -22,6 +22,8 @@ export const ENV = {
   bucket: 'APILAKE_BUCKET',
   prefix: 'APILAKE_LAKE_PREFIX',
   idempotencyTable: 'APILAKE_IDEMPOTENCY_TABLE',
+  /** The table of the rate budget every invocation of the source shares; without it each invocation has its own. */
+  budgetTable: 'APILAKE_BUDGET_TABLE',
   deadlineMarginMs: 'APILAKE_DEADLINE_MARGIN_MS',
 } as const;
 
@@ -31,6 +33,8 @@ export interface RuntimeConfig {
   readonly bucket: string;
   readonly prefix: string;
   readonly idempotencyTable: string;
+  /** The shared rate budget's table, when the deployment has one. */
+  readonly budgetTable?: string;
   /** Stop starting pages when less than this much time remains. */
   readonly deadlineMarginMs: number;
 }
@@ -75,6 +79,8 @@ export function readRuntimeConfig(env: Readonly<Record<string, string | undefine
   const marginText = env[ENV.deadlineMarginMs];
   const deadlineMarginMs = marginText === undefined || marginText === '' ? DEFAULT_DEADLINE_MARGIN_MS : Number(marginText);
   if (!Number.isInteger(deadlineMarginMs) || deadlineMarginMs < 1_000) problems.push(`${ENV.deadlineMarginMs}: expected an integer of at least 1000 (ms), received "${marginText}"`);
+  const budgetTable = env[ENV.budgetTable] || undefined;
+  if (budgetTable !== undefined && budgetTable.length < 3) problems.push(`${ENV.budgetTable}: too short for the budget table name`);
   if (problems.length > 0) throw new ApilakeError(`function misconfigured: ${problems.join('; ')}`);
-  return { source: source!, bucket, prefix: env[ENV.prefix] ?? '', idempotencyTable, deadlineMarginMs };
+  return { source: source!, bucket, prefix: env[ENV.prefix] ?? '', idempotencyTable, ...(budgetTable ? { budgetTable } : {}), deadlineMarginMs };
 }

@@ -25,6 +25,8 @@ export interface SourceIngestionProps {
   readonly source: SourceDefinition;
   readonly lake: Lake;
   readonly idempotencyTable: dynamodb.ITable;
+  /** The table of the sources' shared rate budgets. @default none: each invocation has its own budget */
+  readonly budgetTable?: dynamodb.ITable;
   /** On-failure destination of the function's async invocations. */
   readonly failedInvocations: sqs.IQueue;
   /** Where Scheduler puts ticks it could not deliver. */
@@ -89,6 +91,7 @@ export class SourceIngestion extends Construct {
       environment: {
         [ENV.bucket]: props.lake.bucket.bucketName,
         [ENV.idempotencyTable]: props.idempotencyTable.tableName,
+        ...(props.budgetTable ? { [ENV.budgetTable]: props.budgetTable.tableName } : {}),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
@@ -134,6 +137,7 @@ export class SourceIngestion extends Construct {
 
     props.lake.grantWriteSource(this.function, source.name);
     props.idempotencyTable.grantReadWriteData(this.function);
+    if (props.budgetTable) grantBudget(this.function, props.budgetTable, source.name);
     if (source.auth.type !== 'none') {
       secretsmanager.Secret.fromSecretNameV2(this, 'Secret', source.auth.secret).grantRead(this.function);
       if (source.auth.type === 'oauth2_refresh_token') grantRotationWriteBack(this.function, source.auth.secret);
@@ -195,5 +199,18 @@ function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: str
   Validations.of(Stack.of(fn)).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`,
     reason: 'Scheduler may invoke this function and its versions; the wildcard covers only qualifiers of this one function.',
+  });
+}
+
+/**
+ * The two calls of the shared rate budget (DynamoBudgetStore: a conditional UpdateItem, a
+ * GetItem), on the source's own item only: `dynamodb:LeadingKeys` pins the partition key.
+ */
+function grantBudget(fn: lambda.IFunction, table: dynamodb.ITable, source: string): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee: fn,
+    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    resourceArns: [table.tableArn],
+    conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [source] } },
   });
 }

@@ -1,9 +1,9 @@
 /** The whole deployment of one stage: the lake, one ingestion per source, failure handling, analytics. */
 
-import { CfnOutput, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Size, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import type { SourceDefinition } from '../../functions/index.js';
+import { BUDGET_TABLE, type SourceDefinition } from '../../functions/index.js';
 import { Alarms } from '../constructs/Alarms.js';
 import { Analytics } from '../constructs/Analytics.js';
 import { Dashboard } from '../constructs/Dashboard.js';
@@ -40,6 +40,8 @@ export class ApilakeStack extends Stack {
   readonly lake: Lake;
   readonly alarms: Alarms;
   readonly idempotencyTable: dynamodb.Table;
+  /** Each source's shared rate budget (its slot queue), one small item per source. */
+  readonly budgetTable: dynamodb.Table;
   readonly ingestions: Map<string, SourceIngestion> = new Map();
   readonly analytics: Analytics;
 
@@ -59,6 +61,17 @@ export class ApilakeStack extends Stack {
       // Holds only day-old idempotency records; the manifests in the lake are the lasting truth.
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.budgetTable = new dynamodb.Table(this, 'BudgetTable', {
+      partitionKey: { name: BUDGET_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: BUDGET_TABLE.ttlAttribute,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.budgetTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason: 'Holds only the next free request slot of each source, rebuilt by the next request: there is nothing to recover to a point in time.',
+    });
 
     for (const source of props.sources) {
       this.ingestions.set(
@@ -67,6 +80,7 @@ export class ApilakeStack extends Stack {
           source,
           lake: this.lake,
           idempotencyTable: this.idempotencyTable,
+          budgetTable: this.budgetTable,
           failedInvocations: this.alarms.failedInvocations,
           undeliveredTicks: this.alarms.undeliveredTicks,
           namePrefix,
@@ -95,6 +109,7 @@ export class ApilakeStack extends Stack {
     new CfnOutput(this, OUTPUT.workGroup, { value: this.analytics.workGroup.ref, description: 'Athena workgroup' });
     new CfnOutput(this, OUTPUT.database, { value: this.analytics.database.databaseName, description: 'Glue database' });
     new CfnOutput(this, OUTPUT.idempotencyTable, { value: this.idempotencyTable.tableName, description: 'idempotency records' });
+    new CfnOutput(this, OUTPUT.budgetTable, { value: this.budgetTable.tableName, description: 'shared rate budgets (APILAKE_BUDGET_TABLE)' });
     for (const [name, ingestion] of this.ingestions) {
       new CfnOutput(this, functionOutputKey(name), { value: ingestion.function.functionName, description: `function of source ${name}` });
     }

@@ -33,7 +33,7 @@ describe('ApilakeStack', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     template.resourceCountIs('AWS::Glue::Table', 3 * 2 + 1); // typed and raw per stream, orders_latest
     template.resourceCountIs('AWS::Glue::Database', 1);
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 2); // idempotency records, rate budgets
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::Athena::WorkGroup', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
@@ -52,6 +52,7 @@ describe('ApilakeStack', () => {
         Variables: Match.objectLike({
           APILAKE_BUCKET: { Ref: Match.stringLikeRegexp('^LakeBucket') },
           APILAKE_IDEMPOTENCY_TABLE: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
+          APILAKE_BUDGET_TABLE: { Ref: Match.stringLikeRegexp('^BudgetTable') },
           NODE_OPTIONS: Match.absent(), // source maps load on the error path, not at cold start
         }),
       },
@@ -235,6 +236,29 @@ describe('ApilakeStack', () => {
       TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
+  });
+
+  it('keeps the shared rate budgets on demand, one item per source that expires by TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'source', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
+  });
+
+  it("lets each function update and read only its own source's budget item", () => {
+    for (const source of ['shop', 'crm']) {
+      const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith(`Source${source}Function`));
+      const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+      const budget = statements.filter((s) => JSON.stringify(s.Resource).includes('BudgetTable'));
+      expect(budget).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [source] } },
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BudgetTable/), 'Arn'] },
+        }),
+      ]);
+    }
   });
 
   it('outputs what the CLI needs to find the deployment', () => {

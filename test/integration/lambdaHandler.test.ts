@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { compileSource } from '../../functions/config/compiledSource.js';
@@ -16,6 +16,7 @@ import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
+import { createBudgetTable } from '../support/dynaliteServer.js';
 
 const SECRET = 'sk-lambda-4f1e2d3c';
 let aws: AwsServers;
@@ -79,8 +80,9 @@ async function captureStdout<T>(body: () => Promise<T>): Promise<{ result: T | u
 }
 
 /** The deployed handler, loaded fresh with the environment a deployment would give it (`sourceJson`: what APILAKE_SOURCE_JSON holds instead). */
-async function deployedHandler(source: SourceDefinition, sourceJson = compileSource(source, sourceSchemaDigest())) {
+async function deployedHandler(source: SourceDefinition, sourceJson = compileSource(source, sourceSchemaDigest()), extraEnv: Record<string, string> = {}) {
   for (const [k, v] of Object.entries({
+    ...extraEnv,
     ...aws.env,
     APILAKE_SOURCE_JSON: sourceJson,
     APILAKE_SOURCE_SCHEMA: sourceSchemaDigest(),
@@ -129,6 +131,20 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     // Athena reads the window through its symlink file: exactly the committed part.
     const symlink = (await getObject(aws.s3, bucket, 'symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T000000Z_20240101T010000Z.txt')).toString();
     expect(symlink).toBe(`s3://${bucket}/${part}\n`);
+  });
+
+  it("draws its requests from the source's item in the budget table APILAKE_BUDGET_TABLE names", async () => {
+    const budgetTable = `budget-${Date.now()}`;
+    await createBudgetTable(aws.dynamo, budgetTable);
+    const handler = await deployedHandler(sourceFor({ rate_limit: { requests_per_second: 50 } }), undefined, { APILAKE_BUDGET_TABLE: budgetTable });
+    const before = Date.now();
+    const { result, error } = await captureStdout(() => handler(TICK, lambdaContext()));
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ streams: [{ status: 'committed', records: 60 }] });
+    const item = await aws.dynamo.send(new GetItemCommand({ TableName: budgetTable, Key: { source: { S: 'testapi' } }, ConsistentRead: true }));
+    // 8 pages, each at its own slot of the queue (1050 / 50 = 21 ms apart): the queue ends past them.
+    expect(Number(item.Item?.tat?.N)).toBeGreaterThanOrEqual(before + 8 * 21);
+    expect(Number(item.Item?.expires_at?.N)).toBeGreaterThan(Date.now() / 1000 + 86_000);
   });
 
   it('treats a second delivery of the same tick as a no-op', async () => {

@@ -18,7 +18,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['functions/config'],
   ['functions/secrets', 'functions/tables'],
   ['functions/http'],
-  ['functions/body'],
+  // budget: rate budgets shared across invocations, behind the HTTP client's RateBudget interface.
+  ['functions/body', 'functions/budget'],
   ['functions/pagination', 'functions/sink'],
   ['functions/engine'],
   // Both shells around the engine: the Lambda handler, and cassettes, which record and replay a

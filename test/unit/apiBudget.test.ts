@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFromBody, budgetFromHeaders, budgetInRequests, budgetWaitMs, parseTimeValue } from '../../functions/http/rateBudget.js';
+import { budgetFromBody, budgetFromHeaders, budgetInRequests, budgetWaitMs, parseTimeValue } from '../../functions/http/apiBudget.js';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 

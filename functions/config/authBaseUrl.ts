@@ -4,6 +4,7 @@
  * response. Only the origin may come from the token response, so every request still goes to the
  * one origin the response named and a path of the source file.
  */
+import { placeholdersIn } from '../window/templating.js';
 
 /** `{auth.<field>}` then an optional path: the whole form a token-issued base_url may take. */
 const AUTH_BASE_URL = /^\{auth\.([a-z_][a-z0-9_]*)\}(\/[^\s{}]*)?$/;
@@ -24,8 +25,14 @@ export function authBaseUrlField(baseUrl: string): string | undefined {
 
 /** Whether `value` is a base_url: an http(s) URL without placeholders, or `{auth.<field>}` and an optional path. */
 export function isBaseUrl(value: string): boolean {
-  // A brace elsewhere is a placeholder that would be sent as literal text.
-  return AUTH_BASE_URL.test(value) || (isHttpUrl(value) && !/[{}]/.test(value));
+  // A stray brace would be sent as literal text; a placeholder checkSource reports, naming what fills placeholders.
+  return AUTH_BASE_URL.test(value) || (isHttpUrl(value) && (!/[{}]/.test(value) || isPlainPlaceholderUse(value)));
+}
+
+/** Placeholders, none of them `{auth.…}` (whose only place is the whole origin): checkSource says where placeholders are filled. */
+function isPlainPlaceholderUse(value: string): boolean {
+  const names = placeholdersIn(value);
+  return names.length > 0 && !names.some((name) => name.startsWith('auth.'));
 }
 
 /** Whether `value` parses as an absolute http: or https: URL. */

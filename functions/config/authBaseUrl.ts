@@ -43,7 +43,18 @@ export function isHttpUrl(value: string): boolean {
 /** What is wrong with a token-issued base_url under this auth type, or undefined. */
 export function authBaseUrlProblem(baseUrl: string, authType: string): string | undefined {
   const field = authBaseUrlField(baseUrl);
-  if (field === undefined) return undefined;
+  return field === undefined ? undefined : authFieldProblem(field, authType);
+}
+
+/** The `{auth.<field>}` placeholders of a path: the token response's fields it names. */
+export function authFieldsIn(path: string): string[] {
+  return placeholdersIn(path)
+    .filter((name) => name.startsWith('auth.'))
+    .map((name) => name.slice('auth.'.length));
+}
+
+/** What is wrong with `{auth.<field>}` under this auth type (no token response, or a credential), or undefined. */
+export function authFieldProblem(field: string, authType: string): string | undefined {
   if (!TOKEN_AUTH_TYPES.includes(authType)) {
     return `{auth.${field}} needs an auth type that obtains a token (${TOKEN_AUTH_TYPES.join(', ')}): auth.type ${authType} has no token response to read it from`;
   }

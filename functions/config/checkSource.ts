@@ -15,7 +15,7 @@ import { checkBudget, checkHeaderConditions, checkResponseRules } from './checkR
 import { checkFormatPaging } from './checkFormat.js';
 import { checkJob } from './checkJob.js';
 import { maxResultsProblems } from './checkMaxResults.js';
-import { authBaseUrlProblem } from './authBaseUrl.js';
+import { authBaseUrlProblem, authFieldProblem, authFieldsIn } from './authBaseUrl.js';
 import { credentialTemplateProblems } from './credentialTemplate.js';
 import type { PartialSource, PartialStream } from './partialSource.js';
 
@@ -104,7 +104,15 @@ export function checkSource(source: PartialSource): PathProblem[] {
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
     const known = new Set<string>([...Object.keys(source.vars), ...Object.keys(stream.vars), ...lineage.placeholders]);
-    if (stream.path !== undefined) checkPlaceholders(stream.path, at('path'), known, add);
+    if (stream.path !== undefined) {
+      // A path may name the token response's fields ({auth.<field>}), filled once a token is obtained.
+      const fields = authFieldsIn(stream.path);
+      for (const field of fields) {
+        const problem = authFieldProblem(field, source.auth?.type ?? 'none');
+        if (problem) add(at('path'), problem);
+      }
+      checkPlaceholders(stream.path, at('path'), new Set([...known, ...fields.map((field) => `auth.${field}`)]), add);
+    }
     for (const [key, value] of Object.entries(stream.params ?? {})) {
       if (typeof value === 'string') checkPlaceholders(value, at('params', key), known, add);
     }

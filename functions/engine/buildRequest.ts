@@ -4,7 +4,7 @@ import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.
 import type { PageRequest } from '../pagination/PaginationStrategy.js';
 import type { ParentKey } from './parentKey.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { renderAuthBaseUrl } from '../config/authBaseUrl.js';
+import { authFieldsIn, renderAuthBaseUrl } from '../config/authBaseUrl.js';
 import { ApilakeError, RecordFieldError } from '../errors.js';
 import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
 
@@ -30,7 +30,7 @@ const PATH_STEP = /^\.{0,2}$/;
 /**
  * The templated first request: base_url + path, params and body with placeholders filled.
  * @param parents the placeholders of a child stream's parents (`{<as>}`), on top of `vars`.
- * @param authFields the token response's fields, for a base_url of `{auth.<field>}`
+ * @param authFields the token response's fields, for a base_url of `{auth.<field>}` and `{auth.<field>}` in the path
  * @throws RecordFieldError when a parent key in the path is empty, "." or "..", naming the parent record
  * @throws ApilakeError when the token response lacks the field base_url names, or it is no http(s) URL
  * @throws PlaceholderError when a placeholder cannot be rendered (unknown, or a time that names two instants)
@@ -55,8 +55,14 @@ export function buildFirstRequest(
     }
   }
   const keys = Object.entries(parents);
-  const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
+  const fromToken = Object.fromEntries(authFieldsIn(path).flatMap((field) => (authFields[field] === undefined ? [] : [[`auth.${field}`, authFields[field]]])));
+  const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...fromToken, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
   const where = (field: string) => `stream "${stream.name}" ${field}`;
+  const missing = authFieldsIn(path).find((field) => authFields[field] === undefined);
+  if (missing !== undefined)
+    throw new ApilakeError(
+      `stream "${stream.name}" path {auth.${missing}}: the token response has no field "${missing}" (its fields: ${Object.keys(authFields).join(', ') || 'none besides the token'})`,
+    );
   const rendered = renderAuthBaseUrl(source.base_url, authFields);
   if ('problem' in rendered) throw new ApilakeError(`source "${source.name}" ${rendered.problem}`);
   const base = rendered.url.replace(/\/+$/, '');

@@ -17,7 +17,7 @@ import { parentKeyOf, selectParentKey, type ParentKey } from './parentKey.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { compilePath } from '../expressions/compilePath.js';
-import { authBaseUrlField } from '../config/authBaseUrl.js';
+import { authBaseUrlField, authFieldsIn } from '../config/authBaseUrl.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { evaluate } from '../expressions/evaluate.js';
 import { fetchPage, type FetchedPage } from './fetchPage.js';
@@ -264,7 +264,7 @@ async function* pagesOf(
   // A page a rule ignored ends its paging: what it says of a next page is not the API's paging.
   const strategy = rules.some((rule) => rule.action === 'ignore') ? withStopCondition(stopped, (page) => page.response.ignored === true) : stopped;
   // A base_url the token response issues (`{auth.instance_url}`) is known once a token is.
-  const authFields = target || authBaseUrlField(source.base_url) === undefined ? {} : await client.authValues();
+  const authFields = target || (authBaseUrlField(source.base_url) === undefined && authFieldsIn(stream.path ?? '').length === 0) ? {} : await client.authValues();
   const pages = paginate({
     // An incremental stream stops after a page whose records passed the window.
     strategy: filter ? withStopCondition(strategy, (page) => selections.get(page)!.pastWindow) : strategy,

@@ -90,3 +90,38 @@ describe('base_url from the token response', () => {
     expect(redactor.text('tok-0123456789 ref-0123456789')).not.toMatch(/0123456789/);
   });
 });
+
+describe('{auth.<field>} in a path', () => {
+  const withPath = (path: string, auth: Record<string, unknown> = JWT) =>
+    parseSource(JSON.stringify({ name: 'sf', schedule: 'rate(1 hour)', base_url: '{auth.instance_url}', auth, streams: [{ name: 'limits', path }] }), 'sf.yaml');
+  const pathProblems = (path: string, auth?: Record<string, unknown>): string[] => {
+    try {
+      withPath(path, auth);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+      throw error;
+    }
+  };
+  const FIELDS = { instance_url: 'https://acme.my.salesforce.com', org_id: '00D5e000000ABCD' };
+
+  it('fills the field from the token response, percent-encoded like any path value', () => {
+    const source = withPath('/services/data/v59.0/orgs/{auth.org_id}/limits');
+    expect(buildFirstRequest(source, source.streams[0]!, WINDOW, {}, FIELDS).url.href).toBe('https://acme.my.salesforce.com/services/data/v59.0/orgs/00D5e000000ABCD/limits');
+    expect(buildFirstRequest(source, source.streams[0]!, WINDOW, {}, { ...FIELDS, org_id: 'a/b' }).url.pathname).toBe('/services/data/v59.0/orgs/a%2Fb/limits');
+  });
+
+  it('fails if the token response lacks the field, naming the stream and the fields it had', () => {
+    const source = withPath('/orgs/{auth.org_id}');
+    expect(() => buildFirstRequest(source, source.streams[0]!, WINDOW, {}, { instance_url: FIELDS.instance_url })).toThrow(
+      'stream "limits" path {auth.org_id}: the token response has no field "org_id" (its fields: instance_url)',
+    );
+  });
+
+  it.each([
+    ['a credential of the token response', '/x/{auth.access_token}', JWT, 'streams[0].path: {auth.access_token} is a credential of the token response'],
+    ['an auth type without a token', '/x/{auth.org_id}', { type: 'bearer', secret: 'apilake/sf' }, 'streams[0].path: {auth.org_id} needs an auth type that obtains a token'],
+  ])('fails on %s', (_what, path, auth, message) => {
+    expect(pathProblems(path, auth).some((p) => p.startsWith(message))).toBe(true);
+  });
+});

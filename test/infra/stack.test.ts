@@ -2,7 +2,7 @@ import { Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,7 +104,7 @@ describe('ApilakeStack', () => {
     expect(text).toContain('/symlinks/raw/source=shop/*');
     // Listing is conditioned on the source's prefixes: commits are found by listing, never by reading a missing key.
     expect(list.Condition).toEqual({
-      StringLike: { 's3:prefix': ['raw/source=shop/*', 'curated/source=shop/*', 'manifests/source=shop/*', 'symlinks/raw/source=shop/*', 'symlinks/curated/source=shop/*'] },
+      StringLike: { 's3:prefix': ['raw/source=shop/*', 'curated/source=shop/*', 'manifests/source=shop/*', 'symlinks/raw/source=shop/*', 'symlinks/curated/source=shop/*', 'jobs/source=shop/*'] },
     });
     const secret = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'))!;
     expect(JSON.stringify(secret.Resource)).toContain(':secret:apilake/shop-??????');
@@ -298,12 +298,14 @@ describe('npx cdk synth', () => {
     const outdir = await mkdtemp(join(tmpdir(), 'apilake-synth-'));
     const { stdout, stderr } = await promisify(execFile)(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir, '-c', 'sources=examples'], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-      // Ten sources bundle one function each: over three minutes on a loaded two-core machine.
+      // Every example source bundles one function: minutes on a loaded two-core machine.
       timeout: 420_000,
     });
     expect(`${stdout}${stderr}`).not.toMatch(/AwsSolutions-/);
     const template = JSON.parse(await readFile(join(outdir, 'apilake-dev.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(11); // demo_shop, github_graphql, github_issues, github_org, hubspot, klaviyo, microsoft_graph, salesforce, stripe, zendesk + the results bucket's auto-delete handler
+    // One function per example source, and the results bucket's auto-delete handler.
+    const examples = (await readdir('examples')).filter((name) => name.endsWith('.yaml'));
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(examples.length + 1);
     // cfn-lint (preinstalled here and in CI) exits with bit 2 set for errors; warnings (bit 4) are CDK's own.
     const lint = await promisify(execFile)('cfn-lint', [join(outdir, 'apilake-dev.template.json')]).then(
       () => ({ code: 0, stdout: '' }),

@@ -9,6 +9,12 @@
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startDemoApi } from '../../cli/demo/demoApi.js';
+import { systemClock } from '../../functions/clock.js';
+import { hubspotContact, startHubspotSearchApi } from './apis/hubspotSearchApi.js';
+import { jiraIssuesEvery, startJiraApi } from './apis/jiraApi.js';
+import { klaviyoEvents, startKlaviyoApi } from './apis/klaviyoApi.js';
+import { sentryEventsEvery, startSentryApi } from './apis/sentryApi.js';
+import { ordersEvery, startShopifyGraphqlApi } from './apis/shopifyGraphqlApi.js';
 import { chargesEvery, startStripeApi } from './apis/stripeApi.js';
 import { apilake } from './cli.js';
 import { issuesEvery, startGithubIssuesApi } from './githubIssuesApi.js';
@@ -20,6 +26,8 @@ import { startZendeskApi, ticketsEvery } from './zendeskApi.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const GITHUB_TOKEN = 'ghp_ExampleCassetteToken0123456789abcd';
+const JIRA_EMAIL = 'etl@example.com';
+const JIRA_TOKEN = 'ATATT3xFfGF0-ExampleCassette0123456789';
 
 /** One example's recording: its simulation, secrets, and the windows recorded. */
 export interface ExampleRecording {
@@ -86,11 +94,64 @@ export const EXAMPLE_RECORDINGS: readonly ExampleRecording[] = [
     windows: [{ from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z' }],
     start: () => startZendeskApi({ tickets: ticketsEvery('2024-03-01T00:00:00Z', 120, 150) }),
   },
+  {
+    source: 'jira',
+    env: { APILAKE_SECRET_APILAKE_JIRA: JSON.stringify({ username: JIRA_EMAIL, password: JIRA_TOKEN }) },
+    credentials: [JIRA_TOKEN, Buffer.from(`${JIRA_EMAIL}:${JIRA_TOKEN}`).toString('base64')],
+    // 120 OPS issues in the hour (pages of 100), JQL dates in the user's zone; another project's never asked for.
+    windows: [{ from: '2024-03-01T08:00:00Z', to: '2024-03-01T09:00:00Z' }],
+    start: () =>
+      startJiraApi({
+        issues: [
+          ...jiraIssuesEvery('OPS', '2024-03-01T07:30:00Z', 30_000, 240),
+          ...jiraIssuesEvery('WEB', '2024-03-01T08:00:00Z', 600_000, 6).map((issue, i) => ({ ...issue, id: String(30_000 + i) })),
+        ],
+        email: JIRA_EMAIL,
+        apiToken: JIRA_TOKEN,
+        userTimeZone: 'Europe/Berlin',
+      }),
+  },
+  {
+    source: 'sentry',
+    env: { APILAKE_SECRET_APILAKE_SENTRY: JSON.stringify({ token: 'sntryu_ExampleCassette0123456789abcdef' }) },
+    credentials: ['sntryu_ExampleCassette0123456789abcdef'],
+    // 150 events in the hour: two pages, the last one's next link saying results="false".
+    windows: [{ from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z' }],
+    start: () => startSentryApi({ events: sentryEventsEvery('2024-03-01T00:30:00Z', 24_000, 225), org: 'acme', project: 'web', token: 'sntryu_ExampleCassette0123456789abcdef' }),
+  },
+  {
+    source: 'shopify_graphql',
+    env: { APILAKE_SECRET_APILAKE_SHOPIFY: JSON.stringify({ api_key: 'shpat_ExampleCassette0123456789abcdef' }) },
+    credentials: ['shpat_ExampleCassette0123456789abcdef'],
+    // 150 orders in the hour: two queries, the cursor in the body, the cost reported in extensions.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: () => startShopifyGraphqlApi({ orders: ordersEvery('2024-03-01T00:10:00Z', 20_000, 150), token: 'shpat_ExampleCassette0123456789abcdef', clock: systemClock }),
+  },
+  {
+    source: 'hubspot',
+    env: { APILAKE_SECRET_APILAKE_HUBSPOT: JSON.stringify({ token: 'pat-na1-ExampleCassette-0123-4567-89ab' }) },
+    credentials: ['pat-na1-ExampleCassette-0123-4567-89ab'],
+    // 250 contacts in the hour: two POSTed searches of 200, the cursor in the body.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: () =>
+      startHubspotSearchApi({
+        token: 'pat-na1-ExampleCassette-0123-4567-89ab',
+        contacts: Array.from({ length: 250 }, (_, k) => hubspotContact(k + 1, new Date(Date.parse('2024-03-01T00:00:00Z') + k * 14_400).toISOString())),
+      }),
+  },
+  {
+    source: 'klaviyo',
+    env: { APILAKE_SECRET_APILAKE_KLAVIYO: JSON.stringify({ api_key: 'pk_ExampleCassette0123456789abcdef01' }) },
+    credentials: ['pk_ExampleCassette0123456789abcdef01'],
+    // 25 events in the hour, 10 a page: three pages followed by links.next.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: () => startKlaviyoApi({ apiKey: 'pk_ExampleCassette0123456789abcdef01', events: klaviyoEvents('2024-03-01T00:00:00Z', 1, 25), pageSize: 10 }),
+  },
 ];
 
-/** Records every example's cassettes into examples/cassettes/, replacing what is there. */
-async function recordAll(): Promise<void> {
-  for (const recording of EXAMPLE_RECORDINGS) {
+/** Records the named examples' cassettes (every example's when none is named) into examples/cassettes/, replacing what is there. */
+async function recordAll(names: readonly string[]): Promise<void> {
+  for (const recording of EXAMPLE_RECORDINGS.filter((r) => names.length === 0 || names.includes(r.source))) {
     await rm(new URL(`../../examples/cassettes/${recording.source}`, import.meta.url), { recursive: true, force: true });
     const api = await recording.start();
     try {
@@ -106,4 +167,4 @@ async function recordAll(): Promise<void> {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await recordAll();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await recordAll(process.argv.slice(2));

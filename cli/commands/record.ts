@@ -20,6 +20,8 @@ export interface RecordOptions {
   readonly cassettes?: string;
   /** Record from this server instead of the source's base_url (the cassettes still name base_url). */
   readonly baseUrl?: string;
+  /** Ask this token endpoint instead of the source's auth.token_url (the cassettes still name token_url). */
+  readonly tokenUrl?: string;
 }
 
 /** Records one cassette per window; exits 1 when a window failed or did not replay, leaving its earlier cassette as it was. */
@@ -28,7 +30,13 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
   const streams = selectStreams(source, options.stream);
   const now = new Date();
   const selection = selectionFromFlags(options, now);
-  if (options.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(options.baseUrl)) throw new InputError(`--base-url "${options.baseUrl}" is not an http(s) URL`);
+  for (const [flag, url] of [
+    ['--base-url', options.baseUrl],
+    ['--token-url', options.tokenUrl],
+  ] as const) {
+    if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new InputError(`${flag} "${url}" is not an http(s) URL`);
+  }
+  if (options.tokenUrl !== undefined && !('token_url' in source.auth)) throw new InputError(`--token-url: auth type "${source.auth.type}" of source "${source.name}" asks no token endpoint`);
   const jobs = streams.flatMap((stream) => windowsFor(source, stream, selection).map((window) => ({ stream, window })));
   const dir = options.cassettes ?? join(options.sources, 'cassettes');
   const out = new TerminalOutput(process.stdout);
@@ -57,6 +65,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
         storage: new FsLakeStorage(join(scratch, `live-${n}`)),
         replayStorage: new FsLakeStorage(join(scratch, `replay-${n}`)),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
         signal: interrupt.signal,
       });
       if (interrupt.signal.aborted && !outcome.cassette) {

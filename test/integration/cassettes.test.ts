@@ -36,7 +36,13 @@ const day = (start: string): TimeWindow => ({ start: new Date(start), end: new D
 const lake = async () => new FsLakeStorage(await mkdtemp(join(tmpdir(), 'cassette-lake-')));
 
 /** Records a window into a scratch lake; returns the outcome and the lake's folder. */
-async function record(source: SourceDefinition, streamName: string, window: TimeWindow, env: Record<string, string>, options: { baseUrl?: string; secrets?: EnvSecretProvider } = {}) {
+async function record(
+  source: SourceDefinition,
+  streamName: string,
+  window: TimeWindow,
+  env: Record<string, string>,
+  options: { baseUrl?: string; tokenUrl?: string; secrets?: EnvSecretProvider } = {},
+) {
   const storage = await lake();
   const stream = source.streams.find((s) => s.name === streamName)!;
   const outcome = await recordWindow({
@@ -47,6 +53,7 @@ async function record(source: SourceDefinition, streamName: string, window: Time
     storage,
     replayStorage: await lake(),
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
   });
   expect(outcome.problems).toEqual([]);
   expect(outcome.result.status).toBe('committed');
@@ -277,6 +284,35 @@ streams:
       expect(replayed.problems).toEqual([]);
       expect(await recordLines(replayed.root)).toEqual(await recordLines(root));
     }
+  });
+
+  it('records from a token endpoint and an API given instead of token_url and base_url, and names the source’s own in the cassette', async () => {
+    const server = await startOAuthServer({ clientSecret: 'cs-very-secret-value', refreshToken: 'rt-initial-0001' });
+    closers.push(() => server.close());
+    const source = parseSource(yaml('https://login.example.com/oauth2/token', 'https://api.example.com', 'type: oauth2_refresh_token, secret: apilake/hub'), 'hub.yaml');
+    const env = { APILAKE_SECRET_APILAKE_HUB: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-very-secret-value', refresh_token: 'rt-initial-0001' }) };
+    const { outcome, root } = await record(source, 'items', hour('2024-01-01T00:00:00Z'), env, { baseUrl: server.url, tokenUrl: server.tokenUrl });
+    await server.close();
+    expect(server.exchanges.map((e) => e.outcome)).toEqual(['ok']);
+    expect(outcome.cassette.interactions.map((i) => `${i.request.method} ${i.request.url.replace(/\?.*/, '')}`)).toEqual([
+      'POST https://login.example.com/oauth2/token',
+      'GET https://api.example.com/data',
+    ]);
+    expect(gunzipSync(outcome.bytes).toString('utf8')).not.toContain(server.url);
+    const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    expect(await recordLines(replayed.root)).toEqual(await recordLines(root));
+  });
+
+  it('fails if asked to record from another base URL when the token answer issues it, before any request', async () => {
+    const server = await startOAuthServer({ clientSecret: 'cs-very-secret-value', refreshToken: 'rt-initial-0001' });
+    closers.push(() => server.close());
+    const source = parseSource(yaml(server.tokenUrl, '"{auth.instance_url}"', 'type: oauth2_refresh_token, secret: apilake/hub'), 'hub.yaml');
+    const env = { APILAKE_SECRET_APILAKE_HUB: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-very-secret-value', refresh_token: 'rt-initial-0001' }) };
+    await expect(record(source, 'items', hour('2024-01-01T00:00:00Z'), env, { baseUrl: server.url })).rejects.toThrow(
+      'the base_url of source "hub" ({auth.instance_url}) is issued with the token: record without a base URL to record from; the requests go where the token answer says',
+    );
+    expect(server.exchanges).toEqual([]);
   });
 
   it('records a JWT bearer grant and replays it with a throwaway key; no assertion or key line is kept', async () => {

@@ -10,13 +10,17 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startDemoApi } from '../../cli/demo/demoApi.js';
 import { systemClock } from '../../functions/clock.js';
+import { activitiesEvery, startGoogleReportsApi } from './apis/googleApi.js';
 import { hubspotContact, startHubspotSearchApi } from './apis/hubspotSearchApi.js';
 import { jiraIssuesEvery, startJiraApi } from './apis/jiraApi.js';
 import { klaviyoEvents, startKlaviyoApi } from './apis/klaviyoApi.js';
+import { graphMailboxes, startMicrosoftGraphApi } from './apis/microsoftGraphApi.js';
+import { salesforceAccounts, startSalesforceApi } from './apis/salesforceApi.js';
 import { sentryEventsEvery, startSentryApi } from './apis/sentryApi.js';
 import { ordersEvery, startShopifyGraphqlApi } from './apis/shopifyGraphqlApi.js';
 import { chargesEvery, startStripeApi } from './apis/stripeApi.js';
 import { apilake } from './cli.js';
+import { EXAMPLE_PRIVATE_KEY, EXAMPLE_PUBLIC_KEY } from './exampleKey.js';
 import { issuesEvery, startGithubIssuesApi } from './githubIssuesApi.js';
 import { nodesEvery, startGraphqlApi } from './graphqlApi.js';
 import { orgData, startOrgApi } from './orgApi.js';
@@ -26,6 +30,9 @@ import { startZendeskApi, ticketsEvery } from './zendeskApi.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const GITHUB_TOKEN = 'ghp_ExampleCassetteToken0123456789abcd';
+const GRAPH_CLIENT_SECRET = 'Qx8~ExampleCassette-graph-secret-0123';
+/** The key and each line of its body: the redactor masks a PEM's lines alone too. */
+const PRIVATE_KEY_FORMS = [EXAMPLE_PRIVATE_KEY, ...EXAMPLE_PRIVATE_KEY.split('\n').filter((line) => !line.startsWith('-----'))];
 const JIRA_EMAIL = 'etl@example.com';
 const JIRA_TOKEN = 'ATATT3xFfGF0-ExampleCassette0123456789';
 
@@ -38,7 +45,11 @@ export interface ExampleRecording {
   /** Every credential of `env`: no cassette holds one in any spelling. */
   readonly credentials: readonly string[];
   readonly windows: readonly { readonly stream?: string; readonly from: string; readonly to: string }[];
-  start(): Promise<{ readonly url: string; close(): Promise<unknown> }>;
+  /**
+   * Starts the simulation: `url` is recorded from instead of `base_url` (none for a base URL the
+   * token answer issues), `tokenUrl` instead of `auth.token_url`.
+   */
+  start(): Promise<{ readonly url?: string; readonly tokenUrl?: string; close(): Promise<unknown> }>;
 }
 
 /** The recordings of every example. */
@@ -147,6 +158,55 @@ export const EXAMPLE_RECORDINGS: readonly ExampleRecording[] = [
     windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
     start: () => startKlaviyoApi({ apiKey: 'pk_ExampleCassette0123456789abcdef01', events: klaviyoEvents('2024-03-01T00:00:00Z', 1, 25), pageSize: 10 }),
   },
+  {
+    source: 'microsoft_graph',
+    env: { APILAKE_SECRET_APILAKE_GRAPH: JSON.stringify({ client_id: 'f0e1d2c3-example-app-registration', client_secret: GRAPH_CLIENT_SECRET }) },
+    credentials: [GRAPH_CLIENT_SECRET, Buffer.from(`f0e1d2c3-example-app-registration:${GRAPH_CLIENT_SECRET}`).toString('base64')],
+    // A client credentials token, 3 users listed once, then each user's 4 messages of the hour.
+    windows: [{ stream: 'messages', from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: async () => {
+      const api = await startMicrosoftGraphApi({
+        tenant: '00000000-0000-0000-0000-000000000000',
+        clientId: 'f0e1d2c3-example-app-registration',
+        clientSecret: GRAPH_CLIENT_SECRET,
+        ...graphMailboxes(3, '2024-03-01T00:00:00Z', 1, 4),
+      });
+      return { url: api.url, tokenUrl: api.tokenUrl, close: () => api.close() };
+    },
+  },
+  {
+    source: 'google_reports',
+    env: { APILAKE_SECRET_APILAKE_GOOGLE: JSON.stringify({ client_email: 'etl@example-project.iam.gserviceaccount.com', private_key: EXAMPLE_PRIVATE_KEY, subject: 'admin@example.com' }) },
+    credentials: PRIVATE_KEY_FORMS,
+    // A token for a signed assertion, then 60 login activities of the hour on one page.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: async () => {
+      const api = await startGoogleReportsApi({
+        activities: activitiesEvery('2024-02-29T23:30:00Z', 60_000, 120),
+        serviceAccount: { clientEmail: 'etl@example-project.iam.gserviceaccount.com', publicKey: EXAMPLE_PUBLIC_KEY },
+        clock: systemClock,
+        perSecond: 10,
+      });
+      return { url: api.url, tokenUrl: `${api.url}/token`, close: () => api.close() };
+    },
+  },
+  {
+    source: 'salesforce',
+    env: { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ issuer: '3MVG9ExampleCassetteConsumerKey', subject: 'etl@example.com', private_key: EXAMPLE_PRIVATE_KEY }) },
+    credentials: PRIVATE_KEY_FORMS,
+    // The token answer names the instance the queries go to (base_url {auth.instance_url}): not replaced.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    start: async () => {
+      const api = await startSalesforceApi({
+        consumerKey: '3MVG9ExampleCassetteConsumerKey',
+        username: 'etl@example.com',
+        publicKey: EXAMPLE_PUBLIC_KEY,
+        accounts: salesforceAccounts('2024-03-01T00:00:00Z', 1, 30),
+        audience: 'https://login.salesforce.com',
+      });
+      return { tokenUrl: api.tokenUrl, close: () => api.close() };
+    },
+  },
 ];
 
 /** Records the named examples' cassettes (every example's when none is named) into examples/cassettes/, replacing what is there. */
@@ -156,7 +216,12 @@ async function recordAll(names: readonly string[]): Promise<void> {
     const api = await recording.start();
     try {
       for (const window of recording.windows) {
-        const args = ['record', recording.source, '--sources', 'examples', '--from', window.from, '--to', window.to, '--base-url', api.url, ...(window.stream ? ['--stream', window.stream] : [])];
+        const args = [
+          ...['record', recording.source, '--sources', 'examples', '--from', window.from, '--to', window.to],
+          ...(api.url ? ['--base-url', api.url] : []),
+          ...(api.tokenUrl ? ['--token-url', api.tokenUrl] : []),
+          ...(window.stream ? ['--stream', window.stream] : []),
+        ];
         const { code, stdout, stderr } = await apilake(args, { cwd: ROOT, env: { ...recording.env } });
         process.stdout.write(stdout + stderr);
         if (code !== 0) throw new Error(`apilake ${args.join(' ')} exited ${code}`);

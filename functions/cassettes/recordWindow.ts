@@ -38,6 +38,11 @@ export interface RecordInput {
   readonly baseUrl?: string;
   /** Ask this token endpoint instead of `auth.token_url` (a staging or simulated identity server); the cassette still names `token_url`. */
   readonly tokenUrl?: string;
+  /**
+   * Record from a server standing in for an origin of `redirects.allowed_origins` (the file store
+   * a job's result links to): `[origin, server]` pairs; the cassette still names the origin.
+   */
+  readonly origins?: readonly (readonly [string, string])[];
   /** Masks what the run prints; every value the recording learns is added to it. */
   readonly redactor?: Redactor;
   /** @default node:http */
@@ -75,10 +80,7 @@ export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   const secretName = authSecretName(source);
   const masker = maskerFor(source, secretName ? secrets.firstReads.get(secretName) : undefined);
   masker.addValues(redactor.secretValues());
-  const rebase = rebaser([
-    [input.tokenUrl, tokenUrlOf(source)],
-    [input.baseUrl, source.base_url],
-  ]);
+  const rebase = rebaser([...(input.origins ?? []).map(([origin, server]) => [server, origin] as const), [input.tokenUrl, tokenUrlOf(source)], [input.baseUrl, source.base_url]]);
   const plain = recording.exchanges.map((exchange) => plainInteraction(exchange, rebase));
   for (const { request, response } of plain) {
     masker.learnRequest(request);
@@ -181,10 +183,22 @@ function liveSource(source: SourceDefinition, input: RecordInput): SourceDefinit
     );
   }
   const withBase = input.baseUrl ? { ...source, base_url: input.baseUrl } : source;
-  const { auth } = withBase;
-  if (input.tokenUrl === undefined) return withBase;
+  const withOrigins = input.origins ? { ...withBase, redirects: { ...withBase.redirects, allowed_origins: withBase.redirects.allowed_origins.map((o) => servedBy(input.origins!, o)) } } : withBase;
+  for (const [origin] of input.origins ?? []) {
+    if (!source.redirects.allowed_origins.includes(origin)) {
+      throw new InputError(
+        `${origin} is not one of redirects.allowed_origins of source "${source.name}" (${source.redirects.allowed_origins.join(', ') || 'none'}): only a listed origin can be recorded from another server`,
+      );
+    }
+  }
+  const { auth } = withOrigins;
+  if (input.tokenUrl === undefined) return withOrigins;
   if (!('token_url' in auth)) throw new InputError(`a token URL to record from was given, but auth type "${auth.type}" of source "${source.name}" asks no token endpoint`);
-  return { ...withBase, auth: { ...auth, token_url: input.tokenUrl } };
+  return { ...withOrigins, auth: { ...auth, token_url: input.tokenUrl } };
+}
+
+function servedBy(origins: readonly (readonly [string, string])[], origin: string): string {
+  return origins.find(([named]) => named === origin)?.[1] ?? origin;
 }
 
 function tokenUrlOf(source: SourceDefinition): string | undefined {

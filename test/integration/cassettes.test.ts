@@ -25,6 +25,7 @@ import { nodesEvery, startGraphqlApi } from '../support/graphqlApi.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
+import { productsEvery, startShopifyBulkApi } from '../support/apis/shopifyBulkApi.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -331,6 +332,52 @@ streams:
     const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
     expect(replayed.problems).toEqual([]);
     expect(await recordLines(replayed.root)).toEqual(await recordLines(root));
+  });
+});
+
+describe('a cassette of a job whose result is a file on another origin', () => {
+  const TOKEN = 'shpat_cassette_bulk_0123456789';
+  const env = { APILAKE_SECRET_APILAKE_SHOPIFY: JSON.stringify({ api_key: TOKEN }) };
+
+  it('records the file from a server standing in for its allowed origin, names the origin, and replays', async () => {
+    const shop = await startShopifyBulkApi({ products: productsEvery('2024-05-01T00:00:00Z', 7 * 60_000, 9), token: TOKEN, pollsUntilDone: 0 });
+    closers.push(() => shop.close());
+    const source = await exampleSource('shopify_bulk.yaml', () => undefined);
+    const storage = await lake();
+    const outcome = await recordWindow({
+      source,
+      stream: source.streams[0]!,
+      window: hour('2024-05-01T00:00:00Z'),
+      secrets: new EnvSecretProvider(env, { warn: () => undefined }),
+      storage,
+      replayStorage: await lake(),
+      baseUrl: shop.api.url,
+      origins: [['https://storage.googleapis.com', shop.files.url]],
+    });
+    await shop.close();
+    expect(outcome.problems).toEqual([]);
+    const download = outcome.cassette!.interactions.at(-1)!.request;
+    expect([download.method, download.url.replace(/\?.*/, ''), download.headers['x-shopify-access-token']]).toEqual(['GET', 'https://storage.googleapis.com/bulk/1.jsonl', undefined]);
+    expect(gunzipSync(outcome.bytes!).toString('utf8')).not.toContain(shop.files.url);
+    const replayed = await replay(source, parseCassette(outcome.bytes!, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    expect(await recordLines(replayed.root)).toEqual(await recordLines(storage.location));
+  });
+
+  it('fails if the origin given a server is not one of redirects.allowed_origins, before any request', async () => {
+    const source = await exampleSource('shopify_bulk.yaml', () => undefined);
+    const run = recordWindow({
+      source,
+      stream: source.streams[0]!,
+      window: hour('2024-05-01T00:00:00Z'),
+      secrets: new EnvSecretProvider(env, { warn: () => undefined }),
+      storage: await lake(),
+      replayStorage: await lake(),
+      origins: [['https://files.example.com', 'http://127.0.0.1:9']],
+    });
+    await expect(run).rejects.toThrow(
+      'https://files.example.com is not one of redirects.allowed_origins of source "shopify_bulk" (https://storage.googleapis.com): only a listed origin can be recorded from another server',
+    );
   });
 });
 

@@ -16,6 +16,8 @@ import { jiraIssuesEvery, startJiraApi } from './apis/jiraApi.js';
 import { klaviyoEvents, startKlaviyoApi } from './apis/klaviyoApi.js';
 import { graphMailboxes, startMicrosoftGraphApi } from './apis/microsoftGraphApi.js';
 import { salesforceAccounts, startSalesforceApi } from './apis/salesforceApi.js';
+import { accountsEvery, startSalesforceBulkApi } from './apis/salesforceBulkApi.js';
+import { productsEvery, startShopifyBulkApi } from './apis/shopifyBulkApi.js';
 import { sentryEventsEvery, startSentryApi } from './apis/sentryApi.js';
 import { ordersEvery, startShopifyGraphqlApi } from './apis/shopifyGraphqlApi.js';
 import { chargesEvery, startStripeApi } from './apis/stripeApi.js';
@@ -47,9 +49,10 @@ export interface ExampleRecording {
   readonly windows: readonly { readonly stream?: string; readonly from: string; readonly to: string }[];
   /**
    * Starts the simulation: `url` is recorded from instead of `base_url` (none for a base URL the
-   * token answer issues), `tokenUrl` instead of `auth.token_url`.
+   * token answer issues), `tokenUrl` instead of `auth.token_url`, `origins` (origin → server)
+   * instead of origins of `redirects.allowed_origins`.
    */
-  start(): Promise<{ readonly url?: string; readonly tokenUrl?: string; close(): Promise<unknown> }>;
+  start(): Promise<{ readonly url?: string; readonly tokenUrl?: string; readonly origins?: Readonly<Record<string, string>>; close(): Promise<unknown> }>;
 }
 
 /** The recordings of every example. */
@@ -207,6 +210,28 @@ export const EXAMPLE_RECORDINGS: readonly ExampleRecording[] = [
       return { tokenUrl: api.tokenUrl, close: () => api.close() };
     },
   },
+  {
+    source: 'salesforce_bulk',
+    env: { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: '00DExample!ExampleCassette0123456789' }) },
+    credentials: ['00DExample!ExampleCassette0123456789'],
+    // A query job for the day: created, polled until JobComplete, its CSV results read.
+    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-02T00:00:00Z' }],
+    start: async () => {
+      const api = await startSalesforceBulkApi({ accounts: accountsEvery('2024-03-01T00:00:00Z', 37 * 60_000, 60), token: '00DExample!ExampleCassette0123456789', pollsUntilDone: 1 });
+      return { url: api.url, close: () => api.close() };
+    },
+  },
+  {
+    source: 'shopify_bulk',
+    env: { APILAKE_SECRET_APILAKE_SHOPIFY: JSON.stringify({ api_key: 'shpat_ExampleCassetteBulk0123456789ab' }) },
+    credentials: ['shpat_ExampleCassetteBulk0123456789ab'],
+    // A bulk operation for the hour: started, polled until COMPLETED, its JSON Lines file downloaded.
+    windows: [{ from: '2024-05-01T00:00:00Z', to: '2024-05-01T01:00:00Z' }],
+    start: async () => {
+      const shop = await startShopifyBulkApi({ products: productsEvery('2024-05-01T00:00:00Z', 7 * 60_000, 9), token: 'shpat_ExampleCassetteBulk0123456789ab', pollsUntilDone: 1 });
+      return { url: shop.api.url, origins: { 'https://storage.googleapis.com': shop.files.url }, close: () => shop.close() };
+    },
+  },
 ];
 
 /** Records the named examples' cassettes (every example's when none is named) into examples/cassettes/, replacing what is there. */
@@ -220,6 +245,7 @@ async function recordAll(names: readonly string[]): Promise<void> {
           ...['record', recording.source, '--sources', 'examples', '--from', window.from, '--to', window.to],
           ...(api.url ? ['--base-url', api.url] : []),
           ...(api.tokenUrl ? ['--token-url', api.tokenUrl] : []),
+          ...Object.entries(api.origins ?? {}).flatMap(([origin, url]) => ['--origin', `${origin}=${url}`]),
           ...(window.stream ? ['--stream', window.stream] : []),
         ];
         const { code, stdout, stderr } = await apilake(args, { cwd: ROOT, env: { ...recording.env } });

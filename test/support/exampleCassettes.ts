@@ -145,12 +145,19 @@ export const EXAMPLE_RECORDINGS: readonly ExampleRecording[] = [
     source: 'hubspot',
     env: { APILAKE_SECRET_APILAKE_HUBSPOT: JSON.stringify({ token: 'pat-na1-ExampleCassette-0123-4567-89ab' }) },
     credentials: ['pat-na1-ExampleCassette-0123-4567-89ab'],
-    // 250 contacts in the hour: two POSTed searches of 200, the cursor in the body.
-    windows: [{ from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' }],
+    // 250 contacts in the first hour: two POSTed searches of 200, the cursor in the body. 10,040 in
+    // the second, more than the 10,000 a search returns: the hour is split into halves that fit.
+    windows: [
+      { from: '2024-03-01T00:00:00Z', to: '2024-03-01T01:00:00Z' },
+      { from: '2024-03-01T01:00:00Z', to: '2024-03-01T02:00:00Z' },
+    ],
     start: () =>
       startHubspotSearchApi({
         token: 'pat-na1-ExampleCassette-0123-4567-89ab',
-        contacts: Array.from({ length: 250 }, (_, k) => hubspotContact(k + 1, new Date(Date.parse('2024-03-01T00:00:00Z') + k * 14_400).toISOString())),
+        contacts: [
+          ...Array.from({ length: 250 }, (_, k) => hubspotContact(k + 1, new Date(Date.parse('2024-03-01T00:00:00Z') + k * 14_400).toISOString())),
+          ...Array.from({ length: 10_040 }, (_, k) => hubspotContact(1_000 + k, new Date(Date.parse('2024-03-01T01:00:00Z') + Math.floor((k * 3_600_000) / 10_040)).toISOString())),
+        ],
       }),
   },
   {

@@ -155,6 +155,12 @@ program
   .addOption(sourcesOption())
   .option('--cassettes <dir>', 'cassette folder (default: <sources>/cassettes)')
   .option('--base-url <url>', "record from this server (a staging API, a local simulation) instead of the source's base_url; the cassettes still name base_url")
+  .option(
+    '--origin <origin=url>',
+    'record from url what an origin of redirects.allowed_origins serves (a file store a job links to); the cassettes still name the origin; repeatable',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--token-url <url>', "ask this token endpoint (a staging or simulated identity server) instead of the source's auth.token_url; the cassettes still name token_url")
   .action(async (source: string, options: RecordOptions) => (await import('./commands/record.js')).recordCommand(source, options));
 
 program

@@ -16,6 +16,7 @@ export { describeWindow, isAligned, isoSeconds, splitIntoWindows, windowBefore, 
 export { checkSource } from './config/checkSource.js';
 export { compileSource } from './config/compiledSource.js';
 export { landedStreams } from './config/landedStreams.js';
+export { normaliseOrigin } from './config/origin.js';
 export { findSource, formatPath, loadSourceFile, loadSources, parseSource, type LoadedSource } from './config/loadSources.js';
 export { sourceSchema, type AuthConfig, type PaginationConfig, type RetryConfig, type SourceDefinition, type StreamDefinition } from './config/sourceSchema.js';
 export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';

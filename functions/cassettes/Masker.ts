@@ -97,9 +97,18 @@ export class Masker {
     return this.secretPlaceholders;
   }
 
-  /** Adds values to mask wherever they appear (the redactor's, a session id). Placeholders and short values are left. */
+  /**
+   * Adds values to mask wherever they appear (the redactor's, a session id). Placeholders and short
+   * values are left, and so is a value around a credential of the secret (`Bearer <token>`, an auth
+   * template rendered): the credential inside is masked as itself, so the value reads as replay
+   * renders it from the placeholder.
+   */
   addValues(values: Iterable<string>): void {
-    for (const value of values) this.add(value);
+    const stored = [...this.entries].filter(([, entry]) => entry.placeholder?.startsWith('REDACTED.secret.')).map(([value]) => value);
+    for (const value of values) {
+      if (PLACEHOLDER.test(value) || stored.some((secret) => value !== secret && value.includes(secret))) continue;
+      this.add(value);
+    }
   }
 
   /** Learns the credentials a request carries: sensitive query parameters, `redact` body paths and headers. */
@@ -220,9 +229,12 @@ export class Masker {
     const urlSafe = /[-_]/.test(value);
     const bytes = Buffer.from(value, urlSafe ? 'base64url' : 'base64');
     const text = bytes.toString('utf8');
+    // A value of whole quanta may be padded base64 that needed no padding (Basic always pads):
+    // its masked text is encoded padded, as the replay's client encodes the placeholders.
+    const padded = value.endsWith('=') || (!urlSafe && value.length % 4 === 0);
     const encode = (t: string) => {
       const encoded = Buffer.from(t, 'utf8').toString(urlSafe ? 'base64url' : 'base64');
-      return value.endsWith('=') ? encoded.padEnd(Math.ceil(encoded.length / 4) * 4, '=') : encoded.replace(/=+$/, '');
+      return padded ? encoded.padEnd(Math.ceil(encoded.length / 4) * 4, '=') : encoded.replace(/=+$/, '');
     };
     if (encode(text) !== value) return undefined;
     const masked = this.mask(text, kind).text;

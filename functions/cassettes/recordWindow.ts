@@ -4,8 +4,10 @@
  * replays (no network, no secret) to what the live run landed before handing it back.
  */
 
+import { authBaseUrlField } from '../config/authBaseUrl.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
+import { InputError } from '../errors.js';
 import { runWindow, type WindowResult } from '../engine/runWindow.js';
 import { nodeTransport } from '../http/nodeTransport.js';
 import { Redactor } from '../http/redact.js';
@@ -34,6 +36,13 @@ export interface RecordInput {
   readonly replayStorage: LakeStorage;
   /** Record from this server instead of `base_url` (a staging API, a local simulation); the cassette still names `base_url`. */
   readonly baseUrl?: string;
+  /** Ask this token endpoint instead of `auth.token_url` (a staging or simulated identity server); the cassette still names `token_url`. */
+  readonly tokenUrl?: string;
+  /**
+   * Record from a server standing in for an origin of `redirects.allowed_origins` (the file store
+   * a job's result links to): `[origin, server]` pairs; the cassette still names the origin.
+   */
+  readonly origins?: readonly (readonly [string, string])[];
   /** Masks what the run prints; every value the recording learns is added to it. */
   readonly redactor?: Redactor;
   /** @default node:http */
@@ -59,7 +68,7 @@ export interface RecordOutcome {
 /** Records one window. Never throws for a failed window: the result says why. */
 export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   const { source, stream, window } = input;
-  const live = input.baseUrl ? { ...source, base_url: input.baseUrl } : source;
+  const live = liveSource(source, input);
   const secrets = new RecordingSecretProvider(input.secrets);
   const redactor = input.redactor ?? new Redactor();
   const recording = recordingTransport(input.transport ?? nodeTransport());
@@ -71,7 +80,7 @@ export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   const secretName = authSecretName(source);
   const masker = maskerFor(source, secretName ? secrets.firstReads.get(secretName) : undefined);
   masker.addValues(redactor.secretValues());
-  const rebase = rebaser(input.baseUrl, source.base_url);
+  const rebase = rebaser([...(input.origins ?? []).map(([origin, server]) => [server, origin] as const), [input.tokenUrl, tokenUrlOf(source)], [input.baseUrl, source.base_url]]);
   const plain = recording.exchanges.map((exchange) => plainInteraction(exchange, rebase));
   for (const { request, response } of plain) {
     masker.learnRequest(request);
@@ -165,12 +174,48 @@ function plainInteraction(exchange: RecordedExchange, rebase: (text: string) => 
   };
 }
 
-/** Replaces the recording server's base URL by the source's, also as JSON writes it with escaped slashes. */
-function rebaser(from: string | undefined, to: string): (text: string) => string {
-  if (!from) return (text) => text;
-  const a = from.replace(/\/+$/, '');
-  const b = to.replace(/\/+$/, '');
-  if (a === b) return (text) => text;
+/** The source as recorded: its base URL and token endpoint replaced by the recording servers'. */
+function liveSource(source: SourceDefinition, input: RecordInput): SourceDefinition {
+  // Replacing it would write "{auth.instance_url}" where the token answer names the instance, and replay could not follow it.
+  if (input.baseUrl !== undefined && authBaseUrlField(source.base_url) !== undefined) {
+    throw new InputError(
+      `the base_url of source "${source.name}" (${source.base_url}) is issued with the token: record without a base URL to record from; the requests go where the token answer says`,
+    );
+  }
+  const withBase = input.baseUrl ? { ...source, base_url: input.baseUrl } : source;
+  const withOrigins = input.origins ? { ...withBase, redirects: { ...withBase.redirects, allowed_origins: withBase.redirects.allowed_origins.map((o) => servedBy(input.origins!, o)) } } : withBase;
+  for (const [origin] of input.origins ?? []) {
+    if (!source.redirects.allowed_origins.includes(origin)) {
+      throw new InputError(
+        `${origin} is not one of redirects.allowed_origins of source "${source.name}" (${source.redirects.allowed_origins.join(', ') || 'none'}): only a listed origin can be recorded from another server`,
+      );
+    }
+  }
+  const { auth } = withOrigins;
+  if (input.tokenUrl === undefined) return withOrigins;
+  if (!('token_url' in auth)) throw new InputError(`a token URL to record from was given, but auth type "${auth.type}" of source "${source.name}" asks no token endpoint`);
+  return { ...withOrigins, auth: { ...auth, token_url: input.tokenUrl } };
+}
+
+function servedBy(origins: readonly (readonly [string, string])[], origin: string): string {
+  return origins.find(([named]) => named === origin)?.[1] ?? origin;
+}
+
+function tokenUrlOf(source: SourceDefinition): string | undefined {
+  return 'token_url' in source.auth ? source.auth.token_url : undefined;
+}
+
+/**
+ * Replaces each recording server's URL by the source's, also as JSON writes it with escaped
+ * slashes; the first pair first, so a token endpoint under the recording base URL is replaced whole.
+ */
+function rebaser(pairs: readonly (readonly [string | undefined, string | undefined])[]): (text: string) => string {
   const escape = (s: string) => s.replaceAll('/', '\\/');
-  return (text) => text.replaceAll(a, b).replaceAll(escape(a), escape(b));
+  const replacements = pairs.flatMap(([from, to]) => {
+    if (!from || to === undefined) return [];
+    const a = from.replace(/\/+$/, '');
+    const b = to.replace(/\/+$/, '');
+    return a === b ? [] : [[a, b] as const, [escape(a), escape(b)] as const];
+  });
+  return (text) => replacements.reduce((out, [a, b]) => out.replaceAll(a, b), text);
 }

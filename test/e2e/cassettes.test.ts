@@ -53,6 +53,16 @@ describe('apilake record', () => {
     }
   });
 
+  it.each([
+    [['--origin', 'storage.example.com'], '--origin "storage.example.com" is not ORIGIN=URL, two http(s) origins (scheme://host[:port])'],
+    [['--token-url', 'http://127.0.0.1:9/token'], '--token-url: auth type "api_key" of source "demo_shop" asks no token endpoint'],
+    [['--token-url', 'login'], '--token-url "login" is not an http(s) URL'],
+  ])('fails with exit 2 on %j, before any request', async (flags, message) => {
+    const { code, stderr } = await apilake(['record', 'demo_shop', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z', ...flags], { cwd, env });
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+  });
+
   it('fails with exit 2 on a range that is not a time', async () => {
     const { code, stderr } = await apilake(['record', 'demo_shop', '--from', 'yesterday-ish', '--to', '2024-01-01'], { cwd, env });
     expect(code).toBe(2);

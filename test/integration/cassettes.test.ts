@@ -25,6 +25,7 @@ import { nodesEvery, startGraphqlApi } from '../support/graphqlApi.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
+import { productsEvery, startShopifyBulkApi } from '../support/apis/shopifyBulkApi.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -36,7 +37,13 @@ const day = (start: string): TimeWindow => ({ start: new Date(start), end: new D
 const lake = async () => new FsLakeStorage(await mkdtemp(join(tmpdir(), 'cassette-lake-')));
 
 /** Records a window into a scratch lake; returns the outcome and the lake's folder. */
-async function record(source: SourceDefinition, streamName: string, window: TimeWindow, env: Record<string, string>, options: { baseUrl?: string; secrets?: EnvSecretProvider } = {}) {
+async function record(
+  source: SourceDefinition,
+  streamName: string,
+  window: TimeWindow,
+  env: Record<string, string>,
+  options: { baseUrl?: string; tokenUrl?: string; secrets?: EnvSecretProvider } = {},
+) {
   const storage = await lake();
   const stream = source.streams.find((s) => s.name === streamName)!;
   const outcome = await recordWindow({
@@ -47,6 +54,7 @@ async function record(source: SourceDefinition, streamName: string, window: Time
     storage,
     replayStorage: await lake(),
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
   });
   expect(outcome.problems).toEqual([]);
   expect(outcome.result.status).toBe('committed');
@@ -279,6 +287,35 @@ streams:
     }
   });
 
+  it('records from a token endpoint and an API given instead of token_url and base_url, and names the source’s own in the cassette', async () => {
+    const server = await startOAuthServer({ clientSecret: 'cs-very-secret-value', refreshToken: 'rt-initial-0001' });
+    closers.push(() => server.close());
+    const source = parseSource(yaml('https://login.example.com/oauth2/token', 'https://api.example.com', 'type: oauth2_refresh_token, secret: apilake/hub'), 'hub.yaml');
+    const env = { APILAKE_SECRET_APILAKE_HUB: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-very-secret-value', refresh_token: 'rt-initial-0001' }) };
+    const { outcome, root } = await record(source, 'items', hour('2024-01-01T00:00:00Z'), env, { baseUrl: server.url, tokenUrl: server.tokenUrl });
+    await server.close();
+    expect(server.exchanges.map((e) => e.outcome)).toEqual(['ok']);
+    expect(outcome.cassette.interactions.map((i) => `${i.request.method} ${i.request.url.replace(/\?.*/, '')}`)).toEqual([
+      'POST https://login.example.com/oauth2/token',
+      'GET https://api.example.com/data',
+    ]);
+    expect(gunzipSync(outcome.bytes).toString('utf8')).not.toContain(server.url);
+    const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    expect(await recordLines(replayed.root)).toEqual(await recordLines(root));
+  });
+
+  it('fails if asked to record from another base URL when the token answer issues it, before any request', async () => {
+    const server = await startOAuthServer({ clientSecret: 'cs-very-secret-value', refreshToken: 'rt-initial-0001' });
+    closers.push(() => server.close());
+    const source = parseSource(yaml(server.tokenUrl, '"{auth.instance_url}"', 'type: oauth2_refresh_token, secret: apilake/hub'), 'hub.yaml');
+    const env = { APILAKE_SECRET_APILAKE_HUB: JSON.stringify({ client_id: 'client-1', client_secret: 'cs-very-secret-value', refresh_token: 'rt-initial-0001' }) };
+    await expect(record(source, 'items', hour('2024-01-01T00:00:00Z'), env, { baseUrl: server.url })).rejects.toThrow(
+      'the base_url of source "hub" ({auth.instance_url}) is issued with the token: record without a base URL to record from; the requests go where the token answer says',
+    );
+    expect(server.exchanges).toEqual([]);
+  });
+
   it('records a JWT bearer grant and replays it with a throwaway key; no assertion or key line is kept', async () => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -295,6 +332,52 @@ streams:
     const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
     expect(replayed.problems).toEqual([]);
     expect(await recordLines(replayed.root)).toEqual(await recordLines(root));
+  });
+});
+
+describe('a cassette of a job whose result is a file on another origin', () => {
+  const TOKEN = 'shpat_cassette_bulk_0123456789';
+  const env = { APILAKE_SECRET_APILAKE_SHOPIFY: JSON.stringify({ api_key: TOKEN }) };
+
+  it('records the file from a server standing in for its allowed origin, names the origin, and replays', async () => {
+    const shop = await startShopifyBulkApi({ products: productsEvery('2024-05-01T00:00:00Z', 7 * 60_000, 9), token: TOKEN, pollsUntilDone: 0 });
+    closers.push(() => shop.close());
+    const source = await exampleSource('shopify_bulk.yaml', () => undefined);
+    const storage = await lake();
+    const outcome = await recordWindow({
+      source,
+      stream: source.streams[0]!,
+      window: hour('2024-05-01T00:00:00Z'),
+      secrets: new EnvSecretProvider(env, { warn: () => undefined }),
+      storage,
+      replayStorage: await lake(),
+      baseUrl: shop.api.url,
+      origins: [['https://storage.googleapis.com', shop.files.url]],
+    });
+    await shop.close();
+    expect(outcome.problems).toEqual([]);
+    const download = outcome.cassette!.interactions.at(-1)!.request;
+    expect([download.method, download.url.replace(/\?.*/, ''), download.headers['x-shopify-access-token']]).toEqual(['GET', 'https://storage.googleapis.com/bulk/1.jsonl', undefined]);
+    expect(gunzipSync(outcome.bytes!).toString('utf8')).not.toContain(shop.files.url);
+    const replayed = await replay(source, parseCassette(outcome.bytes!, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    expect(await recordLines(replayed.root)).toEqual(await recordLines(storage.location));
+  });
+
+  it('fails if the origin given a server is not one of redirects.allowed_origins, before any request', async () => {
+    const source = await exampleSource('shopify_bulk.yaml', () => undefined);
+    const run = recordWindow({
+      source,
+      stream: source.streams[0]!,
+      window: hour('2024-05-01T00:00:00Z'),
+      secrets: new EnvSecretProvider(env, { warn: () => undefined }),
+      storage: await lake(),
+      replayStorage: await lake(),
+      origins: [['https://files.example.com', 'http://127.0.0.1:9']],
+    });
+    await expect(run).rejects.toThrow(
+      'https://files.example.com is not one of redirects.allowed_origins of source "shopify_bulk" (https://storage.googleapis.com): only a listed origin can be recorded from another server',
+    );
   });
 });
 

@@ -40,6 +40,8 @@ export interface SalesforceApiOptions {
   /** Verifies the assertion's signature (the certificate uploaded to the connected app). */
   readonly publicKey: KeyObject;
   readonly accounts: readonly SalesforceAccount[];
+  /** The `aud` the login server accepts: the login URL it stands in for (`https://login.salesforce.com`). @default its own URL */
+  readonly audience?: string;
 }
 
 /** The two servers, with what they issued. */
@@ -100,7 +102,7 @@ function token(request: SeenRequest, loginUrl: string, instanceUrl: string, opti
   const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as { iss?: string; sub?: string; aud?: string; exp?: number };
   if (claims.iss !== options.consumerKey) return refuse('invalid client credentials');
   if (claims.sub !== options.username) return refuse('user hasn\u2019t approved this consumer');
-  if (claims.aud !== loginUrl) return refuse('audience is invalid');
+  if (claims.aud !== (options.audience ?? loginUrl)) return refuse('audience is invalid');
   if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return refuse('expired authorization code');
   const accessToken = `00D5g000000abcd!AQ${randomBytes(24).toString('base64url')}`;
   issued.push(accessToken);

@@ -11,10 +11,11 @@
  * JSON bytes it lands as, with no JS string per field and no object-mode stream hop per row.
  */
 
-import { BodyDecoder, Utf8DecodeError } from './BodyDecoder.js';
-import { BodyFormatError, RecordTooLargeError, ResponseEncodingError, type BodyOrigin } from './bodyErrors.js';
+import { BodyDecoder } from './BodyDecoder.js';
+import { BodyFormatError, RecordTooLargeError, type BodyOrigin } from './bodyErrors.js';
+import { decodeChecked, pageStats } from './pageStats.js';
 import { RecordBatch } from './RecordBatch.js';
-import { RECORD_PARSER_DEFAULTS, type PageStats, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
+import { RECORD_PARSER_DEFAULTS, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
 import type { RecordReader } from './RecordReader.js';
 
 /** CSV options (`format: { type: csv, delimiter, quote }`). */
@@ -82,30 +83,14 @@ export class CsvParser implements RecordReader {
     this.scan(this.decode(lastChunk, true));
     this.finish();
     const records = this.batch();
-    const stats: PageStats = {
-      bytes: this.received,
-      records: this.count,
-      recordBytes: this.recordBytes,
-      encoding: this.decoder.encoding,
-      bom: this.decoder.stats.bom,
-      replacedChars: this.decoder.stats.replacedChars,
-      transcodedChars: this.decoder.stats.transcodedChars,
-      // Every row is built from its fields, not landed as the body's bytes; the format says so.
-      reserialisedRecords: 0,
-    };
+    // No reserialised records: every row is built from its fields, not landed as the body's bytes; the format says so.
+    const stats = pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes });
     return { records, recordCount: this.count, body: null, stats };
   }
 
   private decode(chunk: Uint8Array, final: boolean): Buffer {
     this.received += chunk.length;
-    try {
-      const decoded = this.decoder.decode(chunk, final);
-      this.decoder.check();
-      return decoded;
-    } catch (error) {
-      if (error instanceof Utf8DecodeError) throw new ResponseEncodingError(this.origin, error.offset, error.bytes, error.utf16);
-      throw error;
-    }
+    return decodeChecked(this.decoder, chunk, final, this.origin);
   }
 
   /** The rows completed since the last batch, as a batch over the output; the unfinished row moves to a new output. */

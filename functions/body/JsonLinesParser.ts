@@ -6,11 +6,12 @@
  * Memory holds the unfinished line only, so a file of any size streams.
  */
 
-import { BodyDecoder, Utf8DecodeError } from './BodyDecoder.js';
-import { JsonNestingError, JsonSyntaxError, quoteNear, RecordTooLargeError, ResponseEncodingError, type BodyOrigin } from './bodyErrors.js';
+import { BodyDecoder } from './BodyDecoder.js';
+import { JsonNestingError, JsonSyntaxError, quoteNear, RecordTooLargeError, type BodyOrigin } from './bodyErrors.js';
 import { JsonScanError, JsonScanner } from './JsonScanner.js';
+import { decodeChecked, pageStats } from './pageStats.js';
 import { RecordBatch } from './RecordBatch.js';
-import { RECORD_PARSER_DEFAULTS, type PageStats, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
+import { RECORD_PARSER_DEFAULTS, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
 import type { RecordReader } from './RecordReader.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -55,29 +56,13 @@ export class JsonLinesParser implements RecordReader {
 
   end(lastChunk: Uint8Array = EMPTY): ParsedPage {
     const records = this.read(lastChunk, true);
-    const stats: PageStats = {
-      bytes: this.received,
-      records: this.count,
-      recordBytes: this.recordBytes,
-      encoding: this.decoder.encoding,
-      bom: this.decoder.stats.bom,
-      replacedChars: this.decoder.stats.replacedChars,
-      transcodedChars: this.decoder.stats.transcodedChars,
-      reserialisedRecords: 0,
-    };
+    const stats = pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes });
     return { records, recordCount: this.count, body: null, stats };
   }
 
   private read(chunk: Uint8Array, final: boolean): RecordBatch {
     this.received += chunk.length;
-    let decoded: Buffer;
-    try {
-      decoded = this.decoder.decode(chunk, final);
-      this.decoder.check();
-    } catch (error) {
-      if (error instanceof Utf8DecodeError) throw new ResponseEncodingError(this.origin, error.offset, error.bytes, error.utf16);
-      throw error;
-    }
+    const decoded = decodeChecked(this.decoder, chunk, final, this.origin);
     if (!this.started && (decoded.length > 0 || final)) {
       this.started = true;
       if (this.decoder.stats.bom) this.carryAt = 3;

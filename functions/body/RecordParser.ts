@@ -23,6 +23,7 @@ import { JsonNestingError, JsonSyntaxError, PageTooLargeError, quoteNear, Record
 import { JsonScanError, JsonScanner, TARGET } from './JsonScanner.js';
 import { lazyRecordsArray } from './lazyRecordsArray.js';
 import { memoizeByText } from '../expressions/memoizeByText.js';
+import { pageStats, type PageStats } from './pageStats.js';
 import { parseExact } from './parseExact.js';
 import { parseValidJson } from './parseValidJson.js';
 import { RecordBatch } from './RecordBatch.js';
@@ -66,23 +67,7 @@ export interface RecordParserOptions {
   readonly origin?: BodyOrigin;
 }
 
-/** What reading a body did, for manifests and metrics. */
-export interface PageStats {
-  /** Bytes received, before decoding. */
-  readonly bytes: number;
-  readonly records: number;
-  /** Sum of the records' bytes as landed. */
-  readonly recordBytes: number;
-  readonly encoding: ResponseEncoding;
-  /** A UTF-8 byte order mark led the body and was skipped. */
-  readonly bom: boolean;
-  /** `replace`: characters that became U+FFFD. */
-  readonly replacedChars: number;
-  /** `latin1`: characters transcoded to UTF-8 (bytes ≥ 0x80). */
-  readonly transcodedChars: number;
-  /** Records that are not the API's bytes (only with a non-key-path `records` expression). */
-  readonly reserialisedRecords: number;
-}
+export type { PageStats } from './pageStats.js';
 
 /** A body read to its end. */
 export interface ParsedPage {
@@ -226,16 +211,7 @@ export class RecordParser {
     } else if (this.scanner.target !== TARGET.array) {
       this.failPath();
     }
-    const stats: PageStats = {
-      bytes: this.received,
-      records: this.count,
-      recordBytes: this.recordBytes,
-      encoding: this.decoder.encoding,
-      bom: this.decoder.stats.bom,
-      replacedChars: this.decoder.stats.replacedChars,
-      transcodedChars: this.decoder.stats.transcodedChars,
-      reserialisedRecords: reserialised,
-    };
+    const stats = pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes, reserialisedRecords: reserialised });
     const count = this.count;
     let cached: { value: unknown } | undefined = body === undefined ? undefined : { value: body };
     const readBody = () => (cached ??= { value: this.bodyWithRecords() }).value;

@@ -16,10 +16,11 @@
  */
 
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import { BodyDecoder, Utf8DecodeError } from './BodyDecoder.js';
-import { BodyFormatError, JsonNestingError, RecordTooLargeError, ResponseEncodingError, type BodyOrigin } from './bodyErrors.js';
+import { BodyDecoder } from './BodyDecoder.js';
+import { BodyFormatError, JsonNestingError, RecordTooLargeError, type BodyOrigin } from './bodyErrors.js';
+import { decodeChecked, pageStats } from './pageStats.js';
 import { RecordBatch } from './RecordBatch.js';
-import { RECORD_PARSER_DEFAULTS, type PageStats, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
+import { RECORD_PARSER_DEFAULTS, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
 import type { RecordReader } from './RecordReader.js';
 
 /** An element of the record being built. */
@@ -75,29 +76,13 @@ export class XmlRecordParser implements RecordReader {
     this.write(lastChunk, true);
     this.guard(() => this.parser.close());
     const records = this.take();
-    const stats: PageStats = {
-      bytes: this.received,
-      records: this.count,
-      recordBytes: this.recordBytes,
-      encoding: this.decoder.encoding,
-      bom: this.decoder.stats.bom,
-      replacedChars: this.decoder.stats.replacedChars,
-      transcodedChars: this.decoder.stats.transcodedChars,
-      reserialisedRecords: 0,
-    };
+    const stats = pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes });
     return { records, recordCount: this.count, body: null, stats };
   }
 
   private write(chunk: Uint8Array, final: boolean): void {
     this.received += chunk.length;
-    let decoded: Buffer;
-    try {
-      decoded = this.decoder.decode(chunk, final);
-      this.decoder.check();
-    } catch (error) {
-      if (error instanceof Utf8DecodeError) throw new ResponseEncodingError(this.origin, error.offset, error.bytes, error.utf16);
-      throw error;
-    }
+    const decoded = decodeChecked(this.decoder, chunk, final, this.origin);
     if (decoded.length > 0) this.guard(() => this.parser.write(decoded.toString('utf8')));
     if (this.frames.length > 0 && this.received - this.recordFrom > this.maxRecordBytes) {
       throw new RecordTooLargeError(this.origin, `record ${this.count + 1} (<${this.path.at(-1)!}>)`, this.maxRecordBytes, this.received - this.recordFrom);

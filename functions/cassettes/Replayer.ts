@@ -10,7 +10,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CassetteMismatchError } from '../errors.js';
 import type { Redactor } from '../http/redact.js';
-import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from '../http/Transport.js';
+import { bodyText, type ResponseHeaders, type Transport, type TransportRequest, type TransportResponse } from '../http/Transport.js';
 import { bodyBytes, type Cassette, type CassetteFailure, type CassetteInteraction } from './cassette.js';
 import type { Masker, MaskableRequest } from './Masker.js';
 import { describeDifferences, likeness, matchKey, type IgnoreRules } from './requestDiff.js';
@@ -106,12 +106,7 @@ function answer(interaction: CassetteInteraction, signal: AbortSignal): Transpor
     status: response.status,
     headers: new RecordedHeaders(response.headers),
     body: stream,
-    text: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-      const text = Buffer.concat(chunks).toString('utf8');
-      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-    },
+    text: () => bodyText(stream),
     discard: () => void stream.return(undefined),
   };
 }

@@ -6,7 +6,7 @@
  * it arrives, and a copy kept.
  */
 
-import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from '../http/Transport.js';
+import { bodyText, type ResponseHeaders, type Transport, type TransportRequest, type TransportResponse } from '../http/Transport.js';
 
 /** One hop as recorded, secrets still in it: kept in memory only, masked before anything is written. */
 export interface RecordedExchange {
@@ -82,13 +82,7 @@ function recordedResponse(response: TransportResponse, recorded: NonNullable<Rec
     status: response.status,
     headers: response.headers,
     body: stream,
-    text: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-      const text = Buffer.concat(chunks).toString('utf8');
-      // As the transports' text() does (WHATWG "UTF-8 decode"): a leading BOM is not part of the text.
-      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-    },
+    text: () => bodyText(stream),
     discard: () => response.discard(),
   };
 }

@@ -7,6 +7,7 @@
 import { parseDuration } from '../window/duration.js';
 import { placeholdersIn } from '../window/templating.js';
 import type { PartialStream } from './partialSource.js';
+import { requestTexts } from './requestTexts.js';
 
 /** Placeholders that render a part's bounds to the second; `_date` ones would render the same day for every part. */
 const SPLITTABLE = /^window\.(start|end)(_epoch)?$/;
@@ -25,8 +26,9 @@ export function maxResultsProblems(stream: PartialStream): { path: (string | num
   }
   const span = parseDuration(cap.min_span);
   if (span === undefined || span < 1000) problems.push({ path: ['max_results', 'min_span'], message: `"${cap.min_span}" is not a duration of whole seconds, at least 1s (e.g. 1s, 30s, 5m)` });
-  const texts = [stream.path ?? '', ...Object.values(stream.params ?? {}).filter((v): v is string => typeof v === 'string'), ...stringsIn(stream.body)];
-  const names = texts.flatMap(placeholdersIn).filter((name) => name.startsWith('window.'));
+  const names = requestTexts(stream)
+    .flatMap(placeholdersIn)
+    .filter((name) => name.startsWith('window.'));
   if (!names.some((name) => SPLITTABLE.test(name))) {
     const found = names.length > 0 ? `only ${[...new Set(names)].map((n) => `{${n}}`).join(', ')}` : 'no window placeholder';
     problems.push({
@@ -35,11 +37,4 @@ export function maxResultsProblems(stream: PartialStream): { path: (string | num
     });
   }
   return problems;
-}
-
-function stringsIn(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsIn);
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
-  return [];
 }

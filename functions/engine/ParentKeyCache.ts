@@ -10,6 +10,7 @@
  */
 
 import { AbortedError } from '../errors.js';
+import { requestTexts } from '../config/requestTexts.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 
 /** `{window.start}`, `{window.end:epoch_ms}`, `{window.end-1s}`…: any placeholder of the window. */
@@ -29,18 +30,10 @@ export function pagedOncePerRun(source: SourceDefinition, stream: StreamDefiniti
     seen.add(current.name);
     // A job stream's requests are its job's, made for each window.
     if (current.incremental || current.max_results || current.job || current.path === undefined) return false;
-    const texts = [current.path, ...Object.values(current.params).filter((v): v is string => typeof v === 'string'), ...stringsIn(current.body)];
-    if (texts.some((text) => WINDOW_PLACEHOLDER.test(text))) return false;
+    if (requestTexts(current).some((text) => WINDOW_PLACEHOLDER.test(text))) return false;
     current = parent === undefined ? undefined : source.streams.find((s) => s.name === parent);
   }
   return true;
-}
-
-function stringsIn(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsIn);
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
-  return [];
 }
 
 /**

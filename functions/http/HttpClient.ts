@@ -8,7 +8,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { BudgetConfig } from '../config/responseRuleSchema.js';
 import type { RedirectConfig, RetryConfig } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, HttpNetworkError, HttpStatusError, type HttpError, ResponseRuleError, RetryableResponse, RetryBudgetError } from '../errors.js';
+import { AbortedError, ApilakeError, HttpStatusError, ResponseRuleError, RetryableResponse, RetryBudgetError } from '../errors.js';
 import type { Authenticator } from './auth/Authenticator.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { Deadline } from './Deadline.js';
@@ -17,16 +17,14 @@ import type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, Requ
 import { networkReason } from './networkReason.js';
 import { nodeTransport } from './nodeTransport.js';
 import { authenticate, prepareRequest, type PreparedRequest } from './prepareRequest.js';
-import { quoteBody } from './quoteBody.js';
 import { readJson } from './readJson.js';
 import type { Redactor } from './redact.js';
-import { budgetFromBody, budgetFromHeaders, budgetInRequests, type BudgetReading } from './apiBudget.js';
-import { decide } from './responseRules.js';
-import { decideRetry, isRetryableStatus, isThrottled } from './retryPolicy.js';
+import { ApiBudgetPacer } from './ApiBudgetPacer.js';
+import { judgeResponse, type Attempt } from './judgeResponse.js';
+import { decideRetry } from './retryPolicy.js';
 import { LocalRateBudget } from './LocalRateBudget.js';
 import type { RateBudget } from './RateBudget.js';
-import { TokenBucket } from './TokenBucket.js';
-import { fetchTransport, type ResponseHeaders, type Transport } from './Transport.js';
+import { fetchTransport, type Transport } from './Transport.js';
 
 export type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
 
@@ -63,30 +61,6 @@ export interface HttpClientOptions {
   readonly budget?: BudgetConfig;
 }
 
-type Attempt<T> =
-  | { readonly kind: 'read'; readonly status: number; readonly headers: ResponseHeaders; readonly value: T; readonly hops: number }
-  /** A status that is not 2xx, with the body's text for the error. */
-  | { readonly kind: 'status'; readonly status: number; readonly headers: ResponseHeaders; readonly text: string; readonly hops: number }
-  | { readonly kind: 'network'; readonly reason: string; readonly error: unknown; readonly hops: number }
-  /** Not worth retrying: a redirect the source may not follow, or a body its reader refused. */
-  | { readonly kind: 'refused'; readonly error: ApilakeError; readonly hops: number }
-  /** A 2xx body its reader asked to have again (a response rule). */
-  | { readonly kind: 'again'; readonly signal: RetryableResponse; readonly headers: ResponseHeaders; readonly hops: number };
-
-/** A failed attempt, and what may follow it. */
-interface Failure {
-  /** Thrown when no attempt follows. */
-  readonly error: HttpError;
-  readonly retryable: boolean;
-  /** Headers that may ask for a wait (Retry-After, a reset). */
-  readonly headers?: ResponseHeaders;
-  /** A wait a response rule read from the response, in ms. */
-  readonly waitMs?: number;
-  readonly throttled: boolean;
-  /** A 401, or a rule's refresh_auth: a refreshed token is worth one more attempt. */
-  readonly refreshAuth: boolean;
-}
-
 const DEFAULT_REDIRECTS: RedirectConfig = { max: 5, allowed_origins: [] };
 /** A rate-limited, retrying HTTP client for one source. Share one per source across windows. */
 export class HttpClient {
@@ -96,13 +70,11 @@ export class HttpClient {
   private readonly random: () => number;
   private readonly transport: Transport;
   private readonly budget: RateBudget;
-  private readonly apiBudget: TokenBucket;
+  private readonly apiBudget: ApiBudgetPacer;
   private readonly breaker: CircuitBreaker;
   private authenticator: Authenticator | undefined;
   private readonly redirects: RedirectConfig;
   private readonly allowedOrigins: ReadonlySet<string>;
-  /** Requests sent whose response has not arrived yet (the API may not have counted them when it reports its budget). */
-  private inFlight = 0;
 
   constructor(private readonly options: HttpClientOptions) {
     this.clockSource = options.clock ?? systemClock;
@@ -110,7 +82,7 @@ export class HttpClient {
     this.transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : nodeTransport());
     this.budget = options.rateBudget ?? new LocalRateBudget({ requestsPerSecond: options.requestsPerSecond, burst: options.burst, concurrency: options.concurrency, clock: this.clockSource });
     // The API's own budget, as its responses report it, paces requests on top of the source's rate budget.
-    this.apiBudget = new TokenBucket({ ratePerSecond: Number.POSITIVE_INFINITY, clock: this.clockSource });
+    this.apiBudget = new ApiBudgetPacer({ clock: this.clockSource, maxDelayMs: options.retry.max_delay_ms, ...(options.budget ? { budget: options.budget } : {}) });
     this.breaker = new CircuitBreaker({ threshold: options.retry.circuit_breaker_failures, cooldownMs: options.retry.circuit_breaker_cooldown_ms, clock: this.clockSource });
     this.authenticator = options.authenticator;
     this.redirects = options.redirects ?? DEFAULT_REDIRECTS;
@@ -168,12 +140,12 @@ export class HttpClient {
       const prepared = request.authenticate === false || !this.authenticator ? unauthenticated : await authenticate(unauthenticated, this.authenticator, this.options.redactor);
       const release = await this.stoppable(this.budget.acquire(signal), signal);
       let outcome: Attempt<T>;
-      this.inFlight++;
+      const leave = this.apiBudget.enter();
       try {
         await this.stoppable(this.apiBudget.take(signal), signal);
         outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
       } finally {
-        this.inFlight--;
+        leave();
         release();
       }
       count('requests', outcome.hops);
@@ -183,7 +155,7 @@ export class HttpClient {
         return { status: outcome.status, headers: outcome.headers, url: prepared.url, body: outcome.value };
       }
       if (outcome.kind === 'network' && signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'), { cause: outcome.error });
-      const judged = this.judge(outcome, request, options, attempt);
+      const judged = judgeResponse(outcome, options, { described: this.describe(request), attempt, redactor: this.options.redactor, clock: this.clockSource, apiBudget: this.apiBudget });
       if ('ignored' in judged) {
         this.breaker.recordSuccess();
         return { status: judged.status, headers: judged.headers, url: prepared.url, body: judged.ignored };
@@ -223,66 +195,6 @@ export class HttpClient {
     }
   }
 
-  /**
-   * What a failed attempt means: the first response rule that matches a status decides (a `fail`
-   * throws at once, an `ignore` is a result), else the built-in handling of statuses and network
-   * failures.
-   * @throws ResponseRuleError for a rule's `fail`, or an `ignore` the caller cannot read
-   */
-  private judge<T>(
-    outcome: Exclude<Attempt<T>, { kind: 'read' | 'refused' }>,
-    request: HttpRequest,
-    options: RequestOptions<T>,
-    attempt: number,
-  ): Failure | { ignored: T; status: number; headers: ResponseHeaders } {
-    const described = this.describe(request);
-    const mask = (text: string) => this.options.redactor.text(text);
-    if (outcome.kind === 'network') {
-      return { error: new HttpNetworkError(outcome.reason, described, { attempts: attempt, cause: outcome.error }), retryable: true, throttled: false, refreshAuth: false };
-    }
-    if (outcome.kind === 'again') {
-      const { signal, headers } = outcome;
-      const error = new ResponseRuleError(signal.status, signal.rule, signal.detail, described, { attempts: attempt });
-      return { error, retryable: !signal.refreshAuth, headers, ...(signal.waitMs !== undefined ? { waitMs: signal.waitMs } : {}), throttled: !signal.refreshAuth, refreshAuth: signal.refreshAuth };
-    }
-    const { status, headers, text } = outcome;
-    const rules = options.rules ?? [];
-    const budget = this.options.budget;
-    if (rules.length > 0 || budget) {
-      let parsed: { value: unknown } | undefined;
-      const body = () => (parsed ??= { value: parseBody(text) }).value;
-      if (budget) this.observeBody(budget, body());
-      const decision = decide(
-        rules,
-        {
-          status,
-          headers,
-          get body() {
-            return body();
-          },
-        },
-        { nowMs: this.clockSource.now(), ...(budget ? { budget } : {}) },
-      );
-      if (decision) {
-        const message = decision.message === undefined ? quoteBody(text, mask) : mask(decision.message);
-        const error = new ResponseRuleError(status, decision.rule.name, message, described, { attempts: attempt });
-        switch (decision.action) {
-          case 'fail':
-            throw error;
-          case 'ignore':
-            if (!options.ignore) throw error;
-            return { ignored: options.ignore({ status, headers, body: body() }), status, headers };
-          case 'refresh_auth':
-            return { error, retryable: false, throttled: false, refreshAuth: true };
-          case 'retry':
-            return { error, retryable: true, headers, ...(decision.waitMs !== undefined ? { waitMs: decision.waitMs } : {}), throttled: true, refreshAuth: false };
-        }
-      }
-    }
-    const error = new HttpStatusError(status, quoteBody(text, mask), described, { attempts: attempt });
-    return { error, retryable: isRetryableStatus(status, headers), headers, throttled: isThrottled(status, headers), refreshAuth: status === 401 };
-  }
-
   /** Sends a request and parses its JSON body with `JSON.parse` (token endpoints, tests). */
   async requestJson(request: HttpRequest, options: { signal?: AbortSignal; stats?: HttpStats } = {}): Promise<HttpResult<unknown>> {
     return this.request(request, { ...options, read: readJson });
@@ -307,7 +219,7 @@ export class HttpClient {
       if (chain.kind === 'refused') return chain;
       const { response, hops } = chain;
       const { status, headers } = response;
-      this.noteBudget(budgetFromHeaders(headers, this.clockSource.now()));
+      this.apiBudget.observeHeaders(headers);
       if (status < 200 || status >= 300) {
         try {
           const text = await response.text();
@@ -332,7 +244,7 @@ export class HttpClient {
         ...(request.label !== undefined ? { label: request.label } : {}),
         describe,
         redact: (text) => redactor.text(text),
-        ...(this.options.budget ? { observeBody: (body: unknown) => this.observeBody(this.options.budget!, body) } : {}),
+        ...(this.options.budget ? { observeBody: (body: unknown) => this.apiBudget.observeBody(body) } : {}),
       };
       try {
         return { kind: 'read', status, headers, value: await read(reading), hops };
@@ -344,18 +256,6 @@ export class HttpClient {
     } finally {
       deadline.clear();
     }
-  }
-
-  /** Paces the requests to come by the budget a response reported (none: nothing changes). */
-  private noteBudget(reading: BudgetReading | undefined): void {
-    if (!reading) return;
-    const now = this.clockSource.now();
-    // This response's own request is still counted in flight; the others may not have reached the API's count.
-    this.apiBudget.adapt(budgetInRequests(reading, Math.max(0, this.inFlight - 1), now + this.options.retry.max_delay_ms));
-  }
-
-  private observeBody(budget: BudgetConfig, body: unknown): void {
-    this.noteBudget(budgetFromBody(budget, body, this.clockSource.now()));
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
@@ -374,15 +274,6 @@ export class HttpClient {
   private describe(request: HttpRequest): string {
     const label = request.label ? `${request.label}, ` : '';
     return `${label}${request.method} ${this.options.redactor.url(request.url)}`;
-  }
-}
-
-/** A body that is not 2xx as rules read it: JSON when it parses, else its text. */
-function parseBody(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
   }
 }
 

@@ -59,4 +59,15 @@ export function fetchTransport(fetchFn: typeof fetch): Transport {
   };
 }
 
+/**
+ * A body read to its end as UTF-8 text, as fetch's `text()` reads it (WHATWG "UTF-8 decode"):
+ * a leading byte order mark is not part of the text.
+ */
+export async function bodyText(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}

@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createUnzip } from 'node:zlib';
 import { abortReason, asError } from '../errors.js';
-import type { ResponseHeaders, Transport, TransportRequest, TransportResponse } from './Transport.js';
+import { bodyText, type ResponseHeaders, type Transport, type TransportRequest, type TransportResponse } from './Transport.js';
 
 // Taken from the module object, not imported: from Node 22 an ES import of node:http reads every
 // export, its lazy WebSocket, MessageEvent and CloseEvent too, and so loads undici; this reads only
@@ -91,13 +91,7 @@ function send(request: TransportRequest, options: NodeTransportOptions, mayRetry
         status: message.statusCode ?? 0,
         headers: new RawResponseHeaders(message.rawHeaders),
         body: stream,
-        text: async () => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of stream) chunks.push(chunk as Buffer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          // As fetch's text() does (WHATWG "UTF-8 decode"): a leading BOM is not part of the text.
-          return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-        },
+        text: () => bodyText(stream),
         discard: () => {
           settled();
           const declared = Number(message.headers['content-length']);

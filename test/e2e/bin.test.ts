@@ -47,7 +47,7 @@ describe('the apilake bin', () => {
     await edit('cli/commands/validate.ts', 'valid`);', 'valid (edited)`);');
     const validate = await run(['validate', '--sources', 'examples']);
     expect(validate.code).toBe(0);
-    expect(validate.stdout).toContain('10 sources valid (edited)');
+    expect(validate.stdout).toContain('17 sources valid (edited)');
     await edit('functions/config/loadSources.ts', 'no source named', 'EDITED no source named');
     expect((await run(['run', 'nope', '--sources', 'examples'])).stderr).toContain('EDITED no source named "nope"');
   }, 120_000);

@@ -128,14 +128,31 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
     expect(everyText([result!])).not.toContain(KEY);
   });
 
-  it('restarts a file whose download broke mid-way without landing a record twice, and reuses the run', async () => {
+  it('downloads a file again whose connection broke before any of its records landed, within the attempt', async () => {
     const stripe = await start({ breakFileAfter: 700 });
-    const first = await land(await source(stripe), oneDay);
-    const second = first[0]!.status === 'committed' ? first : await land(await source(stripe), oneDay);
-    expect(second.map((r) => r.status)).toEqual(['committed']);
+    const results = await land(await source(stripe), oneDay);
+    expect(results.map((r) => r.status)).toEqual(['committed']);
     expect(stripe.created).toHaveLength(1);
     expect(stripe.files.requests).toHaveLength(2);
     const landed = (await readCommittedRecords(lake)).map((l) => l.data);
     expect(landed.sort(byId)).toEqual(inDays(1));
   });
+
+  it('fails the window when a file breaks after records of it landed, and the re-run downloads the same run again, landing each record once', async () => {
+    // About 6 MiB of CSV in a day: past the 4 MiB after which a file's records land as it arrives.
+    const many = balanceRowsEvery('2024-06-01T00:00:00Z', 1, 80_000).filter((r) => r.created_utc < '2024-06-02');
+    const stripe = await start({ rows: many, breakFileAfter: 5 * 1024 * 1024 });
+    const first = await land(await source(stripe), oneDay);
+    expect(first.map((r) => r.status)).toEqual(['failed']);
+    expect(first[0]!.error?.message).toMatch(/records of this page had landed; a page cannot be resumed, so the window fails/);
+    expect(await readCommittedRecords(lake)).toEqual([]);
+
+    const second = await land(await source(stripe), oneDay);
+    expect(second.map((r) => r.status)).toEqual(['committed']);
+    expect(stripe.created).toHaveLength(1);
+    expect(stripe.files.requests).toHaveLength(2);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { balance_transaction_id: string }).balance_transaction_id);
+    expect(ids).toHaveLength(many.length);
+    expect(new Set(ids).size).toBe(many.length);
+  }, 60_000);
 });

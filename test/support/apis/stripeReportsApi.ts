@@ -19,7 +19,7 @@
  * - `GET /v1/files/<file id>/contents` on the file host answers the CSV: a header row, one
  *   balance transaction a row created in the interval, CRLF line endings, `Accept-Ranges: bytes`.
  * Test hooks (not Stripe behaviour): `hold` delays an answer until the test lets it go (to kill a
- * client mid-way), `breakFileAfter` cuts the file's connection after that many bytes once.
+ * client mid-way; a file's answer is held again after half of it, its request's body {@link MID_FILE}), `breakFileAfter` cuts the file's connection after that many bytes once.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -55,6 +55,9 @@ export function balanceRowsEvery(from: string, stepSeconds: number, count: numbe
     };
   });
 }
+
+/** The body of the request `hold` is called with again once half of a file was sent. */
+export const MID_FILE = '<half of the file sent>';
 
 const COLUMNS = ['balance_transaction_id', 'created_utc', 'currency', 'gross', 'fee', 'net', 'reporting_category', 'description'] as const;
 
@@ -143,7 +146,11 @@ export async function startStripeReportsApi(options: StripeReportsOptions): Prom
         res.write(bytes.subarray(from, from + options.breakFileAfter), () => res.destroy());
         return;
       }
-      res.end(bytes.subarray(from));
+      // Half the file, then the hold a test may put mid-file (its request's body says so), then the rest.
+      const half = from + Math.floor((bytes.length - from) / 2);
+      res.write(bytes.subarray(from, half));
+      await options.hold?.({ ...seen, body: MID_FILE });
+      res.end(bytes.subarray(half));
     }),
   );
   const filesListening = await listenOnLoopback(fileServer);

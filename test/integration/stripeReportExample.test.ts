@@ -19,6 +19,7 @@ import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
 import { balanceRowsEvery, startStripeReportsApi, type StripeReportsApi, type StripeReportsOptions } from '../support/apis/stripeReportsApi.js';
 import { exampleSource } from '../support/exampleSource.js';
+import { startJsonServer } from '../support/jsonServer.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 
@@ -105,6 +106,27 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
       'job create body.parameters[columns]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["gross","fee"]',
     );
     expect(stripe.api.requests).toHaveLength(0);
+  });
+
+  it('never sends the key on when the file host redirects to another origin', async () => {
+    const storage = await startJsonServer((request) => {
+      const id = /file_(\d+)/.exec(request.url.pathname)![1]!;
+      return { headers: { 'content-type': 'text/csv' }, body: stripe.csvOf(`frr_${id}`) };
+    });
+    closers.push(storage.close);
+    const stripe = await start({ redirectFilesTo: storage.url });
+    const src = await exampleSource('stripe_report.yaml', (doc) => {
+      doc.base_url = stripe.api.url;
+      doc.redirects = { allowed_origins: [storage.url] };
+      (doc.streams[0]!.job as { download: Record<string, unknown> }).download.base_url = stripe.files.url;
+    });
+    const results = await land(src, oneDay);
+    expect(results.map((r) => r.status)).toEqual(['committed']);
+    expect(stripe.files.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(storage.requests).toHaveLength(1);
+    expect(storage.requests[0]!.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(storage.requests[0]!.headers) + storage.requests[0]!.url.href).not.toContain(KEY);
+    expect((await readCommittedRecords(lake)).map((l) => l.data).sort(byId)).toEqual(inDays(1));
   });
 
   it('converts the CSV strings to typed columns', async () => {

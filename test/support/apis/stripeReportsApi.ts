@@ -71,6 +71,8 @@ export interface StripeReportsOptions {
   readonly failWith?: string;
   /** Answers nothing until the promise it returns settles (a test hook, to kill a client mid-request). */
   readonly hold?: (request: SeenRequest) => Promise<void> | undefined;
+  /** The file host answers 302 to this origin, same path (a test hook: a host that hands the file to storage). */
+  readonly redirectFilesTo?: string;
   /** The file's first answer sends this many bytes and then drops the connection (a test hook). */
   readonly breakFileAfter?: number;
 }
@@ -133,6 +135,11 @@ export async function startStripeReportsApi(options: StripeReportsOptions): Prom
       if (!authorised(req.headers.authorization, options.secretKey)) return json(unauthorised.status, unauthorised.body);
       if (!run || run.polls <= pollsUntilDone || options.failWith !== undefined) {
         return json(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such file: 'file_${id ?? ''}'` } });
+      }
+      if (options.redirectFilesTo !== undefined) {
+        res.writeHead(302, { location: `${options.redirectFilesTo}${seen.url.pathname}` });
+        res.end();
+        return;
       }
       const bytes = Buffer.from(csvOf(run.id));
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');

@@ -207,7 +207,29 @@ function buildRequest(source: SourceDefinition, block: RequestBlock, values: Tem
     new URL(`${source.base_url.replace(/\/+$/, '')}${renderString(block.path, values, `${label} path`, encodeURIComponent)}`),
     renderParams(block.params, () => values, `${label} params`),
   );
-  return { method: block.method, url, headers: block.headers, ...(block.body !== undefined ? { body: renderValue(block.body, values, `${label} body`) } : {}), label };
+  if (block.body === undefined) return { method: block.method, url, headers: block.headers, label };
+  const body = renderValue(block.body, values, `${label} body`);
+  const form = isFormEncoded(block.headers) ? formOf(body, label) : undefined;
+  return { method: block.method, url, headers: block.headers, ...(form ? { form } : { body }), label };
+}
+
+/** Whether the block's own content-type asks for a form body (Stripe's POSTs) instead of JSON. */
+function isFormEncoded(headers: Readonly<Record<string, string>>): boolean {
+  return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'content-type' && value.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded');
+}
+
+/** A flat body as form fields, keys as written (`parameters[interval_start]`). @throws JobError when a value is not a string, number or boolean */
+function formOf(body: unknown, label: string): URLSearchParams {
+  const form = new URLSearchParams();
+  const fields = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.entries(body) : undefined;
+  for (const [key, value] of fields ?? []) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new JobError(`${label} body.${key}: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ${JSON.stringify(value)}`, label);
+    }
+    form.append(key, String(value));
+  }
+  if (!fields) throw new JobError(`${label} body: a form-encoded body (content-type application/x-www-form-urlencoded) is a mapping of field names to values, not ${JSON.stringify(body)}`, label);
+  return form;
 }
 
 function renderParams(params: Readonly<Record<string, string | number | boolean>>, values: (text: string) => TemplateScope, where: string): Record<string, string | number | boolean> {

@@ -36,7 +36,10 @@ export interface JsonServer {
  * Starts a server on 127.0.0.1 (free port) answering with `route`. `latencyMs` delays every
  * answer so concurrent clients overlap.
  */
-export async function startJsonServer(route: (request: SeenRequest, base: string) => JsonAnswer, options: { latencyMs?: number } = {}): Promise<JsonServer> {
+export async function startJsonServer(
+  route: (request: SeenRequest, base: string) => JsonAnswer,
+  options: { latencyMs?: number; hold?: (request: SeenRequest) => Promise<void> | undefined } = {},
+): Promise<JsonServer> {
   const requests: SeenRequest[] = [];
   // Arrivals (+1) and departures (-1) in order, replayed to find the peak of any path prefix.
   const events: { path: string; delta: 1 | -1 }[] = [];
@@ -49,6 +52,8 @@ export async function startJsonServer(route: (request: SeenRequest, base: string
       events.push({ path: seen.url.pathname, delta: 1 });
       res.on('close', () => events.push({ path: seen.url.pathname, delta: -1 }));
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      // A test holds a request unanswered (to kill its client mid-request) until it lets it go.
+      await options.hold?.(seen);
       let answer: JsonAnswer;
       try {
         answer = route(seen, `http://${req.headers.host}`);

@@ -15,7 +15,7 @@
  * Every request needs `Authorization: Bearer <token>` (401 `INVALID_SESSION_ID` otherwise).
  */
 
-import { startJsonServer, type JsonServer } from '../jsonServer.js';
+import { startJsonServer, type JsonServer, type SeenRequest } from '../jsonServer.js';
 
 const VERSION = '/services/data/v62.0';
 
@@ -47,6 +47,8 @@ export interface SalesforceBulkOptions {
   readonly failWith?: string;
   /** Records per set of results when the request names no maxRecords. @default 7 */
   readonly maxRecords?: number;
+  /** Answers nothing until the promise it returns settles (a test hook, to kill a client mid-request). */
+  readonly hold?: (request: SeenRequest) => Promise<void> | undefined;
 }
 
 /** A running simulation. */
@@ -64,6 +66,7 @@ interface Job {
 
 /** Starts the simulation on a free loopback port. */
 export async function startSalesforceBulkApi(options: SalesforceBulkOptions): Promise<SalesforceBulkApi> {
+  const holdOption = options.hold ? { hold: options.hold } : {};
   const jobs = new Map<string, Job>();
   const created: { id: string; query: string }[] = [];
   const pollsUntilDone = options.pollsUntilDone ?? 2;
@@ -113,6 +116,6 @@ export async function startSalesforceBulkApi(options: SalesforceBulkOptions): Pr
     const csv = ['"Id","Name","AnnualRevenue","LastModifiedDate"', ...slice.map((a) => [a.Id, a.Name, a.AnnualRevenue, a.LastModifiedDate].map(quoted).join(','))].join('\n') + '\n';
     const next = from + size < job.accounts.length ? String(from + size) : 'null';
     return { headers: { 'content-type': 'text/csv', 'sforce-locator': next, 'sforce-numberofrecords': String(slice.length) }, body: csv };
-  });
+  }, holdOption);
   return Object.assign(server, { created });
 }

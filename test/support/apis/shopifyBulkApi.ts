@@ -15,7 +15,7 @@
  * - The file is JSON Lines, one product a line.
  */
 
-import { startJsonServer, type JsonServer } from '../jsonServer.js';
+import { startJsonServer, type JsonServer, type SeenRequest } from '../jsonServer.js';
 
 /** A product as the simulation holds it. */
 export interface Product {
@@ -39,6 +39,8 @@ export interface ShopifyBulkOptions {
   readonly failWith?: string;
   /** Sent as Retry-After on every poll answer. */
   readonly retryAfterSeconds?: number;
+  /** Answers nothing until the promise it returns settles (a test hook, to kill a client mid-request). */
+  readonly hold?: (request: SeenRequest) => Promise<void> | undefined;
 }
 
 /** A running simulation: the Admin API and the file storage. */
@@ -58,6 +60,7 @@ interface Operation {
 
 /** Starts both servers on free loopback ports. */
 export async function startShopifyBulkApi(options: ShopifyBulkOptions): Promise<ShopifyBulkApi> {
+  const holdOption = options.hold ? { hold: options.hold } : {};
   const operations = new Map<string, Operation>();
   const created: string[] = [];
   const signature = 'GoogleAccessId=bulk&Signature=c2lnbmVk';
@@ -66,7 +69,7 @@ export async function startShopifyBulkApi(options: ShopifyBulkOptions): Promise<
     const operation = n && operations.get(`gid://shopify/BulkOperation/${n}`);
     if (!operation || !request.url.search.includes(signature)) return { status: 403, body: '<Error><Code>AccessDenied</Code></Error>' };
     return { headers: { 'content-type': 'application/jsonl' }, body: operation.products.map((p) => JSON.stringify(p)).join('\n') + (operation.products.length ? '\n' : '') };
-  });
+  }, holdOption);
   const pollsUntilDone = options.pollsUntilDone ?? 2;
   const api = await startJsonServer((request) => {
     if (request.url.pathname !== '/admin/api/2024-10/graphql.json' || request.method !== 'POST') return { status: 404, body: { errors: 'Not Found' } };
@@ -96,6 +99,6 @@ export async function startShopifyBulkApi(options: ShopifyBulkOptions): Promise<
       url: status === 'COMPLETED' ? `${files.url}/bulk/${n}.jsonl?${signature}` : null,
     };
     return { headers: { 'retry-after': options.retryAfterSeconds === undefined ? undefined : String(options.retryAfterSeconds) }, body: { data: { node } } };
-  });
+  }, holdOption);
   return { api, files, created, close: async () => void (await Promise.all([api.close(), files.close()])) };
 }

@@ -73,7 +73,7 @@ export async function recordWindow(input: RecordInput): Promise<RecordOutcome> {
   const redactor = input.redactor ?? new Redactor();
   const recording = recordingTransport(input.transport ?? nodeTransport());
   const client = await createSourceClient(live, secrets, { transport: recording.transport, redactor, isolatedTokens: true });
-  const result = await runWindow({ source: live, stream, window, client, storage: input.storage, ...(input.signal ? { signal: input.signal } : {}) });
+  const result = await runWindow({ source: live, stream: liveStream(stream, input.origins), window, client, storage: input.storage, ...(input.signal ? { signal: input.signal } : {}) });
   if (result.status !== 'committed') return { result, problems: [], maskedBodies: 0, recordsMasked: false };
 
   const landed = await landedResult(input.storage, result.manifestKey);
@@ -185,9 +185,9 @@ function liveSource(source: SourceDefinition, input: RecordInput): SourceDefinit
   const withBase = input.baseUrl ? { ...source, base_url: input.baseUrl } : source;
   const withOrigins = input.origins ? { ...withBase, redirects: { ...withBase.redirects, allowed_origins: withBase.redirects.allowed_origins.map((o) => servedBy(input.origins!, o)) } } : withBase;
   for (const [origin] of input.origins ?? []) {
-    if (!source.redirects.allowed_origins.includes(origin)) {
+    if (!source.redirects.allowed_origins.includes(origin) && !jobDownloadOrigins(source).includes(origin)) {
       throw new InputError(
-        `${origin} is not one of redirects.allowed_origins of source "${source.name}" (${source.redirects.allowed_origins.join(', ') || 'none'}): only a listed origin can be recorded from another server`,
+        `${origin} is neither one of redirects.allowed_origins of source "${source.name}" (${source.redirects.allowed_origins.join(', ') || 'none'}) nor a job's download.base_url: only such an origin can be recorded from another server`,
       );
     }
   }
@@ -195,6 +195,21 @@ function liveSource(source: SourceDefinition, input: RecordInput): SourceDefinit
   if (input.tokenUrl === undefined) return withOrigins;
   if (!('token_url' in auth)) throw new InputError(`a token URL to record from was given, but auth type "${auth.type}" of source "${source.name}" asks no token endpoint`);
   return { ...withOrigins, auth: { ...auth, token_url: input.tokenUrl } };
+}
+
+/** The origins job streams download from (`job.download.base_url`: a file host of its own, such as Stripe's). */
+function jobDownloadOrigins(source: SourceDefinition): string[] {
+  return source.streams.flatMap((s) => (s.job?.download.base_url ? [new URL(s.job.download.base_url).origin] : []));
+}
+
+/** The stream as recorded: a job's download host replaced by the server standing in for it. */
+function liveStream(stream: StreamDefinition, origins: RecordInput['origins']): StreamDefinition {
+  const base = stream.job?.download.base_url;
+  if (!stream.job || base === undefined || !origins) return stream;
+  const url = new URL(base);
+  const server = servedBy(origins, url.origin);
+  if (server === url.origin) return stream;
+  return { ...stream, job: { ...stream.job, download: { ...stream.job.download, base_url: `${server}${url.pathname.replace(/\/$/, '')}` } } };
 }
 
 function servedBy(origins: readonly (readonly [string, string])[], origin: string): string {

@@ -364,7 +364,7 @@ describe('a cassette of a job whose result is a file on another origin', () => {
     expect(await recordLines(replayed.root)).toEqual(await recordLines(storage.location));
   });
 
-  it('fails if the origin given a server is not one of redirects.allowed_origins, before any request', async () => {
+  it('fails if the origin given a server is neither one of redirects.allowed_origins nor a job download host, before any request', async () => {
     const source = await exampleSource('shopify_bulk.yaml', () => undefined);
     const run = recordWindow({
       source,
@@ -376,7 +376,7 @@ describe('a cassette of a job whose result is a file on another origin', () => {
       origins: [['https://files.example.com', 'http://127.0.0.1:9']],
     });
     await expect(run).rejects.toThrow(
-      'https://files.example.com is not one of redirects.allowed_origins of source "shopify_bulk" (https://storage.googleapis.com): only a listed origin can be recorded from another server',
+      'https://files.example.com is neither one of redirects.allowed_origins of source "shopify_bulk" (https://storage.googleapis.com) nor a job\'s download.base_url: only such an origin can be recorded from another server',
     );
   });
 });

@@ -21,6 +21,7 @@ import { productsEvery, startShopifyBulkApi } from './apis/shopifyBulkApi.js';
 import { sentryEventsEvery, startSentryApi } from './apis/sentryApi.js';
 import { ordersEvery, startShopifyGraphqlApi } from './apis/shopifyGraphqlApi.js';
 import { chargesEvery, startStripeApi } from './apis/stripeApi.js';
+import { balanceRowsEvery, startStripeReportsApi } from './apis/stripeReportsApi.js';
 import { apilake } from './cli.js';
 import { EXAMPLE_PRIVATE_KEY, EXAMPLE_PUBLIC_KEY } from './exampleKey.js';
 import { issuesEvery, startGithubIssuesApi } from './githubIssuesApi.js';
@@ -237,6 +238,17 @@ export const EXAMPLE_RECORDINGS: readonly ExampleRecording[] = [
     start: async () => {
       const shop = await startShopifyBulkApi({ products: productsEvery('2024-05-01T00:00:00Z', 7 * 60_000, 9), token: 'shpat_ExampleCassetteBulk0123456789ab', pollsUntilDone: 1 });
       return { url: shop.api.url, origins: { 'https://storage.googleapis.com': shop.files.url }, close: () => shop.close() };
+    },
+  },
+  {
+    source: 'stripe_report',
+    env: { APILAKE_SECRET_APILAKE_STRIPE: JSON.stringify({ token: 'sk_test_ExampleCassetteReport0123456789' }) },
+    credentials: ['sk_test_ExampleCassetteReport0123456789'],
+    // A report run for the day: created form-encoded, polled until it succeeded, its CSV file fetched from the file host.
+    windows: [{ from: '2024-06-01T00:00:00Z', to: '2024-06-02T00:00:00Z' }],
+    start: async () => {
+      const stripe = await startStripeReportsApi({ rows: balanceRowsEvery('2024-06-01T00:00:00Z', 47 * 60, 40), secretKey: 'sk_test_ExampleCassetteReport0123456789', pollsUntilDone: 0 });
+      return { url: stripe.api.url, origins: { 'https://files.stripe.com': stripe.files.url }, close: () => stripe.close() };
     },
   },
 ];

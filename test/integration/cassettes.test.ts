@@ -26,6 +26,7 @@ import { startJsonServer } from '../support/jsonServer.js';
 import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
 import { productsEvery, startShopifyBulkApi } from '../support/apis/shopifyBulkApi.js';
+import { secretSpellings } from '../support/secretSpellings.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -89,24 +90,10 @@ async function replay(source: SourceDefinition, cassette: Cassette) {
   return { ...(await replayCassette({ source, cassette, storage })), root: storage.location };
 }
 
-/** Every spelling a secret may take on the wire or in a file. */
-function spellings(value: string): string[] {
-  const b64 = Buffer.from(value).toString('base64');
-  return [
-    value,
-    encodeURIComponent(value),
-    new URLSearchParams({ v: value }).toString().slice(2),
-    JSON.stringify(value).slice(1, -1),
-    b64,
-    b64.replace(/=+$/, ''),
-    Buffer.from(value).toString('base64url'),
-  ];
-}
-
 /** The secrets of `values` found in a cassette's text, in any spelling. */
 function leaks(bytes: Buffer, values: readonly string[]): string[] {
   const text = gunzipSync(bytes).toString('utf8');
-  return values.filter((value) => spellings(value).some((form) => text.includes(form)));
+  return values.filter((value) => secretSpellings(value).some((form) => text.includes(form)));
 }
 
 describe('a cassette of the demo shop (api key, retries after 429 and 503, cursor and page-number paging, typed columns)', () => {

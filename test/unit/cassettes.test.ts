@@ -5,24 +5,10 @@ import { cursorShape, trafficFacts } from '../../functions/cassettes/trafficFact
 import type { StreamDefinition } from '../../functions/config/sourceSchema.js';
 import { describeDifferences, matchKey } from '../../functions/cassettes/requestDiff.js';
 import { junitXml } from '../../cli/cassettes/junitReport.js';
+import { secretSpellings } from '../support/secretSpellings.js';
 
 const SECRET = 'sk/live+secret&42é';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-/** Every spelling of `value` a file or the wire may hold. */
-function spellings(value: string): string[] {
-  const b64 = Buffer.from(value).toString('base64');
-  return [
-    value,
-    encodeURIComponent(value),
-    new URLSearchParams({ v: value }).toString().slice(2),
-    JSON.stringify(value).slice(1, -1),
-    JSON.stringify(value).slice(1, -1).replaceAll('/', '\\/'),
-    b64,
-    b64.replace(/=+$/, ''),
-    Buffer.from(value).toString('base64url'),
-  ];
-}
 
 describe('Masker', () => {
   const masker = () => new Masker({ secret: { client_id: 'c1', password: SECRET, user: 'agent@example.com' } });
@@ -37,7 +23,7 @@ describe('Masker', () => {
     const m = masker();
     m.learnRequest(request);
     const text = JSON.stringify(m.maskRequest(request));
-    expect(spellings(SECRET).filter((form) => text.includes(form))).toEqual([]);
+    expect(secretSpellings(SECRET).filter((form) => text.includes(form))).toEqual([]);
     expect(text).toMatch(/REDACTED\.secret\.password|UkVEQUNURUQuc2VjcmV0LnVzZXI6UkVEQUNURUQuc2VjcmV0LnBhc3N3b3Jk/);
   });
 

@@ -6,6 +6,7 @@ import { loadSources, parseSource } from '../../functions/config/loadSources.js'
 import { streamWindowMs } from '../../functions/window/streamTiming.js';
 import { ConfigError } from '../../functions/errors.js';
 import { sourceJsonSchema } from '../../functions/config/writeJsonSchema.js';
+import { configProblems } from '../support/configProblems.js';
 
 const VALID = `
 name: shop
@@ -20,16 +21,6 @@ streams:
     pagination: { type: cursor, cursor: meta.next, param: cursor }
 `;
 
-function problemsOf(text: string) {
-  try {
-    parseSource(text, 'sources/shop.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('source definitions', () => {
   it('fills defaults so the engine never sees undefined', () => {
     const source = parseSource(VALID, 'shop.yaml');
@@ -42,19 +33,19 @@ describe('source definitions', () => {
   });
 
   it('names the file, the path and the line of a missing pagination field', () => {
-    const problems = problemsOf(VALID.replace('cursor: meta.next, ', ''));
+    const problems = configProblems(VALID.replace('cursor: meta.next, ', ''));
     expect(problems).toEqual([{ file: 'sources/shop.yaml', path: 'streams[0].pagination.cursor', line: 11, message: 'required (expected string)' }]);
     expect(new ConfigError(problems).message).toContain('sources/shop.yaml:11 streams[0].pagination.cursor: required');
   });
 
   it('fails on unknown keys instead of ignoring them', () => {
-    const problems = problemsOf(VALID.replace('records: data', 'records: data\n    recrods: data'));
+    const problems = configProblems(VALID.replace('records: data', 'records: data\n    recrods: data'));
     expect(problems).toMatchObject([{ path: 'streams[0].recrods', line: 11, message: 'unknown key "recrods"' }]);
   });
 
   it('reports every problem at once', () => {
     const text = VALID.replace('name: shop', 'name: Shop').replace('rate(1 hour)', 'rate(1 hours)').replace('type: cursor', 'type: scroll');
-    const paths = problemsOf(text).map((p) => p.path);
+    const paths = configProblems(text).map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['name', 'streams[0].pagination.type']));
   });
 
@@ -70,18 +61,18 @@ describe('source definitions', () => {
     ['an invalid auth type', VALID.replace('type: api_key', 'type: magic'), 'auth.type', /Invalid discriminator/],
     ['a non-http base_url', VALID.replace('https://api.example.com', 'ftp://x'), 'base_url', /Invalid URL/],
   ])('fails on %s', (_what, text, path, message) => {
-    const problems = problemsOf(text);
+    const problems = configProblems(text);
     expect(problems.map((p) => p.path)).toContain(path);
     expect(problems.find((p) => p.path === path)!.message).toMatch(message);
   });
 
   it('fails on broken YAML with the line', () => {
-    expect(problemsOf('name: shop\nstreams: [\n')[0]).toMatchObject({ file: 'sources/shop.yaml', path: '', message: expect.stringMatching(/^YAML:/) as string });
+    expect(configProblems('name: shop\nstreams: [\n')[0]).toMatchObject({ file: 'sources/shop.yaml', path: '', message: expect.stringMatching(/^YAML:/) as string });
   });
 
   it('fails on duplicate stream names', () => {
     const text = VALID + `  - name: orders\n    path: /v2/orders\n`;
-    expect(problemsOf(text)).toMatchObject([{ path: 'streams[1].name', message: expect.stringMatching(/duplicate stream name/) as string }]);
+    expect(configProblems(text)).toMatchObject([{ path: 'streams[1].name', message: expect.stringMatching(/duplicate stream name/) as string }]);
   });
 
   it('loads a folder and reports problems of every file together, plus duplicate source names', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
-import { ConfigError } from '../../functions/errors.js';
+import { configProblems } from '../support/configProblems.js';
 
 const SOURCE = `
 name: shop
@@ -22,16 +22,6 @@ streams:
         action: retry
         wait: header:retry-after
 `;
-
-function problemsOf(text: string) {
-  try {
-    parseSource(text, 'sources/shop.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('response_rules and rate_limit.budget in a source', () => {
   it('accepts rules at the source and on a stream, defaults filled', () => {
@@ -73,7 +63,7 @@ describe('response_rules and rate_limit.budget in a source', () => {
     ],
     ['a budget expression that is not JMESPath', SOURCE.replace('remaining: meta.left', 'remaining: "meta.["'), 'rate_limit.budget.remaining', /not valid JMESPath/],
   ])('fails on %s', (_what, text, path, message) => {
-    const problems = problemsOf(text);
+    const problems = configProblems(text);
     expect(problems.map((p) => p.path)).toContain(path);
     expect(problems.find((p) => p.path === path)!.message).toMatch(message);
   });

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { ConfigError } from '../../functions/errors.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { configProblems } from '../support/configProblems.js';
+
+/** The problems of a source text, located by path only. */
+const problemsOf = (text: string) => configProblems(text, 'sources/github_issues.yaml').map(({ path, message }) => ({ path, message }));
 
 const SOURCE = (stream: string) => `
 name: github_issues
@@ -16,16 +20,6 @@ ${stream
   .map((line) => `    ${line}`)
   .join('\n')}
 `;
-
-function problemsOf(text: string) {
-  try {
-    parseSource(text, 'sources/github_issues.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map(({ path, message }) => ({ path, message }));
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('primary_key and columns of a stream', () => {
   it('builds the table spec of a valid stream, defaults filled', () => {

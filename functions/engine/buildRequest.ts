@@ -55,21 +55,33 @@ export function buildFirstRequest(
     }
   }
   const keys = Object.entries(parents);
-  const fromToken = Object.fromEntries(authFieldsIn(path).flatMap((field) => (authFields[field] === undefined ? [] : [[`auth.${field}`, authFields[field]]])));
-  const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...fromToken, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
-  const where = (field: string) => `stream "${stream.name}" ${field}`;
-  const missing = authFieldsIn(path).find((field) => authFields[field] === undefined);
+  const tokenFields = authFieldsIn(path);
+  const missing = tokenFields.find((field) => authFields[field] === undefined);
   if (missing !== undefined)
     throw new ApilakeError(
       `stream "${stream.name}" path {auth.${missing}}: the token response has no field "${missing}" (its fields: ${Object.keys(authFields).join(', ') || 'none besides the token'})`,
     );
+  const fromToken = Object.fromEntries(tokenFields.map((field) => [`auth.${field}`, authFields[field]!]));
+  const scope: TemplateScope = { window, timeZone: source.timezone, values: { ...source.vars, ...stream.vars, ...fromToken, ...Object.fromEntries(keys.map(([name, p]) => [name, p.key.text])) } };
+  const where = (field: string) => `stream "${stream.name}" ${field}`;
   const rendered = renderAuthBaseUrl(source.base_url, authFields);
   if ('problem' in rendered) throw new ApilakeError(`source "${source.name}" ${rendered.problem}`);
-  const base = rendered.url.replace(/\/+$/, '');
-  const url = new URL(`${base}${renderString(path, scope, where('path'), encodeURIComponent)}`);
-  for (const [key, value] of Object.entries(stream.params)) {
-    url.searchParams.set(key, typeof value === 'string' ? renderString(value, scope, where(`params.${key}`)) : String(value));
-  }
+  const url = templatedUrl(rendered.url, path, stream.params, () => scope, where);
   if (stream.body === undefined) return { url };
   return { url, body: renderValue(stream.body, scope, where('body'), Object.fromEntries(keys.map(([name, p]) => [name, p.key.value]))) };
+}
+
+/**
+ * `base` and `path` with placeholders filled (each value percent-encoded), then `params` filled as
+ * text: the URL of a stream's first request, and of a job's create, poll and download requests.
+ * @param scopeOf the scope a text renders in (a job's placeholders depend on the text naming them)
+ * @param where names a field in messages: `where('path')`, `where('params.q')`
+ * @throws PlaceholderError when a placeholder cannot be rendered
+ */
+export function templatedUrl(base: string, path: string, params: Readonly<Record<string, string | number | boolean>>, scopeOf: (text: string) => TemplateScope, where: (field: string) => string): URL {
+  const url = new URL(`${base.replace(/\/+$/, '')}${renderString(path, scopeOf(path), where('path'), encodeURIComponent)}`);
+  for (const [key, value] of Object.entries(params)) {
+    url.searchParams.set(key, typeof value === 'string' ? renderString(value, scopeOf(value), where(`params.${key}`)) : String(value));
+  }
+  return url;
 }

@@ -23,6 +23,7 @@ import { parseDuration } from '../window/duration.js';
 import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
+import { templatedUrl } from './buildRequest.js';
 
 /** What a job stream's window needs beyond paging: where its job record is, and time. */
 export interface JobContext {
@@ -80,8 +81,7 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
 
   if (job.download.path !== undefined) {
     const path = job.download.path;
-    const base = (job.download.base_url ?? input.source.base_url).replace(/\/+$/, '');
-    const first = withParams(new URL(`${base}${renderString(path, jobValues(path), `stream "${stream.name}" job.download.path`, encodeURIComponent)}`), plain({}).params);
+    const first = templatedUrl(job.download.base_url ?? input.source.base_url, path, job.download.params, jobValues, (field) => `stream "${stream.name}" job.download.${field}`);
     yield* download(plain({ path }), { first: { url: first }, authenticate: true });
     return;
   }
@@ -203,9 +203,12 @@ function templateText(block: RequestBlock): string {
 }
 
 function buildRequest(source: SourceDefinition, block: RequestBlock, values: TemplateScope, label: string): HttpRequest {
-  const url = withParams(
-    new URL(`${source.base_url.replace(/\/+$/, '')}${renderString(block.path, values, `${label} path`, encodeURIComponent)}`),
-    renderParams(block.params, () => values, `${label} params`),
+  const url = templatedUrl(
+    source.base_url,
+    block.path,
+    block.params,
+    () => values,
+    (field) => `${label} ${field}`,
   );
   if (block.body === undefined) return { method: block.method, url, headers: block.headers, label };
   const body = renderValue(block.body, values, `${label} body`);
@@ -234,11 +237,6 @@ function formOf(body: unknown, label: string): URLSearchParams {
 
 function renderParams(params: Readonly<Record<string, string | number | boolean>>, values: (text: string) => TemplateScope, where: string): Record<string, string | number | boolean> {
   return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, typeof value === 'string' ? renderString(value, values(value), `${where}.${key}`) : value]));
-}
-
-function withParams(url: URL, params: Readonly<Record<string, string | number | boolean>>): URL {
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
-  return url;
 }
 
 function describe(input: JobPagesInput, request: HttpRequest): string {

@@ -6,17 +6,14 @@
  * bounded memory.
  */
 
-// Type only: the schema module would bring zod into the function bundle.
 import type { FormatConfig } from '../config/formatSchema.js';
+import { JSON_FORMAT } from '../config/jsonFormat.js';
 import { PageTooLargeError, type BodyOrigin } from './bodyErrors.js';
 import { bodyMembers } from './bodyMembers.js';
 import { createRecordReader } from './createRecordReader.js';
 import type { RecordBatch } from './RecordBatch.js';
 import type { PageStats, ParsedPage, RecordParserOptions } from './RecordParser.js';
 import type { TransportResponse } from '../http/Transport.js';
-
-/** The format of streams that say none (the schema's default). */
-const BODY_DEFAULT: FormatConfig = { type: 'json' };
 
 /**
  * How a page's body is read (from the stream's `records`, `response_encoding`, `max_page_mb` and
@@ -66,7 +63,7 @@ export async function readPageBody(
   landing?: EarlyLanding,
   progress: LandingProgress = { landedRecords: 0 },
 ): Promise<PageBody> {
-  const { format = BODY_DEFAULT, ...options } = reading;
+  const { format = JSON_FORMAT, ...options } = reading;
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const max = reading.maxPageBytes;
   if (format.type === 'json' && max !== undefined && Number.isFinite(declared) && declared > max) {

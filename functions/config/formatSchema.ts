@@ -49,6 +49,3 @@ export const formatSchema = z
 
 /** A stream's `format`, options filled. */
 export type FormatConfig = z.output<typeof formatObject>;
-
-/** The format of streams that say none. */
-export const JSON_FORMAT: FormatConfig = { type: 'json' };

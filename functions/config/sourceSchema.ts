@@ -21,7 +21,8 @@
 
 import { z } from 'zod';
 import { cassettesSchema } from './cassettesSchema.js';
-import { formatSchema, JSON_FORMAT } from './formatSchema.js';
+import { formatSchema } from './formatSchema.js';
+import { JSON_FORMAT } from './jsonFormat.js';
 import { jobSchemaWith } from './jobSchema.js';
 import { isBaseUrl } from './authBaseUrl.js';
 import { normaliseOrigin } from './origin.js';

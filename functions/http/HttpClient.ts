@@ -18,13 +18,15 @@ import { networkReason } from './networkReason.js';
 import { nodeTransport } from './nodeTransport.js';
 import { authenticate, prepareRequest, type PreparedRequest } from './prepareRequest.js';
 import { readJson } from './readJson.js';
+import { RequestHeaders } from './RequestHeaders.js';
+import { resumableBody } from './resumableBody.js';
 import type { Redactor } from './redact.js';
 import { ApiBudgetPacer } from './ApiBudgetPacer.js';
 import { judgeResponse, type Attempt } from './judgeResponse.js';
 import { decideRetry } from './retryPolicy.js';
 import { LocalRateBudget } from './LocalRateBudget.js';
 import type { RateBudget } from './RateBudget.js';
-import { fetchTransport, type Transport } from './Transport.js';
+import { fetchTransport, type Transport, type TransportResponse } from './Transport.js';
 
 export type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
 
@@ -143,7 +145,7 @@ export class HttpClient {
       const leave = this.apiBudget.enter();
       try {
         await this.stoppable(this.apiBudget.take(signal), signal);
-        outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+        outcome = await this.send(request, prepared, options.read, signal, count);
       } finally {
         leave();
         release();
@@ -201,7 +203,8 @@ export class HttpClient {
   }
 
   /** One attempt: the redirect chain, then the body, all within one deadline. */
-  private async send<T>(request: HttpRequest, prepared: PreparedRequest, read: BodyReader<T>, signal: AbortSignal | undefined, received: (bytes: number) => void): Promise<Attempt<T>> {
+  private async send<T>(request: HttpRequest, prepared: PreparedRequest, read: BodyReader<T>, signal: AbortSignal | undefined, count: Counter): Promise<Attempt<T>> {
+    const received = (bytes: number) => count('bytes', bytes);
     const deadline = new Deadline(this.options.timeoutMs, signal);
     const network = (error: unknown, hops: number): Attempt<T> => ({ kind: 'network', reason: deadline.timedOut ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error), error, hops });
     try {
@@ -230,10 +233,26 @@ export class HttpClient {
         }
       }
       const redactor = this.options.redactor;
+      const body = counted(response.body, received);
       const reading: HttpResponse = {
         status,
         headers,
-        body: counted(response.body, received),
+        // A GET is safe to send again (RFC 9110 §9.2.1): a body that breaks mid-way continues where it stopped.
+        body:
+          request.method === 'GET'
+            ? resumableBody(
+                { ...response, body },
+                {
+                  reopen: (extra) => this.reopen(request, prepared, extra, signal, count),
+                  retry: this.options.retry,
+                  clock: this.clockSource,
+                  random: this.random,
+                  ...(signal ? { signal } : {}),
+                  describe,
+                  onRetry: () => count('retries'),
+                },
+              )
+            : body,
         text: async () => {
           const text = await response.text();
           received(Buffer.byteLength(text));
@@ -258,6 +277,44 @@ export class HttpClient {
     }
   }
 
+  /** The request sent again for the rest of a body that broke: the same redirect and credential rules, a timeout of its own. */
+  private async reopen(request: HttpRequest, prepared: PreparedRequest, extra: Readonly<Record<string, string>>, signal: AbortSignal | undefined, count: Counter): Promise<TransportResponse> {
+    const headers = new RequestHeaders(prepared.headers);
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    const deadline = new Deadline(this.options.timeoutMs, signal);
+    const chain = await followRedirects(
+      { ...prepared, headers },
+      {
+        ...prepared,
+        transport: this.transport,
+        signal: deadline.signal,
+        allowedOrigins: this.allowedOrigins,
+        max: this.redirects.max,
+        redactor: this.options.redactor,
+        describe: () => this.describe(request),
+      },
+    );
+    count('requests', chain.hops);
+    if (chain.kind !== 'response') {
+      deadline.clear();
+      throw chain.error;
+    }
+    const { response } = chain;
+    this.apiBudget.observeHeaders(response.headers);
+    const discard = () => {
+      deadline.clear();
+      response.discard();
+    };
+    return {
+      ...response,
+      body: until(
+        counted(response.body, (bytes) => count('bytes', bytes)),
+        () => deadline.clear(),
+      ),
+      discard,
+    };
+  }
+
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
     await this.stoppable(this.clockSource.sleep(ms, signal), signal);
   }
@@ -274,6 +331,17 @@ export class HttpClient {
   private describe(request: HttpRequest): string {
     const label = request.label ? `${request.label}, ` : '';
     return `${label}${request.method} ${this.options.redactor.url(request.url)}`;
+  }
+}
+
+type Counter = (field: keyof HttpStats, by?: number) => void;
+
+/** The body, then `done` once it ends, fails or its reader stops. */
+async function* until(body: AsyncIterable<Uint8Array>, done: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } finally {
+    done();
   }
 }
 

@@ -200,8 +200,9 @@ async function continuation(
   options: ResumableBodyOptions,
 ): Promise<{ response: TransportResponse; attempt: number; length?: number }> {
   let failure = broke;
+  let asked: ResponseHeaders | undefined;
   for (;;) {
-    const decision = decideRetry({ attempt, retryable: true, nowMs: options.clock.now(), random: options.random(), policy: options.retry });
+    const decision = decideRetry({ attempt, retryable: true, ...(asked ? { headers: asked } : {}), nowMs: options.clock.now(), random: options.random(), policy: options.retry });
     if (!decision.retry) {
       throw new HttpNetworkError(`${networkReason(failure)}, at byte ${at.position} of the body`, options.describe(), { attempts: attempt, cause: failure });
     }
@@ -244,5 +245,6 @@ async function continuation(
     if (!isRetryableStatus(response.status, response.headers)) throw refuse(`HTTP ${response.status}`);
     response.discard();
     failure = new Error(`HTTP ${response.status}`);
+    asked = response.headers;
   }
 }

@@ -18,7 +18,7 @@ import { networkReason } from './networkReason.js';
 import { nodeTransport } from './nodeTransport.js';
 import { authenticate, prepareRequest, type PreparedRequest } from './prepareRequest.js';
 import { readJson } from './readJson.js';
-import { RequestHeaders } from './RequestHeaders.js';
+import { reopenRequest } from './reopenRequest.js';
 import { resumableBody } from './resumableBody.js';
 import type { Redactor } from './redact.js';
 import { ApiBudgetPacer } from './ApiBudgetPacer.js';
@@ -124,8 +124,10 @@ export class HttpClient {
    * Redirects are followed within the request's origin, and to `redirects.allowed_origins`
    * without credentials; any other redirect fails at once with a RedirectError. One timeout
    * (`timeout_ms`) covers the redirect chain and the body, so a body that trickles is a timeout.
+   * A GET's body that breaks mid-way continues where it stopped (resumableBody.ts).
    * @throws HttpStatusError, HttpNetworkError, RetryBudgetError, CircuitOpenError, AbortedError,
-   *   RedirectError, SecretError (a credential that cannot travel in a header), or what `read` threw
+   *   RedirectError, SecretError (a credential that cannot travel in a header), BodyResumeError (a body
+   *   that cannot be continued exactly), or what `read` threw
    */
   async request<T>(request: HttpRequest, options: RequestOptions<T>): Promise<HttpResult<T>> {
     const { signal } = options;
@@ -277,42 +279,20 @@ export class HttpClient {
     }
   }
 
-  /** The request sent again for the rest of a body that broke: the same redirect and credential rules, a timeout of its own. */
+  /** The request sent again for the rest of a body that broke (resumableBody.ts). */
   private async reopen(request: HttpRequest, prepared: PreparedRequest, extra: Readonly<Record<string, string>>, signal: AbortSignal | undefined, count: Counter): Promise<TransportResponse> {
-    const headers = new RequestHeaders(prepared.headers);
-    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-    const deadline = new Deadline(this.options.timeoutMs, signal);
-    const chain = await followRedirects(
-      { ...prepared, headers },
-      {
-        ...prepared,
-        transport: this.transport,
-        signal: deadline.signal,
-        allowedOrigins: this.allowedOrigins,
-        max: this.redirects.max,
-        redactor: this.options.redactor,
-        describe: () => this.describe(request),
-      },
-    );
-    count('requests', chain.hops);
-    if (chain.kind !== 'response') {
-      deadline.clear();
-      throw chain.error;
-    }
-    const { response } = chain;
+    const response = await reopenRequest(prepared, extra, {
+      transport: this.transport,
+      timeoutMs: this.options.timeoutMs,
+      ...(signal ? { signal } : {}),
+      allowedOrigins: this.allowedOrigins,
+      max: this.redirects.max,
+      redactor: this.options.redactor,
+      describe: () => this.describe(request),
+      sent: (hops) => count('requests', hops),
+    });
     this.apiBudget.observeHeaders(response.headers);
-    const discard = () => {
-      deadline.clear();
-      response.discard();
-    };
-    return {
-      ...response,
-      body: until(
-        counted(response.body, (bytes) => count('bytes', bytes)),
-        () => deadline.clear(),
-      ),
-      discard,
-    };
+    return { ...response, body: counted(response.body, (bytes) => count('bytes', bytes)) };
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
@@ -335,15 +315,6 @@ export class HttpClient {
 }
 
 type Counter = (field: keyof HttpStats, by?: number) => void;
-
-/** The body, then `done` once it ends, fails or its reader stops. */
-async function* until(body: AsyncIterable<Uint8Array>, done: () => void): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } finally {
-    done();
-  }
-}
 
 /** The body as it arrives, each chunk counted. */
 async function* counted(body: AsyncIterable<Uint8Array>, received: (bytes: number) => void): AsyncGenerator<Uint8Array> {

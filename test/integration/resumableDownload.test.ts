@@ -26,6 +26,7 @@ import { startJsonServer, type JsonServer } from '../support/jsonServer.js';
 import { readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 import { between, seededRandom } from '../support/seededRandom.js';
+import { zipArchive } from '../support/zipArchive.js';
 
 const TOKEN = 'tok_files_secret_0123456789';
 const ENV = { APILAKE_SECRET_APILAKE_FILES: JSON.stringify({ token: TOKEN }) };
@@ -123,15 +124,25 @@ function expectNoCredential(files: BreakingFileServer): void {
 const CSV = csvFile(3_000);
 const quoted = CSV.indexOf('line one of 1234') + 5; // inside the quoted note of row 1234
 const JSONL_GZ = jsonlGzFile(5_000);
+/** A zip archive of two CSV files, the second stored as is. */
+const ZIP = zipArchive([
+  { name: 'part-1.csv', data: csvFile(1_500, 3) },
+  { name: 'part-2.csv', data: csvFile(1_500, 4), stored: true },
+]);
 const random = seededRandom(22);
 /** Three seeded cuts in ascending order, then one inside the CSV's quoted field. */
 const csvCuts = [between(random, 100, 40_000), between(random, 40_001, 120_000), quoted, between(random, quoted + 1, CSV.length - 100)];
 const gzCuts = [between(random, 20, 30_000), between(random, 30_001, JSONL_GZ.length - 100)];
+const zipCuts = [between(random, 50, Math.floor(ZIP.length / 2)), between(random, Math.floor(ZIP.length / 2) + 1, ZIP.length - 30)];
+const encodedLength = gzipSync(CSV).length;
+/** Offsets into the CSV as sent gzip-encoded. */
+const encodedCuts = [between(random, 100, Math.floor(encodedLength / 2)), between(random, Math.floor(encodedLength / 2) + 1, encodedLength - 30)];
 
 describe('a job file whose connection breaks mid-body', () => {
   it.each([
     { name: 'a CSV file', file: CSV, format: 'csv' as const, contentType: 'text/csv', cuts: csvCuts },
     { name: 'a gzip JSON Lines file', file: JSONL_GZ, format: 'jsonl' as const, contentType: 'application/gzip', cuts: gzCuts },
+    { name: 'a zip archive of CSV files', file: ZIP, format: 'csv' as const, contentType: 'application/zip', cuts: zipCuts },
   ])('continues $name with Range requests from each break, re-sending no byte, every record once', async ({ file, format, contentType, cuts }) => {
     expect(quoted).toBeGreaterThan(csvCuts[1]!);
     const reference = await unbroken(file, format, contentType);
@@ -146,18 +157,19 @@ describe('a job file whose connection breaks mid-body', () => {
   });
 
   it.each([
-    { name: 'without byte ranges', options: {} },
-    { name: 'whose ETag is weak', options: { ranges: true, validator: 'weak-etag' as const } },
-  ])('reads a file $name again from its start, skipping what it read, every record once', async ({ options }) => {
+    { name: 'without byte ranges', options: {}, cuts: csvCuts },
+    { name: 'whose ETag is weak', options: { ranges: true, validator: 'weak-etag' as const }, cuts: csvCuts },
+    { name: 'sent with a content coding (its offsets count other bytes)', options: { ranges: true, gzipEncoded: true }, cuts: encodedCuts },
+  ])('reads a file $name again from its start, skipping what it read, every record once', async ({ options, cuts }) => {
     const reference = await unbroken(CSV, 'csv', 'text/csv');
-    const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts: csvCuts, ...options });
+    const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts, ...options });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
     const results = await land(source(api, files, 'csv'), lake);
     expect(results.map((r) => r.status)).toEqual(['committed']);
     expect(await landed(lake)).toEqual(reference);
-    expect(files.requests.map((r) => [r.status, r.headers.range])).toEqual(Array(csvCuts.length + 1).fill([200, undefined]));
-    // Each break costs the bytes read before it once more.
-    expect(files.resent()).toBe(csvCuts.reduce((n, cut) => n + cut, 0));
+    expect(files.requests.map((r) => [r.status, r.headers.range])).toEqual(Array(cuts.length + 1).fill([200, undefined]));
+    // Each break costs the bytes sent before it once more.
+    expect(files.resent()).toBe(cuts.reduce((n, cut) => n + cut, 0));
     expectNoCredential(files);
   });
 

@@ -7,6 +7,7 @@
  */
 
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { listenOnLoopback } from './listenOnLoopback.js';
 
 /** How a 206 lies. */
@@ -30,6 +31,8 @@ export interface BreakingFileOptions {
   /** The validator sent, which ranges are conditional on. @default etag */
   readonly validator?: 'etag' | 'last-modified' | 'weak-etag' | 'none';
   readonly lie?: RangeLie;
+  /** Sent with Content-Encoding: gzip (cuts count the encoded bytes); ranges then apply to the encoded bytes. */
+  readonly gzipEncoded?: boolean;
 }
 
 /** One request the host answered. */
@@ -48,7 +51,7 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
   const server = createServer((req, res) => {
     const n = requests.length;
     const version = Math.min(n, options.versions.length - 1);
-    const file = options.versions[version]!;
+    const file = options.gzipEncoded ? gzipSync(options.versions[version]!) : options.versions[version]!;
     const validator = options.validator ?? 'etag';
     const etag = validator === 'etag' ? `"v${version}"` : validator === 'weak-etag' ? `W/"v${version}"` : undefined;
     const lastModified = validator === 'last-modified' ? new Date(Date.UTC(2024, 0, 1 + version)).toUTCString() : undefined;
@@ -57,7 +60,7 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
     const ifRange = req.headers['if-range'];
     const partial = options.ranges === true && asked !== null && (ifRange === undefined || ifRange === current);
     let from = partial ? Number(asked[1]) : 0;
-    const headers: Record<string, string> = { 'content-type': options.contentType };
+    const headers: Record<string, string> = { 'content-type': options.contentType, ...(options.gzipEncoded ? { 'content-encoding': 'gzip' } : {}) };
     if (options.ranges) headers['accept-ranges'] = 'bytes';
     if (etag) headers.etag = etag;
     if (lastModified) headers['last-modified'] = lastModified;
@@ -87,8 +90,8 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
   return {
     url,
     requests,
-    /** Bytes sent again: everything written beyond one copy of the file. */
-    resent: () => requests.reduce((n, r) => n + r.sent, 0) - options.versions[0]!.length,
+    /** Bytes sent again: everything written beyond one copy of the file (as sent). */
+    resent: () => requests.reduce((n, r) => n + r.sent, 0) - (options.gzipEncoded ? gzipSync(options.versions[0]!) : options.versions[0]!).length,
     close,
   };
 }

@@ -6,7 +6,7 @@
  * paced by every and Retry-After on an injected clock.
  */
 
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -197,7 +197,11 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     const [result] = await land(await source(api), oneDay);
     expect(result!.status).toBe('failed');
     expect(result!.error?.message).toMatch(/^job 750R00000000001AAA failed \(state == 'Failed' \|\| state == 'Aborted'\): INVALID_FIELD: No such column AnnualRevenue/);
-    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/') || k.startsWith('manifests/'))).toEqual([]);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('manifests/'))).toEqual([]);
+    // The record stays, marked abandoned: the next job gets a new {job.key}.
+    const [recordKey, ...others] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(others).toEqual([]);
+    expect(JSON.parse(await readFile(join(lake, recordKey!), 'utf8'))).toMatchObject({ job_id: '750R00000000001AAA', generation: 0, abandoned_at: expect.any(String) as unknown });
     await land(await source(api), oneDay);
     expect(api.created).toHaveLength(2);
   });

@@ -97,13 +97,10 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
     for (const file of await listFiles(lake)) expect(file).not.toContain(KEY);
   });
 
-  it('fails the window if a form-encoded body holds a value that is not a string, number or boolean, creating nothing', async () => {
+  it('fails to load if a form-encoded body holds a value that is not a string, number or boolean, before anything is sent', async () => {
     const stripe = await start();
-    const src = await source(stripe, (job) => ((job.create!.body as Record<string, unknown>)['parameters[columns]'] = ['gross', 'fee']));
-    const [result] = await land(src, oneDay);
-    expect(result!.status).toBe('failed');
-    expect(result!.error?.message).toContain(
-      'job create body.parameters[columns]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["gross","fee"]',
+    await expect(source(stripe, (job) => ((job.create!.body as Record<string, unknown>)['parameters[columns]'] = ['gross', 'fee']))).rejects.toThrow(
+      'streams[0].job.create.body.parameters[columns]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["gross","fee"]',
     );
     expect(stripe.api.requests).toHaveLength(0);
   });

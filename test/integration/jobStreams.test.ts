@@ -105,6 +105,45 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     expect(everyText(results)).not.toContain(SF_TOKEN);
   });
 
+  it("fills placeholders in the headers of create, poll and download: the window's, {job.key}, {job.id} and a field of the last poll", async () => {
+    const api = await start({ pollsUntilDone: 1 });
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await source(api, (stream) => {
+      const job = stream.job as Record<string, { headers?: Record<string, string> }>;
+      job.create!.headers = { 'X-Window': '{window.start_date}', 'X-Key': '{job.key}' };
+      job.poll!.headers = { 'X-Job': '{job.id}', 'X-Key': '{job.key}' };
+      job.download!.headers = { 'X-Records': '{job.numberRecordsProcessed}', 'X-Job': '{job.id}' };
+    });
+    expect((await land(src, oneDay)).map((r) => r.status)).toEqual(['committed']);
+    const [create, ...rest] = api.requests;
+    const id = api.created[0]!.id;
+    expect(create!.headers['x-window']).toBe('2024-03-01');
+    expect(create!.headers['x-key']).toMatch(/^apilake-[0-9a-f]{32}$/);
+    const polls = rest.filter((r) => !r.url.pathname.endsWith('/results'));
+    const downloads = rest.filter((r) => r.url.pathname.endsWith('/results'));
+    expect(polls.map((r) => [r.headers['x-job'], r.headers['x-key']])).toEqual([
+      [id, create!.headers['x-key']],
+      [id, create!.headers['x-key']],
+    ]);
+    const count = String(accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
+    expect(downloads.length).toBeGreaterThan(1);
+    for (const download of downloads) expect([download.headers['x-records'], download.headers['x-job']]).toEqual([count, id]);
+  });
+
+  it('fails the window naming the header, without quoting it, when a filled header value cannot be sent, creating nothing', async () => {
+    const api = await start();
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await source(api, (stream) => {
+      stream.vars = { note: 'landed by apilake\nfor finance' };
+      (stream.job as Record<string, Record<string, unknown>>).create!.headers = { 'X-Note': '{note}' };
+    });
+    const [result] = await land(src, oneDay);
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toContain('job create headers.X-Note: its value, placeholders filled, cannot be sent as an HTTP header: character 18 of 29 is a line break');
+    expect(result!.error?.message).not.toContain('finance');
+    expect(api.requests).toEqual([]);
+  });
+
   it('converts the CSV strings to typed columns', async () => {
     const api = await start();
     const src = await source(api);

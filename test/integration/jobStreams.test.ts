@@ -27,6 +27,7 @@ import { exampleSource } from '../support/exampleSource.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 import { ageFiles } from '../support/ageFiles.js';
+import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
 
 const SF_TOKEN = '00Dtest!sf_token_0123456789';
 const SHOP_TOKEN = 'shpat_test_token_0123456789';
@@ -142,6 +143,30 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     expect(result!.error?.message).toContain('job create headers.X-Note: its value, placeholders filled, cannot be sent as an HTTP header: character 18 of 29 is a line break');
     expect(result!.error?.message).not.toContain('finance');
     expect(api.requests).toEqual([]);
+  });
+
+  it('leaves a second job at Salesforce, which takes no idempotency key, when the answer to the create is lost, and lands the records once from the job it heard of', async () => {
+    const api = await start({ pollsUntilDone: 1 });
+    const proxy = await startTcpFaultProxy(api.url);
+    closers.push(() => proxy.close());
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = proxy.endpoint;
+      (doc.streams[0]!.job as { download: { params: Record<string, unknown> } }).download.params = { maxRecords: 10 };
+    });
+    proxy.dropResponses(1);
+    expect((await land(src, oneDay)).map((r) => r.status)).toEqual(['committed']);
+    expect(proxy.dropped()).toBe(1);
+    expect(api.created).toHaveLength(2);
+    const polled = new Set(api.requests.filter((r) => r.method === 'GET').map((r) => r.url.pathname.split('/')[6]));
+    expect([...polled]).toEqual([api.created[1]!.id]);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id);
+    expect(ids.sort()).toEqual(
+      accounts
+        .filter((a) => a.LastModifiedDate.startsWith('2024-03-01'))
+        .map((a) => a.Id)
+        .sort(),
+    );
   });
 
   it('converts the CSV strings to typed columns', async () => {

@@ -17,7 +17,7 @@ import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
-import { balanceRowsEvery, startStripeReportsApi, type StripeReportsApi, type StripeReportsOptions } from '../support/apis/stripeReportsApi.js';
+import { balanceRowsEvery, RUN_CREATED, startStripeReportsApi, type StripeReportsApi, type StripeReportsOptions } from '../support/apis/stripeReportsApi.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { startJsonServer, type SeenRequest } from '../support/jsonServer.js';
 import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
@@ -224,6 +224,50 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
       expect(keys).toHaveLength(2);
       expect(new Set(keys).size).toBe(2);
       expect(stripe.created.map((c) => c.key)).toEqual(keys);
+    });
+
+    it('sends the next key again after an abandoned run, when the attempt that created the next run was stopped before it heard of it', async () => {
+      let holdNext = false;
+      let reached!: () => void;
+      const atCreated = new Promise<void>((resolve) => (reached = resolve));
+      let release: () => void = () => undefined;
+      const stripe = await start({
+        failWith: 'Data is not yet available for this interval.',
+        hold: (request) => {
+          if (!holdNext || request.body !== RUN_CREATED) return undefined;
+          holdNext = false;
+          reached();
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+      });
+      const src = await source(stripe);
+      // Attempt 1: run 1 fails; its record stays, abandoned.
+      expect((await land(src, oneDay))[0]!.status).toBe('failed');
+      // Attempt 2 creates run 2 and is stopped before the answer arrives: nothing records run 2.
+      holdNext = true;
+      const stop = new AbortController();
+      const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+      const client = await createSourceClient(src, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+      const second = runSource({
+        source: src,
+        selection: { kind: 'range', from: new Date(oneDay.from), to: new Date(oneDay.to) },
+        client,
+        storage: new FsLakeStorage(lake),
+        clock,
+        signal: stop.signal,
+      });
+      await atCreated;
+      stop.abort(new Error('stopped'));
+      expect((await second)[0]!.status).toBe('failed');
+      release();
+      // Attempt 3 sends attempt 2's key and is answered with run 2.
+      await land(src, oneDay);
+      const keys = createsOf(stripe).map(keyOf);
+      expect(keys).toHaveLength(3);
+      expect(keys[1]).not.toBe(keys[0]);
+      expect(keys[2]).toBe(keys[1]);
+      expect(stripe.created).toHaveLength(2);
+      expect(stripe.replayed()).toBe(1);
     });
 
     it('creates a new run under a new key when --force lands the window again', async () => {

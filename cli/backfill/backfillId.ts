@@ -30,9 +30,10 @@ export function backfillRangeKey(range: BackfillRange): string {
   return `${range.source.slice(0, SOURCE_CHARS)}-${digest}`;
 }
 
-/** A new execution name for the range: its range key and the time it starts (`shop-0123456789ab-20240101T000000Z`). */
+/** A new execution name for the range: its range key and the time it starts, to the millisecond (`shop-0123456789ab-20240101T000000123Z`). */
 export function backfillName(range: BackfillRange, now: Date): string {
-  return `${backfillRangeKey(range)}-${compactStamp(now)}`.slice(0, MAX_NAME);
+  const stamp = compactStamp(now).replace(/Z$/, `${String(now.getUTCMilliseconds()).padStart(3, '0')}Z`);
+  return `${backfillRangeKey(range)}-${stamp}`.slice(0, MAX_NAME);
 }
 
 /** A backfill id as the user gave it. */

@@ -9,6 +9,7 @@ import { AbortedError, ApilakeError, type Clock, InputError, type LakeStorage, p
 import type { BackfillInput } from '../../infra/backfillLayout.js';
 import { backfillResultsPrefix } from '../../infra/backfillLayout.js';
 import { inputError } from '../errors/hint.js';
+import { mapRunFailures } from './mapRunFailures.js';
 import { type BackfillEvent, committedWindows, type CurrentCommit, eventWindow, eventWindowId, parseWindowList } from './windowList.js';
 
 /** A backfill execution as Step Functions describes it. */
@@ -21,6 +22,8 @@ export interface BackfillExecution {
   readonly stopDate?: Date;
   /** Why it failed, when it did. */
   readonly error?: string;
+  /** Its output, once it succeeded: where the map wrote its results. */
+  readonly output?: string;
   readonly input: BackfillInput;
 }
 
@@ -53,6 +56,7 @@ export async function describeBackfill(sfn: SFNClient, executionArn: string): Pr
     startDate: described.startDate ?? new Date(0),
     ...(described.stopDate ? { stopDate: described.stopDate } : {}),
     ...(failure ? { error: failure } : {}),
+    ...(described.output ? { output: described.output } : {}),
     input,
   };
 }
@@ -117,7 +121,8 @@ export async function followBackfill(input: FollowInput): Promise<FollowOutcome>
     }
     input.onPoll?.(execution);
     if (execution.status !== 'RUNNING') {
-      for (const event of pending.values()) input.onWindowEnd(unfinishedResult(event, execution));
+      const reasons = pending.size > 0 ? await mapRunFailures(input.storage, execution.output) : new Map<string, string>();
+      for (const [id, event] of pending) input.onWindowEnd(unfinishedResult(event, execution, reasons.get(id)));
       pending.clear();
       break;
     }
@@ -162,13 +167,17 @@ async function committedResult(storage: LakeStorage, event: BackfillEvent, key: 
 }
 
 /** A window the execution ended without committing. */
-function unfinishedResult(event: BackfillEvent, execution: BackfillExecution): WindowResult {
+function unfinishedResult(event: BackfillEvent, execution: BackfillExecution, reason: string | undefined): WindowResult {
   const error =
     execution.status === 'ABORTED'
       ? new AbortedError('the backfill was cancelled')
-      : execution.status === 'SUCCEEDED'
-        ? new ApilakeError(`the function did not commit this window (why: the FAILED_*.json results under ${backfillResultsPrefix(execution.input.source)}/ in the lake bucket, or the function's log)`)
-        : new ApilakeError(`the backfill ended ${execution.status}${execution.error ? ` (${execution.error})` : ''} before this window committed`);
+      : reason !== undefined
+        ? new ApilakeError(reason)
+        : execution.status === 'SUCCEEDED'
+          ? new ApilakeError(
+              `the function did not commit this window (why: the FAILED_*.json results under ${backfillResultsPrefix(execution.input.source)}/ in the lake bucket, or the function's log)`,
+            )
+          : new ApilakeError(`the backfill ended ${execution.status}${execution.error ? ` (${execution.error})` : ''} before this window committed`);
   return { ...noWork(event), status: 'failed', durationMs: 0, error };
 }
 

@@ -4,8 +4,8 @@
  * already running for the same range. Nothing here waits for a window.
  */
 
-import { ExecutionAlreadyExists, ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type LakeStorage, selectStreams, type SourceDefinition, type WindowSelection, windowsFor } from '../../functions/index.js';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ApilakeError, type LakeStorage, selectStreams, type SourceDefinition, type WindowSelection, windowsFor } from '../../functions/index.js';
 import { backfillItemsKey, type BackfillInput } from '../../infra/backfillLayout.js';
 import { backfillName, backfillRangeKey, executionArn } from './backfillId.js';
 import { backfillEvent, type BackfillEvent, committedWindows, eventWindowId } from './windowList.js';
@@ -68,9 +68,12 @@ export async function startRemoteBackfill(input: StartRemoteBackfillInput): Prom
     const started = await input.sfn.send(new StartExecutionCommand({ stateMachineArn: input.stateMachineArn, name, input: JSON.stringify(backfill) }));
     return { outcome: 'started', executionArn: started.executionArn!, input: backfill };
   } catch (error) {
-    // Another command started this very name a moment ago (same range, same second).
-    if (error instanceof ExecutionAlreadyExists) return { outcome: 'running', executionArn: executionArn(input.stateMachineArn, name), input: backfill };
-    throw error;
+    // Another command started this very name a moment ago (same range, same millisecond).
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    const existing = executionArn(input.stateMachineArn, name);
+    const { status } = await input.sfn.send(new DescribeExecutionCommand({ executionArn: existing }));
+    if (status === 'RUNNING') return { outcome: 'running', executionArn: existing, input: backfill };
+    throw new ApilakeError(`a backfill named ${name} already ran (${status ?? 'unknown'}); run the command again to start another`, { cause: error });
   }
 }
 

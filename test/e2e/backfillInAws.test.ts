@@ -70,7 +70,7 @@ describe('apilake backfill --remote', () => {
 
     const running = await run(['--status', arn]);
     expect(running.code).toBe(0);
-    expect(running.stdout).toMatch(/^shop-[0-9a-f]{12}-\d{8}T\d{6}Z: RUNNING since .* · shop, every stream, 2024-01-01T00:00:00Z → 2024-01-02T00:00:00Z · 7 windows$/m);
+    expect(running.stdout).toMatch(/^shop-[0-9a-f]{12}-\d{8}T\d{9}Z: RUNNING since .* · shop, every stream, 2024-01-01T00:00:00Z → 2024-01-02T00:00:00Z · 7 windows$/m);
     expect(running.stdout).toContain('1/7 windows · 1 committed · 0 skipped · 0 failed · 42 records');
 
     const name = arn.slice(arn.lastIndexOf(':') + 1);

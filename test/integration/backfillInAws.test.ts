@@ -61,7 +61,7 @@ describe('starting a backfill in AWS', () => {
   it('writes the window list to the lake bucket and starts one execution over it, without waiting for a window', async () => {
     const started = await start();
     expect(started.outcome).toBe('started');
-    expect(started.executionArn).toMatch(/^arn:aws:states:us-east-1:\d{12}:execution:apilake-test-shop-backfill-\w+:shop-[0-9a-f]{12}-\d{8}T\d{6}Z$/);
+    expect(started.executionArn).toMatch(/^arn:aws:states:us-east-1:\d{12}:execution:apilake-test-shop-backfill-\w+:shop-[0-9a-f]{12}-\d{8}T\d{9}Z$/);
     expect(started.input).toMatchObject({ source: 'shop', bucket: deployment.bucket, from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', windows: 7, committed: 0, force: false });
     const events = await windowList(started.executionArn!);
     expect(events).toHaveLength(7); // six hourly orders windows and the day of customers
@@ -87,6 +87,13 @@ describe('starting a backfill in AWS', () => {
     expect(a.executionArn).toBe(b.executionArn);
     const listed = await deployment.sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.stateMachineArn }));
     expect(listed.executions).toHaveLength(1);
+  });
+
+  it('fails rather than attach to an ended backfill of the same name', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const first = await start({ now });
+    deployment.proxy.end(first.executionArn!, { status: 'SUCCEEDED' });
+    await expect(start({ now })).rejects.toThrow(/^a backfill named shop-[0-9a-f]{12}-20260101T000000000Z already ran \(SUCCEEDED\); run the command again to start another$/);
   });
 
   it('leaves committed windows out of the list, and starts nothing when every window is committed', async () => {
@@ -160,6 +167,39 @@ describe('following a backfill in AWS', () => {
       [events[6]!.stream, events[6]!.window.start.replace('Z', '.000Z'), 'failed', 0],
     ]);
     expect(results.at(-1)!.error!.message).toMatch(/the function did not commit this window .*FAILED_\*\.json results under backfills\/source=shop\/results\//);
+  });
+
+  it("gives each failed window the reason from the map's FAILED results, as Step Functions writes them", async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    for (const event of events.slice(2)) await landWindow(deployment.storage, event);
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+    const run = 'backfills/source=shop/results/0b73c56e-fa70-44fa-9a8e-30da95ab697a';
+    await deployment.storage.writeBytes(
+      `${run}/manifest.json`,
+      JSON.stringify({ DestinationBucket: deployment.bucket, ResultFiles: { FAILED: [{ Key: `${run}/FAILED_0.json`, Size: 1 }], PENDING: [], SUCCEEDED: [] } }),
+    );
+    const failed = (event: BackfillEvent, error: string, cause: string) => ({
+      ExecutionArn: `${arn}/Windows:x`,
+      Input: JSON.stringify(event),
+      Name: 'x',
+      Status: 'FAILED',
+      Error: error,
+      Cause: cause,
+    });
+    await deployment.storage.writeBytes(
+      `${run}/FAILED_0.json`,
+      JSON.stringify([
+        failed(events[0]!, 'WindowsFailedError', JSON.stringify({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500', trace: [] })),
+        failed(events[1]!, 'States.Timeout', 'the task timed out'),
+      ]),
+    );
+    deployment.proxy.end(arn!, { status: 'SUCCEEDED', output: JSON.stringify({ MapRunArn: 'arn:x', ResultWriterDetails: { Bucket: deployment.bucket, Key: `${run}/manifest.json` } }) });
+    const { results } = await follow(arn!);
+    expect(results.filter((r) => r.status === 'failed').map((r) => [r.window.start.toISOString(), r.error!.message])).toEqual([
+      ['2024-01-01T00:00:00.000Z', 'WindowsFailedError: 1 window(s) failed: orders: HTTP 500'],
+      ['2024-01-01T01:00:00.000Z', 'States.Timeout: the task timed out'],
+    ]);
   });
 
   it('looks once with --status, reporting what is committed so far', async () => {

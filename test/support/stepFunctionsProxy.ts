@@ -5,8 +5,9 @@
  * parser mode, and a `lambda:invoke` task only with Docker); real Step Functions ends a Standard
  * execution on its own, with status SUCCEEDED, FAILED, TIMED_OUT or ABORTED and a `stopDate`
  * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
- * The test decides when and how an execution ends; the proxy then answers DescribeExecution and
- * ListExecutions (status filter included) as Step Functions does for an ended execution.
+ * The test decides when and how an execution ends; the proxy then answers DescribeExecution,
+ * ListExecutions (status filter included), StopExecution and a StartExecution of the same name as
+ * Step Functions does for an ended execution.
  */
 
 import { createServer, type IncomingMessage } from 'node:http';
@@ -17,6 +18,8 @@ export interface ExecutionEnd {
   readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
   readonly error?: string;
   readonly cause?: string;
+  /** The execution's output (JSON text), given with SUCCEEDED. */
+  readonly output?: string;
 }
 
 /** A started execution, as the proxy saw it. */
@@ -56,6 +59,13 @@ export async function startStepFunctionsProxy(motoEndpoint: string): Promise<Ste
         res.end(JSON.stringify({ stopDate: ended.get(String(request.executionArn))!.stopDate / 1000 }));
         return;
       }
+      // A name stays taken after its execution ended (moto, which never ends one, would return it as running).
+      const named = operation === 'StartExecution' && typeof request.name === 'string' ? `${String(request.stateMachineArn).replace(':stateMachine:', ':execution:')}:${request.name}` : undefined;
+      if (named && ended.has(named)) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${named}'` }));
+        return;
+      }
       // moto filters by its own status; the proxy filters after rewriting it.
       const forwarded = operation === 'ListExecutions' && request.statusFilter ? JSON.stringify({ ...request, statusFilter: undefined }) : body;
       const upstream = await fetch(`${motoEndpoint}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'POST' ? forwarded : undefined });
@@ -70,7 +80,14 @@ export async function startStepFunctionsProxy(motoEndpoint: string): Promise<Ste
       if (upstream.ok && operation === 'DescribeExecution') {
         const described = JSON.parse(text) as Record<string, unknown>;
         const end = ended.get(String(described.executionArn));
-        if (end) text = JSON.stringify({ ...described, status: end.status, stopDate: end.stopDate / 1000, ...(end.error ? { error: end.error, cause: end.cause } : {}) });
+        if (end)
+          text = JSON.stringify({
+            ...described,
+            status: end.status,
+            stopDate: end.stopDate / 1000,
+            ...(end.error ? { error: end.error, cause: end.cause } : {}),
+            ...(end.output ? { output: end.output } : {}),
+          });
       }
       if (upstream.ok && operation === 'ListExecutions') {
         const listed = JSON.parse(text) as { executions: { executionArn: string; status: string }[] };

@@ -133,6 +133,7 @@ describe('ApilakeStack', () => {
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        expect.objectContaining({ Prefix: 'backfills/', ExpirationInDays: 400 }),
       ]),
     );
     const lakeId = Object.entries(resources).find(([, r]) => r === lake)![0];

@@ -68,7 +68,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
       );
     }
     const { startInAws } = await import('./backfillInAws.js');
-    return startInAws(source, { stream: options.stream, selection, total, force: options.force }, options);
+    return startInAws(source, { stream: options.stream, selection, force: options.force }, options);
   }
 
   const out = new TerminalOutput(process.stdout);

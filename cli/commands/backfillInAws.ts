@@ -36,7 +36,7 @@ async function resolveStateMachine(source: string, options: InAwsOptions): Promi
 }
 
 /** Starts a backfill in AWS and prints its id at once; with --follow, shows its progress until it ends. */
-export async function startInAws(source: SourceDefinition, input: { stream?: string; selection: WindowSelection; total: number; force: boolean }, options: InAwsOptions): Promise<void> {
+export async function startInAws(source: SourceDefinition, input: { stream?: string; selection: WindowSelection; force: boolean }, options: InAwsOptions): Promise<void> {
   const [stateMachineArn, bucket] = [await resolveStateMachine(source.name, options), await resolveBucket(options)];
   const out = new TerminalOutput(process.stdout);
   const storage = await openLake({ bucket, lake: '' });

@@ -29,6 +29,7 @@ export type { BudgetPlace } from './budget/createRateBudget.js';
 export type { BudgetChange } from './budget/SharedRateBudget.js';
 export { lakeBudgetFolder } from './budget/LakeBudgetStore.js';
 export { BUDGET_TABLE } from './budget/BudgetStore.js';
+export { backfillConcurrency, MAX_BACKFILL_CONCURRENCY } from './budget/backfillConcurrency.js';
 /** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */
 export const loadEngine = () => import('./engine/index.js');
 export { Redactor } from './http/redact.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
+import { backfillOutputKey, functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
 import { decodePrestoView } from '../../functions/tables/prestoView.js';
 import { latestViewSelect } from '../../functions/tables/latestView.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
@@ -28,7 +28,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 describe('ApilakeStack', () => {
   it('creates one function, log group, schedule and async config per source, two tables per stream and a view per primary key', () => {
     template.resourceCountIs('AWS::Lambda::Function', 3); // one per source + CDK's handler that empties the Athena results bucket on deletion
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4); // each function's and each backfill state machine's
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.resourceCountIs('AWS::Scheduler::Schedule', 2);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     template.resourceCountIs('AWS::Glue::Table', 3 * 2 + 1); // typed and raw per stream, orders_latest
@@ -132,6 +133,7 @@ describe('ApilakeStack', () => {
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        expect.objectContaining({ Prefix: 'backfills/', ExpirationInDays: 400 }),
       ]),
     );
     const lakeId = Object.entries(resources).find(([, r]) => r === lake)![0];
@@ -263,8 +265,67 @@ describe('ApilakeStack', () => {
 
   it('outputs what the CLI needs to find the deployment', () => {
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
-    expect(outputs).toEqual(expect.arrayContaining([...Object.values(OUTPUT).filter((k) => k !== OUTPUT.functionPrefix), functionOutputKey('shop'), functionOutputKey('crm')]));
+    const prefixes: string[] = [OUTPUT.functionPrefix, OUTPUT.backfillPrefix];
+    expect(outputs).toEqual(
+      expect.arrayContaining([...Object.values(OUTPUT).filter((k) => !prefixes.includes(k)), functionOutputKey('shop'), functionOutputKey('crm'), backfillOutputKey('shop'), backfillOutputKey('crm')]),
+    );
+    template.hasOutput(backfillOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^BackfillshopStateMachine') } });
     template.hasOutput(functionOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^SourceshopFunction') } });
+  });
+
+  describe('the backfill of each source in AWS', () => {
+    const stateMachine = (source: string) => {
+      const [, resource] = ofType('AWS::StepFunctions::StateMachine').find(([, r]) => (r.Properties.StateMachineName as string) === `apilake-test-${source}-backfill`)!;
+      return resource.Properties;
+    };
+    /** The definition with the tokens of the bucket and the function as their logical ids. */
+    const definitionOf = (source: string) => {
+      const parts = (stateMachine(source).DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replace(/"/g, "'"))).join('');
+      return JSON.parse(text) as { States: { Windows: Record<string, unknown> & { ItemProcessor: { States: { Window: { Parameters: Record<string, string> } } } } } };
+    };
+    const policyOf = (source: string) => {
+      const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith(`Backfill${source}StateMachineRole`))!;
+      return (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement;
+    };
+
+    it('is a Standard state machine with its execution log and tracing', () => {
+      const props = stateMachine('shop');
+      expect(props.StateMachineType).toBe('STANDARD');
+      expect(props.TracingConfiguration).toEqual({ Enabled: true });
+      expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/apilake-test-shop-backfill', RetentionInDays: 30 });
+    });
+
+    it("maps over the window list in the lake bucket, invoking the source's function once per window, as many at once as its rate budget allows", () => {
+      const windows = definitionOf('shop').States.Windows;
+      expect(windows).toMatchObject({
+        Type: 'Map',
+        ItemReader: { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'JSON' }, Parameters: { Bucket: "{'Ref':'LakeBucketB1D32E10'}", 'Key.$': '$.items' } },
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+        ToleratedFailurePercentage: 100,
+        // shop and crm declare no rate_limit: expected_workers 4 → 3 windows at once.
+        MaxConcurrency: 3,
+        ResultWriter: { Parameters: { Prefix: 'backfills/source=shop/results' } },
+      });
+      expect(windows.ItemProcessor.States.Window.Parameters).toEqual({ FunctionName: expect.stringMatching(/^\{'Fn::GetAtt':\['SourceshopFunction\w+','Arn'\]\}$/) as string, 'Payload.$': '$' });
+    });
+
+    it("may invoke only its source's function and read only that source's window lists", () => {
+      const statements = policyOf('shop');
+      const text = JSON.stringify(statements);
+      const invoke = statements.filter((s) => JSON.stringify(s.Action).includes('lambda:'));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
+      expect(JSON.stringify(invoke[0]!.Resource)).toMatch(/SourceshopFunction/);
+      expect(JSON.stringify(invoke[0]!.Resource)).not.toMatch(/Sourcecrm/);
+      const reads = statements.filter((s) => JSON.stringify(s.Action).includes('s3:GetObject'));
+      expect(reads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/backfills/source=shop/items/*'), expect.stringContaining('/backfills/source=shop/results/*')]);
+      expect(text).not.toMatch(/"s3:\*"|source=crm|"\/\*"/);
+      expect(statements.find((s) => s.Action === 'states:StartExecution')!.Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stateMachine:apilake-test-shop-backfill']],
+      });
+    });
   });
 
   it('passes cdk-nag AwsSolutions with every exception acknowledged', () => {

@@ -67,8 +67,12 @@ export interface SharedBudgetStats {
   granted: number;
   /** Slots booked in the store. */
   booked: number;
-  /** Slots given up because they were reached too late. */
+  /** Slots given up because they were reached too late: the sum of the two below. */
   missed: number;
+  /** Of those, slots already past when the store's answer handed them out (a slow store). */
+  missedOnArrival: number;
+  /** Of those, slots this run woke up for too late (a busy event loop or machine). */
+  missedWaking: number;
   /** Requests let through on the fallback share. */
   onShare: number;
   /** Times the store failed and the budget fell back. */
@@ -80,7 +84,7 @@ export interface SharedBudgetStats {
 
 /** A rate budget kept in a store every run of the source reaches. */
 export class SharedRateBudget implements RateBudget {
-  readonly stats: SharedBudgetStats = { granted: 0, booked: 0, missed: 0, onShare: 0, fallbacks: 0, bookings: 0, bookingMs: 0 };
+  readonly stats: SharedBudgetStats = { granted: 0, booked: 0, missed: 0, missedOnArrival: 0, missedWaking: 0, onShare: 0, fallbacks: 0, bookings: 0, bookingMs: 0 };
   private readonly tuning: SharedBudgetTuning;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -162,6 +166,8 @@ export class SharedRateBudget implements RateBudget {
       if (wait > 0) await this.clock.sleep(wait, signal);
       if (this.clock.now() <= slot + this.tuning.lateMs) return;
       this.stats.missed++;
+      if (wait < -this.tuning.lateMs) this.stats.missedOnArrival++;
+      else this.stats.missedWaking++;
     }
   }
 

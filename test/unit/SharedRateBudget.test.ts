@@ -59,6 +59,20 @@ describe('SharedRateBudget', () => {
     expect(budget.stats.missed).toBeGreaterThan(0);
     // Every send is within lateMs of the start of a slot the store handed out.
     expect(first! - (store.queue.tat! - 105)).toBeLessThanOrEqual(30);
+    // The store was slow, not this run: each slot had passed when its answer came.
+    expect(budget.stats.missedOnArrival).toBe(budget.stats.missed);
+    expect(budget.stats.missedWaking).toBe(0);
+  });
+
+  it('counts a slot it woke up for too late apart from one the store handed out too late', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore(clock);
+    // A busy machine: the first three sleeps overshoot by 40 ms, past lateMs.
+    let overshoots = 3;
+    const oversleeping = { now: () => clock.now(), sleep: (ms: number, signal?: AbortSignal) => clock.sleep(ms + (overshoots-- > 0 ? 40 : 0), signal) };
+    const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency: 1, expectedWorkers: 1, clock: oversleeping, tuning: { lateMs: 30 } });
+    (await budget.acquire())();
+    expect(budget.stats).toMatchObject({ missed: 3, missedWaking: 3, missedOnArrival: 0, granted: 1 });
   });
 
   it('holds every request until the end of a pause the server asked for, and moves the shared queue past it', async () => {

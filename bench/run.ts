@@ -567,6 +567,8 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
   const LIMIT = Number(process.env.BENCH_BUDGET_LIMIT ?? 50);
   /** Requests each process keeps waiting for the budget at once. */
   const IN_FLIGHT = Number(process.env.BENCH_BUDGET_IN_FLIGHT ?? 2);
+  /** BENCH_BUDGET_BOOK_AHEAD=1: the workers book their next slots ahead (SharedBudgetTuning.bookAhead). */
+  const BOOK_AHEAD = process.env.BENCH_BUDGET_BOOK_AHEAD === '1';
   scenarios.push({
     name: 'shared-budget',
     setUp: () => Promise.resolve(),
@@ -577,7 +579,14 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
       // The same run with the budget in a store that answers in loopback time: what remains of the
       // gap to the target is not the store's.
       for (const store of rotate(['dynamodb', 'memory'] as const, round)) {
-        const run = await measureSharedBudget({ workers: WORKERS, limit: LIMIT, durationMs: QUICK ? 5_000 : 10_000, inFlight: IN_FLIGHT, store });
+        const run = await measureSharedBudget({
+          workers: WORKERS,
+          limit: LIMIT,
+          durationMs: QUICK ? 5_000 : 10_000,
+          inFlight: IN_FLIGHT,
+          store,
+          ...(BOOK_AHEAD ? { tuning: { bookAhead: true } } : {}),
+        });
         const label = store === 'dynamodb' ? 'DynamoDB (dynalite)' : 'in-memory store';
         if (store === 'dynamodb') {
           t9.values.push(run.throughput);

@@ -9,6 +9,7 @@
  * delays, and why booked slots went unused.
  */
 
+import type { SharedBudgetTuning } from '../functions/budget/SharedRateBudget.js';
 import { startWorkers } from '../test/support/budgetWorkers.js';
 import { createBudgetTable, startDynalite } from '../test/support/dynaliteServer.js';
 import { startMemoryBudgetServer } from '../test/support/memoryBudgetServer.js';
@@ -48,7 +49,14 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-export async function measureSharedBudget(options: { workers: number; limit: number; durationMs: number; inFlight: number; store: 'dynamodb' | 'memory' }): Promise<SharedBudgetRun> {
+export async function measureSharedBudget(options: {
+  workers: number;
+  limit: number;
+  durationMs: number;
+  inFlight: number;
+  store: 'dynamodb' | 'memory';
+  tuning?: Partial<SharedBudgetTuning>;
+}): Promise<SharedBudgetRun> {
   const dynamo = await startDynalite();
   const memory = await startMemoryBudgetServer();
   const api = await startRateLimitedApi({ limit: options.limit });
@@ -62,6 +70,7 @@ export async function measureSharedBudget(options: { workers: number; limit: num
         api: api.url,
         limits: { requestsPerSecond: options.limit, concurrency: options.inFlight, expectedWorkers: options.workers },
         budget,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
         mode: { kind: 'flood', durationMs: options.durationMs, inFlight: options.inFlight } as const,
       })),
     );

@@ -28,11 +28,11 @@ class MemoryStore implements BudgetStore {
   }
 }
 
-function setup(tuning = {}) {
+function setup(tuning = {}, concurrency = 1) {
   const clock = new ManualClock(0);
   const store = new MemoryStore(clock);
   const changes: BudgetChange[] = [];
-  const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency: 1, expectedWorkers: 4, clock, random: () => 0, onChange: (c) => changes.push(c), tuning });
+  const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency, expectedWorkers: 4, clock, random: () => 0, onChange: (c) => changes.push(c), tuning });
   const sends = async (n: number) => {
     const at: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -118,5 +118,60 @@ describe('SharedRateBudget', () => {
     release();
     (await next)();
     expect(second).toBe(true);
+  });
+
+  describe('booking ahead', () => {
+    /** A queue another run keeps busy: booked until 500 ms from now. */
+    const busy = (store: MemoryStore, clock: ManualClock) => (store.queue = { tat: clock.now() + 500 });
+
+    it('books the slots of the requests in flight before they come back, on a busy queue', async () => {
+      const { clock, store, budget, sends } = setup({ bookAhead: true }, 2);
+      busy(store, clock);
+      const [first] = await sends(1);
+      await budget.close();
+      // One slot on demand, then two ahead in one write.
+      expect(budget.stats.booked).toBe(3);
+      expect(store.calls.writes).toBe(2);
+      // The next two requests never ask the store: they go at the slots booked ahead, even with the store gone.
+      store.failing = true;
+      expect(await sends(2)).toEqual([first! + 105, first! + 210]);
+    });
+
+    it('books nothing ahead on an idle queue, where such slots would start before the requests come back', async () => {
+      const { store, budget } = setup({ bookAhead: true }, 2);
+      (await budget.acquire())();
+      await budget.close();
+      expect(budget.stats.booked).toBe(1);
+      expect(store.calls.writes).toBe(1);
+    });
+
+    it('holds no more slots booked and unspent than its concurrency, and spends each at its own slot', async () => {
+      const { clock, store, budget } = setup({ bookAhead: true }, 2);
+      busy(store, clock);
+      const at: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        (await budget.acquire())();
+        at.push(clock.now());
+        await budget.close();
+        expect(budget.stats.booked - budget.stats.granted - budget.stats.missed).toBeLessThanOrEqual(2);
+      }
+      for (const gap of at.slice(1).map((t, i) => t - at[i]!)) expect(gap).toBeGreaterThanOrEqual(105);
+    });
+
+    it('falls back to its share when the store fails with slots booked ahead, and spends those first, one interval apart', async () => {
+      const { clock, store, changes, budget, sends } = setup({ bookAhead: true, retryStoreAfterMs: 60_000 }, 2);
+      busy(store, clock);
+      await sends(3);
+      await budget.close();
+      store.failing = true;
+      const failedAt = clock.now();
+      const at = await sends(6);
+      expect(changes).toEqual([{ kind: 'fallback', reason: 'store unreachable', requestsPerSecond: 1000 / (105 * 4) }]);
+      for (const gap of at.slice(1).map((t, i) => t - at[i]!)) expect(gap).toBeGreaterThanOrEqual(105);
+      // Past the slots booked before the failure, the share: after every slot anyone may hold, one share interval apart.
+      const onShare = at.filter((t) => t >= failedAt + 2_000 + 8 * 105);
+      expect(onShare.length).toBeGreaterThan(0);
+      for (const gap of onShare.slice(1).map((t, i) => t - onShare[i]!)) expect(gap).toBeGreaterThanOrEqual(420);
+    });
   });
 });

@@ -607,6 +607,7 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
         figure('shared-budget', `${label}: workers' event-loop delay p99 (median of workers)`, 'ms').values.push(run.eventLoopDelayMs.p99);
         figure('shared-budget', `${label}: booked slots unused, already past at the answer ÷ booked`, '').values.push(run.missedOnArrival);
         figure('shared-budget', `${label}: booked slots unused, woken up for too late ÷ booked`, '').values.push(run.missedWaking);
+        figure('shared-budget', `${label}: fallbacks to a worker's share (the store failed or took over 2 s)`, '').values.push(run.fallbacks);
         if (run.failed > 0) notes.push(`shared-budget (${label}): ${run.failed} requests failed`);
       }
     },

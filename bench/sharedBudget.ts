@@ -39,6 +39,8 @@ export interface SharedBudgetRun {
   /** Booked slots never sent ÷ booked: already past when the store answered, and woken up for too late. */
   readonly missedOnArrival: number;
   readonly missedWaking: number;
+  /** Times a worker fell back to its share because the store failed or timed out. */
+  readonly fallbacks: number;
   readonly failed: number;
 }
 
@@ -101,6 +103,7 @@ export async function measureSharedBudget(options: {
       eventLoopDelayMs: { p99: median(reports.map((r) => r.eventLoopDelayMs.p99)), max: Math.max(...reports.map((r) => r.eventLoopDelayMs.max)) },
       missedOnArrival: sum((r) => r.missedOnArrival) / booked,
       missedWaking: sum((r) => r.missedWaking) / booked,
+      fallbacks: sum((r) => r.fallbacks),
       failed: sum((r) => r.failed),
     };
   } finally {

@@ -46,7 +46,7 @@ export { ORPHAN_HORIZON_MS } from './sink/commitProtocol.js';
 export { FsLakeStorage } from './sink/FsLakeStorage.js';
 export * from './sink/lakeLayout.js';
 export { committedTableSpec, type CommittedTableSpec } from './sink/committedTableSpec.js';
-export { snapshotStream, type CommittedWindow } from './sink/lakeSnapshot.js';
+export { currentCommits, snapshotStream, type CommittedWindow, type CurrentCommit } from './sink/lakeSnapshot.js';
 export type { LakeStorage } from './sink/LakeStorage.js';
 export { parseManifest, type Manifest, type PartInfo } from './sink/manifest.js';
 export { openLake, type LakeLocation } from './sink/openLake.js';

@@ -5,12 +5,12 @@
  */
 
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
-import { AbortedError, ApilakeError, type Clock, InputError, type LakeStorage, parseManifest, parseManifestKey, type WindowResult } from '../../functions/index.js';
+import { AbortedError, ApilakeError, type Clock, type CurrentCommit, InputError, type LakeStorage, parseManifest, parseManifestKey, type WindowResult } from '../../functions/index.js';
 import type { BackfillInput } from '../../infra/backfillLayout.js';
 import { backfillResultsPrefix } from '../../infra/backfillLayout.js';
 import { inputError } from '../errors/hint.js';
 import { mapRunFailures } from './mapRunFailures.js';
-import { type BackfillEvent, committedWindows, type CurrentCommit, eventWindow, eventWindowId, parseWindowList } from './windowList.js';
+import { type BackfillEvent, committedWindows, eventWindow, eventWindowId, parseWindowList } from './windowList.js';
 
 /** A backfill execution as Step Functions describes it. */
 export interface BackfillExecution {

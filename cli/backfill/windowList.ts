@@ -3,7 +3,7 @@
  * docs/deploy.md) per window, and which of them the lake already holds a commit of.
  */
 
-import { isoSeconds, type LakeStorage, MANIFEST_PREFIX, parseManifestKey, streamPrefix, type TimeWindow, windowId } from '../../functions/index.js';
+import { currentCommits, type CurrentCommit, isoSeconds, type LakeStorage, type TimeWindow, windowId } from '../../functions/index.js';
 
 /** The backfill event of one stream window, as the function receives it. */
 export interface BackfillEvent {
@@ -28,23 +28,10 @@ export function eventWindowId(event: BackfillEvent): string {
   return windowId({ source: event.source, stream: event.stream, window: eventWindow(event) });
 }
 
-/** A window's current commit: the manifest with the highest number. */
-export interface CurrentCommit {
-  readonly key: string;
-  readonly commit: number;
-}
-
-/** The current commit of every committed window of some streams, by `windowId`, from one listing of their manifests. */
+/** The current commit of every committed window of some streams, by `windowId`, from one listing of each stream's manifests. */
 export async function committedWindows(storage: LakeStorage, source: string, streams: Iterable<string>): Promise<Map<string, CurrentCommit>> {
   const current = new Map<string, CurrentCommit>();
-  for (const stream of new Set(streams)) {
-    for (const object of await storage.list(streamPrefix(MANIFEST_PREFIX, source, stream))) {
-      const parsed = parseManifestKey(object.key);
-      if (!parsed) continue;
-      const id = windowId(parsed.ref);
-      if ((current.get(id)?.commit ?? -1) < parsed.commit) current.set(id, { key: object.key, commit: parsed.commit });
-    }
-  }
+  for (const stream of new Set(streams)) for (const [id, commit] of await currentCommits(storage, source, stream)) current.set(id, commit);
   return current;
 }
 

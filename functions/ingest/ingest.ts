@@ -102,7 +102,7 @@ class WindowFailure extends Error {
 }
 
 /** Idempotency records outlive any sane retry horizon; the manifest keeps guarding after that. */
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /**
  * Runs one invocation.
@@ -175,7 +175,7 @@ function reportBudget(change: BudgetChange, { logger }: IngestDeps): void {
 }
 
 /** The windows an event asks for, one per stream. @throws InputError */
-function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
+export function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
   if (event.source !== source.name) throw new InputError(`invalid event: this function lands source "${source.name}", not "${event.source}"`);
   if (event.kind === 'scheduled') {
     // A stream with `settle` lands the latest window that has settled by the tick, not the one that just ended.
@@ -250,7 +250,8 @@ async function inProgress(job: { stream: StreamDefinition; window: TimeWindow },
   };
 }
 
-function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
+/** A window's result as the function reports it, every message redacted. */
+export function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
   return {
     stream: result.stream,
     window: { start: isoSeconds(result.window.start), end: isoSeconds(result.window.end) },
@@ -270,7 +271,7 @@ function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
 }
 
 /** One log line and one set of metrics per window. */
-function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
+export function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
   const { error, ...fields } = summary;
   if (summary.status === 'failed') logger.error('window failed', { ...fields, error });
   else logger.info(`window ${summary.status}`, fields);
@@ -294,7 +295,7 @@ function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
 }
 
 /** The shape of a rejected event for the log, without values that could be large or sensitive. */
-function summarizeEvent(event: unknown): unknown {
+export function summarizeEvent(event: unknown): unknown {
   if (event === null || typeof event !== 'object') return typeof event;
   return Object.fromEntries(
     Object.entries(event)

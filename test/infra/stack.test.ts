@@ -71,7 +71,8 @@ describe('ApilakeStack', () => {
       ScheduleExpressionTimezone: 'Europe/Paris',
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {
-        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SourcecrmFunction'), 'Arn'] },
+        // A durable function is invoked through its alias.
+        Arn: { Ref: Match.stringLikeRegexp('^SourcecrmAlias') },
         Input: JSON.stringify({ source: 'crm', scheduledTime: '<aws.scheduler.scheduled-time>' }),
         RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [undelivered, 'Arn'] } },
@@ -93,7 +94,7 @@ describe('ApilakeStack', () => {
   });
 
   it("scopes each function's S3 access to its own prefixes and its secret", () => {
-    const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('SourceshopFunction'));
+    const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('SourceshopRole'));
     expect(policies).toHaveLength(1);
     const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     const text = JSON.stringify(statements);
@@ -248,7 +249,7 @@ describe('ApilakeStack', () => {
 
   it("lets each function update and read only its own source's budget item", () => {
     for (const source of ['shop', 'crm']) {
-      const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith(`Source${source}Function`));
+      const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith(`Source${source}Role`));
       const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
       const budget = statements.filter((s) => JSON.stringify(s.Resource).includes('BudgetTable'));
       expect(budget).toEqual([
@@ -264,7 +265,29 @@ describe('ApilakeStack', () => {
   it('outputs what the CLI needs to find the deployment', () => {
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs).toEqual(expect.arrayContaining([...Object.values(OUTPUT).filter((k) => k !== OUTPUT.functionPrefix), functionOutputKey('shop'), functionOutputKey('crm')]));
-    template.hasOutput(functionOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^SourceshopFunction') } });
+    template.hasOutput(functionOutputKey('shop'), { Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^SourceshopFunction') }, ':live']] } });
+  });
+
+  it('makes each function durable, published as a version behind the alias that the schedule and the async config name', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'apilake-test-shop', DurableConfig: { ExecutionTimeout: 21600, RetentionPeriodInDays: 7 } });
+    template.resourceCountIs('AWS::Lambda::Alias', 2);
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', FunctionName: { Ref: Match.stringLikeRegexp('^SourceshopFunction') }, FunctionVersion: Match.anyValue() });
+    // The qualifier is taken from the alias's ARN.
+    for (const [, config] of ofType('AWS::Lambda::EventInvokeConfig')) expect(JSON.stringify(config.Properties.Qualifier)).toMatch(/"Ref":"Source(shop|crm)Alias/);
+  });
+
+  it("grants the durable execution APIs on the function's own executions only, and no managed policy", () => {
+    const role = ofType('AWS::IAM::Role').find(([id]) => id.startsWith('SourceshopRole'))!;
+    expect(role[1].Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('SourceshopRole'))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+    const durable = statements.filter((s) => JSON.stringify(s.Action).includes('Durable'));
+    expect(durable).toHaveLength(1);
+    expect(durable[0]!.Action).toEqual(['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState']);
+    expect(JSON.stringify(durable[0]!.Resource)).toMatch(/:function:apilake-test-shop:\*"/);
+    const logs = statements.find((s) => JSON.stringify(s.Action).includes('logs:PutLogEvents'))!;
+    expect(JSON.stringify(logs.Resource)).toContain('SourceshopLogs');
   });
 
   it('passes cdk-nag AwsSolutions with every exception acknowledged', () => {

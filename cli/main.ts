@@ -173,6 +173,8 @@ program
   .option('--junit <file>', 'also write a JUnit XML report')
   .option('--live', 'record one recent window per stream against the live API and report what changed against the cassettes (exit 1 when the typed table would change)', false)
   .option('--base-url <url>', 'with --live: record from this server instead of base_url')
+  .option('--token-url <url>', "with --live: ask this token endpoint instead of the source's auth.token_url")
+  .option('--origin <origin=url>', 'with --live: fetch from url what an origin of redirects.allowed_origins serves; repeatable', (value: string, previous: string[] = []) => [...previous, value])
   .option('--scratch <dir>', 'with --live: where the live recordings go (default: a new temporary folder)')
   .action(async (source: string, options: TestOptions) => (await import('./commands/test.js')).testCommand(source, options));
 

@@ -30,11 +30,13 @@ import { plural, shownPath } from '../format.js';
 import { literalGlob } from '../query/LocalLake.js';
 import type { TerminalOutput } from '../terminal/TerminalOutput.js';
 import type { JunitCase } from './junitReport.js';
+import type { StandIns } from './standIns.js';
 
 /** Options of {@link liveDrift}. */
 export interface LiveDriftOptions {
   readonly out: TerminalOutput;
-  readonly baseUrl?: string;
+  /** Servers standing in for the ones the source names. */
+  readonly standIns: StandIns;
   readonly scratch?: string;
 }
 
@@ -52,7 +54,7 @@ export async function liveDrift(source: SourceDefinition, cassettes: readonly { 
   const connection = await instance.connect();
   const cases: JunitCase[] = [];
   let typedDrift = false;
-  out.line(`apilake test --live ${source.name}: one recent window per stream${options.baseUrl ? ` from ${options.baseUrl}` : ''}, recorded into ${scratch}`);
+  out.line(`apilake test --live ${source.name}: one recent window per stream${options.standIns.baseUrl ? ` from ${options.standIns.baseUrl}` : ''}, recorded into ${scratch}`);
   try {
     for (const stream of streams) {
       const started = performance.now();
@@ -65,7 +67,7 @@ export async function liveDrift(source: SourceDefinition, cassettes: readonly { 
         secrets,
         storage: liveLake,
         replayStorage: new FsLakeStorage(join(scratch, `check-${stream.name}`)),
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...options.standIns,
       });
       const where = `${stream.name} ${describeWindow(window)}`;
       if (!live.cassette || !live.bytes) {

@@ -3,7 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeWindow, EnvSecretProvider, findSource, FsLakeStorage, InputError, loadCassettes, normaliseOrigin, Redactor, selectStreams, windowsFor } from '../../functions/index.js';
+import { describeWindow, EnvSecretProvider, findSource, FsLakeStorage, loadCassettes, Redactor, selectStreams, windowsFor } from '../../functions/index.js';
+import { standInsFrom, type StandInFlags } from '../cassettes/standIns.js';
 import { formatBytes, plural, shownPath } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
@@ -11,19 +12,13 @@ import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
 
 /** Flags of `apilake record`. */
-export interface RecordOptions {
+export interface RecordOptions extends StandInFlags {
   readonly stream?: string;
   readonly from: string;
   readonly to: string;
   readonly sources: string;
   /** @default `<sources>/cassettes` */
   readonly cassettes?: string;
-  /** Record from this server instead of the source's base_url (the cassettes still name base_url). */
-  readonly baseUrl?: string;
-  /** Ask this token endpoint instead of the source's auth.token_url (the cassettes still name token_url). */
-  readonly tokenUrl?: string;
-  /** `ORIGIN=URL`: record from URL what an origin of redirects.allowed_origins serves (the cassettes still name the origin). */
-  readonly origin?: readonly string[];
 }
 
 /** Records one cassette per window; exits 1 when a window failed or did not replay, leaving its earlier cassette as it was. */
@@ -32,14 +27,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
   const streams = selectStreams(source, options.stream);
   const now = new Date();
   const selection = selectionFromFlags(options, now);
-  for (const [flag, url] of [
-    ['--base-url', options.baseUrl],
-    ['--token-url', options.tokenUrl],
-  ] as const) {
-    if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new InputError(`${flag} "${url}" is not an http(s) URL`);
-  }
-  const origins = (options.origin ?? []).map((pair) => originPair(pair));
-  if (options.tokenUrl !== undefined && !('token_url' in source.auth)) throw new InputError(`--token-url: auth type "${source.auth.type}" of source "${source.name}" asks no token endpoint`);
+  const standIns = standInsFrom(options, source);
   const jobs = streams.flatMap((stream) => windowsFor(source, stream, selection).map((window) => ({ stream, window })));
   const dir = options.cassettes ?? join(options.sources, 'cassettes');
   const out = new TerminalOutput(process.stdout);
@@ -67,9 +55,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
         redactor,
         storage: new FsLakeStorage(join(scratch, `live-${n}`)),
         replayStorage: new FsLakeStorage(join(scratch, `replay-${n}`)),
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-        ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
-        ...(origins.length > 0 ? { origins } : {}),
+        ...standIns,
         signal: interrupt.signal,
       });
       if (interrupt.signal.aborted && !outcome.cassette) {
@@ -102,13 +88,4 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
   );
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (failed > 0) process.exitCode = EXIT.windowsFailed;
-}
-
-/** `--origin ORIGIN=URL` as the origin the source names and the origin of the server standing in for it. */
-function originPair(text: string): readonly [string, string] {
-  const at = text.indexOf('=');
-  const named = at > 0 ? normaliseOrigin(text.slice(0, at)) : undefined;
-  const server = at > 0 ? normaliseOrigin(text.slice(at + 1)) : undefined;
-  if (!named || !server) throw new InputError(`--origin "${text}" is not ORIGIN=URL, two http(s) origins (scheme://host[:port]), e.g. https://storage.googleapis.com=http://127.0.0.1:9000`);
-  return [named, server];
 }

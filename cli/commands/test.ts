@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describeWindow, findSource, FsLakeStorage, InputError, loadCassettes, selectStreams, type Cassette } from '../../functions/index.js';
 import { liveDrift } from '../cassettes/liveDrift.js';
+import { hasStandIns, standInsFrom, type StandInFlags } from '../cassettes/standIns.js';
 import { junitXml, type JunitCase } from '../cassettes/junitReport.js';
 import { plural, shownPath } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
 
-/** Flags of `apilake test`. */
-export interface TestOptions {
+/** Flags of `apilake test`; the stand-in flags (`--base-url`, `--token-url`, `--origin`) go with `--live`. */
+export interface TestOptions extends StandInFlags {
   readonly stream?: string;
   readonly sources: string;
   /** @default `<sources>/cassettes` */
@@ -20,8 +21,6 @@ export interface TestOptions {
   readonly junit?: string;
   /** Record one recent window per stream against the live API and report what changed. */
   readonly live: boolean;
-  /** With --live: record from this server instead of base_url. */
-  readonly baseUrl?: string;
   /** With --live: where the live recordings go. @default a new folder under the system's temp folder */
   readonly scratch?: string;
 }
@@ -30,6 +29,8 @@ export interface TestOptions {
 export async function testCommand(sourceName: string, options: TestOptions): Promise<void> {
   const { definition: source } = await findSource(options.sources, sourceName);
   if (options.stream !== undefined) selectStreams(source, options.stream);
+  if (!options.live && hasStandIns(options)) throw new InputError('--base-url, --token-url and --origin go with --live: a replay talks to no server');
+  const standIns = standInsFrom(options, source);
   const dir = options.cassettes ?? join(options.sources, 'cassettes');
   const { listCassettes, readCassetteFile, replayCassette } = await loadCassettes();
   const files = await listCassettes(dir, source.name, options.stream);
@@ -43,7 +44,7 @@ export async function testCommand(sourceName: string, options: TestOptions): Pro
   const out = new TerminalOutput(process.stdout);
 
   if (options.live) {
-    const { cases, typedDrift } = await liveDrift(source, cassettes, { out, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.scratch ? { scratch: options.scratch } : {}) });
+    const { cases, typedDrift } = await liveDrift(source, cassettes, { out, standIns, ...(options.scratch ? { scratch: options.scratch } : {}) });
     if (options.junit) await writeReport(options.junit, junitXml(`${source.name} (live)`, cases));
     if (typedDrift) process.exitCode = EXIT.windowsFailed;
     return;

@@ -186,6 +186,69 @@ streams:
   });
 });
 
+describe('apilake test --live with servers standing in', () => {
+  const SECRET = JSON.stringify({ client_id: 'crm-client', client_secret: 'crm-client-secret-9d2f' });
+  let api: JsonServer;
+  let lab: string;
+
+  beforeAll(async () => {
+    // A token endpoint and an API on one loopback server; the source names a token endpoint this machine cannot reach.
+    api = await startJsonServer((request) => {
+      if (request.url.pathname === '/token') return { body: { access_token: 'crm-access-token-41c7', token_type: 'Bearer', expires_in: 3600 } };
+      if (request.headers.authorization !== 'Bearer crm-access-token-41c7') return { status: 401, body: { error: 'invalid_token' } };
+      return { body: { data: [{ id: 1, amount: 1.5 }] } };
+    });
+    lab = await mkdtemp(join(tmpdir(), 'apilake-live-token-'));
+    await mkdir(join(lab, 'sources'));
+    await writeFile(
+      join(lab, 'sources', 'crm.yaml'),
+      `
+name: crm
+schedule: rate(1 hour)
+base_url: ${api.url}
+auth: { type: oauth2_client_credentials, secret: apilake/crm, token_url: "https://login.crm.invalid/oauth/token" }
+retry: { max_attempts: 1 }
+streams:
+  - name: deals
+    path: /deals
+    records: data
+    window: 1h
+    columns: [{ name: id, path: id, type: bigint }]
+`,
+    );
+    const tokenUrl = `${api.url}/token`;
+    const recorded = await apilake(['record', 'crm', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z', '--token-url', tokenUrl], {
+      cwd: lab,
+      env: { APILAKE_SECRET_APILAKE_CRM: SECRET },
+    });
+    expect(recorded.stderr).toBe('');
+    expect(recorded.code).toBe(0);
+  });
+  afterAll(() => api?.close());
+
+  it("asks the --token-url endpoint instead of the source's token_url, and reports no drift", async () => {
+    const before = api.count('/token');
+    const { code, stdout, stderr } = await apilake(['test', '--live', 'crm', '--token-url', `${api.url}/token`], { cwd: lab, env: { APILAKE_SECRET_APILAKE_CRM: SECRET } });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(api.count('/token')).toBe(before + 1);
+    expect(stdout).toContain('crm: no drift that changes the typed table');
+    expect(stdout).not.toContain('crm-access-token-41c7');
+  });
+
+  it.each([
+    [['--token-url', 'http://127.0.0.1:9/token'], '--base-url, --token-url and --origin go with --live: a replay talks to no server'],
+    [['--live', '--origin', 'files.crm.example'], '--origin "files.crm.example" is not ORIGIN=URL'],
+    [['--live', '--token-url', 'login'], '--token-url "login" is not an http(s) URL'],
+  ])('fails with exit 2 on %j, before any request', async (flags, message) => {
+    const before = api.requests.length;
+    const { code, stderr } = await apilake(['test', 'crm', ...flags], { cwd: lab, env: { APILAKE_SECRET_APILAKE_CRM: SECRET } });
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(api.requests.length).toBe(before);
+  });
+});
+
 describe('apilake record stopped by Ctrl-C', () => {
   it('keeps the cassettes of the windows it finished, writes none of the window in flight, and exits 130', async () => {
     // The second window's request is held until the signal has been sent.

@@ -219,6 +219,10 @@ class Invocation {
           pages: outcome.slicePages,
           parts: outcome.checkpoint.parts.length,
         });
+        // The wait that follows ends the invocation without settling its handler, so no `finally` of
+        // durableIngest runs: the lease releases of a shared budget must reach it here, before Lambda
+        // freezes the process.
+        await this.close();
         return { kind: 'paused', checkpoint: outcome.checkpoint, pages: outcome.slicePages };
       }
       if (outcome.result.status === 'failed' && controller.signal.aborted) {
@@ -233,8 +237,11 @@ class Invocation {
     }
   }
 
+  /** Closes the HTTP client; a later slice of this invocation opens a new one. */
   async close(): Promise<void> {
-    const client = await this.client?.catch(() => undefined);
+    const pending = this.client;
+    this.client = undefined;
+    const client = await pending?.catch(() => undefined);
     await client?.close();
   }
 }

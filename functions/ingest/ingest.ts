@@ -15,6 +15,7 @@ import { systemClock } from '../clock.js';
 import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import type { BudgetPlace } from '../budget/createRateBudget.js';
+import type { RateBudget } from '../http/RateBudget.js';
 import type { BudgetChange } from '../budget/SharedRateBudget.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/windowSelection.js';
@@ -49,8 +50,8 @@ export interface IngestDeps {
   readonly hardDeadlineMarginMs?: number;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
-  /** Where the source's rate budget is kept (the budget table in Lambda). @default this invocation only */
-  readonly budget?: BudgetPlace;
+  /** Where the source's rate budget is kept (the budget table in Lambda), or the budget itself. @default this invocation only */
+  readonly budget?: BudgetPlace | RateBudget;
 }
 
 /** The outcome of one stream window in an invocation. */

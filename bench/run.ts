@@ -22,7 +22,17 @@ import { RECORD_ID_BASE } from './benchApi.js';
 import { oneKbRecord } from './recordFixtures.js';
 import { buildBench } from './buildBench.js';
 import { median, rotate, runJson, spread, startApi, type ApiProcess } from './children.js';
-import { measureInit, synthFunctionBundle, type InitSample } from './coldStart.js';
+import { measureInit, synthFunctionBundle, type FunctionBundle, type InitSample } from './coldStart.js';
+import { compileSource } from '../functions/config/compiledSource.js';
+import { parseSource } from '../functions/config/loadSources.js';
+import { sourceSchemaDigest } from '../functions/config/sourceSchemaDigest.js';
+import { startAwsServers, type AwsServers } from '../test/support/awsServers.js';
+import { createBudgetTable } from '../test/support/dynaliteServer.js';
+import { PRICES_LOOKED_UP } from './awsPrices.js';
+import type { CostLanding } from './costLanding.js';
+import { startCountingProxy, type CountingProxy } from './countingProxy.js';
+import { landingCost } from './landingCost.js';
+import { billingClass } from './awsRequests.js';
 import type { Landing, LandOptions } from './landWindow.js';
 import { DYNAMODB_PRICES, measureSharedBudget } from './sharedBudget.js';
 import { STARTUP_COMMANDS, STARTUP_LABELS, StartupBench } from './startup.js';
@@ -112,6 +122,10 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [];
+
+/** The CDK app synthesized once for the scenarios that need its function (bundle, memory, architecture). */
+let synthesized: Promise<FunctionBundle> | undefined;
+const deployedFunction = () => (synthesized ??= synthFunctionBundle());
 
 /** 1: sequential cursor paging against pages × latency, the transport floor, and the peers on the same API (figures). */
 {
@@ -409,7 +423,7 @@ const scenarios: Scenario[] = [];
   const perRound = Math.ceil(20 / ROUNDS);
   scenarios.push({
     name: 'cold-start',
-    setUp: async () => void (bundle = await synthFunctionBundle()),
+    setUp: async () => void (bundle = await deployedFunction()),
     round: async () => {
       const init = target({ id: 'T6-init', name: 'function bundle module init, median of fresh processes (as deployed: no --enable-source-maps)', unit: 'ms', bound: 150, kind: 'max' });
       const size = target({ id: 'T6-size', name: 'function bundle size', unit: 'KB', bound: 1024, kind: 'max' });
@@ -431,27 +445,171 @@ const scenarios: Scenario[] = [];
   });
 }
 
+/**
+ * 10: what landing a million records costs in AWS, beside AppFlow: one cold invocation of the
+ * deployed handler per round lands one window from a paged API (with its secret from Secrets
+ * Manager, its idempotency record and its shared rate budget in DynamoDB, its parts, Parquet
+ * table and manifest in S3); a counting proxy in front of moto and one in front of dynalite count
+ * every request it sends, and its init, handler and CPU time are measured. Priced by
+ * bench/landingCost.ts at the function's memory and architecture as the CDK app deploys them.
+ */
+{
+  const COST_PAGES = QUICK ? 50 : 200;
+  const COST_LATENCY_MS = 50;
+  const TABLES = { idempotency: 'cost-idempotency', budget: 'cost-budget' } as const;
+  let aws: AwsServers;
+  let motoProxy: CountingProxy;
+  let dynamoProxy: CountingProxy;
+  let api: ApiProcess;
+  let fn: FunctionBundle;
+  let sourceJson: string;
+  scenarios.push({
+    name: 'cost',
+    setUp: async () => {
+      fn = await deployedFunction();
+      aws = await startAwsServers();
+      // moto serves S3 and Secrets Manager on one port, dynalite DynamoDB.
+      motoProxy = await startCountingProxy(aws.s3Endpoint);
+      dynamoProxy = await startCountingProxy(aws.dynamoEndpoint);
+      await aws.createSecret('apilake/cost', { api_key: 'sk-cost-bench' });
+      await aws.createIdempotencyTable(TABLES.idempotency);
+      await createBudgetTable(aws.dynamo, TABLES.budget);
+      api = await startApi(children.benchServer, { pages: COST_PAGES, recordsPerPage: RECORDS_PER_PAGE, latencyMs: COST_LATENCY_MS });
+      const source = parseSource(
+        JSON.stringify({
+          name: 'cost',
+          schedule: 'rate(1 hour)',
+          base_url: api.url,
+          auth: { type: 'api_key', secret: 'apilake/cost', in: 'header', name: 'X-API-Key' },
+          rate_limit: { requests_per_second: 100, concurrency: 1 },
+          streams: [{ name: 'events', path: '/cursor', records: 'data', pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 100_000 } }],
+        }),
+        'cost.yaml',
+      );
+      sourceJson = compileSource(source, sourceSchemaDigest());
+    },
+    round: async (round) => {
+      const bucket = `cost-${round}`;
+      await aws.createBucket(bucket);
+      motoProxy.reset();
+      dynamoProxy.reset();
+      const env = {
+        ...process.env,
+        ...aws.env,
+        AWS_ENDPOINT_URL_S3: motoProxy.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: motoProxy.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.endpoint,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        APILAKE_SOURCE_JSON: sourceJson,
+        APILAKE_SOURCE_SCHEMA: sourceSchemaDigest(),
+        APILAKE_BUCKET: bucket,
+        APILAKE_IDEMPOTENCY_TABLE: TABLES.idempotency,
+        APILAKE_BUDGET_TABLE: TABLES.budget,
+        POWERTOOLS_METRICS_NAMESPACE: 'apilake-bench',
+      };
+      // Each round is the next hour's tick: a new window, so a new idempotency record.
+      const tick = { source: 'cost', scheduledTime: `2024-01-01T${String(round + 1).padStart(2, '0')}:00:07Z` };
+      const landed = await runJson<CostLanding>(process.execPath, [children.costLanding, JSON.stringify(tick)], { env });
+      const requests: Record<string, number> = {};
+      for (const counts of [motoProxy.counts(), dynamoProxy.counts()]) for (const [op, n] of Object.entries(counts)) requests[op] = (requests[op] ?? 0) + n;
+      const { initMs } = await measureInit(children.importBundle, fn.path);
+      const cost = landingCost({ records: landed.records, recordBytes: landed.records * RECORD_BYTES, initMs, handlerMs: landed.handlerMs, cpuMs: landed.cpuMs, requests }, fn);
+      const perM = 'per million records';
+      const usdFigure = (name: string, value: number) => figure('cost', `USD ${perM}: ${name}`, '$').values.push(value);
+      target({
+        id: 'T10-cost',
+        name: `AWS cost of a million records in windows of ${landed.records.toLocaleString('en')} (${fn.memoryMb} MB ${fn.architecture}, prices of ${PRICES_LOOKED_UP}) ÷ AppFlow's for the same windows`,
+        unit: '',
+        bound: 1,
+        kind: 'max',
+      }).values.push(cost.usd.total / cost.usd.appflow);
+      figure('cost', 'one invocation: init of the deployed bundle (a fresh process importing it)', 'ms').values.push(initMs);
+      figure('cost', `one invocation: handler, ${COST_PAGES} pages × ${COST_LATENCY_MS} ms, ${landed.records.toLocaleString('en')} records`, 'ms').values.push(landed.handlerMs);
+      figure('cost', 'one invocation: handler CPU time, every thread', 'ms').values.push(landed.cpuMs);
+      figure('cost', `one invocation: seconds billed at ${fn.memoryMb} MB, at most (init and handler CPU slowed to ${fn.memoryMb} ÷ 1769 of a vCPU)`, 's').values.push(cost.lambdaSeconds);
+      figure('cost', `Lambda GB-seconds ${perM}`, 'GB-s').values.push(cost.gbSeconds);
+      figure('cost', `Lambda invocations ${perM}`, '').values.push(cost.invocations);
+      figure('cost', `S3 PUT, COPY, POST, LIST ${perM}`, '').values.push(cost.requests['s3-put']);
+      figure('cost', `S3 GET, HEAD ${perM}`, '').values.push(cost.requests['s3-get']);
+      figure('cost', `DynamoDB writes (idempotency + rate budget) ${perM}`, '').values.push(cost.requests['dynamodb-write']);
+      figure('cost', `DynamoDB reads ${perM}`, '').values.push(cost.requests['dynamodb-read']);
+      figure('cost', `Secrets Manager calls ${perM}`, '').values.push(cost.requests['secrets-manager']);
+      usdFigure('Lambda duration', cost.usd.lambdaDuration);
+      usdFigure('Lambda requests', cost.usd.lambdaRequests);
+      usdFigure('S3 requests', cost.usd.s3);
+      usdFigure('DynamoDB', cost.usd.dynamodb);
+      usdFigure('Secrets Manager', cost.usd.secretsManager);
+      usdFigure('apilake in all', cost.usd.total);
+      usdFigure('AppFlow (a flow run per window + data processed)', cost.usd.appflow);
+      if (round === 0)
+        notes.push(
+          `cost: AWS requests of one invocation: ${Object.entries(requests)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([op, n]) => `${op} ${n}`)
+            .join(', ')}`,
+        );
+      const unpriced = Object.keys(requests).filter((op) => billingClass(op) === 'other');
+      if (round === 0 && unpriced.length > 0) notes.push(`cost: requests without a per-request price: ${unpriced.join(', ')}`);
+    },
+    tearDown: async () => {
+      api.stop();
+      await motoProxy.close();
+      await dynamoProxy.close();
+      await aws.stop();
+    },
+  });
+}
+
 /** 9: one rate budget shared by 20 processes through DynamoDB (dynalite), against an API that answers 429 above 50 requests/s. */
 {
   // BENCH_BUDGET_WORKERS / BENCH_BUDGET_LIMIT scale it down on a machine too loaded for 20 processes.
   const WORKERS = Number(process.env.BENCH_BUDGET_WORKERS ?? 20);
   const LIMIT = Number(process.env.BENCH_BUDGET_LIMIT ?? 50);
+  /** Requests each process keeps waiting for the budget at once. */
+  const IN_FLIGHT = Number(process.env.BENCH_BUDGET_IN_FLIGHT ?? 2);
+  /** BENCH_BUDGET_BOOK_AHEAD=1: the workers book their next slots ahead (SharedBudgetTuning.bookAhead). */
+  const BOOK_AHEAD = process.env.BENCH_BUDGET_BOOK_AHEAD === '1';
   scenarios.push({
     name: 'shared-budget',
     setUp: () => Promise.resolve(),
-    round: async () => {
+    round: async (round) => {
       const t9 = target({ id: 'T9', name: `${WORKERS} processes on one shared budget of ${LIMIT} requests/s: requests served per second ÷ ${LIMIT}`, unit: '', bound: 0.9, kind: 'min' });
       const t9busiest = target({ id: 'T9-busiest', name: `${WORKERS} processes on one shared budget: the busiest second at the API ÷ ${LIMIT}`, unit: '', bound: 1, kind: 'max' });
       const t9throttled = target({ id: 'T9-429', name: `${WORKERS} processes on one shared budget: responses of 429`, unit: 'responses', bound: 0, kind: 'max' });
-      const run = await measureSharedBudget({ workers: WORKERS, limit: LIMIT, durationMs: QUICK ? 5_000 : 10_000, inFlight: 2 });
-      t9.values.push(run.throughput);
-      t9busiest.values.push(run.busiestSecond);
-      t9throttled.values.push(run.throttled);
-      figure('shared-budget', 'DynamoDB writes per API request', '').values.push(run.writesPerRequest);
-      figure('shared-budget', 'DynamoDB reads per API request', '').values.push(run.readsPerRequest);
-      figure('shared-budget', `USD per million API requests (on-demand, us-east-1, prices of ${DYNAMODB_PRICES.date})`, '').values.push(run.usdPerMillionRequests);
-      figure('shared-budget', 'one booking (dynalite on loopback)', 'ms').values.push(run.bookingMs);
-      if (run.failed > 0) notes.push(`shared-budget: ${run.failed} requests failed`);
+      // The same run with the budget in a store that answers in loopback time: what remains of the
+      // gap to the target is not the store's.
+      for (const store of rotate(['dynamodb', 'memory'] as const, round)) {
+        const run = await measureSharedBudget({
+          workers: WORKERS,
+          limit: LIMIT,
+          durationMs: QUICK ? 5_000 : 10_000,
+          inFlight: IN_FLIGHT,
+          store,
+          ...(BOOK_AHEAD ? { tuning: { bookAhead: true } } : {}),
+        });
+        const label = store === 'dynamodb' ? 'DynamoDB (dynalite)' : 'in-memory store';
+        if (store === 'dynamodb') {
+          t9.values.push(run.throughput);
+          t9busiest.values.push(run.busiestSecond);
+          t9throttled.values.push(run.throttled);
+          figure('shared-budget', 'DynamoDB writes per API request', '').values.push(run.writesPerRequest);
+          figure('shared-budget', 'DynamoDB reads per API request', '').values.push(run.readsPerRequest);
+          figure('shared-budget', `USD per million API requests (on-demand, us-east-1, prices of ${DYNAMODB_PRICES.date})`, '').values.push(run.usdPerMillionRequests);
+        } else {
+          figure('shared-budget', `${label}: requests served per second ÷ ${LIMIT}`, '').values.push(run.throughput);
+          figure('shared-budget', `${label}: the busiest second ÷ ${LIMIT}`, '').values.push(run.busiestSecond);
+          figure('shared-budget', `${label}: responses of 429`, '').values.push(run.throttled);
+        }
+        figure('shared-budget', `${label}: store answer p50`, 'ms').values.push(run.storeLatencyMs.p50);
+        figure('shared-budget', `${label}: store answer p90`, 'ms').values.push(run.storeLatencyMs.p90);
+        figure('shared-budget', `${label}: store answer p99`, 'ms').values.push(run.storeLatencyMs.p99);
+        figure('shared-budget', `${label}: store answer max`, 'ms').values.push(run.storeLatencyMs.max);
+        figure('shared-budget', `${label}: workers' event-loop delay p99 (median of workers)`, 'ms').values.push(run.eventLoopDelayMs.p99);
+        figure('shared-budget', `${label}: booked slots unused, already past at the answer ÷ booked`, '').values.push(run.missedOnArrival);
+        figure('shared-budget', `${label}: booked slots unused, woken up for too late ÷ booked`, '').values.push(run.missedWaking);
+        figure('shared-budget', `${label}: fallbacks to a worker's share (the store failed or took over 2 s)`, '').values.push(run.fallbacks);
+        if (run.failed > 0) notes.push(`shared-budget (${label}): ${run.failed} requests failed`);
+      }
     },
     tearDown: () => undefined,
   });
@@ -514,7 +672,7 @@ const summary = targets.map((t) => {
   const pass = t.kind === 'min' ? value >= t.bound : value <= t.bound;
   return { ...t, median: value, spread: spread(t.values), pass, gap: pass ? 0 : Math.abs(value - t.bound) };
 });
-const fmt = (v: number, unit: string) => (unit === 'rec/s' ? Math.round(v).toLocaleString('en') : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+const fmt = (v: number, unit: string) => (unit === 'rec/s' ? Math.round(v).toLocaleString('en') : unit === '$' ? v.toPrecision(3) : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 console.log(`\nTargets (median of ${ROUNDS} round(s), [min–max]):`);
 for (const t of summary) {
   const bound = `${t.kind === 'min' ? '≥' : '≤'} ${t.bound}${t.unit && t.unit !== '×' ? ` ${t.unit}` : ''}`;

@@ -63,22 +63,25 @@ program
 
 program
   .command('backfill')
-  .description('replay every window of a range, resumable, locally or through the deployed function')
-  .argument('<source>', 'source name')
-  .requiredOption('--from <iso>', 'start of the range (widened to the window containing it)')
-  .requiredOption('--to <iso>', 'end of the range, exclusive (widened to the window containing it)')
+  .description('replay every window of a range, resumable, locally or inside AWS (one Step Functions execution the laptop can leave)')
+  .argument('[source]', 'source name (not with --status or --cancel)')
+  .option('--from <iso>', 'start of the range (widened to the window containing it)')
+  .option('--to <iso>', 'end of the range, exclusive (widened to the window containing it)')
   .option('--stream <name>', 'only this stream')
-  .option('--concurrency <n>', 'windows in flight at once (locally they share one rate limit)', '1')
+  .option('--concurrency <n>', "local backfill: windows in flight at once, sharing one rate limit (in AWS the source's rate_limit decides)", '1')
   .addOption(lakeOption())
-  .option('--remote', 'invoke the deployed function for each window instead of running locally', false)
+  .option('--remote', 'start one backfill inside AWS over the windows not yet committed, print its id and return', false)
+  .option('--follow', 'with --remote or --status: show the progress of the backfill in AWS until it ends', false)
+  .option('--status <id>', 'show a backfill in AWS: its state and windows committed so far')
+  .option('--cancel <id>', 'stop a backfill in AWS: no new window starts')
   .option('--force', 're-run windows that are already committed', false)
   .option('--curate-only', 'build the typed Parquet files of committed windows from their raw parts, without calling the API', false)
-  .option('--bucket <name>', 'with --curate-only: the lake in this S3 bucket')
-  .option('--function <name>', 'deployed function name (default: from the stack outputs)')
+  .option('--bucket <name>', 'with --curate-only: the lake in this S3 bucket; with --remote: the lake bucket (default: from the stack outputs)')
+  .option('--state-machine <arn>', 'with --remote, --status or --cancel: the backfill state machine (default: from the stack outputs)')
   .addOption(outputsOption())
   .option('--stage <stage>', 'stack apilake-<stage> in the outputs file')
   .addOption(sourcesOption())
-  .action(async (source: string, options: BackfillOptions) => (await import('./commands/backfill.js')).backfillCommand(source, options));
+  .action(async (source: string | undefined, options: BackfillOptions) => (await import('./commands/backfill.js')).backfillCommand(source, options));
 
 program
   .command('status')

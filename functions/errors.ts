@@ -109,6 +109,20 @@ export class HttpNetworkError extends HttpError {
   }
 }
 
+/**
+ * A body that broke mid-way cannot be continued without risking a lost or a duplicated record: the
+ * file changed between attempts (its first bytes, validator or length differ), or the server's answer
+ * to a resume is not the continuation it claims (a Content-Range that starts elsewhere, more bytes
+ * than the length it declared). Not retried within the attempt: the window fails, and its next
+ * attempt downloads the file anew.
+ */
+export class BodyResumeError extends HttpError {
+  constructor(message: string, request: string, options: { offset: number; cause?: unknown }) {
+    super(message, request, { cause: options.cause, context: { offset: options.offset } });
+    this.name = 'BodyResumeError';
+  }
+}
+
 /** The server asked us to wait longer than the retry policy allows. */
 export class RetryBudgetError extends HttpError {
   constructor(message: string, request: string, options: { cause?: unknown } = {}) {

@@ -29,6 +29,7 @@ export type { BudgetPlace } from './budget/createRateBudget.js';
 export type { BudgetChange } from './budget/SharedRateBudget.js';
 export { lakeBudgetFolder } from './budget/LakeBudgetStore.js';
 export { BUDGET_TABLE } from './budget/BudgetStore.js';
+export { backfillConcurrency, MAX_BACKFILL_CONCURRENCY } from './budget/backfillConcurrency.js';
 /** The engine that runs sources, loaded on first use: commands that only read config or the lake never pay for it. */
 export const loadEngine = () => import('./engine/index.js');
 export { Redactor } from './http/redact.js';
@@ -45,7 +46,7 @@ export { ORPHAN_HORIZON_MS } from './sink/commitProtocol.js';
 export { FsLakeStorage } from './sink/FsLakeStorage.js';
 export * from './sink/lakeLayout.js';
 export { committedTableSpec, type CommittedTableSpec } from './sink/committedTableSpec.js';
-export { snapshotStream, type CommittedWindow } from './sink/lakeSnapshot.js';
+export { currentCommits, snapshotStream, type CommittedWindow, type CurrentCommit } from './sink/lakeSnapshot.js';
 export type { LakeStorage } from './sink/LakeStorage.js';
 export { parseManifest, type Manifest, type PartInfo } from './sink/manifest.js';
 export { openLake, type LakeLocation } from './sink/openLake.js';

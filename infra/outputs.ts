@@ -11,12 +11,23 @@ export const OUTPUT = {
   budgetTable: 'BudgetTableName',
   /** `FunctionName<Source in PascalCase>`. */
   functionPrefix: 'FunctionName',
+  /** `BackfillStateMachine<Source in PascalCase>`. */
+  backfillPrefix: 'BackfillStateMachine',
 } as const;
 
 /** Output key of a source's function name: `github_events` → `FunctionNameGithubEvents`. */
 export function functionOutputKey(source: string): string {
-  return `${OUTPUT.functionPrefix}${source
+  return `${OUTPUT.functionPrefix}${pascalCase(source)}`;
+}
+
+/** Output key of a source's backfill state machine ARN: `github_events` → `BackfillStateMachineGithubEvents`. */
+export function backfillOutputKey(source: string): string {
+  return `${OUTPUT.backfillPrefix}${pascalCase(source)}`;
+}
+
+function pascalCase(source: string): string {
+  return source
     .split('_')
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join('')}`;
+    .join('');
 }

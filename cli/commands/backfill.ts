@@ -1,6 +1,6 @@
-/** `apilake backfill`: replays a range of windows, locally or through the deployed function. */
+/** `apilake backfill`: replays a range of windows, locally or inside AWS (backfillInAws.ts). */
 
-import { countWindows, EnvSecretProvider, findSource, InputError, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
+import { backfillConcurrency, countWindows, EnvSecretProvider, findSource, InputError, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
@@ -11,8 +11,9 @@ import { budgetPlace, describeBudgetChange } from '../budgetPlace.js';
 
 /** Flags of `apilake backfill`. */
 export interface BackfillOptions {
-  readonly from: string;
-  readonly to: string;
+  /** Required unless --status or --cancel. */
+  readonly from?: string;
+  readonly to?: string;
   readonly stream?: string;
   readonly concurrency: string;
   readonly lake: string;
@@ -23,22 +24,52 @@ export interface BackfillOptions {
   /** With --curate-only: the lake in this S3 bucket. */
   readonly bucket?: string;
   readonly sources: string;
-  readonly function?: string;
   readonly outputs?: string;
   readonly stage?: string;
+  /** With --remote or --status: show the progress of the backfill in AWS until it ends. */
+  readonly follow?: boolean;
+  /** Show the backfill in AWS with this id. */
+  readonly status?: string;
+  /** Stop the backfill in AWS with this id. */
+  readonly cancel?: string;
+  /** With --remote, --status or --cancel: the backfill state machine (default: from the stack outputs). */
+  readonly stateMachine?: string;
 }
 
-export async function backfillCommand(sourceName: string, options: BackfillOptions): Promise<void> {
+export async function backfillCommand(sourceName: string | undefined, options: BackfillOptions): Promise<void> {
   // Every argument is checked before a secret is read or AWS is called.
+  const byId = options.status ?? options.cancel;
+  if (byId !== undefined) {
+    if (options.status !== undefined && options.cancel !== undefined) throw new InputError('--status and --cancel go one at a time');
+    if (sourceName !== undefined || options.from !== undefined || options.to !== undefined || options.remote || options.force || options.curateOnly) {
+      throw new InputError(`--${options.status !== undefined ? 'status' : 'cancel'} <id> takes no source, range, --remote, --force or --curate-only: the id names the backfill`);
+    }
+    if (options.cancel !== undefined && options.follow) throw new InputError('--follow goes with --remote or --status, not --cancel');
+    const inAws = await import('./backfillInAws.js');
+    return options.status !== undefined ? inAws.statusInAws(options.status, options) : inAws.cancelInAws(byId, options);
+  }
+  if (sourceName === undefined) throw new InputError('missing the source: apilake backfill <source> --from ISO --to ISO (or --status <id> / --cancel <id>)');
+  if (options.from === undefined || options.to === undefined) throw new InputError(`missing ${options.from === undefined ? '--from' : '--to'}: a backfill replays the windows of a range`);
   const { definition: source } = await findSource(options.sources, sourceName);
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new InputError(`--concurrency must be a whole number from 1 to 64, got "${options.concurrency}"`);
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
-  const selection = selectionFromFlags(options, new Date());
+  const selection = selectionFromFlags({ from: options.from, to: options.to }, new Date());
   const total = countWindows(source, selectStreams(source, options.stream), selection);
   if (options.curateOnly && (options.remote || options.force))
     throw new InputError('--curate-only reads the lake, never the API: it takes neither --remote nor --force (use --bucket NAME for a lake in S3)');
-  if (options.bucket && !options.curateOnly) throw new InputError('--bucket goes with --curate-only; to land windows into S3 use --remote (the deployed function) or apilake run --bucket');
+  if (options.bucket && !options.curateOnly && !options.remote)
+    throw new InputError('--bucket goes with --curate-only or --remote; to land windows into S3 use --remote (the deployed function) or apilake run --bucket');
+  if (options.follow && !options.remote) throw new InputError('--follow goes with --remote (a backfill in AWS) or --status <id>; a local backfill always shows its progress');
+  if (options.remote) {
+    if (concurrency !== 1) {
+      throw new InputError(
+        `--concurrency is for local backfills: in AWS, windows in flight follow the source's rate_limit (${backfillConcurrency(source)} at once for ${source.name}; docs/deploy.md says how)`,
+      );
+    }
+    const { startInAws } = await import('./backfillInAws.js');
+    return startInAws(source, { stream: options.stream, selection, force: options.force }, options);
+  }
 
   const out = new TerminalOutput(process.stdout);
   const redactor = new Redactor();
@@ -51,21 +82,6 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
       const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
       out.line(`apilake backfill ${source.name} --curate-only in ${storage.location} (${total} windows, ${concurrency} at once, no API call)`);
       await curateRange({ source, stream: options.stream, selection, storage, concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
-    } else if (options.remote) {
-      const [{ resolveFunctionName }, { backfillRemote }, { LambdaClient }] = await Promise.all([
-        import('../remote/stackOutputs.js'),
-        import('../backfill/backfillRemote.js'),
-        import('@aws-sdk/client-lambda'),
-      ]);
-      const functionName = await resolveFunctionName(source.name, options);
-      out.line(`apilake backfill ${source.name} → ${functionName} (${total} windows, ${concurrency} at once)`);
-      if (concurrency > 1 && source.rate_limit.requests_per_second) {
-        out.line(
-          `  note: the invocations share the source's rate budget (${source.rate_limit.requests_per_second} requests/s) when the stack has a budget table; rate_limit.concurrency applies to each`,
-        );
-      }
-      const lambda = new LambdaClient({});
-      await backfillRemote({ source, stream: options.stream, selection, functionName, lambda, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
       const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
       const client = await createSourceClient(source, new EnvSecretProvider(), {
@@ -85,7 +101,7 @@ export async function backfillCommand(sourceName: string, options: BackfillOptio
   }
   progress.finish();
   const { tally } = progress;
-  out.line(formatSummary(source.name, tally, options.remote ? 'Lambda' : options.lake));
+  out.line(formatSummary(source.name, tally, options.lake));
   if (tally.failures.length > 0) {
     out.line(`\nfailed windows (run the same command again to retry only these):`);
     for (const line of formatFailures(tally.failures, (t) => redactor.text(t))) out.line(line, '      ');

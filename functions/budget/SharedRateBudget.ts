@@ -34,9 +34,15 @@ export interface SharedBudgetTuning {
   readonly jitterMs: number;
   /** After the store failed, how long the run keeps to its share before asking the store again. @default 5000 */
   readonly retryStoreAfterMs: number;
+  /**
+   * Book the next slots in the background when fewer are left than the requests this run keeps
+   * in flight and the queue is busy (its slots go to whoever books first): a request that comes
+   * back for a slot then finds one instead of waiting on the store. @default false
+   */
+  readonly bookAhead: boolean;
 }
 
-const DEFAULT_TUNING: SharedBudgetTuning = { maxWaitMs: 2_000, maxBatch: 8, lateMs: 30, jitterMs: 50, retryStoreAfterMs: 5_000 };
+const DEFAULT_TUNING: SharedBudgetTuning = { maxWaitMs: 2_000, maxBatch: 8, lateMs: 30, jitterMs: 50, retryStoreAfterMs: 5_000, bookAhead: false };
 
 /** What a {@link SharedRateBudget} tells its owner. */
 export type BudgetChange =
@@ -67,8 +73,12 @@ export interface SharedBudgetStats {
   granted: number;
   /** Slots booked in the store. */
   booked: number;
-  /** Slots given up because they were reached too late. */
+  /** Slots given up because they were reached too late: the sum of the two below. */
   missed: number;
+  /** Of those, slots already past when the store's answer handed them out (a slow store). */
+  missedOnArrival: number;
+  /** Of those, slots this run woke up for too late (a busy event loop or machine). */
+  missedWaking: number;
   /** Requests let through on the fallback share. */
   onShare: number;
   /** Times the store failed and the budget fell back. */
@@ -80,7 +90,7 @@ export interface SharedBudgetStats {
 
 /** A rate budget kept in a store every run of the source reaches. */
 export class SharedRateBudget implements RateBudget {
-  readonly stats: SharedBudgetStats = { granted: 0, booked: 0, missed: 0, onShare: 0, fallbacks: 0, bookings: 0, bookingMs: 0 };
+  readonly stats: SharedBudgetStats = { granted: 0, booked: 0, missed: 0, missedOnArrival: 0, missedWaking: 0, onShare: 0, fallbacks: 0, bookings: 0, bookingMs: 0 };
   private readonly tuning: SharedBudgetTuning;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -93,6 +103,10 @@ export class SharedRateBudget implements RateBudget {
   /** Requests waiting for a slot (the size of the next booking). */
   private wanting = 0;
   private bookingTurns: Promise<unknown> = Promise.resolve();
+  /** A booking made ahead of need, while it is in flight. */
+  private ahead: Promise<unknown> | undefined;
+  /** Whether the last booking found the queue busy (its first slot later than asked for). */
+  private queueBusy = false;
   /** The store's answer time, smoothed: slots are booked this far ahead. */
   private latencyMs = 10;
   private pausedUntil = 0;
@@ -143,7 +157,7 @@ export class SharedRateBudget implements RateBudget {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.writes]);
+    await Promise.allSettled([...this.writes, this.ahead]);
   }
 
   private sharing(): boolean {
@@ -162,6 +176,8 @@ export class SharedRateBudget implements RateBudget {
       if (wait > 0) await this.clock.sleep(wait, signal);
       if (this.clock.now() <= slot + this.tuning.lateMs) return;
       this.stats.missed++;
+      if (wait < -this.tuning.lateMs) this.stats.missedOnArrival++;
+      else this.stats.missedWaking++;
     }
   }
 
@@ -170,19 +186,39 @@ export class SharedRateBudget implements RateBudget {
     this.wanting++;
     const turn = this.bookingTurns.then(async () => {
       try {
-        while (this.pending.length === 0) if (!this.sharing() || !(await this.book(signal))) return undefined;
+        while (this.pending.length === 0) {
+          if (this.ahead) await this.ahead;
+          else if (!this.sharing() || !(await this.book(this.wanting, signal))) return undefined;
+        }
         return this.pending.shift();
       } finally {
         this.wanting--;
+        this.bookAhead();
       }
     });
     this.bookingTurns = turn.catch(() => undefined);
     return turn;
   }
 
-  /** One booking; false when the store failed. An abort rejects. */
-  private async book(signal?: AbortSignal): Promise<boolean> {
-    const count = Math.min(this.tuning.maxBatch, Math.max(1, this.wanting));
+  /**
+   * Books the slots this run's requests in flight will want next, before they want them. Only on
+   * a busy queue: there the slots go at its end, so those booked ahead are the ones a later
+   * booking would have got; on an idle queue they would start before the requests come back.
+   * Never more than the concurrency cap ahead; the slots are spent by the same rules as any.
+   */
+  private bookAhead(): void {
+    if (!this.tuning.bookAhead || this.ahead || !this.queueBusy || !this.sharing()) return;
+    const count = this.options.concurrency - this.pending.length;
+    if (count <= 0) return;
+    // book() falls back by itself when the store fails; without a signal it does not reject.
+    this.ahead = this.book(count)
+      .catch(() => false)
+      .finally(() => (this.ahead = undefined));
+  }
+
+  /** One booking of `wanted` slots (at most maxBatch); false when the store failed. An abort rejects. */
+  private async book(wanted: number, signal?: AbortSignal): Promise<boolean> {
+    const count = Math.min(this.tuning.maxBatch, Math.max(1, wanted));
     const now = this.clock.now();
     // Far enough ahead that the first slot has not passed when the answer arrives.
     const earliest = Math.max(now + 1.5 * this.latencyMs, this.pausedUntil);
@@ -202,8 +238,12 @@ export class SharedRateBudget implements RateBudget {
     this.stats.bookingMs += took;
     if (booking.kind === 'booked') {
       this.stats.booked += count;
+      this.queueBusy = booking.first > earliest;
       for (let i = 0; i < count; i++) this.pending.push(booking.first + i * this.intervalMs);
+      // A booking made ahead may answer after one made on demand: slots are spent in time order.
+      this.pending.sort((a, b) => a - b);
     } else {
+      this.queueBusy = true;
       // The queue is longer than we may wait: come back when its end is within reach.
       await this.clock.sleep(Math.max(0, booking.nextFree - this.tuning.maxWaitMs - this.clock.now()) + this.random() * this.intervalMs, signal);
     }

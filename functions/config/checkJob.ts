@@ -1,5 +1,6 @@
 /** Checks a job stream's `job` block for what its schema cannot express (checkSource runs it). */
 
+import { formBodyProblems, isFormEncoded } from './formBody.js';
 import type { PartialStream } from './partialSource.js';
 import { placeholdersIn } from '../window/templating.js';
 
@@ -15,8 +16,11 @@ export interface JobCheckTools {
   readonly known: ReadonlySet<string> | undefined;
 }
 
-/** Placeholders a job's poll and download requests may use beyond the stream's: `{job.id}`, `{job.<field>}`. */
+/** Placeholders a job's poll and download requests may use beyond the stream's: `{job.id}`, `{job.key}`, `{job.<field>}`. */
 const JOB_PLACEHOLDER = /^job\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** The placeholder every request of a job may use, create included: the window's idempotency key. */
+export const JOB_KEY_PLACEHOLDER = 'job.key';
 
 /** Reports every problem of the stream's `job` block, and of a stream without one that lacks a path. */
 export function checkJob(stream: PartialStream, at: (...rest: (string | number)[]) => (string | number)[], tools: JobCheckTools): void {
@@ -55,16 +59,24 @@ export function checkJob(stream: PartialStream, at: (...rest: (string | number)[
   for (const [name, request, jobValues] of requests) {
     tools.headers(request.headers, at('job', name, 'headers'));
     if ('method' in request && request.body !== undefined && request.method !== 'POST') add(at('job', name, 'body'), 'a body needs method: POST');
+    if ('body' in request && request.body !== undefined && isFormEncoded(request.headers)) {
+      for (const problem of formBodyProblems(request.body)) add(at('job', name, 'body', ...problem.path), problem.message);
+    }
     const known = tools.known;
     if (!known) continue;
     const check = (text: string, path: (string | number)[]) => {
       for (const placeholder of placeholdersIn(text)) {
-        if (known.has(placeholder) || (jobValues && JOB_PLACEHOLDER.test(placeholder))) continue;
-        const hint = jobValues ? ', {job.id} or {job.<field>}' : placeholder.startsWith('job.') ? ' (the job is not created yet: {job.…} belongs in poll and download)' : '';
+        if (known.has(placeholder) || placeholder === JOB_KEY_PLACEHOLDER || (jobValues && JOB_PLACEHOLDER.test(placeholder))) continue;
+        const hint = jobValues
+          ? ', {job.key}, {job.id} or {job.<field>}'
+          : placeholder.startsWith('job.')
+            ? ' or {job.key} (the job is not created yet: {job.id} and {job.<field>} belong in poll and download)'
+            : ' or {job.key}';
         add(path, `unknown placeholder {${placeholder}}: expected a window placeholder, a key of vars${hint}`);
       }
     };
     if (request.path !== undefined) check(request.path, at('job', name, 'path'));
+    for (const [header, value] of Object.entries(request.headers)) check(value, at('job', name, 'headers', header));
     for (const [key, value] of Object.entries(request.params)) if (typeof value === 'string') check(value, at('job', name, 'params', key));
     if ('body' in request) forEachString(request.body, (text, path) => check(text, at('job', name, 'body', ...path)));
   }

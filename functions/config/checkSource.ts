@@ -276,8 +276,15 @@ function checkUnfilled(source: PartialSource, stream: PartialStream, at: (...res
     for (const [name, value] of Object.entries(source.vars ?? {})) fields.push([String(value), ['vars', name]]);
   }
   for (const [text, path] of fields) {
-    const unfilled = unfilledPlaceholders(text, known);
-    if (unfilled.length > 0) add(path, `${unfilled.map((p) => `"${p}"`).join(', ')} would be sent as written: placeholders are filled only in path, params and body`);
+    const unfilled = [
+      ...unfilledPlaceholders(text, known),
+      ...placeholdersIn(text)
+        .filter((name) => name.startsWith('job.'))
+        .map((name) => `{${name}}`),
+    ];
+    if (unfilled.length > 0) {
+      add(path, `${unfilled.map((p) => `"${p}"`).join(', ')} would be sent as written: placeholders are filled only in path, params and body, and in the headers of a job's create, poll and download`);
+    }
   }
 }
 

@@ -29,15 +29,18 @@ const requestFields = (defaultMethod: 'GET' | 'POST', placeholders: string) => (
     .record(z.string(), scalar)
     .default({})
     .meta({ description: `Query parameters; values may hold ${placeholders}.` }),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .meta({ description: `Headers of this request; values may hold ${placeholders}, e.g. Idempotency-Key: "{job.key}".` }),
   body: z
     .unknown()
     .optional()
     .meta({ description: `JSON body of a POST; strings may hold ${placeholders}.` }),
 });
 
-const WINDOW = 'window placeholders and vars';
-const JOB = 'window placeholders, vars, {job.id} and {job.<field>} (a field of the last poll response)';
+const WINDOW = "window placeholders, vars and {job.key} (the window's idempotency key, the same for every attempt until the window commits)";
+const JOB = 'window placeholders, vars, {job.key}, {job.id} and {job.<field>} (a field of the last poll response)';
 
 /**
  * The `job` block. Built around the source schema's pagination block (the download of a job's
@@ -70,7 +73,10 @@ export function jobSchemaWith<P extends z.ZodType>(paginationSchema: P) {
             .optional()
             .meta({ description: "Where path is, when not under the source's base_url (e.g. https://files.stripe.com); requests there carry the source's credentials. @default base_url" }),
           params: z.record(z.string(), scalar).default({}),
-          headers: z.record(z.string(), z.string()).default({}),
+          headers: z
+            .record(z.string(), z.string())
+            .default({})
+            .meta({ description: `Headers of the download's requests; values may hold ${JOB}.` }),
           pagination: paginationSchema.optional().meta({ description: 'How the results endpoint is paged (header_cursor for Sforce-Locator). @default none' }),
           urls: jmespath(
             "JMESPath on the last poll response to the result file's URL, or a list of URLs. A URL on another origin than base_url is fetched without the source's credentials and must be listed in redirects.allowed_origins.",

@@ -4,10 +4,13 @@
  * ran, or after it finished and before the commit); it is polled until `done_when` holds, and its
  * results are downloaded, paged like any stream (`download.path`) or as files (`download.urls`),
  * and landed as the window's pages. A file on another origin is fetched without the source's
- * credentials, and only from `redirects.allowed_origins`.
+ * credentials, and only from `redirects.allowed_origins`. Every request of the job may carry
+ * `{job.key}`, the window's idempotency key ({@link jobKey}), in its headers as elsewhere.
  */
 
 import type { Clock } from '../clock.js';
+import { formBodyProblems, isFormEncoded } from '../config/formBody.js';
+import { headerValueProblem } from '../config/headerValue.js';
 import type { JobConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import { AbortedError, JobError } from '../errors.js';
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
@@ -24,6 +27,7 @@ import { placeholdersIn, renderString, renderValue, type TemplateScope } from '.
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
+import { jobKey } from './jobKey.js';
 
 /** What a job stream's window needs beyond paging: where its job record is, and time. */
 export interface JobContext {
@@ -64,15 +68,17 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
   if (!context) throw new Error(`stream "${stream.name}" is a job stream, but its window was run without a job record store`);
   const values: TemplateScope = { window: input.window, timeZone: input.source.timezone, values: { ...input.source.vars, ...stream.vars } };
   const record = await ensureJob(input, job, values, context);
-  const lastPoll = await pollUntilDone(input, job, values, record, context);
-  const jobValues = (text: string): TemplateScope => ({ ...values, values: { ...values.values, ...jobPlaceholders(text, record.job_id, lastPoll) } });
+  const key = keyOf(context, job, record.generation ?? 0);
+  const lastPoll = await pollUntilDone(input, job, values, record, key, context);
+  const jobValues = (text: string): TemplateScope => ({ ...values, values: { ...values.values, ...jobPlaceholders(text, record.job_id, key, lastPoll) } });
+  const downloadHeaders = renderHeaders(job.download.headers, jobValues, `stream "${stream.name}" job.download`);
   const format = job.format ?? stream.format;
   const plain = (fields: Partial<StreamDefinition>): StreamDefinition => ({
     ...stream,
     method: 'GET',
     body: undefined,
     params: renderParams(job.download.params, jobValues, `stream "${stream.name}" job.download.params`),
-    headers: { ...stream.headers, ...job.download.headers },
+    headers: { ...stream.headers, ...downloadHeaders },
     pagination: job.download.pagination ?? { type: 'none', max_pages: 10_000 },
     format,
     job: undefined,
@@ -92,7 +98,7 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
     // A signed URL carries its own authorisation: the source's credentials stay with its own origin.
     const authenticate = url.origin === home;
     const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
-    yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : job.download.headers, pagination: { type: 'none', max_pages: 1 } }), {
+    yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : downloadHeaders, pagination: { type: 'none', max_pages: 1 } }), {
       first: { url },
       authenticate,
       label,
@@ -100,11 +106,19 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
   }
 }
 
-/** The window's job: the one its record names for this commit, or one created now and recorded. */
+/**
+ * The window's job: the one its record names for this commit, or one created now and recorded.
+ * The create carries the same `{job.key}` until a job of this commit is recorded abandoned, so a
+ * create whose answer was lost (a retried POST, or an attempt killed before it wrote the record)
+ * is answered with the job it created by an API that honours the key.
+ */
 async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateScope, context: JobContext): Promise<JobRecord> {
   const standing = await context.records.read();
-  if (standing && standing.commit === context.commit) return standing;
-  const request = buildRequest(input.source, job.create, values, 'job create');
+  const sameCommit = standing !== undefined && standing.commit === context.commit;
+  if (sameCommit && standing.abandoned_at === undefined) return standing;
+  const generation = sameCommit ? (standing.generation ?? 0) + 1 : 0;
+  const key = keyOf(context, job, generation);
+  const request = buildRequest(input.source, job.create, { ...values, values: { ...values.values, 'job.key': key } }, 'job create');
   const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
   const described = describe(input, request);
   const id = plainValue(evaluate(job.id, response.body));
@@ -120,6 +134,7 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
     created_at: new Date(context.clock.now()).toISOString(),
     run_id: context.runId,
     timeout_ms: parseDuration(job.poll.timeout)!,
+    generation,
   });
   if (standing) {
     await context.records.replace(record);
@@ -130,26 +145,26 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
 }
 
 /** Polls the job until `done_when` holds; returns the last poll response. @throws JobError when it fails or outlives `poll.timeout` */
-async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, context: JobContext): Promise<unknown> {
+async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext): Promise<unknown> {
   const { clock } = context;
   const every = parseDuration(job.poll.every)!;
   const deadline = Date.parse(record.created_at) + parseDuration(job.poll.timeout)!;
   let last: unknown = undefined;
   for (let polls = 1; ; polls++) {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
-    const request = buildRequest(input.source, job.poll, { ...values, values: { ...values.values, ...jobPlaceholders(templateText(job.poll), record.job_id, last) } }, `job poll ${polls}`);
+    const request = buildRequest(input.source, job.poll, { ...values, values: { ...values.values, ...jobPlaceholders(templateText(job.poll), record.job_id, key, last) } }, `job poll ${polls}`);
     const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
     last = response.body;
     const described = describe(input, request);
     if (job.failed_when !== undefined && isTruthy(evaluate(job.failed_when, last))) {
-      await context.records.drop();
+      await context.records.abandon(record, new Date(clock.now()).toISOString());
       const error = job.error === undefined ? last : plainValue(evaluate(job.error, last));
       throw new JobError(`job ${record.job_id} failed (${job.failed_when}): ${typeof error === 'string' ? quoteBody(error, (t) => input.client.redactor.text(t)) : quote(input, error)}`, described);
     }
     if (isTruthy(evaluate(job.done_when, last))) return last;
     const now = clock.now();
     if (now >= deadline) {
-      await context.records.drop();
+      await context.records.abandon(record, new Date(now).toISOString());
       throw new JobError(`job ${record.job_id} is not done ${job.poll.timeout} (poll.timeout) after it was created, at ${record.created_at}; its last state: ${quote(input, last)}`, described);
     }
     const retryAfter = response.headers.get('retry-after');
@@ -181,11 +196,16 @@ function fileUrls(input: JobPagesInput, job: JobConfig, lastPoll: unknown, recor
   });
 }
 
-/** `{job.id}` and every `{job.<field>}` of `text`, the fields read from the last poll response. */
-function jobPlaceholders(text: string, id: string, lastPoll: unknown): Record<string, string> {
-  const out: Record<string, string> = { 'job.id': id };
+/** The window's `{job.key}` for a job of `generation` at the attempt's commit. */
+function keyOf(context: JobContext, job: JobConfig, generation: number): string {
+  return jobKey({ ref: context.ref, commit: context.commit, generation, create: job.create });
+}
+
+/** `{job.id}`, `{job.key}` and every `{job.<field>}` of `text`, the fields read from the last poll response. */
+function jobPlaceholders(text: string, id: string, key: string, lastPoll: unknown): Record<string, string> {
+  const out: Record<string, string> = { 'job.id': id, 'job.key': key };
   for (const name of placeholdersIn(text)) {
-    if (!name.startsWith('job.') || name === 'job.id') continue;
+    if (!name.startsWith('job.') || name in out) continue;
     const value = plainValue(evaluate(name.slice(4), lastPoll ?? null));
     if (value === null || value === undefined || typeof value === 'object') {
       throw new JobError(`{${name}}: the job's last poll response has no ${name.slice(4)} to fill it with (it gives ${JSON.stringify(value) ?? 'nothing'})`, `job ${id}`);
@@ -199,7 +219,7 @@ type RequestBlock = JobConfig['create'] | JobConfig['poll'];
 
 /** Every templated text of a request block, for the placeholders it uses. */
 function templateText(block: RequestBlock): string {
-  return [block.path, ...Object.values(block.params).map(String), JSON.stringify(block.body ?? null)].join(' ');
+  return [block.path, ...Object.values(block.params).map(String), ...Object.values(block.headers), JSON.stringify(block.body ?? null)].join(' ');
 }
 
 function buildRequest(source: SourceDefinition, block: RequestBlock, values: TemplateScope, label: string): HttpRequest {
@@ -210,29 +230,30 @@ function buildRequest(source: SourceDefinition, block: RequestBlock, values: Tem
     () => values,
     (field) => `${label} ${field}`,
   );
-  if (block.body === undefined) return { method: block.method, url, headers: block.headers, label };
+  const headers = renderHeaders(block.headers, () => values, label);
+  if (block.body === undefined) return { method: block.method, url, headers, label };
   const body = renderValue(block.body, values, `${label} body`);
   const form = isFormEncoded(block.headers) ? formOf(body, label) : undefined;
-  return { method: block.method, url, headers: block.headers, ...(form ? { form } : { body }), label };
+  return { method: block.method, url, headers, ...(form ? { form } : { body }), label };
 }
 
-/** Whether the block's own content-type asks for a form body (Stripe's POSTs) instead of JSON. */
-function isFormEncoded(headers: Readonly<Record<string, string>>): boolean {
-  return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'content-type' && value.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded');
+/** A request block's headers with their placeholders filled. @throws JobError when a filled value cannot be sent as a header (not quoting it) */
+function renderHeaders(headers: Readonly<Record<string, string>>, values: (text: string) => TemplateScope, label: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, text]) => {
+      const value = renderString(text, values(text), `${label} headers.${name}`);
+      const problem = headerValueProblem(value);
+      if (problem) throw new JobError(`${label} headers.${name}: its value, placeholders filled, cannot be sent as an HTTP header: ${problem}`, label);
+      return [name, value];
+    }),
+  );
 }
 
 /** A flat body as form fields, keys as written (`parameters[interval_start]`). @throws JobError when a value is not a string, number or boolean */
 function formOf(body: unknown, label: string): URLSearchParams {
-  const form = new URLSearchParams();
-  const fields = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.entries(body) : undefined;
-  for (const [key, value] of fields ?? []) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new JobError(`${label} body.${key}: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ${JSON.stringify(value)}`, label);
-    }
-    form.append(key, String(value));
-  }
-  if (!fields) throw new JobError(`${label} body: a form-encoded body (content-type application/x-www-form-urlencoded) is a mapping of field names to values, not ${JSON.stringify(body)}`, label);
-  return form;
+  const problem = formBodyProblems(body)[0];
+  if (problem) throw new JobError(`${label} ${['body', ...problem.path].join('.')}: ${problem.message}`, label);
+  return new URLSearchParams(Object.entries(body as Record<string, string | number | boolean>).map(([key, value]): [string, string] => [key, String(value)]));
 }
 
 function renderParams(params: Readonly<Record<string, string | number | boolean>>, values: (text: string) => TemplateScope, where: string): Record<string, string | number | boolean> {

@@ -18,13 +18,15 @@ import { networkReason } from './networkReason.js';
 import { nodeTransport } from './nodeTransport.js';
 import { authenticate, prepareRequest, type PreparedRequest } from './prepareRequest.js';
 import { readJson } from './readJson.js';
+import { reopenRequest } from './reopenRequest.js';
+import { resumableBody } from './resumableBody.js';
 import type { Redactor } from './redact.js';
 import { ApiBudgetPacer } from './ApiBudgetPacer.js';
 import { judgeResponse, type Attempt } from './judgeResponse.js';
 import { decideRetry } from './retryPolicy.js';
 import { LocalRateBudget } from './LocalRateBudget.js';
 import type { RateBudget } from './RateBudget.js';
-import { fetchTransport, type Transport } from './Transport.js';
+import { fetchTransport, type Transport, type TransportResponse } from './Transport.js';
 
 export type { BodyReader, HttpRequest, HttpResponse, HttpResult, HttpStats, RequestOptions } from './HttpRequest.js';
 
@@ -122,8 +124,10 @@ export class HttpClient {
    * Redirects are followed within the request's origin, and to `redirects.allowed_origins`
    * without credentials; any other redirect fails at once with a RedirectError. One timeout
    * (`timeout_ms`) covers the redirect chain and the body, so a body that trickles is a timeout.
+   * A GET's body that breaks mid-way continues where it stopped (resumableBody.ts).
    * @throws HttpStatusError, HttpNetworkError, RetryBudgetError, CircuitOpenError, AbortedError,
-   *   RedirectError, SecretError (a credential that cannot travel in a header), or what `read` threw
+   *   RedirectError, SecretError (a credential that cannot travel in a header), BodyResumeError (a body
+   *   that cannot be continued exactly), or what `read` threw
    */
   async request<T>(request: HttpRequest, options: RequestOptions<T>): Promise<HttpResult<T>> {
     const { signal } = options;
@@ -143,7 +147,7 @@ export class HttpClient {
       const leave = this.apiBudget.enter();
       try {
         await this.stoppable(this.apiBudget.take(signal), signal);
-        outcome = await this.send(request, prepared, options.read, signal, (bytes) => count('bytes', bytes));
+        outcome = await this.send(request, prepared, options.read, signal, count);
       } finally {
         leave();
         release();
@@ -201,7 +205,8 @@ export class HttpClient {
   }
 
   /** One attempt: the redirect chain, then the body, all within one deadline. */
-  private async send<T>(request: HttpRequest, prepared: PreparedRequest, read: BodyReader<T>, signal: AbortSignal | undefined, received: (bytes: number) => void): Promise<Attempt<T>> {
+  private async send<T>(request: HttpRequest, prepared: PreparedRequest, read: BodyReader<T>, signal: AbortSignal | undefined, count: Counter): Promise<Attempt<T>> {
+    const received = (bytes: number) => count('bytes', bytes);
     const deadline = new Deadline(this.options.timeoutMs, signal);
     const network = (error: unknown, hops: number): Attempt<T> => ({ kind: 'network', reason: deadline.timedOut ? `timed out after ${this.options.timeoutMs} ms` : networkReason(error), error, hops });
     try {
@@ -230,10 +235,26 @@ export class HttpClient {
         }
       }
       const redactor = this.options.redactor;
+      const body = counted(response.body, received);
       const reading: HttpResponse = {
         status,
         headers,
-        body: counted(response.body, received),
+        // A GET is safe to send again (RFC 9110 §9.2.1): a body that breaks mid-way continues where it stopped.
+        body:
+          request.method === 'GET'
+            ? resumableBody(
+                { ...response, body },
+                {
+                  reopen: (extra) => this.reopen(request, prepared, extra, signal, count),
+                  retry: this.options.retry,
+                  clock: this.clockSource,
+                  random: this.random,
+                  ...(signal ? { signal } : {}),
+                  describe,
+                  onRetry: () => count('retries'),
+                },
+              )
+            : body,
         text: async () => {
           const text = await response.text();
           received(Buffer.byteLength(text));
@@ -258,6 +279,22 @@ export class HttpClient {
     }
   }
 
+  /** The request sent again for the rest of a body that broke (resumableBody.ts). */
+  private async reopen(request: HttpRequest, prepared: PreparedRequest, extra: Readonly<Record<string, string>>, signal: AbortSignal | undefined, count: Counter): Promise<TransportResponse> {
+    const response = await reopenRequest(prepared, extra, {
+      transport: this.transport,
+      timeoutMs: this.options.timeoutMs,
+      ...(signal ? { signal } : {}),
+      allowedOrigins: this.allowedOrigins,
+      max: this.redirects.max,
+      redactor: this.options.redactor,
+      describe: () => this.describe(request),
+      sent: (hops) => count('requests', hops),
+    });
+    this.apiBudget.observeHeaders(response.headers);
+    return { ...response, body: counted(response.body, (bytes) => count('bytes', bytes)) };
+  }
+
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
     await this.stoppable(this.clockSource.sleep(ms, signal), signal);
   }
@@ -276,6 +313,8 @@ export class HttpClient {
     return `${label}${request.method} ${this.options.redactor.url(request.url)}`;
   }
 }
+
+type Counter = (field: keyof HttpStats, by?: number) => void;
 
 /** The body as it arrives, each chunk counted. */
 async function* counted(body: AsyncIterable<Uint8Array>, received: (bytes: number) => void): AsyncGenerator<Uint8Array> {

@@ -2,8 +2,9 @@
  * The job record of a window of a job stream (`jobs/…/<start>_<end>.json`): which export job the
  * window's attempts share, so an attempt that died while the job ran, or after it finished and
  * before the commit, is followed by one that polls and downloads the same job instead of creating
- * another. Written by the attempt that created the job, before it polls; removed by the commit
- * that lands the window (commitProtocol.ts) and by gc. No reader lists `jobs/`.
+ * another. Written by the attempt that created the job, before it polls; marked abandoned when the
+ * job failed or timed out (the next attempt creates another, under a new idempotency key); removed
+ * by the commit that lands the window (commitProtocol.ts) and by gc. No reader lists `jobs/`.
  */
 
 import { SinkError } from '../errors.js';
@@ -27,6 +28,10 @@ export interface JobRecord {
   readonly run_id: string;
   /** The stream's `poll.timeout` then: gc keeps a record at least this long past the orphan horizon. */
   readonly timeout_ms: number;
+  /** Jobs of this commit abandoned before this one (`{job.key}` differs per generation). @default 0 */
+  readonly generation?: number;
+  /** When the job failed or timed out: the window's next attempt creates generation + 1. */
+  readonly abandoned_at?: string;
 }
 
 /** What the engine does with the job record of the window it lands. */
@@ -37,8 +42,8 @@ export interface JobRecordStore {
   create(record: JobRecord): Promise<JobRecord>;
   /** Replaces the record (one left by an attempt at an older commit). */
   replace(record: JobRecord): Promise<void>;
-  /** Removes the record: its job failed or ran past its timeout, so the next attempt creates another. */
-  drop(): Promise<void>;
+  /** Marks the record's job abandoned (it failed or ran past its timeout): the next attempt creates another. */
+  abandon(record: JobRecord, at: string): Promise<void>;
 }
 
 /** The job record store of one window. */
@@ -54,12 +59,12 @@ export function windowJobRecords(storage: LakeStorage, ref: WindowRef, options: 
       return standing;
     },
     replace: (record) => storage.writeBytes(key, serialize(record), options),
-    drop: () => deleteJobRecord(storage, ref, options),
+    abandon: (record, at) => storage.writeBytes(key, serialize({ ...record, abandoned_at: at }), options),
   };
 }
 
 /** A new job record of `ref`. */
-export function newJobRecord(ref: WindowRef, fields: Pick<JobRecord, 'commit' | 'job_id' | 'created_at' | 'run_id' | 'timeout_ms'>): JobRecord {
+export function newJobRecord(ref: WindowRef, fields: Pick<JobRecord, 'commit' | 'job_id' | 'created_at' | 'run_id' | 'timeout_ms' | 'generation'>): JobRecord {
   return { format: 1, source: ref.source, stream: ref.stream, window: { start: isoSeconds(ref.window.start), end: isoSeconds(ref.window.end) }, ...fields };
 }
 
@@ -90,7 +95,9 @@ export function parseJobRecord(bytes: Buffer, ref: WindowRef): JobRecord | undef
     Number.isInteger(parsed.commit) &&
     typeof parsed.created_at === 'string' &&
     Number.isFinite(Date.parse(parsed.created_at)) &&
-    Number.isInteger(parsed.timeout_ms);
+    Number.isInteger(parsed.timeout_ms) &&
+    (parsed.generation === undefined || (Number.isInteger(parsed.generation) && parsed.generation >= 0)) &&
+    (parsed.abandoned_at === undefined || typeof parsed.abandoned_at === 'string');
   return fits ? (parsed as JobRecord) : undefined;
 }
 

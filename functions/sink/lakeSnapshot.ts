@@ -64,15 +64,28 @@ export interface SnapshotOptions extends StorageCallOptions {
   readonly concurrency?: number;
 }
 
-/** Reads the current commit of every window of a stream. */
-export async function snapshotStream(storage: LakeStorage, source: string, stream: string, options: SnapshotOptions = {}): Promise<StreamSnapshot> {
-  const current = new Map<string, { ref: WindowRef; commit: number; key: string }>();
+/** A window's current commit: its manifest with the highest number. */
+export interface CurrentCommit {
+  readonly ref: WindowRef;
+  readonly commit: number;
+  readonly key: string;
+}
+
+/** The current commit of every committed window of a stream, by `windowId`, from one listing of its manifests (none read). */
+export async function currentCommits(storage: LakeStorage, source: string, stream: string, options: StorageCallOptions = {}): Promise<Map<string, CurrentCommit>> {
+  const current = new Map<string, CurrentCommit>();
   for (const object of await storage.list(streamPrefix(MANIFEST_PREFIX, source, stream), options)) {
     const parsed = parseManifestKey(object.key);
     if (!parsed || parsed.ref.source !== source || parsed.ref.stream !== stream) continue;
     const id = windowId(parsed.ref);
     if ((current.get(id)?.commit ?? -1) < parsed.commit) current.set(id, { ...parsed, key: object.key });
   }
+  return current;
+}
+
+/** Reads the current commit of every window of a stream. */
+export async function snapshotStream(storage: LakeStorage, source: string, stream: string, options: SnapshotOptions = {}): Promise<StreamSnapshot> {
+  const current = await currentCommits(storage, source, stream, options);
   const limiter = new ConcurrencyLimiter(options.concurrency ?? 16);
   const committed: CommittedWindow[] = [];
   const unreadable: UnreadableWindow[] = [];

@@ -6,6 +6,7 @@ import * as iamLib from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { RAW_PREFIX, SOURCE_AREAS, streamPrefix } from '../../functions/index.js';
+import { BACKFILL_PREFIX } from '../backfillLayout.js';
 
 export { SOURCE_AREAS };
 
@@ -66,6 +67,8 @@ export class Lake extends Construct {
           prefix: `${RAW_PREFIX}/`,
           transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(props.infrequentAccessAfterDays ?? 30) }],
         },
+        // Backfills' window lists and map results: read while their execution runs (a year at most).
+        { id: 'backfill-lists-expire', prefix: `${BACKFILL_PREFIX}/`, expiration: Duration.days(400) },
         // A function killed mid-upload cannot abort its multipart upload; S3 does it after a day.
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

@@ -78,6 +78,15 @@ export class SourceIngestion extends Construct {
   readonly schedule: scheduler.Schedule;
   readonly logGroup: logs.LogGroup;
 
+  /**
+   * What every invocation of the source names (the schedule's target, a backfill's windows): the
+   * one place that says whether that is the function itself or a version or alias of it.
+   */
+  get invokeTarget(): lambda.IFunction {
+    // A durable function may be invoked only through a qualified ARN (a version or an alias).
+    return this.alias;
+  }
+
   constructor(scope: Construct, id: string, props: SourceIngestionProps) {
     super(scope, id);
     const { source } = props;

@@ -8,10 +8,11 @@ import { Alarms } from '../constructs/Alarms.js';
 import { Analytics } from '../constructs/Analytics.js';
 import { Dashboard } from '../constructs/Dashboard.js';
 import { Lake } from '../constructs/Lake.js';
+import { SourceBackfill } from '../constructs/SourceBackfill.js';
 import { SourceIngestion } from '../constructs/SourceIngestion.js';
-import { functionOutputKey, OUTPUT } from '../outputs.js';
+import { backfillOutputKey, functionOutputKey, OUTPUT } from '../outputs.js';
 
-export { functionOutputKey, OUTPUT } from '../outputs.js';
+export { backfillOutputKey, functionOutputKey, OUTPUT } from '../outputs.js';
 
 /** Properties of an {@link ApilakeStack}. */
 export interface ApilakeStackProps extends StackProps {
@@ -43,6 +44,8 @@ export class ApilakeStack extends Stack {
   /** Each source's shared rate budget (its slot queue), one small item per source. */
   readonly budgetTable: dynamodb.Table;
   readonly ingestions: Map<string, SourceIngestion> = new Map();
+  /** Each source's backfill state machine (`apilake backfill --remote`). */
+  readonly backfills: Map<string, SourceBackfill> = new Map();
   readonly analytics: Analytics;
 
   constructor(scope: Construct, id: string, props: ApilakeStackProps) {
@@ -74,18 +77,17 @@ export class ApilakeStack extends Stack {
     });
 
     for (const source of props.sources) {
-      this.ingestions.set(
-        source.name,
-        new SourceIngestion(this, `Source-${source.name}`, {
-          source,
-          lake: this.lake,
-          idempotencyTable: this.idempotencyTable,
-          budgetTable: this.budgetTable,
-          failedInvocations: this.alarms.failedInvocations,
-          undeliveredTicks: this.alarms.undeliveredTicks,
-          namePrefix,
-        }),
-      );
+      const ingestion = new SourceIngestion(this, `Source-${source.name}`, {
+        source,
+        lake: this.lake,
+        idempotencyTable: this.idempotencyTable,
+        budgetTable: this.budgetTable,
+        failedInvocations: this.alarms.failedInvocations,
+        undeliveredTicks: this.alarms.undeliveredTicks,
+        namePrefix,
+      });
+      this.ingestions.set(source.name, ingestion);
+      this.backfills.set(source.name, new SourceBackfill(this, `Backfill-${source.name}`, { source, bucket: this.lake.bucket, target: ingestion.invokeTarget, namePrefix }));
     }
 
     this.analytics = new Analytics(this, 'Analytics', {
@@ -115,6 +117,9 @@ export class ApilakeStack extends Stack {
         value: `${ingestion.function.functionName}:${ingestion.alias.aliasName}`,
         description: `function of source ${name}, qualified by the alias every invocation names`,
       });
+    }
+    for (const [name, backfill] of this.backfills) {
+      new CfnOutput(this, backfillOutputKey(name), { value: backfill.stateMachine.stateMachineArn, description: `backfill state machine of source ${name} (apilake backfill --remote)` });
     }
   }
 }

@@ -54,7 +54,7 @@ describe('exit codes and hints', () => {
     [['--nope'], "unknown option '--nope'"],
     [['run'], "missing required argument 'source'"],
     [['query', 'select 1', '--format', 'xml'], "argument 'xml' is invalid"],
-    [['backfill', 'shop', '--from', '2024-01-01'], "required option '--to <iso>' not specified"],
+    [['backfill', 'shop', '--from', '2024-01-01'], 'missing --to: a backfill replays the windows of a range'],
     [[], 'Usage: apilake'],
   ])('exits 2 on a usage error: %j', async (args, message) => {
     const { code, stderr } = await apilake(args, { cwd });

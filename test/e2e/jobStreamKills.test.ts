@@ -3,7 +3,9 @@
  * API 2.0, Shopify bulk operations, Stripe report runs) is killed with SIGKILL at a stage of the
  * job's life, then run again: the re-run polls or downloads the job the first run created instead
  * of creating another, and lands every record of the window exactly once. The simulations hold the
- * request of the stage unanswered, so the kill lands there, with no timing.
+ * request of the stage unanswered, so the kill lands there, with no timing. Killed after the API
+ * created the job and before the run heard of it (no job record yet), the re-run's create carries
+ * the same Idempotency-Key, and Stripe answers it with the run it already created.
  */
 
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountsEvery, startSalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
 import { productsEvery, startShopifyBulkApi } from '../support/apis/shopifyBulkApi.js';
-import { balanceRowsEvery, MID_FILE, startStripeReportsApi } from '../support/apis/stripeReportsApi.js';
+import { balanceRowsEvery, MID_FILE, RUN_CREATED, startStripeReportsApi } from '../support/apis/stripeReportsApi.js';
 import { spawnApilake } from '../support/cliProcess.js';
 import type { SeenRequest } from '../support/jsonServer.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
@@ -183,4 +185,48 @@ describe.each(Object.keys(EXAMPLES))('examples/%s.yaml killed mid-job and run ag
     },
     60_000,
   );
+});
+
+describe('examples/stripe_report.yaml killed after Stripe created the run, before its answer arrived', () => {
+  it('sends the same Idempotency-Key again: one run for the window, every record landed once', async () => {
+    let holding = true;
+    let reached!: () => void;
+    const atStage = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const creates: SeenRequest[] = [];
+    const fixture = await EXAMPLES.stripe_report!((request) => {
+      if (request.method === 'POST' && request.body !== RUN_CREATED) creates.push(request);
+      if (!holding || request.body !== RUN_CREATED) return undefined;
+      reached();
+      return released;
+    });
+    closers.push(async () => {
+      release();
+      await fixture.close();
+    });
+    const cwd = await workspace('stripe_report', fixture);
+    const args = ['run', 'stripe_report', '--from', fixture.window[0], '--to', fixture.window[1]];
+
+    const first = spawnApilake(args, { cwd, env: ENV });
+    await atStage;
+    first.child.kill('SIGKILL');
+    const killed = await first.done();
+    expect(killed.code).toBeNull();
+    expect(fixture.created()).toBe(1);
+    const lake = join(cwd, 'lake');
+    // Nothing in the lake knows of the run.
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
+    holding = false;
+    release();
+
+    const again = await spawnApilake(args, { cwd, env: ENV }).done();
+    expect(again.code, again.stderr).toBe(0);
+    expect(creates).toHaveLength(2);
+    expect(creates[1]!.headers['idempotency-key']).toBe(creates[0]!.headers['idempotency-key']);
+    expect(fixture.created()).toBe(1);
+    const ids = (await readCommittedRecords(lake)).map((l) => fixture.idOf(l.data));
+    expect(ids.sort()).toEqual([...fixture.expected].sort());
+    expect(killed.stdout + killed.stderr + again.stdout + again.stderr).not.toContain(fixture.secret);
+  }, 60_000);
 });

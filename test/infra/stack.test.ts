@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
+import { backfillOutputKey, functionOutputKey, OUTPUT } from '../../infra/stacks/ApilakeStack.js';
 import { decodePrestoView } from '../../functions/tables/prestoView.js';
 import { latestViewSelect } from '../../functions/tables/latestView.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
@@ -28,7 +28,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 describe('ApilakeStack', () => {
   it('creates one function, log group, schedule and async config per source, two tables per stream and a view per primary key', () => {
     template.resourceCountIs('AWS::Lambda::Function', 3); // one per source + CDK's handler that empties the Athena results bucket on deletion
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4); // each function's and each backfill state machine's
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.resourceCountIs('AWS::Scheduler::Schedule', 2);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     template.resourceCountIs('AWS::Glue::Table', 3 * 2 + 1); // typed and raw per stream, orders_latest
@@ -111,11 +112,30 @@ describe('ApilakeStack', () => {
     expect(JSON.stringify(secret.Resource)).toContain(':secret:apilake/shop-??????');
   });
 
-  it('grants no s3:* and no Resource "*" anywhere', () => {
+  it('grants no s3:* and no Resource "*" anywhere but to the actions that take no resource', () => {
+    // A state machine's log delivery and X-Ray tracing take no resource-level permissions: AWS
+    // documents their policies with Resource "*" (Step Functions developer guide, "IAM policies for
+    // logging to CloudWatch Logs", docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, and
+    // "IAM policies for using AWS X-Ray", .../dg/xray-iam.html). Nothing else may name "*".
+    const resourceless = new Set([
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ]);
     for (const [id, policy] of ofType('AWS::IAM::Policy')) {
       for (const statement of (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement) {
-        expect([statement.Action].flat(), id).not.toContain('s3:*');
-        expect([statement.Resource].flat(), id).not.toContain('*');
+        const actions = [statement.Action].flat() as string[];
+        expect(actions, id).not.toContain('s3:*');
+        if (!actions.every((action) => resourceless.has(action)) || !/^Backfill\w+StateMachineRole/.test(id)) expect([statement.Resource].flat(), `${id} ${actions.join(', ')}`).not.toContain('*');
       }
     }
   });
@@ -133,6 +153,7 @@ describe('ApilakeStack', () => {
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }] }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        expect.objectContaining({ Prefix: 'backfills/', ExpirationInDays: 400 }),
       ]),
     );
     const lakeId = Object.entries(resources).find(([, r]) => r === lake)![0];
@@ -264,7 +285,11 @@ describe('ApilakeStack', () => {
 
   it('outputs what the CLI needs to find the deployment', () => {
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
-    expect(outputs).toEqual(expect.arrayContaining([...Object.values(OUTPUT).filter((k) => k !== OUTPUT.functionPrefix), functionOutputKey('shop'), functionOutputKey('crm')]));
+    const prefixes: string[] = [OUTPUT.functionPrefix, OUTPUT.backfillPrefix];
+    expect(outputs).toEqual(
+      expect.arrayContaining([...Object.values(OUTPUT).filter((k) => !prefixes.includes(k)), functionOutputKey('shop'), functionOutputKey('crm'), backfillOutputKey('shop'), backfillOutputKey('crm')]),
+    );
+    template.hasOutput(backfillOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^BackfillshopStateMachine') } });
     template.hasOutput(functionOutputKey('shop'), { Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^SourceshopFunction') }, ':live']] } });
   });
 
@@ -288,6 +313,62 @@ describe('ApilakeStack', () => {
     expect(JSON.stringify(durable[0]!.Resource)).toMatch(/:function:apilake-test-shop:\*"/);
     const logs = statements.find((s) => JSON.stringify(s.Action).includes('logs:PutLogEvents'))!;
     expect(JSON.stringify(logs.Resource)).toContain('SourceshopLogs');
+  });
+
+  describe('the backfill of each source in AWS', () => {
+    const stateMachine = (source: string) => {
+      const [, resource] = ofType('AWS::StepFunctions::StateMachine').find(([, r]) => (r.Properties.StateMachineName as string) === `apilake-test-${source}-backfill`)!;
+      return resource.Properties;
+    };
+    /** The definition with the tokens of the bucket and the function as their logical ids. */
+    const definitionOf = (source: string) => {
+      const parts = (stateMachine(source).DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replace(/"/g, "'"))).join('');
+      return JSON.parse(text) as { States: { Windows: Record<string, unknown> & { ItemProcessor: { States: { Window: { Parameters: Record<string, string> } } } } } };
+    };
+    const policyOf = (source: string) => {
+      const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith(`Backfill${source}StateMachineRole`))!;
+      return (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement;
+    };
+
+    it('is a Standard state machine with its execution log and tracing', () => {
+      const props = stateMachine('shop');
+      expect(props.StateMachineType).toBe('STANDARD');
+      expect(props.TracingConfiguration).toEqual({ Enabled: true });
+      expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/apilake-test-shop-backfill', RetentionInDays: 30 });
+    });
+
+    it("maps over the window list in the lake bucket, invoking the source's function once per window, as many at once as its rate budget allows", () => {
+      const windows = definitionOf('shop').States.Windows;
+      expect(windows).toMatchObject({
+        Type: 'Map',
+        ItemReader: { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'JSON' }, Parameters: { Bucket: "{'Ref':'LakeBucketB1D32E10'}", 'Key.$': '$.items' } },
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+        ToleratedFailurePercentage: 100,
+        // shop and crm declare no rate_limit: expected_workers 4 → 3 windows at once.
+        MaxConcurrency: 3,
+        ResultWriter: { Parameters: { Prefix: 'backfills/source=shop/results' } },
+      });
+      // A durable function is invoked through its alias.
+      expect(windows.ItemProcessor.States.Window.Parameters).toEqual({ FunctionName: expect.stringMatching(/^\{'Ref':'SourceshopAlias\w+'\}$/) as string, 'Payload.$': '$' });
+    });
+
+    it("may invoke only its source's function and read only that source's window lists", () => {
+      const statements = policyOf('shop');
+      const text = JSON.stringify(statements);
+      const invoke = statements.filter((s) => JSON.stringify(s.Action).includes('lambda:'));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
+      expect(JSON.stringify(invoke[0]!.Resource)).toMatch(/SourceshopAlias/);
+      expect(JSON.stringify(invoke[0]!.Resource)).not.toMatch(/Sourcecrm/);
+      const reads = statements.filter((s) => JSON.stringify(s.Action).includes('s3:GetObject'));
+      expect(reads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/backfills/source=shop/items/*'), expect.stringContaining('/backfills/source=shop/results/*')]);
+      expect(text).not.toMatch(/"s3:\*"|source=crm|"\/\*"/);
+      expect(statements.find((s) => s.Action === 'states:StartExecution')!.Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stateMachine:apilake-test-shop-backfill']],
+      });
+    });
   });
 
   it('passes cdk-nag AwsSolutions with every exception acknowledged', () => {

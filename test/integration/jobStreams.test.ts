@@ -6,7 +6,7 @@
  * paced by every and Retry-After on an injected clock.
  */
 
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ import { exampleSource } from '../support/exampleSource.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 import { ageFiles } from '../support/ageFiles.js';
+import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
 
 const SF_TOKEN = '00Dtest!sf_token_0123456789';
 const SHOP_TOKEN = 'shpat_test_token_0123456789';
@@ -103,6 +104,69 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     // The job records go with the commit.
     expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
     expect(everyText(results)).not.toContain(SF_TOKEN);
+  });
+
+  it("fills placeholders in the headers of create, poll and download: the window's, {job.key}, {job.id} and a field of the last poll", async () => {
+    const api = await start({ pollsUntilDone: 1 });
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await source(api, (stream) => {
+      const job = stream.job as Record<string, { headers?: Record<string, string> }>;
+      job.create!.headers = { 'X-Window': '{window.start_date}', 'X-Key': '{job.key}' };
+      job.poll!.headers = { 'X-Job': '{job.id}', 'X-Key': '{job.key}' };
+      job.download!.headers = { 'X-Records': '{job.numberRecordsProcessed}', 'X-Job': '{job.id}' };
+    });
+    expect((await land(src, oneDay)).map((r) => r.status)).toEqual(['committed']);
+    const [create, ...rest] = api.requests;
+    const id = api.created[0]!.id;
+    expect(create!.headers['x-window']).toBe('2024-03-01');
+    expect(create!.headers['x-key']).toMatch(/^apilake-[0-9a-f]{32}$/);
+    const polls = rest.filter((r) => !r.url.pathname.endsWith('/results'));
+    const downloads = rest.filter((r) => r.url.pathname.endsWith('/results'));
+    expect(polls.map((r) => [r.headers['x-job'], r.headers['x-key']])).toEqual([
+      [id, create!.headers['x-key']],
+      [id, create!.headers['x-key']],
+    ]);
+    const count = String(accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
+    expect(downloads.length).toBeGreaterThan(1);
+    for (const download of downloads) expect([download.headers['x-records'], download.headers['x-job']]).toEqual([count, id]);
+  });
+
+  it('fails the window naming the header, without quoting it, when a filled header value cannot be sent, creating nothing', async () => {
+    const api = await start();
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await source(api, (stream) => {
+      stream.vars = { note: 'landed by apilake\nfor finance' };
+      (stream.job as Record<string, Record<string, unknown>>).create!.headers = { 'X-Note': '{note}' };
+    });
+    const [result] = await land(src, oneDay);
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toContain('job create headers.X-Note: its value, placeholders filled, cannot be sent as an HTTP header: character 18 of 29 is a line break');
+    expect(result!.error?.message).not.toContain('finance');
+    expect(api.requests).toEqual([]);
+  });
+
+  it('leaves a second job at Salesforce, which takes no idempotency key, when the answer to the create is lost, and lands the records once from the job it heard of', async () => {
+    const api = await start({ pollsUntilDone: 1 });
+    const proxy = await startTcpFaultProxy(api.url);
+    closers.push(() => proxy.close());
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const src = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = proxy.endpoint;
+      (doc.streams[0]!.job as { download: { params: Record<string, unknown> } }).download.params = { maxRecords: 10 };
+    });
+    proxy.dropResponses(1);
+    expect((await land(src, oneDay)).map((r) => r.status)).toEqual(['committed']);
+    expect(proxy.dropped()).toBe(1);
+    expect(api.created).toHaveLength(2);
+    const polled = new Set(api.requests.filter((r) => r.method === 'GET').map((r) => r.url.pathname.split('/')[6]));
+    expect([...polled]).toEqual([api.created[1]!.id]);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id);
+    expect(ids.sort()).toEqual(
+      accounts
+        .filter((a) => a.LastModifiedDate.startsWith('2024-03-01'))
+        .map((a) => a.Id)
+        .sort(),
+    );
   });
 
   it('converts the CSV strings to typed columns', async () => {
@@ -197,7 +261,11 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     const [result] = await land(await source(api), oneDay);
     expect(result!.status).toBe('failed');
     expect(result!.error?.message).toMatch(/^job 750R00000000001AAA failed \(state == 'Failed' \|\| state == 'Aborted'\): INVALID_FIELD: No such column AnnualRevenue/);
-    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/') || k.startsWith('manifests/'))).toEqual([]);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('manifests/'))).toEqual([]);
+    // The record stays, marked abandoned: the next job gets a new {job.key}.
+    const [recordKey, ...others] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(others).toEqual([]);
+    expect(JSON.parse(await readFile(join(lake, recordKey!), 'utf8'))).toMatchObject({ job_id: '750R00000000001AAA', generation: 0, abandoned_at: expect.any(String) as unknown });
     await land(await source(api), oneDay);
     expect(api.created).toHaveLength(2);
   });

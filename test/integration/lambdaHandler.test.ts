@@ -1,3 +1,4 @@
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -273,6 +274,25 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
   ])('rejects %j', async (event, message) => {
     const { result } = await captureStdout(() => ingest(event, lambdaContext(), deps(sourceFor())));
     expect(result!.error).toMatch(message);
+  });
+
+  it('lands nothing new for a backfill window event of a committed window, as a backfill in AWS repeats it', async () => {
+    const handler = await deployedHandler(sourceFor());
+    const event = { source: 'testapi', stream: 'items', window: { start: '2024-01-01T04:00:00Z', end: '2024-01-01T05:00:00Z' } };
+    await captureStdout(() => handler(event, lambdaContext()));
+    const manifests = await listKeys(aws.s3, bucket, 'manifests/');
+    const parts = await listKeys(aws.s3, bucket, 'raw/');
+    const records = (await readS3Records(aws.s3, bucket)).length;
+    // Within a day the idempotency record answers; after it, the window's commit does.
+    const again = await captureStdout(() => handler(event, lambdaContext()));
+    expect(again.result!.streams[0]).toMatchObject({ status: 'duplicate' });
+    const { Items: items = [] } = await aws.dynamo.send(new ScanCommand({ TableName: table }));
+    for (const item of items) await aws.dynamo.send(new DeleteItemCommand({ TableName: table, Key: { id: item.id! } }));
+    const later = await captureStdout(() => handler(event, lambdaContext()));
+    expect(later.result!.streams[0]).toMatchObject({ status: 'skipped', skip_reason: 'already_committed' });
+    expect(await listKeys(aws.s3, bucket, 'manifests/')).toEqual(manifests);
+    expect(await listKeys(aws.s3, bucket, 'raw/')).toEqual(parts);
+    expect(await readS3Records(aws.s3, bucket)).toHaveLength(records);
   });
 
   it('lands a backfill window event, and with force replaces it by a new commit, never duplicating', async () => {

@@ -1,5 +1,4 @@
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,14 +10,12 @@ import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import { manifestKey, partKey } from '../../functions/sink/lakeLayout.js';
 import { buildManifest, serializeManifest } from '../../functions/sink/manifest.js';
 import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
-import { backfillRemote } from '../../cli/backfill/backfillRemote.js';
 import { pollDelayMs, runAthenaQuery } from '../../cli/remote/runAthenaQuery.js';
 import { resolveAthena, resolveFunctionName, resolveQueueUrl } from '../../cli/remote/stackOutputs.js';
 import { lakeStatus } from '../../cli/status/lakeStatus.js';
 import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { ManualClock } from '../support/manualClock.js';
 
-const lambdaMock = mockClient(LambdaClient);
 const athenaMock = mockClient(AthenaClient);
 let aws: AwsServers;
 
@@ -27,7 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => aws.stop());
 beforeEach(() => {
-  lambdaMock.reset();
   athenaMock.reset();
 });
 
@@ -45,72 +41,7 @@ const SOURCE = parseSource(
   'shop.yaml',
 );
 
-// The SDK types Payload as a blob adapter; the mock only needs the bytes.
-const payload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
-const summaryFor = (event: { stream: string; window: { start: string; end: string } }, status = 'committed') => ({
-  source: 'shop',
-  trigger: 'window',
-  streams: [{ stream: event.stream, window: event.window, status, records: 5, parts: 1, pages: 1, retries: 0, throttled: 0, bytes: 100, duration_ms: 10, run_id: 'r' }],
-});
-
-describe('remote backfill through Lambda', () => {
-  it('invokes one aligned backfill event per window, never more than N at once, and reads each result', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const held: (() => void)[] = [];
-    const events: { source: string; stream: string; window: { start: string; end: string }; force?: boolean }[] = [];
-    lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array; InvocationType: string; FunctionName: string }) => {
-      expect(input.InvocationType).toBe('RequestResponse');
-      expect(input.FunctionName).toBe('apilake-prod-shop');
-      const event = JSON.parse(Buffer.from(input.Payload).toString()) as (typeof events)[number];
-      events.push(event);
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      // Each invocation answers once three are in flight (or every window has started): the
-      // peak is reached however fast the machine is, and a fourth at once would show in it.
-      await new Promise<void>((resolve) => {
-        held.push(resolve);
-        if (inFlight === 3 || events.length === 13) for (const answer of held.splice(0)) answer();
-      });
-      inFlight--;
-      if (event.window.start === '2024-01-01T03:00:00Z') {
-        return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500' }) };
-      }
-      return { StatusCode: 200, Payload: payload(summaryFor(event)) };
-    });
-    const results = await backfillRemote({
-      source: SOURCE,
-      selection: { kind: 'range', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-01T12:00:00Z') },
-      functionName: 'apilake-prod-shop',
-      lambda: new LambdaClient(LOCAL_AWS),
-      concurrency: 3,
-    });
-    expect(events).toHaveLength(13); // 12 hourly orders windows + 1 daily customers window
-    expect(peak).toBe(3);
-    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } });
-    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' } });
-    expect(results.filter((r) => r.status === 'committed')).toHaveLength(12);
-    const failed = results.find((r) => r.status === 'failed')!;
-    expect(failed.window.start.toISOString()).toBe('2024-01-01T03:00:00.000Z');
-    expect(failed.error!.message).toBe('WindowsFailedError: 1 window(s) failed: orders: HTTP 500');
-  });
-
-  it('passes force through and reports a rejected event as a failure', async () => {
-    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ source: 'shop', trigger: 'rejected', streams: [], error: 'invalid event: bad window' }) });
-    const [result] = await backfillRemote({
-      source: SOURCE,
-      stream: 'orders',
-      selection: { kind: 'windows', windows: [{ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }] },
-      functionName: 'f',
-      lambda: new LambdaClient(LOCAL_AWS),
-      concurrency: 1,
-      force: true,
-    });
-    expect(JSON.parse(Buffer.from(lambdaMock.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString())).toMatchObject({ force: true });
-    expect(result!.status).toBe('failed');
-    expect(result!.error!.message).toContain('the function rejected the event: invalid event: bad window');
-  });
-});
+// A backfill in AWS is tested against moto's Step Functions in backfillInAws.test.ts.
 
 // Redrive is tested against moto SQS with both documented dead-letter formats in redrive.test.ts.
 

@@ -39,7 +39,7 @@ async function newTable(): Promise<string> {
 }
 
 /** Runs `workers` flooding processes on one budget and returns their reports and what the API saw. */
-async function flood(workers: number, budget: WorkerConfig['budget'], durationMs: number, during?: (startAt: number) => Promise<void>) {
+async function flood(workers: number, budget: WorkerConfig['budget'], durationMs: number, during?: (startAt: number) => Promise<void>, tuning: WorkerConfig['tuning'] = {}) {
   api.reset();
   const configs: WorkerConfig[] = Array.from({ length: workers }, (_, worker) => ({
     worker,
@@ -48,7 +48,7 @@ async function flood(workers: number, budget: WorkerConfig['budget'], durationMs
     budget,
     // The spacing covers the spread of arrival times at the API, as it covers the network's in
     // production; here that spread is this loaded machine's event-loop stalls in the API process.
-    tuning: { jitterMs: 200 },
+    tuning: { jitterMs: 200, ...tuning },
     mode: { kind: 'flood', durationMs, inFlight: 3 },
   }));
   const run = await startWorkers(configs);
@@ -70,6 +70,15 @@ describe('a rate budget shared by several processes', () => {
     expect(run.served).toBeGreaterThanOrEqual(LIMIT);
   }, 60_000);
 
+  it('keeps five processes booking ahead on one DynamoDB budget within the rate in every second', async () => {
+    const table = await newTable();
+    const run = await flood(5, { kind: 'dynamodb', table, endpoint: dynamo.endpoint }, 4_000, undefined, { bookAhead: true });
+    expect(run.busiestSecond).toBeLessThanOrEqual(LIMIT);
+    expect(run.throttled).toBe(0);
+    expect(total(run.reports, 'failed')).toBe(0);
+    expect(run.served).toBeGreaterThanOrEqual(LIMIT);
+  }, 60_000);
+
   it('lets five processes with budgets of their own exceed the rate (what sharing prevents)', async () => {
     const run = await flood(5, { kind: 'process' }, 2_000);
     expect(run.busiestSecond).toBeGreaterThan(LIMIT);
@@ -84,19 +93,32 @@ describe('a rate budget shared by several processes', () => {
     expect(run.served).toBeGreaterThanOrEqual(LIMIT);
   }, 60_000);
 
-  it('keeps four processes within the rate when the store becomes unreachable mid-run: each falls back to its share', async () => {
-    const table = await newTable();
-    const run = await flood(4, { kind: 'dynamodb', table, endpoint: proxy.endpoint }, 5_000, async (startAt) => {
-      await new Promise((resolve) => setTimeout(resolve, startAt + 1_500 - Date.now()));
-      proxy.setMode('refuse');
-    });
-    proxy.setMode('pass');
-    expect(run.busiestSecond).toBeLessThanOrEqual(LIMIT);
-    expect(run.throttled).toBe(0);
-    expect(run.reports.every((r) => r.fallbacks === 1 && r.onShare > 0)).toBe(true);
-    // Requests go on at the shares' rate after the failure, not stop and not flood.
-    expect(api.maxInAny(1000, run.startAt + 4_000, run.startAt + 5_000)).toBeGreaterThan(0);
-  }, 60_000);
+  it.each([
+    ['on demand', false],
+    ['ahead', true],
+  ])(
+    'keeps four processes booking %s within the rate when the store becomes unreachable mid-run: each falls back to its share',
+    async (_, bookAhead) => {
+      const table = await newTable();
+      const run = await flood(
+        4,
+        { kind: 'dynamodb', table, endpoint: proxy.endpoint },
+        5_000,
+        async (startAt) => {
+          await new Promise((resolve) => setTimeout(resolve, startAt + 1_500 - Date.now()));
+          proxy.setMode('refuse');
+        },
+        { bookAhead },
+      );
+      proxy.setMode('pass');
+      expect(run.busiestSecond).toBeLessThanOrEqual(LIMIT);
+      expect(run.throttled).toBe(0);
+      expect(run.reports.every((r) => r.fallbacks === 1 && r.onShare > 0)).toBe(true);
+      // Requests go on at the shares' rate after the failure, not stop and not flood.
+      expect(api.maxInAny(1000, run.startAt + 4_000, run.startAt + 5_000)).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });
 
 describe('DynamoBudgetStore against lost responses', () => {

@@ -17,9 +17,11 @@ import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { runLocalQuery } from '../../cli/query/runLocalQuery.js';
-import { balanceRowsEvery, startStripeReportsApi, type StripeReportsApi, type StripeReportsOptions } from '../support/apis/stripeReportsApi.js';
+import { balanceRowsEvery, RUN_CREATED, startStripeReportsApi, type StripeReportsApi, type StripeReportsOptions } from '../support/apis/stripeReportsApi.js';
 import { exampleSource } from '../support/exampleSource.js';
-import { startJsonServer } from '../support/jsonServer.js';
+import { startJsonServer, type SeenRequest } from '../support/jsonServer.js';
+import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
+import { JOB_KEY_PATTERN } from '../../functions/engine/jobKey.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 
@@ -54,10 +56,13 @@ function source(stripe: StripeReportsApi, patch: (job: Record<string, Record<str
   });
 }
 
-async function land(src: SourceDefinition, window: { from: string; to: string }, clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'))): Promise<WindowResult[]> {
+async function land(src: SourceDefinition, window: { from: string; to: string }, clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z')), force = false): Promise<WindowResult[]> {
   const client = await createSourceClient(src, new EnvSecretProvider(ENV), { clock, random: () => 0 });
-  return runSource({ source: src, selection: { kind: 'range', from: new Date(window.from), to: new Date(window.to) }, client, storage: new FsLakeStorage(lake), clock });
+  return runSource({ source: src, selection: { kind: 'range', from: new Date(window.from), to: new Date(window.to) }, client, storage: new FsLakeStorage(lake), clock, force });
 }
+
+const keyOf = (request: SeenRequest) => request.headers['idempotency-key'];
+const createsOf = (stripe: StripeReportsApi) => stripe.api.requests.filter((r) => r.method === 'POST');
 
 /** Every output a run could show, for secrets. */
 function everyText(results: readonly WindowResult[]): string {
@@ -97,13 +102,10 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
     for (const file of await listFiles(lake)) expect(file).not.toContain(KEY);
   });
 
-  it('fails the window if a form-encoded body holds a value that is not a string, number or boolean, creating nothing', async () => {
+  it('fails to load if a form-encoded body holds a value that is not a string, number or boolean, before anything is sent', async () => {
     const stripe = await start();
-    const src = await source(stripe, (job) => ((job.create!.body as Record<string, unknown>)['parameters[columns]'] = ['gross', 'fee']));
-    const [result] = await land(src, oneDay);
-    expect(result!.status).toBe('failed');
-    expect(result!.error?.message).toContain(
-      'job create body.parameters[columns]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["gross","fee"]',
+    await expect(source(stripe, (job) => ((job.create!.body as Record<string, unknown>)['parameters[columns]'] = ['gross', 'fee']))).rejects.toThrow(
+      'streams[0].job.create.body.parameters[columns]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["gross","fee"]',
     );
     expect(stripe.api.requests).toHaveLength(0);
   });
@@ -147,6 +149,9 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
     expect(stripe.files.requests).toHaveLength(0);
     await land(await source(stripe), oneDay);
     expect(stripe.created).toHaveLength(2);
+    // The failed run's key would be answered with the failed run: the next run has its own.
+    expect(stripe.created[1]!.key).not.toBe(stripe.created[0]!.key);
+    expect(stripe.replayed()).toBe(0);
   });
 
   it('fails the window once the run outlives poll.timeout, after a bounded number of polls', async () => {
@@ -171,21 +176,125 @@ describe('Stripe report runs (examples/stripe_report.yaml)', () => {
     expect(landed.sort(byId)).toEqual(inDays(1));
   });
 
-  it('fails the window when a file breaks after records of it landed, and the re-run downloads the same run again, landing each record once', async () => {
+  it('continues a file that breaks after records of it landed, within the attempt, landing each record once', async () => {
     // About 6 MiB of CSV in a day: past the 4 MiB after which a file's records land as it arrives.
     const many = balanceRowsEvery('2024-06-01T00:00:00Z', 1, 80_000).filter((r) => r.created_utc < '2024-06-02');
     const stripe = await start({ rows: many, breakFileAfter: 5 * 1024 * 1024 });
-    const first = await land(await source(stripe), oneDay);
-    expect(first.map((r) => r.status)).toEqual(['failed']);
-    expect(first[0]!.error?.message).toMatch(/records of this page had landed; a page cannot be resumed, so the window fails/);
-    expect(await readCommittedRecords(lake)).toEqual([]);
-
-    const second = await land(await source(stripe), oneDay);
-    expect(second.map((r) => r.status)).toEqual(['committed']);
+    const results = await land(await source(stripe), oneDay);
+    expect(results.map((r) => r.status)).toEqual(['committed']);
     expect(stripe.created).toHaveLength(1);
+    // The file has no validator to resume from: it is read again, its first 5 MiB compared and skipped.
     expect(stripe.files.requests).toHaveLength(2);
+    expect(stripe.files.requests[1]!.headers.range).toBeUndefined();
     const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { balance_transaction_id: string }).balance_transaction_id);
     expect(ids).toHaveLength(many.length);
     expect(new Set(ids).size).toBe(many.length);
   }, 60_000);
+
+  describe('one report run per window when an answer is lost', () => {
+    it('creates one run when the answer to the create is lost after Stripe made it: the retried POST carries the same Idempotency-Key and gets that run', async () => {
+      const stripe = await start();
+      const proxy = await startTcpFaultProxy(stripe.api.url);
+      closers.push(() => proxy.close());
+      const src = await exampleSource('stripe_report.yaml', (doc) => {
+        doc.base_url = proxy.endpoint;
+        (doc.streams[0]!.job as { download: Record<string, unknown> }).download.base_url = stripe.files.url;
+      });
+      proxy.dropResponses(1);
+      const results = await land(src, oneDay);
+      expect(results.map((r) => r.status)).toEqual(['committed']);
+      expect(proxy.dropped()).toBe(1);
+      const creates = createsOf(stripe);
+      expect(creates).toHaveLength(2);
+      expect(keyOf(creates[0]!)).toMatch(JOB_KEY_PATTERN);
+      expect(keyOf(creates[1]!)).toBe(keyOf(creates[0]!));
+      expect(stripe.created).toHaveLength(1);
+      expect(stripe.replayed()).toBe(1);
+      expect((await readCommittedRecords(lake)).map((l) => l.data).sort(byId)).toEqual(inDays(1));
+    });
+
+    it('sends the same key for a window every time until it commits, and a new one for each window', async () => {
+      const stripe = await start();
+      const src = await source(stripe);
+      await land(src, range);
+      const keys = createsOf(stripe).map(keyOf);
+      expect(keys).toHaveLength(2);
+      expect(new Set(keys).size).toBe(2);
+      expect(stripe.created.map((c) => c.key)).toEqual(keys);
+    });
+
+    it('sends the next key again after an abandoned run, when the attempt that created the next run was stopped before it heard of it', async () => {
+      let holdNext = false;
+      let reached!: () => void;
+      const atCreated = new Promise<void>((resolve) => (reached = resolve));
+      let release: () => void = () => undefined;
+      const stripe = await start({
+        failWith: 'Data is not yet available for this interval.',
+        hold: (request) => {
+          if (!holdNext || request.body !== RUN_CREATED) return undefined;
+          holdNext = false;
+          reached();
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+      });
+      const src = await source(stripe);
+      // Attempt 1: run 1 fails; its record stays, abandoned.
+      expect((await land(src, oneDay))[0]!.status).toBe('failed');
+      // Attempt 2 creates run 2 and is stopped before the answer arrives: nothing records run 2.
+      holdNext = true;
+      const stop = new AbortController();
+      const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+      const client = await createSourceClient(src, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+      const second = runSource({
+        source: src,
+        selection: { kind: 'range', from: new Date(oneDay.from), to: new Date(oneDay.to) },
+        client,
+        storage: new FsLakeStorage(lake),
+        clock,
+        signal: stop.signal,
+      });
+      await atCreated;
+      stop.abort(new Error('stopped'));
+      expect((await second)[0]!.status).toBe('failed');
+      release();
+      // Attempt 3 sends attempt 2's key and is answered with run 2.
+      await land(src, oneDay);
+      const keys = createsOf(stripe).map(keyOf);
+      expect(keys).toHaveLength(3);
+      expect(keys[1]).not.toBe(keys[0]);
+      expect(keys[2]).toBe(keys[1]);
+      expect(stripe.created).toHaveLength(2);
+      expect(stripe.replayed()).toBe(1);
+    });
+
+    it('creates a new run under a new key when --force lands the window again', async () => {
+      const stripe = await start();
+      const src = await source(stripe);
+      expect((await land(src, oneDay)).map((r) => r.status)).toEqual(['committed']);
+      expect((await land(src, oneDay, undefined, true)).map((r) => r.status)).toEqual(['committed']);
+      expect(stripe.created).toHaveLength(2);
+      expect(stripe.created[1]!.key).not.toBe(stripe.created[0]!.key);
+      expect(stripe.replayed()).toBe(0);
+      expect((await readCommittedRecords(lake)).map((l) => l.data).sort(byId)).toEqual(inDays(1));
+    });
+
+    it('is simulated as Stripe documents it: the same key and form replay the first answer, the same key with another form is a 400 idempotency_error', async () => {
+      const stripe = await start();
+      const post = (key: string, end: number) =>
+        fetch(`${stripe.api.url}/v1/reporting/report_runs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': key },
+          body: new URLSearchParams({ report_type: 'balance.summary.1', 'parameters[interval_start]': '1717200000', 'parameters[interval_end]': String(end) }),
+        });
+      const first = await post('k1', 1717286400);
+      const again = await post('k1', 1717286400);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await again.json()).toEqual(await first.json());
+      const other = await post('k1', 1717372800);
+      expect(other.status).toBe(400);
+      expect(((await other.json()) as { error: { type: string } }).error.type).toBe('idempotency_error');
+      expect((await post('x'.repeat(256), 1717286400)).status).toBe(400);
+      expect(stripe.created).toHaveLength(1);
+    });
+  });
 });

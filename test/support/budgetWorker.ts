@@ -9,20 +9,28 @@
  */
 
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { BudgetStore } from '../../functions/budget/BudgetStore.js';
 import { createRateBudget, type BudgetPlace } from '../../functions/budget/createRateBudget.js';
-import { budgetDynamoClient } from '../../functions/budget/DynamoBudgetStore.js';
+import { budgetDynamoClient, DynamoBudgetStore } from '../../functions/budget/DynamoBudgetStore.js';
 import { SharedRateBudget, type SharedBudgetTuning } from '../../functions/budget/SharedRateBudget.js';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { readJson } from '../../functions/http/readJson.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { HttpBudgetStore } from './memoryBudgetServer.js';
 
 /** What a worker is told. */
 export interface WorkerConfig {
   readonly worker: number;
   readonly api: string;
   readonly limits: { readonly requestsPerSecond: number; readonly concurrency: number; readonly expectedWorkers: number };
-  readonly budget: { readonly kind: 'dynamodb'; readonly table: string; readonly endpoint: string } | { readonly kind: 'lake'; readonly folder: string } | { readonly kind: 'process' };
+  readonly budget:
+    | { readonly kind: 'dynamodb'; readonly table: string; readonly endpoint: string }
+    | { readonly kind: 'lake'; readonly folder: string }
+    | { readonly kind: 'process' }
+    /** The in-memory store of memoryBudgetServer.ts. */
+    | { readonly kind: 'memory'; readonly endpoint: string };
   /** Timings of a shared budget. @default the budget's own */
   readonly tuning?: Partial<SharedBudgetTuning>;
   readonly mode: { readonly kind: 'flood'; readonly durationMs: number; readonly inFlight: number };
@@ -44,10 +52,31 @@ export interface WorkerReport {
   readonly fallbacks: number;
   readonly onShare: number;
   readonly missed: number;
+  readonly missedOnArrival: number;
+  readonly missedWaking: number;
   readonly booked: number;
   readonly bookings: number;
   readonly bookingMs: number;
   readonly startedLateMs: number;
+  /** The time of each answered booking of the store (ms), as this process saw it. */
+  readonly storeLatenciesMs: number[];
+  /** This process's event-loop delay over the run (ms): p50, p99, max. */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+/** Times each booking of `store`. */
+function timed(store: BudgetStore, latencies: number[]): BudgetStore {
+  return {
+    location: store.location,
+    calls: store.calls,
+    book: async (request) => {
+      const started = performance.now();
+      const booking = await store.book(request);
+      latencies.push(performance.now() - started);
+      return booking;
+    },
+    pause: (untilMs) => store.pause(untilMs),
+  };
 }
 
 /** The source every worker requests for. */
@@ -70,12 +99,15 @@ async function main(): Promise<void> {
   const source = parseSource(budgetSourceYaml(config.api, config.limits), 'budget_bench.yaml');
   const dynamo =
     config.budget.kind === 'dynamodb' ? budgetDynamoClient({ endpoint: config.budget.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) : undefined;
+  const storeLatenciesMs: number[] = [];
   const place: BudgetPlace =
     config.budget.kind === 'dynamodb'
-      ? { kind: 'dynamodb', table: config.budget.table, client: dynamo! }
-      : config.budget.kind === 'lake'
-        ? { kind: 'lake', folder: config.budget.folder }
-        : { kind: 'process' };
+      ? { kind: 'store', store: timed(new DynamoBudgetStore({ table: config.budget.table, source: source.name, client: dynamo! }), storeLatenciesMs) }
+      : config.budget.kind === 'memory'
+        ? { kind: 'store', store: timed(new HttpBudgetStore(config.budget.endpoint), storeLatenciesMs) }
+        : config.budget.kind === 'lake'
+          ? { kind: 'lake', folder: config.budget.folder }
+          : { kind: 'process' };
   const budget = createRateBudget(source, place, { ...(config.tuning ? { tuning: config.tuning } : {}) });
   // Warm up what the first request of a process pays for (SDK loading, connections), then wait for the start.
   if (dynamo && config.budget.kind === 'dynamodb') await dynamo.send(new GetItemCommand({ TableName: config.budget.table, Key: { source: { S: 'warm-up' } } }));
@@ -84,6 +116,8 @@ async function main(): Promise<void> {
   const startAt = await new Promise<number>((resolve) => process.stdin.once('data', (d) => resolve(Number(String(d).trim()))));
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
   const startedLateMs = Date.now() - startAt;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
 
   let answered = 0;
   let failed = 0;
@@ -102,6 +136,7 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: config.mode.inFlight }, loop));
+  loopDelay.disable();
   await client.close();
   const shared = budget instanceof SharedRateBudget ? budget : undefined;
   const report: WorkerReport = {
@@ -116,10 +151,14 @@ async function main(): Promise<void> {
     fallbacks: shared?.stats.fallbacks ?? 0,
     onShare: shared?.stats.onShare ?? 0,
     missed: shared?.stats.missed ?? 0,
+    missedOnArrival: shared?.stats.missedOnArrival ?? 0,
+    missedWaking: shared?.stats.missedWaking ?? 0,
     booked: shared?.stats.booked ?? 0,
     bookings: shared?.stats.bookings ?? 0,
     bookingMs: shared?.stats.bookingMs ?? 0,
     startedLateMs,
+    storeLatenciesMs,
+    eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
   };
   process.stdout.write(`\n${JSON.stringify(report)}\n`);
   process.exit(0);

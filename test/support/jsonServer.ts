@@ -34,11 +34,13 @@ export interface JsonServer {
 
 /**
  * Starts a server on 127.0.0.1 (free port) answering with `route`. `latencyMs` delays every
- * answer so concurrent clients overlap.
+ * answer so concurrent clients overlap. `hold` keeps a request from the route until it settles;
+ * `holdAnswer` keeps the route's answer from the client (the server applied the request, the
+ * client dies before it hears so).
  */
 export async function startJsonServer(
   route: (request: SeenRequest, base: string) => JsonAnswer,
-  options: { latencyMs?: number; hold?: (request: SeenRequest) => Promise<void> | undefined } = {},
+  options: { latencyMs?: number; hold?: (request: SeenRequest) => Promise<void> | undefined; holdAnswer?: (request: SeenRequest) => Promise<void> | undefined } = {},
 ): Promise<JsonServer> {
   const requests: SeenRequest[] = [];
   // Arrivals (+1) and departures (-1) in order, replayed to find the peak of any path prefix.
@@ -60,6 +62,7 @@ export async function startJsonServer(
       } catch (error) {
         answer = { status: 500, body: { error: (error as Error).message } };
       }
+      await options.holdAnswer?.(seen);
       const headers = Object.fromEntries(Object.entries(answer.headers ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...headers });
       res.end(typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : JSON.stringify(answer.body));

@@ -28,11 +28,11 @@ class MemoryStore implements BudgetStore {
   }
 }
 
-function setup(tuning = {}) {
+function setup(tuning = {}, concurrency = 1) {
   const clock = new ManualClock(0);
   const store = new MemoryStore(clock);
   const changes: BudgetChange[] = [];
-  const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency: 1, expectedWorkers: 4, clock, random: () => 0, onChange: (c) => changes.push(c), tuning });
+  const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency, expectedWorkers: 4, clock, random: () => 0, onChange: (c) => changes.push(c), tuning });
   const sends = async (n: number) => {
     const at: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -59,6 +59,20 @@ describe('SharedRateBudget', () => {
     expect(budget.stats.missed).toBeGreaterThan(0);
     // Every send is within lateMs of the start of a slot the store handed out.
     expect(first! - (store.queue.tat! - 105)).toBeLessThanOrEqual(30);
+    // The store was slow, not this run: each slot had passed when its answer came.
+    expect(budget.stats.missedOnArrival).toBe(budget.stats.missed);
+    expect(budget.stats.missedWaking).toBe(0);
+  });
+
+  it('counts a slot it woke up for too late apart from one the store handed out too late', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore(clock);
+    // A busy machine: the first three sleeps overshoot by 40 ms, past lateMs.
+    let overshoots = 3;
+    const oversleeping = { now: () => clock.now(), sleep: (ms: number, signal?: AbortSignal) => clock.sleep(ms + (overshoots-- > 0 ? 40 : 0), signal) };
+    const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency: 1, expectedWorkers: 1, clock: oversleeping, tuning: { lateMs: 30 } });
+    (await budget.acquire())();
+    expect(budget.stats).toMatchObject({ missed: 3, missedWaking: 3, missedOnArrival: 0, granted: 1 });
   });
 
   it('holds every request until the end of a pause the server asked for, and moves the shared queue past it', async () => {
@@ -104,5 +118,60 @@ describe('SharedRateBudget', () => {
     release();
     (await next)();
     expect(second).toBe(true);
+  });
+
+  describe('booking ahead', () => {
+    /** A queue another run keeps busy: booked until 500 ms from now. */
+    const busy = (store: MemoryStore, clock: ManualClock) => (store.queue = { tat: clock.now() + 500 });
+
+    it('books the slots of the requests in flight before they come back, on a busy queue', async () => {
+      const { clock, store, budget, sends } = setup({ bookAhead: true }, 2);
+      busy(store, clock);
+      const [first] = await sends(1);
+      await budget.close();
+      // One slot on demand, then two ahead in one write.
+      expect(budget.stats.booked).toBe(3);
+      expect(store.calls.writes).toBe(2);
+      // The next two requests never ask the store: they go at the slots booked ahead, even with the store gone.
+      store.failing = true;
+      expect(await sends(2)).toEqual([first! + 105, first! + 210]);
+    });
+
+    it('books nothing ahead on an idle queue, where such slots would start before the requests come back', async () => {
+      const { store, budget } = setup({ bookAhead: true }, 2);
+      (await budget.acquire())();
+      await budget.close();
+      expect(budget.stats.booked).toBe(1);
+      expect(store.calls.writes).toBe(1);
+    });
+
+    it('holds no more slots booked and unspent than its concurrency, and spends each at its own slot', async () => {
+      const { clock, store, budget } = setup({ bookAhead: true }, 2);
+      busy(store, clock);
+      const at: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        (await budget.acquire())();
+        at.push(clock.now());
+        await budget.close();
+        expect(budget.stats.booked - budget.stats.granted - budget.stats.missed).toBeLessThanOrEqual(2);
+      }
+      for (const gap of at.slice(1).map((t, i) => t - at[i]!)) expect(gap).toBeGreaterThanOrEqual(105);
+    });
+
+    it('falls back to its share when the store fails with slots booked ahead, and spends those first, one interval apart', async () => {
+      const { clock, store, changes, budget, sends } = setup({ bookAhead: true, retryStoreAfterMs: 60_000 }, 2);
+      busy(store, clock);
+      await sends(3);
+      await budget.close();
+      store.failing = true;
+      const failedAt = clock.now();
+      const at = await sends(6);
+      expect(changes).toEqual([{ kind: 'fallback', reason: 'store unreachable', requestsPerSecond: 1000 / (105 * 4) }]);
+      for (const gap of at.slice(1).map((t, i) => t - at[i]!)) expect(gap).toBeGreaterThanOrEqual(105);
+      // Past the slots booked before the failure, the share: after every slot anyone may hold, one share interval apart.
+      const onShare = at.filter((t) => t >= failedAt + 2_000 + 8 * 105);
+      expect(onShare.length).toBeGreaterThan(0);
+      for (const gap of onShare.slice(1).map((t, i) => t - onShare[i]!)) expect(gap).toBeGreaterThanOrEqual(420);
+    });
   });
 });

@@ -242,17 +242,53 @@ describe('job', () => {
     ['an unknown placeholder in poll', { name: 'a', job: job({ poll: { path: '/jobs/{jobid}' } }) }, 'streams[0].job.poll.path: unknown placeholder {jobid}'],
     ['a JMESPath that does not parse', { name: 'a', job: job({ done_when: "state == 'done" }) }, 'streams[0].job.done_when:'],
     ['a poll interval that is not a duration', { name: 'a', job: job({ poll: { path: '/p', every: '10' } }) }, 'streams[0].job.poll.every: a duration'],
+    ['{job.id} in a create header', { name: 'a', job: job({ create: { path: '/jobs', headers: { 'X-Job': '{job.id}' } } }) }, 'streams[0].job.create.headers.X-Job: unknown placeholder {job.id}'],
+    [
+      'an unknown placeholder in a poll header',
+      { name: 'a', job: job({ poll: { path: '/p', headers: { 'X-Since': '{since}' } } }) },
+      'streams[0].job.poll.headers.X-Since: unknown placeholder {since}',
+    ],
+    ['{job.key} in a stream header', { name: 'a', job: job(), headers: { 'Idempotency-Key': '{job.key}' } }, 'streams[0].headers.Idempotency-Key: "{job.key}" would be sent as written'],
+    ['a window placeholder in a source header', { name: 'a', job: job() }, 'headers.X-Day: "{window.start_date}" would be sent as written', { 'X-Day': '{window.start_date}' }],
+    [
+      'a list in a form-encoded create body',
+      { name: 'a', job: job({ create: { path: '/r', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: { 'columns[]': ['fee', 'net'] } } }) },
+      'streams[0].job.create.body.columns[]: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not ["fee","net"]',
+    ],
+    [
+      'a nested mapping in a form-encoded poll body',
+      { name: 'a', job: job({ poll: { path: '/p', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: { parameters: { interval_start: 1 } } } }) },
+      'streams[0].job.poll.body.parameters: a form-encoded body (content-type application/x-www-form-urlencoded) holds strings, numbers and booleans, not {"interval_start":1}',
+    ],
+    [
+      'an unknown placeholder in a form-encoded create body',
+      { name: 'a', job: job({ create: { path: '/r', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: { since: '{window.begin}' } } }) },
+      'streams[0].job.create.body.since: unknown placeholder {window.begin}',
+    ],
     [
       'a CSV download paged by a body cursor',
       { name: 'a', format: 'csv', job: job({ download: { path: '/r', pagination: { type: 'cursor', cursor: 'n', param: 'c' } } }) },
       'streams[0].job.download.pagination.type: cursor paging reads',
     ],
-  ])('fails on %s', (_what, stream, message) => {
-    const found = problems([stream]);
+  ])('fails on %s', (_what, stream, message, headers?: Record<string, string>) => {
+    const found = problems([stream], headers ? { headers } : {});
     expect(
       found.some((p) => p.startsWith(message)),
       found.join('\n'),
     ).toBe(true);
+  });
+
+  it('takes placeholders in the headers of create, poll and download, and {job.key} in every request of the job', () => {
+    const headers = { 'Idempotency-Key': '{job.key}', 'X-Window': '{window.start}..{window.end}' };
+    const stream = {
+      name: 'a',
+      job: job({
+        create: { path: '/r', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: { since: '{window.start_epoch}', limit: 10, dry: false, key: '{job.key}' } },
+        poll: { path: '/jobs/{job.id}', headers: { ...headers, 'X-Job': '{job.id}' } },
+        download: { path: '/jobs/{job.id}/results', headers: { 'X-Part': '{job.part.id}' } },
+      }),
+    };
+    expect(problems([stream])).toEqual([]);
   });
 });
 

@@ -8,6 +8,11 @@
  * https://docs.stripe.com/api/authentication (HTTP Basic with the key as user name and no
  *   password, or `Authorization: Bearer <key>`)
  * https://docs.stripe.com/api/errors (401 `invalid_request_error`, 404 `resource_missing`)
+ * https://docs.stripe.com/api/idempotent_requests (an `Idempotency-Key` header of up to 255
+ *   characters: the status and body of the first request with a key are saved once the endpoint
+ *   began executing, and a request with the same key and the same parameters gets them again;
+ *   the same key with other parameters is refused (400 `idempotency_error`); a request that fails
+ *   validation saves nothing)
  *
  * Two origins, as in production: the API (`api.stripe.com`) and the file host (`files.stripe.com`),
  * which needs the same secret key: unlike a signed URL, a File's `url` carries no authorisation.
@@ -18,8 +23,11 @@
  *   or `failed` with `error`.
  * - `GET /v1/files/<file id>/contents` on the file host answers the CSV: a header row, one
  *   balance transaction a row created in the interval, CRLF line endings, `Accept-Ranges: bytes`.
+ * - `POST /v1/reporting/report_runs` with an `Idempotency-Key` it saw with the same form answers
+ *   the run it created then (`Idempotent-Replayed: true`), and creates nothing.
  * Test hooks (not Stripe behaviour): `hold` delays an answer until the test lets it go (to kill a
- * client mid-way; a file's answer is held again after half of it, its request's body {@link MID_FILE}), `breakFileAfter` cuts the file's connection after that many bytes once.
+ * client mid-way; a file's answer is held again after half of it, its request's body {@link MID_FILE};
+ * a create's answer is held again after the run was created, its request's body {@link RUN_CREATED}), `breakFileAfter` cuts the file's connection after that many bytes once.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -59,6 +67,12 @@ export function balanceRowsEvery(from: string, stepSeconds: number, count: numbe
 /** The body of the request `hold` is called with again once half of a file was sent. */
 export const MID_FILE = '<half of the file sent>';
 
+/** The body of the request `hold` is called with again once a create made its run, before it is answered. */
+export const RUN_CREATED = '<the run was created>';
+
+/** Stripe's longest idempotency key. */
+const MAX_KEY_LENGTH = 255;
+
 const COLUMNS = ['balance_transaction_id', 'created_utc', 'currency', 'gross', 'fee', 'net', 'reporting_category', 'description'] as const;
 
 /** Options of {@link startStripeReportsApi}. */
@@ -81,8 +95,10 @@ export interface StripeReportsOptions {
 export interface StripeReportsApi {
   readonly api: JsonServer;
   readonly files: { readonly url: string; readonly requests: SeenRequest[]; readonly close: () => Promise<void> };
-  /** Report runs created, in order, with the parameters they were created with. */
-  readonly created: readonly { readonly id: string; readonly form: URLSearchParams }[];
+  /** Report runs created, in order, with the parameters they were created with and their Idempotency-Key. */
+  readonly created: readonly { readonly id: string; readonly form: URLSearchParams; readonly key?: string }[];
+  /** Creates answered with a saved response instead of a new run. */
+  readonly replayed: () => number;
   /** The CSV the run `id` produces. */
   csvOf(id: string): string;
   close(): Promise<void>;
@@ -107,7 +123,10 @@ function authorised(authorization: string | undefined, key: string): boolean {
 /** Starts both servers on free loopback ports. */
 export async function startStripeReportsApi(options: StripeReportsOptions): Promise<StripeReportsApi> {
   const runs = new Map<string, Run>();
-  const created: { id: string; form: URLSearchParams }[] = [];
+  const created: { id: string; form: URLSearchParams; key?: string }[] = [];
+  // What a key was first used with, and the answer then.
+  const saved = new Map<string, { readonly request: string; readonly answer: { status?: number; body: unknown } }>();
+  let replayed = 0;
   const pollsUntilDone = options.pollsUntilDone ?? 1;
   const csvOf = (id: string): string => {
     const run = runs.get(id)!;
@@ -183,6 +202,20 @@ export async function startStripeReportsApi(options: StripeReportsOptions): Prom
           return { status: 400, body: { error: { type: 'invalid_request_error', message: 'Invalid request: the body must be form-encoded (application/x-www-form-urlencoded).' } } };
         }
         const form = new URLSearchParams(request.body);
+        const key = request.headers['idempotency-key'] as string | undefined;
+        if (key !== undefined && key.length > MAX_KEY_LENGTH) {
+          return { status: 400, body: { error: { type: 'invalid_request_error', message: `Idempotency keys can be at most ${MAX_KEY_LENGTH} characters long.` } } };
+        }
+        const fingerprint = `${request.url.pathname} ${[...form].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).join('&')}`;
+        const first = key === undefined ? undefined : saved.get(key);
+        if (first && first.request !== fingerprint) {
+          const message = `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`;
+          return { status: 400, body: { error: { type: 'idempotency_error', message } } };
+        }
+        if (first) {
+          replayed++;
+          return { ...first.answer, headers: { 'idempotent-replayed': 'true' } };
+        }
         const [start, end] = [Number(form.get('parameters[interval_start]')), Number(form.get('parameters[interval_end]'))];
         if (!form.get('report_type') || !Number.isInteger(start) || !Number.isInteger(end) || start >= end) {
           return { status: 400, body: { error: { type: 'invalid_request_error', message: 'Missing or invalid report_type, parameters[interval_start] or parameters[interval_end].' } } };
@@ -190,8 +223,10 @@ export async function startStripeReportsApi(options: StripeReportsOptions): Prom
         const id = `frr_${String(created.length + 1).padStart(14, '0')}`;
         const run: Run = { id, created: 1_735_689_600 + created.length, reportType: form.get('report_type')!, start, end, polls: 0 };
         runs.set(id, run);
-        created.push({ id, form });
-        return { body: describeRun(run, 'pending') };
+        created.push({ id, form, ...(key === undefined ? {} : { key }) });
+        const answer = { body: describeRun(run, 'pending') };
+        if (key !== undefined) saved.set(key, { request: fingerprint, answer });
+        return answer;
       }
       const id = /^\/v1\/reporting\/report_runs\/(frr_\w+)$/.exec(request.url.pathname)?.[1];
       const run = id === undefined ? undefined : runs.get(id);
@@ -201,13 +236,19 @@ export async function startStripeReportsApi(options: StripeReportsOptions): Prom
       if (options.failWith !== undefined) return { body: describeRun(run, 'failed', options.failWith) };
       return { body: { ...describeRun(run, 'succeeded'), result: fileOf(run), succeeded_at: run.created + 60 } };
     },
-    options.hold ? { hold: options.hold } : {},
+    options.hold
+      ? {
+          hold: options.hold,
+          holdAnswer: (request) => (request.method === 'POST' && request.url.pathname === '/v1/reporting/report_runs' ? options.hold!({ ...request, body: RUN_CREATED }) : undefined),
+        }
+      : {},
   );
 
   return {
     api,
     files: { url: filesUrl, requests: fileRequests, close: filesListening.close },
     created,
+    replayed: () => replayed,
     csvOf,
     close: async () => void (await Promise.all([api.close(), filesListening.close()])),
   };

@@ -1,0 +1,249 @@
+import { DescribeExecutionCommand, ListExecutionsCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { executionArn } from '../../cli/backfill/backfillId.js';
+import { describeBackfill, followBackfill } from '../../cli/backfill/followBackfill.js';
+import { startRemoteBackfill } from '../../cli/backfill/startRemoteBackfill.js';
+import { parseWindowList, type BackfillEvent } from '../../cli/backfill/windowList.js';
+import { parseSource } from '../../functions/config/loadSources.js';
+import { InputError } from '../../functions/errors.js';
+import type { WindowResult } from '../../functions/engine/runWindow.js';
+import type { BackfillInput } from '../../infra/backfillLayout.js';
+import { deployBackfill, landWindow, type BackfillDeployment } from '../support/backfillInAws.js';
+import { ManualClock } from '../support/manualClock.js';
+import { startMoto, type MotoServer } from '../support/motoServer.js';
+
+// Step Functions and S3 on moto; the proxy ends executions when a test says so (moto never does).
+let moto: MotoServer;
+let deployment: BackfillDeployment;
+
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(() => moto.stop());
+beforeEach(async () => {
+  deployment = await deployBackfill(moto, 'shop');
+});
+afterEach(() => deployment.close());
+
+const SOURCE = parseSource(
+  JSON.stringify({
+    name: 'shop',
+    schedule: 'rate(1 hour)',
+    base_url: 'https://api.shop.test',
+    streams: [
+      { name: 'orders', path: '/orders', window: '1h' },
+      { name: 'customers', path: '/customers', window: '1d' },
+    ],
+  }),
+  'shop.yaml',
+);
+const RANGE = { kind: 'range', from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-01T06:00:00Z') } as const;
+
+const start = (overrides: Partial<Parameters<typeof startRemoteBackfill>[0]> = {}) =>
+  startRemoteBackfill({
+    source: SOURCE,
+    selection: RANGE,
+    force: false,
+    stateMachineArn: deployment.stateMachineArn,
+    storage: deployment.storage,
+    bucket: deployment.bucket,
+    sfn: deployment.sfn,
+    ...overrides,
+  });
+
+async function windowList(arn: string): Promise<BackfillEvent[]> {
+  const described = await deployment.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const input = JSON.parse(described.input!) as BackfillInput;
+  return parseWindowList((await deployment.storage.read(input.items))!.toString('utf8'))!;
+}
+
+describe('starting a backfill in AWS', () => {
+  it('writes the window list to the lake bucket and starts one execution over it, without waiting for a window', async () => {
+    const started = await start();
+    expect(started.outcome).toBe('started');
+    expect(started.executionArn).toMatch(/^arn:aws:states:us-east-1:\d{12}:execution:apilake-test-shop-backfill-\w+:shop-[0-9a-f]{12}-\d{8}T\d{9}Z$/);
+    expect(started.input).toMatchObject({ source: 'shop', bucket: deployment.bucket, from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', windows: 7, committed: 0, force: false });
+    const events = await windowList(started.executionArn!);
+    expect(events).toHaveLength(7); // six hourly orders windows and the day of customers
+    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' } });
+    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' } });
+    const described = await deployment.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    expect(described.status).toBe('RUNNING');
+  });
+
+  it('finds the execution already running for the same range instead of starting a second', async () => {
+    const first = await start({ now: new Date('2026-01-01T00:00:00Z') });
+    const second = await start({ now: new Date('2026-01-01T00:05:00Z') });
+    expect(second).toMatchObject({ outcome: 'running', executionArn: first.executionArn });
+    expect(deployment.proxy.started).toHaveLength(1);
+    // Another range is another backfill.
+    const other = await start({ stream: 'orders', now: new Date('2026-01-01T00:05:00Z') });
+    expect(other.outcome).toBe('started');
+  });
+
+  it('returns the same execution when two commands start the same range in the same second', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const [a, b] = await Promise.all([start({ now }), start({ now })]);
+    expect(a.executionArn).toBe(b.executionArn);
+    const listed = await deployment.sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.stateMachineArn }));
+    expect(listed.executions).toHaveLength(1);
+  });
+
+  it('fails rather than attach to an ended backfill of the same name', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const first = await start({ now });
+    deployment.proxy.end(first.executionArn!, { status: 'SUCCEEDED' });
+    await expect(start({ now })).rejects.toThrow(/^a backfill named shop-[0-9a-f]{12}-20260101T000000000Z already ran \(SUCCEEDED\); run the command again to start another$/);
+  });
+
+  it('leaves committed windows out of the list, and starts nothing when every window is committed', async () => {
+    const first = await start();
+    const events = await windowList(first.executionArn!);
+    for (const event of events.slice(0, 4)) await landWindow(deployment.storage, event);
+    deployment.proxy.end(first.executionArn!, { status: 'SUCCEEDED' });
+
+    const again = await start();
+    expect(again.outcome).toBe('started');
+    expect(again.input).toMatchObject({ windows: 3, committed: 4 });
+    expect(await windowList(again.executionArn!)).toEqual(events.slice(4));
+    for (const event of events.slice(4)) await landWindow(deployment.storage, event);
+    deployment.proxy.end(again.executionArn!, { status: 'SUCCEEDED' });
+
+    const done = await start();
+    expect(done).toMatchObject({ outcome: 'nothing', input: { windows: 0, committed: 7 } });
+    expect(deployment.proxy.started).toHaveLength(2);
+  });
+
+  it('lists every window again with force, each event forced', async () => {
+    const first = await start();
+    for (const event of await windowList(first.executionArn!)) await landWindow(deployment.storage, event);
+    deployment.proxy.end(first.executionArn!, { status: 'SUCCEEDED' });
+    const forced = await start({ force: true });
+    expect(forced.input).toMatchObject({ windows: 7, committed: 0, force: true });
+    expect((await windowList(forced.executionArn!)).every((e) => e.force === true)).toBe(true);
+  });
+});
+
+describe('following a backfill in AWS', () => {
+  async function follow(arn: string, options: { once?: boolean; between?: (poll: number) => Promise<void> } = {}) {
+    const results: WindowResult[] = [];
+    const statuses: string[] = [];
+    const clock = new ManualClock();
+    let poll = 0;
+    const outcome = await followBackfill({
+      sfn: deployment.sfn,
+      storage: deployment.storage,
+      executionArn: arn,
+      clock: {
+        now: () => clock.now(),
+        sleep: async (ms, signal) => {
+          await clock.sleep(ms, signal);
+          await options.between?.(++poll);
+        },
+      },
+      pollMs: 10_000,
+      once: options.once,
+      onWindowEnd: (r) => results.push(r),
+      onPoll: (e) => statuses.push(e.status),
+    });
+    return { outcome, results, statuses, sleeps: clock.sleeps };
+  }
+
+  it('reports each window as its commit appears, and the ones not committed as failed when the execution ends', async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    const { results, statuses, sleeps, outcome } = await follow(arn!, {
+      between: async (poll) => {
+        // The map lands two windows between two looks; after the third look it ends, one window failed.
+        for (const event of events.slice((poll - 1) * 2, poll * 2)) await landWindow(deployment.storage, event, poll);
+        if (poll === 3) deployment.proxy.end(arn!, { status: 'SUCCEEDED' });
+      },
+    });
+    expect(statuses).toEqual(['RUNNING', 'RUNNING', 'RUNNING', 'SUCCEEDED']);
+    expect(sleeps).toEqual([10_000, 10_000, 10_000]);
+    expect(outcome.execution.status).toBe('SUCCEEDED');
+    expect(results.map((r) => [r.stream, r.window.start.toISOString(), r.status, r.records])).toEqual([
+      ...events.slice(0, 6).map((e, i) => [e.stream, e.window.start.replace('Z', '.000Z'), 'committed', Math.floor(i / 2) + 1]),
+      [events[6]!.stream, events[6]!.window.start.replace('Z', '.000Z'), 'failed', 0],
+    ]);
+    expect(results.at(-1)!.error!.message).toMatch(/the function did not commit this window .*FAILED_\*\.json results under backfills\/source=shop\/results\//);
+  });
+
+  it("gives each failed window the reason from the map's FAILED results, as Step Functions writes them", async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    for (const event of events.slice(2)) await landWindow(deployment.storage, event);
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+    const run = 'backfills/source=shop/results/0b73c56e-fa70-44fa-9a8e-30da95ab697a';
+    await deployment.storage.writeBytes(
+      `${run}/manifest.json`,
+      JSON.stringify({ DestinationBucket: deployment.bucket, ResultFiles: { FAILED: [{ Key: `${run}/FAILED_0.json`, Size: 1 }], PENDING: [], SUCCEEDED: [] } }),
+    );
+    const failed = (event: BackfillEvent, error: string, cause: string) => ({
+      ExecutionArn: `${arn}/Windows:x`,
+      Input: JSON.stringify(event),
+      Name: 'x',
+      Status: 'FAILED',
+      Error: error,
+      Cause: cause,
+    });
+    await deployment.storage.writeBytes(
+      `${run}/FAILED_0.json`,
+      JSON.stringify([
+        failed(events[0]!, 'WindowsFailedError', JSON.stringify({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500', trace: [] })),
+        failed(events[1]!, 'States.Timeout', 'the task timed out'),
+      ]),
+    );
+    deployment.proxy.end(arn!, { status: 'SUCCEEDED', output: JSON.stringify({ MapRunArn: 'arn:x', ResultWriterDetails: { Bucket: deployment.bucket, Key: `${run}/manifest.json` } }) });
+    const { results } = await follow(arn!);
+    expect(results.filter((r) => r.status === 'failed').map((r) => [r.window.start.toISOString(), r.error!.message])).toEqual([
+      ['2024-01-01T00:00:00.000Z', 'WindowsFailedError: 1 window(s) failed: orders: HTTP 500'],
+      ['2024-01-01T01:00:00.000Z', 'States.Timeout: the task timed out'],
+    ]);
+  });
+
+  it('looks once with --status, reporting what is committed so far', async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    await landWindow(deployment.storage, events[2]!);
+    const { results, outcome, sleeps } = await follow(arn!, { once: true });
+    expect(sleeps).toEqual([]);
+    expect(outcome).toMatchObject({ pending: 6, execution: { status: 'RUNNING', input: { windows: 7 } } });
+    expect(results.map((r) => r.status)).toEqual(['committed']);
+  });
+
+  it('reports the windows a cancelled backfill left as not committed, with the cancel as their reason', async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    await landWindow(deployment.storage, events[0]!);
+    await deployment.sfn.send(new StopExecutionCommand({ executionArn: arn }));
+    const { results, outcome } = await follow(arn!);
+    expect(outcome.execution.status).toBe('ABORTED');
+    expect(results.filter((r) => r.status === 'committed')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'failed').map((r) => r.error!.message)).toEqual(Array(6).fill('stopped before the window finished: the backfill was cancelled'));
+  });
+
+  it('waits for a newer commit of a forced window', async () => {
+    const first = await start();
+    const events = await windowList(first.executionArn!);
+    for (const event of events) await landWindow(deployment.storage, event);
+    deployment.proxy.end(first.executionArn!, { status: 'SUCCEEDED' });
+    const { executionArn: arn } = await start({ force: true });
+    const forced = await windowList(arn!);
+    const { results } = await follow(arn!, {
+      between: async (poll) => {
+        if (poll === 1) await landWindow(deployment.storage, forced[0]!, 99);
+        if (poll === 2) deployment.proxy.end(arn!, { status: 'SUCCEEDED' });
+      },
+    });
+    expect(results.filter((r) => r.status === 'committed').map((r) => r.records)).toEqual([99]);
+    expect(results.filter((r) => r.status === 'failed')).toHaveLength(6);
+  });
+
+  it('fails with a clear error for an id that names no execution', async () => {
+    const missing = executionArn(deployment.stateMachineArn, 'shop-0123456789ab-20240101T000000Z');
+    const error = await describeBackfill(deployment.sfn, missing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe(`no backfill ${missing}: Step Functions answered ExecutionDoesNotExist`);
+  });
+});

@@ -16,12 +16,34 @@ export interface DecodingSummary {
   readonly bom_pages: number;
 }
 
+/** A {@link DecodingTally}'s counts as JSON, to carry a window's tally from one invocation to the next. */
+export interface DecodingCounts {
+  readonly replaced: number;
+  readonly transcoded: number;
+  readonly reserialised: number;
+  readonly bomPages: number;
+}
+
 /** Accumulates page stats over a window. */
 export class DecodingTally {
   private replaced = 0;
   private transcoded = 0;
   private reserialised = 0;
   private bomPages = 0;
+
+  /** @param from the counts of the pages landed before (a window landed in slices) */
+  constructor(from?: DecodingCounts) {
+    if (!from) return;
+    this.replaced = from.replaced;
+    this.transcoded = from.transcoded;
+    this.reserialised = from.reserialised;
+    this.bomPages = from.bomPages;
+  }
+
+  /** The counts so far. */
+  counts(): DecodingCounts {
+    return { replaced: this.replaced, transcoded: this.transcoded, reserialised: this.reserialised, bomPages: this.bomPages };
+  }
 
   add(stats: PageStats): void {
     this.replaced += stats.replacedChars;

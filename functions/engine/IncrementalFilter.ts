@@ -30,6 +30,12 @@ export interface PageSelection {
   readonly last?: number;
 }
 
+/** The last record's cursor instant (epoch ms) of the pages followed so far, and the page it was on. */
+export interface FilterPosition {
+  readonly at: number;
+  readonly label: string;
+}
+
 /** Where a page came from, for error messages: `page 3` (or `page 3 for repo="x"`) and the redacted request. */
 export interface PageOrigin {
   readonly label: string;
@@ -43,16 +49,18 @@ export class IncrementalFilter {
   private readonly start: number;
   private readonly end: number;
   /** The last cursor of the pages followed so far, in page order. */
-  private previous: { at: number; label: string } | undefined;
+  private previous: FilterPosition | undefined;
 
   /**
    * @param timeZone the source's `timezone`: cursor text read with `incremental.format` that carries no offset is in it
+   * @param after where the pages followed before stood, for pages continued from a checkpoint
    * @throws Error when `incremental.format` does not compile (checkSource reports it first)
    */
   constructor(
     private readonly config: IncrementalConfig,
     window: TimeWindow,
     private readonly timeZone = 'UTC',
+    after?: FilterPosition,
   ) {
     this.read = compilePath(config.cursor_field);
     const format = config.format === undefined ? undefined : compileTimeFormat(config.format);
@@ -60,6 +68,12 @@ export class IncrementalFilter {
     this.spec = { unit: config.unit, format: format?.format, timeZone };
     this.start = window.start.getTime();
     this.end = window.end.getTime();
+    this.previous = after;
+  }
+
+  /** Where the order check stands after the pages followed so far, as JSON; undefined before any record. */
+  get position(): FilterPosition | undefined {
+    return this.previous;
   }
 
   /**

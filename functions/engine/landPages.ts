@@ -14,6 +14,7 @@ import type { TimeWindow } from '../window/TimeWindow.js';
 import type { JobContext } from './jobPages.js';
 import type { ParentKeyCache } from './ParentKeyCache.js';
 import { streamPages, type PageTally } from './streamPages.js';
+import type { WindowCursor } from './WindowCursor.js';
 
 /** What {@link landPages} needs. */
 export interface LandPagesInput {
@@ -34,6 +35,13 @@ export interface LandPagesInput {
   readonly job?: JobContext;
   /** The run's parent keys (parents paged once per run). @default paged for each window */
   readonly parents?: ParentKeyCache;
+  /** Take up the window's pages where an earlier slice stopped (a window landed in slices; `pageAligned` writer). */
+  readonly resume?: WindowCursor;
+  /**
+   * Asked after each page lands (a window landed in slices; `pageAligned` writer): once true, landing
+   * stops at the next part boundary, and `next` says where the pages stand.
+   */
+  readonly stopWhen?: () => boolean;
 }
 
 /** What the pages of a window came to. */
@@ -42,6 +50,8 @@ export interface LandedPages {
   readonly decoding: DecodingTally;
   /** Records of the pages outside the window (`incremental`). */
   readonly filtered: number;
+  /** Where the window's pages stand when landing stopped at a part boundary before their end (`stopWhen`). */
+  readonly next?: WindowCursor;
 }
 
 /** Lands every page, then finishes the writer's files. @throws what paging or writing threw */
@@ -53,6 +63,9 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   const paging = new AbortController();
   const signal = input.signal ? AbortSignal.any([input.signal, paging.signal]) : paging.signal;
   const earlyMeta = new Map<number, RecordsMeta>();
+  // A window landed in slices writes each page whole, in page order, so a part boundary falls between pages.
+  const sliced = input.resume !== undefined || input.stopWhen !== undefined;
+  let next: WindowCursor | undefined;
   const landEarly = async (index: number, batch: RecordBatch) => {
     let meta = earlyMeta.get(index);
     if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
@@ -67,23 +80,38 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
         signal,
         stats: input.stats,
         tally,
-        landEarly,
+        ...(sliced ? {} : { landEarly }),
+        ...(input.resume ? { resume: input.resume } : {}),
         ...(input.job ? { job: input.job } : {}),
         ...(input.parents ? { parents: input.parents } : {}),
       },
       input.stream,
       () => tally.parents++,
     );
+    /** Where the pages stood after the last page landed whole. */
+    let after = input.resume;
     for await (const page of pages) {
-      decoding.add(page.page.response.stats);
-      filtered += page.filtered;
       const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
       earlyMeta.delete(page.page.index);
-      for (const batch of page.batches) await writer.writeRecords(batch, meta);
+      writer.beginPage();
+      for (const batch of page.batches) if (!(await writer.writeRecords(batch, meta))) break;
+      if (writer.hasStopped) {
+        // The page waits for the next slice, which fetches it again.
+        tally.pages--;
+        next = after;
+        break;
+      }
+      decoding.add(page.page.response.stats);
+      filtered += page.filtered;
       input.onPage?.({ index: page.page.index, records: page.records });
+      if (sliced) {
+        // Read now: it stays valid only until the next page is asked for.
+        after = page.cursor?.();
+        if (input.stopWhen?.()) writer.stopAtNextPart();
+      }
     }
   } finally {
     paging.abort('the window has finished paging');
   }
-  return { files: await writer.finish(), decoding, filtered };
+  return { files: await writer.finish(), decoding, filtered, ...(next ? { next } : {}) };
 }

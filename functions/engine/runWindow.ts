@@ -214,7 +214,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
 }
 
 /** Why a window may not be landed yet, or undefined when it may. */
-function readiness(window: TimeWindow, stream: StreamDefinition, nowMs: number): InputError | undefined {
+export function readiness(window: TimeWindow, stream: StreamDefinition, nowMs: number): InputError | undefined {
   if (window.end.getTime() > nowMs) {
     // Committing a window that is still open would lose whatever arrives after now: it would be skipped as done.
     return new InputError(`window ${describeWindow(window)} has not ended yet; only complete windows are landed`);

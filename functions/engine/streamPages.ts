@@ -28,6 +28,7 @@ import { pagedOncePerRun, type ParentKeyCache } from './ParentKeyCache.js';
 import { parseDuration } from '../window/duration.js';
 import { rulesFor } from '../http/responseRules.js';
 import { splitAtCap } from './splitAtCap.js';
+import type { WindowCursor } from './WindowCursor.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -51,6 +52,8 @@ export interface StreamPagesInput {
   readonly job?: JobContext;
   /** The run's parent keys: a parent whose records do not depend on the window is paged once per run. @default paged for each window */
   readonly parents?: ParentKeyCache;
+  /** Take up the stream's own pages where a landed page's `cursor` said they stood (not with a parent or a job). */
+  readonly resume?: WindowCursor;
 }
 
 /** Counters of one window's paging. */
@@ -88,6 +91,12 @@ export interface LandingPage {
   readonly parent?: ParentRun;
   /** `page 3` or `page 3 for repo="x"`, for messages. */
   readonly label: string;
+  /**
+   * Where the stream's pages stand after this one, to take them up elsewhere; undefined when it
+   * was the last. Valid until the next page is asked for. Absent for a stream with a parent.
+   * @throws PaginationError when paging fails right after this page
+   */
+  readonly cursor?: () => WindowCursor | undefined;
 }
 
 /** Longest key text kept as is for deduplication; longer keys are kept as a digest. */
@@ -100,6 +109,8 @@ const MAX_LABEL_KEY = 60;
  * @param onParent called once per distinct parent key (the window's `parents` count).
  */
 export function streamPages(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void = () => undefined): AsyncIterable<LandingPage> {
+  // A parent's pages are walked anew with each window, a job's download is one: only a stream's own walk can be taken up.
+  if (input.resume && (stream.parent || stream.job || stream.max_results !== undefined)) throw new Error(`stream "${stream.name}": its pages cannot be taken up from a checkpoint`);
   return pagesFor(input, stream, onParent, '');
 }
 
@@ -217,7 +228,10 @@ async function* pagesOf(
   target?: DownloadTarget,
 ): AsyncGenerator<LandingPage> {
   const { source, window, client } = input;
-  const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone) : undefined;
+  // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys, nor a job's download.
+  const own = prefix === '' && !parent && !target;
+  const resume = own ? input.resume : undefined;
+  const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone, resume?.incremental) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
   const label = (index: number) => `${prefix}${target?.label ?? ''}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
   const origin = (page: { request: PageRequest; index: number }): PageOrigin => ({ label: label(page.index), request: describeRequest(input, stream, page.request) });
@@ -225,8 +239,7 @@ async function* pagesOf(
   const rules = rulesFor(source.response_rules, stream.response_rules, stream.name);
   const budget = source.rate_limit.budget;
 
-  // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys.
-  const landEarly = prefix === '' && !parent && !filter ? input.landEarly : undefined;
+  const landEarly = own && !filter ? input.landEarly : undefined;
 
   const fetchOne = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext<FetchedPage>> => {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
@@ -275,7 +288,15 @@ async function* pagesOf(
     concurrency: parent ? 1 : source.rate_limit.concurrency,
     describe: (request) => describeRequest(input, stream, request),
     ...(input.signal ? { signal: input.signal } : {}),
+    ...(resume ? { resume: resume.paging } : {}),
   });
+  const cursor = own
+    ? (): WindowCursor | undefined => {
+        const paging = pages.position();
+        const incremental = filter?.position;
+        return paging && { paging, ...(incremental ? { incremental } : {}) };
+      }
+    : undefined;
   for await (const page of pages) {
     input.tally.pages++;
     if (page.response.ignored) input.tally.ignored = (input.tally.ignored ?? 0) + 1;
@@ -289,6 +310,7 @@ async function* pagesOf(
       filtered: selection?.filtered ?? 0,
       label: label(page.index),
       ...(parent ? { parent } : {}),
+      ...(cursor ? { cursor } : {}),
     };
   }
 }

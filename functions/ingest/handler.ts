@@ -18,7 +18,8 @@ installSourceMappedStacks(import.meta.url);
 
 let deps: IngestDeps | undefined;
 
-function dependencies(): IngestDeps {
+/** The invocation's dependencies, built from the environment once per container. */
+export function ingestDependencies(): IngestDeps {
   if (deps) return deps;
   const config = readRuntimeConfig();
   deps = {
@@ -39,7 +40,7 @@ function dependencies(): IngestDeps {
 export async function handler(event: unknown, context: Context): Promise<IngestSummary> {
   logger.addContext(context);
   try {
-    return await ingest(event, context, dependencies());
+    return await ingest(event, context, ingestDependencies());
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -15,6 +15,7 @@ import { systemClock } from '../clock.js';
 import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import type { SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
 import type { BudgetPlace } from '../budget/createRateBudget.js';
+import type { RateBudget } from '../http/RateBudget.js';
 import type { BudgetChange } from '../budget/SharedRateBudget.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { selectStreams } from '../engine/windowSelection.js';
@@ -49,8 +50,8 @@ export interface IngestDeps {
   readonly hardDeadlineMarginMs?: number;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
-  /** Where the source's rate budget is kept (the budget table in Lambda). @default this invocation only */
-  readonly budget?: BudgetPlace;
+  /** Where the source's rate budget is kept (the budget table in Lambda), or the budget itself. @default this invocation only */
+  readonly budget?: BudgetPlace | RateBudget;
 }
 
 /** The outcome of one stream window in an invocation. */
@@ -102,7 +103,7 @@ class WindowFailure extends Error {
 }
 
 /** Idempotency records outlive any sane retry horizon; the manifest keeps guarding after that. */
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /**
  * Runs one invocation.
@@ -175,7 +176,7 @@ function reportBudget(change: BudgetChange, { logger }: IngestDeps): void {
 }
 
 /** The windows an event asks for, one per stream. @throws InputError */
-function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
+export function planJobs(source: SourceDefinition, event: IngestEvent): { stream: StreamDefinition; window: TimeWindow }[] {
   if (event.source !== source.name) throw new InputError(`invalid event: this function lands source "${source.name}", not "${event.source}"`);
   if (event.kind === 'scheduled') {
     // A stream with `settle` lands the latest window that has settled by the tick, not the one that just ended.
@@ -250,7 +251,8 @@ async function inProgress(job: { stream: StreamDefinition; window: TimeWindow },
   };
 }
 
-function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
+/** A window's result as the function reports it, every message redacted. */
+export function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
   return {
     stream: result.stream,
     window: { start: isoSeconds(result.window.start), end: isoSeconds(result.window.end) },
@@ -270,7 +272,7 @@ function toSummary(result: WindowResult, client: HttpClient): StreamSummary {
 }
 
 /** One log line and one set of metrics per window. */
-function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
+export function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
   const { error, ...fields } = summary;
   if (summary.status === 'failed') logger.error('window failed', { ...fields, error });
   else logger.info(`window ${summary.status}`, fields);
@@ -294,7 +296,7 @@ function report(summary: StreamSummary, { logger, metrics }: IngestDeps): void {
 }
 
 /** The shape of a rejected event for the log, without values that could be large or sensitive. */
-function summarizeEvent(event: unknown): unknown {
+export function summarizeEvent(event: unknown): unknown {
   if (event === null || typeof event !== 'object') return typeof event;
   return Object.fromEntries(
     Object.entries(event)

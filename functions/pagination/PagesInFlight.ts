@@ -38,7 +38,7 @@ interface Pending<R extends PageResponse> {
 export class PagesInFlight<R extends PageResponse = PageResponse> {
   private readonly pending = new Map<number, Pending<R>>();
   /** The first page not yet landed: its turn has come. */
-  private turnIndex = 0;
+  private turnIndex: number;
   private readonly onOuterAbort = () => {
     for (const { controller } of this.pending.values()) controller.abort(this.outer!.reason);
   };
@@ -47,11 +47,14 @@ export class PagesInFlight<R extends PageResponse = PageResponse> {
    * @param outer aborts every page in flight too (the window's abort). One listener for the whole
    *   walk: an `AbortSignal.any` per page was a composite signal built between one page's
    *   response and the next page's request.
+   * @param firstIndex the walk's first page (a walk continued from a stored position starts past 0)
    */
   constructor(
     private readonly fetchPage: PageFetcher<R>,
     private readonly outer?: AbortSignal,
+    firstIndex = 0,
   ) {
+    this.turnIndex = firstIndex;
     outer?.addEventListener('abort', this.onOuterAbort, { once: true });
   }
 

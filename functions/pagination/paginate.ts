@@ -11,12 +11,18 @@
  * Every stop condition is checked on a page before any request that follows it goes out, and
  * the requests a page lets start are written to their sockets before that page is handed to the
  * consumer (unless they must wait: for a token, a slot, a new connection).
+ *
+ * A walk can stop at a page boundary and be continued elsewhere: {@link PageWalk.position} is
+ * where it stands after the page just handed over (a {@link PagingToken}, JSON), and a walk given
+ * that token as `resume` goes on from the next page as if it had never stopped, with `until`
+ * bounding how far one run of it goes.
  */
 
 import { createHash } from 'node:crypto';
 import { PaginationError } from '../errors.js';
 import type { PageContext, PageRequest, PageResponse, PaginationStrategy } from './PaginationStrategy.js';
 import { PagesInFlight, type PageFetcher } from './PagesInFlight.js';
+import { loadRequest, RESUMED_FINGERPRINTS, storeRequest, type PagingToken } from './PagingToken.js';
 
 export type { PageFetcher, PageSlot } from './PagesInFlight.js';
 
@@ -36,7 +42,31 @@ export interface PaginateOptions<R extends PageResponse = PageResponse> {
   readonly rememberedRequests?: number;
   /** Aborts every page in flight (each page's {@link PageSlot.signal} follows it). */
   readonly signal?: AbortSignal;
+  /** Continue a walk from where a {@link PageWalk.position} said it stood. @default the first page */
+  readonly resume?: PagingToken;
+  /**
+   * Page index (0-based, of the whole walk) this run of the walk stops before: no request for it
+   * or beyond goes out, and the position after the last page says where to go on. @default none
+   */
+  readonly until?: number;
 }
+
+/** The pages of a walk, and where it stands after each. */
+export interface PageWalk<R extends PageResponse = PageResponse> extends AsyncGenerator<PageContext<R>> {
+  /**
+   * Where the walk stands after the page it handed over last: the token that continues it, or
+   * undefined when that page was the last. Valid until the next page is asked for.
+   * @throws PaginationError when the walk fails right after that page (max_pages, a repeated request)
+   */
+  position(): PagingToken | undefined;
+}
+
+/** What a walk knows about what comes after the page it hands over. */
+type Mark =
+  | { readonly kind: 'end' }
+  | { readonly kind: 'fail'; readonly error: PaginationError }
+  | { readonly kind: 'sequential'; readonly index: number; readonly request: PageRequest }
+  | { readonly kind: 'ahead'; readonly index: number; readonly pages?: number; readonly fullPage: number };
 
 /**
  * Request fingerprints remembered per window to detect a cursor that cycles (A→B→C→A). Past
@@ -54,27 +84,71 @@ export const MAX_REMEMBERED_REQUESTS = 100_000;
  * A consumer that stops early (or fails) aborts the pages in flight.
  * @throws PaginationError when `max_pages` would be exceeded, a request repeats, or a next URL leaves the API's origin.
  */
-export async function* paginate<R extends PageResponse>(options: PaginateOptions<R>): AsyncGenerator<PageContext<R>> {
-  const inFlight = new PagesInFlight<R>(options.fetchPage, options.signal);
-  try {
-    yield* walk(options, inFlight);
-  } finally {
-    inFlight.abandon();
-  }
+export function paginate<R extends PageResponse>(options: PaginateOptions<R>): PageWalk<R> {
+  const seen = new RequestFingerprints(options.rememberedRequests ?? MAX_REMEMBERED_REQUESTS);
+  const state: { mark: Mark } = { mark: { kind: 'end' } };
+  const pages = (async function* () {
+    const inFlight = new PagesInFlight<R>(options.fetchPage, options.signal, options.resume?.index ?? 0);
+    try {
+      yield* walk(options, inFlight, seen, state);
+    } finally {
+      inFlight.abandon();
+    }
+  })();
+  return Object.assign(pages, {
+    position(): PagingToken | undefined {
+      const { mark } = state;
+      switch (mark.kind) {
+        case 'end':
+          return undefined;
+        case 'fail':
+          throw mark.error;
+        case 'sequential':
+          return { kind: 'sequential', index: mark.index, request: storeRequest(mark.request), seen: seen.recent() };
+        case 'ahead':
+          return { kind: 'ahead', index: mark.index, ...(mark.pages === undefined ? {} : { pages: mark.pages }), fullPage: mark.fullPage };
+      }
+    },
+  });
 }
 
-async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlight: PagesInFlight<R>): AsyncGenerator<PageContext<R>> {
-  const { strategy, maxPages } = options;
+async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlight: PagesInFlight<R>, seen: RequestFingerprints, state: { mark: Mark }): AsyncGenerator<PageContext<R>> {
+  const { strategy, maxPages, resume } = options;
   const concurrency = options.concurrency ?? 1;
+  const until = options.until ?? Number.POSITIVE_INFINITY;
   const origin = options.first.url.origin;
-  const seen = new RequestFingerprints(options.rememberedRequests ?? MAX_REMEMBERED_REQUESTS);
-  let request = strategy.first?.(options.first) ?? options.first;
-  seen.add(fingerprint(request, options.method));
-  inFlight.start(request, 0);
+  const firstRequest = strategy.first?.(options.first) ?? options.first;
+  if (resume && until <= resume.index) throw new Error(`a walk continued at page ${resume.index + 1} must be allowed past it (until ${until})`);
 
-  for (let index = 0; ; index++) {
+  if (resume?.kind === 'ahead') {
+    if (!strategy.at) throw new PaginationError('cannot continue paging from the stored position: this pagination has no positional pages', options.describe(firstRequest));
+    const at = strategy.at.bind(strategy);
+    yield* fetchAhead(
+      options,
+      inFlight,
+      state,
+      { requestAt: (k) => at(firstRequest, k), ...(resume.pages === undefined ? {} : { pages: resume.pages }) },
+      { index: resume.index, fullPage: resume.fullPage },
+    );
+    return;
+  }
+
+  let request: PageRequest;
+  let start = 0;
+  if (resume) {
+    request = loadRequest(resume.request);
+    start = resume.index;
+    seen.seed(resume.index - resume.seen.length + 1, resume.seen);
+  } else {
+    request = firstRequest;
+    seen.add(fingerprint(request, options.method));
+  }
+  inFlight.start(request, start);
+
+  for (let index = start; ; index++) {
     const page = await inFlight.take(index);
     if (isLastPage(page, options)) {
+      state.mark = { kind: 'end' };
       yield page;
       return;
     }
@@ -83,15 +157,17 @@ async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlig
       const planned = strategy.plan?.(page);
       if (planned) {
         if (planned.length + 1 > maxPages) {
+          const error = new PaginationError(`the API reports ${planned.length + 1} pages, more than pagination.max_pages (${maxPages})`, options.describe(request));
+          state.mark = { kind: 'fail', error };
           yield page;
-          throw new PaginationError(`the API reports ${planned.length + 1} pages, more than pagination.max_pages (${maxPages})`, options.describe(request));
+          throw error;
         }
-        yield* fetchAhead(page, options, inFlight, { requestAt: (k) => planned[k - 1]!, pages: planned.length + 1 });
+        yield* fetchAhead(options, inFlight, state, { requestAt: (k) => planned[k - 1]!, pages: planned.length + 1 }, { index: 1, fullPage: page.response.recordCount, first: page });
         return;
       }
       if (strategy.at) {
         const at = strategy.at.bind(strategy);
-        yield* fetchAhead(page, options, inFlight, { requestAt: (k) => at(page.request, k) });
+        yield* fetchAhead(options, inFlight, state, { requestAt: (k) => at(page.request, k) }, { index: 1, fullPage: page.response.recordCount, first: page });
         return;
       }
     }
@@ -99,14 +175,15 @@ async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlig
     // Sequential: the next request is known from this response, so it goes out before this page lands.
     const next = strategy.next(page);
     const verdict = next ? judgeNext(next, page, origin, seen, options) : 'end';
-    if (verdict === 'go') {
+    if (verdict === 'go' && index + 1 < until) {
       inFlight.start(next!, index + 1);
       await letRequestsLeave();
     }
+    state.mark = verdict === 'go' ? { kind: 'sequential', index: index + 1, request: next! } : verdict === 'end' ? { kind: 'end' } : { kind: 'fail', error: verdict };
     yield page;
     inFlight.landed(index);
     if (verdict instanceof PaginationError) throw verdict;
-    if (verdict === 'end') return;
+    if (verdict === 'end' || index + 1 >= until) return;
     request = next!;
   }
 }
@@ -140,39 +217,60 @@ interface Ahead {
   readonly pages?: number;
 }
 
+/** Where a positional walk starts: page `index`, with the record count of a full page; `first` is page 0 when it was just fetched. */
+interface AheadStart<R extends PageResponse> {
+  readonly index: number;
+  readonly fullPage: number;
+  readonly first?: PageContext<R>;
+}
+
 /**
- * Yields pages 1… in order with up to `concurrency` in flight. With a total, the window is full
+ * Yields pages in order from `from.index` with up to `concurrency` in flight (after page 0, when
+ * the walk has just fetched it, or from a stored position). With a total, the window is full
  * from the start. Without one, every page past the end is a wasted request, so the window grows
  * from 2 as pages come back full, and shrinks to the one page that can confirm the end after a
  * page shorter than the first.
  */
-async function* fetchAhead<R extends PageResponse>(first: PageContext<R>, options: PaginateOptions<R>, inFlight: PagesInFlight<R>, ahead: Ahead): AsyncGenerator<PageContext<R>> {
+async function* fetchAhead<R extends PageResponse>(options: PaginateOptions<R>, inFlight: PagesInFlight<R>, state: { mark: Mark }, ahead: Ahead, from: AheadStart<R>): AsyncGenerator<PageContext<R>> {
   const { maxPages } = options;
   const concurrency = options.concurrency ?? 1;
   const known = ahead.pages !== undefined;
-  const end = Math.min(ahead.pages ?? Number.POSITIVE_INFINITY, maxPages);
-  const fullPage = first.response.recordCount;
+  /** Where the walk ends: its total, or max_pages. */
+  const total = Math.min(ahead.pages ?? Number.POSITIVE_INFINITY, maxPages);
+  /** Where this run of it ends. */
+  const end = Math.min(total, options.until ?? Number.POSITIVE_INFINITY);
+  const { fullPage } = from;
   // Pages started ahead of the last landed one. Twice that (so an arrived page waiting to land
   // never holds back a request) measured no faster, and would double the memory of large pages.
   const widest = concurrency;
   let window = known ? widest : Math.min(2, concurrency);
   /** No page at or past this index is started (set by a short page). */
   let horizon = Number.POSITIVE_INFINITY;
-  let nextToStart = 1;
+  let nextToStart = from.index;
   /** Starts the pages the window allows; whether it started any. */
   const fill = (landedUpTo: number) => {
     const before = nextToStart;
     while (nextToStart < end && nextToStart < horizon && nextToStart <= landedUpTo + window) inFlight.start(ahead.requestAt(nextToStart), nextToStart++);
     return nextToStart > before;
   };
+  const maxPagesError = () => new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(ahead.requestAt(maxPages)));
+  /** What follows page `index`, when it is not the last by its own content. */
+  const after = (index: number): Mark => {
+    if (index + 1 < total) return { kind: 'ahead', index: index + 1, ...(known ? { pages: ahead.pages } : {}), fullPage };
+    return known ? { kind: 'end' } : { kind: 'fail', error: maxPagesError() };
+  };
 
-  if (fill(0)) await letRequestsLeave();
-  yield first;
-  inFlight.landed(0);
-  for (let index = 1; index < end; index++) {
+  if (from.first) {
+    if (fill(0)) await letRequestsLeave();
+    state.mark = after(0);
+    yield from.first;
+    inFlight.landed(0);
+  }
+  for (let index = from.index; index < end; index++) {
     fill(index - 1);
     const page = await inFlight.take(index);
     if (isLastPage(page, options)) {
+      state.mark = { kind: 'end' };
       yield page;
       return;
     }
@@ -186,12 +284,11 @@ async function* fetchAhead<R extends PageResponse>(first: PageContext<R>, option
       }
     }
     if (fill(index)) await letRequestsLeave();
+    state.mark = after(index);
     yield page;
     inFlight.landed(index);
   }
-  if (!known && end === maxPages) {
-    throw new PaginationError(`more than pagination.max_pages (${maxPages}) pages; raise it if this API really has that many`, options.describe(ahead.requestAt(maxPages)));
-  }
+  if (!known && end === maxPages) throw maxPagesError();
 }
 
 /**
@@ -215,6 +312,7 @@ function isLastPage<R extends PageResponse>(page: PageContext<R>, options: Pagin
 /**
  * What identifies a request: method, URL with its query parameters in a canonical order (an API
  * that shuffles them must not slip past), body, and the headers paging set (a cursor `in: header`).
+ * 128 bits of SHA-256: a chance collision among a window's requests is beyond any real count.
  */
 function fingerprint(request: PageRequest, method = request.body === undefined ? 'GET' : 'POST'): string {
   const url = new URL(request.url);
@@ -229,13 +327,16 @@ function fingerprint(request: PageRequest, method = request.body === undefined ?
             .map(([k, v]) => [k.toLowerCase(), v])
             .sort(),
         );
-  return createHash('sha256').update(`${method} ${url.href}\n${body}\n${headers}`).digest('base64');
+  return createHash('sha256').update(`${method} ${url.href}\n${body}\n${headers}`).digest().subarray(0, 16).toString('base64url');
 }
 
 /** A bounded set of fingerprints, remembering the page index of each; the oldest go first. */
 class RequestFingerprints {
   private readonly pages = new Map<string, number>();
   private count = 0;
+  /** The last {@link RESUMED_FINGERPRINTS} added, a ring, for a stored position. */
+  private readonly last: string[] = [];
+  private added = 0;
 
   constructor(private readonly limit: number) {}
 
@@ -244,8 +345,22 @@ class RequestFingerprints {
     const earlier = this.pages.get(key);
     if (earlier !== undefined) return earlier;
     this.pages.set(key, this.count++);
+    this.last[this.added++ % RESUMED_FINGERPRINTS] = key;
     // A Map iterates in insertion order, so its first key is the oldest.
     if (this.pages.size > this.limit) this.pages.delete(this.pages.keys().next().value!);
     return undefined;
+  }
+
+  /** Remembers the requests of pages `from`, `from + 1`… of a walk continued from a stored position. */
+  seed(from: number, keys: readonly string[]): void {
+    this.count = from;
+    for (const key of keys) this.add(key);
+  }
+
+  /** The fingerprints a stored position carries, oldest first. */
+  recent(): string[] {
+    if (this.added <= RESUMED_FINGERPRINTS) return this.last.slice(0, this.added);
+    const at = this.added % RESUMED_FINGERPRINTS;
+    return [...this.last.slice(at), ...this.last.slice(0, at)];
   }
 }

@@ -27,6 +27,20 @@ export interface WindowWriterOptions extends StorageCallOptions {
   readonly table?: TableSpec;
   /** Row groups, codec, thread. @default CuratedFileOptions' */
   readonly parquet?: CuratedFileOptions;
+  /**
+   * The run id in this writer's keys when it differs from `runId` (the one in every envelope):
+   * a window landed in slices writes each slice's files under a slice id of its own, so two
+   * invocations taking up the same checkpoint never write the same key. @default runId
+   */
+  readonly fileRunId?: string;
+  /** Number of the first raw part: a slice numbers its parts after those of the slices before. @default 0 */
+  readonly firstPart?: number;
+  /**
+   * Roll raw parts only before a page's first records (see {@link WindowWriter.beginPage}), so every
+   * part ends at a page's end and a window can stop at a part boundary and go on from the next
+   * page. A part then exceeds the size limit by less than one page. @default false
+   */
+  readonly pageAligned?: boolean;
 }
 
 /** How a window's Parquet file is written. */
@@ -103,6 +117,11 @@ export class WindowWriter {
   private curated: CuratedFile | undefined;
   private readonly extractor: ColumnExtractor | undefined;
   private prefix: { key: string; bytes: Buffer } | undefined;
+  /** The next chunk is a page's first (pageAligned). */
+  private pageStart = true;
+  /** Stop at the next part boundary instead of rolling (pageAligned). */
+  private stopAsked = false;
+  private stopped = false;
 
   constructor(
     private readonly storage: LakeStorage,
@@ -113,11 +132,39 @@ export class WindowWriter {
     this.extractor = options.table && options.table.columns.length > 0 ? new ColumnExtractor(options.table.columns) : undefined;
   }
 
-  /** Writes a batch of records to the raw part (as the API's bytes) and to the Parquet file. */
-  async writeRecords(batch: RecordBatch, meta: RecordsMeta): Promise<void> {
-    if (batch.count === 0) return;
-    await this.writeChunk(envelopeChunk(this.envelopeFor(meta), batch), batch.count);
-    if (!this.options.table) return;
+  /** The next records begin a page: with `pageAligned`, only they may roll the part. */
+  beginPage(): void {
+    this.pageStart = true;
+  }
+
+  /**
+   * With `pageAligned`: at the next part boundary (before a page that would roll the part), finish
+   * every file instead of rolling, and take no more records. The files then hold whole pages only.
+   */
+  stopAtNextPart(): void {
+    this.stopAsked = true;
+  }
+
+  /** The writer stopped at a part boundary ({@link stopAtNextPart}); its files are finished. */
+  get hasStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Writes a batch of records to the raw part (as the API's bytes) and to the Parquet file.
+   * @returns false when the writer stopped at a part boundary before this batch: none of it was written
+   */
+  async writeRecords(batch: RecordBatch, meta: RecordsMeta): Promise<boolean> {
+    if (this.stopped) return false;
+    if (batch.count === 0) return true;
+    const chunk = envelopeChunk(this.envelopeFor(meta), batch);
+    if (this.stopAsked && this.rollsBefore(chunk.length)) {
+      // Nothing of this page went anywhere: finish() completes the files as they are.
+      this.stopped = true;
+      return false;
+    }
+    await this.writeChunk(chunk, batch.count);
+    if (!this.options.table) return true;
     this.curated ??= this.startCurated();
     // Views into the page: the writer copies what it keeps.
     const data = new Array<Uint8Array>(batch.count);
@@ -127,6 +174,13 @@ export class WindowWriter {
       values[i] = this.extractor ? this.extractor.extract(batch.value(i)) : [];
     }
     await this.curated.file.writePage({ extractedAt: meta.extractedAt.toISOString(), parent: meta.parent ?? null, data, values });
+    return true;
+  }
+
+  /** Whether a chunk of this size would roll the current part. */
+  private rollsBefore(size: number): boolean {
+    if (this.options.pageAligned && !this.pageStart) return false;
+    return this.current !== undefined && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes;
   }
 
   /**
@@ -138,9 +192,10 @@ export class WindowWriter {
   async writeChunk(chunk: Buffer, lines: number): Promise<void> {
     if (lines === 0) return;
     const size = chunk.length;
-    if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
+    if (this.rollsBefore(size)) await this.closeCurrent();
+    this.pageStart = false;
     if (!this.current) {
-      const key = partKey(this.ref, this.options.runId, this.parts.length);
+      const key = partKey(this.ref, this.fileRunId, (this.options.firstPart ?? 0) + this.parts.length);
       this.started.push(key);
       this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
     }
@@ -150,10 +205,21 @@ export class WindowWriter {
   /** Finishes every file; each is then complete in storage. */
   async finish(): Promise<WrittenFiles> {
     await this.closeCurrent();
+    await this.closeCurated();
+    if (!this.curatedInfo) return { parts: this.parts, ...(this.options.table ? { curated: [] } : {}) };
+    return { parts: this.parts, curated: [this.curatedInfo], ...(this.extractor ? { typeErrors: this.extractor.typeErrors } : {}) };
+  }
+
+  private curatedInfo: PartInfo | undefined;
+
+  private async closeCurated(): Promise<void> {
     const curated = this.curated;
     this.curated = undefined;
-    if (!curated) return { parts: this.parts, ...(this.options.table ? { curated: [] } : {}) };
-    return { parts: this.parts, curated: [await curated.close()], ...(this.extractor ? { typeErrors: this.extractor.typeErrors } : {}) };
+    if (curated) this.curatedInfo = await curated.close();
+  }
+
+  private get fileRunId(): string {
+    return this.options.fileRunId ?? this.options.runId;
   }
 
   /**
@@ -174,7 +240,7 @@ export class WindowWriter {
   }
 
   private startCurated(): CuratedFile {
-    const key = partKey(this.ref, this.options.runId, 0, 'curated');
+    const key = partKey(this.ref, this.fileRunId, 0, 'curated');
     this.started.push(key);
     return new CuratedFile(key, this.options.table!, this.ref, this.options.runId, this.storage, { signal: this.options.signal, parquet: this.options.parquet });
   }

@@ -141,11 +141,11 @@ export function parseManifest(bytes: Buffer, key: string, expected: { readonly r
   if (commit !== expected.commit) fail(`it says commit ${String(commit)}, its key says ${expected.commit}`);
   if (typeof parsed.run_id !== 'string' || parsed.run_id === '') fail('no run_id');
   if (!Array.isArray(parsed.parts)) fail('no parts list');
-  // Raw parts may come from an earlier run (a commit that only added curated files keeps them);
-  // every file must belong to this window, and curated files to this commit's run.
+  // Raw parts may come from an earlier run (a commit that only added curated files keeps them), and
+  // the files of a window landed in slices carry each slice's id: every file must belong to this window.
   const parts = (parsed.parts as unknown[]).map((part, i) => checkPart(part, `parts[${i}]`, ref, 'raw', undefined, fail));
   if (parsed.curated !== undefined && !Array.isArray(parsed.curated)) fail('curated is not a list');
-  const curated = ((parsed.curated as unknown[] | undefined) ?? []).map((part, i) => checkPart(part, `curated[${i}]`, ref, 'curated', parsed.run_id as string, fail));
+  const curated = ((parsed.curated as unknown[] | undefined) ?? []).map((part, i) => checkPart(part, `curated[${i}]`, ref, 'curated', undefined, fail));
   const totals = parsed.totals as Manifest['totals'] | undefined;
   const records = parts.reduce((n, p) => n + p.records, 0);
   if (totals?.records !== records || totals.parts !== parts.length) fail(`totals (${totals?.records} records, ${totals?.parts} parts) disagree with its parts (${records}, ${parts.length})`);

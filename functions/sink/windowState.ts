@@ -122,7 +122,9 @@ async function whoWon(storage: LakeStorage, ref: WindowRef, key: string, mine: M
   } catch {
     return { kind: 'lost', key }; // this run's bytes are a valid manifest, so unreadable ones are another writer's
   }
-  return theirs.run_id === mine.run_id ? { kind: 'committed', manifest: theirs, key } : { kind: 'lost', winner: theirs, key };
+  // The run id alone does not tell: the invocations of one durable run share it, but each lists files of its own.
+  const files = (m: Manifest) => JSON.stringify(dataFiles(m).map((p) => p.key));
+  return theirs.run_id === mine.run_id && files(theirs) === files(mine) ? { kind: 'committed', manifest: theirs, key } : { kind: 'lost', winner: theirs, key };
 }
 
 /** Every data file a commit lists: its raw parts and its curated files. */

@@ -50,7 +50,16 @@ export interface SourceIngestionProps {
   readonly scheduleEnabled?: boolean;
 }
 
-const HANDLER_ENTRY = fileURLToPath(new URL('../../functions/ingest/handler.ts', import.meta.url));
+const HANDLER_ENTRY = fileURLToPath(new URL('../../functions/ingest/durableHandler.ts', import.meta.url));
+/** The alias every invocation names: a durable function may be invoked only through a version or an alias. */
+export const LIVE_ALIAS = 'live';
+/**
+ * Longest a durable execution may run: as long as a run may take before committing
+ * (`MAX_ATTEMPT_MS` of the commit protocol), after which a window can no longer commit anyway.
+ */
+const DURABLE_EXECUTION_TIMEOUT = Duration.hours(6);
+/** How long the service keeps a finished execution's history (its steps' checkpoints), for inspection. */
+const DURABLE_RETENTION = Duration.days(7);
 const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The credential chain bundled into the function, relative to the project root (where esbuild runs). */
@@ -64,6 +73,8 @@ const PARQUET_THREAD_BUNDLER = fileURLToPath(new URL('../../bin/bundleParquetThr
  */
 export class SourceIngestion extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** What every invocation names (Scheduler, async invoke config, `apilake` commands): the published version of this deployment. */
+  readonly alias: lambda.Alias;
   readonly schedule: scheduler.Schedule;
   readonly logGroup: logs.LogGroup;
 
@@ -72,7 +83,8 @@ export class SourceIngestion extends Construct {
    * one place that says whether that is the function itself or a version or alias of it.
    */
   get invokeTarget(): lambda.IFunction {
-    return this.function;
+    // A durable function may be invoked only through a qualified ARN (a version or an alias).
+    return this.alias;
   }
 
   constructor(scope: Construct, id: string, props: SourceIngestionProps) {
@@ -83,8 +95,13 @@ export class SourceIngestion extends Construct {
     // Deleted with the stack (LogGroup defaults to RETAIN): `cdk destroy` keeps only the lake.
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
 
+    // Its own role: CDK would give a durable function the managed AWSLambdaBasicDurableExecutionRolePolicy, whose grants are on "*".
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `apilake function of source ${source.name}` });
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       functionName: name,
+      role,
+      // A window that cannot finish in one invocation continues in the next from a checkpoint (functions/ingest/durableIngest.ts).
+      durableConfig: { executionTimeout: DURABLE_EXECUTION_TIMEOUT, retentionPeriod: DURABLE_RETENTION },
       description: `apilake: lands source ${source.name} (${source.streams.map((s) => s.name).join(', ')})`,
       entry: HANDLER_ENTRY,
       handler: 'handler',
@@ -137,7 +154,10 @@ export class SourceIngestion extends Construct {
       },
     });
 
-    this.function.configureAsyncInvoke({
+    this.alias = new lambda.Alias(this, 'Alias', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
+    grantDurableExecution(this.function, name, this.logGroup);
+
+    this.alias.configureAsyncInvoke({
       retryAttempts: props.retryAttempts ?? 2,
       maxEventAge: Duration.hours(6),
       onFailure: new destinations.SqsDestination(props.failedInvocations),
@@ -156,7 +176,7 @@ export class SourceIngestion extends Construct {
       description: `apilake tick for ${source.name}`,
       schedule: scheduler.ScheduleExpression.expression(source.schedule, TimeZone.of(source.timezone)),
       enabled: props.scheduleEnabled ?? true,
-      target: new targets.LambdaInvoke(this.function, {
+      target: new targets.LambdaInvoke(this.alias, {
         input: scheduler.ScheduleTargetInput.fromObject({ source: source.name, scheduledTime: scheduler.ContextAttribute.scheduledTime }),
         retryAttempts: 4,
         maxEventAge: Duration.hours(1),
@@ -164,7 +184,7 @@ export class SourceIngestion extends Construct {
       }),
     });
 
-    acknowledgeFindings(this, props.lake, source.name);
+    acknowledgeFindings(this, props.lake, source.name, name);
   }
 }
 
@@ -182,6 +202,20 @@ function grantRotationWriteBack(fn: lambda.IFunction, secretName: string): iam.G
   return iam.Grant.addToPrincipal({ grantee: fn, actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], resourceArns: [secretArn] });
 }
 
+/**
+ * What a durable function's own role needs besides the grants of its work: its log streams, and
+ * the two durable execution APIs the SDK calls, on this function's executions only. Lambda
+ * authorizes those against the execution's ARN, `…:function:<name>:<version>/durable-execution/…`,
+ * so the resource is the function's ARN with a qualifier pattern
+ * (https://docs.aws.amazon.com/lambda/latest/dg/durable-security.html).
+ */
+function grantDurableExecution(fn: lambda.Function, functionName: string, logGroup: logs.ILogGroup): void {
+  // From the name, not fn.functionArn: the function depends on its role's policy, which would then depend on the function.
+  const executions = Stack.of(fn).formatArn({ service: 'lambda', resource: 'function', resourceName: `${functionName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], resourceArns: [executions] });
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resourceArns: [`${logGroup.logGroupArn}:*`] });
+}
+
 /** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN in a finding. */
 function nagArn(construct: Construct): string {
   const stack = Stack.of(construct);
@@ -189,21 +223,27 @@ function nagArn(construct: Construct): string {
 }
 
 /** Findings of cdk-nag that are intended, each acknowledged with its reason. */
-function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: string): void {
+function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: string, functionName: string): void {
   const fn = ingestion.function;
-  Validations.of(fn).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: 'The basic execution role only lets the function write its own logs.',
+  // The function's grants are on its own role, a sibling of the function in this construct.
+  const grants = Validations.of(ingestion);
+  grants.acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${functionName}:*]`,
+    reason: "The durable execution APIs are authorized against the function's executions, whose ARNs extend its versions' ARNs; the wildcard covers only this one function.",
+  });
+  grants.acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(ingestion.logGroup)}:*]`,
+    reason: "Log streams are created per execution environment; the wildcard covers only the streams of this function's own log group.",
   });
   Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: 'apilake targets nodejs22.x, the runtime its bundle is built and tested for.' });
   // The same prefixes Lake.grantWriteSource grants.
   for (const top of SOURCE_AREAS) {
-    Validations.of(fn).acknowledge({
+    grants.acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagArn(lake.bucket)}/${streamPrefix(top, source)}*]`,
       reason: `Object keys are per window, unknown at deploy time; the wildcard is confined to this source's own ${top}/ prefix.`,
     });
   }
-  // The Scheduler target role is created at stack level by aws-scheduler-targets.
+  // The Scheduler target role is created at stack level by aws-scheduler-targets; it invokes the alias.
   Validations.of(Stack.of(fn)).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`,
     reason: 'Scheduler may invoke this function and its versions; the wildcard covers only qualifiers of this one function.',

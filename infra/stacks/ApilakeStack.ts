@@ -113,7 +113,10 @@ export class ApilakeStack extends Stack {
     new CfnOutput(this, OUTPUT.idempotencyTable, { value: this.idempotencyTable.tableName, description: 'idempotency records' });
     new CfnOutput(this, OUTPUT.budgetTable, { value: this.budgetTable.tableName, description: 'shared rate budgets (APILAKE_BUDGET_TABLE)' });
     for (const [name, ingestion] of this.ingestions) {
-      new CfnOutput(this, functionOutputKey(name), { value: ingestion.function.functionName, description: `function of source ${name}` });
+      new CfnOutput(this, functionOutputKey(name), {
+        value: `${ingestion.function.functionName}:${ingestion.alias.aliasName}`,
+        description: `function of source ${name}, qualified by the alias every invocation names`,
+      });
     }
     for (const [name, backfill] of this.backfills) {
       new CfnOutput(this, backfillOutputKey(name), { value: backfill.stateMachine.stateMachineArn, description: `backfill state machine of source ${name} (apilake backfill --remote)` });

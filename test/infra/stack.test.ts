@@ -72,7 +72,8 @@ describe('ApilakeStack', () => {
       ScheduleExpressionTimezone: 'Europe/Paris',
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {
-        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SourcecrmFunction'), 'Arn'] },
+        // A durable function is invoked through its alias.
+        Arn: { Ref: Match.stringLikeRegexp('^SourcecrmAlias') },
         Input: JSON.stringify({ source: 'crm', scheduledTime: '<aws.scheduler.scheduled-time>' }),
         RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [undelivered, 'Arn'] } },
@@ -94,7 +95,7 @@ describe('ApilakeStack', () => {
   });
 
   it("scopes each function's S3 access to its own prefixes and its secret", () => {
-    const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('SourceshopFunction'));
+    const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith('SourceshopRole'));
     expect(policies).toHaveLength(1);
     const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     const text = JSON.stringify(statements);
@@ -269,7 +270,7 @@ describe('ApilakeStack', () => {
 
   it("lets each function update and read only its own source's budget item", () => {
     for (const source of ['shop', 'crm']) {
-      const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith(`Source${source}Function`));
+      const policies = ofType('AWS::IAM::Policy').filter(([id]) => id.startsWith(`Source${source}Role`));
       const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
       const budget = statements.filter((s) => JSON.stringify(s.Resource).includes('BudgetTable'));
       expect(budget).toEqual([
@@ -289,7 +290,29 @@ describe('ApilakeStack', () => {
       expect.arrayContaining([...Object.values(OUTPUT).filter((k) => !prefixes.includes(k)), functionOutputKey('shop'), functionOutputKey('crm'), backfillOutputKey('shop'), backfillOutputKey('crm')]),
     );
     template.hasOutput(backfillOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^BackfillshopStateMachine') } });
-    template.hasOutput(functionOutputKey('shop'), { Value: { Ref: Match.stringLikeRegexp('^SourceshopFunction') } });
+    template.hasOutput(functionOutputKey('shop'), { Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^SourceshopFunction') }, ':live']] } });
+  });
+
+  it('makes each function durable, published as a version behind the alias that the schedule and the async config name', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'apilake-test-shop', DurableConfig: { ExecutionTimeout: 21600, RetentionPeriodInDays: 7 } });
+    template.resourceCountIs('AWS::Lambda::Alias', 2);
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', FunctionName: { Ref: Match.stringLikeRegexp('^SourceshopFunction') }, FunctionVersion: Match.anyValue() });
+    // The qualifier is taken from the alias's ARN.
+    for (const [, config] of ofType('AWS::Lambda::EventInvokeConfig')) expect(JSON.stringify(config.Properties.Qualifier)).toMatch(/"Ref":"Source(shop|crm)Alias/);
+  });
+
+  it("grants the durable execution APIs on the function's own executions only, and no managed policy", () => {
+    const role = ofType('AWS::IAM::Role').find(([id]) => id.startsWith('SourceshopRole'))!;
+    expect(role[1].Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('SourceshopRole'))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+    const durable = statements.filter((s) => JSON.stringify(s.Action).includes('Durable'));
+    expect(durable).toHaveLength(1);
+    expect(durable[0]!.Action).toEqual(['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState']);
+    expect(JSON.stringify(durable[0]!.Resource)).toMatch(/:function:apilake-test-shop:\*"/);
+    const logs = statements.find((s) => JSON.stringify(s.Action).includes('logs:PutLogEvents'))!;
+    expect(JSON.stringify(logs.Resource)).toContain('SourceshopLogs');
   });
 
   describe('the backfill of each source in AWS', () => {
@@ -327,7 +350,8 @@ describe('ApilakeStack', () => {
         MaxConcurrency: 3,
         ResultWriter: { Parameters: { Prefix: 'backfills/source=shop/results' } },
       });
-      expect(windows.ItemProcessor.States.Window.Parameters).toEqual({ FunctionName: expect.stringMatching(/^\{'Fn::GetAtt':\['SourceshopFunction\w+','Arn'\]\}$/) as string, 'Payload.$': '$' });
+      // A durable function is invoked through its alias.
+      expect(windows.ItemProcessor.States.Window.Parameters).toEqual({ FunctionName: expect.stringMatching(/^\{'Ref':'SourceshopAlias\w+'\}$/) as string, 'Payload.$': '$' });
     });
 
     it("may invoke only its source's function and read only that source's window lists", () => {
@@ -336,7 +360,7 @@ describe('ApilakeStack', () => {
       const invoke = statements.filter((s) => JSON.stringify(s.Action).includes('lambda:'));
       expect(invoke).toHaveLength(1);
       expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
-      expect(JSON.stringify(invoke[0]!.Resource)).toMatch(/SourceshopFunction/);
+      expect(JSON.stringify(invoke[0]!.Resource)).toMatch(/SourceshopAlias/);
       expect(JSON.stringify(invoke[0]!.Resource)).not.toMatch(/Sourcecrm/);
       const reads = statements.filter((s) => JSON.stringify(s.Action).includes('s3:GetObject'));
       expect(reads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/backfills/source=shop/items/*'), expect.stringContaining('/backfills/source=shop/results/*')]);

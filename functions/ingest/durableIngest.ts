@@ -1,0 +1,247 @@
+/**
+ * What one durable execution does: the same event, windows and summary as `ingest`, but a window
+ * that cannot finish before the invocation's deadline continues in the next invocation. Each
+ * window is a sequence of durable steps:
+ *
+ * 1. `claim`: the idempotency guard (source + stream + window): a second delivery of the event, in
+ *    another execution, finds the window claimed and reports a duplicate;
+ * 2. `slice 0`, `slice 1`, …: each lands pages until the invocation's time runs short, stops at the
+ *    next part boundary, and returns the window's checkpoint as the step's result. The decision to
+ *    stop is taken inside the step and stored with its result, so a replay takes the same path;
+ * 3. between slices, a one-second `wait` ends the invocation; the durable execution service invokes
+ *    the function again, which replays the finished steps from their stored results (fetching and
+ *    writing nothing again) and runs the next slice from the last checkpoint;
+ * 4. the slice that reaches the last page commits the window (one put-if-absent manifest).
+ *
+ * A slice killed mid-way (timeout, crash) has no result: its step runs again, from the same
+ * checkpoint, in a later invocation, and the files it had written are orphans for gc.
+ */
+
+import type { DurableContext } from '@aws/durable-execution-sdk-js';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { systemClock, type Clock } from '../clock.js';
+import type { StreamDefinition } from '../config/sourceSchema.js';
+import { METRIC } from '../commons/telemetry.js';
+import { createSourceClient } from '../engine/createSourceClient.js';
+import { runWindowSlice } from '../engine/runWindowSlice.js';
+import type { WindowCheckpoint } from '../engine/WindowCheckpoint.js';
+import { ApilakeError, InputError } from '../errors.js';
+import type { HttpClient } from '../http/HttpClient.js';
+import { readWindowState } from '../sink/windowState.js';
+import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
+import { parseIngestEvent, type IngestEvent } from './event.js';
+import { IDEMPOTENCY_TTL_SECONDS, planJobs, report, summarizeEvent, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
+
+/** The idempotency records of durable windows: apart from those of the plain handler's invocations. */
+const KEY_PREFIX = 'apilake.window';
+/** A slice stops asking for pages when less than this share of its invocation's time is left, so it reaches the next part boundary in time. */
+const SLICE_RESERVE_SHARE = 0.2;
+/** How long the service waits before it invokes the function again for the next slice. */
+const CONTINUE_AFTER_SECONDS = 1;
+/** Tries of a slice that ran into its invocation's deadline before reaching a part boundary, or was killed. */
+const SLICE_TRIES = 3;
+
+/** A durable step's result for one slice: where the window stands, or how it ended. */
+export type SliceStep = { readonly kind: 'paused'; readonly checkpoint: WindowCheckpoint; readonly pages: number } | { readonly kind: 'done'; readonly summary: StreamSummary };
+
+/** A slice ran into the invocation's deadline before it reached a part boundary: its step is tried again. */
+export class SliceDeadlineError extends ApilakeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SliceDeadlineError';
+  }
+}
+
+/** The claim found the window's idempotency record in progress: a claim that crashed half-way, whose record expires with its invocation. */
+class ClaimInProgressError extends ApilakeError {
+  constructor() {
+    super("the window's idempotency record is in progress; trying again after it expires");
+    this.name = 'ClaimInProgressError';
+  }
+}
+
+/**
+ * Runs one durable execution.
+ * @returns the summary; an invalid event is logged and rejected without an exception
+ * @throws WindowsFailedError when a window failed (the execution fails; its event reaches the on-failure destination)
+ */
+export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps: IngestDeps): Promise<IngestSummary> {
+  const { logger, metrics, source } = deps;
+  logger.appendKeys({ source: source.name });
+  metrics.setDefaultDimensions({ source: source.name });
+  let event: IngestEvent;
+  let jobs: { stream: StreamDefinition; window: TimeWindow }[];
+  try {
+    // The event is the execution's input: the plan is the same on every replay.
+    event = parseIngestEvent(rawEvent);
+    jobs = planJobs(source, event);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    logger.error('rejected invalid event; not retrying it', { error: error.message, event: summarizeEvent(rawEvent) });
+    metrics.addMetric(METRIC.invalidEvents, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return { source: source.name, trigger: 'rejected', streams: [], error: error.message };
+  }
+  const force = event.kind === 'window' && event.force === true;
+  const invocation = new Invocation(ctx.lambdaContext, deps);
+  try {
+    const streams: StreamSummary[] = [];
+    for (const job of jobs) streams.push(await landWindow(ctx, job, force, invocation, deps));
+    const result: IngestSummary = { source: source.name, trigger: event.kind, streams };
+    if (streams.some((s) => s.status === 'failed')) throw new WindowsFailedError(result);
+    return result;
+  } finally {
+    await invocation.close();
+  }
+}
+
+/** One window's steps: claim, slices, and the release of the claim when the window failed. */
+async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; window: TimeWindow }, force: boolean, invocation: Invocation, deps: IngestDeps): Promise<StreamSummary> {
+  const key = { source: deps.source.name, stream: job.stream.name, window: { start: isoSeconds(job.window.start), end: isoSeconds(job.window.end) } };
+  const name = `${key.stream} ${key.window.start}`;
+  const execution = ctx.executionContext.durableExecutionArn;
+  // A forced re-run is an explicit request to replace the window: it bypasses the guard.
+  if (!force) {
+    const claim = await ctx.step(`claim ${name}`, () => claimWindow(key, execution, ctx.lambdaContext, job, deps), {
+      retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'ClaimInProgressError' && attempt < 40, delay: { seconds: 30 } }),
+    });
+    if (claim) return claim;
+  }
+  let checkpoint: WindowCheckpoint | undefined;
+  for (let slice = 0; ; slice++) {
+    const from = checkpoint;
+    const step: SliceStep = await ctx.step(`${name} slice ${slice}`, () => invocation.slice(job, force, from), {
+      retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'SliceDeadlineError' && attempt < SLICE_TRIES, delay: { seconds: CONTINUE_AFTER_SECONDS } }),
+    });
+    if (step.kind === 'done') {
+      if (step.summary.status === 'failed' && !force) await ctx.step(`release ${name}`, () => releaseWindow(key, deps));
+      return step.summary;
+    }
+    checkpoint = step.checkpoint;
+    // Ends this invocation: the service invokes the function again, which replays up to here and lands the next slice.
+    await ctx.wait(`${name} continue ${slice}`, { seconds: CONTINUE_AFTER_SECONDS });
+  }
+}
+
+function idempotencyConfig(context: Context): IdempotencyConfig {
+  const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS });
+  config.registerLambdaContext(context);
+  return config;
+}
+
+/**
+ * Claims the window for this execution. Returns undefined when it is this execution's, or the
+ * window's summary when another execution has it: a duplicate delivery of the event. That
+ * execution commits the window or fails into the on-failure destination, so nothing is lost.
+ */
+async function claimWindow(
+  key: { source: string; stream: string; window: { start: string; end: string } },
+  execution: string,
+  context: Context,
+  job: { stream: StreamDefinition; window: TimeWindow },
+  deps: IngestDeps,
+): Promise<StreamSummary | undefined> {
+  let holder: { execution: string };
+  try {
+    holder = await makeIdempotent(async (_key: typeof key) => Promise.resolve({ execution }), { persistenceStore: deps.persistenceStore, config: idempotencyConfig(context), keyPrefix: KEY_PREFIX })(
+      key,
+    );
+  } catch (error) {
+    if (error instanceof IdempotencyAlreadyInProgressError) throw new ClaimInProgressError();
+    throw error;
+  }
+  if (holder.execution === execution) return undefined;
+  const base = { stream: key.stream, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
+  const state = await readWindowState(deps.storage, { source: key.source, stream: key.stream, window: job.window }).catch(() => undefined);
+  const figures = state?.kind === 'committed' ? { records: state.manifest.totals.records, parts: state.manifest.totals.parts, bytes: state.manifest.totals.bytes, run_id: state.manifest.run_id } : {};
+  const summary: StreamSummary = { ...base, ...figures, status: 'duplicate', ...(state?.kind === 'committed' ? {} : { warnings: [`execution ${holder.execution} is landing this window`] }) };
+  report(summary, deps);
+  return summary;
+}
+
+/** Frees the window's idempotency record after it failed, so a redrive lands it. */
+async function releaseWindow(key: { source: string; stream: string; window: { start: string; end: string } }, deps: IngestDeps): Promise<void> {
+  deps.persistenceStore.configure({
+    config: new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS }),
+    keyPrefix: KEY_PREFIX,
+  });
+  await deps.persistenceStore.deleteRecord(key);
+}
+
+/** What the slices of one invocation share: its HTTP client, its deadlines. */
+class Invocation {
+  private client: Promise<HttpClient> | undefined;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly context: Context,
+    private readonly deps: IngestDeps,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  /** Lands one slice of a window. @throws SliceDeadlineError when the deadline came before a part boundary */
+  async slice(job: { stream: StreamDefinition; window: TimeWindow }, force: boolean, checkpoint: WindowCheckpoint | undefined): Promise<SliceStep> {
+    const { deps, context } = this;
+    const remainingMs = context.getRemainingTimeInMillis();
+    const hardMarginMs = deps.hardDeadlineMarginMs ?? Math.min(5_000, deps.deadlineMarginMs / 2);
+    const reserveMs = Math.max(2 * deps.deadlineMarginMs, remainingMs * SLICE_RESERVE_SHARE);
+    const controller = new AbortController();
+    const storageController = new AbortController();
+    const deadline = setTimeout(() => controller.abort(`less than ${deps.deadlineMarginMs} ms left of the invocation`), Math.max(0, remainingMs - deps.deadlineMarginMs));
+    const hardDeadline = setTimeout(() => storageController.abort(`less than ${hardMarginMs} ms left of the invocation`), Math.max(0, remainingMs - hardMarginMs));
+    deadline.unref?.();
+    hardDeadline.unref?.();
+    try {
+      this.client ??= createSourceClient(deps.source, deps.secrets, { clock: this.clock, fetch: deps.fetch, budget: deps.budget });
+      const client = await this.client;
+      const outcome = await runWindowSlice({
+        source: deps.source,
+        stream: job.stream,
+        window: job.window,
+        client,
+        storage: deps.storage,
+        force,
+        clock: this.clock,
+        signal: controller.signal,
+        storageSignal: storageController.signal,
+        ...(checkpoint ? { checkpoint } : {}),
+        // Asked inside the step: the stop is stored with the step's result, and a replay follows it.
+        stopWhen: () => context.getRemainingTimeInMillis() < reserveMs,
+      });
+      if (outcome.kind === 'paused') {
+        deps.logger.info('window continues in the next invocation', {
+          stream: job.stream.name,
+          window: isoSeconds(job.window.start),
+          slice: outcome.checkpoint.slices,
+          pages: outcome.slicePages,
+          parts: outcome.checkpoint.parts.length,
+        });
+        // The wait that follows ends the invocation without settling its handler, so no `finally` of
+        // durableIngest runs: the lease releases of a shared budget must reach it here, before Lambda
+        // freezes the process.
+        await this.close();
+        return { kind: 'paused', checkpoint: outcome.checkpoint, pages: outcome.slicePages };
+      }
+      if (outcome.result.status === 'failed' && controller.signal.aborted) {
+        throw new SliceDeadlineError(`the invocation's deadline came before the slice reached a part boundary: ${outcome.result.error?.message ?? 'stopped'}`);
+      }
+      const summary = toSummary(outcome.result, client);
+      report(summary, deps);
+      return { kind: 'done', summary };
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(hardDeadline);
+    }
+  }
+
+  /** Closes the HTTP client; a later slice of this invocation opens a new one. */
+  async close(): Promise<void> {
+    const pending = this.client;
+    this.client = undefined;
+    const client = await pending?.catch(() => undefined);
+    await client?.close();
+  }
+}

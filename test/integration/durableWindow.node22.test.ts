@@ -1,0 +1,184 @@
+/**
+ * The durable function on the durable execution SDK's own local runner, with moto's S3 and
+ * dynalite's idempotency table: a window longer than one invocation continues across
+ * invocations from its checkpoint and lands exactly once. Every invocation has a simulated
+ * 120-second deadline, spent at 500 ms a page: 1,000 pages are 500 s of paging, the proportions of
+ * 5,000 pages of 50 ms in invocations of 60 s. (The simulated time is long so that the real timers
+ * of the invocation's deadlines never fire on a loaded machine.) The runner runs without
+ * `skipTime`: its fake timers replace `process.nextTick` and `queueMicrotask` in the whole test
+ * worker, so every socket and stream of the handler advances only on the fake clock's 20 ms ticks,
+ * and vitest's RPC puts the fake `nextTick` back after the runner removes it, which leaves the
+ * servers' `close` callbacks unfired and the file never ends. The waits between slices are real
+ * seconds instead.
+ */
+
+import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
+import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { durableIngest, type SliceStep } from '../../functions/ingest/durableIngest.js';
+import type { IngestDeps, IngestSummary } from '../../functions/ingest/ingest.js';
+import { LocalRateBudget } from '../../functions/http/LocalRateBudget.js';
+import type { RateBudget } from '../../functions/http/RateBudget.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { testSource } from '../support/sources.js';
+import { startTestApi, type TestApi } from '../support/testApi.js';
+
+const PAGES = Number(process.env.DURABLE_PAGES ?? 1_000);
+const PAGE_MS = 500;
+const INVOCATION_MS = 120_000;
+const DAY = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' };
+
+let api: TestApi;
+let aws: AwsServers;
+beforeAll(async () => {
+  // 5,000 records in the day, one a page.
+  api = await startTestApi({ count: PAGES, spacingMs: 86_400_000 / PAGES });
+  aws = await startAwsServers();
+  await LocalDurableTestRunner.setupTestEnvironment();
+}, 60_000);
+afterAll(async () => {
+  await LocalDurableTestRunner.teardownTestEnvironment();
+  await api.close();
+  await aws.stop();
+});
+
+function source(): SourceDefinition {
+  return testSource(
+    api.url,
+    {
+      path: '/cursor',
+      params: { since: '{window.start}', until: '{window.end}', limit: 1 },
+      records: 'data',
+      pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 10_000 },
+      window: '1d',
+    },
+    // About 38 pages a part: a slice reaches a part boundary within a fifth of its invocation.
+    { lake: { part_size_mb: 0.006, parquet: true } },
+  );
+}
+
+/** A Lambda context whose remaining time is spent by the pages the API serves: 50 ms each. */
+function pagedContext(real: Context): Context {
+  const from = api.requests.length;
+  return { ...real, getRemainingTimeInMillis: () => INVOCATION_MS - (api.requests.length - from) * PAGE_MS };
+}
+
+/** The durable context, with the simulated deadline in place of the runner's. */
+function withDeadline(ctx: DurableContext): DurableContext {
+  const lambdaContext = pagedContext(ctx.lambdaContext);
+  return new Proxy(ctx, {
+    get(target, property) {
+      if (property === 'lambdaContext') return lambdaContext;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** What the handler did, in order: each invocation's start and each close of the source's rate budget. */
+type Trace = ('invocation' | 'budget closed')[];
+
+/** The invocation's own budget, telling the trace when the HTTP client closes it (a shared budget's lease releases end there). */
+function tracedBudget(trace: Trace): RateBudget {
+  const budget = new LocalRateBudget();
+  return {
+    acquire: (signal) => budget.acquire(signal),
+    pauseUntil: (epochMs) => budget.pauseUntil(epochMs),
+    close: async () => {
+      trace.push('budget closed');
+      await budget.close();
+    },
+  };
+}
+
+async function setUp(trace: Trace = []): Promise<{ deps: IngestDeps; storage: S3LakeStorage }> {
+  const bucket = `durable-${Math.random().toString(36).slice(2, 10)}`;
+  const table = `idem-${Math.random().toString(36).slice(2, 10)}`;
+  await aws.createBucket(bucket);
+  await aws.createIdempotencyTable(table);
+  const storage = new S3LakeStorage({ bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: aws.s3Endpoint, forcePathStyle: true }) });
+  const deps: IngestDeps = {
+    source: source(),
+    storage,
+    secrets: new EnvSecretProvider({}),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
+    logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }),
+    metrics: new Metrics({ serviceName: 'apilake', namespace: 'apilake-test' }),
+    deadlineMarginMs: 2_000,
+    budget: tracedBudget(trace),
+  };
+  return { deps, storage };
+}
+
+function runner(deps: IngestDeps, trace: Trace = []) {
+  const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
+    trace.push('invocation');
+    return durableIngest(event, withDeadline(ctx), deps);
+  });
+  return new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler });
+}
+
+describe('the durable function', () => {
+  it('lands a window of 500 s of paging across invocations of 120 s, once, fetching each page at most twice', async () => {
+    const trace: Trace = [];
+    const { deps, storage } = await setUp(trace);
+    const from = api.requests.length;
+    const started = performance.now();
+    const execution = await runner(deps, trace).run({ payload: { source: 'testapi', window: DAY } });
+    const elapsedMs = performance.now() - started;
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    const result = execution.getResult()!;
+    expect(result.streams).toMatchObject([{ stream: 'items', status: 'committed', records: PAGES, pages: PAGES }]);
+
+    const invocations = execution.getInvocations().length;
+    // No invocation pages past its deadline: 500 s of paging need at least 5 invocations of 120 s.
+    expect(invocations).toBeGreaterThanOrEqual(Math.ceil((PAGES * PAGE_MS) / INVOCATION_MS));
+    // A suspended invocation's handler never returns: each one closes its client before its wait ends it.
+    expect(trace).toEqual(Array.from({ length: invocations }, () => ['invocation', 'budget closed']).flat());
+    const fetches = new Map<string, number>();
+    for (const request of api.requests.slice(from)) {
+      const cursor = new URL(request.url, 'http://x').searchParams.get('cursor') ?? 'first';
+      fetches.set(cursor, (fetches.get(cursor) ?? 0) + 1);
+    }
+    expect(fetches.size).toBe(PAGES);
+    expect(Math.max(...fetches.values())).toBeLessThanOrEqual(2);
+
+    const snapshot = await snapshotStream(storage, 'testapi', 'items', { audit: true });
+    expect(snapshot.committed).toHaveLength(1);
+    expect(snapshot.committed[0]!.manifest.totals.records).toBe(PAGES);
+    expect(snapshot.orphanParts).toEqual([]);
+    const operations = execution.getOperations();
+    const slices = operations.filter((o) => / slice \d+$/.test(o.getName() ?? ''));
+    for (const slice of slices) {
+      const step = slice.getStepDetails()?.result as SliceStep | undefined;
+      if (step?.kind === 'paused') expect(step.pages * PAGE_MS).toBeLessThan(INVOCATION_MS - 2_000);
+    }
+    const largest = Math.max(...slices.map((o) => JSON.stringify(o.getStepDetails()?.result ?? null).length));
+    console.log(
+      `durable window: ${PAGES} pages in ${invocations} invocations, ${slices.length} slices, ${operations.length} durable operations, ${[...fetches.values()].filter((n) => n === 2).length} pages fetched twice, largest step result ${largest} B, ${Math.round(elapsedMs)} ms`,
+    );
+    expect(largest).toBeLessThan(64 * 1024);
+  }, 300_000);
+
+  it('reports a second delivery of the same event as a duplicate, landing nothing', async () => {
+    const { deps, storage } = await setUp();
+    const first = await runner(deps).run({ payload: { source: 'testapi', window: DAY } });
+    expect(first.getResult()!.streams[0]!.status).toBe('committed');
+    const before = api.requests.length;
+    const second = await runner(deps).run({ payload: { source: 'testapi', window: DAY } });
+    expect(second.getStatus()).toBe('SUCCEEDED');
+    expect(second.getResult()!.streams).toMatchObject([{ status: 'duplicate', records: PAGES }]);
+    expect(api.requests.length).toBe(before);
+    expect((await snapshotStream(storage, 'testapi', 'items')).committed).toHaveLength(1);
+  }, 300_000);
+});

@@ -8,8 +8,8 @@
  *    invokes the handler again after each `wait`, replaying the finished steps. Each invocation
  *    gets a Lambda context whose remaining time counts down in real time from `invocationMs`, as
  *    Lambda's does; the deadline margin is the deployed default.
- * 2. Uninterrupted: the same engine (`runWindowSlice`) with no stop, in one go, under the sliced
- *    run's run id.
+ * 2. Uninterrupted: the same engine (`runWindowSlice`) with no stop, in one go: once before the
+ *    sliced run and once after it, under the sliced run's run id (the one compared byte for byte).
  *
  * Both runs share a clock whose wall time stands still (timers and the monotonic clock are real):
  * every envelope's `_extracted_at` is then the same in both, so their raw parts can be compared byte
@@ -45,7 +45,7 @@ export interface DurableWindowOptions {
   readonly url: string;
   readonly s3Endpoint: string;
   readonly dynamoEndpoint: string;
-  /** An existing bucket; the runs land under `sliced/` and `whole/`. */
+  /** An existing bucket; the runs land under `before/`, `sliced/` and `whole/`. */
   readonly bucket: string;
   /** An existing idempotency table (key `id`). */
   readonly idempotencyTable: string;
@@ -93,7 +93,13 @@ export interface DurableWindowRun {
   readonly slices: number;
   readonly durableOperations: number;
   readonly slicedMs: number;
-  readonly wholeMs: number;
+  /** CPU time of this process (every thread: the runner's checkpoint server included) over the sliced run. */
+  readonly slicedCpuMs: number;
+  /** The uninterrupted runs: before the sliced run and after it. */
+  readonly wholeMs: readonly [number, number];
+  readonly wholeCpuMs: readonly [number, number];
+  /** Each slice's own time, in order. */
+  readonly sliceRunMs: readonly number[];
   readonly slicesRunMs: number;
   readonly checkpointMs: number;
   readonly serialiseMs: number;
@@ -126,7 +132,7 @@ const storage = (prefix: string) => new S3LakeStorage({ bucket: options.bucket, 
 const secrets = new EnvSecretProvider({});
 const api = async <T>(path: string) => (await (await fetch(`${options.url}${path}`)).json()) as T;
 
-// 1. Sliced, through the durable function.
+// The durable function's dependencies, as durableHandler.ts builds them from its environment.
 const slicedStorage = storage('sliced');
 const timings: SliceTiming[] = [];
 const deps = {
@@ -143,37 +149,52 @@ const deps = {
   clock: frozenClock,
 };
 const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => durableIngest(event, timed(ctx, performance.now()), deps));
+
+/** One uninterrupted landing, timed. */
+async function landWhole(prefix: string, runId?: string): Promise<{ ms: number; cpuMs: number; lake: LakeStorage }> {
+  const lake = storage(prefix);
+  await api('/_reset');
+  const client = await createSourceClient(source, secrets, { clock: frozenClock });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const outcome = await runWindowSlice({
+    source,
+    stream: source.streams[0]!,
+    window: { start: new Date(WINDOW.start), end: new Date(WINDOW.end) },
+    client,
+    storage: lake,
+    clock: frozenClock,
+    ...(runId ? { runId } : {}),
+  });
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  await client.close();
+  if (outcome.kind !== 'done' || outcome.result.status !== 'committed')
+    throw new Error(`the uninterrupted run did not commit: ${outcome.kind === 'done' ? (outcome.result.error?.message ?? outcome.result.status) : 'paused'}`);
+  return { ms, cpuMs: (used.user + used.system) / 1000, lake };
+}
+
+// 1. Uninterrupted, before: the machine's load moves, so the sliced run is compared with the mean of one run before it and one after.
+const before = await landWhole('before');
+
+// 2. Sliced, through the durable function.
 await LocalDurableTestRunner.setupTestEnvironment();
 await api('/_reset');
-let started = performance.now();
+const slicedCpu = process.cpuUsage();
+const started = performance.now();
 const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'bench', window: WINDOW } });
 const slicedMs = performance.now() - started;
+const slicedCpuUsed = process.cpuUsage(slicedCpu);
 await LocalDurableTestRunner.teardownTestEnvironment();
 const fetchesSliced = await api<PageFetches>('/_fetches');
 const operations = execution.getOperations();
 const slices = operations.filter((o) => / slice \d+$/.test(o.getName() ?? ''));
 const sliced = await readBack(slicedStorage);
 
-// 2. Uninterrupted, under the same run id and clock.
-const wholeStorage = storage('whole');
-await api('/_reset');
-const client = await createSourceClient(source, secrets, { clock: frozenClock });
-started = performance.now();
-const outcome = await runWindowSlice({
-  source,
-  stream: source.streams[0]!,
-  window: { start: new Date(WINDOW.start), end: new Date(WINDOW.end) },
-  client,
-  storage: wholeStorage,
-  clock: frozenClock,
-  runId: sliced.runId,
-});
-const wholeMs = performance.now() - started;
-await client.close();
-if (outcome.kind !== 'done' || outcome.result.status !== 'committed')
-  throw new Error(`the uninterrupted run did not commit: ${outcome.kind === 'done' ? (outcome.result.error?.message ?? outcome.result.status) : 'paused'}`);
+// 3. Uninterrupted, after, under the sliced run's run id and the same clock: its raw parts must be the same bytes.
+const after = await landWhole('whole', sliced.runId);
 const fetchesWhole = await api<PageFetches>('/_fetches');
-const whole = await readBack(wholeStorage);
+const whole = await readBack(after.lake);
 s3.destroy();
 
 const run: DurableWindowRun = {
@@ -183,7 +204,10 @@ const run: DurableWindowRun = {
   slices: slices.length,
   durableOperations: operations.length,
   slicedMs,
-  wholeMs,
+  slicedCpuMs: (slicedCpuUsed.user + slicedCpuUsed.system) / 1000,
+  wholeMs: [before.ms, after.ms],
+  wholeCpuMs: [before.cpuMs, after.cpuMs],
+  sliceRunMs: timings.map((t) => t.runMs),
   slicesRunMs: timings.reduce((n, t) => n + t.runMs, 0),
   checkpointMs: timings.reduce((n, t) => n + t.checkpointMs, 0),
   serialiseMs: timings.reduce((n, t) => n + t.serialiseMs, 0),

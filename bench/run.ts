@@ -730,7 +730,7 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
         fileURLToPath(new URL('./durable-results.json', import.meta.url)),
         `${JSON.stringify(
           {
-            startedAt: new Date().toISOString(),
+            finishedAt: new Date().toISOString(),
             machine: { cores: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: run.node, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
             settings,
             targets: verdicts,

@@ -9,7 +9,8 @@
  * - `/_stats`: `{requests, cpuMs, turnaroundsMs}` since the last `/_reset`: requests served, the
  *   CPU time this process spent (every thread), so a CPU-bound benchmark can count what serving
  *   cost, and each turnaround: from a response handed to the socket to the next request arriving
- *   on the same connection, the part of a sequential page's time the client spends.
+ *   on the same connection, the part of a sequential page's time the client spends;
+ * - `/_fetches`: {@link PageFetches} since the last `/_reset`: how often each page was requested.
  *
  * A response goes out `latencyMs` after its request arrived, to the sub-millisecond (see replyAt).
  */
@@ -32,6 +33,20 @@ export interface BenchApiOptions {
   readonly templates?: number;
   /** Records of the `/big` page. @default 0 */
   readonly bigPageRecords?: number;
+}
+
+/** How often the pages of `/cursor` and `/pages` were requested since the last `/_reset`. */
+export interface PageFetches {
+  /** Distinct pages requested. */
+  readonly pages: number;
+  /** Requests of those pages. */
+  readonly requests: number;
+  /** The most any one page was requested. */
+  readonly max: number;
+  /** Pages requested exactly twice. */
+  readonly twice: number;
+  /** Pages requested more than twice. */
+  readonly moreThanTwice: number;
 }
 
 /** Record ids are `RECORD_ID_BASE + n`, n counting from 1 in page order. */
@@ -71,6 +86,17 @@ export async function startBenchApi(options: BenchApiOptions) {
   let requests = 0;
   let cpuAtReset = process.cpuUsage();
   let turnarounds: number[] = [];
+  let fetches = new Map<string, number>();
+  const fetchSummary = (): PageFetches => {
+    const counts = [...fetches.values()];
+    return {
+      pages: counts.length,
+      requests: counts.reduce((a, b) => a + b, 0),
+      max: Math.max(0, ...counts),
+      twice: counts.filter((n) => n === 2).length,
+      moreThanTwice: counts.filter((n) => n > 2).length,
+    };
+  };
   const answeredAt = new WeakMap<object, number>();
   const send = (res: ServerResponse, bytes: Buffer) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
@@ -82,13 +108,19 @@ export async function startBenchApi(options: BenchApiOptions) {
       const cpu = process.cpuUsage(cpuAtReset);
       return send(res, Buffer.from(JSON.stringify({ requests, cpuMs: (cpu.user + cpu.system) / 1000, turnaroundsMs: turnarounds })));
     }
+    if (url.pathname === '/_fetches') return send(res, Buffer.from(JSON.stringify(fetchSummary())));
     if (url.pathname === '/_reset') {
       requests = 0;
       turnarounds = [];
+      fetches = new Map();
       cpuAtReset = process.cpuUsage();
       return send(res, Buffer.from('{}'));
     }
     requests++;
+    if (url.pathname === '/cursor' || url.pathname === '/pages') {
+      const page = `${url.pathname}:${url.searchParams.get(url.pathname === '/cursor' ? 'cursor' : 'page') ?? ''}`;
+      fetches.set(page, (fetches.get(page) ?? 0) + 1);
+    }
     const arrived = performance.now();
     const previous = answeredAt.get(req.socket);
     if (previous !== undefined) turnarounds.push(arrived - previous);

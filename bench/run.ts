@@ -36,6 +36,9 @@ import { billingClass } from './awsRequests.js';
 import type { Landing, LandOptions } from './landWindow.js';
 import { measureBackfillBudget } from './backfillBudget.js';
 import { DYNAMODB_PRICES, measureSharedBudget } from './sharedBudget.js';
+import type { DurableWindowOptions, DurableWindowRun } from './durableWindow.js';
+import { DEFAULT_DEADLINE_MARGIN_MS } from '../functions/ingest/runtimeConfig.js';
+import { node22Path } from '../test/support/node22.js';
 import { STARTUP_COMMANDS, STARTUP_LABELS, StartupBench } from './startup.js';
 
 const args = process.argv.slice(2);
@@ -649,6 +652,140 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
       }
     },
     tearDown: () => undefined,
+  });
+}
+
+/**
+ * 11: a window longer than one invocation: 5,000 pages × 50 ms (250 s of paging) landed by the
+ * durable function on the SDK's local runner, on Node 22, in invocations of 60 s, beside the same
+ * window landed in one go just before and just after it (bench/durableWindow.ts). One run per
+ * benchmark (about 17 minutes on a loaded 2-core machine), in
+ * the first round; its results also go to bench/durable-results.json.
+ */
+{
+  const PAGES = QUICK ? 1_000 : 5_000;
+  const RECORDS_PER_PAGE = 10;
+  const INVOCATION_MS = 60_000;
+  /** The one setting changed from the defaults: a part must fill within the slice's stopping time (docs/deploy.md). */
+  const PART_SIZE_MB = 2;
+  let aws: AwsServers;
+  let api: ApiProcess;
+  let node22: string;
+  scenarios.push({
+    name: 'durable',
+    setUp: async () => {
+      node22 = await node22Path();
+      aws = await startAwsServers();
+      await aws.createBucket('durable');
+      await aws.createIdempotencyTable('durable-idempotency');
+      api = await startApi(children.benchServer, { pages: PAGES, recordsPerPage: RECORDS_PER_PAGE, latencyMs: LATENCY_MS });
+    },
+    round: async (round) => {
+      if (round > 0) return;
+      const input: DurableWindowOptions = {
+        url: api.url,
+        s3Endpoint: aws.s3Endpoint,
+        dynamoEndpoint: aws.dynamoEndpoint,
+        bucket: 'durable',
+        idempotencyTable: 'durable-idempotency',
+        records: PAGES * RECORDS_PER_PAGE,
+        firstId: RECORD_ID_BASE + 1,
+        invocationMs: INVOCATION_MS,
+        partSizeMb: PART_SIZE_MB,
+      };
+      const run = await runJson<DurableWindowRun>(node22, [children.durableWindow, JSON.stringify(input)], { timeoutMs: 60 * 60_000 });
+      if (run.status !== 'SUCCEEDED') throw new Error(`the durable execution ended ${run.status}`);
+      const limitMs = PAGES * LATENCY_MS;
+      // The machine's load moves within minutes: the sliced run against the mean of the uninterrupted runs just before and after it.
+      const wholeMs = (run.wholeMs[0] + run.wholeMs[1]) / 2;
+      const wasteMs = run.slicesRunMs - wholeMs;
+      const overhead = (run.checkpointMs + Math.max(0, wasteMs)) / wholeMs;
+      const partsDiffer = Math.abs(run.sliced.parts - run.whole.parts) + run.sliced.partSha256.filter((sha, i) => sha !== run.whole.partSha256[i]).length;
+      const window = `${PAGES.toLocaleString('en')} pages × ${LATENCY_MS} ms in invocations of ${INVOCATION_MS / 1000} s`;
+      const durableTargets = [
+        target({ id: 'D-invocations', name: `durable window, ${window}: invocations`, unit: '', bound: 5, kind: 'min' }).values,
+        target({ id: 'D-once', name: 'durable window: records not landed exactly once, plus commits other than one', unit: '', bound: 0, kind: 'max' }).values,
+        target({ id: 'D-raw-parts', name: "durable window: raw parts whose sha256 differs from the uninterrupted run's", unit: 'parts', bound: 0, kind: 'max' }).values,
+        target({ id: 'D-records', name: "durable window: sha256 of the committed records' bytes differs from the uninterrupted run's (1 = differs)", unit: '', bound: 0, kind: 'max' }).values,
+        target({ id: 'D-fetches', name: 'durable window: fetches of the most fetched page', unit: '', bound: 2, kind: 'max' }).values,
+        target({
+          id: 'D-overhead',
+          name: 'durable window: (checkpointing + stop-at-boundary waste) ÷ the uninterrupted run',
+          unit: '',
+          bound: 0.05,
+          kind: 'max',
+        }).values,
+      ];
+      const values = [
+        run.invocations,
+        run.sliced.recordErrors + Math.abs(run.sliced.commits - 1),
+        partsDiffer,
+        run.sliced.recordsSha256 === run.whole.recordsSha256 ? 0 : 1,
+        run.fetchesSliced.max,
+        overhead,
+      ];
+      durableTargets.forEach((v, i) => v.push(values[i]!));
+      const figureValues: [string, string, number][] = [
+        ['slices (durable steps that landed pages)', '', run.slices],
+        ['durable operations of the execution', '', run.durableOperations],
+        ['pages fetched twice', '', run.fetchesSliced.twice],
+        ['requests of the sliced run ÷ pages', '', run.fetchesSliced.requests / PAGES],
+        ['sliced run, first invocation to commit', 's', run.slicedMs / 1000],
+        ['uninterrupted run, mean of before and after', 's', wholeMs / 1000],
+        ['uninterrupted run before the sliced run', 's', run.wholeMs[0] / 1000],
+        ['uninterrupted run after the sliced run', 's', run.wholeMs[1] / 1000],
+        ['paging limit: pages × latency', 's', limitMs / 1000],
+        ['uninterrupted run ÷ paging limit', '', wholeMs / limitMs],
+        ["slices' own time (paging, parts, the commit)", 's', run.slicesRunMs / 1000],
+        ["slices' own time per page fetched", 'ms', run.slicesRunMs / run.fetchesSliced.requests],
+        ['uninterrupted run per page, mean', 'ms', wholeMs / PAGES],
+        ['CPU of the sliced run per page (the runner and its checkpoint server included)', 'ms', run.slicedCpuMs / run.fetchesSliced.requests],
+        ['CPU of the uninterrupted runs per page, mean', 'ms', (run.wholeCpuMs[0] + run.wholeCpuMs[1]) / 2 / PAGES],
+        ['stop-at-boundary waste: slices − uninterrupted', 's', wasteMs / 1000],
+        ['checkpointing: step results serialised and stored, all slices', 'ms', run.checkpointMs],
+        ['of which JSON.stringify of the results', 'ms', run.serialiseMs],
+        ['largest checkpoint (step result)', 'B', run.largestCheckpointBytes],
+        ['between slices: waits, re-invocations, replays', 's', (run.slicedMs - run.slicesRunMs - run.checkpointMs) / 1000],
+        ['sliced run ÷ uninterrupted run − 1 (everything, waits included)', '', run.slicedMs / wholeMs - 1],
+        ['raw parts', '', run.sliced.parts],
+        ['records landed', '', run.sliced.records],
+        ['orphan parts after the sliced run', '', run.sliced.orphanParts],
+      ];
+      for (const [name, unit, value] of figureValues) figure('durable', name, unit).values.push(value);
+      const settings = `source defaults (rate_limit.concurrency 1: a cursor is followed one page at a time; retry, timeout_ms and lake.parquet: true as defaulted) but lake.part_size_mb ${PART_SIZE_MB}; ${RECORDS_PER_PAGE} records of ~1 KB a page; function deadline margin ${DEFAULT_DEADLINE_MARGIN_MS / 1000} s (the default); S3 on moto, idempotency on dynalite; ${run.node}`;
+      notes.push(`durable: ${settings}`);
+      notes.push(`durable: sha256 of the raw parts, sliced ${run.sliced.rawPartsSha256}, uninterrupted ${run.whole.rawPartsSha256}`);
+      notes.push(`durable: sha256 of the committed records, sliced ${run.sliced.recordsSha256}, uninterrupted ${run.whole.recordsSha256}`);
+      notes.push(`durable: pages per paused slice ${run.pagesPerSlice.filter((p) => p >= 0).join(', ')}`);
+      notes.push(`durable: each slice's own time, s: ${run.sliceRunMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')}`);
+      const ids = ['D-invocations', 'D-once', 'D-raw-parts', 'D-records', 'D-fetches', 'D-overhead'];
+      const verdicts = targets
+        .filter((t) => ids.includes(t.id))
+        .map((t) => ({ id: t.id, name: t.name, value: t.values[0]!, bound: t.bound, kind: t.kind, pass: t.kind === 'min' ? t.values[0]! >= t.bound : t.values[0]! <= t.bound }));
+      for (const v of verdicts) console.log(`    ${v.pass ? 'PASS' : 'FAIL'} ${v.id.padEnd(14)} ${String(Number(v.value.toFixed(4))).padStart(8)}  target ${v.kind === 'min' ? '≥' : '≤'} ${v.bound}`);
+      await writeFile(
+        fileURLToPath(new URL('./durable-results.json', import.meta.url)),
+        `${JSON.stringify(
+          {
+            finishedAt: new Date().toISOString(),
+            machine: { cores: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: run.node, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
+            settings,
+            targets: verdicts,
+            figures: Object.fromEntries(figureValues.map(([name, unit, value]) => [`${name}${unit ? ` (${unit})` : ''}`, Number(value.toFixed(4))])),
+            sha256: { rawParts: { sliced: run.sliced.rawPartsSha256, uninterrupted: run.whole.rawPartsSha256 }, records: { sliced: run.sliced.recordsSha256, uninterrupted: run.whole.recordsSha256 } },
+            pagesPerSlice: run.pagesPerSlice,
+            sliceRunMs: run.sliceRunMs.map((ms) => Math.round(ms)),
+            fetches: { sliced: run.fetchesSliced, uninterrupted: run.fetchesWhole },
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    },
+    tearDown: async () => {
+      api.stop();
+      await aws.stop();
+    },
   });
 }
 

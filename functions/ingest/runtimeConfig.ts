@@ -40,7 +40,7 @@ export interface RuntimeConfig {
 }
 
 /** @default of APILAKE_DEADLINE_MARGIN_MS */
-const DEFAULT_DEADLINE_MARGIN_MS = 20_000;
+export const DEFAULT_DEADLINE_MARGIN_MS = 20_000;
 
 /**
  * The source definition compiled into the bundle. Written as the literal expression

@@ -444,9 +444,9 @@ export async function durableSlices(random: () => number, killTrials: number, ra
   };
 
   /** Two invocations take up one checkpoint at once: one commits, the other reports the concurrent commit, nothing is damaged. */
-  const raceTrial = async (lake: Lake, points: readonly StartPoint[], want: readonly string[], row: ScenarioReport, trial: number) => {
+  const raceTrial = async (lake: Lake, points: readonly StartPoint[], want: readonly string[], row: ScenarioReport, trial: number, draw: () => number) => {
     if (points.length < 2) return void row.violations.push(`${lake.kind} race ${trial}: no checkpoint to take up`);
-    const point = points[between(random, 1, points.length - 1)]!;
+    const point = points[between(draw, 1, points.length - 1)]!;
     await lake.fresh(point.files);
     const context = `${lake.kind} race ${trial} (from checkpoint ${point.checkpoint?.slices})`;
     const sampler = lake.kind === 'folder' ? sampleReaders(lake.observer, exp()) : undefined;
@@ -491,10 +491,12 @@ export async function durableSlices(random: () => number, killTrials: number, ra
       const killed = KILL_POINTS.map((at) => `${counts.get(at) ?? 0} ${at}`).join(', ');
       rows.push({ ...row, name: `${row.name.slice(0, -1)}; killed ${killed})` });
     }
-    for (let trial = 0; trial < raceTrials; trial++) {
-      const lake = lakesByKind[trial % lakesByKind.length]!;
-      await raceTrial(lake, prefixes.get(lake)!, want, race, trial);
-    }
+    const raceSeeds = Array.from({ length: raceTrials }, () => Math.floor(random() * 2 ** 31));
+    await Promise.all(
+      lakesByKind.map(async (lake, which) => {
+        for (let trial = which; trial < raceTrials; trial += lakesByKind.length) await raceTrial(lake, prefixes.get(lake)!, want, race, trial, seededRandom(raceSeeds[trial]!));
+      }),
+    );
     if (raceTrials > 0) rows.push(race);
   } finally {
     proxy.clear();

@@ -65,8 +65,9 @@ describe('starting a backfill in AWS', () => {
     expect(started.input).toMatchObject({ source: 'shop', bucket: deployment.bucket, from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', windows: 7, committed: 0, force: false });
     const events = await windowList(started.executionArn!);
     expect(events).toHaveLength(7); // six hourly orders windows and the day of customers
-    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' } });
-    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' } });
+    // Every field present, force too: the state machine passes each on to the function by name.
+    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' }, force: false });
+    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' }, force: false });
     const described = await deployment.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     expect(described.status).toBe('RUNNING');
   });

@@ -87,7 +87,7 @@ function landed(event: (typeof events)[number]) {
 }
 
 describe('the backfill definition, run by a Step Functions interpreter', () => {
-  it('hands every window of the list to the function as its backfill event with a task token, once, and writes the summaries it reports', async () => {
+  it("hands every window of the list to the function as its backfill event with a task token, once, and writes the map's result manifest", async () => {
     const items = [...events.slice(0, 3), { ...events[3]!, force: true }];
     const result = await run(items, { resultFiles: true });
     expect(result.error, result.cause ?? '').toBeNull();

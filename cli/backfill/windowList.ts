@@ -10,12 +10,13 @@ export interface BackfillEvent {
   readonly source: string;
   readonly stream: string;
   readonly window: { readonly start: string; readonly end: string };
-  readonly force?: true;
+  /** Always present: the backfill state machine passes each field of the item on by name. */
+  readonly force: boolean;
 }
 
 /** The backfill event of one stream window. */
 export function backfillEvent(source: string, stream: string, window: TimeWindow, force: boolean): BackfillEvent {
-  return { source, stream, window: { start: isoSeconds(window.start), end: isoSeconds(window.end) }, ...(force ? { force: true as const } : {}) };
+  return { source, stream, window: { start: isoSeconds(window.start), end: isoSeconds(window.end) }, force };
 }
 
 /** The window an event names. */

@@ -5,15 +5,25 @@
  */
 
 import { withDurableExecution } from '@aws/durable-execution-sdk-js';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { logger, metrics } from '../commons/powertools.js';
-import { durableIngest } from './durableIngest.js';
+import { durableIngest, type DurableIngestDeps } from './durableIngest.js';
 import { ingestDependencies } from './handler.js';
+import { SfnTaskReports } from './SfnTaskReports.js';
+
+let deps: DurableIngestDeps | undefined;
+
+/** The execution's dependencies, built once per container: the plain handler's, and the answers to a backfill's waiting task. */
+function durableDependencies(): DurableIngestDeps {
+  deps ??= { ...ingestDependencies(), taskReports: new SfnTaskReports(new SFNClient({})) };
+  return deps;
+}
 
 /** Lambda entry point (`functions/ingest/durableHandler.handler`). */
 export const handler = withDurableExecution(async (event: unknown, ctx) => {
   logger.addContext(ctx.lambdaContext);
   try {
-    return await durableIngest(event, ctx, ingestDependencies());
+    return await durableIngest(event, ctx, durableDependencies());
   } finally {
     metrics.publishStoredMetrics();
   }

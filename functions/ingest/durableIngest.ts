@@ -11,7 +11,10 @@
  * 3. between slices, a one-second `wait` ends the invocation; the durable execution service invokes
  *    the function again, which replays the finished steps from their stored results (fetching and
  *    writing nothing again) and runs the next slice from the last checkpoint;
- * 4. the slice that reaches the last page commits the window (one put-if-absent manifest).
+ * 4. the slice that reaches the last page commits the window (one put-if-absent manifest);
+ * 5. when a backfill's state machine waits for the window (the event's `taskToken`), `report`
+ *    answers it: SendTaskSuccess with the summary, or SendTaskFailure. A step, so the answer is
+ *    sent once, however often the execution is replayed.
  *
  * A slice killed mid-way (timeout, crash) has no result: its step runs again, from the same
  * checkpoint, in a later invocation, and the files it had written are orphans for gc.
@@ -33,6 +36,13 @@ import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { parseIngestEvent, type IngestEvent } from './event.js';
 import { IDEMPOTENCY_TTL_SECONDS, planJobs, report, summarizeEvent, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
+import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
+
+/** What a durable execution needs: an invocation's dependencies, and where a waiting task's answer goes. */
+export interface DurableIngestDeps extends IngestDeps {
+  /** Answers a backfill's waiting task (Step Functions in Lambda). Required for events with a `taskToken`. */
+  readonly taskReports?: TaskReports;
+}
 
 /** The idempotency records of durable windows: apart from those of the plain handler's invocations. */
 const KEY_PREFIX = 'apilake.window';
@@ -42,6 +52,10 @@ const SLICE_RESERVE_SHARE = 0.2;
 const CONTINUE_AFTER_SECONDS = 1;
 /** Tries of a slice that ran into its invocation's deadline before reaching a part boundary, or was killed. */
 const SLICE_TRIES = 3;
+/** Tries of the answer to a waiting task, when Step Functions fails or throttles (the SDK's own retries come first in each). */
+const REPORT_TRIES = 6;
+/** The step that answers a backfill's waiting task. */
+export const REPORT_STEP = 'report to step functions';
 
 /** A durable step's result for one slice: where the window stands, or how it ended. */
 export type SliceStep = { readonly kind: 'paused'; readonly checkpoint: WindowCheckpoint; readonly pages: number } | { readonly kind: 'done'; readonly summary: StreamSummary };
@@ -64,10 +78,14 @@ class ClaimInProgressError extends ApilakeError {
 
 /**
  * Runs one durable execution.
- * @returns the summary; an invalid event is logged and rejected without an exception
- * @throws WindowsFailedError when a window failed (the execution fails; its event reaches the on-failure destination)
+ * @returns the summary; an invalid event is logged and rejected without an exception. With a task
+ *   token, also the summary of a failed window: the backfill's map has the failure reported to it
+ *   and owns what follows (one more try, then the window is listed as not committed), so the
+ *   execution does not fail too, which would have Lambda retry the event beside the map's own retry
+ *   and put it in the on-failure destination for a redrive of a window the backfill already reports.
+ * @throws WindowsFailedError when a window failed and no task waits for it (the execution fails; its event reaches the on-failure destination)
  */
-export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps: IngestDeps): Promise<IngestSummary> {
+export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps: DurableIngestDeps): Promise<IngestSummary> {
   const { logger, metrics, source } = deps;
   logger.appendKeys({ source: source.name });
   metrics.setDefaultDimensions({ source: source.name });
@@ -90,11 +108,36 @@ export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps
     const streams: StreamSummary[] = [];
     for (const job of jobs) streams.push(await landWindow(ctx, job, force, invocation, deps));
     const result: IngestSummary = { source: source.name, trigger: event.kind, streams };
-    if (streams.some((s) => s.status === 'failed')) throw new WindowsFailedError(result);
+    const failure = streams.some((s) => s.status === 'failed') ? new WindowsFailedError(result) : undefined;
+    if (event.kind === 'window' && event.taskToken !== undefined) {
+      const taskToken = event.taskToken;
+      await ctx.step(REPORT_STEP, () => reportToTask(taskToken, result, failure, deps), {
+        retryStrategy: (_error, attempt) => ({ shouldRetry: attempt < REPORT_TRIES, delay: { seconds: Math.min(60, 5 * 2 ** (attempt - 1)) } }),
+      });
+      return result;
+    }
+    if (failure) throw failure;
     return result;
   } finally {
     await invocation.close();
   }
+}
+
+/**
+ * Answers the task waiting for the window: its summary, or WindowsFailedError with a cause naming
+ * each failed window and its error (the same message the function's error carries). A token the
+ * task no longer waits for is logged: the window's outcome is in the lake either way.
+ */
+async function reportToTask(taskToken: string, result: IngestSummary, failure: WindowsFailedError | undefined, deps: DurableIngestDeps): Promise<TaskReportOutcome> {
+  if (!deps.taskReports) throw new ApilakeError('the event has a taskToken, but the function has no Step Functions client to answer it');
+  const outcome = failure ? await deps.taskReports.fail(taskToken, failure.name, fitCause(failure.message)) : await deps.taskReports.succeed(taskToken, JSON.stringify(result));
+  if (outcome === 'closed') {
+    deps.logger.warn("the backfill no longer waits for this window's outcome (its task timed out or was answered); not reporting it", {
+      outcome: failure ? 'failed' : 'landed',
+      streams: result.streams.map((s) => ({ stream: s.stream, window: s.window.start, status: s.status })),
+    });
+  }
+  return outcome;
 }
 
 /** One window's steps: claim, slices, and the release of the claim when the window failed. */

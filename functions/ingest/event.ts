@@ -1,7 +1,8 @@
 /**
  * The Lambda event contract (docs/deploy.md, "The function"), validated at the edge.
  * Scheduled: `{"source": "s", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
- * Backfill/ad hoc: `{"source": "s", "stream": "t"?, "window": {"start": ISO, "end": ISO}, "force": bool?}`.
+ * Backfill/ad hoc: `{"source": "s", "stream": "t"?, "window": {"start": ISO, "end": ISO}, "force": bool?, "taskToken": "…"?}`;
+ * a backfill's state machine adds `taskToken`, which the durable function answers when the window ends.
  *
  * Checked by hand rather than with zod: the event is the only input the function validates at
  * run time (the source definition is validated at synth and compiled in), and zod was ~30 % of
@@ -14,11 +15,22 @@ import { parseInstant } from '../window/parseInstant.js';
 /** What the handler was asked to do. */
 export type IngestEvent =
   | { readonly kind: 'scheduled'; readonly source: string; readonly scheduledTime: Date }
-  | { readonly kind: 'window'; readonly source: string; readonly stream?: string; readonly start: Date; readonly end: Date; readonly force: boolean };
+  | {
+      readonly kind: 'window';
+      readonly source: string;
+      readonly stream?: string;
+      readonly start: Date;
+      readonly end: Date;
+      readonly force: boolean;
+      /** The Step Functions task waiting for this window's outcome (SendTaskSuccess/SendTaskFailure). */
+      readonly taskToken?: string;
+    };
 
 /** An ISO 8601 date-time with seconds and an offset, as Scheduler sends `scheduled-time`. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const DATE_TIME_MESSAGE = 'must be an ISO 8601 date-time such as 2024-01-01T00:00:00Z';
+/** The longest task token Step Functions accepts (SendTaskSuccess, `taskToken`: 1 to 2,048 characters). */
+const TASK_TOKEN_MAX = 2048;
 
 type Fields = Record<string, unknown>;
 
@@ -29,13 +41,16 @@ type Fields = Record<string, unknown>;
 export function parseIngestEvent(event: unknown): IngestEvent {
   const isWindow = isObject(event) && 'window' in event;
   const problems: string[] = [];
-  const expected = isWindow ? '{source, stream?, window: {start, end}, force?}' : '{source, scheduledTime}';
+  const expected = isWindow ? '{source, stream?, window: {start, end}, force?, taskToken?}' : '{source, scheduledTime}';
   if (!isObject(event)) {
     problems.push(`(event): expected an object, received ${describe(event)}`);
   } else if (isWindow) {
-    unknownFields(event, ['source', 'stream', 'window', 'force'], '', problems);
+    unknownFields(event, ['source', 'stream', 'window', 'force', 'taskToken'], '', problems);
     text(event, 'source', '', problems, true);
     text(event, 'stream', '', problems, false);
+    text(event, 'taskToken', '', problems, false);
+    // Its length only: the token is a credential of the waiting task, never echoed in an error.
+    if (typeof event.taskToken === 'string' && event.taskToken.length > TASK_TOKEN_MAX) problems.push(`taskToken: expected at most ${TASK_TOKEN_MAX} characters, received ${event.taskToken.length}`);
     if (event.force !== undefined && typeof event.force !== 'boolean') problems.push(`force: expected a boolean, received ${describe(event.force)}`);
     const window = event.window;
     if (!isObject(window)) problems.push(`window: expected an object {start, end}, received ${describe(window)}`);
@@ -57,7 +72,16 @@ export function parseIngestEvent(event: unknown): IngestEvent {
   const start = parseInstant(window.start as string)!;
   const end = parseInstant(window.end as string)!;
   if (start >= end) throw new InputError(`invalid event: window.start ${String(window.start)} must be before window.end ${String(window.end)}`);
-  return { kind: 'window', source: fields.source as string, stream: fields.stream as string | undefined, start, end, force: (fields.force as boolean | undefined) ?? false };
+  const taskToken = fields.taskToken as string | undefined;
+  return {
+    kind: 'window',
+    source: fields.source as string,
+    stream: fields.stream as string | undefined,
+    start,
+    end,
+    force: (fields.force as boolean | undefined) ?? false,
+    ...(taskToken === undefined ? {} : { taskToken }),
+  };
 }
 
 function isObject(value: unknown): value is Fields {

@@ -301,6 +301,7 @@ export function summarizeEvent(event: unknown): unknown {
   return Object.fromEntries(
     Object.entries(event)
       .slice(0, 10)
-      .map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, 80) : typeof v]),
+      // A task token lets its holder answer the waiting Step Functions task: never logged.
+      .map(([k, v]) => [k, k === 'taskToken' ? '***' : typeof v === 'string' ? v.slice(0, 80) : typeof v]),
   );
 }

@@ -23,6 +23,8 @@ export interface SourceBackfillProps {
   readonly bucket: s3.IBucket;
   /** What each window invokes: the source's function, or the alias or version its invocations name. */
   readonly target: lambda.IFunction;
+  /** Longest one durable execution of the target may run: a window waits a little longer for its answer. */
+  readonly executionTimeout: Duration;
   /** Prefixes the state machine's name, so stages coexist in one account. */
   readonly namePrefix: string;
   /**
@@ -38,8 +40,15 @@ export interface SourceBackfillProps {
 }
 
 /**
+ * How much longer than its durable execution's timeout a window waits for the function's answer:
+ * the asynchronous invocation's time in Lambda's queue and the report at the end. A window answered
+ * later fails with States.Timeout, and its late answer is refused (its execution logs that).
+ */
+const WINDOW_WAIT_MARGIN = Duration.minutes(15);
+
+/**
  * @example
- * new SourceBackfill(this, 'Backfill-github_events', { source, bucket: lake.bucket, target: ingestion.invokeTarget, namePrefix: 'apilake-dev' });
+ * new SourceBackfill(this, 'Backfill-github_events', { source, bucket: lake.bucket, target: ingestion.invokeTarget, executionTimeout: ingestion.executionTimeout, namePrefix: 'apilake-dev' });
  */
 export class SourceBackfill extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -67,6 +76,7 @@ export class SourceBackfill extends Construct {
       bucketName: bucket.bucketName,
       maxConcurrency: this.maxConcurrency,
       resultsPrefix: backfillResultsPrefix(source.name),
+      windowTimeoutSeconds: props.executionTimeout.plus(WINDOW_WAIT_MARGIN).toSeconds(),
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,

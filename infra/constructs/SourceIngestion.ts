@@ -77,6 +77,8 @@ export class SourceIngestion extends Construct {
   readonly alias: lambda.Alias;
   readonly schedule: scheduler.Schedule;
   readonly logGroup: logs.LogGroup;
+  /** Longest one durable execution (one window of a backfill) may run. */
+  readonly executionTimeout: Duration = DURABLE_EXECUTION_TIMEOUT;
 
   /**
    * What every invocation of the source names (the schedule's target, a backfill's windows): the
@@ -156,6 +158,7 @@ export class SourceIngestion extends Construct {
 
     this.alias = new lambda.Alias(this, 'Alias', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
     grantDurableExecution(this.function, name, this.logGroup);
+    grantTaskResponses(this.function);
 
     this.alias.configureAsyncInvoke({
       retryAttempts: props.retryAttempts ?? 2,
@@ -216,6 +219,18 @@ function grantDurableExecution(fn: lambda.Function, functionName: string, logGro
   iam.Grant.addToPrincipal({ grantee: fn, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resourceArns: [`${logGroup.logGroupArn}:*`] });
 }
 
+/**
+ * What answering a backfill's waiting task needs (functions/ingest/SfnTaskReports.ts): the window's
+ * execution reports its outcome with the task token of the event. The Service Authorization
+ * Reference lists no resource type for states:SendTaskSuccess and states:SendTaskFailure
+ * ("Actions, resources, and condition keys for AWS Step Functions",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html),
+ * so the statement names "*"; the task token itself says which task is answered.
+ */
+function grantTaskResponses(fn: lambda.IFunction): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resourceArns: ['*'] });
+}
+
 /** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN in a finding. */
 function nagArn(construct: Construct): string {
   const stack = Stack.of(construct);
@@ -230,6 +245,11 @@ function acknowledgeFindings(ingestion: SourceIngestion, lake: Lake, source: str
   grants.acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${functionName}:*]`,
     reason: "The durable execution APIs are authorized against the function's executions, whose ARNs extend its versions' ARNs; the wildcard covers only this one function.",
+  });
+  grants.acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'states:SendTaskSuccess and states:SendTaskFailure take no resource type (Service Authorization Reference, "Actions, resources, and condition keys for AWS Step Functions"); a backfill window answers its task by the task token it was given.',
   });
   grants.acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagArn(ingestion.logGroup)}:*]`,

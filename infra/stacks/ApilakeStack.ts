@@ -87,7 +87,10 @@ export class ApilakeStack extends Stack {
         namePrefix,
       });
       this.ingestions.set(source.name, ingestion);
-      this.backfills.set(source.name, new SourceBackfill(this, `Backfill-${source.name}`, { source, bucket: this.lake.bucket, target: ingestion.invokeTarget, namePrefix }));
+      this.backfills.set(
+        source.name,
+        new SourceBackfill(this, `Backfill-${source.name}`, { source, bucket: this.lake.bucket, target: ingestion.invokeTarget, executionTimeout: ingestion.executionTimeout, namePrefix }),
+      );
     }
 
     this.analytics = new Analytics(this, 'Analytics', {

@@ -121,7 +121,9 @@ describe('apilake backfill --remote', () => {
     deployment.proxy.onStart(() => undefined);
     const rerun = await run(['shop', ...RANGE, '--remote']);
     expect(rerun.stdout).toContain('1 windows, 6 already committed and left out');
-    expect(await windowsOf(deployment.proxy.started[1]!.executionArn)).toEqual([{ source: 'shop', stream: 'orders', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } }]);
+    expect(await windowsOf(deployment.proxy.started[1]!.executionArn)).toEqual([
+      { source: 'shop', stream: 'orders', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' }, force: false },
+    ]);
   });
 
   it.each([

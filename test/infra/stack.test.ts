@@ -131,11 +131,17 @@ describe('ApilakeStack', () => {
       'xray:GetSamplingRules',
       'xray:GetSamplingTargets',
     ]);
+    const taskResponses = new Set(['states:SendTaskSuccess', 'states:SendTaskFailure']);
     for (const [id, policy] of ofType('AWS::IAM::Policy')) {
       for (const statement of (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement) {
         const actions = [statement.Action].flat() as string[];
         expect(actions, id).not.toContain('s3:*');
-        if (!actions.every((action) => resourceless.has(action)) || !/^Backfill\w+StateMachineRole/.test(id)) expect([statement.Resource].flat(), `${id} ${actions.join(', ')}`).not.toContain('*');
+        const noResourceType = actions.every((action) => resourceless.has(action)) && /^Backfill\w+StateMachineRole/.test(id);
+        // A window's execution answers the backfill's waiting task, whose actions take no resource
+        // type either (Service Authorization Reference, "Actions, resources, and condition keys for
+        // AWS Step Functions"): allowed on the functions' roles, for these two actions only.
+        const taskAnswers = actions.length > 0 && actions.every((action) => taskResponses.has(action)) && /^Source\w+RoleDefaultPolicy/.test(id);
+        if (!noResourceType && !taskAnswers) expect([statement.Resource].flat(), `${id} ${actions.join(', ')}`).not.toContain('*');
       }
     }
   });
@@ -315,6 +321,16 @@ describe('ApilakeStack', () => {
     expect(JSON.stringify(logs.Resource)).toContain('SourceshopLogs');
   });
 
+  it("lets each function answer a backfill's waiting task, with the two task response actions only", () => {
+    for (const source of ['shop', 'crm']) {
+      const statements = ofType('AWS::IAM::Policy')
+        .filter(([id]) => id.startsWith(`Source${source}Role`))
+        .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+      const answers = statements.filter((s) => JSON.stringify(s.Action).includes('states:'));
+      expect(answers).toEqual([{ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: '*' }]);
+    }
+  });
+
   describe('the backfill of each source in AWS', () => {
     const stateMachine = (source: string) => {
       const [, resource] = ofType('AWS::StepFunctions::StateMachine').find(([, r]) => (r.Properties.StateMachineName as string) === `apilake-test-${source}-backfill`)!;
@@ -324,7 +340,7 @@ describe('ApilakeStack', () => {
     const definitionOf = (source: string) => {
       const parts = (stateMachine(source).DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
       const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replace(/"/g, "'"))).join('');
-      return JSON.parse(text) as { States: { Windows: Record<string, unknown> & { ItemProcessor: { States: { Window: { Parameters: Record<string, string> } } } } } };
+      return JSON.parse(text) as { States: { Windows: Record<string, unknown> & { ItemProcessor: { States: { Window: Record<string, unknown> & { Parameters: Record<string, unknown> } } } } } };
     };
     const policyOf = (source: string) => {
       const [, policy] = ofType('AWS::IAM::Policy').find(([id]) => id.startsWith(`Backfill${source}StateMachineRole`))!;
@@ -350,8 +366,22 @@ describe('ApilakeStack', () => {
         MaxConcurrency: 3,
         ResultWriter: { Parameters: { Prefix: 'backfills/source=shop/results' } },
       });
-      // A durable function is invoked through its alias.
-      expect(windows.ItemProcessor.States.Window.Parameters).toEqual({ FunctionName: expect.stringMatching(/^\{'Ref':'SourceshopAlias\w+'\}$/) as string, 'Payload.$': '$' });
+      // A durable function is invoked through its alias, asynchronously: a synchronous invocation
+      // of a durable function may last 15 minutes, a window's execution 6 hours. The function
+      // answers with the task token the payload carries.
+      const window = windows.ItemProcessor.States.Window;
+      expect(window).toMatchObject({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', ResultSelector: { 'streams.$': '$.streams' } });
+      expect(window.Parameters).toEqual({
+        FunctionName: expect.stringMatching(/^\{'Ref':'SourceshopAlias\w+'\}$/) as string,
+        InvocationType: 'Event',
+        Payload: { 'source.$': '$.source', 'stream.$': '$.stream', 'window.$': '$.window', 'force.$': '$.force', 'taskToken.$': '$$.Task.Token' },
+      });
+      // A little longer than the durable execution's timeout (6 h), so a window never answered fails.
+      expect(window.TimeoutSeconds).toBe(6 * 3600 + 15 * 60);
+      expect(window.Retry).toEqual([
+        expect.objectContaining({ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'] }),
+        { ErrorEquals: ['WindowsFailedError'], IntervalSeconds: 60, MaxAttempts: 1 },
+      ]);
     });
 
     it("may invoke only its source's function and read only that source's window lists", () => {

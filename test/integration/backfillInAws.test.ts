@@ -65,8 +65,9 @@ describe('starting a backfill in AWS', () => {
     expect(started.input).toMatchObject({ source: 'shop', bucket: deployment.bucket, from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', windows: 7, committed: 0, force: false });
     const events = await windowList(started.executionArn!);
     expect(events).toHaveLength(7); // six hourly orders windows and the day of customers
-    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' } });
-    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' } });
+    // Every field present, force too: the state machine passes each on to the function by name.
+    expect(events).toContainEqual({ source: 'shop', stream: 'orders', window: { start: '2024-01-01T05:00:00Z', end: '2024-01-01T06:00:00Z' }, force: false });
+    expect(events).toContainEqual({ source: 'shop', stream: 'customers', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' }, force: false });
     const described = await deployment.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     expect(described.status).toBe('RUNNING');
   });
@@ -172,7 +173,7 @@ describe('following a backfill in AWS', () => {
   it("gives each failed window the reason from the map's FAILED results, as Step Functions writes them", async () => {
     const { executionArn: arn } = await start();
     const events = await windowList(arn!);
-    for (const event of events.slice(2)) await landWindow(deployment.storage, event);
+    for (const event of events.slice(3)) await landWindow(deployment.storage, event);
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
     const run = 'backfills/source=shop/results/0b73c56e-fa70-44fa-9a8e-30da95ab697a';
     await deployment.storage.writeBytes(
@@ -192,6 +193,8 @@ describe('following a backfill in AWS', () => {
       JSON.stringify([
         failed(events[0]!, 'WindowsFailedError', JSON.stringify({ errorType: 'WindowsFailedError', errorMessage: '1 window(s) failed: orders: HTTP 500', trace: [] })),
         failed(events[1]!, 'States.Timeout', 'the task timed out'),
+        // The function's own answer to the waiting task (SendTaskFailure): the cause is plain text.
+        failed(events[2]!, 'WindowsFailedError', '1 window(s) failed: orders [2024-01-01T02:00:00Z, 2024-01-01T03:00:00Z): HTTP 503'),
       ]),
     );
     deployment.proxy.end(arn!, { status: 'SUCCEEDED', output: JSON.stringify({ MapRunArn: 'arn:x', ResultWriterDetails: { Bucket: deployment.bucket, Key: `${run}/manifest.json` } }) });
@@ -199,6 +202,7 @@ describe('following a backfill in AWS', () => {
     expect(results.filter((r) => r.status === 'failed').map((r) => [r.window.start.toISOString(), r.error!.message])).toEqual([
       ['2024-01-01T00:00:00.000Z', 'WindowsFailedError: 1 window(s) failed: orders: HTTP 500'],
       ['2024-01-01T01:00:00.000Z', 'States.Timeout: the task timed out'],
+      ['2024-01-01T02:00:00.000Z', 'WindowsFailedError: 1 window(s) failed: orders [2024-01-01T02:00:00Z, 2024-01-01T03:00:00Z): HTTP 503'],
     ]);
   });
 

@@ -39,10 +39,11 @@ export async function deployBackfill(moto: MotoServer, source: string, maxConcur
   const sfn = new SFNClient({ ...MOTO_AWS, endpoint: proxy.endpoint });
   const definition = backfillDefinition({
     source,
-    targetArn: `arn:aws:lambda:us-east-1:123456789012:function:apilake-test-${source}`,
+    targetArn: `arn:aws:lambda:us-east-1:123456789012:function:apilake-test-${source}:live`,
     bucketName: bucket,
     maxConcurrency,
     resultsPrefix: backfillResultsPrefix(source),
+    windowTimeoutSeconds: 6 * 3600 + 900,
   });
   const created = await sfn.send(
     new CreateStateMachineCommand({ name: `apilake-test-${source}-backfill-${suffix}`, definition: JSON.stringify(definition), roleArn: 'arn:aws:iam::123456789012:role/backfill' }),

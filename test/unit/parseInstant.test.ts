@@ -51,7 +51,9 @@ describe('impossible dates are malformed dates, with the same message', () => {
 
   it.each(['2024-02-30T00:00:00Z', '2023-02-29T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:60:00Z', 'not a date'])('in a Lambda event window: %s', (start) => {
     const event = { source: 's', window: { start, end: '2024-03-02T00:00:00Z' } };
-    expect(() => parseIngestEvent(event)).toThrow('invalid event, expected {source, stream?, window: {start, end}, force?}: window.start: must be an ISO 8601 date-time such as 2024-01-01T00:00:00Z');
+    expect(() => parseIngestEvent(event)).toThrow(
+      'invalid event, expected {source, stream?, window: {start, end}, force?, taskToken?}: window.start: must be an ISO 8601 date-time such as 2024-01-01T00:00:00Z',
+    );
   });
 
   it('in a scheduled event', () => {

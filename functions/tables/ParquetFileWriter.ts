@@ -41,9 +41,10 @@ export interface ParquetFileWriterOptions {
   /**
    * Page compression. ZSTD needs Node ≥ 22.15 (zlib's native zstd, as on Lambda's nodejs22.x):
    * there it is both faster than hyparquet-writer's JavaScript snappy and about a third smaller
-   * (bench/parquet.ts). Without it GZIP (zlib, native, level 6): on Node 20 the encoder thread
-   * closed a 2,000-row group of ~1 KB records in 50–59 ms against 92–107 ms with the JavaScript
-   * snappy, which the thread compiles cold, and the file was 38 % smaller (docs/performance.md, T1).
+   * (bench/parquet.ts). Without it GZIP (zlib, native, at {@link GZIP_LEVEL}): on Node 20 the
+   * encoder thread closed a 2,000-row group of ~1 KB records in 50–59 ms at level 6 against 92–107 ms
+   * with the JavaScript snappy, which the thread compiles cold, and the file was 38 % smaller
+   * (docs/performance.md, T1).
    * @default 'ZSTD' where the runtime has it, else 'GZIP'
    */
   readonly codec?: ParquetCodec;
@@ -93,6 +94,13 @@ export interface ParquetFileInfo {
 
 // zlib gained zstd in Node 22.15 / 23.8 (nodejs.org/api/zlib.html, zlib.zstdCompressSync).
 const zstdCompressSync = (zlib as unknown as { zstdCompressSync?: (input: Uint8Array) => Buffer }).zstdCompressSync;
+
+/**
+ * The deflate level of GZIP pages. On ~1 KB JSON records level 2 took half the encoder thread's CPU
+ * of zlib's default 6 (4.4–4.9 against 9.3–9.8 µs a record, all of the encoding included) for files
+ * 12 % larger (94 against 84 bytes a record): compression was most of the thread's work.
+ */
+export const GZIP_LEVEL = 2;
 
 /** The codec used when none is asked for: ZSTD where the runtime has it, else GZIP (both native zlib). */
 export const DEFAULT_CODEC: ParquetCodec = zstdCompressSync ? 'ZSTD' : 'GZIP';
@@ -342,7 +350,7 @@ class StreamByteWriter extends ByteWriter {
 }
 
 function compressorsFor(codec: ParquetCodec): Partial<Record<ParquetCodec, (input: Uint8Array) => Uint8Array>> {
-  if (codec === 'GZIP') return { GZIP: (input) => zlib.gzipSync(input) };
+  if (codec === 'GZIP') return { GZIP: (input) => zlib.gzipSync(input, { level: GZIP_LEVEL }) };
   if (codec === 'ZSTD') {
     const zstd = zstdCompressSync;
     if (!zstd) throw new SinkError(`Parquet codec ZSTD needs Node ≥ 22.15 (this is ${process.version}); use SNAPPY or GZIP`);

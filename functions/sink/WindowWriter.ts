@@ -17,6 +17,9 @@ import { partKey, type WindowRef } from './lakeLayout.js';
 import type { PartInfo } from './manifest.js';
 import { PartWriter } from './PartWriter.js';
 
+/** The typed values of every record of a table without typed columns. */
+const NO_VALUES: readonly unknown[] = Object.freeze([]);
+
 /** Options of a {@link WindowWriter}. */
 export interface WindowWriterOptions extends StorageCallOptions {
   /** The run (attempt) writing; every key carries it. */
@@ -168,10 +171,10 @@ export class WindowWriter {
     this.curated ??= this.startCurated();
     // Views into the page: the writer copies what it keeps.
     const data = new Array<Uint8Array>(batch.count);
-    const values = new Array<unknown[]>(batch.count);
+    const values = new Array<readonly unknown[]>(batch.count);
     for (let i = 0; i < batch.count; i++) {
       data[i] = batch.bytes(i);
-      values[i] = this.extractor ? this.extractor.extract(batch.value(i)) : [];
+      values[i] = this.extractor ? this.extractor.extract(batch.value(i)) : NO_VALUES;
     }
     await this.curated.file.writePage({ extractedAt: meta.extractedAt.toISOString(), parent: meta.parent ?? null, data, values });
     return true;

@@ -41,9 +41,10 @@ export interface ParquetFileWriterOptions {
   /**
    * Page compression. ZSTD needs Node ≥ 22.15 (zlib's native zstd, as on Lambda's nodejs22.x):
    * there it is both faster than hyparquet-writer's JavaScript snappy and about a third smaller
-   * (bench/parquet.ts). Without it GZIP (zlib, native, level 6): on Node 20 the encoder thread
-   * closed a 2,000-row group of ~1 KB records in 50–59 ms against 92–107 ms with the JavaScript
-   * snappy, which the thread compiles cold, and the file was 38 % smaller (docs/performance.md, T1).
+   * (bench/parquet.ts). Without it GZIP (zlib, native, at {@link GZIP_LEVEL}): on Node 20 the
+   * encoder thread closed a 2,000-row group of ~1 KB records in 50–59 ms at level 6 against 92–107 ms
+   * with the JavaScript snappy, which the thread compiles cold, and the file was 38 % smaller
+   * (docs/performance.md, T1).
    * @default 'ZSTD' where the runtime has it, else 'GZIP'
    */
   readonly codec?: ParquetCodec;
@@ -52,6 +53,13 @@ export interface ParquetFileWriterOptions {
    * @default 1 MiB
    */
   readonly chunkBytes?: number;
+  /**
+   * Keep `data` bytes as the views they are instead of copying them: only for bytes that nobody
+   * writes to afterwards and that hold little besides records (the encoder thread's hand-overs), since a
+   * view keeps its whole buffer alive until its row group is written.
+   * @default false
+   */
+  readonly keepViews?: boolean;
 }
 
 /** What every record of the window shares. */
@@ -87,10 +95,17 @@ export interface ParquetFileInfo {
 // zlib gained zstd in Node 22.15 / 23.8 (nodejs.org/api/zlib.html, zlib.zstdCompressSync).
 const zstdCompressSync = (zlib as unknown as { zstdCompressSync?: (input: Uint8Array) => Buffer }).zstdCompressSync;
 
+/**
+ * The deflate level of GZIP pages. On ~1 KB JSON records level 2 took half the encoder thread's CPU
+ * of zlib's default 6 (4.4–4.9 against 9.3–9.8 µs a record, all of the encoding included) for files
+ * 12 % larger (94 against 84 bytes a record): compression was most of the thread's work.
+ */
+export const GZIP_LEVEL = 2;
+
 /** The codec used when none is asked for: ZSTD where the runtime has it, else GZIP (both native zlib). */
 export const DEFAULT_CODEC: ParquetCodec = zstdCompressSync ? 'ZSTD' : 'GZIP';
 
-const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: DEFAULT_CODEC, chunkBytes: 1024 * 1024 };
+const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: DEFAULT_CODEC, chunkBytes: 1024 * 1024, keepViews: false };
 
 /**
  * What writes a window's Parquet file, on this thread ({@link ParquetFileWriter}) or on an encoder
@@ -148,7 +163,7 @@ export class ParquetFileWriter implements CuratedTableFile {
     this.guard = new ParquetFileGuard(spec.name, rejectFailed);
     this.output = this.sink;
     this.typedCount = spec.columns.length;
-    this.group = new GroupBuffer(this.typedCount);
+    this.group = new GroupBuffer(this.typedCount, this.options.keepViews);
     this.sink.on('error', (error) => this.guard.fail(error));
     this.sink.on('close', () => {
       if (!this.sink.writableFinished) this.guard.fail(new SinkError(`the output of the Parquet file of ${spec.name} closed before the file was finished`));
@@ -220,7 +235,7 @@ export class ParquetFileWriter implements CuratedTableFile {
 
   private async flushGroup(): Promise<void> {
     const group = this.group;
-    this.group = new GroupBuffer(this.typedCount);
+    this.group = new GroupBuffer(this.typedCount, this.options.keepViews);
     const constant = (value: string) => new Array<string>(group.rows).fill(value);
     const envelope: unknown[][] = [
       constant(this.spec.source),
@@ -289,15 +304,18 @@ class GroupBuffer {
   readonly data: Uint8Array[] = [];
   readonly typed: unknown[][];
 
-  constructor(typedCount: number) {
+  constructor(
+    typedCount: number,
+    private readonly keepViews: boolean,
+  ) {
     this.typed = Array.from({ length: typedCount }, () => []);
   }
 
   add(extractedAt: string, parent: string | null, data: string | Uint8Array, values: readonly unknown[]): void {
     this.extractedAt.push(extractedAt);
     this.parent.push(parent);
-    // A copy, never a view: a view would keep its whole page body alive until the group is written.
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    // A copy unless told otherwise: a view would keep its whole page body alive until the group is written.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : this.keepViews ? data : Buffer.from(data);
     this.data.push(bytes);
     for (let j = 0; j < values.length; j++) this.typed[j]!.push(values[j]);
     this.rows++;
@@ -332,7 +350,7 @@ class StreamByteWriter extends ByteWriter {
 }
 
 function compressorsFor(codec: ParquetCodec): Partial<Record<ParquetCodec, (input: Uint8Array) => Uint8Array>> {
-  if (codec === 'GZIP') return { GZIP: (input) => zlib.gzipSync(input) };
+  if (codec === 'GZIP') return { GZIP: (input) => zlib.gzipSync(input, { level: GZIP_LEVEL }) };
   if (codec === 'ZSTD') {
     const zstd = zstdCompressSync;
     if (!zstd) throw new SinkError(`Parquet codec ZSTD needs Node ≥ 22.15 (this is ${process.version}); use SNAPPY or GZIP`);

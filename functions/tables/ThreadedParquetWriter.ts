@@ -54,6 +54,8 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   private readonly thread: EncoderThread;
   private readonly file: number;
   private readonly maxPending: number;
+  /** The table has typed columns: their values go to the thread. Without, nothing is sent per record. */
+  private readonly typed: boolean;
   private pending = 0;
   /** {@link output} is over its high-water mark: hand over nothing more until it is read. */
   private outputFull = false;
@@ -73,6 +75,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     this.guard = new ParquetFileGuard(spec.name, () => this.notify());
     const { maxPendingBytes, ...fileOptions } = options;
     this.maxPending = maxPendingBytes ?? DEFAULT_MAX_PENDING;
+    this.typed = spec.columns.length > 0;
     this.output = new Readable({
       highWaterMark: fileOptions.chunkBytes ?? 1024 * 1024,
       read: () => {
@@ -154,7 +157,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       gathered.spans.push(at);
       at += typeof record === 'string' ? Buffer.from(out.buffer, out.byteOffset + at).write(record, 'utf8') : (out.set(record, at), record.byteLength);
       gathered.spans.push(at);
-      gathered.values.push(page.values[i]!);
+      if (this.typed) gathered.values.push(page.values[i]!);
     }
     gathered.used = at;
     const parent = page.parent ?? null;

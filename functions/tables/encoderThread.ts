@@ -7,8 +7,8 @@
  *
  * Protocol (one port, messages in order both ways, each naming its file):
  * - main → thread: `open` (table, envelope, options), `pages` (the records of one or more pages
- *   gathered to about 256 KB: bytes and spans transferred, typed values cloned), then `close` or
- *   `abort`;
+ *   gathered to about 256 KB: bytes and spans transferred, typed values cloned, none at all for a
+ *   table without typed columns), then `close` or `abort`;
  * - thread → main: `chunk`s (file bytes, transferred) as produced, an `ack` per `pages` message
  *   taken, then `closed` (rows, bytes, sha256) or `failed`.
  * A thread that crashes or runs out of memory fails every open file, and the next file starts a

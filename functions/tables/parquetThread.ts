@@ -13,6 +13,9 @@ import { parentPort } from 'node:worker_threads';
 import { IDLE_GROUP_ROWS, type FromEncoder, type ToEncoder } from './encoderThread.js';
 import { ParquetFileWriter } from './ParquetFileWriter.js';
 
+/** The typed values of a record of a table without typed columns. */
+const NO_VALUES: readonly unknown[] = Object.freeze([]);
+
 /** No page for this long is "idle". Pages of a CPU-bound window come far faster. */
 const IDLE_MS = 5;
 
@@ -58,7 +61,8 @@ port.on('message', (message: ToEncoder) => {
     case 'open': {
       let writer: ParquetFileWriter;
       try {
-        writer = new ParquetFileWriter(message.spec, message.envelope, message.options);
+        // The pages' bytes are this thread's own (transferred) and hold only records: kept, not copied.
+        writer = new ParquetFileWriter(message.spec, message.envelope, { ...message.options, keepViews: true });
       } catch (error) {
         // Thrown here, it would end the thread and every other file open on it.
         const { name, message: text } = error as Error;
@@ -79,7 +83,9 @@ port.on('message', (message: ToEncoder) => {
         for (const { extractedAt, parent, records } of message.pages) {
           const data = new Array<Uint8Array>(records);
           for (let i = 0; i < records; i++) data[i] = message.bytes.subarray(message.spans[2 * (at + i)], message.spans[2 * (at + i) + 1]);
-          await writer.writePage({ extractedAt, parent, data, values: message.values.slice(at, at + records) });
+          // A table without typed columns gets no values: each record's row of them is empty.
+          const values = message.values.length === 0 ? new Array<readonly unknown[]>(records).fill(NO_VALUES) : message.values.slice(at, at + records);
+          await writer.writePage({ extractedAt, parent, data, values });
           at += records;
         }
         post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });

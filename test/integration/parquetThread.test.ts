@@ -12,7 +12,7 @@ import { parseSource } from '../../functions/config/loadSources.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { CuratedFile } from '../../functions/sink/WindowWriter.js';
 import { ParquetFileWriter, type CuratedPage, type CuratedTableFile } from '../../functions/tables/ParquetFileWriter.js';
-import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { tableSpec, type TableSpec } from '../../functions/tables/tableSpec.js';
 import { IDLE_GROUP_ROWS, ThreadedParquetWriter } from '../../functions/tables/ThreadedParquetWriter.js';
 
 const execFileAsync = promisify(execFile);
@@ -278,6 +278,51 @@ describe('ThreadedParquetWriter', () => {
     await next.writePage(page(0, 10));
     expect(await next.close()).toMatchObject({ rows: 10 });
     expect(await readRows(await bytes)).toHaveLength(10);
+  });
+
+  it('hands over no typed values for a table without typed columns, and writes the rows the calling thread writes', async () => {
+    const plain: TableSpec = { ...SPEC, columns: [] };
+    const pages = [0, 1, 2].map((k) => ({ ...page(k * 100, k * 100 + 100, k === 1 ? 'text' : 'bytes'), values: Array.from({ length: 100 }, () => []) }));
+    const file = new ThreadedParquetWriter(plain, ENVELOPE, { rowGroupRows: 120 });
+    const thread = (file as unknown as { thread: { post(message: { kind: string; values?: unknown[] }, transfer?: unknown): void } }).thread;
+    const sent: number[] = [];
+    const post = thread.post.bind(thread);
+    thread.post = (message, transfer) => {
+      if (message.kind === 'pages') sent.push(message.values!.length);
+      post(message, transfer);
+    };
+    let threaded;
+    try {
+      threaded = await land(file, pages);
+    } finally {
+      thread.post = post;
+    }
+    const here = await land(new ParquetFileWriter(plain, ENVELOPE, { rowGroupRows: 120 }), pages);
+
+    expect(sent).toEqual([0]);
+    expect(threaded.info).toMatchObject({ rows: 300, rowGroups: 3 });
+    const rows = await readRows(threaded.bytes);
+    expect(rows).toEqual(await readRows(here.bytes));
+    expect(rows.map((r) => r.data)).toEqual(pages.flatMap((p) => p.data.map((d) => d.toString())));
+  });
+
+  it('copies the records it is given unless told to keep the views, as the thread does with its own hand-overs', async () => {
+    for (const keepViews of [false, true]) {
+      const body = Buffer.from('{"id":1}{"id":2}');
+      const file = new ParquetFileWriter(SPEC, ENVELOPE, { keepViews });
+      const bytes = collect(file.output);
+      await file.writePage({
+        extractedAt: '2024-01-01T00:05:00.000Z',
+        data: [body.subarray(0, 8), body.subarray(8)],
+        values: [
+          [1n, null, null],
+          [2n, null, null],
+        ],
+      });
+      body.write('{"id":9}', 8); // the page's buffer reused before the row group is written
+      await file.close();
+      expect((await readRows(await bytes)).map((r) => r.data)).toEqual(keepViews ? ['{"id":1}', '{"id":9}'] : ['{"id":1}', '{"id":2}']);
+    }
   });
 
   it('refuses a record with the wrong number of typed values in that call, and the file goes on', async () => {

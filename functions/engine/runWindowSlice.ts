@@ -198,7 +198,12 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       counters: { ...sums, decoding, ...(typeErrors ? { typeErrors } : {}) },
     };
     try {
-      checkpointJson(checkpoint);
+      // The durable execution service stores the checkpoint and shows it in its console: no credential may be in it.
+      if (client.redactor.holdsCredential(checkpointJson(checkpoint))) {
+        throw new ApilakeError(
+          `the window's next request holds a credential where the client does not set it (its path, body or a paging header), and a checkpoint is stored by the durable execution service: this stream's windows must land within one invocation (a longer function timeout or a shorter window)`,
+        );
+      }
     } catch (error) {
       warn(await attempt.abandon(writer.keys));
       return done('failed', { error: error as Error, manifestKey: baseKey });

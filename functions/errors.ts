@@ -272,6 +272,17 @@ export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(`non-error thrown: ${String(value)}`);
 }
 
+/**
+ * A slice of a window landed across invocations reached no part boundary before its invocation's
+ * deadline: a part takes longer to fill than an invocation lasts, so trying again cannot help.
+ */
+export class PartTooSlowError extends ApilakeError {
+  constructor(message: string, options: { context?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.name = 'PartTooSlowError';
+  }
+}
+
 /** A redirect was refused: to an origin the source does not name, too many in a row, or to a bad Location. */
 export class RedirectError extends HttpError {
   constructor(message: string, request: string, options: { context?: Record<string, unknown> } = {}) {

@@ -42,6 +42,8 @@ export interface WindowCheckpoint {
   readonly slices: number;
   /** The next page to fetch. */
   readonly next: WindowCursor;
+  /** The longest time a part took to fill so far, in ms: how early the next slice must stop to reach a part boundary in time. */
+  readonly longestPartMs?: number;
   /** Raw parts stored so far, in order. */
   readonly parts: readonly PartInfo[];
   /** Parquet files stored so far, one per slice that wrote records (with a typed table). */
@@ -65,6 +67,7 @@ export function parseWindowCheckpoint(value: unknown): WindowCheckpoint {
   if (typeof c.startedAt !== 'string' || Number.isNaN(Date.parse(c.startedAt))) fail('its start is not a timestamp');
   if (!isCount(c.commit) || c.commit < 1) fail(`commit ${JSON.stringify(c.commit)} is not a commit number`);
   if (!isCount(c.slices)) fail(`slices ${JSON.stringify(c.slices)} is not a count`);
+  if (c.longestPartMs !== undefined && !isCount(c.longestPartMs)) fail(`longestPartMs ${JSON.stringify(c.longestPartMs)} is not a duration in ms`);
   if (!Array.isArray(c.parts) || !c.parts.every(isPart)) fail('its parts are not a list of {key, records, bytes, sha256}');
   if (c.curated !== undefined && (!Array.isArray(c.curated) || !c.curated.every(isPart))) fail('its Parquet files are not a list of {key, records, bytes, sha256}');
   const counters = c.counters as Record<string, unknown> | undefined;

@@ -41,7 +41,22 @@ export interface LandPagesInput {
    * Asked after each page lands (a window landed in slices; `pageAligned` writer): once true, landing
    * stops at the next part boundary, and `next` says where the pages stand.
    */
-  readonly stopWhen?: () => boolean;
+  readonly stopWhen?: (pace: PartPace) => boolean;
+  /** The longest time a part of this window took to fill in earlier slices, in ms. @default none measured */
+  readonly longestPartMs?: number;
+}
+
+/**
+ * How long the window's parts take to fill, by the clock: what a caller that must stop at a part
+ * boundary before a deadline needs to know to stop in time.
+ */
+export interface PartPace {
+  /** The longest time a whole part of this window took to fill so far, in ms (earlier slices' included); undefined before the first. */
+  readonly longestPartMs: number | undefined;
+  /** How long the current part has been filling, in ms (from the last part boundary, or from the start of landing). */
+  readonly currentPartMs: number;
+  /** Part boundaries reached since landing began. */
+  readonly boundaries: number;
 }
 
 /** What the pages of a window came to. */
@@ -52,6 +67,8 @@ export interface LandedPages {
   readonly filtered: number;
   /** Where the window's pages stand when landing stopped at a part boundary before their end (`stopWhen`). */
   readonly next?: WindowCursor;
+  /** {@link PartPace.longestPartMs} when landing ended. */
+  readonly longestPartMs?: number;
 }
 
 /** Lands every page, then finishes the writer's files. @throws what paging or writing threw */
@@ -66,6 +83,8 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   // A window landed in slices writes each page whole, in page order, so a part boundary falls between pages.
   const sliced = input.resume !== undefined || input.stopWhen !== undefined;
   let next: WindowCursor | undefined;
+  // A slice starts at a part boundary (the window's start, or where the slice before it stopped).
+  const pace = new PartClock(clock, input.longestPartMs);
   const landEarly = async (index: number, batch: RecordBatch) => {
     let meta = earlyMeta.get(index);
     if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
@@ -91,10 +110,14 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
     /** Where the pages stood after the last page landed whole. */
     let after = input.resume;
     for await (const page of pages) {
+      const arrivedAt = clock.now();
+      const partsBefore = writer.finishedParts;
       const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
       earlyMeta.delete(page.page.index);
       writer.beginPage();
       for (const batch of page.batches) if (!(await writer.writeRecords(batch, meta))) break;
+      // A part ended before this page: rolled over, or finished by a stop at the boundary.
+      if (writer.hasStopped || writer.finishedParts > partsBefore) pace.boundary(arrivedAt);
       if (writer.hasStopped) {
         // The page waits for the next slice, which fetches it again.
         tally.pages--;
@@ -107,11 +130,39 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
       if (sliced) {
         // Read now: it stays valid only until the next page is asked for.
         after = page.cursor?.();
-        if (input.stopWhen?.()) writer.stopAtNextPart();
+        if (input.stopWhen?.(pace.now())) writer.stopAtNextPart();
       }
     }
   } finally {
     paging.abort('the window has finished paging');
   }
-  return { files: await writer.finish(), decoding, filtered, ...(next ? { next } : {}) };
+  const { longestPartMs } = pace.now();
+  return { files: await writer.finish(), decoding, filtered, ...(next ? { next } : {}), ...(longestPartMs === undefined ? {} : { longestPartMs }) };
+}
+
+/** Measures the time between part boundaries. */
+class PartClock {
+  private longest: number | undefined;
+  private boundaries = 0;
+  private partStart: number;
+
+  constructor(
+    private readonly clock: Clock,
+    longestPartMs: number | undefined,
+  ) {
+    this.longest = longestPartMs;
+    this.partStart = clock.now();
+  }
+
+  /** A part ended at `at` (epoch ms). */
+  boundary(at: number): void {
+    const took = Math.max(0, at - this.partStart);
+    this.longest = Math.max(this.longest ?? 0, took);
+    this.boundaries++;
+    this.partStart = at;
+  }
+
+  now(): PartPace {
+    return { longestPartMs: this.longest, currentPartMs: Math.max(0, this.clock.now() - this.partStart), boundaries: this.boundaries };
+  }
 }

@@ -29,7 +29,7 @@ import { buildManifest, type Manifest } from '../sink/manifest.js';
 import { lazyStorageTime } from '../sink/storageClock.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
-import { landPages, type LandedPages } from './landPages.js';
+import { landPages, type LandedPages, type PartPace } from './landPages.js';
 import { readiness, type WindowResult, type WindowRunInput } from './runWindow.js';
 import type { PageTally } from './streamPages.js';
 import { checkpointJson, parseWindowCheckpoint, type WindowCheckpoint } from './WindowCheckpoint.js';
@@ -39,10 +39,11 @@ export interface WindowSliceInput extends WindowRunInput {
   /** The checkpoint the previous slice returned. @default the window's first slice */
   readonly checkpoint?: WindowCheckpoint;
   /**
-   * Asked after each page lands: once true, the slice stops at the next part boundary and returns
-   * a checkpoint (a function's deadline drawing near). @default never: the slice lands the whole window
+   * Asked after each page lands, with how long the window's parts take to fill: once true, the
+   * slice stops at the next part boundary and returns a checkpoint (a function's deadline drawing
+   * near). @default never: the slice lands the whole window
    */
-  readonly stopWhen?: () => boolean;
+  readonly stopWhen?: (pace: PartPace) => boolean;
 }
 
 /** How a slice ended. */
@@ -159,6 +160,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.parents ? { parents: input.parents } : {}),
       ...(prior ? { resume: prior.next } : {}),
+      ...(prior?.longestPartMs === undefined ? {} : { longestPartMs: prior.longestPartMs }),
       ...(sliced && input.stopWhen ? { stopWhen: input.stopWhen } : {}),
     });
   } catch (error) {
@@ -190,12 +192,18 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       commit: attempt.nextCommit,
       slices: (prior?.slices ?? 0) + 1,
       next: landed.next,
+      ...(landed.longestPartMs === undefined ? {} : { longestPartMs: Math.round(landed.longestPartMs) }),
       parts,
       ...(curated ? { curated } : {}),
       counters: { ...sums, decoding, ...(typeErrors ? { typeErrors } : {}) },
     };
     try {
-      checkpointJson(checkpoint);
+      // The durable execution service stores the checkpoint and shows it in its console: no credential may be in it.
+      if (client.redactor.holdsCredential(checkpointJson(checkpoint))) {
+        throw new ApilakeError(
+          `the window's next request holds a credential where the client does not set it (its path, body or a paging header), and a checkpoint is stored by the durable execution service: this stream's windows must land within one invocation (a longer function timeout or a shorter window)`,
+        );
+      }
     } catch (error) {
       warn(await attempt.abandon(writer.keys));
       return done('failed', { error: error as Error, manifestKey: baseKey });

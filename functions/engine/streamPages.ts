@@ -287,6 +287,7 @@ async function* pagesOf(
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.
     concurrency: parent ? 1 : source.rate_limit.concurrency,
     describe: (request) => describeRequest(input, stream, request),
+    ...(own ? { storable: (request: PageRequest) => withoutCredentials(request, client) } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
     ...(resume ? { resume: resume.paging } : {}),
   });
@@ -313,6 +314,13 @@ async function* pagesOf(
       ...(cursor ? { cursor } : {}),
     };
   }
+}
+
+/** A request as a checkpoint may store it: the client sets its credentials again on every request. */
+function withoutCredentials(request: PageRequest, client: HttpClient): PageRequest {
+  const { redactor } = client;
+  const headers = request.headers && Object.fromEntries(Object.entries(request.headers).filter(([, value]) => !redactor.holdsCredential(value)));
+  return { ...request, url: redactor.withoutCredentials(request.url), ...(headers ? { headers } : {}) };
 }
 
 function describeRequest(input: StreamPagesInput, stream: StreamDefinition, request: PageRequest): string {

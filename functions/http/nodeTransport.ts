@@ -70,8 +70,13 @@ function send(request: TransportRequest, options: NodeTransportOptions, mayRetry
     signal.addEventListener('abort', onAbort, { once: true });
     const settled = () => signal.removeEventListener('abort', onAbort);
 
-    req.once('error', (error: NodeJS.ErrnoException) => {
-      if (res) return; // after the response, errors surface through its body
+    let failed = false;
+    // `on`, not `once`: a request may report a second error for one failure (the socket's own error
+    // after the "socket hang up" its close caused, when the two arrive in that order), and an
+    // 'error' without a listener is an uncaught exception that ends the process.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (res || failed) return; // after the response, errors surface through its body
+      failed = true;
       settled();
       // A kept-alive socket the server closed while idle fails before any byte of a response; the
       // request never reached the server, so it goes again once on a fresh connection (Node.js

@@ -64,7 +64,10 @@ export class Redactor {
   /** The values as registered, without their other spellings, in registration order. */
   private readonly registered: string[] = [];
   private readonly params = new Set<string>(SENSITIVE_QUERY_PARAMS);
+  /** Query parameters the source's auth sets on every request. */
+  private readonly authParams = new Set<string>();
   private pattern: RegExp | undefined;
+  private credentialPattern: RegExp | undefined;
 
   /**
    * Registers a secret value to mask.
@@ -87,11 +90,51 @@ export class Redactor {
     if (!this.values.has(value)) this.registered.push(value);
     for (const form of equivalentForms(value)) if (!this.values.has(form)) this.values.set(form, origin);
     this.pattern = undefined;
+    this.credentialPattern = undefined;
   }
 
-  /** Registers a query parameter name whose value is always masked (an api_key's `name`). */
+  /** Registers a query parameter name whose value is always masked: one the source's auth sets on every request (an api_key's `name`). */
   addSensitiveParam(name: string): void {
     this.params.add(name.toLowerCase());
+    this.authParams.add(name.toLowerCase());
+  }
+
+  /**
+   * The URL as it may be stored (a checkpoint): without user info, without the auth's own query
+   * parameters, and without any query parameter whose value holds a registered credential (an
+   * API's next-page link that echoes the key back). The client sets its credentials again on every
+   * request it sends.
+   */
+  withoutCredentials(input: URL): URL {
+    if (this.values.size === 0 && this.authParams.size === 0 && !input.username && !input.password) return input;
+    const url = new URL(input);
+    url.username = '';
+    url.password = '';
+    for (const key of [...new Set(url.searchParams.keys())]) {
+      if (this.authParams.has(key.toLowerCase()) || url.searchParams.getAll(key).some((value) => this.holdsCredential(value))) url.searchParams.delete(key);
+    }
+    return url;
+  }
+
+  /**
+   * Whether `input` holds a registered credential in any of its forms: like {@link contains}, but
+   * not for values that only identify (a user name, a client id), which may rightly appear in a
+   * request's path or parameters.
+   */
+  holdsCredential(input: string): boolean {
+    if (this.credentialPattern === undefined) {
+      const credentials = [...this.values].filter(([, origin]) => origin === undefined || !IDENTIFIER_KEYS.has(origin.key)).map(([value]) => value);
+      this.credentialPattern =
+        credentials.length === 0
+          ? /(?!)/
+          : new RegExp(
+              credentials
+                .sort((a, b) => b.length - a.length)
+                .map(encodedPattern)
+                .join('|'),
+            );
+    }
+    return this.credentialPattern.test(input);
   }
 
   /** A URL with user info and sensitive query values masked. */

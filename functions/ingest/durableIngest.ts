@@ -30,11 +30,13 @@ import { METRIC } from '../commons/telemetry.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { runWindowSlice } from '../engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../engine/WindowCheckpoint.js';
-import { ApilakeError, InputError } from '../errors.js';
+import { AbortedError, ApilakeError, InputError, PartTooSlowError } from '../errors.js';
+import type { PartPace } from '../engine/landPages.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { parseIngestEvent, type IngestEvent } from './event.js';
+import { sliceReserveMs } from './sliceReserve.js';
 import { IDEMPOTENCY_TTL_SECONDS, planJobs, report, summarizeEvent, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
 import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
 
@@ -46,8 +48,6 @@ export interface DurableIngestDeps extends IngestDeps {
 
 /** The idempotency records of durable windows: apart from those of the plain handler's invocations. */
 const KEY_PREFIX = 'apilake.window';
-/** A slice stops asking for pages when less than this share of its invocation's time is left, so it reaches the next part boundary in time. */
-const SLICE_RESERVE_SHARE = 0.2;
 /** How long the service waits before it invokes the function again for the next slice. */
 const CONTINUE_AFTER_SECONDS = 1;
 /** Tries of a slice that ran into its invocation's deadline before reaching a part boundary, or was killed. */
@@ -213,6 +213,21 @@ async function releaseWindow(key: { source: string; stream: string; window: { st
   await deps.persistenceStore.deleteRecord(key);
 }
 
+/** The error of a slice that reached no part boundary before its invocation's deadline: what to change. */
+function partTooSlow(stream: StreamDefinition, deps: IngestDeps, remainingMs: number, pace: PartPace | undefined, cause: Error | undefined): PartTooSlowError {
+  const filled = pace ? `after ${seconds(pace.currentPartMs)} the first part was still filling` : 'no page landed';
+  return new PartTooSlowError(
+    `the window's slice reached no part boundary in the ${seconds(remainingMs - deps.deadlineMarginMs)} its invocation had before its deadline (${filled}${cause instanceof AbortedError ? '' : `; ${cause?.message ?? 'stopped'}`}), ` +
+      `so the window cannot progress from one invocation to the next: raise the function's timeout, or lower lake.part_size_mb (now ${deps.source.lake.part_size_mb}) so a part fills in a fifth of an invocation, ` +
+      `or, if a single page takes that long, ask for smaller pages (the stream's page size parameter; max_page_mb is ${stream.max_page_mb})`,
+    { context: { stream: stream.name, part_size_mb: deps.source.lake.part_size_mb, remaining_ms: remainingMs } },
+  );
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
 /** What the slices of one invocation share: its HTTP client, its deadlines. */
 class Invocation {
   private client: Promise<HttpClient> | undefined;
@@ -230,10 +245,12 @@ class Invocation {
     const { deps, context } = this;
     const remainingMs = context.getRemainingTimeInMillis();
     const hardMarginMs = deps.hardDeadlineMarginMs ?? Math.min(5_000, deps.deadlineMarginMs / 2);
-    const reserveMs = Math.max(2 * deps.deadlineMarginMs, remainingMs * SLICE_RESERVE_SHARE);
     const controller = new AbortController();
+    const deadlineReason = `less than ${deps.deadlineMarginMs} ms left of the invocation`;
+    /** How the parts filled up to the last page landed. */
+    let pace: PartPace | undefined;
     const storageController = new AbortController();
-    const deadline = setTimeout(() => controller.abort(`less than ${deps.deadlineMarginMs} ms left of the invocation`), Math.max(0, remainingMs - deps.deadlineMarginMs));
+    const deadline = setTimeout(() => controller.abort(deadlineReason), Math.max(0, remainingMs - deps.deadlineMarginMs));
     const hardDeadline = setTimeout(() => storageController.abort(`less than ${hardMarginMs} ms left of the invocation`), Math.max(0, remainingMs - hardMarginMs));
     deadline.unref?.();
     hardDeadline.unref?.();
@@ -252,7 +269,13 @@ class Invocation {
         storageSignal: storageController.signal,
         ...(checkpoint ? { checkpoint } : {}),
         // Asked inside the step: the stop is stored with the step's result, and a replay follows it.
-        stopWhen: () => context.getRemainingTimeInMillis() < reserveMs,
+        stopWhen: (measured) => {
+          pace = measured;
+          const left = context.getRemainingTimeInMillis();
+          // The deadline as the context tells it, between pages, whatever the timers do.
+          if (left <= deps.deadlineMarginMs) controller.abort(deadlineReason);
+          return left < sliceReserveMs({ sliceStartRemainingMs: remainingMs, deadlineMarginMs: deps.deadlineMarginMs, pace: measured });
+        },
       });
       if (outcome.kind === 'paused') {
         deps.logger.info('window continues in the next invocation', {
@@ -268,10 +291,18 @@ class Invocation {
         await this.close();
         return { kind: 'paused', checkpoint: outcome.checkpoint, pages: outcome.slicePages };
       }
-      if (outcome.result.status === 'failed' && controller.signal.aborted) {
-        throw new SliceDeadlineError(`the invocation's deadline came before the slice reached a part boundary: ${outcome.result.error?.message ?? 'stopped'}`);
+      let result = outcome.result;
+      if (result.status === 'failed' && controller.signal.aborted) {
+        // A slice that ended a part knows a part fits in an invocation: this one was slower than the others, and a try from the checkpoint may pass.
+        if (pace && pace.boundaries > 0) {
+          throw new SliceDeadlineError(
+            `the invocation's deadline came before the slice reached a part boundary (the part had been filling for ${seconds(pace.currentPartMs)}, the slowest before it took ${seconds(pace.longestPartMs ?? 0)}): ${result.error?.message ?? 'stopped'}`,
+          );
+        }
+        // No part ended in a whole invocation: every try would end the same way.
+        result = { ...result, error: partTooSlow(job.stream, deps, remainingMs, pace, result.error) };
       }
-      const summary = toSummary(outcome.result, client);
+      const summary = toSummary(result, client);
       report(summary, deps);
       return { kind: 'done', summary };
     } finally {

@@ -45,6 +45,12 @@ export interface PaginateOptions<R extends PageResponse = PageResponse> {
   /** Continue a walk from where a {@link PageWalk.position} said it stood. @default the first page */
   readonly resume?: PagingToken;
   /**
+   * The request as a stored position may hold it and as its fingerprint is taken: without the
+   * credentials the client adds to every request (an API's next-page link may echo a query-string
+   * key back). The walk still sends the request as the strategy built it. @default the request as is
+   */
+  readonly storable?: (request: PageRequest) => PageRequest;
+  /**
    * Page index (0-based, of the whole walk) this run of the walk stops before: no request for it
    * or beyond goes out, and the position after the last page says where to go on. @default none
    */
@@ -104,7 +110,7 @@ export function paginate<R extends PageResponse>(options: PaginateOptions<R>): P
         case 'fail':
           throw mark.error;
         case 'sequential':
-          return { kind: 'sequential', index: mark.index, request: storeRequest(mark.request), seen: seen.recent() };
+          return { kind: 'sequential', index: mark.index, request: storeRequest(options.storable?.(mark.request) ?? mark.request), seen: seen.recent() };
         case 'ahead':
           return { kind: 'ahead', index: mark.index, ...(mark.pages === undefined ? {} : { pages: mark.pages }), fullPage: mark.fullPage };
       }
@@ -141,7 +147,7 @@ async function* walk<R extends PageResponse>(options: PaginateOptions<R>, inFlig
     seen.seed(resume.index - resume.seen.length + 1, resume.seen);
   } else {
     request = firstRequest;
-    seen.add(fingerprint(request, options.method));
+    seen.add(fingerprint(options.storable?.(request) ?? request, options.method));
   }
   inFlight.start(request, start);
 
@@ -198,7 +204,8 @@ function judgeNext<R extends PageResponse>(next: PageRequest, page: PageContext<
   if (next.url.origin !== origin) {
     return new PaginationError(`next page URL leaves the API's origin ${origin}; refusing to send credentials there`, options.describe(next));
   }
-  const earlier = seen.add(fingerprint(next, options.method));
+  // Taken without credentials: a position stores fingerprints, and they stay comparable across a resume.
+  const earlier = seen.add(fingerprint(options.storable?.(next) ?? next, options.method));
   // Nothing can be lost by ending there: asking again would return the same empty page.
   if (earlier === index && page.response.recordCount === 0) return 'end';
   if (earlier !== undefined) {

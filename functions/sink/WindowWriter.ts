@@ -148,6 +148,11 @@ export class WindowWriter {
     this.stopAsked = true;
   }
 
+  /** Raw parts finished so far: one more after each part boundary. */
+  get finishedParts(): number {
+    return this.parts.length;
+  }
+
   /** The writer stopped at a part boundary ({@link stopAtNextPart}); its files are finished. */
   get hasStopped(): boolean {
     return this.stopped;

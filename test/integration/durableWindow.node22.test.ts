@@ -21,6 +21,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../functions/clock.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { durableIngest, type SliceStep } from '../../functions/ingest/durableIngest.js';
 import type { IngestDeps, IngestSummary } from '../../functions/ingest/ingest.js';
@@ -180,5 +181,90 @@ describe('the durable function', () => {
     expect(second.getResult()!.streams).toMatchObject([{ status: 'duplicate', records: PAGES }]);
     expect(api.requests.length).toBe(before);
     expect((await snapshotStream(storage, 'testapi', 'items')).committed).toHaveLength(1);
+  }, 300_000);
+});
+
+describe('the durable function against a slow API', () => {
+  /** Simulated time a page takes: a part of 0.0105 MB (about 35 pages) fills in 70 s, more than a fifth of an invocation. */
+  const SLOW_PAGE_MS = 2_000;
+  const SLOW_PAGES = 200;
+  let slowApi: TestApi;
+  beforeAll(async () => {
+    slowApi = await startTestApi({ count: SLOW_PAGES, spacingMs: 86_400_000 / SLOW_PAGES });
+  });
+  afterAll(async () => {
+    await slowApi.close();
+  });
+
+  /** Deps whose clock and Lambda deadline both move by the pages the slow API serves. */
+  async function slowSetUp(partSizeMb: number): Promise<{ deps: IngestDeps; storage: S3LakeStorage; handler: ReturnType<typeof withDurableExecution> }> {
+    const { deps, storage } = await setUp();
+    const epoch = Date.parse('2024-02-01T00:00:00Z');
+    const clock: Clock = { now: () => epoch + slowApi.requests.length * SLOW_PAGE_MS, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
+    const slowDeps: IngestDeps = {
+      ...deps,
+      clock,
+      source: testSource(
+        slowApi.url,
+        {
+          path: '/cursor',
+          params: { since: '{window.start}', until: '{window.end}', limit: 1 },
+          records: 'data',
+          pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 10_000 },
+          window: '1d',
+        },
+        { lake: { part_size_mb: partSizeMb, parquet: true } },
+      ),
+    };
+    const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
+      const from = slowApi.requests.length;
+      const lambdaContext: Context = { ...ctx.lambdaContext, getRemainingTimeInMillis: () => INVOCATION_MS - (slowApi.requests.length - from) * SLOW_PAGE_MS };
+      const slowCtx = new Proxy(ctx, {
+        get(target, property) {
+          if (property === 'lambdaContext') return lambdaContext;
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      return durableIngest(event, slowCtx, slowDeps);
+    });
+    return { deps: slowDeps, storage, handler };
+  }
+
+  it('lands a window whose parts fill slower than a fifth of an invocation, stopping each slice in time', async () => {
+    const { storage, handler } = await slowSetUp(0.0105);
+    const from = slowApi.requests.length;
+    const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', window: DAY } });
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    expect(execution.getResult()!.streams).toMatchObject([{ stream: 'items', status: 'committed', records: SLOW_PAGES, pages: SLOW_PAGES }]);
+    const slices = execution.getOperations().filter((o) => / slice \d+$/.test(o.getName() ?? ''));
+    const paused = slices.map((o) => o.getStepDetails()?.result as SliceStep | undefined).filter((step) => step?.kind === 'paused');
+    // Each slice stopped at a part boundary before its deadline, and learnt how long a part takes.
+    for (const step of paused) expect(step.pages * SLOW_PAGE_MS).toBeLessThan(INVOCATION_MS - 2_000);
+    expect(paused.at(-1)!.checkpoint.longestPartMs).toBeGreaterThan(0.2 * INVOCATION_MS);
+    // No slice ran into its deadline: each page was fetched at most twice.
+    const fetched = new Map<string, number>();
+    for (const request of slowApi.requests.slice(from)) {
+      const cursor = new URL(request.url, 'http://x').searchParams.get('cursor') ?? 'first';
+      fetched.set(cursor, (fetched.get(cursor) ?? 0) + 1);
+    }
+    expect(Math.max(...fetched.values())).toBeLessThanOrEqual(2);
+    const snapshot = await snapshotStream(storage, 'testapi', 'items', { audit: true });
+    expect(snapshot.committed[0]!.manifest.totals.records).toBe(SLOW_PAGES);
+    expect(snapshot.orphanParts).toEqual([]);
+  }, 300_000);
+
+  it('fails the window at once, saying what to change, when a part cannot fill within an invocation', async () => {
+    // The whole window is one part of 400 s of paging: no invocation of 120 s reaches its end.
+    const { storage, handler } = await slowSetUp(1);
+    const from = slowApi.requests.length;
+    const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', window: DAY } });
+    expect(execution.getStatus()).toBe('FAILED');
+    const message = execution.getError().errorMessage ?? '';
+    expect(message).toMatch(/reached no part boundary/);
+    expect(message).toMatch(/raise the function's timeout, or lower lake\.part_size_mb \(now 1\)/);
+    // One try: the slice is not run again from the same checkpoint to the same end.
+    expect(slowApi.requests.length - from).toBeLessThanOrEqual(INVOCATION_MS / SLOW_PAGE_MS);
+    expect((await snapshotStream(storage, 'testapi', 'items')).committed).toEqual([]);
   }, 300_000);
 });

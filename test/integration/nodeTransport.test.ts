@@ -1,8 +1,10 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeTransport } from '../../functions/http/nodeTransport.js';
+import { PageDiscarded } from '../../functions/pagination/PagesInFlight.js';
 
 /** Header lines of `/headers`: a field repeated in another case, whitespace around values. */
 const RAW_HEADERS = [
@@ -149,5 +151,36 @@ describe('nodeTransport', () => {
     for (const socket of sockets) socket.destroy();
     const response = await get('/plain');
     expect(await response.text()).toBe(PAGE);
+  });
+});
+
+describe('nodeTransport, a socket that reports two errors for one failure', () => {
+  it('observes both, throwing nothing', async () => {
+    // The order seen under fake timers: the socket's close ("socket hang up") before its own error.
+    let socket!: Duplex;
+    let written!: () => void;
+    const sent = new Promise<void>((resolve) => (written = resolve));
+    const agent = new Agent();
+    agent.createConnection = () => {
+      socket = new Duplex({
+        read: () => undefined,
+        write: (_chunk, _encoding, callback) => {
+          written();
+          callback();
+        },
+      });
+      return socket;
+    };
+    const controller = new AbortController();
+    const response = nodeTransport({ httpAgent: agent })({ method: 'GET', url: new URL('http://api.test/x'), headers: new Headers(), body: undefined, signal: controller.signal });
+    const outcome = response.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await sent;
+    socket.emit('close');
+    expect(() => socket.emit('error', new PageDiscarded(1))).not.toThrow();
+    expect(await outcome).toBe('socket hang up');
+    agent.destroy();
   });
 });

@@ -259,3 +259,74 @@ describe('a checkpoint on a local lake', () => {
     expect((await snapshotStream(storage, 'testapi', 'items')).committed).toEqual([]);
   }, 60_000);
 });
+
+describe('a checkpoint of a source with its key in the query string', () => {
+  const KEY = 'sk-live-4f9a2c7e1b55';
+  const RECORDS = 150;
+  let keyed: TestApi;
+  beforeAll(async () => {
+    keyed = await startTestApi({ count: RECORDS, spacingMs: 86_400_000 / RECORDS, apiKey: KEY });
+  });
+  afterAll(async () => {
+    await keyed.close();
+  });
+
+  function keyedSource(): SourceDefinition {
+    return testSource(
+      keyed.url,
+      // The API's next links carry every query parameter back, the key included.
+      { path: '/next', params: { since: '{window.start}', until: '{window.end}', limit: 3 }, records: 'results', pagination: { type: 'next_url', next: 'next' }, window: '1d' },
+      { auth: { type: 'api_key', secret: 'apilake/k', in: 'query', name: 'api_key' }, lake: { part_size_mb: 0.002 } },
+    );
+  }
+
+  it('holds no credential, and the window continues from it with the key sent again, landing every record once', async () => {
+    const storage = new FsLakeStorage(await mkdtemp(join(tmpdir(), 'apilake-slices-')));
+    const secrets = new EnvSecretProvider({ APILAKE_SECRET_APILAKE_K: JSON.stringify({ api_key: KEY }) });
+    const clock = new ManualClock();
+    const stored: string[] = [];
+    let checkpoint: WindowCheckpoint | undefined;
+    let outcome: WindowSliceOutcome | undefined;
+    for (let slice = 0; slice < 50 && outcome?.kind !== 'done'; slice++) {
+      const s = keyedSource();
+      let pages = 0;
+      outcome = await runWindowSlice({
+        source: s,
+        stream: s.streams[0]!,
+        window: DAY,
+        client: await createSourceClient(s, secrets),
+        storage,
+        clock,
+        ...(checkpoint ? { checkpoint } : {}),
+        onPage: () => pages++,
+        stopWhen: () => pages >= 7,
+      });
+      if (outcome.kind === 'paused') {
+        // What the durable execution service stores, and shows.
+        const json = JSON.stringify(outcome.checkpoint);
+        stored.push(json);
+        checkpoint = JSON.parse(json) as WindowCheckpoint;
+      }
+    }
+    expect(outcome).toMatchObject({ kind: 'done', result: { status: 'committed', records: RECORDS } });
+    expect(stored.length).toBeGreaterThan(3);
+    // The API did echo the key in its next links, and every request carried it, those of resumed slices too.
+    expect(stored.every((json) => (JSON.parse(json) as WindowCheckpoint).next.paging.kind === 'sequential')).toBe(true);
+    expect(keyed.requests.every((r) => new URL(r.url, 'http://x').searchParams.get('api_key') === KEY)).toBe(true);
+    for (const json of stored) {
+      for (const form of [KEY, encodeURIComponent(KEY), Buffer.from(KEY).toString('base64')]) expect(json).not.toContain(form);
+    }
+    const snapshot = await snapshotStream(storage, 'testapi', 'items', { audit: true });
+    expect(await committedIds(storage, snapshot.committed[0]!.manifest)).toEqual(keyed.items.map((item) => item.id));
+  });
+});
+
+/** The ids of the records a commit lists, in order. */
+async function committedIds(storage: LakeStorage, manifest: Manifest): Promise<number[]> {
+  const ids: number[] = [];
+  for (const part of manifest.parts) {
+    const text = gunzipSync((await storage.read(part.key))!).toString();
+    for (const line of text.split('\n').filter(Boolean)) ids.push((JSON.parse(line) as { data: { id: number } }).data.id);
+  }
+  return ids;
+}

@@ -200,6 +200,64 @@ describe('paginate continued from a stored position', () => {
   });
 });
 
+describe('a stored position of a walk whose next links echo a key', () => {
+  /** Next links carrying every query parameter back, the key included, as many APIs write them. */
+  function echoing(key: string) {
+    const fetchPage = async (request: PageRequest, index: number): Promise<PageContext<FetchedPage>> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const next = new URL(request.url);
+      next.searchParams.set('p', String(index + 1));
+      next.searchParams.set('api_key', key);
+      return { request, index, response: pageResponse(request.url, { next: index + 1 < PAGES ? next.href : null }, [index], {}) };
+    };
+    return fetchPage;
+  }
+  const strip = (request: PageRequest): PageRequest => {
+    const url = new URL(request.url);
+    url.searchParams.delete('api_key');
+    return { ...request, url };
+  };
+
+  async function positionAfter(pages: number, key: string, storable?: (request: PageRequest) => PageRequest): Promise<PagingToken> {
+    const walk = paginate({
+      strategy: createPaginationStrategy(config(schemes.next_url.config)),
+      first,
+      fetchPage: echoing(key),
+      maxPages: 1_000,
+      describe: (r) => r.url.href,
+      ...(storable ? { storable } : {}),
+    });
+    for await (const page of walk) if (page.index === pages - 1) return walk.position()!;
+    throw new Error('the walk ended early');
+  }
+
+  it('stores the next request as `storable` makes it, and fingerprints that do not depend on the key', async () => {
+    const [a, b] = await Promise.all([positionAfter(5, 'sk_live_aaaaaaaa', strip), positionAfter(5, 'sk_live_bbbbbbbb', strip)]);
+    expect(JSON.stringify(a)).not.toContain('sk_live_');
+    expect(a).toEqual(b);
+    // Without it, the next request is stored as the API wrote it, and its fingerprints follow the key.
+    const [c, d] = await Promise.all([positionAfter(5, 'sk_live_aaaaaaaa'), positionAfter(5, 'sk_live_bbbbbbbb')]);
+    expect(JSON.stringify(c)).toContain('sk_live_aaaaaaaa');
+    expect(c.kind === 'sequential' && d.kind === 'sequential' && c.seen.at(-1) !== d.seen.at(-1)).toBe(true);
+  });
+
+  it('continues from a stripped position to the last page', async () => {
+    const token = await positionAfter(5, 'sk_live_aaaaaaaa', strip);
+    const records: unknown[] = [];
+    const walk = paginate({
+      strategy: createPaginationStrategy(config(schemes.next_url.config)),
+      first,
+      fetchPage: echoing('sk_live_aaaaaaaa'),
+      maxPages: 1_000,
+      describe: (r) => r.url.href,
+      storable: strip,
+      resume: token,
+    });
+    for await (const page of walk) records.push(...recordValues(page.response));
+    expect(records).toEqual(Array.from({ length: PAGES - 5 }, (_, i) => i + 5));
+  });
+});
+
 describe('parsePagingToken', () => {
   it.each([
     ['not an object', 'x', 'it is not an object'],

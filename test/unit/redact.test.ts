@@ -112,6 +112,33 @@ describe('Redactor', () => {
   });
 });
 
+describe('Redactor.withoutCredentials', () => {
+  const redactor = new Redactor();
+  redactor.addSecret('sk_live_0123456789', { secret: 'apilake/x', key: 'api_key' });
+  redactor.addSecret('acme-account-1', { secret: 'apilake/x', key: 'username' });
+  redactor.addSensitiveParam('apikey');
+
+  it.each([
+    ['the auth parameter, whatever its value', 'https://a.test/v1/items?after=5&apikey=templated-value', 'https://a.test/v1/items?after=5'],
+    ['a parameter that echoes the key under another name', 'https://a.test/v1/items?key=sk_live_0123456789&after=5', 'https://a.test/v1/items?after=5'],
+    ['a percent-encoded echo', 'https://a.test/v1/items?k=x%73k_live_0123456789&after=5', 'https://a.test/v1/items?after=5'],
+    ['user info', 'https://u:p@a.test/v1/items?after=5', 'https://a.test/v1/items?after=5'],
+    [
+      'nothing from a cursor named token, or an identifier',
+      'https://a.test/v1/acme-account-1/items?token=abc&user=acme-account-1',
+      'https://a.test/v1/acme-account-1/items?token=abc&user=acme-account-1',
+    ],
+  ])('removes %s', (_case, input, stored) => {
+    expect(redactor.withoutCredentials(new URL(input)).href).toBe(stored);
+  });
+
+  it('tells a credential from an identifier', () => {
+    expect(redactor.holdsCredential('{"url":"https://a.test/?k=sk_live_0123456789"}')).toBe(true);
+    expect(redactor.holdsCredential('{"url":"https://a.test/acme-account-1/"}')).toBe(false);
+    expect(new Redactor().holdsCredential('')).toBe(false);
+  });
+});
+
 describe('headerValueProblem', () => {
   it.each([
     ['plain-token_123', undefined],

@@ -5,7 +5,7 @@
  * the commit protocol (`commitProtocol.ts`).
  */
 
-import { envelopeChunk, envelopePrefix } from './envelopeChunk.js';
+import { envelopeBytes, envelopePrefix, writeEnvelopeLines } from './envelopeChunk.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileWriter.js';
@@ -15,7 +15,7 @@ import { isoSeconds } from '../window/TimeWindow.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { partKey, type WindowRef } from './lakeLayout.js';
 import type { PartInfo } from './manifest.js';
-import { PartWriter } from './PartWriter.js';
+import { PartWriter, type LineFiller } from './PartWriter.js';
 
 /** Options of a {@link WindowWriter}. */
 export interface WindowWriterOptions extends StorageCallOptions {
@@ -116,7 +116,8 @@ export class WindowWriter {
   /** Writes a batch of records to the raw part (as the API's bytes) and to the Parquet file. */
   async writeRecords(batch: RecordBatch, meta: RecordsMeta): Promise<void> {
     if (batch.count === 0) return;
-    await this.writeChunk(envelopeChunk(this.envelopeFor(meta), batch), batch.count);
+    const prefix = this.envelopeFor(meta);
+    await this.writeLines(envelopeBytes(prefix, batch), batch.count, (out, at) => writeEnvelopeLines(prefix, batch, out, at));
     if (!this.options.table) return;
     this.curated ??= this.startCurated();
     // Views into the page: the writer copies what it keeps.
@@ -130,21 +131,20 @@ export class WindowWriter {
   }
 
   /**
-   * Appends complete envelope lines (`lines` of them, each ending in "\n"). A chunk goes whole
-   * into one part: the part rolls before a chunk that would take it past the size limit, so a part
-   * exceeds the limit only when a single chunk does; measuring once per chunk, not per record,
-   * keeps the hot path cheap.
+   * Appends complete envelope lines (`lines` of them, `size` bytes, each ending in "\n"), which
+   * `fill` writes straight into the part's gzip input. A batch goes whole into one part: the part
+   * rolls before a batch that would take it past the size limit, so a part exceeds the limit only
+   * when a single batch does; measuring once per batch, not per record, keeps the hot path cheap.
    */
-  async writeChunk(chunk: Buffer, lines: number): Promise<void> {
+  private async writeLines(size: number, lines: number, fill: LineFiller): Promise<void> {
     if (lines === 0) return;
-    const size = chunk.length;
     if (this.current && this.current.uncompressedBytes > 0 && this.current.uncompressedBytes + size > this.options.partSizeBytes) await this.closeCurrent();
     if (!this.current) {
       const key = partKey(this.ref, this.options.runId, this.parts.length);
       this.started.push(key);
       this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
     }
-    await this.current.write(chunk, lines, size);
+    await this.current.writeLines(size, lines, fill);
   }
 
   /** Finishes every file; each is then complete in storage. */

@@ -10,7 +10,8 @@
  *   gathered to about 256 KB: bytes and spans transferred, typed values cloned), then `close` or
  *   `abort`;
  * - thread → main: `chunk`s (file bytes, transferred) as produced, an `ack` per `pages` message
- *   taken, then `closed` (rows, bytes, sha256) or `failed`.
+ *   taken (its bytes' buffer transferred back, for the next hand-over), then `closed` (rows,
+ *   bytes, sha256) or `failed`.
  * A thread that crashes or runs out of memory fails every open file, and the next file starts a
  * new one.
  */
@@ -38,7 +39,7 @@ export interface PageSegment {
 /** Encoder → main thread. */
 export type FromEncoder =
   | { readonly kind: 'chunk'; readonly file: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'ack'; readonly file: number; readonly bytes: number }
+  | { readonly kind: 'ack'; readonly file: number; readonly bytes: number; readonly buffer: ArrayBuffer }
   | { readonly kind: 'closed'; readonly file: number; readonly info: ParquetFileInfo }
   | { readonly kind: 'failed'; readonly file: number; readonly name: string; readonly message: string };
 

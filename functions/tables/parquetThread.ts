@@ -82,7 +82,9 @@ port.on('message', (message: ToEncoder) => {
           await writer.writePage({ extractedAt, parent, data, values: message.values.slice(at, at + records) });
           at += records;
         }
-        post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });
+        // The writer copied every record it keeps: the buffer goes back to be filled again.
+        const { buffer } = message.bytes;
+        post({ kind: 'ack', file: id, bytes: message.bytes.byteLength, buffer: buffer as ArrayBuffer }, [buffer as ArrayBuffer]);
       });
       run(id, (file) => {
         clearTimeout(file.idle);

@@ -156,6 +156,27 @@ describe('ThreadedParquetWriter', () => {
     expect((await readRows(bytes)).map((r) => r.id)).toEqual(Array.from({ length: 2_000 }, (_, i) => BigInt(i)));
   });
 
+  it('fills the hand-over buffers the thread sends back again, and every record of a row group spanning them stays intact', async () => {
+    const file = new ThreadedParquetWriter(SPEC, ENVELOPE, { rowGroupRows: 100_000, rowGroupBytes: 64 * 1024 * 1024, maxPendingBytes: 512 * 1024 });
+    const spare = (file as unknown as { spare: ArrayBuffer[] }).spare;
+    let reused = 0;
+    const pop = spare.pop.bind(spare);
+    spare.pop = () => {
+      const buffer = pop();
+      if (buffer) reused++;
+      return buffer;
+    };
+    // About 2 MB of records, at most 512 KB of them pending: hand-overs wait for the thread's acks, which bring buffers back.
+    const pages = Array.from({ length: 60 }, (_, k) => page(k * 500, k * 500 + 500));
+    const bytes = collect(file.output);
+    for (const p of pages) await file.writePage(p);
+    const info = await file.close();
+    expect(reused).toBeGreaterThan(4);
+    expect(info.rows).toBe(30_000);
+    const rows = await readRows(await bytes);
+    expect(rows.map((r) => r.data)).toEqual(pages.flatMap((p) => p.data.map((d) => Buffer.from(d).toString())));
+  });
+
   it('closes a row group early when pages pause, once it holds enough rows for readers', async () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
     const bytes = collect(file.output);

@@ -34,6 +34,7 @@ import { startCountingProxy, type CountingProxy } from './countingProxy.js';
 import { landingCost } from './landingCost.js';
 import { billingClass } from './awsRequests.js';
 import type { Landing, LandOptions } from './landWindow.js';
+import { measureBackfillBudget } from './backfillBudget.js';
 import { DYNAMODB_PRICES, measureSharedBudget } from './sharedBudget.js';
 import { STARTUP_COMMANDS, STARTUP_LABELS, StartupBench } from './startup.js';
 
@@ -609,6 +610,42 @@ const deployedFunction = () => (synthesized ??= synthFunctionBundle());
         figure('shared-budget', `${label}: booked slots unused, woken up for too late ÷ booked`, '').values.push(run.missedWaking);
         figure('shared-budget', `${label}: fallbacks to a worker's share (the store failed or took over 2 s)`, '').values.push(run.fallbacks);
         if (run.failed > 0) notes.push(`shared-budget (${label}): ${run.failed} requests failed`);
+      }
+    },
+    tearDown: () => undefined,
+  });
+}
+
+/** 9b: a long local backfill on one rate budget: windows × 1 request at 50 requests/s, 20 windows at once. */
+{
+  const WINDOWS = Number(process.env.BENCH_BACKFILL_WINDOWS ?? (QUICK ? 300 : 2_000));
+  const LIMIT = Number(process.env.BENCH_BUDGET_LIMIT ?? 50);
+  const AT_ONCE = 20;
+  scenarios.push({
+    name: 'backfill-budget',
+    setUp: () => Promise.resolve(),
+    round: async (round) => {
+      const t9b = target({
+        id: 'T9-backfill',
+        name: `apilake backfill of ${WINDOWS} windows, ${AT_ONCE} at once, on a DynamoDB budget of ${LIMIT} requests/s: time ÷ (requests ÷ ${LIMIT})`,
+        unit: '×',
+        bound: 1.1,
+        kind: 'max',
+      });
+      const t9b429 = target({ id: 'T9-backfill-429', name: `apilake backfill of ${WINDOWS} windows on one budget: responses of 429`, unit: 'responses', bound: 0, kind: 'max' });
+      for (const store of rotate(['dynamodb', 'lake'] as const, round)) {
+        const run = await measureBackfillBudget({ windows: WINDOWS, limit: LIMIT, concurrency: AT_ONCE, store });
+        if (run.committed !== WINDOWS) notes.push(`backfill-budget (${store}): ${run.committed} of ${WINDOWS} windows committed (exit ${run.exitCode})`);
+        const label = store === 'dynamodb' ? 'DynamoDB (dynalite) budget' : 'lake folder budget';
+        if (store === 'dynamodb') {
+          t9b.values.push(run.overLeast);
+          t9b429.values.push(run.throttled);
+        } else {
+          figure('backfill-budget', `${label}: time ÷ (requests ÷ ${LIMIT})`, '×').values.push(run.overLeast);
+          figure('backfill-budget', `${label}: responses of 429`, '').values.push(run.throttled);
+        }
+        figure('backfill-budget', `${label}: the busiest second ÷ ${LIMIT}`, '').values.push(run.busiestSecond);
+        figure('backfill-budget', `${label}: seconds`, 's').values.push(run.ms / 1000);
       }
     },
     tearDown: () => undefined,

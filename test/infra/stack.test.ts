@@ -360,6 +360,7 @@ describe('ApilakeStack', () => {
 });
 
 describe('the CDK app', () => {
+  // A new process that loads tsx and aws-cdk-lib: seconds on an idle machine, more on a busy one.
   it('fails synth on an invalid source with the same message as apilake validate', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'apilake-badsrc-'));
     await writeFile(join(dir, 'bad.yaml'), 'name: bad\nschedule: rate(1 hour)\nbase_url: https://x.test\nstreams:\n  - name: s\n    path: /s\n    pagination: { type: cursor }\n');
@@ -370,7 +371,7 @@ describe('the CDK app', () => {
     expect(error.code).toBe(1);
     expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.cursor: required \(expected string\)/);
     expect(error.stderr).toMatch(/bad\.yaml:7 streams\[0\]\.pagination\.param: required/);
-  });
+  }, 120_000);
 });
 
 describe('npx cdk synth', () => {

@@ -328,7 +328,9 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
       { step: 'initialize', name: 'captureUploadIds' },
     );
     const storage = new S3LakeStorage({ bucket, client, partSizeBytes: 5 * 1024 * 1024 });
-    const source = sourceFor({ retry: { max_attempts: 2, base_delay_ms: 1 } }, { path: '/blobs', params: { pages: 5 }, records: 'items', pagination: { type: 'page_number' } });
+    // The default timeout: a part's upload holds the body back, and on a busy machine that can take
+    // longer than the test sources' 2 s; a body continued after a break would take a fault below.
+    const source = sourceFor({ retry: { max_attempts: 2, base_delay_ms: 1 }, timeout_ms: 30_000 }, { path: '/blobs', params: { pages: 5 }, records: 'items', pagination: { type: 'page_number' } });
     // Pages 1-3 (~11 MiB of gzip) start a multipart upload; page 4 fails for good.
     api.fail({ kind: 'pass' }, { kind: 'pass' }, { kind: 'pass' }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
     const event = { source: 'testapi', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' } };
@@ -346,7 +348,7 @@ describe('the deployed handler against S3 and Secrets Manager (moto) and DynamoD
     expect(retried.result!.streams[0]).toMatchObject({ status: 'committed', records: 200, pages: 6 });
     const ids = (await readS3Records(aws.s3, bucket)).map((r) => (r.data as { id: number }).id);
     expect(ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-  });
+  }, 120_000);
 
   it('stops before its deadline and fails the window cleanly', async () => {
     // The second page never answers: the deadline, not the machine's speed, ends the window. It

@@ -4,7 +4,7 @@
  * slow bodies, invalid JSON, error bodies served with 200).
  */
 
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
 
@@ -198,10 +198,16 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
         return void res.end(`{"error":"unknown cursor ${cursor}"}`);
       }
       case '/blobs': {
-        // Incompressible pages of ~5 MiB, so a part grows past S3's multipart threshold.
+        // Incompressible pages of ~5 MiB, so a part grows past S3's multipart threshold. The same
+        // page has the same bytes every time, as a real API's would: a body that breaks while the
+        // client is busy uploading a part is read again and continued (resumableBody.ts).
         const page = Number(url.searchParams.get('page') ?? 1);
         const pages = Number(url.searchParams.get('pages') ?? 3);
-        const list = page > pages ? [] : Array.from({ length: 40 }, (_, i) => ({ id: (page - 1) * 40 + i + 1, blob: randomBytes(96 * 1024).toString('base64') }));
+        const blob = (id: number) =>
+          createHash('shake256', { outputLength: 96 * 1024 })
+            .update(`blob ${id}`)
+            .digest('base64');
+        const list = page > pages ? [] : Array.from({ length: 40 }, (_, i) => ({ id: (page - 1) * 40 + i + 1, blob: blob((page - 1) * 40 + i + 1) }));
         return json(res, 200, { items: list });
       }
       case '/graphql': {

@@ -106,11 +106,11 @@ let shared: EncoderThread | undefined;
 
 /**
  * The encoder thread's V8 young generation, in MiB. Left to V8 it grows to 48 MiB (two 16 MiB
- * semi-spaces committed, a third for large objects) though little of it is live; and the
- * hyparquet-writer page buffers of a row group, dead as soon as it is written, are freed only
- * when a collection finds them, which a smaller young generation runs sooner. 16 MiB took a 1 GiB
- * CSV landing's peak RSS from about 315 to under 300 MiB (docs/performance.md, "A large CSV
- * file"); 8 MiB saved little more and cost a quarter more CPU.
+ * semi-spaces committed, a third for large objects) though little of it is live, and the
+ * hyparquet-writer page buffers of a row group, dead once it is written, are freed only when a
+ * collection finds them, which a smaller young generation runs sooner (docs/performance.md, "A
+ * large CSV file"). 8 MiB, measured together with smaller row groups, cost about a quarter more
+ * CPU; 16 MiB did not measurably.
  */
 export const ENCODER_YOUNG_GENERATION_MB = 16;
 const ENCODER_WORKER_OPTIONS: WorkerOptions = { resourceLimits: { maxYoungGenerationSizeMb: ENCODER_YOUNG_GENERATION_MB } };

@@ -30,6 +30,8 @@ const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
 const CR = 0x0d;
 const HEX = '0123456789abcdef';
+/** The output buffer grows to this size; a full one is replaced, not grown. */
+const OUT_BYTES = 1024 * 1024;
 
 // Where the parser is within a field.
 const FIELD_START = 0;
@@ -56,6 +58,8 @@ export class CsvParser implements RecordReader {
   /** Output: JSON bytes of the rows, the unfinished row at the end. */
   private out: Buffer = Buffer.allocUnsafe(64 * 1024);
   private pos = 0;
+  /** Where the rows not yet in a batch start: bytes before it belong to batches handed out. */
+  private batchStart = 0;
   private rowStart = 0;
   private field = 0;
   /** Whether the current row has any byte (an empty line is skipped). */
@@ -93,18 +97,16 @@ export class CsvParser implements RecordReader {
     return decodeChecked(this.decoder, chunk, final, this.origin);
   }
 
-  /** The rows completed since the last batch, as a batch over the output; the unfinished row moves to a new output. */
+  /**
+   * The rows completed since the last batch, as a batch over the output. Later rows are written
+   * after them into the same buffer, never over them, until it is full: a buffer per chunk,
+   * collected only after its rows land, let several times the body's size in dead buffers pile up.
+   */
   private batch(): RecordBatch {
     if (this.spans.length === 0) return RecordBatch.EMPTY;
-    const source = this.out;
-    const batch = new RecordBatch(source.subarray(0, this.rowStart), Uint32Array.from(this.spans));
+    const batch = new RecordBatch(this.out.subarray(0, this.rowStart), Uint32Array.from(this.spans));
     this.spans.length = 0;
-    // The batch keeps the old buffer; the unfinished row is copied to a fresh one.
-    const next = Buffer.allocUnsafe(Math.max(64 * 1024, (this.pos - this.rowStart) * 2));
-    source.copy(next, 0, this.rowStart, this.pos);
-    this.out = next;
-    this.pos -= this.rowStart;
-    this.rowStart = 0;
+    this.batchStart = this.rowStart;
     return batch;
   }
 
@@ -267,13 +269,22 @@ export class CsvParser implements RecordReader {
     this.pos += bytes.copy(this.out, this.pos);
   }
 
-  /** Room for `more` bytes past `pos` (and a field's escapes: each byte may take 6). */
+  /**
+   * Room for `more` bytes past `pos` (and a field's escapes: each byte may take 6). A full buffer
+   * is left to the batches that view it: the rows not yet in a batch move to a new one, up to
+   * {@link OUT_BYTES} long, or longer for a row that needs it.
+   */
   private reserve(more: number): void {
     const needed = this.pos + more + 6 + (this.keys ? this.keys.reduce((n, k) => n + k.length + 3, 2) : 0);
     if (needed <= this.out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, this.out.length * 2));
-    this.out.copy(grown, 0, 0, this.pos);
+    const from = this.batchStart;
+    const grown = Buffer.allocUnsafe(Math.max(needed - from, Math.min(OUT_BYTES, this.out.length * 2)));
+    this.out.copy(grown, 0, from, this.pos);
     this.out = grown;
+    for (let k = 0; k < this.spans.length; k++) this.spans[k]! -= from;
+    this.pos -= from;
+    this.rowStart -= from;
+    this.batchStart = 0;
   }
 
   private fail(detail: string): never {

@@ -5,7 +5,7 @@
  * the commit protocol (`commitProtocol.ts`).
  */
 
-import { envelopeChunk, envelopePrefix } from './envelopeChunk.js';
+import { envelopeBytes, envelopePrefix, writeEnvelopeLines } from './envelopeChunk.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileWriter.js';
@@ -15,7 +15,7 @@ import { isoSeconds } from '../window/TimeWindow.js';
 import type { LakeStorage, StorageCallOptions } from './LakeStorage.js';
 import { partKey, type WindowRef } from './lakeLayout.js';
 import type { PartInfo } from './manifest.js';
-import { PartWriter } from './PartWriter.js';
+import { PartWriter, type LineFiller } from './PartWriter.js';
 
 /** The typed values of every record of a table without typed columns. */
 const NO_VALUES: readonly unknown[] = Object.freeze([]);
@@ -165,13 +165,14 @@ export class WindowWriter {
   async writeRecords(batch: RecordBatch, meta: RecordsMeta): Promise<boolean> {
     if (this.stopped) return false;
     if (batch.count === 0) return true;
-    const chunk = envelopeChunk(this.envelopeFor(meta), batch);
-    if (this.stopAsked && this.rollsBefore(chunk.length)) {
+    const prefix = this.envelopeFor(meta);
+    const size = envelopeBytes(prefix, batch);
+    if (this.stopAsked && this.rollsBefore(size)) {
       // Nothing of this page went anywhere: finish() completes the files as they are.
       this.stopped = true;
       return false;
     }
-    await this.writeChunk(chunk, batch.count);
+    await this.writeLines(size, batch.count, (out, at) => writeEnvelopeLines(prefix, batch, out, at));
     if (!this.options.table) return true;
     this.curated ??= this.startCurated();
     // Views into the page: the writer copies what it keeps.
@@ -192,14 +193,13 @@ export class WindowWriter {
   }
 
   /**
-   * Appends complete envelope lines (`lines` of them, each ending in "\n"). A chunk goes whole
-   * into one part: the part rolls before a chunk that would take it past the size limit, so a part
-   * exceeds the limit only when a single chunk does; measuring once per chunk, not per record,
-   * keeps the hot path cheap.
+   * Appends complete envelope lines (`lines` of them, `size` bytes, each ending in "\n"), which
+   * `fill` writes straight into the part's gzip input. A batch goes whole into one part: the part
+   * rolls before a batch that would take it past the size limit, so a part exceeds the limit only
+   * when a single batch does; measuring once per batch, not per record, keeps the hot path cheap.
    */
-  async writeChunk(chunk: Buffer, lines: number): Promise<void> {
+  private async writeLines(size: number, lines: number, fill: LineFiller): Promise<void> {
     if (lines === 0) return;
-    const size = chunk.length;
     if (this.rollsBefore(size)) await this.closeCurrent();
     this.pageStart = false;
     if (!this.current) {
@@ -207,7 +207,7 @@ export class WindowWriter {
       this.started.push(key);
       this.current = new PartWriter(key, this.storage, { signal: this.options.signal });
     }
-    await this.current.write(chunk, lines, size);
+    await this.current.writeLines(size, lines, fill);
   }
 
   /** Finishes every file; each is then complete in storage. */

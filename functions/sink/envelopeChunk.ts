@@ -27,15 +27,29 @@ export function envelopePrefix(ref: WindowRef, fields: EnvelopeFields): Buffer {
   );
 }
 
+/** Bytes of the envelope lines of `batch` with `prefix`: what {@link writeEnvelopeLines} writes. */
+export function envelopeBytes(prefix: Uint8Array, batch: RecordBatch): number {
+  return batch.count * (prefix.length + 2) + batch.byteLength;
+}
+
 /**
  * One envelope line per record of `batch`, concatenated: `prefix`, the record's bytes, `}\n`.
  * @returns a Buffer of `batch.count` complete lines (empty for an empty batch).
  */
 export function envelopeChunk(prefix: Uint8Array, batch: RecordBatch): Buffer {
+  const out = Buffer.allocUnsafe(envelopeBytes(prefix, batch));
+  writeEnvelopeLines(prefix, batch, out, 0);
+  return out;
+}
+
+/**
+ * Writes the lines {@link envelopeChunk} returns into `out` from `at` instead, so a part writer
+ * can build them in the buffer it hands to gzip, with no buffer per batch.
+ * @returns the offset after the last line (`at` + {@link envelopeBytes})
+ */
+export function writeEnvelopeLines(prefix: Uint8Array, batch: RecordBatch, out: Buffer, at: number): number {
   const { source, spans } = batch;
-  const count = batch.count;
-  const out = Buffer.allocUnsafe(count * (prefix.length + 2) + batch.byteLength);
-  let pos = 0;
+  let pos = at;
   for (let k = 0; k < spans.length; k += 2) {
     out.set(prefix, pos);
     pos += prefix.length;
@@ -43,5 +57,5 @@ export function envelopeChunk(prefix: Uint8Array, batch: RecordBatch): Buffer {
     out[pos++] = LINE_END_0;
     out[pos++] = LINE_END_1;
   }
-  return out;
+  return pos;
 }

@@ -53,13 +53,6 @@ export interface ParquetFileWriterOptions {
    * @default 1 MiB
    */
   readonly chunkBytes?: number;
-  /**
-   * Keep `data` bytes as the views they are instead of copying them: only for bytes that nobody
-   * writes to afterwards and that hold little besides records (the encoder thread's hand-overs), since a
-   * view keeps its whole buffer alive until its row group is written.
-   * @default false
-   */
-  readonly keepViews?: boolean;
 }
 
 /** What every record of the window shares. */
@@ -105,7 +98,7 @@ export const GZIP_LEVEL = 2;
 /** The codec used when none is asked for: ZSTD where the runtime has it, else GZIP (both native zlib). */
 export const DEFAULT_CODEC: ParquetCodec = zstdCompressSync ? 'ZSTD' : 'GZIP';
 
-const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: DEFAULT_CODEC, chunkBytes: 1024 * 1024, keepViews: false };
+const DEFAULTS: Required<ParquetFileWriterOptions> = { rowGroupRows: 100_000, rowGroupBytes: 16 * 1024 * 1024, codec: DEFAULT_CODEC, chunkBytes: 1024 * 1024 };
 
 /**
  * What writes a window's Parquet file, on this thread ({@link ParquetFileWriter}) or on an encoder
@@ -163,7 +156,7 @@ export class ParquetFileWriter implements CuratedTableFile {
     this.guard = new ParquetFileGuard(spec.name, rejectFailed);
     this.output = this.sink;
     this.typedCount = spec.columns.length;
-    this.group = new GroupBuffer(this.typedCount, this.options.keepViews);
+    this.group = new GroupBuffer(this.typedCount);
     this.sink.on('error', (error) => this.guard.fail(error));
     this.sink.on('close', () => {
       if (!this.sink.writableFinished) this.guard.fail(new SinkError(`the output of the Parquet file of ${spec.name} closed before the file was finished`));
@@ -235,7 +228,7 @@ export class ParquetFileWriter implements CuratedTableFile {
 
   private async flushGroup(): Promise<void> {
     const group = this.group;
-    this.group = new GroupBuffer(this.typedCount, this.options.keepViews);
+    this.group = new GroupBuffer(this.typedCount);
     const constant = (value: string) => new Array<string>(group.rows).fill(value);
     const envelope: unknown[][] = [
       constant(this.spec.source),
@@ -304,18 +297,16 @@ class GroupBuffer {
   readonly data: Uint8Array[] = [];
   readonly typed: unknown[][];
 
-  constructor(
-    typedCount: number,
-    private readonly keepViews: boolean,
-  ) {
+  constructor(typedCount: number) {
     this.typed = Array.from({ length: typedCount }, () => []);
   }
 
   add(extractedAt: string, parent: string | null, data: string | Uint8Array, values: readonly unknown[]): void {
     this.extractedAt.push(extractedAt);
     this.parent.push(parent);
-    // A copy unless told otherwise: a view would keep its whole page body alive until the group is written.
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : this.keepViews ? data : Buffer.from(data);
+    // A copy: a view would keep its whole page body alive until the group is written, and the
+    // encoder thread's hand-over buffers go back to be filled again.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     this.data.push(bytes);
     for (let j = 0; j < values.length; j++) this.typed[j]!.push(values[j]);
     this.rows++;

@@ -62,6 +62,12 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   private released = false;
   /** Records copied for the thread and not yet handed over. */
   private gathered: Gathered | undefined;
+  /**
+   * Hand-over buffers the thread has taken and sent back, filled again rather than allocated anew:
+   * a new 256 KB buffer per hand-over, freed on the other thread, fragmented the C heap
+   * (docs/performance.md, "A large CSV file").
+   */
+  private readonly spare: ArrayBuffer[] = [];
   private readonly guard: ParquetFileGuard;
   private finished: ParquetFileInfo | undefined;
   /** Whoever waits for progress (an ack, a read, the end, a failure): woken together. */
@@ -149,7 +155,7 @@ export class ThreadedParquetWriter implements CuratedTableFile {
   /** Copies records `from`…`to` of a page (`bytes` long) into the buffer gathered for the thread. */
   private gather(page: CuratedPage, from: number, to: number, bytes: number): void {
     // Copied, never kept as views: the page's body may be far larger than its records, or reused.
-    const gathered = (this.gathered ??= { bytes: new Uint8Array(Math.max(HAND_OVER_BYTES, bytes)), used: 0, spans: [], values: [], pages: [] });
+    const gathered = (this.gathered ??= { bytes: this.handOverBuffer(bytes), used: 0, spans: [], values: [], pages: [] });
     const { bytes: out } = gathered;
     let at = gathered.used;
     for (let i = from; i < to; i++) {
@@ -165,6 +171,12 @@ export class ThreadedParquetWriter implements CuratedTableFile {
     // Consecutive slices of one page share a segment.
     if (last && last.extractedAt === page.extractedAt && last.parent === parent) gathered.pages[gathered.pages.length - 1] = { ...last, records: last.records + (to - from) };
     else gathered.pages.push({ extractedAt: page.extractedAt, parent, records: to - from });
+  }
+
+  /** A buffer for a hand-over of at least `bytes`: a spare one when it is large enough. */
+  private handOverBuffer(bytes: number): Uint8Array {
+    const spare = bytes <= HAND_OVER_BYTES ? this.spare.pop() : undefined;
+    return spare ? new Uint8Array(spare) : new Uint8Array(Math.max(HAND_OVER_BYTES, bytes));
   }
 
   /** Hands what was gathered to the thread, once it has room (pending bytes) and the output too. */
@@ -184,6 +196,8 @@ export class ThreadedParquetWriter implements CuratedTableFile {
       if (!this.output.destroyed && !this.output.push(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength))) this.outputFull = true;
     } else if (message.kind === 'ack') {
       this.pending -= message.bytes;
+      // At most what may be pending is kept; a buffer of a page larger than a hand-over is not.
+      if (message.buffer.byteLength === HAND_OVER_BYTES && this.spare.length * HAND_OVER_BYTES < this.maxPending) this.spare.push(message.buffer);
     } else if (message.kind === 'closed') {
       this.finished = message.info;
       this.release();

@@ -10,14 +10,15 @@
  *   gathered to about 256 KB: bytes and spans transferred, typed values cloned, none at all for a
  *   table without typed columns), then `close` or `abort`;
  * - thread → main: `chunk`s (file bytes, transferred) as produced, an `ack` per `pages` message
- *   taken, then `closed` (rows, bytes, sha256) or `failed`.
+ *   taken (its bytes' buffer transferred back, for the next hand-over), then `closed` (rows,
+ *   bytes, sha256) or `failed`.
  * A thread that crashes or runs out of memory fails every open file, and the next file starts a
  * new one.
  */
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { SinkError } from '../errors.js';
 import type { ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
@@ -38,7 +39,7 @@ export interface PageSegment {
 /** Encoder → main thread. */
 export type FromEncoder =
   | { readonly kind: 'chunk'; readonly file: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'ack'; readonly file: number; readonly bytes: number }
+  | { readonly kind: 'ack'; readonly file: number; readonly bytes: number; readonly buffer: ArrayBuffer }
   | { readonly kind: 'closed'; readonly file: number; readonly info: ParquetFileInfo }
   | { readonly kind: 'failed'; readonly file: number; readonly name: string; readonly message: string };
 
@@ -104,15 +105,26 @@ export class EncoderThread {
 let shared: EncoderThread | undefined;
 
 /**
+ * The encoder thread's V8 young generation, in MiB. Left to V8 it grows to 48 MiB (two 16 MiB
+ * semi-spaces committed, a third for large objects) though little of it is live, and the
+ * hyparquet-writer page buffers of a row group, dead once it is written, are freed only when a
+ * collection finds them, which a smaller young generation runs sooner (docs/performance.md, "A
+ * large CSV file"). 8 MiB, measured together with smaller row groups, cost about a quarter more
+ * CPU; 16 MiB did not measurably.
+ */
+export const ENCODER_YOUNG_GENERATION_MB = 16;
+const ENCODER_WORKER_OPTIONS: WorkerOptions = { resourceLimits: { maxYoungGenerationSizeMb: ENCODER_YOUNG_GENERATION_MB } };
+
+/**
  * Starts the thread from wherever this module runs: a bundle (the function, the CLI, the
  * benchmark) ships `parquetThread.mjs` beside the file this code was bundled into; the TypeScript
  * sources (tests) load `parquetThread.ts` through tsx.
  */
 function startWorker(): Worker {
   const bundled = new URL('./parquetThread.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(bundled))) return new Worker(bundled);
+  if (existsSync(fileURLToPath(bundled))) return new Worker(bundled, ENCODER_WORKER_OPTIONS);
   const source = new URL('./parquetThread.ts', import.meta.url);
   if (!existsSync(fileURLToPath(source)))
     throw new SinkError(`the Parquet encoder thread's script is missing: neither ${fileURLToPath(bundled)} nor ${fileURLToPath(source)} exists (a bundle must ship parquetThread.mjs beside its code)`);
-  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true });
+  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`, { ...ENCODER_WORKER_OPTIONS, eval: true });
 }

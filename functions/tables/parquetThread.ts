@@ -61,8 +61,7 @@ port.on('message', (message: ToEncoder) => {
     case 'open': {
       let writer: ParquetFileWriter;
       try {
-        // The pages' bytes are this thread's own (transferred) and hold only records: kept, not copied.
-        writer = new ParquetFileWriter(message.spec, message.envelope, { ...message.options, keepViews: true });
+        writer = new ParquetFileWriter(message.spec, message.envelope, message.options);
       } catch (error) {
         // Thrown here, it would end the thread and every other file open on it.
         const { name, message: text } = error as Error;
@@ -88,7 +87,9 @@ port.on('message', (message: ToEncoder) => {
           await writer.writePage({ extractedAt, parent, data, values });
           at += records;
         }
-        post({ kind: 'ack', file: id, bytes: message.bytes.byteLength });
+        // The writer copied every record it keeps: the buffer goes back to be filled again.
+        const { buffer } = message.bytes;
+        post({ kind: 'ack', file: id, bytes: message.bytes.byteLength, buffer: buffer as ArrayBuffer }, [buffer as ArrayBuffer]);
       });
       run(id, (file) => {
         clearTimeout(file.idle);

@@ -87,6 +87,13 @@ describe('format: csv', () => {
     for (const text of texts) expect(() => JSON.parse(text) as unknown).not.toThrow();
   });
 
+  it('keeps every row of a large body intact while later rows fill the buffers its batches view, a row longer than a buffer too', async () => {
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({ id: String(i), text: i === 12_345 ? 'x'.repeat(1_500_000) : `"row" ${i}, ${'y'.repeat(i % 300)}` }));
+    const body = Buffer.from(`id,text\r\n${rows.map((r) => `${r.id},"${r.text.replaceAll('"', '""')}"\r\n`).join('')}`);
+    const cuts = Array.from({ length: Math.floor(body.length / 65_536) }, (_, k) => (k + 1) * 65_536);
+    expect(await read(body, { format: format('csv') }, cuts)).toEqual(rows.map((r) => JSON.stringify(r)));
+  });
+
   it.each([
     ['a row with more fields than the header', 'a,b\n1,2\n1,2,3\n', /row 3 has more fields than the header's 2/],
     ['a row with fewer fields than the header', 'a,b\n1\n', /row 2 has 1 fields, the header 2/],

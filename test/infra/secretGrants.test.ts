@@ -24,7 +24,7 @@ beforeAll(() => {
 
 /** Every Secrets Manager statement of a source's function. */
 function secretStatements(sourceName: string): Statement[] {
-  const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith(`Source${sourceName}Function`));
+  const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith(`Source${sourceName}Role`));
   expect(policies).toHaveLength(1);
   const statements = (policies[0]![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement;
   return statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
@@ -54,7 +54,7 @@ describe('secret grants per auth type', () => {
         Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['secretsmanager:PutSecretValue']) })]) } },
       }),
     );
-    expect(writers.map(([id]) => id)).toEqual([expect.stringMatching(/^SourcehubFunction/)]);
+    expect(writers.map(([id]) => id)).toEqual([expect.stringMatching(/^SourcehubRole/)]);
   });
 
   it('passes cdk-nag without a new acknowledgement', () => {

@@ -5,15 +5,22 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getObject, listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { expectedParquetCodec } from '../support/expectedParquetCodec.js';
 import { buildStack } from '../support/infraApp.js';
-import { lambdaContext } from '../support/lambdaContext.js';
 import { testSource } from '../support/sources.js';
 import { rows } from '../support/tableLake.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
+
+/**
+ * The bundle is what Lambda runs on nodejs22.x: a durable function, invoked here through the
+ * durable execution SDK's local runner (Node 22 only, like the SDK).
+ */
+type DurableHandler = ConstructorParameters<typeof LocalDurableTestRunner>[0]['handlerFunction'];
+type Summary = { streams: { status: string; records: number }[] };
 
 let aws: AwsServers;
 let api: TestApi;
@@ -35,8 +42,10 @@ beforeAll(async () => {
   const template = JSON.parse(await readFile(join(outdir, 'apilake-test.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
   const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
   bundleDir = join(outdir, fn.Metadata!['aws:asset:path']!);
+  await LocalDurableTestRunner.setupTestEnvironment();
 }, 120_000);
 afterAll(async () => {
+  await LocalDurableTestRunner.teardownTestEnvironment();
   await api.close();
   await aws.stop();
 });
@@ -80,13 +89,14 @@ describe('the synthesized function bundle', () => {
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       // WHEN the bundle (not the TypeScript source) handles a tick, twice
-      const { handler } = (await import(pathToFileURL(join(bundleDir, 'index.mjs')).href)) as { handler: (e: unknown, c: unknown) => Promise<{ streams: { status: string; records: number }[] }> };
+      // (a durable function: each tick is one durable execution, here on the SDK's local runner)
+      const { handler } = (await import(pathToFileURL(join(bundleDir, 'index.mjs')).href)) as { handler: DurableHandler };
       const tick = { source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' };
-      const first = await handler(tick, lambdaContext());
-      const second = await handler(tick, lambdaContext());
+      const first = await new LocalDurableTestRunner<Summary>({ handlerFunction: handler }).run({ payload: tick });
+      const second = await new LocalDurableTestRunner<Summary>({ handlerFunction: handler }).run({ payload: tick });
       // THEN the window lands once
-      expect(first.streams).toMatchObject([{ status: 'committed', records: 60 }]);
-      expect(second.streams).toMatchObject([{ status: 'duplicate', records: 60 }]);
+      expect(first.getResult()?.streams).toMatchObject([{ status: 'committed', records: 60 }]);
+      expect(second.getResult()?.streams).toMatchObject([{ status: 'duplicate', records: 60 }]);
     } finally {
       write.mockRestore();
       vi.unstubAllEnvs();
@@ -115,10 +125,10 @@ describe('the synthesized function bundle', () => {
     for (const [k, v] of Object.entries({ ...aws.env, APILAKE_SOURCE_JSON: plain, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
     try {
       // A fresh instance of the bundle: its configuration is read once per container.
-      const { handler } = (await import(`${pathToFileURL(join(bundleDir, 'index.mjs')).href}?plain`)) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
-      await expect(handler({ source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' }, lambdaContext())).rejects.toThrow(
-        /^function misconfigured: APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp/,
-      );
+      const { handler } = (await import(`${pathToFileURL(join(bundleDir, 'index.mjs')).href}?plain`)) as { handler: DurableHandler };
+      const execution = await new LocalDurableTestRunner<Summary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', scheduledTime: '2024-01-01T02:00:00Z' } });
+      expect(execution.getStatus()).toBe('FAILED');
+      expect(execution.getError()?.errorMessage).toMatch(/^function misconfigured: APILAKE_SOURCE_JSON: not a compiled source definition: no "compiled" stamp/);
     } finally {
       vi.unstubAllEnvs();
     }

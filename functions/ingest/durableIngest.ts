@@ -109,6 +109,10 @@ export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps
     for (const job of jobs) streams.push(await landWindow(ctx, job, force, invocation, deps));
     const result: IngestSummary = { source: source.name, trigger: event.kind, streams };
     const failure = streams.some((s) => s.status === 'failed') ? new WindowsFailedError(result) : undefined;
+    // A retry of the report step ends the invocation without settling the handler: what the
+    // windows' steps reported (metrics, the client's lease releases) must not wait for it.
+    await invocation.close();
+    metrics.publishStoredMetrics();
     if (event.kind === 'window' && event.taskToken !== undefined) {
       const taskToken = event.taskToken;
       await ctx.step(REPORT_STEP, () => reportToTask(taskToken, result, failure, deps), {
@@ -140,32 +144,60 @@ async function reportToTask(taskToken: string, result: IngestSummary, failure: W
   return outcome;
 }
 
-/** One window's steps: claim, slices, and the release of the claim when the window failed. */
+/**
+ * One window's steps: claim, slices, and the release of the claim when the window failed. A step
+ * that fails for good (a slice out of tries, the claim's store or the source's secret unreachable)
+ * fails the window like any other error: the claim is released and the window reported failed, so
+ * the task waiting for it gets its answer and a later delivery lands it.
+ */
 async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; window: TimeWindow }, force: boolean, invocation: Invocation, deps: IngestDeps): Promise<StreamSummary> {
   const key = { source: deps.source.name, stream: job.stream.name, window: { start: isoSeconds(job.window.start), end: isoSeconds(job.window.end) } };
   const name = `${key.stream} ${key.window.start}`;
   const execution = ctx.executionContext.durableExecutionArn;
-  // A forced re-run is an explicit request to replace the window: it bypasses the guard.
-  if (!force) {
-    const claim = await ctx.step(`claim ${name}`, () => claimWindow(key, execution, ctx.lambdaContext, job, deps), {
-      retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'ClaimInProgressError' && attempt < 40, delay: { seconds: 30 } }),
-    });
-    if (claim) return claim;
-  }
-  let checkpoint: WindowCheckpoint | undefined;
-  for (let slice = 0; ; slice++) {
-    const from = checkpoint;
-    const step: SliceStep = await ctx.step(`${name} slice ${slice}`, () => invocation.slice(job, force, from), {
-      retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'SliceDeadlineError' && attempt < SLICE_TRIES, delay: { seconds: CONTINUE_AFTER_SECONDS } }),
-    });
-    if (step.kind === 'done') {
-      if (step.summary.status === 'failed' && !force) await ctx.step(`release ${name}`, () => releaseWindow(key, deps));
-      return step.summary;
+  let claimed = false;
+  try {
+    // A forced re-run is an explicit request to replace the window: it bypasses the guard.
+    if (!force) {
+      const claim = await ctx.step(`claim ${name}`, () => claimWindow(key, execution, ctx.lambdaContext, job, deps), {
+        retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'ClaimInProgressError' && attempt < 40, delay: { seconds: 30 } }),
+      });
+      if (claim) return claim;
+      claimed = true;
     }
-    checkpoint = step.checkpoint;
-    // Ends this invocation: the service invokes the function again, which replays up to here and lands the next slice.
-    await ctx.wait(`${name} continue ${slice}`, { seconds: CONTINUE_AFTER_SECONDS });
+    let checkpoint: WindowCheckpoint | undefined;
+    for (let slice = 0; ; slice++) {
+      const from = checkpoint;
+      const step: SliceStep = await ctx.step(`${name} slice ${slice}`, () => invocation.slice(job, force, from), {
+        retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'SliceDeadlineError' && attempt < SLICE_TRIES, delay: { seconds: CONTINUE_AFTER_SECONDS } }),
+      });
+      if (step.kind === 'done') {
+        if (step.summary.status === 'failed' && claimed) await ctx.step(`release ${name}`, () => releaseWindow(key, deps));
+        return step.summary;
+      }
+      checkpoint = step.checkpoint;
+      // Ends this invocation: the service invokes the function again, which replays up to here and lands the next slice.
+      await ctx.wait(`${name} continue ${slice}`, { seconds: CONTINUE_AFTER_SECONDS });
+    }
+  } catch (error) {
+    // The SDK's own unrecoverable errors (a replay that diverged, a checkpoint it cannot write) end the execution as they are.
+    if (isUnrecoverable(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    return await ctx.step(`fail ${name}`, async () => {
+      if (claimed) await releaseWindow(key, deps);
+      const summary: StreamSummary = { ...emptySummary(key), status: 'failed', error: message };
+      report(summary, deps);
+      return summary;
+    });
   }
+}
+
+/** Whether the durable execution SDK marked an error as one no step of this execution can recover from. */
+function isUnrecoverable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { isUnrecoverable?: unknown }).isUnrecoverable === true;
+}
+
+function emptySummary(key: { stream: string; window: { start: string; end: string } }): Omit<StreamSummary, 'status'> {
+  return { stream: key.stream, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
 }
 
 function idempotencyConfig(context: Context): IdempotencyConfig {
@@ -176,8 +208,9 @@ function idempotencyConfig(context: Context): IdempotencyConfig {
 
 /**
  * Claims the window for this execution. Returns undefined when it is this execution's, or the
- * window's summary when another execution has it: a duplicate delivery of the event. That
- * execution commits the window or fails into the on-failure destination, so nothing is lost.
+ * window's summary when another execution has it: `duplicate` when that one committed it, else
+ * `failed` (it may still land it, or have crashed), so no delivery reports a window landed that is
+ * not, and a later one (a redrive, the map's retry) finds it committed or free.
  */
 async function claimWindow(
   key: { source: string; stream: string; window: { start: string; end: string } },
@@ -196,10 +229,12 @@ async function claimWindow(
     throw error;
   }
   if (holder.execution === execution) return undefined;
-  const base = { stream: key.stream, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
+  const base = emptySummary(key);
   const state = await readWindowState(deps.storage, { source: key.source, stream: key.stream, window: job.window }).catch(() => undefined);
-  const figures = state?.kind === 'committed' ? { records: state.manifest.totals.records, parts: state.manifest.totals.parts, bytes: state.manifest.totals.bytes, run_id: state.manifest.run_id } : {};
-  const summary: StreamSummary = { ...base, ...figures, status: 'duplicate', ...(state?.kind === 'committed' ? {} : { warnings: [`execution ${holder.execution} is landing this window`] }) };
+  const summary: StreamSummary =
+    state?.kind === 'committed'
+      ? { ...base, status: 'duplicate', records: state.manifest.totals.records, parts: state.manifest.totals.parts, bytes: state.manifest.totals.bytes, run_id: state.manifest.run_id }
+      : { ...base, status: 'failed', error: `execution ${holder.execution} holds this window and has not committed it yet; failing so a later delivery finds it committed or free` };
   report(summary, deps);
   return summary;
 }
@@ -294,9 +329,10 @@ class Invocation {
       let result = outcome.result;
       if (result.status === 'failed' && controller.signal.aborted) {
         // A slice that ended a part knows a part fits in an invocation: this one was slower than the others, and a try from the checkpoint may pass.
-        if (pace && pace.boundaries > 0) {
+        // The slowest part is carried from earlier slices: a part that ended in any slice of this window counts.
+        if (pace && (pace.boundaries > 0 || pace.longestPartMs !== undefined)) {
           throw new SliceDeadlineError(
-            `the invocation's deadline came before the slice reached a part boundary (the part had been filling for ${seconds(pace.currentPartMs)}, the slowest before it took ${seconds(pace.longestPartMs ?? 0)}): ${result.error?.message ?? 'stopped'}`,
+            `the invocation's deadline came before the slice reached a part boundary (the part had been filling for ${seconds(pace.currentPartMs)}, the slowest before it took ${seconds(pace.longestPartMs ?? 0)}): ${client.redactor.text(result.error?.message ?? 'stopped')}`,
           );
         }
         // No part ended in a whole invocation: every try would end the same way.
@@ -305,6 +341,11 @@ class Invocation {
       const summary = toSummary(result, client);
       report(summary, deps);
       return { kind: 'done', summary };
+    } catch (error) {
+      // A step tried again later ends this invocation without settling the handler, like a pause:
+      // the client (and a shared budget's lease releases) must be closed here too.
+      await this.close();
+      throw error;
     } finally {
       clearTimeout(deadline);
       clearTimeout(hardDeadline);

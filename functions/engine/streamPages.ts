@@ -316,11 +316,13 @@ async function* pagesOf(
   }
 }
 
-/** A request as a checkpoint may store it: the client sets its credentials again on every request. */
+/**
+ * A request as a checkpoint may store it: without the auth's own parameters, which the client sets
+ * again on every request. A credential anywhere else (a paging header, another parameter) stays,
+ * and the slice then refuses to store the checkpoint rather than lose the walk's position.
+ */
 function withoutCredentials(request: PageRequest, client: HttpClient): PageRequest {
-  const { redactor } = client;
-  const headers = request.headers && Object.fromEntries(Object.entries(request.headers).filter(([, value]) => !redactor.holdsCredential(value)));
-  return { ...request, url: redactor.withoutCredentials(request.url), ...(headers ? { headers } : {}) };
+  return { ...request, url: client.redactor.withoutCredentials(request.url) };
 }
 
 function describeRequest(input: StreamPagesInput, stream: StreamDefinition, request: PageRequest): string {

@@ -100,19 +100,17 @@ export class Redactor {
   }
 
   /**
-   * The URL as it may be stored (a checkpoint): without user info, without the auth's own query
-   * parameters, and without any query parameter whose value holds a registered credential (an
-   * API's next-page link that echoes the key back). The client sets its credentials again on every
-   * request it sends.
+   * The URL as it may be stored (a checkpoint): without user info and without the auth's own query
+   * parameters (an API's next-page link that echoes the key back), which the client sets again on
+   * every request it sends. Any other parameter stays, even one that holds a credential: dropping
+   * it could drop the walk's position; the caller refuses to store such a URL instead.
    */
   withoutCredentials(input: URL): URL {
-    if (this.values.size === 0 && this.authParams.size === 0 && !input.username && !input.password) return input;
+    if (this.authParams.size === 0 && !input.username && !input.password) return input;
     const url = new URL(input);
     url.username = '';
     url.password = '';
-    for (const key of [...new Set(url.searchParams.keys())]) {
-      if (this.authParams.has(key.toLowerCase()) || url.searchParams.getAll(key).some((value) => this.holdsCredential(value))) url.searchParams.delete(key);
-    }
+    for (const key of [...new Set(url.searchParams.keys())]) if (this.authParams.has(key.toLowerCase())) url.searchParams.delete(key);
     return url;
   }
 

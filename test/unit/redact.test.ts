@@ -120,8 +120,6 @@ describe('Redactor.withoutCredentials', () => {
 
   it.each([
     ['the auth parameter, whatever its value', 'https://a.test/v1/items?after=5&apikey=templated-value', 'https://a.test/v1/items?after=5'],
-    ['a parameter that echoes the key under another name', 'https://a.test/v1/items?key=sk_live_0123456789&after=5', 'https://a.test/v1/items?after=5'],
-    ['a percent-encoded echo', 'https://a.test/v1/items?k=x%73k_live_0123456789&after=5', 'https://a.test/v1/items?after=5'],
     ['user info', 'https://u:p@a.test/v1/items?after=5', 'https://a.test/v1/items?after=5'],
     [
       'nothing from a cursor named token, or an identifier',
@@ -130,6 +128,17 @@ describe('Redactor.withoutCredentials', () => {
     ],
   ])('removes %s', (_case, input, stored) => {
     expect(redactor.withoutCredentials(new URL(input)).href).toBe(stored);
+  });
+
+  // Dropping it could drop the walk's position (a cursor that embeds the key): the slice refuses to
+  // store such a checkpoint instead (holdsCredential below).
+  it.each([
+    ['a parameter that echoes the key under another name', 'https://a.test/v1/items?key=sk_live_0123456789&after=5'],
+    ['a cursor that embeds the key', 'https://a.test/v1/items?cursor=abc.sk_live_0123456789.sig'],
+  ])('keeps %s, which holdsCredential then finds', (_case, input) => {
+    const stored = redactor.withoutCredentials(new URL(input)).href;
+    expect(stored).toBe(input);
+    expect(redactor.holdsCredential(stored)).toBe(true);
   });
 
   it('tells a credential from an identifier', () => {

@@ -25,6 +25,12 @@ export interface SourceBackfillProps {
   readonly target: lambda.IFunction;
   /** Longest one durable execution of the target may run: a window waits a little longer for its answer. */
   readonly executionTimeout: Duration;
+  /**
+   * Longest an asynchronous invocation of the target may wait in Lambda's queue before it runs (the
+   * alias's `maxEventAge`): a window waits for that too.
+   * @default Duration.seconds(0)
+   */
+  readonly maxEventAge?: Duration;
   /** Prefixes the state machine's name, so stages coexist in one account. */
   readonly namePrefix: string;
   /**
@@ -40,8 +46,8 @@ export interface SourceBackfillProps {
 }
 
 /**
- * How much longer than its durable execution's timeout a window waits for the function's answer:
- * the asynchronous invocation's time in Lambda's queue and the report at the end. A window answered
+ * How much longer than its durable execution's timeout and its longest wait in Lambda's queue a
+ * window waits for the function's answer: the report at the end. A window answered
  * later fails with States.Timeout, and its late answer is refused (its execution logs that).
  */
 const WINDOW_WAIT_MARGIN = Duration.minutes(15);
@@ -76,7 +82,10 @@ export class SourceBackfill extends Construct {
       bucketName: bucket.bucketName,
       maxConcurrency: this.maxConcurrency,
       resultsPrefix: backfillResultsPrefix(source.name),
-      windowTimeoutSeconds: props.executionTimeout.plus(WINDOW_WAIT_MARGIN).toSeconds(),
+      windowTimeoutSeconds: props.executionTimeout
+        .plus(props.maxEventAge ?? Duration.seconds(0))
+        .plus(WINDOW_WAIT_MARGIN)
+        .toSeconds(),
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,

@@ -79,6 +79,8 @@ export class SourceIngestion extends Construct {
   readonly logGroup: logs.LogGroup;
   /** Longest one durable execution (one window of a backfill) may run. */
   readonly executionTimeout: Duration = DURABLE_EXECUTION_TIMEOUT;
+  /** Longest an asynchronous invocation (a tick, a backfill's window) waits in Lambda's queue before Lambda drops it to the failed-invocations queue. */
+  readonly maxEventAge: Duration = Duration.hours(6);
 
   /**
    * What every invocation of the source names (the schedule's target, a backfill's windows): the
@@ -162,7 +164,7 @@ export class SourceIngestion extends Construct {
 
     this.alias.configureAsyncInvoke({
       retryAttempts: props.retryAttempts ?? 2,
-      maxEventAge: Duration.hours(6),
+      maxEventAge: this.maxEventAge,
       onFailure: new destinations.SqsDestination(props.failedInvocations),
     });
 

@@ -89,7 +89,14 @@ export class ApilakeStack extends Stack {
       this.ingestions.set(source.name, ingestion);
       this.backfills.set(
         source.name,
-        new SourceBackfill(this, `Backfill-${source.name}`, { source, bucket: this.lake.bucket, target: ingestion.invokeTarget, executionTimeout: ingestion.executionTimeout, namePrefix }),
+        new SourceBackfill(this, `Backfill-${source.name}`, {
+          source,
+          bucket: this.lake.bucket,
+          target: ingestion.invokeTarget,
+          executionTimeout: ingestion.executionTimeout,
+          maxEventAge: ingestion.maxEventAge,
+          namePrefix,
+        }),
       );
     }
 

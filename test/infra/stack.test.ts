@@ -377,7 +377,8 @@ describe('ApilakeStack', () => {
         Payload: { 'source.$': '$.source', 'stream.$': '$.stream', 'window.$': '$.window', 'force.$': '$.force', 'taskToken.$': '$$.Task.Token' },
       });
       // A little longer than the durable execution's timeout (6 h), so a window never answered fails.
-      expect(window.TimeoutSeconds).toBe(6 * 3600 + 15 * 60);
+      // The execution's 6 h, the 6 h an event may wait in Lambda's queue, and 15 minutes for the answer.
+      expect(window.TimeoutSeconds).toBe(6 * 3600 + 6 * 3600 + 15 * 60);
       expect(window.Retry).toEqual([
         expect.objectContaining({ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'] }),
         { ErrorEquals: ['WindowsFailedError'], IntervalSeconds: 60, MaxAttempts: 1 },

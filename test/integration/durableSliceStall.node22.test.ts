@@ -19,6 +19,7 @@ import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { testSource } from '../support/sources.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
+import { withLambdaContext } from '../support/durableContext.js';
 
 const DAY = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' };
 const PAGE_MS = 2_000;
@@ -71,13 +72,7 @@ it('tries a resumed slice again when a one-off stall makes it miss its deadline,
   const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
     const from = api.requests.length;
     const lambdaContext: Context = { ...ctx.lambdaContext, getRemainingTimeInMillis: () => INVOCATION_MS - (api.requests.length - from) * PAGE_MS - stall(from, api.requests.length) };
-    const c = new Proxy(ctx, {
-      get(target, property) {
-        if (property === 'lambdaContext') return lambdaContext;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const c = withLambdaContext(ctx, lambdaContext);
     return durableIngest(event, c, deps);
   });
   const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', window: DAY } });

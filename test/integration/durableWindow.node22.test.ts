@@ -33,6 +33,7 @@ import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
 import { testSource } from '../support/sources.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
+import { withLambdaContext } from '../support/durableContext.js';
 
 const PAGES = Number(process.env.DURABLE_PAGES ?? 1_000);
 const PAGE_MS = 500;
@@ -77,13 +78,7 @@ function pagedContext(real: Context): Context {
 /** The durable context, with the simulated deadline in place of the runner's. */
 function withDeadline(ctx: DurableContext): DurableContext {
   const lambdaContext = pagedContext(ctx.lambdaContext);
-  return new Proxy(ctx, {
-    get(target, property) {
-      if (property === 'lambdaContext') return lambdaContext;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return withLambdaContext(ctx, lambdaContext);
 }
 
 /** What the handler did, in order: each invocation's start and each close of the source's rate budget. */
@@ -219,13 +214,7 @@ describe('the durable function against a slow API', () => {
     const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
       const from = slowApi.requests.length;
       const lambdaContext: Context = { ...ctx.lambdaContext, getRemainingTimeInMillis: () => INVOCATION_MS - (slowApi.requests.length - from) * SLOW_PAGE_MS };
-      const slowCtx = new Proxy(ctx, {
-        get(target, property) {
-          if (property === 'lambdaContext') return lambdaContext;
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+      const slowCtx = withLambdaContext(ctx, lambdaContext);
       return durableIngest(event, slowCtx, slowDeps);
     });
     return { deps: slowDeps, storage, handler };

@@ -22,6 +22,7 @@ import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServe
 import { testSource } from '../support/sources.js';
 import { startTaskTokenServer, type TaskTokenServer } from '../support/taskTokenServer.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
+import { withLambdaContext } from '../support/durableContext.js';
 
 const DAY = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' };
 let api: TestApi;
@@ -43,13 +44,7 @@ afterAll(async () => {
 function runner(deps: DurableIngestDeps) {
   const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
     const lambdaContext = { ...ctx.lambdaContext, getRemainingTimeInMillis: () => 600_000 };
-    const withDeadline = new Proxy(ctx, {
-      get(target, property) {
-        if (property === 'lambdaContext') return lambdaContext;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const withDeadline = withLambdaContext(ctx, lambdaContext);
     return durableIngest(event, withDeadline, deps);
   });
   return new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler });

@@ -1,6 +1,6 @@
 /**
  * A long backfill on one rate budget: `apilake backfill` lands `windows` hourly windows, N at
- * once, against an API that answers 429 above `limit` requests in any second, each window one
+ * once, against an API (in a process of its own) that answers 429 above `limit` requests in any second, each window one
  * request. The budget is where a user's run keeps it: the local lake's folder, or DynamoDB
  * (dynalite on loopback, `APILAKE_BUDGET_TABLE`) as the deployed functions share it. Measures the
  * backfill's time against the least the budget allows (requests ÷ limit), what the API saw, and
@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { currentCommits, FsLakeStorage } from '../functions/index.js';
 import { createBudgetTable, startDynalite } from '../test/support/dynaliteServer.js';
-import { startRateLimitedApi } from '../test/support/rateLimitedApi.js';
+import { maxInAnySpan } from '../test/support/rateLimitedApi.js';
+import { buildBench } from './buildBench.js';
+import { startRateLimitedApiProcess } from './children.js';
 
 const BIN = fileURLToPath(new URL('../bin/apilake.mjs', import.meta.url));
 const HOUR_MS = 3_600_000;
@@ -43,13 +45,15 @@ export interface BackfillBudgetOptions {
   readonly store: 'lake' | 'dynamodb';
   /** API latency per request (ms). @default 50 */
   readonly latencyMs?: number;
+  /** The source's `rate_limit.concurrency`: requests in flight at once in the run. @default 1 */
+  readonly inFlight?: number;
 }
 
 function sourceYaml(api: string, options: BackfillBudgetOptions): string {
   return `name: budget_backfill
 schedule: rate(1 hour)
 base_url: ${api}
-rate_limit: { requests_per_second: ${options.limit}, concurrency: 1, expected_workers: ${options.concurrency} }
+rate_limit: { requests_per_second: ${options.limit}, concurrency: ${options.inFlight ?? 1}, expected_workers: ${options.concurrency} }
 retry: { max_attempts: 10, base_delay_ms: 50, max_delay_ms: 5000, circuit_breaker_failures: 1000 }
 streams:
   - name: items
@@ -62,7 +66,7 @@ streams:
 /** Runs one backfill and reports what it measured. */
 export async function measureBackfillBudget(options: BackfillBudgetOptions): Promise<BackfillBudgetRun> {
   const dir = await mkdtemp(join(tmpdir(), 'apilake-bench-backfill-'));
-  const api = await startRateLimitedApi({ limit: options.limit, perWindow: 20, latencyMs: options.latencyMs ?? 50 });
+  const api = await startRateLimitedApiProcess((await buildBench()).rateLimitedServer, { limit: options.limit, perWindow: 20, latencyMs: options.latencyMs ?? 50 });
   const dynalite = options.store === 'dynamodb' ? await startDynalite() : undefined;
   try {
     await writeFile(join(dir, 'budget_backfill.yaml'), sourceYaml(api.url, options));
@@ -87,19 +91,20 @@ export async function measureBackfillBudget(options: BackfillBudgetOptions): Pro
     const exitCode = await run(args, env);
     const ms = performance.now() - started;
     const committed = (await currentCommits(new FsLakeStorage(join(dir, 'lake')), 'budget_backfill', 'items')).size;
-    const requests = api.arrivals.length;
+    const seen = await api.report();
+    const requests = seen.arrivals.length;
     return {
       windows: options.windows,
       committed,
       requests,
-      throttled: api.throttled(),
+      throttled: seen.throttled,
       ms,
       overLeast: ms / ((requests / options.limit) * 1000),
-      busiestSecond: api.maxInAny(1000) / options.limit,
+      busiestSecond: maxInAnySpan(seen.arrivals, 1000) / options.limit,
       exitCode,
     };
   } finally {
-    await api.close();
+    api.stop();
     await dynalite?.stop();
     await rm(dir, { recursive: true, force: true });
   }

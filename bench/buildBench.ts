@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The children, by name: `dist/bench/<name>.mjs`. */
-export const BENCH_CHILDREN = ['landWindow', 'benchServer', 'ceiling', 'fetchLoop', 'gotLoop', 'importBundle', 'transportFloor', 'costLanding', 'durableWindow'] as const;
+export const BENCH_CHILDREN = ['landWindow', 'benchServer', 'ceiling', 'fetchLoop', 'gotLoop', 'importBundle', 'transportFloor', 'costLanding', 'durableWindow', 'rateLimitedServer'] as const;
 /** Not a child: the Parquet encoder thread landWindow starts, which must sit beside it. */
 const PARQUET_THREAD = `${ROOT}functions/tables/parquetThread.ts`;
 

@@ -2,6 +2,7 @@
 
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { RateLimitedApiOptions } from '../test/support/rateLimitedApi.js';
 import type { BenchApiOptions } from './benchApi.js';
 
 const execFileAsync = promisify(execFile);
@@ -32,6 +33,41 @@ export async function startApi(serverScript: string, options: BenchApiOptions): 
   });
   return {
     url,
+    stop: () => {
+      if (child.connected) child.disconnect();
+    },
+  };
+}
+
+/** What the rate-limited API saw: arrival times (its clock, ms), and the requests refused and served. */
+export interface RateLimitedApiReport {
+  readonly arrivals: readonly number[];
+  readonly throttled: number;
+  readonly served: number;
+}
+
+/** The rate-limited API (test/support/rateLimitedApi.ts) in its own process. */
+export interface RateLimitedApiProcess {
+  readonly url: string;
+  /** What it saw so far. */
+  report(): Promise<RateLimitedApiReport>;
+  stop(): void;
+}
+
+/** Starts bench/rateLimitedServer.mjs with `options`; resolves once it listens. */
+export async function startRateLimitedApiProcess(serverScript: string, options: RateLimitedApiOptions): Promise<RateLimitedApiProcess> {
+  const child: ChildProcess = fork(serverScript, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`rate-limited API exited with ${code}`)));
+  });
+  return {
+    url,
+    report: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve(m as RateLimitedApiReport));
+        child.send('report');
+      }),
     stop: () => {
       if (child.connected) child.disconnect();
     },

@@ -13,8 +13,9 @@ import type { SharedBudgetTuning } from '../functions/budget/SharedRateBudget.js
 import { startWorkers } from '../test/support/budgetWorkers.js';
 import { createBudgetTable, startDynalite } from '../test/support/dynaliteServer.js';
 import { startMemoryBudgetServer } from '../test/support/memoryBudgetServer.js';
-import { startRateLimitedApi } from '../test/support/rateLimitedApi.js';
-import { median } from './children.js';
+import { maxInAnySpan } from '../test/support/rateLimitedApi.js';
+import { buildBench } from './buildBench.js';
+import { median, startRateLimitedApiProcess } from './children.js';
 
 /** DynamoDB on-demand, us-east-1, USD per million request units, as published from 2024-11-01. */
 export const DYNAMODB_PRICES = { writePerMillion: 0.625, readPerMillion: 0.125, date: '2024-11-01' } as const;
@@ -61,7 +62,7 @@ export async function measureSharedBudget(options: {
 }): Promise<SharedBudgetRun> {
   const dynamo = await startDynalite();
   const memory = await startMemoryBudgetServer();
-  const api = await startRateLimitedApi({ limit: options.limit });
+  const api = await startRateLimitedApiProcess((await buildBench()).rateLimitedServer, { limit: options.limit });
   try {
     const table = `bench-budget-${Date.now()}`;
     await createBudgetTable(dynamo.client, table);
@@ -77,6 +78,7 @@ export async function measureSharedBudget(options: {
       })),
     );
     const reports = await run.reports;
+    const seen = await api.report();
     const sum = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0);
     const answered = sum((r) => r.answered);
     const writes = sum((r) => r.storeWrites);
@@ -87,9 +89,9 @@ export async function measureSharedBudget(options: {
     );
     const latencies = reports.flatMap((r) => r.storeLatenciesMs);
     return {
-      throughput: api.served() / (options.durationMs / 1000) / options.limit,
-      throttled: api.throttled(),
-      busiestSecond: api.maxInAny(1000) / options.limit,
+      throughput: seen.served / (options.durationMs / 1000) / options.limit,
+      throttled: seen.throttled,
+      busiestSecond: maxInAnySpan(seen.arrivals, 1000) / options.limit,
       writesPerRequest: writes / answered,
       readsPerRequest: reads / answered,
       usdPerMillionRequests: (writes * DYNAMODB_PRICES.writePerMillion + reads * DYNAMODB_PRICES.readPerMillion) / answered,
@@ -107,7 +109,7 @@ export async function measureSharedBudget(options: {
       failed: sum((r) => r.failed),
     };
   } finally {
-    await api.close();
+    api.stop();
     await memory.close();
     await dynamo.stop();
   }

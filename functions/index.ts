@@ -66,3 +66,4 @@ export { tableSpec, type TableSpec } from './tables/tableSpec.js';
 export { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './commons/telemetry.js';
 export type { IngestSummary, StreamSummary } from './ingest/ingest.js';
 export { ENV } from './ingest/runtimeConfig.js';
+export { FUNCTION_PROCESS_ENVIRONMENT } from './ingest/processEnvironment.js';

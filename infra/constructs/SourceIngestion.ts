@@ -16,7 +16,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { compileSource, ENV, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition, sourceSchemaDigest, streamPrefix } from '../../functions/index.js';
+import { compileSource, ENV, FUNCTION_PROCESS_ENVIRONMENT, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition, sourceSchemaDigest, streamPrefix } from '../../functions/index.js';
 import { SOURCE_AREAS, type Lake } from './Lake.js';
 
 /** Properties of a {@link SourceIngestion}. */
@@ -123,6 +123,7 @@ export class SourceIngestion extends Construct {
         ...(props.budgetTable ? { [ENV.budgetTable]: props.budgetTable.tableName } : {}),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...FUNCTION_PROCESS_ENVIRONMENT,
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,

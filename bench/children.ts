@@ -42,6 +42,8 @@ export async function startApi(serverScript: string, options: BenchApiOptions): 
 /** What the rate-limited API saw: arrival times (its clock, ms), and the requests refused and served. */
 export interface RateLimitedApiReport {
   readonly arrivals: readonly number[];
+  /** Arrival times of the requests it admitted (not answered 429). */
+  readonly admittedArrivals: readonly number[];
   readonly throttled: number;
   readonly served: number;
 }

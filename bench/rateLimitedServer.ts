@@ -10,6 +10,6 @@ import { startRateLimitedApi, type RateLimitedApiOptions } from '../test/support
 const api = await startRateLimitedApi(JSON.parse(process.argv[2]!) as RateLimitedApiOptions);
 process.send!({ url: api.url });
 process.on('message', (message) => {
-  if (message === 'report') process.send!({ arrivals: api.arrivals, throttled: api.throttled(), served: api.served() });
+  if (message === 'report') process.send!({ arrivals: api.arrivals, admittedArrivals: api.admittedArrivals, throttled: api.throttled(), served: api.served() });
 });
 process.on('disconnect', () => void api.close().then(() => process.exit(0)));

@@ -22,7 +22,7 @@ export const DYNAMODB_PRICES = { writePerMillion: 0.625, readPerMillion: 0.125, 
 
 /** What one run measured. */
 export interface SharedBudgetRun {
-  /** Requests served per second over the run ÷ the limit. */
+  /** Requests the API admitted per second ÷ the limit, from the workers' common start for the run's duration. */
   readonly throughput: number;
   readonly throttled: number;
   /** The most requests the API saw in any 1,000 ms ÷ the limit. */
@@ -89,7 +89,9 @@ export async function measureSharedBudget(options: {
     );
     const latencies = reports.flatMap((r) => r.storeLatenciesMs);
     return {
-      throughput: seen.served / (options.durationMs / 1000) / options.limit,
+      // Requests the API admitted while every worker floods, from the common start for `durationMs`:
+      // the requests still queued at the end, served after it, are not counted.
+      throughput: seen.admittedArrivals.filter((t) => t >= run.startAt && t < run.startAt + options.durationMs).length / (options.durationMs / 1000) / options.limit,
       throttled: seen.throttled,
       busiestSecond: maxInAnySpan(seen.arrivals, 1000) / options.limit,
       writesPerRequest: writes / answered,

@@ -22,6 +22,7 @@ import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { TimeWindow } from '../../functions/window/TimeWindow.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { nodesEvery, startGraphqlApi } from '../support/graphqlApi.js';
+import { startBreakingFileServer } from '../support/breakingFileServer.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
@@ -365,6 +366,58 @@ describe('a cassette of a job whose result is a file on another origin', () => {
     await expect(run).rejects.toThrow(
       'https://files.example.com is neither one of redirects.allowed_origins of source "shopify_bulk" (https://storage.googleapis.com) nor a job\'s download.base_url: only such an origin can be recorded from another server',
     );
+  });
+});
+
+describe('a cassette of a job file whose connection broke while it was recorded', () => {
+  const TOKEN = 'tok_cassette_files_0123456789';
+  const env = { APILAKE_SECRET_APILAKE_FILES: JSON.stringify({ token: TOKEN }) };
+  const csv = Buffer.from(`id,note\r\n${Array.from({ length: 2_000 }, (_, i) => `${i},"row ${i}, ""quoted""\nsecond line"`).join('\r\n')}\r\n`);
+
+  it.each([
+    { name: 'continued with Range requests', ranges: true },
+    { name: 'read again from the start', ranges: false },
+  ])('replays the download $name to the same records, each once, and holds no token', async ({ ranges }) => {
+    const cuts = [Math.floor(csv.length / 5), Math.floor(csv.length / 2) + 7];
+    const files = await startBreakingFileServer({ versions: [csv], contentType: 'text/csv', cuts, ranges });
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${files.url}/file` } }));
+    closers.push(api.close, files.close);
+    const source = parseSource(
+      JSON.stringify({
+        name: 'exports',
+        schedule: 'rate(1 day)',
+        base_url: api.url,
+        auth: { type: 'bearer', secret: 'apilake/files' },
+        redirects: { allowed_origins: [files.url] },
+        retry: { max_attempts: 5, base_delay_ms: 10 },
+        streams: [
+          {
+            name: 'rows',
+            window: '1d',
+            format: 'csv',
+            job: {
+              create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
+              id: 'id',
+              poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
+              done_when: "state == 'done'",
+              download: { urls: 'url' },
+            },
+          },
+        ],
+      }),
+      'sources/exports.yaml',
+    );
+    const { outcome, root } = await record(source, 'rows', day('2024-05-01T00:00:00Z'), env);
+    // The breaks happened while recording: three reads of the file, the last two from where each broke (or from 0).
+    expect(files.requests.map((r) => r.from)).toEqual(ranges ? [0, cuts[0], cuts[1]] : [0, 0, 0]);
+    await Promise.all([api.close(), files.close()]);
+    const recorded = await recordLines(root);
+    expect(recorded).toHaveLength(2_000);
+    expect(new Set(recorded).size).toBe(2_000);
+    expect(leaks(outcome.bytes, [TOKEN])).toEqual([]);
+    const replayed = await replay(source, parseCassette(outcome.bytes, 'cassette'));
+    expect(replayed.problems).toEqual([]);
+    expect(await recordLines(replayed.root)).toEqual(recorded);
   });
 });
 

@@ -112,6 +112,7 @@ async function main(): Promise<void> {
   // Warm up what the first request of a process pays for (SDK loading, connections), then wait for the start.
   if (dynamo && config.budget.kind === 'dynamodb') await dynamo.send(new GetItemCommand({ TableName: config.budget.table, Key: { source: { S: 'warm-up' } } }));
   await fetch(`${config.api}/warm-up`).then((r) => r.text());
+  const client = await createSourceClient(source, new EnvSecretProvider(), { budget });
   process.stdout.write('ready\n');
   const startAt = await new Promise<number>((resolve) => process.stdin.once('data', (d) => resolve(Number(String(d).trim()))));
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
@@ -122,7 +123,6 @@ async function main(): Promise<void> {
   let answered = 0;
   let failed = 0;
   const errors: string[] = [];
-  const client = await createSourceClient(source, new EnvSecretProvider(), { budget });
   const end = startAt + config.mode.durationMs;
   const loop = async () => {
     while (Date.now() < end) {

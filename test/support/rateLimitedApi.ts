@@ -24,6 +24,8 @@ export interface RateLimitedApi {
   readonly url: string;
   /** Arrival times (ms, the server's `performance.now()` plus its start epoch) of every request. */
   readonly arrivals: number[];
+  /** Arrival times of the requests admitted (not answered 429), on the same clock. */
+  readonly admittedArrivals: number[];
   /** Requests refused with 429. */
   throttled(): number;
   /** Requests answered 200. */
@@ -53,6 +55,7 @@ export function maxInAnySpan(times: readonly number[], spanMs: number): number {
 export async function startRateLimitedApi(options: RateLimitedApiOptions): Promise<RateLimitedApi> {
   const origin = Date.now() - performance.now();
   const arrivals: number[] = [];
+  const admittedArrivals: number[] = [];
   let admitted: number[] = [];
   let throttled = 0;
   let served = 0;
@@ -68,6 +71,7 @@ export async function startRateLimitedApi(options: RateLimitedApiOptions): Promi
       return;
     }
     admitted.push(now);
+    admittedArrivals.push(now);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const since = Date.parse(url.searchParams.get('since') ?? '');
     const until = Date.parse(url.searchParams.get('until') ?? '');
@@ -85,6 +89,7 @@ export async function startRateLimitedApi(options: RateLimitedApiOptions): Promi
   return {
     url: `http://127.0.0.1:${listening.port}`,
     arrivals,
+    admittedArrivals,
     throttled: () => throttled,
     served: () => served,
     maxInAny: (spanMs, from = -Infinity, to = Infinity) =>
@@ -94,6 +99,7 @@ export async function startRateLimitedApi(options: RateLimitedApiOptions): Promi
       ),
     reset: () => {
       arrivals.length = 0;
+      admittedArrivals.length = 0;
       admitted = [];
       throttled = 0;
       served = 0;

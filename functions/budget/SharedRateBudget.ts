@@ -32,8 +32,8 @@ export interface SharedBudgetTuning {
    * How late after the start of its slot a request may still be sent. Leaves `jitterMs − lateMs`
    * for what happens after the check: building and writing the request, and the network. With 30
    * (of 50), 20 processes on 2 busy cores put 51 requests into one second at the API in 4 runs of
-   * 14 (one 429 each); with 15, none in 8, serving 0.95–0.98 of the rate against 0.93–1.01
-   * (`npm run bench -- --only shared-budget`).
+   * 14 (one 429 each); with 15, none in 8, at about the same throughput
+   * (`npm run bench -- --only shared-budget`, docs/performance.md).
    * @default 15
    */
   readonly lateMs: number;

@@ -22,7 +22,7 @@ import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import type { TimeWindow } from '../../functions/window/TimeWindow.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { nodesEvery, startGraphqlApi } from '../support/graphqlApi.js';
-import { startBreakingFileServer } from '../support/breakingFileServer.js';
+import { jobFileSource, startJobFileHost } from '../support/jobFileSource.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listenOnLoopback } from '../support/listenOnLoopback.js';
 import { startOAuthServer } from '../support/oauthServer.js';
@@ -379,34 +379,9 @@ describe('a cassette of a job file whose connection broke while it was recorded'
     { name: 'read again from the start', ranges: false },
   ])('replays the download $name to the same records, each once, and holds no token', async ({ ranges }) => {
     const cuts = [Math.floor(csv.length / 5), Math.floor(csv.length / 2) + 7];
-    const files = await startBreakingFileServer({ versions: [csv], contentType: 'text/csv', cuts, ranges });
-    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${files.url}/file` } }));
+    const { api, files } = await startJobFileHost({ versions: [csv], contentType: 'text/csv', cuts, ranges });
     closers.push(api.close, files.close);
-    const source = parseSource(
-      JSON.stringify({
-        name: 'exports',
-        schedule: 'rate(1 day)',
-        base_url: api.url,
-        auth: { type: 'bearer', secret: 'apilake/files' },
-        redirects: { allowed_origins: [files.url] },
-        retry: { max_attempts: 5, base_delay_ms: 10 },
-        streams: [
-          {
-            name: 'rows',
-            window: '1d',
-            format: 'csv',
-            job: {
-              create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
-              id: 'id',
-              poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
-              done_when: "state == 'done'",
-              download: { urls: 'url' },
-            },
-          },
-        ],
-      }),
-      'sources/exports.yaml',
-    );
+    const source = jobFileSource(api, files, 'csv');
     const { outcome, root } = await record(source, 'rows', day('2024-05-01T00:00:00Z'), env);
     // The breaks happened while recording: three reads of the file, the last two from where each broke (or from 0).
     expect(files.requests.map((r) => r.from)).toEqual(ranges ? [0, cuts[0], cuts[1]] : [0, 0, 0]);

@@ -14,15 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSource } from '../../functions/config/loadSources.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { runSource } from '../../functions/engine/runSource.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
-import { startBreakingFileServer, type BreakingFileOptions, type BreakingFileServer } from '../support/breakingFileServer.js';
-import { startJsonServer, type JsonServer } from '../support/jsonServer.js';
+import type { BreakingFileOptions, BreakingFileServer } from '../support/breakingFileServer.js';
+import { jobFileSource, startJobFileHost } from '../support/jobFileSource.js';
+import type { JsonServer } from '../support/jsonServer.js';
 import { readCommittedRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 import { between, seededRandom } from '../support/seededRandom.js';
@@ -52,43 +52,11 @@ function jsonlGzFile(rows: number, seed = 2): Buffer {
   return gzipSync(`${lines.join('\n')}\n`);
 }
 
-/** Starts the job API and the file host; the job is done at its first poll and names the file on the host. */
+/** Starts the job API and the file host, closed after the test. */
 async function start(file: BreakingFileOptions): Promise<{ api: JsonServer; files: BreakingFileServer }> {
-  const files = await startBreakingFileServer(file);
-  const api = await startJsonServer((request) => {
-    if (request.method === 'POST') return { body: { id: 'job1' } };
-    return { body: { id: 'job1', state: 'done', url: `${files.url}/file` } };
-  });
-  closers.push(api.close, files.close);
-  return { api, files };
-}
-
-function source(api: JsonServer, files: BreakingFileServer, format: 'csv' | 'jsonl', retry = 5): SourceDefinition {
-  return parseSource(
-    JSON.stringify({
-      name: 'exports',
-      schedule: 'rate(1 day)',
-      base_url: api.url,
-      auth: { type: 'bearer', secret: 'apilake/files' },
-      redirects: { allowed_origins: [files.url] },
-      retry: { max_attempts: retry, base_delay_ms: 10 },
-      streams: [
-        {
-          name: 'rows',
-          window: '1d',
-          format,
-          job: {
-            create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
-            id: 'id',
-            poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
-            done_when: "state == 'done'",
-            download: { urls: 'url' },
-          },
-        },
-      ],
-    }),
-    'sources/exports.yaml',
-  );
+  const host = await startJobFileHost(file);
+  closers.push(host.api.close, host.files.close);
+  return host;
 }
 
 async function land(src: SourceDefinition, lake: string): Promise<WindowResult[]> {
@@ -109,7 +77,7 @@ async function landed(lake: string): Promise<{ count: number; sha256: string }> 
 async function unbroken(file: Buffer, format: 'csv' | 'jsonl', contentType: string): Promise<{ count: number; sha256: string }> {
   const { api, files } = await start({ versions: [file], contentType, cuts: [] });
   const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-ref-'));
-  expect((await land(source(api, files, format), lake)).map((r) => r.status)).toEqual(['committed']);
+  expect((await land(jobFileSource(api, files, format), lake)).map((r) => r.status)).toEqual(['committed']);
   return landed(lake);
 }
 
@@ -148,7 +116,7 @@ describe('a job file whose connection breaks mid-body', () => {
     const reference = await unbroken(file, format, contentType);
     const { api, files } = await start({ versions: [file], contentType, cuts, ranges: true });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    const results = await land(source(api, files, format), lake);
+    const results = await land(jobFileSource(api, files, format), lake);
     expect(results.map((r) => r.status)).toEqual(['committed']);
     expect(await landed(lake)).toEqual(reference);
     expect(files.requests.map((r) => [r.status, r.headers.range, r.headers['if-range']])).toEqual([[200, undefined, undefined], ...cuts.map((cut) => [206, `bytes=${cut}-`, '"v0"'])]);
@@ -164,7 +132,7 @@ describe('a job file whose connection breaks mid-body', () => {
     const reference = await unbroken(CSV, 'csv', 'text/csv');
     const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts, ...options });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    const results = await land(source(api, files, 'csv'), lake);
+    const results = await land(jobFileSource(api, files, 'csv'), lake);
     expect(results.map((r) => r.status)).toEqual(['committed']);
     expect(await landed(lake)).toEqual(reference);
     expect(files.requests.map((r) => [r.status, r.headers.range])).toEqual(Array(cuts.length + 1).fill([200, undefined]));
@@ -176,7 +144,7 @@ describe('a job file whose connection breaks mid-body', () => {
   it('sends the source credentials with every request of a download.path file, the resumed ones too', async () => {
     const reference = await unbroken(CSV, 'csv', 'text/csv');
     const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts: csvCuts.slice(0, 2), ranges: true });
-    const src = source(api, files, 'csv');
+    const src = jobFileSource(api, files, 'csv');
     const job = src.streams[0]!.job!;
     const onFileHost = { ...src, streams: [{ ...src.streams[0]!, job: { ...job, download: { ...job.download, urls: undefined, base_url: files.url, path: '/file' } } }] };
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
@@ -189,7 +157,7 @@ describe('a job file whose connection breaks mid-body', () => {
     const reference = await unbroken(JSONL_GZ, 'jsonl', 'application/gzip');
     const { api, files } = await start({ versions: [JSONL_GZ], contentType: 'application/gzip', cuts: gzCuts.slice(0, 1), ranges: true, validator: 'last-modified' });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    expect((await land(source(api, files, 'jsonl'), lake)).map((r) => r.status)).toEqual(['committed']);
+    expect((await land(jobFileSource(api, files, 'jsonl'), lake)).map((r) => r.status)).toEqual(['committed']);
     expect(await landed(lake)).toEqual(reference);
     expect(files.requests[1]!.headers['if-range']).toBe('Mon, 01 Jan 2024 00:00:00 GMT');
     expect(files.resent()).toBe(0);
@@ -211,7 +179,7 @@ describe('a job file whose connection breaks mid-body', () => {
     const changed = Buffer.from(CSV.toString('latin1').replace('line one of 3,', 'line one of 3;'), 'latin1');
     const { api, files } = await start({ versions: [CSV, changed], contentType: 'text/csv', cuts: [csvCuts[1]!], ...options });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    const src = source(api, files, 'csv');
+    const src = jobFileSource(api, files, 'csv');
     const [failed] = await land(src, lake);
     expect(failed!.status).toBe('failed');
     expect(failed!.error?.name).toBe('BodyResumeError');
@@ -232,7 +200,7 @@ describe('a job file whose connection breaks mid-body', () => {
   ])('fails the window when the host lies in its 206 ($lie), landing nothing', async ({ lie, message }) => {
     const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts: [csvCuts[0]!], ranges: true, lie });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    const [failed] = await land(source(api, files, 'csv'), lake);
+    const [failed] = await land(jobFileSource(api, files, 'csv'), lake);
     expect(failed!.status).toBe('failed');
     expect(failed!.error?.name).toBe('BodyResumeError');
     expect(failed!.error?.message).toMatch(message);
@@ -243,7 +211,7 @@ describe('a job file whose connection breaks mid-body', () => {
   it('gives up after retry.max_attempts requests for one file', async () => {
     const { api, files } = await start({ versions: [CSV], contentType: 'text/csv', cuts: [1_000, 2_000, 3_000, 4_000, 5_000], ranges: true });
     const lake = await mkdtemp(join(tmpdir(), 'apilake-resume-'));
-    const [failed] = await land(source(api, files, 'csv', 3), lake);
+    const [failed] = await land(jobFileSource(api, files, 'csv', 3), lake);
     expect(failed!.status).toBe('failed');
     expect(failed!.error?.message).toMatch(/^network error after 3 attempts: .*, at byte 3000 of the body \(file, page 1, GET /);
     expect(files.requests).toHaveLength(3);

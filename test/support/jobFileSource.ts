@@ -1,0 +1,49 @@
+/**
+ * A job whose result is one file on another origin, for tests of file downloads: a job API that
+ * says the job is done at its first poll and names the file on a {@link startBreakingFileServer}
+ * host, and the source that lands it (bearer auth, the host as its only allowed origin).
+ */
+
+import { parseSource } from '../../functions/config/loadSources.js';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { startBreakingFileServer, type BreakingFileOptions, type BreakingFileServer } from './breakingFileServer.js';
+import { startJsonServer, type JsonServer } from './jsonServer.js';
+
+/** Starts the job API and the file host; the caller closes both. */
+export async function startJobFileHost(file: BreakingFileOptions): Promise<{ api: JsonServer; files: BreakingFileServer }> {
+  const files = await startBreakingFileServer(file);
+  const api = await startJsonServer((request) => {
+    if (request.method === 'POST') return { body: { id: 'job1' } };
+    return { body: { id: 'job1', state: 'done', url: `${files.url}/file` } };
+  });
+  return { api, files };
+}
+
+/** Source `exports`, stream `rows` (daily windows): creates the job, polls it, downloads the file it names. Its secret is `apilake/files`. */
+export function jobFileSource(api: JsonServer, files: BreakingFileServer, format: 'csv' | 'jsonl', retry = 5): SourceDefinition {
+  return parseSource(
+    JSON.stringify({
+      name: 'exports',
+      schedule: 'rate(1 day)',
+      base_url: api.url,
+      auth: { type: 'bearer', secret: 'apilake/files' },
+      redirects: { allowed_origins: [files.url] },
+      retry: { max_attempts: retry, base_delay_ms: 10 },
+      streams: [
+        {
+          name: 'rows',
+          window: '1d',
+          format,
+          job: {
+            create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
+            id: 'id',
+            poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
+            done_when: "state == 'done'",
+            download: { urls: 'url' },
+          },
+        },
+      ],
+    }),
+    'sources/exports.yaml',
+  );
+}

@@ -95,6 +95,18 @@ const zstdCompressSync = (zlib as unknown as { zstdCompressSync?: (input: Uint8A
  */
 export const GZIP_LEVEL = 2;
 
+/**
+ * The uncompressed size a data page closes at: just under 1 MiB. hyparquet-writer builds each page
+ * in a buffer that starts at 1 KiB and doubles as it fills, so a page that ends a little past a
+ * power of two doubles once more: pages of its default 1 MiB, which end a record past it, grew to
+ * 2 MiB, allocating 4 MiB and copying 2 MiB for every 1 MiB of records. A page 64 KiB short of it
+ * stops at 1 MiB (2 MiB allocated, 1 MiB copied) unless its last record is over 64 KiB.
+ */
+export const DATA_PAGE_BYTES = 1024 * 1024 - 64 * 1024;
+
+/** The `data` texts of a row group are copied into slabs of this size (one larger for a larger record). */
+const DATA_SLAB_BYTES = 1024 * 1024;
+
 /** The codec used when none is asked for: ZSTD where the runtime has it, else GZIP (both native zlib). */
 export const DEFAULT_CODEC: ParquetCodec = zstdCompressSync ? 'ZSTD' : 'GZIP';
 
@@ -136,6 +148,8 @@ export class ParquetFileWriter implements CuratedTableFile {
   private readonly options: Required<ParquetFileWriterOptions>;
   private readonly typedCount: number;
   private group: GroupBuffer;
+  /** Slabs of row groups already written, filled again by the next: their memory is not faulted in anew. */
+  private readonly spareSlabs: Buffer[] = [];
   private rows = 0;
   private rowGroups = 0;
   private readonly guard: ParquetFileGuard;
@@ -156,7 +170,7 @@ export class ParquetFileWriter implements CuratedTableFile {
     this.guard = new ParquetFileGuard(spec.name, rejectFailed);
     this.output = this.sink;
     this.typedCount = spec.columns.length;
-    this.group = new GroupBuffer(this.typedCount);
+    this.group = new GroupBuffer(this.typedCount, this.spareSlabs);
     this.sink.on('error', (error) => this.guard.fail(error));
     this.sink.on('close', () => {
       if (!this.sink.writableFinished) this.guard.fail(new SinkError(`the output of the Parquet file of ${spec.name} closed before the file was finished`));
@@ -228,7 +242,7 @@ export class ParquetFileWriter implements CuratedTableFile {
 
   private async flushGroup(): Promise<void> {
     const group = this.group;
-    this.group = new GroupBuffer(this.typedCount);
+    this.group = new GroupBuffer(this.typedCount, this.spareSlabs);
     const constant = (value: string) => new Array<string>(group.rows).fill(value);
     const envelope: unknown[][] = [
       constant(this.spec.source),
@@ -248,11 +262,13 @@ export class ParquetFileWriter implements CuratedTableFile {
       ...this.spec.columns.map((c, j) => ({ name: c.name, data: group.typed[j]! })),
     ];
     try {
-      await this.writer.write({ columnData, rowGroupSize: group.rows });
+      await this.writer.write({ columnData, rowGroupSize: group.rows, pageSize: DATA_PAGE_BYTES });
     } catch (error) {
       // A row group half written leaves the file unusable: refuse every later call.
       throw this.guard.fail(new SinkError(`cannot encode a row group of ${this.spec.name}: ${(error as Error).message}`, { cause: error }));
     }
+    // The group's pages are encoded into buffers of their own: its slabs hold nothing still read.
+    this.spareSlabs.push(...group.slabs());
     await this.drain();
     this.rows += group.rows;
     this.rowGroups++;
@@ -293,24 +309,62 @@ class GroupBuffer {
   bytes = 0;
   readonly extractedAt: string[] = [];
   readonly parent: (string | null)[] = [];
-  /** UTF-8 bytes, copied on arrival so the record's string or page can be collected. */
+  /** UTF-8 bytes of each record, views into {@link slab}s that this group owns. */
   readonly data: Uint8Array[] = [];
   readonly typed: unknown[][];
+  private slab: Buffer = Buffer.alloc(0);
+  private slabUsed = 0;
+  private readonly filled: Buffer[] = [];
 
-  constructor(typedCount: number) {
+  /** @param spare slabs to fill before allocating new ones (each {@link DATA_SLAB_BYTES}) */
+  constructor(
+    typedCount: number,
+    private readonly spare: Buffer[],
+  ) {
     this.typed = Array.from({ length: typedCount }, () => []);
+  }
+
+  /** The slabs of {@link DATA_SLAB_BYTES} this group filled, to be filled again once it is written. */
+  slabs(): Buffer[] {
+    return this.filled.filter((slab) => slab.length === DATA_SLAB_BYTES);
   }
 
   add(extractedAt: string, parent: string | null, data: string | Uint8Array, values: readonly unknown[]): void {
     this.extractedAt.push(extractedAt);
     this.parent.push(parent);
-    // A copy: a view would keep its whole page body alive until the group is written, and the
-    // encoder thread's hand-over buffers go back to be filled again.
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    const bytes = typeof data === 'string' ? this.copyText(data) : this.copyBytes(data);
     this.data.push(bytes);
     for (let j = 0; j < values.length; j++) this.typed[j]!.push(values[j]);
     this.rows++;
     this.bytes += bytes.length;
+  }
+
+  // Copies, not views: a view would keep its whole page body alive until the group is written,
+  // and the encoder thread's hand-over buffers go back to be filled again. Into slabs rather than
+  // a buffer each: one allocation per MiB of records instead of one per record.
+  private copyBytes(data: Uint8Array): Uint8Array {
+    const at = this.reserve(data.length);
+    this.slab.set(data, at);
+    return this.slab.subarray(at, at + data.length);
+  }
+
+  private copyText(text: string): Uint8Array {
+    const at = this.reserve(Buffer.byteLength(text, 'utf8'));
+    const length = this.slab.write(text, at, 'utf8');
+    return this.slab.subarray(at, at + length);
+  }
+
+  /** Room for `length` bytes in the current slab, a new one if it is full; returns where they go. */
+  private reserve(length: number): number {
+    if (this.slabUsed + length > this.slab.length) {
+      // Not zero-filled: every byte handed out is written first.
+      this.slab = (length <= DATA_SLAB_BYTES ? this.spare.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(DATA_SLAB_BYTES, length));
+      this.filled.push(this.slab);
+      this.slabUsed = 0;
+    }
+    const at = this.slabUsed;
+    this.slabUsed += length;
+    return at;
   }
 }
 

@@ -344,6 +344,18 @@ describe('ThreadedParquetWriter', () => {
     expect((await readRows(await bytes)).map((r) => r.data)).toEqual(['{"id":1}', '{"id":2}']);
   });
 
+  it('keeps every record of every row group intact while later groups fill the memory of earlier ones, a record larger than that memory included', async () => {
+    // 1.5 MB row groups of records that fill 1 MiB slabs unevenly, as text and as bytes, with one record of 1.2 MB.
+    const texts = Array.from({ length: 3_000 }, (_, i) => `{"id":${i},"note":"${'Zoë ✓ '.repeat(i % 397)}${i === 1_234 ? 'x'.repeat(1_200_000) : ''}"}`);
+    const pages = Array.from({ length: 30 }, (_, k): CuratedPage => {
+      const slice = texts.slice(k * 100, k * 100 + 100);
+      return { extractedAt: '2024-01-01T00:05:00.000Z', data: k % 2 === 0 ? slice : slice.map((t) => Buffer.from(t)), values: slice.map((_, i) => [BigInt(k * 100 + i), null, null]) };
+    });
+    const { info, bytes } = await land(new ParquetFileWriter(SPEC, ENVELOPE, { rowGroupBytes: 1_500_000 }), pages);
+    expect(info.rowGroups).toBeGreaterThan(4);
+    expect((await readRows(bytes)).map((r) => r.data)).toEqual(texts);
+  });
+
   it('refuses a record with the wrong number of typed values in that call, and the file goes on', async () => {
     const file = new ThreadedParquetWriter(SPEC, ENVELOPE);
     file.output.resume();

@@ -37,7 +37,7 @@ export async function redriveCommand(options: RedriveOptions): Promise<void> {
       return { error: (error as Error).message };
     }
   };
-  const interrupt = interruptSignal('no further message is handled; messages received so far are made visible again');
+  const interrupt = interruptSignal('no further message is handled, a durable execution being waited for goes on; messages received so far are made visible again');
   let left = max;
   let kept = 0;
   try {
@@ -53,7 +53,7 @@ export async function redriveCommand(options: RedriveOptions): Promise<void> {
       console.log(renderOutcomes(result.outcomes, options.dryRun));
       if (result.releaseError) console.error(`  could not make every message visible again (${result.releaseError}); they reappear within the visibility timeout`);
       left -= result.outcomes.length;
-      kept += result.outcomes.filter((o) => o.kind === 'still_failing' || o.kind === 'unparseable').length;
+      kept += result.outcomes.filter((o) => o.kind === 'still_failing' || o.kind === 'unparseable' || o.kind === 'running').length;
     }
   } finally {
     interrupt.dispose();
@@ -71,7 +71,8 @@ export function renderOutcomes(outcomes: readonly RedriveOutcome[], dryRun = fal
   const count = (kind: RedriveOutcome['kind']) => outcomes.filter((o) => o.kind === kind).length;
   const summary = dryRun
     ? `${count('listed')} listed, ${count('unparseable')} unparseable; nothing re-invoked or deleted, every message is visible again`
-    : `${count('redriven')} redriven and deleted, ${count('still_failing')} still failing (kept), ${count('unparseable')} unparseable (kept)`;
+    : `${count('redriven')} redriven and deleted, ${count('still_failing')} still failing (kept), ${count('unparseable')} unparseable (kept)` +
+      (count('running') > 0 ? `, ${count('running')} still running (kept; redrive again once it ends)` : '');
   return `${formatTable(['message', 'source', 'invocation', 'outcome', 'why it failed'], rows)}\n${summary}\n`;
 }
 
@@ -83,6 +84,8 @@ function label(outcome: RedriveOutcome): string {
       return 'still failing, kept';
     case 'listed':
       return 'listed (dry run)';
+    case 'running':
+      return 'still running, kept';
     default:
       return '';
   }
@@ -90,5 +93,6 @@ function label(outcome: RedriveOutcome): string {
 
 function reason(outcome: Exclude<RedriveOutcome, { kind: 'unparseable' }>): string {
   const original = `${outcome.invocation.error} (${outcome.invocation.condition})`;
+  if (outcome.kind === 'running') return `stopped waiting for ${outcome.executionArn}, which goes on; first: ${original}`;
   return outcome.kind === 'still_failing' ? `again: ${outcome.error}; first: ${original}` : original;
 }

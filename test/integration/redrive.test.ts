@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import { redrive, type RedriveOutcome } from '../../cli/redrive/redrive.js';
 import { FUNCTION_ARN, lambdaRecord, schedulerDeadLetter, sendAll } from '../support/deadLetters.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
 
-// SQS is moto's (a real protocol server); only Lambda Invoke is mocked: moto needs Docker to run a function.
+// SQS is moto's (a real protocol server); only Lambda is mocked: moto needs Docker to run a function.
+// The function here is not durable, so it is invoked synchronously (test/integration/redriveDurable.test.ts: a durable one).
 const lambdaMock = mockClient(LambdaClient);
 let moto: MotoServer;
 let sqs: SQSClient;
@@ -47,6 +48,7 @@ const LETTERS = [
 
 beforeEach(async () => {
   lambdaMock.reset();
+  lambdaMock.on(GetFunctionConfigurationCommand).resolves({ FunctionName: 'apilake-prod-shop' });
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${Math.random().toString(36).slice(2, 8)}` }))).QueueUrl!;
   await sendAll(sqs, queueUrl, LETTERS);
   lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {

@@ -31,6 +31,13 @@ export async function startFakeLambda(): Promise<FakeLambda> {
   const invocations: FakeInvocation[] = [];
   let answer: (invocation: FakeInvocation) => FakeLambdaAnswer = () => ({ result: null });
   const server = createServer((req, res) => {
+    // GetFunctionConfiguration: a function that is not durable (no DurableConfig), so redrive invokes it synchronously.
+    const configuration = /^\/2015-03-31\/functions\/([^/?]+)\/configuration/.exec(req.url ?? '');
+    if (configuration && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ FunctionName: decodeURIComponent(configuration[1]!) }));
+      return;
+    }
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -116,6 +116,17 @@ describe('the durable function', () => {
     expect(bed.api.requests.length).toBe(before);
     expect((await snapshotStream(storage, 'testapi', 'items')).committed).toHaveLength(1);
   }, 300_000);
+
+  it('rejects an event for another source without failing the execution, landing nothing', async () => {
+    const { deps, storage } = await setUp();
+    const before = bed.api.requests.length;
+    const execution = await runner(deps).run({ payload: { source: 'othersource', window: DAY } });
+    // Retrying an invalid event could never succeed: the execution ends with the rejection as its result.
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    expect(execution.getResult()).toEqual({ source: 'testapi', trigger: 'rejected', streams: [], error: 'invalid event: this function lands source "testapi", not "othersource"' });
+    expect(bed.api.requests.length).toBe(before);
+    expect((await snapshotStream(storage, 'testapi', 'items')).committed).toEqual([]);
+  }, 60_000);
 });
 
 describe('the durable function against a slow API', () => {

@@ -10,15 +10,15 @@ import { AbortedError, type ApilakeError, InputError } from '../errors.js';
 import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import { openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
 import type { LakeStorage } from '../sink/LakeStorage.js';
-import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
-import { buildManifest, type Manifest } from '../sink/manifest.js';
+import { newRunId, type WindowRef } from '../sink/lakeLayout.js';
+import { buildManifest } from '../sink/manifest.js';
 import { windowJobRecords } from '../sink/jobRecord.js';
-import { lazyStorageTime } from '../sink/storageClock.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import { formatDuration } from '../window/duration.js';
 import { streamSettleMs } from '../window/streamTiming.js';
 import { describeWindow, isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
+import { commitFigures, commitWindow } from './commitWindow.js';
 import { landPages, type LandedPages } from './landPages.js';
 import type { ParentKeyCache } from './ParentKeyCache.js';
 import type { PageTally } from './streamPages.js';
@@ -127,14 +127,6 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...(warnings.length > 0 ? { warnings } : {}),
     ...extra,
   });
-  const figures = (manifest: Manifest) => ({
-    records: manifest.totals.records,
-    parts: manifest.totals.parts,
-    bytes: manifest.totals.bytes,
-    manifestKey: manifestKey(ref, manifest.commit),
-    runId: manifest.run_id,
-  });
-
   const notReady = readiness(window, stream, clock.now());
   if (notReady) return result('failed', { error: notReady });
 
@@ -145,7 +137,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     return result('failed', { error: error as Error });
   }
   warn(opened.warnings);
-  if (opened.kind === 'committed') return result('skipped', { skipReason: 'already_committed', ...figures(opened.state.manifest) });
+  if (opened.kind === 'committed') return result('skipped', { skipReason: 'already_committed', ...commitFigures(ref, opened.state.manifest) });
   const { attempt } = opened;
   const baseKey = attempt.base.kind === 'empty' ? '' : attempt.base.key;
 
@@ -194,23 +186,9 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
     ...(stream.parent ? { parents: tally.parents } : {}),
     ...(tally.ignored ? { ignoredPages: tally.ignored } : {}),
   });
-  const outcome = await attempt.commit(manifest, writer.keys, {
-    age,
-    sleep: (ms) => clock.sleep(ms, input.storageSignal),
-    // The read-back that settles an unknown outcome gets a few seconds of its own, even past the deadline.
-    readBackSignal: AbortSignal.timeout(5_000),
-    storageNow: lazyStorageTime(storage, source.name, storageCall),
-    jobRecord: stream.job !== undefined,
-  });
-  warn(outcome.warnings);
-  switch (outcome.kind) {
-    case 'failed':
-      return result('failed', { error: outcome.error, manifestKey: outcome.key ?? baseKey });
-    case 'lost':
-      return result('skipped', { skipReason: 'concurrent_commit', ...(outcome.winner ? figures(outcome.winner) : { manifestKey: outcome.key }) });
-    case 'committed':
-      return result('committed', { ...figures(outcome.manifest), runId });
-  }
+  const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });
+  warn(committed.warnings);
+  return result(committed.status, committed.fields);
 }
 
 /** Why a window may not be landed yet, or undefined when it may. */

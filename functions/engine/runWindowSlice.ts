@@ -24,11 +24,11 @@ import { DecodingTally, type DecodingCounts } from '../body/DecodingTally.js';
 import { ApilakeError } from '../errors.js';
 import type { HttpStats } from '../http/HttpClient.js';
 import { attemptExpired, openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
-import { manifestKey, newRunId, type WindowRef } from '../sink/lakeLayout.js';
-import { buildManifest, type Manifest } from '../sink/manifest.js';
-import { lazyStorageTime } from '../sink/storageClock.js';
+import { newRunId, type WindowRef } from '../sink/lakeLayout.js';
+import { buildManifest } from '../sink/manifest.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
+import { commitFigures, commitWindow } from './commitWindow.js';
 import { landPages, type LandedPages, type PartPace } from './landPages.js';
 import { readiness, type WindowResult, type WindowRunInput } from './runWindow.js';
 import type { PageTally } from './streamPages.js';
@@ -98,13 +98,6 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       ...extra,
     },
   });
-  const figures = (manifest: Manifest) => ({
-    records: manifest.totals.records,
-    parts: manifest.totals.parts,
-    bytes: manifest.totals.bytes,
-    manifestKey: manifestKey(ref, manifest.commit),
-    runId: manifest.run_id,
-  });
 
   if (prior && !canSlice(stream)) return done('failed', { error: new ApilakeError(`stream "${stream.name}" has a parent, a job or max_results: its windows cannot be continued from a checkpoint`) });
   if (!prior) {
@@ -124,12 +117,12 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     return done('failed', { error: error as Error });
   }
   warn(opened.warnings);
-  if (opened.kind === 'committed') return done('skipped', { skipReason: 'already_committed', ...figures(opened.state.manifest) });
+  if (opened.kind === 'committed') return done('skipped', { skipReason: 'already_committed', ...commitFigures(ref, opened.state.manifest) });
   const { attempt } = opened;
   const baseKey = attempt.base.kind === 'empty' ? '' : attempt.base.key;
   if (prior && attempt.nextCommit !== prior.commit) {
     // Another run committed the window since this attempt began: this attempt lost; its files are orphans for gc.
-    const winner = attempt.base.kind === 'committed' ? figures(attempt.base.manifest) : { manifestKey: baseKey };
+    const winner = attempt.base.kind === 'committed' ? commitFigures(ref, attempt.base.manifest) : { manifestKey: baseKey };
     return done('skipped', { skipReason: 'concurrent_commit', ...winner });
   }
 
@@ -231,22 +224,9 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     ...(stream.parent ? { parents: tally.parents } : {}),
   });
   // Only this slice's files are this invocation's own: a losing invocation must not remove files the winner lists.
-  const outcome = await attempt.commit(manifest, writer.keys, {
-    age,
-    sleep: (ms) => clock.sleep(ms, input.storageSignal),
-    readBackSignal: AbortSignal.timeout(5_000),
-    storageNow: lazyStorageTime(storage, source.name, storageCall),
-    jobRecord: stream.job !== undefined,
-  });
-  warn(outcome.warnings);
-  switch (outcome.kind) {
-    case 'failed':
-      return done('failed', { error: outcome.error, manifestKey: outcome.key ?? baseKey });
-    case 'lost':
-      return done('skipped', { skipReason: 'concurrent_commit', ...(outcome.winner ? figures(outcome.winner) : { manifestKey: outcome.key }) });
-    case 'committed':
-      return done('committed', { ...figures(outcome.manifest), runId });
-  }
+  const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });
+  warn(committed.warnings);
+  return done(committed.status, committed.fields);
 }
 
 function addDecoding(a: DecodingCounts | undefined, b: DecodingCounts): DecodingCounts {

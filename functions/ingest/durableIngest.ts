@@ -22,22 +22,19 @@
 
 import type { DurableContext } from '@aws/durable-execution-sdk-js';
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../clock.js';
 import type { StreamDefinition } from '../config/sourceSchema.js';
-import { METRIC } from '../commons/telemetry.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { runWindowSlice } from '../engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../engine/WindowCheckpoint.js';
-import { AbortedError, ApilakeError, InputError, PartTooSlowError } from '../errors.js';
+import { AbortedError, ApilakeError, PartTooSlowError } from '../errors.js';
 import type { PartPace } from '../engine/landPages.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
-import { parseIngestEvent, type IngestEvent } from './event.js';
 import { sliceReserveMs } from './sliceReserve.js';
-import { IDEMPOTENCY_TTL_SECONDS, planJobs, report, summarizeEvent, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
+import { IDEMPOTENCY_TTL_SECONDS, planEvent, report, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
 import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
 
 /** What a durable execution needs: an invocation's dependencies, and where a waiting task's answer goes. */
@@ -89,19 +86,10 @@ export async function durableIngest(rawEvent: unknown, ctx: DurableContext, deps
   const { logger, metrics, source } = deps;
   logger.appendKeys({ source: source.name });
   metrics.setDefaultDimensions({ source: source.name });
-  let event: IngestEvent;
-  let jobs: { stream: StreamDefinition; window: TimeWindow }[];
-  try {
-    // The event is the execution's input: the plan is the same on every replay.
-    event = parseIngestEvent(rawEvent);
-    jobs = planJobs(source, event);
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    logger.error('rejected invalid event; not retrying it', { error: error.message, event: summarizeEvent(rawEvent) });
-    metrics.addMetric(METRIC.invalidEvents, MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-    return { source: source.name, trigger: 'rejected', streams: [], error: error.message };
-  }
+  // The event is the execution's input: the plan is the same on every replay.
+  const plan = planEvent(rawEvent, deps);
+  if (plan.kind === 'rejected') return plan.summary;
+  const { event, jobs } = plan;
   const force = event.kind === 'window' && event.force === true;
   const invocation = new Invocation(ctx.lambdaContext, deps);
   try {

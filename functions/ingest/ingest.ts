@@ -117,18 +117,9 @@ export async function ingest(rawEvent: unknown, context: Context, deps: IngestDe
   logger.appendKeys({ source: source.name });
   metrics.setDefaultDimensions({ source: source.name });
 
-  let event: IngestEvent;
-  let jobs: { stream: StreamDefinition; window: TimeWindow }[];
-  try {
-    event = parseIngestEvent(rawEvent);
-    jobs = planJobs(source, event);
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    logger.error('rejected invalid event; not retrying it', { error: error.message, event: summarizeEvent(rawEvent) });
-    metrics.addMetric(METRIC.invalidEvents, MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-    return { source: source.name, trigger: 'rejected', streams: [], error: error.message };
-  }
+  const plan = planEvent(rawEvent, deps);
+  if (plan.kind === 'rejected') return plan.summary;
+  const { event, jobs } = plan;
 
   // Two deadlines: pages stop at the soft one; storage calls still running at the hard one are
   // aborted, so a stalled S3 call fails the window cleanly before Lambda kills the function.
@@ -173,6 +164,28 @@ function reportBudget(change: BudgetChange, { logger }: IngestDeps): void {
     return;
   }
   logger.warn("rate budget unreachable; this invocation keeps to its share of the source's limits", { ...change });
+}
+
+/** A valid event and the windows it asks for, or the summary that rejects an invalid one. */
+export type EventPlan =
+  { readonly kind: 'planned'; readonly event: IngestEvent; readonly jobs: { stream: StreamDefinition; window: TimeWindow }[] } | { readonly kind: 'rejected'; readonly summary: IngestSummary };
+
+/**
+ * Parses an invocation's event and plans its windows. An invalid event is logged, counted and
+ * answered with a rejected summary instead of an exception: retrying it could never succeed.
+ * @throws what is not an InputError (a bug)
+ */
+export function planEvent(rawEvent: unknown, { logger, metrics, source }: IngestDeps): EventPlan {
+  try {
+    const event = parseIngestEvent(rawEvent);
+    return { kind: 'planned', event, jobs: planJobs(source, event) };
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    logger.error('rejected invalid event; not retrying it', { error: error.message, event: summarizeEvent(rawEvent) });
+    metrics.addMetric(METRIC.invalidEvents, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return { kind: 'rejected', summary: { source: source.name, trigger: 'rejected', streams: [], error: error.message } };
+  }
 }
 
 /** The windows an event asks for, one per stream. @throws InputError */

@@ -6,14 +6,14 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getObject, listKeys, readS3Records, startAwsServers, type AwsServers } from '../support/awsServers.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { getObject, listKeys, readS3Records } from '../support/awsServers.js';
 import { sourceSchemaDigest } from '../../functions/config/sourceSchemaDigest.js';
 import { expectedParquetCodec } from '../support/expectedParquetCodec.js';
+import { useDurableTestbed } from '../support/durableTestbed.js';
 import { buildStack } from '../support/infraApp.js';
 import { testSource } from '../support/sources.js';
 import { rows } from '../support/tableLake.js';
-import { startTestApi, type TestApi } from '../support/testApi.js';
 
 /**
  * The bundle is what Lambda runs on nodejs22.x: a durable function, invoked here through the
@@ -22,16 +22,13 @@ import { startTestApi, type TestApi } from '../support/testApi.js';
 type DurableHandler = ConstructorParameters<typeof LocalDurableTestRunner>[0]['handlerFunction'];
 type Summary = { streams: { status: string; records: number }[] };
 
-let aws: AwsServers;
-let api: TestApi;
+const bed = useDurableTestbed({ api: { count: 250 } });
 let bundleDir: string;
 
 beforeAll(async () => {
-  aws = await startAwsServers();
-  api = await startTestApi({ count: 250 });
   // GIVEN the app synthesized with real esbuild bundling, as `cdk deploy` would upload it
   const outdir = await mkdtemp(join(tmpdir(), 'apilake-cdkout-'));
-  const source = testSource(api.url, {
+  const source = testSource(bed.api.url, {
     path: '/cursor',
     params: { since: '{window.start}', until: '{window.end}', limit: 20 },
     records: 'data',
@@ -42,13 +39,7 @@ beforeAll(async () => {
   const template = JSON.parse(await readFile(join(outdir, 'apilake-test.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
   const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
   bundleDir = join(outdir, fn.Metadata!['aws:asset:path']!);
-  await LocalDurableTestRunner.setupTestEnvironment();
 }, 120_000);
-afterAll(async () => {
-  await LocalDurableTestRunner.teardownTestEnvironment();
-  await api.close();
-  await aws.stop();
-});
 
 describe('the synthesized function bundle', () => {
   it('is a minified ESM file with a linked source map and the definition compiled in', async () => {
@@ -83,9 +74,9 @@ describe('the synthesized function bundle', () => {
   });
 
   it(`loads and lands a scheduled window in S3 with idempotency in DynamoDB, its Parquet in ${expectedParquetCodec()} on this Node (${process.version})`, async () => {
-    await aws.createBucket('bundle-lake');
-    await aws.createIdempotencyTable('bundle-idempotency');
-    for (const [k, v] of Object.entries({ ...aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
+    await bed.aws.createBucket('bundle-lake');
+    await bed.aws.createIdempotencyTable('bundle-idempotency');
+    for (const [k, v] of Object.entries({ ...bed.aws.env, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       // WHEN the bundle (not the TypeScript source) handles a tick, twice
@@ -101,18 +92,18 @@ describe('the synthesized function bundle', () => {
       write.mockRestore();
       vi.unstubAllEnvs();
     }
-    const keys = await listKeys(aws.s3, 'bundle-lake');
+    const keys = await listKeys(bed.aws.s3, 'bundle-lake');
     expect(keys).toHaveLength(5);
     expect(keys[0]).toMatch(/^curated\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.parquet$/);
     expect(keys[1]).toBe('manifests/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.000001.json');
     expect(keys[2]).toMatch(/^raw\/source=testapi\/stream=items\/dt=2024-01-01\/20240101T010000Z_20240101T020000Z_\d{8}T\d{6}Z-[0-9a-f]{12}_part-00000\.jsonl\.gz$/);
     expect(keys[3]).toBe('symlinks/curated/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
     expect(keys[4]).toBe('symlinks/raw/source=testapi/stream=items/dt=2024-01-01/20240101T010000Z_20240101T020000Z.txt');
-    expect((await readS3Records(aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
+    expect((await readS3Records(bed.aws.s3, 'bundle-lake')).map((r) => (r.data as { id: number }).id)).toEqual(Array.from({ length: 60 }, (_, i) => 61 + i));
 
     // The curated file as the function's encoder thread wrote it: ZSTD on Lambda's nodejs22.x, read back by DuckDB.
     const parquet = join(bundleDir, '..', 'curated.parquet');
-    await writeFile(parquet, await getObject(aws.s3, 'bundle-lake', keys[0]!));
+    await writeFile(parquet, await getObject(bed.aws.s3, 'bundle-lake', keys[0]!));
     const db = await (await DuckDBInstance.create()).connect();
     expect(await rows(db, `SELECT DISTINCT compression FROM parquet_metadata('${parquet}')`)).toEqual([{ compression: expectedParquetCodec() }]);
     const curated = await rows(db, `SELECT _source, _window_start, data FROM read_parquet('${parquet}')`);
@@ -121,8 +112,8 @@ describe('the synthesized function bundle', () => {
     );
   });
   it('refuses, with a clear error, a plain definition set in its environment in place of the compiled one', async () => {
-    const plain = JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: api.url, streams: [{ name: 'items', path: '/cursor' }] });
-    for (const [k, v] of Object.entries({ ...aws.env, APILAKE_SOURCE_JSON: plain, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
+    const plain = JSON.stringify({ name: 'testapi', schedule: 'rate(1 hour)', base_url: bed.api.url, streams: [{ name: 'items', path: '/cursor' }] });
+    for (const [k, v] of Object.entries({ ...bed.aws.env, APILAKE_SOURCE_JSON: plain, APILAKE_BUCKET: 'bundle-lake', APILAKE_IDEMPOTENCY_TABLE: 'bundle-idempotency' })) vi.stubEnv(k, v);
     try {
       // A fresh instance of the bundle: its configuration is read once per container.
       const { handler } = (await import(`${pathToFileURL(join(bundleDir, 'index.mjs')).href}?plain`)) as { handler: DurableHandler };

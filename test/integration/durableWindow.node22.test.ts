@@ -12,74 +12,24 @@
  * seconds instead.
  */
 
-import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
-import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../functions/clock.js';
-import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
-import { durableIngest, type SliceStep } from '../../functions/ingest/durableIngest.js';
-import type { IngestDeps, IngestSummary } from '../../functions/ingest/ingest.js';
+import type { SliceStep } from '../../functions/ingest/durableIngest.js';
+import type { IngestDeps } from '../../functions/ingest/ingest.js';
 import { LocalRateBudget } from '../../functions/http/LocalRateBudget.js';
 import type { RateBudget } from '../../functions/http/RateBudget.js';
-import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
-import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
-import { LOCAL_AWS, startAwsServers, type AwsServers } from '../support/awsServers.js';
-import { testSource } from '../support/sources.js';
+import type { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
+import { DAY, dailyCursorSource, durableDeps, durableRunner, pagedDeadline, useDurableTestbed } from '../support/durableTestbed.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
-import { withLambdaContext } from '../support/durableContext.js';
 
 const PAGES = Number(process.env.DURABLE_PAGES ?? 1_000);
 const PAGE_MS = 500;
 const INVOCATION_MS = 120_000;
-const DAY = { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' };
 
-let api: TestApi;
-let aws: AwsServers;
-beforeAll(async () => {
-  // 5,000 records in the day, one a page.
-  api = await startTestApi({ count: PAGES, spacingMs: 86_400_000 / PAGES });
-  aws = await startAwsServers();
-  await LocalDurableTestRunner.setupTestEnvironment();
-}, 60_000);
-afterAll(async () => {
-  await LocalDurableTestRunner.teardownTestEnvironment();
-  await api.close();
-  await aws.stop();
-});
-
-function source(): SourceDefinition {
-  return testSource(
-    api.url,
-    {
-      path: '/cursor',
-      params: { since: '{window.start}', until: '{window.end}', limit: 1 },
-      records: 'data',
-      pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 10_000 },
-      window: '1d',
-    },
-    // About 38 pages a part: a slice reaches a part boundary within a fifth of its invocation.
-    { lake: { part_size_mb: 0.006, parquet: true } },
-  );
-}
-
-/** A Lambda context whose remaining time is spent by the pages the API serves: 50 ms each. */
-function pagedContext(real: Context): Context {
-  const from = api.requests.length;
-  return { ...real, getRemainingTimeInMillis: () => INVOCATION_MS - (api.requests.length - from) * PAGE_MS };
-}
-
-/** The durable context, with the simulated deadline in place of the runner's. */
-function withDeadline(ctx: DurableContext): DurableContext {
-  const lambdaContext = pagedContext(ctx.lambdaContext);
-  return withLambdaContext(ctx, lambdaContext);
-}
+// 5,000 records in the day, one a page.
+const bed = useDurableTestbed({ api: { count: PAGES, spacingMs: 86_400_000 / PAGES } });
 
 /** What the handler did, in order: each invocation's start and each close of the source's rate budget. */
 type Trace = ('invocation' | 'budget closed')[];
@@ -98,37 +48,26 @@ function tracedBudget(trace: Trace): RateBudget {
 }
 
 async function setUp(trace: Trace = []): Promise<{ deps: IngestDeps; storage: S3LakeStorage }> {
-  const bucket = `durable-${Math.random().toString(36).slice(2, 10)}`;
-  const table = `idem-${Math.random().toString(36).slice(2, 10)}`;
-  await aws.createBucket(bucket);
-  await aws.createIdempotencyTable(table);
-  const storage = new S3LakeStorage({ bucket, client: new S3Client({ ...LOCAL_AWS, endpoint: aws.s3Endpoint, forcePathStyle: true }) });
-  const deps: IngestDeps = {
-    source: source(),
-    storage,
-    secrets: new EnvSecretProvider({}),
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
-    logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }),
-    metrics: new Metrics({ serviceName: 'apilake', namespace: 'apilake-test' }),
-    deadlineMarginMs: 2_000,
-    budget: tracedBudget(trace),
-  };
-  return { deps, storage };
+  // About 38 pages a part: a slice reaches a part boundary within a fifth of its invocation.
+  const source = dailyCursorSource(bed.api.url, 1, { lake: { part_size_mb: 0.006, parquet: true } });
+  return durableDeps(bed, source, { logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }), budget: tracedBudget(trace) });
 }
 
+/** The runner, each invocation's remaining time spent by the pages the API serves. */
 function runner(deps: IngestDeps, trace: Trace = []) {
-  const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
-    trace.push('invocation');
-    return durableIngest(event, withDeadline(ctx), deps);
+  return durableRunner(deps, {
+    deadline: () => {
+      trace.push('invocation');
+      return pagedDeadline(bed.api, PAGE_MS, INVOCATION_MS);
+    },
   });
-  return new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler });
 }
 
 describe('the durable function', () => {
   it('lands a window of 500 s of paging across invocations of 120 s, once, fetching each page at most twice', async () => {
     const trace: Trace = [];
     const { deps, storage } = await setUp(trace);
-    const from = api.requests.length;
+    const from = bed.api.requests.length;
     const started = performance.now();
     const execution = await runner(deps, trace).run({ payload: { source: 'testapi', window: DAY } });
     const elapsedMs = performance.now() - started;
@@ -142,7 +81,7 @@ describe('the durable function', () => {
     // A suspended invocation's handler never returns: each one closes its client before its wait ends it.
     expect(trace).toEqual(Array.from({ length: invocations }, () => ['invocation', 'budget closed']).flat());
     const fetches = new Map<string, number>();
-    for (const request of api.requests.slice(from)) {
+    for (const request of bed.api.requests.slice(from)) {
       const cursor = new URL(request.url, 'http://x').searchParams.get('cursor') ?? 'first';
       fetches.set(cursor, (fetches.get(cursor) ?? 0) + 1);
     }
@@ -170,13 +109,24 @@ describe('the durable function', () => {
     const { deps, storage } = await setUp();
     const first = await runner(deps).run({ payload: { source: 'testapi', window: DAY } });
     expect(first.getResult()!.streams[0]!.status).toBe('committed');
-    const before = api.requests.length;
+    const before = bed.api.requests.length;
     const second = await runner(deps).run({ payload: { source: 'testapi', window: DAY } });
     expect(second.getStatus()).toBe('SUCCEEDED');
     expect(second.getResult()!.streams).toMatchObject([{ status: 'duplicate', records: PAGES }]);
-    expect(api.requests.length).toBe(before);
+    expect(bed.api.requests.length).toBe(before);
     expect((await snapshotStream(storage, 'testapi', 'items')).committed).toHaveLength(1);
   }, 300_000);
+
+  it('rejects an event for another source without failing the execution, landing nothing', async () => {
+    const { deps, storage } = await setUp();
+    const before = bed.api.requests.length;
+    const execution = await runner(deps).run({ payload: { source: 'othersource', window: DAY } });
+    // Retrying an invalid event could never succeed: the execution ends with the rejection as its result.
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    expect(execution.getResult()).toEqual({ source: 'testapi', trigger: 'rejected', streams: [], error: 'invalid event: this function lands source "testapi", not "othersource"' });
+    expect(bed.api.requests.length).toBe(before);
+    expect((await snapshotStream(storage, 'testapi', 'items')).committed).toEqual([]);
+  }, 60_000);
 });
 
 describe('the durable function against a slow API', () => {
@@ -191,39 +141,19 @@ describe('the durable function against a slow API', () => {
     await slowApi.close();
   });
 
-  /** Deps whose clock and Lambda deadline both move by the pages the slow API serves. */
-  async function slowSetUp(partSizeMb: number): Promise<{ deps: IngestDeps; storage: S3LakeStorage; handler: ReturnType<typeof withDurableExecution> }> {
+  /** A runner whose clock and Lambda deadline both move by the pages the slow API serves. */
+  async function slowSetUp(partSizeMb: number): Promise<{ storage: S3LakeStorage; runner: ReturnType<typeof durableRunner> }> {
     const { deps, storage } = await setUp();
     const epoch = Date.parse('2024-02-01T00:00:00Z');
     const clock: Clock = { now: () => epoch + slowApi.requests.length * SLOW_PAGE_MS, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
-    const slowDeps: IngestDeps = {
-      ...deps,
-      clock,
-      source: testSource(
-        slowApi.url,
-        {
-          path: '/cursor',
-          params: { since: '{window.start}', until: '{window.end}', limit: 1 },
-          records: 'data',
-          pagination: { type: 'cursor', cursor: 'meta.next_cursor', param: 'cursor', max_pages: 10_000 },
-          window: '1d',
-        },
-        { lake: { part_size_mb: partSizeMb, parquet: true } },
-      ),
-    };
-    const handler = withDurableExecution(async (event: unknown, ctx: DurableContext) => {
-      const from = slowApi.requests.length;
-      const lambdaContext: Context = { ...ctx.lambdaContext, getRemainingTimeInMillis: () => INVOCATION_MS - (slowApi.requests.length - from) * SLOW_PAGE_MS };
-      const slowCtx = withLambdaContext(ctx, lambdaContext);
-      return durableIngest(event, slowCtx, slowDeps);
-    });
-    return { deps: slowDeps, storage, handler };
+    const slowDeps: IngestDeps = { ...deps, clock, source: dailyCursorSource(slowApi.url, 1, { lake: { part_size_mb: partSizeMb, parquet: true } }) };
+    return { storage, runner: durableRunner(slowDeps, { deadline: () => pagedDeadline(slowApi, SLOW_PAGE_MS, INVOCATION_MS) }) };
   }
 
   it('lands a window whose parts fill slower than a fifth of an invocation, stopping each slice in time', async () => {
-    const { storage, handler } = await slowSetUp(0.0105);
+    const { storage, runner: slowRunner } = await slowSetUp(0.0105);
     const from = slowApi.requests.length;
-    const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', window: DAY } });
+    const execution = await slowRunner.run({ payload: { source: 'testapi', window: DAY } });
     expect(execution.getStatus()).toBe('SUCCEEDED');
     expect(execution.getResult()!.streams).toMatchObject([{ stream: 'items', status: 'committed', records: SLOW_PAGES, pages: SLOW_PAGES }]);
     const slices = execution.getOperations().filter((o) => / slice \d+$/.test(o.getName() ?? ''));
@@ -245,9 +175,9 @@ describe('the durable function against a slow API', () => {
 
   it('fails the window at once, saying what to change, when a part cannot fill within an invocation', async () => {
     // The whole window is one part of 400 s of paging: no invocation of 120 s reaches its end.
-    const { storage, handler } = await slowSetUp(1);
+    const { storage, runner: slowRunner } = await slowSetUp(1);
     const from = slowApi.requests.length;
-    const execution = await new LocalDurableTestRunner<IngestSummary>({ handlerFunction: handler }).run({ payload: { source: 'testapi', window: DAY } });
+    const execution = await slowRunner.run({ payload: { source: 'testapi', window: DAY } });
     expect(execution.getStatus()).toBe('FAILED');
     const message = execution.getError().errorMessage ?? '';
     expect(message).toMatch(/reached no part boundary/);

@@ -10,8 +10,9 @@
  * Step Functions does for an ended execution.
  */
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readAwsJsonRequest } from './awsJsonRequest.js';
 
 /** How an execution ended. */
 export interface ExecutionEnd {
@@ -48,11 +49,8 @@ export async function startStepFunctionsProxy(motoEndpoint: string): Promise<Ste
 
   const server = createServer((req, res) => {
     void (async () => {
-      const body = await readBody(req);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.slice(target.indexOf('.') + 1);
+      const { operation, body, input: request } = await readAwsJsonRequest(req);
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'content-length')) as Record<string, string>;
-      const request = JSON.parse(body || '{}') as Record<string, unknown>;
       // An ended execution cannot be stopped: Step Functions leaves it as it ended.
       if (operation === 'StopExecution' && ended.has(String(request.executionArn))) {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
@@ -117,13 +115,4 @@ export async function startStepFunctionsProxy(motoEndpoint: string): Promise<Ste
         server.close(() => resolve());
       }),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -9,8 +9,9 @@
  * (both HTTP 400). It can also fail the next answers with HTTP 500, as a service fault would.
  */
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { readAwsJsonRequest } from './awsJsonRequest.js';
 import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
 
 /** One answer the server received, and what it replied. */
@@ -43,9 +44,8 @@ export async function startTaskTokenServer(): Promise<TaskTokenServer> {
   let faults = 0;
   const server = createServer(
     asyncListener(async (req, res) => {
-      const body = JSON.parse(await readBody(req)) as { taskToken?: string; output?: string; error?: string; cause?: string };
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.slice(target.indexOf('.') + 1);
+      const { operation, input } = await readAwsJsonRequest(req);
+      const body = input as { taskToken?: string; output?: string; error?: string; cause?: string };
       if (operation !== 'SendTaskSuccess' && operation !== 'SendTaskFailure') {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'UnknownOperationException', message: operation }));
         return;
@@ -90,13 +90,4 @@ export async function startTaskTokenServer(): Promise<TaskTokenServer> {
 
 function pick(body: { output?: string; error?: string; cause?: string }): Pick<TaskAnswer, 'output' | 'error' | 'cause'> {
   return { ...(body.output === undefined ? {} : { output: body.output }), ...(body.error === undefined ? {} : { error: body.error }), ...(body.cause === undefined ? {} : { cause: body.cause }) };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -93,7 +93,7 @@ export async function redriveDurable(input: DurableRedriveInput): Promise<Durabl
 async function findOrStart(input: DurableRedriveInput): Promise<string> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const name = executionName(input.messageId, attempt);
-    const found = await input.lambda.send(new ListDurableExecutionsByFunctionCommand({ FunctionName: unqualified(input.functionName), DurableExecutionName: name, MaxItems: 1 }));
+    const found = await input.lambda.send(new ListDurableExecutionsByFunctionCommand({ ...functionAndQualifier(input.functionName), DurableExecutionName: name, MaxItems: 1 }));
     const existing = found.DurableExecutions?.[0];
     if (existing?.DurableExecutionArn && (existing.Status === 'RUNNING' || existing.Status === 'SUCCEEDED')) return existing.DurableExecutionArn;
     if (existing) continue;
@@ -107,11 +107,19 @@ async function findOrStart(input: DurableRedriveInput): Promise<string> {
   throw new Error(`${MAX_ATTEMPTS} earlier executions of this message ended without success; they expire after the function's retention period`);
 }
 
-/** The function without its version or alias: execution names are unique across the function's versions. */
-function unqualified(functionName: string): string {
+/**
+ * The function and the version or alias it names. An execution belongs to the version its
+ * invocation resolved to, and ListDurableExecutionsByFunction lists the executions of its
+ * Qualifier only, $LATEST's without one
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_ListDurableExecutionsByFunction.html):
+ * an execution started through the `live` alias is found only by asking for `live`.
+ */
+function functionAndQualifier(functionName: string): { FunctionName: string; Qualifier?: string } {
   // A full or partial ARN (`…function:<name>[:<qualifier>]`), or `<name>[:<qualifier>]`.
-  const arn = /^(.*function:[^:]+)(?::[^:]+)?$/.exec(functionName);
-  return arn ? arn[1]! : functionName.split(':')[0]!;
+  const match = /^((?:.*:)?function:)?([^:]+)(?::([^:]+))?$/.exec(functionName);
+  if (!match) return { FunctionName: functionName };
+  const [, prefix = '', name, qualifier] = match;
+  return { FunctionName: `${prefix}${name!}`, ...(qualifier ? { Qualifier: qualifier } : {}) };
 }
 
 /** @returns undefined for a SUCCEEDED execution whose summary reports success, else why it failed. */

@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, CreateQueueCommand, GetQueueAttributesC
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executionName } from '../../cli/redrive/executionName.js';
 import { redrive, type RedriveOutcome } from '../../cli/redrive/redrive.js';
-import { FUNCTION_ARN, lambdaRecord, sendAll } from '../support/deadLetters.js';
+import { FUNCTION_ARN, lambdaRecord, schedulerDeadLetter, sendAll } from '../support/deadLetters.js';
 import { fakeDurableLambda, type ExecutionPlan } from '../support/fakeDurableLambda.js';
 import { ManualClock } from '../support/manualClock.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
@@ -98,6 +98,25 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
     const messageId = messageIdOf(first.outcomes[0]!);
     expect(lambda.executions.map((e) => e.name)).toEqual([executionName(messageId, 0), executionName(messageId, 1)]);
+    expect(await counts()).toEqual({ visible: 0, hidden: 0 });
+  });
+
+  it('redriven again after its execution through an alias failed, the message gets a fresh execution under its next name', async () => {
+    // The stack's schedules invoke the `live` alias: the execution belongs to the alias's version, not $LATEST.
+    const drain = await redrive({ sqs, lambda: fakeDurableLambda().client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(drain.outcomes.map((o) => o.kind)).toEqual(['redriven']);
+    await sendAll(sqs, queueUrl, [schedulerDeadLetter(tick, { code: 'Lambda.TooManyRequestsException', message: 'Rate exceeded', retries: 185, targetArn: `${FUNCTION_ARN}:live` })]);
+    let runs = 0;
+    const lambda = fakeDurableLambda({ plan: () => (runs++ === 0 ? failsAfter(0) : succeedsAfter(0)) });
+    const first = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(first.outcomes.map((o) => o.kind)).toEqual(['still_failing']);
+    const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
+    const messageId = messageIdOf(first.outcomes[0]!);
+    expect(lambda.executions.map((e) => [e.name, e.version])).toEqual([
+      [executionName(messageId, 0), '7'],
+      [executionName(messageId, 1), '7'],
+    ]);
     expect(await counts()).toEqual({ visible: 0, hidden: 0 });
   });
 

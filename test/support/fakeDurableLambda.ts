@@ -6,6 +6,12 @@
  * same payload returns the existing execution, with another payload it fails with
  * DurableExecutionAlreadyStartedException
  * (https://docs.aws.amazon.com/lambda/latest/dg/durable-execution-idempotency.html).
+ * An execution belongs to the version its invocation resolved to (an alias resolves to its
+ * version), as its ARN says (`…function:<name>:<version>/durable-execution/<name>/<id>`,
+ * https://docs.aws.amazon.com/lambda/latest/api/API_GetDurableExecution.html), and
+ * ListDurableExecutionsByFunction lists the executions of its Qualifier only: "If not specified,
+ * lists executions for the $LATEST version"
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_ListDurableExecutionsByFunction.html).
  * A plan decides how many reads an execution stays RUNNING and how it ends.
  */
 
@@ -30,6 +36,8 @@ export interface FakeExecution {
   readonly arn: string;
   readonly name: string;
   readonly functionName: string;
+  /** The version the invocation resolved to: `$LATEST`, or a number. */
+  readonly version: string;
   readonly payload: string;
   readonly plan: ExecutionPlan;
   reads: number;
@@ -50,6 +58,8 @@ export interface FakeDurableLambdaOptions {
   readonly syncResult?: (event: unknown) => unknown;
   /** Called on every read of an execution's status, before the answer. */
   readonly onRead?: (execution: FakeExecution) => void;
+  /** Aliases of the function and the version each points to. @default { live: '7' } */
+  readonly aliases?: Readonly<Record<string, string>>;
 }
 
 /** The fake and what it saw. */
@@ -65,6 +75,13 @@ export function fakeDurableLambda(options: FakeDurableLambdaOptions = {}): FakeD
   const calls: FakeLambdaCall[] = [];
   const executions: FakeExecution[] = [];
   const plan = options.plan ?? (() => ({ runningReads: 0, end: { status: 'SUCCEEDED', result: null } }));
+  const aliases = options.aliases ?? { live: '7' };
+  // `[arn:…:function:]<name>[:<qualifier>]` → the function and the version the qualifier resolves to.
+  const resolve = (functionName: string, qualifier?: string) => {
+    const match = /^((?:.*:)?function:)?([^:]+)(?::([^:]+))?$/.exec(functionName)!;
+    const named = qualifier ?? match[3] ?? '$LATEST';
+    return { base: `${match[1] ?? ''}${match[2]!}`, version: aliases[named] ?? named };
+  };
   const status = (execution: FakeExecution) => (execution.reads <= execution.plan.runningReads ? 'RUNNING' : execution.plan.end.status);
   const send = (command: { input: Record<string, unknown> }): Promise<unknown> => {
     calls.push({ command: command.constructor.name, input: command.input });
@@ -72,7 +89,8 @@ export function fakeDurableLambda(options: FakeDurableLambdaOptions = {}): FakeD
       return Promise.resolve({ FunctionName: command.input.FunctionName, ...((options.durable ?? true) ? { DurableConfig: { ExecutionTimeout: 86_400, RetentionPeriodInDays: 7 } } : {}) });
     }
     if (command instanceof ListDurableExecutionsByFunctionCommand) {
-      const found = executions.filter((e) => e.name === command.input.DurableExecutionName);
+      const { version } = resolve(String(command.input.FunctionName), command.input.Qualifier as string | undefined);
+      const found = executions.filter((e) => e.name === command.input.DurableExecutionName && e.version === version);
       return Promise.resolve({ DurableExecutions: found.map((e) => ({ DurableExecutionArn: e.arn, DurableExecutionName: e.name, Status: status(e), StartTimestamp: new Date(0) })) });
     }
     if (command instanceof InvokeCommand) {
@@ -87,10 +105,12 @@ export function fakeDurableLambda(options: FakeDurableLambdaOptions = {}): FakeD
         return Promise.reject(new DurableExecutionAlreadyStartedException({ $metadata: {}, message: `an execution named ${name} was started with another payload` }));
       }
       if (existing) return Promise.resolve({ StatusCode: 202, DurableExecutionArn: existing.arn });
+      const { base, version } = resolve(String(command.input.FunctionName));
       const execution: FakeExecution = {
-        arn: `${String(command.input.FunctionName)}/durable-execution/${name}/${executions.length + 1}`,
+        arn: `${base}:${version}/durable-execution/${name}/${executions.length + 1}`,
         name,
         functionName: String(command.input.FunctionName),
+        version,
         payload,
         plan: plan(JSON.parse(payload)),
         reads: 0,

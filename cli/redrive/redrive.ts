@@ -162,11 +162,7 @@ async function release(sqs: SQSClient, queueUrl: string, receiptHandles: readonl
  * Re-invokes: a durable function asynchronously, waiting for its execution's end; any other synchronously.
  * @returns undefined on success, the execution left running when stopped, else why it failed.
  */
-async function reinvoke(
-  input: RedriveInput & { clock: Clock; visibilityTimeoutSeconds: number },
-  invocation: FailedInvocation,
-  receivedAt: number,
-): Promise<string | { running: string } | undefined> {
+async function reinvoke(input: RedriveInput & { clock: Clock; visibilityTimeoutSeconds: number }, invocation: FailedInvocation, receivedAt: number): Promise<string | { running: string } | undefined> {
   let functionName = invocation.functionArn;
   if (functionName === undefined) {
     const found = input.functionOf ? await input.functionOf(invocation.source) : { error: 'the message names no function' };

@@ -40,9 +40,7 @@ export interface DurableRedriveInput {
 }
 
 /** How a durable re-run ended, or that the wait for it was stopped while it runs. */
-export type DurableRedriveResult =
-  | { readonly kind: 'ended'; readonly executionArn: string; readonly failure?: string }
-  | { readonly kind: 'running'; readonly executionArn: string };
+export type DurableRedriveResult = { readonly kind: 'ended'; readonly executionArn: string; readonly failure?: string } | { readonly kind: 'running'; readonly executionArn: string };
 
 /**
  * Executions of a message that ended without success, skipped before giving up: each redrive of

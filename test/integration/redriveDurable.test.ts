@@ -24,7 +24,10 @@ afterAll(async () => {
 const tick = { source: 'shop', scheduledTime: '2024-01-01T10:00:00Z' };
 const committed = { source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] };
 const succeedsAfter = (runningReads: number): ExecutionPlan => ({ runningReads, end: { status: 'SUCCEEDED', result: committed } });
-const failsAfter = (runningReads: number): ExecutionPlan => ({ runningReads, end: { status: 'FAILED', error: { ErrorType: 'WindowsFailedError', ErrorMessage: '1 window(s) failed: orders: HTTP 503' } } });
+const failsAfter = (runningReads: number): ExecutionPlan => ({
+  runningReads,
+  end: { status: 'FAILED', error: { ErrorType: 'WindowsFailedError', ErrorMessage: '1 window(s) failed: orders: HTTP 503' } },
+});
 
 beforeEach(async () => {
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${Math.random().toString(36).slice(2, 8)}` }))).QueueUrl!;
@@ -56,7 +59,11 @@ describe('redrive of a durable function: an asynchronous execution, read until i
   it.each([
     ['FAILED', failsAfter(1), 'FAILED: WindowsFailedError: 1 window(s) failed: orders: HTTP 503'],
     ['TIMED_OUT', { runningReads: 0, end: { status: 'TIMED_OUT', error: { ErrorType: 'States.Timeout' } } } satisfies ExecutionPlan, 'TIMED_OUT: States.Timeout'],
-    ['SUCCEEDED with a failed stream', { runningReads: 0, end: { status: 'SUCCEEDED', result: { ...committed, streams: [{ stream: 'orders', status: 'failed', error: 'HTTP 503' }] } } } satisfies ExecutionPlan, 'orders: HTTP 503'],
+    [
+      'SUCCEEDED with a failed stream',
+      { runningReads: 0, end: { status: 'SUCCEEDED', result: { ...committed, streams: [{ stream: 'orders', status: 'failed', error: 'HTTP 503' }] } } } satisfies ExecutionPlan,
+      'orders: HTTP 503',
+    ],
     ['SUCCEEDED rejecting the event', { runningReads: 0, end: { status: 'SUCCEEDED', result: { trigger: 'rejected', error: 'unknown source' } } } satisfies ExecutionPlan, 'rejected: unknown source'],
   ])('keeps the message, visible, when the execution ends %s', async (_, plan, error) => {
     const lambda = fakeDurableLambda({ plan: () => plan });
@@ -161,7 +168,9 @@ describe('redrive of a durable function: an asynchronous execution, read until i
 
   it('keeps the message when a durable function’s Invoke answers without an execution, and invokes nothing else', async () => {
     const lambda = fakeDurableLambda({ plan: () => succeedsAfter(0) });
-    const client = { send: (c: InstanceType<typeof import('@aws-sdk/client-lambda').InvokeCommand>) => (c.constructor.name === 'InvokeCommand' ? Promise.resolve({ StatusCode: 202 }) : lambda.client.send(c)) } as unknown as typeof lambda.client;
+    const client = {
+      send: (c: InstanceType<typeof import('@aws-sdk/client-lambda').InvokeCommand>) => (c.constructor.name === 'InvokeCommand' ? Promise.resolve({ StatusCode: 202 }) : lambda.client.send(c)),
+    } as unknown as typeof lambda.client;
     const { outcomes } = await redrive({ sqs, lambda: client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(outcomes).toEqual([expect.objectContaining({ kind: 'still_failing', error: expect.stringContaining('no DurableExecutionArn') as string })]);
     expect(await counts()).toEqual({ visible: 1, hidden: 0 });

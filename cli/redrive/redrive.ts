@@ -18,7 +18,7 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessa
 import { systemClock, type Clock } from '../../functions/index.js';
 import { invokeFunction } from '../remote/invokeFunction.js';
 import { parseDeadLetter, type FailedInvocation } from './parseDeadLetter.js';
-import { isDurableFunction, redriveDurable } from './redriveDurable.js';
+import { durableVersion, redriveDurable } from './redriveDurable.js';
 import { summaryFailure } from './summaryFailure.js';
 
 export { parseDeadLetter, type FailedInvocation } from './parseDeadLetter.js';
@@ -170,8 +170,10 @@ async function reinvoke(input: RedriveInput & { clock: Clock; visibilityTimeoutS
     functionName = found.name;
   }
   try {
-    if (await isDurableFunction(input.lambda, functionName)) {
+    const version = await durableVersion(input.lambda, functionName);
+    if (version !== undefined) {
       const result = await redriveDurable({
+        version,
         lambda: input.lambda,
         sqs: input.sqs,
         queueUrl: input.queueUrl,

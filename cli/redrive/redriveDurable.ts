@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../../functions/index.js';
-import { executionName } from './executionName.js';
+import { executionName, MAX_ATTEMPTS } from './executionName.js';
 import { pollDelayMs } from './pollDelay.js';
 import { summaryFailure } from './summaryFailure.js';
 
@@ -29,6 +29,8 @@ export interface DurableRedriveInput {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly functionName: string;
+  /** The version `functionName` resolves to now ({@link durableVersion}). */
+  readonly version: string;
   readonly event: unknown;
   /** The message's visibility timeout: it is extended by this much once half of it has passed. */
   readonly visibilityTimeoutSeconds: number;
@@ -42,19 +44,15 @@ export interface DurableRedriveInput {
 /** How a durable re-run ended, or that the wait for it was stopped while it runs. */
 export type DurableRedriveResult = { readonly kind: 'ended'; readonly executionArn: string; readonly failure?: string } | { readonly kind: 'running'; readonly executionArn: string };
 
-/**
- * Executions of a message that ended without success, skipped before giving up: each redrive of
- * a message that fails again adds one, so this bounds the look-up, not the redrives a user makes
- * within the function's retention period (7 days).
- */
-const MAX_ATTEMPTS = 100;
-
 const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'STOPPED']);
 
-/** Whether `functionName` is a durable function (its configuration has a DurableConfig). */
-export async function isDurableFunction(lambda: LambdaClient, functionName: string): Promise<boolean> {
+/**
+ * The version `functionName` (a name or ARN, with or without a version or alias) resolves to when
+ * it is a durable function (its configuration has a DurableConfig), else undefined.
+ */
+export async function durableVersion(lambda: LambdaClient, functionName: string): Promise<string | undefined> {
   const configuration = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
-  return configuration.DurableConfig !== undefined;
+  return configuration.DurableConfig === undefined ? undefined : (configuration.Version ?? '$LATEST');
 }
 
 /**
@@ -69,7 +67,13 @@ export async function redriveDurable(input: DurableRedriveInput): Promise<Durabl
     const execution = await input.lambda.send(new GetDurableExecutionCommand({ DurableExecutionArn: executionArn }));
     if (TERMINAL.has(execution.Status ?? '')) return { kind: 'ended', executionArn, failure: executionFailure(execution) };
     if (input.clock.now() - hiddenSince >= extendEveryMs) {
-      await input.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: input.queueUrl, ReceiptHandle: input.receiptHandle, VisibilityTimeout: input.visibilityTimeoutSeconds }));
+      try {
+        await input.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: input.queueUrl, ReceiptHandle: input.receiptHandle, VisibilityTimeout: input.visibilityTimeoutSeconds }));
+      } catch {
+        // The message may now reappear (SQS refuses, among others, visibility past 12 hours from
+        // its receipt); the execution goes on either way, and a later redrive finds it by name.
+        return { kind: 'running', executionArn };
+      }
       hiddenSince = input.clock.now();
     }
     // Never sleep past the next extension: a long backoff must not let the message reappear.
@@ -90,9 +94,10 @@ export async function redriveDurable(input: DurableRedriveInput): Promise<Durabl
  */
 async function findOrStart(input: DurableRedriveInput): Promise<string> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const name = executionName(input.messageId, attempt);
-    const found = await input.lambda.send(new ListDurableExecutionsByFunctionCommand({ ...functionAndQualifier(input.functionName), DurableExecutionName: name, MaxItems: 1 }));
-    const existing = found.DurableExecutions?.[0];
+    const name = executionName(input.messageId, input.version, attempt);
+    const found = await input.lambda.send(new ListDurableExecutionsByFunctionCommand({ ...functionAndQualifier(input.functionName), DurableExecutionName: name, MaxItems: 10 }));
+    // The filter may match names that contain this one: only the exact name counts.
+    const existing = found.DurableExecutions?.find((execution) => execution.DurableExecutionName === name);
     if (existing?.DurableExecutionArn && (existing.Status === 'RUNNING' || existing.Status === 'SUCCEEDED')) return existing.DurableExecutionArn;
     if (existing) continue;
     // Same name, same payload: Lambda returns the existing execution, so a lost response is safe to repeat.

@@ -47,7 +47,7 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     const { outcomes } = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock });
     expect(outcomes.map((o) => o.kind)).toEqual(['redriven']);
     expect(lambda.callsOf('InvokeCommand')).toEqual([
-      expect.objectContaining({ FunctionName: `${FUNCTION_ARN}:$LATEST`, InvocationType: 'Event', DurableExecutionName: executionName(messageIdOf(outcomes[0]!), 0) }),
+      expect.objectContaining({ FunctionName: `${FUNCTION_ARN}:$LATEST`, InvocationType: 'Event', DurableExecutionName: executionName(messageIdOf(outcomes[0]!), '$LATEST', 0) }),
     ]);
     expect(JSON.parse(Buffer.from(lambda.callsOf('InvokeCommand')[0]!.Payload as Uint8Array).toString())).toEqual(tick);
     // Three reads RUNNING, the fourth SUCCEEDED, with the backoff's waits in between.
@@ -89,7 +89,7 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     expect(first.outcomes.map((o) => o.kind)).toEqual(['running']);
     const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
-    const name = executionName(messageIdOf(first.outcomes[0]!), 0);
+    const name = executionName(messageIdOf(first.outcomes[0]!), '$LATEST', 0);
     expect(lambda.callsOf('ListDurableExecutionsByFunctionCommand').map((c) => c.DurableExecutionName)).toEqual([name, name]);
     expect(lambda.callsOf('InvokeCommand')).toHaveLength(1);
     expect(lambda.executions).toHaveLength(1);
@@ -104,7 +104,7 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
     const messageId = messageIdOf(first.outcomes[0]!);
-    expect(lambda.executions.map((e) => e.name)).toEqual([executionName(messageId, 0), executionName(messageId, 1)]);
+    expect(lambda.executions.map((e) => e.name)).toEqual([executionName(messageId, '$LATEST', 0), executionName(messageId, '$LATEST', 1)]);
     expect(await counts()).toEqual({ visible: 0, hidden: 0 });
   });
 
@@ -121,10 +121,51 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
     const messageId = messageIdOf(first.outcomes[0]!);
     expect(lambda.executions.map((e) => [e.name, e.version])).toEqual([
-      [executionName(messageId, 0), '7'],
-      [executionName(messageId, 1), '7'],
+      [executionName(messageId, '7', 0), '7'],
+      [executionName(messageId, '7', 1), '7'],
     ]);
     expect(await counts()).toEqual({ visible: 0, hidden: 0 });
+  });
+
+  it('redriven again after a deploy moved the alias, a message whose execution failed gets a fresh execution on the new version', async () => {
+    const drain = await redrive({ sqs, lambda: fakeDurableLambda().client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(drain.outcomes.map((o) => o.kind)).toEqual(['redriven']);
+    await sendAll(sqs, queueUrl, [schedulerDeadLetter(tick, { code: 'Lambda.TooManyRequestsException', message: 'Rate exceeded', retries: 185, targetArn: `${FUNCTION_ARN}:live` })]);
+    const aliases: Record<string, string> = { live: '7' };
+    let runs = 0;
+    const lambda = fakeDurableLambda({ aliases, plan: () => (runs++ === 0 ? failsAfter(0) : succeedsAfter(0)) });
+    const first = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(first.outcomes.map((o) => o.kind)).toEqual(['still_failing']);
+    aliases.live = '8'; // a deploy: executions of version 7 are no longer listed under `live`, but their names stay taken
+    const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
+    expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
+    const messageId = messageIdOf(first.outcomes[0]!);
+    expect(lambda.executions.map((e) => [e.name, e.version])).toEqual([
+      [executionName(messageId, '7', 0), '7'],
+      [executionName(messageId, '8', 0), '8'],
+    ]);
+    expect(await counts()).toEqual({ visible: 0, hidden: 0 });
+  });
+
+  it('reports the execution still running, and keeps the message, when its visibility can no longer be extended', async () => {
+    const clock = new ManualClock();
+    let refusals = 0;
+    // SQS refuses visibility past 12 hours from a message's receipt; any refusal is treated alike.
+    const refusingSqs = {
+      send: (command: { input: unknown }) => {
+        if (command instanceof ChangeMessageVisibilityCommand && command.input.VisibilityTimeout! > 0) {
+          refusals++;
+          return Promise.reject(new Error('Value 960 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]'));
+        }
+        return sqs.send(command as never);
+      },
+    } as unknown as SQSClient;
+    const lambda = fakeDurableLambda({ plan: () => succeedsAfter(1_000) });
+    const { outcomes } = await redrive({ sqs: refusingSqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock, visibilityTimeoutSeconds: 20 });
+    expect(refusals).toBe(1);
+    expect(outcomes).toEqual([expect.objectContaining({ kind: 'running' })]);
+    expect(lambda.executions).toHaveLength(1);
+    expect(await counts()).toEqual({ visible: 1, hidden: 0 });
   });
 
   it('extends the message’s visibility before it lapses while an execution runs for over an hour', async () => {

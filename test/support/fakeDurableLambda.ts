@@ -58,7 +58,7 @@ export interface FakeDurableLambdaOptions {
   readonly syncResult?: (event: unknown) => unknown;
   /** Called on every read of an execution's status, before the answer. */
   readonly onRead?: (execution: FakeExecution) => void;
-  /** Aliases of the function and the version each points to. @default { live: '7' } */
+  /** Aliases of the function and the version each points to, read at each call (a deploy may move one). @default { live: '7' } */
   readonly aliases?: Readonly<Record<string, string>>;
 }
 
@@ -86,11 +86,17 @@ export function fakeDurableLambda(options: FakeDurableLambdaOptions = {}): FakeD
   const send = (command: { input: Record<string, unknown> }): Promise<unknown> => {
     calls.push({ command: command.constructor.name, input: command.input });
     if (command instanceof GetFunctionConfigurationCommand) {
-      return Promise.resolve({ FunctionName: command.input.FunctionName, ...((options.durable ?? true) ? { DurableConfig: { ExecutionTimeout: 86_400, RetentionPeriodInDays: 7 } } : {}) });
+      const { version } = resolve(String(command.input.FunctionName), command.input.Qualifier);
+      return Promise.resolve({
+        FunctionName: command.input.FunctionName,
+        Version: version,
+        ...((options.durable ?? true) ? { DurableConfig: { ExecutionTimeout: 86_400, RetentionPeriodInDays: 7 } } : {}),
+      });
     }
     if (command instanceof ListDurableExecutionsByFunctionCommand) {
-      const { version } = resolve(String(command.input.FunctionName), command.input.Qualifier as string | undefined);
-      const found = executions.filter((e) => e.name === command.input.DurableExecutionName && e.version === version);
+      const { version } = resolve(String(command.input.FunctionName), command.input.Qualifier);
+      // The name filter is read as "contains" (boto3's documentation of the same API says so): the caller must compare.
+      const found = executions.filter((e) => e.name.includes(String(command.input.DurableExecutionName)) && e.version === version);
       return Promise.resolve({ DurableExecutions: found.map((e) => ({ DurableExecutionArn: e.arn, DurableExecutionName: e.name, Status: status(e), StartTimestamp: new Date(0) })) });
     }
     if (command instanceof InvokeCommand) {

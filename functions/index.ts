@@ -67,3 +67,4 @@ export { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './commons/telemetry.js'
 export type { IngestSummary, StreamSummary } from './ingest/ingest.js';
 export { ENV } from './ingest/runtimeConfig.js';
 export { FUNCTION_PROCESS_ENVIRONMENT } from './ingest/processEnvironment.js';
+export { CLAIM_TTL_SECONDS, DURABLE_EXECUTION_TIMEOUT_SECONDS } from './ingest/durableLimits.js';

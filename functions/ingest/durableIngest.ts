@@ -34,7 +34,8 @@ import type { HttpClient } from '../http/HttpClient.js';
 import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { sliceReserveMs } from './sliceReserve.js';
-import { IDEMPOTENCY_TTL_SECONDS, planEvent, report, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
+import { CLAIM_TTL_SECONDS } from './durableLimits.js';
+import { planEvent, report, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
 import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
 
 /** What a durable execution needs: an invocation's dependencies, and where a waiting task's answer goes. */
@@ -189,7 +190,7 @@ function emptySummary(key: { stream: string; window: { start: string; end: strin
 }
 
 function idempotencyConfig(context: Context): IdempotencyConfig {
-  const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS });
+  const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: CLAIM_TTL_SECONDS });
   config.registerLambdaContext(context);
   return config;
 }
@@ -230,7 +231,7 @@ async function claimWindow(
 /** Frees the window's idempotency record after it failed, so a redrive lands it. */
 async function releaseWindow(key: { source: string; stream: string; window: { start: string; end: string } }, deps: IngestDeps): Promise<void> {
   deps.persistenceStore.configure({
-    config: new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS }),
+    config: new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: CLAIM_TTL_SECONDS }),
     keyPrefix: KEY_PREFIX,
   });
   await deps.persistenceStore.deleteRecord(key);

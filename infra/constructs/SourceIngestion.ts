@@ -16,7 +16,17 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { compileSource, ENV, FUNCTION_PROCESS_ENVIRONMENT, METRICS_NAMESPACE, SERVICE_NAME, type SourceDefinition, sourceSchemaDigest, streamPrefix } from '../../functions/index.js';
+import {
+  compileSource,
+  DURABLE_EXECUTION_TIMEOUT_SECONDS,
+  ENV,
+  FUNCTION_PROCESS_ENVIRONMENT,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  type SourceDefinition,
+  sourceSchemaDigest,
+  streamPrefix,
+} from '../../functions/index.js';
 import { SOURCE_AREAS, type Lake } from './Lake.js';
 
 /** Properties of a {@link SourceIngestion}. */
@@ -53,11 +63,8 @@ export interface SourceIngestionProps {
 const HANDLER_ENTRY = fileURLToPath(new URL('../../functions/ingest/durableHandler.ts', import.meta.url));
 /** The alias every invocation names: a durable function may be invoked only through a version or an alias. */
 export const LIVE_ALIAS = 'live';
-/**
- * Longest a durable execution may run: as long as a run may take before committing
- * (`MAX_ATTEMPT_MS` of the commit protocol), after which a window can no longer commit anyway.
- */
-const DURABLE_EXECUTION_TIMEOUT = Duration.hours(6);
+/** Longest a durable execution may run (functions/ingest/durableLimits.ts says why, and ties a window's claim to it). */
+const DURABLE_EXECUTION_TIMEOUT = Duration.seconds(DURABLE_EXECUTION_TIMEOUT_SECONDS);
 /** How long the service keeps a finished execution's history (its steps' checkpoints), for inspection. */
 const DURABLE_RETENTION = Duration.days(7);
 const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));

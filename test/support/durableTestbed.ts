@@ -11,7 +11,8 @@ import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
@@ -102,8 +103,13 @@ export function dailyCursorSource(apiUrl: string, limit: number, extra: Record<s
 /**
  * An execution's dependencies: S3 and an idempotency table of its own on the testbed's servers,
  * no secrets, a silent logger, and the task server's answers when the testbed has one; `overrides` last.
+ * `claims` reads the table's records (the windows' claims).
  */
-export async function durableDeps(bed: DurableTestbed, source: SourceDefinition, overrides: Partial<DurableIngestDeps> = {}): Promise<{ deps: DurableIngestDeps; storage: S3LakeStorage }> {
+export async function durableDeps(
+  bed: DurableTestbed,
+  source: SourceDefinition,
+  overrides: Partial<DurableIngestDeps> = {},
+): Promise<{ deps: DurableIngestDeps; storage: S3LakeStorage; claims: () => Promise<Record<string, unknown>[]> }> {
   const { aws } = bed;
   const bucket = `durable-${Math.random().toString(36).slice(2, 10)}`;
   const table = `idem-${Math.random().toString(36).slice(2, 10)}`;
@@ -121,7 +127,9 @@ export async function durableDeps(bed: DurableTestbed, source: SourceDefinition,
     ...(bed.withTasks ? { taskReports: new SfnTaskReports(new SFNClient({ ...LOCAL_AWS, endpoint: bed.tasks.endpoint, maxAttempts: 1 })) } : {}),
     ...overrides,
   };
-  return { deps, storage };
+  const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint });
+  const claims = async () => ((await dynamo.send(new ScanCommand({ TableName: table }))).Items ?? []).map((item) => unmarshall(item));
+  return { deps, storage, claims };
 }
 
 /** How the runner's invocations run. */

@@ -1,26 +1,18 @@
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { redrive, type RedriveOutcome } from '../../cli/redrive/redrive.js';
-import { FUNCTION_ARN, lambdaRecord, schedulerDeadLetter, sendAll } from '../support/deadLetters.js';
-import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
+import { FUNCTION_ARN, lambdaRecord, schedulerDeadLetter } from '../support/deadLetters.js';
+import { MOTO_AWS } from '../support/motoServer.js';
+import { useDeadLetterQueues } from '../support/deadLetterQueues.js';
 
 // SQS is moto's (a real protocol server); only Lambda is mocked: moto needs Docker to run a function.
 // The function here is not durable, so it is invoked synchronously (test/integration/redriveDurable.test.ts: a durable one).
 const lambdaMock = mockClient(LambdaClient);
-let moto: MotoServer;
+const queues = useDeadLetterQueues();
 let sqs: SQSClient;
 let queueUrl: string;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  sqs = new SQSClient({ ...MOTO_AWS, endpoint: moto.endpoint });
-});
-afterAll(async () => {
-  sqs.destroy();
-  await moto.stop();
-});
 
 const payload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 const tickOk = { source: 'shop', scheduledTime: '2024-01-01T10:00:00Z' };
@@ -49,8 +41,7 @@ const LETTERS = [
 beforeEach(async () => {
   lambdaMock.reset();
   lambdaMock.on(GetFunctionConfigurationCommand).resolves({ FunctionName: 'apilake-prod-shop' });
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${Math.random().toString(36).slice(2, 8)}` }))).QueueUrl!;
-  await sendAll(sqs, queueUrl, LETTERS);
+  ({ sqs, queueUrl } = await queues.fresh(LETTERS));
   lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
     const event = JSON.parse(Buffer.from(input.Payload).toString()) as { scheduledTime?: string };
     if (event.scheduledTime === tickStillBad.scheduledTime) return { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload({ errorType: 'WindowsFailedError', errorMessage: 'still 503' }) };
@@ -58,10 +49,7 @@ beforeEach(async () => {
   });
 });
 
-const counts = async () => {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-  return { visible: Number(Attributes!.ApproximateNumberOfMessages), hidden: Number(Attributes!.ApproximateNumberOfMessagesNotVisible) };
-};
+const counts = () => queues.counts(queueUrl);
 const invokedEvents = () =>
   lambdaMock.commandCalls(InvokeCommand).map((c) => ({ fn: c.args[0].input.FunctionName, event: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) as unknown }));
 const byWhat = (outcomes: readonly RedriveOutcome[], what: string) => outcomes.find((o) => o.kind !== 'unparseable' && o.invocation.what === what)!;

@@ -1,25 +1,16 @@
-import { ChangeMessageVisibilityCommand, CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { executionName } from '../../cli/redrive/executionName.js';
 import { redrive, type RedriveOutcome } from '../../cli/redrive/redrive.js';
 import { FUNCTION_ARN, lambdaRecord, schedulerDeadLetter, sendAll } from '../support/deadLetters.js';
 import { fakeDurableLambda, type ExecutionPlan } from '../support/fakeDurableLambda.js';
 import { ManualClock } from '../support/manualClock.js';
-import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
+import { useDeadLetterQueues } from '../support/deadLetterQueues.js';
 
 // SQS is moto's (a real protocol server); Lambda's durable execution APIs are a fake client: no local server runs them.
-let moto: MotoServer;
+const queues = useDeadLetterQueues();
 let sqs: SQSClient;
 let queueUrl: string;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  sqs = new SQSClient({ ...MOTO_AWS, endpoint: moto.endpoint });
-});
-afterAll(async () => {
-  sqs.destroy();
-  await moto.stop();
-});
 
 const tick = { source: 'shop', scheduledTime: '2024-01-01T10:00:00Z' };
 const committed = { source: 'shop', trigger: 'scheduled', streams: [{ stream: 'orders', status: 'committed' }] };
@@ -30,14 +21,10 @@ const failsAfter = (runningReads: number): ExecutionPlan => ({
 });
 
 beforeEach(async () => {
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${Math.random().toString(36).slice(2, 8)}` }))).QueueUrl!;
-  await sendAll(sqs, queueUrl, [lambdaRecord(tick, { condition: 'RetriesExhausted', errorType: 'WindowsFailedError', errorMessage: 'orders: HTTP 503' })]);
+  ({ sqs, queueUrl } = await queues.fresh([lambdaRecord(tick, { condition: 'RetriesExhausted', errorType: 'WindowsFailedError', errorMessage: 'orders: HTTP 503' })]));
 });
 
-const counts = async () => {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-  return { visible: Number(Attributes!.ApproximateNumberOfMessages), hidden: Number(Attributes!.ApproximateNumberOfMessagesNotVisible) };
-};
+const counts = () => queues.counts(queueUrl);
 const messageIdOf = (outcome: RedriveOutcome) => (outcome.kind === 'unparseable' ? outcome.messageId : outcome.invocation.messageId);
 
 describe('redrive of a durable function: an asynchronous execution, read until it ends', () => {
@@ -108,43 +95,42 @@ describe('redrive of a durable function: an asynchronous execution, read until i
     expect(await counts()).toEqual({ visible: 0, hidden: 0 });
   });
 
-  it('redriven again after its execution through an alias failed, the message gets a fresh execution under its next name', async () => {
-    // The stack's schedules invoke the `live` alias: the execution belongs to the alias's version, not $LATEST.
+  /**
+   * A Scheduler dead letter for the `live` alias, redriven once (its execution fails), then
+   * `between` (a deploy, say), then redriven again (the next execution succeeds).
+   */
+  async function redriveThroughAliasTwice(aliases: Record<string, string>, between: () => void = () => undefined) {
     const drain = await redrive({ sqs, lambda: fakeDurableLambda().client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(drain.outcomes.map((o) => o.kind)).toEqual(['redriven']);
     await sendAll(sqs, queueUrl, [schedulerDeadLetter(tick, { code: 'Lambda.TooManyRequestsException', message: 'Rate exceeded', retries: 185, targetArn: `${FUNCTION_ARN}:live` })]);
-    let runs = 0;
-    const lambda = fakeDurableLambda({ plan: () => (runs++ === 0 ? failsAfter(0) : succeedsAfter(0)) });
-    const first = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
-    expect(first.outcomes.map((o) => o.kind)).toEqual(['still_failing']);
-    const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
-    expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
-    const messageId = messageIdOf(first.outcomes[0]!);
-    expect(lambda.executions.map((e) => [e.name, e.version])).toEqual([
-      [executionName(messageId, '7', 0), '7'],
-      [executionName(messageId, '7', 1), '7'],
-    ]);
-    expect(await counts()).toEqual({ visible: 0, hidden: 0 });
-  });
-
-  it('redriven again after a deploy moved the alias, a message whose execution failed gets a fresh execution on the new version', async () => {
-    const drain = await redrive({ sqs, lambda: fakeDurableLambda().client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
-    expect(drain.outcomes.map((o) => o.kind)).toEqual(['redriven']);
-    await sendAll(sqs, queueUrl, [schedulerDeadLetter(tick, { code: 'Lambda.TooManyRequestsException', message: 'Rate exceeded', retries: 185, targetArn: `${FUNCTION_ARN}:live` })]);
-    const aliases: Record<string, string> = { live: '7' };
     let runs = 0;
     const lambda = fakeDurableLambda({ aliases, plan: () => (runs++ === 0 ? failsAfter(0) : succeedsAfter(0)) });
     const first = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(first.outcomes.map((o) => o.kind)).toEqual(['still_failing']);
-    aliases.live = '8'; // a deploy: executions of version 7 are no longer listed under `live`, but their names stay taken
+    between();
     const second = await redrive({ sqs, lambda: lambda.client, queueUrl, max: 10, dryRun: false, clock: new ManualClock() });
     expect(second.outcomes.map((o) => o.kind)).toEqual(['redriven']);
-    const messageId = messageIdOf(first.outcomes[0]!);
-    expect(lambda.executions.map((e) => [e.name, e.version])).toEqual([
+    expect(await counts()).toEqual({ visible: 0, hidden: 0 });
+    return { messageId: messageIdOf(first.outcomes[0]!), executions: lambda.executions.map((e) => [e.name, e.version]) };
+  }
+
+  it('redriven again after its execution through an alias failed, the message gets a fresh execution under its next name', async () => {
+    // The stack's schedules invoke the `live` alias: the execution belongs to the alias's version, not $LATEST.
+    const { messageId, executions } = await redriveThroughAliasTwice({ live: '7' });
+    expect(executions).toEqual([
+      [executionName(messageId, '7', 0), '7'],
+      [executionName(messageId, '7', 1), '7'],
+    ]);
+  });
+
+  it('redriven again after a deploy moved the alias, a message whose execution failed gets a fresh execution on the new version', async () => {
+    const aliases: Record<string, string> = { live: '7' };
+    // A deploy: executions of version 7 are no longer listed under `live`, but their names stay taken.
+    const { messageId, executions } = await redriveThroughAliasTwice(aliases, () => (aliases.live = '8'));
+    expect(executions).toEqual([
       [executionName(messageId, '7', 0), '7'],
       [executionName(messageId, '8', 0), '8'],
     ]);
-    expect(await counts()).toEqual({ visible: 0, hidden: 0 });
   });
 
   it('reports the execution still running, and keeps the message, when its visibility can no longer be extended', async () => {

@@ -26,11 +26,12 @@ import type { HttpStats } from '../http/HttpClient.js';
 import { attemptExpired, openWindow, type OpenedWindow } from '../sink/commitProtocol.js';
 import { newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
+import { windowJobRecords } from '../sink/jobRecord.js';
 import { WindowWriter } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import { commitFigures, commitWindow } from './commitWindow.js';
 import { landPages, type LandedPages, type PartPace } from './landPages.js';
-import { readiness, type WindowResult, type WindowRunInput } from './runWindow.js';
+import { readiness, type WindowResult, type WindowRunInput } from './windowRun.js';
 import type { PageTally } from './streamPages.js';
 import { checkpointJson, parseWindowCheckpoint, type WindowCheckpoint } from './WindowCheckpoint.js';
 
@@ -44,6 +45,11 @@ export interface WindowSliceInput extends WindowRunInput {
    * near). @default never: the slice lands the whole window
    */
   readonly stopWhen?: (pace: PartPace) => boolean;
+  /**
+   * Let a part roll only between pages, so a later slice can start from any part boundary.
+   * @default whether the stream can be sliced ({@link canSlice})
+   */
+  readonly pageAligned?: boolean;
 }
 
 /** How a slice ended. */
@@ -133,13 +139,15 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     runId,
     fileRunId,
     firstPart: prior?.parts.length ?? 0,
-    pageAligned: sliced,
+    pageAligned: input.pageAligned ?? sliced,
     partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
     ...(source.lake.parquet ? { table } : {}),
     ...storageCall,
   });
   let landed: LandedPages;
   try {
+    // A job stream is never sliced (canSlice): its job record lives beside the window until the commit.
+    const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock } } : {};
     landed = await landPages({
       source,
       stream,
@@ -155,6 +163,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       ...(prior ? { resume: prior.next } : {}),
       ...(prior?.longestPartMs === undefined ? {} : { longestPartMs: prior.longestPartMs }),
       ...(sliced && input.stopWhen ? { stopWhen: input.stopWhen } : {}),
+      ...job,
     });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
@@ -222,6 +231,8 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     ...new DecodingTally(decoding).manifestField(stream.response_encoding),
     ...(stream.incremental ? { filtered: sums.filtered } : {}),
     ...(stream.parent ? { parents: tally.parents } : {}),
+    // An ignored page ends its paging, so only the last slice (or the one slice of a parent's stream) has any.
+    ...(tally.ignored ? { ignoredPages: tally.ignored } : {}),
   });
   // Only this slice's files are this invocation's own: a losing invocation must not remove files the winner lists.
   const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });

@@ -3,6 +3,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { runWindowSlice } from '../../functions/engine/runWindowSlice.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { activitiesEvery, startGoogleReportsApi, type Activity, type GoogleApi } from '../support/apis/googleApi.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { landRange } from '../support/landRange.js';
@@ -80,6 +84,18 @@ describe('examples/google_reports.yaml against the Admin SDK Reports API', () =>
     const [result] = await landRange(await source({ user: 'gone@example.com' }), lake, { ...range(), clock: time });
     expect(result).toMatchObject({ status: 'committed', records: 0, pages: 1 });
     expect(api.statuses).toEqual([404]);
+    const [manifest] = await readCurrentCommits(lake);
+    expect(manifest!.ignored_pages).toBe(1);
+  });
+
+  it('counts the ignored page in the manifest of a window landed by a durable slice too', async () => {
+    const time = clock();
+    api = await startGoogleReportsApi({ activities, serviceAccount: { clientEmail: CLIENT_EMAIL, publicKey: keys.publicKey }, clock: time, perSecond: 10 });
+    const src = await source({ user: 'gone@example.com' });
+    const client = await createSourceClient(src, new EnvSecretProvider(keys.env), { clock: time, random: () => 0.5 });
+    const window = { start: new Date(range().from), end: new Date(range().to) };
+    const outcome = await runWindowSlice({ source: src, stream: src.streams[0]!, window, client, storage: new FsLakeStorage(lake), clock: time, stopWhen: () => true });
+    expect(outcome).toMatchObject({ kind: 'done', result: { status: 'committed', records: 0, pages: 1 } });
     const [manifest] = await readCurrentCommits(lake);
     expect(manifest!.ignored_pages).toBe(1);
   });

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { runSource } from '../../functions/engine/runSource.js';
+import { runWindowSlice } from '../../functions/engine/runWindowSlice.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../functions/sink/collectGarbage.js';
@@ -104,6 +105,24 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     // The job records go with the commit.
     expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
     expect(everyText(results)).not.toContain(SF_TOKEN);
+  });
+
+  it('lands a job window through the slice a durable function runs, in one slice', async () => {
+    const api = await start({ pollsUntilDone: 1 });
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const src = await source(api);
+    const client = await createSourceClient(src, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    const window = { start: new Date(range.from), end: new Date('2024-03-02T00:00:00Z') };
+    // As the durable function asks: stop at the next part boundary as soon as one page landed.
+    const outcome = await runWindowSlice({ source: src, stream: src.streams[0]!, window, client, storage: new FsLakeStorage(lake), clock, stopWhen: () => true });
+    expect(outcome.kind).toBe('done');
+    const result = outcome.kind === 'done' ? outcome.result : undefined;
+    expect(result?.error?.message).toBeUndefined();
+    expect(result?.status).toBe('committed');
+    const day = inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01'));
+    expect(result?.records).toBe(day.length);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id).sort()).toEqual(day.map((a) => a.Id).sort());
+    expect(api.created).toHaveLength(1);
   });
 
   it("fills placeholders in the headers of create, poll and download: the window's, {job.key}, {job.id} and a field of the last poll", async () => {

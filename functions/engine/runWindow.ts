@@ -70,6 +70,12 @@ export interface WindowResult {
   readonly manifestKey: string;
   /** This run's id, or the committing run's when skipped. */
   readonly runId: string;
+  /**
+   * How long the slowest part of the window took to fill, in ms, its last part counted for as long
+   * as it filled: what a window landed in slices must fit in an invocation (ingest/sliceReserve.ts).
+   * Set when {@link runWindow} landed the window's pages.
+   */
+  readonly slowestPartMs?: number;
   /** Problems that did not fail the window (a symlink not yet repaired, orphans left for gc). */
   readonly warnings?: readonly string[];
   readonly error?: ApilakeError | Error;
@@ -168,6 +174,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   }
 
   const { files, decoding, filtered } = landed;
+  const slowestPartMs = Math.round(Math.max(landed.longestPartMs ?? 0, landed.lastPartMs));
   const manifest = buildManifest({
     ref,
     commit: attempt.nextCommit,
@@ -188,7 +195,7 @@ export async function runWindow(input: WindowRunInput): Promise<WindowResult> {
   });
   const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });
   warn(committed.warnings);
-  return result(committed.status, committed.fields);
+  return result(committed.status, { ...committed.fields, slowestPartMs });
 }
 
 /** Why a window may not be landed yet, or undefined when it may. */

@@ -4,6 +4,7 @@ import { backfillConcurrency, countWindows, EnvSecretProvider, findSource, Input
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
+import { slowPartWarnings } from '../progress/slowPartWarnings.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -76,7 +77,11 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   const interrupt = interruptSignal('no new windows start; windows in flight stop between pages and leave nothing visible');
   const progress = new BackfillProgress({ total, output: out, redact: (t) => redactor.text(t), interrupt: interrupt.signal });
   const onWindowStart = (stream: { readonly name: string }, window: WindowResult['window']) => progress.windowStarted(stream.name, window);
-  const onWindowEnd = (result: WindowResult) => progress.windowDone(result);
+  const results: WindowResult[] = [];
+  const onWindowEnd = (result: WindowResult) => {
+    results.push(result);
+    progress.windowDone(result);
+  };
   try {
     if (options.curateOnly) {
       const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
@@ -108,6 +113,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   }
   const stopped = formatStopped(tally);
   if (stopped) out.line(stopped);
+  const notices = new TerminalOutput(process.stderr);
+  for (const warning of slowPartWarnings(source, results)) notices.line(`apilake: warning: ${warning}`, '  ');
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

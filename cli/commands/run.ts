@@ -4,6 +4,7 @@ import { EnvSecretProvider, findSource, loadEngine, openLake, Redactor, selectSt
 import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
 import { interruptSignal, signalExitCode, type StopSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
+import { slowPartWarnings } from '../progress/slowPartWarnings.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -75,9 +76,10 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     out.line(formatSummary(source.name, tally, storage.location));
     const stopped = formatStopped(tally);
     if (stopped) out.line(stopped);
+    for (const warning of slowPartWarnings(source, results)) notices.line(`apilake: warning: ${warning}`, '  ');
     const failed = tally.failures.length;
     if (failed > 0) {
-      new TerminalOutput(process.stderr).line(
+      notices.line(
         `${failed} window${failed === 1 ? '' : 's'} failed (✗ above); nothing of ${failed === 1 ? 'it' : 'them'} is visible. Re-run the same command to retry ${failed === 1 ? 'it' : 'them'}.`,
       );
     }

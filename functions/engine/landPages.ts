@@ -69,6 +69,8 @@ export interface LandedPages {
   readonly next?: WindowCursor;
   /** {@link PartPace.longestPartMs} when landing ended. */
   readonly longestPartMs?: number;
+  /** How long the last part had been filling when landing ended, in ms: a window's last part ends with its pages, however little it holds. */
+  readonly lastPartMs: number;
 }
 
 /** Lands every page, then finishes the writer's files. @throws what paging or writing threw */
@@ -136,8 +138,8 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   } finally {
     paging.abort('the window has finished paging');
   }
-  const { longestPartMs } = pace.now();
-  return { files: await writer.finish(), decoding, filtered, ...(next ? { next } : {}), ...(longestPartMs === undefined ? {} : { longestPartMs }) };
+  const { longestPartMs, currentPartMs } = pace.now();
+  return { files: await writer.finish(), decoding, filtered, ...(next ? { next } : {}), ...(longestPartMs === undefined ? {} : { longestPartMs }), lastPartMs: currentPartMs };
 }
 
 /** Measures the time between part boundaries. */

@@ -31,3 +31,34 @@ export function sliceReserveMs({ sliceStartRemainingMs, deadlineMarginMs, pace }
   const slowest = Math.max(pace.longestPartMs ?? 0, pace.currentPartMs);
   return Math.max(2 * deadlineMarginMs, sliceStartRemainingMs * SLICE_RESERVE_SHARE, slowest * PART_TIME_SPARE + deadlineMarginMs);
 }
+
+/** How long a part may take to fill when a window lands in slices, one an invocation of a given length. */
+export interface PartTimeLimits {
+  /** The invocation's length (the function's timeout), in ms. */
+  readonly invocationMs: number;
+  /**
+   * What a slice has before its deadline: the invocation less the deadline margin, in ms. A part
+   * slower than this reaches no boundary in any slice, and the window fails (PartTooSlowError).
+   */
+  readonly sliceMs: number;
+  /**
+   * The slowest part for which the reserve of a slice that starts with the whole invocation is
+   * still no more than the invocation ({@link sliceReserveMs}), in ms: the slice then lands one
+   * part with room for one {@link PART_TIME_SPARE} times slower. A slower part leaves no such
+   * room, and a part slower again than the slowest seen fails its slice.
+   */
+  readonly partMs: number;
+  /** A fifth of the invocation ({@link SLICE_RESERVE_SHARE}), in ms: windows whose parts fill within it take the fewest invocations. */
+  readonly fewestInvocationsMs: number;
+}
+
+/**
+ * The part fill times a deployed function allows, from the same rule its slices stop by: what a
+ * local run compares the pace of its parts with.
+ * @param deadlineMarginMs what each slice keeps for finishing its files and stopping
+ */
+export function partTimeLimits(invocationMs: number, deadlineMarginMs: number): PartTimeLimits {
+  const sliceMs = Math.max(0, invocationMs - deadlineMarginMs);
+  // The inverse of the reserve's part term: PART_TIME_SPARE × partMs + deadlineMarginMs = invocationMs.
+  return { invocationMs, sliceMs, partMs: sliceMs / PART_TIME_SPARE, fewestInvocationsMs: invocationMs * SLICE_RESERVE_SHARE };
+}

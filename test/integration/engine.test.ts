@@ -231,6 +231,26 @@ describe('runSource into a local lake', () => {
     expect(await listFiles(lake)).toEqual([]);
   });
 
+  it.each([
+    // 8 pages of 8 (the last of 4); at 2 KiB each page ends a part, and the one after the third page took 5 s.
+    { why: 'the slowest part of many', partSizeMb: 0.002, parts: 8, advance: (index: number) => (index === 2 ? 5_000 : 1_000), slowest: 5_000 },
+    // At 64 MiB the window's only part never fills: it took as long as the window's pages.
+    { why: 'its last part, for as long as it filled', partSizeMb: 64, parts: 1, advance: () => 1_000, slowest: 8_000 },
+  ])('reports how long $why took to fill, by its clock', async ({ partSizeMb, parts, advance, slowest }) => {
+    const source = testSource(api.url, STYLES[5]![1], { lake: { part_size_mb: partSizeMb } });
+    const clock = new ManualClock();
+    const result = await runWindow({
+      source,
+      stream: source.streams[0]!,
+      window: { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') },
+      client: await createSourceClient(source, new EnvSecretProvider({})),
+      storage: new FsLakeStorage(lake),
+      clock,
+      onPage: ({ index }) => clock.advance(advance(index)),
+    });
+    expect(result).toMatchObject({ status: 'committed', pages: 8, parts, slowestPartMs: slowest });
+  });
+
   it('refuses a window that has not ended yet', async () => {
     const now = new Date();
     const [result] = await run(testSource(api.url, STYLES[0]![1]), {

@@ -1,0 +1,53 @@
+/**
+ * What a local run's pace says about the deployed function: a window deployed lands in slices of
+ * one invocation each, and each slice must fill a part, so a stream whose parts filled slowly here
+ * would fail there, or take more invocations than it needs.
+ */
+
+import { DEFAULT_DEADLINE_MARGIN_MS, describeWindow, PART_TIME_SPARE, partTimeLimits, type SourceDefinition, type WindowResult } from '../../functions/index.js';
+
+/** The slowest part of one stream in a run, and the window it was in. */
+interface SlowestPart {
+  readonly ms: number;
+  readonly window: WindowResult['window'];
+}
+
+/**
+ * One warning per stream whose slowest part filled slower than the deployed function allows
+ * (`lambda.timeout_seconds` and the deadline margin its slices keep), or, softer, slower than a
+ * fifth of an invocation; none for a stream whose parts filled fast.
+ */
+export function slowPartWarnings(source: SourceDefinition, results: readonly WindowResult[]): string[] {
+  const limits = partTimeLimits(source.lambda.timeout_seconds * 1000, DEFAULT_DEADLINE_MARGIN_MS);
+  const slowest = new Map<string, SlowestPart>();
+  for (const result of results) {
+    if (result.slowestPartMs === undefined) continue;
+    const before = slowest.get(result.stream);
+    if (!before || result.slowestPartMs > before.ms) slowest.set(result.stream, { ms: result.slowestPartMs, window: result.window });
+  }
+  const timeout = `lambda.timeout_seconds ${source.lambda.timeout_seconds}`;
+  const partSize = `lake.part_size_mb (now ${source.lake.part_size_mb})`;
+  const warnings: string[] = [];
+  for (const [stream, part] of slowest) {
+    const took = `stream ${stream}: its slowest part took ${seconds(part.ms)} to fill (window ${describeWindow(part.window)})`;
+    if (part.ms > limits.partMs) {
+      const outcome =
+        part.ms > limits.sliceMs ? 'so no part reaches its boundary within an invocation and its windows fail at once (PartTooSlowError)' : 'so a part slower than this one fails its window';
+      warnings.push(
+        `${took}; deployed with ${timeout}, a slice has ${seconds(limits.sliceMs)} before its deadline and lands parts that fill within ${seconds(limits.partMs)} ` +
+          `(with room for one ${PART_TIME_SPARE} times as slow), ${outcome}. Raise lambda.timeout_seconds (at most 900), or lower ${partSize} so a part fills within a fifth of an invocation ` +
+          `(${seconds(limits.fewestInvocationsMs)}), or, if a single page takes that long, ask for smaller pages (the stream's page size parameter).`,
+      );
+    } else if (part.ms > limits.fewestInvocationsMs) {
+      warnings.push(
+        `${took}, more than a fifth of ${timeout} (${seconds(limits.fewestInvocationsMs)}): deployed, its windows take more invocations than they need, down to one a part. ` +
+          `Lower ${partSize} or raise lambda.timeout_seconds for fewer.`,
+      );
+    }
+  }
+  return warnings;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { WindowResult } from '../../functions/engine/runWindow.js';
+import { slowPartWarnings } from '../../cli/progress/slowPartWarnings.js';
+import { testSource } from '../support/sources.js';
+
+const hour = (h: number) => ({ start: new Date(Date.UTC(2024, 0, 1, h)), end: new Date(Date.UTC(2024, 0, 1, h + 1)) });
+const landed = (h: number, slowestPartMs: number | undefined, stream = 'items'): WindowResult => ({
+  source: 'testapi',
+  stream,
+  window: hour(h),
+  status: 'committed',
+  records: 60,
+  pages: 3,
+  parts: 2,
+  bytes: 1000,
+  requests: 3,
+  retries: 0,
+  throttled: 0,
+  durationMs: 100,
+  manifestKey: 'k',
+  runId: 'r',
+  ...(slowestPartMs === undefined ? {} : { slowestPartMs }),
+});
+/** A source deployed with this timeout; the deadline margin is the function's default, 20 s. */
+const deployed = (timeoutSeconds: number) => testSource('http://api.test', { path: '/items', records: '@' }, { lambda: { timeout_seconds: timeoutSeconds }, lake: { part_size_mb: 2 } });
+
+describe('slowPartWarnings', () => {
+  it.each([
+    { why: 'parts fill within a fifth of the default 900 s', timeout: 900, slowest: 179_000 },
+    { why: 'parts fill within a fifth of a 60 s invocation', timeout: 60, slowest: 12_000 },
+    { why: 'no window measured its parts (skipped, failed)', timeout: 30, slowest: undefined },
+  ])('says nothing when $why', ({ timeout, slowest }) => {
+    expect(slowPartWarnings(deployed(timeout), [landed(0, 1_000), landed(1, slowest)])).toEqual([]);
+  });
+
+  it('warns, softly, when the slowest part takes more than a fifth of an invocation', () => {
+    // 60 s: a fifth is 12 s; a slice has 40 s and lands parts of up to 26.7 s.
+    expect(slowPartWarnings(deployed(60), [landed(0, 5_000), landed(1, 12_400), landed(2, 9_000)])).toEqual([
+      'stream items: its slowest part took 12.4 s to fill (window [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h)), more than a fifth of lambda.timeout_seconds 60 (12.0 s): ' +
+        'deployed, its windows take more invocations than they need, down to one a part. Lower lake.part_size_mb (now 2) or raise lambda.timeout_seconds for fewer.',
+    ]);
+  });
+
+  it('warns when the slowest part leaves a deployed slice no room for a slower one, with the three remedies', () => {
+    const [warning, ...more] = slowPartWarnings(deployed(60), [landed(3, 30_000)]);
+    expect(more).toEqual([]);
+    expect(warning).toBe(
+      'stream items: its slowest part took 30.0 s to fill (window [2024-01-01T03:00:00Z, 2024-01-01T04:00:00Z) (1h)); deployed with lambda.timeout_seconds 60, ' +
+        'a slice has 40.0 s before its deadline and lands parts that fill within 26.7 s (with room for one 1.5 times as slow), so a part slower than this one fails its window. ' +
+        'Raise lambda.timeout_seconds (at most 900), or lower lake.part_size_mb (now 2) so a part fills within a fifth of an invocation (12.0 s), ' +
+        "or, if a single page takes that long, ask for smaller pages (the stream's page size parameter).",
+    );
+  });
+
+  it('says the deployed window fails at once when no part fits in a slice', () => {
+    const [warning] = slowPartWarnings(deployed(60), [landed(0, 41_000)]);
+    expect(warning).toMatch(/^stream items: its slowest part took 41\.0 s to fill .*a slice has 40\.0 s before its deadline and lands parts that fill within 26\.7 s/);
+    expect(warning).toContain('so no part reaches its boundary within an invocation and its windows fail at once (PartTooSlowError)');
+  });
+
+  it('warns for every run of a function whose timeout is no longer than the deadline margin', () => {
+    const [warning] = slowPartWarnings(deployed(15), [landed(0, 10)]);
+    expect(warning).toContain('a slice has 0.0 s before its deadline');
+  });
+
+  it('warns once per stream, for its slowest window, and not for a fast stream', () => {
+    const warnings = slowPartWarnings(deployed(60), [landed(0, 30_000, 'orders'), landed(0, 1_000, 'items'), landed(1, 35_000, 'orders'), landed(2, 20_000, 'orders')]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^stream orders: its slowest part took 35\.0 s to fill \(window \[2024-01-01T01:00:00Z,/);
+  });
+});

@@ -67,5 +67,6 @@ export { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './commons/telemetry.js'
 export type { IngestSummary, StreamSummary } from './ingest/ingest.js';
 export { DEFAULT_DEADLINE_MARGIN_MS, ENV } from './ingest/runtimeConfig.js';
 export { PART_TIME_SPARE, partTimeLimits, type PartTimeLimits } from './ingest/sliceReserve.js';
+export { canSlice } from './engine/runWindowSlice.js';
 export { FUNCTION_PROCESS_ENVIRONMENT } from './ingest/processEnvironment.js';
 export { CLAIM_TTL_SECONDS, DURABLE_EXECUTION_TIMEOUT_SECONDS } from './ingest/durableLimits.js';

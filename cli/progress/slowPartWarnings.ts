@@ -4,7 +4,7 @@
  * would fail there, or take more invocations than it needs.
  */
 
-import { DEFAULT_DEADLINE_MARGIN_MS, describeWindow, PART_TIME_SPARE, partTimeLimits, type SourceDefinition, type WindowResult } from '../../functions/index.js';
+import { canSlice, DEFAULT_DEADLINE_MARGIN_MS, describeWindow, PART_TIME_SPARE, partTimeLimits, type SourceDefinition, type WindowResult } from '../../functions/index.js';
 
 /** The slowest part of one stream in a run, and the window it was in. */
 interface SlowestPart {
@@ -13,7 +13,9 @@ interface SlowestPart {
 }
 
 /**
- * One warning per stream whose slowest part filled slower than the deployed function allows
+ * One warning per stream whose windows cannot be landed in slices (a parent, a job or
+ * max_results) and whose slowest window took longer than a deployed invocation has; then one per
+ * stream whose slowest part filled slower than the deployed function allows
  * (`lambda.timeout_seconds` and the deadline margin its slices keep), or, softer, slower than a
  * fifth of an invocation; none for a stream whose parts filled fast.
  */
@@ -26,9 +28,25 @@ export function slowPartWarnings(source: SourceDefinition, results: readonly Win
     if (!before || result.slowestPartMs > before.ms) slowest.set(result.stream, { ms: result.slowestPartMs, window: result.window });
   }
   const timeout = `lambda.timeout_seconds ${source.lambda.timeout_seconds}`;
-  const partSize = `lake.part_size_mb (now ${source.lake.part_size_mb})`;
   const warnings: string[] = [];
+  const whole = new Map<string, WindowResult>();
+  for (const result of results) {
+    const stream = source.streams.find((s) => s.name === result.stream);
+    if (!stream || canSlice(stream) || result.status !== 'committed' || result.durationMs <= limits.sliceMs) continue;
+    const before = whole.get(result.stream);
+    if (!before || result.durationMs > before.durationMs) whole.set(result.stream, result);
+  }
+  for (const [stream, result] of whole) {
+    warnings.push(
+      `stream ${stream}: a window took ${seconds(result.durationMs)} to land (window ${describeWindow(result.window)}); it has a parent, a job or max_results, so deployed each window lands in one invocation, ` +
+        `which has ${seconds(limits.sliceMs)} before its deadline with ${timeout}: such a window fails there. Raise lambda.timeout_seconds (at most 900), or give the stream a shorter window.`,
+    );
+  }
+  const partSize = `lake.part_size_mb (now ${source.lake.part_size_mb})`;
   for (const [stream, part] of slowest) {
+    // A stream landed whole was judged by its window's time above: its parts never end a slice.
+    const definition = source.streams.find((s) => s.name === stream);
+    if (definition && !canSlice(definition)) continue;
     const took = `stream ${stream}: its slowest part took ${seconds(part.ms)} to fill (window ${describeWindow(part.window)})`;
     if (part.ms > limits.partMs) {
       const outcome =

@@ -237,7 +237,9 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
   // Only this slice's files are this invocation's own: a losing invocation must not remove files the winner lists.
   const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });
   warn(committed.warnings);
-  return done(committed.status, committed.fields);
+  // The slowest part of every slice: the checkpoint carried the earlier slices' into this one's pace.
+  const slowestPartMs = Math.round(Math.max(landed.longestPartMs ?? 0, landed.lastPartMs));
+  return done(committed.status, { ...committed.fields, slowestPartMs });
 }
 
 function addDecoding(a: DecodingCounts | undefined, b: DecodingCounts): DecodingCounts {

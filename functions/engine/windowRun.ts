@@ -61,6 +61,12 @@ export interface WindowResult {
   readonly manifestKey: string;
   /** This run's id, or the committing run's when skipped. */
   readonly runId: string;
+  /**
+   * How long the slowest part of the window took to fill, in ms, its last part counted for as long
+   * as it filled: what a window landed in slices must fit in an invocation (ingest/sliceReserve.ts).
+   * Set when the window's pages landed and it committed.
+   */
+  readonly slowestPartMs?: number;
   /** Problems that did not fail the window (a symlink not yet repaired, orphans left for gc). */
   readonly warnings?: readonly string[];
   readonly error?: ApilakeError | Error;

@@ -68,4 +68,21 @@ describe('slowPartWarnings', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^stream orders: its slowest part took 35\.0 s to fill \(window \[2024-01-01T01:00:00Z,/);
   });
+
+  it('judges a stream landed whole deployed (max_results, a parent or a job) by its window, not its parts', () => {
+    const whole = testSource(
+      'http://api.test',
+      { path: '/items', records: 'items', max_results: 1000, pagination: { type: 'offset', limit: 100, total_records: 'total_count' } },
+      { lambda: { timeout_seconds: 60 } },
+    );
+    const window = (h: number, durationMs: number, slowestPartMs: number): WindowResult => ({ ...landed(h, slowestPartMs), durationMs });
+    // Parts that would warn for a sliced stream say nothing here; the window's 45 s is past the 40 s a deployed invocation has.
+    const [warning, ...more] = slowPartWarnings(whole, [window(0, 30_000, 30_000), window(1, 45_000, 14_000), window(2, 39_000, 39_000)]);
+    expect(more).toEqual([]);
+    expect(warning).toBe(
+      'stream items: a window took 45.0 s to land (window [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h)); it has a parent, a job or max_results, so deployed each window lands in one invocation, ' +
+        'which has 40.0 s before its deadline with lambda.timeout_seconds 60: such a window fails there. Raise lambda.timeout_seconds (at most 900), or give the stream a shorter window.',
+    );
+    expect(slowPartWarnings(whole, [window(0, 39_000, 39_000)])).toEqual([]);
+  });
 });

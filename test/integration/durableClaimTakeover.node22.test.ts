@@ -94,7 +94,7 @@ describe('a window claimed by another durable execution', () => {
     }
     expect(lookup.asked).toEqual([OLD, OLD]);
     expect(await claims()).toEqual([claim]);
-    const warnings = warn.mock.calls.filter(([message]) => String(message).includes('could not read the status'));
+    const warnings = warn.mock.calls.filter(([message]) => typeof message === 'string' && message.includes('could not read the status'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]![1]).toMatchObject({ holder: OLD, reason: 'AccessDeniedException' });
   }, 120_000);

@@ -21,7 +21,6 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -31,6 +30,7 @@ import { systemClock, type Clock } from '../functions/clock.js';
 import { parseSource } from '../functions/config/loadSources.js';
 import { createSourceClient } from '../functions/engine/createSourceClient.js';
 import { runWindowSlice } from '../functions/engine/runWindowSlice.js';
+import { DynamoClaimStore } from '../functions/ingest/DynamoClaimStore.js';
 import { durableIngest, type SliceStep } from '../functions/ingest/durableIngest.js';
 import type { IngestSummary } from '../functions/ingest/ingest.js';
 import { DEFAULT_DEADLINE_MARGIN_MS } from '../functions/ingest/runtimeConfig.js';
@@ -139,7 +139,7 @@ const deps = {
   source,
   storage: slicedStorage,
   secrets,
-  persistenceStore: new DynamoDBPersistenceLayer({
+  persistenceStore: new DynamoClaimStore({
     tableName: options.idempotencyTable,
     awsSdkV3Client: new DynamoDBClient({ endpoint: options.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
   }),

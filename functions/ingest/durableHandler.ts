@@ -9,13 +9,17 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { logger, metrics } from '../commons/powertools.js';
 import { durableIngest, type DurableIngestDeps } from './durableIngest.js';
 import { ingestDependencies } from './handler.js';
+import { LambdaExecutionStatus } from './LambdaExecutionStatus.js';
 import { SfnTaskReports } from './SfnTaskReports.js';
 
 let deps: DurableIngestDeps | undefined;
 
-/** The execution's dependencies, built once per container: the plain handler's, and the answers to a backfill's waiting task. */
+/**
+ * The execution's dependencies, built once per container: the plain handler's, the status of the
+ * execution holding a window (for a take-over), and the answers to a backfill's waiting task.
+ */
 function durableDependencies(): DurableIngestDeps {
-  deps ??= { ...ingestDependencies(), taskReports: new SfnTaskReports(new SFNClient({})) };
+  deps ??= { ...ingestDependencies(), executionStatus: new LambdaExecutionStatus(), taskReports: new SfnTaskReports(new SFNClient({})) };
   return deps;
 }
 

@@ -3,8 +3,9 @@
  * that cannot finish before the invocation's deadline continues in the next invocation. Each
  * window is a sequence of durable steps:
  *
- * 1. `claim`: the idempotency guard (source + stream + window): a second delivery of the event, in
- *    another execution, finds the window claimed and reports a duplicate;
+ * 1. `claim`: the idempotency guard (source + stream + window; windowClaim.ts): a second delivery of
+ *    the event, in another execution, finds the window claimed and reports a duplicate, or takes
+ *    the window over when the execution holding it has ended;
  * 2. `slice 0`, `slice 1`, …: each lands pages until the invocation's time runs short, stops at the
  *    next part boundary, and returns the window's checkpoint as the step's result. The decision to
  *    stop is taken inside the step and stored with its result, so a replay takes the same path;
@@ -21,7 +22,6 @@
  */
 
 import type { DurableContext } from '@aws/durable-execution-sdk-js';
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../clock.js';
 import type { StreamDefinition } from '../config/sourceSchema.js';
@@ -34,18 +34,23 @@ import type { HttpClient } from '../http/HttpClient.js';
 import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { sliceReserveMs } from './sliceReserve.js';
-import { CLAIM_TTL_SECONDS } from './durableLimits.js';
 import { planEvent, report, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
 import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
+import { claimWindow, releaseWindow, takeOverIfEnded, type ClaimStore, type DurableExecutionStatusLookup, type WindowKey } from './windowClaim.js';
 
 /** What a durable execution needs: an invocation's dependencies, and where a waiting task's answer goes. */
 export interface DurableIngestDeps extends IngestDeps {
+  /** The windows' claims (DynamoDB in Lambda): idempotency records, and the conditional delete of a take-over. */
+  readonly persistenceStore: ClaimStore;
+  /**
+   * How the execution holding a window stands (GetDurableExecution in Lambda), so a window held by
+   * one that has ended is taken over. @default none: such a window fails until its claim expires
+   */
+  readonly executionStatus?: DurableExecutionStatusLookup;
   /** Answers a backfill's waiting task (Step Functions in Lambda). Required for events with a `taskToken`. */
   readonly taskReports?: TaskReports;
 }
 
-/** The idempotency records of durable windows: apart from those of the plain handler's invocations. */
-const KEY_PREFIX = 'apilake.window';
 /** How long the service waits before it invokes the function again for the next slice. */
 const CONTINUE_AFTER_SECONDS = 1;
 /** Tries of a slice that ran into its invocation's deadline before reaching a part boundary, or was killed. */
@@ -63,14 +68,6 @@ export class SliceDeadlineError extends ApilakeError {
   constructor(message: string) {
     super(message);
     this.name = 'SliceDeadlineError';
-  }
-}
-
-/** The claim found the window's idempotency record in progress: a claim that crashed half-way, whose record expires with its invocation. */
-class ClaimInProgressError extends ApilakeError {
-  constructor() {
-    super("the window's idempotency record is in progress; trying again after it expires");
-    this.name = 'ClaimInProgressError';
   }
 }
 
@@ -139,15 +136,15 @@ async function reportToTask(taskToken: string, result: IngestSummary, failure: W
  * fails the window like any other error: the claim is released and the window reported failed, so
  * the task waiting for it gets its answer and a later delivery lands it.
  */
-async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; window: TimeWindow }, force: boolean, invocation: Invocation, deps: IngestDeps): Promise<StreamSummary> {
-  const key = { source: deps.source.name, stream: job.stream.name, window: { start: isoSeconds(job.window.start), end: isoSeconds(job.window.end) } };
+async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; window: TimeWindow }, force: boolean, invocation: Invocation, deps: DurableIngestDeps): Promise<StreamSummary> {
+  const key: WindowKey = { source: deps.source.name, stream: job.stream.name, window: { start: isoSeconds(job.window.start), end: isoSeconds(job.window.end) } };
   const name = `${key.stream} ${key.window.start}`;
   const execution = ctx.executionContext.durableExecutionArn;
   let claimed = false;
   try {
     // A forced re-run is an explicit request to replace the window: it bypasses the guard.
     if (!force) {
-      const claim = await ctx.step(`claim ${name}`, () => claimWindow(key, execution, ctx.lambdaContext, job, deps), {
+      const claim = await ctx.step(`claim ${name}`, () => claimOrReport(key, execution, ctx.lambdaContext, job, deps), {
         retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'ClaimInProgressError' && attempt < 40, delay: { seconds: 30 } }),
       });
       if (claim) return claim;
@@ -160,7 +157,7 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
         retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'SliceDeadlineError' && attempt < SLICE_TRIES, delay: { seconds: CONTINUE_AFTER_SECONDS } }),
       });
       if (step.kind === 'done') {
-        if (step.summary.status === 'failed' && claimed) await ctx.step(`release ${name}`, () => releaseWindow(key, deps));
+        if (step.summary.status === 'failed' && claimed) await ctx.step(`release ${name}`, () => releaseWindow(key, deps.persistenceStore));
         return step.summary;
       }
       checkpoint = step.checkpoint;
@@ -172,7 +169,7 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
     if (isUnrecoverable(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     return await ctx.step(`fail ${name}`, async () => {
-      if (claimed) await releaseWindow(key, deps);
+      if (claimed) await releaseWindow(key, deps.persistenceStore);
       const summary: StreamSummary = { ...emptySummary(key), status: 'failed', error: message };
       report(summary, deps);
       return summary;
@@ -189,52 +186,28 @@ function emptySummary(key: { stream: string; window: { start: string; end: strin
   return { stream: key.stream, window: key.window, records: 0, parts: 0, pages: 0, retries: 0, throttled: 0, bytes: 0, duration_ms: 0 };
 }
 
-function idempotencyConfig(context: Context): IdempotencyConfig {
-  const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: CLAIM_TTL_SECONDS });
-  config.registerLambdaContext(context);
-  return config;
-}
-
 /**
- * Claims the window for this execution. Returns undefined when it is this execution's, or the
- * window's summary when another execution has it: `duplicate` when that one committed it, else
- * `failed` (it may still land it, or have crashed), so no delivery reports a window landed that is
- * not, and a later one (a redrive, the map's retry) finds it committed or free.
+ * Claims the window for this execution (windowClaim.ts), taking it over from a holder that ended
+ * without committing it. Returns undefined when it is this execution's, or the window's summary
+ * when another execution has it: `duplicate` when that one committed it, else `failed` (it may
+ * still land it), so no delivery reports a window landed that is not, and a later one (a redrive,
+ * the map's retry) finds it committed or free.
  */
-async function claimWindow(
-  key: { source: string; stream: string; window: { start: string; end: string } },
-  execution: string,
-  context: Context,
-  job: { stream: StreamDefinition; window: TimeWindow },
-  deps: IngestDeps,
-): Promise<StreamSummary | undefined> {
-  let holder: { execution: string };
-  try {
-    holder = await makeIdempotent(async (_key: typeof key) => Promise.resolve({ execution }), { persistenceStore: deps.persistenceStore, config: idempotencyConfig(context), keyPrefix: KEY_PREFIX })(
-      key,
-    );
-  } catch (error) {
-    if (error instanceof IdempotencyAlreadyInProgressError) throw new ClaimInProgressError();
-    throw error;
-  }
-  if (holder.execution === execution) return undefined;
-  const base = emptySummary(key);
+async function claimOrReport(key: WindowKey, execution: string, context: Context, job: { stream: StreamDefinition; window: TimeWindow }, deps: DurableIngestDeps): Promise<StreamSummary | undefined> {
+  let claim = await claimWindow(key, execution, context, deps.persistenceStore);
+  if (claim.kind === 'claimed') return undefined;
   const state = await readWindowState(deps.storage, { source: key.source, stream: key.stream, window: job.window }).catch(() => undefined);
+  if (state?.kind !== 'committed') {
+    claim = await takeOverIfEnded(key, claim.holder, execution, context, deps);
+    if (claim.kind === 'claimed') return undefined;
+  }
+  const base = emptySummary(key);
   const summary: StreamSummary =
     state?.kind === 'committed'
       ? { ...base, status: 'duplicate', records: state.manifest.totals.records, parts: state.manifest.totals.parts, bytes: state.manifest.totals.bytes, run_id: state.manifest.run_id }
-      : { ...base, status: 'failed', error: `execution ${holder.execution} holds this window and has not committed it yet; failing so a later delivery finds it committed or free` };
+      : { ...base, status: 'failed', error: `execution ${claim.holder} holds this window and has not committed it yet; failing so a later delivery finds it committed or free` };
   report(summary, deps);
   return summary;
-}
-
-/** Frees the window's idempotency record after it failed, so a redrive lands it. */
-async function releaseWindow(key: { source: string; stream: string; window: { start: string; end: string } }, deps: IngestDeps): Promise<void> {
-  deps.persistenceStore.configure({
-    config: new IdempotencyConfig({ eventKeyJmesPath: '[source, stream, window.start, window.end]', expiresAfterSeconds: CLAIM_TTL_SECONDS }),
-    keyPrefix: KEY_PREFIX,
-  });
-  await deps.persistenceStore.deleteRecord(key);
 }
 
 /** The error of a slice that reached no part boundary before its invocation's deadline: what to change. */

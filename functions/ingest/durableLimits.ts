@@ -13,7 +13,8 @@ export const DURABLE_EXECUTION_TIMEOUT_SECONDS = MAX_ATTEMPT_MS / 1000;
 
 /**
  * How long a window's claim lasts: its execution's timeout and an hour. An execution that ends
- * without releasing its claim (timed out, stopped) holds the window for at most an hour past its
- * own end, not for a day; while it runs, no other execution can take the window over.
+ * without releasing its claim (timed out, stopped) loses the window to the next delivery that
+ * finds it ended (windowClaim.ts); only when its status cannot be read does it hold the window
+ * until then, at most an hour past its own end. While it runs, no other execution takes it over.
  */
 export const CLAIM_TTL_SECONDS = DURABLE_EXECUTION_TIMEOUT_SECONDS + 3600;

@@ -216,16 +216,18 @@ function grantRotationWriteBack(fn: lambda.IFunction, secretName: string): iam.G
 }
 
 /**
- * What a durable function's own role needs besides the grants of its work: its log streams, and
- * the two durable execution APIs the SDK calls, on this function's executions only. Lambda
- * authorizes those against the execution's ARN, `…:function:<name>:<version>/durable-execution/…`,
- * so the resource is the function's ARN with a qualifier pattern
- * (https://docs.aws.amazon.com/lambda/latest/dg/durable-security.html).
+ * What a durable function's own role needs besides the grants of its work: its log streams, the
+ * two durable execution APIs the SDK calls, and GetDurableExecution, with which an execution
+ * finds whether the one holding a window's claim has ended (functions/ingest/windowClaim.ts), all
+ * on this function's executions only. Lambda authorizes those against the execution's ARN,
+ * `…:function:<name>:<version>/durable-execution/<name>/<id>`, so the resource is the function's
+ * ARN with a qualifier pattern (https://docs.aws.amazon.com/lambda/latest/dg/durable-security.html);
+ * an unqualified function ARN would match no execution.
  */
 function grantDurableExecution(fn: lambda.Function, functionName: string, logGroup: logs.ILogGroup): void {
   // From the name, not fn.functionArn: the function depends on its role's policy, which would then depend on the function.
   const executions = Stack.of(fn).formatArn({ service: 'lambda', resource: 'function', resourceName: `${functionName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-  iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], resourceArns: [executions] });
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecution', 'lambda:GetDurableExecutionState'], resourceArns: [executions] });
   iam.Grant.addToPrincipal({ grantee: fn, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resourceArns: [`${logGroup.logGroupArn}:*`] });
 }
 

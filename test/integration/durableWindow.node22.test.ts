@@ -15,8 +15,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../functions/clock.js';
-import type { SliceStep } from '../../functions/ingest/durableIngest.js';
-import type { IngestDeps } from '../../functions/ingest/ingest.js';
+import type { DurableIngestDeps, SliceStep } from '../../functions/ingest/durableIngest.js';
 import { LocalRateBudget } from '../../functions/http/LocalRateBudget.js';
 import type { RateBudget } from '../../functions/http/RateBudget.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
@@ -47,14 +46,14 @@ function tracedBudget(trace: Trace): RateBudget {
   };
 }
 
-async function setUp(trace: Trace = []): Promise<{ deps: IngestDeps; storage: S3LakeStorage }> {
+async function setUp(trace: Trace = []): Promise<{ deps: DurableIngestDeps; storage: S3LakeStorage }> {
   // About 38 pages a part: a slice reaches a part boundary within a fifth of its invocation.
   const source = dailyCursorSource(bed.api.url, 1, { lake: { part_size_mb: 0.006, parquet: true } });
   return durableDeps(bed, source, { logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }), budget: tracedBudget(trace) });
 }
 
 /** The runner, each invocation's remaining time spent by the pages the API serves. */
-function runner(deps: IngestDeps, trace: Trace = []) {
+function runner(deps: DurableIngestDeps, trace: Trace = []) {
   return durableRunner(deps, {
     deadline: () => {
       trace.push('invocation');
@@ -146,7 +145,7 @@ describe('the durable function against a slow API', () => {
     const { deps, storage } = await setUp();
     const epoch = Date.parse('2024-02-01T00:00:00Z');
     const clock: Clock = { now: () => epoch + slowApi.requests.length * SLOW_PAGE_MS, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
-    const slowDeps: IngestDeps = { ...deps, clock, source: dailyCursorSource(slowApi.url, 1, { lake: { part_size_mb: partSizeMb, parquet: true } }) };
+    const slowDeps: DurableIngestDeps = { ...deps, clock, source: dailyCursorSource(slowApi.url, 1, { lake: { part_size_mb: partSizeMb, parquet: true } }) };
     return { storage, runner: durableRunner(slowDeps, { deadline: () => pagedDeadline(slowApi, SLOW_PAGE_MS, INVOCATION_MS) }) };
   }
 

@@ -8,7 +8,6 @@
 
 import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -18,6 +17,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { DynamoClaimStore } from '../../functions/ingest/DynamoClaimStore.js';
 import { durableIngest, type DurableIngestDeps } from '../../functions/ingest/durableIngest.js';
 import type { IngestSummary } from '../../functions/ingest/ingest.js';
 import { SfnTaskReports } from '../../functions/ingest/SfnTaskReports.js';
@@ -120,7 +120,7 @@ export async function durableDeps(
     source,
     storage,
     secrets: new EnvSecretProvider({}),
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
+    persistenceStore: new DynamoClaimStore({ tableName: table, awsSdkV3Client: new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint }) }),
     logger: new Logger({ serviceName: 'apilake', logLevel: 'SILENT' }),
     metrics: new Metrics({ serviceName: 'apilake', namespace: 'apilake-test' }),
     deadlineMarginMs: 2_000,

@@ -4,6 +4,7 @@ import { backfillConcurrency, countWindows, EnvSecretProvider, findSource, Input
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
+import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
@@ -114,7 +115,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   const stopped = formatStopped(tally);
   if (stopped) out.line(stopped);
   const notices = new TerminalOutput(process.stderr);
-  for (const warning of slowPartWarnings(source, results)) notices.line(`apilake: warning: ${warning}`, '  ');
+  for (const warning of [...windowWarnings(results, (t) => redactor.text(t)), ...slowPartWarnings(source, results)]) notices.line(`apilake: warning: ${warning}`, '  ');
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

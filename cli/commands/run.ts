@@ -4,6 +4,7 @@ import { EnvSecretProvider, findSource, loadEngine, openLake, Redactor, selectSt
 import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
 import { interruptSignal, signalExitCode, type StopSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
+import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
@@ -76,7 +77,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     out.line(formatSummary(source.name, tally, storage.location));
     const stopped = formatStopped(tally);
     if (stopped) out.line(stopped);
-    for (const warning of slowPartWarnings(source, results)) notices.line(`apilake: warning: ${warning}`, '  ');
+    for (const warning of [...windowWarnings(results, redact), ...slowPartWarnings(source, results)]) notices.line(`apilake: warning: ${warning}`, '  ');
     const failed = tally.failures.length;
     if (failed > 0) {
       notices.line(

@@ -378,7 +378,12 @@ export const sourceSchema = z.strictObject({
   lambda: z
     .strictObject({
       memory_mb: z.int().min(128).max(10_240).default(512),
-      timeout_seconds: z.int().min(10).max(900).default(900),
+      // The function stops landing 20 s (its deadline margin, APILAKE_DEADLINE_MARGIN_MS) before its deadline: a shorter timeout leaves a window no time.
+      timeout_seconds: z
+        .int()
+        .min(30, 'at least 30: the deployed function stops landing 20 s before its deadline, so a shorter timeout leaves a window little or no time')
+        .max(900, 'at most 900, the longest a Lambda invocation may run')
+        .default(900),
     })
     .default({ memory_mb: 512, timeout_seconds: 900 }),
   streams: z.array(streamSchema).min(1, 'a source needs at least one stream'),

@@ -58,9 +58,8 @@ describe('slowPartWarnings', () => {
     expect(warning).toContain('so no part reaches its boundary within an invocation and its windows fail at once (PartTooSlowError)');
   });
 
-  it('warns for every run of a function whose timeout is no longer than the deadline margin', () => {
-    const [warning] = slowPartWarnings(deployed(15), [landed(0, 10)]);
-    expect(warning).toContain('a slice has 0.0 s before its deadline');
+  it('has no deployed timeout to warn about that leaves no time: such a source is refused', () => {
+    expect(() => deployed(15)).toThrow(/lambda\.timeout_seconds.*at least 30: the deployed function stops landing 20 s before its deadline/);
   });
 
   it('warns once per stream, for its slowest window, and not for a fast stream', () => {

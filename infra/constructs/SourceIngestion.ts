@@ -71,6 +71,8 @@ const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.u
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The credential chain bundled into the function, relative to the project root (where esbuild runs). */
 const LAMBDA_CREDENTIALS = './functions/ingest/lambdaCredentials.ts';
+/** The Lambda client and the few commands the function sends, in place of the whole client (bin/lambdaDurableApi.mjs says why). */
+const LAMBDA_DURABLE_API = './bin/lambdaDurableApi.mjs';
 /** Writes `parquetThread.mjs`, the Parquet encoder thread, beside the handler's `index.mjs`. */
 const PARQUET_THREAD_BUNDLER = fileURLToPath(new URL('../../bin/bundleParquetThread.mjs', import.meta.url));
 
@@ -141,7 +143,7 @@ export class SourceIngestion extends Construct {
         mainFields: ['module', 'main'],
         // In Lambda the credentials are in the environment: the SDK's default chain shrinks to
         // that provider (functions/ingest/lambdaCredentials.ts says why it is safe).
-        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS, '--alias:@aws-sdk/client-lambda': LAMBDA_DURABLE_API },
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         // The SDK is bundled, not taken from the runtime: the bundle that runs is the one the

@@ -58,6 +58,11 @@ describe('the synthesized function bundle', () => {
     expect(code).toContain('parquetThread.mjs');
   });
 
+  it('stays within its 1 MiB budget (docs/performance.md, T6)', async () => {
+    // The whole Lambda client, which the durable execution SDK would bring (bin/lambdaDurableApi.mjs), took it past.
+    expect((await stat(join(bundleDir, 'index.mjs'))).size).toBeLessThanOrEqual(1024 * 1024);
+  });
+
   it('ships nothing the function does not run: no schema library, no YAML parser, no credential providers beyond the environment', async () => {
     const { sources } = JSON.parse(await readFile(join(bundleDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(sources.some((s) => s.includes('functions/ingest/handler.ts'))).toBe(true);

@@ -26,17 +26,8 @@ export const PAUSE_INVOCATION_MS = 300;
  */
 export const MIN_PAUSED_WAIT_MS = 10_000;
 
-/** What the decision depends on. */
-export interface JobWaitInput {
-  /** How long until the job's next poll, in ms (`poll.every`, or the last poll's Retry-After). */
-  readonly waitMs: number;
-  /** Time the invocation has left now, in ms. */
-  readonly leftMs: number;
-  /** What the slice keeps for downloading the job's results and stopping (its reserve), in ms. */
-  readonly reserveMs: number;
-  /** The function's memory, in MB (the Lambda context's `memoryLimitInMB`); undefined when unknown. */
-  readonly memoryMb: number | undefined;
-}
+/** What the decision depends on, in ms and MB (see {@link pausesForJob}). */
+export type JobWaitInput = Readonly<Record<'waitMs' | 'leftMs' | 'reserveMs', number>> & { readonly memoryMb: number | undefined };
 
 /** The shortest wait for which pausing costs less than waiting in an invocation of `memoryMb`, in ms. */
 export function pausedWaitFromMs(memoryMb: number | undefined): number {
@@ -45,7 +36,13 @@ export function pausedWaitFromMs(memoryMb: number | undefined): number {
   return Math.max(MIN_PAUSED_WAIT_MS, Math.ceil(breakEvenMs));
 }
 
-/** Whether the slice pauses rather than wait `waitMs` for the job's next poll. */
+/**
+ * Whether the slice pauses rather than wait for the job's next poll.
+ * @param input.waitMs how long until the next poll (`poll.every`, or the last poll's Retry-After)
+ * @param input.leftMs the time the invocation has left now
+ * @param input.reserveMs what the slice keeps for downloading the job's results and stopping (its reserve)
+ * @param input.memoryMb the function's memory (the Lambda context's `memoryLimitInMB`); undefined when unknown
+ */
 export function pausesForJob({ waitMs, leftMs, reserveMs, memoryMb }: JobWaitInput): boolean {
   // After the wait the poll may find the job done: its download must still have the reserve.
   if (leftMs - waitMs < reserveMs) return true;

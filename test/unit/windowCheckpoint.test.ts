@@ -32,8 +32,8 @@ describe('parseWindowCheckpoint', () => {
     ['a part without sha256', { ...GOOD, parts: [{ ...PART, sha256: undefined }] }, 'its parts are not a list'],
     ['missing counters', { ...GOOD, counters: { pages: 1 } }, 'its counters are incomplete'],
     ['a job position that is not a poll', { ...GOOD, next: { job: 'download', pollInMs: 1 } }, 'job "download" is not "poll"'],
-    ['a job poll without its wait', { ...GOOD, next: { job: 'poll' } }, 'the wait before the job\'s next poll, undefined, is not a duration in ms'],
-    ['a job poll with a negative wait', { ...GOOD, next: { job: 'poll', pollInMs: -5 } }, 'the wait before the job\'s next poll, -5, is not a duration in ms'],
+    ['a job poll without its wait', { ...GOOD, next: { job: 'poll' } }, "the wait before the job's next poll, undefined, is not a duration in ms"],
+    ['a job poll with a negative wait', { ...GOOD, next: { job: 'poll', pollInMs: -5 } }, "the wait before the job's next poll, -5, is not a duration in ms"],
     ['a paging position without a request', { ...GOOD, next: { paging: { kind: 'sequential', index: 3, seen: [] } } }, 'its request has no valid URL'],
   ])('fails on %s', (_, value, message) => {
     expect(() => parseWindowCheckpoint(value)).toThrow(message);

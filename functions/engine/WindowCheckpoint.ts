@@ -2,14 +2,15 @@
  * Where a window landed in slices stands after a slice, as JSON: what the next slice (the next
  * invocation of a durable function) starts from. It holds the attempt (its run id, its start, the
  * commit it creates), the next request, the files stored so far with what the manifest needs of
- * them, and the counters the manifest sums. Nothing in it is visible to readers: the files it
- * lists become the window's content only with the commit at the end.
+ * them, and the counters the manifest sums. A job stream's window paused while its job runs has
+ * no files yet, and its next request is the job's next poll. Nothing in it is visible to readers:
+ * the files it lists become the window's content only with the commit at the end.
  */
 
 import type { DecodingCounts } from '../body/DecodingTally.js';
 import { ApilakeError } from '../errors.js';
 import type { PartInfo } from '../sink/manifest.js';
-import { parseWindowCursor, type WindowCursor } from './WindowCursor.js';
+import { parseSliceCursor, type SliceCursor } from './WindowCursor.js';
 
 /**
  * Largest checkpoint, in bytes of JSON: a durable step's result may be at most 256 KB, and the
@@ -40,8 +41,8 @@ export interface WindowCheckpoint {
   readonly commit: number;
   /** Slices landed so far. */
   readonly slices: number;
-  /** The next page to fetch. */
-  readonly next: WindowCursor;
+  /** The next page to fetch, or, for a job stream whose job was not done, the job's next poll. */
+  readonly next: SliceCursor;
   /** The longest time a part took to fill so far, in ms: how early the next slice must stop to reach a part boundary in time. */
   readonly longestPartMs?: number;
   /** Raw parts stored so far, in order. */
@@ -72,7 +73,7 @@ export function parseWindowCheckpoint(value: unknown): WindowCheckpoint {
   if (c.curated !== undefined && (!Array.isArray(c.curated) || !c.curated.every(isPart))) fail('its Parquet files are not a list of {key, records, bytes, sha256}');
   const counters = c.counters as Record<string, unknown> | undefined;
   if (!counters || !['pages', 'filtered', 'requests', 'retries', 'throttled'].every((k) => isCount(counters[k])) || typeof counters.decoding !== 'object') fail('its counters are incomplete');
-  return { ...(value as WindowCheckpoint), next: parseWindowCursor(c.next) };
+  return { ...(value as WindowCheckpoint), next: parseSliceCursor(c.next) };
 }
 
 /** The checkpoint as the JSON a durable step returns. @throws ApilakeError when it is larger than {@link MAX_CHECKPOINT_BYTES} */

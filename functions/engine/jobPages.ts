@@ -6,13 +6,17 @@
  * and landed as the window's pages. A file on another origin is fetched without the source's
  * credentials, and only from `redirects.allowed_origins`. Every request of the job may carry
  * `{job.key}`, the window's idempotency key ({@link jobKey}), in its headers as elsewhere.
+ *
+ * A window landed in slices (the deployed durable function) may pause while its job runs instead
+ * of sleeping until the next poll ({@link JobContext.pauseWhen}): {@link JobPendingError} ends the
+ * slice before any page, and the next slice finds the job record and polls the same job again.
  */
 
 import type { Clock } from '../clock.js';
 import { formBodyProblems, isFormEncoded } from '../config/formBody.js';
 import { headerValueProblem } from '../config/headerValue.js';
 import type { JobConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, JobError } from '../errors.js';
+import { AbortedError, ApilakeError, JobError } from '../errors.js';
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { HttpRequest } from '../http/HttpClient.js';
@@ -37,6 +41,24 @@ export interface JobContext {
   readonly commit: number;
   readonly runId: string;
   readonly clock: Clock;
+  /**
+   * Asked before each wait for the job's next poll, with the wait in ms: when true, the job is
+   * left running and {@link JobPendingError} ends the window's slice, to poll again in a later one.
+   * @default never: the wait is slept through
+   */
+  readonly pauseWhen?: (nextPollInMs: number) => boolean;
+}
+
+/** The window's job is not done and its slice pauses rather than wait for the next poll (not a failure). */
+export class JobPendingError extends ApilakeError {
+  constructor(
+    readonly jobId: string,
+    /** How long to wait before the next poll, in ms. */
+    readonly pollInMs: number,
+  ) {
+    super(`job ${jobId} is not done yet; the window continues with its next poll in ${Math.ceil(pollInMs / 1000)} s`);
+    this.name = 'JobPendingError';
+  }
 }
 
 /** What a job stream's window needs of its paging input (streamPages.ts gives it). */
@@ -169,7 +191,10 @@ async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: Templ
     }
     const retryAfter = response.headers.get('retry-after');
     const asked = retryAfter === null ? undefined : parseRetryAfter(retryAfter, now);
-    await clock.sleep(Math.min(asked ?? every, deadline - now), input.signal);
+    const wait = Math.max(0, Math.min(asked ?? every, deadline - now));
+    // poll.timeout counts from the record's created_at, so a later slice's polls keep to it too.
+    if (context.pauseWhen?.(wait)) throw new JobPendingError(record.job_id, Math.round(wait));
+    await clock.sleep(wait, input.signal);
   }
 }
 

@@ -16,7 +16,10 @@
  * Parts end at page ends (the writer is page-aligned), so where a sliced window's parts end does not
  * depend on where its slices ended: its raw parts are byte for byte those of an uninterrupted run
  * with the same run id and clock. A resumed slice fetches again only the page that would have
- * started the next part. A stream with a parent, a job or `max_results` lands in one slice.
+ * started the next part. A stream with a parent, a job or `max_results` lands its pages in one
+ * slice; a job stream's window may first pause while its export job runs (`pauseJobWhen`): such a
+ * slice lands nothing, its checkpoint says to poll the job again, and the slice that finds the job
+ * done downloads its results and commits.
  */
 
 import { stopwatch, systemClock } from '../clock.js';
@@ -27,13 +30,15 @@ import { attemptExpired, openWindow, type OpenedWindow } from '../sink/commitPro
 import { newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
 import { windowJobRecords } from '../sink/jobRecord.js';
-import { WindowWriter } from '../sink/WindowWriter.js';
+import { WindowWriter, type WrittenFiles } from '../sink/WindowWriter.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import { commitFigures, commitWindow } from './commitWindow.js';
+import { JobPendingError } from './jobPages.js';
 import { landPages, type LandedPages, type PartPace } from './landPages.js';
 import { readiness, type WindowResult, type WindowRunInput } from './windowRun.js';
 import type { PageTally } from './streamPages.js';
 import { checkpointJson, parseWindowCheckpoint, type WindowCheckpoint } from './WindowCheckpoint.js';
+import { isJobPoll, type SliceCursor } from './WindowCursor.js';
 
 /** What a slice needs: a window run's input, where to start, and when to stop. */
 export interface WindowSliceInput extends WindowRunInput {
@@ -50,6 +55,13 @@ export interface WindowSliceInput extends WindowRunInput {
    * @default whether the stream can be sliced ({@link canSlice})
    */
   readonly pageAligned?: boolean;
+  /**
+   * Asked, for a job stream, before each wait for the job's next poll, with the wait in ms: once
+   * true, the slice pauses with a checkpoint that polls the job again (a function's deadline drawing
+   * near, or a wait that costs less suspended than in a running invocation).
+   * @default never: the slice waits for the job however long it takes
+   */
+  readonly pauseJobWhen?: (nextPollInMs: number) => boolean;
 }
 
 /** How a slice ended. */
@@ -105,7 +117,11 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     },
   });
 
-  if (prior && !canSlice(stream)) return done('failed', { error: new ApilakeError(`stream "${stream.name}" has a parent, a job or max_results: its windows cannot be continued from a checkpoint`) });
+  const jobPoll = prior !== undefined && isJobPoll(prior.next);
+  if (prior && (jobPoll ? !stream.job : !canSlice(stream))) {
+    const why = jobPoll ? 'it polls a job, and the stream has none' : 'the stream has a parent, a job or max_results';
+    return done('failed', { error: new ApilakeError(`stream "${stream.name}": its window cannot be continued from this checkpoint: ${why}`) });
+  }
   if (!prior) {
     const notReady = readiness(window, stream, clock.now());
     if (notReady) return done('failed', { error: notReady });
@@ -144,10 +160,12 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     ...(source.lake.parquet ? { table } : {}),
     ...storageCall,
   });
-  let landed: LandedPages;
+  let landed: LandedPages | undefined;
+  let pending: JobPendingError | undefined;
   try {
-    // A job stream is never sliced (canSlice): its job record lives beside the window until the commit.
-    const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock } } : {};
+    // A job stream's pages land in one slice (canSlice); its job record lives beside the window until the commit, so a slice after a pause polls the same job.
+    const pauseWhen = input.pauseJobWhen ? { pauseWhen: input.pauseJobWhen } : {};
+    const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock, ...pauseWhen } } : {};
     landed = await landPages({
       source,
       stream,
@@ -160,7 +178,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
       onPage: input.onPage,
       ...(input.signal ? { signal: input.signal } : {}),
       ...(input.parents ? { parents: input.parents } : {}),
-      ...(prior ? { resume: prior.next } : {}),
+      ...(prior && !isJobPoll(prior.next) ? { resume: prior.next } : {}),
       ...(prior?.longestPartMs === undefined ? {} : { longestPartMs: prior.longestPartMs }),
       ...(sliced && input.stopWhen ? { stopWhen: input.stopWhen } : {}),
       ...job,
@@ -168,33 +186,38 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     await writer.abort(failure);
-    // Only this slice's files: earlier slices' files may be listed by a commit of another invocation of this attempt.
-    warn(await attempt.abandon(writer.keys));
-    return done('failed', { error: failure, manifestKey: baseKey });
+    // The job still runs, and its record stays for the next slice: nothing was written (its results are downloaded once it is done).
+    if (error instanceof JobPendingError && writer.keys.length === 0) pending = error;
+    else {
+      // Only this slice's files: earlier slices' files may be listed by a commit of another invocation of this attempt.
+      warn(await attempt.abandon(writer.keys));
+      return done('failed', { error: failure, manifestKey: baseKey });
+    }
   }
 
-  const { files } = landed;
+  const files: WrittenFiles = landed?.files ?? { parts: [] };
   const parts = [...(prior?.parts ?? []), ...files.parts];
   const curated = files.curated && [...(prior?.curated ?? []), ...files.curated];
-  const decoding = addDecoding(counters?.decoding, landed.decoding.counts());
+  const decoding = addDecoding(counters?.decoding, (landed?.decoding ?? new DecodingTally()).counts());
   const typeErrors = addCounts(counters?.typeErrors, files.typeErrors);
   const sums = {
     pages: (counters?.pages ?? 0) + tally.pages,
-    filtered: (counters?.filtered ?? 0) + landed.filtered,
+    filtered: (counters?.filtered ?? 0) + (landed?.filtered ?? 0),
     requests: (counters?.requests ?? 0) + stats.requests,
     retries: (counters?.retries ?? 0) + stats.retries,
     throttled: (counters?.throttled ?? 0) + stats.throttled,
   };
 
-  if (landed.next) {
+  const next: SliceCursor | undefined = pending ? { job: 'poll', pollInMs: pending.pollInMs } : landed?.next;
+  if (next) {
     const checkpoint: WindowCheckpoint = {
       format: 1,
       runId,
       startedAt: startedAt.toISOString(),
       commit: attempt.nextCommit,
       slices: (prior?.slices ?? 0) + 1,
-      next: landed.next,
-      ...(landed.longestPartMs === undefined ? {} : { longestPartMs: Math.round(landed.longestPartMs) }),
+      next,
+      ...(landed?.longestPartMs === undefined ? {} : { longestPartMs: Math.round(landed.longestPartMs) }),
       parts,
       ...(curated ? { curated } : {}),
       counters: { ...sums, decoding, ...(typeErrors ? { typeErrors } : {}) },
@@ -213,6 +236,8 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     return { kind: 'paused', checkpoint, slicePages: tally.pages };
   }
 
+  // A slice without a next request landed its pages: only a job that is still running stops one before them.
+  const { longestPartMs, lastPartMs } = landed!;
   const manifest = buildManifest({
     ref,
     commit: attempt.nextCommit,
@@ -238,7 +263,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
   const committed = await commitWindow(attempt, manifest, writer.keys, { ref, storage, clock, age, storageSignal: input.storageSignal, jobRecord: stream.job !== undefined });
   warn(committed.warnings);
   // The slowest part of every slice: the checkpoint carried the earlier slices' into this one's pace.
-  const slowestPartMs = Math.round(Math.max(landed.longestPartMs ?? 0, landed.lastPartMs));
+  const slowestPartMs = Math.round(Math.max(longestPartMs ?? 0, lastPartMs));
   return done(committed.status, { ...committed.fields, slowestPartMs });
 }
 

@@ -11,7 +11,9 @@
  *    stop is taken inside the step and stored with its result, so a replay takes the same path;
  * 3. between slices, a one-second `wait` ends the invocation; the durable execution service invokes
  *    the function again, which replays the finished steps from their stored results (fetching and
- *    writing nothing again) and runs the next slice from the last checkpoint;
+ *    writing nothing again) and runs the next slice from the last checkpoint. A job stream's slice
+ *    that pauses while its export job runs (jobWait.ts) is followed by a wait until the job's next
+ *    poll instead, unbilled while it lasts;
  * 4. the slice that reaches the last page commits the window (one put-if-absent manifest);
  * 5. when a backfill's state machine waits for the window (the event's `taskToken`), `report`
  *    answers it: SendTaskSuccess with the summary, or SendTaskFailure. A step, so the answer is
@@ -28,11 +30,13 @@ import type { StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { runWindowSlice } from '../engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../engine/WindowCheckpoint.js';
+import { isJobPoll } from '../engine/WindowCursor.js';
 import { AbortedError, ApilakeError, PartTooSlowError } from '../errors.js';
 import type { PartPace } from '../engine/landPages.js';
 import type { HttpClient } from '../http/HttpClient.js';
 import { readWindowState } from '../sink/windowState.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
+import { pausesForJob } from './jobWait.js';
 import { sliceReserveMs } from './sliceReserve.js';
 import { planEvent, report, toSummary, WindowsFailedError, type IngestDeps, type IngestSummary, type StreamSummary } from './ingest.js';
 import { fitCause, type TaskReportOutcome, type TaskReports } from './TaskReports.js';
@@ -162,7 +166,7 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
       }
       checkpoint = step.checkpoint;
       // Ends this invocation: the service invokes the function again, which replays up to here and lands the next slice.
-      await ctx.wait(`${name} continue ${slice}`, { seconds: CONTINUE_AFTER_SECONDS });
+      await ctx.wait(`${name} continue ${slice}`, { seconds: continueAfterSeconds(step.checkpoint) });
     }
   } catch (error) {
     // The SDK's own unrecoverable errors (a replay that diverged, a checkpoint it cannot write) end the execution as they are.
@@ -175,6 +179,13 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
       return summary;
     });
   }
+}
+
+/** How long the service waits before the next slice: until a paused job's next poll, else a second. */
+function continueAfterSeconds(checkpoint: WindowCheckpoint): number {
+  const { next } = checkpoint;
+  // A durable wait lasts whole seconds, at least one.
+  return isJobPoll(next) ? Math.max(CONTINUE_AFTER_SECONDS, Math.ceil(next.pollInMs / 1000)) : CONTINUE_AFTER_SECONDS;
 }
 
 /** Whether the durable execution SDK marked an error as one no step of this execution can recover from. */
@@ -218,6 +229,19 @@ function partTooSlow(stream: StreamDefinition, deps: IngestDeps, remainingMs: nu
       `so the window cannot progress from one invocation to the next: raise the function's timeout, or lower lake.part_size_mb (now ${deps.source.lake.part_size_mb}) so a part fills in a fifth of an invocation, ` +
       `or, if a single page takes that long, ask for smaller pages (the stream's page size parameter; max_page_mb is ${stream.max_page_mb})`,
     { context: { stream: stream.name, part_size_mb: deps.source.lake.part_size_mb, remaining_ms: remainingMs } },
+  );
+}
+
+/**
+ * The error of a job stream's slice that ran into its invocation's deadline: the job's polls pause
+ * before they reach the slice's reserve, so it was the download of the job's results (or a request
+ * of the job slower than its timeout) that did not end in time, and a download is not split.
+ */
+function jobOutOfTime(stream: StreamDefinition, deps: IngestDeps, remainingMs: number, cause: Error | undefined): PartTooSlowError {
+  return new PartTooSlowError(
+    `the window's job did not finish in the ${seconds(remainingMs - deps.deadlineMarginMs)} its slice had before the invocation's deadline (${cause instanceof AbortedError ? 'stopped' : (cause?.message ?? 'stopped')}): ` +
+      `the polls of a job wait across invocations, but the download of its results lands in one invocation, so the results must download within one: raise the function's timeout, or make the stream's window smaller so each job exports less`,
+    { context: { stream: stream.name, remaining_ms: remainingMs } },
   );
 }
 
@@ -273,6 +297,14 @@ class Invocation {
           if (left <= deps.deadlineMarginMs) controller.abort(deadlineReason);
           return left < sliceReserveMs({ sliceStartRemainingMs: remainingMs, deadlineMarginMs: deps.deadlineMarginMs, pace: measured });
         },
+        // Asked inside the step too, before each wait for a job's next poll; the reserve is what the job's download keeps.
+        pauseJobWhen: (waitMs) =>
+          pausesForJob({
+            waitMs,
+            leftMs: context.getRemainingTimeInMillis(),
+            reserveMs: sliceReserveMs({ sliceStartRemainingMs: remainingMs, deadlineMarginMs: deps.deadlineMarginMs, pace: { longestPartMs: undefined, currentPartMs: 0, boundaries: 0 } }),
+            memoryMb: Number(context.memoryLimitInMB),
+          }),
       });
       if (outcome.kind === 'paused') {
         deps.logger.info('window continues in the next invocation', {
@@ -281,6 +313,7 @@ class Invocation {
           slice: outcome.checkpoint.slices,
           pages: outcome.slicePages,
           parts: outcome.checkpoint.parts.length,
+          ...(isJobPoll(outcome.checkpoint.next) ? { next_job_poll_in_ms: outcome.checkpoint.next.pollInMs } : {}),
         });
         // The wait that follows ends the invocation without settling its handler, so no `finally` of
         // durableIngest runs: the lease releases of a shared budget must reach it here, before Lambda
@@ -298,7 +331,7 @@ class Invocation {
           );
         }
         // No part ended in a whole invocation: every try would end the same way.
-        result = { ...result, error: partTooSlow(job.stream, deps, remainingMs, pace, result.error) };
+        result = { ...result, error: job.stream.job ? jobOutOfTime(job.stream, deps, remainingMs, result.error) : partTooSlow(job.stream, deps, remainingMs, pace, result.error) };
       }
       const summary = toSummary(result, client);
       report(summary, deps);

@@ -1,8 +1,11 @@
 /**
  * A job stream (a bulk export: create the job, poll it, download its results) through the
  * deployed durable function, on the durable execution SDK's local runner with moto's S3 and
- * dynalite's idempotency table: the window lands in one slice, its job record beside it until the
- * commit, exactly as `apilake run` lands it.
+ * dynalite's idempotency table: its job record stays beside the window until the commit, as
+ * `apilake run` keeps it, and while the job runs the execution waits between invocations, polling
+ * the same job from each, instead of sleeping through one invocation's deadline. The job's polls
+ * sleep on a manual clock inside an invocation; the waits between invocations are real seconds
+ * (see durableWindow.node22.test.ts on `skipTime`).
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -11,6 +14,7 @@ import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
 import { durableDeps, durableRunner, useDurableTestbed } from '../support/durableTestbed.js';
+import type { SliceStep } from '../../functions/ingest/durableIngest.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { ManualClock } from '../support/manualClock.js';
 
@@ -36,6 +40,8 @@ it('lands a Salesforce Bulk API 2.0 window as the durable function: one job, its
   const window = { start: '2024-03-01T00:00:00Z', end: '2024-03-02T00:00:00Z' };
   const execution = await durableRunner(deps).run({ payload: { source: 'salesforce_bulk', window } });
   expect(execution.getStatus()).toBe('SUCCEEDED');
+  // The job was not done at its first poll: a wait of poll.every (15 s) costs less suspended than in a running invocation.
+  expect(waits(execution)).toEqual([15]);
   const day = accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01'));
   const [stream] = execution.getResult()!.streams;
   expect(stream).toMatchObject({ stream: 'accounts', status: 'committed', records: day.length });
@@ -46,3 +52,57 @@ it('lands a Salesforce Bulk API 2.0 window as the durable function: one job, its
   expect(snapshot.orphanParts).toEqual([]);
   expect(JSON.stringify(execution.getResult())).not.toContain(TOKEN);
 }, 120_000);
+
+it('waits for a job that needs more polls than fit in one invocation across several, polling the same job, and lands it once', async () => {
+  const slow = await startSalesforceBulkApi({ accounts, token: TOKEN, pollsUntilDone: 7 });
+  try {
+    const source = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = slow.url;
+      // Polls 2 s apart cost less in a running invocation than paused: they stay in it while they fit.
+      (doc.streams[0]!.job as { poll: Record<string, unknown> }).poll.every = '2s';
+    });
+    const { deps, storage } = await durableDeps(bed, source, {
+      secrets: new EnvSecretProvider({ APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: TOKEN }) }),
+      clock: new ManualClock(Date.parse('2025-01-01T00:00:00Z')),
+      logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }),
+    });
+    // Each poll spends 35 s of a 120-second invocation (its slice keeps a reserve of 24 s): three polls fit in one.
+    const polls = () => slow.requests.filter((r) => /\/jobs\/query\/[^/]+$/.test(r.url.pathname)).length;
+    const deadline = () => {
+      const from = polls();
+      return () => 120_000 - (polls() - from) * 35_000;
+    };
+    const window = { start: '2024-03-01T00:00:00Z', end: '2024-03-02T00:00:00Z' };
+    const execution = await durableRunner(deps, { deadline }).run({ payload: { source: 'salesforce_bulk', window } });
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    const day = accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01'));
+    expect(execution.getResult()!.streams[0]).toMatchObject({ stream: 'accounts', status: 'committed', records: day.length });
+    // Polls 1–3, 4–6, then 7 and 8 (done) and the download: three slices, two waits of poll.every between them.
+    const slices = execution.getOperations().filter((o) => / slice \d+$/.test(o.getName() ?? ''));
+    expect(slices).toHaveLength(3);
+    const paused = slices.map((o) => o.getStepDetails()?.result as SliceStep).filter((step) => step.kind === 'paused');
+    expect(paused.map((step) => step.checkpoint.next)).toEqual([
+      { job: 'poll', pollInMs: 2_000 },
+      { job: 'poll', pollInMs: 2_000 },
+    ]);
+    expect(waits(execution)).toEqual([2, 2]);
+    expect(slow.created).toHaveLength(1);
+    expect(polls()).toBe(8);
+    const snapshot = await snapshotStream(storage, 'salesforce_bulk', 'accounts', { audit: true });
+    expect(snapshot.committed).toHaveLength(1);
+    expect(snapshot.committed[0]!.manifest.totals.records).toBe(day.length);
+    expect(snapshot.orphanParts).toEqual([]);
+    expect(await storage.list('jobs/')).toEqual([]);
+    expect(JSON.stringify(slices.map((o) => (o.getStepDetails()?.result as unknown) ?? null))).not.toContain(TOKEN);
+  } finally {
+    await slow.close();
+  }
+}, 120_000);
+
+/** The seconds of each wait between slices, in order. */
+function waits(execution: { getOperations(): { getName(): string | undefined; getWaitDetails(): { waitSeconds?: number } | undefined }[] }): (number | undefined)[] {
+  return execution
+    .getOperations()
+    .filter((o) => / continue \d+$/.test(o.getName() ?? ''))
+    .map((o) => o.getWaitDetails()?.waitSeconds);
+}

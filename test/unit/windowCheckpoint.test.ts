@@ -18,6 +18,11 @@ describe('parseWindowCheckpoint', () => {
     expect(parseWindowCheckpoint(JSON.parse(checkpointJson(GOOD)))).toEqual(GOOD);
   });
 
+  it("reads back a job stream's checkpoint, which polls the job again and has no parts", () => {
+    const job: WindowCheckpoint = { ...GOOD, next: { job: 'poll', pollInMs: 15_000 }, parts: [] };
+    expect(parseWindowCheckpoint(JSON.parse(checkpointJson(job)))).toEqual(job);
+  });
+
   it.each<[string, unknown, string]>([
     ['a non-object', 'x', 'it is not an object'],
     ['another format', { ...GOOD, format: 2 }, 'unknown format 2'],
@@ -26,6 +31,9 @@ describe('parseWindowCheckpoint', () => {
     ['commit 0', { ...GOOD, commit: 0 }, 'commit 0 is not a commit number'],
     ['a part without sha256', { ...GOOD, parts: [{ ...PART, sha256: undefined }] }, 'its parts are not a list'],
     ['missing counters', { ...GOOD, counters: { pages: 1 } }, 'its counters are incomplete'],
+    ['a job position that is not a poll', { ...GOOD, next: { job: 'download', pollInMs: 1 } }, 'job "download" is not "poll"'],
+    ['a job poll without its wait', { ...GOOD, next: { job: 'poll' } }, "the wait before the job's next poll, undefined, is not a duration in ms"],
+    ['a job poll with a negative wait', { ...GOOD, next: { job: 'poll', pollInMs: -5 } }, "the wait before the job's next poll, -5, is not a duration in ms"],
     ['a paging position without a request', { ...GOOD, next: { paging: { kind: 'sequential', index: 3, seen: [] } } }, 'its request has no valid URL'],
   ])('fails on %s', (_, value, message) => {
     expect(() => parseWindowCheckpoint(value)).toThrow(message);

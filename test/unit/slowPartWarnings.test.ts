@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import { slowPartWarnings } from '../../cli/progress/slowPartWarnings.js';
+import { exampleSource } from '../support/exampleSource.js';
 import { testSource } from '../support/sources.js';
 
 const hour = (h: number) => ({ start: new Date(Date.UTC(2024, 0, 1, h)), end: new Date(Date.UTC(2024, 0, 1, h + 1)) });
@@ -68,7 +69,7 @@ describe('slowPartWarnings', () => {
     expect(warnings[0]).toMatch(/^stream orders: its slowest part took 35\.0 s to fill \(window \[2024-01-01T01:00:00Z,/);
   });
 
-  it('judges a stream landed whole deployed (max_results, a parent or a job) by its window, not its parts', () => {
+  it('judges a stream landed whole deployed (max_results or a parent) by its window, not its parts', () => {
     const whole = testSource(
       'http://api.test',
       { path: '/items', records: 'items', max_results: 1000, pagination: { type: 'offset', limit: 100, total_records: 'total_count' } },
@@ -79,9 +80,17 @@ describe('slowPartWarnings', () => {
     const [warning, ...more] = slowPartWarnings(whole, [window(0, 30_000, 30_000), window(1, 45_000, 14_000), window(2, 39_000, 39_000)]);
     expect(more).toEqual([]);
     expect(warning).toBe(
-      'stream items: a window took 45.0 s to land (window [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h)); it has a parent, a job or max_results, so deployed each window lands in one invocation, ' +
+      'stream items: a window took 45.0 s to land (window [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h)); it has a parent or max_results, so deployed each window lands in one invocation, ' +
         'which has 40.0 s before its deadline with lambda.timeout_seconds 60: such a window fails there. Raise lambda.timeout_seconds (at most 900), or give the stream a shorter window.',
     );
     expect(slowPartWarnings(whole, [window(0, 39_000, 39_000)])).toEqual([]);
+  });
+
+  it("says nothing of a job stream's long window: deployed, its wait for the job pauses between invocations", async () => {
+    const bulk = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.lambda = { timeout_seconds: 60 };
+    });
+    const long: WindowResult = { ...landed(0, 1_000, 'accounts'), durationMs: 3_600_000 };
+    expect(slowPartWarnings(bulk, [long])).toEqual([]);
   });
 });

@@ -161,7 +161,7 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
         retryStrategy: (error, attempt) => ({ shouldRetry: error.name === 'SliceDeadlineError' && attempt < SLICE_TRIES, delay: { seconds: CONTINUE_AFTER_SECONDS } }),
       });
       if (step.kind === 'done') {
-        if (step.summary.status === 'failed' && claimed) await ctx.step(`release ${name}`, () => releaseWindow(key, deps.persistenceStore));
+        if (step.summary.status === 'failed' && claimed) await ctx.step(`release ${name}`, () => releaseWindow(key, execution, deps.persistenceStore));
         return step.summary;
       }
       checkpoint = step.checkpoint;
@@ -173,7 +173,7 @@ async function landWindow(ctx: DurableContext, job: { stream: StreamDefinition; 
     if (isUnrecoverable(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     return await ctx.step(`fail ${name}`, async () => {
-      if (claimed) await releaseWindow(key, deps.persistenceStore);
+      if (claimed) await releaseWindow(key, execution, deps.persistenceStore);
       const summary: StreamSummary = { ...emptySummary(key), status: 'failed', error: message };
       report(summary, deps);
       return summary;

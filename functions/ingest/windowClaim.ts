@@ -9,7 +9,7 @@
  *   one execution holds a window. An execution that finds its own ARN in the record holds it (a
  *   replayed or retried claim step).
  * - Release: only the holder deletes its record, when its window failed, so a later delivery
- *   lands the window.
+ *   lands the window; the delete is conditioned on the record naming it, like a take-over's.
  * - Take-over: an execution that finds the window held by another, and not committed, asks Lambda
  *   for the holder's status. Only when the holder has ended (SUCCEEDED, FAILED, TIMED_OUT, STOPPED) does it delete
  *   the record, and only if the record still names that holder (a conditional DeleteItem); then it
@@ -135,10 +135,14 @@ export async function takeOverWindow(key: WindowKey, endedHolder: string, execut
   return holder === execution ? { kind: 'claimed', tookOverFrom: endedHolder } : { kind: 'held', holder };
 }
 
-/** Frees the window's claim after its window failed, so a redrive lands it. Only its holder calls this. */
-export async function releaseWindow(key: WindowKey, store: BasePersistenceLayer): Promise<void> {
+/**
+ * Frees `holder`'s claim after its window failed, so a redrive lands it. Only if the claim still
+ * names `holder`: an execution that has ended may still have an invocation in flight, whose late
+ * release must not free the claim of the execution that took the window over.
+ */
+export async function releaseWindow(key: WindowKey, holder: string, store: ClaimStore): Promise<void> {
   store.configure({ config: claimConfig(), keyPrefix: CLAIM_KEY_PREFIX });
-  await store.deleteRecord(key);
+  await store.deleteIfHeldBy(key, holder);
 }
 
 /** Creates the claim for `execution` unless there is one. @returns the execution the claim names */

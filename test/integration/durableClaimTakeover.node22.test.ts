@@ -9,7 +9,16 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it, vi } from 'vitest';
-import { claimConfig, claimWindow, CLAIM_KEY_PREFIX, ClaimInProgressError, takeOverWindow, type DurableExecutionStatusLookup, type WindowKey } from '../../functions/ingest/windowClaim.js';
+import {
+  claimConfig,
+  claimWindow,
+  CLAIM_KEY_PREFIX,
+  ClaimInProgressError,
+  releaseWindow,
+  takeOverWindow,
+  type DurableExecutionStatusLookup,
+  type WindowKey,
+} from '../../functions/ingest/windowClaim.js';
 import { snapshotStream } from '../../functions/sink/lakeSnapshot.js';
 import { DAY, dailyCursorSource, durableDeps, durableRunner, useDurableTestbed } from '../support/durableTestbed.js';
 import { lambdaContext } from '../support/lambdaContext.js';
@@ -121,6 +130,21 @@ describe('taking over a stale claim', () => {
       expect(await claims()).toEqual([claim]);
     }
   }, 120_000);
+
+  it("keeps the taker's claim when the ended holder's last invocation releases the window late", async () => {
+    const { deps, claims } = await claimedBy(OLD);
+    const taker = `${EXECUTIONS}/tick-new/0001`;
+    expect(await takeOverWindow(KEY, OLD, taker, lambdaContext(), deps.persistenceStore)).toEqual({ kind: 'claimed', tookOverFrom: OLD });
+    const [taken] = await claims();
+    // The ended holder's invocation was still in flight: its window failed and it frees what it believes is its claim.
+    await releaseWindow(KEY, OLD, deps.persistenceStore);
+    expect(await claims()).toEqual([taken]);
+    // So a third delivery finds the window held by the taker, not free to land beside it.
+    expect(await claimWindow(KEY, `${EXECUTIONS}/tick-third/0001`, lambdaContext(), deps.persistenceStore)).toEqual({ kind: 'held', holder: taker });
+    // The holder's own release still frees the window.
+    await releaseWindow(KEY, taker, deps.persistenceStore);
+    expect(await claims()).toEqual([]);
+  }, 60_000);
 
   it('deletes a claim only while it names the ended holder', async () => {
     const { deps, claims, claim } = await claimedBy(OLD);

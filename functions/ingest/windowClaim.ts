@@ -147,13 +147,19 @@ export async function releaseWindow(key: WindowKey, holder: string, store: Claim
 
 /** Creates the claim for `execution` unless there is one. @returns the execution the claim names */
 async function putClaim(key: WindowKey, execution: string, context: Context, store: BasePersistenceLayer): Promise<string> {
+  let holder: unknown;
   try {
     const claim = makeIdempotent(async (_key: WindowKey) => Promise.resolve({ execution }), { persistenceStore: store, config: claimConfig(context), keyPrefix: CLAIM_KEY_PREFIX });
-    return (await claim(key)).execution;
+    holder = ((await claim(key)) as { execution?: unknown } | null)?.execution;
   } catch (error) {
     if (error instanceof IdempotencyAlreadyInProgressError) throw new ClaimInProgressError();
     throw error;
   }
+  // A record this code did not write (another format, another version of the store) names no holder: neither ours nor one to take over.
+  if (typeof holder !== 'string' || holder === '') {
+    throw new ApilakeError(`the window's claim (an idempotency record with key prefix ${CLAIM_KEY_PREFIX}) names no durable execution; it expires by its TTL, or delete it to free the window`);
+  }
+  return holder;
 }
 
 /** The reasons already warned about, per lookup: a missing permission would otherwise be logged for every window. */

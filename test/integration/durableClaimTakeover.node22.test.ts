@@ -162,4 +162,13 @@ describe('taking over a stale claim', () => {
     expect(await store.deleteIfHeldBy(KEY, OLD)).toBe(false);
     expect(await claims()).toEqual([inProgress]);
   }, 60_000);
+
+  it('refuses, saying so, a claim record that names no execution, instead of reading its holder as undefined', async () => {
+    const { deps } = await durableDeps(bed, dailyCursorSource(bed.api.url, 5));
+    const store = deps.persistenceStore;
+    store.configure({ config: claimConfig(), keyPrefix: CLAIM_KEY_PREFIX });
+    await store.saveInProgress(KEY, 60_000);
+    await store.saveSuccess(KEY, 'not a claim');
+    await expect(claimWindow(KEY, `${EXECUTIONS}/tick-new/0001`, lambdaContext(), store)).rejects.toThrow(/the window's claim .* names no durable execution/);
+  }, 60_000);
 });

@@ -39,6 +39,8 @@ export interface Expectation {
   readonly maxAttempts?: number;
   /** Check that gc left nothing behind (call after gc). @default false */
   readonly afterGc?: boolean;
+  /** The field of a record that identifies it (a CSV export's `Id`). @default 'id' */
+  readonly idField?: string;
 }
 
 /** What an audit found. */
@@ -113,15 +115,17 @@ export async function auditLake(storage: LakeStorage, expectation: Expectation):
     result.committed++;
     const lines = await readWindow(storage, committed, v);
     const expected = expectation.expected(window);
-    const ids = lines.map((l) => (l.data as Item).id);
-    if (canonical(ids) !== canonical(expected.map((i) => i.id)))
+    const idOf = (record: unknown) => (record as Record<string, unknown> | undefined)?.[expectation.idField ?? 'id'] as Item['id'];
+    const ids = lines.map((l) => idOf(l.data));
+    if (canonical(ids) !== canonical(expected.map(idOf)))
       v.push(`window ${window.start.toISOString()}: landed ids [${ids.slice(0, 8).join(',')}…] (${ids.length}) differ from the API's (${expected.length})`);
     for (const line of lines) {
       const item = line.data as Item;
-      if (canonical(item) !== canonical(expected.find((e) => e.id === item.id))) v.push(`record ${item?.id} differs from what the API served`);
-      if (line._window_start !== window.start.toISOString().replace('.000Z', 'Z')) v.push(`record ${item?.id} carries window ${String(line._window_start)}`);
-      if (line._run_id !== committed.manifest.run_id) v.push(`record ${item?.id} of ${committed.key} comes from run ${String(line._run_id)}, not the committing run (mixed window)`);
-      const id = `${item?.id}`;
+      const own = idOf(item);
+      if (canonical(item) !== canonical(expected.find((e) => idOf(e) === own))) v.push(`record ${own} differs from what the API served`);
+      if (line._window_start !== window.start.toISOString().replace('.000Z', 'Z')) v.push(`record ${own} carries window ${String(line._window_start)}`);
+      if (line._run_id !== committed.manifest.run_id) v.push(`record ${own} of ${committed.key} comes from run ${String(line._run_id)}, not the committing run (mixed window)`);
+      const id = `${own}`;
       if (seen.has(id)) v.push(`record ${id} landed twice`);
       seen.add(id);
     }

@@ -8,11 +8,14 @@
  *
  * With `hold`, it stops at that point for good and says `held`, so the suite can kill it exactly
  * there: `checkpoint` (every part of the slice stored, the checkpoint not yet returned) or
- * `committed` (the commit written, its result not yet returned).
+ * `committed` (the commit written, its result not yet returned). With `holdBeforeWrite` (a regular
+ * expression) it stops so, and says `held`, before writing the first key that matches.
+ * With `pauseJobs`, a job stream's slice pauses on every poll that finds the job not done.
  *
  * The job, as JSON in argv[2]: { source (YAML file), lake (folder) or bucket (S3, from the
  * environment's endpoint), window {start, end}, checkpoint (file, optional), runId, clockMs,
- * deadlineMs (optional: without it the slice lands the whole window), hold (optional) }.
+ * deadlineMs (optional: without it the slice lands the whole window), hold, holdBeforeWrite,
+ * pauseJobs (optional) }.
  * The clock stands still at `clockMs` (its sleeps are real), so every invocation of a trial stamps
  * the same extraction time and the parts can be compared byte for byte with an uninterrupted run.
  */
@@ -39,6 +42,8 @@ export interface SliceJob {
   readonly clockMs: number;
   readonly deadlineMs?: number;
   readonly hold?: 'checkpoint' | 'committed';
+  readonly holdBeforeWrite?: string;
+  readonly pauseJobs?: boolean;
 }
 
 const say = (line: string) => writeSync(1, `${line}\n`);
@@ -48,13 +53,14 @@ const holdForever = (): Promise<never> => {
 };
 
 /** The storage, saying before and after each file written which key it is. */
-function announcing(storage: LakeStorage): LakeStorage {
+function announcing(storage: LakeStorage, holdBefore?: RegExp): LakeStorage {
   return new Proxy(storage, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       if (property !== 'writeStream' && property !== 'writeBytes' && property !== 'putIfAbsent') return (value as (...a: unknown[]) => unknown).bind(target);
       return async (key: string, ...rest: unknown[]) => {
+        if (holdBefore?.test(key)) await holdForever();
         say(`write ${key}`);
         const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, [key, ...rest]);
         say(`wrote ${key}`);
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as SliceJob;
   const source = parseSource(await readFile(job.source, 'utf8'), job.source);
   const clock: Clock = { ...systemClock, now: () => job.clockMs };
-  const storage = announcing(await openLake({ lake: job.lake, ...(job.bucket ? { bucket: job.bucket } : {}) }));
+  const storage = announcing(await openLake({ lake: job.lake, ...(job.bucket ? { bucket: job.bucket } : {}) }), job.holdBeforeWrite ? new RegExp(job.holdBeforeWrite) : undefined);
   const client = await createSourceClient(source, new EnvSecretProvider());
   const checkpoint = job.checkpoint ? (JSON.parse(await readFile(job.checkpoint, 'utf8')) as WindowCheckpoint) : undefined;
   const outcome = await runWindowSlice({
@@ -82,6 +88,7 @@ async function main(): Promise<void> {
     runId: job.runId,
     ...(checkpoint ? { checkpoint } : {}),
     onPage: (page) => say(`page ${page.index}`),
+    ...(job.pauseJobs ? { pauseJobWhen: () => true } : {}),
     ...(job.deadlineMs !== undefined ? { stopWhen: () => performance.now() - invoked >= job.deadlineMs! } : {}),
   });
   if (outcome.kind === 'paused') {

@@ -61,7 +61,7 @@ const KILL_POINTS = ['mid-page', 'mid-part', 'before checkpoint', 'in commit'] a
 type KillPoint = (typeof KILL_POINTS)[number];
 
 /** What an invocation printed and how it ended. */
-interface Invoked {
+export interface Invoked {
   readonly lines: string[];
   readonly stderr: string;
   readonly code: number | null;
@@ -71,7 +71,7 @@ interface Invoked {
 }
 
 /** A running invocation. */
-interface Invocation {
+export interface Invocation {
   readonly lines: string[];
   kill(): void;
   /** Resolves when a printed line matches; the n-th such line with `nth`. */
@@ -79,8 +79,8 @@ interface Invocation {
   readonly done: Promise<Invoked>;
 }
 
-/** The driver, bundled once per run: a process then starts in about half the time tsx takes. */
-async function buildDriver(): Promise<{ file: string; remove: () => Promise<void> }> {
+/** The invocation driver (sliceInvocation.ts), bundled once per run: a process then starts in about half the time tsx takes. */
+export async function buildDriver(): Promise<{ file: string; remove: () => Promise<void> }> {
   const esbuild = await import('esbuild');
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: object; devDependencies: object };
   const outdir = await mkdtemp(join(ROOT, 'dist', 'faults-driver-'));
@@ -102,7 +102,7 @@ async function buildDriver(): Promise<{ file: string; remove: () => Promise<void
   return { file: join(outdir, 'sliceInvocation.mjs'), remove: () => rm(outdir, { recursive: true, force: true }) };
 }
 
-function invoke(driver: string, job: SliceJob, env: Record<string, string>): Invocation {
+export function invoke(driver: string, job: SliceJob, env: Record<string, string>): Invocation {
   const child = spawn(process.execPath, [driver, JSON.stringify(job)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; nth: number; resolve: (seen: boolean) => void }[] = [];

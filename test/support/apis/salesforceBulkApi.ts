@@ -49,6 +49,8 @@ export interface SalesforceBulkOptions {
   readonly maxRecords?: number;
   /** Answers nothing until the promise it returns settles (a test hook, to kill a client mid-request). */
   readonly hold?: (request: SeenRequest) => Promise<void> | undefined;
+  /** Applies the request, then keeps its answer until the promise it returns settles (to kill a client that never hears it). */
+  readonly holdAnswer?: (request: SeenRequest) => Promise<void> | undefined;
 }
 
 /** A running simulation. */
@@ -66,7 +68,7 @@ interface Job {
 
 /** Starts the simulation on a free loopback port. */
 export async function startSalesforceBulkApi(options: SalesforceBulkOptions): Promise<SalesforceBulkApi> {
-  const holdOption = options.hold ? { hold: options.hold } : {};
+  const holdOption = { ...(options.hold ? { hold: options.hold } : {}), ...(options.holdAnswer ? { holdAnswer: options.holdAnswer } : {}) };
   const jobs = new Map<string, Job>();
   const created: { id: string; query: string }[] = [];
   const pollsUntilDone = options.pollsUntilDone ?? 2;

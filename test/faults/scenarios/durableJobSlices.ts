@@ -13,9 +13,9 @@
  * after gc, and the jobs created at the API:
  *
  * exactly one per window, plus one when the killed invocation's create was applied by the API and
- * no job record stood after the kill. The simulation does not honour an idempotency key (the example
- * source sends none: Bulk API 2.0 query jobs take none), so the next slice, finding no record,
- * creates a second job; the first is never polled again (Salesforce deletes it after its retention).
+ * no job record stood after the kill. The example source sends no idempotency key, and the
+ * simulation would honour none: the next slice, finding no record, creates a second job, and the
+ * first is never polled again. With the record written, every later slice polls the recorded job.
  */
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -243,7 +243,7 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
           ...(outcome.result.error ? { error: outcome.result.error.message } : {}),
         };
     }
-    outputs.push(JSON.stringify(result));
+    outputs.push(JSON.stringify(result ?? null));
     const found = result?.skipReason === 'concurrent_commit' || result?.skipReason === 'already_committed';
     if (result?.status !== 'committed' && !(beganCommit && found))
       row.violations.push(`${where}: the continuation ended ${result ? `${result.status}: ${result.error ?? result.skipReason}` : 'still paused after 10 slices'}`);

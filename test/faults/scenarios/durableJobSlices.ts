@@ -40,7 +40,7 @@ import { waitUntil } from '../../support/waitUntil.js';
 import { auditLake, sampleReaders, type Expectation } from '../lakeAudit.js';
 import { record, report, type ScenarioReport } from '../harness.js';
 import type { SliceJob } from '../sliceInvocation.js';
-import { buildDriver, invoke, type Invocation, type Invoked } from './durableSlices.js';
+import { buildDriver, checkpointFiles, invoke, type Invocation, type Invoked } from './durableSlices.js';
 
 const TOKEN = '00Dfault!sf_token_5c0e7a91d2b4';
 const ENV = { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: TOKEN }), NO_COLOR: '1' };
@@ -106,13 +106,7 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
     maxAttempts: 3,
     ...extra,
   });
-  let files = 0;
-  const checkpointFile = async (checkpoint?: WindowCheckpoint) => {
-    if (!checkpoint) return {};
-    const file = join(dir, `checkpoint-${++files}.json`);
-    await writeFile(file, JSON.stringify(checkpoint));
-    return { checkpoint: file };
-  };
+  const checkpointFile = checkpointFiles(dir);
 
   /** A slice here, as the durable function's step runs it: pausing on every poll that finds the job not done. */
   const slice = async (storage: FsLakeStorage, checkpoint?: WindowCheckpoint): Promise<WindowSliceOutcome> => {

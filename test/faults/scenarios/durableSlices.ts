@@ -250,13 +250,7 @@ export async function durableSlices(random: () => number, killTrials: number, ra
   const runId = newRunId(new Date(clockMs));
   const base = { source: sourceFile, window: { start: WINDOW.start.toISOString(), end: WINDOW.end.toISOString() }, runId, clockMs };
   const exp = (outputs: string[] = [], extra = {}) => expectation(api, [WINDOW], { outputs, ...extra });
-  let checkpoints = 0;
-  const checkpointFile = async (checkpoint?: WindowCheckpoint) => {
-    if (!checkpoint) return {};
-    const file = join(dir, `checkpoint-${++checkpoints}.json`);
-    await writeFile(file, JSON.stringify(checkpoint));
-    return { checkpoint: file };
-  };
+  const checkpointFile = checkpointFiles(dir);
 
   const clock = { now: () => clockMs, sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
   /**
@@ -505,4 +499,15 @@ export async function durableSlices(random: () => number, killTrials: number, ra
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** Writes each checkpoint an invocation takes up to a file of its own in `dir`: `{ checkpoint: path }`, or `{}` for none. */
+export function checkpointFiles(dir: string): (checkpoint?: WindowCheckpoint) => Promise<{ checkpoint?: string }> {
+  let written = 0;
+  return async (checkpoint) => {
+    if (!checkpoint) return {};
+    const file = join(dir, `checkpoint-${++written}.json`);
+    await writeFile(file, JSON.stringify(checkpoint));
+    return { checkpoint: file };
+  };
 }

@@ -129,8 +129,8 @@ export async function takeOverIfEnded(key: WindowKey, holder: string, execution:
  * @throws ClaimInProgressError when another taker's claim is half-way
  */
 export async function takeOverWindow(key: WindowKey, endedHolder: string, execution: string, context: Context, store: ClaimStore): Promise<ClaimOutcome> {
-  store.configure({ config: claimConfig(context), keyPrefix: CLAIM_KEY_PREFIX });
-  await store.deleteIfHeldBy(key, endedHolder);
+  // The ended holder's claim is freed as its own release frees it: only while it still names that holder.
+  await releaseWindow(key, endedHolder, store);
   const holder = await putClaim(key, execution, context, store);
   return holder === execution ? { kind: 'claimed', tookOverFrom: endedHolder } : { kind: 'held', holder };
 }

@@ -21,31 +21,22 @@ interface SlowestPart {
  */
 export function slowPartWarnings(source: SourceDefinition, results: readonly WindowResult[]): string[] {
   const limits = partTimeLimits(source.lambda.timeout_seconds * 1000, DEFAULT_DEADLINE_MARGIN_MS);
-  const slowest = new Map<string, SlowestPart>();
-  for (const result of results) {
-    if (result.slowestPartMs === undefined) continue;
-    const before = slowest.get(result.stream);
-    if (!before || result.slowestPartMs > before.ms) slowest.set(result.stream, { ms: result.slowestPartMs, window: result.window });
-  }
+  const slowest = slowestPerStream(results, (result) => result.slowestPartMs);
   const timeout = `lambda.timeout_seconds ${source.lambda.timeout_seconds}`;
   const warnings: string[] = [];
-  const whole = new Map<string, WindowResult>();
-  for (const result of results) {
-    const stream = source.streams.find((s) => s.name === result.stream);
-    // A job stream's wait for its job pauses between invocations deployed; only its download must fit in one, and a run does not time it apart.
-    if (!stream || canSlice(stream) || stream.job !== undefined || result.status !== 'committed' || result.durationMs <= limits.sliceMs) continue;
-    const before = whole.get(result.stream);
-    if (!before || result.durationMs > before.durationMs) whole.set(result.stream, result);
-  }
-  for (const [stream, result] of whole) {
+  /** Streams whose windows land in one invocation deployed (a parent or max_results). A job stream's wait for its job pauses between invocations deployed; only its download must fit in one, and a run does not time it apart. */
+  const landedWhole = new Set(source.streams.filter((s) => !canSlice(s) && s.job === undefined).map((s) => s.name));
+  const whole = slowestPerStream(results, (result) => (landedWhole.has(result.stream) && result.status === 'committed' ? result.durationMs : undefined));
+  for (const [stream, window] of whole) {
+    if (window.ms <= limits.sliceMs) continue;
     warnings.push(
-      `stream ${stream}: a window took ${seconds(result.durationMs)} to land (window ${describeWindow(result.window)}); it has a parent or max_results, so deployed each window lands in one invocation, ` +
+      `stream ${stream}: a window took ${seconds(window.ms)} to land (window ${describeWindow(window.window)}); it has a parent or max_results, so deployed each window lands in one invocation, ` +
         `which has ${seconds(limits.sliceMs)} before its deadline with ${timeout}: such a window fails there. Raise lambda.timeout_seconds (at most 900), or give the stream a shorter window.`,
     );
   }
   const partSize = `lake.part_size_mb (now ${source.lake.part_size_mb})`;
   for (const [stream, part] of slowest) {
-    // A stream landed whole was judged by its window's time above: its parts never end a slice.
+    // A stream landed in one slice deployed was judged by its window's time above, or not at all (a job's): its parts never end a slice.
     const definition = source.streams.find((s) => s.name === stream);
     if (definition && !canSlice(definition)) continue;
     const took = `stream ${stream}: its slowest part took ${seconds(part.ms)} to fill (window ${describeWindow(part.window)})`;
@@ -65,6 +56,18 @@ export function slowPartWarnings(source: SourceDefinition, results: readonly Win
     }
   }
   return warnings;
+}
+
+/** Per stream, the window where `measure` is largest (undefined: not measured), and that measure. */
+function slowestPerStream(results: readonly WindowResult[], measure: (result: WindowResult) => number | undefined): Map<string, SlowestPart> {
+  const slowest = new Map<string, SlowestPart>();
+  for (const result of results) {
+    const ms = measure(result);
+    if (ms === undefined) continue;
+    const before = slowest.get(result.stream);
+    if (!before || ms > before.ms) slowest.set(result.stream, { ms, window: result.window });
+  }
+  return slowest;
 }
 
 function seconds(ms: number): string {

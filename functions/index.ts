@@ -24,6 +24,7 @@ export { sourceSchemaDigest } from './config/sourceSchemaDigest.js';
 // Running sources
 export { countWindows, forEachWindow, selectStreams, windowsFor, type ForEachWindowInput, type WindowSelection } from './engine/windowSelection.js';
 export type { CurateRangeInput, SourceClientOptions, SourceRunInput, WindowResult, WindowRunInput } from './engine/index.js';
+export { NOTHING_LANDED } from './engine/windowRun.js';
 export type { HttpStats } from './http/HttpClient.js';
 export type { BudgetPlace } from './budget/createRateBudget.js';
 export type { BudgetChange } from './budget/SharedRateBudget.js';

@@ -5,7 +5,7 @@
  */
 
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
-import { AbortedError, ApilakeError, type Clock, type CurrentCommit, InputError, type LakeStorage, parseManifest, parseManifestKey, type WindowResult } from '../../functions/index.js';
+import { AbortedError, ApilakeError, type Clock, type CurrentCommit, InputError, type LakeStorage, NOTHING_LANDED, parseManifest, parseManifestKey, type WindowResult } from '../../functions/index.js';
 import type { BackfillInput } from '../../infra/backfillLayout.js';
 import { backfillResultsPrefix } from '../../infra/backfillLayout.js';
 import { inputError } from '../errors/hint.js';
@@ -182,5 +182,5 @@ function unfinishedResult(event: BackfillEvent, execution: BackfillExecution, re
 }
 
 function noWork(event: BackfillEvent): Omit<WindowResult, 'status' | 'durationMs'> {
-  return { source: event.source, stream: event.stream, window: eventWindow(event), records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId: '' };
+  return { ...NOTHING_LANDED, source: event.source, stream: event.stream, window: eventWindow(event) };
 }

@@ -20,7 +20,7 @@ import { CuratedFile } from '../sink/WindowWriter.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
 import { tableSpec } from '../tables/tableSpec.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
-import { notStartedResult, type WindowResult } from './runWindow.js';
+import { NOTHING_LANDED, notStartedResult, type WindowResult } from './windowRun.js';
 import { forEachWindow, type ForEachWindowInput } from './windowSelection.js';
 
 /** Records handed to the Parquet writer at once. */
@@ -43,7 +43,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   const age = stopwatch(clock);
   const runId = newRunId(startedAt);
   const ref: WindowRef = { source: source.name, stream: stream.name, window };
-  const base = { source: source.name, stream: stream.name, window, records: 0, pages: 0, parts: 0, bytes: 0, requests: 0, retries: 0, throttled: 0, manifestKey: '', runId };
+  const base = { ...NOTHING_LANDED, source: source.name, stream: stream.name, window, runId };
   const result = (status: WindowResult['status'], extra: Partial<WindowResult> = {}): WindowResult => ({ ...base, status, durationMs: clock.now() - startedAt.getTime(), ...extra });
 
   let opened: OpenedWindow;

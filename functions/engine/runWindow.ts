@@ -8,7 +8,7 @@
 import { runWindowSlice } from './runWindowSlice.js';
 import type { WindowResult, WindowRunInput } from './windowRun.js';
 
-export { notStartedResult, readiness, type WindowResult, type WindowRunInput } from './windowRun.js';
+export { NOTHING_LANDED, notStartedResult, readiness, type WindowResult, type WindowRunInput } from './windowRun.js';
 
 /** Runs one window. Never throws for a failed window: the result says `failed` and why. */
 export async function runWindow(input: WindowRunInput): Promise<WindowResult> {

@@ -72,23 +72,28 @@ export interface WindowResult {
   readonly error?: ApilakeError | Error;
 }
 
+/** The figures of a window result that landed nothing: every count zero, no manifest, no run. */
+export const NOTHING_LANDED = Object.freeze({
+  records: 0,
+  pages: 0,
+  parts: 0,
+  bytes: 0,
+  requests: 0,
+  retries: 0,
+  throttled: 0,
+  durationMs: 0,
+  manifestKey: '',
+  runId: '',
+} satisfies Partial<WindowResult>);
+
 /** The result of a window a stopped run never started: failed, having touched nothing. */
 export function notStartedResult(source: SourceDefinition, job: { readonly stream: StreamDefinition; readonly window: TimeWindow }, signal: AbortSignal | undefined): WindowResult {
   return {
+    ...NOTHING_LANDED,
     source: source.name,
     stream: job.stream.name,
     window: job.window,
     status: 'failed',
-    records: 0,
-    pages: 0,
-    parts: 0,
-    bytes: 0,
-    requests: 0,
-    retries: 0,
-    throttled: 0,
-    durationMs: 0,
-    manifestKey: '',
-    runId: '',
     error: new AbortedError(`not started: ${String(signal?.reason ?? 'the run was stopped')}`),
   };
 }

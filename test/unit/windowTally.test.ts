@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
+import { NOTHING_LANDED } from '../../functions/engine/windowRun.js';
 import { AbortedError } from '../../functions/errors.js';
 import { formatStopped, formatSummary, formatWindowLine } from '../../cli/format.js';
 import { WindowTally } from '../../cli/progress/WindowTally.js';
@@ -10,13 +11,7 @@ const result = (h: number, status: WindowResult['status'], figures: Partial<Wind
   stream: 'items',
   window: hour(h),
   status,
-  records: 0,
-  pages: 0,
-  parts: 0,
-  bytes: 0,
-  requests: 0,
-  retries: 0,
-  throttled: 0,
+  ...NOTHING_LANDED,
   durationMs: 100,
   manifestKey: 'k',
   runId: 'r',

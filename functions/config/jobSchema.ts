@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { formatSchema } from './formatSchema.js';
+import { hasUrlCredentials, URL_CREDENTIALS_MESSAGE } from './urlCredentials.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const jmespath = (description: string) => z.string().min(1).meta({ description });
@@ -70,6 +71,7 @@ export function jobSchemaWith<P extends z.ZodType>(paginationSchema: P) {
             .meta({ description: `The results endpoint, paged by pagination; may hold ${JOB}.` }),
           base_url: z
             .url({ protocol: /^https?$/ })
+            .refine((url) => !hasUrlCredentials(url), URL_CREDENTIALS_MESSAGE)
             .optional()
             .meta({ description: "Where path is, when not under the source's base_url (e.g. https://files.stripe.com); requests there carry the source's credentials. @default base_url" }),
           params: z.record(z.string(), scalar).default({}),

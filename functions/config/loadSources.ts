@@ -14,6 +14,7 @@ import { checkSource } from './checkSource.js';
 import { partialSource, type PartialSource } from './partialSource.js';
 import { sourceSchema, type SourceDefinition } from './sourceSchema.js';
 import { checkAliases, checkFlowDepth, checkSize, formatBytes, MAX_ALIAS_NODES, MAX_SOURCE_BYTES, type LimitProblem } from './yamlLimits.js';
+import { maskUrlCredentials } from './urlCredentials.js';
 
 /** A validated source and the file it came from. */
 export interface LoadedSource {
@@ -227,7 +228,8 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document, file: string, l
 function describeIssue(issue: z.core.$ZodIssue, doc: Document): string {
   const received = doc.getIn(issue.path as (string | number)[]);
   if (issue.code === 'invalid_type' && received === undefined) return `required (expected ${issue.expected})`;
-  const shown = received === undefined || isNode(received) ? '' : ` (got ${JSON.stringify(received)})`;
+  // A URL's user info is a credential (refused, but not to be printed on the way).
+  const shown = received === undefined || isNode(received) ? '' : ` (got ${JSON.stringify(typeof received === 'string' ? maskUrlCredentials(received) : received)})`;
   return `${issue.message}${shown}`;
 }
 

@@ -25,6 +25,7 @@ import { formatSchema } from './formatSchema.js';
 import { JSON_FORMAT } from './jsonFormat.js';
 import { jobSchemaWith } from './jobSchema.js';
 import { isBaseUrl } from './authBaseUrl.js';
+import { hasUrlCredentials, URL_CREDENTIALS_MESSAGE } from './urlCredentials.js';
 import { normaliseOrigin } from './origin.js';
 import { RESPONSE_ENCODINGS } from './responseEncoding.js';
 import { budgetSchema, responseRulesSchema } from './responseRuleSchema.js';
@@ -45,7 +46,10 @@ const jmespath = (description: string) => z.string().min(1).meta({ description }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-const tokenUrl = z.url({ protocol: /^https?$/ }).meta({ description: 'The OAuth2 token endpoint.' });
+const tokenUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => !hasUrlCredentials(url), URL_CREDENTIALS_MESSAGE)
+  .meta({ description: 'The OAuth2 token endpoint.' });
 
 /** Where the credential goes in its header or parameter: text before it, or a template around it. */
 const credentialValue = (key: string, defaultPrefix: string) => ({
@@ -314,6 +318,7 @@ export const sourceSchema = z.strictObject({
   base_url: z
     .string()
     .refine(isBaseUrl, 'Invalid URL: expected http(s)://host and an optional path, or {auth.<field>} and an optional path for a URL the token response issues (e.g. {auth.instance_url})')
+    .refine((url) => !hasUrlCredentials(url), URL_CREDENTIALS_MESSAGE)
     .meta({
       description:
         "Scheme, host and optional base path of the API; or {auth.<field>} and an optional path: the URL a token response field holds (Salesforce's {auth.instance_url}), with an oauth2 or jwt_bearer auth.",

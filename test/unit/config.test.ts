@@ -60,10 +60,25 @@ describe('source definitions', () => {
     ['an unknown time zone', VALID.replace('schedule:', 'timezone: Mars/Olympus\nschedule:'), 'timezone', /not an IANA time zone/],
     ['an invalid auth type', VALID.replace('type: api_key', 'type: magic'), 'auth.type', /Invalid discriminator/],
     ['a non-http base_url', VALID.replace('https://api.example.com', 'ftp://x'), 'base_url', /Invalid URL/],
+    ['a password in base_url', VALID.replace('https://api.example.com', 'https://admin:hunter2@api.example.com'), 'base_url', /holds a user name or password .*use auth \(type: basic\)/],
+    ['a user name in base_url', VALID.replace('https://api.example.com', 'https://admin@api.example.com/v1'), 'base_url', /holds a user name or password/],
+    [
+      'a password in a token_url',
+      VALID.replace('type: api_key, secret: apilake/shop, in: header, name: X-API-Key', 'type: oauth2_client_credentials, token_url: "https://id:pw@auth.example.com/token", secret: apilake/shop'),
+      'auth.token_url',
+      /holds a user name or password/,
+    ],
   ])('fails on %s', (_what, text, path, message) => {
     const problems = configProblems(text);
     expect(problems.map((p) => p.path)).toContain(path);
     expect(problems.find((p) => p.path === path)!.message).toMatch(message);
+  });
+
+  it('never prints the password of a URL it refuses', () => {
+    const problems = configProblems(VALID.replace('https://api.example.com', 'https://admin:hunter2@api.example.com'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toContain('(got "https://***@api.example.com")');
+    expect(JSON.stringify(problems)).not.toMatch(/hunter2|admin/);
   });
 
   it('fails on broken YAML with the line', () => {

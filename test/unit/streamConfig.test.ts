@@ -238,6 +238,11 @@ describe('job', () => {
     ['a download with both path and urls', { name: 'a', job: job({ download: { path: '/r', urls: 'url' } }) }, 'streams[0].job.download: give exactly one of path'],
     ['a download with neither path nor urls', { name: 'a', job: job({ download: {} }) }, 'streams[0].job.download: give exactly one of path'],
     ['paged urls', { name: 'a', job: job({ download: { urls: 'url', pagination: { type: 'link_header' } } }) }, 'streams[0].job.download.pagination: result files named by urls are not paged'],
+    [
+      'a password in download.base_url',
+      { name: 'a', job: job({ download: { path: '/r', base_url: 'https://u:p@files.example.com' } }) },
+      'streams[0].job.download.base_url: holds a user name or password',
+    ],
     ['{job.id} in create', { name: 'a', job: job({ create: { path: '/jobs/{job.id}' } }) }, 'streams[0].job.create.path: unknown placeholder {job.id}'],
     ['an unknown placeholder in poll', { name: 'a', job: job({ poll: { path: '/jobs/{jobid}' } }) }, 'streams[0].job.poll.path: unknown placeholder {jobid}'],
     ['a JMESPath that does not parse', { name: 'a', job: job({ done_when: "state == 'done" }) }, 'streams[0].job.done_when:'],

@@ -4,6 +4,7 @@ import { collectGarbage, findSource, formatDuration, openLake, ORPHAN_HORIZON_MS
 import { formatTable } from '../format.js';
 import { resolveBucket } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
+import { checkLakeFolder } from '../lakeFolder.js';
 
 /** A difference between this machine's clock and the storage's that the output mentions. */
 const SKEW_WORTH_NOTING_MS = 5 * 60_000;
@@ -23,7 +24,9 @@ export interface GcOptions {
 export async function gcCommand(sourceName: string, options: GcOptions): Promise<void> {
   const { definition: source } = await findSource(options.sources, sourceName);
   const streams = selectStreams(source, options.stream).map((s) => s.name);
-  const storage = await openLake({ lake: options.lake, bucket: options.bucket || options.remote ? await resolveBucket(options) : undefined });
+  const bucket = options.bucket || options.remote ? await resolveBucket(options) : undefined;
+  if (!bucket) await checkLakeFolder(options.lake);
+  const storage = await openLake({ lake: options.lake, bucket });
   console.log(
     `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files no commit lists, of runs that wrote nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock`,
   );

@@ -11,6 +11,7 @@ import type { AtomicOutputFile } from '../query/AtomicOutputFile.js';
 import type { ResultBatch } from '../query/runLocalQuery.js';
 import { rowFormatter, type RowFormatter, type RowFormatterOptions, type TextFormat } from '../query/rowFormatter.js';
 import { OutputClosedError, streamSink, type TextSink } from '../query/textSink.js';
+import { checkLakeFolder } from '../lakeFolder.js';
 
 /** Flags of `apilake query`. */
 export interface QueryOptions {
@@ -84,6 +85,7 @@ async function queryLocal(sql: string, options: QueryOptions, formatting: RowFor
     import('../query/resolveOutPath.js'),
     import('../query/AtomicOutputFile.js'),
   ]);
+  await checkLakeFolder(options.lake, { mayBeMissing: true });
   const warn = (text: string) => console.error(`apilake: warning: ${text}`);
   // Checked before the query runs, so a refused --out costs nothing.
   const target = options.out === undefined ? undefined : await resolveOutPath(options.out, { lakeDir: options.lake, force: options.force });

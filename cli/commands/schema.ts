@@ -14,6 +14,7 @@ import {
   suggestColumns,
 } from '../../functions/index.js';
 import { literalGlob } from '../query/LocalLake.js';
+import { checkLakeFolder } from '../lakeFolder.js';
 
 /** Flags of `apilake schema suggest`. */
 export interface SchemaSuggestOptions {
@@ -24,6 +25,7 @@ export interface SchemaSuggestOptions {
 
 export async function schemaSuggestCommand(sourceName: string, options: SchemaSuggestOptions): Promise<void> {
   const { definition: source, file } = await findSource(options.sources, sourceName);
+  await checkLakeFolder(options.lake);
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const storage = new FsLakeStorage(options.lake);
   const instance = await DuckDBInstance.create(':memory:');

@@ -4,6 +4,7 @@ import { findSource, formatDuration, type LakeStorage, openLake, ORPHAN_HORIZON_
 import { formatTable, plural } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { lakeStatus, type StreamStatus } from '../status/lakeStatus.js';
+import { checkLakeFolder } from '../lakeFolder.js';
 
 /** Flags of `apilake status`. */
 export interface StatusOptions {
@@ -21,6 +22,7 @@ export async function statusCommand(sourceName: string, options: StatusOptions):
   const { definition: source } = await findSource(options.sources, sourceName);
   selectStreams(source, options.stream);
   const bucket = options.bucket || options.remote ? await (await import('../remote/stackOutputs.js')).resolveBucket(options) : undefined;
+  if (!bucket) await checkLakeFolder(options.lake);
   const storage = await openLake({ lake: options.lake, bucket });
   const statuses = await settledStatus(storage, source, options.stream, new Date());
   const problems = statusProblems(source.name, statuses);

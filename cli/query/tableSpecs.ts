@@ -12,7 +12,7 @@ export async function loadTableSpecs(sourcesDir: string, warn: (text: string) =>
     return (await loadSources(sourcesDir)).flatMap(({ definition }) => landedStreams(definition).map((stream) => tableSpec(definition, stream)));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const missing = error.problems.length === 1 && /cannot read the sources folder: ENOENT/.test(error.problems[0]!.message);
+    const missing = (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     if (!missing) warn(`the source definitions in ${sourcesDir} are invalid, so tables have no typed columns (apilake validate --sources ${sourcesDir} says why)`);
     return [];
   }

@@ -156,7 +156,9 @@ export async function loadSources(dir: string): Promise<LoadedSource[]> {
   try {
     names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
   } catch (error) {
-    throw new ConfigError([{ file: dir, path: '', message: `cannot read the sources folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (code ?? (error as Error).message);
+    throw new ConfigError([{ file: dir, path: '', message: `cannot read the sources folder: ${why} (--sources names the folder of the source files, default ./sources)` }], { cause: error });
   }
   const analyses: Analysis[] = [];
   for (const name of names) analyses.push(await analyseFile(displayPath(join(dir, name))));

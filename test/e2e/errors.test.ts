@@ -75,6 +75,40 @@ describe('exit codes and hints', () => {
     expect(stderr).toContain('--from 2024-01-02T00:00:00.000Z must be before --to');
   });
 
+  it('exits 2 when the lake of a query is not a folder, and reads a missing lake as an empty one', async () => {
+    await writeFile(join(cwd, 'a-file'), '');
+    const file = await apilake(['query', 'select 1 as one', '--lake', 'a-file'], { cwd });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('apilake: --lake a-file is not a folder');
+    noStack(file.stderr);
+    const missing = await apilake(['query', 'select 1 as one', '--lake', 'no-such-lake', '--format', 'json'], { cwd });
+    expect(missing).toMatchObject({ code: 0, stdout: '{"one":1}\n' });
+  });
+
+  it.each([
+    [['status', 'shop'], 'lake'],
+    [['gc', 'shop'], 'lake'],
+    [['schema', 'suggest', 'shop'], 'lake'],
+  ])('exits 2 when the lake a reading command opens is not a folder, or missing: %j', async (args) => {
+    await writeFile(join(cwd, 'a-file'), '');
+    for (const [lake, message] of [
+      ['a-file', 'apilake: --lake a-file is not a folder\n  hint: --lake names the folder of a local lake'],
+      ['no-such-lake', 'apilake: --lake no-such-lake: no such folder\n  hint: nothing has landed there'],
+    ]) {
+      const { code, stdout, stderr } = await apilake([...args, '--lake', lake!], { cwd });
+      expect(code).toBe(2);
+      expect(stderr).toContain(message);
+      expect(stdout).toBe('');
+      noStack(stderr);
+    }
+  });
+
+  it('says which sources folder is missing, exit 2', async () => {
+    const { code, stderr } = await apilake(['status', 'shop', '--sources', 'no-such-sources'], { cwd });
+    expect(code).toBe(2);
+    expect(stderr).toContain('no-such-sources: cannot read the sources folder: no such folder (--sources names the folder of the source files, default ./sources)');
+  });
+
   it('exits 2 with a hint when the demo port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

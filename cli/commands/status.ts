@@ -5,6 +5,7 @@ import { formatTable, plural } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { lakeStatus, type StreamStatus } from '../status/lakeStatus.js';
 import { checkLakeFolder } from '../lakeFolder.js';
+import { resolve } from 'node:path';
 
 /** Flags of `apilake status`. */
 export interface StatusOptions {
@@ -25,7 +26,7 @@ export async function statusCommand(sourceName: string, options: StatusOptions):
   if (!bucket) await checkLakeFolder(options.lake);
   const storage = await openLake({ lake: options.lake, bucket });
   const statuses = await settledStatus(storage, source, options.stream, new Date());
-  const problems = statusProblems(source.name, statuses);
+  const problems = statusProblems(source.name, statuses, fixFlags(options, bucket));
   if (options.json) console.log(JSON.stringify({ source: source.name, lake: storage.location, streams: statuses, problems }, null, 2));
   else console.log(renderStatus(source.name, storage.location, statuses, problems));
   // Problems are worth a non-zero exit, so `apilake status` can gate a pipeline.
@@ -50,11 +51,12 @@ export async function settledStatus(storage: LakeStorage, source: SourceDefiniti
  * windows missing between committed ones, or more than one window behind (the latest window may
  * still be landing, so being one behind is not yet a problem).
  */
-export function statusProblems(source: string, statuses: readonly StreamStatus[]): string[] {
+export function statusProblems(source: string, statuses: readonly StreamStatus[], flags: FixFlags = NO_FLAGS): string[] {
   const problems: string[] = [];
-  const backfill = (stream: string, from: string, to: string) => `apilake backfill ${source} --stream ${stream} --from ${from} --to ${to}`;
+  const backfill = (stream: string, from: string, to: string) => `apilake backfill ${source} --stream ${stream} --from ${from} --to ${to}${flags.backfill}`;
+  const run = (stream: string, extra = '') => `apilake run ${source} --stream ${stream}${extra}${flags.run}`;
   for (const s of statuses) {
-    if (s.committed === 0) problems.push(`${s.stream}: no window committed yet (apilake run ${source} --stream ${s.stream} lands the latest one)`);
+    if (s.committed === 0) problems.push(`${s.stream}: no window committed yet (${run(s.stream)} lands the latest one)`);
     const missing = s.gaps.reduce((n, g) => n + g.windows, 0);
     if (missing > 0) {
       problems.push(
@@ -63,7 +65,7 @@ export function statusProblems(source: string, statuses: readonly StreamStatus[]
     }
     if (s.unreadable.length > 0)
       problems.push(
-        `${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (apilake run ${source} --stream ${s.stream} --force with that window's --from/--to lands it again)`,
+        `${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (${run(s.stream, ' --force')} with that window's --from/--to lands it again)`,
       );
     if (s.behind && s.behind.windows > 1) {
       problems.push(
@@ -72,6 +74,38 @@ export function statusProblems(source: string, statuses: readonly StreamStatus[]
     }
   }
   return problems;
+}
+
+/** The flags a command that status suggests needs to reach the same sources and lake, each with a leading space. */
+export interface FixFlags {
+  readonly run: string;
+  readonly backfill: string;
+}
+
+const NO_FLAGS: FixFlags = { run: '', backfill: '' };
+
+/**
+ * The flags that point `run` and `backfill` at the sources and the lake status read, so a
+ * suggested command works as printed: `--sources` and `--lake` where not the defaults; for a lake
+ * in S3, `--bucket` for run and `--remote` (with the outputs file and stage) for backfill.
+ */
+export function fixFlags(options: Pick<StatusOptions, 'sources' | 'lake' | 'remote' | 'outputs' | 'stage'>, bucket: string | undefined): FixFlags {
+  const sources = isDefault(options.sources, './sources') ? '' : ` --sources ${shellWord(options.sources)}`;
+  if (bucket === undefined) {
+    const lake = isDefault(options.lake, './lake') ? '' : ` --lake ${shellWord(options.lake)}`;
+    return { run: `${sources}${lake}`, backfill: `${sources}${lake}` };
+  }
+  const stack = `${options.outputs ? ` --outputs ${shellWord(options.outputs)}` : ''}${options.stage ? ` --stage ${shellWord(options.stage)}` : ''}`;
+  return { run: `${sources} --bucket ${shellWord(bucket)}`, backfill: `${sources} --remote${stack}` };
+}
+
+function isDefault(path: string, fallback: string): boolean {
+  return resolve(path) === resolve(fallback);
+}
+
+/** `path` as one shell word: quoted when it holds anything but safe characters. */
+function shellWord(path: string): string {
+  return /^[\w./@:+-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 /** The human view of {@link lakeStatus}: a table, the details of each gap, and the verdict. */

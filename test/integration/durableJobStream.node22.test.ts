@@ -3,7 +3,8 @@
  * deployed durable function, on the durable execution SDK's local runner with moto's S3 and
  * dynalite's idempotency table: its job record stays beside the window until the commit, as
  * `apilake run` keeps it, and while the job runs the execution waits between invocations, polling
- * the same job from each, instead of sleeping through one invocation's deadline. The job's polls
+ * the same job from each, instead of sleeping through one invocation's deadline; once it is done, a
+ * download longer than an invocation goes on in the next from where it stopped. The job's polls
  * sleep on a manual clock inside an invocation; the waits between invocations are real seconds
  * (see durableWindow.node22.test.ts on `skipTime`).
  */
@@ -96,6 +97,55 @@ it('waits for a job that needs more polls than fit in one invocation across seve
     expect(JSON.stringify(slices.map((o) => (o.getStepDetails()?.result as unknown) ?? null))).not.toContain(TOKEN);
   } finally {
     await slow.close();
+  }
+}, 120_000);
+
+it("downloads a job's results across invocations, a part at a time, from the same job, and lands them once", async () => {
+  const done = await startSalesforceBulkApi({ accounts, token: TOKEN, pollsUntilDone: 0 });
+  try {
+    const source = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = done.url;
+      // Sets of 4 records, parts of about three sets.
+      (doc.streams[0]!.job as { download: { params: Record<string, unknown> } }).download.params = { maxRecords: 4 };
+      doc.lake = { part_size_mb: 0.004 };
+    });
+    const { deps, storage } = await durableDeps(bed, source, {
+      secrets: new EnvSecretProvider({ APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: TOKEN }) }),
+      clock: new ManualClock(Date.parse('2025-01-01T00:00:00Z')),
+      logger: new Logger({ serviceName: 'apilake', logLevel: 'ERROR' }),
+    });
+    // Each set of results spends 40 s of a 120-second invocation (its slice keeps a reserve of 24 s):
+    // after three the slice stops at its next part boundary. The last 10 s never run out.
+    const results = () => done.requests.filter((r) => r.url.pathname.endsWith('/results')).length;
+    const deadline = () => {
+      const from = results();
+      return () => Math.max(10_000, 120_000 - (results() - from) * 40_000);
+    };
+    const window = { start: '2024-03-01T00:00:00Z', end: '2024-03-02T00:00:00Z' };
+    const execution = await durableRunner(deps, { deadline }).run({ payload: { source: 'salesforce_bulk', window } });
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    const day = accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01'));
+    expect(execution.getResult()!.streams[0]).toMatchObject({ stream: 'accounts', status: 'committed', records: day.length });
+    const slices = execution.getOperations().filter((o) => / slice \d+$/.test(o.getName() ?? ''));
+    const paused = slices.map((o) => o.getStepDetails()?.result as SliceStep).filter((step) => step.kind === 'paused');
+    expect(paused.length).toBeGreaterThanOrEqual(3);
+    expect(slices).toHaveLength(paused.length + 1);
+    const jobId = done.created[0]!.id;
+    for (const step of paused) expect(step.checkpoint.next).toMatchObject({ job: 'download', jobId, paging: { kind: 'sequential' } });
+    // A second between the slices of a download, as between any slices.
+    expect(waits(execution)).toEqual(paused.map(() => 1));
+    // One job, polled once by the first slice and once more by each slice after it.
+    expect(done.created).toHaveLength(1);
+    expect(done.requests.filter((r) => /\/jobs\/query\/[^/]+$/.test(r.url.pathname))).toHaveLength(slices.length);
+    const snapshot = await snapshotStream(storage, 'salesforce_bulk', 'accounts', { audit: true });
+    expect(snapshot.committed).toHaveLength(1);
+    expect(snapshot.committed[0]!.manifest.totals.records).toBe(day.length);
+    expect(snapshot.committed[0]!.manifest.parts.length).toBeGreaterThanOrEqual(paused.length + 1);
+    expect(snapshot.orphanParts).toEqual([]);
+    expect(await storage.list('jobs/')).toEqual([]);
+    expect(JSON.stringify(slices.map((o) => (o.getStepDetails()?.result as unknown) ?? null))).not.toContain(TOKEN);
+  } finally {
+    await done.close();
   }
 }, 120_000);
 

@@ -84,6 +84,8 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   const earlyMeta = new Map<number, RecordsMeta>();
   // A window landed in slices writes each page whole, in page order, so a part boundary falls between pages.
   const sliced = input.resume !== undefined || input.stopWhen !== undefined;
+  // A job's result files still land as they arrive (a file may be gigabytes): its slices stop only after a whole file, wherever its parts end.
+  const early = !sliced || input.stream.job?.download.urls !== undefined;
   let next: PagesCursor | undefined;
   // A slice starts at a part boundary (the window's start, or where the slice before it stopped).
   const pace = new PartClock(clock, input.longestPartMs);
@@ -101,7 +103,7 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
         signal,
         stats: input.stats,
         tally,
-        ...(sliced ? {} : { landEarly }),
+        ...(early ? { landEarly } : {}),
         ...(input.resume ? { resume: input.resume } : {}),
         ...(input.job ? { job: input.job } : {}),
         ...(input.parents ? { parents: input.parents } : {}),

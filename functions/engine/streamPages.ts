@@ -43,9 +43,10 @@ export interface StreamPagesInput {
   readonly tally: PageTally;
   /**
    * Lands records of page `index` while its body still arrives, once every earlier page has
-   * landed (a page too large to hold). Only the stream's own pages land early, and only where
-   * they land as the API sent them in one sequence: without `incremental` (records are selected
-   * per page) and without `parent` (parents page concurrently). Those batches are not yielded again.
+   * landed (a page too large to hold). Only the stream's own pages and a job's download land early,
+   * and only where they land as the API sent them in one sequence: without `incremental` (records
+   * are selected per page) and without `parent` (parents page concurrently). Those batches are not
+   * yielded again.
    */
   readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
   /** The job record and clock of a job stream's window. */
@@ -250,7 +251,7 @@ async function* pagesOf(
   const rules = rulesFor(source.response_rules, stream.response_rules, stream.name);
   const budget = source.rate_limit.budget;
 
-  const landEarly = own && !filter ? input.landEarly : undefined;
+  const landEarly = (own || target) && !filter ? input.landEarly : undefined;
 
   const fetchOne = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext<FetchedPage>> => {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));

@@ -10,6 +10,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSource } from '../../functions/config/loadSources.js';
@@ -21,7 +22,9 @@ import type { WindowCheckpoint } from '../../functions/engine/WindowCheckpoint.j
 import type { JobDownloadCursor } from '../../functions/engine/WindowCursor.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
 import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
+import { startBigPageApi } from '../support/bigPageApi.js';
 import { exampleSource } from '../support/exampleSource.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listFiles, readCommittedRecords, readManifests } from '../support/lakeReader.js';
@@ -340,5 +343,80 @@ describe('a download of several result files landed in slices', () => {
     const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
     expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).toHaveProperty('abandoned_at');
     expect(await readManifests(lake)).toEqual([]);
+  });
+});
+
+describe('a result file larger than the early-landing threshold', () => {
+  /** Records of ~1 KB: this many make a file several times the threshold. */
+  const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);
+
+  it.each([
+    ['by a local run', false],
+    ['by a slice of the durable function', true],
+  ])('lands as it arrives %s, every record once, the file fetched once', async (_, sliced) => {
+    // The file host holds back the file's last record until a megabyte of raw part has been stored:
+    // a client that lands a file only once its body ended would wait for it until it timed out.
+    let stored!: () => void;
+    const until = new Promise<void>((resolve) => (stored = resolve));
+    const big = await startBigPageApi({ pages: [0, BIG], hold: { page: 1, until } });
+    closers.push(() => big.close());
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${big.url}/big?cursor=1` } }));
+    closers.push(() => api.close());
+    const source = parseSource(
+      JSON.stringify({
+        name: 'exports',
+        schedule: 'rate(1 day)',
+        base_url: api.url,
+        auth: { type: 'bearer', secret: 'apilake/files' },
+        redirects: { allowed_origins: [big.url] },
+        timeout_ms: 20_000,
+        streams: [
+          {
+            name: 'rows',
+            window: '1d',
+            records: 'data',
+            max_page_mb: 64,
+            job: {
+              create: { method: 'POST', path: '/jobs' },
+              id: 'id',
+              poll: { path: '/jobs/{job.id}' },
+              done_when: "state == 'done'",
+              download: { urls: 'url' },
+            },
+          },
+        ],
+      }),
+      'sources/exports.yaml',
+    );
+    const events: string[] = [];
+    const storage = new FsLakeStorage(lake);
+    const writeStream = storage.writeStream.bind(storage);
+    storage.writeStream = (key: string, body: Readable, options) => {
+      if (!key.startsWith('raw/')) return writeStream(key, body, options);
+      let bytes = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          if (bytes < 1_000_000 && bytes + chunk.length >= 1_000_000) {
+            events.push('1 MB stored');
+            stored();
+          }
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      body.on('error', (error) => tap.destroy(error));
+      return writeStream(key, body.pipe(tap), options);
+    };
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const input = { source, stream: source.streams[0]!, window: DAY, client, storage, clock };
+    const result = sliced ? await runWindowSlice({ ...input, stopWhen: () => true }) : { kind: 'done' as const, result: await runWindow(input) };
+    expect(result.kind === 'done' && result.result.error?.message).toBeFalsy();
+    expect(result).toMatchObject({ kind: 'done', result: { status: 'committed', records: BIG } });
+    expect(events).toEqual(['1 MB stored']);
+    expect(big.requests).toEqual([0, 1]);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id);
+    expect(ids).toEqual(Array.from({ length: BIG }, (_, i) => i));
   });
 });

@@ -10,10 +10,8 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSource } from '../../functions/config/loadSources.js';
 import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { runWindow } from '../../functions/engine/runWindow.js';
@@ -26,7 +24,9 @@ import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
 import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
 import { startBigPageApi } from '../support/bigPageApi.js';
 import { exampleSource } from '../support/exampleSource.js';
+import { jobFileSource } from '../support/jobFileSource.js';
 import { startJsonServer } from '../support/jsonServer.js';
+import { megabyteLake } from '../support/megabyteLake.js';
 import { listFiles, readCommittedRecords, readManifests } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
 
@@ -265,32 +265,9 @@ async function startFilesJob(files: readonly (readonly { id: number }[])[], opti
     () => api.close(),
     () => host.close(),
   );
-  const source = parseSource(
-    JSON.stringify({
-      name: 'exports',
-      schedule: 'rate(1 day)',
-      base_url: api.url,
-      auth: { type: 'bearer', secret: 'apilake/files' },
-      redirects: { allowed_origins: [host.url] },
-      streams: [
-        {
-          name: 'rows',
-          window: '1d',
-          format: 'jsonl',
-          job: {
-            create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
-            id: 'id',
-            poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
-            done_when: "state == 'done'",
-            failed_when: "state == 'failed'",
-            error: 'message',
-            download: { urls: 'urls' },
-          },
-        },
-      ],
-    }),
-    'sources/exports.yaml',
-  );
+  const source = jobFileSource(api, host, 'jsonl', 5, (doc) => {
+    Object.assign(doc.streams[0]!.job, { failed_when: "state == 'failed'", error: 'message', download: { urls: 'urls' } });
+  });
   return { api, host, source };
 }
 
@@ -362,51 +339,12 @@ describe('a result file larger than the early-landing threshold', () => {
     closers.push(() => big.close());
     const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${big.url}/big?cursor=1` } }));
     closers.push(() => api.close());
-    const source = parseSource(
-      JSON.stringify({
-        name: 'exports',
-        schedule: 'rate(1 day)',
-        base_url: api.url,
-        auth: { type: 'bearer', secret: 'apilake/files' },
-        redirects: { allowed_origins: [big.url] },
-        timeout_ms: 20_000,
-        streams: [
-          {
-            name: 'rows',
-            window: '1d',
-            records: 'data',
-            max_page_mb: 64,
-            job: {
-              create: { method: 'POST', path: '/jobs' },
-              id: 'id',
-              poll: { path: '/jobs/{job.id}' },
-              done_when: "state == 'done'",
-              download: { urls: 'url' },
-            },
-          },
-        ],
-      }),
-      'sources/exports.yaml',
-    );
+    const source = jobFileSource(api, big, 'json', 5, (doc) => {
+      doc.timeout_ms = 20_000;
+      Object.assign(doc.streams[0]!, { records: 'data', max_page_mb: 64 });
+    });
     const events: string[] = [];
-    const storage = new FsLakeStorage(lake);
-    const writeStream = storage.writeStream.bind(storage);
-    storage.writeStream = (key: string, body: Readable, options) => {
-      if (!key.startsWith('raw/')) return writeStream(key, body, options);
-      let bytes = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          if (bytes < 1_000_000 && bytes + chunk.length >= 1_000_000) {
-            events.push('1 MB stored');
-            stored();
-          }
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      body.on('error', (error) => tap.destroy(error));
-      return writeStream(key, body.pipe(tap), options);
-    };
+    const storage = await megabyteLake(events, stored);
     const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
     const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
     closers.push(() => client.close());
@@ -416,7 +354,7 @@ describe('a result file larger than the early-landing threshold', () => {
     expect(result).toMatchObject({ kind: 'done', result: { status: 'committed', records: BIG } });
     expect(events).toEqual(['1 MB stored']);
     expect(big.requests).toEqual([0, 1]);
-    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id);
+    const ids = (await readCommittedRecords(storage.root)).map((l) => (l.data as { id: number }).id);
     expect(ids).toEqual(Array.from({ length: BIG }, (_, i) => i));
   });
 });

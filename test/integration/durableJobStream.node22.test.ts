@@ -116,6 +116,30 @@ it("downloads a job's results across invocations, a part at a time, from the sam
   }
 }, 120_000);
 
+it('fails the window at once, saying what to change, when no page of the results downloads within an invocation', async () => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // The first set of results is not answered before the invocation's deadline.
+  const stuck = await startSalesforceBulkApi({ accounts, token: TOKEN, pollsUntilDone: 0, hold: (r) => (r.url.pathname.endsWith('/results') ? released : undefined) });
+  try {
+    const { deps, storage } = await salesforceDeps(stuck.url, () => undefined);
+    // 3 s left of each invocation, 2 s of them the deadline margin: the slice has one second.
+    const execution = await durableRunner(deps, { deadline: () => () => 3_000 }).run({
+      payload: { source: 'salesforce_bulk', window: { start: '2024-03-01T00:00:00Z', end: '2024-03-02T00:00:00Z' } },
+    });
+    expect(execution.getStatus()).toBe('FAILED');
+    const message = execution.getError().errorMessage ?? '';
+    expect(message).toMatch(/the window's job landed no page of its results in the 1\.0 s its slice had before the invocation's deadline/);
+    expect(message).toMatch(/each page of results must download within one: raise the function's timeout, or ask for smaller pages of results/);
+    // Not tried again from the same checkpoint to the same end.
+    expect(stuck.requests.filter((r) => r.url.pathname.endsWith('/results'))).toHaveLength(1);
+    expect((await snapshotStream(storage, 'salesforce_bulk', 'accounts')).committed).toEqual([]);
+  } finally {
+    release();
+    await stuck.close();
+  }
+}, 120_000);
+
 /** The example source against `url`, `patch` applied, and an execution's dependencies for it: the job's polls wait on a manual clock. */
 async function salesforceDeps(url: string, patch: (doc: SourceDocument) => void) {
   const source = await exampleSource('salesforce_bulk.yaml', (doc) => {

@@ -24,7 +24,7 @@ export function slowPartWarnings(source: SourceDefinition, results: readonly Win
   const slowest = slowestPerStream(results, (result) => result.slowestPartMs);
   const timeout = `lambda.timeout_seconds ${source.lambda.timeout_seconds}`;
   const warnings: string[] = [];
-  /** Streams whose windows land in one invocation deployed (a parent or max_results). A job stream's wait for its job pauses between invocations deployed; only its download must fit in one, and a run does not time it apart. */
+  /** Streams whose windows land in one invocation deployed (a parent or max_results). A job stream's wait for its job pauses between invocations deployed, so a run's time of its window says nothing of one invocation. */
   const landedWhole = new Set(source.streams.filter((s) => !canSlice(s) && s.job === undefined).map((s) => s.name));
   const whole = slowestPerStream(results, (result) => (landedWhole.has(result.stream) && result.status === 'committed' ? result.durationMs : undefined));
   for (const [stream, window] of whole) {
@@ -36,7 +36,7 @@ export function slowPartWarnings(source: SourceDefinition, results: readonly Win
   }
   const partSize = `lake.part_size_mb (now ${source.lake.part_size_mb})`;
   for (const [stream, part] of slowest) {
-    // A stream landed in one slice deployed was judged by its window's time above, or not at all (a job's): its parts never end a slice.
+    // A stream landed in one slice deployed was judged by its window's time above: its parts never end a slice. A job's download ends slices at its parts (its result files) like any stream's pages.
     const definition = source.streams.find((s) => s.name === stream);
     if (definition && !canSlice(definition)) continue;
     const took = `stream ${stream}: its slowest part took ${seconds(part.ms)} to fill (window ${describeWindow(part.window)})`;

@@ -2,8 +2,9 @@
  * Where the pages of a stream window stand after a page, as JSON: the paging walk's position and
  * the incremental filter's order check. A window landed in legs (one per durable step) takes up
  * its pages from here; the stream's parent, when it has one, leaves nothing to take up (such a
- * window lands in one leg). A job stream's window stands before its pages while its job runs:
- * the next leg polls the job again ({@link JobPollCursor}).
+ * window lands in one leg). A job stream's window stands before its pages while its job runs
+ * (the next leg polls the job again: {@link JobPollCursor}), and within its job's download once
+ * the job is done ({@link JobDownloadCursor}).
  */
 
 import { ApilakeError } from '../errors.js';
@@ -27,12 +28,39 @@ export interface JobPollCursor {
   readonly pollInMs: number;
 }
 
-/** Where a paused window continues: its pages, or its job's next poll. */
-export type SliceCursor = WindowCursor | JobPollCursor;
+/**
+ * A job stream's window whose leg stopped within the download of its done job's results: the next
+ * leg polls the same job once more (for its `{job.<field>}` values and result files) and goes on
+ * downloading from here. Result files (`download.urls`) are taken up a whole file at a time.
+ */
+export interface JobDownloadCursor {
+  readonly job: 'download';
+  /** The job whose results these are: a leg whose job record names another job cannot go on. */
+  readonly jobId: string;
+  /** With `download.urls`: the next file to download (0-based), of `files`. */
+  readonly file?: number;
+  /** With `download.urls`: how many files the job's poll named. */
+  readonly files?: number;
+  /** With `download.path`: the results walk's next page. */
+  readonly paging?: PagingToken;
+  /** With `download.path` and `incremental`: the filter's order check. */
+  readonly incremental?: FilterPosition;
+}
+
+/** Where a window's pages stand: its own walk, or its job's download. */
+export type PagesCursor = WindowCursor | JobDownloadCursor;
+
+/** Where a paused window continues: its pages, its job's next poll, or its job's download. */
+export type SliceCursor = PagesCursor | JobPollCursor;
 
 /** Whether the window continues by polling its job again. */
 export function isJobPoll(cursor: SliceCursor): cursor is JobPollCursor {
-  return 'job' in cursor;
+  return 'job' in cursor && cursor.job === 'poll';
+}
+
+/** Whether the window continues within its job's download. */
+export function isJobDownload(cursor: SliceCursor): cursor is JobDownloadCursor {
+  return 'job' in cursor && cursor.job === 'download';
 }
 
 /**
@@ -42,12 +70,10 @@ export function isJobPoll(cursor: SliceCursor): cursor is JobPollCursor {
  */
 export function parseSliceCursor(value: unknown): SliceCursor {
   if (value !== null && typeof value === 'object' && 'job' in value) {
-    const { job, pollInMs } = value as Record<string, unknown>;
-    if (job !== 'poll') throw new ApilakeError(`cannot continue the window from the stored position: job ${JSON.stringify(job)} is not "poll"`);
-    if (typeof pollInMs !== 'number' || !Number.isInteger(pollInMs) || pollInMs < 0) {
-      throw new ApilakeError(`cannot continue the window from the stored position: the wait before the job's next poll, ${JSON.stringify(pollInMs)}, is not a duration in ms`);
-    }
-    return { job, pollInMs };
+    const { job } = value as Record<string, unknown>;
+    if (job === 'poll') return parseJobPoll(value);
+    if (job === 'download') return parseJobDownload(value);
+    throw new ApilakeError(`cannot continue the window from the stored position: job ${JSON.stringify(job)} is neither "poll" nor "download"`);
   }
   return parseWindowCursor(value);
 }
@@ -61,9 +87,42 @@ export function parseWindowCursor(value: unknown): WindowCursor {
   if (value === null || typeof value !== 'object') throw new ApilakeError('cannot continue the window from the stored position: it is not an object');
   const cursor = value as Record<string, unknown>;
   const paging = parsePagingToken(cursor.paging);
-  const incremental = cursor.incremental as Record<string, unknown> | undefined;
-  if (incremental !== undefined && (typeof incremental?.at !== 'number' || typeof incremental.label !== 'string')) {
+  const incremental = parseIncremental(cursor.incremental);
+  return { paging, ...(incremental ? { incremental } : {}) };
+}
+
+function parseJobPoll({ pollInMs }: Record<string, unknown>): JobPollCursor {
+  if (!isCount(pollInMs)) throw new ApilakeError(`cannot continue the window from the stored position: the wait before the job's next poll, ${JSON.stringify(pollInMs)}, is not a duration in ms`);
+  return { job: 'poll', pollInMs };
+}
+
+function parseJobDownload(cursor: Record<string, unknown>): JobDownloadCursor {
+  const fail = (why: string): never => {
+    throw new ApilakeError(`cannot continue the job's download from the stored position: ${why}`);
+  };
+  const { jobId, file, files, paging } = cursor;
+  if (typeof jobId !== 'string' || jobId === '') fail(`job id ${JSON.stringify(jobId)} is not a job's id`);
+  const byFile = file !== undefined || files !== undefined;
+  if (byFile === (paging !== undefined)) fail('it gives neither a file nor a paging position, or both');
+  if (byFile) {
+    if (!isCount(files) || files < 1) fail(`files ${JSON.stringify(files)} is not a count of result files`);
+    if (!isCount(file) || file >= (files as number)) fail(`file ${JSON.stringify(file)} is not one of the job's ${JSON.stringify(files)} result files (0-based)`);
+    if (cursor.incremental !== undefined) fail('a result file is taken up whole, so it has no incremental position');
+    return { job: 'download', jobId: jobId as string, file: file as number, files: files as number };
+  }
+  const incremental = parseIncremental(cursor.incremental);
+  return { job: 'download', jobId: jobId as string, paging: parsePagingToken(paging), ...(incremental ? { incremental } : {}) };
+}
+
+function parseIncremental(value: unknown): FilterPosition | undefined {
+  if (value === undefined) return undefined;
+  const incremental = value as Record<string, unknown> | null;
+  if (typeof incremental?.at !== 'number' || typeof incremental.label !== 'string') {
     throw new ApilakeError('cannot continue the window from the stored position: its incremental position is not {at, label}');
   }
-  return { paging, ...(incremental ? { incremental: incremental as unknown as FilterPosition } : {}) };
+  return incremental as unknown as FilterPosition;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }

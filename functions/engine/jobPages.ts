@@ -9,7 +9,11 @@
  *
  * A window landed in slices (the deployed durable function) may pause while its job runs instead
  * of sleeping until the next poll ({@link JobContext.pauseWhen}): {@link JobPendingError} ends the
- * slice before any page, and the next slice finds the job record and polls the same job again.
+ * slice before any page, and the next slice finds the job record and polls the same job again. A
+ * slice may also stop within the download, like any paged window: each landed page says where the
+ * download stands ({@link JobDownloadCursor}: the results walk's position, or the next result
+ * file), and the next slice polls the recorded job once more, for its `{job.<field>}` values and
+ * result files, and downloads from there.
  */
 
 import type { Clock } from '../clock.js';
@@ -32,6 +36,7 @@ import type { HttpClient, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
 import { jobKey } from './jobKey.js';
+import { isJobDownload, type JobDownloadCursor, type PagesCursor, type WindowCursor } from './WindowCursor.js';
 
 /** What a job stream's window needs beyond paging: where its job record is, and time. */
 export interface JobContext {
@@ -69,6 +74,8 @@ export interface JobPagesInput {
   readonly signal?: AbortSignal;
   readonly stats: HttpStats;
   readonly job?: JobContext;
+  /** Where an earlier slice's download stopped (a {@link JobDownloadCursor}). @default the job's first poll */
+  readonly resume?: PagesCursor;
 }
 
 /** Where one download of a job's results starts, and whether it carries the source's credentials. */
@@ -77,6 +84,12 @@ export interface DownloadTarget {
   readonly authenticate: boolean;
   /** `file 2 of 3`, for labels. */
   readonly label?: string;
+  /** Where this download's walk goes on from (a slice before stopped within it). @default its first page */
+  readonly resume?: WindowCursor;
+  /** Where the window's download stands after a page of it, given where this download's walk stands (undefined after its last page). */
+  readonly standing: (walk: WindowCursor | undefined) => JobDownloadCursor | undefined;
+  /** The download is one result file, landed whole: a slice stops after it or before it. @default false */
+  readonly wholeFile?: boolean;
 }
 
 /** Pages `stream` (the download, made a plain stream) from `target`, landing them as the window's. */
@@ -88,10 +101,14 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
   const context = input.job;
   // runWindow gives every job stream its context; only a bug gets here without one.
   if (!context) throw new Error(`stream "${stream.name}" is a job stream, but its window was run without a job record store`);
+  const resume = input.resume;
+  // streamPages gives a job stream only a download's position; anything else is a bug.
+  if (resume && !isJobDownload(resume)) throw new Error(`stream "${stream.name}" is a job stream, but its pages were to be taken up from a position outside its download`);
   const values: TemplateScope = { window: input.window, timeZone: input.source.timezone, values: { ...input.source.vars, ...stream.vars } };
-  const record = await ensureJob(input, job, values, context);
+  // A download taken up goes on with the job it began with, never with a new one.
+  const record = resume ? await recordedJob(context, resume) : await ensureJob(input, job, values, context);
   const key = keyOf(context, job, record.generation ?? 0);
-  const lastPoll = await pollUntilDone(input, job, values, record, key, context);
+  const lastPoll = await pollUntilDone(input, job, values, record, key, context, resume !== undefined);
   const jobValues = (text: string): TemplateScope => ({ ...values, values: { ...values.values, ...jobPlaceholders(text, record.job_id, key, lastPoll) } });
   const downloadHeaders = renderHeaders(job.download.headers, jobValues, `stream "${stream.name}" job.download`);
   const format = job.format ?? stream.format;
@@ -107,25 +124,62 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
     ...fields,
   });
 
+  const jobId = record.job_id;
+  const stale = (why: string) =>
+    new JobError(`cannot continue downloading the results of job ${jobId} from the stored position: ${why}; the window's next attempt downloads them anew`, `job ${jobId}`);
   if (job.download.path !== undefined) {
     const path = job.download.path;
+    if (resume && !resume.paging) throw stale('it is a result file, and the stream downloads from job.download.path');
     const first = templatedUrl(job.download.base_url ?? input.source.base_url, path, job.download.params, jobValues, (field) => `stream "${stream.name}" job.download.${field}`);
-    yield* download(plain({ path }), { first: { url: first }, authenticate: true });
+    yield* download(plain({ path }), {
+      first: { url: first },
+      authenticate: true,
+      ...(resume?.paging ? { resume: { paging: resume.paging, ...(resume.incremental ? { incremental: resume.incremental } : {}) } } : {}),
+      standing: (walk) => walk && { job: 'download', jobId, ...walk },
+    });
     return;
   }
 
   const urls = fileUrls(input, job, lastPoll, record);
-  for (const [i, url] of urls.entries()) {
+  if (resume && resume.file === undefined) throw stale('it is a page of job.download.path, and the stream downloads the files of job.download.urls');
+  // The files are taken up by their place in the list: a list of another length is another set of results.
+  if (resume && resume.files !== urls.length) throw stale(`the download began with ${resume.files} result files, and the job's poll now names ${urls.length}`);
+  for (let i = resume?.file ?? 0; i < urls.length; i++) {
+    const url = urls[i]!;
     const home = new URL(input.source.base_url).origin;
     // A signed URL carries its own authorisation: the source's credentials stay with its own origin.
     const authenticate = url.origin === home;
     const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
+    const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length } : undefined;
     yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : downloadHeaders, pagination: { type: 'none', max_pages: 1 } }), {
       first: { url },
       authenticate,
       label,
+      standing: () => after,
+      wholeFile: true,
     });
   }
+}
+
+/**
+ * The job a download taken up goes on with: the one its job record names for this commit, which
+ * must be the job the download began with.
+ * @throws JobError when the record is gone, abandoned, left for another commit or names another job
+ */
+async function recordedJob(context: JobContext, cursor: JobDownloadCursor): Promise<JobRecord> {
+  const standing = await context.records.read();
+  const why =
+    standing === undefined
+      ? 'the window has no job record'
+      : standing.commit !== context.commit
+        ? `the window's job record is for commit ${standing.commit}, and this attempt lands commit ${context.commit}`
+        : standing.job_id !== cursor.jobId
+          ? `the window's job record names job ${standing.job_id}`
+          : standing.abandoned_at !== undefined
+            ? `the job was abandoned at ${standing.abandoned_at} (it failed or timed out in another attempt)`
+            : undefined;
+  if (why !== undefined) throw new JobError(`cannot continue downloading the results of job ${cursor.jobId}: ${why}; the window's next attempt starts anew`, `job ${cursor.jobId}`);
+  return standing!;
 }
 
 /**
@@ -166,8 +220,12 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
   return context.records.create(record);
 }
 
-/** Polls the job until `done_when` holds; returns the last poll response. @throws JobError when it fails or outlives `poll.timeout` */
-async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext): Promise<unknown> {
+/**
+ * Polls the job until `done_when` holds; returns the last poll response.
+ * @param once the job was done when its download began (a slice taking the download up): one poll, which must find it done still
+ * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done
+ */
+async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext, once = false): Promise<unknown> {
   const { clock } = context;
   const every = parseDuration(job.poll.every)!;
   const deadline = Date.parse(record.created_at) + parseDuration(job.poll.timeout)!;
@@ -184,6 +242,13 @@ async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: Templ
       throw new JobError(`job ${record.job_id} failed (${job.failed_when}): ${typeof error === 'string' ? quoteBody(error, (t) => input.client.redactor.text(t)) : quote(input, error)}`, described);
     }
     if (isTruthy(evaluate(job.done_when, last))) return last;
+    if (once) {
+      // Its record stays: the next attempt polls the job again, within poll.timeout, and downloads its results anew.
+      throw new JobError(
+        `job ${record.job_id} was done when its download began, and its poll now finds it not done (${job.done_when}): ${quote(input, last)}; the window's next attempt polls it again`,
+        described,
+      );
+    }
     const now = clock.now();
     if (now >= deadline) {
       await context.records.abandon(record, new Date(now).toISOString());

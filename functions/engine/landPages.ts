@@ -14,7 +14,7 @@ import type { TimeWindow } from '../window/TimeWindow.js';
 import type { JobContext } from './jobPages.js';
 import type { ParentKeyCache } from './ParentKeyCache.js';
 import { streamPages, type PageTally } from './streamPages.js';
-import type { WindowCursor } from './WindowCursor.js';
+import type { PagesCursor } from './WindowCursor.js';
 
 /** What {@link landPages} needs. */
 export interface LandPagesInput {
@@ -36,10 +36,10 @@ export interface LandPagesInput {
   /** The run's parent keys (parents paged once per run). @default paged for each window */
   readonly parents?: ParentKeyCache;
   /** Take up the window's pages where an earlier slice stopped (a window landed in slices; `pageAligned` writer). */
-  readonly resume?: WindowCursor;
+  readonly resume?: PagesCursor;
   /**
    * Asked after each page lands (a window landed in slices; `pageAligned` writer): once true, landing
-   * stops at the next part boundary, and `next` says where the pages stand.
+   * stops at the next part boundary (right after a job's result file), and `next` says where the pages stand.
    */
   readonly stopWhen?: (pace: PartPace) => boolean;
   /** The longest time a part of this window took to fill in earlier slices, in ms. @default none measured */
@@ -66,7 +66,7 @@ export interface LandedPages {
   /** Records of the pages outside the window (`incremental`). */
   readonly filtered: number;
   /** Where the window's pages stand when landing stopped at a part boundary before their end (`stopWhen`). */
-  readonly next?: WindowCursor;
+  readonly next?: PagesCursor;
   /** {@link PartPace.longestPartMs} when landing ended. */
   readonly longestPartMs?: number;
   /** How long the last part had been filling when landing ended, in ms: a window's last part ends with its pages, however little it holds. */
@@ -84,7 +84,9 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   const earlyMeta = new Map<number, RecordsMeta>();
   // A window landed in slices writes each page whole, in page order, so a part boundary falls between pages.
   const sliced = input.resume !== undefined || input.stopWhen !== undefined;
-  let next: WindowCursor | undefined;
+  // A job's result files still land as they arrive (a file may be gigabytes): its slices stop only after a whole file, wherever its parts end.
+  const early = !sliced || input.stream.job?.download.urls !== undefined;
+  let next: PagesCursor | undefined;
   // A slice starts at a part boundary (the window's start, or where the slice before it stopped).
   const pace = new PartClock(clock, input.longestPartMs);
   const landEarly = async (index: number, batch: RecordBatch) => {
@@ -101,7 +103,7 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
         signal,
         stats: input.stats,
         tally,
-        ...(sliced ? {} : { landEarly }),
+        ...(early ? { landEarly } : {}),
         ...(input.resume ? { resume: input.resume } : {}),
         ...(input.job ? { job: input.job } : {}),
         ...(input.parents ? { parents: input.parents } : {}),
@@ -132,7 +134,15 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
       if (sliced) {
         // Read now: it stays valid only until the next page is asked for.
         after = page.cursor?.();
-        if (input.stopWhen?.(pace.now())) writer.stopAtNextPart();
+        // A result file's end is a place to stop: the file after it is then never fetched twice.
+        if (page.wholeFile) pace.boundary(clock.now());
+        if (input.stopWhen?.(pace.now())) {
+          if (!page.wholeFile) writer.stopAtNextPart();
+          else if (after) {
+            next = after;
+            break;
+          }
+        }
       }
     }
   } finally {

@@ -16,10 +16,13 @@
  * Parts end at page ends (the writer is page-aligned), so where a sliced window's parts end does not
  * depend on where its slices ended: its raw parts are byte for byte those of an uninterrupted run
  * with the same run id and clock. A resumed slice fetches again only the page that would have
- * started the next part. A stream with a parent, a job or `max_results` lands its pages in one
- * slice; a job stream's window may first pause while its export job runs (`pauseJobWhen`): such a
- * slice lands nothing, its checkpoint says to poll the job again, and the slice that finds the job
- * done downloads its results and commits.
+ * started the next part. A stream with a parent or `max_results` lands its pages in one slice. A
+ * job stream's window may first pause while its export job runs (`pauseJobWhen`): such a slice
+ * lands nothing, and its checkpoint says to poll the job again. The slice that finds the job done
+ * downloads its results, and may stop within the download like any paged window: at a part
+ * boundary of a paged `download.path`, or right after a result file of `download.urls` (so no
+ * file is fetched twice; its parts then end where its slices did). The slice after it polls the
+ * same job once more and goes on downloading; the slice that lands the last page commits.
  */
 
 import { stopwatch, systemClock } from '../clock.js';
@@ -38,7 +41,7 @@ import { landPages, type LandedPages, type PartPace } from './landPages.js';
 import { readiness, type WindowResult, type WindowRunInput } from './windowRun.js';
 import type { PageTally } from './streamPages.js';
 import { checkpointJson, parseWindowCheckpoint, type WindowCheckpoint } from './WindowCheckpoint.js';
-import { isJobPoll, type SliceCursor } from './WindowCursor.js';
+import { isJobDownload, isJobPoll, type SliceCursor } from './WindowCursor.js';
 
 /** What a slice needs: a window run's input, where to start, and when to stop. */
 export interface WindowSliceInput extends WindowRunInput {
@@ -73,8 +76,15 @@ export type WindowSliceOutcome =
 
 /** Whether a stream's window can be landed in several slices. */
 export function canSlice(stream: WindowRunInput['stream']): boolean {
-  // A split window (max_results) is several walks, a parent's keys are paged anew, a job's download is one response.
-  return stream.parent === undefined && stream.job === undefined && stream.max_results === undefined;
+  // A split window (max_results) is several walks, and a parent's keys are paged anew with each slice.
+  return stream.parent === undefined && stream.max_results === undefined;
+}
+
+/** Why `stream`'s window cannot go on from `next`, if it cannot. */
+function cursorMismatch(next: SliceCursor, stream: WindowRunInput['stream']): string | undefined {
+  if (isJobPoll(next) || isJobDownload(next)) return stream.job ? undefined : `it ${isJobPoll(next) ? 'polls' : 'downloads the results of'} a job, and the stream has none`;
+  if (!canSlice(stream)) return 'the stream has a parent or max_results';
+  return stream.job ? "it pages the stream's own path, and the stream is a job stream" : undefined;
 }
 
 /** Runs one slice of a window. Never throws for a failed window: the result says `failed` and why. */
@@ -117,11 +127,8 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     },
   });
 
-  const jobPoll = prior !== undefined && isJobPoll(prior.next);
-  if (prior && (jobPoll ? !stream.job : !canSlice(stream))) {
-    const why = jobPoll ? 'it polls a job, and the stream has none' : 'the stream has a parent, a job or max_results';
-    return done('failed', { error: new ApilakeError(`stream "${stream.name}": its window cannot be continued from this checkpoint: ${why}`) });
-  }
+  const mismatch = prior && cursorMismatch(prior.next, stream);
+  if (mismatch) return done('failed', { error: new ApilakeError(`stream "${stream.name}": its window cannot be continued from this checkpoint: ${mismatch}`) });
   if (!prior) {
     const notReady = readiness(window, stream, clock.now());
     if (notReady) return done('failed', { error: notReady });
@@ -163,7 +170,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
   let landed: LandedPages | undefined;
   let pending: JobPendingError | undefined;
   try {
-    // A job stream's pages land in one slice (canSlice); its job record lives beside the window until the commit, so a slice after a pause polls the same job.
+    // A job stream's job record lives beside the window until the commit, so a slice after a pause, or within the download, polls the same job.
     const pauseWhen = input.pauseJobWhen ? { pauseWhen: input.pauseJobWhen } : {};
     const job = stream.job ? { job: { ref, records: windowJobRecords(storage, ref, storageCall), commit: attempt.nextCommit, runId, clock, ...pauseWhen } } : {};
     landed = await landPages({

@@ -28,7 +28,7 @@ import { pagedOncePerRun, type ParentKeyCache } from './ParentKeyCache.js';
 import { parseDuration } from '../window/duration.js';
 import { rulesFor } from '../http/responseRules.js';
 import { splitAtCap } from './splitAtCap.js';
-import type { WindowCursor } from './WindowCursor.js';
+import { isJobDownload, type PagesCursor, type WindowCursor } from './WindowCursor.js';
 
 /** What paging a stream over a window needs. */
 export interface StreamPagesInput {
@@ -43,17 +43,21 @@ export interface StreamPagesInput {
   readonly tally: PageTally;
   /**
    * Lands records of page `index` while its body still arrives, once every earlier page has
-   * landed (a page too large to hold). Only the stream's own pages land early, and only where
-   * they land as the API sent them in one sequence: without `incremental` (records are selected
-   * per page) and without `parent` (parents page concurrently). Those batches are not yielded again.
+   * landed (a page too large to hold). Only the stream's own pages and a job's download land early,
+   * and only where they land as the API sent them in one sequence: without `incremental` (records
+   * are selected per page) and without `parent` (parents page concurrently). Those batches are not
+   * yielded again.
    */
   readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
   /** The job record and clock of a job stream's window. */
   readonly job?: JobContext;
   /** The run's parent keys: a parent whose records do not depend on the window is paged once per run. @default paged for each window */
   readonly parents?: ParentKeyCache;
-  /** Take up the stream's own pages where a landed page's `cursor` said they stood (not with a parent or a job). */
-  readonly resume?: WindowCursor;
+  /**
+   * Take up the stream's pages where a landed page's `cursor` said they stood: the stream's own walk
+   * (not with a parent or `max_results`), or a job stream's download.
+   */
+  readonly resume?: PagesCursor;
 }
 
 /** Counters of one window's paging. */
@@ -96,7 +100,12 @@ export interface LandingPage {
    * was the last. Valid until the next page is asked for. Absent for a stream with a parent.
    * @throws PaginationError when paging fails right after this page
    */
-  readonly cursor?: () => WindowCursor | undefined;
+  readonly cursor?: () => PagesCursor | undefined;
+  /**
+   * The page is a whole result file of a job: pages can be taken up after it, and a part that
+   * began with the next one would have that whole file fetched again. @default false
+   */
+  readonly wholeFile?: boolean;
 }
 
 /** Longest key text kept as is for deduplication; longer keys are kept as a digest. */
@@ -109,8 +118,10 @@ const MAX_LABEL_KEY = 60;
  * @param onParent called once per distinct parent key (the window's `parents` count).
  */
 export function streamPages(input: StreamPagesInput, stream: StreamDefinition, onParent: () => void = () => undefined): AsyncIterable<LandingPage> {
-  // A parent's pages are walked anew with each window, a job's download is one: only a stream's own walk can be taken up.
-  if (input.resume && (stream.parent || stream.job || stream.max_results !== undefined)) throw new Error(`stream "${stream.name}": its pages cannot be taken up from a checkpoint`);
+  // A parent's pages are walked anew with each window, and a split window is several walks: only a stream's own walk, or a job's download, can be taken up.
+  if (input.resume && (stream.parent || stream.max_results !== undefined || isJobDownload(input.resume) !== (stream.job !== undefined))) {
+    throw new Error(`stream "${stream.name}": its pages cannot be taken up from this checkpoint`);
+  }
   return pagesFor(input, stream, onParent, '');
 }
 
@@ -230,7 +241,8 @@ async function* pagesOf(
   const { source, window, client } = input;
   // The landed stream's own pages (prefix ''), not a parent's, whose records only yield keys, nor a job's download.
   const own = prefix === '' && !parent && !target;
-  const resume = own ? input.resume : undefined;
+  // A job's download is taken up where its target says (jobPages.ts reads the cursor).
+  const resume = own ? (input.resume as WindowCursor | undefined) : target?.resume;
   const filter = stream.incremental ? new IncrementalFilter(stream.incremental, window, source.timezone, resume?.incremental) : undefined;
   const selections = new WeakMap<PageContext<FetchedPage>, PageSelection>();
   const label = (index: number) => `${prefix}${target?.label ?? ''}page ${index + 1}${parent ? ` for ${parent.label}` : ''}`;
@@ -239,7 +251,7 @@ async function* pagesOf(
   const rules = rulesFor(source.response_rules, stream.response_rules, stream.name);
   const budget = source.rate_limit.budget;
 
-  const landEarly = own && !filter ? input.landEarly : undefined;
+  const landEarly = (own || target) && !filter ? input.landEarly : undefined;
 
   const fetchOne = async (request: PageRequest, index: number, slot: PageSlot): Promise<PageContext<FetchedPage>> => {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
@@ -287,17 +299,16 @@ async function* pagesOf(
     // A child's parents already run concurrently; paging each one concurrently too would hold concurrency² pages.
     concurrency: parent ? 1 : source.rate_limit.concurrency,
     describe: (request) => describeRequest(input, stream, request),
-    ...(own ? { storable: (request: PageRequest) => withoutCredentials(request, client) } : {}),
+    ...(own || target ? { storable: (request: PageRequest) => withoutCredentials(request, client) } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
     ...(resume ? { resume: resume.paging } : {}),
   });
-  const cursor = own
-    ? (): WindowCursor | undefined => {
-        const paging = pages.position();
-        const incremental = filter?.position;
-        return paging && { paging, ...(incremental ? { incremental } : {}) };
-      }
-    : undefined;
+  const walked = (): WindowCursor | undefined => {
+    const paging = pages.position();
+    const incremental = filter?.position;
+    return paging && { paging, ...(incremental ? { incremental } : {}) };
+  };
+  const cursor = own ? walked : target ? () => target.standing(walked()) : undefined;
   for await (const page of pages) {
     input.tally.pages++;
     if (page.response.ignored) input.tally.ignored = (input.tally.ignored ?? 0) + 1;
@@ -312,6 +323,7 @@ async function* pagesOf(
       label: label(page.index),
       ...(parent ? { parent } : {}),
       ...(cursor ? { cursor } : {}),
+      ...(target?.wholeFile ? { wholeFile: true } : {}),
     };
   }
 }

@@ -13,7 +13,8 @@
  *    the function again, which replays the finished steps from their stored results (fetching and
  *    writing nothing again) and runs the next slice from the last checkpoint. A job stream's slice
  *    that pauses while its export job runs (jobWait.ts) is followed by a wait until the job's next
- *    poll instead, unbilled while it lasts;
+ *    poll instead, unbilled while it lasts; one that stops within the job's download is followed by
+ *    the one-second wait, like any other;
  * 4. the slice that reaches the last page commits the window (one put-if-absent manifest);
  * 5. when a backfill's state machine waits for the window (the event's `taskToken`), `report`
  *    answers it: SendTaskSuccess with the summary, or SendTaskFailure. A step, so the answer is
@@ -30,7 +31,7 @@ import type { StreamDefinition } from '../config/sourceSchema.js';
 import { createSourceClient } from '../engine/createSourceClient.js';
 import { runWindowSlice } from '../engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../engine/WindowCheckpoint.js';
-import { isJobPoll } from '../engine/WindowCursor.js';
+import { isJobDownload, isJobPoll } from '../engine/WindowCursor.js';
 import { AbortedError, ApilakeError, PartTooSlowError } from '../errors.js';
 import type { PartPace } from '../engine/landPages.js';
 import type { HttpClient } from '../http/HttpClient.js';
@@ -233,14 +234,17 @@ function partTooSlow(stream: StreamDefinition, deps: IngestDeps, remainingMs: nu
 }
 
 /**
- * The error of a job stream's slice that ran into its invocation's deadline: the job's polls pause
- * before they reach the slice's reserve, so it was the download of the job's results (or a request
- * of the job slower than its timeout) that did not end in time, and a download is not split.
+ * The error of a job stream's slice that ran into its invocation's deadline before any page of its
+ * download landed: the job's polls pause before they reach the slice's reserve, and the download
+ * goes on in the next invocation after any part boundary or result file, so it was the first page
+ * or file of the download (or a request of the job slower than its timeout) that did not end in time.
  */
 function jobOutOfTime(stream: StreamDefinition, deps: IngestDeps, remainingMs: number, cause: Error | undefined): PartTooSlowError {
+  const files = stream.job?.download.urls !== undefined;
   return new PartTooSlowError(
-    `the window's job did not finish in the ${seconds(remainingMs - deps.deadlineMarginMs)} its slice had before the invocation's deadline (${cause instanceof AbortedError ? 'stopped' : (cause?.message ?? 'stopped')}): ` +
-      `the polls of a job wait across invocations, but the download of its results lands in one invocation, so the results must download within one: raise the function's timeout, or make the stream's window smaller so each job exports less`,
+    `the window's job landed no page of its results in the ${seconds(remainingMs - deps.deadlineMarginMs)} its slice had before the invocation's deadline (${cause instanceof AbortedError ? 'stopped' : (cause?.message ?? 'stopped')}): ` +
+      `the polls of a job wait across invocations and its download goes on from one invocation to the next, ${files ? 'a result file at a time, so each file' : 'a part at a time, so each page of results'} must download within one: raise the function's timeout, ` +
+      (files ? "or make the stream's window smaller so each job exports less" : "or ask for smaller pages of results (the download's page size parameter, such as Salesforce's maxRecords)"),
     { context: { stream: stream.name, remaining_ms: remainingMs } },
   );
 }
@@ -314,6 +318,7 @@ class Invocation {
           pages: outcome.slicePages,
           parts: outcome.checkpoint.parts.length,
           ...(isJobPoll(outcome.checkpoint.next) ? { next_job_poll_in_ms: outcome.checkpoint.next.pollInMs } : {}),
+          ...(isJobDownload(outcome.checkpoint.next) && outcome.checkpoint.next.file !== undefined ? { next_job_file: outcome.checkpoint.next.file } : {}),
         });
         // The wait that follows ends the invocation without settling its handler, so no `finally` of
         // durableIngest runs: the lease releases of a shared budget must reach it here, before Lambda
@@ -331,7 +336,7 @@ class Invocation {
           );
         }
         // No part ended in a whole invocation: every try would end the same way.
-        result = { ...result, error: job.stream.job ? jobOutOfTime(job.stream, deps, remainingMs, result.error) : partTooSlow(job.stream, deps, remainingMs, pace, result.error) };
+        result = { ...result, error: job.stream.job && !pace ? jobOutOfTime(job.stream, deps, remainingMs, result.error) : partTooSlow(job.stream, deps, remainingMs, pace, result.error) };
       }
       const summary = toSummary(result, client);
       report(summary, deps);

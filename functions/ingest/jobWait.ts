@@ -40,11 +40,11 @@ export function pausedWaitFromMs(memoryMb: number | undefined): number {
  * Whether the slice pauses rather than wait for the job's next poll.
  * @param input.waitMs how long until the next poll (`poll.every`, or the last poll's Retry-After)
  * @param input.leftMs the time the invocation has left now
- * @param input.reserveMs what the slice keeps for downloading the job's results and stopping (its reserve)
+ * @param input.reserveMs what the slice keeps for reaching the first part boundary of the job's download and stopping (its reserve)
  * @param input.memoryMb the function's memory (the Lambda context's `memoryLimitInMB`); undefined when unknown
  */
 export function pausesForJob({ waitMs, leftMs, reserveMs, memoryMb }: JobWaitInput): boolean {
-  // After the wait the poll may find the job done: its download must still have the reserve.
+  // After the wait the poll may find the job done: its download must still have the reserve to reach a place to stop.
   if (leftMs - waitMs < reserveMs) return true;
   return waitMs >= pausedWaitFromMs(memoryMb);
 }

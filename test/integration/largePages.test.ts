@@ -1,16 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSourceClient } from '../../functions/engine/createSourceClient.js';
 import { runWindow } from '../../functions/engine/runWindow.js';
 import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
 import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
-import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { startBigPageApi } from '../support/bigPageApi.js';
 import { startJsonServer } from '../support/jsonServer.js';
 import { listFiles, readCommittedRecords } from '../support/lakeReader.js';
+import { megabyteLake } from '../support/megabyteLake.js';
 import { testSource } from '../support/sources.js';
 
 const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') };
@@ -23,31 +19,6 @@ const SLOW_PAGES = { timeout_ms: 20_000 };
 let closeApi: (() => Promise<void>) | undefined;
 afterEach(() => closeApi?.());
 
-/** A lake whose storage logs (and calls `onMegabyte`) when a raw part's first megabyte reaches it. */
-async function loggingLake(events: string[], onMegabyte: () => void = () => undefined) {
-  const root = await mkdtemp(join(tmpdir(), 'apilake-big-'));
-  const storage = Object.assign(new FsLakeStorage(root), { root });
-  const writeStream = storage.writeStream.bind(storage);
-  storage.writeStream = (key: string, body: Readable, options) => {
-    // Only the raw part is watched: the Parquet file streams its row groups on its own schedule.
-    if (!key.startsWith('raw/')) return writeStream(key, body, options);
-    let stored = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        if (stored < 1_000_000 && stored + chunk.length >= 1_000_000) {
-          events.push('1 MB stored');
-          onMegabyte();
-        }
-        stored += chunk.length;
-        done(null, chunk);
-      },
-    });
-    body.on('error', (error) => tap.destroy(error));
-    return writeStream(key, body.pipe(tap), options);
-  };
-  return storage;
-}
-
 describe('a page larger than the early-landing threshold', () => {
   it('lands its records while its body still arrives, every record once and in order', async () => {
     // The API holds back the last record of page 1 until a megabyte of records has been stored:
@@ -57,7 +28,7 @@ describe('a page larger than the early-landing threshold', () => {
     const api = await startBigPageApi({ pages: [3, BIG, 5], hold: { page: 1, until } });
     closeApi = api.close;
     const events: string[] = [];
-    const storage = await loggingLake(events, stored);
+    const storage = await megabyteLake(events, stored);
     const source = testSource(api.url, STREAM, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
@@ -75,7 +46,7 @@ describe('a page larger than the early-landing threshold', () => {
     // The API draws its records' text anew on each request: the page read again is another page.
     const api = await startBigPageApi({ pages: [2, BIG], cut: { page: 1, afterRecords: BIG - 10 } });
     closeApi = api.close;
-    const storage = await loggingLake([]);
+    const storage = await megabyteLake([]);
     const source = testSource(api.url, STREAM, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const failed = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });
@@ -99,7 +70,7 @@ describe('a page larger than the early-landing threshold', () => {
     const inside = records.filter((r) => r.ts >= WINDOW.start.toISOString() && r.ts < WINDOW.end.toISOString());
     const api = await startJsonServer(() => ({ body: { data: records, next: null } }));
     closeApi = api.close;
-    const storage = await loggingLake([]);
+    const storage = await megabyteLake([]);
     const source = testSource(api.url, { ...STREAM, incremental: { cursor_field: 'ts', order: 'asc' } }, SLOW_PAGES);
     const client = await createSourceClient(source, new EnvSecretProvider({}));
     const result = await runWindow({ source, stream: source.streams[0]!, window: WINDOW, client, storage });

@@ -314,7 +314,7 @@ describe('a checkpoint of a source with its key in the query string', () => {
     expect(
       stored.every((json) => {
         const { next } = JSON.parse(json) as WindowCheckpoint;
-        return 'paging' in next && next.paging.kind === 'sequential';
+        return 'paging' in next && next.paging?.kind === 'sequential';
       }),
     ).toBe(true);
     expect(keyed.requests.every((r) => new URL(r.url, 'http://x').searchParams.get('api_key') === KEY)).toBe(true);

@@ -19,31 +19,36 @@ export async function startJobFileHost(file: BreakingFileOptions): Promise<{ api
   return { api, files };
 }
 
-/** Source `exports`, stream `rows` (daily windows): creates the job, polls it, downloads the file it names. Its secret is `apilake/files`. */
-export function jobFileSource(api: JsonServer, files: BreakingFileServer, format: 'csv' | 'jsonl', retry = 5): SourceDefinition {
-  return parseSource(
-    JSON.stringify({
-      name: 'exports',
-      schedule: 'rate(1 day)',
-      base_url: api.url,
-      auth: { type: 'bearer', secret: 'apilake/files' },
-      redirects: { allowed_origins: [files.url] },
-      retry: { max_attempts: retry, base_delay_ms: 10 },
-      streams: [
-        {
-          name: 'rows',
-          window: '1d',
-          format,
-          job: {
-            create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
-            id: 'id',
-            poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
-            done_when: "state == 'done'",
-            download: { urls: 'url' },
-          },
+/** A source document as {@link jobFileSource} builds it, for its `patch`. */
+export type JobFileSourceDoc = Record<string, unknown> & { streams: (Record<string, unknown> & { job: Record<string, unknown> })[] };
+
+/**
+ * Source `exports`, stream `rows` (daily windows): creates the job, polls it, downloads the file
+ * its poll names (`url`) from `files`. Its secret is `apilake/files`. `patch` edits the document first.
+ */
+export function jobFileSource(api: { url: string }, files: { url: string }, format: 'csv' | 'jsonl' | 'json', retry = 5, patch: (doc: JobFileSourceDoc) => void = () => undefined): SourceDefinition {
+  const doc: JobFileSourceDoc = {
+    name: 'exports',
+    schedule: 'rate(1 day)',
+    base_url: api.url,
+    auth: { type: 'bearer', secret: 'apilake/files' },
+    redirects: { allowed_origins: [files.url] },
+    retry: { max_attempts: retry, base_delay_ms: 10 },
+    streams: [
+      {
+        name: 'rows',
+        window: '1d',
+        format,
+        job: {
+          create: { method: 'POST', path: '/jobs', body: { since: '{window.start}' } },
+          id: 'id',
+          poll: { path: '/jobs/{job.id}', every: '1s', timeout: '1h' },
+          done_when: "state == 'done'",
+          download: { urls: 'url' },
         },
-      ],
-    }),
-    'sources/exports.yaml',
-  );
+      },
+    ],
+  };
+  patch(doc);
+  return parseSource(JSON.stringify(doc), 'sources/exports.yaml');
 }

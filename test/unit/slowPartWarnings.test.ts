@@ -93,4 +93,13 @@ describe('slowPartWarnings', () => {
     const long: WindowResult = { ...landed(0, 1_000, 'accounts'), durationMs: 3_600_000 };
     expect(slowPartWarnings(bulk, [long])).toEqual([]);
   });
+
+  it("warns of a job stream's download whose parts fill slower than a slice allows: deployed, it lands a part at a time", async () => {
+    const bulk = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.lambda = { timeout_seconds: 60 };
+    });
+    const [warning, ...more] = slowPartWarnings(bulk, [landed(0, 45_000, 'accounts')]);
+    expect(more).toEqual([]);
+    expect(warning).toMatch(/^stream accounts: its slowest part took 45\.0 s to fill .*so no part reaches its boundary within an invocation/);
+  });
 });

@@ -6,8 +6,9 @@
  * slices run here, then one invocation runs as a real process (test/faults/sliceInvocation.ts) and
  * is SIGKILLed at a seeded point: with the create held at the API (before the API applied it, or
  * applied and its answer not yet sent), after the create answered and before the job record was
- * written, with a poll held, with a result set's download held, with every part stored before the
- * commit, or during the commit. The window is then continued from the last checkpoint returned,
+ * written, with a poll held, with a result set's download held (in the slice that found the job
+ * done, or in a later one that took the download up from a checkpoint within it), with every part
+ * stored before the commit, or during the commit. The window is then continued from the last checkpoint returned,
  * slice after slice, to the end. Audited: nothing visible before the commit, the window committed
  * exactly once with every account exactly once, no job record left after the commit, no orphan
  * after gc, and the jobs created at the API:
@@ -56,7 +57,7 @@ const POLLS_UNTIL_DONE = 2;
 const COMMIT_WRITE = /^write manifests\/.*\.json$/;
 const COMMIT_KEY = '^manifests/.*\\.json$';
 
-const KILL_POINTS = ['create held', 'create answered', 'mid-poll', 'mid-download', 'before commit', 'in commit'] as const;
+const KILL_POINTS = ['create held', 'create answered', 'mid-poll', 'mid-download', 'later download', 'before commit', 'in commit'] as const;
 type KillPoint = (typeof KILL_POINTS)[number];
 
 const isCreate = (r: SeenRequest) => r.method === 'POST' && r.url.pathname.endsWith('/jobs/query');
@@ -108,9 +109,13 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
   });
   const checkpointFile = checkpointFiles(dir);
 
-  /** A slice here, as the durable function's step runs it: pausing on every poll that finds the job not done. */
-  const slice = async (storage: FsLakeStorage, checkpoint?: WindowCheckpoint): Promise<WindowSliceOutcome> => {
+  /**
+   * A slice here, as the durable function's step runs it: pausing on every poll that finds the job
+   * not done, and, with `stopAfterPages`, stopping at the first part boundary after that many pages.
+   */
+  const slice = async (storage: FsLakeStorage, checkpoint?: WindowCheckpoint, stopAfterPages?: number): Promise<WindowSliceOutcome> => {
     const client = await createSourceClient(source, new EnvSecretProvider(ENV));
+    let pages = 0;
     try {
       return await runWindowSlice({
         source,
@@ -121,6 +126,7 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
         clock,
         runId,
         pauseJobWhen: () => true,
+        ...(stopAfterPages === undefined ? {} : { onPage: () => pages++, stopWhen: () => pages >= stopAfterPages }),
         // As read back from the durable execution's history.
         ...(checkpoint ? { checkpoint: JSON.parse(JSON.stringify(checkpoint)) as WindowCheckpoint } : {}),
       });
@@ -137,7 +143,7 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
     run.kill();
   };
 
-  const killAt = async (at: KillPoint, job: SliceJob, draw: () => number): Promise<{ run: Invoked; how: string }> => {
+  const killAt = async (at: KillPoint, job: SliceJob, draw: () => number, landedSets: number): Promise<{ run: Invoked; how: string }> => {
     switch (at) {
       case 'create held': {
         const stage = draw() < 0.5 ? 'request' : 'answer';
@@ -157,12 +163,14 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
         await strikeWhenHeld(run);
         return { run: await run.done, how: `with its poll held (${holding.stage === 'request' ? 'not yet applied' : 'applied, answer held'})` };
       }
-      case 'mid-download': {
-        const nth = between(draw, 1, SETS);
+      case 'mid-download':
+      case 'later download': {
+        // The sets the slices before landed are not asked for again, but the one that would have begun their next part.
+        const nth = between(draw, 1, SETS - landedSets);
         holding = { match: isResults, skip: nth - 1, stage: 'request' };
         const run = invoke(driver.file, job, ENV);
         await strikeWhenHeld(run);
-        return { run: await run.done, how: `downloading result set ${nth} of ${SETS}` };
+        return { run: await run.done, how: `downloading result set ${nth} of the ${SETS - landedSets} left` };
       }
       case 'before commit': {
         const run = invoke(driver.file, { ...job, holdBeforeWrite: COMMIT_KEY }, ENV);
@@ -183,8 +191,12 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
     }
   };
 
-  /** Slices run here before the killed invocation: none when it must create the job, two when its poll must find it done. */
-  const prefixFor = (at: KillPoint, draw: () => number) => (at === 'create held' || at === 'create answered' ? 0 : at === 'mid-poll' ? between(draw, 0, POLLS_UNTIL_DONE) : POLLS_UNTIL_DONE);
+  /**
+   * Slices run here before the killed invocation: none when it must create the job, two when its
+   * poll must find it done, and one to three more, each landing a result set, when it takes up the download.
+   */
+  const prefixFor = (at: KillPoint, draw: () => number) =>
+    at === 'create held' || at === 'create answered' ? 0 : at === 'mid-poll' ? between(draw, 0, POLLS_UNTIL_DONE) : at === 'later download' ? POLLS_UNTIL_DONE + between(draw, 1, 3) : POLLS_UNTIL_DONE;
 
   const counts = new Map<KillPoint, number>();
   let secondJobs = 0;
@@ -199,14 +211,18 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
     let checkpoint: WindowCheckpoint | undefined;
     const prefix = prefixFor(at, draw);
     for (let i = 0; i < prefix; i++) {
-      const outcome = await slice(storage, checkpoint);
+      // Past the polls, each slice stops at the part boundary after one result set (a set is a part).
+      const outcome = await slice(storage, checkpoint, i < POLLS_UNTIL_DONE ? undefined : 1);
       if (outcome.kind !== 'paused')
-        return void row.violations.push(`trial ${n}: slice ${i + 1} ended ${outcome.result.status} (${outcome.result.error?.message ?? ''}) instead of pausing on its poll`);
+        return void row.violations.push(`trial ${n}: slice ${i + 1} ended ${outcome.result.status} (${outcome.result.error?.message ?? ''}) instead of pausing on its poll or within the download`);
       checkpoint = outcome.checkpoint;
     }
+    const landedSets = checkpoint?.counters.pages ?? 0;
+    if (at === 'later download' && (checkpoint?.next as { job?: string } | undefined)?.job !== 'download')
+      return void row.violations.push(`trial ${n}: the slices before the kill left ${JSON.stringify(checkpoint?.next ?? null)}, not a position within the download`);
     const sampler = sampleReaders(storage, exp());
     const createdBeforeKill = api.created.length;
-    const { run: killed, how } = await killAt(at, { ...base, lake: lakeDir, ...(await checkpointFile(checkpoint)) }, draw);
+    const { run: killed, how } = await killAt(at, { ...base, lake: lakeDir, ...(await checkpointFile(checkpoint)) }, draw, landedSets);
     holding = undefined;
     const where = `trial ${n} (after ${prefix} slice${prefix === 1 ? '' : 's'}, killed ${how})`;
     outputs.push(killed.lines.join('\n'), killed.stderr);

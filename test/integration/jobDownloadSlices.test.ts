@@ -1,0 +1,360 @@
+/**
+ * A job stream's download landed in slices, as the deployed durable function lands a download
+ * longer than an invocation: a Salesforce Bulk API 2.0 download paged by Sforce-Locator stops at
+ * part boundaries and goes on from the results walk's position; a job whose results are several
+ * files (`download.urls`) stops after a file and goes on at the next. Each slice after the first
+ * polls the recorded job once more; the window has one job, lands every record once, and commits
+ * once. A checkpoint that no longer fits the window's job fails it clearly.
+ */
+
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SourceDefinition } from '../../functions/config/sourceSchema.js';
+import { createSourceClient } from '../../functions/engine/createSourceClient.js';
+import { runWindow } from '../../functions/engine/runWindow.js';
+import { runWindowSlice, type WindowSliceOutcome } from '../../functions/engine/runWindowSlice.js';
+import type { WindowCheckpoint } from '../../functions/engine/WindowCheckpoint.js';
+import type { JobDownloadCursor } from '../../functions/engine/WindowCursor.js';
+import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
+import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
+import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
+import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
+import { startBigPageApi } from '../support/bigPageApi.js';
+import { exampleSource } from '../support/exampleSource.js';
+import { jobFileSource } from '../support/jobFileSource.js';
+import { startJsonServer } from '../support/jsonServer.js';
+import { megabyteLake } from '../support/megabyteLake.js';
+import { listFiles, readCommittedRecords, readManifests } from '../support/lakeReader.js';
+import { ManualClock } from '../support/manualClock.js';
+
+const SF_TOKEN = '00Dtest!sf_token_0123456789';
+const FILES_TOKEN = 'files_token_0123456789';
+const ENV = { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: SF_TOKEN }), APILAKE_SECRET_APILAKE_FILES: JSON.stringify({ token: FILES_TOKEN }) };
+const RUN_ID = '20250101T000000Z-0123456789ab';
+const DAY = { start: new Date('2024-03-01T00:00:00Z'), end: new Date('2024-03-02T00:00:00Z') };
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+let lake: string;
+beforeEach(async () => {
+  lake = await mkdtemp(join(tmpdir(), 'apilake-job-download-'));
+});
+
+/** Lands the window slice by slice, each in a fresh client from the previous checkpoint read back from JSON, until it ends. */
+async function landInSlices(source: SourceDefinition, storage: FsLakeStorage, options: { clock?: ManualClock; from?: WindowCheckpoint } = {}) {
+  const clock = options.clock ?? new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+  const checkpoints: WindowCheckpoint[] = [];
+  let checkpoint = options.from;
+  for (let i = 0; i < 50; i++) {
+    const outcome = await slice(source, storage, clock, checkpoint);
+    if (outcome.kind === 'done') return { result: outcome.result, checkpoints };
+    checkpoint = JSON.parse(JSON.stringify(outcome.checkpoint)) as WindowCheckpoint;
+    checkpoints.push(checkpoint);
+  }
+  throw new Error('the window did not end in 50 slices');
+}
+
+/** One slice as the durable function asks for it: stop at the first place it may, pause for the job. */
+async function slice(source: SourceDefinition, storage: FsLakeStorage, clock: ManualClock, checkpoint?: WindowCheckpoint): Promise<WindowSliceOutcome> {
+  const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+  closers.push(() => client.close());
+  return runWindowSlice({
+    source,
+    stream: source.streams[0]!,
+    window: DAY,
+    client,
+    storage,
+    clock,
+    runId: RUN_ID,
+    stopWhen: () => true,
+    pauseJobWhen: () => true,
+    ...(checkpoint ? { checkpoint } : {}),
+  });
+}
+
+function paused(outcome: WindowSliceOutcome): WindowCheckpoint {
+  if (outcome.kind !== 'paused') throw new Error(`expected a paused slice, got ${outcome.result.status} (${outcome.result.error?.message ?? ''})`);
+  return JSON.parse(JSON.stringify(outcome.checkpoint)) as WindowCheckpoint;
+}
+
+function failure(outcome: WindowSliceOutcome): string {
+  if (outcome.kind !== 'done' || outcome.result.status !== 'failed') throw new Error(`expected a failed window, got ${outcome.kind === 'done' ? outcome.result.status : 'a pause'}`);
+  return outcome.result.error?.message ?? '';
+}
+
+describe('a Salesforce Bulk API 2.0 download landed in slices', () => {
+  const accounts = accountsEvery('2024-03-01T00:00:00Z', 37 * 60_000, 100);
+  const day = accounts.filter((a) => a.LastModifiedDate.startsWith('2024-03-01'));
+
+  async function bed(lakeDir: string, options: { pollsUntilDone?: number } = {}) {
+    // Done at its first poll: every page of an uninterrupted run and of a sliced one lands at the same clock.
+    const api = await startSalesforceBulkApi({ accounts, token: SF_TOKEN, pollsUntilDone: options.pollsUntilDone ?? 0 });
+    closers.push(() => api.close());
+    const source = await exampleSource('salesforce_bulk.yaml', (doc) => {
+      doc.base_url = api.url;
+      // Sets of 4 records, parts of about three sets.
+      (doc.streams[0]!.job as { download: { params: Record<string, unknown> } }).download.params = { maxRecords: 4 };
+      doc.lake = { part_size_mb: 0.004 };
+    });
+    return { api, source, storage: new FsLakeStorage(lakeDir) };
+  }
+
+  const results = (api: SalesforceBulkApi) => api.requests.filter((r) => r.url.pathname.endsWith('/results'));
+  const polls = (api: SalesforceBulkApi) => api.requests.filter((r) => /\/jobs\/query\/[^/]+$/.test(r.url.pathname)).length;
+
+  it('lands the raw bytes of an uninterrupted run across slices, with one job, each result page fetched at most twice', async () => {
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-whole-'));
+    const whole = await bed(wholeLake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(whole.source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const reference = await runWindowSlice({ source: whole.source, stream: whole.source.streams[0]!, window: DAY, client, storage: whole.storage, clock, runId: RUN_ID });
+    expect(reference).toMatchObject({ kind: 'done', result: { status: 'committed', records: day.length } });
+    const [expected] = await readManifests(wholeLake);
+
+    const { api, source, storage } = await bed(lake);
+    const { result, checkpoints } = await landInSlices(source, storage);
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: day.length, runId: RUN_ID });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    const jobId = api.created[0]!.id;
+    for (const [i, checkpoint] of checkpoints.entries()) {
+      expect(checkpoint).toMatchObject({ runId: RUN_ID, commit: 1, slices: i + 1, next: { job: 'download', jobId, paging: { kind: 'sequential' } } });
+      expect(checkpoint.parts.length).toBe(i + 1);
+      expect(JSON.stringify(checkpoint)).not.toContain(SF_TOKEN);
+    }
+    // One job; its first poll found it done, and each later slice polled it once more.
+    expect(api.created).toHaveLength(1);
+    expect(polls(api)).toBe(1 + checkpoints.length);
+    const fetches = new Map<string, number>();
+    for (const request of results(api)) {
+      const locator = request.url.searchParams.get('locator') ?? 'first';
+      fetches.set(locator, (fetches.get(locator) ?? 0) + 1);
+    }
+    expect(fetches.size).toBe(Math.ceil(day.length / 4));
+    expect(Math.max(...fetches.values())).toBe(2);
+    // A resumed slice fetches again the page that would have begun the next part, and the one requested while it landed.
+    const again = [...fetches.values()].filter((n) => n === 2).length;
+    expect(again).toBeGreaterThanOrEqual(checkpoints.length);
+    expect(again).toBeLessThanOrEqual(2 * checkpoints.length);
+
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id);
+    expect(ids).toEqual(day.map((a) => a.Id));
+    const [manifest, ...others] = await readManifests(lake);
+    expect(others).toEqual([]);
+    expect(manifest!.parts.map((p) => [p.records, p.bytes, p.sha256])).toEqual(expected!.parts.map((p) => [p.records, p.bytes, p.sha256]));
+    // Each page counts once, however often it was fetched.
+    expect(manifest!.pages).toBe(fetches.size);
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toEqual([]);
+  });
+
+  it('goes on downloading after the slices that waited for the job, polling the same job', async () => {
+    const { api, source, storage } = await bed(lake, { pollsUntilDone: 2 });
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const checkpoints: WindowCheckpoint[] = [];
+    let outcome = await slice(source, storage, clock);
+    while (outcome.kind === 'paused') {
+      const checkpoint = paused(outcome);
+      checkpoints.push(checkpoint);
+      if ('pollInMs' in checkpoint.next) clock.advance(checkpoint.next.pollInMs);
+      outcome = await slice(source, storage, clock, checkpoint);
+    }
+    expect(outcome).toMatchObject({ kind: 'done', result: { status: 'committed', records: day.length } });
+    expect(checkpoints.map((c) => (c.next as { job?: string }).job)).toEqual(['poll', 'poll', ...Array<string>(checkpoints.length - 2).fill('download')]);
+    expect(checkpoints.length).toBeGreaterThanOrEqual(5);
+    expect(api.created).toHaveLength(1);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id)).toEqual(day.map((a) => a.Id));
+  });
+
+  it('does nothing when taken up after another run committed the window: no request, no second job', async () => {
+    const { api, source, storage } = await bed(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(first.next).toMatchObject({ job: 'download' });
+    // Another delivery of the window reuses the recorded job and commits.
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const other = await runWindow({ source, stream: source.streams[0]!, window: DAY, client, storage, clock });
+    expect(other).toMatchObject({ status: 'committed', records: day.length });
+    const requests = api.requests.length;
+
+    const resumed = await slice(source, storage, clock, first);
+    expect(resumed).toMatchObject({ kind: 'done', result: { status: 'skipped', skipReason: 'concurrent_commit', runId: other.runId } });
+    expect(api.requests.length).toBe(requests);
+    expect(api.created).toHaveLength(1);
+    expect(await readManifests(lake)).toHaveLength(1);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { Id: string }).Id)).toEqual(day.map((a) => a.Id));
+  });
+
+  it.each<[string, (next: JobDownloadCursor) => JobDownloadCursor, RegExp]>([
+    [
+      'names another job than its job record',
+      (next) => ({ ...next, jobId: '750R00000000099AAA' }),
+      /^cannot continue downloading the results of job 750R00000000099AAA: the window's job record names job 750R00000000001AAA;/,
+    ],
+    [
+      'stands at a result file of a stream that downloads from a path',
+      (next) => ({ job: 'download', jobId: next.jobId, file: 1, files: 2 }),
+      /^cannot continue downloading the results of job 750R00000000001AAA from the stored position: it is a result file, and the stream downloads from job.download.path/,
+    ],
+  ])('fails a slice whose checkpoint %s, creating no job and landing nothing', async (_, edit, message) => {
+    const { api, source, storage } = await bed(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const bad = { ...first, next: edit(first.next as JobDownloadCursor) };
+    expect(failure(await slice(source, storage, clock, bad))).toMatch(message);
+    expect(api.created).toHaveLength(1);
+    expect(await readManifests(lake)).toEqual([]);
+    // The job record stays for the window's next attempt, which downloads the same job anew.
+    expect((await listFiles(lake)).filter((k) => k.startsWith('jobs/'))).toHaveLength(1);
+  });
+
+  it('fails a slice whose checkpoint is not a download position it can read, before any request', async () => {
+    const { api, source, storage } = await bed(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const requests = api.requests.length;
+    const broken = { ...first, next: { job: 'download', jobId: (first.next as JobDownloadCursor).jobId, paging: { kind: 'sequential', index: 3, seen: [] } } } as unknown as WindowCheckpoint;
+    await expect(slice(source, storage, clock, broken)).rejects.toThrow(/^cannot continue paging from the stored position: its request has no valid URL/);
+    expect(api.requests.length).toBe(requests);
+  });
+
+  it('fails a resumed slice whose poll finds the job no longer done, keeping its job record', async () => {
+    const { api, source, storage } = await bed(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    // The API now says the job is running again.
+    const lying = await startJsonServer((request) => {
+      if (/\/jobs\/query\/[^/]+$/.test(request.url.pathname)) return { body: { id: api.created[0]!.id, state: 'InProgress' } };
+      return { status: 500, body: 'no' };
+    });
+    closers.push(() => lying.close());
+    const moved = { ...source, base_url: lying.url };
+    const message = failure(await slice(moved, storage, clock, first));
+    expect(message).toMatch(/^job 750R00000000001AAA was done when its download began, and its poll now finds it not done \(state == 'JobComplete'\): .*"state":"InProgress"/);
+    expect(lying.requests).toHaveLength(1);
+    expect(await readManifests(lake)).toEqual([]);
+    const [record] = await listFiles(lake).then((keys) => keys.filter((k) => k.startsWith('jobs/')));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).not.toHaveProperty('abandoned_at');
+  });
+});
+
+/**
+ * A job API whose done job names `files` result files (JSON Lines) on another origin, each URL
+ * signed anew at every poll, as cloud storage signs them.
+ */
+async function startFilesJob(files: readonly (readonly { id: number }[])[], options: { failAfterPolls?: number } = {}) {
+  let polls = 0;
+  const host = await startJsonServer((request) => {
+    const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1] ?? Number.NaN);
+    if (!request.url.searchParams.has('sig') || !(n >= 0 && n < files.length)) return { status: 403, body: 'denied' };
+    return { headers: { 'content-type': 'application/jsonl' }, body: files[n]!.map((r) => JSON.stringify(r)).join('\n') + '\n' };
+  });
+  const api = await startJsonServer((request) => {
+    if (request.method === 'POST') return { body: { id: 'job1' } };
+    polls++;
+    if (options.failAfterPolls !== undefined && polls > options.failAfterPolls) return { body: { id: 'job1', state: 'failed', message: 'export expired' } };
+    return { body: { id: 'job1', state: 'done', urls: files.map((_, i) => `${host.url}/results/${i}.jsonl?sig=${polls}`) } };
+  });
+  closers.push(
+    () => api.close(),
+    () => host.close(),
+  );
+  const source = jobFileSource(api, host, 'jsonl', 5, (doc) => {
+    Object.assign(doc.streams[0]!.job, { failed_when: "state == 'failed'", error: 'message', download: { urls: 'urls' } });
+  });
+  return { api, host, source };
+}
+
+describe('a download of several result files landed in slices', () => {
+  const files = [0, 1, 2].map((f) => Array.from({ length: 5 }, (_, i) => ({ id: f * 100 + i })));
+
+  it('stops after each file and goes on at the next, fetching each file once, without credentials', async () => {
+    const { api, host, source } = await startFilesJob(files);
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 15 });
+    expect(checkpoints.map((c) => c.next)).toEqual([
+      { job: 'download', jobId: 'job1', file: 1, files: 3 },
+      { job: 'download', jobId: 'job1', file: 2, files: 3 },
+    ]);
+    expect(checkpoints.map((c) => c.parts.length)).toEqual([1, 2]);
+    // Each slice polls once, and downloads the next file from the URL that poll signed.
+    expect(api.requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(['POST /jobs', 'GET /jobs/job1', 'GET /jobs/job1', 'GET /jobs/job1']);
+    expect(host.requests.map((r) => `${r.url.pathname}?${r.url.searchParams.toString()}`)).toEqual(['/results/0.jsonl?sig=1', '/results/1.jsonl?sig=2', '/results/2.jsonl?sig=3']);
+    expect(host.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(files.flat().map((r) => r.id));
+    const [manifest] = await readManifests(lake);
+    expect(manifest!.parts.map((p) => p.records)).toEqual([5, 5, 5]);
+    // Each part is whole lines of one file.
+    const lines = gunzipSync(await readFile(join(lake, manifest!.parts[1]!.key)))
+      .toString('utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { data: { id: number } }).data.id)).toEqual([100, 101, 102, 103, 104]);
+  });
+
+  it('fails a slice whose job now names another number of files, downloading none of them', async () => {
+    const { host, source } = await startFilesJob(files);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const bad = { ...first, next: { ...(first.next as JobDownloadCursor), files: 4 } };
+    expect(failure(await slice(source, storage, clock, bad))).toMatch(
+      /^cannot continue downloading the results of job job1 from the stored position: the download began with 4 result files, and the job's poll now names 3; the window's next attempt downloads them anew/,
+    );
+    expect(host.requests).toHaveLength(1);
+  });
+
+  it('fails a slice whose poll finds the job failed, abandoning its job record as any failed job', async () => {
+    const { host, source } = await startFilesJob(files, { failAfterPolls: 1 });
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(failure(await slice(source, storage, clock, first))).toMatch(/^job job1 failed \(state == 'failed'\): export expired/);
+    expect(host.requests).toHaveLength(1);
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).toHaveProperty('abandoned_at');
+    expect(await readManifests(lake)).toEqual([]);
+  });
+});
+
+describe('a result file larger than the early-landing threshold', () => {
+  /** Records of ~1 KB: this many make a file several times the threshold. */
+  const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);
+
+  it.each([
+    ['by a local run', false],
+    ['by a slice of the durable function', true],
+  ])('lands as it arrives %s, every record once, the file fetched once', async (_, sliced) => {
+    // The file host holds back the file's last record until a megabyte of raw part has been stored:
+    // a client that lands a file only once its body ended would wait for it until it timed out.
+    let stored!: () => void;
+    const until = new Promise<void>((resolve) => (stored = resolve));
+    const big = await startBigPageApi({ pages: [0, BIG], hold: { page: 1, until } });
+    closers.push(() => big.close());
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${big.url}/big?cursor=1` } }));
+    closers.push(() => api.close());
+    const source = jobFileSource(api, big, 'json', 5, (doc) => {
+      doc.timeout_ms = 20_000;
+      Object.assign(doc.streams[0]!, { records: 'data', max_page_mb: 64 });
+    });
+    const events: string[] = [];
+    const storage = await megabyteLake(events, stored);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const input = { source, stream: source.streams[0]!, window: DAY, client, storage, clock };
+    const result = sliced ? await runWindowSlice({ ...input, stopWhen: () => true }) : { kind: 'done' as const, result: await runWindow(input) };
+    expect(result.kind === 'done' && result.result.error?.message).toBeFalsy();
+    expect(result).toMatchObject({ kind: 'done', result: { status: 'committed', records: BIG } });
+    expect(events).toEqual(['1 MB stored']);
+    expect(big.requests).toEqual([0, 1]);
+    const ids = (await readCommittedRecords(storage.root)).map((l) => (l.data as { id: number }).id);
+    expect(ids).toEqual(Array.from({ length: BIG }, (_, i) => i));
+  });
+});

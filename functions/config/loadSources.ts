@@ -7,12 +7,13 @@ import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { join, relative } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSource } from './checkSource.js';
 import { partialSource, type PartialSource } from './partialSource.js';
 import { sourceSchema, type SourceDefinition } from './sourceSchema.js';
+import { unionReading } from './unionIssue.js';
 import { checkAliases, checkFlowDepth, checkSize, formatBytes, MAX_ALIAS_NODES, MAX_SOURCE_BYTES, type LimitProblem } from './yamlLimits.js';
 
 /** A validated source and the file it came from. */
@@ -221,6 +222,12 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document, file: string, l
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => locate([...issue.path, key], `unknown key "${key}"`, doc, file, lineOf));
   }
+  const union = unionReading(issue);
+  if (union.kind === 'inside') return union.issues.flatMap((inner) => issueToProblems({ ...inner, path: [...issue.path, ...inner.path] }, doc, file, lineOf));
+  if (union.kind === 'expected') {
+    const received = doc.getIn(issue.path as (string | number)[]);
+    return [locate(issue.path, received === undefined ? `required (expected ${union.expected})` : `Invalid input: expected ${union.expected}, got ${receivedKind(received)}`, doc, file, lineOf)];
+  }
   return [locate(issue.path, describeIssue(issue, doc), doc, file, lineOf)];
 }
 
@@ -229,6 +236,13 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document): string {
   if (issue.code === 'invalid_type' && received === undefined) return `required (expected ${issue.expected})`;
   const shown = received === undefined || isNode(received) ? '' : ` (got ${JSON.stringify(received)})`;
   return `${issue.message}${shown}`;
+}
+
+/** A value as the YAML author sees it: `a list`, `a mapping`, or a scalar as JSON (`null`, `"eu"`). */
+function receivedKind(received: unknown): string {
+  if (isSeq(received)) return 'a list';
+  if (isMap(received)) return 'a mapping';
+  return isNode(received) ? 'a YAML node' : JSON.stringify(received);
 }
 
 function locate(path: readonly PropertyKey[], message: string, doc: Document, file: string, lineOf: (o?: number) => number | undefined): ConfigProblem {

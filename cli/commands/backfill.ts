@@ -6,6 +6,7 @@ import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
+import { typeErrorWarnings } from '../progress/typeErrorWarnings.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -117,7 +118,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   const notices = new TerminalOutput(process.stderr);
   // Curating measures no landing: its windows' times say nothing of the deployed function.
   const paceWarnings = options.curateOnly ? [] : slowPartWarnings(source, results);
-  for (const warning of [...windowWarnings(results, (t) => redactor.text(t)), ...paceWarnings]) notices.line(`apilake: warning: ${warning}`, '  ');
+  for (const warning of [...windowWarnings(results, (t) => redactor.text(t)), ...typeErrorWarnings(source, results), ...paceWarnings]) notices.line(`apilake: warning: ${warning}`, '  ');
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

@@ -51,6 +51,7 @@ describe('source definitions', () => {
 
   it.each([
     ['an invalid schedule', VALID.replace('rate(1 hour)', 'every hour'), 'schedule', /not a Scheduler expression/],
+    ['a rate of zero', VALID.replace('rate(1 hour)', 'rate(0 hours)'), 'schedule', /^"rate\(0 hours\)": the number of a rate must be at least 1$/],
     ['a cron schedule without window', VALID.replace('rate(1 hour)', 'cron(0 * * * ? *)'), 'streams[0].window', /required: schedule/],
     ['a bad window', VALID.replace('records: data', 'records: data\n    window: 1week'), 'streams[0].window', /not a duration/],
     ['invalid JMESPath', VALID.replace('records: data', 'records: "data["'), 'streams[0].records', /not valid JMESPath/],

@@ -50,6 +50,8 @@ export function formatWindowLine(result: WindowResult, redact: (text: string) =>
 /**
  * The closing summary of a run. Its pages and retries are the sums of the per-window lines:
  * every window that ran counts, landed or not; records and bytes count only what landed.
+ * Throttled responses (429, a rate-limit 403, a rule's retry) are a count of their own, not a share of
+ * the retries: a throttled answer that exhausts the attempts is counted but never retried.
  */
 export function formatSummary(source: string, tally: WindowTally, location: string): string {
   const { counts } = tally;
@@ -57,7 +59,7 @@ export function formatSummary(source: string, tally: WindowTally, location: stri
   const stopped = [counts.interrupted > 0 ? `, ${counts.interrupted} interrupted` : '', counts.not_started > 0 ? `, ${counts.not_started.toLocaleString('en')} not started` : ''].join('');
   return (
     `${source}: ${counts.committed} committed, ${counts.skipped} skipped, ${counts.failed} failed${stopped} · ` +
-    `${plural(records, 'record')} landed (${formatBytes(bytes)}) · ${plural(pages, 'page')}, ${plural(retries, 'retry', 'retries')} (${throttled} throttled) → ${location}`
+    `${plural(records, 'record')} landed (${formatBytes(bytes)}) · ${plural(pages, 'page')}, ${plural(retries, 'retry', 'retries')}, ${plural(throttled, 'throttled response')} → ${location}`
   );
 }
 

@@ -75,11 +75,12 @@ export class PlaceholderError extends ApilakeError {
 
 /** Base of the errors raised while talking to the source's API. */
 export class HttpError extends ApilakeError {
-  /** `METHOD url` with credentials redacted. */
+  /** `METHOD url` with credentials redacted, or what else the error concerns (`job 42`). */
   readonly request: string;
 
   constructor(message: string, request: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
-    super(`${message} (${request})`, options);
+    // A message that begins with what it concerns (`job 42: …`) names it once.
+    super(message.startsWith(request) ? message : `${message} (${request})`, options);
     this.name = 'HttpError';
     this.request = request;
   }

@@ -6,6 +6,7 @@ import { formatFailures, formatStopped, formatSummary } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
+import { typeErrorWarnings } from '../progress/typeErrorWarnings.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -79,6 +80,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   const progress = new BackfillProgress({ total, output: out, redact: (t) => redactor.text(t), interrupt: interrupt.signal });
   const onWindowStart = (stream: { readonly name: string }, window: WindowResult['window']) => progress.windowStarted(stream.name, window);
   const results: WindowResult[] = [];
+  // The lake as the summary names it: the storage's location, absolute, as `run` names it.
+  let location = '';
   const onWindowEnd = (result: WindowResult) => {
     results.push(result);
     progress.windowDone(result);
@@ -86,7 +89,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   try {
     if (options.curateOnly) {
       const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
-      out.line(`apilake backfill ${source.name} --curate-only in ${storage.location} (${total} windows, ${concurrency} at once, no API call)`);
+      location = storage.location;
+      out.line(`apilake backfill ${source.name} --curate-only in ${location} (${total} windows, ${concurrency} at once, no API call)`);
       await curateRange({ source, stream: options.stream, selection, storage, concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
       const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
@@ -95,7 +99,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
         budget: budgetPlace(storage),
         onBudgetChange: (change) => out.line(redactor.text(describeBudgetChange(change))),
       });
-      out.line(`apilake backfill ${source.name} → ${storage.location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
+      location = storage.location;
+      out.line(`apilake backfill ${source.name} → ${location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
       try {
         await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
       } finally {
@@ -107,7 +112,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   }
   progress.finish();
   const { tally } = progress;
-  out.line(formatSummary(source.name, tally, options.lake));
+  out.line(formatSummary(source.name, tally, location));
   if (tally.failures.length > 0) {
     out.line(`\nfailed windows (run the same command again to retry only these):`);
     for (const line of formatFailures(tally.failures, (t) => redactor.text(t))) out.line(line, '      ');
@@ -117,7 +122,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   const notices = new TerminalOutput(process.stderr);
   // Curating measures no landing: its windows' times say nothing of the deployed function.
   const paceWarnings = options.curateOnly ? [] : slowPartWarnings(source, results);
-  for (const warning of [...windowWarnings(results, (t) => redactor.text(t)), ...paceWarnings]) notices.line(`apilake: warning: ${warning}`, '  ');
+  for (const warning of [...windowWarnings(results, (t) => redactor.text(t)), ...typeErrorWarnings(source, results), ...paceWarnings]) notices.line(`apilake: warning: ${warning}`, '  ');
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (tally.counts.failed + tally.counts.interrupted + tally.counts.not_started > 0) process.exitCode = EXIT.windowsFailed;
 }

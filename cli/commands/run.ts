@@ -6,6 +6,7 @@ import { interruptSignal, signalExitCode, type StopSignal } from '../interrupt.j
 import { selectionFromFlags } from '../parseTime.js';
 import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
+import { typeErrorWarnings } from '../progress/typeErrorWarnings.js';
 import { WindowTally } from '../progress/WindowTally.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
@@ -77,7 +78,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
     out.line(formatSummary(source.name, tally, storage.location));
     const stopped = formatStopped(tally);
     if (stopped) out.line(stopped);
-    for (const warning of [...windowWarnings(results, redact), ...slowPartWarnings(source, results)]) notices.line(`apilake: warning: ${warning}`, '  ');
+    for (const warning of [...windowWarnings(results, redact), ...typeErrorWarnings(source, results), ...slowPartWarnings(source, results)]) notices.line(`apilake: warning: ${warning}`, '  ');
     const failed = tally.failures.length;
     if (failed > 0) {
       notices.line(

@@ -179,7 +179,8 @@ async function withLocalLake(lakeDir: string, options: LocalQueryOptions, body: 
         if (error instanceof ConsumerFailure) throw error.cause;
         if (options.signal?.aborted) throw error;
         if (attempt === 1 && !delivered.value && REPLACED_UNDER_US.test((error as Error).message)) continue;
-        const available = tables.flatMap((t) => [t.name, `${t.name}_raw`]).join(', ') || `none (nothing committed under ${lakeDir} yet)`;
+        const names = await queryableNames(connection, tables);
+        const available = `${names.join(', ') || 'none'}${tables.length === 0 ? ` (nothing committed under ${lakeDir} yet)` : ''}`;
         throw new InputError(`query failed: ${(error as Error).message}\ntables: ${available}`, { cause: error });
       }
     } finally {
@@ -187,6 +188,20 @@ async function withLocalLake(lakeDir: string, options: LocalQueryOptions, body: 
       connection.closeSync();
       instance.closeSync();
     }
+  }
+}
+
+/**
+ * Every name a query can read, as DuckDB has them: each stream's table, `_raw` table and, with a
+ * primary key, `_latest` view, streams with no commit yet included. Should DuckDB not answer, the
+ * names of the streams found in the lake.
+ */
+async function queryableNames(connection: DuckDBConnection, tables: readonly LakeTable[]): Promise<string[]> {
+  try {
+    const reader = await connection.runAndReadAll('SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name');
+    return reader.getRowsJson().flatMap(([name]) => (typeof name === 'string' ? [name] : []));
+  } catch {
+    return tables.flatMap((t) => [t.name, `${t.name}_raw`]);
   }
 }
 

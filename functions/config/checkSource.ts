@@ -6,7 +6,7 @@
 
 import { search } from '@aws-lambda-powertools/jmespath';
 import { HEADER_NAME, headerValueProblem } from './headerValue.js';
-import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs } from '../window/duration.js';
+import { isScheduleExpression, MIN_WINDOW_MS, parseDuration, rateIntervalMs, scheduleExpressionProblem } from '../window/duration.js';
 import { isTimeZone } from '../window/timeZone.js';
 import { checkColumns } from './checkColumns.js';
 import { placeholdersIn, templateProblems, unfilledPlaceholders, WINDOW_PLACEHOLDERS } from '../window/templating.js';
@@ -37,9 +37,8 @@ export function checkSource(source: PartialSource): PathProblem[] {
   const problems: PathProblem[] = [];
   const add = (path: readonly (string | number)[], message: string) => problems.push({ path, message });
 
-  if (source.schedule !== undefined && !isScheduleExpression(source.schedule)) {
-    add(['schedule'], `"${source.schedule}" is not a Scheduler expression: expected rate(<n> minute|minutes|hour|hours|day|days) or cron(<6 fields>)`);
-  }
+  const scheduleProblem = source.schedule === undefined ? undefined : scheduleExpressionProblem(source.schedule);
+  if (scheduleProblem) add(['schedule'], scheduleProblem);
   if (source.timezone !== undefined && !isTimeZone(source.timezone)) add(['timezone'], `"${source.timezone}" is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   if (source.headers) checkHeaders(source.headers, ['headers'], add);
   source.cassettes?.redact.body.forEach((expression, i) => checkJmespath(expression, ['cassettes', 'redact', 'body', i], add));

@@ -7,12 +7,13 @@ import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { join, relative } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSource } from './checkSource.js';
 import { partialSource, type PartialSource } from './partialSource.js';
 import { sourceSchema, type SourceDefinition } from './sourceSchema.js';
+import { unionReading } from './unionIssue.js';
 import { checkAliases, checkFlowDepth, checkSize, formatBytes, MAX_ALIAS_NODES, MAX_SOURCE_BYTES, type LimitProblem } from './yamlLimits.js';
 import { maskUrlCredentials } from './urlCredentials.js';
 
@@ -224,15 +225,32 @@ function issueToProblems(issue: z.core.$ZodIssue, doc: Document, file: string, l
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => locate([...issue.path, key], `unknown key "${key}"`, doc, file, lineOf));
   }
+  const union = unionReading(issue);
+  if (union.kind === 'inside') return union.issues.flatMap((inner) => issueToProblems({ ...inner, path: [...issue.path, ...inner.path] }, doc, file, lineOf));
+  if (union.kind === 'expected') {
+    const received = doc.getIn(issue.path as (string | number)[]);
+    return [locate(issue.path, received === undefined ? `required (expected ${union.expected})` : `Invalid input: expected ${union.expected}, got ${receivedKind(received)}`, doc, file, lineOf)];
+  }
   return [locate(issue.path, describeIssue(issue, doc), doc, file, lineOf)];
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document): string {
   const received = doc.getIn(issue.path as (string | number)[]);
   if (issue.code === 'invalid_type' && received === undefined) return `required (expected ${issue.expected})`;
-  // A URL's user info is a credential (refused, but not to be printed on the way).
-  const shown = received === undefined || isNode(received) ? '' : ` (got ${JSON.stringify(typeof received === 'string' ? maskUrlCredentials(received) : received)})`;
+  const shown = received === undefined || isNode(received) ? '' : ` (got ${shownValue(received)})`;
   return `${issue.message}${shown}`;
+}
+
+/** A value as the YAML author sees it: `a list`, `a mapping`, or a scalar as JSON (`null`, `"eu"`). */
+function receivedKind(received: unknown): string {
+  if (isSeq(received)) return 'a list';
+  if (isMap(received)) return 'a mapping';
+  return isNode(received) ? 'a YAML node' : shownValue(received);
+}
+
+/** A value as a problem quotes it: JSON, a URL's user info masked (a credential, refused but not to be printed). */
+function shownValue(received: unknown): string {
+  return JSON.stringify(typeof received === 'string' ? maskUrlCredentials(received) : received);
 }
 
 function locate(path: readonly PropertyKey[], message: string, doc: Document, file: string, lineOf: (o?: number) => number | undefined): ConfigProblem {

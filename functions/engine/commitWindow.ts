@@ -20,6 +20,8 @@ export interface CommitFigures {
   readonly bytes: number;
   readonly manifestKey: string;
   readonly runId: string;
+  /** Values per typed column that did not convert and were stored as NULL; absent when none. */
+  readonly typeErrors?: Readonly<Record<string, number>>;
 }
 
 /** The figures of `manifest`, a commit of the window `ref`. */
@@ -30,6 +32,7 @@ export function commitFigures(ref: WindowRef, manifest: Manifest): CommitFigures
     bytes: manifest.totals.bytes,
     manifestKey: manifestKey(ref, manifest.commit),
     runId: manifest.run_id,
+    ...(manifest.type_errors ? { typeErrors: manifest.type_errors } : {}),
   };
 }
 

@@ -122,7 +122,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
     const warnings = outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
     if (outcome.kind === 'lost') return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key, ...warnings });
     if (outcome.kind === 'failed') return result('failed', { error: outcome.error, manifestKey: outcome.key ?? state.key, ...warnings });
-    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key, ...warnings });
+    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key, ...(next.type_errors ? { typeErrors: next.type_errors } : {}), ...warnings });
   } catch (error) {
     await file.abort(error as Error);
     const left = await attempt.abandon([key]);

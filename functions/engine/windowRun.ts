@@ -67,6 +67,11 @@ export interface WindowResult {
    * Set when the window's pages landed and it committed.
    */
   readonly slowestPartMs?: number;
+  /**
+   * Values per typed column that did not convert and were stored as NULL (the manifest's
+   * `type_errors`), in the window's current commit; absent when none.
+   */
+  readonly typeErrors?: Readonly<Record<string, number>>;
   /** Problems that did not fail the window (a symlink not yet repaired, orphans left for gc). */
   readonly warnings?: readonly string[];
   readonly error?: ApilakeError | Error;

@@ -45,12 +45,26 @@ export function rateIntervalMs(schedule: string): number | undefined {
 
 /** Whether `schedule` is a syntactically valid Scheduler `rate(...)` or six-field `cron(...)` expression. */
 export function isScheduleExpression(schedule: string): boolean {
+  return scheduleExpressionProblem(schedule) === undefined;
+}
+
+/**
+ * What is wrong with a Scheduler expression, or undefined when it is a valid `rate(...)` or
+ * six-field `cron(...)`. Scheduler takes a rate's value as a positive integer
+ * (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html), the unit
+ * singular for 1 and plural above (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html).
+ */
+export function scheduleExpressionProblem(schedule: string): string | undefined {
   const rate = /^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$/.exec(schedule.trim());
   if (rate) {
-    const [, value, unit] = rate;
-    // Scheduler rejects rate(1 minutes) and rate(2 minute): singular only for 1.
-    return Number(value) > 0 && (Number(value) === 1) === !unit!.endsWith('s');
+    const value = Number(rate[1]);
+    const unit = rate[2]!;
+    if (value < 1) return `"${schedule}": the number of a rate must be at least 1`;
+    const singular = unit.replace(/s$/, '');
+    if ((value === 1) !== !unit.endsWith('s')) return `"${schedule}": write rate(1 ${singular}) for one, rate(${value === 1 ? 2 : value} ${singular}s) for more`;
+    return undefined;
   }
   const cron = /^cron\((.+)\)$/.exec(schedule.trim());
-  return cron !== null && cron[1]!.trim().split(/\s+/).length === 6;
+  if (cron !== null && cron[1]!.trim().split(/\s+/).length === 6) return undefined;
+  return `"${schedule}" is not a Scheduler expression: expected rate(<n> minute|minutes|hour|hours|day|days) or cron(<6 fields>)`;
 }

@@ -4,6 +4,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as iamLib from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { RAW_PREFIX, SOURCE_AREAS, streamPrefix } from '../../functions/index.js';
 import { BACKFILL_PREFIX } from '../backfillLayout.js';
@@ -38,12 +39,20 @@ export class Lake extends Construct {
 
   constructor(scope: Construct, id: string, props: LakeProps = {}) {
     super(scope, id);
+    // S3 server access logs reach a bucket through a bucket policy for logging.s3.amazonaws.com
+    // (scoped to the source bucket and account), the way AWS recommends, instead of the legacy
+    // LogDeliveryWrite ACL, which needs ACLs enabled on the bucket. Set before the buckets are
+    // made, so every bucket that logs to accessLogs (the Athena results' too) grants it so.
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3.ObjectOwnership.html
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // ACLs disabled: the bucket owner owns every log object, and access is by policy alone.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy,
     });

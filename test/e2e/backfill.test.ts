@@ -32,6 +32,11 @@ function landedFetches(): Map<string, number> {
   return counts;
 }
 
+/** The lake the closing summary (`shop: … → <lake>`) names. */
+function summaryLake(stdout: string): string | undefined {
+  return / → (.+)$/.exec(stdout.split('\n').find((line) => line.startsWith('shop: ')) ?? '')?.[1];
+}
+
 async function expectExactlyOnce() {
   const records = await readRecords(join(cwd, 'lake'));
   const ids = records.map((r) => (r.data as Item).id).sort((a, b) => a - b);
@@ -59,6 +64,10 @@ describe('apilake backfill (local)', () => {
     const second = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '4'], { cwd });
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('shop: 1 committed, 29 skipped, 0 failed');
+    // The summary names the lake as run's does: the folder --lake (./lake) resolves to.
+    expect(summaryLake(second.stdout)).toBe(join(cwd, 'lake'));
+    const run = await apilake(['run', 'shop', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z'], { cwd });
+    expect(summaryLake(run.stdout)).toBe(join(cwd, 'lake'));
     const fetches = landedFetches();
     expect([...fetches.entries()].filter(([since]) => since !== FAILING_WINDOW).every(([, n]) => n === 1)).toBe(true); // no window fetched twice
     expect(fetches.get(FAILING_WINDOW)).toBe(3); // two failed attempts, one success

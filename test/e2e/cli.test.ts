@@ -53,7 +53,7 @@ describe('apilake CLI', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('✓ items [2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z) (1h) 60 records, 3 pages, 0 retries, 1 part');
-    expect(first.stdout).toMatch(/shop: 4 committed, 0 skipped, 0 failed · 240 records landed \(.+\) · 12 pages, 0 retries \(0 throttled\)/);
+    expect(first.stdout).toMatch(/shop: 4 committed, 0 skipped, 0 failed · 240 records landed \(.+\) · 12 pages, 0 retries, 0 throttled responses →/);
     const records = await readRecords(join(cwd, 'lake'));
     expect(records).toHaveLength(240);
 
@@ -131,7 +131,7 @@ describe('apilake CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('demo_shop: 25 committed, 0 skipped, 0 failed · 1,200 records');
     expect(stdout).toMatch(/orders\s+│ 960\s+│ 24/);
-    expect(stdout).toMatch(/retries \([1-9]\d* throttled\)/);
+    expect(stdout).toMatch(/retries, [1-9]\d* throttled responses? →/);
     const again = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'examples')], { cwd: demoDir });
     expect(again.stdout).toContain('demo_shop: 0 committed, 25 skipped, 0 failed');
     expect(again.stdout).toMatch(/orders\s+│ 960\s+│ 24/);

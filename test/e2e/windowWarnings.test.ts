@@ -46,4 +46,21 @@ describe('warnings of windows that did not fail', () => {
     expect(more).toEqual([]);
     expect(warning).toMatch(/^apilake: warning: stream items, window \[2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z\) \(1h\): .*the window counts as not committed and is landed again as commit 2$/);
   }, 60_000);
+
+  it('run and backfill say once per stream and column how many values did not convert to its type; a window already committed is not told again', async () => {
+    api = await startTestApi({ count: 300 });
+    const cwd = await shopProject('apilake-window-warnings-', api.url, {
+      paging: { type: 'cursor', limit: 25 },
+      streamFields: ['columns:', '  - { name: id, path: id, type: bigint }', '  - { name: label, path: name, type: "decimal(18,2)" }'],
+    });
+    const run = await apilake(['run', 'shop', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T03:00:00Z'], { cwd });
+    expect(run.code).toBe(0);
+    expect(warningsOf(run.stderr)).toEqual(['apilake: warning: shop.items: column label: 180 values in 3 windows did not convert to decimal(18,2) and were stored as NULL (data keeps them as sent)']);
+    const backfill = await apilake(['backfill', 'shop', '--from', '2024-01-01T02:00:00Z', '--to', '2024-01-01T04:00:00Z'], { cwd });
+    expect(backfill.code).toBe(0);
+    expect(backfill.stdout).toContain('shop: 1 committed, 1 skipped, 0 failed');
+    expect(warningsOf(backfill.stderr)).toEqual(['apilake: warning: shop.items: column label: 60 values did not convert to decimal(18,2) and were stored as NULL (data keeps them as sent)']);
+    const again = await apilake(['run', 'shop', '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T03:00:00Z'], { cwd });
+    expect(warningsOf(again.stderr)).toEqual([]);
+  }, 60_000);
 });

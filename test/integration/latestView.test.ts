@@ -49,6 +49,8 @@ describe('github_issues_issues_latest', () => {
     // Every version stays in the table itself: issue 1 twice.
     expect((await runLocalQuery('SELECT count(*), count(DISTINCT id) FROM github_issues_issues', lake, { specs })).rows).toEqual([['5', '4']]);
     expect((await runLocalQuery('SELECT state FROM github_issues_issues_latest WHERE id = 1', lake, { specs })).rows).toEqual([['closed']]);
+    // A query of a table that does not exist lists every name a query can read, the view included.
+    await expect(runLocalQuery('SELECT * FROM nope', lake, { specs })).rejects.toThrow(/\ntables: github_issues_issues, github_issues_issues_latest, github_issues_issues_raw$/);
   });
 });
 

@@ -51,6 +51,7 @@ describe('source definitions', () => {
 
   it.each([
     ['an invalid schedule', VALID.replace('rate(1 hour)', 'every hour'), 'schedule', /not a Scheduler expression/],
+    ['a rate of zero', VALID.replace('rate(1 hour)', 'rate(0 hours)'), 'schedule', /^"rate\(0 hours\)": the number of a rate must be at least 1$/],
     ['a cron schedule without window', VALID.replace('rate(1 hour)', 'cron(0 * * * ? *)'), 'streams[0].window', /required: schedule/],
     ['a bad window', VALID.replace('records: data', 'records: data\n    window: 1week'), 'streams[0].window', /not a duration/],
     ['invalid JMESPath', VALID.replace('records: data', 'records: "data["'), 'streams[0].records', /not valid JMESPath/],
@@ -79,6 +80,35 @@ describe('source definitions', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]!.message).toContain('(got "https://***@api.example.com")');
     expect(JSON.stringify(problems)).not.toMatch(/hunter2|admin/);
+  });
+
+  it.each([
+    ['vars of a list', VALID.replace('streams:', 'vars: { region: [eu, us] }\nstreams:'), 'vars.region', 'Invalid input: expected a string or number, got a list'],
+    ['a param of a list', VALID.replace('params: { since', 'params: { limit: [1, 2], since'), 'streams[0].params.limit', 'Invalid input: expected a string, number or boolean, got a list'],
+    ['a param of null', VALID.replace('params: { since', 'params: { flag: null, since'), 'streams[0].params.flag', 'Invalid input: expected a string, number or boolean, got null'],
+    ['a param of a mapping', VALID.replace('params: { since', 'params: { q: { a: 1 }, since'), 'streams[0].params.q', 'Invalid input: expected a string, number or boolean, got a mapping'],
+    [
+      'a stop header of a number',
+      VALID.replace('param: cursor }', 'param: cursor, stop_when_headers: { X-More: 0 } }'),
+      'streams[0].pagination.stop_when_headers.X-More',
+      'Invalid input: expected a string or boolean, got 0',
+    ],
+    ['an unknown format', VALID.replace('records: data', 'records: data\n    format: xmlx'), 'streams[0].format', 'Invalid input: expected "json", "jsonl", "csv" or a mapping, got "xmlx"'],
+    ['max_results of text', VALID.replace('records: data', 'records: data\n    max_results: many'), 'streams[0].max_results', 'Invalid input: expected a number or mapping, got "many"'],
+    [
+      'a response status of text',
+      VALID.replace('streams:', 'response_rules: [{ when: { status: often }, action: retry }]\nstreams:'),
+      'response_rules[0].when.status',
+      /^Invalid input: expected a number, "1xx", .* or list, got "often"$/,
+    ],
+  ])('says what a value of a union takes, and what it got: %s', (_what, text, path, message) => {
+    const problem = configProblems(text).find((p) => p.path === path);
+    expect(problem?.message).toMatch(message);
+  });
+
+  it('reports the problem inside the one option of a union a value has the shape of', () => {
+    const problems = configProblems(VALID.replace('records: data', 'records: data\n    max_results: { limit: lots }'));
+    expect(problems).toMatchObject([{ path: 'streams[0].max_results.limit', line: 11, message: 'Invalid input: expected number, received string (got "lots")' }]);
   });
 
   it('fails on broken YAML with the line', () => {

@@ -36,7 +36,12 @@ describe('response_rules and rate_limit.budget in a source', () => {
     ['a rule without a condition', SOURCE.replace(`{ status: 200, body: "errors[?extensions.code=='THROTTLED']" }`, '{}'), 'response_rules[0].when', /at least one of status, headers or body/],
     ['an unknown action', SOURCE.replace('action: retry\n    wait: budget', 'action: skip'), 'response_rules[0].action', /Invalid option/],
     ['a status out of range', SOURCE.replace('status: [403, "5xx"]', 'status: 99'), 'streams[0].response_rules[0].when.status', /./],
-    ['a status class that is not one', SOURCE.replace('"5xx"', '"6xx"'), 'streams[0].response_rules[0].when.status', /./],
+    [
+      'a status class that is not one',
+      SOURCE.replace('"5xx"', '"6xx"'),
+      'streams[0].response_rules[0].when.status[1]',
+      /^Invalid input: expected a number, "1xx", "2xx", "3xx", "4xx" or "5xx", got "6xx"$/,
+    ],
     ['an invalid header name', SOURCE.replace('X-Reason:', '"X Reason":'), 'streams[0].response_rules[0].when.headers.X Reason', /not a valid header name/],
     ['an invalid header pattern', SOURCE.replace('"/quota/i"', '"/(quota/"'), 'streams[0].response_rules[0].when.headers.X-Reason', /not a valid regular expression/],
     ['a wait on a rule that does not retry', SOURCE.replace('action: retry\n    wait: budget', 'action: fail\n    wait: budget'), 'response_rules[0].wait', /applies to action: retry only/],

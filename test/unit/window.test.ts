@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, isScheduleExpression, parseDuration, rateIntervalMs } from '../../functions/window/duration.js';
+import { formatDuration, isScheduleExpression, parseDuration, rateIntervalMs, scheduleExpressionProblem } from '../../functions/window/duration.js';
 import { describeWindow, isAligned, splitIntoWindows, windowBefore } from '../../functions/window/TimeWindow.js';
 
 const H = 3_600_000;
@@ -34,6 +34,13 @@ describe('schedule expressions', () => {
 
   it.each(['rate(1 hour)', 'rate(2 hours)', 'cron(0 12 * * ? *)', 'cron(15 0 ? * MON-FRI *)'])('accepts %s', (e) => expect(isScheduleExpression(e)).toBe(true));
   it.each(['rate(1 hours)', 'rate(2 hour)', 'rate(0 hours)', 'cron(0 * * * *)', 'every hour', 'rate(1 week)'])('rejects %s', (e) => expect(isScheduleExpression(e)).toBe(false));
+  it.each([
+    ['rate(0 hours)', '"rate(0 hours)": the number of a rate must be at least 1'],
+    ['rate(00 minutes)', '"rate(00 minutes)": the number of a rate must be at least 1'],
+    ['rate(1 hours)', '"rate(1 hours)": write rate(1 hour) for one, rate(2 hours) for more'],
+    ['rate(5 day)', '"rate(5 day)": write rate(1 day) for one, rate(5 days) for more'],
+    ['rate(1 week)', '"rate(1 week)" is not a Scheduler expression: expected rate(<n> minute|minutes|hour|hours|day|days) or cron(<6 fields>)'],
+  ])('says what is wrong with %s', (e, problem) => expect(scheduleExpressionProblem(e)).toBe(problem));
 });
 
 describe('splitIntoWindows', () => {

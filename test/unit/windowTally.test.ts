@@ -29,7 +29,7 @@ describe('WindowTally and the run summary', () => {
     const lines = results.map((r) => formatWindowLine(r, undefined, tally.add(r)));
     expect(lines[1]).toMatch(/FAILED after 2 pages, 2 retries, 0\.1 s: HTTP 503/);
     const summary = formatSummary('shop', tally, './lake');
-    expect(summary).toBe('shop: 1 committed, 1 skipped, 1 failed · 60 records landed (1000 B) · 5 pages, 3 retries (1 throttled) → ./lake');
+    expect(summary).toBe('shop: 1 committed, 1 skipped, 1 failed · 60 records landed (1000 B) · 5 pages, 3 retries, 1 throttled response → ./lake');
     // The figures of the lines add up to the summary's.
     const sum = (pattern: RegExp) => lines.reduce((n, l) => n + Number(pattern.exec(l)?.[1] ?? 0), 0);
     expect(sum(/(\d+) pages?/)).toBe(5);

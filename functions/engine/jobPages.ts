@@ -16,6 +16,7 @@
  * result files, and downloads from there.
  */
 
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { formBodyProblems, isFormEncoded } from '../config/formBody.js';
 import { headerValueProblem } from '../config/headerValue.js';
@@ -142,15 +143,17 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
 
   const urls = fileUrls(input, job, lastPoll, record);
   if (resume && resume.file === undefined) throw stale('it is a page of job.download.path, and the stream downloads the files of job.download.urls');
-  // The files are taken up by their place in the list: a list of another length is another set of results.
+  // The files are taken up by their place in the list: a list of another length, other files or another order is another set of results.
   if (resume && resume.files !== urls.length) throw stale(`the download began with ${resume.files} result files, and the job's poll now names ${urls.length}`);
+  const listing = listingOf(urls);
+  if (resume && resume.listing !== listing) throw stale("the job's poll now names other result files than the download began with, or the same files in another order");
   for (let i = resume?.file ?? 0; i < urls.length; i++) {
     const url = urls[i]!;
     const home = new URL(input.source.base_url).origin;
     // A signed URL carries its own authorisation: the source's credentials stay with its own origin.
     const authenticate = url.origin === home;
     const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
-    const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length } : undefined;
+    const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length, listing } : undefined;
     yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : downloadHeaders, pagination: { type: 'none', max_pages: 1 } }), {
       first: { url },
       authenticate,
@@ -284,6 +287,17 @@ function fileUrls(input: JobPagesInput, job: JobConfig, lastPoll: unknown, recor
     }
     return url;
   });
+}
+
+/**
+ * A digest of result files' origins and paths, in order ({@link JobDownloadCursor.listing}): no
+ * query, so a signature renewed at each poll neither changes it nor is stored.
+ */
+function listingOf(urls: readonly URL[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(urls.map((url) => url.origin + url.pathname)))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /** The window's `{job.key}` for a job of `generation` at the attempt's commit. */

@@ -199,7 +199,7 @@ describe('a Salesforce Bulk API 2.0 download landed in slices', () => {
     ],
     [
       'stands at a result file of a stream that downloads from a path',
-      (next) => ({ job: 'download', jobId: next.jobId, file: 1, files: 2 }),
+      (next) => ({ job: 'download', jobId: next.jobId, file: 1, files: 2, listing: 'h7Jq0Zs3n9Uu2mLk8xYb1w' }),
       /^cannot continue downloading the results of job 750R00000000001AAA from the stored position: it is a result file, and the stream downloads from job.download.path/,
     ],
   ])('fails a slice whose checkpoint %s, creating no job and landing nothing', async (_, edit, message) => {
@@ -248,7 +248,7 @@ describe('a Salesforce Bulk API 2.0 download landed in slices', () => {
  * A job API whose done job names `files` result files (JSON Lines) on another origin, each URL
  * signed anew at every poll, as cloud storage signs them.
  */
-async function startFilesJob(files: readonly (readonly { id: number }[])[], options: { failAfterPolls?: number } = {}) {
+async function startFilesJob(files: readonly (readonly { id: number }[])[], options: { failAfterPolls?: number; namedAt?: (poll: number) => readonly number[] } = {}) {
   let polls = 0;
   const host = await startJsonServer((request) => {
     const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1] ?? Number.NaN);
@@ -259,7 +259,8 @@ async function startFilesJob(files: readonly (readonly { id: number }[])[], opti
     if (request.method === 'POST') return { body: { id: 'job1' } };
     polls++;
     if (options.failAfterPolls !== undefined && polls > options.failAfterPolls) return { body: { id: 'job1', state: 'failed', message: 'export expired' } };
-    return { body: { id: 'job1', state: 'done', urls: files.map((_, i) => `${host.url}/results/${i}.jsonl?sig=${polls}`) } };
+    const named = options.namedAt?.(polls) ?? files.map((_, i) => i);
+    return { body: { id: 'job1', state: 'done', urls: named.map((i) => `${host.url}/results/${i}.jsonl?sig=${polls}`) } };
   });
   closers.push(
     () => api.close(),
@@ -279,9 +280,11 @@ describe('a download of several result files landed in slices', () => {
     const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
     expect(result).toMatchObject({ status: 'committed', records: 15 });
     expect(checkpoints.map((c) => c.next)).toEqual([
-      { job: 'download', jobId: 'job1', file: 1, files: 3 },
-      { job: 'download', jobId: 'job1', file: 2, files: 3 },
+      { job: 'download', jobId: 'job1', file: 1, files: 3, listing: expect.any(String) as string },
+      { job: 'download', jobId: 'job1', file: 2, files: 3, listing: (checkpoints[0]!.next as JobDownloadCursor).listing },
     ]);
+    // The listing is a digest: no URL, and no signature of one, is stored.
+    expect(JSON.stringify(checkpoints)).not.toMatch(/sig=|results\//);
     expect(checkpoints.map((c) => c.parts.length)).toEqual([1, 2]);
     // Each slice polls once, and downloads the next file from the URL that poll signed.
     expect(api.requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(['POST /jobs', 'GET /jobs/job1', 'GET /jobs/job1', 'GET /jobs/job1']);
@@ -308,6 +311,28 @@ describe('a download of several result files landed in slices', () => {
       /^cannot continue downloading the results of job job1 from the stored position: the download began with 4 result files, and the job's poll now names 3; the window's next attempt downloads them anew/,
     );
     expect(host.requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['the same files in another order', [2, 1, 0]],
+    ['another file in place of one', [0, 1, 3]],
+  ])('fails a slice whose job now names %s, downloading none of them', async (_, named) => {
+    const { host, source } = await startFilesJob([...files, files[0]!], { namedAt: (poll) => (poll === 1 ? [0, 1, 2] : named) });
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(failure(await slice(source, storage, clock, first))).toMatch(
+      /^cannot continue downloading the results of job job1 from the stored position: the job's poll now names other result files than the download began with, or the same files in another order; the window's next attempt downloads them anew/,
+    );
+    expect(host.requests).toHaveLength(1);
+    expect(await readManifests(lake)).toEqual([]);
+  });
+
+  it('goes on at the next file when only the signatures of the files changed', async () => {
+    const { host, source } = await startFilesJob(files);
+    const { result } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 15 });
+    expect(new Set(host.requests.map((r) => r.url.searchParams.get('sig'))).size).toBe(3);
   });
 
   it('fails a slice whose poll finds the job failed, abandoning its job record as any failed job', async () => {

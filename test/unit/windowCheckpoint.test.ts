@@ -14,7 +14,7 @@ const GOOD: WindowCheckpoint = {
 };
 
 /** Within a job's download: the third of its three result files, or page 21 of its results. */
-const DOWNLOAD_FILE = { job: 'download', jobId: '750R00000000001AAA', file: 2, files: 3 } as const;
+const DOWNLOAD_FILE = { job: 'download', jobId: '750R00000000001AAA', file: 2, files: 3, listing: 'h7Jq0Zs3n9Uu2mLk8xYb1w' } as const;
 const DOWNLOAD_PAGE = {
   job: 'download',
   jobId: '750R00000000001AAA',
@@ -55,6 +55,7 @@ describe('parseWindowCheckpoint', () => {
     ['a download at a file past the last', { ...GOOD, next: { ...DOWNLOAD_FILE, file: 3 } }, "file 3 is not one of the job's 3 result files (0-based)"],
     ['a download at a negative file', { ...GOOD, next: { ...DOWNLOAD_FILE, file: -1 } }, "file -1 is not one of the job's 3 result files"],
     ['a download without its count of files', { ...GOOD, next: { job: 'download', jobId: 'j1', file: 1 } }, 'files undefined is not a count of result files'],
+    ['a file download without the listing of its files', { ...GOOD, next: { job: 'download', jobId: 'j1', file: 1, files: 2 } }, "listing undefined is not a digest of the job's result files"],
     ['a file download with an incremental position', { ...GOOD, next: { ...DOWNLOAD_FILE, incremental: { at: 1, label: 'x' } } }, 'a result file is taken up whole'],
     ['a paged download whose token has no request', { ...GOOD, next: { job: 'download', jobId: 'j1', paging: { kind: 'sequential', index: 2, seen: [] } } }, 'its request has no valid URL'],
     ['a paged download with a broken incremental position', { ...GOOD, next: { ...DOWNLOAD_PAGE, incremental: { at: 'soon' } } }, 'its incremental position is not {at, label}'],

@@ -21,7 +21,7 @@ import type { Clock } from '../clock.js';
 import { formBodyProblems, isFormEncoded } from '../config/formBody.js';
 import { headerValueProblem } from '../config/headerValue.js';
 import type { JobConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, JobError } from '../errors.js';
+import { AbortedError, ApilakeError, HttpStatusError, JobError } from '../errors.js';
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { HttpRequest } from '../http/HttpClient.js';
@@ -33,7 +33,7 @@ import { newJobRecord, type JobRecord, type JobRecordStore } from '../sink/jobRe
 import type { WindowRef } from '../sink/lakeLayout.js';
 import { parseDuration } from '../window/duration.js';
 import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
-import type { HttpClient, HttpStats } from '../http/HttpClient.js';
+import type { HttpClient, HttpResult, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
 import { jobKey } from './jobKey.js';
@@ -223,10 +223,13 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
   return context.records.create(record);
 }
 
+/** Statuses of a poll that say the job no longer exists. */
+const GONE: ReadonlySet<number> = new Set([404, 410]);
+
 /**
  * Polls the job until `done_when` holds; returns the last poll response.
  * @param once the job was done when its download began (a slice taking the download up): one poll, which must find it done still
- * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done
+ * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done or is gone (404, 410: its record is then abandoned)
  */
 async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext, once = false): Promise<unknown> {
   const { clock } = context;
@@ -236,9 +239,24 @@ async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: Templ
   for (let polls = 1; ; polls++) {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
     const request = buildRequest(input.source, job.poll, { ...values, values: { ...values.values, ...jobPlaceholders(templateText(job.poll), record.job_id, key, last) } }, `job poll ${polls}`);
-    const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
-    last = response.body;
     const described = describe(input, request);
+    let response: HttpResult<unknown>;
+    try {
+      response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
+    } catch (error) {
+      // A job found done before that its API no longer knows (deleted, or expired with its results)
+      // is never found again: kept, its record would send every later attempt to the same answer.
+      if (once && error instanceof HttpStatusError && GONE.has(error.status)) {
+        await context.records.abandon(record, new Date(clock.now()).toISOString());
+        throw new JobError(
+          `job ${record.job_id} was done when its download began, and its poll now answers HTTP ${error.status} (the job is gone, or its results expired); its record is marked abandoned, so the window's next attempt creates a new job`,
+          described,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    last = response.body;
     if (job.failed_when !== undefined && isTruthy(evaluate(job.failed_when, last))) {
       await context.records.abandon(record, new Date(clock.now()).toISOString());
       const error = job.error === undefined ? last : plainValue(evaluate(job.error, last));

@@ -335,6 +335,36 @@ describe('a download of several result files landed in slices', () => {
     expect(new Set(host.requests.map((r) => r.url.searchParams.get('sig'))).size).toBe(3);
   });
 
+  it.each([404, 410])('fails a slice whose poll answers %i, marking the job record abandoned, and the next attempt lands a new job', async (status) => {
+    const host = await startJsonServer((request) => {
+      const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1]);
+      return { headers: { 'content-type': 'application/jsonl' }, body: files[n]!.map((r) => JSON.stringify(r)).join('\n') + '\n' };
+    });
+    // job1 is deleted once its first poll found it done; job2 is not.
+    let created = 0;
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: `job${++created}` } };
+      if (request.url.pathname === '/jobs/job1' && api.requests.filter((r) => r.url.pathname === '/jobs/job1').length > 1) return { status, body: { error: 'no such job' } };
+      return { body: { state: 'done', urls: files.map((_, i) => `${host.url}/results/${i}.jsonl?sig=1`) } };
+    });
+    closers.push(api.close, host.close);
+    const source = jobFileSource(api, host, 'jsonl', 5, (doc) => Object.assign(doc.streams[0]!.job, { download: { urls: 'urls' } }));
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(failure(await slice(source, storage, clock, first))).toMatch(
+      new RegExp(`^job job1 was done when its download began, and its poll now answers HTTP ${status} \\(the job is gone, or its results expired\\); its record is marked abandoned`),
+    );
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).toHaveProperty('abandoned_at');
+
+    // The window's next attempt creates a new job instead of polling the one that is gone.
+    const { result } = await landInSlices(source, storage, { clock });
+    expect(result).toMatchObject({ status: 'committed', records: 15 });
+    expect(created).toBe(2);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(files.flat().map((r) => r.id));
+  });
+
   it('fails a slice whose poll finds the job failed, abandoning its job record as any failed job', async () => {
     const { host, source } = await startFilesJob(files, { failAfterPolls: 1 });
     const storage = new FsLakeStorage(lake);

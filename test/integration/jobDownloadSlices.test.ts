@@ -365,6 +365,27 @@ describe('a download of several result files landed in slices', () => {
     expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(files.flat().map((r) => r.id));
   });
 
+  it('fails a slice whose signed file URL is refused (403) without printing its signature, keeping the job record', async () => {
+    const host = await startJsonServer((request) => {
+      const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1]);
+      if (n > 0) return { status: 403, body: '<Error><Code>ExpiredToken</Code></Error>' };
+      return { headers: { 'content-type': 'application/jsonl' }, body: files[n]!.map((r) => JSON.stringify(r)).join('\n') + '\n' };
+    });
+    const signed = (i: number) => `${host.url}/results/${i}.jsonl?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=bulk%40shop.iam&X-Goog-Signature=5ec7e75160a7b3`;
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { state: 'done', urls: files.map((_, i) => signed(i)) } }));
+    closers.push(api.close, host.close);
+    const source = jobFileSource(api, host, 'jsonl', 1, (doc) => Object.assign(doc.streams[0]!.job, { download: { urls: 'urls' } }));
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(JSON.stringify(first)).not.toContain('5ec7e75160a7b3');
+    const outcome = await slice(source, storage, clock, first);
+    expect(failure(outcome)).toMatch(/^HTTP 403: <Error><Code>ExpiredToken<\/Code><\/Error> \(file 2 of 3, page 1, GET .*X-Goog-Signature=\*\*\*/);
+    expect(JSON.stringify(outcome)).not.toMatch(/5ec7e75160a7b3|bulk%40shop/);
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).not.toHaveProperty('abandoned_at');
+  });
+
   it('fails a slice whose poll finds the job failed, abandoning its job record as any failed job', async () => {
     const { host, source } = await startFilesJob(files, { failAfterPolls: 1 });
     const storage = new FsLakeStorage(lake);

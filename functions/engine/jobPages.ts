@@ -37,6 +37,7 @@ import type { HttpClient, HttpResult, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
 import { jobKey } from './jobKey.js';
+import { pollParamNames, withoutPollParams, withPollParams } from './pollParams.js';
 import { isJobDownload, type JobDownloadCursor, type PagesCursor, type WindowCursor } from './WindowCursor.js';
 
 /** What a job stream's window needs beyond paging: where its job record is, and time. */
@@ -132,11 +133,19 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
     const path = job.download.path;
     if (resume && !resume.paging) throw stale('it is a result file, and the stream downloads from job.download.path');
     const first = templatedUrl(job.download.base_url ?? input.source.base_url, path, job.download.params, jobValues, (field) => `stream "${stream.name}" job.download.${field}`);
+    const fromPoll = pollParamNames(job.download.params);
+    const paging = resume?.paging && withPollParams(resume.paging, first, resume.fromPoll ?? []);
+    // The resumed poll fills the download's parameters the same way, or it is another set of results (pollParams.ts).
+    if (resume && !paging) throw stale(`its next request takes ${(resume.fromPoll ?? []).join(', ')} from the job's poll, and the download's first request now has none`);
     yield* download(plain({ path }), {
       first: { url: first },
       authenticate: true,
-      ...(resume?.paging ? { resume: { paging: resume.paging, ...(resume.incremental ? { incremental: resume.incremental } : {}) } } : {}),
-      standing: (walk) => walk && { job: 'download', jobId, ...walk },
+      ...(paging ? { resume: { paging, ...(resume?.incremental ? { incremental: resume.incremental } : {}) } } : {}),
+      standing: (walk) => {
+        if (!walk) return undefined;
+        const { paging: stored, left } = withoutPollParams(walk.paging, first, fromPoll);
+        return { job: 'download', jobId, ...walk, paging: stored, ...(left.length > 0 ? { fromPoll: left } : {}) };
+      },
     });
     return;
   }

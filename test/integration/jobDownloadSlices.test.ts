@@ -399,6 +399,61 @@ describe('a download of several result files landed in slices', () => {
   });
 });
 
+describe("a paged download whose requests carry a value of the job's poll", () => {
+  /** 20 records, 4 a page; each poll hands out a new download token and expires the one before. */
+  async function tokenJob() {
+    let polls = 0;
+    const token = () => `dl-token-${polls}-4f1c9a0b7e`;
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: 'job1' } };
+      if (request.url.pathname === '/jobs/job1') {
+        polls++;
+        return { body: { state: 'done', download_token: token() } };
+      }
+      if (request.url.searchParams.get('token') !== token()) return { status: 403, body: { error: 'download token expired' } };
+      const from = Number(request.url.searchParams.get('cursor') ?? 0);
+      const data = Array.from({ length: 4 }, (_, i) => ({ id: from + i }));
+      return { body: { data, next: from + 4 < 20 ? String(from + 4) : null } };
+    });
+    closers.push(api.close);
+    const source = jobFileSource(api, api, 'json', 1, (doc) => {
+      doc.lake = { part_size_mb: 0.0001 };
+      Object.assign(doc.streams[0]!, { records: 'data' });
+      Object.assign(doc.streams[0]!.job, {
+        download: { path: '/jobs/{job.id}/results', params: { token: '{job.download_token}', limit: 4 }, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } },
+      });
+    });
+    return { api, source, token };
+  }
+
+  it('leaves the value out of each checkpoint and takes the download up with the value of its own poll', async () => {
+    const { api, source } = await tokenJob();
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 20 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    for (const checkpoint of checkpoints) {
+      expect(checkpoint.next).toMatchObject({ job: 'download', jobId: 'job1', fromPoll: ['token'] });
+      expect(JSON.stringify(checkpoint)).not.toContain('dl-token');
+    }
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(api.requests.filter((r) => r.url.pathname === '/jobs/job1')).toHaveLength(1 + checkpoints.length);
+  });
+
+  it('fails a slice whose poll no longer fills the value, downloading nothing', async () => {
+    const { api, source } = await tokenJob();
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const requests = api.requests.length;
+    const moved = { ...first, next: { ...(first.next as JobDownloadCursor), fromPoll: ['signature'] } };
+    expect(failure(await slice(source, storage, clock, moved))).toMatch(
+      /^cannot continue downloading the results of job job1 from the stored position: its next request takes signature from the job's poll, and the download's first request now has none;/,
+    );
+    expect(api.requests.slice(requests).map((r) => r.url.pathname)).toEqual(['/jobs/job1']);
+  });
+});
+
 describe('a result file larger than the early-landing threshold', () => {
   /** Records of ~1 KB: this many make a file several times the threshold. */
   const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);

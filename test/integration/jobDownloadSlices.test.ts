@@ -454,6 +454,64 @@ describe("a paged download whose requests carry a value of the job's poll", () =
   });
 });
 
+describe('an incremental paged download landed in slices', () => {
+  /** 24 records 75 minutes apart, 4 a page, oldest first: 2 before the window, 2 after it; `swap` puts a record out of order. */
+  async function incrementalJob(swap?: [number, number]) {
+    const at = (i: number) => new Date(DAY.start.getTime() + (i - 2) * 4_500_000 + 60_000).toISOString();
+    const stamps = Array.from({ length: 24 }, (_, i) => at(i));
+    if (swap) [stamps[swap[0]], stamps[swap[1]]] = [stamps[swap[1]]!, stamps[swap[0]]!];
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: 'job1' } };
+      if (request.url.pathname === '/jobs/job1') return { body: { state: 'done' } };
+      const from = Number(request.url.searchParams.get('cursor') ?? 0);
+      const data = Array.from({ length: 4 }, (_, i) => ({ id: from + i, updated_at: stamps[from + i] }));
+      return { body: { data, next: from + 4 < 24 ? String(from + 4) : null } };
+    });
+    closers.push(api.close);
+    const source = jobFileSource(api, api, 'json', 1, (doc) => {
+      doc.lake = { part_size_mb: 0.0001 };
+      Object.assign(doc.streams[0]!, { records: 'data', incremental: { cursor_field: 'updated_at', order: 'asc' } });
+      Object.assign(doc.streams[0]!.job, { download: { path: '/jobs/{job.id}/results', params: { limit: 4 }, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } } });
+    });
+    return source;
+  }
+
+  async function uninterrupted(source: SourceDefinition, root: string) {
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    return runWindow({ source, stream: source.streams[0]!, window: DAY, client, storage: new FsLakeStorage(root), clock });
+  }
+
+  it('lands the records of an uninterrupted run, each once, and filters the same', async () => {
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-incremental-'));
+    const whole = await uninterrupted(await incrementalJob(), wholeLake);
+    expect(whole).toMatchObject({ status: 'committed', records: 20 });
+    const { result, checkpoints } = await landInSlices(await incrementalJob(), new FsLakeStorage(lake));
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 20 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    expect(checkpoints.every((c) => (c.next as JobDownloadCursor).incremental !== undefined)).toBe(true);
+    const ids = async (root: string) => (await readCommittedRecords(root)).map((l) => (l.data as { id: number }).id);
+    expect(await ids(lake)).toEqual(await ids(wholeLake));
+    expect(await ids(lake)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const [[manifest], [expected]] = await Promise.all([readManifests(lake), readManifests(wholeLake)]);
+    expect(manifest!.filtered).toBe(4);
+    expect(manifest!.filtered).toBe(expected!.filtered);
+  });
+
+  it('fails a record out of order across a slice boundary as an uninterrupted run does', async () => {
+    const whole = await uninterrupted(await incrementalJob([7, 13]), await mkdtemp(join(tmpdir(), 'apilake-job-incremental-')));
+    expect(whole.status).toBe('failed');
+    const { result, checkpoints } = await landInSlices(await incrementalJob([7, 13]), new FsLakeStorage(lake));
+    expect(checkpoints.length).toBeGreaterThanOrEqual(1);
+    expect(result.status).toBe('failed');
+    const unported = (text = '') => text.replace(/127\.0\.0\.1:\d+/, 'api');
+    expect(unported(result.error?.message)).toBe(unported(whole.error?.message));
+    expect(await readManifests(lake)).toEqual([]);
+  });
+});
+
 describe('a result file larger than the early-landing threshold', () => {
   /** Records of ~1 KB: this many make a file several times the threshold. */
   const BIG = Math.ceil((3 * EARLY_LANDING_BYTES) / 1000);

@@ -41,8 +41,16 @@ export interface JobDownloadCursor {
   readonly file?: number;
   /** With `download.urls`: how many files the job's poll named. */
   readonly files?: number;
+  /**
+   * With `download.urls`: a digest of the files' origins and paths, in the order the job's poll named
+   * them (not their queries, where a signature renewed at each poll lives). Files are taken up by
+   * their place in the list, so a poll that names other files, or the same in another order, cannot go on.
+   */
+  readonly listing?: string;
   /** With `download.path`: the results walk's next page. */
   readonly paging?: PagingToken;
+  /** With `download.path`: parameters left out of `paging`'s next request, filled again from the next poll of the job (pollParams.ts). */
+  readonly fromPoll?: readonly string[];
   /** With `download.path` and `incremental`: the filter's order check. */
   readonly incremental?: FilterPosition;
 }
@@ -100,18 +108,29 @@ function parseJobDownload(cursor: Record<string, unknown>): JobDownloadCursor {
   const fail = (why: string): never => {
     throw new ApilakeError(`cannot continue the job's download from the stored position: ${why}`);
   };
-  const { jobId, file, files, paging } = cursor;
+  const { jobId, file, files, listing, paging } = cursor;
   if (typeof jobId !== 'string' || jobId === '') fail(`job id ${JSON.stringify(jobId)} is not a job's id`);
-  const byFile = file !== undefined || files !== undefined;
+  const byFile = file !== undefined || files !== undefined || listing !== undefined;
   if (byFile === (paging !== undefined)) fail('it gives neither a file nor a paging position, or both');
   if (byFile) {
     if (!isCount(files) || files < 1) fail(`files ${JSON.stringify(files)} is not a count of result files`);
     if (!isCount(file) || file >= (files as number)) fail(`file ${JSON.stringify(file)} is not one of the job's ${JSON.stringify(files)} result files (0-based)`);
-    if (cursor.incremental !== undefined) fail('a result file is taken up whole, so it has no incremental position');
-    return { job: 'download', jobId: jobId as string, file: file as number, files: files as number };
+    if (typeof listing !== 'string' || listing === '') fail(`listing ${JSON.stringify(listing)} is not a digest of the job's result files`);
+    if (cursor.incremental !== undefined || cursor.fromPoll !== undefined) fail('a result file is taken up whole, so it has no position within it');
+    return { job: 'download', jobId: jobId as string, file: file as number, files: files as number, listing: listing as string };
   }
   const incremental = parseIncremental(cursor.incremental);
-  return { job: 'download', jobId: jobId as string, paging: parsePagingToken(paging), ...(incremental ? { incremental } : {}) };
+  const { fromPoll } = cursor;
+  if (fromPoll !== undefined && (!Array.isArray(fromPoll) || fromPoll.length === 0 || !fromPoll.every((name) => typeof name === 'string' && name !== ''))) {
+    fail(`fromPoll ${JSON.stringify(fromPoll)} is not a list of parameter names`);
+  }
+  return {
+    job: 'download',
+    jobId: jobId as string,
+    paging: parsePagingToken(paging),
+    ...(fromPoll ? { fromPoll: fromPoll as string[] } : {}),
+    ...(incremental ? { incremental } : {}),
+  };
 }
 
 function parseIncremental(value: unknown): FilterPosition | undefined {

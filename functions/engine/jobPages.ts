@@ -16,11 +16,12 @@
  * result files, and downloads from there.
  */
 
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { formBodyProblems, isFormEncoded } from '../config/formBody.js';
 import { headerValueProblem } from '../config/headerValue.js';
 import type { JobConfig, SourceDefinition, StreamDefinition } from '../config/sourceSchema.js';
-import { AbortedError, ApilakeError, JobError } from '../errors.js';
+import { AbortedError, ApilakeError, HttpStatusError, JobError } from '../errors.js';
 import { evaluate, isTruthy } from '../expressions/evaluate.js';
 import { plainValue } from '../expressions/plainValue.js';
 import type { HttpRequest } from '../http/HttpClient.js';
@@ -32,10 +33,11 @@ import { newJobRecord, type JobRecord, type JobRecordStore } from '../sink/jobRe
 import type { WindowRef } from '../sink/lakeLayout.js';
 import { parseDuration } from '../window/duration.js';
 import { placeholdersIn, renderString, renderValue, type TemplateScope } from '../window/templating.js';
-import type { HttpClient, HttpStats } from '../http/HttpClient.js';
+import type { HttpClient, HttpResult, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
 import { jobKey } from './jobKey.js';
+import { pollParamNames, withoutPollParams, withPollParams } from './pollParams.js';
 import { isJobDownload, type JobDownloadCursor, type PagesCursor, type WindowCursor } from './WindowCursor.js';
 
 /** What a job stream's window needs beyond paging: where its job record is, and time. */
@@ -131,26 +133,36 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
     const path = job.download.path;
     if (resume && !resume.paging) throw stale('it is a result file, and the stream downloads from job.download.path');
     const first = templatedUrl(job.download.base_url ?? input.source.base_url, path, job.download.params, jobValues, (field) => `stream "${stream.name}" job.download.${field}`);
+    const fromPoll = pollParamNames(job.download.params);
+    const paging = resume?.paging && withPollParams(resume.paging, first, resume.fromPoll ?? []);
+    // The resumed poll fills the download's parameters the same way, or it is another set of results (pollParams.ts).
+    if (resume && !paging) throw stale(`its next request takes ${(resume.fromPoll ?? []).join(', ')} from the job's poll, and the download's first request now has none`);
     yield* download(plain({ path }), {
       first: { url: first },
       authenticate: true,
-      ...(resume?.paging ? { resume: { paging: resume.paging, ...(resume.incremental ? { incremental: resume.incremental } : {}) } } : {}),
-      standing: (walk) => walk && { job: 'download', jobId, ...walk },
+      ...(paging ? { resume: { paging, ...(resume?.incremental ? { incremental: resume.incremental } : {}) } } : {}),
+      standing: (walk) => {
+        if (!walk) return undefined;
+        const { paging: stored, left } = withoutPollParams(walk.paging, first, fromPoll);
+        return { job: 'download', jobId, ...walk, paging: stored, ...(left.length > 0 ? { fromPoll: left } : {}) };
+      },
     });
     return;
   }
 
   const urls = fileUrls(input, job, lastPoll, record);
   if (resume && resume.file === undefined) throw stale('it is a page of job.download.path, and the stream downloads the files of job.download.urls');
-  // The files are taken up by their place in the list: a list of another length is another set of results.
+  // The files are taken up by their place in the list: a list of another length, other files or another order is another set of results.
   if (resume && resume.files !== urls.length) throw stale(`the download began with ${resume.files} result files, and the job's poll now names ${urls.length}`);
+  const listing = listingOf(urls);
+  if (resume && resume.listing !== listing) throw stale("the job's poll now names other result files than the download began with, or the same files in another order");
   for (let i = resume?.file ?? 0; i < urls.length; i++) {
     const url = urls[i]!;
     const home = new URL(input.source.base_url).origin;
     // A signed URL carries its own authorisation: the source's credentials stay with its own origin.
     const authenticate = url.origin === home;
     const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
-    const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length } : undefined;
+    const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length, listing } : undefined;
     yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : downloadHeaders, pagination: { type: 'none', max_pages: 1 } }), {
       first: { url },
       authenticate,
@@ -220,10 +232,13 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
   return context.records.create(record);
 }
 
+/** Statuses of a poll that say the job no longer exists. */
+const GONE: ReadonlySet<number> = new Set([404, 410]);
+
 /**
  * Polls the job until `done_when` holds; returns the last poll response.
  * @param once the job was done when its download began (a slice taking the download up): one poll, which must find it done still
- * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done
+ * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done or is gone (404, 410: its record is then abandoned)
  */
 async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext, once = false): Promise<unknown> {
   const { clock } = context;
@@ -233,9 +248,24 @@ async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: Templ
   for (let polls = 1; ; polls++) {
     if (input.signal?.aborted) throw new AbortedError(String(input.signal.reason ?? 'aborted'));
     const request = buildRequest(input.source, job.poll, { ...values, values: { ...values.values, ...jobPlaceholders(templateText(job.poll), record.job_id, key, last) } }, `job poll ${polls}`);
-    const response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
-    last = response.body;
     const described = describe(input, request);
+    let response: HttpResult<unknown>;
+    try {
+      response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
+    } catch (error) {
+      // A job found done before that its API no longer knows (deleted, or expired with its results)
+      // is never found again: kept, its record would send every later attempt to the same answer.
+      if (once && error instanceof HttpStatusError && GONE.has(error.status)) {
+        await context.records.abandon(record, new Date(clock.now()).toISOString());
+        throw new JobError(
+          `job ${record.job_id} was done when its download began, and its poll now answers HTTP ${error.status} (the job is gone, or its results expired); its record is marked abandoned, so the window's next attempt creates a new job`,
+          described,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    last = response.body;
     if (job.failed_when !== undefined && isTruthy(evaluate(job.failed_when, last))) {
       await context.records.abandon(record, new Date(clock.now()).toISOString());
       const error = job.error === undefined ? last : plainValue(evaluate(job.error, last));
@@ -284,6 +314,17 @@ function fileUrls(input: JobPagesInput, job: JobConfig, lastPoll: unknown, recor
     }
     return url;
   });
+}
+
+/**
+ * A digest of result files' origins and paths, in order ({@link JobDownloadCursor.listing}): no
+ * query, so a signature renewed at each poll neither changes it nor is stored.
+ */
+function listingOf(urls: readonly URL[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(urls.map((url) => url.origin + url.pathname)))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /** The window's `{job.key}` for a job of `generation` at the attempt's commit. */

@@ -2,7 +2,7 @@
 
 import { SecretError } from '../errors.js';
 
-/** Query parameters whose values are credentials in common APIs. */
+/** Query parameters whose values are credentials in common APIs and in the signed URLs of cloud storage. */
 export const SENSITIVE_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'access_token',
   'api_key',
@@ -20,6 +20,9 @@ export const SENSITIVE_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'x-amz-credential',
   'x-amz-security-token',
   'x-amz-signature',
+  // Google Cloud Storage's V4 signed URLs (Shopify's bulk operation files): https://cloud.google.com/storage/docs/authentication/signatures#required-query-parameters
+  'x-goog-credential',
+  'x-goog-signature',
 ]);
 
 /**

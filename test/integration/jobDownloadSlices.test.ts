@@ -199,7 +199,7 @@ describe('a Salesforce Bulk API 2.0 download landed in slices', () => {
     ],
     [
       'stands at a result file of a stream that downloads from a path',
-      (next) => ({ job: 'download', jobId: next.jobId, file: 1, files: 2 }),
+      (next) => ({ job: 'download', jobId: next.jobId, file: 1, files: 2, listing: 'h7Jq0Zs3n9Uu2mLk8xYb1w' }),
       /^cannot continue downloading the results of job 750R00000000001AAA from the stored position: it is a result file, and the stream downloads from job.download.path/,
     ],
   ])('fails a slice whose checkpoint %s, creating no job and landing nothing', async (_, edit, message) => {
@@ -248,7 +248,7 @@ describe('a Salesforce Bulk API 2.0 download landed in slices', () => {
  * A job API whose done job names `files` result files (JSON Lines) on another origin, each URL
  * signed anew at every poll, as cloud storage signs them.
  */
-async function startFilesJob(files: readonly (readonly { id: number }[])[], options: { failAfterPolls?: number } = {}) {
+async function startFilesJob(files: readonly (readonly { id: number }[])[], options: { failAfterPolls?: number; namedAt?: (poll: number) => readonly number[] } = {}) {
   let polls = 0;
   const host = await startJsonServer((request) => {
     const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1] ?? Number.NaN);
@@ -259,7 +259,8 @@ async function startFilesJob(files: readonly (readonly { id: number }[])[], opti
     if (request.method === 'POST') return { body: { id: 'job1' } };
     polls++;
     if (options.failAfterPolls !== undefined && polls > options.failAfterPolls) return { body: { id: 'job1', state: 'failed', message: 'export expired' } };
-    return { body: { id: 'job1', state: 'done', urls: files.map((_, i) => `${host.url}/results/${i}.jsonl?sig=${polls}`) } };
+    const named = options.namedAt?.(polls) ?? files.map((_, i) => i);
+    return { body: { id: 'job1', state: 'done', urls: named.map((i) => `${host.url}/results/${i}.jsonl?sig=${polls}`) } };
   });
   closers.push(
     () => api.close(),
@@ -279,9 +280,11 @@ describe('a download of several result files landed in slices', () => {
     const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
     expect(result).toMatchObject({ status: 'committed', records: 15 });
     expect(checkpoints.map((c) => c.next)).toEqual([
-      { job: 'download', jobId: 'job1', file: 1, files: 3 },
-      { job: 'download', jobId: 'job1', file: 2, files: 3 },
+      { job: 'download', jobId: 'job1', file: 1, files: 3, listing: expect.any(String) as string },
+      { job: 'download', jobId: 'job1', file: 2, files: 3, listing: (checkpoints[0]!.next as JobDownloadCursor).listing },
     ]);
+    // The listing is a digest: no URL, and no signature of one, is stored.
+    expect(JSON.stringify(checkpoints)).not.toMatch(/sig=|results\//);
     expect(checkpoints.map((c) => c.parts.length)).toEqual([1, 2]);
     // Each slice polls once, and downloads the next file from the URL that poll signed.
     expect(api.requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(['POST /jobs', 'GET /jobs/job1', 'GET /jobs/job1', 'GET /jobs/job1']);
@@ -310,6 +313,79 @@ describe('a download of several result files landed in slices', () => {
     expect(host.requests).toHaveLength(1);
   });
 
+  it.each([
+    ['the same files in another order', [2, 1, 0]],
+    ['another file in place of one', [0, 1, 3]],
+  ])('fails a slice whose job now names %s, downloading none of them', async (_, named) => {
+    const { host, source } = await startFilesJob([...files, files[0]!], { namedAt: (poll) => (poll === 1 ? [0, 1, 2] : named) });
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(failure(await slice(source, storage, clock, first))).toMatch(
+      /^cannot continue downloading the results of job job1 from the stored position: the job's poll now names other result files than the download began with, or the same files in another order; the window's next attempt downloads them anew/,
+    );
+    expect(host.requests).toHaveLength(1);
+    expect(await readManifests(lake)).toEqual([]);
+  });
+
+  it('goes on at the next file when only the signatures of the files changed', async () => {
+    const { host, source } = await startFilesJob(files);
+    const { result } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 15 });
+    expect(new Set(host.requests.map((r) => r.url.searchParams.get('sig'))).size).toBe(3);
+  });
+
+  it.each([404, 410])('fails a slice whose poll answers %i, marking the job record abandoned, and the next attempt lands a new job', async (status) => {
+    const host = await startJsonServer((request) => {
+      const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1]);
+      return { headers: { 'content-type': 'application/jsonl' }, body: files[n]!.map((r) => JSON.stringify(r)).join('\n') + '\n' };
+    });
+    // job1 is deleted once its first poll found it done; job2 is not.
+    let created = 0;
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: `job${++created}` } };
+      if (request.url.pathname === '/jobs/job1' && api.requests.filter((r) => r.url.pathname === '/jobs/job1').length > 1) return { status, body: { error: 'no such job' } };
+      return { body: { state: 'done', urls: files.map((_, i) => `${host.url}/results/${i}.jsonl?sig=1`) } };
+    });
+    closers.push(api.close, host.close);
+    const source = jobFileSource(api, host, 'jsonl', 5, (doc) => Object.assign(doc.streams[0]!.job, { download: { urls: 'urls' } }));
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(failure(await slice(source, storage, clock, first))).toMatch(
+      new RegExp(`^job job1 was done when its download began, and its poll now answers HTTP ${status} \\(the job is gone, or its results expired\\); its record is marked abandoned`),
+    );
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).toHaveProperty('abandoned_at');
+
+    // The window's next attempt creates a new job instead of polling the one that is gone.
+    const { result } = await landInSlices(source, storage, { clock });
+    expect(result).toMatchObject({ status: 'committed', records: 15 });
+    expect(created).toBe(2);
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(files.flat().map((r) => r.id));
+  });
+
+  it('fails a slice whose signed file URL is refused (403) without printing its signature, keeping the job record', async () => {
+    const host = await startJsonServer((request) => {
+      const n = Number(/^\/results\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1]);
+      if (n > 0) return { status: 403, body: '<Error><Code>ExpiredToken</Code></Error>' };
+      return { headers: { 'content-type': 'application/jsonl' }, body: files[n]!.map((r) => JSON.stringify(r)).join('\n') + '\n' };
+    });
+    const signed = (i: number) => `${host.url}/results/${i}.jsonl?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=bulk%40shop.iam&X-Goog-Signature=5ec7e75160a7b3`;
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { state: 'done', urls: files.map((_, i) => signed(i)) } }));
+    closers.push(api.close, host.close);
+    const source = jobFileSource(api, host, 'jsonl', 1, (doc) => Object.assign(doc.streams[0]!.job, { download: { urls: 'urls' } }));
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(JSON.stringify(first)).not.toContain('5ec7e75160a7b3');
+    const outcome = await slice(source, storage, clock, first);
+    expect(failure(outcome)).toMatch(/^HTTP 403: <Error><Code>ExpiredToken<\/Code><\/Error> \(file 2 of 3, page 1, GET .*X-Goog-Signature=\*\*\*/);
+    expect(JSON.stringify(outcome)).not.toMatch(/5ec7e75160a7b3|bulk%40shop/);
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).not.toHaveProperty('abandoned_at');
+  });
+
   it('fails a slice whose poll finds the job failed, abandoning its job record as any failed job', async () => {
     const { host, source } = await startFilesJob(files, { failAfterPolls: 1 });
     const storage = new FsLakeStorage(lake);
@@ -319,6 +395,119 @@ describe('a download of several result files landed in slices', () => {
     expect(host.requests).toHaveLength(1);
     const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
     expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).toHaveProperty('abandoned_at');
+    expect(await readManifests(lake)).toEqual([]);
+  });
+});
+
+describe("a paged download whose requests carry a value of the job's poll", () => {
+  /** 20 records, 4 a page; each poll hands out a new download token and expires the one before. */
+  async function tokenJob() {
+    let polls = 0;
+    const token = () => `dl-token-${polls}-4f1c9a0b7e`;
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: 'job1' } };
+      if (request.url.pathname === '/jobs/job1') {
+        polls++;
+        return { body: { state: 'done', download_token: token() } };
+      }
+      if (request.url.searchParams.get('token') !== token()) return { status: 403, body: { error: 'download token expired' } };
+      const from = Number(request.url.searchParams.get('cursor') ?? 0);
+      const data = Array.from({ length: 4 }, (_, i) => ({ id: from + i }));
+      return { body: { data, next: from + 4 < 20 ? String(from + 4) : null } };
+    });
+    closers.push(api.close);
+    const source = jobFileSource(api, api, 'json', 1, (doc) => {
+      doc.lake = { part_size_mb: 0.0001 };
+      Object.assign(doc.streams[0]!, { records: 'data' });
+      Object.assign(doc.streams[0]!.job, {
+        download: { path: '/jobs/{job.id}/results', params: { token: '{job.download_token}', limit: 4 }, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } },
+      });
+    });
+    return { api, source, token };
+  }
+
+  it('leaves the value out of each checkpoint and takes the download up with the value of its own poll', async () => {
+    const { api, source } = await tokenJob();
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 20 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    for (const checkpoint of checkpoints) {
+      expect(checkpoint.next).toMatchObject({ job: 'download', jobId: 'job1', fromPoll: ['token'] });
+      expect(JSON.stringify(checkpoint)).not.toContain('dl-token');
+    }
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(api.requests.filter((r) => r.url.pathname === '/jobs/job1')).toHaveLength(1 + checkpoints.length);
+  });
+
+  it('fails a slice whose poll no longer fills the value, downloading nothing', async () => {
+    const { api, source } = await tokenJob();
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const requests = api.requests.length;
+    const moved = { ...first, next: { ...(first.next as JobDownloadCursor), fromPoll: ['signature'] } };
+    expect(failure(await slice(source, storage, clock, moved))).toMatch(
+      /^cannot continue downloading the results of job job1 from the stored position: its next request takes signature from the job's poll, and the download's first request now has none;/,
+    );
+    expect(api.requests.slice(requests).map((r) => r.url.pathname)).toEqual(['/jobs/job1']);
+  });
+});
+
+describe('an incremental paged download landed in slices', () => {
+  /** 24 records 75 minutes apart, 4 a page, oldest first: 2 before the window, 2 after it; `swap` puts a record out of order. */
+  async function incrementalJob(swap?: [number, number]) {
+    const at = (i: number) => new Date(DAY.start.getTime() + (i - 2) * 4_500_000 + 60_000).toISOString();
+    const stamps = Array.from({ length: 24 }, (_, i) => at(i));
+    if (swap) [stamps[swap[0]], stamps[swap[1]]] = [stamps[swap[1]]!, stamps[swap[0]]!];
+    const api = await startJsonServer((request) => {
+      if (request.method === 'POST') return { body: { id: 'job1' } };
+      if (request.url.pathname === '/jobs/job1') return { body: { state: 'done' } };
+      const from = Number(request.url.searchParams.get('cursor') ?? 0);
+      const data = Array.from({ length: 4 }, (_, i) => ({ id: from + i, updated_at: stamps[from + i] }));
+      return { body: { data, next: from + 4 < 24 ? String(from + 4) : null } };
+    });
+    closers.push(api.close);
+    const source = jobFileSource(api, api, 'json', 1, (doc) => {
+      doc.lake = { part_size_mb: 0.0001 };
+      Object.assign(doc.streams[0]!, { records: 'data', incremental: { cursor_field: 'updated_at', order: 'asc' } });
+      Object.assign(doc.streams[0]!.job, { download: { path: '/jobs/{job.id}/results', params: { limit: 4 }, pagination: { type: 'cursor', cursor: 'next', param: 'cursor' } } });
+    });
+    return source;
+  }
+
+  async function uninterrupted(source: SourceDefinition, root: string) {
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    return runWindow({ source, stream: source.streams[0]!, window: DAY, client, storage: new FsLakeStorage(root), clock });
+  }
+
+  it('lands the records of an uninterrupted run, each once, and filters the same', async () => {
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-incremental-'));
+    const whole = await uninterrupted(await incrementalJob(), wholeLake);
+    expect(whole).toMatchObject({ status: 'committed', records: 20 });
+    const { result, checkpoints } = await landInSlices(await incrementalJob(), new FsLakeStorage(lake));
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 20 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    expect(checkpoints.every((c) => (c.next as JobDownloadCursor).incremental !== undefined)).toBe(true);
+    const ids = async (root: string) => (await readCommittedRecords(root)).map((l) => (l.data as { id: number }).id);
+    expect(await ids(lake)).toEqual(await ids(wholeLake));
+    expect(await ids(lake)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const [[manifest], [expected]] = await Promise.all([readManifests(lake), readManifests(wholeLake)]);
+    expect(manifest!.filtered).toBe(4);
+    expect(manifest!.filtered).toBe(expected!.filtered);
+  });
+
+  it('fails a record out of order across a slice boundary as an uninterrupted run does', async () => {
+    const whole = await uninterrupted(await incrementalJob([7, 13]), await mkdtemp(join(tmpdir(), 'apilake-job-incremental-')));
+    expect(whole.status).toBe('failed');
+    const { result, checkpoints } = await landInSlices(await incrementalJob([7, 13]), new FsLakeStorage(lake));
+    expect(checkpoints.length).toBeGreaterThanOrEqual(1);
+    expect(result.status).toBe('failed');
+    const unported = (text = '') => text.replace(/127\.0\.0\.1:\d+/, 'api');
+    expect(unported(result.error?.message)).toBe(unported(whole.error?.message));
     expect(await readManifests(lake)).toEqual([]);
   });
 });

@@ -57,6 +57,17 @@ describe('Redactor', () => {
     expect(redactor.url('https://u:pw@api.test/x?api_key=zzz&page=2')).toBe('https://***@api.test/x?api_key=***&page=2');
   });
 
+  it.each([
+    ['S3 (SigV4)', 'https://b.s3.amazonaws.com/r.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20250101&X-Amz-Signature=5ec7e7', 'X-Amz-Signature=***'],
+    ['Google Cloud Storage (V4)', 'https://storage.googleapis.com/b/r.jsonl?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=bulk%40p.iam&X-Goog-Signature=5ec7e7', 'X-Goog-Signature=***'],
+    ['Google Cloud Storage (V2)', 'https://storage.googleapis.com/b/r.jsonl?GoogleAccessId=bulk&Expires=1&Signature=5ec7e7', 'Signature=***'],
+    ['Azure Blob Storage (SAS)', 'https://a.blob.core.windows.net/c/r.csv?sv=2022-11-02&sp=r&sig=5ec7e7', 'sig=***'],
+  ])('masks the signature of a signed URL of %s', (_, url, masked) => {
+    const shown = new Redactor().url(url);
+    expect(shown).toContain(masked);
+    expect(shown).not.toContain('5ec7e7');
+  });
+
   it.each(['abc', 'p@ss', 'tok-abc', '1234567'])('refuses a credential of %j at load, naming the key, never the value', (value) => {
     const error = (() => {
       try {

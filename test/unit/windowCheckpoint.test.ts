@@ -14,7 +14,7 @@ const GOOD: WindowCheckpoint = {
 };
 
 /** Within a job's download: the third of its three result files, or page 21 of its results. */
-const DOWNLOAD_FILE = { job: 'download', jobId: '750R00000000001AAA', file: 2, files: 3 } as const;
+const DOWNLOAD_FILE = { job: 'download', jobId: '750R00000000001AAA', file: 2, files: 3, listing: 'h7Jq0Zs3n9Uu2mLk8xYb1w' } as const;
 const DOWNLOAD_PAGE = {
   job: 'download',
   jobId: '750R00000000001AAA',
@@ -30,6 +30,7 @@ describe('parseWindowCheckpoint', () => {
     ['at the next result file', DOWNLOAD_FILE],
     ['at the next page of results', DOWNLOAD_PAGE],
     ['at the next page of results, with an incremental position', { ...DOWNLOAD_PAGE, incremental: { at: 1_700_000_000_000, label: 'page 3, record 7' } }],
+    ['at the next page of results, with parameters to fill from the poll', { ...DOWNLOAD_PAGE, fromPoll: ['token'] }],
   ])("reads back a job stream's checkpoint within its download, %s", (_, next) => {
     const job: WindowCheckpoint = { ...GOOD, next };
     expect(parseWindowCheckpoint(JSON.parse(checkpointJson(job)))).toEqual(job);
@@ -55,8 +56,11 @@ describe('parseWindowCheckpoint', () => {
     ['a download at a file past the last', { ...GOOD, next: { ...DOWNLOAD_FILE, file: 3 } }, "file 3 is not one of the job's 3 result files (0-based)"],
     ['a download at a negative file', { ...GOOD, next: { ...DOWNLOAD_FILE, file: -1 } }, "file -1 is not one of the job's 3 result files"],
     ['a download without its count of files', { ...GOOD, next: { job: 'download', jobId: 'j1', file: 1 } }, 'files undefined is not a count of result files'],
+    ['a file download without the listing of its files', { ...GOOD, next: { job: 'download', jobId: 'j1', file: 1, files: 2 } }, "listing undefined is not a digest of the job's result files"],
     ['a file download with an incremental position', { ...GOOD, next: { ...DOWNLOAD_FILE, incremental: { at: 1, label: 'x' } } }, 'a result file is taken up whole'],
     ['a paged download whose token has no request', { ...GOOD, next: { job: 'download', jobId: 'j1', paging: { kind: 'sequential', index: 2, seen: [] } } }, 'its request has no valid URL'],
+    ['a paged download with a broken list of parameters from the poll', { ...GOOD, next: { ...DOWNLOAD_PAGE, fromPoll: [''] } }, 'fromPoll [""] is not a list of parameter names'],
+    ['a file download with parameters from the poll', { ...GOOD, next: { ...DOWNLOAD_FILE, fromPoll: ['token'] } }, 'a result file is taken up whole'],
     ['a paged download with a broken incremental position', { ...GOOD, next: { ...DOWNLOAD_PAGE, incremental: { at: 'soon' } } }, 'its incremental position is not {at, label}'],
     ['a job poll without its wait', { ...GOOD, next: { job: 'poll' } }, "the wait before the job's next poll, undefined, is not a duration in ms"],
     ['a job poll with a negative wait', { ...GOOD, next: { job: 'poll', pollInMs: -5 } }, "the wait before the job's next poll, -5, is not a duration in ms"],

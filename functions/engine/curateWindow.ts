@@ -59,7 +59,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   if (state.kind === 'unreadable') return result('failed', { error: state.error });
   if (state.kind === 'empty') return result('skipped', { warnings: ['not committed: nothing to curate (land it with run or backfill)'] });
   const manifest = state.manifest;
-  if (manifest.curated !== undefined) return result('skipped', { skipReason: 'already_committed', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
+  if (manifest.curated !== undefined) return result('skipped', { skipReason: 'already_curated', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
 
   const spec = tableSpec(source, stream);
   const extractor = spec.columns.length > 0 ? new ColumnExtractor(spec.columns) : undefined;

@@ -46,8 +46,11 @@ export interface WindowResult {
   readonly stream: string;
   readonly window: TimeWindow;
   readonly status: 'committed' | 'skipped' | 'failed';
-  /** Why a window was skipped: committed before this run, or by a concurrent run while this one landed it. */
-  readonly skipReason?: 'already_committed' | 'concurrent_commit';
+  /**
+   * Why a window was skipped: committed before this run, or by a concurrent run while this one
+   * landed it; for a curate-only run, its commit already has its typed table.
+   */
+  readonly skipReason?: 'already_committed' | 'concurrent_commit' | 'already_curated';
   readonly records: number;
   readonly pages: number;
   readonly parts: number;

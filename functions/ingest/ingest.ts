@@ -278,7 +278,8 @@ export function toSummary(result: WindowResult, client: HttpClient): StreamSumma
     bytes: result.bytes,
     duration_ms: result.durationMs,
     run_id: result.runId,
-    ...(result.skipReason ? { skip_reason: result.skipReason } : {}),
+    // The function lands, never curates: a skipped window was committed before or by a concurrent run.
+    ...(result.skipReason && result.skipReason !== 'already_curated' ? { skip_reason: result.skipReason } : {}),
     ...(result.warnings ? { warnings: result.warnings.map((w) => client.redactor.text(w)) } : {}),
     ...(result.error ? { error: client.redactor.text(result.error.message) } : {}),
   };

@@ -31,6 +31,17 @@ describe('warnings of windows that did not fail', () => {
     ]);
   }, 60_000);
 
+  it('backfill --curate-only says a window whose commit has its table already has it, not to re-run it with --force (which it refuses)', async () => {
+    api = await startTestApi({ count: 10 });
+    const cwd = await shopProject('apilake-window-warnings-', api.url, { paging: { type: 'cursor', limit: 5 } });
+    const hour = ['--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z'];
+    expect((await apilake(['run', 'shop', ...hour], { cwd })).code).toBe(0);
+    const curate = await apilake(['backfill', 'shop', '--curate-only', ...hour], { cwd });
+    expect(curate.code).toBe(0);
+    expect(curate.stdout).toContain('already has its table (10 records); --curate-only writes only missing ones');
+    expect(curate.stdout).not.toContain('--force');
+  }, 60_000);
+
   it('run says that the commit it found could not be read and that it landed the window again', async () => {
     api = await startTestApi({ count: 10 });
     const cwd = await shopProject('apilake-window-warnings-', api.url, { paging: { type: 'cursor', limit: 5 } });

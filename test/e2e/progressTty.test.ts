@@ -49,7 +49,8 @@ describe('backfill in an 80-column terminal', () => {
     expect(overflows).toEqual([]);
     const shown = rows.filter(Boolean);
     const afterInterrupt = shown.slice(shown.findIndex((r) => r.startsWith('interrupted: ')));
-    expect(afterInterrupt.length).toBeLessThan(10);
+    // A line per window not started would be hundreds of rows; the summary wraps over three here (the lake's absolute path is long).
+    expect(afterInterrupt.length).toBeLessThan(12);
     expect(shown.filter((r) => r.includes('re-run the same command to continue'))).toHaveLength(1);
     expect(shown.filter((r) => r.startsWith('shop: '))).toHaveLength(1);
     expect(output).not.toContain('FAILED');

@@ -25,7 +25,11 @@ export async function gcCommand(sourceName: string, options: GcOptions): Promise
   const { definition: source } = await findSource(options.sources, sourceName);
   const streams = selectStreams(source, options.stream).map((s) => s.name);
   const bucket = options.bucket || options.remote ? await resolveBucket(options) : undefined;
-  if (!bucket) await checkLakeFolder(options.lake);
+  // A schedule may run gc before a first run made the lake: nothing to collect yet, said as such.
+  if (!bucket && !(await checkLakeFolder(options.lake, { mayBeMissing: true }))) {
+    console.log(`apilake gc ${source.name}: no lake at ${options.lake} yet (nothing has landed there), so nothing to collect`);
+    return;
+  }
   const storage = await openLake({ lake: options.lake, bucket });
   console.log(
     `apilake gc ${source.name} in ${storage.location}${options.dryRun ? ' (dry run: nothing is deleted)' : ''}: files no commit lists, of runs that wrote nothing for ${formatDuration(ORPHAN_HORIZON_MS)} by the storage's clock`,

@@ -85,9 +85,17 @@ describe('exit codes and hints', () => {
     expect(missing).toMatchObject({ code: 0, stdout: '{"one":1}\n' });
   });
 
+  it('gc of a lake not made yet says there is nothing to collect, exit 0; of a file, exit 2', async () => {
+    await writeFile(join(cwd, 'a-file'), '');
+    const missing = await apilake(['gc', 'shop', '--lake', 'no-such-lake'], { cwd });
+    expect(missing).toMatchObject({ code: 0, stdout: 'apilake gc shop: no lake at no-such-lake yet (nothing has landed there), so nothing to collect\n' });
+    const file = await apilake(['gc', 'shop', '--lake', 'a-file'], { cwd });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('apilake: --lake a-file is not a folder');
+  });
+
   it.each([
     [['status', 'shop'], 'lake'],
-    [['gc', 'shop'], 'lake'],
     [['schema', 'suggest', 'shop'], 'lake'],
   ])('exits 2 when the lake a reading command opens is not a folder, or missing: %j', async (args) => {
     await writeFile(join(cwd, 'a-file'), '');

@@ -32,6 +32,8 @@ function skewedCli(ws: { dir: string }, args: readonly string[], skewMs: number)
 
 /** The "parts deleted" and "writes aborted" cells of gc's row for the stream. */
 function deletions(stdout: string): { parts: number; writes: number } | undefined {
+  // A gc that runs before the first run made the lake has nothing to collect, and says so.
+  if (/^apilake gc faults: no lake at .* yet \(nothing has landed there\), so nothing to collect$/m.test(stdout)) return { parts: 0, writes: 0 };
   const row = stdout.split('\n').find((line) => line.startsWith('items '));
   const cells = row?.split('│').map((c) => Number(c.trim()));
   return cells && Number.isInteger(cells[1]) && Number.isInteger(cells[2]) ? { parts: cells[1]!, writes: cells[2]! } : undefined;

@@ -20,6 +20,7 @@ import type { RunOptions } from './commands/run.js';
 import type { SchemaSuggestOptions } from './commands/schema.js';
 import type { StatusOptions } from './commands/status.js';
 import { EXIT } from './exitCodes.js';
+import { DEFAULT_LAKE_DIR, DEFAULT_SOURCES_DIR } from './pathFlags.js';
 import type { RecordOptions } from './commands/record.js';
 import type { TestOptions } from './commands/test.js';
 
@@ -38,8 +39,8 @@ const program = new Command('apilake')
   .exitOverride()
   .configureHelp({ sortSubcommands: false });
 
-const sourcesOption = () => new Option('--sources <dir>', 'folder of source YAML files').default('./sources');
-const lakeOption = () => new Option('--lake <dir>', 'local lake folder').default('./lake');
+const sourcesOption = () => new Option('--sources <dir>', 'folder of source YAML files').default(DEFAULT_SOURCES_DIR);
+const lakeOption = () => new Option('--lake <dir>', 'local lake folder').default(DEFAULT_LAKE_DIR);
 const outputsOption = () => new Option('--outputs <file>', 'stack outputs written by `cdk deploy --outputs-file`').default('cdk-outputs.json');
 
 program

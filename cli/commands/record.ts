@@ -8,6 +8,7 @@ import { standInsFrom, type StandInFlags } from '../cassettes/standIns.js';
 import { formatBytes, plural, shownPath } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
+import { DEFAULT_SOURCES_DIR, pathFlag } from '../pathFlags.js';
 import { EXIT } from '../reportError.js';
 import { TerminalOutput } from '../terminal/TerminalOutput.js';
 
@@ -84,7 +85,7 @@ export async function recordCommand(sourceName: string, options: RecordOptions):
   }
   const notRecorded = jobs.length - recorded - failed;
   out.line(
-    `${source.name}: ${recorded} recorded, ${failed} failed${notRecorded > 0 ? `, ${notRecorded} not recorded (stopped)` : ''}; replay them with apilake test ${source.name}${options.sources === './sources' ? '' : ` --sources ${options.sources}`}`,
+    `${source.name}: ${recorded} recorded, ${failed} failed${notRecorded > 0 ? `, ${notRecorded} not recorded (stopped)` : ''}; replay them with apilake test ${source.name}${pathFlag('sources', options.sources, DEFAULT_SOURCES_DIR)}`,
   );
   if (interrupt.stoppedBy) process.exitCode = signalExitCode(interrupt.stoppedBy);
   else if (failed > 0) process.exitCode = EXIT.windowsFailed;

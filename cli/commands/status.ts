@@ -5,7 +5,7 @@ import { formatTable, plural } from '../format.js';
 import { EXIT } from '../reportError.js';
 import { lakeStatus, type StreamStatus } from '../status/lakeStatus.js';
 import { checkLakeFolder } from '../lakeFolder.js';
-import { resolve } from 'node:path';
+import { DEFAULT_LAKE_DIR, DEFAULT_SOURCES_DIR, pathFlag, shellWord } from '../pathFlags.js';
 
 /** Flags of `apilake status`. */
 export interface StatusOptions {
@@ -90,22 +90,13 @@ const NO_FLAGS: FixFlags = { run: '', backfill: '' };
  * in S3, `--bucket` for run and `--remote` (with the outputs file and stage) for backfill.
  */
 export function fixFlags(options: Pick<StatusOptions, 'sources' | 'lake' | 'remote' | 'outputs' | 'stage'>, bucket: string | undefined): FixFlags {
-  const sources = isDefault(options.sources, './sources') ? '' : ` --sources ${shellWord(options.sources)}`;
+  const sources = pathFlag('sources', options.sources, DEFAULT_SOURCES_DIR);
   if (bucket === undefined) {
-    const lake = isDefault(options.lake, './lake') ? '' : ` --lake ${shellWord(options.lake)}`;
+    const lake = pathFlag('lake', options.lake, DEFAULT_LAKE_DIR);
     return { run: `${sources}${lake}`, backfill: `${sources}${lake}` };
   }
   const stack = `${options.outputs ? ` --outputs ${shellWord(options.outputs)}` : ''}${options.stage ? ` --stage ${shellWord(options.stage)}` : ''}`;
   return { run: `${sources} --bucket ${shellWord(bucket)}`, backfill: `${sources} --remote${stack}` };
-}
-
-function isDefault(path: string, fallback: string): boolean {
-  return resolve(path) === resolve(fallback);
-}
-
-/** `path` as one shell word: quoted when it holds anything but safe characters. */
-function shellWord(path: string): string {
-  return /^[\w./@:+-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 /** The human view of {@link lakeStatus}: a table, the details of each gap, and the verdict. */

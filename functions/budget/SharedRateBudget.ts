@@ -181,6 +181,9 @@ export class SharedRateBudget implements RateBudget {
       }
       const wait = slot - this.clock.now();
       if (wait > 0) await this.clock.sleep(wait, signal);
+      // The server asked the source to wait while this request slept until its slot: the slot falls
+      // within the wait (pauseUntil drops only slots not taken yet), so the request waits it out too.
+      if (slot < this.pausedUntil) continue;
       if (this.clock.now() <= slot + this.tuning.lateMs) return;
       this.stats.missed++;
       if (wait < -this.tuning.lateMs) this.stats.missedOnArrival++;

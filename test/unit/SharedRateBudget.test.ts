@@ -87,6 +87,20 @@ describe('SharedRateBudget', () => {
     expect(next).toBeGreaterThanOrEqual(pausedAt + 5_000);
   });
 
+  it('holds a request already sleeping until its slot when a server wait comes meanwhile (concurrency above 1)', async () => {
+    const store = new MemoryStore(new ManualClock(0));
+    const budget = new SharedRateBudget({ store, requestsPerSecond: 10, concurrency: 2, expectedWorkers: 1 });
+    (await budget.acquire())();
+    // The next request's slot is an interval away: it sleeps until then.
+    const second = budget.acquire().then((release) => (release(), Date.now()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The first request's response was a 429 with Retry-After: the whole source waits.
+    const pausedUntil = Date.now() + 400;
+    budget.pauseUntil(pausedUntil);
+    expect(await second).toBeGreaterThanOrEqual(pausedUntil);
+    await budget.close();
+  });
+
   it('falls back to its share of the rate when the store fails, after the slots booked before, never unlimited', async () => {
     const { clock, store, changes, sends } = setup({ retryStoreAfterMs: 60_000 });
     store.failing = true;

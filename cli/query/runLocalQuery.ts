@@ -1,6 +1,7 @@
 import { DuckDBInstance, DuckDBTypeId, JsonDuckDBValueConverter, ResultReturnType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import { InputError, quoteIdent, sqlString, type TableSpec } from '../../functions/index.js';
 import { attachLocalLake, type LakeTable } from './LocalLake.js';
+import { checkReadOnly } from './readOnlySql.js';
 import type { ResultColumn } from './rowFormatter.js';
 
 /** Rows of a query, with column names, values converted to JSON-safe types. */
@@ -61,6 +62,7 @@ const NUMERIC_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
  */
 export async function streamLocalQuery(sql: string, lakeDir: string, onBatch: (batch: ResultBatch) => Promise<void> | void, options: LocalQueryOptions = {}): Promise<QueryOutcome> {
   return withLocalLake(lakeDir, options, async (connection, delivered) => {
+    await checkReadOnly(connection, sql);
     const result = await connection.stream(sql);
     const columns = resultColumns(result);
     let rows = 0;
@@ -127,6 +129,7 @@ function withoutSemicolon(sql: string): string {
  */
 export async function copyLocalQuery(sql: string, lakeDir: string, file: string, format: 'parquet' | 'json', options: LocalQueryOptions = {}): Promise<QueryOutcome> {
   return withLocalLake(lakeDir, options, async (connection) => {
+    await checkReadOnly(connection, sql);
     // The target is a literal path (COPY does not glob); the SQL is the user's, as typed.
     const reader = await connection.runAndReadAll(`COPY (${withoutSemicolon(sql)}) TO ${sqlString(file)} (FORMAT ${format})`);
     return Number(reader.getRowsJson()[0]?.[0] ?? 0);
@@ -177,6 +180,8 @@ async function withLocalLake(lakeDir: string, options: LocalQueryOptions, body: 
         return { rows: await body(connection, delivered), tables };
       } catch (error) {
         if (error instanceof ConsumerFailure) throw error.cause;
+        // Refused before it ran (readOnlySql.ts): it says why itself.
+        if (error instanceof InputError) throw error;
         if (options.signal?.aborted) throw error;
         if (attempt === 1 && !delivered.value && REPLACED_UNDER_US.test((error as Error).message)) continue;
         const names = await queryableNames(connection, tables);

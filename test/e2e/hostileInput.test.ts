@@ -164,16 +164,31 @@ describe('credentials under attack', () => {
     expect(result.stdout + result.stderr).not.toContain('9Xq7Zb3LmN');
   });
 
-  it('names the secret key that cannot travel in a header, never its value, and sends nothing', async () => {
+  it('names the secret key that cannot travel in a header, never its value, and stops before any window, exit 2', async () => {
     const before = api.requests.length;
     const cwd = await project({ 'shop.yaml': source(api.url, '{ type: bearer, secret: apilake/e2e }') });
     const token = 'tök’en-secret-9';
-    const result = await apilake(['run', 'shop', '--from', '2024-01-01T00:00', '--to', '2024-01-01T01:00'], { cwd, env: { APILAKE_SECRET_APILAKE_E2E: JSON.stringify({ token }) } });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toContain(
+    const result = await apilake(['backfill', 'shop', '--from', '2024-01-01T00:00', '--to', '2024-01-01T06:00'], { cwd, env: { APILAKE_SECRET_APILAKE_E2E: JSON.stringify({ token }) } });
+    expect(result.code).toBe(2);
+    // Once, for the source: not a line per window.
+    expect((result.stdout + result.stderr).split('cannot be sent in an HTTP header').length - 1).toBe(1);
+    expect(result.stdout + result.stderr).toContain(
       'secret "apilake/e2e" key "token" cannot be sent in an HTTP header: its character 4 of 15 is beyond Latin-1 (e.g. a typographic quote, a non-Latin letter or an emoji); correct the stored value',
     );
     expect(result.stdout + result.stderr).not.toMatch(/ByteString|secret-9|8217/);
+    expect(api.requests.length).toBe(before);
+  });
+
+  it('says the same of an API key with a line break inside, sent in a header', async () => {
+    const before = api.requests.length;
+    const cwd = await project({ 'shop.yaml': source(api.url, apiKeyAuth) });
+    const result = await apilake(['run', 'shop', '--from', '2024-01-01T00:00', '--to', '2024-01-01T01:00'], {
+      cwd,
+      env: { APILAKE_SECRET_APILAKE_E2E: JSON.stringify({ api_key: 'supersecret\nkey123' }) },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('secret "apilake/e2e" key "api_key" cannot be sent in an HTTP header: its character 12 of 18 is a line break; correct the stored value');
+    expect(result.stdout + result.stderr).not.toMatch(/supersecret|key123/);
     expect(api.requests.length).toBe(before);
   });
 

@@ -1,6 +1,7 @@
 /** The auth types whose credential is the secret itself: none, api_key, bearer, basic. */
 
 import { CREDENTIAL_KEY, credentialTemplate, renderCredential, templatePrefix, type TemplatedAuth } from '../../config/credentialTemplate.js';
+import { headerValueProblem } from '../../config/headerValue.js';
 import { SecretError } from '../../errors.js';
 import { requireSecretKeys } from '../../secrets/secretJson.js';
 import type { Redactor } from '../redact.js';
@@ -17,6 +18,7 @@ export const apiKeyAuth: AuthType<'api_key'> = {
     const { api_key } = requireSecretKeys(config.secret, secret, ['api_key']);
     const value = templated(config, config.secret, api_key, redactor);
     if (config.in === 'query') redactor.addSensitiveParam(config.name);
+    else checkHeaderValue(config.secret, 'api_key', api_key, value);
     return fixedAuthenticator((url, headers) => (config.in === 'query' ? url.searchParams.set(config.name, value) : headers.set(config.name, value)));
   },
 };
@@ -26,6 +28,7 @@ export const bearerAuth: AuthType<'bearer'> = {
   create(config, secret, { redactor }) {
     const { token } = requireSecretKeys(config.secret, secret, ['token']);
     const value = templated(config, config.secret, token, redactor);
+    checkHeaderValue(config.secret, 'token', token, value);
     return fixedAuthenticator((_url, headers) => headers.set('authorization', value));
   },
 };
@@ -47,6 +50,19 @@ function templated(config: TemplatedAuth, secretName: string, bare: string, reda
   const value = renderCredential(template, key, bare);
   redactor.addSecret(value);
   return value;
+}
+
+/**
+ * Refuses a stored credential that no request could carry in its header (a line break, a control
+ * character, a typographic quote) when the source's client is made, before any window: every
+ * request would fail the same way.
+ * @throws SecretError naming the secret key and the character's position, never the value
+ */
+function checkHeaderValue(secretName: string, key: string, bare: string, value: string): void {
+  const problem = headerValueProblem(value);
+  if (problem === undefined) return;
+  const where = headerValueProblem(bare) ?? `${problem} of the value with auth.template applied`;
+  throw new SecretError(`secret "${secretName}" key "${key}" cannot be sent in an HTTP header: its ${where}; correct the stored value`, { context: { secret: secretName, key } });
 }
 
 /** HTTP Basic (RFC 7617). */

@@ -11,8 +11,8 @@
  * of sleeping until the next poll ({@link JobContext.pauseWhen}): {@link JobPendingError} ends the
  * slice before any page, and the next slice finds the job record and polls the same job again. A
  * slice may also stop within the download, like any paged window: each landed page says where the
- * download stands ({@link JobDownloadCursor}: the results walk's position, or the next result
- * file), and the next slice polls the recorded job once more, for its `{job.<field>}` values and
+ * download stands ({@link JobDownloadCursor}: the results walk's position, the next result
+ * file, or a byte offset within one), and the next slice polls the recorded job once more, for its `{job.<field>}` values and
  * result files, and downloads from there.
  */
 

@@ -630,6 +630,25 @@ describe('one JSON Lines result file landed in slices within it', () => {
     expect(times.reduce((a, b) => Math.max(a, b), 0)).toBeLessThanOrEqual(2);
   });
 
+  it('goes on with a taken-up file whose connection breaks, asking for the rest from the byte of the file where it broke', async () => {
+    const file = jsonLines(1500);
+    const cuts = [0];
+    const { files, source } = await fileJob([file], { cuts }, 0.5);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const { offset } = first.next as JobDownloadCursor;
+    // The second request, the first slice's rest, breaks 50 000 bytes in.
+    cuts.push(offset! + 50_000);
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    expect(files.requests.slice(1, 3).map((r) => [r.headers.range, r.status, r.from])).toEqual([
+      [`bytes=${offset}-`, 206, offset],
+      [`bytes=${offset! + 50_000}-`, 206, offset! + 50_000],
+    ]);
+  });
+
   /** A job's one result file (`file`) from a host that answers a request for its rest with `rest`. */
   async function lyingHost(file: Buffer, rest: (offset: number) => JsonAnswer) {
     let served = 0;

@@ -31,6 +31,7 @@ import { startJsonServer, type JsonAnswer } from '../support/jsonServer.js';
 import { megabyteLake } from '../support/megabyteLake.js';
 import { listFiles, readCommittedRecords, readManifests } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const SF_TOKEN = '00Dtest!sf_token_0123456789';
 const FILES_TOKEN = 'files_token_0123456789';
@@ -647,6 +648,27 @@ describe('one JSON Lines result file landed in slices within it', () => {
       [`bytes=${offset}-`, 206, offset],
       [`bytes=${offset! + 50_000}-`, 206, offset! + 50_000],
     ]);
+  });
+
+  it('lands every record once when a slice taking the file up is stopped mid-file and its checkpoint is taken up again', async () => {
+    const file = jsonLines(14_000);
+    const { files, source } = await fileJob([file], {}, 6);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    // The next invocation dies within the file, long before its end: its files are never listed.
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const kill = new AbortController();
+    const dying = runWindowSlice({ source, stream: source.streams[0]!, window: DAY, client, storage, clock, runId: RUN_ID, checkpoint: first, signal: kill.signal, storageSignal: kill.signal });
+    await waitUntil(() => (files.requests[1]?.sent ?? 0) >= 4 * 1024 * 1024, { what: 'the file host sent 4 MB of the rest of the file' });
+    kill.abort(new Error('killed'));
+    expect(await dying).toMatchObject({ kind: 'done', result: { status: 'failed' } });
+
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result).toMatchObject({ status: 'committed', records: 14_000 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 14_000 }, (_, i) => i));
+    expect(files.requests[2]!.headers.range).toBe(files.requests[1]!.headers.range);
   });
 
   /** A job's one result file (`file`) from a host that answers a request for its rest with `rest`. */

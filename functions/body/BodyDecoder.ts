@@ -48,7 +48,13 @@ export class BodyDecoder {
   /** Set once an invalid sequence was found in `strict` mode; see {@link BodyDecoder.check}. */
   private failure: Utf8DecodeError | undefined;
 
-  constructor(readonly encoding: ResponseEncoding = 'strict') {}
+  /** @param atStart the body is a file's first bytes, where a byte order mark may be (not a file taken up within). */
+  constructor(
+    readonly encoding: ResponseEncoding = 'strict',
+    atStart = true,
+  ) {
+    this.leadDecided = !atStart;
+  }
 
   /** An invalid sequence was found (strict mode): the bytes returned so far are all there will be. */
   get failed(): boolean {

@@ -3,7 +3,9 @@
  * bytes of the line (without its `\n` or `\r\n`); blank lines are skipped. Each line is validated
  * by the same scanner as JSON bodies (what `JSON.parse` accepts, nested at most `maxDepth` deep),
  * so a line that is not one JSON value fails the page with its line number and byte offset.
- * Memory holds the unfinished line only, so a file of any size streams.
+ * Memory holds the unfinished line only, so a file of any size streams. Read as a file's bytes from
+ * a known offset (`fileOffset`) in strict decoding, where bytes read are bytes sent, each batch
+ * says where in the file its last record's line ends, so the file can be taken up right after it.
  */
 
 import { BodyDecoder } from './BodyDecoder.js';
@@ -27,6 +29,17 @@ function isBlank(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/** Options of a {@link JsonLinesParser}. */
+export type JsonLinesOptions = Omit<RecordParserOptions, 'records'> & {
+  /**
+   * The body is a file's bytes from this offset (0: the whole file; more: the file taken up there,
+   * with no byte order mark to look for). Batches then carry {@link RecordBatch.end}, in strict
+   * decoding only (another decoding changes the bytes, so offsets would not be the file's).
+   * @default not a file's bytes: batches carry no end
+   */
+  readonly fileOffset?: number;
+};
+
 /** A JSON Lines body, read as it arrives. */
 export class JsonLinesParser implements RecordReader {
   private readonly decoder: BodyDecoder;
@@ -42,9 +55,14 @@ export class JsonLinesParser implements RecordReader {
   private count = 0;
   private recordBytes = 0;
   private started = false;
+  /** Batches carry the file offset past their last line. */
+  private readonly marksEnds: boolean;
 
-  constructor(options: Omit<RecordParserOptions, 'records'>) {
-    this.decoder = new BodyDecoder(options.encoding ?? RECORD_PARSER_DEFAULTS.encoding);
+  constructor(options: JsonLinesOptions) {
+    const encoding = options.encoding ?? RECORD_PARSER_DEFAULTS.encoding;
+    this.decoder = new BodyDecoder(encoding, (options.fileOffset ?? 0) === 0);
+    this.carryAt = options.fileOffset ?? 0;
+    this.marksEnds = options.fileOffset !== undefined && encoding === 'strict';
     this.scanner = new JsonScanner(undefined, undefined, options.maxDepth ?? RECORD_PARSER_DEFAULTS.maxDepth);
     this.origin = options.origin ?? { page: 1, request: 'response body' };
     this.maxLineBytes = options.maxPageBytes ?? RECORD_PARSER_DEFAULTS.maxPageBytes;
@@ -74,11 +92,16 @@ export class JsonLinesParser implements RecordReader {
     let from = 0;
     // Lines already searched for their end in an earlier chunk are not searched again.
     let search = this.carry.length;
+    let end = 0;
     for (;;) {
       const nl = data.indexOf(LF, search);
       if (nl < 0 && !final) break;
       const lineEnd = nl < 0 ? data.length : nl;
-      if (lineEnd > from || nl >= 0) this.take(data, from, lineEnd, base, spans, unsafe);
+      if (lineEnd > from || nl >= 0) {
+        const before = spans.length;
+        this.take(data, from, lineEnd, base, spans, unsafe);
+        if (spans.length > before) end = base + (nl < 0 ? data.length : nl + 1);
+      }
       if (nl < 0) {
         from = data.length;
         break;
@@ -90,7 +113,7 @@ export class JsonLinesParser implements RecordReader {
     this.carry = from < data.length ? Buffer.from(data.subarray(from)) : EMPTY;
     this.carryAt = base + from;
     if (spans.length === 0) return RecordBatch.EMPTY;
-    return new RecordBatch(data, Uint32Array.from(spans), Uint8Array.from(unsafe));
+    return new RecordBatch(data, Uint32Array.from(spans), Uint8Array.from(unsafe), undefined, this.marksEnds ? end : undefined);
   }
 
   /** Validates line `[from, to)` of `data` and notes it as a record unless it is blank. */

@@ -19,12 +19,15 @@ export class RecordBatch {
    * @param spans `[start, end)` pairs into `source`, one per record, in order.
    * @param unsafe per record: 1 when it holds a number a float may change (it is then parsed exactly).
    * @param values per record: an already parsed value (the tree fallback), instead of parsing the bytes.
+   * @param end where the reader knows it: the byte offset in the file just past the last record's
+   *   line (its line end included), where a range request takes the file up at the next record.
    */
   constructor(
     readonly source: Buffer,
     readonly spans: Uint32Array,
     private readonly unsafe?: Uint8Array,
     private readonly values?: readonly unknown[],
+    readonly end?: number,
   ) {}
 
   /** Number of records. */
@@ -79,7 +82,9 @@ export class RecordBatch {
 
   /** Records `from` to `to` (exclusive) as a batch over the same buffer. */
   slice(from: number, to = this.count): RecordBatch {
-    return new RecordBatch(this.source, this.spans.subarray(from * 2, to * 2), this.unsafe?.subarray(from, to), this.values?.slice(from, to));
+    // Only a slice to the last record ends where the batch does.
+    const end = to === this.count ? this.end : undefined;
+    return new RecordBatch(this.source, this.spans.subarray(from * 2, to * 2), this.unsafe?.subarray(from, to), this.values?.slice(from, to), end);
   }
 
   /** A copy of the batch that holds only its records' bytes, not the buffer they came from. */
@@ -92,7 +97,7 @@ export class RecordBatch {
       pos += this.source.copy(out, pos, this.spans[k], this.spans[k + 1]);
       spans[k + 1] = pos;
     }
-    return new RecordBatch(out, spans, this.unsafe?.slice(), this.values);
+    return new RecordBatch(out, spans, this.unsafe?.slice(), this.values, this.end);
   }
 
   private check(i: number): void {

@@ -21,6 +21,8 @@ export interface BodyMember {
   readonly name?: string;
   /** Its bytes as they arrive, decompressed. Read each member to its end before asking for the next. */
   readonly chunks: AsyncIterable<Uint8Array>;
+  /** The member is the body itself, neither gzip nor zip: its offsets are the body's. @default false */
+  readonly plain?: boolean;
 }
 
 const GZIP = [0x1f, 0x8b] as const;
@@ -56,7 +58,7 @@ export async function* bodyMembers(body: AsyncIterable<Uint8Array>, origin: Body
   }
   if (startsWith(first, GZIP)) yield { chunks: gunzipped(whole(), origin) };
   else if (startsWith(first, ZIP_LOCAL) || startsWith(first, ZIP_EMPTY)) yield* zipMembers(whole(), origin);
-  else yield { chunks: whole() };
+  else yield { chunks: whole(), plain: true };
 }
 
 /** Every gzip member of `source`, decompressed in order, on libuv's thread pool. */

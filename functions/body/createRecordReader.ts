@@ -3,12 +3,12 @@
 import type { FormatConfig } from '../config/formatSchema.js';
 import type { BodyOrigin } from './bodyErrors.js';
 import { CsvParser } from './CsvParser.js';
-import { JsonLinesParser } from './JsonLinesParser.js';
+import { JsonLinesParser, type JsonLinesOptions } from './JsonLinesParser.js';
 import { RecordParser, type RecordParserOptions } from './RecordParser.js';
 import type { RecordReader } from './RecordReader.js';
 import { XmlRecordParser } from './XmlRecordParser.js';
 
-type Options = RecordParserOptions & { readonly origin: BodyOrigin };
+type Options = RecordParserOptions & { readonly origin: BodyOrigin } & Pick<JsonLinesOptions, 'fileOffset'>;
 type Factories = { [K in FormatConfig['type']]: (format: Extract<FormatConfig, { type: K }>, options: Options) => RecordReader };
 
 const FACTORIES: Factories = {

@@ -22,6 +22,12 @@ import type { TransportResponse } from '../http/Transport.js';
 export type PageReading = Omit<RecordParserOptions, 'origin'> & {
   /** @default json */
   readonly format?: FormatConfig;
+  /**
+   * The body is a file's bytes from this offset, which a range request may take up within: a plain
+   * (neither gzip nor zip) JSON Lines body then yields batches that say where their last line ends
+   * ({@link RecordBatch.end}), and lands them as they arrive. @default not a file taken up by offset
+   */
+  readonly fileOffset?: number;
 };
 
 /** A page read to its end: the records not landed early, in order, and the rest of what the parser found. */
@@ -30,14 +36,22 @@ export interface PageBody extends Omit<ParsedPage, 'records'> {
   readonly batches: readonly RecordBatch[];
   /** Records of the page already landed while its body arrived. @default 0 */
   readonly landedRecords?: number;
+  /**
+   * The sink took no more of the body ({@link EarlyLanding.land} said so): reading stopped there,
+   * and the page is the records landed before. @default false
+   */
+  readonly cut?: boolean;
 }
 
 /** Where a page's records go while its body still arrives, once its turn has come. */
 export interface EarlyLanding {
   /** Resolves when every earlier page has landed; rejects when the page is discarded. */
   readonly turn: Promise<void>;
-  /** Lands a batch of the page's records, in order; resolves when the sink took it (back-pressure). */
-  readonly land: (batch: RecordBatch) => Promise<void>;
+  /**
+   * Lands a batch of the page's records, in order; resolves when the sink took it (back-pressure),
+   * with false when it took none of it and wants no more of the body.
+   */
+  readonly land: (batch: RecordBatch) => Promise<boolean | void>;
 }
 
 /** What has landed of the page being read; the client reads it when the body fails. */
@@ -63,7 +77,7 @@ export async function readPageBody(
   landing?: EarlyLanding,
   progress: LandingProgress = { landedRecords: 0 },
 ): Promise<PageBody> {
-  const { format = JSON_FORMAT, ...options } = reading;
+  const { format = JSON_FORMAT, fileOffset, ...options } = reading;
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const max = reading.maxPageBytes;
   if (format.type === 'json' && max !== undefined && Number.isFinite(declared) && declared > max) {
@@ -83,7 +97,9 @@ export async function readPageBody(
   let stats: PageStats | undefined;
   // A gzip body is one member, a zip archive one per file; each is a document of its own (a CSV file has its own header).
   for await (const member of bodyMembers(response.body, origin)) {
-    const reader = createRecordReader(format, { ...options, origin });
+    // Offsets of a gzip or zip member are not the file's: such a file is taken up only whole.
+    const byOffset = member.plain === true && fileOffset !== undefined;
+    const reader = createRecordReader(format, { ...options, origin, ...(byOffset ? { fileOffset } : {}) });
     for await (const chunk of member.chunks) {
       const batch = reader.push(chunk);
       // The batch views the chunk (or the reader's buffer), which is never reused.
@@ -91,10 +107,14 @@ export async function readPageBody(
         batches.push(batch);
         held += chunk.length;
       }
-      if (landing && myTurn && held >= EARLY_LANDING_BYTES) {
+      // A batch that says where the file can be taken up lands at once: where landing stops, the rest is not fetched twice.
+      if (landing && myTurn && (held >= EARLY_LANDING_BYTES || batch.end !== undefined)) {
         // Awaiting the sink holds the socket read back: the body arrives only as fast as it lands.
         for (const early of batches) {
-          await landing.land(early);
+          if ((await landing.land(early)) === false) {
+            response.discard();
+            return { batches: [], recordCount: progress.landedRecords, body: null, stats: emptyStats(reading), landedRecords: progress.landedRecords, cut: true };
+          }
           progress.landedRecords += early.count;
         }
         batches.length = 0;

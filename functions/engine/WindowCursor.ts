@@ -31,7 +31,8 @@ export interface JobPollCursor {
 /**
  * A job stream's window whose leg stopped within the download of its done job's results: the next
  * leg polls the same job once more (for its `{job.<field>}` values and result files) and goes on
- * downloading from here. Result files (`download.urls`) are taken up a whole file at a time.
+ * downloading from here. Result files (`download.urls`) are taken up at the next file, or within a
+ * file right after a record (`offset`), when the file is one that can be (fetchPage.ts).
  */
 export interface JobDownloadCursor {
   readonly job: 'download';
@@ -47,6 +48,12 @@ export interface JobDownloadCursor {
    * their place in the list, so a poll that names other files, or the same in another order, cannot go on.
    */
   readonly listing?: string;
+  /** With `file`, taken up within it: the byte offset just after the last landed record's line (its line end included). */
+  readonly offset?: number;
+  /** With `offset`: the strong validator (`If-Range`) the file was first sent with; a file with another is another file. */
+  readonly validator?: string;
+  /** With `offset`: the file's length in bytes, when first sent. */
+  readonly length?: number;
   /** With `download.path`: the results walk's next page. */
   readonly paging?: PagingToken;
   /** With `download.path`: parameters left out of `paging`'s next request, filled again from the next poll of the job (pollParams.ts). */
@@ -116,8 +123,18 @@ function parseJobDownload(cursor: Record<string, unknown>): JobDownloadCursor {
     if (!isCount(files) || files < 1) fail(`files ${JSON.stringify(files)} is not a count of result files`);
     if (!isCount(file) || file >= (files as number)) fail(`file ${JSON.stringify(file)} is not one of the job's ${JSON.stringify(files)} result files (0-based)`);
     if (typeof listing !== 'string' || listing === '') fail(`listing ${JSON.stringify(listing)} is not a digest of the job's result files`);
-    if (cursor.incremental !== undefined || cursor.fromPoll !== undefined) fail('a result file is taken up whole, so it has no position within it');
-    return { job: 'download', jobId: jobId as string, file: file as number, files: files as number, listing: listing as string };
+    if (cursor.incremental !== undefined || cursor.fromPoll !== undefined) fail('a result file is taken up whole or by byte offset, so it has no paging position within it');
+    const byFile = { job: 'download', jobId: jobId as string, file: file as number, files: files as number, listing: listing as string } as const;
+    const { offset, validator, length } = cursor;
+    if (offset === undefined && validator === undefined && length === undefined) return byFile;
+    if (!isCount(length) || length < 2) fail(`the file's length ${JSON.stringify(length)} is not a count of bytes`);
+    if (!isCount(offset) || offset < 1 || offset >= (length as number))
+      fail(`offset ${JSON.stringify(offset)} is not a byte within the file's ${JSON.stringify(length)} (after its first, before its end)`);
+    // RFC 9110 §13.1.5: If-Range takes a strong entity tag or an HTTP date.
+    if (typeof validator !== 'string' || !/^("[\x21\x23-\x7e\x80-\xff]*"|[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT)$/.test(validator)) {
+      fail(`validator ${JSON.stringify(validator)} is neither a strong entity tag nor an HTTP date`);
+    }
+    return { ...byFile, offset: offset as number, validator: validator as string, length: length as number };
   }
   const incremental = parseIncremental(cursor.incremental);
   const { fromPoll } = cursor;

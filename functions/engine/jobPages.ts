@@ -11,8 +11,8 @@
  * of sleeping until the next poll ({@link JobContext.pauseWhen}): {@link JobPendingError} ends the
  * slice before any page, and the next slice finds the job record and polls the same job again. A
  * slice may also stop within the download, like any paged window: each landed page says where the
- * download stands ({@link JobDownloadCursor}: the results walk's position, or the next result
- * file), and the next slice polls the recorded job once more, for its `{job.<field>}` values and
+ * download stands ({@link JobDownloadCursor}: the results walk's position, the next result
+ * file, or a byte offset within one), and the next slice polls the recorded job once more, for its `{job.<field>}` values and
  * result files, and downloads from there.
  */
 
@@ -36,6 +36,7 @@ import { placeholdersIn, renderString, renderValue, type TemplateScope } from '.
 import type { HttpClient, HttpResult, HttpStats } from '../http/HttpClient.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { templatedUrl } from './buildRequest.js';
+import type { FilePage, FilePosition } from './fetchPage.js';
 import { jobKey } from './jobKey.js';
 import { pollParamNames, withoutPollParams, withPollParams } from './pollParams.js';
 import { isJobDownload, type JobDownloadCursor, type PagesCursor, type WindowCursor } from './WindowCursor.js';
@@ -90,8 +91,12 @@ export interface DownloadTarget {
   readonly resume?: WindowCursor;
   /** Where the window's download stands after a page of it, given where this download's walk stands (undefined after its last page). */
   readonly standing: (walk: WindowCursor | undefined) => JobDownloadCursor | undefined;
-  /** The download is one result file, landed whole: a slice stops after it or before it. @default false */
+  /** The download is one result file: a slice stops after it or before it, or within it where {@link within} is given. @default false */
   readonly wholeFile?: boolean;
+  /** The download is one file that may be taken up within (fetchPage.ts). @default a walk of pages */
+  readonly file?: FilePage;
+  /** Where the window's download stands with the file landed up to `at` (a file that can be taken up within). */
+  readonly within?: (at: FilePosition) => JobDownloadCursor;
 }
 
 /** Pages `stream` (the download, made a plain stream) from `target`, landing them as the window's. */
@@ -163,12 +168,17 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
     const authenticate = url.origin === home;
     const label = urls.length > 1 ? `file ${i + 1} of ${urls.length}, ` : 'file, ';
     const after: JobDownloadCursor | undefined = i + 1 < urls.length ? { job: 'download', jobId, file: i + 1, files: urls.length, listing } : undefined;
+    const from = i === resume?.file && resume.offset !== undefined ? { offset: resume.offset, validator: resume.validator!, length: resume.length! } : undefined;
+    // Within a file, the filter's order check would have to be kept too: an incremental stream's files are taken up whole.
+    const within = stream.incremental === undefined;
     yield* download(plain({ path: url.pathname, params: {}, headers: authenticate ? plain({}).headers : downloadHeaders, pagination: { type: 'none', max_pages: 1 } }), {
       first: { url },
       authenticate,
       label,
       standing: () => after,
       wholeFile: true,
+      ...(within || from ? { file: { ...(from ? { from } : {}), stale: (why: string) => stale(`${label.slice(0, -2)}: ${why}`) } } : {}),
+      ...(within ? { within: (at: FilePosition): JobDownloadCursor => ({ job: 'download', jobId, file: i, files: urls.length, listing, ...at }) } : {}),
     });
   }
 }

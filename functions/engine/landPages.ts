@@ -84,15 +84,33 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
   const earlyMeta = new Map<number, RecordsMeta>();
   // A window landed in slices writes each page whole, in page order, so a part boundary falls between pages.
   const sliced = input.resume !== undefined || input.stopWhen !== undefined;
-  // A job's result files still land as they arrive (a file may be gigabytes): its slices stop only after a whole file, wherever its parts end.
+  // A job's result files still land as they arrive (a file may be gigabytes): its slices stop after a whole file, or
+  // within a file that can be taken up there (a batch that says where its last line ends), wherever its parts end.
   const early = !sliced || input.stream.job?.download.urls !== undefined;
   let next: PagesCursor | undefined;
   // A slice starts at a part boundary (the window's start, or where the slice before it stopped).
   const pace = new PartClock(clock, input.longestPartMs);
+  /** Where the result file being landed stands: just past its last record written, once one was (a file taken up within). */
+  let inFile = input.resume && 'offset' in input.resume ? input.resume.offset : undefined;
+  /** Writes a batch; false when the writer stopped at a part boundary before it. */
+  const land = async (batch: RecordBatch, meta: RecordsMeta): Promise<boolean> => {
+    if (batch.end === undefined) return writer.writeRecords(batch, meta);
+    // A file that can be taken up within may end a part after any of its batches.
+    writer.beginPage();
+    const at = clock.now();
+    const partsBefore = writer.finishedParts;
+    const written = await writer.writeRecords(batch, meta);
+    // A stop before the batch counts as a boundary where the page is handled.
+    if (!written) return false;
+    if (writer.finishedParts > partsBefore) pace.boundary(at);
+    inFile = batch.end;
+    if (input.stopWhen?.(pace.now())) writer.stopAtNextPart();
+    return true;
+  };
   const landEarly = async (index: number, batch: RecordBatch) => {
     let meta = earlyMeta.get(index);
     if (!meta) earlyMeta.set(index, (meta = { extractedAt: new Date(clock.now()) }));
-    await writer.writeRecords(batch, meta);
+    return land(batch, meta);
   };
   try {
     const pages = streamPages(
@@ -119,15 +137,16 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
       const meta = page.parent ? { extractedAt: new Date(clock.now()), parent: page.parent.key.json } : (earlyMeta.get(page.page.index) ?? { extractedAt: new Date(clock.now()) });
       earlyMeta.delete(page.page.index);
       writer.beginPage();
-      for (const batch of page.batches) if (!(await writer.writeRecords(batch, meta))) break;
+      for (const batch of page.batches) if (!(await land(batch, meta))) break;
       // A part ended before this page: rolled over, or finished by a stop at the boundary.
       if (writer.hasStopped || writer.finishedParts > partsBefore) pace.boundary(arrivedAt);
       if (writer.hasStopped) {
-        // The page waits for the next slice, which fetches it again.
+        // The page waits for the next slice, which fetches it again, or the rest of it (it counts once, where it ends).
         tally.pages--;
-        next = after;
+        next = inFile !== undefined && page.within ? page.within(inFile) : after;
         break;
       }
+      inFile = undefined;
       decoding.add(page.page.response.stats);
       filtered += page.filtered;
       input.onPage?.({ index: page.page.index, records: page.records });

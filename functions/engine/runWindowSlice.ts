@@ -21,7 +21,8 @@
  * lands nothing, and its checkpoint says to poll the job again. The slice that finds the job done
  * downloads its results, and may stop within the download like any paged window: at a part
  * boundary of a paged `download.path`, or right after a result file of `download.urls` (so no
- * file is fetched twice; its parts then end where its slices did). The slice after it polls the
+ * file is fetched twice; its parts then end where its slices did), or at a part boundary within a
+ * file that can be taken up there by byte offset (fetchPage.ts). The slice after it polls the
  * same job once more and goes on downloading; the slice that lands the last page commits.
  */
 

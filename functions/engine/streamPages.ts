@@ -20,7 +20,7 @@ import { compilePath } from '../expressions/compilePath.js';
 import { authBaseUrlField, authFieldsIn } from '../config/authBaseUrl.js';
 import { buildFirstRequest, type ParentPlaceholders } from './buildRequest.js';
 import { evaluate } from '../expressions/evaluate.js';
-import { fetchPage, type FetchedPage } from './fetchPage.js';
+import { fetchPage, type FetchedPage, type FileVersion } from './fetchPage.js';
 import { inOrderLanes } from './inOrderLanes.js';
 import { isoSeconds, type TimeWindow } from '../window/TimeWindow.js';
 import { jobPages, type DownloadTarget, type JobContext } from './jobPages.js';
@@ -48,7 +48,7 @@ export interface StreamPagesInput {
    * are selected per page) and without `parent` (parents page concurrently). Those batches are not
    * yielded again.
    */
-  readonly landEarly?: (index: number, batch: RecordBatch) => Promise<void>;
+  readonly landEarly?: (index: number, batch: RecordBatch) => Promise<boolean | void>;
   /** The job record and clock of a job stream's window. */
   readonly job?: JobContext;
   /** The run's parent keys: a parent whose records do not depend on the window is paged once per run. @default paged for each window */
@@ -106,6 +106,11 @@ export interface LandingPage {
    * began with the next one would have that whole file fetched again. @default false
    */
   readonly wholeFile?: boolean;
+  /**
+   * The page is a result file that can be taken up within: where the window's pages stand with
+   * the file's records landed up to the line that ends at `offset` ({@link RecordBatch.end}).
+   */
+  readonly within?: (offset: number) => PagesCursor;
 }
 
 /** Longest key text kept as is for deduplication; longer keys are kept as a digest. */
@@ -276,6 +281,7 @@ async function* pagesOf(
         ...(landing ? { landing } : {}),
         ...(rules.length > 0 ? { rules } : {}),
         ...(budget ? { budget } : {}),
+        ...(target?.file ? { file: target.file } : {}),
       },
     );
     const page = { request, response, index };
@@ -324,8 +330,13 @@ async function* pagesOf(
       ...(parent ? { parent } : {}),
       ...(cursor ? { cursor } : {}),
       ...(target?.wholeFile ? { wholeFile: true } : {}),
+      ...(target?.within && page.response.file ? { within: withinFile(target.within, page.response.file) } : {}),
     };
   }
+}
+
+function withinFile(within: NonNullable<DownloadTarget['within']>, file: FileVersion): (offset: number) => PagesCursor {
+  return (offset) => within({ ...file, offset });
 }
 
 /**

@@ -71,7 +71,7 @@ export function checkPartial(headers: ResponseHeaders, offset: number, plan: Res
   const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange?.trim() ?? '');
   if (!range) return { problem: `a 206 whose Content-Range ${contentRange === null ? 'is missing' : `"${contentRange}" is not one byte range of a file of known length`}` };
   const [start, end, length] = [Number(range[1]), Number(range[2]), Number(range[3])];
-  if (start !== offset) return { problem: `a 206 whose Content-Range starts at byte ${start}, not at byte ${offset} where the body broke` };
+  if (start !== offset) return { problem: `a 206 whose Content-Range starts at byte ${start}, not at byte ${offset} asked for` };
   if (plan.length !== undefined && length !== plan.length) return { problem: `a 206 for a file of ${length} bytes, where the first response declared ${plan.length}` };
   if (end !== length - 1) return { problem: `a 206 whose Content-Range ends at byte ${end}, not at the file's last byte ${length - 1}` };
   if (isContentCoded(headers)) return { problem: `a 206 with Content-Encoding ${headers.get('content-encoding')}, where the first response had none` };
@@ -125,6 +125,8 @@ export interface ResumableBodyOptions {
 
 /** Where the body stands: what the reader got, and what a restarted body still has to match. */
 interface Progress {
+  /** Where in the file the first response's body starts. */
+  readonly from: number;
   position: number;
   readonly fed: Hash;
   /** Bytes of a restarted body still to compare with the ones the reader got. */
@@ -140,9 +142,11 @@ interface Progress {
  *   `retry.max_attempts`, AbortedError, or what `reopen` threw that is an ApilakeError (a redirect refused)
  */
 export async function* resumableBody(first: TransportResponse, options: ResumableBodyOptions): AsyncGenerator<Uint8Array> {
-  const plan = resumePlan(first.headers);
+  // A first answer that is already a file's rest (the request asked for a range) counts its bytes in the file, from where that rest starts.
+  const rest = first.status === 206 ? /^bytes (\d+)-\d+\/(\d+)$/.exec(first.headers.get('content-range')?.trim() ?? '') : null;
+  const plan = rest ? { ...resumePlan(first.headers), length: Number(rest[2]) } : resumePlan(first.headers);
   let length = plan.length;
-  const at: Progress = { position: 0, fed: createHash('sha256'), skip: 0 };
+  const at: Progress = { from: rest ? Number(rest[1]) : 0, position: rest ? Number(rest[1]) : 0, fed: createHash('sha256'), skip: 0 };
   let body = first.body;
   let attempt = 1;
   for (;;) {
@@ -233,6 +237,7 @@ async function continuation(
       at.skip = 0;
       return { response, attempt, length: partial.length };
     }
+    if (response.status === 200 && at.from > 0) throw refuse(`HTTP 200 with the whole file, where the rest of it from byte ${at.from} was read`);
     if (response.status === 200) {
       // No range (or If-Range found the file changed): the whole body again, its first bytes skipped once proved the same.
       const restart = checkRestart(response.headers, plan);

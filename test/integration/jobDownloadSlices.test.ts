@@ -7,6 +7,7 @@
  * once. A checkpoint that no longer fits the window's job fails it clearly.
  */
 
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +25,13 @@ import { EARLY_LANDING_BYTES } from '../../functions/body/readPageBody.js';
 import { accountsEvery, startSalesforceBulkApi, type SalesforceBulkApi } from '../support/apis/salesforceBulkApi.js';
 import { startBigPageApi } from '../support/bigPageApi.js';
 import { exampleSource } from '../support/exampleSource.js';
-import { jobFileSource } from '../support/jobFileSource.js';
-import { startJsonServer } from '../support/jsonServer.js';
+import { jobFileSource, startJobFileHost } from '../support/jobFileSource.js';
+import type { BreakingFileOptions } from '../support/breakingFileServer.js';
+import { startJsonServer, type JsonAnswer } from '../support/jsonServer.js';
 import { megabyteLake } from '../support/megabyteLake.js';
 import { listFiles, readCommittedRecords, readManifests } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 const SF_TOKEN = '00Dtest!sf_token_0123456789';
 const FILES_TOKEN = 'files_token_0123456789';
@@ -545,5 +548,210 @@ describe('a result file larger than the early-landing threshold', () => {
     expect(big.requests).toEqual([0, 1]);
     const ids = (await readCommittedRecords(storage.root)).map((l) => (l.data as { id: number }).id);
     expect(ids).toEqual(Array.from({ length: BIG }, (_, i) => i));
+  });
+});
+
+describe('one JSON Lines result file landed in slices within it', () => {
+  /** `count` records of 1 to 2 KB, one a line. */
+  const jsonLines = (count: number, options: { crlf?: boolean; lastNewline?: boolean } = {}) => {
+    const eol = options.crlf ? '\r\n' : '\n';
+    const text = Array.from({ length: count }, (_, i) => JSON.stringify({ id: i, pad: 'x'.repeat(1000 + ((i * 37) % 1000)) })).join(eol);
+    return Buffer.from(options.lastNewline === false ? text : text + eol);
+  };
+
+  /** A job whose one result file comes from a host that serves byte ranges, in writes of 16 KB. */
+  async function fileJob(versions: readonly Buffer[], options: Partial<BreakingFileOptions> = {}, partMb = 0.25) {
+    const { api, files } = await startJobFileHost({ versions, contentType: 'application/jsonl', cuts: [], ranges: true, chunkBytes: 16 * 1024, ...options });
+    closers.push(api.close, files.close);
+    const source = jobFileSource(api, files, 'jsonl', 5, (doc) => {
+      doc.lake = { part_size_mb: partMb };
+    });
+    return { api, files, source };
+  }
+
+  /** Every raw part of the window's commit, decompressed, in order. */
+  async function landedBytes(root: string): Promise<string> {
+    const [manifest, ...others] = await readManifests(root);
+    expect(others).toEqual([]);
+    const parts = await Promise.all(manifest!.parts.map(async (part) => gunzipSync(await readFile(join(root, part.key)))));
+    return createHash('sha256').update(Buffer.concat(parts)).digest('hex');
+  }
+
+  // Bytes a stopped download leaves in the sockets' buffers also count as sent: on loopback a few MB, so the parts that bound what is sent twice are larger.
+  it.each([
+    ['lines ending in LF, each byte sent at most twice', { crlf: false, lastNewline: true }, 14_000, 6],
+    ['lines ending in CRLF, the last without one', { crlf: true, lastNewline: false }, 1500, 0.5],
+  ])('lands the bytes of an uninterrupted run, taking the file up by byte ranges (%s)', async (_, shape, count, partMb) => {
+    const file = jsonLines(count, shape);
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-file-whole-'));
+    const whole = await fileJob([file], {}, partMb);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(whole.source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const reference = await runWindowSlice({ source: whole.source, stream: whole.source.streams[0]!, window: DAY, client, storage: new FsLakeStorage(wholeLake), clock, runId: RUN_ID });
+    expect(reference).toMatchObject({ kind: 'done', result: { status: 'committed', records: count } });
+
+    const { api, files, source } = await fileJob([file], {}, partMb);
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: count, runId: RUN_ID });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(3);
+    const offsets = checkpoints.map((c) => (c.next as JobDownloadCursor).offset!);
+    for (const checkpoint of checkpoints) {
+      expect(checkpoint.next).toEqual({
+        job: 'download',
+        jobId: 'job1',
+        file: 0,
+        files: 1,
+        listing: expect.any(String) as string,
+        offset: expect.any(Number) as number,
+        validator: '"v0"',
+        length: file.length,
+      });
+    }
+    // Each slice stops right after a line, further into the file than the one before.
+    expect(offsets.every((offset) => file[offset - 1] === 0x0a)).toBe(true);
+    expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
+    expect(new Set(offsets).size).toBe(offsets.length);
+
+    // The same bytes, in the same order, as the uninterrupted run's.
+    expect(await landedBytes(lake)).toBe(await landedBytes(wholeLake));
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: count }, (_, i) => i));
+    const [manifest] = await readManifests(lake);
+    expect(manifest!.pages).toBe(1);
+
+    // The first slice asks for the file; each later one polls once and asks for the rest of the same version from its offset.
+    expect(api.requests.filter((r) => r.method === 'GET')).toHaveLength(1 + checkpoints.length);
+    expect(files.requests.map((r) => [r.headers.range, r.headers['if-range'], r.status])).toEqual([[undefined, undefined, 200], ...offsets.map((offset) => [`bytes=${offset}-`, '"v0"', 206])]);
+    // No byte of the file was sent more than twice (once more than landed, the rest of a part's last chunk and what the sockets held when the slice stopped), and every byte at least once.
+    if (partMb < 6) return;
+    const times = new Uint8Array(file.length);
+    for (const request of files.requests) times.subarray(request.from, request.from + request.sent).forEach((n, i, run) => (run[i] = n + 1));
+    expect(times.reduce((a, b) => Math.min(a, b), 2)).toBe(1);
+    expect(times.reduce((a, b) => Math.max(a, b), 0)).toBeLessThanOrEqual(2);
+  });
+
+  it('goes on with a taken-up file whose connection breaks, asking for the rest from the byte of the file where it broke', async () => {
+    const file = jsonLines(1500);
+    const cuts = [0];
+    const { files, source } = await fileJob([file], { cuts }, 0.5);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const { offset } = first.next as JobDownloadCursor;
+    // The second request, the first slice's rest, breaks 50 000 bytes in.
+    cuts.push(offset! + 50_000);
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    expect(files.requests.slice(1, 3).map((r) => [r.headers.range, r.status, r.from])).toEqual([
+      [`bytes=${offset}-`, 206, offset],
+      [`bytes=${offset! + 50_000}-`, 206, offset! + 50_000],
+    ]);
+  });
+
+  it('lands every record once when a slice taking the file up is stopped mid-file and its checkpoint is taken up again', async () => {
+    const file = jsonLines(14_000);
+    const { files, source } = await fileJob([file], {}, 6);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    // The next invocation dies within the file, long before its end: its files are never listed.
+    const client = await createSourceClient(source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    const kill = new AbortController();
+    const dying = runWindowSlice({ source, stream: source.streams[0]!, window: DAY, client, storage, clock, runId: RUN_ID, checkpoint: first, signal: kill.signal, storageSignal: kill.signal });
+    await waitUntil(() => (files.requests[1]?.sent ?? 0) >= 4 * 1024 * 1024, { what: 'the file host sent 4 MB of the rest of the file' });
+    kill.abort(new Error('killed'));
+    expect(await dying).toMatchObject({ kind: 'done', result: { status: 'failed' } });
+
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result).toMatchObject({ status: 'committed', records: 14_000 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 14_000 }, (_, i) => i));
+    expect(files.requests[2]!.headers.range).toBe(files.requests[1]!.headers.range);
+  });
+
+  /** A job's one result file (`file`) from a host that answers a request for its rest with `rest`. */
+  async function lyingHost(file: Buffer, rest: (offset: number) => JsonAnswer) {
+    let served = 0;
+    const host = await startJsonServer((request) => {
+      if (served++ === 0) return { headers: { 'content-type': 'application/jsonl', etag: '"v0"', 'accept-ranges': 'bytes', 'content-length': String(file.length) }, body: file };
+      return rest(Number(/^bytes=(\d+)-$/.exec(String(request.headers.range))?.[1]));
+    });
+    const api = await startJsonServer((request) => (request.method === 'POST' ? { body: { id: 'job1' } } : { body: { id: 'job1', state: 'done', url: `${host.url}/file` } }));
+    closers.push(api.close, host.close);
+    const source = jobFileSource(api, host, 'jsonl', 1, (doc) => {
+      doc.lake = { part_size_mb: 0.25 };
+    });
+    return { host, source };
+  }
+
+  const partial = (file: Buffer, from: number, headers: Record<string, string> = {}): JsonAnswer => ({
+    status: 206,
+    headers: { 'content-type': 'application/jsonl', etag: '"v0"', 'content-range': `bytes ${from}-${file.length - 1}/${file.length}`, 'content-length': String(file.length - from), ...headers },
+    body: file.subarray(from),
+  });
+
+  it.each<[string, (file: Buffer, offset: number) => JsonAnswer, RegExp]>([
+    [
+      'ignores the range and answers 200 with the whole file',
+      (file) => ({ headers: { 'content-type': 'application/jsonl', etag: '"v0"', 'content-length': String(file.length) }, body: file }),
+      /file: asked for its bytes from \d+ on if it is still version "v0", its host answered HTTP 200 with the whole file \(it changed, or the host ignores ranges\)/,
+    ],
+    [
+      'answers 200 with a file whose ETag changed',
+      (file) => ({ headers: { 'content-type': 'application/jsonl', etag: '"v1"', 'content-length': String(file.length) }, body: file }),
+      /its host answered HTTP 200 with the whole file/,
+    ],
+    ['answers a 206 whose Content-Range starts elsewhere', (file, offset) => partial(file, offset - 7), /its host answered a 206 whose Content-Range starts at byte \d+, not at byte \d+/],
+    ['answers a 206 with another ETag', (file, offset) => partial(file, offset, { etag: '"v1"' }), /its host answered ETag "v1", where the first response had "v0"/],
+    [
+      'answers a 206 for a file of another length',
+      (file, offset) => ({ ...partial(file, offset), headers: { ...partial(file, offset).headers, 'content-range': `bytes ${offset}-${file.length + 9}/${file.length + 10}` } }),
+      /its host answered a 206 for a file of \d+ bytes, where the first response declared \d+/,
+    ],
+    [
+      'answers 416: the file is shorter than the offset',
+      () => ({ status: 416, body: 'requested range not satisfiable' }),
+      /file: its host answers HTTP 416 \(Range Not Satisfiable\) to a request for its bytes from \d+ on/,
+    ],
+  ])('fails a slice taking the file up when its host %s, landing nothing more and keeping the job record', async (_, rest, message) => {
+    const file = jsonLines(3000);
+    const { host, source } = await lyingHost(file, (offset) => rest(file, offset));
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    expect(first.next).toMatchObject({ file: 0, validator: '"v0"', length: file.length });
+    const text = failure(await slice(source, storage, clock, first));
+    expect(text).toMatch(/^cannot continue downloading the results of job job1 from the stored position: file: /);
+    expect(text).toMatch(message);
+    expect(text).toMatch(/; the window's next attempt downloads them anew \(job job1\)$/);
+    expect(host.requests).toHaveLength(2);
+    expect(await readManifests(lake)).toEqual([]);
+    const [record] = (await listFiles(lake)).filter((k) => k.startsWith('jobs/'));
+    expect(JSON.parse(await readFile(join(lake, record!), 'utf8'))).not.toHaveProperty('abandoned_at');
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['an offset past the file', { offset: 5_000_000 }, /offset 5000000 is not a byte within the file's \d+/],
+    ['a weak validator', { validator: 'W/"v0"' }, /validator "W\/\\"v0\\"" is neither a strong entity tag nor an HTTP date/],
+    ['an offset without a length', { length: undefined }, /the file's length undefined is not a count of bytes/],
+  ])('fails a slice whose checkpoint takes the file up at %s, before any request', async (_, edit, message) => {
+    const { api, files, source } = await fileJob([jsonLines(3000)]);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const requests = api.requests.length + files.requests.length;
+    const broken = { ...first, next: { ...first.next, ...edit } } as WindowCheckpoint;
+    await expect(slice(source, storage, clock, broken)).rejects.toThrow(message);
+    expect(api.requests.length + files.requests.length).toBe(requests);
+  });
+
+  it('takes a file whose host serves no byte ranges up whole, after it', async () => {
+    const { files, source } = await fileJob([jsonLines(3000)], { ranges: false });
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 3000 });
+    expect(checkpoints).toEqual([]);
+    expect(files.requests).toHaveLength(1);
   });
 });

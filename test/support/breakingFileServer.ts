@@ -33,6 +33,11 @@ export interface BreakingFileOptions {
   readonly lie?: RangeLie;
   /** Sent with Content-Encoding: gzip (cuts count the encoded bytes); ranges then apply to the encoded bytes. */
   readonly gzipEncoded?: boolean;
+  /**
+   * Send a whole body in writes of this many bytes, each once the one before drained, and count
+   * as sent only what was written before the client went away. @default one write, counted whole
+   */
+  readonly chunkBytes?: number;
 }
 
 /** One request the host answered. */
@@ -42,7 +47,7 @@ export interface FileRequest {
   /** The offset the response started at. */
   readonly from: number;
   /** Body bytes written. */
-  readonly sent: number;
+  sent: number;
 }
 
 /** Starts the host; the file is at `${url}/file`. */
@@ -82,8 +87,31 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
       res.write(body.subarray(0, cut - from), () => res.destroy());
       return;
     }
-    record(body.length);
-    res.end(body);
+    if (options.chunkBytes === undefined) {
+      record(body.length);
+      res.end(body);
+      return;
+    }
+    record(0);
+    const seen = requests[requests.length - 1]!;
+    const size = options.chunkBytes;
+    let at = 0;
+    const more = () => {
+      while (at < body.length && !res.destroyed) {
+        const piece = body.subarray(at, at + size);
+        at += piece.length;
+        seen.sent += piece.length;
+        if (at >= body.length) {
+          res.end(piece);
+          return;
+        }
+        if (!res.write(piece)) {
+          res.once('drain', more);
+          return;
+        }
+      }
+    };
+    more();
   });
   const { port, close } = await listenOnLoopback(server);
   const url = `http://127.0.0.1:${port}`;

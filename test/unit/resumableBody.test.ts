@@ -37,7 +37,7 @@ describe('checkPartial', () => {
     { name: 'the continuation', fields: { 'content-range': 'bytes 40-99/100', 'content-length': '60', etag: '"a1"' }, result: { length: 100 } },
     { name: 'no Content-Range', fields: {}, result: { problem: 'a 206 whose Content-Range is missing' } },
     { name: 'an unknown length', fields: { 'content-range': 'bytes 40-99/*' }, result: { problem: 'a 206 whose Content-Range "bytes 40-99/*" is not one byte range of a file of known length' } },
-    { name: 'a range that starts earlier', fields: { 'content-range': 'bytes 0-99/100' }, result: { problem: 'a 206 whose Content-Range starts at byte 0, not at byte 40 where the body broke' } },
+    { name: 'a range that starts earlier', fields: { 'content-range': 'bytes 0-99/100' }, result: { problem: 'a 206 whose Content-Range starts at byte 0, not at byte 40 asked for' } },
     { name: 'another length', fields: { 'content-range': 'bytes 40-100/101' }, result: { problem: 'a 206 for a file of 101 bytes, where the first response declared 100' } },
     { name: 'a range that stops short', fields: { 'content-range': 'bytes 40-59/100' }, result: { problem: "a 206 whose Content-Range ends at byte 59, not at the file's last byte 99" } },
     {

@@ -35,7 +35,7 @@ export function formatWindowLine(result: WindowResult, redact: (text: string) =>
   const work = `${plural(result.pages, 'page')}, ${plural(result.retries, 'retry', 'retries')}`;
   switch (outcome) {
     case 'skipped':
-      if (result.skipReason === 'already_curated') return `  - ${where} already has its table (${plural(result.records, 'record')}); --curate-only writes only missing ones`;
+      if (result.skipReason === 'already_curated') return `  - ${where} already has its table (${plural(result.records, 'record')}); --curate-only --force rebuilds it from the raw parts`;
       return `  - ${where} already committed (${plural(result.records, 'record')}); --force re-runs it`;
     case 'committed':
       return `  ✓ ${where} ${plural(result.records, 'record')}, ${work}, ${plural(result.parts, 'part')} (${formatBytes(result.bytes)}), ${time}`;

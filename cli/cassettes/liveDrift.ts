@@ -15,6 +15,7 @@ import {
   describeWindow,
   EnvSecretProvider,
   FsLakeStorage,
+  hasTextRecords,
   loadCassettes,
   parseJson,
   recordSampleSql,
@@ -148,5 +149,5 @@ async function inferFields(connection: DuckDBConnection, storage: FsLakeStorage,
   if (files.length === 0) return new Map();
   const type = (await connection.runAndReadAll(recordTypeSql(files))).getRowObjectsJson().find((row) => row.column_name === 'data')?.column_type;
   const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().map(([text]) => parseJson(text as string).value);
-  return new Map(suggestColumns(String(type as string | undefined), samples).columns.map((c) => [c.path, c.type]));
+  return new Map(suggestColumns(String(type as string | undefined), samples, { textRecords: hasTextRecords(stream) }).columns.map((c) => [c.path, c.type]));
 }

@@ -59,8 +59,7 @@ export async function backfillCommand(sourceName: string | undefined, options: B
   // Windows are aligned to each stream's grid: a ragged --from/--to widens to the windows containing them.
   const selection = selectionFromFlags({ from: options.from, to: options.to }, new Date());
   const total = countWindows(source, selectStreams(source, options.stream), selection);
-  if (options.curateOnly && (options.remote || options.force))
-    throw new InputError('--curate-only reads the lake, never the API: it takes neither --remote nor --force (use --bucket NAME for a lake in S3)');
+  if (options.curateOnly && options.remote) throw new InputError('--curate-only reads the lake, never the API: it takes no --remote (use --bucket NAME for a lake in S3)');
   if (options.bucket && !options.curateOnly && !options.remote)
     throw new InputError('--bucket goes with --curate-only or --remote; to land windows into S3 use --remote (the deployed function) or apilake run --bucket');
   if (options.follow && !options.remote) throw new InputError('--follow goes with --remote (a backfill in AWS) or --status <id>; a local backfill always shows its progress');
@@ -90,8 +89,9 @@ export async function backfillCommand(sourceName: string | undefined, options: B
     if (options.curateOnly) {
       const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
       location = storage.location;
-      out.line(`apilake backfill ${source.name} --curate-only in ${location} (${total} windows, ${concurrency} at once, no API call)`);
-      await curateRange({ source, stream: options.stream, selection, storage, concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
+      const what = options.force ? 'rebuilding every table from its raw parts' : 'no API call';
+      out.line(`apilake backfill ${source.name} --curate-only${options.force ? ' --force' : ''} in ${location} (${total} windows, ${concurrency} at once, ${what})`);
+      await curateRange({ source, stream: options.stream, selection, storage, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
       const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
       const client = await createSourceClient(source, new EnvSecretProvider(), {

@@ -5,6 +5,7 @@ import {
   findSource,
   formatColumnsYaml,
   FsLakeStorage,
+  hasTextRecords,
   InputError,
   parseJson,
   recordSampleSql,
@@ -41,7 +42,7 @@ export async function schemaSuggestCommand(sourceName: string, options: SchemaSu
       if (typeof type !== 'string') throw new ApilakeError(`DuckDB did not describe the records of ${source.name}.${stream.name}: no type for column data`);
       // The sample query casts each record to VARCHAR: a row is its JSON text, or NULL.
       const samples = (await connection.runAndReadAll(recordSampleSql(files))).getRowsJson().flatMap(([text]) => (typeof text === 'string' ? [parseJson(text).value] : []));
-      const suggestion = suggestColumns(type, samples);
+      const suggestion = suggestColumns(type, samples, { textRecords: hasTextRecords(stream) });
       console.log(`# ${file}, streams[${source.streams.indexOf(stream)}] (${stream.name}): from ${files.length} committed parts; paste under the stream and edit`);
       process.stdout.write(formatColumnsYaml(suggestion));
     }

@@ -54,7 +54,7 @@ export async function settledStatus(storage: LakeStorage, source: SourceDefiniti
 export function statusProblems(source: string, statuses: readonly StreamStatus[], flags: FixFlags = NO_FLAGS): string[] {
   const problems: string[] = [];
   const backfill = (stream: string, from: string, to: string) => `apilake backfill ${source} --stream ${stream} --from ${from} --to ${to}${flags.backfill}`;
-  const run = (stream: string, extra = '') => `apilake run ${source} --stream ${stream}${extra}${flags.run}`;
+  const run = (stream: string) => `apilake run ${source} --stream ${stream}${flags.run}`;
   for (const s of statuses) {
     if (s.committed === 0) problems.push(`${s.stream}: no window committed yet (${run(s.stream)} lands the latest one)`);
     const missing = s.gaps.reduce((n, g) => n + g.windows, 0);
@@ -65,7 +65,7 @@ export function statusProblems(source: string, statuses: readonly StreamStatus[]
     }
     if (s.unreadable.length > 0)
       problems.push(
-        `${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (${run(s.stream, ' --force')} with that window's --from/--to lands it again)`,
+        `${s.stream}: ${plural(s.unreadable.length, 'commit')} cannot be read, so ${s.unreadable.length === 1 ? 'its window counts' : 'their windows count'} as not committed (${run(s.stream)} with that window's --from/--to lands it again, as the next commit)`,
       );
     if (s.behind && s.behind.windows > 1) {
       problems.push(

@@ -99,6 +99,7 @@ export function checkSource(source: PartialSource): PathProblem[] {
     checkJob(stream, at, { add, jmespath: (e, p) => checkJmespath(e, p, add), headers: (h, p) => checkHeaders(h, p, add), known: windowAndVars });
     if (stream.land === false) checkParentOnly(source, stream, at, add);
     for (const p of maxResultsProblems(stream)) add(at(...p.path), p.message);
+    if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
 
     // Without both vars blocks every placeholder would look unknown: the schema reported what is wrong with them.
     if (!source.vars || !stream.vars) return;
@@ -117,7 +118,6 @@ export function checkSource(source: PartialSource): PathProblem[] {
     }
     forEachString(stream.body, (text, path) => checkPlaceholders(text, at('body', ...path), known, add));
     checkUnfilled(source, stream, at, known, add);
-    if (stream.columns !== undefined) for (const problem of checkColumns({ columns: stream.columns, primary_key: stream.primary_key })) add(at(...problem.path), problem.message);
   });
   return problems;
 }

@@ -1,7 +1,9 @@
 /**
- * Builds the typed Parquet file of a window committed without one (landed before typed tables,
- * or with `lake.parquet: false`) from its raw parts, without calling the API, and commits it as
- * the window's next commit: same raw parts, plus the curated file (commitProtocol I2, I4).
+ * Builds the typed Parquet file of a committed window from its raw parts, without calling the
+ * API, and commits it as the window's next commit: same raw parts, plus the curated file
+ * (commitProtocol I2, I4). A window committed without one (landed before typed tables, or with
+ * `lake.parquet: false`) gets one; forced, a window that has one gets it rebuilt under the
+ * stream's columns of today, and its old file goes once the new commit is current (I5 b).
  */
 
 import { createInterface } from 'node:readline';
@@ -33,6 +35,8 @@ export interface CurateInput {
   readonly window: TimeWindow;
   readonly storage: LakeStorage;
   readonly clock?: Clock;
+  /** Rebuild the table of a window whose commit has one already (after its `columns` changed). @default false */
+  readonly force?: boolean;
 }
 
 /** Curates one window. Never throws for a window: the result says what happened. */
@@ -59,19 +63,21 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   if (state.kind === 'unreadable') return result('failed', { error: state.error });
   if (state.kind === 'empty') return result('skipped', { warnings: ['not committed: nothing to curate (land it with run or backfill)'] });
   const manifest = state.manifest;
-  if (manifest.curated !== undefined) return result('skipped', { skipReason: 'already_curated', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
+  if (manifest.curated !== undefined && !input.force) return result('skipped', { skipReason: 'already_curated', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
 
   const spec = tableSpec(source, stream);
   const extractor = spec.columns.length > 0 ? new ColumnExtractor(spec.columns) : undefined;
   const key = partKey(ref, runId, 0, 'curated');
-  // The file is this run's (its key), its rows are the records of the run that landed them (`_run_id`).
-  const file = new CuratedFile(key, spec, ref, manifest.run_id, storage, {});
+  // The file is this run's (its key); its rows are the records of the run that landed them, whose
+  // id each envelope carries: a commit made by an earlier curation names that curation, not it.
+  let file: CuratedFile | undefined;
+  let landedBy: string | undefined;
   try {
     let data: string[] = [];
     let values: unknown[][] = [];
     let meta = { extractedAt: '', parent: null as string | null };
     const flush = async () => {
-      if (data.length > 0) await file.file.writePage({ extractedAt: meta.extractedAt, parent: meta.parent, data, values });
+      if (data.length > 0) await file!.file.writePage({ extractedAt: meta.extractedAt, parent: meta.parent, data, values });
       data = [];
       values = [];
     };
@@ -83,7 +89,11 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
         // The record's text is everything after the envelope's `"data":`, exactly as it was landed.
         const at = line.indexOf('"data":');
         if (at < 0 || !line.endsWith('}')) throw new SinkError(`${part.key}: a line is not an apilake envelope`);
-        const envelope = JSON.parse(`${line.slice(0, at)}"data":null}`) as { _extracted_at: string; _parent?: unknown };
+        const envelope = JSON.parse(`${line.slice(0, at)}"data":null}`) as { _extracted_at: string; _run_id?: unknown; _parent?: unknown };
+        const lineRun = typeof envelope._run_id === 'string' ? envelope._run_id : manifest.run_id;
+        landedBy ??= lineRun;
+        if (lineRun !== landedBy) throw new SinkError(`${part.key}: records of two runs (${landedBy}, ${lineRun}) in one commit, which one Parquet file cannot hold`);
+        file ??= new CuratedFile(key, spec, ref, landedBy, storage, {});
         // The key's JSON text as landed (`0.1000`, a number past 2^53), not as a float would print it; it ends with the comma before "data".
         const parent = envelope._parent === undefined ? null : line.slice(line.indexOf('"_parent":') + 10, at - 1);
         if (envelope._extracted_at !== meta.extractedAt || parent !== meta.parent || data.length >= BATCH) {
@@ -96,7 +106,8 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       }
     }
     await flush();
-    const curated = await file.close();
+    // A window of no records gets no file, as a landing run writes none for it.
+    const curated = file ? [await file.close()] : [];
     const next = buildManifest({
       ref,
       commit: attempt.nextCommit,
@@ -105,7 +116,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       startedAt,
       committedAt: new Date(clock.now()),
       parts: manifest.parts,
-      curated: [curated],
+      curated,
       ...(extractor ? { typeErrors: extractor.typeErrors } : {}),
       table: spec,
       pages: manifest.pages,
@@ -113,7 +124,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       retries: 0,
       throttled: 0,
     });
-    const outcome = await attempt.commit(next, [key], {
+    const outcome = await attempt.commit(next, file ? [key] : [], {
       age,
       sleep: (ms) => clock.sleep(ms),
       readBackSignal: AbortSignal.timeout(5_000),
@@ -122,9 +133,16 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
     const warnings = outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
     if (outcome.kind === 'lost') return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key, ...warnings });
     if (outcome.kind === 'failed') return result('failed', { error: outcome.error, manifestKey: outcome.key ?? state.key, ...warnings });
-    return result('committed', { records: curated.records, parts: 1, bytes: curated.bytes, manifestKey: outcome.key, ...(next.type_errors ? { typeErrors: next.type_errors } : {}), ...warnings });
+    return result('committed', {
+      records: next.totals.records,
+      parts: curated.length,
+      bytes: curated[0]?.bytes ?? 0,
+      manifestKey: outcome.key,
+      ...(next.type_errors ? { typeErrors: next.type_errors } : {}),
+      ...warnings,
+    });
   } catch (error) {
-    await file.abort(error as Error);
+    await file?.abort(error as Error);
     const left = await attempt.abandon([key]);
     return result('failed', { error: error instanceof Error ? error : new ApilakeError(String(error)), ...(left.length > 0 ? { warnings: left } : {}) });
   }
@@ -133,13 +151,15 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
 /** What {@link curateRange} needs: the windows (`concurrency` of them curated at once) and the lake. */
 export interface CurateRangeInput extends ForEachWindowInput<WindowResult> {
   readonly storage: LakeStorage;
+  /** Rebuild the tables of windows that have one too (`backfill --curate-only --force`). @default false */
+  readonly force?: boolean;
 }
 
 /** `backfill --curate-only`: curates every window of a range, N at once; windows are generated as they run. */
 export async function curateRange(input: CurateRangeInput): Promise<WindowResult[]> {
   return forEachWindow(
     input,
-    ({ stream, window }) => curateWindow({ source: input.source, stream, window, storage: input.storage }),
+    ({ stream, window }) => curateWindow({ source: input.source, stream, window, storage: input.storage, ...(input.force ? { force: true } : {}) }),
     (job) => notStartedResult(input.source, job, input.signal),
   );
 }

@@ -21,8 +21,8 @@
  *   on disk): commit n is created once, by one run, and is never rewritten or deleted. This is
  *   the one atomic commit point; Delta Lake's log works the same way.
  * - I3 A run writes parts only under its own run id: no other run ever writes those keys. (A
- *   commit may list raw parts of the commit it replaces when it only adds a Parquet file:
- *   `backfill --curate-only`; they are then not the replaced commit's to delete.)
+ *   commit may list raw parts of the commit it replaces when it only adds or rebuilds a Parquet
+ *   file: `backfill --curate-only [--force]`; they are then not the replaced commit's to delete.)
  * - I4 A run creates commit n + 1 only if it saw n as current when it started (n = 0: nothing),
  *   and only while its age is within {@link MAX_ATTEMPT_MS}: checked before its first commit try
  *   and again before each retry. Its age is the longer of two readings of the time since it

@@ -14,7 +14,8 @@
  * conversion rules: text that DuckDB left VARCHAR but that always reads as an ISO date or
  * timestamp becomes `date`/`timestamp` (DuckDB picks one timestamp format per file, so the
  * envelope's own timestamps can hide a record's), and a type some sampled value would fail to
- * convert to falls back to `string`/`json`.
+ * convert to falls back to `string`/`json`. The records of a CSV or XML body hold only text, so
+ * there every field is typed from its text ({@link textType}).
  */
 
 import { ApilakeError, InputError } from '../errors.js';
@@ -24,6 +25,7 @@ import { compilePath } from '../expressions/compilePath.js';
 import { parseIsoTimestamp } from '../window/parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
 import type { StoredColumn } from './storedTableSpec.js';
+import type { StreamDefinition } from '../config/sourceSchema.js';
 import { RESERVED_COLUMN_NAMES } from '../config/columnType.js';
 
 /** Deepest object nesting flattened into columns. */
@@ -70,14 +72,26 @@ type DuckType =
  * checked against sample records (parsed JSON) when given.
  * @throws ApilakeError when the text is not a DuckDB type
  */
-export function suggestColumns(recordType: string, samples: readonly unknown[] = []): ColumnSuggestion {
+export function suggestColumns(recordType: string, samples: readonly unknown[] = [], options: SuggestOptions = {}): ColumnSuggestion {
   const suggestion = inferColumns(recordType);
   if (samples.length === 0) return suggestion;
-  return { primaryKey: suggestion.primaryKey, columns: suggestion.columns.map((c) => ({ ...c, type: checkedType(c, samples) })) };
+  return { primaryKey: suggestion.primaryKey, columns: suggestion.columns.map((c) => ({ ...c, type: checkedType(c, samples, options.textRecords ?? false) })) };
+}
+
+/** Options of {@link suggestColumns}. */
+export interface SuggestOptions {
+  /** The records' values are all text (a CSV or XML body): type each field from what its text reads as. @default false */
+  readonly textRecords?: boolean;
+}
+
+/** Whether a stream's records hold only text: its body (a job's files, for a job stream) is CSV or XML. */
+export function hasTextRecords(stream: Pick<StreamDefinition, 'format' | 'job'>): boolean {
+  const format = (stream.job?.format ?? stream.format).type;
+  return format === 'csv' || format === 'xml';
 }
 
 /** The type the samples support: a string column of ISO dates/timestamps is typed; a failing type falls back. */
-function checkedType(column: SuggestedColumn, samples: readonly unknown[]): string {
+function checkedType(column: SuggestedColumn, samples: readonly unknown[], textRecords: boolean): string {
   const path = compilePath(column.path);
   const values: unknown[] = [];
   for (const record of samples) {
@@ -90,10 +104,10 @@ function checkedType(column: SuggestedColumn, samples: readonly unknown[]): stri
   const present = values.flatMap((v): readonly unknown[] => (Array.isArray(v) && column.type.startsWith('array<') ? v : [v])).filter((v) => v !== null && v !== undefined);
   const depth = /^(?:array<)*/.exec(column.type)![0].length / 'array<'.length;
   const wrap = (scalar: string) => `${'array<'.repeat(depth)}${scalar}${'>'.repeat(depth)}`;
+  if (textRecords && present.length > 0 && present.every((v) => typeof v === 'string')) return wrap(textType(present));
   if (column.type === wrap('string') && present.length > 0 && present.every((v) => typeof v === 'string')) {
-    const strings = present;
-    if (strings.every((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && parseIsoTimestamp(v) !== undefined)) return wrap('date');
-    if (strings.every((v) => parseIsoTimestamp(v) !== undefined)) return wrap('timestamp');
+    const iso = isoType(present);
+    if (iso) return wrap(iso);
   }
   const candidates = depth > 0 ? [column.type, 'json'] : [column.type, 'string', 'json'];
   return (
@@ -104,6 +118,37 @@ function checkedType(column: SuggestedColumn, samples: readonly unknown[]): stri
       return values.every((v) => convert(v) !== INVALID);
     }) ?? 'json'
   );
+}
+
+/** Integer text as a JSON integer is written: no leading zero, which marks a code ("00501") rather than a number. */
+const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
+/** Number text as a JSON number is written. */
+const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+const toBigint = compileConverter({ kind: 'bigint' });
+
+/**
+ * The column type of a field whose values are text, typed as JSON values of that kind would be:
+ * integers bigint (decimal(38,0) past int64), other numbers double, "true"/"false" boolean, ISO
+ * dates date, ISO timestamps timestamp; else string. Conservative: every non-empty value must
+ * read so, and empty text counts as null (a CSV cell left empty).
+ */
+export function textType(values: readonly string[]): string {
+  const filled = values.filter((v) => v !== '');
+  if (filled.length === 0) return 'string';
+  if (filled.every((v) => INTEGER_TEXT.test(v))) {
+    if (filled.every((v) => toBigint(v) !== INVALID)) return 'bigint';
+    return filled.every((v) => v.replace('-', '').length <= 38) ? 'decimal(38,0)' : 'string';
+  }
+  if (filled.every((v) => NUMBER_TEXT.test(v) && Number.isFinite(Number(v)))) return 'double';
+  if (filled.every((v) => v === 'true' || v === 'false')) return 'boolean';
+  return isoType(filled) ?? 'string';
+}
+
+/** `date` when every text is an ISO date, `timestamp` when every one is an ISO timestamp. */
+function isoType(texts: readonly string[]): 'date' | 'timestamp' | undefined {
+  if (texts.every((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && parseIsoTimestamp(v) !== undefined)) return 'date';
+  if (texts.every((v) => parseIsoTimestamp(v) !== undefined)) return 'timestamp';
+  return undefined;
 }
 
 function inferColumns(recordType: string): ColumnSuggestion {

@@ -1,8 +1,10 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
-import { shopProject } from '../support/shopProject.js';
+import { listenOnLoopback } from '../support/listenOnLoopback.js';
+import { projectFolder, shopProject } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
 
 let api: TestApi;
@@ -57,5 +59,29 @@ describe('typed tables from the CLI', () => {
     expect(result.stdout).toContain('{ name: id, path: id, type: bigint }');
     expect(result.stdout).toContain('{ name: ts, path: ts, type: timestamp }');
     expect(result.stdout).toContain('{ name: nested_tags, path: nested.tags, type: "array<string>" }');
+  });
+
+  it('suggests typed columns for a CSV stream from the text of its cells', async () => {
+    const csv = 'id,code,amount,paid,day\r\n1,007,1.50,true,2024-01-02\r\n2,008,,false,2024-01-03\r\n';
+    const server = await listenOnLoopback(createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/csv' }).end(csv)));
+    try {
+      const source = ['name: ledger', 'schedule: rate(1 hour)', `base_url: http://127.0.0.1:${server.port}`, 'streams:', '  - name: rows', '    path: /rows.csv', '    format: csv'];
+      const project = await projectFolder('apilake-suggest-csv-', { 'ledger.yaml': `${source.join('\n')}\n` });
+      expect((await apilake(['run', 'ledger', '--from', '2024-01-01T00:00', '--to', '2024-01-01T01:00'], { cwd: project })).code).toBe(0);
+      const result = await apilake(['schema', 'suggest', 'ledger'], { cwd: project });
+      expect(result.code).toBe(0);
+      expect(result.stdout.split('\n').slice(1)).toEqual([
+        '    primary_key: [id]',
+        '    columns:',
+        '      - { name: id, path: id, type: bigint }',
+        '      - { name: code, path: code, type: string }',
+        '      - { name: amount, path: amount, type: double }',
+        '      - { name: paid, path: paid, type: boolean }',
+        '      - { name: day, path: day, type: date }',
+        '',
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -31,15 +31,21 @@ describe('warnings of windows that did not fail', () => {
     ]);
   }, 60_000);
 
-  it('backfill --curate-only says a window whose commit has its table already has it, not to re-run it with --force (which it refuses)', async () => {
+  it('backfill --curate-only says a window whose commit has its table already has it, and --curate-only --force rebuilds it without calling the API', async () => {
     api = await startTestApi({ count: 10 });
     const cwd = await shopProject('apilake-window-warnings-', api.url, { paging: { type: 'cursor', limit: 5 } });
     const hour = ['--from', '2024-01-01T00:00:00Z', '--to', '2024-01-01T01:00:00Z'];
     expect((await apilake(['run', 'shop', ...hour], { cwd })).code).toBe(0);
     const curate = await apilake(['backfill', 'shop', '--curate-only', ...hour], { cwd });
     expect(curate.code).toBe(0);
-    expect(curate.stdout).toContain('already has its table (10 records); --curate-only writes only missing ones');
-    expect(curate.stdout).not.toContain('--force');
+    expect(curate.stdout).toContain('already has its table (10 records); --curate-only --force rebuilds it from the raw parts');
+    const requests = api.requests.length;
+    const rebuild = await apilake(['backfill', 'shop', '--curate-only', '--force', ...hour], { cwd });
+    expect({ code: rebuild.code, stderr: rebuild.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(rebuild.stdout).toContain('--curate-only --force in');
+    expect(rebuild.stdout).toContain('shop: 1 committed, 0 skipped, 0 failed');
+    expect(api.requests.length).toBe(requests);
+    expect((await manifestsUnder(cwd)).map((path) => path.slice(-12)).sort()).toEqual(['.000001.json', '.000002.json']);
   }, 60_000);
 
   it('run says that the commit it found could not be read and that it landed the window again', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { parseJson } from '../../functions/body/preciseJson.js';
-import { formatColumnsYaml, parseDuckType, recordSampleSql, recordTypeSql, suggestColumns } from '../../functions/tables/suggestColumns.js';
+import { formatColumnsYaml, hasTextRecords, parseDuckType, recordSampleSql, recordTypeSql, suggestColumns, textType } from '../../functions/tables/suggestColumns.js';
 import { tableSpec } from '../../functions/tables/tableSpec.js';
 import { landWindow } from '../support/tableLake.js';
 
@@ -82,6 +82,86 @@ describe('apilake schema suggest', () => {
       { extractedAt: new Date('2024-01-01T00:05:00Z'), records: RECORDS },
     ]);
     expect(again.typeErrors).toEqual({});
+  });
+});
+
+/** A CSV stream's records: every value text, as the CSV reader lands a row; empty cells are "". */
+const CSV_RECORDS = [
+  { Id: '001', Amount: '12', Price: '1.50', Active: 'true', Day: '2024-01-02', At: '2024-01-01T00:00:00Z', Big: '123456789012345678901234', Note: 'x', Mixed: '1', Empty: '' },
+  { Id: '002', Amount: '', Price: '2', Active: 'false', Day: '', At: '2024-01-01T01:00:00+02:00', Big: '-1', Note: '', Mixed: 'a', Empty: '' },
+  { Id: '003', Amount: '-7', Price: '-0.25e2', Active: '', Day: '2024-02-29', At: '', Big: '', Note: '12', Mixed: '', Empty: '' },
+].map((r) => JSON.stringify(r));
+
+describe('apilake schema suggest for CSV and XML streams', () => {
+  it('types each field of CSV records from its text, every non-empty value reading as the type', async () => {
+    const source = parseSource(`name: shop\nschedule: rate(1 hour)\nbase_url: https://api.example.com\nstreams:\n  - name: users\n    path: /users.csv\n    format: csv\n`, 'shop.yaml');
+    const stream = source.streams[0]!;
+    const landed = await landWindow(join(root, 'csv'), tableSpec(source, stream), { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') }, 'r', [
+      { extractedAt: new Date('2024-01-01T00:05:00Z'), records: CSV_RECORDS },
+    ]);
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const type = (await db.runAndReadAll(recordTypeSql([landed.rawFile]))).getRowObjectsJson()[0]?.column_type as string;
+    const samples = (await db.runAndReadAll(recordSampleSql([landed.rawFile], 100))).getRowObjectsJson().map((r) => parseJson(r.record as string).value);
+    expect(hasTextRecords(stream)).toBe(true);
+    const types = (options: { textRecords: boolean }) => Object.fromEntries(suggestColumns(type, samples, options).columns.map((c) => [c.path, c.type]));
+    expect(types({ textRecords: true })).toEqual({
+      Id: 'string', // leading zeros: a code, not a number
+      Amount: 'bigint',
+      Price: 'double',
+      Active: 'boolean',
+      Day: 'date',
+      At: 'timestamp',
+      Big: 'decimal(38,0)',
+      Note: 'string',
+      Mixed: 'string',
+      Empty: 'string',
+    });
+    // The records of a JSON body keep their JSON types: text stays text there.
+    expect(types({ textRecords: false })).toMatchObject({ Amount: 'string', Price: 'string', Active: 'string', Big: 'string' });
+  });
+
+  it('types XML records (attributes, child text, repeated elements) from their text', () => {
+    const samples = [
+      { '@id': '7', name: 'a', price: '3.5', tag: ['1', '2'], sent: '2024-01-01T00:00:00Z' },
+      { '@id': '8', name: 'b', price: '4', tag: ['3'], sent: '1704067200' },
+    ];
+    expect(suggestColumns('STRUCT("@id" VARCHAR, "name" VARCHAR, price VARCHAR, tag VARCHAR[], sent VARCHAR)', samples, { textRecords: true }).columns).toEqual([
+      { name: 'id', path: '"@id"', type: 'bigint' },
+      { name: 'name', path: 'name', type: 'string' },
+      { name: 'price', path: 'price', type: 'double' },
+      { name: 'tag', path: 'tag', type: 'array<bigint>' },
+      { name: 'sent', path: 'sent', type: 'string' },
+    ]);
+  });
+
+  it.each([
+    [['1', '-2', '0', ''], 'bigint'],
+    [['9223372036854775807'], 'bigint'],
+    [['9223372036854775808'], 'decimal(38,0)'],
+    [['1'.repeat(39)], 'string'],
+    [['1.5', '2', '-3e2', ''], 'double'],
+    [['1.', '2'], 'string'],
+    [['007', '8'], 'string'],
+    [['+1'], 'string'],
+    [['NaN'], 'string'],
+    [['1e999'], 'string'],
+    [['true', 'false', ''], 'boolean'],
+    [['TRUE', 'false'], 'string'],
+    [['2024-01-02', '2024-12-31'], 'date'],
+    [['2024-02-30'], 'string'],
+    [['2024-01-02', '2024-01-02T00:00:00Z'], 'timestamp'],
+    [['2024-01-02T03:04:05.678+01:00'], 'timestamp'],
+    [['', ''], 'string'],
+    [[], 'string'],
+  ])('reads %j as %s', (values, expected) => {
+    expect(textType(values)).toBe(expected);
+  });
+
+  it('knows the streams whose records are text: CSV and XML bodies', () => {
+    const stream = (lines: string) => parseSource(`name: shop\nschedule: rate(1 hour)\nbase_url: https://api.example.com\nstreams:\n  - name: s\n    path: /s\n${lines}`, 'shop.yaml').streams[0]!;
+    expect(hasTextRecords(stream(''))).toBe(false);
+    expect(hasTextRecords(stream('    format: jsonl\n'))).toBe(false);
+    expect(hasTextRecords(stream('    format: { type: xml, records: rows/row }\n'))).toBe(true);
   });
 });
 

@@ -31,7 +31,7 @@ describe('the commands status suggests', () => {
   it('add nothing for the default folders, however they are written', () => {
     expect(fixFlags({ sources: 'sources', lake: './lake/' }, undefined)).toEqual({ run: '', backfill: '' });
     expect(statusProblems('zd', [stream({ unreadable: [{ key: 'k', reason: 'r' }] })])).toEqual([
-      "events: 1 commit cannot be read, so its window counts as not committed (apilake run zd --stream events --force with that window's --from/--to lands it again)",
+      "events: 1 commit cannot be read, so its window counts as not committed (apilake run zd --stream events with that window's --from/--to lands it again, as the next commit)",
     ]);
   });
 

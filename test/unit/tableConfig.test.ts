@@ -77,6 +77,34 @@ columns:
     ]);
   });
 
+  it('reports the problems of every column in one pass when some column does not pass the schema', () => {
+    const problems = problemsOf(
+      SOURCE(`
+columns:
+  - { name: id, path: id, type: int }
+  - { name: A8, path: a8, type: string }
+  - { name: id, path: "labels[", type: string, typ: bigint }
+  - { name: dt, path: 7, type: "array<string" }
+  - plain text`),
+    );
+    expect(problems).toEqual([
+      { path: 'streams[0].columns[0].type', message: expect.stringContaining('unknown type name "int"') as string },
+      { path: 'streams[0].columns[1].name', message: expect.stringContaining('must match [a-z][a-z0-9_]*') as string },
+      { path: 'streams[0].columns[2].typ', message: 'unknown key "typ"' },
+      { path: 'streams[0].columns[2].name', message: 'duplicate column name "id" (also columns[0])' },
+      { path: 'streams[0].columns[2].path', message: expect.stringContaining('"labels[" is not valid JMESPath') as string },
+      { path: 'streams[0].columns[3].path', message: 'Invalid input: expected string, received number (got 7)' },
+      { path: 'streams[0].columns[3].name', message: expect.stringContaining('"dt" is an envelope column') as string },
+      { path: 'streams[0].columns[3].type', message: expect.stringContaining('expected ">"') as string },
+      { path: 'streams[0].columns[4]', message: 'Invalid input: expected object, received string (got "plain text")' },
+    ]);
+  });
+
+  it('reports the problems of the columns when a field they do not depend on is invalid', () => {
+    const problems = problemsOf(`${SOURCE(`columns:\n  - { name: id, path: id, type: int }`)}vars: [1]\n`);
+    expect(problems.map((p) => p.path)).toEqual(['streams[0].columns[0].type', 'vars']);
+  });
+
   it('accepts a primary key that is a declared column path or a dotted path', () => {
     const problems = (() => {
       try {

@@ -60,8 +60,8 @@ export { storedTableSpec, tableSpecFromStored, type StoredTableSpec } from './ta
 export { duckdbCuratedViewSql, duckdbLatestViewSql, duckdbRawViewSql, type ParquetFileGroup } from './tables/duckdbViews.js';
 export { curatedGlueColumns, rawGlueColumns, type GlueColumn, type GlueTableColumns } from './tables/glueColumns.js';
 export { athenaLatestView } from './tables/latestView.js';
-export { formatColumnsYaml, hasTextRecords, recordSampleSql, recordTypeSql, suggestColumns } from './tables/suggestColumns.js';
-export { tableSpec, type TableSpec } from './tables/tableSpec.js';
+export { formatColumnsYaml, recordSampleSql, recordTypeSql, suggestColumns } from './tables/suggestColumns.js';
+export { hasTextRecords, tableSpec, type TableSpec } from './tables/tableSpec.js';
 
 // The deployed function: what infra configures and what the CLI reads back from it
 export { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './commons/telemetry.js';

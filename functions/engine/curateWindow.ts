@@ -20,7 +20,7 @@ import { newRunId, partKey, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
 import { CuratedFile } from '../sink/WindowWriter.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
-import { tableSpec } from '../tables/tableSpec.js';
+import { hasTextRecords, tableSpec } from '../tables/tableSpec.js';
 import type { TimeWindow } from '../window/TimeWindow.js';
 import { NOTHING_LANDED, notStartedResult, type WindowResult } from './windowRun.js';
 import { forEachWindow, type ForEachWindowInput } from './windowSelection.js';
@@ -66,7 +66,7 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
   if (manifest.curated !== undefined && !input.force) return result('skipped', { skipReason: 'already_curated', records: manifest.totals.records, manifestKey: state.key, runId: manifest.run_id });
 
   const spec = tableSpec(source, stream);
-  const extractor = spec.columns.length > 0 ? new ColumnExtractor(spec.columns) : undefined;
+  const extractor = spec.columns.length > 0 ? new ColumnExtractor(spec.columns, { textRecords: hasTextRecords(stream) }) : undefined;
   const key = partKey(ref, runId, 0, 'curated');
   // The file is this run's (its key); its rows are the records of the run that landed them, whose
   // id each envelope carries: a commit made by an earlier curation names that curation, not it.

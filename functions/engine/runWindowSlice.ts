@@ -35,7 +35,7 @@ import { newRunId, type WindowRef } from '../sink/lakeLayout.js';
 import { buildManifest } from '../sink/manifest.js';
 import { windowJobRecords } from '../sink/jobRecord.js';
 import { WindowWriter, type WrittenFiles } from '../sink/WindowWriter.js';
-import { tableSpec } from '../tables/tableSpec.js';
+import { hasTextRecords, tableSpec } from '../tables/tableSpec.js';
 import { commitFigures, commitWindow } from './commitWindow.js';
 import { JobPendingError } from './jobPages.js';
 import { landPages, type LandedPages, type PartPace } from './landPages.js';
@@ -165,7 +165,7 @@ export async function runWindowSlice(input: WindowSliceInput): Promise<WindowSli
     firstPart: prior?.parts.length ?? 0,
     pageAligned: input.pageAligned ?? sliced,
     partSizeBytes: Math.round(source.lake.part_size_mb * 1024 * 1024),
-    ...(source.lake.parquet ? { table } : {}),
+    ...(source.lake.parquet ? { table, textRecords: hasTextRecords(stream) } : {}),
     ...storageCall,
   });
   let landed: LandedPages | undefined;

@@ -30,6 +30,8 @@ export interface WindowWriterOptions extends StorageCallOptions {
   readonly table?: TableSpec;
   /** Row groups, codec, thread. @default CuratedFileOptions' */
   readonly parquet?: CuratedFileOptions;
+  /** The records hold only text (CSV, XML): an empty text is NULL in a typed column (ColumnExtractor's `textRecords`). @default false */
+  readonly textRecords?: boolean;
   /**
    * The run id in this writer's keys when it differs from `runId` (the one in every envelope):
    * a window landed in slices writes each slice's files under a slice id of its own, so two
@@ -132,7 +134,7 @@ export class WindowWriter {
     private readonly options: WindowWriterOptions,
   ) {
     // Typed values need each record parsed; a table without typed columns needs only its text.
-    this.extractor = options.table && options.table.columns.length > 0 ? new ColumnExtractor(options.table.columns) : undefined;
+    this.extractor = options.table && options.table.columns.length > 0 ? new ColumnExtractor(options.table.columns, { textRecords: options.textRecords === true }) : undefined;
   }
 
   /** The next records begin a page: with `pageAligned`, only they may roll the part. */

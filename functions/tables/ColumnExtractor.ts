@@ -12,6 +12,16 @@ import { compileTimeFormat } from '../window/timeFormat.js';
 /** Conversion failures per column name; columns without failures are absent. */
 export type TypeErrors = Record<string, number>;
 
+/** Options of a {@link ColumnExtractor}. */
+export interface ColumnExtractorOptions {
+  /**
+   * The records hold only text (a CSV or XML body): an empty text is NULL in a column of any type
+   * but string and json, as an empty cell is in a database's CSV import, rather than a type error.
+   * @default false
+   */
+  readonly textRecords?: boolean;
+}
+
 /**
  * Extracts typed values from records.
  * @example
@@ -26,9 +36,16 @@ export class ColumnExtractor {
   private readonly converters: Converter[];
   private readonly errors: number[];
 
-  constructor(readonly columns: readonly TypedColumn[]) {
+  constructor(
+    readonly columns: readonly TypedColumn[],
+    options: ColumnExtractorOptions = {},
+  ) {
     this.paths = columns.map((c) => compilePath(c.path));
-    this.converters = columns.map((c) => compileConverter(c.type, timestampsOf(c)));
+    this.converters = columns.map((c) => {
+      const convert = compileConverter(c.type, timestampsOf(c));
+      // CSV and XML cannot tell an empty value from a missing one: for a typed column it is NULL, not a value that failed.
+      return options.textRecords && c.type.kind !== 'string' && c.type.kind !== 'json' ? (value: unknown) => (value === '' ? null : convert(value)) : convert;
+    });
     this.errors = columns.map(() => 0);
   }
 

@@ -25,7 +25,6 @@ import { compilePath } from '../expressions/compilePath.js';
 import { parseIsoTimestamp } from '../window/parseTimestamp.js';
 import { quoteIdent, sqlString } from './sqlText.js';
 import type { StoredColumn } from './storedTableSpec.js';
-import type { StreamDefinition } from '../config/sourceSchema.js';
 import { RESERVED_COLUMN_NAMES } from '../config/columnType.js';
 
 /** Deepest object nesting flattened into columns. */
@@ -82,12 +81,6 @@ export function suggestColumns(recordType: string, samples: readonly unknown[] =
 export interface SuggestOptions {
   /** The records' values are all text (a CSV or XML body): type each field from what its text reads as. @default false */
   readonly textRecords?: boolean;
-}
-
-/** Whether a stream's records hold only text: its body (a job's files, for a job stream) is CSV or XML. */
-export function hasTextRecords(stream: Pick<StreamDefinition, 'format' | 'job'>): boolean {
-  const format = (stream.job?.format ?? stream.format).type;
-  return format === 'csv' || format === 'xml';
 }
 
 /** The type the samples support: a string column of ISO dates/timestamps is typed; a failing type falls back. */

@@ -104,3 +104,9 @@ export function tableSpec(source: SourceDefinition, stream: StreamDefinition, op
 export function curatedColumns(spec: TableSpec): readonly TableColumn[] {
   return [...ENVELOPE_COLUMNS, ...spec.columns];
 }
+
+/** Whether a stream's records hold only text: its body (a job's files, for a job stream) is CSV or XML. */
+export function hasTextRecords(stream: Pick<StreamDefinition, 'format' | 'job'>): boolean {
+  const format = (stream.job?.format ?? stream.format).type;
+  return format === 'csv' || format === 'xml';
+}

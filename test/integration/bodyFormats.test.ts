@@ -45,10 +45,13 @@ const jsonlOf = (items: ReturnType<typeof itemsOf>) => items.map((i) => JSON.str
 let server: JsonServer;
 let lake: string;
 let broken = false;
+/** Every tenth row's amount is an empty field (and its XML element empty). */
+let blankAmounts = false;
 beforeEach(async () => {
   broken = false;
+  blankAmounts = false;
   server = await startJsonServer((request, base) => {
-    const items = itemsOf(request);
+    const items = itemsOf(request).map((item) => (blankAmounts && item.id % 10 === 0 ? { ...item, amount: '' } : item));
     const page = Number(request.url.searchParams.get('page') ?? 1);
     const slice = items.slice((page - 1) * PAGE, page * PAGE);
     switch (request.url.pathname) {
@@ -128,6 +131,20 @@ describe('format: csv', () => {
     const ids = Array.from({ length: 90 }, (_, i) => Math.round((Date.UTC(2024, 0, 1) + i * 80_000) / 80_000) - 21_300_000);
     const sum = ids.reduce((a, b) => a + b, 0) + 90 * 0.25;
     expect(rows).toEqual([['90', '90', 'BIGINT', 'TIMESTAMP', 'DECIMAL(12,2)', '2024-01-01 00:00:00', sum.toFixed(2)]]);
+  });
+
+  it('reads an empty field as NULL in a typed column, not as a type error', async () => {
+    blankAmounts = true;
+    const source = csvSource();
+    const results = await land(source);
+    expect(results.map((r) => [r.status, r.typeErrors ?? {}])).toEqual([
+      ['committed', {}],
+      ['committed', {}],
+    ]);
+    const { rows } = await runLocalQuery(`SELECT count(*), count(amount), count(*) FILTER (WHERE id % 10 = 0) FROM testapi_items`, lake, { specs: [tableSpec(source, source.streams[0]!)] });
+    const [[all, amounts, blanks]] = rows as [[string, string, string]];
+    expect(Number(blanks)).toBeGreaterThan(0);
+    expect(Number(amounts)).toBe(Number(all) - Number(blanks));
   });
 
   it('fails the window of a page with a row of the wrong width, committing nothing of it', async () => {

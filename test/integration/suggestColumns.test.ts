@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseSource } from '../../functions/config/loadSources.js';
 import { parseJson } from '../../functions/body/preciseJson.js';
-import { formatColumnsYaml, hasTextRecords, parseDuckType, recordSampleSql, recordTypeSql, suggestColumns, textType } from '../../functions/tables/suggestColumns.js';
-import { tableSpec } from '../../functions/tables/tableSpec.js';
+import { formatColumnsYaml, parseDuckType, recordSampleSql, recordTypeSql, suggestColumns, textType } from '../../functions/tables/suggestColumns.js';
+import { hasTextRecords, tableSpec } from '../../functions/tables/tableSpec.js';
 import { landWindow } from '../support/tableLake.js';
 
 const RECORDS = [

@@ -245,6 +245,24 @@ describe('ColumnExtractor', () => {
     expect(extractor.typeErrors).toEqual({ id: 1, updated_at: 1, size: 1 });
   });
 
+  it('reads an empty text of a CSV or XML record as NULL in a typed column, not as a failure; a string column keeps it', () => {
+    const textColumns: TypedColumn[] = [
+      { name: 'id', path: 'id', type: type('bigint'), comment: '' },
+      { name: 'amount', path: 'amount', type: type('decimal(10,2)'), comment: '' },
+      { name: 'seen', path: 'seen', type: type('timestamp'), comment: '' },
+      { name: 'note', path: 'note', type: type('string'), comment: '' },
+    ];
+    const record = { id: '', amount: '', seen: '', note: '' };
+    const text = new ColumnExtractor(textColumns, { textRecords: true });
+    expect(text.extract(record)).toEqual([null, null, null, '']);
+    expect(text.extract({ id: ' ', amount: '1,5', seen: 'x', note: '' })).toEqual([null, null, null, '']);
+    expect(text.typeErrors).toEqual({ id: 1, amount: 1, seen: 1 });
+    // A JSON API that sends "" for a number sent something that does not convert.
+    const json = new ColumnExtractor(textColumns);
+    expect(json.extract(record)).toEqual([null, null, null, '']);
+    expect(json.typeErrors).toEqual({ id: 1, amount: 1, seen: 1 });
+  });
+
   it('keeps every digit of an id past 2^53 parsed by the precise JSON parser', () => {
     const { value } = parseJson('[{"id": 1234567890123456789, "updated_at": 1704067200123, "labels": [], "size": 1.5}]');
     const extractor = new ColumnExtractor(columns);

@@ -8,7 +8,7 @@
 import { envelopeBytes, envelopePrefix, writeEnvelopeLines } from './envelopeChunk.js';
 import type { RecordBatch } from '../body/RecordBatch.js';
 import { ColumnExtractor } from '../tables/ColumnExtractor.js';
-import { ParquetFileWriter, type CuratedTableFile } from '../tables/ParquetFileWriter.js';
+import type { CuratedTableFile } from '../tables/ParquetFileWriter.js';
 import { ThreadedParquetWriter, type ThreadedParquetWriterOptions } from '../tables/ThreadedParquetWriter.js';
 import type { TableSpec } from '../tables/tableSpec.js';
 import { isoSeconds } from '../window/TimeWindow.js';
@@ -28,7 +28,7 @@ export interface WindowWriterOptions extends StorageCallOptions {
   readonly partSizeBytes: number;
   /** The stream's typed table: with it, the records also land as Parquet. @default no Parquet */
   readonly table?: TableSpec;
-  /** Row groups, codec, thread. @default CuratedFileOptions' */
+  /** Row groups, codec. @default CuratedFileOptions' */
   readonly parquet?: CuratedFileOptions;
   /** The records hold only text (CSV, XML): an empty text is NULL in a typed column (ColumnExtractor's `textRecords`). @default false */
   readonly textRecords?: boolean;
@@ -48,15 +48,12 @@ export interface WindowWriterOptions extends StorageCallOptions {
   readonly pageAligned?: boolean;
 }
 
-/** How a window's Parquet file is written. */
-export interface CuratedFileOptions extends ThreadedParquetWriterOptions {
-  /**
-   * Encode on a thread of its own, so paging never waits for it; `false` encodes on
-   * the calling thread.
-   * @default true
-   */
-  readonly thread?: boolean;
-}
+/**
+ * How a window's Parquet file is written: always on the process's encoder thread, so paging never
+ * waits for it, and the encoder (hyparquet-writer) ships in that thread's script only, not in the
+ * function's main bundle (docs/performance.md, T6).
+ */
+export type CuratedFileOptions = ThreadedParquetWriterOptions;
 
 /** What a page's records share. */
 export interface RecordsMeta {
@@ -86,9 +83,8 @@ export class CuratedFile {
     storage: LakeStorage,
     options: StorageCallOptions & { parquet?: CuratedFileOptions },
   ) {
-    const { thread = true, ...parquet } = options.parquet ?? {};
     const envelope = { windowStart: isoSeconds(ref.window.start), windowEnd: isoSeconds(ref.window.end), runId };
-    this.file = thread ? new ThreadedParquetWriter(spec, envelope, parquet) : new ParquetFileWriter(spec, envelope, parquet);
+    this.file = new ThreadedParquetWriter(spec, envelope, options.parquet ?? {});
     this.upload = storage.writeStream(key, this.file.output, options);
     // A failed upload destroys nothing by itself: stop the writer so the next page sees it.
     this.upload.catch((error) => this.file.abort(error as Error));

@@ -15,6 +15,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { SinkError } from '../errors.js';
+import { checkPage } from './checkPage.js';
 import { ParquetFileGuard } from './ParquetFileGuard.js';
 import { parquetSchema } from './parquetSchema.js';
 import { curatedColumns, ENVELOPE_COLUMNS, type TableSpec } from './tableSpec.js';
@@ -294,20 +295,6 @@ export class ParquetFileWriter implements CuratedTableFile {
     // A destroyed output reports its error on the next tick; do not write on until then.
     if (this.sink.destroyed && !this.guard.isClosed) this.guard.fail(this.sink.errored ?? this.guard.outputDestroyed());
     this.guard.check();
-  }
-}
-
-/**
- * Refuses a page whose records and typed values do not pair up, before any of it is kept.
- * @throws SinkError naming the table and the record
- */
-export function checkPage(spec: TableSpec, page: CuratedPage): void {
-  if (page.data.length !== page.values.length) {
-    throw new SinkError(`a page of ${spec.name} has ${page.data.length} data texts but ${page.values.length} value rows; expected one of each per record`);
-  }
-  const wrong = page.values.findIndex((values) => values.length !== spec.columns.length);
-  if (wrong >= 0) {
-    throw new SinkError(`record ${wrong} of a page of ${spec.name} has ${page.values[wrong]!.length} typed values; expected ${spec.columns.length} (one per column)`);
   }
 }
 

@@ -16,7 +16,8 @@ import { Readable } from 'node:stream';
 import { SinkError } from '../errors.js';
 import { ParquetFileGuard } from './ParquetFileGuard.js';
 import { EncoderThread, type FromEncoder, type PageSegment, type ToEncoder } from './encoderThread.js';
-import { checkPage, type CuratedPage, type CuratedTableFile, type ParquetFileInfo, type ParquetFileWriterOptions, type WindowEnvelope } from './ParquetFileWriter.js';
+import { checkPage } from './checkPage.js';
+import type { CuratedPage, CuratedTableFile, ParquetFileInfo, ParquetFileWriterOptions, WindowEnvelope } from './ParquetFileWriter.js';
 import type { TableSpec } from './tableSpec.js';
 
 export { IDLE_GROUP_ROWS } from './encoderThread.js';

@@ -650,6 +650,26 @@ describe('one JSON Lines result file landed in slices within it', () => {
     ]);
   });
 
+  it('goes on with a taken-up file whose connection breaks, from a host that sends Accept-Ranges only on a 200 (as nginx does)', async () => {
+    const file = jsonLines(1500);
+    const cuts = [0];
+    const { files, source } = await fileJob([file], { cuts, partialAcceptRanges: false }, 0.5);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const { offset } = first.next as JobDownloadCursor;
+    cuts.push(offset! + 50_000);
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    // The 206 proves the host serves ranges: the rest after the break is asked for from where it broke, on the same validator.
+    expect(files.requests.slice(1, 3).map((r) => [r.headers.range, r.headers['if-range'], r.status, r.from])).toEqual([
+      [`bytes=${offset}-`, '"v0"', 206, offset],
+      [`bytes=${offset! + 50_000}-`, '"v0"', 206, offset! + 50_000],
+    ]);
+  });
+
   it('lands every record once when a slice taking the file up is stopped mid-file and its checkpoint is taken up again', async () => {
     const file = jsonLines(14_000);
     const { files, source } = await fileJob([file], {}, 6);

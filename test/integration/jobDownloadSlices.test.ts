@@ -631,6 +631,26 @@ describe('one JSON Lines result file landed in slices within it', () => {
     expect(times.reduce((a, b) => Math.max(a, b), 0)).toBeLessThanOrEqual(2);
   });
 
+  it('counts the byte order mark a file taken up within begins with, as an uninterrupted run does', async () => {
+    const file = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), jsonLines(1500)]);
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-file-whole-'));
+    const whole = await fileJob([file], {}, 0.5);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(whole.source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    await runWindowSlice({ source: whole.source, stream: whole.source.streams[0]!, window: DAY, client, storage: new FsLakeStorage(wholeLake), clock, runId: RUN_ID });
+    const [expected] = await readManifests(wholeLake);
+    expect(expected!.decoding).toMatchObject({ bom_pages: 1 });
+
+    const { source } = await fileJob([file], {}, 0.5);
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+    expect(await landedBytes(lake)).toBe(await landedBytes(wholeLake));
+    const [manifest] = await readManifests(lake);
+    expect(manifest!.decoding).toEqual(expected!.decoding);
+  });
+
   it('goes on with a taken-up file whose connection breaks, asking for the rest from the byte of the file where it broke', async () => {
     const file = jsonLines(1500);
     const cuts = [0];

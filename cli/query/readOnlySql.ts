@@ -24,10 +24,23 @@ export async function checkReadOnly(connection: DuckDBConnection, sql: string): 
   if (type === StatementType.SELECT) return;
   if (type === StatementType.EXPLAIN) {
     // EXPLAIN ANALYZE runs the statement it explains: what it explains must itself only read.
-    const explained = /^explain\s+(?:analyze\s+)?([\s\S]+)$/i.exec(sql.trim())?.[1];
+    const explained = /^explain\s+(?:analyze\s+)?([\s\S]+)$/i.exec(withoutLeadingComments(sql))?.[1];
     if (explained !== undefined && !/^explain\b/i.test(explained.trim())) return checkReadOnly(connection, explained);
   }
   throw new InputError(
     `query only reads the lake: this SQL is a ${StatementType[type] ?? 'statement of another kind'} statement, not a query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN of one); use --out to write a result to a file`,
   );
+}
+
+/** A line comment, or a block comment with no `/*` inside (whether those nest is the parser's business). */
+const LEADING_COMMENT = /^(?:--[^\n]*(?:\n|$)|\/\*(?:(?!\/\*)[\s\S])*?\*\/)/;
+
+/**
+ * The SQL from its first token: the whitespace and comments before it go (a report's heading).
+ * A block comment with another inside stays, so that SQL is refused rather than misread.
+ */
+function withoutLeadingComments(sql: string): string {
+  let rest = sql.trim();
+  for (let comment = LEADING_COMMENT.exec(rest); comment; comment = LEADING_COMMENT.exec(rest)) rest = rest.slice(comment[0].length).trim();
+  return rest;
 }

@@ -11,7 +11,7 @@
 import { BodyDecoder } from './BodyDecoder.js';
 import { JsonNestingError, JsonSyntaxError, quoteNear, RecordTooLargeError, type BodyOrigin } from './bodyErrors.js';
 import { JsonScanError, JsonScanner } from './JsonScanner.js';
-import { decodeChecked, pageStats } from './pageStats.js';
+import { decodeChecked, pageStats, type PageStats } from './pageStats.js';
 import { RecordBatch } from './RecordBatch.js';
 import { RECORD_PARSER_DEFAULTS, type ParsedPage, type RecordParserOptions } from './RecordParser.js';
 import type { RecordReader } from './RecordReader.js';
@@ -74,8 +74,11 @@ export class JsonLinesParser implements RecordReader {
 
   end(lastChunk: Uint8Array = EMPTY): ParsedPage {
     const records = this.read(lastChunk, true);
-    const stats = pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes });
-    return { records, recordCount: this.count, body: null, stats };
+    return { records, recordCount: this.count, body: null, stats: this.statsSoFar() };
+  }
+
+  statsSoFar(): PageStats {
+    return pageStats(this.decoder, { bytes: this.received, records: this.count, recordBytes: this.recordBytes });
   }
 
   private read(chunk: Uint8Array, final: boolean): RecordBatch {

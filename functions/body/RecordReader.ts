@@ -5,6 +5,7 @@
  */
 
 import type { RecordBatch } from './RecordBatch.js';
+import type { PageStats } from './pageStats.js';
 import type { ParsedPage } from './RecordParser.js';
 
 /** A body reader of any format. */
@@ -16,4 +17,6 @@ export interface RecordReader {
   push(chunk: Uint8Array): RecordBatch;
   /** Ends the body: the records not returned yet, the count, the body for pagination expressions (JSON only) and the stats. */
   end(lastChunk?: Uint8Array): ParsedPage;
+  /** The stats of the chunks read so far, for a body whose reading stops before its end. @default not told */
+  statsSoFar?(): PageStats;
 }

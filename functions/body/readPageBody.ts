@@ -113,7 +113,10 @@ export async function readPageBody(
         for (const early of batches) {
           if ((await landing.land(early)) === false) {
             response.discard();
-            return { batches: [], recordCount: progress.landedRecords, body: null, stats: emptyStats(reading), landedRecords: progress.landedRecords, cut: true };
+            // What was read counts (a byte order mark the rest of the file will not have), where the reader tells it.
+            const read = reader.statsSoFar?.();
+            const cutStats = read ? (stats ? addStats(stats, read) : read) : emptyStats(reading);
+            return { batches: [], recordCount: progress.landedRecords, body: null, stats: cutStats, landedRecords: progress.landedRecords, cut: true };
           }
           progress.landedRecords += early.count;
         }

@@ -143,7 +143,10 @@ export async function landPages(input: LandPagesInput): Promise<LandedPages> {
       if (writer.hasStopped) {
         // The page waits for the next slice, which fetches it again, or the rest of it (it counts once, where it ends).
         tally.pages--;
-        next = inFile !== undefined && page.within ? page.within(inFile) : after;
+        const within = inFile !== undefined && page.within ? page.within(inFile) : undefined;
+        // The rest of a file taken up within is read from its offset on: what decoding found in the part read here counts now.
+        if (within) decoding.add(page.page.response.stats);
+        next = within ?? after;
         break;
       }
       inFile = undefined;

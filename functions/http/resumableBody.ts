@@ -30,14 +30,19 @@ export interface ResumePlan {
   readonly lastModified?: string;
 }
 
-/** How to continue the body of a response with these headers. */
-export function resumePlan(headers: ResponseHeaders): ResumePlan {
+/**
+ * How to continue the body of a response with these headers.
+ * @param partial the response is a 206 to a byte range: the host serves ranges whether or not it says
+ *   Accept-Ranges, which some send only on a 200 (nginx's range filter adds it only where it answered
+ *   no range: https://github.com/nginx/nginx/blob/master/src/http/modules/ngx_http_range_filter_module.c)
+ */
+export function resumePlan(headers: ResponseHeaders, partial = false): ResumePlan {
   const coded = isContentCoded(headers);
   const length = coded ? undefined : byteCount(headers.get('content-length'));
   const etag = headers.get('etag') ?? undefined;
   const lastModified = headers.get('last-modified') ?? undefined;
   // Byte offsets count the bytes as sent: with a content coding they are not the bytes the reader got.
-  const ranges = !coded && (headers.get('accept-ranges') ?? '').split(',').some((unit) => unit.trim().toLowerCase() === 'bytes');
+  const ranges = !coded && (partial || (headers.get('accept-ranges') ?? '').split(',').some((unit) => unit.trim().toLowerCase() === 'bytes'));
   const ifRange = ranges ? strongValidator(etag, lastModified, headers.get('date')) : undefined;
   return {
     ...(ifRange !== undefined ? { ifRange } : {}),
@@ -144,7 +149,7 @@ interface Progress {
 export async function* resumableBody(first: TransportResponse, options: ResumableBodyOptions): AsyncGenerator<Uint8Array> {
   // A first answer that is already a file's rest (the request asked for a range) counts its bytes in the file, from where that rest starts.
   const rest = first.status === 206 ? /^bytes (\d+)-\d+\/(\d+)$/.exec(first.headers.get('content-range')?.trim() ?? '') : null;
-  const plan = rest ? { ...resumePlan(first.headers), length: Number(rest[2]) } : resumePlan(first.headers);
+  const plan = rest ? { ...resumePlan(first.headers, true), length: Number(rest[2]) } : resumePlan(first.headers);
   let length = plan.length;
   const at: Progress = { from: rest ? Number(rest[1]) : 0, position: rest ? Number(rest[1]) : 0, fed: createHash('sha256'), skip: 0 };
   let body = first.body;

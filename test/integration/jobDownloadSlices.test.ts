@@ -631,6 +631,26 @@ describe('one JSON Lines result file landed in slices within it', () => {
     expect(times.reduce((a, b) => Math.max(a, b), 0)).toBeLessThanOrEqual(2);
   });
 
+  it('counts the byte order mark a file taken up within begins with, as an uninterrupted run does', async () => {
+    const file = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), jsonLines(1500)]);
+    const wholeLake = await mkdtemp(join(tmpdir(), 'apilake-job-file-whole-'));
+    const whole = await fileJob([file], {}, 0.5);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const client = await createSourceClient(whole.source, new EnvSecretProvider(ENV), { clock, random: () => 0 });
+    closers.push(() => client.close());
+    await runWindowSlice({ source: whole.source, stream: whole.source.streams[0]!, window: DAY, client, storage: new FsLakeStorage(wholeLake), clock, runId: RUN_ID });
+    const [expected] = await readManifests(wholeLake);
+    expect(expected!.decoding).toMatchObject({ bom_pages: 1 });
+
+    const { source } = await fileJob([file], {}, 0.5);
+    const { result, checkpoints } = await landInSlices(source, new FsLakeStorage(lake));
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+    expect(await landedBytes(lake)).toBe(await landedBytes(wholeLake));
+    const [manifest] = await readManifests(lake);
+    expect(manifest!.decoding).toEqual(expected!.decoding);
+  });
+
   it('goes on with a taken-up file whose connection breaks, asking for the rest from the byte of the file where it broke', async () => {
     const file = jsonLines(1500);
     const cuts = [0];
@@ -647,6 +667,26 @@ describe('one JSON Lines result file landed in slices within it', () => {
     expect(files.requests.slice(1, 3).map((r) => [r.headers.range, r.status, r.from])).toEqual([
       [`bytes=${offset}-`, 206, offset],
       [`bytes=${offset! + 50_000}-`, 206, offset! + 50_000],
+    ]);
+  });
+
+  it('goes on with a taken-up file whose connection breaks, from a host that sends Accept-Ranges only on a 200 (as nginx does)', async () => {
+    const file = jsonLines(1500);
+    const cuts = [0];
+    const { files, source } = await fileJob([file], { cuts, partialAcceptRanges: false }, 0.5);
+    const storage = new FsLakeStorage(lake);
+    const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
+    const first = paused(await slice(source, storage, clock));
+    const { offset } = first.next as JobDownloadCursor;
+    cuts.push(offset! + 50_000);
+    const { result } = await landInSlices(source, storage, { clock, from: first });
+    expect(result.error?.message).toBeUndefined();
+    expect(result).toMatchObject({ status: 'committed', records: 1500 });
+    expect((await readCommittedRecords(lake)).map((l) => (l.data as { id: number }).id)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    // The 206 proves the host serves ranges: the rest after the break is asked for from where it broke, on the same validator.
+    expect(files.requests.slice(1, 3).map((r) => [r.headers.range, r.headers['if-range'], r.status, r.from])).toEqual([
+      [`bytes=${offset}-`, '"v0"', 206, offset],
+      [`bytes=${offset! + 50_000}-`, '"v0"', 206, offset! + 50_000],
     ]);
   });
 

@@ -31,6 +31,8 @@ export interface BreakingFileOptions {
   /** The validator sent, which ranges are conditional on. @default etag */
   readonly validator?: 'etag' | 'last-modified' | 'weak-etag' | 'none';
   readonly lie?: RangeLie;
+  /** Send Accept-Ranges on a 206 too (nginx sends it only on a 200 that could have been ranged). @default true */
+  readonly partialAcceptRanges?: boolean;
   /** Sent with Content-Encoding: gzip (cuts count the encoded bytes); ranges then apply to the encoded bytes. */
   readonly gzipEncoded?: boolean;
   /**
@@ -66,7 +68,7 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
     const partial = options.ranges === true && asked !== null && (ifRange === undefined || ifRange === current);
     let from = partial ? Number(asked[1]) : 0;
     const headers: Record<string, string> = { 'content-type': options.contentType, ...(options.gzipEncoded ? { 'content-encoding': 'gzip' } : {}) };
-    if (options.ranges) headers['accept-ranges'] = 'bytes';
+    if (options.ranges && (!partial || options.partialAcceptRanges !== false)) headers['accept-ranges'] = 'bytes';
     if (etag) headers.etag = etag;
     if (lastModified) headers['last-modified'] = lastModified;
     let end = file.length;

@@ -29,6 +29,11 @@ describe('resumePlan', () => {
   ])('reads $name', ({ fields, plan }) => {
     expect(resumePlan(headers(fields))).toEqual(plan);
   });
+
+  it('reads a 206 without Accept-Ranges as from a host that serves ranges, unless it is content-coded', () => {
+    expect(resumePlan(headers({ etag: '"a1"', 'content-length': '10' }), true)).toEqual({ ifRange: '"a1"', etag: '"a1"', length: 10 });
+    expect(resumePlan(headers({ etag: '"a1"', 'content-encoding': 'gzip' }), true)).toEqual({ etag: '"a1"' });
+  });
 });
 
 describe('checkPartial', () => {

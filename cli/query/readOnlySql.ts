@@ -28,7 +28,7 @@ export async function checkReadOnly(connection: DuckDBConnection, sql: string): 
     if (explained !== undefined && !/^explain\b/i.test(explained.trim())) return checkReadOnly(connection, explained);
   }
   throw new InputError(
-    `query only reads the lake: this SQL is a ${StatementType[type] ?? 'statement of another kind'} statement, not a query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN of one); use --out to write a result to a file`,
+    `query only reads the lake: this SQL is ${kindOf(StatementType[type])}, not a query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN of one); use --out to write a result to a file`,
   );
 }
 
@@ -43,4 +43,10 @@ function withoutLeadingComments(sql: string): string {
   let rest = sql.trim();
   for (let comment = LEADING_COMMENT.exec(rest); comment; comment = LEADING_COMMENT.exec(rest)) rest = rest.slice(comment[0].length).trim();
   return rest;
+}
+
+/** `a COPY statement`, `an EXPLAIN statement`, `a statement of another kind`. */
+function kindOf(kind: string | undefined): string {
+  if (kind === undefined) return 'a statement of another kind';
+  return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} statement`;
 }

@@ -167,7 +167,8 @@ function resultColumns(result: DuckDBResult): ResultColumn[] {
  */
 async function withLocalLake(lakeDir: string, options: LocalQueryOptions, body: (connection: DuckDBConnection, delivered: { value: boolean }) => Promise<number>): Promise<QueryOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const instance = await DuckDBInstance.create(':memory:');
+    // A query only reads: DuckDB would otherwise download and install an extension a table function names (~/.duckdb, the network).
+    const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const connection = await instance.connect();
     const interrupt = () => connection.interrupt();
     options.signal?.addEventListener('abort', interrupt, { once: true });

@@ -39,6 +39,16 @@ describe('query only reads', () => {
     await expect(runLocalQuery('PIVOT (SELECT 42 AS x, 1 AS y) ON y USING first(x)', lake)).rejects.toThrow(/has 2; a PIVOT that lists its values \(ON column IN \(…\)\) is one/);
   });
 
+  it('never installs an extension a table function names: no download, nothing written', async () => {
+    await expect(runLocalQuery("SELECT * FROM sqlite_scan('x.db', 't')", lake)).rejects.toThrow(/exists in the sqlite_scanner extension/);
+  });
+
+  it('names the kind of statement it refuses, with its article', async () => {
+    await expect(runLocalQuery("EXPORT DATABASE '/nowhere'", lake)).rejects.toThrow(/this SQL is an EXPORT statement, not a query/);
+    await expect(runLocalQuery("ATTACH ':memory:' AS m", lake)).rejects.toThrow(/this SQL is an ATTACH statement, not a query/);
+    await expect(runLocalQuery('SET threads = 1', lake)).rejects.toThrow(/this SQL is a SET statement, not a query/);
+  });
+
   it('refuses a writing statement given for --out too', async () => {
     const out = join(lake, '..', 'out.parquet');
     await expect(copyLocalQuery(`COPY (SELECT 1) TO '${manifest}' (FORMAT csv)`, lake, out, 'parquet')).rejects.toThrow(/COPY statement, not a query/);

@@ -15,21 +15,18 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseSource } from '../../../functions/config/loadSources.js';
-import { createSourceClient } from '../../../functions/engine/createSourceClient.js';
-import { runWindowSlice, type WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
+import type { PartPace } from '../../../functions/engine/landPages.js';
+import type { WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../../../functions/engine/WindowCheckpoint.js';
 import type { JobDownloadCursor } from '../../../functions/engine/WindowCursor.js';
-import { EnvSecretProvider } from '../../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
 import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
 import type { LakeStorage } from '../../../functions/sink/LakeStorage.js';
-import { newRunId } from '../../../functions/sink/lakeLayout.js';
 import { snapshotStream } from '../../../functions/sink/lakeSnapshot.js';
 import { ageFiles } from '../../support/ageFiles.js';
 import { jobFileSourceText, startJobFileHost } from '../../support/jobFileSource.js';
@@ -39,17 +36,15 @@ import { waitUntil } from '../../support/waitUntil.js';
 import { auditLake, sampleReaders, type Expectation } from '../lakeAudit.js';
 import { record, report, type ScenarioReport } from '../harness.js';
 import type { SliceJob } from '../sliceInvocation.js';
-import { buildDriver, checkpointFiles, invoke, type Invoked } from './durableSlices.js';
+import { buildDriver, checkpointFiles, COMMIT_WRITE, invoke, killAtLine, slicedSource, sliceInProcess, type Invoked } from './durableSlices.js';
 
 const TOKEN = 'files-fault!token_8e41c07b5d29';
 const ENV = { APILAKE_SECRET_APILAKE_FILES: JSON.stringify({ token: TOKEN }), NO_COLOR: '1' };
 /** The daily window of the job stream (jobFileSource.ts). */
 const WINDOW = { start: new Date('2024-03-01T00:00:00Z'), end: new Date('2024-03-02T00:00:00Z') };
 const RECORDS = 5000;
-/** About 20 parts for the file's 7.5 MB of lines (a part counts the envelopes too). */
+/** About 17 parts for the file's 7.7 MB of lines. */
 const PART_MB = 0.5;
-/** The line an invocation prints as it begins writing the commit (a manifest; not a clock probe under manifests/). */
-const COMMIT_WRITE = /^write manifests\/.*\.json$/;
 
 const KILL_POINTS = ['mid-transfer', 'mid-part', 'before checkpoint', 'in commit'] as const;
 type KillPoint = (typeof KILL_POINTS)[number];
@@ -83,14 +78,7 @@ export async function durableJobFile(random: () => number, trials: number): Prom
   const text = jobFileSourceText(api, files, 'jsonl', 3, (doc) => {
     doc.lake = { part_size_mb: PART_MB };
   });
-  const sourceFile = join(dir, 'exports.yaml');
-  await writeFile(sourceFile, text);
-  const source = parseSource(text, sourceFile);
-  const stream = source.streams[0]!;
-  const clockMs = Date.now();
-  const runId = newRunId(new Date(clockMs));
-  const clock = { now: () => clockMs, sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
-  const base = { source: sourceFile, window: { start: WINDOW.start.toISOString(), end: WINDOW.end.toISOString() }, runId, clockMs };
+  const { source, stream, clock, runId, job: base } = await slicedSource(join(dir, 'exports.yaml'), text, WINDOW);
   // No retry budget: each slice polls the job and asks for the file once more, so a file landed in many slices counts many requests for its one page.
   const exp = (extra: Partial<Expectation> = {}): Expectation => ({ source: source.name, stream: stream.name, windows: [WINDOW], expected: () => records, secrets: [TOKEN], ...extra });
   const checkpointFile = checkpointFiles(dir);
@@ -98,23 +86,8 @@ export async function durableJobFile(random: () => number, trials: number): Prom
 
   /** A slice here, as the durable function's step runs it: from `checkpoint`, stopping at the part boundary after `parts` part boundaries, or landing the rest. */
   const slice = async (storage: LakeStorage, checkpoint?: WindowCheckpoint, parts?: number): Promise<WindowSliceOutcome> => {
-    const client = await createSourceClient(source, new EnvSecretProvider(ENV));
-    try {
-      return await runWindowSlice({
-        source,
-        stream,
-        window: WINDOW,
-        client,
-        storage,
-        clock,
-        runId,
-        ...(parts === undefined ? {} : { stopWhen: (pace) => pace.boundaries >= parts }),
-        // As read back from the durable execution's history.
-        ...(checkpoint ? { checkpoint: JSON.parse(JSON.stringify(checkpoint)) as WindowCheckpoint } : {}),
-      });
-    } finally {
-      await client.close();
-    }
+    const stop = parts === undefined ? {} : { stopWhen: (pace: PartPace) => pace.boundaries >= parts };
+    return sliceInProcess({ source, stream, window: WINDOW, storage, clock, runId, ...stop }, ENV, checkpoint);
   };
 
   /** The raw data of the window landed uninterrupted, in one slice, with the same run id and clock. */
@@ -144,26 +117,24 @@ export async function durableJobFile(random: () => number, trials: number): Prom
       case 'mid-part': {
         const nth = between(draw, 1, Math.max(1, partsLeft - 1));
         const stored = draw() < 0.5;
-        const run = invoke(driver.file, job, ENV);
-        if (await run.waitForLine(stored ? /^wrote raw\// : /^write raw\//, nth)) run.kill();
-        return { run: await run.done, how: `${stored ? 'with part' : 'as part'} ${nth} of about ${partsLeft} left ${stored ? 'stored' : 'began writing'}` };
+        return {
+          run: await killAtLine(driver.file, job, ENV, stored ? /^wrote raw\// : /^write raw\//, nth),
+          how: `${stored ? 'with part' : 'as part'} ${nth} of about ${partsLeft} left ${stored ? 'stored' : 'began writing'}`,
+        };
       }
       case 'before checkpoint': {
         const deadlineMs = between(draw, 10, 200);
-        const run = invoke(driver.file, { ...job, deadlineMs, hold: 'checkpoint' }, ENV);
-        if (await run.waitForLine(/^held$/)) run.kill();
-        return { run: await run.done, how: `with its slice's parts stored, before returning the checkpoint (deadline ${deadlineMs} ms)` };
+        return {
+          run: await killAtLine(driver.file, { ...job, deadlineMs, hold: 'checkpoint' }, ENV, /^held$/),
+          how: `with its slice's parts stored, before returning the checkpoint (deadline ${deadlineMs} ms)`,
+        };
       }
       case 'in commit': {
         if (draw() < 0.5) {
-          const run = invoke(driver.file, { ...job, hold: 'committed' }, ENV);
-          if (await run.waitForLine(/^held$/)) run.kill();
-          return { run: await run.done, how: 'with the commit written, before returning' };
+          return { run: await killAtLine(driver.file, { ...job, hold: 'committed' }, ENV, /^held$/), how: 'with the commit written, before returning' };
         }
         // The kill races the commit's write and what follows it.
-        const run = invoke(driver.file, job, ENV);
-        if (await run.waitForLine(COMMIT_WRITE)) run.kill();
-        return { run: await run.done, how: 'as the commit began' };
+        return { run: await killAtLine(driver.file, job, ENV, COMMIT_WRITE), how: 'as the commit began' };
       }
     }
   };
@@ -179,6 +150,7 @@ export async function durableJobFile(random: () => number, trials: number): Prom
     const createsBefore = creates();
     const requestsBefore = files.requests.length;
     const outputs: string[] = [];
+    row.trials++;
     const sampler = sampleReaders(storage, exp());
     const steps: string[] = [];
     const where = () => `trial ${n} (${steps.join(', ')})`;
@@ -212,9 +184,8 @@ export async function durableJobFile(random: () => number, trials: number): Prom
       const at = k === kills - 1 ? KILL_POINTS[n % KILL_POINTS.length]! : WITHIN_FILE[between(draw, 0, WITHIN_FILE.length - 1)]!;
       const request = files.requests.length;
       const { run: killed, how } = await killAt(at, checkpoint, { ...base, lake: lakeDir, ...(await checkpointFile(checkpoint)) }, draw);
-      steps.push(`from byte ${(checkpoint?.next as JobDownloadCursor | undefined)?.offset ?? 0} killed ${how}`);
+      steps.push(`from byte ${(checkpoint?.next as JobDownloadCursor | undefined)?.offset ?? 0} ${killed.killed ? 'killed' : 'to be killed, but it ended first,'} ${how}`);
       outputs.push(killed.lines.join('\n'), killed.stderr);
-      row.trials++;
       const commitLine = killed.lines.some((l) => COMMIT_WRITE.test(l));
       beganCommit ||= commitLine;
       if (killed.killed) {
@@ -226,7 +197,7 @@ export async function durableJobFile(random: () => number, trials: number): Prom
       record(row, afterKill, `${where()}, after the kill`);
       if (!beganCommit && afterKill.committed > 0) row.violations.push(`${where()}: the window is visible, yet no invocation wrote its commit`);
       if (killed.result) result = killed.result;
-      // Continue from the last checkpoint returned: the one the killed invocation took up, as it returned none.
+      // Continue from the last checkpoint returned: the invocation's own when it paused before the kill, else the one it took up.
       else if (killed.checkpoint) checkpoint = killed.checkpoint;
       if (k < kills - 1 && !result) await sliceHere(between(draw, 1, 4));
     }

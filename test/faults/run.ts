@@ -14,6 +14,7 @@ import type { ScenarioReport } from './harness.js';
 import { seededRandom } from '../support/seededRandom.js';
 import { cursorUnits } from './scenarios/cursorUnits.js';
 import { cliS3Stalls } from './scenarios/cliS3Stalls.js';
+import { durableJobFile } from './scenarios/durableJobFile.js';
 import { durableJobSlices } from './scenarios/durableJobSlices.js';
 import { durableSlices } from './scenarios/durableSlices.js';
 import { lambdaScenarios } from './scenarios/lambda.js';
@@ -41,6 +42,7 @@ const CLI_STALL_ROUNDS = Number(process.env.FAULT_CLI_STALL_ROUNDS ?? 4);
 const SLICE_KILL_TRIALS = Number(process.env.FAULT_SLICE_KILL_TRIALS ?? 20);
 const SLICE_RACE_TRIALS = Number(process.env.FAULT_SLICE_RACE_TRIALS ?? 2);
 const JOB_SLICE_TRIALS = Number(process.env.FAULT_JOB_SLICE_TRIALS ?? 24);
+const JOB_FILE_TRIALS = Number(process.env.FAULT_JOB_FILE_TRIALS ?? 8);
 
 // The npm script that started the suite (test:faults, or test:faults:node22 on Node 22) replays it.
 const script = process.env.npm_lifecycle_event?.startsWith('test:faults') ? process.env.npm_lifecycle_event : 'test:faults';
@@ -58,6 +60,7 @@ const scenarios: [string, () => Promise<ScenarioReport | ScenarioReport[]>][] = 
   ['cli-s3-stalls', () => cliS3Stalls(random, CLI_STALL_ROUNDS)],
   ['durable-slices', () => durableSlices(random, SLICE_KILL_TRIALS, SLICE_RACE_TRIALS)],
   ['durable-job-slices', () => durableJobSlices(random, JOB_SLICE_TRIALS)],
+  ['durable-job-file', () => durableJobFile(random, JOB_FILE_TRIALS)],
 ];
 
 const rows: ScenarioReport[] = [];

@@ -27,6 +27,11 @@ export type JobFileSourceDoc = Record<string, unknown> & { streams: (Record<stri
  * its poll names (`url`) from `files`. Its secret is `apilake/files`. `patch` edits the document first.
  */
 export function jobFileSource(api: { url: string }, files: { url: string }, format: 'csv' | 'jsonl' | 'json', retry = 5, patch: (doc: JobFileSourceDoc) => void = () => undefined): SourceDefinition {
+  return parseSource(jobFileSourceText(api, files, format, retry, patch), 'sources/exports.yaml');
+}
+
+/** The source document {@link jobFileSource} parses, as JSON text (a YAML file for a process that lands it). */
+export function jobFileSourceText(api: { url: string }, files: { url: string }, format: 'csv' | 'jsonl' | 'json', retry = 5, patch: (doc: JobFileSourceDoc) => void = () => undefined): string {
   const doc: JobFileSourceDoc = {
     name: 'exports',
     schedule: 'rate(1 day)',
@@ -50,5 +55,5 @@ export function jobFileSource(api: { url: string }, files: { url: string }, form
     ],
   };
   patch(doc);
-  return parseSource(JSON.stringify(doc), 'sources/exports.yaml');
+  return JSON.stringify(doc);
 }

@@ -19,19 +19,15 @@
  * first is never polled again. With the record written, every later slice polls the recorded job.
  */
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { parseSource } from '../../../functions/config/loadSources.js';
-import { createSourceClient } from '../../../functions/engine/createSourceClient.js';
-import { runWindowSlice, type WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
+import type { WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../../../functions/engine/WindowCheckpoint.js';
-import { EnvSecretProvider } from '../../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
 import { ORPHAN_HORIZON_MS } from '../../../functions/sink/commitProtocol.js';
 import { FsLakeStorage } from '../../../functions/sink/FsLakeStorage.js';
-import { newRunId } from '../../../functions/sink/lakeLayout.js';
 import { ageFiles } from '../../support/ageFiles.js';
 import { accountsEvery, startSalesforceBulkApi } from '../../support/apis/salesforceBulkApi.js';
 import type { SeenRequest } from '../../support/jsonServer.js';
@@ -41,7 +37,7 @@ import { waitUntil } from '../../support/waitUntil.js';
 import { auditLake, sampleReaders, type Expectation } from '../lakeAudit.js';
 import { record, report, type ScenarioReport } from '../harness.js';
 import type { SliceJob } from '../sliceInvocation.js';
-import { buildDriver, checkpointFiles, invoke, type Invocation, type Invoked } from './durableSlices.js';
+import { buildDriver, checkpointFiles, COMMIT_WRITE, invoke, killAtLine, slicedSource, sliceInProcess, type Invocation, type Invoked } from './durableSlices.js';
 
 const TOKEN = '00Dfault!sf_token_5c0e7a91d2b4';
 const ENV = { APILAKE_SECRET_APILAKE_SALESFORCE: JSON.stringify({ token: TOKEN }), NO_COLOR: '1' };
@@ -53,8 +49,6 @@ const SET_SIZE = 5;
 const SETS = Math.ceil(DAY.length / SET_SIZE);
 /** Polls the API answers InProgress: the window's first two slices pause, the third finds the job done. */
 const POLLS_UNTIL_DONE = 2;
-/** The line an invocation prints as it begins writing the commit (a manifest; not a clock probe under manifests/). */
-const COMMIT_WRITE = /^write manifests\/.*\.json$/;
 const COMMIT_KEY = '^manifests/.*\\.json$';
 
 const KILL_POINTS = ['create held', 'create answered', 'mid-poll', 'mid-download', 'later download', 'before commit', 'in commit'] as const;
@@ -88,15 +82,8 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
   };
   const api = await startSalesforceBulkApi({ accounts: ACCOUNTS, token: TOKEN, pollsUntilDone: POLLS_UNTIL_DONE, holdAnswer: holdAt('answer'), hold: holdAt('request') });
   const driver = await buildDriver();
-  const sourceFile = join(dir, 'salesforce_bulk.yaml');
-  const text = await sourceText(api.url);
-  await writeFile(sourceFile, text);
-  const source = parseSource(text, sourceFile);
-  const stream = source.streams[0]!;
-  const clockMs = Date.now();
-  const runId = newRunId(new Date(clockMs));
-  const clock = { now: () => clockMs, sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
-  const base = { source: sourceFile, window: { start: WINDOW.start.toISOString(), end: WINDOW.end.toISOString() }, runId, clockMs, pauseJobs: true };
+  const { source, stream, clock, runId, job } = await slicedSource(join(dir, 'salesforce_bulk.yaml'), await sourceText(api.url), WINDOW);
+  const base = { ...job, pauseJobs: true };
   const exp = (extra: Partial<Expectation> = {}): Expectation => ({
     source: source.name,
     stream: stream.name,
@@ -114,25 +101,9 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
    * not done, and, with `stopAfterPages`, stopping at the first part boundary after that many pages.
    */
   const slice = async (storage: FsLakeStorage, checkpoint?: WindowCheckpoint, stopAfterPages?: number): Promise<WindowSliceOutcome> => {
-    const client = await createSourceClient(source, new EnvSecretProvider(ENV));
     let pages = 0;
-    try {
-      return await runWindowSlice({
-        source,
-        stream,
-        window: WINDOW,
-        client,
-        storage,
-        clock,
-        runId,
-        pauseJobWhen: () => true,
-        ...(stopAfterPages === undefined ? {} : { onPage: () => pages++, stopWhen: () => pages >= stopAfterPages }),
-        // As read back from the durable execution's history.
-        ...(checkpoint ? { checkpoint: JSON.parse(JSON.stringify(checkpoint)) as WindowCheckpoint } : {}),
-      });
-    } finally {
-      await client.close();
-    }
+    const stop = stopAfterPages === undefined ? {} : { onPage: () => pages++, stopWhen: () => pages >= stopAfterPages };
+    return sliceInProcess({ source, stream, window: WINDOW, storage, clock, runId, pauseJobWhen: () => true, ...stop }, ENV, checkpoint);
   };
 
   /** Kills the invocation once the API holds the request it waits for. */
@@ -153,9 +124,7 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
         return { run: await run.done, how: stage === 'request' ? 'its create held before the API applied it' : 'its create applied by the API, the answer held' };
       }
       case 'create answered': {
-        const run = invoke(driver.file, { ...job, holdBeforeWrite: '^jobs/' }, ENV);
-        if (await run.waitForLine(/^held$/)) run.kill();
-        return { run: await run.done, how: 'with the create answered, before the job record was written' };
+        return { run: await killAtLine(driver.file, { ...job, holdBeforeWrite: '^jobs/' }, ENV, /^held$/), how: 'with the create answered, before the job record was written' };
       }
       case 'mid-poll': {
         holding = { match: isPoll, skip: 0, stage: draw() < 0.5 ? 'request' : 'answer' };
@@ -173,20 +142,14 @@ export async function durableJobSlices(random: () => number, trials: number): Pr
         return { run: await run.done, how: `downloading result set ${nth} of the ${SETS - landedSets} left` };
       }
       case 'before commit': {
-        const run = invoke(driver.file, { ...job, holdBeforeWrite: COMMIT_KEY }, ENV);
-        if (await run.waitForLine(/^held$/)) run.kill();
-        return { run: await run.done, how: 'with every part stored, before the commit' };
+        return { run: await killAtLine(driver.file, { ...job, holdBeforeWrite: COMMIT_KEY }, ENV, /^held$/), how: 'with every part stored, before the commit' };
       }
       case 'in commit': {
         if (draw() < 0.5) {
-          const run = invoke(driver.file, { ...job, hold: 'committed' }, ENV);
-          if (await run.waitForLine(/^held$/)) run.kill();
-          return { run: await run.done, how: 'with the commit written, before returning' };
+          return { run: await killAtLine(driver.file, { ...job, hold: 'committed' }, ENV, /^held$/), how: 'with the commit written, before returning' };
         }
         // The kill races the commit's write and what follows it.
-        const run = invoke(driver.file, job, ENV);
-        if (await run.waitForLine(COMMIT_WRITE)) run.kill();
-        return { run: await run.done, how: 'as the commit began' };
+        return { run: await killAtLine(driver.file, job, ENV, COMMIT_WRITE), how: 'as the commit began' };
       }
     }
   };

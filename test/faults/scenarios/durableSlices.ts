@@ -24,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseSource } from '../../../functions/config/loadSources.js';
 import { createSourceClient } from '../../../functions/engine/createSourceClient.js';
-import { runWindowSlice, type WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
+import { runWindowSlice, type WindowSliceInput, type WindowSliceOutcome } from '../../../functions/engine/runWindowSlice.js';
 import type { WindowCheckpoint } from '../../../functions/engine/WindowCheckpoint.js';
 import { EnvSecretProvider } from '../../../functions/secrets/SecretProvider.js';
 import { collectGarbage } from '../../../functions/sink/collectGarbage.js';
@@ -34,6 +34,7 @@ import type { LakeStorage } from '../../../functions/sink/LakeStorage.js';
 import { newRunId } from '../../../functions/sink/lakeLayout.js';
 import { snapshotStream } from '../../../functions/sink/lakeSnapshot.js';
 import { S3LakeStorage } from '../../../functions/sink/S3LakeStorage.js';
+import type { TimeWindow } from '../../../functions/window/TimeWindow.js';
 import { ageFiles } from '../../support/ageFiles.js';
 import { openUploads } from '../../support/awsServers.js';
 import { MOTO_AWS, startMoto, type MotoServer } from '../../support/motoServer.js';
@@ -55,7 +56,7 @@ const HUNG_MS = 120_000;
 const PREFIX_SLICES = 3;
 
 /** The line an invocation prints as it begins writing the commit (a manifest; not a clock probe under manifests/). */
-const COMMIT_WRITE = /^write manifests\/.*\.json$/;
+export const COMMIT_WRITE = /^write manifests\/.*\.json$/;
 
 const KILL_POINTS = ['mid-page', 'mid-part', 'before checkpoint', 'in commit'] as const;
 type KillPoint = (typeof KILL_POINTS)[number];
@@ -150,6 +151,42 @@ export function invoke(driver: string, job: SliceJob, env: Record<string, string
       }),
     done,
   };
+}
+
+/** Starts an invocation and SIGKILLs it once it has printed the `nth` line matching `pattern`; one that ends first is not killed. */
+export async function killAtLine(driver: string, job: SliceJob, env: Record<string, string>, pattern: RegExp, nth = 1): Promise<Invoked> {
+  const run = invoke(driver, job, env);
+  if (await run.waitForLine(pattern, nth)) run.kill();
+  return run.done;
+}
+
+/**
+ * A source that a scenario lands in slices, here and in invocations: written to `file`, with one
+ * run id and a clock that stands at one instant (its sleeps are real), so every slice of a trial
+ * stamps the same extraction time and the parts compare with an uninterrupted run's byte for byte.
+ * `job` is what every invocation of the window is given.
+ */
+export async function slicedSource(file: string, text: string, window: TimeWindow) {
+  await writeFile(file, text);
+  const source = parseSource(text, file);
+  const clockMs = Date.now();
+  const runId = newRunId(new Date(clockMs));
+  const clock = { now: () => clockMs, sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
+  const job = { source: file, window: { start: window.start.toISOString(), end: window.end.toISOString() }, runId, clockMs };
+  return { source, stream: source.streams[0]!, clock, runId, job };
+}
+
+/**
+ * Lands one slice in this process, as the durable function's step runs it: with a client of its
+ * own (secrets from `env`), from `checkpoint` as read back from the durable execution's history.
+ */
+export async function sliceInProcess(input: Omit<WindowSliceInput, 'client' | 'checkpoint'>, env: Record<string, string>, checkpoint?: WindowCheckpoint): Promise<WindowSliceOutcome> {
+  const client = await createSourceClient(input.source, new EnvSecretProvider(env));
+  try {
+    return await runWindowSlice({ ...input, client, ...(checkpoint ? { checkpoint: JSON.parse(JSON.stringify(checkpoint)) as WindowCheckpoint } : {}) });
+  } finally {
+    await client.close();
+  }
 }
 
 /** A lake of one kind, fresh for each trial, and what a trial needs of it. */
@@ -259,25 +296,9 @@ export async function durableSlices(random: () => number, killTrials: number, ra
    */
   const slice = async (storage: LakeStorage, checkpoint?: WindowCheckpoint, pages?: number): Promise<WindowSliceOutcome> => {
     const source = parseSource(sourceYaml(api.url), 'faults.yaml');
-    const client = await createSourceClient(source, new EnvSecretProvider(SECRET_ENV));
     let landed = 0;
-    try {
-      return await runWindowSlice({
-        source,
-        stream: source.streams[0]!,
-        window: WINDOW,
-        client,
-        storage,
-        clock,
-        runId,
-        // As read back from the durable execution's history.
-        ...(checkpoint ? { checkpoint: JSON.parse(JSON.stringify(checkpoint)) as WindowCheckpoint } : {}),
-        onPage: () => landed++,
-        ...(pages !== undefined ? { stopWhen: () => landed >= pages } : {}),
-      });
-    } finally {
-      await client.close();
-    }
+    const stop = pages !== undefined ? { stopWhen: () => landed >= pages } : {};
+    return sliceInProcess({ source, stream: source.streams[0]!, window: WINDOW, storage, clock, runId, onPage: () => landed++, ...stop }, SECRET_ENV, checkpoint);
   };
 
   /** The raw parts' sha256 of the window landed uninterrupted, in one slice, with the same run id and clock. */
@@ -335,17 +356,13 @@ export async function durableSlices(random: () => number, killTrials: number, ra
     switch (at) {
       case 'mid-page': {
         const nth = between(draw, 1, remaining);
-        const run = invoke(driver.file, job, lake.env);
-        if (await run.waitForLine(/^page /, nth)) run.kill();
-        return { run: await run.done, how: `after page ${nth} of ${remaining}` };
+        return { run: await killAtLine(driver.file, job, lake.env, /^page /, nth), how: `after page ${nth} of ${remaining}` };
       }
       case 'mid-part': {
         const nth = between(draw, 1, remaining);
         const isPart = (c: S3Call) => c.operation === 'PutObject' && c.key.startsWith('raw/');
         if (!proxy) {
-          const run = invoke(driver.file, job, lake.env);
-          if (await run.waitForLine(/^write raw\//, nth)) run.kill();
-          return { run: await run.done, how: `writing part ${nth} of ${remaining}` };
+          return { run: await killAtLine(driver.file, job, lake.env, /^write raw\//, nth), how: `writing part ${nth} of ${remaining}` };
         }
         // On S3 the part's PUT is held at the proxy: the process dies with the upload in flight, before or after S3 stored it.
         const stored = draw() < 0.5;
@@ -356,22 +373,19 @@ export async function durableSlices(random: () => number, killTrials: number, ra
       }
       case 'before checkpoint': {
         const deadlineMs = between(draw, 10, 150);
-        const run = invoke(driver.file, { ...job, deadlineMs, hold: 'checkpoint' }, lake.env);
-        if (await run.waitForLine(/^held$/)) run.kill();
-        return { run: await run.done, how: `with its slice's parts stored, before returning the checkpoint (deadline ${deadlineMs} ms)` };
+        return {
+          run: await killAtLine(driver.file, { ...job, deadlineMs, hold: 'checkpoint' }, lake.env, /^held$/),
+          how: `with its slice's parts stored, before returning the checkpoint (deadline ${deadlineMs} ms)`,
+        };
       }
       case 'in commit': {
         const variant = between(draw, 0, 2);
         if (variant === 2) {
-          const run = invoke(driver.file, { ...job, hold: 'committed' }, lake.env);
-          if (await run.waitForLine(/^held$/)) run.kill();
-          return { run: await run.done, how: 'with the commit written, before returning' };
+          return { run: await killAtLine(driver.file, { ...job, hold: 'committed' }, lake.env, /^held$/), how: 'with the commit written, before returning' };
         }
         if (!proxy) {
           // The kill races the commit's write and what follows it.
-          const run = invoke(driver.file, job, lake.env);
-          if (await run.waitForLine(COMMIT_WRITE)) run.kill();
-          return { run: await run.done, how: 'as the commit began' };
+          return { run: await killAtLine(driver.file, job, lake.env, COMMIT_WRITE), how: 'as the commit began' };
         }
         const stored = variant === 1;
         proxy.inject({ match: (c) => c.operation === 'PutObject' && c.key.startsWith('manifests/') && c.key.endsWith('.json'), times: 1, fault: { kind: stored ? 'stall-after' : 'stall' } });

@@ -72,10 +72,12 @@ function strongValidator(etag: string | undefined, lastModified: string | undefi
  * @returns the file's length, or why the answer is not the continuation
  */
 export function checkPartial(headers: ResponseHeaders, offset: number, plan: ResumePlan): { readonly length: number } | { readonly problem: string } {
-  const contentRange = headers.get('content-range');
-  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange?.trim() ?? '');
-  if (!range) return { problem: `a 206 whose Content-Range ${contentRange === null ? 'is missing' : `"${contentRange}" is not one byte range of a file of known length`}` };
-  const [start, end, length] = [Number(range[1]), Number(range[2]), Number(range[3])];
+  const range = contentRange(headers);
+  if (!range) {
+    const text = headers.get('content-range');
+    return { problem: `a 206 whose Content-Range ${text === null ? 'is missing' : `"${text}" is not one byte range of a file of known length`}` };
+  }
+  const { start, end, length } = range;
   if (start !== offset) return { problem: `a 206 whose Content-Range starts at byte ${start}, not at byte ${offset} asked for` };
   if (plan.length !== undefined && length !== plan.length) return { problem: `a 206 for a file of ${length} bytes, where the first response declared ${plan.length}` };
   if (end !== length - 1) return { problem: `a 206 whose Content-Range ends at byte ${end}, not at the file's last byte ${length - 1}` };
@@ -83,6 +85,12 @@ export function checkPartial(headers: ResponseHeaders, offset: number, plan: Res
   const declared = byteCount(headers.get('content-length'));
   if (declared !== undefined && declared !== length - offset) return { problem: `a 206 of ${declared} bytes for the ${length - offset} bytes its Content-Range names` };
   return changedValidators(headers, plan) ?? { length };
+}
+
+/** The one byte range of a file of known length a 206's Content-Range names (RFC 9110 §14.4), if it names one. */
+function contentRange(headers: ResponseHeaders): { readonly start: number; readonly end: number; readonly length: number } | undefined {
+  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headers.get('content-range')?.trim() ?? '');
+  return range ? { start: Number(range[1]), end: Number(range[2]), length: Number(range[3]) } : undefined;
 }
 
 /** Whether a response that starts the body again is another version of it, by its validators and length. */
@@ -148,10 +156,10 @@ interface Progress {
  */
 export async function* resumableBody(first: TransportResponse, options: ResumableBodyOptions): AsyncGenerator<Uint8Array> {
   // A first answer that is already a file's rest (the request asked for a range) counts its bytes in the file, from where that rest starts.
-  const rest = first.status === 206 ? /^bytes (\d+)-\d+\/(\d+)$/.exec(first.headers.get('content-range')?.trim() ?? '') : null;
-  const plan = rest ? { ...resumePlan(first.headers, true), length: Number(rest[2]) } : resumePlan(first.headers);
+  const rest = first.status === 206 ? contentRange(first.headers) : undefined;
+  const plan = rest ? { ...resumePlan(first.headers, true), length: rest.length } : resumePlan(first.headers);
   let length = plan.length;
-  const at: Progress = { from: rest ? Number(rest[1]) : 0, position: rest ? Number(rest[1]) : 0, fed: createHash('sha256'), skip: 0 };
+  const at: Progress = { from: rest?.start ?? 0, position: rest?.start ?? 0, fed: createHash('sha256'), skip: 0 };
   let body = first.body;
   let attempt = 1;
   for (;;) {

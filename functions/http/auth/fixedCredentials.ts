@@ -4,7 +4,7 @@ import { CREDENTIAL_KEY, credentialTemplate, renderCredential, templatePrefix, t
 import { headerValueProblem } from '../../config/headerValue.js';
 import { SecretError } from '../../errors.js';
 import { requireSecretKeys } from '../../secrets/secretJson.js';
-import type { Redactor } from '../redact.js';
+import { describeSecret, type Redactor } from '../redact.js';
 import { fixedAuthenticator, type AuthType } from './Authenticator.js';
 
 /** No credentials. */
@@ -62,7 +62,8 @@ function checkHeaderValue(secretName: string, key: string, bare: string, value: 
   const problem = headerValueProblem(value);
   if (problem === undefined) return;
   const where = headerValueProblem(bare) ?? `${problem} of the value with auth.template applied`;
-  throw new SecretError(`secret "${secretName}" key "${key}" cannot be sent in an HTTP header: its ${where}; correct the stored value`, { context: { secret: secretName, key } });
+  const origin = { secret: secretName, key };
+  throw new SecretError(`${describeSecret(origin)} cannot be sent in an HTTP header: its ${where}; correct the stored value`, { context: { ...origin } });
 }
 
 /** HTTP Basic (RFC 7617). */

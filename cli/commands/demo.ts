@@ -1,7 +1,7 @@
 /** `apilake demo`: the whole loop offline — a local API, a day of ingestion, a query. */
 
 import { relative } from 'node:path';
-import { InputError, secretEnvName } from '../../functions/index.js';
+import { FsLakeStorage, InputError, secretEnvName } from '../../functions/index.js';
 import { startDemoApi, type DemoApi } from '../demo/demoApi.js';
 import { inputError } from '../errors/hint.js';
 import { formatTable } from '../format.js';
@@ -47,6 +47,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const sources = options.sources ?? examplesDir();
   const variable = secretEnvName(DEMO_SECRET);
   process.env[variable] ??= JSON.stringify({ api_key: DEMO_KEY });
+  // A lake folder that cannot be made is said before the demo prints its first step.
+  if (!options.serve) await new FsLakeStorage(options.lake).checkWritable();
   const api = await listen(port);
 
   if (options.serve) {

@@ -117,6 +117,15 @@ describe('exit codes and hints', () => {
     expect(stderr).toContain('no-such-sources: cannot read the sources folder: no such folder (--sources names the folder of the source files, default ./sources)');
   });
 
+  it('says a demo lake that cannot be made before anything else, exit 2', async () => {
+    await writeFile(join(cwd, 'not-a-folder'), '');
+    const { code, stdout, stderr } = await apilake(['demo', '--lake', 'not-a-folder/lake'], { cwd });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('apilake: the lake folder cannot be used: cannot create the lake folder');
+    noStack(stderr);
+  });
+
   it('exits 2 with a hint when the demo port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

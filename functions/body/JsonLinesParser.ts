@@ -57,11 +57,13 @@ export class JsonLinesParser implements RecordReader {
   private started = false;
   /** Batches carry the file offset past their last line. */
   private readonly marksEnds: boolean;
+  /** Where in the file the body starts: a file taken up mid-way numbers no lines, so its lines are named by offset. */
+  private readonly startsAt: number;
 
   constructor(options: JsonLinesOptions) {
     const encoding = options.encoding ?? RECORD_PARSER_DEFAULTS.encoding;
     this.decoder = new BodyDecoder(encoding, (options.fileOffset ?? 0) === 0);
-    this.carryAt = options.fileOffset ?? 0;
+    this.carryAt = this.startsAt = options.fileOffset ?? 0;
     this.marksEnds = options.fileOffset !== undefined && encoding === 'strict';
     this.scanner = new JsonScanner(undefined, undefined, options.maxDepth ?? RECORD_PARSER_DEFAULTS.maxDepth);
     this.origin = options.origin ?? { page: 1, request: 'response body' };
@@ -112,18 +114,23 @@ export class JsonLinesParser implements RecordReader {
       this.line++;
       from = search = nl + 1;
     }
-    if (data.length - from > this.maxLineBytes) throw new RecordTooLargeError(this.origin, `line ${this.line}`, this.maxLineBytes, data.length - from);
+    if (data.length - from > this.maxLineBytes) throw new RecordTooLargeError(this.origin, this.lineAt(base + from), this.maxLineBytes, data.length - from);
     this.carry = from < data.length ? Buffer.from(data.subarray(from)) : EMPTY;
     this.carryAt = base + from;
     if (spans.length === 0) return RecordBatch.EMPTY;
     return new RecordBatch(data, Uint32Array.from(spans), Uint8Array.from(unsafe), undefined, this.marksEnds ? end : undefined);
   }
 
+  /** The current line, by number; in a file taken up mid-way, by the offset where it starts. */
+  private lineAt(offset: number): string {
+    return this.startsAt > 0 ? `the line at byte ${offset} of the file` : `line ${this.line}`;
+  }
+
   /** Validates line `[from, to)` of `data` and notes it as a record unless it is blank. */
   private take(data: Buffer, from: number, to: number, base: number, spans: number[], unsafe: number[]): void {
     const end = to > from && data[to - 1] === CR ? to - 1 : to;
     if (isBlank(data, from, end)) return;
-    if (end - from > this.maxLineBytes) throw new RecordTooLargeError(this.origin, `line ${this.line}`, this.maxLineBytes, end - from);
+    if (end - from > this.maxLineBytes) throw new RecordTooLargeError(this.origin, this.lineAt(base + from), this.maxLineBytes, end - from);
     this.scanner.reset();
     try {
       this.scanner.scan(data, from, end, base, true);
@@ -131,7 +138,7 @@ export class JsonLinesParser implements RecordReader {
       if (!(error instanceof JsonScanError)) throw error;
       if (error.kind === 'depth') throw new JsonNestingError(this.origin, error.offset, this.scanner.maxDepth);
       const at = Math.min(Math.max(error.offset - base, from), end);
-      throw new JsonSyntaxError(this.origin, error.offset, `line ${this.line} is not one JSON value: ${error.message}`, quoteNear(data, at, this.origin), { cause: error });
+      throw new JsonSyntaxError(this.origin, error.offset, `${this.lineAt(base + from)} is not one JSON value: ${error.message}`, quoteNear(data, at, this.origin), { cause: error });
     }
     spans.push(from, end);
     unsafe.push(this.scanner.outsideUnsafe ? 1 : 0);

@@ -67,6 +67,16 @@ describe('format: jsonl', () => {
     expect(error).toBeInstanceOf(RecordTooLargeError);
     expect(error.message).toMatch(/line 1 is larger than max_page_mb/);
   });
+
+  it('names a bad line of a file taken up mid-way by its byte in the file, which it knows, not by a number it does not', async () => {
+    // The rest of a file from byte 1000: its lines before are not counted here.
+    const syntax = await failure('{"a":1}\n{"a":2} {"b":3}\n', { format: format('jsonl'), fileOffset: 1000 });
+    expect(syntax).toBeInstanceOf(JsonSyntaxError);
+    expect(syntax.message).toMatch(/the line at byte 1008 of the file is not one JSON value/);
+    const large = await failure(`{"a":1}\n{"a":"${'x'.repeat(100)}"}\n`, { format: format('jsonl'), fileOffset: 1000, maxPageBytes: 50 });
+    expect(large).toBeInstanceOf(RecordTooLargeError);
+    expect(large.message).toMatch(/the line at byte 1008 of the file is larger than max_page_mb/);
+  });
 });
 
 describe('format: csv', () => {

@@ -252,6 +252,7 @@ export class HttpClient {
                   ...(signal ? { signal } : {}),
                   describe,
                   onRetry: () => count('retries'),
+                  ...askedIfRange(request),
                 },
               )
             : body,
@@ -322,4 +323,10 @@ async function* counted(body: AsyncIterable<Uint8Array>, received: (bytes: numbe
     received(chunk.length);
     yield chunk;
   }
+}
+
+/** The `If-Range` a request carries, for the rest of a body that answers it (resumableBody.ts). */
+function askedIfRange(request: HttpRequest): { askedIfRange?: string } {
+  const entry = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'if-range');
+  return entry ? { askedIfRange: entry[1] } : {};
 }

@@ -134,6 +134,12 @@ export interface ResumableBodyOptions {
   readonly describe: () => string;
   /** Called before each request that continues the body. */
   readonly onRetry?: () => void;
+  /**
+   * The `If-Range` the first request carried. A host answers such a request with 206 only while
+   * that validator still names the file (RFC 9110 §13.1.5), so a 206 that repeats no validator of
+   * its own is continued on this one.
+   */
+  readonly askedIfRange?: string;
 }
 
 /** Where the body stands: what the reader got, and what a restarted body still has to match. */
@@ -157,7 +163,7 @@ interface Progress {
 export async function* resumableBody(first: TransportResponse, options: ResumableBodyOptions): AsyncGenerator<Uint8Array> {
   // A first answer that is already a file's rest (the request asked for a range) counts its bytes in the file, from where that rest starts.
   const rest = first.status === 206 ? contentRange(first.headers) : undefined;
-  const plan = rest ? { ...resumePlan(first.headers, true), length: rest.length } : resumePlan(first.headers);
+  const plan = rest ? restPlan(first.headers, rest.length, options.askedIfRange) : resumePlan(first.headers);
   let length = plan.length;
   const at: Progress = { from: rest?.start ?? 0, position: rest?.start ?? 0, fed: createHash('sha256'), skip: 0 };
   let body = first.body;
@@ -186,6 +192,13 @@ export async function* resumableBody(first: TransportResponse, options: Resumabl
       length ??= next.length;
     }
   }
+}
+
+/** How to continue a body that is a file's rest (a 206 to a range request). */
+function restPlan(headers: ResponseHeaders, length: number, asked: string | undefined): ResumePlan {
+  const plan = { ...resumePlan(headers, true), length };
+  if (plan.ifRange !== undefined || asked === undefined || isContentCoded(headers)) return plan;
+  return { ...plan, ifRange: asked, ...(asked.startsWith('"') ? { etag: plan.etag ?? asked } : { lastModified: plan.lastModified ?? asked }) };
 }
 
 /** The part of a restarted body's chunk past the bytes already read, once those proved the same. */

@@ -655,6 +655,8 @@ describe('one JSON Lines result file landed in slices within it', () => {
     ['asking for the rest from the byte of the file where it broke', {}],
     // The 206 itself proves the host serves ranges, though it does not say so again.
     ['from a host that sends Accept-Ranges only on a 200 (as nginx does)', { partialAcceptRanges: false }],
+    // A 206 answers If-Range only while its validator names the file: the rest goes on with that validator.
+    ['from a host that repeats no validator on a 206', { partialValidators: false }],
   ])('goes on with a taken-up file whose connection breaks, %s', async (_name, host) => {
     const file = jsonLines(1500);
     const cuts = [0];

@@ -33,6 +33,8 @@ export interface BreakingFileOptions {
   readonly lie?: RangeLie;
   /** Send Accept-Ranges on a 206 too (nginx sends it only on a 200 that could have been ranged). @default true */
   readonly partialAcceptRanges?: boolean;
+  /** Repeat the validator on a 206, as RFC 9110 §15.3.7 asks of a host (some send none there). @default true */
+  readonly partialValidators?: boolean;
   /** Sent with Content-Encoding: gzip (cuts count the encoded bytes); ranges then apply to the encoded bytes. */
   readonly gzipEncoded?: boolean;
   /**
@@ -69,8 +71,9 @@ export async function startBreakingFileServer(options: BreakingFileOptions) {
     let from = partial ? Number(asked[1]) : 0;
     const headers: Record<string, string> = { 'content-type': options.contentType, ...(options.gzipEncoded ? { 'content-encoding': 'gzip' } : {}) };
     if (options.ranges && (!partial || options.partialAcceptRanges !== false)) headers['accept-ranges'] = 'bytes';
-    if (etag) headers.etag = etag;
-    if (lastModified) headers['last-modified'] = lastModified;
+    const validators = !partial || options.partialValidators !== false;
+    if (etag && validators) headers.etag = etag;
+    if (lastModified && validators) headers['last-modified'] = lastModified;
     let end = file.length;
     if (partial) {
       if (options.lie === 'start') from = Math.max(0, from - 100);

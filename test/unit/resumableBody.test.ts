@@ -126,6 +126,18 @@ describe('resumableBody', () => {
     expect(asked.every((h) => h['if-range'] === '"a1"' && h['accept-encoding'] === 'identity')).toBe(true);
   });
 
+  it('continues a rest that repeats no validator on the If-Range it answered, and checks the next rest against it', async () => {
+    const asked: Record<string, string>[] = [];
+    const rest = (from: number, fields: Record<string, string>, breakAt?: number) => response(206, { 'content-range': `bytes ${from}-99/100`, ...fields }, FILE.subarray(from), breakAt);
+    const body = resumableBody(rest(40, {}, 21), { ...options([rest(61, {})], asked), askedIfRange: '"a1"' });
+    expect((await read(body)).equals(FILE.subarray(40))).toBe(true);
+    expect(asked).toEqual([{ range: 'bytes=61-', 'if-range': '"a1"', 'accept-encoding': 'identity' }]);
+
+    const other = await read(resumableBody(rest(40, {}, 21), { ...options([rest(61, { etag: '"b2"' })], []), askedIfRange: '"a1"' })).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(BodyResumeError);
+    expect((other as Error).message).toMatch(/^resuming the body at byte 61, the server answered ETag "b2", where the first response had "a1"/);
+  });
+
   it('fails if a restarted body ends before the bytes already read', async () => {
     const fields = { 'content-length': '100' };
     const short = response(200, {}, FILE.subarray(0, 40));

@@ -115,7 +115,43 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
   // A download taken up goes on with the job it began with, never with a new one.
   const record = resume ? await recordedJob(context, resume) : await ensureJob(input, job, values, context);
   const key = keyOf(context, job, record.generation ?? 0);
-  const lastPoll = await pollUntilDone(input, job, values, record, key, context, resume !== undefined);
+  // A job an earlier attempt recorded may since have left its API (deleted, or expired with its results).
+  const recorded = record.run_id !== context.runId;
+  const lastPoll = await pollUntilDone(input, job, values, record, key, context, resume !== undefined, recorded);
+  try {
+    yield* downloadResults(input, stream, download, { job, values, record, key, lastPoll, resume });
+  } catch (error) {
+    const status = error instanceof HttpStatusError ? error.status : undefined;
+    if (!recorded || status === undefined || !EXPIRED_RESULTS.has(status)) throw error;
+    // Kept, the record would send every later attempt to results that are gone: the next attempt creates a new job.
+    await context.records.abandon(record, new Date(context.clock.now()).toISOString());
+    throw new JobError(
+      `the results of job ${record.job_id}, recorded by an earlier attempt of the window, are gone (they expired, or the job did): ${(error as Error).message}; its record is marked abandoned, so the window's next attempt creates a new job`,
+      `job ${record.job_id}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Statuses of a done job's results that say they are gone: an unknown job or file (404, 410), or a
+ * signed URL past its expiry (S3 and Azure answer 403, Google Cloud Storage 400 ExpiredToken).
+ */
+const EXPIRED_RESULTS: ReadonlySet<number> = new Set([400, 403, 404, 410]);
+
+/** What {@link downloadResults} downloads: the done job and its last poll. */
+interface DoneJob {
+  readonly job: JobConfig;
+  readonly values: TemplateScope;
+  readonly record: JobRecord;
+  readonly key: string;
+  readonly lastPoll: unknown;
+  readonly resume: JobDownloadCursor | undefined;
+}
+
+/** The pages of a done job's results: a paged `download.path`, or the files of `download.urls`. */
+async function* downloadResults<P>(input: JobPagesInput, stream: StreamDefinition, download: DownloadPages<P>, done: DoneJob): AsyncGenerator<P> {
+  const { job, values, record, key, lastPoll, resume } = done;
   const jobValues = (text: string): TemplateScope => ({ ...values, values: { ...values.values, ...jobPlaceholders(text, record.job_id, key, lastPoll) } });
   const downloadHeaders = renderHeaders(job.download.headers, jobValues, `stream "${stream.name}" job.download`);
   const format = job.format ?? stream.format;
@@ -248,9 +284,10 @@ const GONE: ReadonlySet<number> = new Set([404, 410]);
 /**
  * Polls the job until `done_when` holds; returns the last poll response.
  * @param once the job was done when its download began (a slice taking the download up): one poll, which must find it done still
- * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done or is gone (404, 410: its record is then abandoned)
+ * @param recorded an earlier attempt recorded the job: a poll that finds it gone abandons its record, as `once` does
+ * @throws JobError when it fails or outlives `poll.timeout`, or, polled `once`, is not done, or, polled `once` or `recorded`, is gone (404, 410: its record is then abandoned)
  */
-async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext, once = false): Promise<unknown> {
+async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: TemplateScope, record: JobRecord, key: string, context: JobContext, once: boolean, recorded: boolean): Promise<unknown> {
   const { clock } = context;
   const every = parseDuration(job.poll.every)!;
   const deadline = Date.parse(record.created_at) + parseDuration(job.poll.timeout)!;
@@ -263,12 +300,14 @@ async function pollUntilDone(input: JobPagesInput, job: JobConfig, values: Templ
     try {
       response = await input.client.request(request, { read: readJson, stats: input.stats, ...(input.signal ? { signal: input.signal } : {}) });
     } catch (error) {
-      // A job found done before that its API no longer knows (deleted, or expired with its results)
-      // is never found again: kept, its record would send every later attempt to the same answer.
-      if (once && error instanceof HttpStatusError && GONE.has(error.status)) {
+      // A recorded job its API no longer knows (deleted, or expired with its results) is never found
+      // again: kept, its record would send every later attempt to the same answer. A job created by
+      // this attempt is kept: an API may not know a job it just created yet.
+      if ((once || recorded) && error instanceof HttpStatusError && GONE.has(error.status)) {
         await context.records.abandon(record, new Date(clock.now()).toISOString());
+        const which = once ? `job ${record.job_id} was done when its download began, and its poll now` : `job ${record.job_id}, recorded by an earlier attempt of the window, is polled and`;
         throw new JobError(
-          `job ${record.job_id} was done when its download began, and its poll now answers HTTP ${error.status} (the job is gone, or its results expired); its record is marked abandoned, so the window's next attempt creates a new job`,
+          `${which} answers HTTP ${error.status} (the job is gone, or its results expired); its record is marked abandoned, so the window's next attempt creates a new job`,
           described,
           { cause: error },
         );

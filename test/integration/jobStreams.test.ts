@@ -278,6 +278,24 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     expect(ids).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
   });
 
+  it('abandons the record of a job an earlier attempt created that its API no longer knows, so the next attempt creates a new one', async () => {
+    const api = await start();
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const day = { source: 'salesforce_bulk', stream: 'accounts', window: { start: new Date(oneDay.from), end: new Date(oneDay.to) } };
+    // An attempt of a week ago recorded a job that Salesforce has deleted since.
+    await windowJobRecords(new FsLakeStorage(lake), day).create(newJobRecord(day, { commit: 1, job_id: '750deleted', created_at: '2024-12-25T00:00:00Z', run_id: 'r-old', timeout_ms: 7_200_000 }));
+    const [gone] = await land(await source(api), oneDay);
+    expect(gone!.status).toBe('failed');
+    expect(gone!.error?.message).toMatch(
+      /^job 750deleted, recorded by an earlier attempt of the window, is polled and answers HTTP 404 \(the job is gone, or its results expired\); its record is marked abandoned, so the window's next attempt creates a new job/,
+    );
+    expect(api.created).toHaveLength(0);
+    const [next] = await land(await source(api), oneDay);
+    expect(next!.status).toBe('committed');
+    expect(api.created).toHaveLength(1);
+    expect(await readCommittedRecords(lake)).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
+  });
+
   it("fails the window quoting the job's errorMessage, and creates a new job next time", async () => {
     const api = await start({ failWith: 'INVALID_FIELD: No such column AnnualRevenue' });
     const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
@@ -319,6 +337,37 @@ describe('Shopify bulk operations (examples/shopify_bulk.yaml)', () => {
       doc.redirects = { allowed_origins: allowed };
     });
   const inRange = products.filter((p) => p.updatedAt < '2024-05-01T03:00:00');
+
+  it('creates a new bulk operation once the file of the one an earlier attempt left has expired, and lands it once', async () => {
+    const shop = await start({ pollsUntilDone: 0 });
+    const storage = new FsLakeStorage(lake);
+    // The first attempt downloads the file, and its commit fails: the operation's record stays.
+    const broken = Object.create(storage) as FsLakeStorage;
+    broken.putIfAbsent = async (key, bytes, options) => {
+      if (key.startsWith('manifests/')) throw new Error('disk gone');
+      return storage.putIfAbsent(key, bytes, options);
+    };
+    const oneHour = { from: range.from, to: '2024-05-01T01:00:00Z' };
+    expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+    // A week later its signed URL has expired, though the operation still polls COMPLETED with it.
+    shop.expireFiles();
+    const [expired] = await land(await source(shop), oneHour);
+    expect(expired!.status).toBe('failed');
+    expect(expired!.error?.message).toMatch(
+      /^the results of job gid:\/\/shopify\/BulkOperation\/1, recorded by an earlier attempt of the window, are gone \(they expired, or the job did\): HTTP 400: <Error><Code>ExpiredToken<\/Code>.* \(file, page 1, GET .*Signature=\*\*\*\); its record is marked abandoned/,
+    );
+    expect(shop.created).toHaveLength(1);
+    const [landed] = await land(await source(shop), oneHour);
+    expect(landed!.status).toBe('committed');
+    expect(shop.created).toHaveLength(2);
+    const ids = (await readCommittedRecords(lake)).map((l) => (l.data as { id: string }).id);
+    expect(ids.sort()).toEqual(
+      inRange
+        .filter((p) => p.updatedAt < '2024-05-01T01:00:00')
+        .map((p) => p.id)
+        .sort(),
+    );
+  });
 
   it('runs one bulk operation an hour and lands its JSON Lines file from the signed URL, without the access token', async () => {
     const shop = await start({ retryAfterSeconds: 3 });

@@ -49,6 +49,12 @@ export interface ShopifyBulkApi {
   readonly files: JsonServer;
   /** Bulk operations created, in order. */
   readonly created: readonly string[];
+  /**
+   * Lets the signed URLs of every operation created so far expire: their files answer as Google
+   * Cloud Storage answers an expired signed URL (400, `ExpiredToken`), though the operations still
+   * poll COMPLETED with the same URL.
+   */
+  expireFiles(): void;
   close(): Promise<void>;
 }
 
@@ -63,11 +69,13 @@ export async function startShopifyBulkApi(options: ShopifyBulkOptions): Promise<
   const holdOption = options.hold ? { hold: options.hold } : {};
   const operations = new Map<string, Operation>();
   const created: string[] = [];
+  const expired = new Set<string>();
   const signature = 'GoogleAccessId=bulk&Signature=c2lnbmVk';
   const files = await startJsonServer((request) => {
     const n = /^\/bulk\/(\d+)\.jsonl$/.exec(request.url.pathname)?.[1];
     const operation = n && operations.get(`gid://shopify/BulkOperation/${n}`);
     if (!operation || !request.url.search.includes(signature)) return { status: 403, body: '<Error><Code>AccessDenied</Code></Error>' };
+    if (expired.has(operation.id)) return { status: 400, body: '<Error><Code>ExpiredToken</Code><Message>Invalid argument.</Message></Error>' };
     return { headers: { 'content-type': 'application/jsonl' }, body: operation.products.map((p) => JSON.stringify(p)).join('\n') + (operation.products.length ? '\n' : '') };
   }, holdOption);
   const pollsUntilDone = options.pollsUntilDone ?? 2;
@@ -100,5 +108,5 @@ export async function startShopifyBulkApi(options: ShopifyBulkOptions): Promise<
     };
     return { headers: { 'retry-after': options.retryAfterSeconds === undefined ? undefined : String(options.retryAfterSeconds) }, body: { data: { node } } };
   }, holdOption);
-  return { api, files, created, close: async () => void (await Promise.all([api.close(), files.close()])) };
+  return { api, files, created, expireFiles: () => created.forEach((id) => expired.add(id)), close: async () => void (await Promise.all([api.close(), files.close()])) };
 }

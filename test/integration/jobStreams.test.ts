@@ -68,6 +68,16 @@ async function land(source: SourceDefinition, options: LandOptions): Promise<Win
   });
 }
 
+/** `storage` whose commits fail: a window's files land, its manifest never does. */
+function failingCommits(storage: FsLakeStorage): FsLakeStorage {
+  const broken = Object.create(storage) as FsLakeStorage;
+  broken.putIfAbsent = async (key, bytes, options) => {
+    if (key.startsWith('manifests/')) throw new Error('disk gone');
+    return storage.putIfAbsent(key, bytes, options);
+  };
+  return broken;
+}
+
 /** Every output a run could show, for secrets. */
 function everyText(results: readonly WindowResult[]): string {
   return JSON.stringify(results.map((r) => ({ ...r, error: r.error?.message, warnings: r.warnings })));
@@ -258,13 +268,8 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
 
   it('re-downloads, never re-creates, the finished job of a run that died before its commit', async () => {
     const api = await start();
-    const storage = new FsLakeStorage(lake);
     // The commit itself fails: the job finished and its results were downloaded.
-    const broken = Object.create(storage) as FsLakeStorage;
-    broken.putIfAbsent = async (key, bytes, options) => {
-      if (key.startsWith('manifests/')) throw new Error('disk gone');
-      return storage.putIfAbsent(key, bytes, options);
-    };
+    const broken = failingCommits(new FsLakeStorage(lake));
     const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
     expect((await land(await source(api), { ...oneDay, storage: broken })).map((r) => r.status)).toEqual(['failed']);
     const downloads = api.requests.filter((r) => r.url.pathname.endsWith('/results')).length;
@@ -340,13 +345,8 @@ describe('Shopify bulk operations (examples/shopify_bulk.yaml)', () => {
 
   it('creates a new bulk operation once the file of the one an earlier attempt left has expired, and lands it once', async () => {
     const shop = await start({ pollsUntilDone: 0 });
-    const storage = new FsLakeStorage(lake);
     // The first attempt downloads the file, and its commit fails: the operation's record stays.
-    const broken = Object.create(storage) as FsLakeStorage;
-    broken.putIfAbsent = async (key, bytes, options) => {
-      if (key.startsWith('manifests/')) throw new Error('disk gone');
-      return storage.putIfAbsent(key, bytes, options);
-    };
+    const broken = failingCommits(new FsLakeStorage(lake));
     const oneHour = { from: range.from, to: '2024-05-01T01:00:00Z' };
     expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
     // A week later its signed URL has expired, though the operation still polls COMPLETED with it.

@@ -369,6 +369,40 @@ describe('Shopify bulk operations (examples/shopify_bulk.yaml)', () => {
     );
   });
 
+  it('leaves the record of a newer operation alone when an attempt that downloaded an older one finds its file expired', async () => {
+    let whileDownloading: (() => Promise<void>) | undefined;
+    // The file request of the attempt under test is answered only once the other attempts have run.
+    const shop = await start({ pollsUntilDone: 0, hold: (request) => (request.url.pathname.endsWith('.jsonl') && whileDownloading ? whileDownloading() : undefined) });
+    const storage = new FsLakeStorage(lake);
+    const broken = Object.create(storage) as FsLakeStorage;
+    broken.putIfAbsent = async (key, bytes, options) => {
+      if (key.startsWith('manifests/')) throw new Error('disk gone');
+      return storage.putIfAbsent(key, bytes, options);
+    };
+    const oneHour = { from: range.from, to: '2024-05-01T01:00:00Z' };
+    const hour = { source: 'shopify_bulk', stream: 'products', window: { start: new Date(oneHour.from), end: new Date(oneHour.to) } };
+    // Operation 1 is recorded, and its file expires.
+    await land(await source(shop), { ...oneHour, storage: broken });
+    shop.expireFiles();
+    // While attempt A downloads operation 1's file, two other attempts run: one finds the file
+    // expired and abandons operation 1, the next creates operation 2 (generation 1) and dies before its commit.
+    whileDownloading = async () => {
+      whileDownloading = undefined;
+      expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+      expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+      expect(await windowJobRecords(storage, hour).read()).toMatchObject({ job_id: 'gid://shopify/BulkOperation/2', generation: 1 });
+    };
+    const [a] = await land(await source(shop), oneHour);
+    expect(a!.error?.message).toMatch(/^the results of job gid:\/\/shopify\/BulkOperation\/1, recorded by an earlier attempt of the window, are gone/);
+    // A's abandon of operation 1 does not overwrite the record of operation 2: the next attempt lands operation 2.
+    const standing = await windowJobRecords(storage, hour).read();
+    expect(standing).toMatchObject({ job_id: 'gid://shopify/BulkOperation/2', generation: 1 });
+    expect(standing?.abandoned_at).toBeUndefined();
+    const [landed] = await land(await source(shop), oneHour);
+    expect(landed!.status).toBe('committed');
+    expect(shop.created).toHaveLength(2);
+  });
+
   it('runs one bulk operation an hour and lands its JSON Lines file from the signed URL, without the access token', async () => {
     const shop = await start({ retryAfterSeconds: 3 });
     const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));

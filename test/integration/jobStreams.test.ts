@@ -296,6 +296,25 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     expect(await readCommittedRecords(lake)).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
   });
 
+  it('keeps the record of a job a concurrent attempt created meanwhile, though its API does not know that job yet', async () => {
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const day = { source: 'salesforce_bulk', stream: 'accounts', window: { start: new Date(oneDay.from), end: new Date(oneDay.to) } };
+    const records = windowJobRecords(new FsLakeStorage(lake), day);
+    // While this attempt creates its job, another one records the job it has just created, which Salesforce does not answer yet.
+    const api = await start({
+      hold: (request) =>
+        request.method === 'POST'
+          ? records.create(newJobRecord(day, { commit: 1, job_id: '750justcreated', created_at: '2025-01-01T00:00:00Z', run_id: 'r-concurrent', timeout_ms: 7_200_000 })).then(() => undefined)
+          : undefined,
+    });
+    const [result] = await land(await source(api), oneDay);
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toMatch(/^HTTP 404/);
+    // The other attempt's record stands as it wrote it: that attempt goes on with its job.
+    expect(await records.read()).toMatchObject({ job_id: '750justcreated', run_id: 'r-concurrent' });
+    expect((await records.read())?.abandoned_at).toBeUndefined();
+  });
+
   it("fails the window quoting the job's errorMessage, and creates a new job next time", async () => {
     const api = await start({ failWith: 'INVALID_FIELD: No such column AnnualRevenue' });
     const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };

@@ -113,10 +113,11 @@ export async function* jobPages<P>(input: JobPagesInput, stream: StreamDefinitio
   if (resume && !isJobDownload(resume)) throw new Error(`stream "${stream.name}" is a job stream, but its pages were to be taken up from a position outside its download`);
   const values: TemplateScope = { window: input.window, timeZone: input.source.timezone, values: { ...input.source.vars, ...stream.vars } };
   // A download taken up goes on with the job it began with, never with a new one.
-  const record = resume ? await recordedJob(context, resume) : await ensureJob(input, job, values, context);
+  const { record, found } = resume ? { record: await recordedJob(context, resume), found: true } : await ensureJob(input, job, values, context);
   const key = keyOf(context, job, record.generation ?? 0);
-  // A job an earlier attempt recorded may since have left its API (deleted, or expired with its results).
-  const recorded = record.run_id !== context.runId;
+  // A job an earlier attempt recorded may since have left its API (deleted, or expired with its results);
+  // one a concurrent attempt recorded while this one created its own is as new as a job of this attempt.
+  const recorded = found && record.run_id !== context.runId;
   const lastPoll = await pollUntilDone(input, job, values, record, key, context, resume !== undefined, recorded);
   try {
     yield* downloadResults(input, stream, download, { job, values, record, key, lastPoll, resume });
@@ -245,11 +246,12 @@ async function recordedJob(context: JobContext, cursor: JobDownloadCursor): Prom
  * The create carries the same `{job.key}` until a job of this commit is recorded abandoned, so a
  * create whose answer was lost (a retried POST, or an attempt killed before it wrote the record)
  * is answered with the job it created by an API that honours the key.
+ * @returns the record, and whether it stood before this attempt asked for a job (`found`)
  */
-async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateScope, context: JobContext): Promise<JobRecord> {
+async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateScope, context: JobContext): Promise<{ record: JobRecord; found: boolean }> {
   const standing = await context.records.read();
   const sameCommit = standing !== undefined && standing.commit === context.commit;
-  if (sameCommit && standing.abandoned_at === undefined) return standing;
+  if (sameCommit && standing.abandoned_at === undefined) return { record: standing, found: true };
   const generation = sameCommit ? (standing.generation ?? 0) + 1 : 0;
   const key = keyOf(context, job, generation);
   const request = buildRequest(input.source, job.create, { ...values, values: { ...values.values, 'job.key': key } }, 'job create');
@@ -272,10 +274,10 @@ async function ensureJob(input: JobPagesInput, job: JobConfig, values: TemplateS
   });
   if (standing) {
     await context.records.replace(record);
-    return record;
+    return { record, found: false };
   }
   // Another attempt of the window that recorded its job first wins: this one polls that job too.
-  return context.records.create(record);
+  return { record: await context.records.create(record), found: false };
 }
 
 /** Statuses of a poll that say the job no longer exists. */

@@ -3,7 +3,7 @@
  * window's attempts share, so an attempt that died while the job ran, or after it finished and
  * before the commit, is followed by one that polls and downloads the same job instead of creating
  * another. Written by the attempt that created the job, before it polls; marked abandoned when the
- * job failed or timed out (the next attempt creates another, under a new idempotency key); removed
+ * job failed, timed out or is gone (the next attempt creates another, under a new idempotency key); removed
  * by the commit that lands the window (commitProtocol.ts) and by gc. No reader lists `jobs/`.
  */
 
@@ -42,7 +42,10 @@ export interface JobRecordStore {
   create(record: JobRecord): Promise<JobRecord>;
   /** Replaces the record (one left by an attempt at an older commit). */
   replace(record: JobRecord): Promise<void>;
-  /** Marks the record's job abandoned (it failed or ran past its timeout): the next attempt creates another. */
+  /**
+   * Marks the record's job abandoned (it failed, ran past its timeout or is gone): the next attempt
+   * creates another. A record that names another job, or no record, is left as it stands.
+   */
   abandon(record: JobRecord, at: string): Promise<void>;
 }
 
@@ -59,7 +62,13 @@ export function windowJobRecords(storage: LakeStorage, ref: WindowRef, options: 
       return standing;
     },
     replace: (record) => storage.writeBytes(key, serialize(record), options),
-    abandon: (record, at) => storage.writeBytes(key, serialize({ ...record, abandoned_at: at }), options),
+    abandon: async (record, at) => {
+      // An attempt that polled or downloaded an older job may learn it is gone after another attempt
+      // recorded a newer one, or committed the window: only the record of this very job is marked.
+      const standing = await read();
+      if (!standing || !sameJob(standing, record)) return;
+      await storage.writeBytes(key, serialize({ ...standing, abandoned_at: standing.abandoned_at ?? at }), options);
+    },
   };
 }
 
@@ -104,6 +113,11 @@ export function parseJobRecord(bytes: Buffer, ref: WindowRef): JobRecord | undef
 /** Deletes the window's job record, if any. */
 export async function deleteJobRecord(storage: LakeStorage, ref: WindowRef, options: StorageCallOptions = {}): Promise<void> {
   await storage.delete([jobRecordKey(ref)], options);
+}
+
+/** Whether two records name the same job: of the same commit and generation, with the same id. */
+function sameJob(a: JobRecord, b: JobRecord): boolean {
+  return a.commit === b.commit && a.job_id === b.job_id && (a.generation ?? 0) === (b.generation ?? 0);
 }
 
 function serialize(record: JobRecord): string {

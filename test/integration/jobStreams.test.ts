@@ -301,6 +301,25 @@ describe('Salesforce Bulk API 2.0 (examples/salesforce_bulk.yaml)', () => {
     expect(await readCommittedRecords(lake)).toHaveLength(inRange.filter((a) => a.LastModifiedDate.startsWith('2024-03-01')).length);
   });
 
+  it('keeps the record of a job a concurrent attempt created meanwhile, though its API does not know that job yet', async () => {
+    const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
+    const day = { source: 'salesforce_bulk', stream: 'accounts', window: { start: new Date(oneDay.from), end: new Date(oneDay.to) } };
+    const records = windowJobRecords(new FsLakeStorage(lake), day);
+    // While this attempt creates its job, another one records the job it has just created, which Salesforce does not answer yet.
+    const api = await start({
+      hold: (request) =>
+        request.method === 'POST'
+          ? records.create(newJobRecord(day, { commit: 1, job_id: '750justcreated', created_at: '2025-01-01T00:00:00Z', run_id: 'r-concurrent', timeout_ms: 7_200_000 })).then(() => undefined)
+          : undefined,
+    });
+    const [result] = await land(await source(api), oneDay);
+    expect(result!.status).toBe('failed');
+    expect(result!.error?.message).toMatch(/^HTTP 404/);
+    // The other attempt's record stands as it wrote it: that attempt goes on with its job.
+    expect(await records.read()).toMatchObject({ job_id: '750justcreated', run_id: 'r-concurrent' });
+    expect((await records.read())?.abandoned_at).toBeUndefined();
+  });
+
   it("fails the window quoting the job's errorMessage, and creates a new job next time", async () => {
     const api = await start({ failWith: 'INVALID_FIELD: No such column AnnualRevenue' });
     const oneDay = { from: range.from, to: '2024-03-02T00:00:00Z' };
@@ -367,6 +386,40 @@ describe('Shopify bulk operations (examples/shopify_bulk.yaml)', () => {
         .map((p) => p.id)
         .sort(),
     );
+  });
+
+  it('leaves the record of a newer operation alone when an attempt that downloaded an older one finds its file expired', async () => {
+    let whileDownloading: (() => Promise<void>) | undefined;
+    // The file request of the attempt under test is answered only once the other attempts have run.
+    const shop = await start({ pollsUntilDone: 0, hold: (request) => (request.url.pathname.endsWith('.jsonl') && whileDownloading ? whileDownloading() : undefined) });
+    const storage = new FsLakeStorage(lake);
+    const broken = Object.create(storage) as FsLakeStorage;
+    broken.putIfAbsent = async (key, bytes, options) => {
+      if (key.startsWith('manifests/')) throw new Error('disk gone');
+      return storage.putIfAbsent(key, bytes, options);
+    };
+    const oneHour = { from: range.from, to: '2024-05-01T01:00:00Z' };
+    const hour = { source: 'shopify_bulk', stream: 'products', window: { start: new Date(oneHour.from), end: new Date(oneHour.to) } };
+    // Operation 1 is recorded, and its file expires.
+    await land(await source(shop), { ...oneHour, storage: broken });
+    shop.expireFiles();
+    // While attempt A downloads operation 1's file, two other attempts run: one finds the file
+    // expired and abandons operation 1, the next creates operation 2 (generation 1) and dies before its commit.
+    whileDownloading = async () => {
+      whileDownloading = undefined;
+      expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+      expect((await land(await source(shop), { ...oneHour, storage: broken })).map((r) => r.status)).toEqual(['failed']);
+      expect(await windowJobRecords(storage, hour).read()).toMatchObject({ job_id: 'gid://shopify/BulkOperation/2', generation: 1 });
+    };
+    const [a] = await land(await source(shop), oneHour);
+    expect(a!.error?.message).toMatch(/^the results of job gid:\/\/shopify\/BulkOperation\/1, recorded by an earlier attempt of the window, are gone/);
+    // A's abandon of operation 1 does not overwrite the record of operation 2: the next attempt lands operation 2.
+    const standing = await windowJobRecords(storage, hour).read();
+    expect(standing).toMatchObject({ job_id: 'gid://shopify/BulkOperation/2', generation: 1 });
+    expect(standing?.abandoned_at).toBeUndefined();
+    const [landed] = await land(await source(shop), oneHour);
+    expect(landed!.status).toBe('committed');
+    expect(shop.created).toHaveLength(2);
   });
 
   it('runs one bulk operation an hour and lands its JSON Lines file from the signed URL, without the access token', async () => {

@@ -7,12 +7,15 @@ import { inputError } from '../errors/hint.js';
 import { formatTable } from '../format.js';
 import { signalExitCode } from '../interrupt.js';
 import { examplesDir } from '../packageRoot.js';
+import { DEFAULT_LAKE_DIR, pathFlag, shellWord } from '../pathFlags.js';
 import { EXIT } from '../reportError.js';
 import { runLocal } from './run.js';
 
 const DEMO_SOURCE = 'demo_shop';
 const DEMO_SECRET = 'apilake/demo_shop';
 const DEMO_KEY = 'demo-key';
+/** The port of examples/demo_shop.yaml's base_url. */
+const DEMO_PORT = 8787;
 
 /** The queries the demo shows, in the SQL users would write in Athena too. */
 export const DEMO_QUERIES = [
@@ -43,7 +46,7 @@ export interface DemoOptions {
 }
 
 export async function demoCommand(options: DemoOptions): Promise<void> {
-  const port = parsePort(options.port, options.serve ? 8787 : 0);
+  const port = parsePort(options.port, options.serve ? DEMO_PORT : 0);
   const sources = options.sources ?? examplesDir();
   const variable = secretEnvName(DEMO_SECRET);
   process.env[variable] ??= JSON.stringify({ api_key: DEMO_KEY });
@@ -51,12 +54,18 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   if (!options.serve) await new FsLakeStorage(options.lake).checkWritable();
   const api = await listen(port);
 
+  // The sources folder as a suggested command names it: relative to here when it is below, else whole.
+  const nearby = relative(process.cwd(), sources) || '.';
+  const folder = shellWord(nearby.startsWith('..') ? sources : nearby);
   if (options.serve) {
-    const nearby = relative(process.cwd(), sources) || '.';
-    const folder = nearby.startsWith('..') ? sources : nearby;
+    const stopped = new Promise<void>((resolve) => process.once('SIGINT', resolve));
     console.log(`demo API listening on ${api.url} (X-API-Key: ${DEMO_KEY}); Ctrl-C to stop`);
-    console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --sources ${folder} --from 2024-01-01 --to 2024-01-02`);
-    await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    const lake = pathFlag('lake', options.lake, DEFAULT_LAKE_DIR);
+    console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --sources ${folder}${lake} --from 2024-01-01 --to 2024-01-02`);
+    const served = Number(new URL(api.url).port);
+    if (served !== DEMO_PORT)
+      console.log(`${DEMO_SOURCE}.yaml's base_url names port ${DEMO_PORT}: for port ${served}, copy it into a folder of your own, set base_url: ${api.url}, and name that folder with --sources`);
+    await stopped;
     await api.close();
     return;
   }
@@ -90,7 +99,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     const { columns, rows } = await runLocalQuery(query.sql, options.lake, { specs });
     console.log(`\n-- ${query.title}\n${formatTable(columns, rows)}`);
   }
-  console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources examples --lake ${options.lake}`);
+  console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources ${folder}${pathFlag('lake', options.lake, DEFAULT_LAKE_DIR)}`);
 }
 
 /** `--port`: a whole number from 0 (any free port) to 65535. */

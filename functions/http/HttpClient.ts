@@ -229,7 +229,8 @@ export class HttpClient {
         try {
           const text = await response.text();
           received(Buffer.byteLength(text));
-          return { kind: 'status', status, headers, text, hops };
+          // The error quotes the body: a signed URL's host may echo the signature in it.
+          return { kind: 'status', status, headers, text: this.options.redactor.textAbout(chain.url, text), hops };
         } catch (error) {
           return network(error, hops);
         }

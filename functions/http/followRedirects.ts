@@ -37,7 +37,8 @@ export interface RedirectChain {
 
 /** How a chain ended; `hops` counts the responses received, redirects included. */
 export type ChainOutcome =
-  | { readonly kind: 'response'; readonly response: TransportResponse; readonly hops: number }
+  /** `url`: where the response came from, the last redirect's target. */
+  | { readonly kind: 'response'; readonly response: TransportResponse; readonly hops: number; readonly url: URL }
   | { readonly kind: 'network'; readonly error: unknown; readonly hops: number }
   /** A redirect the source may not follow: the server's choice, which a retry would only repeat. */
   | { readonly kind: 'refused'; readonly error: ApilakeError; readonly hops: number };
@@ -70,7 +71,7 @@ export async function followRedirects(first: Hop, chain: RedirectChain): Promise
       followed,
       max: chain.max,
     });
-    if (decision.kind === 'none') return { kind: 'response', response, hops };
+    if (decision.kind === 'none') return { kind: 'response', response, hops, url: hop.url };
     response.discard();
     if (decision.kind === 'refuse') return { kind: 'refused', error: refusedRedirect(decision, response.status, hop, chain), hops };
     const next = nextHop(decision, hop, first, chain);

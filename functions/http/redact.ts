@@ -170,6 +170,20 @@ export class Redactor {
     return pattern ? input.replace(pattern, MASK) : input;
   }
 
+  /**
+   * Free text about a request to `url` (its error body): masked as {@link text} masks, and without
+   * the values of the URL's sensitive query parameters, which a host may echo back (S3's
+   * `SignatureDoesNotMatch` quotes the signature it was given, and the canonical request with it:
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html).
+   */
+  textAbout(url: URL, input: string): string {
+    const values = [...url.searchParams].filter(([name, value]) => this.params.has(name.toLowerCase()) && value.length >= MIN_SECRET_LENGTH).map(([, value]) => value);
+    const masked = this.text(input);
+    if (values.length === 0) return masked;
+    const forms = [...new Set(values.flatMap(equivalentForms))].sort((a, b) => b.length - a.length);
+    return masked.replace(new RegExp(forms.map(encodedPattern).join('|'), 'g'), MASK);
+  }
+
   /** Whether `input` holds a registered secret in any of its forms. */
   contains(input: string): boolean {
     const pattern = this.compiled();

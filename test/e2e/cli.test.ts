@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
+import { spawnApilake } from '../support/cliProcess.js';
 import { readRecords } from '../support/lakeReader.js';
 import { projectFolder, shopSource } from '../support/shopProject.js';
 import { startTestApi, type TestApi } from '../support/testApi.js';
@@ -132,8 +133,22 @@ describe('apilake CLI', () => {
     expect(stdout).toContain('demo_shop: 25 committed, 0 skipped, 0 failed · 1,200 records');
     expect(stdout).toMatch(/orders\s+│ 960\s+│ 24/);
     expect(stdout).toMatch(/retries, [1-9]\d* throttled responses? →/);
+    // The next command works as printed from where the demo ran: the examples named where they are, the lake where it is by default.
+    expect(stdout).toContain(`--sources ${join(process.cwd(), 'examples')}\n`);
     const again = await apilake(['demo', '--lake', join(demoDir, 'lake'), '--sources', join(process.cwd(), 'examples')], { cwd: demoDir });
     expect(again.stdout).toContain('demo_shop: 0 committed, 25 skipped, 0 failed');
     expect(again.stdout).toMatch(/orders\s+│ 960\s+│ 24/);
+  });
+
+  it('serves the demo API alone, printing a run command that names its lake and saying how to reach another port', async () => {
+    const demoDir = await mkdtemp(join(tmpdir(), 'apilake-demo-serve-'));
+    const serve = spawnApilake(['demo', '--serve', '--port', '0', '--lake', 'my lake'], { cwd: demoDir });
+    await serve.waitForLines(/base_url names port 8787/, 1);
+    serve.child.kill('SIGINT');
+    const { code, stdout } = await serve.done();
+    expect(code).toBe(0);
+    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
+    expect(stdout).toContain(`npx apilake run demo_shop --sources ${join(process.cwd(), 'examples')} --lake 'my lake' --from 2024-01-01 --to 2024-01-02\n`);
+    expect(stdout).toContain(`for port ${port}, copy it into a folder of your own, set base_url: http://127.0.0.1:${port}, and name that folder with --sources`);
   });
 });

@@ -11,7 +11,7 @@ import { EnvSecretProvider } from '../../functions/secrets/SecretProvider.js';
 import { FsLakeStorage } from '../../functions/sink/FsLakeStorage.js';
 import { listFiles, readRecords } from '../support/lakeReader.js';
 import { ManualClock } from '../support/manualClock.js';
-import { startRedirectServers, type RecordedRequest, type RedirectServers } from '../support/redirectServers.js';
+import { PRESIGNED, startRedirectServers, type RecordedRequest, type RedirectServers } from '../support/redirectServers.js';
 import { testSource } from '../support/sources.js';
 
 const WINDOW = { start: new Date('2024-01-01T00:00:00Z'), end: new Date('2024-01-01T01:00:00Z') };
@@ -104,6 +104,18 @@ describe('redirects to another origin', () => {
     expect(first.headers.authorization).toBe(`Bearer ${auth.secret.token}`);
     expect(last.url).toBe('/data');
     expect(last.headers.authorization).toBeUndefined();
+  });
+
+  it("quotes a signed URL's error body without the signature and credential the host echoes back", async () => {
+    const { 'X-Amz-Signature': signature, 'X-Amz-Credential': credential } = PRESIGNED;
+    const result = await run(AUTHS[2], '/to-signed', { redirects: { allowed_origins: [servers.foreign.url] } });
+    expect(servers.foreign.requests.map((r) => r.url)).toEqual([`/signed?${new URLSearchParams(PRESIGNED).toString()}`]);
+    expect(result.status).toBe('failed');
+    const message = result.error!.message;
+    expect(message).toMatch(/^HTTP 403: .*<Code>SignatureDoesNotMatch<\/Code>.*<SignatureProvided>\*\*\*<\/SignatureProvided>/);
+    expect(message).not.toContain(signature);
+    expect(message).not.toContain(credential);
+    expect(message).not.toContain(encodeURIComponent(credential));
   });
 
   it('refuses to follow an allow-listed redirect whose Location carries the credential under another name', async () => {

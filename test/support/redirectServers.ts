@@ -11,11 +11,22 @@
  * - `/loop?n=<n>`: redirects to `/loop?n=<n+1>`, forever.
  * - `/to-foreign-with/<param>/<value>`: redirects (302) to the foreign `/data?<param>=<value>`.
  * - `/via-foreign`: redirects (302) to the foreign `/back-home`, which redirects back to the home `/data`.
- * Foreign routes: `/data` serves one record `{id: "foreign-1"}`; `/back-home` redirects (302) to the home `/data`.
+ * - `/to-signed`: redirects (302) to the foreign `/signed`, presigned with {@link PRESIGNED}.
+ * Foreign routes: `/data` serves one record `{id: "foreign-1"}`; `/back-home` redirects (302) to the home `/data`;
+ * `/signed` refuses its presigned query as S3 does (403 `SignatureDoesNotMatch`, echoing the
+ * signature provided and the canonical request with its query string, abridged to those:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asyncListener, listenOnLoopback } from './listenOnLoopback.js';
+
+/** The presigned query of the foreign `/signed` that `/to-signed` redirects to, as S3's query authentication writes it. */
+export const PRESIGNED = {
+  'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+  'X-Amz-Credential': 'AKIAEXAMPLE7Q/20240101/us-east-1/s3/aws4_request',
+  'X-Amz-Signature': '9f2c4e7a1b3d5f60718293a4b5c6d7e8f9012345',
+} as const;
 
 /** A request as a server saw it. */
 export interface RecordedRequest {
@@ -52,12 +63,21 @@ export async function startRedirectServers(): Promise<RedirectServers> {
     if (parts[0] === 'to-home' && parts[1]) return redirect(res, Number(parts[1]), '/data');
     if (url.pathname === '/loop') return redirect(res, 302, `/loop?n=${Number(url.searchParams.get('n') ?? 0) + 1}`);
     if (url.pathname === '/via-foreign') return redirect(res, 302, `${foreignUrl}/back-home`);
+    if (url.pathname === '/to-signed') return redirect(res, 302, `${foreignUrl}/signed?${new URLSearchParams(PRESIGNED).toString()}`);
     if (parts[0] === 'to-foreign-with' && parts[1] && parts[2]) return redirect(res, 302, `${foreignUrl}/data?${parts[1]}=${parts[2]}`);
     json(res, 404, { error: `no route ${url.pathname}` });
   });
   const foreign = await listen(foreignRequests, (url, req, body, res) => {
     if (url.pathname === '/data') return json(res, 200, { data: [{ id: 'foreign-1' }], meta: { method: req.method, body } });
     if (url.pathname === '/back-home') return redirect(res, 302, `${homeUrl}/data`);
+    if (url.pathname === '/signed') {
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      const query = (req.url ?? '').split('?')[1] ?? '';
+      return res.end(
+        `<Error><Code>SignatureDoesNotMatch</Code>` +
+          `<SignatureProvided>${url.searchParams.get('X-Amz-Signature') ?? ''}</SignatureProvided><CanonicalRequest>GET\n/signed\n${query.replaceAll('&', '&amp;')}</CanonicalRequest></Error>`,
+      );
+    }
     json(res, 404, { error: `no route ${url.pathname}` });
   });
   homeUrl = home.url;

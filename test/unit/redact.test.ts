@@ -123,6 +123,20 @@ describe('Redactor', () => {
   });
 });
 
+describe('Redactor.textAbout', () => {
+  const url = new URL('https://files.example/r.csv?X-Amz-Credential=AKIAEXAMPLE7Q%2F20240101%2Fus-east-1&X-Amz-Signature=9f2c4e7a1b3d5f60&sig=short&page=2b3c4d5e6f7a8b9c');
+  it("masks the values of the URL's sensitive query parameters in every spelling a host echoes them", () => {
+    const text = 'sig 9f2c4e7a1b3d5f60; cred AKIAEXAMPLE7Q/20240101/us-east-1 or AKIAEXAMPLE7Q%2F20240101%2Fus-east-1 or "AKIAEXAMPLE7Q\\/20240101\\/us-east-1"';
+    expect(new Redactor().textAbout(url, text)).toBe('sig ***; cred *** or *** or "***"');
+  });
+
+  it('keeps values too short to mask safely and parameters that are not credentials, and masks registered secrets as text does', () => {
+    const redactor = new Redactor();
+    redactor.addSecret('tok_live_123456789');
+    expect(redactor.textAbout(url, 'short, page 2b3c4d5e6f7a8b9c, tok_live_123456789')).toBe('short, page 2b3c4d5e6f7a8b9c, ***');
+  });
+});
+
 describe('Redactor.withoutCredentials', () => {
   const redactor = new Redactor();
   redactor.addSecret('sk_live_0123456789', { secret: 'apilake/x', key: 'api_key' });

@@ -24,6 +24,15 @@ import { DEFAULT_LAKE_DIR, DEFAULT_SOURCES_DIR } from './pathFlags.js';
 import type { RecordOptions } from './commands/record.js';
 import type { TestOptions } from './commands/test.js';
 
+// A reader that stops reading (`apilake backfill … | head`) closes standard output: the command
+// goes on, for a landing is its work and the lines only report it, and nothing more is written
+// there. Any other failure of standard output ends the command, said on standard error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') return;
+  process.stderr.write(`apilake: cannot write to standard output: ${error.message}\n`);
+  process.exit(EXIT.unexpected);
+});
+
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
 declare const APILAKE_BUILD_VERSION: string | undefined;
 const version = typeof APILAKE_BUILD_VERSION === 'string' ? APILAKE_BUILD_VERSION : (await import('./packageRoot.js')).packageVersion();

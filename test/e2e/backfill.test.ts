@@ -74,6 +74,15 @@ describe('apilake backfill (local)', () => {
     await expectExactlyOnce();
   });
 
+  it('goes on landing every window once, quietly and with exit 0, when the reader of its output stops reading (| head)', async () => {
+    const run = spawnApilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
+    run.child.stdout!.once('data', () => run.child.stdout!.destroy());
+    const { code, stderr } = await run.done();
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    await expectExactlyOnce();
+  });
+
   it('stops cleanly on Ctrl-C and resumes where it stopped, landing every window once', async () => {
     const run = spawnApilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
     await run.waitForLines(/^\s+✓ items/, 6);

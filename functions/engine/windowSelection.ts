@@ -8,11 +8,12 @@ import { streamSettleMs, streamWindowMs } from '../window/streamTiming.js';
 import { countWindowsIn, isoSeconds, windowBefore, windowsIn, type TimeWindow } from '../window/TimeWindow.js';
 
 /**
- * Most windows one command may run, all streams together: a year of 5-minute windows. Past it a
- * typo such as `--to 9999-12-31` fails at once, saying how many windows it asked for, instead of
- * starting a run that cannot end.
+ * Most windows one command may run, all streams together: a year of 5-minute windows of two
+ * streams (105,408 each in a leap year), or of hourly windows of 28. Past it a typo such as
+ * `--to 9999-12-31` fails at once, saying how many windows it asked for, instead of starting a run
+ * that cannot end.
  */
-export const MAX_WINDOWS_PER_COMMAND = 100_000;
+export const MAX_WINDOWS_PER_COMMAND = 250_000;
 
 /** What windows to run: a range split into each stream's windows, or explicit windows. */
 export type WindowSelection =

@@ -58,7 +58,7 @@ describe('the window cap of one command', () => {
   it(`fails past ${MAX_WINDOWS_PER_COMMAND.toLocaleString('en-US')} windows, saying how many it would have been, before any request`, async () => {
     const selection = range('1970-01-01T00:00:00Z', '9999-12-31T00:00:00Z');
     const minutes = Date.parse('2026-11-25T12:00:00Z') / 60_000;
-    const message = `the range [1970-01-01T00:00:00Z, 9999-12-31T00:00:00Z) holds ${minutes.toLocaleString('en-US')} complete windows (${minutes.toLocaleString('en-US')} 1m windows of stream "items"), more than the 100,000 one command may run: narrow --from/--to, or run the range in parts`;
+    const message = `the range [1970-01-01T00:00:00Z, 9999-12-31T00:00:00Z) holds ${minutes.toLocaleString('en-US')} complete windows (${minutes.toLocaleString('en-US')} 1m windows of stream "items"), more than the 250,000 one command may run: narrow --from/--to, or run the range in parts`;
     expect(() => windowsFor(source, source.streams[0]!, selection)).toThrow(message);
     const fetch = vi.fn<typeof globalThis.fetch>();
     const client = await createSourceClient(source, new EnvSecretProvider({}), { fetch });
@@ -66,6 +66,11 @@ describe('the window cap of one command', () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toBe(message);
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('accepts a leap year of 5-minute windows of two streams', () => {
+    const two = { ...source, streams: [source.streams[0]!, { ...source.streams[0]!, name: 'more' }].map((s) => ({ ...s, window: '5m' })) } as typeof source;
+    expect(countWindows(two, two.streams, range('2024-01-01T00:00:00Z', '2025-01-01T00:00:00Z'))).toBe(2 * 105_408);
   });
 
   it('accepts exactly the cap', () => {

@@ -47,7 +47,9 @@ export class WindowTally {
       this.totalsSoFar.records += result.records;
       this.totalsSoFar.bytes += result.bytes;
     }
-    if (outcome === 'committed' || outcome === 'failed' || outcome === 'interrupted') {
+    // A window another run committed first did its fetching all the same.
+    const fetched = outcome === 'skipped' && result.skipReason === 'concurrent_commit';
+    if (outcome === 'committed' || outcome === 'failed' || outcome === 'interrupted' || fetched) {
       this.totalsSoFar.pages += result.pages;
       this.totalsSoFar.retries += result.retries;
       this.totalsSoFar.throttled += result.throttled;

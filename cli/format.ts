@@ -22,6 +22,9 @@ export function shownPath(path: string): string {
   return shown === '' ? '.' : shown.startsWith('..') || isAbsolute(shown) ? path : shown;
 }
 
+/** Said when a range holds no complete window: only windows that have ended are landed. */
+export const NO_WINDOW = '  no complete window in the requested range (a window is landed once it has ended)';
+
 /** `3 pages`, `1 page`, with thousands separators. */
 export function plural(n: number, word: string, words = `${word}s`): string {
   return `${n.toLocaleString('en')} ${n === 1 ? word : words}`;

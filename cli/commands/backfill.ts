@@ -2,7 +2,7 @@
 
 import { backfillConcurrency, countWindows, EnvSecretProvider, findSource, InputError, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
 import { BackfillProgress } from '../backfill/BackfillProgress.js';
-import { formatFailures, formatStopped, formatSummary } from '../format.js';
+import { formatFailures, formatStopped, formatSummary, NO_WINDOW, plural } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { windowWarnings } from '../progress/windowWarnings.js';
 import { slowPartWarnings } from '../progress/slowPartWarnings.js';
@@ -90,7 +90,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
       const [storage, { curateRange }] = await Promise.all([openLake(options), loadEngine()]);
       location = storage.location;
       const what = options.force ? 'rebuilding every table from its raw parts' : 'no API call';
-      out.line(`apilake backfill ${source.name} --curate-only${options.force ? ' --force' : ''} in ${location} (${total} windows, ${concurrency} at once, ${what})`);
+      out.line(`apilake backfill ${source.name} --curate-only${options.force ? ' --force' : ''} in ${location} (${plural(total, 'window')}, ${concurrency} at once, ${what})`);
+      if (total === 0) out.line(NO_WINDOW);
       await curateRange({ source, stream: options.stream, selection, storage, concurrency, force: options.force, signal: interrupt.signal, onWindowStart, onWindowEnd });
     } else {
       const [storage, { createSourceClient, runSource }] = await Promise.all([openLake({ lake: options.lake }), loadEngine()]);
@@ -100,7 +101,8 @@ export async function backfillCommand(sourceName: string | undefined, options: B
         onBudgetChange: (change) => out.line(redactor.text(describeBudgetChange(change))),
       });
       location = storage.location;
-      out.line(`apilake backfill ${source.name} → ${location} (${total} windows, ${concurrency} at once, one shared rate limit)`);
+      out.line(`apilake backfill ${source.name} → ${location} (${plural(total, 'window')}, ${concurrency} at once, one shared rate limit)`);
+      if (total === 0) out.line(NO_WINDOW);
       try {
         await runSource({ source, stream: options.stream, selection, client, storage, force: options.force, windowConcurrency: concurrency, signal: interrupt.signal, onWindowStart, onWindowEnd });
       } finally {

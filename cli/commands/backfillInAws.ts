@@ -7,7 +7,7 @@ import { BackfillProgress } from '../backfill/BackfillProgress.js';
 import { type BackfillId, executionArn, parseBackfillId } from '../backfill/backfillId.js';
 import { type BackfillExecution, describeBackfill, followBackfill } from '../backfill/followBackfill.js';
 import { startRemoteBackfill } from '../backfill/startRemoteBackfill.js';
-import { formatFailures, formatStopped, formatSummary } from '../format.js';
+import { formatFailures, formatStopped, formatSummary, plural } from '../format.js';
 import { interruptSignal, signalExitCode } from '../interrupt.js';
 import { readStackOutputs, requireOutput, resolveBucket, type RemoteOptions } from '../remote/stackOutputs.js';
 import { EXIT } from '../reportError.js';
@@ -43,10 +43,11 @@ export async function startInAws(source: SourceDefinition, input: { stream?: str
   const sfn = await sfnClient();
   const started = await startRemoteBackfill({ source, stream: input.stream, selection: input.selection, force: input.force, stateMachineArn, storage, bucket, sfn });
   const { windows, committed } = started.input;
-  const skipped = committed > 0 ? `, ${committed} already committed and left out` : '';
-  out.line(`apilake backfill ${source.name} in AWS: ${windows} windows${skipped}, up to ${backfillConcurrency(source)} at once (the source's rate_limit)`);
+  const skipped = committed > 0 ? `, ${committed.toLocaleString('en')} already committed and left out` : '';
+  out.line(`apilake backfill ${source.name} in AWS: ${plural(windows, 'window')}${skipped}, up to ${backfillConcurrency(source)} at once (the source's rate_limit)`);
   if (started.outcome === 'nothing') {
-    out.line('every window of the range is committed: nothing to start (--force lands them again)');
+    // Only windows that have ended are landed: a range still running holds none yet.
+    out.line(committed > 0 ? 'every window of the range is committed: nothing to start (--force lands them again)' : 'no window of the range has ended yet: nothing to start');
     return;
   }
   const id = started.executionArn!;

@@ -1,7 +1,7 @@
 /** `apilake run`: the engine over a local lake (or an S3 bucket), with a line per window and a summary. */
 
 import { EnvSecretProvider, findSource, loadEngine, openLake, Redactor, selectStreams, type WindowResult } from '../../functions/index.js';
-import { formatStopped, formatSummary, formatWindowLine } from '../format.js';
+import { formatStopped, formatSummary, formatWindowLine, NO_WINDOW } from '../format.js';
 import { interruptSignal, signalExitCode, type StopSignal } from '../interrupt.js';
 import { selectionFromFlags } from '../parseTime.js';
 import { windowWarnings } from '../progress/windowWarnings.js';
@@ -74,7 +74,7 @@ export async function runLocal(sourceName: string, options: RunOptions): Promise
         if (outcome !== 'not_started') out.line(formatWindowLine(result, redact, outcome), '      ');
       },
     });
-    if (results.length === 0) out.line('  no complete window in the requested range');
+    if (results.length === 0) out.line(NO_WINDOW);
     out.line(formatSummary(source.name, tally, storage.location));
     const stopped = formatStopped(tally);
     if (stopped) out.line(stopped);

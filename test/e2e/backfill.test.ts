@@ -74,6 +74,14 @@ describe('apilake backfill (local)', () => {
     await expectExactlyOnce();
   });
 
+  it('says a range that holds no complete window holds none, exit 0', async () => {
+    const ahead = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const { code, stdout } = await apilake(['backfill', 'shop', '--from', ahead, '--to', `${ahead}T06:00:00Z`], { cwd });
+    expect(code).toBe(0);
+    expect(stdout).toContain('(0 windows, 1 at once, one shared rate limit)\n  no complete window in the requested range (a window is landed once it has ended)\n');
+    expect(api.requests).toEqual([]);
+  });
+
   it('goes on landing every window once, quietly and with exit 0, when the reader of its output stops reading (| head)', async () => {
     const run = spawnApilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
     run.child.stdout!.once('data', () => run.child.stdout!.destroy());

@@ -104,6 +104,14 @@ describe('apilake backfill --remote', () => {
     expect(rerun.stdout).toContain('0 windows, 7 already committed and left out');
     expect(rerun.stdout).toContain('every window of the range is committed: nothing to start');
     expect(deployment.proxy.started).toHaveLength(1);
+
+    // A range that has not ended holds no window yet: nothing is committed, nothing is started.
+    const ahead = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const future = await run(['shop', '--from', ahead, '--to', `${ahead}T06:00:00Z`, '--remote']);
+    expect(future.code).toBe(0);
+    expect(future.stdout).toContain('in AWS: 0 windows, up to 2 at once');
+    expect(future.stdout).toContain('no window of the range has ended yet: nothing to start');
+    expect(deployment.proxy.started).toHaveLength(1);
   });
 
   it('exits 1 after following a backfill that ended with a window not committed, and a re-run lists only that window', async () => {
@@ -120,7 +128,7 @@ describe('apilake backfill --remote', () => {
 
     deployment.proxy.onStart(() => undefined);
     const rerun = await run(['shop', ...RANGE, '--remote']);
-    expect(rerun.stdout).toContain('1 windows, 6 already committed and left out');
+    expect(rerun.stdout).toContain('1 window, 6 already committed and left out');
     expect(await windowsOf(deployment.proxy.started[1]!.executionArn)).toEqual([
       { source: 'shop', stream: 'orders', window: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' }, force: false },
     ]);

@@ -42,9 +42,13 @@ export async function readStackOutputs(options: RemoteOptions, neededFor: string
   const stacks = Object.keys(parsed).filter((name) => name.startsWith('apilake-'));
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
   const outputs = wanted === undefined ? undefined : parsed[wanted];
-  if (!wanted || !outputs) {
-    throw new InputError(`${file} holds stacks ${stacks.join(', ') || 'none'}: pick one with --stage, or pass ${neededFor}`);
+  const held = stacks.join(', ') || 'none';
+  if (options.stage && !outputs) {
+    throw new InputError(
+      `--stage ${options.stage}: ${file} holds no stack ${wanted} (it holds ${held}): deploy that stage with \`npx cdk deploy -c stage=${options.stage} --outputs-file ${file}\`, pick another --stage, or pass ${neededFor}`,
+    );
   }
+  if (!wanted || !outputs) throw new InputError(`${file} holds stacks ${held}: pick one with --stage, or pass ${neededFor}`);
   if (!isOutputs(outputs)) {
     throw inputError(
       `cannot read stack outputs from ${file}: stack ${wanted} is not an object of output names to text values`,

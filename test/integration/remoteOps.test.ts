@@ -192,6 +192,9 @@ describe('stack outputs', () => {
     expect(await resolveAthena({ outputs: file, stage: 'prod' })).toEqual({ workGroup: 'apilake-prod', database: 'apilake_prod' });
     await expect(resolveFunctionName('shop', { outputs: file })).rejects.toThrow(/holds stacks apilake-prod, apilake-dev: pick one with --stage, or pass --function NAME/);
     await expect(resolveQueueUrl({ outputs: file, stage: 'dev' })).rejects.toThrow(/no FailedInvocationsQueueUrl; pass --queue URL/);
+    await expect(resolveFunctionName('shop', { outputs: file, stage: 'staging' })).rejects.toThrow(
+      `--stage staging: ${file} holds no stack apilake-staging (it holds apilake-prod, apilake-dev): deploy that stage with \`npx cdk deploy -c stage=staging --outputs-file ${file}\`, pick another --stage, or pass --function NAME`,
+    );
     await expect(resolveFunctionName('shop', { outputs: join(dir, 'missing.json') })).rejects.toThrow(/npx cdk deploy --outputs-file/);
     expect(await resolveFunctionName('shop', { outputs: join(dir, 'missing.json'), function: 'explicit' })).toBe('explicit');
   });

@@ -108,12 +108,12 @@ export function renderStatus(source: string, location: string, statuses: readonl
       statuses.map((s) => [
         s.stream,
         s.window,
-        s.committed,
+        s.committed.toLocaleString('en'),
         s.records.toLocaleString('en'),
         s.first?.start ?? '-',
         s.last?.start ?? '-',
-        s.gaps.reduce((n, g) => n + g.windows, 0),
-        s.behind?.windows ?? 0,
+        s.gaps.reduce((n, g) => n + g.windows, 0).toLocaleString('en'),
+        (s.behind?.windows ?? 0).toLocaleString('en'),
       ]),
     ),
   );

@@ -8,6 +8,7 @@ import { DescribeExecutionCommand, ExecutionAlreadyExists, ListExecutionsCommand
 import { ApilakeError, type LakeStorage, selectStreams, type SourceDefinition, type WindowSelection, windowsFor } from '../../functions/index.js';
 import { backfillItemsKey, type BackfillInput } from '../../infra/backfillLayout.js';
 import { backfillName, backfillRangeKey, executionArn } from './backfillId.js';
+import { claimStart } from './startClaims.js';
 import { backfillEvent, type BackfillEvent, committedWindows, eventWindowId } from './windowList.js';
 
 /** What a backfill in AWS is started from. */
@@ -24,6 +25,8 @@ export interface StartRemoteBackfillInput {
   readonly sfn: SFNClient;
   /** @default new Date() */
   readonly now?: Date;
+  /** Waits while another command's claim may still be starting its execution. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** What came of it: a new execution, one already running over the same range, or nothing to do. */
@@ -36,7 +39,8 @@ export interface RemoteBackfillStart {
 
 /**
  * Starts the backfill. A second call for the same range while the first execution runs returns
- * that execution; a retried StartExecution whose answer was lost returns the same execution
+ * that execution, and of calls made at the same moment one starts it and the others return it
+ * (startClaims.ts); a retried StartExecution whose answer was lost returns the same execution
  * (Step Functions treats a repeated name and input as one request).
  */
 export async function startRemoteBackfill(input: StartRemoteBackfillInput): Promise<RemoteBackfillStart> {
@@ -58,8 +62,20 @@ export async function startRemoteBackfill(input: StartRemoteBackfillInput): Prom
   const backfill: BackfillInput = { items: backfillItemsKey(source.name, name), bucket: input.bucket, ...range, windows: events.length, committed: all.length - events.length };
   if (events.length === 0) return { outcome: 'nothing', input: backfill };
 
-  const running = await runningExecution(input.sfn, input.stateMachineArn, `${backfillRangeKey(range)}-`);
+  const rangeKey = backfillRangeKey(range);
+  const running = await runningExecution(input.sfn, input.stateMachineArn, `${rangeKey}-`);
   if (running) return { outcome: 'running', executionArn: running, input: backfill };
+  // Commands that start the range at the same moment find none running: a claim decides which one starts (startClaims.ts).
+  const claim = await claimStart({
+    storage: input.storage,
+    source: source.name,
+    rangeKey,
+    name,
+    sfn: input.sfn,
+    stateMachineArn: input.stateMachineArn,
+    ...(input.sleep ? { sleep: input.sleep } : {}),
+  });
+  if (claim.kind === 'running') return { outcome: 'running', executionArn: claim.executionArn, input: backfill };
 
   // The list is written before the execution that reads it starts; a crash in between leaves an
   // unused list and no execution, and the next run writes its own.

@@ -1,6 +1,7 @@
-import { DescribeExecutionCommand, ListExecutionsCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { executionArn } from '../../cli/backfill/backfillId.js';
+import { backfillName, backfillRangeKey, executionArn } from '../../cli/backfill/backfillId.js';
+import { startClaimKey } from '../../cli/backfill/startClaims.js';
 import { describeBackfill, followBackfill } from '../../cli/backfill/followBackfill.js';
 import { startRemoteBackfill } from '../../cli/backfill/startRemoteBackfill.js';
 import { parseWindowList, type BackfillEvent } from '../../cli/backfill/windowList.js';
@@ -88,6 +89,39 @@ describe('starting a backfill in AWS', () => {
     expect(a.executionArn).toBe(b.executionArn);
     const listed = await deployment.sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.stateMachineArn }));
     expect(listed.executions).toHaveLength(1);
+  });
+
+  it('starts one execution when four commands start the same range at once, each at its own moment', async () => {
+    const at = (ms: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + ms);
+    const results = await Promise.all([0, 7, 13, 29].map((ms) => start({ now: at(ms) })));
+    expect(deployment.proxy.started).toHaveLength(1);
+    expect(new Set(results.map((r) => r.executionArn))).toEqual(new Set([deployment.proxy.started[0]!.executionArn]));
+    expect(results.map((r) => r.outcome).sort()).toEqual(['running', 'running', 'running', 'started']);
+    // Once it ended, the next start of the range is a new execution.
+    deployment.proxy.end(results[0]!.executionArn!, { status: 'SUCCEEDED' });
+    const next = await start({ now: at(60_000) });
+    expect(next.outcome).toBe('started');
+    expect(deployment.proxy.started).toHaveLength(2);
+  });
+
+  it("waits for the execution of another command's fresh claim, and passes over a claim whose command died before starting it", async () => {
+    const range = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', force: false };
+    const claim = (n: number, name: string) => deployment.storage.putIfAbsent(startClaimKey('shop', backfillRangeKey(range), n), JSON.stringify({ name }));
+    // Claim 0: a command that died between its claim and its execution, over a minute ago.
+    await claim(0, backfillName(range, new Date(Date.now() - 61_000)));
+    // Claim 1: a command starting its execution right now; it appears while this one waits.
+    const other = backfillName(range, new Date());
+    await claim(1, other);
+    const waits: number[] = [];
+    const attached = await start({
+      sleep: async (ms) => {
+        waits.push(ms);
+        if (waits.length === 2) await deployment.sfn.send(new StartExecutionCommand({ stateMachineArn: deployment.stateMachineArn, name: other, input: '{}' }));
+      },
+    });
+    expect(attached).toMatchObject({ outcome: 'running', executionArn: executionArn(deployment.stateMachineArn, other) });
+    expect(waits).toEqual([1_000, 1_000]);
+    expect(deployment.proxy.started.map((e) => e.executionArn)).toEqual([executionArn(deployment.stateMachineArn, other)]);
   });
 
   it('fails rather than attach to an ended backfill of the same name', async () => {

@@ -8,6 +8,7 @@ import { parseWindowList, type BackfillEvent } from '../../cli/backfill/windowLi
 import { parseSource } from '../../functions/config/loadSources.js';
 import { InputError } from '../../functions/errors.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
+import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
 import type { BackfillInput } from '../../infra/backfillLayout.js';
 import { deployBackfill, landWindow, type BackfillDeployment } from '../support/backfillInAws.js';
 import { ManualClock } from '../support/manualClock.js';
@@ -160,14 +161,14 @@ describe('starting a backfill in AWS', () => {
 });
 
 describe('following a backfill in AWS', () => {
-  async function follow(arn: string, options: { once?: boolean; between?: (poll: number) => Promise<void> } = {}) {
+  async function follow(arn: string, options: { once?: boolean; between?: (poll: number) => Promise<void>; storage?: LakeStorage } = {}) {
     const results: WindowResult[] = [];
     const statuses: string[] = [];
     const clock = new ManualClock();
     let poll = 0;
     const outcome = await followBackfill({
       sfn: deployment.sfn,
-      storage: deployment.storage,
+      storage: options.storage ?? deployment.storage,
       executionArn: arn,
       clock: {
         now: () => clock.now(),
@@ -248,6 +249,25 @@ describe('following a backfill in AWS', () => {
     expect(sleeps).toEqual([]);
     expect(outcome).toMatchObject({ pending: 6, execution: { status: 'RUNNING', input: { windows: 7 } } });
     expect(results.map((r) => r.status)).toEqual(['committed']);
+  });
+
+  it('reads the manifests of windows committed since the last look several at once, and reports them in the order of the list', async () => {
+    const { executionArn: arn } = await start();
+    const events = await windowList(arn!);
+    for (const event of events) await landWindow(deployment.storage, event);
+    let reading = 0;
+    let most = 0;
+    const slow = Object.create(deployment.storage) as LakeStorage;
+    slow.read = async (key, options) => {
+      if (!key.startsWith('manifests/')) return deployment.storage.read(key, options);
+      most = Math.max(most, ++reading);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      reading--;
+      return deployment.storage.read(key, options);
+    };
+    const { results } = await follow(arn!, { once: true, storage: slow });
+    expect(results.map((r) => `${r.stream} ${r.window.start.toISOString()}`)).toEqual(events.map((e) => `${e.stream} ${new Date(e.window.start).toISOString()}`));
+    expect(most).toBe(7);
   });
 
   it('reports the windows a cancelled backfill left as not committed, with the cancel as their reason', async () => {

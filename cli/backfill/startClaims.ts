@@ -12,7 +12,7 @@
  *   ended (the command goes on to the next number), or is not there yet: its writer is between
  *   the claim and StartExecution, or died there. The command waits for it to appear, and passes
  *   the claim over once {@link START_GRACE_MS} have gone by since the claim was written (its
- *   `claimedAt`). Not since the name's own time: a command names its execution before it walks
+ *   `claimedAt`), or since the command first found it, whichever is earlier. Not since the name's own time: a command names its execution before it walks
  *   the claims, and may wait up to a minute on a dead one before it writes its own.
  *
  * Invariant: of the commands that start a range while none of its executions runs, one starts an
@@ -67,11 +67,14 @@ export async function claimStart(input: StartClaimInput): Promise<StartClaim> {
     // The same name: a command started in the same millisecond; StartExecution settles it.
     if (other === input.name) return { kind: 'own' };
     const arn = executionArn(input.stateMachineArn, other);
+    // A claim written by a clock that runs ahead would hold the range up for as long: the wait
+    // counts from this command's first look at it when that comes earlier.
+    const firstLook = now();
     for (;;) {
       const status = await executionStatus(input.sfn, arn);
       if (status === 'RUNNING') return { kind: 'running', executionArn: arn };
       if (status !== undefined) break;
-      const since = claim.claimedAt;
+      const since = claim.claimedAt === undefined ? undefined : Math.min(claim.claimedAt, firstLook);
       if (since === undefined || now() - since >= START_GRACE_MS) break;
       await sleep(LOOK_EVERY_MS);
     }

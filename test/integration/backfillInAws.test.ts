@@ -153,6 +153,25 @@ describe('starting a backfill in AWS', () => {
     expect(second).toEqual({ kind: 'running', executionArn: executionArn(deployment.stateMachineArn, first) });
   });
 
+  it('waits a minute at most on a claim whose command died, though its clock ran ahead', async () => {
+    const range = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', force: false };
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const ahead = new Date(clock.now() + 10 * 60_000);
+    await deployment.storage.putIfAbsent(startClaimKey('shop', backfillRangeKey(range), 0), JSON.stringify({ name: backfillName(range, ahead), claimedAt: ahead.toISOString() }));
+    const claimed = await claimStart({
+      storage: deployment.storage,
+      source: 'shop',
+      rangeKey: backfillRangeKey(range),
+      name: backfillName(range, new Date(clock.now())),
+      sfn: deployment.sfn,
+      stateMachineArn: deployment.stateMachineArn,
+      now: () => clock.now(),
+      sleep: (ms) => clock.sleep(ms),
+    });
+    expect(claimed).toEqual({ kind: 'own' });
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+  });
+
   it('fails rather than attach to an ended backfill of the same name', async () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const first = await start({ now });

@@ -10,6 +10,7 @@ import { App, Size, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadSources } from '../functions/index.js';
 import { ApilakeStack } from './stacks/ApilakeStack.js';
+import { STAGE_NAME } from './outputs.js';
 
 const app = new App();
 /** A context value as text (`-c key=value` gives text; cdk.json may hold a number or a boolean). */
@@ -20,7 +21,7 @@ const context = (key: string): string | undefined => {
   throw new Error(`context ${key} must be a text, a number or a boolean, got ${JSON.stringify(value)}`);
 };
 const stage = context('stage') ?? 'dev';
-if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) throw new Error(`context stage "${stage}" must match [a-z][a-z0-9-]{0,19}`);
+if (!STAGE_NAME.test(stage)) throw new Error(`context stage "${stage}" must match ${STAGE_NAME.source.slice(1, -1)}`);
 
 const folder = context('sources') ?? 'sources';
 let sources;

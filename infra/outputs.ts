@@ -1,5 +1,8 @@
 /** Output keys of the stack: the contract between `cdk deploy --outputs-file` and the CLI's remote modes. No CDK imports, so the CLI loads it cheaply. */
 
+/** What a stage may be called (`-c stage=…`): it names the stack `apilake-<stage>` and its resources. */
+export const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
 /** Output keys the CLI's remote modes read. */
 export const OUTPUT = {
   bucket: 'LakeBucketName',

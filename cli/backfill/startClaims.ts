@@ -11,7 +11,9 @@
  * - a claim taken by another names an execution that is running (the command attaches to it), has
  *   ended (the command goes on to the next number), or is not there yet: its writer is between
  *   the claim and StartExecution, or died there. The command waits for it to appear, and passes
- *   the claim over once {@link START_GRACE_MS} have gone by since the name's own time.
+ *   the claim over once {@link START_GRACE_MS} have gone by since the claim was written (its
+ *   `claimedAt`), or since the command first found it, whichever is earlier. Not since the name's own time: a command names its execution before it walks
+ *   the claims, and may wait up to a minute on a dead one before it writes its own.
  *
  * Invariant: of the commands that start a range while none of its executions runs, one starts an
  * execution; the others attach to it. A claim is never rewritten, so no two commands own a number.
@@ -57,18 +59,22 @@ export async function claimStart(input: StartClaimInput): Promise<StartClaim> {
   const sleep = input.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let n = 0; ; n++) {
     const key = startClaimKey(input.source, input.rangeKey, n);
-    if ((await input.storage.putIfAbsent(key, `${JSON.stringify({ name: input.name })}\n`)) === 'created') return { kind: 'own' };
-    const other = claimedName(await input.storage.read(key));
+    if ((await input.storage.putIfAbsent(key, `${JSON.stringify({ name: input.name, claimedAt: new Date(now()).toISOString() })}\n`)) === 'created') return { kind: 'own' };
+    const claim = readClaim(await input.storage.read(key));
     // Unreadable, it names no execution: as one that ended, it holds nothing up.
-    if (other === undefined) continue;
+    if (claim === undefined) continue;
+    const other = claim.name;
     // The same name: a command started in the same millisecond; StartExecution settles it.
     if (other === input.name) return { kind: 'own' };
     const arn = executionArn(input.stateMachineArn, other);
+    // A claim written by a clock that runs ahead would hold the range up for as long: the wait
+    // counts from this command's first look at it when that comes earlier.
+    const firstLook = now();
     for (;;) {
       const status = await executionStatus(input.sfn, arn);
       if (status === 'RUNNING') return { kind: 'running', executionArn: arn };
       if (status !== undefined) break;
-      const since = stampOf(other);
+      const since = claim.claimedAt === undefined ? undefined : Math.min(claim.claimedAt, firstLook);
       if (since === undefined || now() - since >= START_GRACE_MS) break;
       await sleep(LOOK_EVERY_MS);
     }
@@ -85,10 +91,13 @@ async function executionStatus(sfn: SFNClient, arn: string): Promise<string | un
   }
 }
 
-function claimedName(bytes: Buffer | undefined): string | undefined {
+/** A claim's execution name, and when it was written (ms; the name's own time for a claim that does not say). */
+function readClaim(bytes: Buffer | undefined): { readonly name: string; readonly claimedAt: number | undefined } | undefined {
   try {
-    const name = (JSON.parse(bytes?.toString('utf8') ?? '') as { name?: unknown }).name;
-    return typeof name === 'string' && name !== '' ? name : undefined;
+    const { name, claimedAt } = JSON.parse(bytes?.toString('utf8') ?? '') as { name?: unknown; claimedAt?: unknown };
+    if (typeof name !== 'string' || name === '') return undefined;
+    const at = typeof claimedAt === 'string' ? Date.parse(claimedAt) : Number.NaN;
+    return { name, claimedAt: Number.isNaN(at) ? stampOf(name) : at };
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../functions/index.js';
 import { inputError } from '../errors/hint.js';
-import { functionOutputKey, OUTPUT } from '../../infra/outputs.js';
+import { functionOutputKey, OUTPUT, STAGE_NAME } from '../../infra/outputs.js';
 
 /** Flags every remote command accepts. */
 export interface RemoteOptions {
@@ -43,6 +43,10 @@ export async function readStackOutputs(options: RemoteOptions, neededFor: string
   const wanted = options.stage ? `apilake-${options.stage}` : stacks.length === 1 ? stacks[0] : undefined;
   const outputs = wanted === undefined ? undefined : parsed[wanted];
   const held = stacks.join(', ') || 'none';
+  // A name no stage can have gets no deploy command to copy: cdk would refuse it.
+  if (options.stage && !outputs && !STAGE_NAME.test(options.stage)) {
+    throw new InputError(`--stage ${JSON.stringify(options.stage)} is not a stage name: a stage matches ${STAGE_NAME.source.slice(1, -1)} (${file} holds ${held})`);
+  }
   if (options.stage && !outputs) {
     throw new InputError(
       `--stage ${options.stage}: ${file} holds no stack ${wanted} (it holds ${held}): deploy that stage with \`npx cdk deploy -c stage=${options.stage} --outputs-file ${file}\`, pick another --stage, or pass ${neededFor}`,

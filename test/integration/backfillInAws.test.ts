@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { backfillName, backfillRangeKey, executionArn } from '../../cli/backfill/backfillId.js';
-import { startClaimKey } from '../../cli/backfill/startClaims.js';
+import { claimStart, startClaimKey } from '../../cli/backfill/startClaims.js';
 import { describeBackfill, followBackfill } from '../../cli/backfill/followBackfill.js';
 import { startRemoteBackfill } from '../../cli/backfill/startRemoteBackfill.js';
 import { parseWindowList, type BackfillEvent } from '../../cli/backfill/windowList.js';
@@ -123,6 +123,54 @@ describe('starting a backfill in AWS', () => {
     expect(attached).toMatchObject({ outcome: 'running', executionArn: executionArn(deployment.stateMachineArn, other) });
     expect(waits).toEqual([1_000, 1_000]);
     expect(deployment.proxy.started.map((e) => e.executionArn)).toEqual([executionArn(deployment.stateMachineArn, other)]);
+  });
+
+  it('gives a claim a minute from when it was written, though its command named its execution a minute before, waiting on a dead claim', async () => {
+    const range = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', force: false };
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const claim = (name: string, sleep: (ms: number) => Promise<void>) =>
+      claimStart({
+        storage: deployment.storage,
+        source: 'shop',
+        rangeKey: backfillRangeKey(range),
+        name,
+        sfn: deployment.sfn,
+        stateMachineArn: deployment.stateMachineArn,
+        now: () => clock.now(),
+        sleep,
+      });
+    // Claim 0: a command that died between its claim and its execution, a second ago.
+    await deployment.storage.putIfAbsent(startClaimKey('shop', backfillRangeKey(range), 0), JSON.stringify({ name: backfillName(range, new Date(clock.now() - 1_000)) }));
+    const first = backfillName(range, new Date(clock.now()));
+    expect(await claim(first, (ms) => clock.sleep(ms))).toEqual({ kind: 'own' });
+    expect(clock.now() - Date.parse('2026-01-01T00:00:00Z')).toBe(59_000);
+    // The first command is between its claim and StartExecution; its execution appears 10 s later.
+    let waited = 0;
+    const second = await claim(backfillName(range, new Date(clock.now())), async (ms) => {
+      clock.advance(ms);
+      waited += ms;
+      if (waited === 10_000) await deployment.sfn.send(new StartExecutionCommand({ stateMachineArn: deployment.stateMachineArn, name: first, input: '{}' }));
+    });
+    expect(second).toEqual({ kind: 'running', executionArn: executionArn(deployment.stateMachineArn, first) });
+  });
+
+  it('waits a minute at most on a claim whose command died, though its clock ran ahead', async () => {
+    const range = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', force: false };
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const ahead = new Date(clock.now() + 10 * 60_000);
+    await deployment.storage.putIfAbsent(startClaimKey('shop', backfillRangeKey(range), 0), JSON.stringify({ name: backfillName(range, ahead), claimedAt: ahead.toISOString() }));
+    const claimed = await claimStart({
+      storage: deployment.storage,
+      source: 'shop',
+      rangeKey: backfillRangeKey(range),
+      name: backfillName(range, new Date(clock.now())),
+      sfn: deployment.sfn,
+      stateMachineArn: deployment.stateMachineArn,
+      now: () => clock.now(),
+      sleep: (ms) => clock.sleep(ms),
+    });
+    expect(claimed).toEqual({ kind: 'own' });
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
   });
 
   it('fails rather than attach to an ended backfill of the same name', async () => {

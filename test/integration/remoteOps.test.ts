@@ -195,6 +195,9 @@ describe('stack outputs', () => {
     await expect(resolveFunctionName('shop', { outputs: file, stage: 'staging' })).rejects.toThrow(
       `--stage staging: ${file} holds no stack apilake-staging (it holds apilake-prod, apilake-dev): deploy that stage with \`npx cdk deploy -c stage=staging --outputs-file ${file}\`, pick another --stage, or pass --function NAME`,
     );
+    await expect(resolveFunctionName('shop', { outputs: file, stage: 'x; rm -rf ~' })).rejects.toThrow(
+      `--stage "x; rm -rf ~" is not a stage name: a stage matches [a-z][a-z0-9-]{0,19} (${file} holds apilake-prod, apilake-dev)`,
+    );
     await expect(resolveFunctionName('shop', { outputs: join(dir, 'missing.json') })).rejects.toThrow(/npx cdk deploy --outputs-file/);
     expect(await resolveFunctionName('shop', { outputs: join(dir, 'missing.json'), function: 'explicit' })).toBe('explicit');
   });

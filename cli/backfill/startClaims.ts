@@ -26,6 +26,12 @@ import { executionArn } from './backfillId.js';
 
 /** How long a claim whose execution is not there may still be starting it: its writer is then taken for dead. */
 export const START_GRACE_MS = 60_000;
+/**
+ * An execution name as apilake writes them, within what StartExecution takes (1–80 characters, no
+ * white space, brackets, wildcards or other special characters:
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+ */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 /** Between two looks for an execution a claim names. */
 const LOOK_EVERY_MS = 1_000;
 
@@ -95,7 +101,8 @@ async function executionStatus(sfn: SFNClient, arn: string): Promise<string | un
 function readClaim(bytes: Buffer | undefined): { readonly name: string; readonly claimedAt: number | undefined } | undefined {
   try {
     const { name, claimedAt } = JSON.parse(bytes?.toString('utf8') ?? '') as { name?: unknown; claimedAt?: unknown };
-    if (typeof name !== 'string' || name === '') return undefined;
+    // Not an execution name, it names no execution (and DescribeExecution would refuse it).
+    if (typeof name !== 'string' || !EXECUTION_NAME.test(name)) return undefined;
     const at = typeof claimedAt === 'string' ? Date.parse(claimedAt) : Number.NaN;
     return { name, claimedAt: Number.isNaN(at) ? stampOf(name) : at };
   } catch {

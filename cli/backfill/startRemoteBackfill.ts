@@ -65,6 +65,11 @@ export async function startRemoteBackfill(input: StartRemoteBackfillInput): Prom
   const rangeKey = backfillRangeKey(range);
   const running = await runningExecution(input.sfn, input.stateMachineArn, `${rangeKey}-`);
   if (running) return { outcome: 'running', executionArn: running, input: backfill };
+
+  // The list is written before the claim, so a claim's execution starts moments after it (a list of
+  // a year of windows may take a minute to upload); a crash before the start leaves an unused list
+  // and no execution, and the next run writes its own.
+  await input.storage.putIfAbsent(backfill.items, JSON.stringify(events));
   // Commands that start the range at the same moment find none running: a claim decides which one starts (startClaims.ts).
   const claim = await claimStart({
     storage: input.storage,
@@ -75,11 +80,11 @@ export async function startRemoteBackfill(input: StartRemoteBackfillInput): Prom
     stateMachineArn: input.stateMachineArn,
     ...(input.sleep ? { sleep: input.sleep } : {}),
   });
-  if (claim.kind === 'running') return { outcome: 'running', executionArn: claim.executionArn, input: backfill };
-
-  // The list is written before the execution that reads it starts; a crash in between leaves an
-  // unused list and no execution, and the next run writes its own.
-  await input.storage.putIfAbsent(backfill.items, JSON.stringify(events));
+  if (claim.kind === 'running') {
+    // Another command's execution runs the range: this one's list (its own name) is never read.
+    await input.storage.delete([backfill.items]).catch(() => undefined);
+    return { outcome: 'running', executionArn: claim.executionArn, input: backfill };
+  }
   try {
     const started = await input.sfn.send(new StartExecutionCommand({ stateMachineArn: input.stateMachineArn, name, input: JSON.stringify(backfill) }));
     return { outcome: 'started', executionArn: started.executionArn!, input: backfill };

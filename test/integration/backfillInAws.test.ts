@@ -98,6 +98,9 @@ describe('starting a backfill in AWS', () => {
     expect(deployment.proxy.started).toHaveLength(1);
     expect(new Set(results.map((r) => r.executionArn))).toEqual(new Set([deployment.proxy.started[0]!.executionArn]));
     expect(results.map((r) => r.outcome).sort()).toEqual(['running', 'running', 'running', 'started']);
+    // Only the started execution's window list stays: the others' lists are never read.
+    const started = results.find((r) => r.outcome === 'started')!;
+    expect((await deployment.storage.list('backfills/source=shop/items/')).map((o) => o.key)).toEqual([started.input.items]);
     // Once it ended, the next start of the range is a new execution.
     deployment.proxy.end(results[0]!.executionArn!, { status: 'SUCCEEDED' });
     const next = await start({ now: at(60_000) });
@@ -171,6 +174,15 @@ describe('starting a backfill in AWS', () => {
     });
     expect(claimed).toEqual({ kind: 'own' });
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+  });
+
+  it('passes over claims that name no execution: not JSON, no name, or a name Step Functions would refuse', async () => {
+    const range = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z', force: false };
+    const texts = ['{"name":', '{}', JSON.stringify({ name: 'not a name!' })];
+    for (const [n, text] of texts.entries()) await deployment.storage.putIfAbsent(startClaimKey('shop', backfillRangeKey(range), n), text);
+    const started = await start({ sleep: () => Promise.reject(new Error('no claim here is worth waiting for')) });
+    expect(started.outcome).toBe('started');
+    expect(JSON.parse((await deployment.storage.read(startClaimKey('shop', backfillRangeKey(range), 3)))!.toString('utf8'))).toMatchObject({ name: started.executionArn!.split(':').pop() });
   });
 
   it('fails rather than attach to an ended backfill of the same name', async () => {

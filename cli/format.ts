@@ -40,8 +40,11 @@ export function formatWindowLine(result: WindowResult, redact: (text: string) =>
     case 'skipped':
       if (result.skipReason === 'already_curated') return `  - ${where} already has its table (${plural(result.records, 'record')}); --curate-only --force rebuilds it from the raw parts`;
       // The work of a window another run committed first is shown: its requests were spent all the same.
-      if (result.skipReason === 'concurrent_commit')
-        return `  - ${where} committed by a concurrent run (${plural(result.records, 'record')}) after this one had fetched ${work}; its parts are removed`;
+      if (result.skipReason === 'concurrent_commit') {
+        // Curating fetches nothing: only a landing has work of its own to show.
+        const fetched = result.pages > 0 ? ` after this one had fetched ${work}; its parts are removed` : '';
+        return `  - ${where} committed by a concurrent run (${plural(result.records, 'record')})${fetched}`;
+      }
       return `  - ${where} already committed (${plural(result.records, 'record')}); --force re-runs it`;
     case 'committed':
       return `  ✓ ${where} ${plural(result.records, 'record')}, ${work}, ${plural(result.parts, 'part')} (${formatBytes(result.bytes)}), ${time}`;

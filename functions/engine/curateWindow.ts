@@ -131,7 +131,9 @@ export async function curateWindow(input: CurateInput): Promise<WindowResult> {
       storageNow: lazyStorageTime(storage, source.name, {}),
     });
     const warnings = outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
-    if (outcome.kind === 'lost') return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key, ...warnings });
+    if (outcome.kind === 'lost') {
+      return result('skipped', { skipReason: 'concurrent_commit', manifestKey: outcome.key, ...(outcome.winner ? { records: outcome.winner.totals.records } : {}), ...warnings });
+    }
     if (outcome.kind === 'failed') return result('failed', { error: outcome.error, manifestKey: outcome.key ?? state.key, ...warnings });
     return result('committed', {
       records: next.totals.records,

@@ -39,13 +39,19 @@ describe('WindowTally and the run summary', () => {
 
   it('tells a window another run committed first from one committed before, counting the pages it fetched anyway', () => {
     const tally = new WindowTally();
-    const results = [result(0, 'skipped', { records: 60, pages: 20 }), result(1, 'skipped', { records: 60, pages: 20, retries: 1, skipReason: 'concurrent_commit' })];
+    const results = [
+      result(0, 'skipped', { records: 60, pages: 20 }),
+      result(1, 'skipped', { records: 60, pages: 20, retries: 1, skipReason: 'concurrent_commit' }),
+      // A table rebuilt from raw parts fetches nothing.
+      result(2, 'skipped', { records: 60, skipReason: 'concurrent_commit' }),
+    ];
     const lines = results.map((r) => formatWindowLine(r, undefined, tally.add(r)));
     expect(lines).toEqual([
       '  - items [2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z) (1h) already committed (60 records); --force re-runs it',
       '  - items [2024-01-01T01:00:00Z, 2024-01-01T02:00:00Z) (1h) committed by a concurrent run (60 records) after this one had fetched 20 pages, 1 retry; its parts are removed',
+      '  - items [2024-01-01T02:00:00Z, 2024-01-01T03:00:00Z) (1h) committed by a concurrent run (60 records)',
     ]);
-    expect(formatSummary('shop', tally, './lake')).toBe('shop: 0 committed, 2 skipped, 0 failed · 0 records landed (0 B) · 20 pages, 1 retry, 0 throttled responses → ./lake');
+    expect(formatSummary('shop', tally, './lake')).toBe('shop: 0 committed, 3 skipped, 0 failed · 0 records landed (0 B) · 20 pages, 1 retry, 0 throttled responses → ./lake');
   });
 
   it('tells windows never started from windows interrupted in flight and from real failures after Ctrl-C', () => {

@@ -10,7 +10,7 @@ import type { BudgetConfig } from '../config/responseRuleSchema.js';
 import type { HttpClient, HttpRequest, HttpStats } from '../http/HttpClient.js';
 import type { HttpResponse } from '../http/HttpRequest.js';
 import { networkReason } from '../http/networkReason.js';
-import { checkPartial, resumePlan } from '../http/resumableBody.js';
+import { checkPartial, resumePlan, validatorFields } from '../http/resumableBody.js';
 import { mayMatchStatus, type ResponseRule } from '../http/responseRules.js';
 import type { PageResponse } from '../pagination/PaginationStrategy.js';
 import { applyBodyRules } from './applyBodyRules.js';
@@ -148,8 +148,7 @@ function takenUp(response: HttpResponse, from: FilePosition, stale: (why: string
       `asked for its bytes from ${from.offset} on if it is still version ${from.validator}, its host answered HTTP ${response.status} with the whole file (it changed, or the host ignores ranges)`,
     );
   }
-  const validator = from.validator.startsWith('"') ? { etag: from.validator } : { lastModified: from.validator };
-  const partial = checkPartial(response.headers, from.offset, { ifRange: from.validator, length: from.length, ...validator });
+  const partial = checkPartial(response.headers, from.offset, { ifRange: from.validator, length: from.length, ...validatorFields(from.validator) });
   if ('problem' in partial) throw refuse(`asked for its bytes from ${from.offset} on, its host answered ${partial.problem}`);
   return { validator: from.validator, length: from.length };
 }

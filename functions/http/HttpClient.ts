@@ -237,6 +237,8 @@ export class HttpClient {
       }
       const redactor = this.options.redactor;
       const body = counted(response.body, received);
+      // A 206 to a ranged request continues on the validator the request named (resumableBody.ts).
+      const ifRange = prepared.headers.get('if-range');
       const reading: HttpResponse = {
         status,
         headers,
@@ -253,7 +255,7 @@ export class HttpClient {
                   ...(signal ? { signal } : {}),
                   describe,
                   onRetry: () => count('retries'),
-                  ...askedIfRange(request),
+                  ...(ifRange !== null ? { askedIfRange: ifRange } : {}),
                 },
               )
             : body,
@@ -324,10 +326,4 @@ async function* counted(body: AsyncIterable<Uint8Array>, received: (bytes: numbe
     received(chunk.length);
     yield chunk;
   }
-}
-
-/** The `If-Range` a request carries, for the rest of a body that answers it (resumableBody.ts). */
-function askedIfRange(request: HttpRequest): { askedIfRange?: string } {
-  const entry = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'if-range');
-  return entry ? { askedIfRange: entry[1] } : {};
 }

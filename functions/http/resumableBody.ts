@@ -198,7 +198,12 @@ export async function* resumableBody(first: TransportResponse, options: Resumabl
 function restPlan(headers: ResponseHeaders, length: number, asked: string | undefined): ResumePlan {
   const plan = { ...resumePlan(headers, true), length };
   if (plan.ifRange !== undefined || asked === undefined || isContentCoded(headers)) return plan;
-  return { ...plan, ifRange: asked, ...(asked.startsWith('"') ? { etag: plan.etag ?? asked } : { lastModified: plan.lastModified ?? asked }) };
+  return { ...validatorFields(asked), ...plan, ifRange: asked };
+}
+
+/** A strong `If-Range` validator as the validator it is: an entity tag (quoted) or a Last-Modified date (RFC 9110 §13.1.5). */
+export function validatorFields(validator: string): Pick<ResumePlan, 'etag' | 'lastModified'> {
+  return validator.startsWith('"') ? { etag: validator } : { lastModified: validator };
 }
 
 /** The part of a restarted body's chunk past the bytes already read, once those proved the same. */

@@ -5,7 +5,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { compactStamp, InputError } from '../../functions/index.js';
+import { compactStamp, InputError, parseCompactStamp } from '../../functions/index.js';
 
 /** What identifies the work of a backfill: the same values always give the same range key. */
 export interface BackfillRange {
@@ -34,6 +34,14 @@ export function backfillRangeKey(range: BackfillRange): string {
 export function backfillName(range: BackfillRange, now: Date): string {
   const stamp = compactStamp(now).replace(/Z$/, `${String(now.getUTCMilliseconds()).padStart(3, '0')}Z`);
   return `${backfillRangeKey(range)}-${stamp}`.slice(0, MAX_NAME);
+}
+
+/** The time a name of {@link backfillName} carries, in ms; undefined for a name without one. */
+export function backfillNameTime(name: string): number | undefined {
+  const stamp = /-(\d{8}T\d{6})(\d{3})Z$/.exec(name);
+  if (!stamp) return undefined;
+  const date = parseCompactStamp(`${stamp[1]}Z`);
+  return date === undefined ? undefined : date.getTime() + Number(stamp[2]);
 }
 
 /** A backfill id as the user gave it. */

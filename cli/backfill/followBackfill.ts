@@ -133,16 +133,7 @@ export async function followBackfill(input: FollowInput): Promise<FollowOutcome>
     });
     // A year of windows commits thousands of manifests: read several at once, report in the list's order.
     const limiter = new ConcurrencyLimiter(MANIFEST_READS);
-    const results = await Promise.all(
-      fresh.map(async ({ event, key }) => {
-        const release = await limiter.acquire(input.signal);
-        try {
-          return await committedResult(input.storage, event, key, execution);
-        } finally {
-          release();
-        }
-      }),
-    );
+    const results = await Promise.all(fresh.map(({ event, key }) => limiter.run(() => committedResult(input.storage, event, key, execution))));
     fresh.forEach(({ id }, i) => {
       const result = results[i];
       if (!result) return;

@@ -12,8 +12,9 @@
  *   ended (the command goes on to the next number), or is not there yet: its writer is between
  *   the claim and StartExecution, or died there. The command waits for it to appear, and passes
  *   the claim over once {@link START_GRACE_MS} have gone by since the claim was written (its
- *   `claimedAt`), or since the command first found it, whichever is earlier. Not since the name's own time: a command names its execution before it walks
- *   the claims, and may wait up to a minute on a dead one before it writes its own.
+ *   `claimedAt`), or since the command first found it, whichever is earlier. Not since the name's
+ *   own time: a command names its execution before it walks the claims, and may wait up to a
+ *   minute on a dead one before it writes its own.
  *
  * Invariant: of the commands that start a range while none of its executions runs, one starts an
  * execution; the others attach to it. A claim is never rewritten, so no two commands own a number.
@@ -22,7 +23,7 @@
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import type { LakeStorage } from '../../functions/index.js';
 import { backfillSourcePrefix } from '../../infra/backfillLayout.js';
-import { executionArn } from './backfillId.js';
+import { backfillNameTime, executionArn } from './backfillId.js';
 
 /** How long a claim whose execution is not there may still be starting it: its writer is then taken for dead. */
 export const START_GRACE_MS = 60_000;
@@ -104,16 +105,8 @@ function readClaim(bytes: Buffer | undefined): { readonly name: string; readonly
     // Not an execution name, it names no execution (and DescribeExecution would refuse it).
     if (typeof name !== 'string' || !EXECUTION_NAME.test(name)) return undefined;
     const at = typeof claimedAt === 'string' ? Date.parse(claimedAt) : Number.NaN;
-    return { name, claimedAt: Number.isNaN(at) ? stampOf(name) : at };
+    return { name, claimedAt: Number.isNaN(at) ? backfillNameTime(name) : at };
   } catch {
     return undefined;
   }
-}
-
-/** The time an execution name carries (`…-20240101T000000123Z`), in ms. */
-function stampOf(name: string): number | undefined {
-  const stamp = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(name);
-  if (!stamp) return undefined;
-  const [y, mo, d, h, mi, s, ms] = stamp.slice(1).map(Number) as [number, number, number, number, number, number, number];
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
 }

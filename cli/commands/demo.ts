@@ -57,10 +57,10 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   // The sources folder as a suggested command names it: relative to here when it is below, else whole.
   const nearby = relative(process.cwd(), sources) || '.';
   const folder = shellWord(nearby.startsWith('..') ? sources : nearby);
+  const lake = pathFlag('lake', options.lake, DEFAULT_LAKE_DIR);
   if (options.serve) {
     const stopped = new Promise<void>((resolve) => process.once('SIGINT', resolve));
     console.log(`demo API listening on ${api.url} (X-API-Key: ${DEMO_KEY}); Ctrl-C to stop`);
-    const lake = pathFlag('lake', options.lake, DEFAULT_LAKE_DIR);
     console.log(`in another shell: export ${variable}='{"api_key":"${DEMO_KEY}"}' && npx apilake run ${DEMO_SOURCE} --sources ${folder}${lake} --from 2024-01-01 --to 2024-01-02`);
     const served = Number(new URL(api.url).port);
     if (served !== DEMO_PORT)
@@ -99,7 +99,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     const { columns, rows } = await runLocalQuery(query.sql, options.lake, { specs });
     console.log(`\n-- ${query.title}\n${formatTable(columns, rows)}`);
   }
-  console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources ${folder}${pathFlag('lake', options.lake, DEFAULT_LAKE_DIR)}`);
+  console.log(`\nnext: npx apilake query "SELECT id, status, amount, updated_at FROM demo_shop_orders_latest LIMIT 3" --sources ${folder}${lake}`);
 }
 
 /** `--port`: a whole number from 0 (any free port) to 65535. */

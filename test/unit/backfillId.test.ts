@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backfillName, backfillRangeKey, executionArn, parseBackfillId } from '../../cli/backfill/backfillId.js';
+import { backfillName, backfillNameTime, backfillRangeKey, executionArn, parseBackfillId } from '../../cli/backfill/backfillId.js';
 
 const RANGE = { source: 'shop', from: '2024-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z', force: false };
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:apilake-prod-shop-backfill';
@@ -7,6 +7,14 @@ const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:apilake-prod
 describe('backfill names', () => {
   it('names a backfill by its source, a digest of its range and its start to the millisecond', () => {
     expect(backfillName(RANGE, new Date('2026-12-06T20:00:01.042Z'))).toMatch(/^shop-[0-9a-f]{12}-20261206T200001042Z$/);
+  });
+
+  it('reads back the time a name carries, to the millisecond, and none from a name without one', () => {
+    const at = new Date('2026-12-06T20:00:01.042Z');
+    expect(backfillNameTime(backfillName(RANGE, at))).toBe(at.getTime());
+    expect(backfillNameTime(backfillName({ ...RANGE, source: 'a'.repeat(64) }, at))).toBe(at.getTime());
+    expect(backfillNameTime('shop-0123456789ab')).toBeUndefined();
+    expect(backfillNameTime('shop-0123456789ab-20240230T000000000Z')).toBeUndefined();
   });
 
   it.each([

@@ -228,12 +228,8 @@ describe('compilePath fast paths', () => {
 });
 
 describe('ColumnExtractor', () => {
-  const columns: TypedColumn[] = [
-    { name: 'id', path: 'id', type: type('bigint'), comment: '' },
-    { name: 'updated_at', path: 'updated_at', type: type('timestamp'), comment: '' },
-    { name: 'labels', path: 'labels[].name', type: type('array<string>'), comment: '' },
-    { name: 'size', path: 'abs(size)', type: type('double'), comment: '' },
-  ];
+  const column = (name: string, written: string, path = name): TypedColumn => ({ name, path, type: type(written), comment: '' });
+  const columns = [column('id', 'bigint'), column('updated_at', 'timestamp'), column('labels', 'array<string>', 'labels[].name'), column('size', 'double', 'abs(size)')];
 
   it('extracts typed values and counts each failure per column, never throwing', () => {
     const extractor = new ColumnExtractor(columns);
@@ -246,12 +242,7 @@ describe('ColumnExtractor', () => {
   });
 
   it('reads an empty text of a CSV or XML record as NULL in a typed column, not as a failure; a string column keeps it', () => {
-    const textColumns: TypedColumn[] = [
-      { name: 'id', path: 'id', type: type('bigint'), comment: '' },
-      { name: 'amount', path: 'amount', type: type('decimal(10,2)'), comment: '' },
-      { name: 'seen', path: 'seen', type: type('timestamp'), comment: '' },
-      { name: 'note', path: 'note', type: type('string'), comment: '' },
-    ];
+    const textColumns = [column('id', 'bigint'), column('amount', 'decimal(10,2)'), column('seen', 'timestamp'), column('note', 'string')];
     const record = { id: '', amount: '', seen: '', note: '' };
     const text = new ColumnExtractor(textColumns, { textRecords: true });
     expect(text.extract(record)).toEqual([null, null, null, '']);

@@ -26,11 +26,13 @@ import type { TestOptions } from './commands/test.js';
 
 // A reader that stops reading (`apilake backfill … | head`) closes standard output: the command
 // goes on, for a landing is its work and the lines only report it, and nothing more is written
-// there. Any other failure of standard output ends the command, said on standard error.
+// there. Any other failure of standard output (a full disk behind `> file`) ends the command, said
+// on standard error, as a refused `--out` path does: windows in flight stay invisible until a
+// later run lands them, as after a kill.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') return;
   process.stderr.write(`apilake: cannot write to standard output: ${error.message}\n`);
-  process.exit(EXIT.unexpected);
+  process.exit(EXIT.badInput);
 });
 
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */

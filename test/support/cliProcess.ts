@@ -12,8 +12,12 @@ export interface CliProcess {
   done(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-export function spawnApilake(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `apilake` with `args`.
+ * @param options.stdout a file descriptor to write standard output to instead of a pipe (it is then not captured)
+ */
+export function spawnApilake(args: readonly string[], options: { cwd: string; env?: Record<string, string>; stdout?: number }): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; count: number; resolve: () => void }[] = [];
@@ -25,7 +29,7 @@ export function spawnApilake(args: readonly string[], options: { cwd: string; en
       }
     }
   };
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     check();
   });

@@ -123,8 +123,7 @@ export async function followBackfill(input: FollowInput): Promise<FollowOutcome>
   for (;;) {
     // Status before the lake: every commit the execution made before it ended is then counted.
     execution = await describeBackfill(input.sfn, input.executionArn);
-    const streams = new Set([...pending.values()].map((event) => event.stream));
-    const current = pending.size === 0 ? new Map<string, CurrentCommit>() : await committedWindows(input.storage, execution.input.source, streams);
+    const current = pending.size === 0 ? new Map<string, CurrentCommit>() : await committedWindows(input.storage, pending.values());
     const fresh = [...pending].flatMap(([id, event]) => {
       const commit = current.get(id);
       if (!commit || seen.get(id) === commit.commit) return [];

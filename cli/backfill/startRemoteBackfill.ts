@@ -47,13 +47,7 @@ export async function startRemoteBackfill(input: StartRemoteBackfillInput): Prom
   const { source } = input;
   const streams = selectStreams(source, input.stream);
   const all: BackfillEvent[] = streams.flatMap((stream) => windowsFor(source, stream, input.selection).map((window) => backfillEvent(source.name, stream.name, window, input.force)));
-  const committed = input.force
-    ? new Map()
-    : await committedWindows(
-        input.storage,
-        source.name,
-        streams.map((s) => s.name),
-      );
+  const committed = input.force ? new Map() : await committedWindows(input.storage, all);
   const events = all.filter((event) => !committed.has(eventWindowId(event)));
   const from = all.reduce((min, e) => (e.window.start < min ? e.window.start : min), all[0]?.window.start ?? '');
   const to = all.reduce((max, e) => (e.window.end > max ? e.window.end : max), all[0]?.window.end ?? '');

@@ -29,10 +29,27 @@ export function eventWindowId(event: BackfillEvent): string {
   return windowId({ source: event.source, stream: event.stream, window: eventWindow(event) });
 }
 
-/** The current commit of every committed window of some streams, by `windowId`, from one listing of each stream's manifests. */
-export async function committedWindows(storage: LakeStorage, source: string, streams: Iterable<string>): Promise<Map<string, CurrentCommit>> {
+/**
+ * The current commit of the events' windows that have one, by `windowId` (and of other windows
+ * of the same days), from one listing of each stream's manifests, bounded by the days the events'
+ * windows start on: a backfill followed for a year lists fewer days at each look as they commit.
+ */
+export async function committedWindows(storage: LakeStorage, events: Iterable<BackfillEvent>): Promise<Map<string, CurrentCommit>> {
+  const starts = new Map<string, { source: string; stream: string; first: string; last: string }>();
+  for (const { source, stream, window } of events) {
+    const key = `${source}/${stream}`;
+    const seen = starts.get(key);
+    if (!seen) starts.set(key, { source, stream, first: window.start, last: window.start });
+    else {
+      // ISO 8601 UTC texts of one shape (isoSeconds): text order is time order.
+      if (window.start < seen.first) seen.first = window.start;
+      if (window.start > seen.last) seen.last = window.start;
+    }
+  }
   const current = new Map<string, CurrentCommit>();
-  for (const stream of new Set(streams)) for (const [id, commit] of await currentCommits(storage, source, stream)) current.set(id, commit);
+  for (const { source, stream, first, last } of starts.values()) {
+    for (const [id, commit] of await currentCommits(storage, source, stream, { starts: { first: new Date(first), last: new Date(last) } })) current.set(id, commit);
+  }
   return current;
 }
 

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputError, SinkError } from '../errors.js';
-import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
+import type { IncompleteWrite, LakeStorage, ListOptions, StorageCallOptions, StoredObject } from './LakeStorage.js';
 
 /** `.part-00000.jsonl.gz.3fa9c2d4b1e0.tmp` → the hidden temp file of `part-00000.jsonl.gz`. */
 const TEMP_FILE = /^\.(.+)\.[0-9a-f]{12}\.tmp$/;
@@ -97,11 +97,12 @@ export class FsLakeStorage implements LakeStorage {
     }
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
+  async list(prefix: string, options: ListOptions = {}): Promise<StoredObject[]> {
     const entries = await this.walkPrefix(prefix);
     const objects: StoredObject[] = [];
     for (const { key, name, path } of entries) {
       if (name.startsWith('.')) continue; // writes in progress and probes
+      if ((options.startAfter !== undefined && key <= options.startAfter) || (options.before !== undefined && key >= options.before)) continue;
       try {
         const info = await stat(path);
         objects.push({ key, size: info.size, lastModified: info.mtime });

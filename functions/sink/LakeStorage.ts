@@ -25,6 +25,14 @@ export interface StorageCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Bounds of a listing, in key order (S3 lists keys in the binary order of their UTF-8 bytes; lake keys are ASCII). */
+export interface ListOptions extends StorageCallOptions {
+  /** Only keys after this one (S3 `StartAfter`: storage skips the keys before it, unread). */
+  readonly startAfter?: string;
+  /** Only keys before this one: the listing stops there rather than read on to the prefix's end. */
+  readonly before?: string;
+}
+
 /** An object store keyed by lake-relative keys (`raw/source=…`). */
 export interface LakeStorage {
   /** Where the lake lives, for messages: a folder path or `s3://bucket/prefix`. */
@@ -48,8 +56,8 @@ export interface LakeStorage {
    * denial unless the caller may list it, so callers list before reading keys that may be absent.
    */
   read(key: string, options?: StorageCallOptions): Promise<Buffer | undefined>;
-  /** Objects whose key starts with `prefix`, sorted by key; unfinished writes are not listed. */
-  list(prefix: string, options?: StorageCallOptions): Promise<StoredObject[]>;
+  /** Objects whose key starts with `prefix` (and lies within `options`' bounds), sorted by key; unfinished writes are not listed. */
+  list(prefix: string, options?: ListOptions): Promise<StoredObject[]>;
   /** Deletes keys; missing keys are not an error. */
   delete(keys: readonly string[], options?: StorageCallOptions): Promise<void>;
   /** Writes under `prefix` that started and never finished. */

@@ -10,7 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { SinkError, StorageStallError } from '../errors.js';
 import { IdleTimeoutHttpHandler } from './IdleTimeoutHttpHandler.js';
-import type { IncompleteWrite, LakeStorage, StorageCallOptions, StoredObject } from './LakeStorage.js';
+import type { IncompleteWrite, LakeStorage, ListOptions, StorageCallOptions, StoredObject } from './LakeStorage.js';
 import { S3_IDLE_TIMEOUT_ENV, s3TimeoutsFromEnv } from './s3Timeouts.js';
 
 /** Options of an {@link S3LakeStorage}. */
@@ -139,16 +139,25 @@ export class S3LakeStorage implements LakeStorage {
     }
   }
 
-  async list(prefix: string, options: StorageCallOptions = {}): Promise<StoredObject[]> {
+  async list(prefix: string, options: ListOptions = {}): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];
+    const startAfter = options.startAfter === undefined ? {} : { StartAfter: this.prefix + options.startAfter };
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }), { abortSignal: options.signal });
-        for (const object of page.Contents ?? []) {
-          if (object.Key) objects.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified ?? undated() });
-        }
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, ...startAfter }), {
+          abortSignal: options.signal,
+        });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        for (const object of page.Contents ?? []) {
+          if (!object.Key) continue;
+          const key = object.Key.slice(this.prefix.length);
+          if (options.before !== undefined && key >= options.before) {
+            token = undefined; // keys come in order: the rest lie past the bound too
+            break;
+          }
+          objects.push({ key, size: object.Size ?? 0, lastModified: object.LastModified ?? undated() });
+        }
       } while (token);
     } catch (error) {
       throw this.failure('cannot list', prefix, error, options.signal);

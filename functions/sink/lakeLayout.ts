@@ -100,6 +100,18 @@ export function streamPrefix(area: LakeArea, source: string, stream?: string): s
   return `${area}/source=${source}/${stream === undefined ? '' : `stream=${stream}/`}`;
 }
 
+/**
+ * The listing bounds (`ListOptions`) of the manifests of a stream's windows that start
+ * between `first` and `last`, by whole UTC days: a window's manifests are kept under the day it
+ * starts (`dt=`), and day folders sort in date order.
+ */
+export function manifestDayBounds(source: string, stream: string, first: Date, last: Date): { readonly startAfter: string; readonly before: string } {
+  const prefix = streamPrefix(MANIFEST_PREFIX, source, stream);
+  const dayAfterLast = new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), last.getUTCDate() + 1));
+  // `…/dt=2024-01-01` sorts just before every key under `…/dt=2024-01-01/`.
+  return { startAfter: `${prefix}dt=${partitionDate({ start: first, end: first })}`, before: `${prefix}dt=${partitionDate({ start: dayAfterLast, end: dayAfterLast })}` };
+}
+
 /** `source=<s>/stream=<t>/dt=<d>/<start>_<end>`: what every key of a window starts with after its area. */
 function windowBase(ref: WindowRef): string {
   return `source=${ref.source}/stream=${ref.stream}/dt=${partitionDate(ref.window)}/${compactStamp(ref.window.start)}_${compactStamp(ref.window.end)}`;

@@ -11,6 +11,7 @@ import {
   CURATED_PREFIX,
   CURATED_SYMLINKS,
   MANIFEST_PREFIX,
+  manifestDayBounds,
   parseManifestKey,
   parsePartKey,
   parseSymlinkKey,
@@ -71,10 +72,18 @@ export interface CurrentCommit {
   readonly key: string;
 }
 
+/** Options of {@link currentCommits}. */
+export interface CurrentCommitsOptions extends StorageCallOptions {
+  /** Only windows that start within these bounds (and others of the same UTC days): a long history is not listed for a few days of it. */
+  readonly starts?: { readonly first: Date; readonly last: Date };
+}
+
 /** The current commit of every committed window of a stream, by `windowId`, from one listing of its manifests (none read). */
-export async function currentCommits(storage: LakeStorage, source: string, stream: string, options: StorageCallOptions = {}): Promise<Map<string, CurrentCommit>> {
+export async function currentCommits(storage: LakeStorage, source: string, stream: string, options: CurrentCommitsOptions = {}): Promise<Map<string, CurrentCommit>> {
   const current = new Map<string, CurrentCommit>();
-  for (const object of await storage.list(streamPrefix(MANIFEST_PREFIX, source, stream), options)) {
+  const { starts, ...call } = options;
+  const bounds = starts ? manifestDayBounds(source, stream, starts.first, starts.last) : {};
+  for (const object of await storage.list(streamPrefix(MANIFEST_PREFIX, source, stream), { ...call, ...bounds })) {
     const parsed = parseManifestKey(object.key);
     if (!parsed || parsed.ref.source !== source || parsed.ref.stream !== stream) continue;
     const id = windowId(parsed.ref);

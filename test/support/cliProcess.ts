@@ -33,7 +33,7 @@ export function spawnApilake(args: readonly string[], options: { cwd: string; en
     stdout += chunk.toString();
     check();
   });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return {
     child,

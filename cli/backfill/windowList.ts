@@ -35,15 +35,15 @@ export function eventWindowId(event: BackfillEvent): string {
  * windows start on: a backfill followed for a year lists fewer days at each look as they commit.
  */
 export async function committedWindows(storage: LakeStorage, events: Iterable<BackfillEvent>): Promise<Map<string, CurrentCommit>> {
-  const starts = new Map<string, { source: string; stream: string; first: string; last: string }>();
-  for (const { source, stream, window } of events) {
-    const key = `${source}/${stream}`;
+  const starts = new Map<string, { source: string; stream: string; first: number; last: number }>();
+  for (const event of events) {
+    const at = eventWindow(event).start.getTime();
+    const key = `${event.source}/${event.stream}`;
     const seen = starts.get(key);
-    if (!seen) starts.set(key, { source, stream, first: window.start, last: window.start });
+    if (!seen) starts.set(key, { source: event.source, stream: event.stream, first: at, last: at });
     else {
-      // ISO 8601 UTC texts of one shape (isoSeconds): text order is time order.
-      if (window.start < seen.first) seen.first = window.start;
-      if (window.start > seen.last) seen.last = window.start;
+      seen.first = Math.min(seen.first, at);
+      seen.last = Math.max(seen.last, at);
     }
   }
   const current = new Map<string, CurrentCommit>();

@@ -147,12 +147,51 @@ interface Progress {
   /** Where in the file the first response's body starts. */
   readonly from: number;
   position: number;
-  readonly fed: Hash;
+  readonly fed: BytesRead;
   /** Bytes of a restarted body still to compare with the ones the reader got. */
   skip: number;
   check?: Hash;
   expected?: Buffer;
 }
+
+/**
+ * A body's bytes read so far, as a restarted body must repeat them: their SHA-256. The first
+ * {@link KEPT_BYTES} are kept as the chunks the reader got and hashed only when a restart needs
+ * them or the body outgrows them. Hashing every page as it arrives cost ~0.6 µs of the main
+ * thread's CPU per KB (docs/performance.md), and a JSON page is held whole by its reader anyway; no
+ * reader writes into the chunks it is given.
+ */
+class BytesRead {
+  private kept: Uint8Array[] | undefined = [];
+  private keptBytes = 0;
+  private hash: Hash | undefined;
+
+  add(chunk: Uint8Array): void {
+    if (this.hash) {
+      this.hash.update(chunk);
+      return;
+    }
+    this.kept!.push(chunk);
+    this.keptBytes += chunk.length;
+    if (this.keptBytes > KEPT_BYTES) {
+      this.hash = this.hashOfKept();
+      this.kept = undefined;
+    }
+  }
+
+  digest(): Buffer {
+    return (this.hash ? this.hash.copy() : this.hashOfKept()).digest();
+  }
+
+  private hashOfKept(): Hash {
+    const hash = createHash('sha256');
+    for (const chunk of this.kept!) hash.update(chunk);
+    return hash;
+  }
+}
+
+/** Bytes of a body kept unhashed: the largest page its reader holds whole (`EARLY_LANDING_BYTES`, readPageBody.ts). */
+const KEPT_BYTES = 4 * 1024 * 1024;
 
 /**
  * The body of `first`, continued across broken connections as the server allows.
@@ -165,7 +204,7 @@ export async function* resumableBody(first: TransportResponse, options: Resumabl
   const rest = first.status === 206 ? contentRange(first.headers) : undefined;
   const plan = rest ? restPlan(first.headers, rest.length, options.askedIfRange) : resumePlan(first.headers);
   let length = plan.length;
-  const at: Progress = { from: rest?.start ?? 0, position: rest?.start ?? 0, fed: createHash('sha256'), skip: 0 };
+  const at: Progress = { from: rest?.start ?? 0, position: rest?.start ?? 0, fed: new BytesRead(), skip: 0 };
   let body = first.body;
   let attempt = 1;
   for (;;) {
@@ -176,7 +215,7 @@ export async function* resumableBody(first: TransportResponse, options: Resumabl
         if (length !== undefined && at.position + rest.length > length) {
           throw new BodyResumeError(`the body runs past the ${length} bytes its first response declared`, options.describe(), { offset: at.position });
         }
-        at.fed.update(rest);
+        at.fed.add(rest);
         at.position += rest.length;
         yield rest;
       }
@@ -275,7 +314,7 @@ async function continuation(
       if (restart) throw refuse(restart.problem);
       at.skip = at.position;
       at.check = createHash('sha256');
-      at.expected = at.fed.copy().digest();
+      at.expected = at.fed.digest();
       return { response, attempt };
     }
     if (!isRetryableStatus(response.status, response.headers)) throw refuse(`HTTP ${response.status}`);

@@ -78,11 +78,11 @@ describe('checkRestart', () => {
   });
 });
 
-/** A response whose body sends `bytes` in chunks of 7, and breaks after `breakAt` of them when given. */
-function response(status: number, fields: Record<string, string>, bytes: Buffer, breakAt?: number): TransportResponse {
+/** A response whose body sends `bytes` in chunks of `chunk` (7), and breaks after `breakAt` of them when given. */
+function response(status: number, fields: Record<string, string>, bytes: Buffer, breakAt?: number, chunk = 7): TransportResponse {
   async function* body() {
     const end = breakAt ?? bytes.length;
-    for (let at = 0; at < end; at += 7) yield await Promise.resolve(bytes.subarray(at, Math.min(at + 7, end)));
+    for (let at = 0; at < end; at += chunk) yield await Promise.resolve(bytes.subarray(at, Math.min(at + chunk, end)));
     if (breakAt !== undefined) throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
   }
   return { status, headers: headers(fields), body: body(), text: () => Promise.resolve(''), discard: () => undefined };
@@ -136,6 +136,32 @@ describe('resumableBody', () => {
     const other = await read(resumableBody(rest(40, {}, 21), { ...options([rest(61, { etag: '"b2"' })], []), askedIfRange: '"a1"' })).catch((e: unknown) => e);
     expect(other).toBeInstanceOf(BodyResumeError);
     expect((other as Error).message).toMatch(/^resuming the body at byte 61, the server answered ETag "b2", where the first response had "a1"/);
+  });
+
+  it('tells a restarted body that changed before the break from one that did not, small or past the bytes kept unhashed', async () => {
+    const restart = async (file: Buffer, breakAt: number, changeAt: number | undefined) => {
+      const again = Buffer.from(file);
+      if (changeAt !== undefined) again[changeAt] ^= 1;
+      const chunk = file.length > 1000 ? 65_536 : 7;
+      const fields = { 'content-length': String(file.length) };
+      return read(resumableBody(response(200, fields, file, breakAt, chunk), options([response(200, fields, again, undefined, chunk)], []))).catch((e: unknown) => e as Error);
+    };
+    // Bodies over 4 MiB are hashed from there on; the bytes before are kept and hashed when needed.
+    const big = Buffer.alloc(5 * 1024 * 1024 + 123, 'abcdefghij');
+    for (const [file, breakAt] of [
+      [FILE, 50],
+      [big, 3 * 1024 * 1024],
+      [big, 5 * 1024 * 1024],
+    ] as const) {
+      expect(((await restart(file, breakAt, undefined)) as Buffer).equals(file)).toBe(true);
+      for (const changeAt of [0, breakAt - 1]) {
+        const error = await restart(file, breakAt, changeAt);
+        expect(error, `${file.length} bytes, broken at ${breakAt}, changed at ${changeAt}`).toBeInstanceOf(BodyResumeError);
+        expect((error as Error).message).toMatch(new RegExp(`^the body changed while it was read again after a broken connection at byte ${breakAt}: its first ${breakAt} bytes differ`));
+      }
+      // A change past the break is the rest of the body, read as it comes.
+      expect(((await restart(file, breakAt, breakAt + 1)) as Buffer)[breakAt + 1]).toBe(file[breakAt + 1]! ^ 1);
+    }
   });
 
   it('fails if a restarted body ends before the bytes already read', async () => {

@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { backfillName, backfillRangeKey, executionArn } from '../../cli/backfill/backfillId.js';
@@ -9,10 +10,12 @@ import { parseSource } from '../../functions/config/loadSources.js';
 import { InputError } from '../../functions/errors.js';
 import type { WindowResult } from '../../functions/engine/runWindow.js';
 import type { LakeStorage } from '../../functions/sink/LakeStorage.js';
+import { S3LakeStorage } from '../../functions/sink/S3LakeStorage.js';
 import type { BackfillInput } from '../../infra/backfillLayout.js';
 import { deployBackfill, landWindow, type BackfillDeployment } from '../support/backfillInAws.js';
 import { ManualClock } from '../support/manualClock.js';
-import { startMoto, type MotoServer } from '../support/motoServer.js';
+import { MOTO_AWS, startMoto, type MotoServer } from '../support/motoServer.js';
+import { startS3FaultProxy } from '../support/s3FaultProxy.js';
 
 // Step Functions and S3 on moto; the proxy ends executions when a test says so (moto never does).
 let moto: MotoServer;
@@ -174,6 +177,29 @@ describe('starting a backfill in AWS', () => {
     });
     expect(claimed).toEqual({ kind: 'own' });
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+  });
+
+  it('owns its claim when S3 stored it and the answer was lost: the retry finds it taken by its own name, and one execution starts', async () => {
+    const proxy = await startS3FaultProxy(moto.endpoint);
+    const client = new S3Client({ ...MOTO_AWS, endpoint: proxy.endpoint, forcePathStyle: true });
+    try {
+      const storage = new S3LakeStorage({ bucket: deployment.bucket, client });
+      const isClaim = (key: string, n: number) => key.startsWith('backfills/source=shop/starts/') && key.endsWith(`/${n}.json`);
+      proxy.inject({ match: (call) => call.operation === 'PutObject' && isClaim(call.key, 0), fault: { kind: 'drop-after' } });
+      const started = await start({ storage, sleep: () => Promise.reject(new Error('nothing here is worth waiting for')) });
+      expect(proxy.faultsInjected()).toBe(1);
+      const claimPuts = proxy.calls.filter((c) => c.operation === 'PutObject' && c.key.includes('/starts/'));
+      // The lost put and the SDK's retry of it, which S3 refused (the key exists): no claim 1.
+      expect(claimPuts.map((c) => [isClaim(c.key, 0), c.fault])).toEqual([
+        [true, 'drop-after'],
+        [true, undefined],
+      ]);
+      expect(started.outcome).toBe('started');
+      expect(deployment.proxy.started.map((e) => e.executionArn)).toEqual([started.executionArn]);
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
   });
 
   it('passes over claims that name no execution: not JSON, no name, or a name Step Functions would refuse', async () => {

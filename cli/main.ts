@@ -26,11 +26,12 @@ import type { TestOptions } from './commands/test.js';
 
 // A reader that stops reading (`apilake backfill … | head`) closes standard output: the command
 // goes on, for a landing is its work and the lines only report it, and nothing more is written
-// there. Any other failure of standard output (a full disk behind `> file`) ends the command, said
-// on standard error, as a refused `--out` path does: windows in flight stay invisible until a
-// later run lands them, as after a kill.
+// there. A terminal that closed is such a reader (its writes fail with EIO), and after its SIGHUP
+// the clean stop must run to its end and exit 129 (interrupt.ts). Any other failure of standard
+// output (a full disk behind `> file`) ends the command, said on standard error, as a refused
+// `--out` path does: windows in flight stay invisible until a later run lands them, as after a kill.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') return;
+  if (error.code === 'EPIPE' || (error.code === 'EIO' && process.stdout.isTTY)) return;
   process.stderr.write(`apilake: cannot write to standard output: ${error.message}\n`);
   process.exit(EXIT.badInput);
 });

@@ -30,9 +30,10 @@ export function eventWindowId(event: BackfillEvent): string {
 }
 
 /**
- * The current commit of the events' windows that have one, by `windowId` (and of other windows
- * of the same days), from one listing of each stream's manifests, bounded by the days the events'
- * windows start on: a backfill followed for a year lists fewer days at each look as they commit.
+ * The current commit of the events' windows that have one, by `windowId` (and of the other windows
+ * of every day from a stream's first event to its last), from one listing of each stream's
+ * manifests, bounded by those days: a backfill followed for a year lists fewer days at each look as
+ * its windows commit.
  */
 export async function committedWindows(storage: LakeStorage, events: Iterable<BackfillEvent>): Promise<Map<string, CurrentCommit>> {
   const starts = new Map<string, { source: string; stream: string; first: number; last: number }>();

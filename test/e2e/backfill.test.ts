@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apilake } from '../support/cli.js';
 import { spawnApilake } from '../support/cliProcess.js';
@@ -101,6 +103,28 @@ describe('apilake backfill (local)', () => {
     expect(code).toBe(2);
     const resumed = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
     expect(resumed.code).toBe(0);
+    await expectExactlyOnce();
+  });
+
+  it('ends with exit 2 when its output fills up mid-run, and the next run lands the windows left, each once', async () => {
+    // A file size limit of 2 KiB (bash's ulimit -f): the window lines overflow it halfway through
+    // the range, with windows in flight, while each lake file stays under it.
+    const bin = fileURLToPath(new URL('../../bin/apilake.mjs', import.meta.url));
+    const command = ['ulimit -f 2; exec "$0" "$@" > out.txt', process.execPath, bin, 'backfill', 'shop', ...RANGE, '--concurrency', '2'];
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['-c', ...command], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      let text = '';
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('close', (exit) => resolve({ code: exit, stderr: text }));
+    });
+    expect(stderr).toMatch(/^apilake: cannot write to standard output: EFBIG: file too large, write\n$/);
+    expect(code).toBe(2);
+    const landed = (await readManifests(join(cwd, 'lake'))).length;
+    expect(landed).toBeGreaterThan(0);
+    expect(landed).toBeLessThan(30);
+    const resumed = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`shop: ${30 - landed} committed, ${landed} skipped, 0 failed`);
     await expectExactlyOnce();
   });
 

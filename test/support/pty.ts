@@ -88,3 +88,40 @@ export function renderTerminal(output: string, columns: number): { rows: string[
   }
   return { rows: rows.map((r) => r.trimEnd()), overflows };
 }
+
+/** A CLI process in a pseudo-terminal that the test can hang up, from {@link spawnInHangupPty}. */
+export interface HangupPtyProcess {
+  /** Resolves once the terminal runs the command. */
+  readonly ready: Promise<void>;
+  /** Closes the terminal (writes to it then fail with EIO), then sends the command SIGHUP, as closing a terminal window does. */
+  hangUp(): void;
+  /** Resolves once the command ends: its exit code (negative: the signal that killed it) and what the terminal showed before it went away. */
+  done(): Promise<{ code: number; terminal: string }>;
+}
+
+const HANGUP_PTY = fileURLToPath(new URL('./hangupPty.py', import.meta.url));
+
+/**
+ * Starts `apilake <args>` in a pseudo-terminal held by a Python helper (`hangupPty.py`): `script`
+ * cannot close its terminal and still report the command's exit code.
+ */
+export function spawnInHangupPty(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): HangupPtyProcess {
+  const child = spawn('python3', [HANGUP_PTY, process.execPath, BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    if (stdout.startsWith('ready\n')) markReady();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number; terminal: string }>((resolve, reject) =>
+    child.on('close', (code) => {
+      const last = stdout.trimEnd().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`the terminal helper ended with ${code}: ${stderr || stdout}`));
+      resolve(JSON.parse(last) as { code: number; terminal: string });
+    }),
+  );
+  return { ready, hangUp: () => child.kill('SIGUSR1'), done: () => exited };
+}

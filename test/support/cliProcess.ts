@@ -12,12 +12,8 @@ export interface CliProcess {
   done(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/**
- * Starts `apilake` with `args`.
- * @param options.stdout a file descriptor to write standard output to instead of a pipe (it is then not captured)
- */
-export function spawnApilake(args: readonly string[], options: { cwd: string; env?: Record<string, string>; stdout?: number }): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'] });
+export function spawnApilake(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; count: number; resolve: () => void }[] = [];
@@ -29,11 +25,11 @@ export function spawnApilake(args: readonly string[], options: { cwd: string; en
       }
     }
   };
-  child.stdout?.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     check();
   });
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return {
     child,

@@ -35,6 +35,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.stderr.write(`apilake: cannot write to standard output: ${error.message}\n`);
   process.exit(EXIT.badInput);
 });
+// Standard error is where a failure would be said: one it cannot take (a full disk behind
+// `2> file`, a terminal gone) has nowhere to be said, and the command goes on to the end its exit
+// code reports; a Ctrl-C's clean stop, whose notes go there, still runs to its end.
+process.stderr.on('error', () => undefined);
 
 /** package.json's version, inlined by the build (bin/buildCli.mjs); read from the file when the sources run through tsx. */
 declare const APILAKE_BUILD_VERSION: string | undefined;

@@ -9,6 +9,7 @@ import { shopProject } from '../support/shopProject.js';
 import { startTestApi, type Item, type TestApi } from '../support/testApi.js';
 
 // 30 hourly windows of 10 records each: items every 6 minutes from 2024-01-01T00:00Z.
+const BIN = fileURLToPath(new URL('../../bin/apilake.mjs', import.meta.url));
 const RANGE = ['--from', '2024-01-01T00:00:00Z', '--to', '2024-01-02T06:00:00Z'];
 const FAILING_WINDOW = '2024-01-01T07:00:00Z';
 
@@ -96,8 +97,7 @@ describe('apilake backfill (local)', () => {
   it('ends with exit 2 when its output fills up mid-run, and the next run lands the windows left, each once', async () => {
     // A file size limit of 2 KiB (bash's ulimit -f): the window lines overflow it halfway through
     // the range, with windows in flight, while each lake file stays under it.
-    const bin = fileURLToPath(new URL('../../bin/apilake.mjs', import.meta.url));
-    const command = ['ulimit -f 2; exec "$0" "$@" > out.txt', process.execPath, bin, 'backfill', 'shop', ...RANGE, '--concurrency', '2'];
+    const command = ['ulimit -f 2; exec "$0" "$@" > out.txt', process.execPath, BIN, 'backfill', 'shop', ...RANGE, '--concurrency', '2'];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn('bash', ['-c', ...command], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
       let text = '';
@@ -111,6 +111,29 @@ describe('apilake backfill (local)', () => {
     expect(landed).toBeLessThan(30);
     const resumed = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
     expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`shop: ${30 - landed} committed, ${landed} skipped, 0 failed`);
+    await expectExactlyOnce();
+  });
+
+  it('stops cleanly on Ctrl-C though its standard error cannot be written (a full disk), and the re-run lands the windows left, each once', async () => {
+    const child = spawn('bash', ['-c', 'exec "$0" "$@" 2>/dev/full', process.execPath, BIN, 'backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    const sixLanded = new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.split('\n').filter((l) => /^\s+✓ items/.test(l)).length >= 6) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await sixLanded;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const manifests = await readManifests(join(cwd, 'lake'));
+    const landed = manifests.length;
+    // Nothing half-visible: every part on disk belongs to a committed window.
+    const committed = new Set(manifests.flatMap((m) => m.parts.map((p) => p.key)));
+    expect((await listFiles(join(cwd, 'lake'))).filter((f) => f.startsWith('raw/')).every((f) => committed.has(f))).toBe(true);
+    const resumed = await apilake(['backfill', 'shop', ...RANGE, '--concurrency', '2'], { cwd });
     expect(resumed.stdout).toContain(`shop: ${30 - landed} committed, ${landed} skipped, 0 failed`);
     await expectExactlyOnce();
   });

@@ -35,5 +35,6 @@ it('releases the claim of a window whose step failed for good and answers its ta
   const lastsSeconds = Number(claim!.expiration) - Date.now() / 1000;
   expect(CLAIM_TTL_SECONDS).toBe(DURABLE_EXECUTION_TIMEOUT_SECONDS + 3600);
   expect(lastsSeconds).toBeGreaterThan(CLAIM_TTL_SECONDS - 300);
-  expect(lastsSeconds).toBeLessThanOrEqual(CLAIM_TTL_SECONDS);
+  // Powertools rounds the expiry to the nearest second (BasePersistenceLayer.getExpiryTimestamp: Math.round).
+  expect(lastsSeconds).toBeLessThanOrEqual(CLAIM_TTL_SECONDS + 0.5);
 }, 120_000);
